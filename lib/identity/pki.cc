@@ -1,0 +1,275 @@
+#include "identity/pki.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+
+#include "base/canonical_proto.h"
+#include "base/files.h"
+#include "crypto/key_file.h"
+
+namespace tearline::identity {
+namespace fs = std::filesystem;
+namespace v1 = tearline::v1;
+
+fs::path PkiPaths::credential(std::string_view node) const {
+  return directory() / "credentials" / (std::string(node) + ".cred");
+}
+fs::path PkiPaths::charter(std::string_view unit, std::uint64_t version) const {
+  return directory() / "charters" / (std::string(unit) + ".v" + std::to_string(version) + ".charter");
+}
+fs::path PkiPaths::revocation_list(std::string_view agency) const {
+  return directory() / "revocations" / (std::string(agency) + ".crl");
+}
+fs::path PkiPaths::authority_key(std::string_view agency) const {
+  return keys() / "authorities" / (std::string(agency) + ".key");
+}
+fs::path PkiPaths::node_key(std::string_view node) const { return keys() / "nodes" / (std::string(node) + ".key"); }
+
+namespace {
+
+Status make_dirs(const PkiPaths& pki) {
+  std::error_code ec;
+  for (const auto& d : {pki.directory() / "credentials", pki.directory() / "charters",
+                        pki.directory() / "revocations", pki.keys() / "authorities", pki.keys() / "nodes"}) {
+    fs::create_directories(d, ec);
+    if (ec) return Status::fail(Code::IO_ERROR, "cannot create " + d.string() + ": " + ec.message());
+  }
+  ::chmod(pki.keys().c_str(), 0700);
+  ::chmod((pki.keys() / "authorities").c_str(), 0700);
+  ::chmod((pki.keys() / "nodes").c_str(), 0700);
+  return Status::ok();
+}
+
+Result<TrustStore> load_trust_or_empty(const PkiPaths& pki) {
+  std::error_code ec;
+  if (!fs::exists(pki.trust_store(), ec)) return TrustStore();
+  return TrustStore::load(pki.trust_store());
+}
+
+Status write_message(const fs::path& path, const google::protobuf::Message& m) {
+  Bytes b = serialize_canonical(m);
+  return write_file_atomic(path, b, 0644);
+}
+
+Result<v1::SignedObject> read_signed(const fs::path& path) {
+  auto bytes = read_file(path, 1u << 20);
+  if (!bytes) return bytes.status();
+  v1::SignedObject obj;
+  Status s = parse_strict(*bytes, &obj, path.filename().string());
+  if (!s) return s;
+  return obj;
+}
+
+// The authority and its secret key, for signing.
+struct Signer {
+  Authority authority;
+  crypto::SigningKey key;
+};
+Result<Signer> load_signer(const PkiPaths& pki, const TrustStore& trust, const std::string& agency) {
+  const Authority* a = trust.authority(agency);
+  if (a == nullptr) return Status::fail(Code::UNKNOWN_AUTHORITY, "agency " + agency + " has no authority in " + pki.trust_store().string());
+  auto key = crypto::read_authority_key(pki.authority_key(agency));
+  if (!key) return key.status();
+  if (!(key->public_key() == a->verify_key)) {
+    return Status::fail(Code::KEY_FILE, "authority key of " + agency + " does not match the pinned key");
+  }
+  return Signer{*a, std::move(key).value()};
+}
+
+// Highest serial among the agency's credentials in the folder.
+std::uint64_t highest_serial(const PkiPaths& pki, const std::string& agency) {
+  std::uint64_t highest = 0;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(pki.directory() / "credentials", ec)) {
+    auto obj = read_signed(e.path());
+    if (!obj) continue;
+    v1::CredentialBody body;
+    if (!body.ParseFromString(obj->body())) continue;
+    if (body.agency() == agency) highest = std::max(highest, body.serial());
+  }
+  return highest;
+}
+
+}  // namespace
+
+Status init_authority(const PkiPaths& pki, const std::string& agency, const std::string& country) {
+  Status s = make_dirs(pki);
+  if (!s) return s;
+  auto trust = load_trust_or_empty(pki);
+  if (!trust) return trust.status();
+  crypto::SigningKey key = crypto::SigningKey::generate();
+  s = trust->add(Authority{agency, country, key.public_key()});
+  if (!s) return s;
+  if (!is_valid_id(agency)) return Status::fail(Code::INVALID_FIELD, "agency '" + agency + "' is not a valid id");
+  s = crypto::write_authority_key(pki.authority_key(agency), key);
+  if (!s) return s;
+  std::string text = trust->to_toml();
+  s = write_file_atomic(pki.trust_store(), as_bytes(text), 0644);
+  if (!s) return s;
+  // An empty revocation list, number 1, so that rollback has a floor.
+  v1::RevocationListBody body;
+  body.set_format_version(kFormatVersion);
+  body.set_agency(agency);
+  body.set_number(1);
+  return write_message(pki.revocation_list(agency), sign_revocation_list(body, *trust->authority(agency), key));
+}
+
+Result<Credential> issue_node(const PkiPaths& pki, const IssueRequest& req) {
+  Status s = make_dirs(pki);
+  if (!s) return s;
+  auto trust = TrustStore::load(pki.trust_store());
+  if (!trust) return trust.status();
+  auto signer = load_signer(pki, *trust, req.agency);
+  if (!signer) return signer.status();
+  crypto::NodeSecrets secrets{crypto::SigningKey::generate(), crypto::SealingKey::generate(),
+                              crypto::TransportKey::generate()};
+  v1::CredentialBody body;
+  body.set_format_version(kFormatVersion);
+  body.set_node_id(req.node_id);
+  body.set_agency(req.agency);
+  body.set_country(signer->authority.country);
+  body.set_clearance(req.clearance);
+  for (const auto& r : req.roles) body.add_roles(r);
+  auto vk = secrets.signing.public_key();
+  body.set_signing_key(vk.bytes.data(), vk.bytes.size());
+  body.set_sealing_key(secrets.sealing.public_key().bytes.data(), 32);
+  body.set_transport_key(secrets.transport.public_key().bytes.data(), 32);
+  body.set_serial(req.serial != 0 ? req.serial : highest_serial(pki, req.agency) + 1);
+  body.set_not_before(req.not_before);
+  body.set_not_after(req.not_after);
+  auto checked = credential_from_body(body);
+  if (!checked) return checked.status();
+  s = crypto::write_node_keys(pki.node_key(req.node_id), secrets);
+  if (!s) return s;
+  s = write_message(pki.credential(req.node_id), sign_credential(body, signer->authority, signer->key));
+  if (!s) return s;
+  return checked;
+}
+
+Result<std::uint64_t> create_charter(const PkiPaths& pki, const std::string& unit, const std::string& host,
+                                     const std::vector<std::string>& members, std::int64_t not_before,
+                                     std::int64_t not_after, std::uint64_t version) {
+  Status s = make_dirs(pki);
+  if (!s) return s;
+  if (version == 0) {
+    version = 1;
+    std::error_code ec;
+    while (fs::exists(pki.charter(unit, version), ec)) ++version;
+  }
+  v1::CharterBody body;
+  body.set_format_version(kFormatVersion);
+  body.set_unit_id(unit);
+  body.set_host_agency(host);
+  body.set_version(version);
+  body.set_not_before(not_before);
+  body.set_not_after(not_after);
+  Status problems;
+  for (const auto& m : members) {
+    auto obj = read_signed(pki.credential(m));
+    v1::CredentialBody cred;
+    if (!obj || !cred.ParseFromString(obj->body())) {
+      problems.add(Code::UNKNOWN_NODE, "member " + m + " has no credential in " + pki.directory().string());
+      continue;
+    }
+    auto* member = body.add_members();
+    member->set_node_id(m);
+    member->set_agency(cred.agency());
+  }
+  if (!problems) return problems;
+  s = write_message(pki.charter(unit, version), new_charter(body));
+  if (!s) return s;
+  return version;
+}
+
+Status cosign_charter_file(const PkiPaths& pki, const std::string& unit, std::uint64_t version,
+                           const std::string& agency) {
+  auto trust = TrustStore::load(pki.trust_store());
+  if (!trust) return trust.status();
+  auto signer = load_signer(pki, *trust, agency);
+  if (!signer) return signer.status();
+  auto obj = read_signed(pki.charter(unit, version));
+  if (!obj) return obj.status();
+  cosign_charter(&obj.value(), signer->authority, signer->key);
+  return write_message(pki.charter(unit, version), *obj);
+}
+
+Result<std::uint64_t> revoke(const PkiPaths& pki, const std::string& agency, const std::vector<std::uint64_t>& serials,
+                             const std::vector<std::pair<std::string, std::uint64_t>>& charters,
+                             std::int64_t now_seconds) {
+  auto trust = TrustStore::load(pki.trust_store());
+  if (!trust) return trust.status();
+  auto signer = load_signer(pki, *trust, agency);
+  if (!signer) return signer.status();
+  v1::RevocationListBody body;
+  std::error_code ec;
+  if (fs::exists(pki.revocation_list(agency), ec)) {
+    auto bytes = read_file(pki.revocation_list(agency));
+    if (!bytes) return bytes.status();
+    auto current = verify_revocation_list(*bytes, *trust);
+    if (!current) return current.status();
+    body.set_number(current->number);
+    for (auto serial : current->revoked_serials) body.add_revoked_serials(serial);
+    for (const auto& [u, v] : current->revoked_charters) {
+      auto* rc = body.add_revoked_charters();
+      rc->set_unit_id(u);
+      rc->set_version(v);
+    }
+  }
+  for (auto serial : serials) {
+    if (std::find(body.revoked_serials().begin(), body.revoked_serials().end(), serial) == body.revoked_serials().end()) {
+      body.add_revoked_serials(serial);
+    }
+  }
+  for (const auto& [u, v] : charters) {
+    auto* rc = body.add_revoked_charters();
+    rc->set_unit_id(u);
+    rc->set_version(v);
+  }
+  body.set_format_version(kFormatVersion);
+  body.set_agency(agency);
+  body.set_number(body.number() + 1);
+  body.set_issued_at(now_seconds);
+  Status s = write_message(pki.revocation_list(agency), sign_revocation_list(body, signer->authority, signer->key));
+  if (!s) return s;
+  return body.number();
+}
+
+Status init_broker(const PkiPaths& pki) {
+  Status s = make_dirs(pki);
+  if (!s) return s;
+  crypto::BrokerSecrets secrets{crypto::TransportKey::generate(), crypto::SigningKey::generate()};
+  s = crypto::write_broker_keys(pki.broker_key(), secrets);
+  if (!s) return s;
+  std::string pub = crypto::to_z85(secrets.transport.public_key()) + "\n";
+  return write_file_atomic(pki.broker_public(), as_bytes(pub), 0644);
+}
+
+Status generate_from_roster(const Roster& roster, const PkiPaths& pki, std::int64_t now_seconds) {
+  const std::int64_t not_before = now_seconds - 3600;  // tolerate small clock skew
+  const std::int64_t not_after = now_seconds + std::int64_t{roster.validity_days} * 86400;
+  for (const auto& a : roster.agencies) {
+    Status s = init_authority(pki, a.id, a.country);
+    if (!s) return s;
+  }
+  for (const auto& n : roster.nodes) {
+    IssueRequest req{n.id, n.agency, n.clearance, n.roles, not_before, not_after, 0};
+    auto c = issue_node(pki, req);
+    if (!c) return c.status();
+  }
+  for (const auto& u : roster.units) {
+    auto version = create_charter(pki, u.id, u.host, u.members, not_before, not_after);
+    if (!version) return version.status();
+    std::vector<std::string> parties{u.host};
+    for (const auto& m : u.members) parties.push_back(roster.node(m)->agency);
+    std::sort(parties.begin(), parties.end());
+    parties.erase(std::unique(parties.begin(), parties.end()), parties.end());
+    for (const auto& agency : parties) {
+      Status s = cosign_charter_file(pki, u.id, *version, agency);
+      if (!s) return s;
+    }
+  }
+  return init_broker(pki);
+}
+
+}  // namespace tearline::identity

@@ -1,0 +1,85 @@
+// Issuing the objects of the trust model into a PKI folder. Used by
+// `tearline certs ...` and by tests. Layout (docs/trust-model.md, "Files"):
+//
+//   ROOT/directory/              public: what brokers and nodes load
+//     trust.toml                 pinned authorities
+//     credentials/<node>.cred
+//     charters/<unit>.v<N>.charter
+//     revocations/<AGENCY>.crl
+//     broker.pub                 the broker's CURVE public key (Z85 text)
+//   ROOT/keys/                   secret, mode 0700, never committed
+//     authorities/<AGENCY>.key   nodes/<node>.key   broker.key
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+#include "identity/directory.h"
+#include "identity/objects.h"
+#include "identity/roster.h"
+
+namespace tearline::identity {
+
+class PkiPaths {
+ public:
+  explicit PkiPaths(std::filesystem::path root) : root_(std::move(root)) {}
+  const std::filesystem::path& root() const { return root_; }
+  std::filesystem::path directory() const { return root_ / "directory"; }
+  std::filesystem::path keys() const { return root_ / "keys"; }
+  std::filesystem::path trust_store() const { return directory() / "trust.toml"; }
+  std::filesystem::path credential(std::string_view node) const;
+  std::filesystem::path charter(std::string_view unit, std::uint64_t version) const;
+  std::filesystem::path revocation_list(std::string_view agency) const;
+  std::filesystem::path broker_public() const { return directory() / "broker.pub"; }
+  std::filesystem::path authority_key(std::string_view agency) const;
+  std::filesystem::path node_key(std::string_view node) const;
+  std::filesystem::path broker_key() const { return keys() / "broker.key"; }
+
+ private:
+  std::filesystem::path root_;
+};
+
+// Creates an agency authority: a new key pair, its secret in keys/, its public
+// key pinned in trust.toml. DUPLICATE_OBJECT if the agency exists.
+Status init_authority(const PkiPaths& pki, const std::string& agency, const std::string& country);
+
+struct IssueRequest {
+  std::string node_id;
+  std::string agency;
+  Classification clearance = tearline::v1::CLASSIFICATION_UNSET;
+  std::vector<std::string> roles;
+  std::int64_t not_before = 0;
+  std::int64_t not_after = 0;
+  std::uint64_t serial = 0;  // 0: one more than the agency's highest serial
+};
+// Generates the node's keys (keys/nodes/<node>.key, 0600) and a credential
+// signed by its agency's authority. Overwrites an existing credential of the
+// node (re-issue) with a new serial.
+Result<Credential> issue_node(const PkiPaths& pki, const IssueRequest& request);
+
+// Writes charter <unit>.v<version> with no signature yet (version 0: one more
+// than the highest present). Member agencies come from their credentials.
+Result<std::uint64_t> create_charter(const PkiPaths& pki, const std::string& unit, const std::string& host,
+                                     const std::vector<std::string>& members, std::int64_t not_before,
+                                     std::int64_t not_after, std::uint64_t version = 0);
+// Adds `agency`'s signature to the charter file, with its authority key.
+Status cosign_charter_file(const PkiPaths& pki, const std::string& unit, std::uint64_t version,
+                           const std::string& agency);
+
+// Issues the agency's next revocation list: everything the current list
+// revokes plus `serials` and `charters`. Returns the new list number.
+Result<std::uint64_t> revoke(const PkiPaths& pki, const std::string& agency, const std::vector<std::uint64_t>& serials,
+                             const std::vector<std::pair<std::string, std::uint64_t>>& charters,
+                             std::int64_t now_seconds);
+
+// Generates the broker's transport and audit keys and writes broker.pub.
+Status init_broker(const PkiPaths& pki);
+
+// Generates the whole PKI of a roster into an empty ROOT: authorities, node
+// credentials, charters co-signed by every party, an empty revocation list
+// (number 1) per agency, and the broker's keys.
+Status generate_from_roster(const Roster& roster, const PkiPaths& pki, std::int64_t now_seconds);
+
+}  // namespace tearline::identity

@@ -1,0 +1,141 @@
+#include "identity/roster.h"
+
+#include <toml++/toml.h>
+
+#include <set>
+#include <sstream>
+
+#include "base/files.h"
+#include "identity/countries.h"
+
+namespace tearline::identity {
+
+const RosterAgency* Roster::agency(std::string_view id) const {
+  for (const auto& a : agencies) {
+    if (a.id == id) return &a;
+  }
+  return nullptr;
+}
+
+const RosterNode* Roster::node(std::string_view id) const {
+  for (const auto& n : nodes) {
+    if (n.id == id) return &n;
+  }
+  return nullptr;
+}
+
+namespace {
+
+std::vector<std::string> string_list(const toml::node_view<const toml::node>& v, const std::string& where,
+                                     Status* problems) {
+  std::vector<std::string> out;
+  if (!v) return out;
+  const toml::array* arr = v.as_array();
+  if (arr == nullptr) {
+    problems->add(Code::INVALID_FIELD, where + " must be a list of strings");
+    return out;
+  }
+  for (const auto& e : *arr) {
+    auto s = e.value<std::string>();
+    if (!s) {
+      problems->add(Code::INVALID_FIELD, where + " must be a list of strings");
+      continue;
+    }
+    out.push_back(*s);
+  }
+  return out;
+}
+
+std::string line_of(const toml::node& n) { return " (line " + std::to_string(n.source().begin.line) + ")"; }
+
+}  // namespace
+
+Result<Roster> parse_roster(std::string_view toml_text, std::string_view source_name) {
+  toml::table doc;
+  try {
+    doc = toml::parse(toml_text, source_name);
+  } catch (const toml::parse_error& e) {
+    std::ostringstream msg;
+    msg << "roster " << source_name << ": " << e.description() << " at line " << e.source().begin.line;
+    return Status::fail(Code::INVALID_FIELD, msg.str());
+  }
+  Roster r;
+  Status problems;
+  const std::string src(source_name);
+  r.validity_days = doc["validity_days"].value_or(365);
+  if (r.validity_days <= 0 || r.validity_days > 3650) {
+    problems.add(Code::INVALID_FIELD, src + ": validity_days must be 1..3650");
+  }
+  std::set<std::string> ids;
+  if (const auto* agencies = doc["agency"].as_array()) {
+    for (const auto& n : *agencies) {
+      const auto* t = n.as_table();
+      if (t == nullptr) continue;
+      RosterAgency a{(*t)["id"].value_or(std::string()), (*t)["country"].value_or(std::string()),
+                     (*t)["name"].value_or(std::string())};
+      const std::string where = src + " agency '" + a.id + "'" + line_of(n);
+      if (!is_valid_id(a.id)) problems.add(Code::INVALID_FIELD, where + ": id is not a valid id");
+      if (!is_known_country(a.country)) problems.add(Code::INVALID_FIELD, where + ": country is not ISO 3166-1 alpha-3");
+      if (!ids.insert("agency:" + a.id).second) problems.add(Code::INVALID_FIELD, where + ": listed twice");
+      r.agencies.push_back(std::move(a));
+    }
+  }
+  if (const auto* nodes = doc["node"].as_array()) {
+    for (const auto& n : *nodes) {
+      const auto* t = n.as_table();
+      if (t == nullptr) continue;
+      RosterNode node;
+      node.id = (*t)["id"].value_or(std::string());
+      node.agency = (*t)["agency"].value_or(std::string());
+      node.description = (*t)["description"].value_or(std::string());
+      const std::string where = src + " node '" + node.id + "'" + line_of(n);
+      auto clearance = classification_from_name((*t)["clearance"].value_or(std::string()));
+      if (!clearance) {
+        problems.add(Code::INVALID_FIELD, where + ": clearance must be UNCLASSIFIED..TOP_SECRET");
+      } else {
+        node.clearance = *clearance;
+      }
+      node.roles = string_list((*t)["roles"], where + ": roles", &problems);
+      for (const auto& role : node.roles) {
+        if (!is_valid_id(role)) problems.add(Code::INVALID_FIELD, where + ": role '" + role + "' is not a valid id");
+      }
+      if (!is_valid_id(node.id)) problems.add(Code::INVALID_FIELD, where + ": id is not a valid id");
+      if (r.agency(node.agency) == nullptr) {
+        problems.add(Code::INVALID_FIELD, where + ": agency '" + node.agency + "' is not in the roster");
+      }
+      if (!ids.insert("node:" + node.id).second) problems.add(Code::INVALID_FIELD, where + ": listed twice");
+      r.nodes.push_back(std::move(node));
+    }
+  }
+  if (const auto* units = doc["unit"].as_array()) {
+    for (const auto& n : *units) {
+      const auto* t = n.as_table();
+      if (t == nullptr) continue;
+      RosterUnit u;
+      u.id = (*t)["id"].value_or(std::string());
+      u.host = (*t)["host"].value_or(std::string());
+      u.description = (*t)["description"].value_or(std::string());
+      const std::string where = src + " unit '" + u.id + "'" + line_of(n);
+      u.members = string_list((*t)["members"], where + ": members", &problems);
+      if (!is_valid_id(u.id)) problems.add(Code::INVALID_FIELD, where + ": id is not a valid id");
+      if (r.agency(u.host) == nullptr) problems.add(Code::INVALID_FIELD, where + ": host '" + u.host + "' is not in the roster");
+      if (u.members.empty()) problems.add(Code::INVALID_FIELD, where + ": a unit needs members");
+      for (const auto& m : u.members) {
+        if (r.node(m) == nullptr) problems.add(Code::INVALID_FIELD, where + ": member '" + m + "' is not a roster node");
+      }
+      if (!ids.insert("unit:" + u.id).second) problems.add(Code::INVALID_FIELD, where + ": listed twice");
+      r.units.push_back(std::move(u));
+    }
+  }
+  if (r.agencies.empty()) problems.add(Code::INVALID_FIELD, src + ": the roster names no agency");
+  if (!problems) return problems;
+  return r;
+}
+
+Result<Roster> load_roster(const std::filesystem::path& path) {
+  auto text = read_file(path, 1u << 20);
+  if (!text) return text.status();
+  return parse_roster(as_chars(*text), path.string());
+}
+
+}  // namespace tearline::identity

@@ -1,0 +1,90 @@
+#include "identity/trust_store.h"
+
+#include <toml++/toml.h>
+
+#include <sstream>
+
+#include "base/files.h"
+#include "identity/countries.h"
+
+namespace tearline::identity {
+
+Result<TrustStore> TrustStore::load(const std::filesystem::path& path) {
+  auto text = read_file(path, 1u << 20);
+  if (!text) return Status::fail(Code::IO_ERROR, "trust store: " + text.status().reasons().front().message);
+  return parse(as_chars(*text), path.string());
+}
+
+Result<TrustStore> TrustStore::parse(std::string_view toml_text, std::string_view source_name) {
+  toml::table doc;
+  try {
+    doc = toml::parse(toml_text, source_name);
+  } catch (const toml::parse_error& e) {
+    std::ostringstream msg;
+    msg << "trust store " << source_name << ": " << e.description() << " at line " << e.source().begin.line;
+    return Status::fail(Code::INVALID_FIELD, msg.str());
+  }
+  TrustStore store;
+  Status problems;
+  const toml::array* list = doc["authority"].as_array();
+  if (list != nullptr) {
+    int index = 0;
+    for (const auto& node : *list) {
+      ++index;
+      const std::string where = std::string(source_name) + " authority #" + std::to_string(index);
+      const toml::table* t = node.as_table();
+      if (t == nullptr) {
+        problems.add(Code::INVALID_FIELD, where + " is not a table");
+        continue;
+      }
+      auto agency = (*t)["agency"].value<std::string>();
+      auto country = (*t)["country"].value<std::string>();
+      auto key_hex = (*t)["verify_key"].value<std::string>();
+      Bytes key;
+      if (!agency || !is_valid_id(*agency)) {
+        problems.add(Code::INVALID_FIELD, where + ": agency missing or not a valid id");
+      } else if (!country || !is_known_country(*country)) {
+        problems.add(Code::INVALID_FIELD, where + ": country missing or not ISO 3166-1 alpha-3");
+      } else if (!key_hex || !from_hex(*key_hex, &key) || key.size() != 32) {
+        problems.add(Code::INVALID_FIELD, where + ": verify_key must be 64 hex characters");
+      } else {
+        Authority a{*agency, *country, {}};
+        std::copy(key.begin(), key.end(), a.verify_key.bytes.begin());
+        Status added = store.add(std::move(a));
+        if (!added) problems.merge(added);
+      }
+    }
+  }
+  if (!problems) return problems;
+  if (store.empty()) {
+    return Status::fail(Code::EMPTY_TRUST_STORE, "trust store " + std::string(source_name) +
+                                                     " pins no authority; refusing to trust anything");
+  }
+  return store;
+}
+
+std::string TrustStore::to_toml() const {
+  std::ostringstream out;
+  out << "# Pinned agency authorities. Review every key before trusting it.\n";
+  for (const auto& [agency, a] : authorities_) {
+    out << "\n[[authority]]\nagency = \"" << a.agency << "\"\ncountry = \"" << a.country
+        << "\"\nverify_key = \"" << to_hex(a.verify_key.view()) << "\"\n";
+  }
+  return out.str();
+}
+
+Status TrustStore::add(Authority authority) {
+  if (authorities_.count(authority.agency) != 0) {
+    return Status::fail(Code::DUPLICATE_OBJECT, "authority " + authority.agency + " is pinned twice");
+  }
+  std::string key = authority.agency;
+  authorities_.emplace(std::move(key), std::move(authority));
+  return Status::ok();
+}
+
+const Authority* TrustStore::authority(std::string_view agency) const {
+  auto it = authorities_.find(agency);
+  return it == authorities_.end() ? nullptr : &it->second;
+}
+
+}  // namespace tearline::identity

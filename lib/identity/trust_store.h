@@ -1,0 +1,37 @@
+// The trust store: the pinned authority public keys, one per agency, in a TOML
+// file an operator reviews by hand:
+//
+//   [[authority]]
+//   agency = "DIRAN"
+//   country = "COL"
+//   verify_key = "<64 hex chars: Ed25519 public key>"
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <string>
+
+#include "base/result.h"
+#include "identity/objects.h"
+
+namespace tearline::identity {
+
+class TrustStore final : public AuthorityLookup {
+ public:
+  // Fails with EMPTY_TRUST_STORE when the file has no authority, IO_ERROR when
+  // unreadable, INVALID_FIELD (every bad entry listed) when malformed.
+  static Result<TrustStore> load(const std::filesystem::path& path);
+  static Result<TrustStore> parse(std::string_view toml_text, std::string_view source_name);
+  // Renders the TOML form (authorities sorted by agency).
+  std::string to_toml() const;
+
+  Status add(Authority authority);  // DUPLICATE_OBJECT for an agency already pinned
+  const Authority* authority(std::string_view agency) const override;
+  const std::map<std::string, Authority, std::less<>>& authorities() const { return authorities_; }
+  bool empty() const { return authorities_.empty(); }
+
+ private:
+  std::map<std::string, Authority, std::less<>> authorities_;
+};
+
+}  // namespace tearline::identity

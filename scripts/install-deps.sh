@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs the Debian packages tearline needs, and only those that are missing.
+# Idempotent; silent when everything is present. Usage: install-deps.sh [build|fuzz|bench]...
+set -euo pipefail
+
+packages=(cmake make g++ pkg-config libsodium-dev libzmq3-dev cppzmq-dev libprotobuf-dev
+          protobuf-compiler catch2 libcli11-dev libtomlplusplus-dev libspdlog-dev libfmt-dev
+          libsqlite3-dev)
+for extra in "$@"; do
+  case "$extra" in
+    build) ;;
+    fuzz)  packages+=(clang-16 libclang-rt-16-dev) ;;
+    bench) packages+=(nats-server libnats-dev openssl linux-perf) ;;
+    *) echo "install-deps: unknown group '$extra'" >&2; exit 2 ;;
+  esac
+done
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "install-deps: installing ${missing[*]}"
+sudo_cmd=()
+[ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+export DEBIAN_FRONTEND=noninteractive
+"${sudo_cmd[@]}" apt-get update -qq >/dev/null
+"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
