@@ -1,0 +1,27 @@
+// Each `tearline` subcommand registers itself on the root CLI11 app. A
+// command's callback returns through CommandExit: one clear line on stderr for
+// bad input, and a non-zero exit code, never a crash or a hang.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <stdexcept>
+#include <string>
+
+namespace tearline::cli {
+
+// Thrown by a command to end with `code` after printing `message` (one line).
+struct CommandExit : std::runtime_error {
+  CommandExit(int code, const std::string& message) : std::runtime_error(message), code(code) {}
+  int code;
+};
+
+// Exit codes shared by every command.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailure = 1;     // the operation ran and failed (e.g. a mismatch)
+inline constexpr int kExitUsage = 2;       // bad arguments or input files
+inline constexpr int kExitUnavailable = 3; // broker unreachable, timeout
+
+void add_certs_command(CLI::App& app);
+
+}  // namespace tearline::cli

@@ -1,0 +1,25 @@
+// tearline: the command-line tool for agency nodes, operators and testers.
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <exception>
+
+#include "cli/commands.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"tearline: secure intelligence sharing between agency nodes"};
+  app.require_subcommand(1);
+  tearline::cli::add_certs_command(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const tearline::cli::CommandExit& e) {
+    if (e.what()[0] != '\0') std::fprintf(stderr, "tearline: %s\n", e.what());
+    return e.code;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "tearline: %s\n", e.what());
+    return tearline::cli::kExitFailure;
+  }
+  return tearline::cli::kExitOk;
+}
