@@ -1,0 +1,196 @@
+#include "report/verify.h"
+
+#include "base/canonical_proto.h"
+#include "crypto/hash.h"
+#include "crypto/sealing.h"
+#include "crypto/signing.h"
+#include "identity/objects.h"
+#include "policy/topic.h"
+#include "report/format.h"
+
+namespace tearline::report {
+namespace v1 = tearline::v1;
+
+std::string VerifiedReport::report_id_hex() const { return to_hex(as_bytes(header.report_id())); }
+
+std::size_t VerifiedReport::withheld_count() const {
+  std::size_t n = 0;
+  for (const auto& s : sections) n += s.present ? 0 : 1;
+  return n;
+}
+
+std::string_view section_status_name(SectionStatus s) {
+  switch (s) {
+    case SectionStatus::kOpened: return "opened";
+    case SectionStatus::kWithheld: return "withheld";
+    case SectionStatus::kNotAddressed: return "not addressed";
+    case SectionStatus::kOpenFailed: return "open failed";
+  }
+  return "?";
+}
+
+namespace {
+
+Status check_header(const v1::ReportHeader& h) {
+  if (h.format_version() != kReportFormatVersion) {
+    return Status::fail(Code::REPORT_VERSION, "report format version " + std::to_string(h.format_version()) +
+                                                  " is not supported (expected 1)");
+  }
+  Status s;
+  if (h.report_id().size() != kReportIdBytes) s.add(Code::REPORT_MALFORMED, "report id must be 16 bytes");
+  if (!identity::is_valid_id(h.originator())) s.add(Code::REPORT_MALFORMED, "originator is not a valid node id");
+  if (h.sequence() == 0) s.add(Code::REPORT_MALFORMED, "sequence must be > 0");
+  if (h.created_at_ms() <= 0) s.add(Code::REPORT_MALFORMED, "created-at must be set");
+  if (static_cast<std::size_t>(h.sources_size()) > kMaxSources) s.add(Code::REPORT_MALFORMED, "too many sources");
+  for (const auto& src : h.sources()) {
+    if (src.report_id().size() != kReportIdBytes) s.add(Code::REPORT_MALFORMED, "source report id must be 16 bytes");
+  }
+  s.merge(policy::validate_topic(h.topic()));
+  return s;
+}
+
+Status check_section(const v1::SectionEntry& entry, std::size_t index, const VerifyOptions& options,
+                     VerifiedSection* out) {
+  const std::string where = "section " + std::to_string(index + 1) + ": ";
+  if (entry.commitment().size() != kCommitmentBytes) {
+    return Status::fail(Code::REPORT_MALFORMED, where + "commitment must be 32 bytes");
+  }
+  out->commitment = to_bytes(entry.commitment());
+  out->present = entry.has_sealed();
+  if (!out->present) return Status::ok();
+  const v1::SealedSection& s = entry.sealed();
+  if (s.salt().size() != kSaltBytes || s.nonce().size() != crypto::kNonceBytes ||
+      s.ciphertext().size() < crypto::kAeadTagBytes) {
+    return Status::fail(Code::REPORT_MALFORMED, where + "salt, nonce or ciphertext has the wrong size");
+  }
+  if (s.ciphertext().size() > kMaxSectionBytes + crypto::kAeadTagBytes) {
+    return Status::fail(Code::SECTION_TOO_LARGE, where + "ciphertext exceeds the section size limit");
+  }
+  if (static_cast<std::size_t>(s.wraps_size()) > options.max_recipients) {
+    return Status::fail(Code::TOO_MANY_RECIPIENTS, where + std::to_string(s.wraps_size()) + " recipients; the limit is " +
+                                                       std::to_string(options.max_recipients));
+  }
+  for (int i = 0; i < s.wraps_size(); ++i) {
+    const auto& w = s.wraps(i);
+    if (!identity::is_valid_id(w.node_id()) || w.sealed_key().size() != crypto::kWrappedKeyBytes) {
+      return Status::fail(Code::REPORT_MALFORMED, where + "key wrap " + std::to_string(i + 1) + " is malformed");
+    }
+    if (i > 0 && !(s.wraps(i - 1).node_id() < w.node_id())) {
+      return Status::fail(Code::REPORT_MALFORMED, where + "key wraps must be sorted by node id without duplicates");
+    }
+    out->recipients.push_back(w.node_id());
+  }
+  auto label = policy::decode_label(as_bytes(s.label()));
+  if (!label) {
+    Status st;
+    for (const auto& r : label.status().reasons()) st.add(r.code, where + r.message);
+    return st;
+  }
+  out->label = std::move(label).value();
+  const crypto::Digest c = section_commitment(s);
+  if (!crypto::equal_ct(ByteView(c.data(), c.size()), as_bytes(entry.commitment()))) {
+    return Status::fail(Code::COMMITMENT_MISMATCH, where + "contents do not match the commitment");
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
+Result<VerifiedReport> verify_report(ByteView bytes, const identity::Directory& directory,
+                                     const VerifyOptions& options) {
+  VerifiedReport out;
+  Status s = parse_strict(bytes, &out.report, "report", Code::REPORT_MALFORMED);
+  if (!s) return s;
+  if (out.report.header().empty()) return Status::fail(Code::REPORT_MALFORMED, "report has no header");
+  s = parse_canonical(as_bytes(out.report.header()), &out.header, "report header");
+  if (!s) return s;
+  s = check_header(out.header);
+  if (!s) return s;
+  const auto n = static_cast<std::size_t>(out.report.sections_size());
+  if (n == 0 || n > options.max_sections) {
+    return Status::fail(Code::TOO_MANY_SECTIONS, "report has " + std::to_string(n) + " sections; 1.." +
+                                                     std::to_string(options.max_sections) + " allowed");
+  }
+  if (out.report.signature().size() != crypto::kSignatureBytes) {
+    return Status::fail(Code::REPORT_SIGNATURE, "signature must be 64 bytes");
+  }
+  out.sections.resize(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    s = check_section(out.report.sections(static_cast<int>(i)), i, options, &out.sections[i]);
+    if (!s) return s;
+  }
+
+  const std::string& originator = out.header.originator();
+  const identity::Credential* cred = directory.node(originator);
+  if (cred == nullptr) {
+    return Status::fail(Code::ORIGINATOR_INVALID, "originator " + originator + " is not in the directory");
+  }
+  Status validity = directory.check_node(originator, out.header.created_at_ms() / 1000);
+  if (!validity) {
+    Status st;
+    for (const auto& r : validity.reasons()) st.add(Code::ORIGINATOR_INVALID, r.message);
+    return st;
+  }
+  if (!crypto::verify(cred->signing_key, crypto::tags::kReport,
+                      signature_payload(as_bytes(out.report.header()), out.report),
+                      as_bytes(out.report.signature()))) {
+    return Status::fail(Code::REPORT_SIGNATURE, "signature does not verify under " + originator + "'s signing key");
+  }
+  out.originator = *cred;
+  return out;
+}
+
+std::vector<OpenedSection> open_sections(const VerifiedReport& report, std::string_view node_id,
+                                         const crypto::SealingKey& key) {
+  std::vector<OpenedSection> out(report.sections.size());
+  for (std::size_t i = 0; i < report.sections.size(); ++i) {
+    OpenedSection& o = out[i];
+    const VerifiedSection& vs = report.sections[i];
+    if (!vs.present) {
+      o.status = SectionStatus::kWithheld;
+      continue;
+    }
+    o.label = vs.label;
+    const v1::SealedSection& s = report.report.sections(static_cast<int>(i)).sealed();
+    const v1::KeyWrap* wrap = nullptr;
+    for (const auto& w : s.wraps()) {
+      if (w.node_id() == node_id) wrap = &w;
+    }
+    if (wrap == nullptr) {
+      o.status = SectionStatus::kNotAddressed;
+      continue;
+    }
+    auto content_key = crypto::unwrap_key(key, as_bytes(wrap->sealed_key()));
+    if (!content_key) {
+      o.status = SectionStatus::kOpenFailed;
+      continue;
+    }
+    const Bytes ad = section_associated_data(as_bytes(report.report.header()), static_cast<std::uint32_t>(i),
+                                             as_bytes(s.label()));
+    auto plain = crypto::decrypt(*content_key, as_bytes(s.nonce()), ad, as_bytes(s.ciphertext()));
+    if (!plain) {
+      o.status = SectionStatus::kOpenFailed;
+      continue;
+    }
+    o.status = SectionStatus::kOpened;
+    o.plaintext = std::move(*plain);
+  }
+  return out;
+}
+
+v1::Report redact(const v1::Report& report, const std::vector<bool>& keep) {
+  v1::Report out;
+  out.set_header(report.header());
+  out.set_signature(report.signature());
+  for (int i = 0; i < report.sections_size(); ++i) {
+    auto* entry = out.add_sections();
+    if (static_cast<std::size_t>(i) < keep.size() && keep[static_cast<std::size_t>(i)]) {
+      *entry = report.sections(i);
+    } else {
+      entry->set_commitment(report.sections(i).commitment());
+    }
+  }
+  return out;
+}
+
+}  // namespace tearline::report

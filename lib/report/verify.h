@@ -1,0 +1,72 @@
+// Verifying, opening and redacting reports.
+//
+// verify_report() takes untrusted bytes and a directory and returns either a
+// VerifiedReport or a rejection with its reason; it never releases plaintext.
+// open_sections() then opens, for one node, the sections sealed to it.
+// redact() tears off sections (keeps only their commitments): the signature
+// still verifies and the recipient learns only how many were withheld.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+#include "crypto/keys.h"
+#include "identity/directory.h"
+#include "policy/label.h"
+#include "tearline/v1/report.pb.h"
+
+namespace tearline::report {
+
+struct VerifiedSection {
+  Bytes commitment;
+  bool present = false;                 // false: withheld (only the commitment travelled)
+  std::optional<policy::Label> label;   // when present
+  std::vector<std::string> recipients;  // wrap list, when present
+};
+
+struct VerifiedReport {
+  tearline::v1::Report report;          // as parsed
+  tearline::v1::ReportHeader header;    // parsed from the exact signed bytes
+  std::vector<VerifiedSection> sections;
+  identity::Credential originator;      // the originator's credential at verification
+
+  std::string report_id_hex() const;
+  std::size_t withheld_count() const;
+};
+
+struct VerifyOptions {
+  // Credential validity is judged at the report's created-at; the broker
+  // additionally bounds created-at against its own clock.
+  std::size_t max_sections = 64;
+  std::size_t max_recipients = 256;
+};
+
+// Rejection codes, each specific: REPORT_MALFORMED (does not parse, unknown
+// fields, bad sizes), BAD_ENCODING (header or label not canonical),
+// REPORT_VERSION, TOPIC_INVALID, TOO_MANY_SECTIONS, TOO_MANY_RECIPIENTS,
+// LABEL_INVALID, COMMITMENT_MISMATCH, ORIGINATOR_INVALID (unknown, expired,
+// not yet valid or revoked), REPORT_SIGNATURE.
+[[nodiscard]] Result<VerifiedReport> verify_report(ByteView bytes, const identity::Directory& directory,
+                                                   const VerifyOptions& options = {});
+
+enum class SectionStatus { kOpened, kWithheld, kNotAddressed, kOpenFailed };
+std::string_view section_status_name(SectionStatus s);  // "opened", "withheld", "not addressed", "open failed"
+
+struct OpenedSection {
+  SectionStatus status = SectionStatus::kWithheld;
+  std::optional<policy::Label> label;
+  Bytes plaintext;  // only when opened
+};
+
+// Opens every section sealed to `node_id` with its sealing key.
+std::vector<OpenedSection> open_sections(const VerifiedReport& report, std::string_view node_id,
+                                         const crypto::SealingKey& key);
+
+// The report with only the sections where keep[i] is true left sealed; the
+// others are reduced to their commitments. keep.size() must equal the number
+// of sections.
+tearline::v1::Report redact(const tearline::v1::Report& report, const std::vector<bool>& keep);
+
+}  // namespace tearline::report
