@@ -21,6 +21,7 @@ namespace tearline {
   X(SESSION_REVOKED, 106, "the node's credential is no longer valid; session closed")     \
   X(NOT_AUTHORIZED, 107, "the node lacks the role this request needs")                    \
   X(RATE_LIMITED, 108, "the node exceeded its publish rate")                              \
+  X(SLOW_CONSUMER, 109, "the subscriber fell too far behind; session closed")              \
   X(BAD_ENCODING, 200, "object bytes are not canonical (duplicate, unknown or reordered field)") \
   X(BAD_SIGNATURE, 201, "signature does not verify")                                      \
   X(UNKNOWN_AUTHORITY, 202, "signer is not a pinned authority")                           \

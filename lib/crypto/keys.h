@@ -49,7 +49,7 @@ class SigningKey {
  public:
   static SigningKey generate();
   static SigningKey from_seed(ByteView seed32);
-  // Wraps 64 raw secret bytes; INVALID_FIELD if the size is wrong.
+  // Wraps 64 raw secret bytes; KEY_FILE if the size is wrong.
   static Result<SigningKey> from_secret(ByteView secret64);
   VerifyKey public_key() const;
   const SecureBuffer<64>& secret() const { return secret_; }

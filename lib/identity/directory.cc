@@ -81,16 +81,18 @@ DirectoryPtr Directory::build(TrustStore trust, const Sources& sources, std::int
   }
 
   std::set<std::string> transport_keys;
+  std::set<std::string> conflicting;  // node ids with more than one credential: none is trusted
   for (const auto& [name, bytes] : sources.credentials) {
     auto cred = verify_credential(bytes, d->trust_);
     if (!cred) {
       note(&report->rejected, name, cred.status());
       continue;
     }
-    if (d->nodes_.count(cred->node_id) != 0) {
-      report->rejected.push_back({name, Reason{Code::DUPLICATE_OBJECT, "a second credential for node " +
-                                                                           cred->node_id + "; both refused"}});
+    if (d->nodes_.count(cred->node_id) != 0 || conflicting.count(cred->node_id) != 0) {
+      report->rejected.push_back({name, Reason{Code::DUPLICATE_OBJECT, "more than one credential for node " +
+                                                                           cred->node_id + "; all refused"}});
       d->nodes_.erase(cred->node_id);
+      conflicting.insert(cred->node_id);
       continue;
     }
     const std::string tk = to_string(cred->transport_key.view());

@@ -7,6 +7,7 @@
 #include "base/canonical_proto.h"
 #include "base/files.h"
 #include "crypto/key_file.h"
+#include "identity/countries.h"
 
 namespace tearline::identity {
 namespace fs = std::filesystem;
@@ -102,6 +103,9 @@ Status init_authority(const PkiPaths& pki, const std::string& agency, const std:
   s = trust->add(Authority{agency, country, key.public_key()});
   if (!s) return s;
   if (!is_valid_id(agency)) return Status::fail(Code::INVALID_FIELD, "agency '" + agency + "' is not a valid id");
+  if (!is_known_country(country)) {
+    return Status::fail(Code::INVALID_FIELD, "country '" + country + "' is not an ISO 3166-1 alpha-3 code");
+  }
   s = crypto::write_authority_key(pki.authority_key(agency), key);
   if (!s) return s;
   std::string text = trust->to_toml();
@@ -150,6 +154,9 @@ Result<Credential> issue_node(const PkiPaths& pki, const IssueRequest& req) {
 Result<std::uint64_t> create_charter(const PkiPaths& pki, const std::string& unit, const std::string& host,
                                      const std::vector<std::string>& members, std::int64_t not_before,
                                      std::int64_t not_after, std::uint64_t version) {
+  // The unit id names a file: refuse anything that is not an id before writing.
+  if (!is_valid_id(unit)) return Status::fail(Code::INVALID_FIELD, "unit '" + unit + "' is not a valid id");
+  if (!is_valid_id(host)) return Status::fail(Code::INVALID_FIELD, "host agency '" + host + "' is not a valid id");
   Status s = make_dirs(pki);
   if (!s) return s;
   if (version == 0) {

@@ -27,9 +27,10 @@ Decision label_admits(const identity::Directory& directory, std::string_view nod
                       const std::string& originator_country, std::int64_t t) {
   Decision d;
   const identity::Credential* node = directory.node(node_id);
-  d.denials.merge(directory.check_node(node_id, t));
+  const Status credential = directory.check_node(node_id, t);
+  d.denials.merge(credential);
   if (node == nullptr) return d;
-  d.grounds.push_back("credential valid");
+  if (credential) d.grounds.push_back("credential valid");
 
   if (label.classification == tearline::v1::CLASSIFICATION_UNSET) {
     d.denials.add(Code::LABEL_INVALID, "the section has no classification");

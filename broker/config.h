@@ -1,0 +1,65 @@
+// The broker's configuration, from a TOML file (docs/architecture.md,
+// "Configuration"). Relative paths are resolved against the config file's
+// folder. Every limit has a documented default.
+//
+//   [broker]
+//   endpoint  = "tcp://127.0.0.1:7801"
+//   key_file  = "../certs/demo/keys/broker.key"
+//   directory = "../certs/demo/directory"
+//   policy    = "../certs/policy.toml"
+//   data_dir  = "/var/lib/tearline"
+//   log_level = "info"              # trace debug info warn error
+//   verify_threads = 2
+//
+//   [limits]
+//   max_frame_bytes = 1048576       # larger frames: ERROR FRAME_TOO_LARGE
+//   max_connections = 1024          # admitted sessions at once
+//   max_subscriptions = 256         # patterns per node
+//   max_sections = 64
+//   max_recipients = 256            # per section
+//   clock_window_seconds = 300      # created-at within +-window of the broker's clock
+//   max_failures = 16               # consecutive failed requests before the session is closed
+//   max_pending_deliveries = 10000  # per subscriber; beyond it the session is closed (SLOW_CONSUMER)
+//   handshake_timeout_ms = 5000
+//   session_timeout_ms = 60000      # no frame for this long: session forgotten
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+
+#include "base/result.h"
+
+namespace tearline::broker {
+
+struct Limits {
+  std::size_t max_frame_bytes = std::size_t{1} << 20;
+  std::size_t max_connections = 1024;
+  std::size_t max_subscriptions = 256;
+  std::size_t max_sections = 64;
+  std::size_t max_recipients = 256;
+  std::int64_t clock_window_seconds = 300;
+  int max_failures = 16;
+  std::size_t max_pending_deliveries = 10000;
+  int handshake_timeout_ms = 5000;
+  std::int64_t session_timeout_ms = 60000;
+};
+
+struct Config {
+  std::string endpoint = "tcp://127.0.0.1:7801";
+  std::filesystem::path key_file;
+  std::filesystem::path directory;
+  std::filesystem::path policy;
+  std::filesystem::path data_dir;
+  std::string log_level = "info";
+  int verify_threads = 2;
+  Limits limits;
+};
+
+// INVALID_FIELD naming every problem (unknown key, wrong type, out of range)
+// with its line; IO_ERROR when the file cannot be read.
+Result<Config> load_config(const std::filesystem::path& path);
+Result<Config> parse_config(std::string_view toml_text, const std::filesystem::path& base_dir,
+                            std::string_view source_name);
+
+}  // namespace tearline::broker

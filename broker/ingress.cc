@@ -1,0 +1,100 @@
+#include "broker/ingress.h"
+
+#include "broker/replay_guard.h"
+#include "policy/decisions.h"
+
+namespace tearline::broker {
+namespace v1 = tearline::v1;
+
+namespace {
+
+// The originator named in the header, if the bytes parse that far.
+std::string claimed_originator(ByteView bytes) {
+  v1::Report r;
+  v1::ReportHeader h;
+  if (!r.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) return {};
+  if (!h.ParseFromString(r.header())) return {};
+  return h.originator();
+}
+
+Status resolve_sources(const report::VerifiedReport& rep, const SourceIndex& index,
+                       std::vector<policy::SourceSection>* out) {
+  Status s;
+  for (const auto& ref : rep.header.sources()) {
+    const std::string id_hex = to_hex(as_bytes(ref.report_id()));
+    auto record = index.find(ref.report_id());
+    if (!record) {
+      s.add(Code::UNKNOWN_SOURCE, "cited source " + id_hex + " is not a report this broker accepted");
+      continue;
+    }
+    std::vector<std::uint32_t> cited(ref.sections().begin(), ref.sections().end());
+    if (cited.empty()) {
+      for (std::uint32_t i = 0; i < record->labels.size(); ++i) cited.push_back(i);
+    }
+    for (auto idx : cited) {
+      if (idx >= record->labels.size()) {
+        s.add(Code::UNKNOWN_SOURCE, "cited source " + id_hex + " has no section " + std::to_string(idx + 1));
+        continue;
+      }
+      out->push_back(policy::SourceSection{id_hex, idx, record->labels[idx], record->originator, record->agency,
+                                           record->country});
+    }
+  }
+  return s;
+}
+
+}  // namespace
+
+IngressResult check_publish(IngressJob job, const TrustSnapshot& trust, const SourceIndex& sources,
+                            const Limits& limits, std::int64_t now_ms) {
+  IngressResult out;
+  out.routing_id = std::move(job.routing_id);
+  out.node_id = std::move(job.node_id);
+  out.request_id = job.request_id;
+
+  const std::string claimed = claimed_originator(job.report);
+  if (!claimed.empty() && claimed != out.node_id) {
+    out.status = Status::fail(Code::ORIGINATOR_MISMATCH, "the report names " + claimed + " as originator but the session is " + out.node_id);
+    return out;
+  }
+  report::VerifyOptions options;
+  options.max_sections = limits.max_sections;
+  options.max_recipients = limits.max_recipients;
+  auto verified = report::verify_report(job.report, *trust.directory, options);
+  if (!verified) {
+    out.status = verified.status();
+    return out;
+  }
+  if (verified->header.originator() != out.node_id) {
+    out.status = Status::fail(Code::ORIGINATOR_MISMATCH, "the report's originator is not the authenticated node");
+    return out;
+  }
+  if (verified->withheld_count() != 0) {
+    out.status = Status::fail(Code::REPORT_MALFORMED, "a published report must carry every section sealed");
+    return out;
+  }
+  Status when = check_created_at(verified->header.created_at_ms(), now_ms, limits.clock_window_seconds * 1000);
+  if (!when) {
+    out.status = when;
+    return out;
+  }
+  policy::PublishRequest request;
+  request.originator = out.node_id;
+  request.topic = verified->header.topic();
+  for (const auto& s : verified->sections) request.sections.push_back(*s.label);
+  Status src = resolve_sources(*verified, sources, &request.sources);
+  if (!src) {
+    out.status = src;
+    return out;
+  }
+  policy::Decision d = policy::may_publish(*trust.directory, trust.topics, request, now_ms / 1000);
+  if (!d.allowed()) {
+    out.status = d.denials;
+    return out;
+  }
+  out.report = std::make_shared<const report::VerifiedReport>(std::move(verified).value());
+  out.raw = std::move(job.report);
+  return out;
+}
+
+}  // namespace tearline::broker

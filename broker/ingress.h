@@ -1,0 +1,42 @@
+// The ingress checks of a PUBLISH that do not need the I/O thread's state,
+// in the order of docs/protocol.md: strict parsing, originator is the
+// authenticated node, signature and credential, labels, every section
+// present, created-at window, may_publish (sources looked up among accepted
+// reports: UNKNOWN_SOURCE when absent) and topic write permission. Replay
+// (ids, sequences) is checked afterwards by the I/O thread. Pure apart from
+// reading the SourceIndex; runs on verifier threads.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "base/bytes.h"
+#include "base/result.h"
+#include "broker/config.h"
+#include "broker/source_index.h"
+#include "broker/trust_state.h"
+#include "report/verify.h"
+
+namespace tearline::broker {
+
+struct IngressJob {
+  std::string routing_id;
+  std::string node_id;  // authenticated (ZAP User-Id)
+  std::uint64_t request_id = 0;
+  Bytes report;
+  std::int64_t received_ms = 0;
+};
+
+struct IngressResult {
+  std::string routing_id;
+  std::string node_id;
+  std::uint64_t request_id = 0;
+  Status status;  // OK: verified and allowed, pending the replay check
+  std::shared_ptr<const report::VerifiedReport> report;
+  Bytes raw;
+};
+
+IngressResult check_publish(IngressJob job, const TrustSnapshot& trust, const SourceIndex& sources,
+                            const Limits& limits, std::int64_t now_ms);
+
+}  // namespace tearline::broker

@@ -1,0 +1,43 @@
+// Replay protection, owned by the I/O thread: a report id is accepted once;
+// each originator's sequence numbers strictly increase; created-at lies
+// within +-window of the broker's clock (so ids need only be remembered for
+// 2 x window, after which created-at alone refuses them).
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <set>
+#include <string>
+
+#include "base/result.h"
+
+namespace tearline::broker {
+
+// STALE_REPORT / FUTURE_REPORT when created_at_ms is outside now +- window.
+Status check_created_at(std::int64_t created_at_ms, std::int64_t now_ms, std::int64_t window_ms);
+
+class ReplayGuard {
+ public:
+  explicit ReplayGuard(std::int64_t window_ms) : window_ms_(window_ms) {}
+
+  // REPLAYED_REPORT or SEQUENCE_REGRESSION (both, if both apply).
+  Status check(const std::string& report_id, const std::string& originator, std::uint64_t sequence) const;
+  // Records an accepted report.
+  void record(const std::string& report_id, const std::string& originator, std::uint64_t sequence,
+              std::int64_t now_ms);
+  // Forgets ids older than 2 x window.
+  void expire(std::int64_t now_ms);
+  // Restores an originator's last sequence (from the durable store).
+  void restore_sequence(const std::string& originator, std::uint64_t sequence);
+
+  std::size_t remembered_ids() const { return ids_.size(); }
+
+ private:
+  std::int64_t window_ms_;
+  std::set<std::string> ids_;
+  std::deque<std::pair<std::int64_t, std::string>> by_time_;
+  std::map<std::string, std::uint64_t> last_sequence_;
+};
+
+}  // namespace tearline::broker

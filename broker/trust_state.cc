@@ -1,0 +1,24 @@
+#include "broker/trust_state.h"
+
+namespace tearline::broker {
+
+Status TrustState::reload(std::int64_t now_seconds, identity::LoadReport* report) {
+  TrustSnapshotPtr previous = current();
+  auto directory = identity::Directory::load(directory_path_, now_seconds, report,
+                                             previous ? previous->directory.get() : nullptr);
+  if (!directory) return directory.status();
+  if ((*directory)->nodes().empty()) {
+    return Status::fail(Code::INVALID_FIELD, "directory " + directory_path_.string() + " holds no valid credential");
+  }
+  auto topics = policy::TopicPolicy::load(policy_path_);
+  if (!topics) return topics.status();
+  auto next = std::make_shared<TrustSnapshot>();
+  next->directory = std::move(directory).value();
+  next->topics = std::move(topics).value();
+  next->generation = previous ? previous->generation + 1 : 1;
+  std::lock_guard lock(mu_);
+  current_ = std::move(next);
+  return Status::ok();
+}
+
+}  // namespace tearline::broker

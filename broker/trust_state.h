@@ -1,0 +1,45 @@
+// What the broker trusts right now: the directory and the topic policy, as
+// one immutable snapshot. Readers (ZAP handler, verifier threads, the I/O
+// loop) take a shared_ptr and keep it for one decision; a reload builds a new
+// snapshot and swaps it in. A failed reload leaves the last good snapshot.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <mutex>
+
+#include "base/result.h"
+#include "identity/directory.h"
+#include "policy/topic_policy.h"
+
+namespace tearline::broker {
+
+struct TrustSnapshot {
+  identity::DirectoryPtr directory;
+  policy::TopicPolicy topics;
+  std::uint64_t generation = 0;
+};
+using TrustSnapshotPtr = std::shared_ptr<const TrustSnapshot>;
+
+class TrustState {
+ public:
+  TrustState(std::filesystem::path directory, std::filesystem::path policy)
+      : directory_path_(std::move(directory)), policy_path_(std::move(policy)) {}
+
+  // Loads the directory and policy; on success swaps them in. On failure
+  // the current snapshot stays and every reason is returned. `report`
+  // receives the objects the directory loader left out.
+  Status reload(std::int64_t now_seconds, identity::LoadReport* report);
+
+  TrustSnapshotPtr current() const {
+    std::lock_guard lock(mu_);
+    return current_;
+  }
+
+ private:
+  std::filesystem::path directory_path_, policy_path_;
+  mutable std::mutex mu_;
+  TrustSnapshotPtr current_;
+};
+
+}  // namespace tearline::broker

@@ -1,0 +1,45 @@
+// The ZAP handler (RFC 27): the one component that decides who may connect.
+// It runs on its own thread, bound to inproc://zeromq.zap.01 in the broker's
+// ZeroMQ context BEFORE the ROUTER socket binds, so no handshake can complete
+// without it. Fail-closed: it admits a CURVE client only in domain "tearline"
+// and only when its transport key belongs to a credential that is valid and
+// unrevoked now; the reply's User-Id is that node's id, the only identity the
+// broker ever uses.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <string>
+#include <thread>
+
+#include <zmq.hpp>
+#include <zmq_addon.hpp>
+
+#include "base/clock.h"
+#include "broker/trust_state.h"
+
+namespace tearline::broker {
+
+class ZapHandler {
+ public:
+  // `on_decision(node_or_key, admitted, reason)` is called for each handshake
+  // (for logs and the audit trail); it runs on the handler's thread.
+  using DecisionHook = std::function<void(const std::string& who, bool admitted, const std::string& reason)>;
+
+  ZapHandler(zmq::context_t& context, const TrustState& trust, const Clock& clock, DecisionHook hook);
+  ~ZapHandler();  // stops the thread
+  ZapHandler(const ZapHandler&) = delete;
+  ZapHandler& operator=(const ZapHandler&) = delete;
+
+ private:
+  void run();
+
+  zmq::socket_t socket_;
+  const TrustState& trust_;
+  const Clock& clock_;
+  DecisionHook hook_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+}  // namespace tearline::broker

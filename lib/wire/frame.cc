@@ -1,0 +1,321 @@
+#include "wire/frame.h"
+
+#include <cassert>
+
+#include "base/canonical_proto.h"
+
+namespace tearline::wire {
+namespace {
+
+using tearline::v1::Frame;
+
+bool request_id_required(const Frame& frame) {
+  switch (frame.body_case()) {
+    case Frame::kSubscribe:
+    case Frame::kUnsubscribe:
+    case Frame::kPublish:
+    case Frame::kAdmin:
+    case Frame::kAccepted:
+    case Frame::kRejected:
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
+Result<Frame> decode_frame(ByteView bytes, std::size_t max_frame_bytes) {
+  if (bytes.size() > max_frame_bytes) {
+    return Result<Frame>::fail(Code::FRAME_TOO_LARGE, "frame of " + std::to_string(bytes.size()) +
+                                                          " bytes exceeds the limit of " +
+                                                          std::to_string(max_frame_bytes) + " bytes");
+  }
+  Frame frame;
+  Status parsed = parse_strict(bytes, &frame, "frame", Code::MALFORMED_FRAME);
+  if (!parsed) {
+    // parse_strict leaves a fully parsed message behind when the only problem
+    // is unknown fields; say where they were.
+    if (parsed.reasons().front().message == "frame has unknown fields") {
+      return Result<Frame>::fail(Code::MALFORMED_FRAME,
+                                 frame.body_case() == Frame::BODY_NOT_SET
+                                     ? "frame has unknown fields and no known body (unknown frame type)"
+                                     : "frame has unknown fields in its " +
+                                           std::string(frame_type_name(frame)) + " body");
+    }
+    return parsed;
+  }
+  if (frame.body_case() == Frame::BODY_NOT_SET) {
+    return Result<Frame>::fail(Code::MALFORMED_FRAME, "frame has no body (empty frame)");
+  }
+  if (request_id_required(frame) && request_id_of(frame) == kNoRequestId) {
+    return Result<Frame>::fail(Code::MALFORMED_FRAME,
+                               std::string(frame_type_name(frame)) + " frame has request_id 0 (reserved)");
+  }
+  return frame;
+}
+
+Bytes encode_frame(const Frame& frame) { return serialize_canonical(frame); }
+
+// ---- Builders ---------------------------------------------------------------
+
+Frame make_hello(std::string_view client_name) {
+  Frame f;
+  auto* hello = f.mutable_hello();
+  hello->set_protocol(std::string(kProtocolName));
+  hello->set_version(kProtocolVersion);
+  hello->set_client(std::string(client_name));
+  return f;
+}
+
+Frame make_welcome(std::string_view node_id, std::int64_t broker_time_ms, std::uint32_t max_frame_bytes,
+                   std::uint32_t max_subscriptions) {
+  Frame f;
+  auto* welcome = f.mutable_welcome();
+  welcome->set_version(kProtocolVersion);
+  welcome->set_node_id(std::string(node_id));
+  welcome->set_broker_time_ms(broker_time_ms);
+  welcome->set_max_frame_bytes(max_frame_bytes);
+  welcome->set_max_subscriptions(max_subscriptions);
+  return f;
+}
+
+Frame make_error(Code code, const Status& reasons, std::uint64_t request_id) {
+  Frame f;
+  auto* error = f.mutable_error();
+  error->set_code(static_cast<std::uint32_t>(code));
+  error->set_request_id(request_id);
+  if (reasons.is_ok()) {
+    to_proto(Status::fail(code, std::string(code_meaning(code))), error->mutable_reasons());
+  } else {
+    to_proto(reasons, error->mutable_reasons());
+  }
+  return f;
+}
+
+Frame make_error(Code code, std::string message, std::uint64_t request_id) {
+  return make_error(code, Status::fail(code, std::move(message)), request_id);
+}
+
+Frame make_rejected(std::uint64_t request_id, const Status& status) {
+  assert(!status.is_ok());
+  Frame f;
+  auto* rejected = f.mutable_rejected();
+  rejected->set_request_id(request_id);
+  rejected->set_code(static_cast<std::uint32_t>(status.code()));
+  to_proto(status, rejected->mutable_reasons());
+  return f;
+}
+
+Frame make_accepted(std::uint64_t request_id, ByteView report_id, std::uint64_t broker_seq) {
+  Frame f;
+  auto* accepted = f.mutable_accepted();
+  accepted->set_request_id(request_id);
+  accepted->set_report_id(to_string(report_id));
+  accepted->set_broker_seq(broker_seq);
+  return f;
+}
+
+Frame make_deliver(std::uint64_t broker_seq, ByteView report) {
+  Frame f;
+  auto* deliver = f.mutable_deliver();
+  deliver->set_broker_seq(broker_seq);
+  deliver->set_report(to_string(report));
+  return f;
+}
+
+Frame make_ack(std::uint64_t broker_seq) {
+  Frame f;
+  f.mutable_ack()->set_broker_seq(broker_seq);
+  return f;
+}
+
+Frame make_ping(std::uint64_t nonce) {
+  Frame f;
+  f.mutable_ping()->set_nonce(nonce);
+  return f;
+}
+
+Frame make_pong(std::uint64_t nonce) {
+  Frame f;
+  f.mutable_pong()->set_nonce(nonce);
+  return f;
+}
+
+Frame make_subscribe(std::uint64_t request_id, const std::vector<std::string>& patterns) {
+  Frame f;
+  auto* subscribe = f.mutable_subscribe();
+  subscribe->set_request_id(request_id);
+  for (const auto& p : patterns) subscribe->add_patterns(p);
+  return f;
+}
+
+Frame make_unsubscribe(std::uint64_t request_id, const std::vector<std::string>& patterns) {
+  Frame f;
+  auto* unsubscribe = f.mutable_unsubscribe();
+  unsubscribe->set_request_id(request_id);
+  for (const auto& p : patterns) unsubscribe->add_patterns(p);
+  return f;
+}
+
+Frame make_publish(std::uint64_t request_id, ByteView report) {
+  Frame f;
+  auto* publish = f.mutable_publish();
+  publish->set_request_id(request_id);
+  publish->set_report(to_string(report));
+  return f;
+}
+
+Frame make_admin(std::uint64_t request_id, std::string_view command) {
+  Frame f;
+  auto* admin = f.mutable_admin();
+  admin->set_request_id(request_id);
+  admin->set_command(std::string(command));
+  return f;
+}
+
+// ---- Status <-> wire --------------------------------------------------------
+
+void to_proto(const Status& status, google::protobuf::RepeatedPtrField<tearline::v1::Reason>* out) {
+  for (const auto& reason : status.reasons()) {
+    auto* r = out->Add();
+    r->set_code(static_cast<std::uint32_t>(reason.code));
+    r->set_name(std::string(code_name(reason.code)));
+    r->set_message(reason.message);
+  }
+}
+
+Status status_from_proto(const google::protobuf::RepeatedPtrField<tearline::v1::Reason>& reasons) {
+  Status status;
+  for (const auto& r : reasons) {
+    Code code{};
+    if (r.code() != 0 && code_from_number(r.code(), &code)) {
+      status.add(code, r.message());
+    } else {
+      status.add(Code::PROTOCOL_VIOLATION, "unknown code " + std::to_string(r.code()) + " (" + r.name() +
+                                               "): " + r.message());
+    }
+  }
+  return status;
+}
+
+namespace {
+
+Status status_or_code(const google::protobuf::RepeatedPtrField<tearline::v1::Reason>& reasons,
+                      std::uint32_t code_number) {
+  Status status = status_from_proto(reasons);
+  if (!status.is_ok()) return status;
+  Code code{};
+  if (code_number != 0 && code_from_number(code_number, &code)) {
+    return Status::fail(code, std::string(code_meaning(code)));
+  }
+  return Status::fail(Code::PROTOCOL_VIOLATION,
+                      "unknown code " + std::to_string(code_number) + " with no reason");
+}
+
+}  // namespace
+
+Status status_of(const tearline::v1::Error& error) { return status_or_code(error.reasons(), error.code()); }
+
+Status status_of(const tearline::v1::Rejected& rejected) {
+  return status_or_code(rejected.reasons(), rejected.code());
+}
+
+// ---- Frame types and direction -------------------------------------------
+
+std::string_view frame_type_name(const Frame& frame) {
+  switch (frame.body_case()) {
+    case Frame::kHello: return "HELLO";
+    case Frame::kWelcome: return "WELCOME";
+    case Frame::kError: return "ERROR";
+    case Frame::kSubscribe: return "SUBSCRIBE";
+    case Frame::kUnsubscribe: return "UNSUBSCRIBE";
+    case Frame::kPublish: return "PUBLISH";
+    case Frame::kAccepted: return "ACCEPTED";
+    case Frame::kRejected: return "REJECTED";
+    case Frame::kDeliver: return "DELIVER";
+    case Frame::kAck: return "ACK";
+    case Frame::kPing: return "PING";
+    case Frame::kPong: return "PONG";
+    case Frame::kAdmin: return "ADMIN";
+    case Frame::BODY_NOT_SET: break;
+  }
+  return "EMPTY";
+}
+
+bool is_client_frame(const Frame& frame) {
+  switch (frame.body_case()) {
+    case Frame::kHello:
+    case Frame::kSubscribe:
+    case Frame::kUnsubscribe:
+    case Frame::kPublish:
+    case Frame::kAck:
+    case Frame::kPing:
+    case Frame::kAdmin:
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool is_server_frame(const Frame& frame) {
+  switch (frame.body_case()) {
+    case Frame::kWelcome:
+    case Frame::kError:
+    case Frame::kAccepted:
+    case Frame::kRejected:
+    case Frame::kDeliver:
+    case Frame::kPong:
+      return true;
+    default:
+      return false;
+  }
+}
+
+std::uint64_t request_id_of(const Frame& frame) {
+  switch (frame.body_case()) {
+    case Frame::kSubscribe: return frame.subscribe().request_id();
+    case Frame::kUnsubscribe: return frame.unsubscribe().request_id();
+    case Frame::kPublish: return frame.publish().request_id();
+    case Frame::kAdmin: return frame.admin().request_id();
+    case Frame::kAccepted: return frame.accepted().request_id();
+    case Frame::kRejected: return frame.rejected().request_id();
+    case Frame::kError: return frame.error().request_id();
+    default: return kNoRequestId;
+  }
+}
+
+bool counts_toward_failure_limit(Code code) {
+  switch (code) {
+    case Code::OK:
+    case Code::RATE_LIMITED:
+    case Code::BROKER_BUSY:
+    case Code::STORAGE_FAILED:
+    case Code::STORAGE_FULL:
+    case Code::STORAGE_HALTED:
+      return false;
+    default:
+      return true;
+  }
+}
+
+bool closes_session(Code code) {
+  return code == Code::SESSION_REVOKED || code == Code::TOO_MANY_FAILURES || code == Code::SLOW_CONSUMER;
+}
+
+Status check_hello(const tearline::v1::Hello& hello) {
+  Status status;
+  if (hello.protocol() != kProtocolName) {
+    status.add(Code::UNSUPPORTED_VERSION, "protocol \"" + hello.protocol().substr(0, 64) +
+                                              "\" is not supported; expected \"" +
+                                              std::string(kProtocolName) + "\"");
+  }
+  if (hello.version() != kProtocolVersion) {
+    status.add(Code::UNSUPPORTED_VERSION, "protocol version " + std::to_string(hello.version()) +
+                                              " is not supported; this broker speaks version " +
+                                              std::to_string(kProtocolVersion));
+  }
+  return status;
+}
+
+}  // namespace tearline::wire

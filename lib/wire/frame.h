@@ -1,0 +1,143 @@
+// Frames of the client <-> broker protocol (docs/protocol.md): the protocol
+// constants and limits shared by reader and writer, decoding with named
+// failures, encoding, builders, and conversions between Status and the wire.
+//
+// One ZeroMQ message carries exactly one tearline.v1.Frame. Decoding never
+// throws: a bad frame is a normal outcome and comes back as a Status.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/bytes.h"
+#include "base/result.h"
+#include "tearline/v1/wire.pb.h"
+
+namespace tearline::wire {
+
+// ---- Protocol constants (docs/protocol.md, "Constants and limits") --------
+
+inline constexpr std::string_view kProtocolName = "tearline";  // Hello.protocol
+inline constexpr std::uint32_t kProtocolVersion = 1;            // Hello/Welcome.version
+inline constexpr std::string_view kZapDomain = "tearline";     // broker ZMQ_ZAP_DOMAIN
+
+// Request id 0 is reserved: ERROR frames not about a request carry it, and a
+// request or an answer to one that carries it is malformed.
+inline constexpr std::uint64_t kNoRequestId = 0;
+
+// Application limit on one frame's bytes; larger frames get ERROR FRAME_TOO_LARGE.
+inline constexpr std::size_t kDefaultMaxFrameBytes = std::size_t{1} << 20;  // 1 MiB
+// The transport limit (ZMQ_MAXMSGSIZE) for an application limit: above it
+// libzmq drops the connection without any reply, so it sits well above the
+// application limit to leave room for a polite FRAME_TOO_LARGE.
+constexpr std::int64_t transport_max_message_bytes(std::size_t max_frame_bytes) {
+  return static_cast<std::int64_t>(2 * max_frame_bytes + (std::size_t{64} << 10));
+}
+inline constexpr std::int64_t kDefaultTransportMaxMessageBytes =
+    transport_max_message_bytes(kDefaultMaxFrameBytes);  // 2,162,688
+
+inline constexpr std::size_t kDefaultMaxSubscriptions = 256;  // distinct patterns per node
+inline constexpr std::size_t kMaxPatternsPerRequest = 64;     // per SUBSCRIBE / UNSUBSCRIBE
+
+// After this many consecutive failed requests (see counts_toward_failure_limit)
+// the broker sends ERROR TOO_MANY_FAILURES and closes the session.
+inline constexpr int kMaxConsecutiveFailures = 16;
+
+// PUBLISH replay window: created_at_ms within +-300 s of the broker's clock.
+inline constexpr std::int64_t kDefaultReplayWindowMs = 300'000;
+
+// Keepalive: a client pings after this long without sending anything; the
+// broker forgets a session that has sent no frame for kSessionTimeoutMs.
+inline constexpr std::int64_t kClientPingIntervalMs = 20'000;
+inline constexpr std::int64_t kSessionTimeoutMs = 60'000;
+// A session with more un-ACKed DELIVERs than this is closed with SLOW_CONSUMER.
+inline constexpr std::size_t kDefaultMaxPendingDeliveries = 10'000;
+
+// The ADMIN commands and the role they need.
+inline constexpr std::string_view kAdminReload = "reload";
+inline constexpr std::string_view kAdminRole = "admin";
+
+// ---- Decoding and encoding ------------------------------------------------
+
+// Parses one frame. Fails with
+//   FRAME_TOO_LARGE  when bytes.size() > max_frame_bytes (checked before parsing);
+//   MALFORMED_FRAME  when the bytes do not parse as a proto3 Frame, carry an
+//                    unknown field at any depth, set no body, or a request
+//                    (or its ACCEPTED/REJECTED answer) carries request_id 0.
+// Each failure's message names what was wrong.
+[[nodiscard]] Result<tearline::v1::Frame> decode_frame(ByteView bytes, std::size_t max_frame_bytes);
+
+// The deterministic proto3 serialization of `frame`.
+Bytes encode_frame(const tearline::v1::Frame& frame);
+
+// ---- Builders ---------------------------------------------------------------
+// Each returns a frame with exactly the named body set. Builders do not
+// validate: request ids, patterns and limits are the caller's to respect.
+
+tearline::v1::Frame make_hello(std::string_view client_name);  // protocol/version from above
+tearline::v1::Frame make_welcome(std::string_view node_id, std::int64_t broker_time_ms,
+                                 std::uint32_t max_frame_bytes, std::uint32_t max_subscriptions);
+// Error.code = `code`; reasons = every reason of `reasons`, or one reason
+// {code, code_meaning(code)} when `reasons` is OK. Use it for session-level
+// errors that carry underlying causes (SESSION_REVOKED because of REVOKED).
+tearline::v1::Frame make_error(Code code, const Status& reasons, std::uint64_t request_id = kNoRequestId);
+// Error with one reason {code, message}.
+tearline::v1::Frame make_error(Code code, std::string message, std::uint64_t request_id = kNoRequestId);
+// Rejected.code = status.code() (the first reason's); every reason is copied.
+// `status` must not be OK.
+tearline::v1::Frame make_rejected(std::uint64_t request_id, const Status& status);
+// report_id and broker_seq are set for PUBLISH; empty and 0 for other requests.
+tearline::v1::Frame make_accepted(std::uint64_t request_id, ByteView report_id = {},
+                                  std::uint64_t broker_seq = 0);
+tearline::v1::Frame make_deliver(std::uint64_t broker_seq, ByteView report);
+tearline::v1::Frame make_ack(std::uint64_t broker_seq);
+tearline::v1::Frame make_ping(std::uint64_t nonce);
+tearline::v1::Frame make_pong(std::uint64_t nonce);
+tearline::v1::Frame make_subscribe(std::uint64_t request_id, const std::vector<std::string>& patterns);
+tearline::v1::Frame make_unsubscribe(std::uint64_t request_id, const std::vector<std::string>& patterns);
+tearline::v1::Frame make_publish(std::uint64_t request_id, ByteView report);
+tearline::v1::Frame make_admin(std::uint64_t request_id, std::string_view command);
+
+// ---- Status <-> wire --------------------------------------------------------
+
+// Appends one v1::Reason {number, name, message} per reason of `status`.
+void to_proto(const Status& status, google::protobuf::RepeatedPtrField<tearline::v1::Reason>* out);
+// OK for an empty list. A reason whose number is not in TEARLINE_CODES (or is
+// 0) becomes PROTOCOL_VIOLATION with the number and the sender's name kept in
+// the message, so a peer with a newer code list is still understood by humans.
+Status status_from_proto(const google::protobuf::RepeatedPtrField<tearline::v1::Reason>& reasons);
+// Never OK: the reasons of an ERROR / REJECTED, or, when the peer sent none,
+// one reason built from its `code` field.
+Status status_of(const tearline::v1::Error& error);
+Status status_of(const tearline::v1::Rejected& rejected);
+
+// ---- Frame types and direction -------------------------------------------
+
+// "HELLO", "WELCOME", ..., "ADMIN"; "EMPTY" when no body is set.
+std::string_view frame_type_name(const tearline::v1::Frame& frame);
+// Client -> broker: HELLO SUBSCRIBE UNSUBSCRIBE PUBLISH ACK PING ADMIN.
+bool is_client_frame(const tearline::v1::Frame& frame);
+// Broker -> client: WELCOME ERROR ACCEPTED REJECTED DELIVER PONG.
+// A broker receiving one answers ERROR UNEXPECTED_FRAME (request id 0).
+bool is_server_frame(const tearline::v1::Frame& frame);
+// The request id a frame carries (requests and their answers, ERROR);
+// kNoRequestId for frames without one.
+std::uint64_t request_id_of(const tearline::v1::Frame& frame);
+
+// Whether a failed request with this code counts toward kMaxConsecutiveFailures.
+// Broker-side conditions (RATE_LIMITED, BROKER_BUSY, STORAGE_*) neither count
+// nor reset the counter; OK never counts.
+bool counts_toward_failure_limit(Code code);
+
+// Whether an ERROR with this code ends the session (state CLOSED):
+// SESSION_REVOKED, TOO_MANY_FAILURES, SLOW_CONSUMER.
+bool closes_session(Code code);
+
+// OK, or UNSUPPORTED_VERSION naming what the broker supports, for a HELLO
+// whose protocol is not kProtocolName or whose version is not kProtocolVersion.
+Status check_hello(const tearline::v1::Hello& hello);
+
+}  // namespace tearline::wire
