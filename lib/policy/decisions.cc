@@ -93,8 +93,8 @@ Decision may_publish(const identity::Directory& directory, const TopicPolicy& to
   for (std::size_t i = 0; i < request.sections.size(); ++i) {
     const Label& label = request.sections[i];
     const std::string where = "section " + std::to_string(i + 1) + ": ";
-    Status valid = validate_label(label);
-    d.denials.merge(valid);
+    const Status valid = validate_label(label);
+    for (const Reason& invalid : valid.reasons()) d.denials.add(invalid.code, where + invalid.message);
     if (label.classification != tearline::v1::CLASSIFICATION_UNSET && node->clearance < label.classification) {
       d.denials.add(Code::CLEARANCE_BELOW, where + request.originator + " is cleared " + cls(node->clearance) +
                                                " and cannot publish " + cls(label.classification));
