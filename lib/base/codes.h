@@ -22,6 +22,8 @@ namespace tearline {
   X(NOT_AUTHORIZED, 107, "the node lacks the role this request needs")                    \
   X(RATE_LIMITED, 108, "the node exceeded its publish rate")                              \
   X(SLOW_CONSUMER, 109, "the subscriber fell too far behind; session closed")              \
+  X(UNAVAILABLE, 110, "the broker did not answer in time (client side)")                  \
+  X(HANDSHAKE_REFUSED, 111, "the broker refused the node's transport key at the handshake") \
   X(BAD_ENCODING, 200, "object bytes are not canonical (duplicate, unknown or reordered field)") \
   X(BAD_SIGNATURE, 201, "signature does not verify")                                      \
   X(UNKNOWN_AUTHORITY, 202, "signer is not a pinned authority")                           \
