@@ -198,7 +198,7 @@ struct Broker::Impl {
     }
     if (problems.is_ok() && s.patterns.size() + added.size() > config.limits.max_subscriptions) {
       problems.add(Code::TOO_MANY_SUBSCRIPTIONS, "at most " + std::to_string(config.limits.max_subscriptions) +
-                                                     " patterns per node");
+                                                     " patterns per session");
     }
     if (!problems) {
       reject(s, sub.request_id(), problems);
@@ -249,6 +249,7 @@ struct Broker::Impl {
   }
 
   void on_frame(Session& s, v1::Frame& frame) {
+    if (s.state == SessionState::kClosed && !frame.has_hello()) return;  // closed: only HELLO matters
     if (!wire::is_client_frame(frame)) {
       error(s, Code::UNEXPECTED_FRAME, std::string(wire::frame_type_name(frame)) + " is a broker-to-client frame");
       return;
@@ -296,6 +297,7 @@ struct Broker::Impl {
       }
       if (s.node_id != user) continue;
       s.last_seen_ms = clock.now_ms();
+      if (s.state == SessionState::kClosed && parts.size() != 2) continue;  // closed: only HELLO matters
       if (parts.size() != 2) {
         error(s, Code::MALFORMED_FRAME, "a message carries exactly one frame, not " + std::to_string(parts.size() - 1));
         continue;

@@ -26,6 +26,18 @@ std::int64_t monotonic_ms() {
   return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
 }
 
+// An ERROR as a Status that leads with Error.code: for the codes that close
+// the session the broker's reasons give the underlying causes instead (code
+// SESSION_REVOKED, reason REVOKED), and callers act on the code.
+Status error_status(const v1::Error& error) {
+  Status reasons = wire::status_of(error);
+  Code code = Code::OK;
+  if (!code_from_number(error.code(), &code) || code == Code::OK || reasons.code() == code) return reasons;
+  Status out = Status::fail(code, std::string(code_meaning(code)));
+  out.merge(reasons);
+  return out;
+}
+
 }  // namespace
 
 Received open_delivered(ByteView bytes, std::uint64_t broker_seq, const identity::Directory& directory,
@@ -107,7 +119,7 @@ struct Session::Impl {
     if (f.has_deliver()) {
       deliveries.push_back(std::move(*f.mutable_deliver()));
     } else if (f.has_error()) {
-      Status st = wire::status_of(f.error());
+      Status st = error_status(f.error());
       // A broker that restarted no longer knows this session.
       if (f.error().code() == static_cast<std::uint32_t>(Code::PROTOCOL_VIOLATION)) ready = false;
       if (wire::closes_session(static_cast<Code>(f.error().code()))) ready = false;
@@ -126,7 +138,7 @@ struct Session::Impl {
         ready = true;
         return Status::ok();
       }
-      if (f->has_error()) return wire::status_of(f->error());
+      if (f->has_error()) return error_status(f->error());
       stash(*f);
     }
     return Status::fail(Code::UNAVAILABLE, "broker at " + options.endpoint + " did not answer HELLO within " +
@@ -154,8 +166,8 @@ struct Session::Impl {
     while (monotonic_ms() < deadline) {
       auto f = recv_frame(static_cast<int>(std::max<std::int64_t>(1, deadline - monotonic_ms())));
       if (!f) continue;
-      if ((f->has_accepted() || f->has_rejected() || f->has_error()) && wire::request_id_of(*f) == id) return *f;
-      if (f->has_error() && f->error().code() == static_cast<std::uint32_t>(Code::PROTOCOL_VIOLATION)) {
+      if (f->has_error() && f->error().code() == static_cast<std::uint32_t>(Code::PROTOCOL_VIOLATION) &&
+          !frame.has_hello()) {
         // The broker restarted and forgot us: say HELLO again and retry once.
         ready = false;
         Status again = ensure_ready();
@@ -164,6 +176,7 @@ struct Session::Impl {
         if (!s) return s;
         continue;
       }
+      if ((f->has_accepted() || f->has_rejected() || f->has_error()) && wire::request_id_of(*f) == id) return *f;
       stash(*f);
     }
     return Status::fail(Code::UNAVAILABLE, "broker did not answer " + std::string(wire::frame_type_name(frame)) +

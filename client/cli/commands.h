@@ -12,7 +12,7 @@ namespace tearline::cli {
 
 // Thrown by a command to end with `code` after printing `message` (one line).
 struct CommandExit : std::runtime_error {
-  CommandExit(int code, const std::string& message) : std::runtime_error(message), code(code) {}
+  CommandExit(int exit_code, const std::string& message) : std::runtime_error(message), code(exit_code) {}
   int code;
 };
 

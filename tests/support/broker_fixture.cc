@@ -1,0 +1,93 @@
+#include "support/broker_fixture.h"
+
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <stdexcept>
+
+#include "base/clock.h"
+#include "identity/roster.h"
+
+namespace tearline::testing {
+namespace {
+
+// The broker logs to the "broker" logger when one is registered. Tests keep
+// it at warn (override with TEARLINE_E2E_LOG=debug|info|...), so that a 2000
+// report flood does not drown the test output.
+void ensure_broker_logger() {
+  if (spdlog::get("broker")) return;
+  auto logger = spdlog::stderr_logger_mt("broker");
+  const char* level = std::getenv("TEARLINE_E2E_LOG");
+  logger->set_level(spdlog::level::from_str(level != nullptr ? level : "warn"));
+  logger->set_pattern("%H:%M:%S.%e broker level=%l %v");
+}
+
+}  // namespace
+
+BrokerFixture::BrokerFixture() : dir_("tearline-e2e"), pki_(dir_.path() / "pki") {
+  ensure_broker_logger();
+  const std::filesystem::path source(TEARLINE_SOURCE_DIR);
+  auto roster = identity::load_roster(source / "certs" / "roster.toml");
+  if (!roster) throw std::runtime_error("demo roster: " + roster.status().to_string());
+  Status generated = identity::generate_from_roster(*roster, pki_, SystemClock::instance().now_seconds());
+  if (!generated) throw std::runtime_error("demo PKI: " + generated.to_string());
+
+  broker::Config config;
+  config.endpoint = "tcp://127.0.0.1:*";
+  config.key_file = pki_.broker_key();
+  config.directory = pki_.directory();
+  config.policy = source / "certs" / "policy.toml";
+  config.data_dir = dir_.path() / "data";
+  auto created = broker::Broker::create(config);
+  if (!created) throw std::runtime_error("broker: " + created.status().to_string());
+  broker_ = std::move(created).value();
+  thread_ = std::thread([this] { run_status_ = broker_->run(); });
+}
+
+BrokerFixture::~BrokerFixture() {
+  broker_->stop();
+  if (thread_.joinable()) thread_.join();
+  if (!run_status_) std::fprintf(stderr, "broker fixture: run() failed: %s\n", run_status_.to_string().c_str());
+}
+
+client::SessionOptions BrokerFixture::options(const std::string& node) const {
+  client::SessionOptions o;
+  o.endpoint = endpoint();
+  o.directory = pki_.directory();
+  o.key_file = pki_.node_key(node);
+  o.node_id = node;
+  return o;
+}
+
+Result<std::unique_ptr<client::Session>> BrokerFixture::connect(const std::string& node) const {
+  return client::Session::connect(options(node));
+}
+
+void BrokerFixture::revoke(const std::string& agency, const std::string& node) {
+  const std::int64_t now = SystemClock::instance().now_seconds();
+  auto directory = identity::Directory::load(pki_.directory(), now, nullptr);
+  if (!directory) throw std::runtime_error("directory: " + directory.status().to_string());
+  const identity::Credential* credential = (*directory)->node(node);
+  if (credential == nullptr) throw std::runtime_error("revoke: unknown node " + node);
+  auto list = identity::revoke(pki_, agency, {credential->serial}, {}, now);
+  if (!list) throw std::runtime_error("revoke " + node + ": " + list.status().to_string());
+  reload();
+}
+
+void BrokerFixture::reload() {
+  const broker::BrokerStats before = broker_->stats();
+  broker_->request_reload();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  for (;;) {
+    const broker::BrokerStats now = broker_->stats();
+    if (now.failed_reloads != before.failed_reloads) throw std::runtime_error("broker reload failed");
+    if (now.reloads != before.reloads) return;
+    if (std::chrono::steady_clock::now() > deadline) throw std::runtime_error("broker did not reload within 5 s");
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
+}  // namespace tearline::testing
