@@ -3,6 +3,7 @@
 // it validates its arguments, calls one issuing function, and prints what it
 // did. Every failure ends in CommandExit with one line naming the reason codes
 // (kExitUsage for bad arguments or input files, kExitFailure otherwise).
+#include <algorithm>
 #include <charconv>
 #include <ctime>
 #include <filesystem>
@@ -117,12 +118,6 @@ std::string join(const std::vector<std::string>& items, std::string_view sep = "
   return out;
 }
 
-std::string reasons_text(const Status& status) {
-  std::vector<std::string> parts;
-  for (const auto& r : status.reasons()) parts.push_back(to_string(r));
-  return join(parts, "; ");
-}
-
 bool path_exists(const fs::path& path) {
   std::error_code ec;
   return fs::exists(path, ec);
@@ -136,8 +131,6 @@ identity::TrustStore load_trust(std::string_view command, const PkiPaths& pki) {
 
 // A charter file as found on disk: who must sign it and who has.
 struct CharterFile {
-  std::string unit;
-  std::uint64_t version = 0;
   std::vector<std::string> required;  // host plus member agencies, sorted
   std::set<std::string> signed_by;
 
@@ -162,7 +155,7 @@ CharterFile read_charter_file(std::string_view command, const PkiPaths& pki, con
   identity::Charter charter;
   charter.host_agency = body.host_agency();
   for (const auto& m : body.members()) charter.members.push_back({m.node_id(), m.agency()});
-  CharterFile out{unit, version, charter.required_signers(), {}};
+  CharterFile out{charter.required_signers(), {}};
   for (const auto& sig : obj.signatures()) out.signed_by.insert(sig.agency());
   return out;
 }
@@ -187,17 +180,18 @@ void remove_pki(std::string_view command, const PkiPaths& pki) {
 void run_demo(const DemoOptions& o) {
   constexpr std::string_view cmd = "certs demo";
   const PkiPaths pki(o.out);
-  if (path_exists(pki.trust_store())) {
-    if (!o.force) {
-      std::cout << "a PKI already exists in " << o.out << " (" << pki.trust_store().string()
-                << "); left untouched. Use --force to regenerate it.\n";
-      return;
-    }
+  const bool exists = path_exists(pki.trust_store());
+  if (exists && !o.force) {
+    std::cout << "a PKI already exists in " << o.out << " (" << pki.trust_store().string()
+              << "); left untouched. Use --force to regenerate it.\n";
+    return;
+  }
+  auto roster = identity::load_roster(o.roster);  // before removing anything
+  if (!roster) fail(cmd, roster.status());
+  if (exists) {
     remove_pki(cmd, pki);
     std::cout << "removed the PKI in " << o.out << "\n";
   }
-  auto roster = identity::load_roster(o.roster);
-  if (!roster) fail(cmd, roster.status());
   const std::int64_t now = now_seconds();
   Status s = identity::generate_from_roster(*roster, pki, now);
   if (!s) {
@@ -412,7 +406,7 @@ void print_node(const identity::Directory& dir, const identity::Credential& c, s
   if (status) {
     std::cout << "    status: VALID from " << utc(c.not_before) << " until " << utc(c.not_after) << "\n";
   } else {
-    std::cout << "    status: " << reasons_text(status) << " (window " << utc(c.not_before) << " .. "
+    std::cout << "    status: " << status.to_string() << " (window " << utc(c.not_before) << " .. "
               << utc(c.not_after) << ")\n";
   }
 }
@@ -420,7 +414,7 @@ void print_node(const identity::Directory& dir, const identity::Credential& c, s
 void print_unit(const identity::Directory& dir, const std::string& unit, std::int64_t now) {
   auto charter = dir.charter_in_force(unit, now);
   if (!charter) {
-    std::cout << "  " << unit << ": NOT IN FORCE: " << reasons_text(charter.status()) << "\n";
+    std::cout << "  " << unit << ": NOT IN FORCE: " << charter.status().to_string() << "\n";
     return;
   }
   const identity::Charter& c = **charter;
@@ -498,7 +492,7 @@ void add_init_authority(CLI::App& certs) {
   auto o = std::make_shared<AuthorityOptions>();
   auto* sub = certs.add_subcommand("init-authority", "Create an agency authority: a signing key in keys/authorities/, "
                                                      "its public key pinned in directory/trust.toml");
-  sub->add_option("--pki", o->pki, kPkiHelp)->required();
+  sub->add_option("--pki", o->pki, kPkiHelp)->type_name("DIR")->required();
   sub->add_option("--agency", o->agency, "Agency id, e.g. DIRAN")->required();
   sub->add_option("--country", o->country, "ISO 3166-1 alpha-3 country code, e.g. COL")->required();
   sub->callback([o] { run_init_authority(*o); });
@@ -508,13 +502,13 @@ void add_issue(CLI::App& certs) {
   auto o = std::make_shared<IssueOptions>();
   auto* sub = certs.add_subcommand("issue", "Generate a node's keys and a credential signed by its agency "
                                             "(serial: one more than the agency's highest)");
-  sub->add_option("--pki", o->pki, kPkiHelp)->required();
+  sub->add_option("--pki", o->pki, kPkiHelp)->type_name("DIR")->required();
   sub->add_option("--node", o->node, "Node id")->required();
   sub->add_option("--agency", o->agency, "The node's home agency (must have an authority)")->required();
   sub->add_option("--clearance", o->clearance, "UNCLASSIFIED, RESTRICTED, CONFIDENTIAL, SECRET or TOP_SECRET")
       ->required();
   sub->add_option("--role", o->roles, "A role of the node (repeatable)");
-  sub->add_option("--days", o->days, "Validity in days (1-3650)")->capture_default_str();
+  sub->add_option("--days", o->days, "Validity in days (1-3650)")->type_name("DAYS")->capture_default_str();
   sub->callback([o] { run_issue(*o); });
 }
 
@@ -524,19 +518,19 @@ void add_charter(CLI::App& certs) {
 
   auto c = std::make_shared<CharterCreateOptions>();
   auto* create = charter->add_subcommand("create", "Write a new charter version (unsigned) and print its version");
-  create->add_option("--pki", c->pki, kPkiHelp)->required();
+  create->add_option("--pki", c->pki, kPkiHelp)->type_name("DIR")->required();
   create->add_option("--unit", c->unit, "Unit id")->required();
   create->add_option("--host", c->host, "Host agency")->required();
   create->add_option("--member", c->members, "Member node ids (each must have a credential)")->required();
-  create->add_option("--days", c->days, "Validity in days (1-3650)")->capture_default_str();
+  create->add_option("--days", c->days, "Validity in days (1-3650)")->type_name("DAYS")->capture_default_str();
   create->callback([c] { run_charter_create(*c); });
 
   auto s = std::make_shared<CharterCosignOptions>();
   auto* cosign = charter->add_subcommand("cosign", "Add an agency's consent (signature) to a charter; it takes effect "
                                                    "once the host and every member's agency have signed");
-  cosign->add_option("--pki", s->pki, kPkiHelp)->required();
+  cosign->add_option("--pki", s->pki, kPkiHelp)->type_name("DIR")->required();
   cosign->add_option("--unit", s->unit, "Unit id")->required();
-  cosign->add_option("--version", s->version, "Charter version")->required();
+  cosign->add_option("--version", s->version, "Charter version")->type_name("N")->required();
   cosign->add_option("--agency", s->agency, "The signing agency (host or a member's agency)")->required();
   cosign->callback([s] { run_charter_cosign(*s); });
 }
@@ -545,10 +539,11 @@ void add_revoke(CLI::App& certs) {
   auto o = std::make_shared<RevokeOptions>();
   auto* sub = certs.add_subcommand("revoke", "Issue the agency's next revocation list (everything already revoked "
                                              "plus the given items) and print its number");
-  sub->add_option("--pki", o->pki, kPkiHelp)->required();
+  sub->add_option("--pki", o->pki, kPkiHelp)->type_name("DIR")->required();
   sub->add_option("--agency", o->agency, "The revoking agency")->required();
-  sub->add_option("--serial", o->serials, "Credential serial of this agency to revoke (repeatable)");
-  sub->add_option("--charter", o->charters, "Charter version to withdraw consent from, as UNIT:VERSION (repeatable)");
+  sub->add_option("--serial", o->serials, "Credential serial of this agency to revoke (repeatable)")->type_name("N");
+  sub->add_option("--charter", o->charters, "Charter version to withdraw consent from, as UNIT:VERSION (repeatable)")
+      ->type_name("UNIT:VERSION");
   sub->callback([o] { run_revoke(*o); });
 }
 
@@ -556,7 +551,7 @@ void add_broker(CLI::App& certs) {
   auto o = std::make_shared<BrokerOptions>();
   auto* sub = certs.add_subcommand("broker", "Generate the broker's transport and audit keys and publish "
                                              "directory/broker.pub");
-  sub->add_option("--pki", o->pki, kPkiHelp)->required();
+  sub->add_option("--pki", o->pki, kPkiHelp)->type_name("DIR")->required();
   sub->add_flag("--force", o->force, "Replace existing broker keys");
   sub->callback([o] { run_broker(*o); });
 }
