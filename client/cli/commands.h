@@ -22,6 +22,7 @@ inline constexpr int kExitFailure = 1;     // the operation ran and failed (e.g.
 inline constexpr int kExitUsage = 2;       // bad arguments or input files
 inline constexpr int kExitUnavailable = 3; // broker unreachable, timeout
 
+// One declaration per command, each defined in cli/<name>_command.cc.
 void add_certs_command(CLI::App& app);
 
 }  // namespace tearline::cli

@@ -9,11 +9,14 @@
 int main(int argc, char** argv) {
   CLI::App app{"tearline: secure intelligence sharing between agency nodes"};
   app.require_subcommand(1);
+  // One line per command (each in its own cli/<name>_command.cc).
   tearline::cli::add_certs_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help
+    std::fprintf(stderr, "tearline: %s (see --help)\n", e.what());
+    return tearline::cli::kExitUsage;
   } catch (const tearline::cli::CommandExit& e) {
     if (e.what()[0] != '\0') std::fprintf(stderr, "tearline: %s\n", e.what());
     return e.code;
