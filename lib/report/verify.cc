@@ -96,8 +96,7 @@ Status check_section(const v1::SectionEntry& entry, std::size_t index, const Ver
 
 }  // namespace
 
-Result<VerifiedReport> verify_report(ByteView bytes, const identity::Directory& directory,
-                                     const VerifyOptions& options) {
+Result<VerifiedReport> parse_report_structure(ByteView bytes, const VerifyOptions& options) {
   VerifiedReport out;
   Status s = parse_strict(bytes, &out.report, "report", Code::REPORT_MALFORMED);
   if (!s) return s;
@@ -119,7 +118,14 @@ Result<VerifiedReport> verify_report(ByteView bytes, const identity::Directory& 
     s = check_section(out.report.sections(static_cast<int>(i)), i, options, &out.sections[i]);
     if (!s) return s;
   }
+  return out;
+}
 
+Result<VerifiedReport> verify_report(ByteView bytes, const identity::Directory& directory,
+                                     const VerifyOptions& options) {
+  auto parsed = parse_report_structure(bytes, options);
+  if (!parsed) return parsed.status();
+  VerifiedReport out = std::move(parsed).value();
   const std::string& originator = out.header.originator();
   const identity::Credential* cred = directory.node(originator);
   if (cred == nullptr) {

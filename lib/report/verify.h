@@ -51,6 +51,12 @@ struct VerifyOptions {
 [[nodiscard]] Result<VerifiedReport> verify_report(ByteView bytes, const identity::Directory& directory,
                                                    const VerifyOptions& options = {});
 
+// The structural half of verify_report (parsing, canonical encoding, sizes,
+// labels, commitments) without the originator and signature checks. Only for
+// bytes that were verified before and kept by this process (the broker's own
+// store); `originator` is left empty.
+[[nodiscard]] Result<VerifiedReport> parse_report_structure(ByteView bytes, const VerifyOptions& options = {});
+
 enum class SectionStatus { kOpened, kWithheld, kNotAddressed, kOpenFailed };
 std::string_view section_status_name(SectionStatus s);  // "opened", "withheld", "not addressed", "open failed"
 
