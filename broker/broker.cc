@@ -6,12 +6,15 @@
 #include <deque>
 #include <filesystem>
 #include <mutex>
+#include <set>
 #include <zmq.hpp>
 #include <zmq_addon.hpp>
 
 #include "broker/ingress.h"
 #include "broker/replay_guard.h"
 #include "broker/source_index.h"
+#include "broker/store.h"
+#include "audit/audit.h"
 #include "broker/trust_state.h"
 #include "broker/verifier_pool.h"
 #include "broker/zap_handler.h"
@@ -44,8 +47,41 @@ struct Session {
   int failures = 0;
   std::int64_t last_seen_ms = 0;
   std::uint64_t acked = 0;
-  std::deque<Bytes> backlog;  // frames the socket could not take yet
+  std::uint64_t delivered = 0;  // highest broker seq routed to this session (sent or judged)
+  std::deque<Bytes> backlog;    // frames the socket could not take yet
 };
+
+// A report ready to route: from a fresh verification or from the store.
+struct Routable {
+  std::uint64_t seq = 0;
+  const report::VerifiedReport* report = nullptr;
+  std::string originator_country;
+  const Bytes* raw = nullptr;
+};
+
+// An accepted publish waiting for its group commit.
+struct Staged {
+  IngressResult result;
+  std::uint64_t seq = 0;
+  std::uint64_t previous_sequence = 0;
+};
+
+// A request answer that must wait for the group commit (durable state).
+struct PendingReply {
+  std::string routing_id;
+  std::uint64_t request_id = 0;
+};
+
+// An audit event not yet chained (chained at commit time).
+struct AuditEvent {
+  std::int64_t time_ms;
+  std::string event, node, report, decision, detail;
+};
+
+constexpr std::size_t kCatchUpBatch = 256;
+constexpr std::int64_t kLazyCommitMs = 100;
+constexpr std::size_t kLazyCommitEntries = 4096;
+constexpr std::size_t kCatchUpBacklogLimit = 64;
 
 std::string short_hex(const std::string& raw) { return to_hex(as_bytes(raw)).substr(0, 12); }
 
@@ -64,8 +100,27 @@ struct Broker::Impl {
   SourceIndex sources;
   ReplayGuard replay;
   std::map<std::string, Session> sessions;  // by routing id
-  std::uint64_t broker_seq = 0;
+  std::uint64_t broker_seq = 0;             // last committed report
   std::int64_t next_housekeeping_ms = 0;
+  std::int64_t next_retention_ms = 0;
+
+  // Durable state (docs/reliability.md).
+  std::unique_ptr<Store> store;
+  std::map<std::string, std::vector<std::string>> node_patterns;  // durable subscriptions
+  std::map<std::string, std::uint64_t> node_cursors;              // acked broker seq per node
+  std::set<std::string> dirty_cursors;
+  std::map<std::string, std::vector<std::string>> dirty_subscriptions;
+  std::vector<Staged> staged;
+  std::vector<PendingReply> pending_replies;
+  std::vector<AuditEvent> audit_events;
+  audit::ChainWriter chain;
+  std::uint64_t last_checkpoint_index = 0;
+  std::int64_t last_checkpoint_ms = 0;
+  std::unique_ptr<crypto::SigningKey> audit_key;
+  std::int64_t last_commit_ms = 0;
+  bool force_commit = false;
+  std::mutex zap_events_mu;
+  std::vector<AuditEvent> zap_events;  // from the ZAP thread
 
   std::atomic<bool> stop_requested{false};
   std::atomic<bool> reload_requested{false};
@@ -119,7 +174,23 @@ struct Broker::Impl {
     }
   }
 
+  // ---- audit -----------------------------------------------------------------
+
+  void audit_event(std::string event, std::string node, std::string report, std::string decision,
+                   std::string detail) {
+    audit_events.push_back(AuditEvent{clock.now_ms(), std::move(event), std::move(node), std::move(report),
+                                      std::move(decision), std::move(detail)});
+  }
+
   // ---- failures --------------------------------------------------------------
+
+  void close_session(Session& s, Code code, const Status& reasons) {
+    s.backlog.clear();
+    s.state = SessionState::kClosed;
+    counters.closed++;
+    audit_event("session", s.node_id, "", "closed", std::string(code_name(code)) + ": " + reasons.to_string());
+    send(s, wire::make_error(code, reasons));
+  }
 
   void note_outcome(Session& s, const Status& status) {
     if (status.is_ok()) {
@@ -129,10 +200,9 @@ struct Broker::Impl {
     if (!wire::counts_toward_failure_limit(status.code())) return;
     if (++s.failures >= config.limits.max_failures && s.state == SessionState::kReady) {
       log->warn("event=session_closed node={} reason=TOO_MANY_FAILURES failures={}", s.node_id, s.failures);
-      send(s, wire::make_error(Code::TOO_MANY_FAILURES, std::to_string(s.failures) +
-                                                            " consecutive failed requests; session closed"));
-      s.state = SessionState::kClosed;
-      counters.closed++;
+      close_session(s, Code::TOO_MANY_FAILURES,
+                    Status::fail(Code::TOO_MANY_FAILURES,
+                                 std::to_string(s.failures) + " consecutive failed requests; session closed"));
     }
   }
 
@@ -158,6 +228,7 @@ struct Broker::Impl {
     Status valid = snap->directory->check_node(s.node_id, clock.now_seconds());
     if (!valid) {
       log->info("event=hello_refused node={} reasons=\"{}\"", s.node_id, valid.to_string());
+      audit_event("session", s.node_id, "", "refused", valid.to_string());
       send(s, wire::make_error(Code::SESSION_REVOKED, valid));
       s.state = SessionState::kClosed;
       return;
@@ -171,53 +242,85 @@ struct Broker::Impl {
     }
     s.state = SessionState::kReady;
     s.failures = 0;
-    s.patterns.clear();
-    log->info("event=session_ready node={} client=\"{}\"", s.node_id, hello.client());
+    s.backlog.clear();
+    // Durable: the node resumes after what it acknowledged; a node never seen
+    // starts now.
+    auto cursor = node_cursors.find(s.node_id);
+    s.delivered = cursor == node_cursors.end() ? broker_seq : cursor->second;
+    s.acked = s.delivered;
+    log->info("event=session_ready node={} client=\"{}\" resume_after={}", s.node_id, hello.client(), s.delivered);
+    audit_event("session", s.node_id, "", "admitted", "resume after " + std::to_string(s.delivered));
     send(s, wire::make_welcome(s.node_id, clock.now_ms(), static_cast<std::uint32_t>(config.limits.max_frame_bytes),
                                static_cast<std::uint32_t>(config.limits.max_subscriptions)));
   }
 
   // ---- requests --------------------------------------------------------------
 
+  const std::vector<std::string>& patterns_of(const std::string& node) {
+    static const std::vector<std::string> kNone;
+    auto it = node_patterns.find(node);
+    return it == node_patterns.end() ? kNone : it->second;
+  }
+
   void on_subscribe(Session& s, const v1::Subscribe& sub) {
     Status problems;
     if (static_cast<std::size_t>(sub.patterns_size()) > wire::kMaxPatternsPerRequest || sub.patterns_size() == 0) {
       problems.add(Code::TOPIC_INVALID, "a SUBSCRIBE carries 1.." + std::to_string(wire::kMaxPatternsPerRequest) + " patterns");
     }
-    std::vector<std::string> added;
+    std::vector<std::string> patterns = patterns_of(s.node_id);
+    const std::size_t before = patterns.size();
     for (const auto& p : sub.patterns()) {
       Status valid = policy::validate_pattern(p);
       if (!valid) {
         problems.merge(valid);
         continue;
       }
-      if (std::find(s.patterns.begin(), s.patterns.end(), p) == s.patterns.end() &&
-          std::find(added.begin(), added.end(), p) == added.end()) {
-        added.push_back(p);
-      }
+      if (std::find(patterns.begin(), patterns.end(), p) == patterns.end()) patterns.push_back(p);
     }
-    if (problems.is_ok() && s.patterns.size() + added.size() > config.limits.max_subscriptions) {
+    if (problems.is_ok() && patterns.size() > config.limits.max_subscriptions) {
       problems.add(Code::TOO_MANY_SUBSCRIPTIONS, "at most " + std::to_string(config.limits.max_subscriptions) +
-                                                     " patterns per session");
+                                                     " patterns per node");
     }
     if (!problems) {
       reject(s, sub.request_id(), problems);
       return;
     }
-    s.patterns.insert(s.patterns.end(), added.begin(), added.end());
-    log->debug("event=subscribed node={} patterns={}", s.node_id, s.patterns.size());
-    send(s, wire::make_accepted(sub.request_id()));
-    note_outcome(s, Status::ok());
+    if (patterns.size() != before || node_cursors.count(s.node_id) == 0) {
+      node_patterns[s.node_id] = patterns;
+      dirty_subscriptions[s.node_id] = patterns;
+      if (node_cursors.count(s.node_id) == 0) {
+        node_cursors[s.node_id] = s.delivered;
+        dirty_cursors.insert(s.node_id);
+      }
+    }
+    log->debug("event=subscribed node={} patterns={}", s.node_id, patterns.size());
+    // Answered after the group commit: the subscription is durable by then.
+    pending_replies.push_back(PendingReply{s.routing_id, sub.request_id()});
   }
 
   void on_unsubscribe(Session& s, const v1::Unsubscribe& unsub) {
-    for (const auto& p : unsub.patterns()) {
-      s.patterns.erase(std::remove(s.patterns.begin(), s.patterns.end(), p), s.patterns.end());
+    std::vector<std::string> patterns = patterns_of(s.node_id);
+    for (const auto& p : unsub.patterns()) patterns.erase(std::remove(patterns.begin(), patterns.end(), p), patterns.end());
+    node_patterns[s.node_id] = patterns;
+    dirty_subscriptions[s.node_id] = patterns;
+    pending_replies.push_back(PendingReply{s.routing_id, unsub.request_id()});
+  }
+
+  void on_ack(Session& s, std::uint64_t seq) {
+    if (seq <= s.acked || seq > s.delivered) return;
+    s.acked = seq;
+    auto& cursor = node_cursors[s.node_id];
+    if (seq > cursor) {
+      cursor = seq;
+      dirty_cursors.insert(s.node_id);
     }
-    send(s, wire::make_accepted(unsub.request_id()));
   }
 
   void on_publish(Session& s, v1::Publish& pub) {
+    if (store->halted()) {
+      reject(s, pub.request_id(), Status::fail(Code::STORAGE_HALTED, "the broker stopped accepting after a failed sync"));
+      return;
+    }
     IngressJob job;
     job.routing_id = s.routing_id;
     job.node_id = s.node_id;
@@ -261,14 +364,14 @@ struct Broker::Impl {
         error(s, Code::PROTOCOL_VIOLATION, std::string(wire::frame_type_name(frame)) + " before HELLO",
               wire::request_id_of(frame));
       }
-      return;  // a closed session ignores everything but HELLO
+      return;
     }
     switch (frame.body_case()) {
       case v1::Frame::kHello: error(s, Code::PROTOCOL_VIOLATION, "HELLO after WELCOME"); break;
       case v1::Frame::kSubscribe: on_subscribe(s, frame.subscribe()); break;
       case v1::Frame::kUnsubscribe: on_unsubscribe(s, frame.unsubscribe()); break;
       case v1::Frame::kPublish: on_publish(s, *frame.mutable_publish()); break;
-      case v1::Frame::kAck: s.acked = std::max(s.acked, frame.ack().broker_seq()); break;
+      case v1::Frame::kAck: on_ack(s, frame.ack().broker_seq()); break;
       case v1::Frame::kPing: send(s, wire::make_pong(frame.ping().nonce())); break;
       case v1::Frame::kAdmin: on_admin(s, frame.admin()); break;
       default: error(s, Code::UNEXPECTED_FRAME, "unexpected frame"); break;
@@ -315,84 +418,247 @@ struct Broker::Impl {
     }
   }
 
-  // ---- verified publishes ------------------------------------------------------
+  // ---- verified publishes and the group commit --------------------------------
 
-  void on_verified(IngressResult& r) {
-    auto it = sessions.find(r.routing_id);
-    Session* s = it == sessions.end() ? nullptr : &it->second;
-    Status status = r.status;
-    if (status) status = replay.check(r.report->header.report_id(), r.node_id, r.report->header.sequence());
-    if (!status) {
-      counters.rejected++;
-      log->info("event=publish_rejected node={} request={} code={} reasons=\"{}\"", r.node_id, r.request_id,
-                code_name(status.code()), status.to_string());
-      if (s != nullptr && s->state == SessionState::kReady) reject(*s, r.request_id, status);
-      return;
-    }
-    const auto& rep = *r.report;
-    const std::uint64_t seq = ++broker_seq;
-    replay.record(rep.header.report_id(), r.node_id, rep.header.sequence(), clock.now_ms());
-    SourceRecord record{rep.originator.node_id, rep.originator.agency, rep.originator.country, {}};
-    for (const auto& sec : rep.sections) record.labels.push_back(*sec.label);
-    sources.add(rep.header.report_id(), std::move(record));
-    counters.accepted++;
-    log->info("event=publish_accepted node={} report={} topic={} seq={} sections={}", r.node_id,
-              short_hex(rep.header.report_id()), rep.header.topic(), seq, rep.sections.size());
-    if (s != nullptr && s->state == SessionState::kReady) {
-      send(*s, wire::make_accepted(r.request_id, as_bytes(rep.header.report_id()), seq));
-      note_outcome(*s, Status::ok());
-    }
-    route(rep, r.raw, seq);
+  void reject_publish(const std::string& routing_id, const std::string& node, std::uint64_t request_id,
+                      const std::string& report_hex, const Status& status) {
+    counters.rejected++;
+    log->info("event=publish_rejected node={} request={} code={} reasons=\"{}\"", node, request_id,
+              code_name(status.code()), status.to_string());
+    audit_event("publish", node, report_hex, "rejected", status.to_string());
+    auto it = sessions.find(routing_id);
+    if (it != sessions.end() && it->second.state == SessionState::kReady) reject(it->second, request_id, status);
   }
 
-  // Sends each entitled subscriber its torn-down copy.
-  void route(const report::VerifiedReport& rep, const Bytes& raw, std::uint64_t seq) {
+  // Checks replay and stages an accepted report for the next group commit.
+  void on_verified(IngressResult& r) {
+    Status status = r.status;
+    const std::string report_hex = r.report ? r.report->report_id_hex() : std::string();
+    if (status) status = replay.check(r.report->header.report_id(), r.node_id, r.report->header.sequence());
+    if (status && store->halted()) status = Status::fail(Code::STORAGE_HALTED, "the broker stopped accepting after a failed sync");
+    if (!status) {
+      reject_publish(r.routing_id, r.node_id, r.request_id, report_hex, status);
+      return;
+    }
+    Staged st;
+    st.seq = broker_seq + staged.size() + 1;
+    st.previous_sequence = replay.last_sequence(r.node_id);
+    replay.record(r.report->header.report_id(), r.node_id, r.report->header.sequence(), clock.now_ms());
+    st.result = std::move(r);
+    staged.push_back(std::move(st));
+  }
+
+  // Writes everything pending in one transaction, then answers and routes.
+  void commit() {
+    const bool have_checkpoint_due =
+        chain.last_index() > last_checkpoint_index &&
+        (chain.last_index() - last_checkpoint_index >= config.storage.audit_checkpoint_entries ||
+         clock.now_ms() - last_checkpoint_ms >= config.storage.audit_checkpoint_seconds * 1000);
+    {
+      std::lock_guard lock(zap_events_mu);
+      for (auto& e : zap_events) audit_events.push_back(std::move(e));
+      zap_events.clear();
+    }
+    // Reports and request answers are committed at once (the publisher waits);
+    // audit entries of deliveries and cursor moves ride along with them, or
+    // are flushed on their own after kLazyCommitMs.
+    const bool urgent = !staged.empty() || !pending_replies.empty() || !dirty_subscriptions.empty() || force_commit;
+    const bool lazy_due = (!audit_events.empty() || !dirty_cursors.empty()) &&
+                          (audit_events.size() >= kLazyCommitEntries ||
+                           clock.now_ms() - (audit_events.empty() ? 0 : audit_events.front().time_ms) >= kLazyCommitMs ||
+                           clock.now_ms() - last_commit_ms >= kLazyCommitMs);
+    if (!urgent && !lazy_due && !have_checkpoint_due) return;
+    force_commit = false;
+    last_commit_ms = clock.now_ms();
+    Batch batch;
+    const std::int64_t now = clock.now_ms();
+    for (const auto& st : staged) {
+      const auto& rep = *st.result.report;
+      StoredReport sr;
+      sr.seq = st.seq;
+      sr.report_id = rep.header.report_id();
+      sr.originator = rep.originator.node_id;
+      sr.topic = rep.header.topic();
+      sr.accepted_ms = now;
+      sr.sequence = rep.header.sequence();
+      sr.source = SourceRecord{rep.originator.node_id, rep.originator.agency, rep.originator.country, {}};
+      for (const auto& sec : rep.sections) sr.source.labels.push_back(*sec.label);
+      sr.bytes = st.result.raw;
+      batch.reports.push_back(std::move(sr));
+      audit_event("publish", st.result.node_id, rep.report_id_hex(), "accepted",
+                  "seq " + std::to_string(st.seq) + " topic " + rep.header.topic() + " sections " +
+                      std::to_string(rep.sections.size()));
+    }
+    batch.subscriptions = dirty_subscriptions;
+    for (const auto& node : dirty_cursors) batch.cursors[node] = node_cursors[node];
+    audit::ChainWriter next = chain;
+    for (auto& e : audit_events) {
+      batch.audit.push_back(next.append(e.time_ms, e.event, e.node, e.report, e.decision, e.detail));
+    }
+    const bool checkpoint_due = next.last_index() > last_checkpoint_index &&
+                                (next.last_index() - last_checkpoint_index >= config.storage.audit_checkpoint_entries ||
+                                 now - last_checkpoint_ms >= config.storage.audit_checkpoint_seconds * 1000);
+    if (checkpoint_due) {
+      audit::AuditEntry head;
+      head.index = next.last_index();
+      head.hash = next.last_hash();
+      batch.checkpoints.push_back(audit::sign_checkpoint(head, now, *audit_key));
+    }
+
+    Status written = store->commit(batch);
+    if (!written) {
+      log->error("event=store_failed code={} reason=\"{}\" staged={}", code_name(written.code()), written.to_string(),
+                 staged.size());
+      // Nothing of the batch happened: undo the staged reports' replay
+      // records, refuse them, and keep the other audit events for later.
+      std::vector<AuditEvent> keep;
+      for (auto& e : audit_events) {
+        if (!(e.event == "publish" && e.decision == "accepted")) keep.push_back(std::move(e));
+      }
+      audit_events = std::move(keep);
+      auto staged_now = std::move(staged);
+      staged.clear();
+      for (auto it = staged_now.rbegin(); it != staged_now.rend(); ++it) {
+        replay.unrecord(it->result.report->header.report_id(), it->result.node_id, it->previous_sequence);
+      }
+      for (auto& st : staged_now) {
+        reject_publish(st.result.routing_id, st.result.node_id, st.result.request_id, st.result.report->report_id_hex(),
+                       written);
+      }
+      for (const auto& p : pending_replies) {
+        auto it = sessions.find(p.routing_id);
+        if (it != sessions.end()) reject(it->second, p.request_id, written);
+      }
+      pending_replies.clear();
+      return;
+    }
+    chain = next;
+    audit_events.clear();
+    dirty_cursors.clear();
+    dirty_subscriptions.clear();
+    if (!batch.checkpoints.empty()) {
+      const auto& c = batch.checkpoints.back();
+      last_checkpoint_index = c.index;
+      last_checkpoint_ms = now;
+      log->info("event=audit_checkpoint index={} hash={} signature={}", c.index, to_hex(c.hash),
+                to_hex(ByteView(c.signature.data(), c.signature.size())));
+    }
+    for (const auto& p : pending_replies) {
+      auto it = sessions.find(p.routing_id);
+      if (it != sessions.end() && it->second.state == SessionState::kReady) {
+        send(it->second, wire::make_accepted(p.request_id));
+        note_outcome(it->second, Status::ok());
+      }
+    }
+    pending_replies.clear();
+    // Sessions already at the head before this batch receive it live; the
+    // others are catching up from the store and will read it there.
+    const std::uint64_t head_before = broker_seq;
+    auto staged_now = std::move(staged);
+    staged.clear();
+    for (auto& st : staged_now) {
+      const auto& rep = *st.result.report;
+      broker_seq = st.seq;
+      sources.add(rep.header.report_id(), batch.reports[static_cast<std::size_t>(st.seq - head_before - 1)].source);
+      counters.accepted++;
+      log->info("event=publish_accepted node={} report={} topic={} seq={} sections={}", st.result.node_id,
+                short_hex(rep.header.report_id()), rep.header.topic(), st.seq, rep.sections.size());
+      auto it = sessions.find(st.result.routing_id);
+      if (it != sessions.end() && it->second.state == SessionState::kReady) {
+        send(it->second, wire::make_accepted(st.result.request_id, as_bytes(rep.header.report_id()), st.seq));
+        note_outcome(it->second, Status::ok());
+      }
+      Routable r{st.seq, &rep, rep.originator.country, &st.result.raw};
+      for (auto& [id, s] : sessions) {
+        if (s.state == SessionState::kReady && s.delivered == st.seq - 1) route_to(s, r);
+      }
+    }
+  }
+
+  // Judges one report for one session, sends its torn-down copy or nothing,
+  // and records each decision in the audit log.
+  void route_to(Session& s, const Routable& r) {
+    s.delivered = r.seq;
+    const auto& rep = *r.report;
+    const std::string& topic = rep.header.topic();
+    const auto& patterns = patterns_of(s.node_id);
+    if (std::none_of(patterns.begin(), patterns.end(), [&](const std::string& p) { return policy::topic_matches(p, topic); })) {
+      return;
+    }
     TrustSnapshotPtr snap = trust.current();
     const auto& dir = *snap->directory;
     const std::int64_t now = clock.now_seconds();
-    const std::string& topic = rep.header.topic();
-    for (auto& [id, s] : sessions) {
-      if (s.state != SessionState::kReady) continue;
-      bool wanted = false;
-      for (const auto& p : s.patterns) {
-        if (policy::topic_matches(p, topic)) {
-          wanted = true;
-          break;
-        }
+    const std::string report_hex = rep.report_id_hex();
+    Status valid = dir.check_node(s.node_id, now);
+    if (!valid) return;  // the session is closed at the next housekeeping
+    Status topic_ok = snap->topics.check(dir, s.node_id, topic, policy::Access::kRead, now);
+    if (!topic_ok) {
+      audit_event("withheld", s.node_id, report_hex, "withheld", "all sections: " + topic_ok.to_string());
+      return;
+    }
+    std::vector<bool> keep(rep.sections.size(), false);
+    bool any = false, all = true;
+    std::string opened;
+    for (std::size_t i = 0; i < rep.sections.size(); ++i) {
+      const auto& sec = rep.sections[i];
+      const bool sealed_to = std::binary_search(sec.recipients.begin(), sec.recipients.end(), s.node_id);
+      policy::Decision d = policy::label_admits(dir, s.node_id, *sec.label, r.originator_country, now);
+      keep[i] = sealed_to && d.allowed();
+      any = any || keep[i];
+      all = all && keep[i];
+      if (keep[i]) {
+        opened += (opened.empty() ? "" : ",") + std::to_string(i + 1);
+      } else {
+        const std::string why = d.allowed() ? std::string("NOT_ADDRESSED: not sealed to the node") : d.denials.to_string();
+        audit_event("withheld", s.node_id, report_hex, "withheld", "section " + std::to_string(i + 1) + ": " + why);
       }
-      if (!wanted) continue;
-      if (!dir.check_node(s.node_id, now)) continue;
-      if (!snap->topics.check(dir, s.node_id, topic, policy::Access::kRead, now)) {
-        log->debug("event=withheld node={} report={} reason=TOPIC_READ_DENIED", s.node_id,
-                   short_hex(rep.header.report_id()));
+    }
+    if (!any) return;
+    Bytes copy;
+    if (all) {
+      copy = *r.raw;
+    } else {
+      std::string torn = report::redact(rep.report, keep).SerializeAsString();
+      copy.assign(torn.begin(), torn.end());
+    }
+    send(s, wire::make_deliver(r.seq, copy));
+    counters.delivered++;
+    audit_event("delivery", s.node_id, report_hex, "delivered", "seq " + std::to_string(r.seq) + " sections " + opened);
+  }
+
+  // Sessions behind the head read from the store, a batch at a time, while
+  // their backlog is short.
+  void catch_up() {
+    for (auto& [id, s] : sessions) {
+      if (s.state != SessionState::kReady || s.delivered >= broker_seq || s.backlog.size() > kCatchUpBacklogLimit) continue;
+      auto rows = store->read_after(s.delivered, kCatchUpBatch);
+      if (!rows) {
+        log->error("event=catch_up_failed node={} reason=\"{}\"", s.node_id, rows.status().to_string());
         continue;
       }
-      std::vector<bool> keep(rep.sections.size(), false);
-      bool any = false, all = true;
-      for (std::size_t i = 0; i < rep.sections.size(); ++i) {
-        const auto& sec = rep.sections[i];
-        const bool sealed_to = std::binary_search(sec.recipients.begin(), sec.recipients.end(), s.node_id);
-        policy::Decision d = policy::label_admits(dir, s.node_id, *sec.label, rep.originator.country, now);
-        keep[i] = sealed_to && d.allowed();
-        any = any || keep[i];
-        all = all && keep[i];
-        if (!keep[i]) {
-          log->debug("event=withheld node={} report={} section={} reason=\"{}\"", s.node_id,
-                     short_hex(rep.header.report_id()), i + 1,
-                     d.allowed() ? std::string("NOT_ADDRESSED: not sealed to the node") : d.denials.to_string());
+      if (rows->empty()) {
+        s.delivered = broker_seq;  // retention removed what was left
+        continue;
+      }
+      for (const auto& row : *rows) {
+        if (row.seq > broker_seq) break;
+        auto parsed = report::parse_report_structure(row.bytes);
+        if (!parsed) {
+          s.delivered = row.seq;
+          continue;
         }
+        Routable r{row.seq, &parsed.value(), row.source.country, &row.bytes};
+        route_to(s, r);
+        if (s.state != SessionState::kReady) break;
       }
-      if (!any) continue;
-      Bytes copy;
-      if (all) {
-        copy = raw;
-      } else {
-        std::string torn = report::redact(rep.report, keep).SerializeAsString();
-        copy.assign(torn.begin(), torn.end());
-      }
-      send(s, wire::make_deliver(seq, copy));
-      counters.delivered++;
     }
+  }
+
+  bool catching_up() const {
+    for (const auto& [id, s] : sessions) {
+      if (s.state == SessionState::kReady && s.delivered < broker_seq) return true;
+    }
+    return false;
   }
 
   // ---- housekeeping --------------------------------------------------------
@@ -407,11 +673,13 @@ struct Broker::Impl {
     if (!s) {
       counters.failed_reloads++;
       log->error("event=reload_failed why=\"{}\" reasons=\"{}\" (keeping the last good state)", why, s.to_string());
+      audit_event("reload", "", "", "failed", why + ": " + s.to_string());
       return s;
     }
     counters.reloads++;
     log->info("event=reloaded why=\"{}\" generation={} nodes={}", why, trust.current()->generation,
               trust.current()->directory->nodes().size());
+    audit_event("reload", "", "", "ok", why + ": generation " + std::to_string(trust.current()->generation));
     enforce_validity();
     return s;
   }
@@ -425,11 +693,7 @@ struct Broker::Impl {
       Status valid = snap->directory->check_node(s.node_id, now);
       if (valid) continue;
       log->warn("event=session_revoked node={} reasons=\"{}\"", s.node_id, valid.to_string());
-      s.backlog.clear();
-      s.state = SessionState::kClosed;
-      s.patterns.clear();
-      counters.closed++;
-      send(s, wire::make_error(Code::SESSION_REVOKED, valid));
+      close_session(s, Code::SESSION_REVOKED, valid);
     }
   }
 
@@ -446,16 +710,22 @@ struct Broker::Impl {
         ++it;
       }
     }
+    if (now >= next_retention_ms) {
+      next_retention_ms = now + 60'000;
+      auto removed = store->apply_retention(now);
+      if (removed && *removed > 0) log->info("event=retention removed={}", *removed);
+    }
   }
 
   Status run() {
     zmq::pollitem_t items[] = {{router.handle(), 0, ZMQ_POLLIN, 0}, {results.handle(), 0, ZMQ_POLLIN, 0}};
-    log->info("event=started endpoint={} verify_threads={}", bound_endpoint, pool->threads());
+    log->info("event=started endpoint={} verify_threads={} resume_seq={}", bound_endpoint, pool->threads(), broker_seq);
     while (!stop_requested) {
       bool backlog = false;
       for (const auto& [id, s] : sessions) backlog = backlog || !s.backlog.empty();
+      const bool busy = backlog || catching_up();
       try {
-        zmq::poll(items, 2, std::chrono::milliseconds(backlog ? 2 : 50));
+        zmq::poll(items, 2, std::chrono::milliseconds(busy ? 2 : 50));
       } catch (const zmq::error_t& e) {
         if (e.num() == EINTR) continue;
         throw;
@@ -467,6 +737,8 @@ struct Broker::Impl {
       }
       for (auto& r : pool->drain()) on_verified(r);
       if (items[0].revents & ZMQ_POLLIN) receive();
+      commit();
+      catch_up();
       if (backlog) flush_backlogs();
       if (clock.now_ms() >= next_housekeeping_ms || reload_requested) {
         housekeeping();
@@ -474,6 +746,10 @@ struct Broker::Impl {
       }
     }
     log->info("event=stopping sessions={}", sessions.size());
+    audit_event("broker", "", "", "stopped", "clean shutdown");
+    last_checkpoint_ms = 0;  // force a checkpoint with the last entries
+    force_commit = true;
+    commit();
     return Status::ok();
   }
 };
@@ -505,6 +781,30 @@ Result<std::unique_ptr<Broker>> Broker::create(const Config& config, const Clock
   std::error_code ec;
   std::filesystem::create_directories(config.data_dir, ec);
   if (ec) return Status::fail(Code::IO_ERROR, "cannot create data_dir " + config.data_dir.string() + ": " + ec.message());
+  {
+    StoreOptions so;
+    so.path = config.data_dir / "tearline.db";
+    so.retention_seconds = config.storage.retention_seconds;
+    so.retention_bytes = config.storage.retention_bytes;
+    so.max_bytes = config.storage.max_bytes;
+    RecoveredState state;
+    const std::int64_t window_ms = config.limits.clock_window_seconds * 1000;
+    auto store = Store::open(so, clock.now_ms(), 2 * window_ms, &state);
+    if (!store) return store.status();
+    impl->store = std::move(store).value();
+    impl->broker_seq = state.last_seq;
+    for (const auto& [originator, seq] : state.sequences) impl->replay.restore_sequence(originator, seq);
+    for (const auto& [id, when] : state.recent_ids) impl->replay.restore_id(id, when);
+    for (auto& [id, record] : state.sources) impl->sources.add(id, std::move(record));
+    impl->node_patterns = std::move(state.subscriptions);
+    impl->node_cursors = std::move(state.cursors);
+    impl->chain = audit::ChainWriter(state.last_audit.index, state.last_audit.hash);
+    impl->last_checkpoint_index = state.last_checkpoint;
+    impl->last_checkpoint_ms = clock.now_ms();
+    impl->audit_key = std::make_unique<crypto::SigningKey>(std::move(keys->audit));
+    impl->log->info("event=store_recovered seq={} originators={} durable_nodes={} audit_entries={}", state.last_seq,
+                    state.sequences.size(), impl->node_cursors.size(), state.last_audit.index);
+  }
 
   Impl* p = impl.get();
   try {
@@ -517,6 +817,9 @@ Result<std::unique_ptr<Broker>> Broker::create(const Config& config, const Clock
                                                } else {
                                                  p->log->warn("event=connection_refused who=\"{}\" reason=\"{}\"", who, why);
                                                }
+                                               std::lock_guard lock(p->zap_events_mu);
+                                               p->zap_events.push_back(AuditEvent{p->clock.now_ms(), "connection", who, "",
+                                                                                  admitted ? "admitted" : "refused", why});
                                              });
     impl->router = zmq::socket_t(impl->context, zmq::socket_type::router);
     auto& r = impl->router;

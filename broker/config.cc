@@ -71,7 +71,7 @@ Result<Config> parse_config(std::string_view toml_text, const std::filesystem::p
   Config c;
   Status problems;
   Reader r{&problems, std::string(source_name)};
-  r.check_keys(doc, "", {"broker", "limits"});
+  r.check_keys(doc, "", {"broker", "limits", "storage"});
   const toml::table* b = doc["broker"].as_table();
   if (b == nullptr) return Status::fail(Code::INVALID_FIELD, std::string(source_name) + ": missing [broker] table");
   r.check_keys(*b, "broker", {"endpoint", "key_file", "directory", "policy", "data_dir", "log_level", "verify_threads"});
@@ -105,6 +105,16 @@ Result<Config> parse_config(std::string_view toml_text, const std::filesystem::p
     r.number(*l, "max_pending_deliveries", 1, 10000000, &m.max_pending_deliveries);
     r.number(*l, "handshake_timeout_ms", 100, 600000, &m.handshake_timeout_ms);
     r.number(*l, "session_timeout_ms", 1000, 86400000, &m.session_timeout_ms);
+  }
+  if (const toml::table* st = doc["storage"].as_table()) {
+    r.check_keys(*st, "storage", {"retention_seconds", "retention_bytes", "max_bytes", "audit_checkpoint_entries",
+                                  "audit_checkpoint_seconds"});
+    StorageLimits& m = c.storage;
+    r.number(*st, "retention_seconds", 60, std::int64_t{10} * 365 * 86400, &m.retention_seconds);
+    r.number(*st, "retention_bytes", 1 << 20, std::int64_t{1} << 50, &m.retention_bytes);
+    r.number(*st, "max_bytes", 1 << 20, std::int64_t{1} << 50, &m.max_bytes);
+    r.number(*st, "audit_checkpoint_entries", 1, 1000000, &m.audit_checkpoint_entries);
+    r.number(*st, "audit_checkpoint_seconds", 1, 86400, &m.audit_checkpoint_seconds);
   }
   if (!problems) return problems;
   return c;

@@ -22,6 +22,13 @@
 //   max_pending_deliveries = 10000  # per subscriber; beyond it the session is closed (SLOW_CONSUMER)
 //   handshake_timeout_ms = 5000
 //   session_timeout_ms = 60000      # no frame for this long: session forgotten
+//
+//   [storage]                       # the durable store: DATA_DIR/tearline.db
+//   retention_seconds = 2592000     # 30 days: older reports are deleted
+//   retention_bytes = 1073741824    # 1 GiB: oldest reports deleted beyond it
+//   max_bytes = 4294967296          # 4 GiB hard cap: PUBLISH gets STORAGE_FULL
+//   audit_checkpoint_entries = 1000 # a signed checkpoint at least this often
+//   audit_checkpoint_seconds = 10   # ... or this often, whichever first
 #pragma once
 
 #include <cstdint>
@@ -45,6 +52,14 @@ struct Limits {
   std::int64_t session_timeout_ms = 60000;
 };
 
+struct StorageLimits {
+  std::int64_t retention_seconds = 30 * 86400;
+  std::uint64_t retention_bytes = 1ull << 30;
+  std::uint64_t max_bytes = 4ull << 30;
+  std::uint64_t audit_checkpoint_entries = 1000;
+  std::int64_t audit_checkpoint_seconds = 10;
+};
+
 struct Config {
   std::string endpoint = "tcp://127.0.0.1:7801";
   std::filesystem::path key_file;
@@ -54,6 +69,7 @@ struct Config {
   std::string log_level = "info";
   int verify_threads = 2;
   Limits limits;
+  StorageLimits storage;
 };
 
 // INVALID_FIELD naming every problem (unknown key, wrong type, out of range)

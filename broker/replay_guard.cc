@@ -47,6 +47,31 @@ void ReplayGuard::expire(std::int64_t now_ms) {
   }
 }
 
+void ReplayGuard::unrecord(const std::string& report_id, const std::string& originator,
+                           std::uint64_t previous_sequence) {
+  ids_.erase(report_id);
+  for (auto it = by_time_.rbegin(); it != by_time_.rend(); ++it) {
+    if (it->second == report_id) {
+      by_time_.erase(std::next(it).base());
+      break;
+    }
+  }
+  if (previous_sequence == 0) {
+    last_sequence_.erase(originator);
+  } else {
+    last_sequence_[originator] = previous_sequence;
+  }
+}
+
+std::uint64_t ReplayGuard::last_sequence(const std::string& originator) const {
+  auto it = last_sequence_.find(originator);
+  return it == last_sequence_.end() ? 0 : it->second;
+}
+
+void ReplayGuard::restore_id(const std::string& report_id, std::int64_t accepted_ms) {
+  if (ids_.insert(report_id).second) by_time_.emplace_back(accepted_ms, report_id);
+}
+
 void ReplayGuard::restore_sequence(const std::string& originator, std::uint64_t sequence) {
   auto& last = last_sequence_[originator];
   if (sequence > last) last = sequence;

@@ -28,6 +28,12 @@ class ReplayGuard {
               std::int64_t now_ms);
   // Forgets ids older than 2 x window.
   void expire(std::int64_t now_ms);
+  // Undoes record() of a report whose commit failed; `previous_sequence` is
+  // what last_sequence() returned before it.
+  void unrecord(const std::string& report_id, const std::string& originator, std::uint64_t previous_sequence);
+  std::uint64_t last_sequence(const std::string& originator) const;
+  // Restores a remembered id (from the durable store).
+  void restore_id(const std::string& report_id, std::int64_t accepted_ms);
   // Restores an originator's last sequence (from the durable store).
   void restore_sequence(const std::string& originator, std::uint64_t sequence);
 

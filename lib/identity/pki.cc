@@ -249,7 +249,10 @@ Status init_broker(const PkiPaths& pki) {
   s = crypto::write_broker_keys(pki.broker_key(), secrets);
   if (!s) return s;
   std::string pub = crypto::to_z85(secrets.transport.public_key()) + "\n";
-  return write_file_atomic(pki.broker_public(), as_bytes(pub), 0644);
+  s = write_file_atomic(pki.broker_public(), as_bytes(pub), 0644);
+  if (!s) return s;
+  std::string audit = to_hex(secrets.audit.public_key().view()) + "\n";
+  return write_file_atomic(pki.broker_audit_public(), as_bytes(audit), 0644);
 }
 
 Status generate_from_roster(const Roster& roster, const PkiPaths& pki, std::int64_t now_seconds) {

@@ -7,6 +7,7 @@
 //     charters/<unit>.v<N>.charter
 //     revocations/<AGENCY>.crl
 //     broker.pub                 the broker's CURVE public key (Z85 text)
+//     broker-audit.pub           the broker's audit checkpoint key (hex Ed25519)
 //   ROOT/keys/                   secret, mode 0700, never committed
 //     authorities/<AGENCY>.key   nodes/<node>.key   broker.key
 #pragma once
@@ -33,6 +34,8 @@ class PkiPaths {
   std::filesystem::path charter(std::string_view unit, std::uint64_t version) const;
   std::filesystem::path revocation_list(std::string_view agency) const;
   std::filesystem::path broker_public() const { return directory() / "broker.pub"; }
+  // The broker's Ed25519 audit verify key (hex), for `tearline audit verify`.
+  std::filesystem::path broker_audit_public() const { return directory() / "broker-audit.pub"; }
   std::filesystem::path authority_key(std::string_view agency) const;
   std::filesystem::path node_key(std::string_view node) const;
   std::filesystem::path broker_key() const { return keys() / "broker.key"; }

@@ -1,0 +1,269 @@
+#include "broker/store.h"
+
+#include <sqlite3.h>
+
+#include "audit/audit_db.h"
+#include "report/verify.h"
+
+namespace tearline::broker {
+namespace {
+
+constexpr const char* kSchema =
+    "CREATE TABLE IF NOT EXISTS reports(seq INTEGER PRIMARY KEY, report_id BLOB NOT NULL UNIQUE,"
+    " originator TEXT NOT NULL, agency TEXT NOT NULL, country TEXT NOT NULL, topic TEXT NOT NULL,"
+    " sequence INTEGER NOT NULL, accepted_ms INTEGER NOT NULL, bytes BLOB NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS reports_by_time ON reports(accepted_ms);"
+    "CREATE TABLE IF NOT EXISTS originators(node TEXT PRIMARY KEY, last_sequence INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS subscriptions(node TEXT NOT NULL, pattern TEXT NOT NULL,"
+    " PRIMARY KEY(node, pattern));"
+    "CREATE TABLE IF NOT EXISTS cursors(node TEXT PRIMARY KEY, acked INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL);";
+
+struct Stmt {
+  sqlite3_stmt* s = nullptr;
+  Stmt(sqlite3* db, const char* sql) { sqlite3_prepare_v2(db, sql, -1, &s, nullptr); }
+  ~Stmt() { sqlite3_finalize(s); }
+  explicit operator bool() const { return s != nullptr; }
+};
+
+Code code_for(int rc) { return (rc & 0xff) == SQLITE_FULL ? Code::STORAGE_FULL : Code::STORAGE_FAILED; }
+
+std::string col_text(sqlite3_stmt* s, int i) {
+  const unsigned char* p = sqlite3_column_text(s, i);
+  return p ? std::string(reinterpret_cast<const char*>(p)) : std::string();
+}
+
+std::string col_blob(sqlite3_stmt* s, int i) {
+  const void* p = sqlite3_column_blob(s, i);
+  return p ? std::string(static_cast<const char*>(p), static_cast<std::size_t>(sqlite3_column_bytes(s, i))) : std::string();
+}
+
+// Labels of a stored report (verified before it was stored).
+SourceRecord source_of(const std::string& originator, const std::string& agency, const std::string& country,
+                       const std::string& bytes) {
+  SourceRecord r{originator, agency, country, {}};
+  auto parsed = report::parse_report_structure(as_bytes(bytes));
+  if (parsed) {
+    for (const auto& s : parsed->sections) r.labels.push_back(s.label.value_or(policy::Label{}));
+  }
+  return r;
+}
+
+}  // namespace
+
+Store::~Store() { sqlite3_close(db_); }
+
+Status Store::exec(const char* sql) {
+  char* err = nullptr;
+  const int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &err);
+  if (rc != SQLITE_OK) {
+    std::string msg = err ? err : sqlite3_errmsg(db_);
+    sqlite3_free(err);
+    return Status::fail(code_for(rc), "store: " + msg);
+  }
+  return Status::ok();
+}
+
+std::uint64_t Store::size_bytes() {
+  Stmt pages(db_, "SELECT (SELECT page_count FROM pragma_page_count()) - (SELECT freelist_count FROM pragma_freelist_count()),"
+                  " (SELECT page_size FROM pragma_page_size())");
+  if (!pages || sqlite3_step(pages.s) != SQLITE_ROW) return 0;
+  return static_cast<std::uint64_t>(sqlite3_column_int64(pages.s, 0)) *
+         static_cast<std::uint64_t>(sqlite3_column_int64(pages.s, 1));
+}
+
+Result<std::unique_ptr<Store>> Store::open(const StoreOptions& options, std::int64_t now_ms,
+                                           std::int64_t recent_window_ms, RecoveredState* state) {
+  std::unique_ptr<Store> store(new Store());
+  store->options_ = options;
+  if (sqlite3_open_v2(options.path.c_str(), &store->db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) !=
+      SQLITE_OK) {
+    return Status::fail(Code::STORAGE_FAILED, "cannot open store " + options.path.string() + ": " +
+                                                  (store->db_ ? sqlite3_errmsg(store->db_) : "out of memory"));
+  }
+  sqlite3_busy_timeout(store->db_, 5000);
+  for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA foreign_keys=OFF"}) {
+    Status s = store->exec(pragma);
+    if (!s) return s;
+  }
+  // The hard cap: SQLite refuses to grow past max_page_count (SQLITE_FULL).
+  const std::string cap = "PRAGMA max_page_count=" + std::to_string(std::max<std::uint64_t>(options.max_bytes / 4096, 64));
+  Status s = store->exec("PRAGMA page_size=4096");
+  if (s) s = store->exec(cap.c_str());
+  if (s) s = store->exec(kSchema);
+  if (s) s = store->exec(audit::kSchema);
+  if (!s) return s;
+
+  RecoveredState st;
+  {
+    Stmt q(store->db_, "SELECT seq, report_id, originator, agency, country, accepted_ms, bytes FROM reports ORDER BY seq");
+    while (q && sqlite3_step(q.s) == SQLITE_ROW) {
+      st.last_seq = static_cast<std::uint64_t>(sqlite3_column_int64(q.s, 0));
+      std::string id = col_blob(q.s, 1);
+      const std::int64_t accepted = sqlite3_column_int64(q.s, 5);
+      if (accepted >= now_ms - recent_window_ms) st.recent_ids.emplace_back(id, accepted);
+      st.sources.emplace_back(id, source_of(col_text(q.s, 2), col_text(q.s, 3), col_text(q.s, 4), col_blob(q.s, 6)));
+    }
+    Stmt meta(store->db_, "SELECT value FROM meta WHERE key='last_seq'");
+    if (meta && sqlite3_step(meta.s) == SQLITE_ROW) {
+      st.last_seq = std::max(st.last_seq, static_cast<std::uint64_t>(sqlite3_column_int64(meta.s, 0)));
+    }
+  }
+  {
+    Stmt q(store->db_, "SELECT node, last_sequence FROM originators");
+    while (q && sqlite3_step(q.s) == SQLITE_ROW) st.sequences[col_text(q.s, 0)] = static_cast<std::uint64_t>(sqlite3_column_int64(q.s, 1));
+  }
+  {
+    Stmt q(store->db_, "SELECT node, pattern FROM subscriptions ORDER BY node, rowid");
+    while (q && sqlite3_step(q.s) == SQLITE_ROW) st.subscriptions[col_text(q.s, 0)].push_back(col_text(q.s, 1));
+  }
+  {
+    Stmt q(store->db_, "SELECT node, acked FROM cursors");
+    while (q && sqlite3_step(q.s) == SQLITE_ROW) st.cursors[col_text(q.s, 0)] = static_cast<std::uint64_t>(sqlite3_column_int64(q.s, 1));
+  }
+  auto last = audit::last_entry(store->db_);
+  if (!last) return last.status();
+  st.last_audit = *last;
+  {
+    Stmt q(store->db_, "SELECT MAX(idx) FROM audit_checkpoints");
+    if (q && sqlite3_step(q.s) == SQLITE_ROW) st.last_checkpoint = static_cast<std::uint64_t>(sqlite3_column_int64(q.s, 0));
+  }
+  *state = std::move(st);
+  return store;
+}
+
+Status Store::commit(const Batch& batch) {
+  if (halted_) return Status::fail(Code::STORAGE_HALTED, "the store halted after a failed sync; restart the broker");
+  if (batch.empty()) return Status::ok();
+  Status s = exec("BEGIN IMMEDIATE");
+  if (!s) return s;
+  auto fail = [&](Status why) {
+    (void)exec("ROLLBACK");
+    return why;
+  };
+  {
+    Stmt ins(db_, "INSERT INTO reports(seq, report_id, originator, agency, country, topic, sequence, accepted_ms, bytes)"
+                  " VALUES(?,?,?,?,?,?,?,?,?)");
+    Stmt seq(db_, "INSERT INTO originators(node, last_sequence) VALUES(?,?) ON CONFLICT(node) DO UPDATE SET"
+                  " last_sequence = MAX(last_sequence, excluded.last_sequence)");
+    Stmt meta(db_, "INSERT INTO meta(key, value) VALUES('last_seq', ?) ON CONFLICT(key) DO UPDATE SET"
+                   " value = MAX(value, excluded.value)");
+    if (!ins || !seq || !meta) return fail(Status::fail(Code::STORAGE_FAILED, std::string("store: ") + sqlite3_errmsg(db_)));
+    for (const auto& r : batch.reports) {
+      sqlite3_bind_int64(ins.s, 1, static_cast<sqlite3_int64>(r.seq));
+      sqlite3_bind_blob(ins.s, 2, r.report_id.data(), static_cast<int>(r.report_id.size()), SQLITE_STATIC);
+      sqlite3_bind_text(ins.s, 3, r.originator.c_str(), -1, SQLITE_STATIC);
+      sqlite3_bind_text(ins.s, 4, r.source.agency.c_str(), -1, SQLITE_STATIC);
+      sqlite3_bind_text(ins.s, 5, r.source.country.c_str(), -1, SQLITE_STATIC);
+      sqlite3_bind_text(ins.s, 6, r.topic.c_str(), -1, SQLITE_STATIC);
+      sqlite3_bind_int64(ins.s, 7, static_cast<sqlite3_int64>(r.sequence));
+      sqlite3_bind_int64(ins.s, 8, r.accepted_ms);
+      sqlite3_bind_blob(ins.s, 9, r.bytes.data(), static_cast<int>(r.bytes.size()), SQLITE_STATIC);
+      int rc = sqlite3_step(ins.s);
+      sqlite3_reset(ins.s);
+      if (rc != SQLITE_DONE) return fail(Status::fail(code_for(rc), std::string("store report: ") + sqlite3_errmsg(db_)));
+      sqlite3_bind_text(seq.s, 1, r.originator.c_str(), -1, SQLITE_STATIC);
+      sqlite3_bind_int64(seq.s, 2, static_cast<sqlite3_int64>(r.sequence));
+      rc = sqlite3_step(seq.s);
+      sqlite3_reset(seq.s);
+      if (rc != SQLITE_DONE) return fail(Status::fail(code_for(rc), std::string("store sequence: ") + sqlite3_errmsg(db_)));
+      sqlite3_bind_int64(meta.s, 1, static_cast<sqlite3_int64>(r.seq));
+      rc = sqlite3_step(meta.s);
+      sqlite3_reset(meta.s);
+      if (rc != SQLITE_DONE) return fail(Status::fail(code_for(rc), std::string("store meta: ") + sqlite3_errmsg(db_)));
+    }
+  }
+  for (const auto& [node, patterns] : batch.subscriptions) {
+    Stmt del(db_, "DELETE FROM subscriptions WHERE node = ?");
+    sqlite3_bind_text(del.s, 1, node.c_str(), -1, SQLITE_STATIC);
+    if (sqlite3_step(del.s) != SQLITE_DONE) return fail(Status::fail(Code::STORAGE_FAILED, sqlite3_errmsg(db_)));
+    Stmt ins(db_, "INSERT OR IGNORE INTO subscriptions(node, pattern) VALUES(?,?)");
+    for (const auto& p : patterns) {
+      sqlite3_bind_text(ins.s, 1, node.c_str(), -1, SQLITE_STATIC);
+      sqlite3_bind_text(ins.s, 2, p.c_str(), -1, SQLITE_STATIC);
+      const int rc = sqlite3_step(ins.s);
+      sqlite3_reset(ins.s);
+      if (rc != SQLITE_DONE) return fail(Status::fail(code_for(rc), std::string("store subscription: ") + sqlite3_errmsg(db_)));
+    }
+  }
+  {
+    Stmt cur(db_, "INSERT INTO cursors(node, acked) VALUES(?,?) ON CONFLICT(node) DO UPDATE SET acked = excluded.acked");
+    for (const auto& [node, acked] : batch.cursors) {
+      sqlite3_bind_text(cur.s, 1, node.c_str(), -1, SQLITE_STATIC);
+      sqlite3_bind_int64(cur.s, 2, static_cast<sqlite3_int64>(acked));
+      const int rc = sqlite3_step(cur.s);
+      sqlite3_reset(cur.s);
+      if (rc != SQLITE_DONE) return fail(Status::fail(code_for(rc), std::string("store cursor: ") + sqlite3_errmsg(db_)));
+    }
+  }
+  s = audit::insert_entries(db_, batch.audit);
+  if (!s) return fail(s);
+  for (const auto& c : batch.checkpoints) {
+    s = audit::insert_checkpoint(db_, c);
+    if (!s) return fail(s);
+  }
+  if (fail_syncs_ > 0) {
+    --fail_syncs_;
+    halted_ = true;
+    return fail(Status::fail(Code::STORAGE_HALTED, "store: sync failed (injected); the store halts"));
+  }
+  const int rc = sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr);
+  if (rc != SQLITE_OK) {
+    const std::string msg = sqlite3_errmsg(db_);
+    (void)exec("ROLLBACK");
+    if ((rc & 0xff) == SQLITE_IOERR) {
+      halted_ = true;
+      return Status::fail(Code::STORAGE_HALTED, "store: commit failed (" + msg + "); the store halts");
+    }
+    return Status::fail(code_for(rc), "store: commit failed: " + msg);
+  }
+  return Status::ok();
+}
+
+Result<std::vector<StoredReport>> Store::read_after(std::uint64_t after, std::size_t limit) {
+  Stmt q(db_, "SELECT seq, report_id, originator, agency, country, topic, sequence, accepted_ms, bytes FROM reports"
+              " WHERE seq > ? ORDER BY seq LIMIT ?");
+  if (!q) return Status::fail(Code::STORAGE_FAILED, std::string("store read: ") + sqlite3_errmsg(db_));
+  sqlite3_bind_int64(q.s, 1, static_cast<sqlite3_int64>(after));
+  sqlite3_bind_int64(q.s, 2, static_cast<sqlite3_int64>(limit));
+  std::vector<StoredReport> out;
+  int rc;
+  while ((rc = sqlite3_step(q.s)) == SQLITE_ROW) {
+    StoredReport r;
+    r.seq = static_cast<std::uint64_t>(sqlite3_column_int64(q.s, 0));
+    r.report_id = col_blob(q.s, 1);
+    r.originator = col_text(q.s, 2);
+    r.source.originator = r.originator;
+    r.source.agency = col_text(q.s, 3);
+    r.source.country = col_text(q.s, 4);
+    r.topic = col_text(q.s, 5);
+    r.sequence = static_cast<std::uint64_t>(sqlite3_column_int64(q.s, 6));
+    r.accepted_ms = sqlite3_column_int64(q.s, 7);
+    const std::string b = col_blob(q.s, 8);
+    r.bytes.assign(b.begin(), b.end());
+    out.push_back(std::move(r));
+  }
+  if (rc != SQLITE_DONE) return Status::fail(Code::STORAGE_FAILED, std::string("store read: ") + sqlite3_errmsg(db_));
+  return out;
+}
+
+Result<std::size_t> Store::apply_retention(std::int64_t now_ms) {
+  if (halted_) return std::size_t{0};
+  std::size_t deleted = 0;
+  {
+    Stmt del(db_, "DELETE FROM reports WHERE accepted_ms < ?");
+    sqlite3_bind_int64(del.s, 1, now_ms - options_.retention_seconds * 1000);
+    if (sqlite3_step(del.s) != SQLITE_DONE) return Status::fail(Code::STORAGE_FAILED, sqlite3_errmsg(db_));
+    deleted += static_cast<std::size_t>(sqlite3_changes(db_));
+  }
+  while (size_bytes() > options_.retention_bytes) {
+    Stmt del(db_, "DELETE FROM reports WHERE seq IN (SELECT seq FROM reports ORDER BY seq LIMIT 256)");
+    if (sqlite3_step(del.s) != SQLITE_DONE) return Status::fail(Code::STORAGE_FAILED, sqlite3_errmsg(db_));
+    const int n = sqlite3_changes(db_);
+    deleted += static_cast<std::size_t>(n);
+    if (n == 0) break;
+  }
+  return deleted;
+}
+
+}  // namespace tearline::broker
