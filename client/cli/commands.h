@@ -24,5 +24,11 @@ inline constexpr int kExitUnavailable = 3; // broker unreachable, timeout
 
 // One declaration per command, each defined in cli/<name>_command.cc.
 void add_certs_command(CLI::App& app);
+void add_audit_command(CLI::App& app);
+void add_publish_command(CLI::App& app);
+void add_subscribe_command(CLI::App& app);
+void add_explain_command(CLI::App& app);
+void add_inject_command(CLI::App& app);
+void add_demo_command(CLI::App& app);  // and the hidden demo-node
 
 }  // namespace tearline::cli

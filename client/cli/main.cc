@@ -11,6 +11,12 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   // One line per command (each in its own cli/<name>_command.cc).
   tearline::cli::add_certs_command(app);
+  tearline::cli::add_audit_command(app);
+  tearline::cli::add_publish_command(app);
+  tearline::cli::add_subscribe_command(app);
+  tearline::cli::add_explain_command(app);
+  tearline::cli::add_inject_command(app);
+  tearline::cli::add_demo_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
