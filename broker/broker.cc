@@ -49,6 +49,15 @@ struct Session {
   std::uint64_t acked = 0;
   std::uint64_t delivered = 0;  // highest broker seq routed to this session (sent or judged)
   std::deque<Bytes> backlog;    // frames the socket could not take yet
+  std::size_t backlog_bytes = 0;
+};
+
+// Flood control per node, across its sessions.
+struct NodeLimits {
+  double tokens = -1;  // publish token bucket (-1: not started)
+  std::int64_t refilled_ms = 0;
+  std::size_t inflight = 0;  // PUBLISH being verified
+  std::int64_t cooldown_until_ms = 0;
 };
 
 // A report ready to route: from a fresh verification or from the store.
@@ -100,6 +109,7 @@ struct Broker::Impl {
   SourceIndex sources;
   ReplayGuard replay;
   std::map<std::string, Session> sessions;  // by routing id
+  std::map<std::string, NodeLimits> node_limits;
   std::uint64_t broker_seq = 0;             // last committed report
   std::int64_t next_housekeeping_ms = 0;
   std::int64_t next_retention_ms = 0;
@@ -142,10 +152,13 @@ struct Broker::Impl {
 
   void send_bytes(Session& s, Bytes bytes) {
     if (!s.backlog.empty() || !try_send(s.routing_id, bytes)) {
+      s.backlog_bytes += bytes.size();
       s.backlog.push_back(std::move(bytes));
-      if (s.backlog.size() > config.limits.max_pending_deliveries) {
-        log->warn("event=slow_consumer node={} pending={}", s.node_id, s.backlog.size());
+      if (s.backlog.size() > config.limits.max_pending_deliveries ||
+          s.backlog_bytes > config.limits.max_pending_bytes) {
+        log->warn("event=slow_consumer node={} pending={} bytes={}", s.node_id, s.backlog.size(), s.backlog_bytes);
         s.backlog.clear();
+        s.backlog_bytes = 0;
         s.state = SessionState::kClosed;
         counters.closed++;
         s.backlog.push_back(wire::encode_frame(
@@ -170,7 +183,10 @@ struct Broker::Impl {
 
   void flush_backlogs() {
     for (auto& [id, s] : sessions) {
-      while (!s.backlog.empty() && try_send(s.routing_id, s.backlog.front())) s.backlog.pop_front();
+      while (!s.backlog.empty() && try_send(s.routing_id, s.backlog.front())) {
+        s.backlog_bytes -= std::min(s.backlog_bytes, s.backlog.front().size());
+        s.backlog.pop_front();
+      }
     }
   }
 
@@ -186,6 +202,7 @@ struct Broker::Impl {
 
   void close_session(Session& s, Code code, const Status& reasons) {
     s.backlog.clear();
+    s.backlog_bytes = 0;
     s.state = SessionState::kClosed;
     counters.closed++;
     audit_event("session", s.node_id, "", "closed", std::string(code_name(code)) + ": " + reasons.to_string());
@@ -200,6 +217,7 @@ struct Broker::Impl {
     if (!wire::counts_toward_failure_limit(status.code())) return;
     if (++s.failures >= config.limits.max_failures && s.state == SessionState::kReady) {
       log->warn("event=session_closed node={} reason=TOO_MANY_FAILURES failures={}", s.node_id, s.failures);
+      node_limits[s.node_id].cooldown_until_ms = clock.now_ms() + config.limits.failure_cooldown_ms;
       close_session(s, Code::TOO_MANY_FAILURES,
                     Status::fail(Code::TOO_MANY_FAILURES,
                                  std::to_string(s.failures) + " consecutive failed requests; session closed"));
@@ -222,6 +240,12 @@ struct Broker::Impl {
     Status version = wire::check_hello(hello);
     if (!version) {
       send(s, wire::make_error(Code::UNSUPPORTED_VERSION, version));
+      return;
+    }
+    const std::int64_t cooldown = node_limits[s.node_id].cooldown_until_ms - clock.now_ms();
+    if (cooldown > 0) {
+      send(s, wire::make_error(Code::TOO_MANY_FAILURES, s.node_id + " failed too often; HELLO is refused for " +
+                                                            std::to_string(cooldown) + " ms more"));
       return;
     }
     TrustSnapshotPtr snap = trust.current();
@@ -271,6 +295,7 @@ struct Broker::Impl {
     const std::size_t before = patterns.size();
     for (const auto& p : sub.patterns()) {
       Status valid = policy::validate_pattern(p);
+      if (valid) valid = check_topic_limits(p, config.limits);
       if (!valid) {
         problems.merge(valid);
         continue;
@@ -321,6 +346,28 @@ struct Broker::Impl {
       reject(s, pub.request_id(), Status::fail(Code::STORAGE_HALTED, "the broker stopped accepting after a failed sync"));
       return;
     }
+    // Flood control, before any verification work is spent on the node.
+    NodeLimits& nl = node_limits[s.node_id];
+    const std::int64_t now = clock.now_ms();
+    if (nl.tokens < 0) {
+      nl.tokens = config.limits.publish_burst;
+      nl.refilled_ms = now;
+    }
+    nl.tokens = std::min(config.limits.publish_burst,
+                         nl.tokens + static_cast<double>(now - nl.refilled_ms) * config.limits.publish_rate / 1000.0);
+    nl.refilled_ms = now;
+    if (nl.tokens < 1) {
+      reject(s, pub.request_id(), Status::fail(Code::RATE_LIMITED, s.node_id + " exceeds " +
+                                                                      std::to_string(static_cast<int>(config.limits.publish_rate)) +
+                                                                      " PUBLISH per second; slow down"));
+      return;
+    }
+    if (nl.inflight >= config.limits.max_inflight_per_node) {
+      reject(s, pub.request_id(), Status::fail(Code::BROKER_BUSY, s.node_id + " already has " +
+                                                                     std::to_string(nl.inflight) + " reports being verified"));
+      return;
+    }
+    nl.tokens -= 1;
     IngressJob job;
     job.routing_id = s.routing_id;
     job.node_id = s.node_id;
@@ -329,7 +376,9 @@ struct Broker::Impl {
     job.received_ms = clock.now_ms();
     if (!pool->submit(std::move(job))) {
       reject(s, pub.request_id(), Status::fail(Code::BROKER_BUSY, "verification queue full; retry later"));
+      return;
     }
+    ++nl.inflight;
   }
 
   void on_admin(Session& s, const v1::Admin& admin) {
@@ -432,6 +481,8 @@ struct Broker::Impl {
 
   // Checks replay and stages an accepted report for the next group commit.
   void on_verified(IngressResult& r) {
+    NodeLimits& nl = node_limits[r.node_id];
+    if (nl.inflight > 0) --nl.inflight;
     Status status = r.status;
     const std::string report_hex = r.report ? r.report->report_id_hex() : std::string();
     if (status) status = replay.check(r.report->header.report_id(), r.node_id, r.report->header.sequence());

@@ -93,7 +93,9 @@ Result<Config> parse_config(std::string_view toml_text, const std::filesystem::p
   if (const toml::table* l = doc["limits"].as_table()) {
     r.check_keys(*l, "limits", {"max_frame_bytes", "max_connections", "max_subscriptions", "max_sections",
                                 "max_recipients", "clock_window_seconds", "max_failures", "max_pending_deliveries",
-                                "handshake_timeout_ms", "session_timeout_ms"});
+                                "handshake_timeout_ms", "session_timeout_ms", "max_pending_bytes", "max_topic_length",
+                                "max_topic_depth", "publish_rate", "publish_burst", "max_inflight_per_node",
+                                "failure_cooldown_ms"});
     Limits& m = c.limits;
     r.number(*l, "max_frame_bytes", 4096, 64 << 20, &m.max_frame_bytes);
     r.number(*l, "max_connections", 1, 100000, &m.max_connections);
@@ -105,6 +107,13 @@ Result<Config> parse_config(std::string_view toml_text, const std::filesystem::p
     r.number(*l, "max_pending_deliveries", 1, 10000000, &m.max_pending_deliveries);
     r.number(*l, "handshake_timeout_ms", 100, 600000, &m.handshake_timeout_ms);
     r.number(*l, "session_timeout_ms", 1000, 86400000, &m.session_timeout_ms);
+    r.number(*l, "max_pending_bytes", 1 << 16, std::int64_t{1} << 40, &m.max_pending_bytes);
+    r.number(*l, "max_topic_length", 1, 128, &m.max_topic_length);
+    r.number(*l, "max_topic_depth", 1, 8, &m.max_topic_depth);
+    r.number(*l, "publish_rate", 1, 1000000, &m.publish_rate);
+    r.number(*l, "publish_burst", 1, 10000000, &m.publish_burst);
+    r.number(*l, "max_inflight_per_node", 1, 100000, &m.max_inflight_per_node);
+    r.number(*l, "failure_cooldown_ms", 0, 3600000, &m.failure_cooldown_ms);
   }
   if (const toml::table* st = doc["storage"].as_table()) {
     r.check_keys(*st, "storage", {"retention_seconds", "retention_bytes", "max_bytes", "audit_checkpoint_entries",

@@ -1,5 +1,7 @@
 #include "broker/ingress.h"
 
+#include <algorithm>
+
 #include "broker/replay_guard.h"
 #include "policy/decisions.h"
 
@@ -45,6 +47,19 @@ Status resolve_sources(const report::VerifiedReport& rep, const SourceIndex& ind
 
 }  // namespace
 
+Status check_topic_limits(std::string_view topic, const Limits& limits) {
+  if (topic.size() > limits.max_topic_length) {
+    return Status::fail(Code::TOPIC_INVALID, "topic has " + std::to_string(topic.size()) + " bytes; this broker allows " +
+                                                 std::to_string(limits.max_topic_length));
+  }
+  const std::size_t depth = static_cast<std::size_t>(std::count(topic.begin(), topic.end(), '.')) + 1;
+  if (depth > limits.max_topic_depth) {
+    return Status::fail(Code::TOPIC_INVALID, "topic has " + std::to_string(depth) + " segments; this broker allows " +
+                                                 std::to_string(limits.max_topic_depth));
+  }
+  return Status::ok();
+}
+
 IngressResult check_publish(IngressJob job, const TrustSnapshot& trust, const SourceIndex& sources,
                             const Limits& limits, std::int64_t now_ms) {
   IngressResult out;
@@ -71,6 +86,11 @@ IngressResult check_publish(IngressJob job, const TrustSnapshot& trust, const So
   }
   if (verified->withheld_count() != 0) {
     out.status = Status::fail(Code::REPORT_MALFORMED, "a published report must carry every section sealed");
+    return out;
+  }
+  Status topic_limits = check_topic_limits(verified->header.topic(), limits);
+  if (!topic_limits) {
+    out.status = topic_limits;
     return out;
   }
   Status when = check_created_at(verified->header.created_at_ms(), now_ms, limits.clock_window_seconds * 1000);

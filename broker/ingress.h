@@ -36,6 +36,10 @@ struct IngressResult {
   Bytes raw;
 };
 
+// TOPIC_INVALID when `topic` (or pattern) is longer or deeper than the
+// broker's configured limits (the grammar's own limits are checked elsewhere).
+Status check_topic_limits(std::string_view topic, const Limits& limits);
+
 IngressResult check_publish(IngressJob job, const TrustSnapshot& trust, const SourceIndex& sources,
                             const Limits& limits, std::int64_t now_ms);
 
