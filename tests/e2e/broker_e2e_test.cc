@@ -539,7 +539,10 @@ TEST_CASE("e2e: 16 consecutive bad frames close the session; a new HELLO re-admi
   CHECK_FALSE(offender->send_raw(frame_bytes(wire::make_publish(99, built->bytes)), 1500));
   w.expect_deliveries({});
 
-  // A new HELLO opens a fresh session, and the same report is then accepted.
+  // A HELLO during the cooldown (failure_cooldown_ms, 10 s by default) is refused...
+  CHECK(error_code_of(offender->send_raw(frame_bytes(wire::make_hello("e2e-test")), kWaitMs)) == "TOO_MANY_FAILURES");
+  std::this_thread::sleep_for(std::chrono::milliseconds(10'100));
+  // ...after it, a new HELLO opens a fresh session, and the same report is then accepted.
   auto welcome = offender->send_raw(frame_bytes(wire::make_hello("e2e-test")), kWaitMs);
   REQUIRE(welcome);
   REQUIRE(welcome->has_welcome());
