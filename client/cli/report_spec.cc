@@ -23,6 +23,37 @@ std::vector<std::string> split_commas(const std::vector<std::string>& in) {
 
 std::string line_of(const toml::node& n) { return " (line " + std::to_string(n.source().begin.line) + ")"; }
 
+// A list of strings under `key`, absent = empty. A value of another type is a
+// problem, never ignored: a dropped `units` would widen a label's audience.
+std::vector<std::string> string_list(const toml::table& t, std::string_view key, const std::string& where,
+                                     Status* problems) {
+  std::vector<std::string> out;
+  const toml::node* n = t.get(key);
+  if (n == nullptr) return out;
+  const auto* a = n->as_array();
+  if (a != nullptr) {
+    for (const auto& e : *a) {
+      if (!e.is_string()) {
+        a = nullptr;
+        break;
+      }
+      out.push_back(*e.value<std::string>());
+    }
+  }
+  if (a == nullptr) problems->add(Code::INVALID_FIELD, where + ": " + std::string(key) + " must be a list of strings");
+  return out;
+}
+
+// True when `key` is absent or holds a value of type T; else a problem.
+template <typename T>
+bool has_type_or_absent(const toml::table& t, std::string_view key, std::string_view type, const std::string& where,
+                        Status* problems) {
+  const toml::node* n = t.get(key);
+  if (n == nullptr || n->is<T>()) return true;
+  problems->add(Code::INVALID_FIELD, where + ": " + std::string(key) + " must be a " + std::string(type));
+  return false;
+}
+
 }  // namespace
 
 Result<policy::Label> label_from_flags(const std::string& classification, const std::vector<std::string>& releasable,
@@ -57,8 +88,14 @@ Result<report::ReportDraft> parse_report_spec(std::string_view toml_text, const 
       problems.add(Code::INVALID_FIELD, src + ": unknown key '" + key + "'" + line_of(v));
     }
   }
-  draft.topic = doc["topic"].value_or(std::string());
-  if (draft.topic.empty()) problems.add(Code::INVALID_FIELD, src + ": topic is required");
+  if (has_type_or_absent<std::string>(doc, "topic", "string", src, &problems)) {
+    draft.topic = doc["topic"].value_or(std::string());
+    if (draft.topic.empty()) problems.add(Code::INVALID_FIELD, src + ": topic is required");
+  }
+  if (doc.contains("sources") && !doc["sources"].is_array()) {
+    problems.add(Code::INVALID_FIELD,
+                 src + ": sources must be a list of { report_id, sections }" + line_of(*doc.get("sources")));
+  }
   if (const auto* sources = doc["sources"].as_array()) {
     for (const auto& n : *sources) {
       const auto* t = n.as_table();
@@ -67,6 +104,15 @@ Result<report::ReportDraft> parse_report_spec(std::string_view toml_text, const 
       if (t == nullptr || !from_hex(hex, &id) || id.size() != 16) {
         problems.add(Code::INVALID_FIELD, src + ": a source needs report_id = 32 hex characters" + line_of(n));
         continue;
+      }
+      for (const auto& [k, v] : *t) {
+        if (k.str() != "report_id" && k.str() != "sections") {
+          problems.add(Code::INVALID_FIELD,
+                       src + ": unknown key '" + std::string(k.str()) + "' in a source" + line_of(v));
+        }
+      }
+      if (t->contains("sections") && !(*t)["sections"].is_array()) {
+        problems.add(Code::INVALID_FIELD, src + ": source sections must be a list of numbers" + line_of(n));
       }
       report::SourceCitation cite{id, {}};
       if (const auto* secs = (*t)["sections"].as_array()) {
@@ -89,21 +135,23 @@ Result<report::ReportDraft> parse_report_spec(std::string_view toml_text, const 
     for (const auto& n : *sections) {
       ++index;
       const auto* t = n.as_table();
-      if (t == nullptr) continue;
       const std::string where = src + " section " + std::to_string(index) + line_of(n);
+      if (t == nullptr) {
+        problems.add(Code::INVALID_FIELD, where + ": a section is a table ([[section]])");
+        continue;
+      }
       for (const auto& [k, v] : *t) {
         static const std::vector<std::string> known{"classification", "releasable_to", "units", "orcon", "text", "file"};
         if (std::find(known.begin(), known.end(), std::string(k.str())) == known.end()) {
           problems.add(Code::INVALID_FIELD, where + ": unknown key '" + std::string(k.str()) + "'");
         }
       }
-      std::vector<std::string> rel, units;
-      if (const auto* a = (*t)["releasable_to"].as_array()) {
-        for (const auto& e : *a) rel.push_back(e.value_or(std::string("?")));
-      }
-      if (const auto* a = (*t)["units"].as_array()) {
-        for (const auto& e : *a) units.push_back(e.value_or(std::string("?")));
-      }
+      const std::size_t known_problems = problems.reasons().size();
+      const std::vector<std::string> rel = string_list(*t, "releasable_to", where, &problems);
+      const std::vector<std::string> units = string_list(*t, "units", where, &problems);
+      has_type_or_absent<bool>(*t, "orcon", "boolean", where, &problems);
+      has_type_or_absent<std::string>(*t, "classification", "string", where, &problems);
+      if (problems.reasons().size() != known_problems) continue;
       auto label = label_from_flags((*t)["classification"].value_or(std::string()), rel, units,
                                     (*t)["orcon"].value_or(false));
       if (!label) {
