@@ -267,7 +267,10 @@ Result<report::BuiltReport> Session::build(report::ReportDraft draft) {
   if (draft.created_at_ms == 0) draft.created_at_ms = now;
   if (draft.sequence == 0) {
     // Microseconds since the epoch keep sequences increasing across restarts.
-    draft.sequence = std::max<std::uint64_t>(impl_->last_sequence + 1, static_cast<std::uint64_t>(now) * 1000);
+    const auto now_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+    draft.sequence = std::max<std::uint64_t>(impl_->last_sequence + 1, static_cast<std::uint64_t>(now_us));
     impl_->last_sequence = draft.sequence;
   }
   return report::build_report(draft, impl_->options.node_id, impl_->keys->signing, *impl_->directory);

@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Black-box test of `tearline inject`: the shipped scenarios (tests/scenarios/)
+# pass against a real broker on a fresh demo PKI; a scenario with wrong
+# expectations exits 1 and prints each mismatch; a malformed scenario exits 2
+# with one line naming its line; an unreachable broker exits 3.
+# Usage: inject_scenarios_test.sh PATH/TO/tearline PATH/TO/tearline-broker SOURCE_DIR
+set -euo pipefail
+
+TL=${1:?tearline}
+BROKER=${2:?tearline-broker}
+SRC=${3:?source dir}
+SCENARIOS=$SRC/tests/scenarios
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/tearline-inject.XXXXXX")
+PID=
+cleanup() { [[ -n $PID ]] && kill -9 "$PID" 2>/dev/null; rm -rf "$WORK"; }
+trap cleanup EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+"$TL" certs demo --roster "$SRC/certs/roster.toml" --out "$WORK/pki" >/dev/null
+cat >"$WORK/broker.toml" <<TOML
+[broker]
+endpoint = "tcp://127.0.0.1:*"
+key_file = "$WORK/pki/keys/broker.key"
+directory = "$WORK/pki/directory"
+policy = "$SRC/certs/policy.toml"
+data_dir = "$WORK/data"
+TOML
+"$BROKER" --config "$WORK/broker.toml" 2>"$WORK/log" &
+PID=$!
+for _ in $(seq 50); do grep -q "event=started" "$WORK/log" && break; sleep 0.1; done
+ENDPOINT=$(sed -n 's/.*event=started endpoint=\(tcp:\/\/127\.0\.0\.1:[0-9]*\).*/\1/p' "$WORK/log" | head -1)
+[[ -n $ENDPOINT ]] || { cat "$WORK/log"; fail "broker did not log its endpoint"; }
+
+# inject EXPECTED_RC ARGS...: runs inject (bounded by `timeout`), output in $WORK/out and $WORK/err.
+inject() {
+  local want=$1 rc=0
+  shift
+  timeout 120 "$TL" inject --pki "$WORK/pki" --broker "$ENDPOINT" "$@" >"$WORK/out" 2>"$WORK/err" || rc=$?
+  if [[ $rc -ne $want ]]; then
+    cat "$WORK/out" "$WORK/err"
+    fail "inject $* exited $rc, expected $want"
+  fi
+}
+expect_out() { grep -qF -- "$1" "$WORK/out" || { cat "$WORK/out"; fail "output lacks: $1"; }; }
+expect_one_error_line() {  # PATTERN: exactly one line on stderr, matching it; nothing on stdout
+  [[ $(wc -l <"$WORK/err") -eq 1 ]] || { cat "$WORK/err"; fail "expected exactly one line on stderr"; }
+  grep -qE -- "$1" "$WORK/err" || { cat "$WORK/err"; fail "stderr lacks /$1/"; }
+  [[ ! -s $WORK/out ]] || { cat "$WORK/out"; fail "expected nothing on stdout"; }
+}
+
+# The scenarios that leave the PKI as it is: every case matches.
+inject 0 "$SCENARIOS/valid.toml"
+[[ $(tail -1 "$WORK/out") == "10 passed, 0 failed" ]] || { cat "$WORK/out"; fail "valid.toml: wrong summary"; }
+inject 0 "$SCENARIOS/faults.toml"
+[[ $(tail -1 "$WORK/out") == "27 passed, 0 failed" ]] || { cat "$WORK/out"; fail "faults.toml: wrong summary"; }
+inject 0 --json "$SCENARIOS/faults.toml"
+expect_out '"failed":0'
+expect_out '"name":"forged-signature","expected":"REPORT_SIGNATURE","got":"REPORT_SIGNATURE"'
+
+# Wrong expectations: exit 1, each mismatch printed.
+inject 1 "$SCENARIOS/broken/mismatch.toml"
+expect_out "MISMATCH in case 'wrong-verdict':"
+expect_out "expected accepted, got REPORT_SIGNATURE"
+expect_out "MISMATCH in case 'wrong-deliveries':"
+expect_out "delivery: fgr-liaison: expected nothing, got 'wrong-deliveries': opened [1]"
+[[ $(tail -1 "$WORK/out") == "1 passed, 2 failed" ]] || { cat "$WORK/out"; fail "mismatch.toml: wrong summary"; }
+
+# Bad scenario files: exit 2, one line with the TOML line, before connecting.
+inject 2 "$SCENARIOS/broken/malformed.toml"
+expect_one_error_line "malformed\.toml line 10: case 'misspelled-fault': unknown fault 'bad_sig'"
+printf '[[case]]\nname = "x"\nas = "diran-bogota-hq"\nexpect = "accepted"\ntopic = [\n' >"$WORK/syntax.toml"
+inject 2 "$WORK/syntax.toml"
+expect_one_error_line "syntax\.toml line [0-9]+: not valid TOML"
+printf '[[case]]\nname = "x"\nas = "diran-bogota-hq"\nexpect = "SOMETIMES"\nfault = "garbage_frame"\n' >"$WORK/code.toml"
+inject 2 "$WORK/code.toml"
+expect_one_error_line "code\.toml line 4: case 'x': expect 'SOMETIMES' is neither"
+
+# An unreachable broker: exit 3, one line.
+rc=0
+timeout 60 "$TL" inject --pki "$WORK/pki" --broker tcp://127.0.0.1:1 --timeout 300 "$SCENARIOS/valid.toml" \
+  >"$WORK/out" 2>"$WORK/err" || rc=$?
+[[ $rc -eq 3 ]] || { cat "$WORK/out" "$WORK/err"; fail "unreachable broker: exit $rc, expected 3"; }
+expect_one_error_line "not reachable"
+
+# Last, as it revokes nodes in the PKI.
+inject 0 "$SCENARIOS/state.toml"
+[[ $(tail -1 "$WORK/out") == "6 passed, 0 failed" ]] || { cat "$WORK/out"; fail "state.toml: wrong summary"; }
+
+kill -0 "$PID" || fail "the broker died"
+kill -TERM "$PID"
+rc=0
+wait "$PID" || rc=$?
+PID=
+[[ $rc -eq 0 ]] || { tail -20 "$WORK/log"; fail "broker exited $rc on SIGTERM"; }
+echo "inject_scenarios: all checks passed"
