@@ -3,10 +3,12 @@
 #include <spdlog/spdlog.h>
 #include <zmq.h>
 
+#include <algorithm>
 #include <deque>
 #include <filesystem>
 #include <mutex>
 #include <set>
+#include <utility>
 #include <zmq.hpp>
 #include <zmq_addon.hpp>
 
@@ -121,6 +123,7 @@ struct Broker::Impl {
   std::set<std::string> dirty_cursors;
   std::map<std::string, std::vector<std::string>> dirty_subscriptions;
   std::vector<Staged> staged;
+  std::vector<IngressResult> replays_of_staged;  // answered after the commit of the original
   std::vector<PendingReply> pending_replies;
   std::vector<AuditEvent> audit_events;
   audit::ChainWriter chain;
@@ -488,6 +491,20 @@ struct Broker::Impl {
     if (status) status = replay.check(r.report->header.report_id(), r.node_id, r.report->header.sequence());
     if (status && store->halted()) status = Status::fail(Code::STORAGE_HALTED, "the broker stopped accepting after a failed sync");
     if (!status) {
+      // A copy of a report staged in this very group commit: REPLAYED_REPORT
+      // must mean "accepted before", which is true only once the original is
+      // committed, so the answer waits for the commit (which may yet fail,
+      // or never happen if the broker dies first).
+      const bool original_staged =
+          status.has(Code::REPLAYED_REPORT) && r.report &&
+          std::any_of(staged.begin(), staged.end(), [&](const Staged& st) {
+            return st.result.report->header.report_id() == r.report->header.report_id();
+          });
+      if (original_staged) {
+        r.status = status;
+        replays_of_staged.push_back(std::move(r));
+        return;
+      }
       reject_publish(r.routing_id, r.node_id, r.request_id, report_hex, status);
       return;
     }
@@ -576,6 +593,10 @@ struct Broker::Impl {
         reject_publish(st.result.routing_id, st.result.node_id, st.result.request_id, st.result.report->report_id_hex(),
                        written);
       }
+      // Their originals were not accepted after all: the same answer.
+      for (auto& r : std::exchange(replays_of_staged, {})) {
+        reject_publish(r.routing_id, r.node_id, r.request_id, r.report->report_id_hex(), written);
+      }
       for (const auto& p : pending_replies) {
         auto it = sessions.find(p.routing_id);
         if (it != sessions.end()) reject(it->second, p.request_id, written);
@@ -623,6 +644,9 @@ struct Broker::Impl {
       for (auto& [id, s] : sessions) {
         if (s.state == SessionState::kReady && s.delivered == st.seq - 1) route_to(s, r);
       }
+    }
+    for (auto& r : std::exchange(replays_of_staged, {})) {
+      reject_publish(r.routing_id, r.node_id, r.request_id, r.report->report_id_hex(), r.status);
     }
   }
 

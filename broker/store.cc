@@ -256,8 +256,14 @@ Result<std::size_t> Store::apply_retention(std::int64_t now_ms) {
     if (sqlite3_step(del.s) != SQLITE_DONE) return Status::fail(Code::STORAGE_FAILED, sqlite3_errmsg(db_));
     deleted += static_cast<std::size_t>(sqlite3_changes(db_));
   }
-  while (size_bytes() > options_.retention_bytes) {
-    Stmt del(db_, "DELETE FROM reports WHERE seq IN (SELECT seq FROM reports ORDER BY seq LIMIT 256)");
+  // Oldest first, and only as many as the excess: the shortest run of oldest
+  // reports whose bytes reach it (at least one per pass; page overhead may
+  // need another pass).
+  for (std::uint64_t size = size_bytes(); size > options_.retention_bytes; size = size_bytes()) {
+    Stmt del(db_, "DELETE FROM reports WHERE seq <= COALESCE("
+                  "(SELECT seq FROM (SELECT seq, SUM(LENGTH(bytes)) OVER (ORDER BY seq) AS upto FROM reports)"
+                  " WHERE upto >= ? ORDER BY seq LIMIT 1), (SELECT MAX(seq) FROM reports))");
+    sqlite3_bind_int64(del.s, 1, static_cast<sqlite3_int64>(size - options_.retention_bytes));
     if (sqlite3_step(del.s) != SQLITE_DONE) return Status::fail(Code::STORAGE_FAILED, sqlite3_errmsg(db_));
     const int n = sqlite3_changes(db_);
     deleted += static_cast<std::size_t>(n);

@@ -78,6 +78,11 @@ struct Session::Impl {
   std::set<std::string> seen_ids;
   std::deque<std::string> seen_order;
   bool ready = false;
+  // Time spent waiting in receive() with nothing arriving since the last
+  // PING, summed over calls: a caller polling with short timeouts must ping
+  // too, or it never learns that a restarted broker forgot its session.
+  std::int64_t idle_ms = 0;
+  std::uint64_t last_ping_nonce = 0;  // PONGs to the library's own PINGs are not shown to send_raw()
   zmq::socket_t monitor;
 
   // True once the CURVE handshake failed authentication (ZAP said no).
@@ -332,7 +337,6 @@ Status Session::admin_reload() {
 
 std::optional<Received> Session::receive(int timeout_ms) {
   const std::int64_t deadline = monotonic_ms() + timeout_ms;
-  std::int64_t next_ping = monotonic_ms() + kPingIntervalMs;
   for (;;) {
     while (!impl_->deliveries.empty()) {
       v1::Deliver d = std::move(impl_->deliveries.front());
@@ -347,11 +351,18 @@ std::optional<Received> Session::receive(int timeout_ms) {
     if (now >= deadline) return std::nullopt;
     if (!impl_->ready) {
       (void)impl_->ensure_ready();
-    } else if (now >= next_ping) {
-      (void)impl_->send(wire::make_ping(static_cast<std::uint64_t>(now)));
-      next_ping = now + kPingIntervalMs;
+    } else if (impl_->idle_ms >= kPingIntervalMs) {
+      impl_->last_ping_nonce = static_cast<std::uint64_t>(now);
+      (void)impl_->send(wire::make_ping(impl_->last_ping_nonce));
+      impl_->idle_ms = 0;
     }
-    auto f = impl_->recv_frame(static_cast<int>(std::min<std::int64_t>(deadline - now, kPingIntervalMs)));
+    const std::int64_t wait = std::max<std::int64_t>(1, std::min(deadline - now, kPingIntervalMs - impl_->idle_ms));
+    auto f = impl_->recv_frame(static_cast<int>(wait));
+    if (f) {
+      impl_->idle_ms = 0;
+    } else {
+      impl_->idle_ms += monotonic_ms() - now;
+    }
     if (f && !f->has_pong()) impl_->stash(*f);
   }
 }
@@ -372,6 +383,7 @@ std::optional<v1::Frame> Session::send_raw(ByteView frame_bytes, int timeout_ms)
       impl_->deliveries.push_back(std::move(*f->mutable_deliver()));
       continue;
     }
+    if (f->has_pong() && impl_->last_ping_nonce != 0 && f->pong().nonce() == impl_->last_ping_nonce) continue;
     return f;
   }
   return std::nullopt;

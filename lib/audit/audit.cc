@@ -124,8 +124,12 @@ VerifyResult verify_chain(const std::vector<AuditEntry>& entries, const std::vec
     }
     auto it = by_index.find(c.index);
     if (it == by_index.end()) {
-      return fail(Tamper::kDeleted, c.index, "the signed checkpoint names entry " + std::to_string(c.index) +
-                                                 " but the log ends at " + std::to_string(entries.size()));
+      // The chain above is intact, so the log is 1..size: the first entry
+      // missing is size + 1.
+      return fail(Tamper::kDeleted, entries.size() + 1,
+                  "entries " + std::to_string(entries.size() + 1) + ".." + std::to_string(c.index) +
+                      " were deleted (the signed checkpoint names entry " + std::to_string(c.index) +
+                      " but the log ends at " + std::to_string(entries.size()) + ")");
     }
     if (it->second->hash != c.hash) {
       return fail(Tamper::kCheckpoint, c.index, "the chain up to entry " + std::to_string(c.index) +

@@ -27,7 +27,12 @@ void ensure_broker_logger() {
 
 }  // namespace
 
-BrokerFixture::BrokerFixture() : dir_("tearline-e2e"), pki_(dir_.path() / "pki") {
+BrokerFixture::BrokerFixture() : BrokerFixture(broker::StorageLimits{}) {}
+
+BrokerFixture::BrokerFixture(const broker::StorageLimits& storage)
+    : BrokerFixture([storage](broker::Config& c) { c.storage = storage; }) {}
+
+BrokerFixture::BrokerFixture(const Configure& configure) : dir_("tearline-e2e"), pki_(dir_.path() / "pki") {
   ensure_broker_logger();
   const std::filesystem::path source(TEARLINE_SOURCE_DIR);
   auto roster = identity::load_roster(source / "certs" / "roster.toml");
@@ -35,22 +40,45 @@ BrokerFixture::BrokerFixture() : dir_("tearline-e2e"), pki_(dir_.path() / "pki")
   Status generated = identity::generate_from_roster(*roster, pki_, SystemClock::instance().now_seconds());
   if (!generated) throw std::runtime_error("demo PKI: " + generated.to_string());
 
-  broker::Config config;
-  config.endpoint = "tcp://127.0.0.1:*";
-  config.key_file = pki_.broker_key();
-  config.directory = pki_.directory();
-  config.policy = source / "certs" / "policy.toml";
-  config.data_dir = dir_.path() / "data";
-  auto created = broker::Broker::create(config);
-  if (!created) throw std::runtime_error("broker: " + created.status().to_string());
-  broker_ = std::move(created).value();
+  config_.endpoint = "tcp://127.0.0.1:*";
+  config_.key_file = pki_.broker_key();
+  config_.directory = pki_.directory();
+  config_.policy = source / "certs" / "policy.toml";
+  config_.data_dir = dir_.path() / "data";
+  if (configure) configure(config_);
+  start();
+}
+
+BrokerFixture::~BrokerFixture() { stop(); }
+
+void BrokerFixture::start() {
+  if (broker_) return;
+  broker::Config config = config_;
+  if (!endpoint_.empty()) config.endpoint = endpoint_;  // a restart binds the same port again
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  for (;;) {
+    auto created = broker::Broker::create(config);
+    if (created) {
+      broker_ = std::move(created).value();
+      break;
+    }
+    // The old listener may linger for a moment after a restart.
+    if (created.code() != Code::IO_ERROR || std::chrono::steady_clock::now() > deadline) {
+      throw std::runtime_error("broker: " + created.status().to_string());
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  endpoint_ = broker_->endpoint();
+  run_status_ = Status::ok();
   thread_ = std::thread([this] { run_status_ = broker_->run(); });
 }
 
-BrokerFixture::~BrokerFixture() {
+void BrokerFixture::stop() {
+  if (!broker_) return;
   broker_->stop();
   if (thread_.joinable()) thread_.join();
   if (!run_status_) std::fprintf(stderr, "broker fixture: run() failed: %s\n", run_status_.to_string().c_str());
+  broker_.reset();
 }
 
 client::SessionOptions BrokerFixture::options(const std::string& node) const {
@@ -74,7 +102,7 @@ void BrokerFixture::revoke(const std::string& agency, const std::string& node) {
   if (credential == nullptr) throw std::runtime_error("revoke: unknown node " + node);
   auto list = identity::revoke(pki_, agency, {credential->serial}, {}, now);
   if (!list) throw std::runtime_error("revoke " + node + ": " + list.status().to_string());
-  reload();
+  if (running()) reload();
 }
 
 void BrokerFixture::reload() {

@@ -5,7 +5,10 @@
 //
 // The fixture writes nothing but the PKI and the broker's data_dir into its
 // own temporary folder; the broker's configuration is built in code. The
-// broker runs on its own thread from construction until destruction.
+// broker runs on its own thread from construction until stop() or
+// destruction; start() runs a new broker on the same PKI, data_dir and
+// endpoint (the port the first one bound), so that sessions of the old one
+// reconnect to it by themselves, as after a broker restart in production.
 //
 // Errors: setup failures (roster, PKI, broker start) and failed revocations or
 // reloads throw std::runtime_error, so a test stops at the first broken step.
@@ -14,6 +17,7 @@
 // called from any thread; each Session it returns belongs to one thread.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -29,15 +33,40 @@ namespace tearline::testing {
 class BrokerFixture {
  public:
   BrokerFixture();
+  // With these [storage] limits (broker/config.h) instead of the defaults.
+  explicit BrokerFixture(const broker::StorageLimits& storage);
+  // With the configuration changed by `configure` (e.g. lowered [limits]),
+  // called after the fixture has set the endpoint, paths and defaults.
+  using Configure = std::function<void(broker::Config&)>;
+  explicit BrokerFixture(const Configure& configure);
   ~BrokerFixture();  // stops the broker and joins its thread
   BrokerFixture(const BrokerFixture&) = delete;
   BrokerFixture& operator=(const BrokerFixture&) = delete;
 
-  // The endpoint the broker bound, e.g. tcp://127.0.0.1:41234.
-  std::string endpoint() const { return broker_->endpoint(); }
+  // The endpoint the broker bound, e.g. tcp://127.0.0.1:41234 (kept while
+  // the broker is stopped, and bound again by start()).
+  std::string endpoint() const { return endpoint_; }
   const identity::PkiPaths& pki() const { return pki_; }
   const std::filesystem::path& root() const { return dir_.path(); }
+  // The broker's data_dir and its database (DATA_DIR/tearline.db).
+  std::filesystem::path data_dir() const { return config_.data_dir; }
+  std::filesystem::path database() const { return config_.data_dir / "tearline.db"; }
+  // The running broker's counters (they start from zero at each start()).
+  // Requires a running broker.
   broker::BrokerStats stats() const { return broker_->stats(); }
+
+  // Stops the broker cleanly (what SIGTERM does: the last audit entries and a
+  // checkpoint are committed) and joins its thread. No-op when stopped.
+  void stop();
+  // Starts a new broker on the same PKI, data_dir and endpoint; it recovers
+  // its state from the store. Throws when it cannot start (retries binding
+  // the port for up to 5 s). No-op when running.
+  void start();
+  void restart() {
+    stop();
+    start();
+  }
+  bool running() const { return broker_ != nullptr; }
 
   // Session options for `node` with its key file from this PKI.
   client::SessionOptions options(const std::string& node) const;
@@ -46,7 +75,8 @@ class BrokerFixture {
   Result<std::unique_ptr<client::Session>> connect(const std::string& node) const;
 
   // Adds the node's current serial to `agency`'s revocation list, then
-  // reload(). Throws when the node is unknown or the list cannot be issued.
+  // reload() when the broker runs (a stopped broker reads the list when it
+  // starts). Throws when the node is unknown or the list cannot be issued.
   void revoke(const std::string& agency, const std::string& node);
   // Broker::request_reload() and waits until the broker has reloaded (its
   // reload counter moved); throws when the reload failed or took over 5 s.
@@ -57,6 +87,8 @@ class BrokerFixture {
  private:
   TempDir dir_;
   identity::PkiPaths pki_;
+  broker::Config config_;
+  std::string endpoint_;
   std::unique_ptr<broker::Broker> broker_;
   std::thread thread_;
   Status run_status_;

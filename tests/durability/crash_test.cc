@@ -1,0 +1,677 @@
+// tearline_crash_test: kills tearline-broker with SIGKILL at random moments
+// while nodes publish and durable subscribers read, restarts it each time on
+// the same data directory, then checks the guarantees of docs/reliability.md:
+//
+//   1. every report a publisher saw ACCEPTED is in the store (lost: 0);
+//   2. the store holds no report its publisher did not see ACCEPTED (every
+//      verdict is definite, see below);
+//   3. every durable subscriber received exactly the accepted reports it is
+//      entitled to: none missing, none extra, none twice through the client
+//      library, in broker-seq order, each under the seq it is stored with;
+//   4. every stored report has its "publish accepted" audit entry, and the
+//      audit chain verifies (audit::verify_chain, and `tearline audit
+//      verify` when --tearline is given); the broker stops cleanly at the end.
+//
+// Unknown verdicts. A PUBLISH whose answer never came (the broker died, or
+// was not reachable) is re-sent with the SAME bytes until a verdict arrives.
+// ACCEPTED: accepted. REJECTED with REPLAYED_REPORT on a re-send: an earlier
+// attempt was committed, because the broker rebuilds its replay state only
+// from committed reports and answers a copy of a report still in its group
+// commit only after that commit; so it counts as accepted. Any other
+// rejection is a violation (every report here is valid). Re-sending NEW
+// reports instead would leave the lost attempt's verdict unknown forever, and
+// check 2 could not be made; re-sending the same bytes also exercises the
+// replay protection recovered after each crash.
+//
+// Entitlement: each publisher uses fixed labels and topics (kKinds) and the
+// expected reader set of each is computed with policy::may_read (label rules
+// plus topic permission) over the directory, and must match the table below.
+//
+// Usage: tearline_crash_test --broker PATH [--tearline PATH] [--pki DIR]
+//          [--kills N (20)] [--min-ms 100] [--max-ms 700] [--seed N] [--keep]
+// Exit 0 when every check holds; 1 on any violation; 2 on a setup failure.
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sqlite3.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <random>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "audit/audit.h"
+#include "audit/audit_db.h"
+#include "base/clock.h"
+#include "base/files.h"
+#include "identity/pki.h"
+#include "identity/roster.h"
+#include "policy/decisions.h"
+#include "policy/topic_policy.h"
+#include "tearline/client.h"
+
+extern char** environ;
+
+namespace tearline {
+namespace {
+
+namespace fs = std::filesystem;
+namespace v1 = tearline::v1;
+using Clock = std::chrono::steady_clock;
+
+[[noreturn]] void die(const std::string& why) {
+  std::fprintf(stderr, "crash_test: setup failed: %s\n", why.c_str());
+  std::exit(2);
+}
+
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+// ---- options ---------------------------------------------------------------------
+
+struct Options {
+  fs::path broker, tearline, pki;
+  int kills = 20;
+  int min_ms = 100, max_ms = 700;
+  std::uint64_t seed = 0;
+  bool keep = false;
+};
+
+Options parse_args(int argc, char** argv) {
+  Options o;
+  o.seed = static_cast<std::uint64_t>(std::random_device{}());
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) die(a + " needs a value");
+      return argv[++i];
+    };
+    if (a == "--broker") {
+      o.broker = value();
+    } else if (a == "--tearline") {
+      o.tearline = value();
+    } else if (a == "--pki") {
+      o.pki = value();
+    } else if (a == "--kills") {
+      o.kills = std::stoi(value());
+    } else if (a == "--min-ms") {
+      o.min_ms = std::stoi(value());
+    } else if (a == "--max-ms") {
+      o.max_ms = std::stoi(value());
+    } else if (a == "--seed") {
+      o.seed = std::stoull(value());
+    } else if (a == "--keep") {
+      o.keep = true;
+    } else {
+      die("unknown argument " + a +
+          " (usage: --broker PATH [--tearline PATH] [--pki DIR] [--kills N] [--min-ms N] [--max-ms N] [--seed N] "
+          "[--keep])");
+    }
+  }
+  if (o.broker.empty()) die("--broker PATH is required");
+  if (o.kills < 0 || o.min_ms < 1 || o.max_ms < o.min_ms) die("bad --kills/--min-ms/--max-ms");
+  return o;
+}
+
+// ---- the broker as a child process ------------------------------------------------
+
+int free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    die("cannot find a free port");
+  }
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+std::string read_text(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+class BrokerProcess {
+ public:
+  BrokerProcess(fs::path binary, fs::path config, fs::path log_dir)
+      : binary_(std::move(binary)), config_(std::move(config)), log_dir_(std::move(log_dir)) {}
+  ~BrokerProcess() {
+    if (pid_ > 0) kill_now();
+  }
+
+  // Starts it and waits until it logs event=started (it has recovered its
+  // store and bound the port). Returns the seconds that took.
+  double start() {
+    ++starts_;
+    char name[32];
+    std::snprintf(name, sizeof name, "broker-%04d.log", starts_);
+    log_ = log_dir_ / name;
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 1, log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    posix_spawn_file_actions_adddup2(&actions, 1, 2);
+    const std::string b = binary_.string(), c = config_.string();
+    char* args[] = {const_cast<char*>(b.c_str()), const_cast<char*>("--config"), const_cast<char*>(c.c_str()), nullptr};
+    const auto t0 = Clock::now();
+    if (posix_spawn(&pid_, b.c_str(), &actions, nullptr, args, environ) != 0) die("cannot run " + b);
+    posix_spawn_file_actions_destroy(&actions);
+    for (;;) {
+      if (read_text(log_).find("event=started") != std::string::npos) break;
+      int status = 0;
+      if (waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        die("the broker exited during start-up; its log:\n" + read_text(log_));
+      }
+      if (seconds_since(t0) > 60) die("the broker did not start within 60 s; its log:\n" + read_text(log_));
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return seconds_since(t0);
+  }
+
+  void kill_now() {
+    ::kill(pid_, SIGKILL);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    pid_ = -1;
+  }
+
+  // SIGTERM; the exit status (0: a clean stop).
+  int terminate() {
+    ::kill(pid_, SIGTERM);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+
+  int starts() const { return starts_; }
+
+ private:
+  fs::path binary_, config_, log_dir_, log_;
+  pid_t pid_ = -1;
+  int starts_ = 0;
+};
+
+// ---- the world --------------------------------------------------------------------
+
+struct Kind {
+  char name;
+  std::string publisher, topic;
+  policy::Label label;
+};
+
+policy::Label label(identity::Classification c, std::vector<std::string> rel) {
+  return policy::normalized(policy::Label{c, std::move(rel), {}, false});
+}
+
+const std::vector<Kind> kKinds = {
+    {'A', "diran-bogota-hq", "intel.seizures", label(v1::CONFIDENTIAL, {"COL", "MEX", "USA"})},
+    {'B', "diran-bogota-hq", "intel.routes", label(v1::SECRET, {"COL", "USA"})},
+    {'C', "dea-bogota-analyst", "intel.finance", label(v1::CONFIDENTIAL, {"COL", "USA"})},
+    {'D', "fudra-lab-ops", "intel.labs", label(v1::CONFIDENTIAL, {"COL"})},
+};
+const std::vector<std::string> kPublishers = {"diran-bogota-hq", "dea-bogota-analyst", "fudra-lab-ops"};
+// Subscriber -> the kinds it may read (checked against policy::may_read).
+const std::map<std::string, std::string> kEntitled = {
+    {"diran-cucuta-analyst", "ABCD"},  // SECRET, COL
+    {"dea-cucuta-agent", "ABC"},       // SECRET, USA
+    {"fgr-liaison", "A"},              // CONFIDENTIAL, MEX
+};
+
+struct Setup {
+  fs::path pki;
+  std::string endpoint;
+};
+
+client::SessionOptions session_options(const Setup& setup, const std::string& node) {
+  identity::PkiPaths pki(setup.pki);
+  client::SessionOptions o;
+  o.endpoint = setup.endpoint;
+  o.directory = pki.directory();
+  o.key_file = pki.node_key(node);
+  o.node_id = node;
+  o.connect_timeout_ms = 2000;
+  o.request_timeout_ms = 2000;
+  o.client_name = "tearline-crash-test";
+  return o;
+}
+
+// Connects, retrying while the broker is down; nullptr when `stop` is set first.
+std::unique_ptr<client::Session> connect(const Setup& setup, const std::string& node, const std::atomic<bool>& stop,
+                                         std::vector<std::string>* violations) {
+  while (!stop) {
+    auto s = client::Session::connect(session_options(setup, node));
+    if (s) return std::move(s).value();
+    if (s.code() != Code::UNAVAILABLE) {
+      violations->push_back(node + ": connect: " + s.status().to_string());
+      return nullptr;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return nullptr;
+}
+
+// ---- publishers ---------------------------------------------------------------------
+
+struct Published {
+  std::map<std::string, char> accepted;  // report id hex -> kind
+  std::uint64_t attempts = 0, resent = 0, replayed = 0;
+  std::vector<std::string> violations;
+};
+
+void publish_loop(const Setup& setup, const std::string& node, const std::atomic<bool>& stop, Published* out) {
+  std::vector<const Kind*> kinds;
+  for (const auto& k : kKinds) {
+    if (k.publisher == node) kinds.push_back(&k);
+  }
+  const std::atomic<bool> never{false};
+  auto session = connect(setup, node, never, &out->violations);
+  if (!session) return;
+  const std::string padding(256, '.');
+  for (std::uint64_t n = 0; !stop; ++n) {
+    const Kind& kind = *kinds[n % kinds.size()];
+    report::ReportDraft d;
+    d.topic = kind.topic;
+    d.sections.push_back(
+        {kind.label, to_bytes(node + " report " + std::to_string(n) + " kind " + kind.name + padding)});
+    auto built = session->build(d);
+    if (!built) {
+      out->violations.push_back(node + ": build: " + built.status().to_string());
+      return;
+    }
+    const std::string id = to_hex(built->report_id);
+    const auto first = Clock::now();
+    for (int attempt = 1;; ++attempt) {
+      ++out->attempts;
+      if (attempt > 1) ++out->resent;
+      auto outcome = session->publish_bytes(built->bytes);
+      if (!outcome) {  // no verdict: the broker is down or died with the request
+        if (seconds_since(first) > 120) {
+          out->violations.push_back(node + ": no verdict for report " + id +
+                                    " in 120 s: " + outcome.status().to_string());
+          return;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        continue;
+      }
+      if (outcome->accepted) {
+        out->accepted[id] = kind.name;
+        break;
+      }
+      if (attempt > 1 && outcome->status.has(Code::REPLAYED_REPORT)) {
+        out->accepted[id] = kind.name;  // an earlier attempt was committed
+        ++out->replayed;
+        break;
+      }
+      if (outcome->status.has(Code::BROKER_BUSY)) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        continue;
+      }
+      out->violations.push_back(node + ": report " + id + " (attempt " + std::to_string(attempt) +
+                                ") rejected: " + outcome->status.to_string());
+      break;
+    }
+  }
+}
+
+// ---- subscribers ---------------------------------------------------------------------
+
+struct Subscribed {
+  std::mutex mu;
+  std::vector<std::pair<std::string, std::uint64_t>> received;  // (report id hex, broker seq), arrival order
+  std::set<std::string> ids;
+  std::vector<std::string> violations;
+};
+
+void subscribe_loop(const Setup& setup, const std::string& node, const std::atomic<bool>& stop, std::atomic<int>* ready,
+                    Subscribed* out) {
+  auto session = connect(setup, node, stop, &out->violations);
+  if (!session) return;
+  for (;;) {
+    Status s = session->subscribe({"intel.>"});
+    if (s) break;
+    if (s.code() != Code::UNAVAILABLE || stop) {
+      std::lock_guard lock(out->mu);
+      out->violations.push_back(node + ": subscribe: " + s.to_string());
+      return;
+    }
+  }
+  ++*ready;
+  while (!stop) {
+    auto r = session->receive(100);
+    if (!r) continue;
+    std::lock_guard lock(out->mu);
+    if (!r->verification) {
+      out->violations.push_back(node + ": seq " + std::to_string(r->broker_seq) +
+                                " did not verify: " + r->verification.to_string());
+      continue;
+    }
+    for (const auto& sec : r->sections) {
+      if (sec.status != report::SectionStatus::kOpened) {
+        out->violations.push_back(node + ": report " + r->report_id_hex + " has a section " +
+                                  std::string(report::section_status_name(sec.status)));
+      }
+    }
+    if (!out->ids.insert(r->report_id_hex).second) {
+      out->violations.push_back(node + ": report " + r->report_id_hex + " passed the client library twice");
+    }
+    out->received.emplace_back(r->report_id_hex, r->broker_seq);
+  }
+}
+
+// ---- checks ---------------------------------------------------------------------------
+
+struct Stored {
+  std::map<std::string, std::uint64_t> seq_of;  // report id hex -> broker seq
+  std::set<std::string> accepted_in_audit;      // report ids with a "publish accepted" entry
+};
+
+Stored read_store(const fs::path& db_path) {
+  Stored out;
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK)
+    die("cannot open " + db_path.string());
+  sqlite3_stmt* q = nullptr;
+  sqlite3_prepare_v2(db, "SELECT lower(hex(report_id)), seq FROM reports ORDER BY seq", -1, &q, nullptr);
+  while (q && sqlite3_step(q) == SQLITE_ROW) {
+    out.seq_of[reinterpret_cast<const char*>(sqlite3_column_text(q, 0))] =
+        static_cast<std::uint64_t>(sqlite3_column_int64(q, 1));
+  }
+  sqlite3_finalize(q);
+  sqlite3_prepare_v2(db, "SELECT report FROM audit WHERE event = 'publish' AND decision = 'accepted'", -1, &q, nullptr);
+  while (q && sqlite3_step(q) == SQLITE_ROW)
+    out.accepted_in_audit.insert(reinterpret_cast<const char*>(sqlite3_column_text(q, 0)));
+  sqlite3_finalize(q);
+  sqlite3_close(db);
+  return out;
+}
+
+crypto::VerifyKey audit_key(const identity::PkiPaths& pki) {
+  auto text = read_file(pki.broker_audit_public(), 1024);
+  if (!text) die(text.status().to_string());
+  std::string hex = to_string(*text);
+  while (!hex.empty() && (hex.back() == '\n' || hex.back() == '\r')) hex.pop_back();
+  Bytes raw;
+  if (!from_hex(hex, &raw)) die("bad broker-audit.pub");
+  auto key = crypto::VerifyKey::from(raw, "broker audit key");
+  if (!key) die(key.status().to_string());
+  return *key;
+}
+
+// Checks the hand-written entitlement table against the policy itself.
+void check_entitlement_table(const identity::PkiPaths& pki, const fs::path& policy_path) {
+  const std::int64_t now = SystemClock::instance().now_seconds();
+  auto dir = identity::Directory::load(pki.directory(), now, nullptr);
+  if (!dir) die(dir.status().to_string());
+  auto topics = policy::TopicPolicy::load(policy_path);
+  if (!topics) die(topics.status().to_string());
+  for (const auto& [node, kinds] : kEntitled) {
+    for (const auto& k : kKinds) {
+      const identity::Credential* originator = (*dir)->node(k.publisher);
+      if (originator == nullptr) die("unknown publisher " + k.publisher);
+      const bool may = policy::may_read(**dir, *topics, node, k.label, originator->country, k.topic, now).allowed();
+      if (may != (kinds.find(k.name) != std::string::npos)) {
+        die(std::string("entitlement table wrong for ") + node + " and kind " + k.name);
+      }
+    }
+  }
+}
+
+std::string count_lines(const fs::path& log_dir, const std::string& needle) {
+  std::size_t n = 0;
+  for (const auto& f : fs::directory_iterator(log_dir)) {
+    const std::string text = read_text(f.path());
+    for (std::size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
+  }
+  return std::to_string(n);
+}
+
+fs::path make_work_dir() {
+  std::string pattern = (fs::temp_directory_path() / "tearline-crash-XXXXXX").string();
+  if (::mkdtemp(pattern.data()) == nullptr) die("mkdtemp " + pattern);
+  return pattern;
+}
+
+void write_config(const fs::path& path, const Setup& setup, const fs::path& policy, const fs::path& data_dir) {
+  identity::PkiPaths pki(setup.pki);
+  std::ofstream out(path);
+  out << "[broker]\n"
+      << "endpoint = \"" << setup.endpoint << "\"\n"
+      << "key_file = \"" << pki.broker_key().string() << "\"\n"
+      << "directory = \"" << pki.directory().string() << "\"\n"
+      << "policy = \"" << policy.string() << "\"\n"
+      << "data_dir = \"" << data_dir.string() << "\"\n"
+      << "log_level = \"info\"\n";
+  if (!out) die("cannot write " + path.string());
+}
+
+int run(const Options& opt) {
+  const auto t0 = Clock::now();
+  const fs::path source(TEARLINE_SOURCE_DIR);
+  const fs::path work = make_work_dir();
+  const fs::path policy_path = source / "certs" / "policy.toml";
+  Setup setup;
+  if (opt.pki.empty()) {
+    auto roster = identity::load_roster(source / "certs" / "roster.toml");
+    if (!roster) die(roster.status().to_string());
+    setup.pki = work / "pki";
+    Status s =
+        identity::generate_from_roster(*roster, identity::PkiPaths(setup.pki), SystemClock::instance().now_seconds());
+    if (!s) die(s.to_string());
+  } else {
+    setup.pki = fs::absolute(opt.pki);
+  }
+  const identity::PkiPaths pki(setup.pki);
+  check_entitlement_table(pki, policy_path);
+  setup.endpoint = "tcp://127.0.0.1:" + std::to_string(free_port());
+  const fs::path data_dir = work / "data", log_dir = work / "logs", config = work / "broker.toml";
+  fs::create_directories(log_dir);
+  write_config(config, setup, policy_path, data_dir);
+  std::printf("crash_test: work %s, seed %llu, %d kills %d..%d ms apart, endpoint %s\n", work.c_str(),
+              static_cast<unsigned long long>(opt.seed), opt.kills, opt.min_ms, opt.max_ms, setup.endpoint.c_str());
+  std::fflush(stdout);
+
+  BrokerProcess broker(opt.broker, config, log_dir);
+  double startup_first = broker.start(), startup_last = startup_first, startup_max = startup_first;
+
+  // Durable subscribers first, so that every report is published after
+  // their subscriptions; then the publishers.
+  std::atomic<bool> stop_subscribers{false}, stop_publishers{false};
+  std::atomic<int> ready{0};
+  std::map<std::string, Subscribed> subscribed;
+  std::vector<std::thread> subscriber_threads, publisher_threads;
+  for (const auto& [node, kinds] : kEntitled) {
+    Subscribed* out = &subscribed[node];
+    subscriber_threads.emplace_back(subscribe_loop, std::cref(setup), node, std::cref(stop_subscribers), &ready, out);
+  }
+  while (ready < static_cast<int>(kEntitled.size())) {
+    if (seconds_since(t0) > 60) die("subscribers did not subscribe within 60 s");
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  std::map<std::string, Published> published;
+  for (const auto& node : kPublishers) {
+    Published* out = &published[node];
+    publisher_threads.emplace_back(publish_loop, std::cref(setup), node, std::cref(stop_publishers), out);
+  }
+
+  std::mt19937_64 rng(opt.seed);
+  std::uniform_int_distribution<int> gap(opt.min_ms, opt.max_ms);
+  const auto kills_start = Clock::now();
+  for (int k = 1; k <= opt.kills; ++k) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(gap(rng)));
+    broker.kill_now();
+    startup_last = broker.start();
+    startup_max = std::max(startup_max, startup_last);
+    if (k % 10 == 0 || k == opt.kills) {
+      std::printf("crash_test: %d/%d kills, %.1f s, last restart %.2f s\n", k, opt.kills, seconds_since(kills_start),
+                  startup_last);
+      std::fflush(stdout);
+    }
+  }
+  const double kill_phase = seconds_since(kills_start);
+
+  // Publishers finish their report in flight (with a verdict), then the
+  // subscribers drain: each must reach every accepted report it may read.
+  stop_publishers = true;
+  for (auto& t : publisher_threads) t.join();
+  std::vector<std::string> violations;
+  std::map<std::string, char> accepted;
+  std::uint64_t attempts = 0, resent = 0, replayed = 0;
+  for (auto& [node, p] : published) {
+    accepted.insert(p.accepted.begin(), p.accepted.end());
+    attempts += p.attempts;
+    resent += p.resent;
+    replayed += p.replayed;
+    violations.insert(violations.end(), p.violations.begin(), p.violations.end());
+  }
+  std::map<std::string, std::set<std::string>> expected;
+  for (const auto& [node, kinds] : kEntitled) {
+    for (const auto& [id, kind] : accepted) {
+      if (kinds.find(kind) != std::string::npos) expected[node].insert(id);
+    }
+  }
+  const auto drain_start = Clock::now();
+  for (bool drained = false; !drained && seconds_since(drain_start) < 120;) {
+    drained = true;
+    for (auto& [node, sub] : subscribed) {
+      std::lock_guard lock(sub.mu);
+      drained = drained && std::includes(sub.ids.begin(), sub.ids.end(), expected[node].begin(), expected[node].end());
+    }
+    if (!drained) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // anything extra would show up now
+  const double drain = seconds_since(drain_start);
+  stop_subscribers = true;
+  for (auto& t : subscriber_threads) t.join();
+  const int exit_code = broker.terminate();
+  if (exit_code != 0) violations.push_back("the broker exited " + std::to_string(exit_code) + " on SIGTERM");
+
+  // 1, 2: the store holds exactly the accepted reports.
+  const Stored stored = read_store(data_dir / "tearline.db");
+  std::size_t lost = 0, phantom = 0;
+  for (const auto& [id, kind] : accepted) {
+    if (stored.seq_of.count(id) == 0) {
+      ++lost;
+      violations.push_back("ACCEPTED report " + id + " (kind " + kind + ") is not in the store");
+    }
+  }
+  for (const auto& [id, seq] : stored.seq_of) {
+    if (accepted.count(id) == 0) {
+      ++phantom;
+      violations.push_back("stored report " + id + " (seq " + std::to_string(seq) +
+                           ") was never ACCEPTED to its publisher");
+    }
+    if (stored.accepted_in_audit.count(id) == 0) {
+      violations.push_back("stored report " + id + " has no 'publish accepted' audit entry");
+    }
+  }
+  {
+    std::uint64_t expect_seq = 1;
+    std::vector<std::uint64_t> seqs;
+    for (const auto& [id, seq] : stored.seq_of) seqs.push_back(seq);
+    std::sort(seqs.begin(), seqs.end());
+    for (auto seq : seqs) {
+      if (seq != expect_seq++) {
+        violations.push_back("stored broker seqs have a gap before " + std::to_string(seq));
+        break;
+      }
+    }
+  }
+
+  // 3: each subscriber got exactly its share, in order, once.
+  std::uint64_t delivered = 0;
+  std::string per_subscriber;
+  for (auto& [node, sub] : subscribed) {
+    violations.insert(violations.end(), sub.violations.begin(), sub.violations.end());
+    delivered += sub.received.size();
+    per_subscriber += (per_subscriber.empty() ? "" : " ") + node + "=" + std::to_string(sub.received.size()) + "/" +
+                      std::to_string(expected[node].size());
+    for (const auto& id : expected[node]) {
+      if (sub.ids.count(id) == 0) violations.push_back(node + " never received accepted report " + id);
+    }
+    std::uint64_t last_seq = 0;
+    for (const auto& [id, seq] : sub.received) {
+      if (expected[node].count(id) == 0) {
+        violations.push_back(node + " received " + id + " (seq " + std::to_string(seq) + "), " +
+                             (accepted.count(id) ? "which it is not entitled to" : "which was never accepted"));
+      }
+      auto it = stored.seq_of.find(id);
+      if (it != stored.seq_of.end() && it->second != seq) {
+        violations.push_back(node + " received " + id + " as seq " + std::to_string(seq) + ", stored as seq " +
+                             std::to_string(it->second));
+      }
+      if (seq <= last_seq) {
+        violations.push_back(node + " received seq " + std::to_string(seq) + " after seq " + std::to_string(last_seq));
+      }
+      last_seq = seq;
+    }
+  }
+
+  // 4: the audit log.
+  auto entries = audit::read_entries(data_dir / "tearline.db");
+  auto checkpoints = audit::read_checkpoints(data_dir / "tearline.db");
+  std::string audit_summary;
+  if (!entries || !checkpoints) {
+    violations.push_back("cannot read the audit log: " +
+                         (entries ? checkpoints.status() : entries.status()).to_string());
+  } else {
+    const audit::VerifyResult r = audit::verify_chain(*entries, *checkpoints, audit_key(pki));
+    if (!r.ok()) violations.push_back("audit chain: " + std::string(audit::tamper_name(r.tamper)) + ": " + r.message);
+    if (r.protected_up_to != r.entries) {
+      violations.push_back("the clean stop left entries " + std::to_string(r.protected_up_to + 1) + ".." +
+                           std::to_string(r.entries) + " without a checkpoint");
+    }
+    audit_summary = std::to_string(r.entries) + " entries, " + std::to_string(r.checkpoints) + " checkpoints";
+  }
+  if (!opt.tearline.empty()) {
+    const std::string cmd = "'" + opt.tearline.string() + "' audit verify --db '" +
+                            (data_dir / "tearline.db").string() + "' --pki '" + setup.pki.string() + "' >'" +
+                            (work / "audit-verify.txt").string() + "' 2>&1";
+    const int rc = std::system(cmd.c_str());
+    if (rc != 0) violations.push_back("tearline audit verify failed: " + read_text(work / "audit-verify.txt"));
+  }
+
+  for (std::size_t i = 0; i < violations.size() && i < 50; ++i) std::printf("VIOLATION %s\n", violations[i].c_str());
+  if (violations.size() > 50) std::printf("... and %zu more violations\n", violations.size() - 50);
+  std::printf(
+      "crash_test: %s kills=%d starts=%d accepted=%zu (publish attempts %llu, re-sent %llu, accepted-before %llu) "
+      "stored=%zu lost=%zu phantom=%zu delivered=%llu [%s] audit=[%s] checkpoints_logged=%s "
+      "restart_s(first/last/max)=%.2f/%.2f/%.2f kill_phase_s=%.1f drain_s=%.1f duration_s=%.1f violations=%zu "
+      "seed=%llu\n",
+      violations.empty() ? "PASS" : "FAIL", opt.kills, broker.starts(), accepted.size(),
+      static_cast<unsigned long long>(attempts), static_cast<unsigned long long>(resent),
+      static_cast<unsigned long long>(replayed), stored.seq_of.size(), lost, phantom,
+      static_cast<unsigned long long>(delivered), per_subscriber.c_str(), audit_summary.c_str(),
+      count_lines(log_dir, "event=audit_checkpoint").c_str(), startup_first, startup_last, startup_max, kill_phase,
+      drain, seconds_since(t0), violations.size(), static_cast<unsigned long long>(opt.seed));
+  if (violations.empty() && !opt.keep) {
+    std::error_code ec;
+    fs::remove_all(work, ec);
+  } else {
+    std::printf("crash_test: kept %s\n", work.c_str());
+  }
+  return violations.empty() ? 0 : 1;
+}
+
+}  // namespace
+}  // namespace tearline
+
+int main(int argc, char** argv) { return tearline::run(tearline::parse_args(argc, argv)); }
