@@ -131,6 +131,7 @@ struct Broker::Impl {
   std::int64_t last_checkpoint_ms = 0;
   std::unique_ptr<crypto::SigningKey> audit_key;
   std::int64_t last_commit_ms = 0;
+  std::int64_t last_store_error_log_ms = 0;
   bool force_commit = false;
   std::mutex zap_events_mu;
   std::vector<AuditEvent> zap_events;  // from the ZAP thread
@@ -575,8 +576,11 @@ struct Broker::Impl {
 
     Status written = store->commit(batch);
     if (!written) {
-      log->error("event=store_failed code={} reason=\"{}\" staged={}", code_name(written.code()), written.to_string(),
-                 staged.size());
+      if (clock.now_ms() - last_store_error_log_ms >= 1000) {  // at most one line a second while it lasts
+        last_store_error_log_ms = clock.now_ms();
+        log->error("event=store_failed code={} reason=\"{}\" staged={}", code_name(written.code()),
+                   written.to_string(), staged.size());
+      }
       // Nothing of the batch happened: undo the staged reports' replay
       // records, refuse them, and keep the other audit events for later.
       std::vector<AuditEvent> keep;

@@ -259,7 +259,14 @@ Result<std::size_t> Store::apply_retention(std::int64_t now_ms) {
   // Oldest first, and only as many as the excess: the shortest run of oldest
   // reports whose bytes reach it (at least one per pass; page overhead may
   // need another pass).
-  for (std::uint64_t size = size_bytes(); size > options_.retention_bytes; size = size_bytes()) {
+  // retention_bytes bounds the reports' own bytes: the audit log is kept
+  // whole (max_bytes caps the database as a whole).
+  auto reports_bytes = [this]() -> std::uint64_t {
+    Stmt q(db_, "SELECT COALESCE(SUM(LENGTH(bytes)), 0) FROM reports");
+    if (!q || sqlite3_step(q.s) != SQLITE_ROW) return 0;
+    return static_cast<std::uint64_t>(sqlite3_column_int64(q.s, 0));
+  };
+  for (std::uint64_t size = reports_bytes(); size > options_.retention_bytes; size = reports_bytes()) {
     Stmt del(db_, "DELETE FROM reports WHERE seq <= COALESCE("
                   "(SELECT seq FROM (SELECT seq, SUM(LENGTH(bytes)) OVER (ORDER BY seq) AS upto FROM reports)"
                   " WHERE upto >= ? ORDER BY seq LIMIT 1), (SELECT MAX(seq) FROM reports))");
