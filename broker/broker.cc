@@ -90,6 +90,7 @@ struct AuditEvent {
 };
 
 constexpr std::size_t kCatchUpBatch = 256;
+constexpr std::size_t kMaxPendingZapEvents = 4096;
 constexpr std::int64_t kLazyCommitMs = 100;
 constexpr std::size_t kLazyCommitEntries = 4096;
 constexpr std::size_t kCatchUpBacklogLimit = 64;
@@ -135,6 +136,7 @@ struct Broker::Impl {
   bool force_commit = false;
   std::mutex zap_events_mu;
   std::vector<AuditEvent> zap_events;  // from the ZAP thread
+  std::uint64_t zap_events_dropped = 0;  // guarded by zap_events_mu
 
   std::atomic<bool> stop_requested{false};
   std::atomic<bool> reload_requested{false};
@@ -166,8 +168,9 @@ struct Broker::Impl {
         s.state = SessionState::kClosed;
         counters.closed++;
         s.backlog.push_back(wire::encode_frame(
-            wire::make_error(Code::SLOW_CONSUMER, "more than " + std::to_string(config.limits.max_pending_deliveries) +
-                                                      " frames pending; session closed, reconnect to resume")));
+            wire::make_error(Code::SLOW_CONSUMER, "more than " + std::to_string(config.limits.max_pending_deliveries) + " frames or " +
+                                                      std::to_string(config.limits.max_pending_bytes) +
+                                                      " bytes pending; session closed, reconnect to resume")));
       }
     }
   }
@@ -271,6 +274,7 @@ struct Broker::Impl {
     s.state = SessionState::kReady;
     s.failures = 0;
     s.backlog.clear();
+    s.backlog_bytes = 0;
     // Durable: the node resumes after what it acknowledged; a node never seen
     // starts now.
     auto cursor = node_cursors.find(s.node_id);
@@ -527,15 +531,18 @@ struct Broker::Impl {
       std::lock_guard lock(zap_events_mu);
       for (auto& e : zap_events) audit_events.push_back(std::move(e));
       zap_events.clear();
+      if (zap_events_dropped > 0) {
+        audit_events.push_back(AuditEvent{clock.now_ms(), "connection", "", "", "refused",
+                                          std::to_string(zap_events_dropped) + " more handshakes not recorded one by one"});
+        zap_events_dropped = 0;
+      }
     }
     // Reports and request answers are committed at once (the publisher waits);
     // audit entries of deliveries and cursor moves ride along with them, or
     // are flushed on their own after kLazyCommitMs.
     const bool urgent = !staged.empty() || !pending_replies.empty() || !dirty_subscriptions.empty() || force_commit;
     const bool lazy_due = (!audit_events.empty() || !dirty_cursors.empty()) &&
-                          (audit_events.size() >= kLazyCommitEntries ||
-                           clock.now_ms() - (audit_events.empty() ? 0 : audit_events.front().time_ms) >= kLazyCommitMs ||
-                           clock.now_ms() - last_commit_ms >= kLazyCommitMs);
+                          (audit_events.size() >= kLazyCommitEntries || clock.now_ms() - last_commit_ms >= kLazyCommitMs);
     if (!urgent && !lazy_due && !have_checkpoint_due) return;
     force_commit = false;
     last_commit_ms = clock.now_ms();
@@ -709,7 +716,10 @@ struct Broker::Impl {
   // their backlog is short.
   void catch_up() {
     for (auto& [id, s] : sessions) {
-      if (s.state != SessionState::kReady || s.delivered >= broker_seq || s.backlog.size() > kCatchUpBacklogLimit) continue;
+      if (s.state != SessionState::kReady || s.delivered >= broker_seq || s.backlog.size() > kCatchUpBacklogLimit ||
+          s.backlog_bytes > config.limits.max_pending_bytes / 4) {
+        continue;
+      }
       auto rows = store->read_after(s.delivered, kCatchUpBatch);
       if (!rows) {
         log->error("event=catch_up_failed node={} reason=\"{}\"", s.node_id, rows.status().to_string());
@@ -728,7 +738,7 @@ struct Broker::Impl {
         }
         Routable r{row.seq, &parsed.value(), row.source.country, &row.bytes};
         route_to(s, r);
-        if (s.state != SessionState::kReady) break;
+        if (s.state != SessionState::kReady || s.backlog_bytes > config.limits.max_pending_bytes / 4) break;
       }
     }
   }
@@ -897,6 +907,12 @@ Result<std::unique_ptr<Broker>> Broker::create(const Config& config, const Clock
                                                  p->log->warn("event=connection_refused who=\"{}\" reason=\"{}\"", who, why);
                                                }
                                                std::lock_guard lock(p->zap_events_mu);
+                                               // Bounded: a handshake flood must not grow memory or the log
+                                               // without limit; the excess is counted in one entry.
+                                               if (p->zap_events.size() >= kMaxPendingZapEvents) {
+                                                 ++p->zap_events_dropped;
+                                                 return;
+                                               }
                                                p->zap_events.push_back(AuditEvent{p->clock.now_ms(), "connection", who, "",
                                                                                   admitted ? "admitted" : "refused", why});
                                              });

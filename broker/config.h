@@ -14,7 +14,7 @@
 //   [limits]
 //   max_frame_bytes = 1048576       # larger frames: ERROR FRAME_TOO_LARGE
 //   max_connections = 1024          # admitted sessions at once
-//   max_subscriptions = 256         # patterns per session
+//   max_subscriptions = 256         # patterns per node (durable)
 //   max_sections = 64
 //   max_recipients = 256            # per section
 //   clock_window_seconds = 300      # created-at within +-window of the broker's clock

@@ -1,7 +1,7 @@
 // What the broker remembers of each accepted report to judge derived reports
 // that cite it: originator, agency, country and the section labels. Written
 // by the I/O thread on accept, read by verifier threads; guarded by a
-// shared_mutex. (Issue 6 backs it with the durable store.)
+// shared_mutex. Recovered from the durable store at start-up.
 #pragma once
 
 #include <map>

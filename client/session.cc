@@ -20,6 +20,7 @@ namespace {
 
 constexpr int kPingIntervalMs = 1000;  // while waiting: detects a restarted broker quickly
 constexpr std::size_t kDedupeWindow = 65536;
+constexpr std::int64_t kRetryMs = 500;  // between HELLO attempts while the broker refuses
 
 std::int64_t monotonic_ms() {
   using namespace std::chrono;
@@ -350,7 +351,12 @@ std::optional<Received> Session::receive(int timeout_ms) {
     const std::int64_t now = monotonic_ms();
     if (now >= deadline) return std::nullopt;
     if (!impl_->ready) {
-      (void)impl_->ensure_ready();
+      if (!impl_->ensure_ready()) {
+        // Refused or unreachable: retry at most every kRetryMs, not in a loop.
+        auto f = impl_->recv_frame(static_cast<int>(std::max<std::int64_t>(1, std::min(deadline - now, kRetryMs))));
+        if (f && !f->has_pong()) impl_->stash(*f);
+        continue;
+      }
     } else if (impl_->idle_ms >= kPingIntervalMs) {
       impl_->last_ping_nonce = static_cast<std::uint64_t>(now);
       (void)impl_->send(wire::make_ping(impl_->last_ping_nonce));

@@ -40,7 +40,7 @@ inline constexpr std::int64_t kDefaultTransportMaxMessageBytes =
     transport_max_message_bytes(kDefaultMaxFrameBytes);  // 2,162,688
 
 inline constexpr std::size_t kDefaultMaxSubscriptions = 256;  // distinct patterns per node
-inline constexpr std::size_t kMaxPatternsPerRequest = 64;     // per SUBSCRIBE / UNSUBSCRIBE
+inline constexpr std::size_t kMaxPatternsPerRequest = 64;     // per SUBSCRIBE
 
 // After this many consecutive failed requests (see counts_toward_failure_limit)
 // the broker sends ERROR TOO_MANY_FAILURES and closes the session.
@@ -53,7 +53,8 @@ inline constexpr std::int64_t kDefaultReplayWindowMs = 300'000;
 // broker forgets a session that has sent no frame for kSessionTimeoutMs.
 inline constexpr std::int64_t kClientPingIntervalMs = 20'000;
 inline constexpr std::int64_t kSessionTimeoutMs = 60'000;
-// A session with more un-ACKed DELIVERs than this is closed with SLOW_CONSUMER.
+// A session with more frames queued in the broker than this (its socket could
+// not take them) is closed with SLOW_CONSUMER.
 inline constexpr std::size_t kDefaultMaxPendingDeliveries = 10'000;
 
 // The ADMIN commands and the role they need.
