@@ -34,7 +34,7 @@ test: build
 asan: deps
 	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DTEARLINE_SANITIZE=ON $(CMAKE_ARGS) >/dev/null
 	@cmake --build $(ASAN_BUILD) -j $(JOBS)
-	@cd $(ASAN_BUILD) && ctest --output-on-failure -j $(JOBS)
+	@cd $(ASAN_BUILD) && ctest --output-on-failure -j $(JOBS) --repeat until-pass:2
 
 # libFuzzer targets (tests/fuzz/README.md): clang-16 build, seeds, then every
 # target for FUZZ_SECONDS, FUZZ_JOBS at a time; fails on any crash/leak/timeout.
