@@ -1,0 +1,64 @@
+// The publisher's loop, the same for every system under test (tearline, the
+// raw ZeroMQ relay, NATS), so the three are driven identically.
+//
+// Closed loop with a bounded window: at most `window` reports of this
+// publisher are in flight, where a report leaves the window once it has its
+// verdict (ACCEPTED; for NATS, which has none, once published) AND every
+// subscriber entitled to it has processed it (ControlBlock progress). So the
+// window bounds the whole pipeline, publisher to the last subscriber, and
+// the run measures sustained throughput, never queue growth.
+//
+// Paced (rate > 0): report k is due at start + k / rate; it is sent when due
+// if the window has room, later otherwise. Latency is measured from the due
+// time (t_sched), so a stall cannot hide behind a delayed send (no
+// coordinated omission).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "bench/control.h"
+#include "bench/plan.h"
+#include "bench/records.h"
+#include "bench/roles.h"
+
+namespace tearline::bench {
+
+class PubTransport {
+ public:
+  virtual ~PubTransport() = default;
+  // Sends report `seq` (1-based, in order). A failure is fatal to the run.
+  virtual Status send(std::uint64_t seq) = 0;
+  using Verdict = std::function<void(std::uint64_t seq, Outcome outcome, std::int32_t code)>;
+  // Handles every answer already received, without blocking.
+  virtual void poll(const Verdict& verdict) = 0;
+  // A file descriptor that turns readable when poll() may have work, or -1.
+  virtual int wait_fd() = 0;
+  // True when poll() has work now (edge-triggered descriptors: ZMQ_FD).
+  virtual bool pending_input() = 0;
+  // True when sending is the verdict (no broker answer exists).
+  virtual bool verdict_on_send() const { return false; }
+  // Keeps the session alive while waiting for the start (PING).
+  virtual void keepalive() {}
+};
+
+struct PubLoopOptions {
+  int index = 0;
+  Shape shape;
+  double rate = 0;                 // reports/s of this publisher; 0 = closed loop
+  std::int64_t stall_timeout_ns = 10'000'000'000;
+};
+
+// Runs from control->start_ns to measure_end_ns, then drains its window
+// (until drain_deadline_ns). Fills `records` (index seq - 1) and `summary`.
+Status run_pub_loop(const PubLoopOptions& options, ControlBlock& control, int notify_fd, PubTransport& transport,
+                    std::vector<PubRecord>* records, PubSummary* summary);
+
+// What every publisher role ends with: the loop with the role's arguments,
+// then its records written to pub_records_file; done_pubs is counted either
+// way. The first failure is returned.
+Status run_publisher(const RoleArgs& args, ControlBlock& control, int notify_fd, PubTransport& transport,
+                     PubSummary& summary);
+
+}  // namespace tearline::bench
