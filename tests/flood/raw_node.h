@@ -1,0 +1,64 @@
+// A node's connection to the broker without the client library's
+// one-request-at-a-time Session: CURVE with the node's transport key,
+// HELLO/WELCOME, then frames sent and received as they are, so that a caller
+// can keep many requests in flight (the canary's window, an attacker's flood).
+//
+// Each RawNode has its own ZeroMQ context, hence its own libzmq I/O thread,
+// created on the thread that calls connect() (it inherits that thread's
+// scheduling priority).
+//
+// Threading: one thread at a time.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <zmq.hpp>
+
+#include "base/result.h"
+#include "crypto/key_file.h"
+#include "identity/directory.h"
+#include "identity/pki.h"
+#include "tearline/v1/wire.pb.h"
+
+namespace tearline::flood {
+
+class RawNode {
+ public:
+  // Loads the directory and the node's key file from `pki`, connects to
+  // `endpoint` and says HELLO. Fails with the broker's ERROR, or UNAVAILABLE
+  // when no WELCOME arrives within timeout_ms.
+  static Result<std::unique_ptr<RawNode>> connect(const std::string& endpoint, const identity::PkiPaths& pki,
+                                                  const std::string& node_id, int timeout_ms);
+
+  const std::string& node_id() const { return node_id_; }
+  const identity::Directory& directory() const { return *directory_; }
+  const crypto::NodeSecrets& keys() const { return *keys_; }
+
+  // HELLO again on the same connection (after the broker closed the session):
+  // OK on WELCOME, the ERROR's status, or UNAVAILABLE after timeout_ms.
+  Status hello(int timeout_ms);
+  // Queues one frame without blocking; false when the socket would block.
+  bool send(const Bytes& frame);
+  // The next frame within timeout_ms (0: only what has already arrived);
+  // nullopt on timeout or on bytes that do not decode.
+  std::optional<tearline::v1::Frame> receive(int timeout_ms);
+
+ private:
+  RawNode() = default;
+  std::string node_id_;
+  identity::DirectoryPtr directory_;
+  std::unique_ptr<crypto::NodeSecrets> keys_;
+  zmq::context_t context_{1};
+  zmq::socket_t socket_;
+};
+
+// RawNode::connect within 10 s, or std::runtime_error naming the node.
+std::unique_ptr<RawNode> connect_or_throw(const std::string& endpoint, const identity::PkiPaths& pki,
+                                          const std::string& node_id);
+
+// The name of a code number from the wire ("RATE_LIMITED"), or "code N".
+std::string code_text(std::uint32_t number);
+
+}  // namespace tearline::flood
