@@ -27,6 +27,7 @@ void roster(ByteView input);           // identity::parse_roster
 void topic_policy(ByteView input);     // policy::TopicPolicy::parse
 void topic(ByteView input);            // validate_topic / validate_pattern / topic_matches
 void label(ByteView input);            // policy::decode_label
+void scenario(ByteView input);         // cli::parse_scenario + check_scenario (tearline inject)
 
 struct Target {
   std::string_view name;  // the executable, and the folder of its corpus, artifacts and regressions
@@ -44,6 +45,7 @@ inline constexpr Target kTargets[] = {
     {"fuzz_topic_policy", topic_policy},
     {"fuzz_topic", topic},
     {"fuzz_label", label},
+    {"fuzz_scenario", scenario},
 };
 
 // Aborts, naming the broken invariant, when `holds` is false. Unlike assert()

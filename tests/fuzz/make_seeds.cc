@@ -201,6 +201,9 @@ int main(int argc, char** argv) {
     }
 
     corpus.write("fuzz_roster", "roster.toml", Corpus::read(source / "certs" / "roster.toml"));
+    for (const char* name : {"valid.toml", "faults.toml", "state.toml"}) {
+      corpus.write("fuzz_scenario", name, Corpus::read(source / "tests" / "scenarios" / name));
+    }
     corpus.write("fuzz_topic_policy", "policy.toml", Corpus::read(source / "certs" / "policy.toml"));
     corpus.write("fuzz_broker_config", "broker.toml", kBrokerConfig);
     std::printf("make_seeds: %zu seeds in %s\n", corpus.count(), argv[1]);
