@@ -9,43 +9,10 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/tearline-certs-cli.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 PKI=$WORK/pki
 
-fail() {
-  echo "FAIL: $*" >&2
-  exit 1
-}
-
-# run EXPECTED_EXIT ARGS...: runs tearline, keeps stdout/stderr in $WORK/out, $WORK/err.
-run() {
-  local expected=$1 rc=0
-  shift
-  "$TL" "$@" >"$WORK/out" 2>"$WORK/err" || rc=$?
-  if [[ $rc -ne $expected ]]; then
-    echo "--- stdout"; cat "$WORK/out"; echo "--- stderr"; cat "$WORK/err"
-    fail "tearline $* exited $rc, expected $expected"
-  fi
-}
-out_has() { grep -qE -- "$1" "$WORK/out" || { cat "$WORK/out"; fail "stdout lacks /$1/"; }; }
-out_lacks() { ! grep -qE -- "$1" "$WORK/out" || { cat "$WORK/out"; fail "stdout has /$1/"; }; }
-no_err() { [[ ! -s $WORK/err ]] || { cat "$WORK/err"; fail "unexpected stderr"; }; }
-# One line on stderr, matching every pattern given.
-err_line() {
-  local lines
-  lines=$(wc -l <"$WORK/err")
-  [[ $lines -eq 1 ]] || { cat "$WORK/err"; fail "stderr has $lines lines, expected exactly 1"; }
-  for pattern in "$@"; do
-    grep -qE -- "$pattern" "$WORK/err" || { cat "$WORK/err"; fail "stderr lacks /$pattern/"; }
-  done
-}
+source "$(dirname "$0")/lib.sh"
+err_line() { one_err_line "$@"; }
 # The lines of one node's block in `certs show` output.
 node_block() { grep -A3 -E "^  $1\$" "$WORK/out"; }
-# XORs the byte at OFFSET (negative: from the end) of FILE with 0x01.
-flip_byte() {
-  local file=$1 offset=$2 size byte
-  size=$(stat -c %s "$file")
-  ((offset < 0)) && offset=$((size + offset))
-  byte=$(od -An -tu1 -j "$offset" -N1 "$file" | tr -d ' ')
-  printf "\\$(printf %03o $((byte ^ 1)))" | dd of="$file" bs=1 seek="$offset" conv=notrunc status=none
-}
 
 echo "== certs demo generates a verified PKI"
 run 0 certs demo --roster "$ROSTER" --out "$PKI"

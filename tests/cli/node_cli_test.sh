@@ -16,44 +16,15 @@ cleanup() {
   rm -rf "$WORK"
 }
 trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-
-# run EXPECTED_EXIT ARGS...: runs tearline (never longer than 20 s), keeps stdout/stderr in $WORK/out, $WORK/err.
-run() {
-  local expected=$1 rc=0
-  shift
-  timeout 20 "$TL" "$@" >"$WORK/out" 2>"$WORK/err" || rc=$?
-  if [[ $rc -ne $expected ]]; then
-    echo "--- stdout"; cat "$WORK/out"; echo "--- stderr"; cat "$WORK/err"
-    fail "tearline $* exited $rc, expected $expected"
-  fi
-}
-out_has() { grep -qE -- "$1" "$WORK/out" || { cat "$WORK/out"; fail "stdout lacks /$1/"; }; }
-no_err() { [[ ! -s $WORK/err ]] || { cat "$WORK/err"; fail "unexpected stderr"; }; }
+source "$(dirname "$0")/lib.sh"
 # One line on stderr, matching every pattern given; nothing on stdout.
-err_line() {
-  local lines
-  lines=$(wc -l <"$WORK/err")
-  [[ $lines -eq 1 ]] || { cat "$WORK/err"; fail "stderr has $lines lines, expected exactly 1"; }
-  for pattern in "$@"; do
-    grep -qE -- "$pattern" "$WORK/err" || { cat "$WORK/err"; fail "stderr lacks /$pattern/"; }
-  done
-  [[ ! -s $WORK/out ]] || { cat "$WORK/out"; fail "unexpected stdout"; }
-}
+err_line() { one_err_line "$@"; no_out; }
 # The lines of NODE's block within section N of `explain` output in $WORK/out.
 explain_block() {
   awk -v sec="section $1:" -v node="  $2:" '
     index($0, "section ") == 1 { in_sec = (index($0, sec) == 1); in_node = 0; next }
     in_sec && /^  [^ ]/ { in_node = (index($0, node) == 1) }
     in_sec && in_node { print }' "$WORK/out"
-}
-# XORs the byte at OFFSET (negative: from the end) of FILE with 0x01.
-flip_byte() {
-  local file=$1 offset=$2 size byte
-  size=$(stat -c %s "$file")
-  ((offset < 0)) && offset=$((size + offset))
-  byte=$(od -An -tu1 -j "$offset" -N1 "$file" | tr -d ' ')
-  printf "\\$(printf %03o $((byte ^ 1)))" | dd of="$file" bs=1 seek="$offset" conv=notrunc status=none
 }
 # A TCP port on 127.0.0.1 that nothing listens on (bound, then released).
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
