@@ -7,6 +7,7 @@
 #include <deque>
 #include <filesystem>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <utility>
 #include <zmq.hpp>
@@ -16,6 +17,7 @@
 #include "broker/replay_guard.h"
 #include "broker/source_index.h"
 #include "broker/store.h"
+#include "broker/store_writer.h"
 #include "audit/audit.h"
 #include "broker/trust_state.h"
 #include "broker/verifier_pool.h"
@@ -70,7 +72,8 @@ struct Routable {
   const Bytes* raw = nullptr;
 };
 
-// An accepted publish waiting for its group commit.
+// An accepted publish waiting for its group commit. Its broker seq is
+// assigned when its batch is built.
 struct Staged {
   IngressResult result;
   std::uint64_t seq = 0;
@@ -87,6 +90,18 @@ struct PendingReply {
 struct AuditEvent {
   std::int64_t time_ms;
   std::string event, node, report, decision, detail;
+};
+
+// A batch being written by the StoreWriter, and what waits on its outcome.
+struct InFlightCommit {
+  std::vector<Staged> staged;
+  std::vector<IngressResult> replays;    // copies of staged reports, answered after
+  std::vector<PendingReply> replies;     // SUBSCRIBE/UNSUBSCRIBE answers
+  std::vector<AuditEvent> events;        // chained into batch.audit
+  std::set<std::string> cursor_nodes;    // cursors written
+  std::map<std::string, std::vector<std::string>> subscriptions;
+  audit::ChainWriter next;               // the chain once the batch is written
+  std::int64_t now_ms = 0;
 };
 
 constexpr std::size_t kCatchUpBatch = 256;
@@ -119,6 +134,8 @@ struct Broker::Impl {
 
   // Durable state (docs/reliability.md).
   std::unique_ptr<Store> store;
+  std::unique_ptr<StoreWriter> writer;
+  std::optional<InFlightCommit> inflight;  // the batch the writer holds
   std::map<std::string, std::vector<std::string>> node_patterns;  // durable subscriptions
   std::map<std::string, std::uint64_t> node_cursors;              // acked broker seq per node
   std::set<std::string> dirty_cursors;
@@ -163,14 +180,15 @@ struct Broker::Impl {
       if (s.backlog.size() > config.limits.max_pending_deliveries ||
           s.backlog_bytes > config.limits.max_pending_bytes) {
         log->warn("event=slow_consumer node={} pending={} bytes={}", s.node_id, s.backlog.size(), s.backlog_bytes);
+        const std::string which = s.backlog.size() > config.limits.max_pending_deliveries
+                                      ? "more than " + std::to_string(config.limits.max_pending_deliveries) + " frames"
+                                      : "more than " + std::to_string(config.limits.max_pending_bytes) + " bytes";
         s.backlog.clear();
         s.backlog_bytes = 0;
         s.state = SessionState::kClosed;
         counters.closed++;
         s.backlog.push_back(wire::encode_frame(
-            wire::make_error(Code::SLOW_CONSUMER, "more than " + std::to_string(config.limits.max_pending_deliveries) + " frames or " +
-                                                      std::to_string(config.limits.max_pending_bytes) +
-                                                      " bytes pending; session closed, reconnect to resume")));
+            wire::make_error(Code::SLOW_CONSUMER, which + " pending; session closed, reconnect to resume")));
       }
     }
   }
@@ -500,11 +518,13 @@ struct Broker::Impl {
       // must mean "accepted before", which is true only once the original is
       // committed, so the answer waits for the commit (which may yet fail,
       // or never happen if the broker dies first).
+      auto same_report = [&](const Staged& st) {
+        return st.result.report->header.report_id() == r.report->header.report_id();
+      };
       const bool original_staged =
           status.has(Code::REPLAYED_REPORT) && r.report &&
-          std::any_of(staged.begin(), staged.end(), [&](const Staged& st) {
-            return st.result.report->header.report_id() == r.report->header.report_id();
-          });
+          (std::any_of(staged.begin(), staged.end(), same_report) ||
+           (inflight && std::any_of(inflight->staged.begin(), inflight->staged.end(), same_report)));
       if (original_staged) {
         r.status = status;
         replays_of_staged.push_back(std::move(r));
@@ -514,25 +534,54 @@ struct Broker::Impl {
       return;
     }
     Staged st;
-    st.seq = broker_seq + staged.size() + 1;
     st.previous_sequence = replay.last_sequence(r.node_id);
     replay.record(r.report->header.report_id(), r.node_id, r.report->header.sequence(), clock.now_ms());
+    // A report that passed every check ends a run of failures now, in
+    // request order, not when its batch is written.
+    auto session = sessions.find(r.routing_id);
+    if (session != sessions.end()) session->second.failures = 0;
     st.result = std::move(r);
     staged.push_back(std::move(st));
   }
 
-  // Writes everything pending in one transaction, then answers and routes.
+  // ---- the group commit ------------------------------------------------------
+  //
+  // One batch at a time is written by the StoreWriter thread. While it is in
+  // flight the I/O thread keeps receiving, verifying and staging; the next
+  // batch is built from what accumulated as soon as the previous one is
+  // written. Nothing is answered ACCEPTED, and nothing routed, before its
+  // batch is synced.
+
+  // Collects the writer's result, if any, then starts the next batch if due.
   void commit() {
+    if (inflight) {
+      auto written = writer->take();
+      if (!written) return;
+      finish_commit(std::move(*written));
+    }
+    start_commit();
+  }
+
+  // Blocks until everything pending is written (clean shutdown).
+  void commit_and_wait() {
+    if (inflight) finish_commit(writer->wait());
+    force_commit = true;
+    start_commit();
+    if (inflight) finish_commit(writer->wait());
+  }
+
+  void start_commit() {
+    const std::int64_t now = clock.now_ms();
     const bool have_checkpoint_due =
         chain.last_index() > last_checkpoint_index &&
         (chain.last_index() - last_checkpoint_index >= config.storage.audit_checkpoint_entries ||
-         clock.now_ms() - last_checkpoint_ms >= config.storage.audit_checkpoint_seconds * 1000);
+         now - last_checkpoint_ms >= config.storage.audit_checkpoint_seconds * 1000);
     {
       std::lock_guard lock(zap_events_mu);
       for (auto& e : zap_events) audit_events.push_back(std::move(e));
       zap_events.clear();
       if (zap_events_dropped > 0) {
-        audit_events.push_back(AuditEvent{clock.now_ms(), "connection", "", "", "refused",
+        audit_events.push_back(AuditEvent{now, "connection", "", "", "refused",
                                           std::to_string(zap_events_dropped) + " more handshakes not recorded one by one"});
         zap_events_dropped = 0;
       }
@@ -542,13 +591,22 @@ struct Broker::Impl {
     // are flushed on their own after kLazyCommitMs.
     const bool urgent = !staged.empty() || !pending_replies.empty() || !dirty_subscriptions.empty() || force_commit;
     const bool lazy_due = (!audit_events.empty() || !dirty_cursors.empty()) &&
-                          (audit_events.size() >= kLazyCommitEntries || clock.now_ms() - last_commit_ms >= kLazyCommitMs);
+                          (audit_events.size() >= kLazyCommitEntries || now - last_commit_ms >= kLazyCommitMs);
     if (!urgent && !lazy_due && !have_checkpoint_due) return;
     force_commit = false;
-    last_commit_ms = clock.now_ms();
+    last_commit_ms = now;
+
+    InFlightCommit f;
+    f.now_ms = now;
+    f.staged = std::exchange(staged, {});
+    f.replays = std::exchange(replays_of_staged, {});
+    f.replies = std::exchange(pending_replies, {});
+    f.subscriptions = std::exchange(dirty_subscriptions, {});
+    f.cursor_nodes = std::exchange(dirty_cursors, {});
     Batch batch;
-    const std::int64_t now = clock.now_ms();
-    for (const auto& st : staged) {
+    for (std::size_t i = 0; i < f.staged.size(); ++i) {
+      Staged& st = f.staged[i];
+      st.seq = broker_seq + i + 1;
       const auto& rep = *st.result.report;
       StoredReport sr;
       sr.seq = st.seq;
@@ -565,99 +623,113 @@ struct Broker::Impl {
                   "seq " + std::to_string(st.seq) + " topic " + rep.header.topic() + " sections " +
                       std::to_string(rep.sections.size()));
     }
-    batch.subscriptions = dirty_subscriptions;
-    for (const auto& node : dirty_cursors) batch.cursors[node] = node_cursors[node];
-    audit::ChainWriter next = chain;
-    for (auto& e : audit_events) {
-      batch.audit.push_back(next.append(e.time_ms, e.event, e.node, e.report, e.decision, e.detail));
+    batch.subscriptions = f.subscriptions;
+    for (const auto& node : f.cursor_nodes) batch.cursors[node] = node_cursors[node];
+    f.events = std::exchange(audit_events, {});
+    f.next = chain;
+    for (const auto& e : f.events) {
+      batch.audit.push_back(f.next.append(e.time_ms, e.event, e.node, e.report, e.decision, e.detail));
     }
-    const bool checkpoint_due = next.last_index() > last_checkpoint_index &&
-                                (next.last_index() - last_checkpoint_index >= config.storage.audit_checkpoint_entries ||
+    const bool checkpoint_due = f.next.last_index() > last_checkpoint_index &&
+                                (f.next.last_index() - last_checkpoint_index >= config.storage.audit_checkpoint_entries ||
                                  now - last_checkpoint_ms >= config.storage.audit_checkpoint_seconds * 1000);
     if (checkpoint_due) {
       audit::AuditEntry head;
-      head.index = next.last_index();
-      head.hash = next.last_hash();
+      head.index = f.next.last_index();
+      head.hash = f.next.last_hash();
       batch.checkpoints.push_back(audit::sign_checkpoint(head, now, *audit_key));
     }
+    inflight = std::move(f);
+    writer->submit(std::move(batch));
+  }
 
-    Status written = store->commit(batch);
-    if (!written) {
-      if (clock.now_ms() - last_store_error_log_ms >= 1000) {  // at most one line a second while it lasts
-        last_store_error_log_ms = clock.now_ms();
-        log->error("event=store_failed code={} reason=\"{}\" staged={}", code_name(written.code()),
-                   written.to_string(), staged.size());
-      }
-      // Nothing of the batch happened: undo the staged reports' replay
-      // records, refuse them, and keep the other audit events for later.
-      std::vector<AuditEvent> keep;
-      for (auto& e : audit_events) {
-        if (!(e.event == "publish" && e.decision == "accepted")) keep.push_back(std::move(e));
-      }
-      audit_events = std::move(keep);
-      auto staged_now = std::move(staged);
-      staged.clear();
-      for (auto it = staged_now.rbegin(); it != staged_now.rend(); ++it) {
-        replay.unrecord(it->result.report->header.report_id(), it->result.node_id, it->previous_sequence);
-      }
-      for (auto& st : staged_now) {
-        reject_publish(st.result.routing_id, st.result.node_id, st.result.request_id, st.result.report->report_id_hex(),
-                       written);
-      }
-      // Their originals were not accepted after all: the same answer.
-      for (auto& r : std::exchange(replays_of_staged, {})) {
-        reject_publish(r.routing_id, r.node_id, r.request_id, r.report->report_id_hex(), written);
-      }
-      for (const auto& p : pending_replies) {
-        auto it = sessions.find(p.routing_id);
-        if (it != sessions.end()) reject(it->second, p.request_id, written);
-      }
-      pending_replies.clear();
+  void finish_commit(StoreWriter::Written written) {
+    InFlightCommit f = std::move(*inflight);
+    inflight.reset();
+    if (!written.status) {
+      fail_commit(std::move(f), written.status);
       return;
     }
-    chain = next;
-    audit_events.clear();
-    dirty_cursors.clear();
-    dirty_subscriptions.clear();
+    const Batch& batch = written.batch;
+    chain = f.next;
     if (!batch.checkpoints.empty()) {
       const auto& c = batch.checkpoints.back();
       last_checkpoint_index = c.index;
-      last_checkpoint_ms = now;
+      last_checkpoint_ms = f.now_ms;
       log->info("event=audit_checkpoint index={} hash={} signature={}", c.index, to_hex(c.hash),
                 to_hex(ByteView(c.signature.data(), c.signature.size())));
     }
-    for (const auto& p : pending_replies) {
+    for (const auto& p : f.replies) {
       auto it = sessions.find(p.routing_id);
       if (it != sessions.end() && it->second.state == SessionState::kReady) {
         send(it->second, wire::make_accepted(p.request_id));
         note_outcome(it->second, Status::ok());
       }
     }
-    pending_replies.clear();
     // Sessions already at the head before this batch receive it live; the
     // others are catching up from the store and will read it there.
     const std::uint64_t head_before = broker_seq;
-    auto staged_now = std::move(staged);
-    staged.clear();
-    for (auto& st : staged_now) {
+    for (auto& st : f.staged) {
       const auto& rep = *st.result.report;
       broker_seq = st.seq;
       sources.add(rep.header.report_id(), batch.reports[static_cast<std::size_t>(st.seq - head_before - 1)].source);
       counters.accepted++;
-      log->info("event=publish_accepted node={} report={} topic={} seq={} sections={}", st.result.node_id,
-                short_hex(rep.header.report_id()), rep.header.topic(), st.seq, rep.sections.size());
+      log->debug("event=publish_accepted node={} report={} topic={} seq={} sections={}", st.result.node_id,
+                 short_hex(rep.header.report_id()), rep.header.topic(), st.seq, rep.sections.size());
       auto it = sessions.find(st.result.routing_id);
       if (it != sessions.end() && it->second.state == SessionState::kReady) {
         send(it->second, wire::make_accepted(st.result.request_id, as_bytes(rep.header.report_id()), st.seq));
-        note_outcome(it->second, Status::ok());
       }
       Routable r{st.seq, &rep, rep.originator.country, &st.result.raw};
       for (auto& [id, s] : sessions) {
         if (s.state == SessionState::kReady && s.delivered == st.seq - 1) route_to(s, r);
       }
     }
-    for (auto& r : std::exchange(replays_of_staged, {})) {
+    for (auto& r : f.replays) {
       reject_publish(r.routing_id, r.node_id, r.request_id, r.report->report_id_hex(), r.status);
+    }
+  }
+
+  // Nothing of the batch happened. Everything that waited on it is refused
+  // with the store's answer, and so is everything staged since (its replay
+  // records were made on top of the failed batch's); the other audit events
+  // and the subscription and cursor changes are kept for the next batch.
+  void fail_commit(InFlightCommit f, const Status& why) {
+    if (clock.now_ms() - last_store_error_log_ms >= 1000) {  // at most one line a second while it lasts
+      last_store_error_log_ms = clock.now_ms();
+      log->error("event=store_failed code={} reason=\"{}\" staged={}", code_name(why.code()), why.to_string(),
+                 f.staged.size() + staged.size());
+    }
+    std::vector<AuditEvent> keep;
+    for (auto& e : f.events) {
+      if (!(e.event == "publish" && e.decision == "accepted")) keep.push_back(std::move(e));
+    }
+    for (auto& e : audit_events) keep.push_back(std::move(e));
+    audit_events = std::move(keep);
+    for (auto& [node, patterns] : f.subscriptions) dirty_subscriptions.try_emplace(node, std::move(patterns));
+    dirty_cursors.insert(f.cursor_nodes.begin(), f.cursor_nodes.end());
+
+    auto later = std::exchange(staged, {});
+    for (auto it = later.rbegin(); it != later.rend(); ++it) {
+      replay.unrecord(it->result.report->header.report_id(), it->result.node_id, it->previous_sequence);
+    }
+    for (auto it = f.staged.rbegin(); it != f.staged.rend(); ++it) {
+      replay.unrecord(it->result.report->header.report_id(), it->result.node_id, it->previous_sequence);
+    }
+    for (auto* list : {&f.staged, &later}) {
+      for (auto& st : *list) {
+        reject_publish(st.result.routing_id, st.result.node_id, st.result.request_id,
+                       st.result.report->report_id_hex(), why);
+      }
+    }
+    // Their originals were not accepted after all: the same answer.
+    for (auto* list : {&f.replays, &replays_of_staged}) {
+      for (auto& r : *list) reject_publish(r.routing_id, r.node_id, r.request_id, r.report->report_id_hex(), why);
+    }
+    replays_of_staged.clear();
+    for (const auto& p : f.replies) {
+      auto it = sessions.find(p.routing_id);
+      if (it != sessions.end()) reject(it->second, p.request_id, why);
     }
   }
 
@@ -720,7 +792,13 @@ struct Broker::Impl {
           s.backlog_bytes > config.limits.max_pending_bytes / 4) {
         continue;
       }
-      auto rows = store->read_after(s.delivered, kCatchUpBatch);
+      // At most as many as the session's queue still has room for, so that
+      // catching up cannot itself make a reading subscriber SLOW_CONSUMER.
+      const std::size_t room = config.limits.max_pending_deliveries > s.backlog.size()
+                                   ? config.limits.max_pending_deliveries - s.backlog.size()
+                                   : 0;
+      if (room == 0) continue;
+      auto rows = store->read_after(s.delivered, std::min(kCatchUpBatch, room));
       if (!rows) {
         log->error("event=catch_up_failed node={} reason=\"{}\"", s.node_id, rows.status().to_string());
         continue;
@@ -799,9 +877,13 @@ struct Broker::Impl {
         ++it;
       }
     }
-    if (now >= next_retention_ms) {
+    // The write connection is the I/O thread's only while no batch is in
+    // flight; otherwise retention waits for a later round.
+    if (now >= next_retention_ms && !writer->busy()) {
       next_retention_ms = now + 60'000;
-      auto removed = store->apply_retention(now);
+      std::vector<std::string> removed_ids;
+      auto removed = store->apply_retention(now, &removed_ids);
+      sources.remove(removed_ids);
       if (removed && *removed > 0) log->info("event=retention removed={}", *removed);
     }
   }
@@ -837,8 +919,7 @@ struct Broker::Impl {
     log->info("event=stopping sessions={}", sessions.size());
     audit_event("broker", "", "", "stopped", "clean shutdown");
     last_checkpoint_ms = 0;  // force a checkpoint with the last entries
-    force_commit = true;
-    commit();
+    commit_and_wait();
     return Status::ok();
   }
 };
@@ -848,6 +929,7 @@ Broker::Broker(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Broker::~Broker() {
   if (!impl_) return;
   impl_->pool.reset();
+  impl_->writer.reset();
   impl_->router.close();
   impl_->results.close();
   impl_->zap.reset();
@@ -885,6 +967,8 @@ Result<std::unique_ptr<Broker>> Broker::create(const Config& config, const Clock
     for (const auto& [originator, seq] : state.sequences) impl->replay.restore_sequence(originator, seq);
     for (const auto& [id, when] : state.recent_ids) impl->replay.restore_id(id, when);
     for (auto& [id, record] : state.sources) impl->sources.add(id, std::move(record));
+    Store* st = impl->store.get();
+    impl->sources.set_fallback([st](const std::string& id) { return st->find_source(id); });
     impl->node_patterns = std::move(state.subscriptions);
     impl->node_cursors = std::move(state.cursors);
     impl->chain = audit::ChainWriter(state.last_audit.index, state.last_audit.hash);
@@ -938,6 +1022,7 @@ Result<std::unique_ptr<Broker>> Broker::create(const Config& config, const Clock
     impl->results = zmq::socket_t(impl->context, zmq::socket_type::pull);
     impl->results.set(zmq::sockopt::linger, 0);
     impl->results.bind(notify);
+    impl->writer = std::make_unique<StoreWriter>(*impl->store, impl->context, notify);
     impl->pool = std::make_unique<VerifierPool>(
         config.verify_threads, kVerifierQueueLimit, impl->context, notify, [p](IngressJob job) {
           TrustSnapshotPtr snap = p->trust.current();

@@ -23,9 +23,9 @@
 //   max_pending_bytes = 67108864    # bytes queued per subscriber; beyond: SLOW_CONSUMER
 //   max_topic_length = 128          # bytes (at most the grammar's 128)
 //   max_topic_depth = 8             # segments (at most the grammar's 8)
-//   publish_rate = 2000             # PUBLISH per second per node (token bucket) ...
-//   publish_burst = 4000            # ... with this burst; beyond: RATE_LIMITED
-//   max_inflight_per_node = 256     # PUBLISH being verified per node; beyond: BROKER_BUSY
+//   publish_rate = 500              # PUBLISH per second per node (token bucket) ...
+//   publish_burst = 1000            # ... with this burst; beyond: RATE_LIMITED
+//   max_inflight_per_node = 32      # PUBLISH being verified per node; beyond: BROKER_BUSY
 //   failure_cooldown_ms = 10000     # after TOO_MANY_FAILURES, HELLO is refused this long
 //   handshake_timeout_ms = 5000
 //   session_timeout_ms = 60000      # no frame for this long: session forgotten
@@ -58,9 +58,9 @@ struct Limits {
   std::size_t max_pending_bytes = std::size_t{64} << 20;
   std::size_t max_topic_length = 128;
   std::size_t max_topic_depth = 8;
-  double publish_rate = 2000;
-  double publish_burst = 4000;
-  std::size_t max_inflight_per_node = 256;
+  double publish_rate = 500;
+  double publish_burst = 1000;
+  std::size_t max_inflight_per_node = 32;
   std::int64_t failure_cooldown_ms = 10000;
   int handshake_timeout_ms = 5000;
   std::int64_t session_timeout_ms = 60000;

@@ -6,8 +6,8 @@
 
 #include <cstdint>
 #include <deque>
-#include <map>
-#include <set>
+#include <unordered_map>
+#include <unordered_set>
 #include <string>
 
 #include "base/result.h"
@@ -41,9 +41,9 @@ class ReplayGuard {
 
  private:
   std::int64_t window_ms_;
-  std::set<std::string> ids_;
+  std::unordered_set<std::string> ids_;
   std::deque<std::pair<std::int64_t, std::string>> by_time_;
-  std::map<std::string, std::uint64_t> last_sequence_;
+  std::unordered_map<std::string, std::uint64_t> last_sequence_;
 };
 
 }  // namespace tearline::broker

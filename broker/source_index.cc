@@ -6,14 +6,32 @@ namespace tearline::broker {
 
 void SourceIndex::add(const std::string& report_id, SourceRecord record) {
   std::unique_lock lock(mu_);
-  records_.insert_or_assign(report_id, std::move(record));
+  if (records_.insert_or_assign(report_id, std::move(record)).second) order_.push_back(report_id);
+  while (order_.size() > capacity_) {
+    records_.erase(order_.front());  // may already be gone (remove)
+    order_.pop_front();
+  }
+}
+
+void SourceIndex::remove(const std::vector<std::string>& report_ids) {
+  if (report_ids.empty()) return;
+  std::unique_lock lock(mu_);
+  for (const auto& id : report_ids) records_.erase(id);
 }
 
 std::optional<SourceRecord> SourceIndex::find(const std::string& report_id) const {
+  {
+    std::shared_lock lock(mu_);
+    auto it = records_.find(report_id);
+    if (it != records_.end()) return it->second;
+  }
+  if (fallback_) return fallback_(report_id);
+  return std::nullopt;
+}
+
+std::size_t SourceIndex::cached() const {
   std::shared_lock lock(mu_);
-  auto it = records_.find(report_id);
-  if (it == records_.end()) return std::nullopt;
-  return it->second;
+  return records_.size();
 }
 
 }  // namespace tearline::broker

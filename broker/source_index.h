@@ -1,13 +1,20 @@
-// What the broker remembers of each accepted report to judge derived reports
-// that cite it: originator, agency, country and the section labels. Written
-// by the I/O thread on accept, read by verifier threads; guarded by a
-// shared_mutex. Recovered from the durable store at start-up.
+// What the broker knows of each accepted report to judge derived reports that
+// cite it: originator, agency, country and the section labels.
+//
+// A bounded cache of the most recently accepted reports (FIFO eviction beyond
+// `capacity`), in front of a fallback lookup (the durable store) for older
+// ones, so that memory does not grow with the number of stored reports.
+// Written by the I/O thread (add on commit, remove on retention), read by the
+// verifier threads; guarded by a shared_mutex. The fallback is called without
+// the lock held and must be thread-safe.
 #pragma once
 
-#include <map>
+#include <deque>
+#include <functional>
 #include <optional>
 #include <shared_mutex>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "base/bytes.h"
@@ -22,12 +29,26 @@ struct SourceRecord {
 
 class SourceIndex {
  public:
+  using Fallback = std::function<std::optional<SourceRecord>(const std::string& report_id)>;
+  static constexpr std::size_t kDefaultCapacity = 16384;
+
+  explicit SourceIndex(std::size_t capacity = kDefaultCapacity) : capacity_(capacity) {}
+  // Set once, before any find() from another thread.
+  void set_fallback(Fallback fallback) { fallback_ = std::move(fallback); }
+
   void add(const std::string& report_id, SourceRecord record);
+  // Forgets reports deleted from the store (retention).
+  void remove(const std::vector<std::string>& report_ids);
+  // The cached record, else the fallback's answer, else nullopt.
   std::optional<SourceRecord> find(const std::string& report_id) const;
+  std::size_t cached() const;
 
  private:
+  std::size_t capacity_;
+  Fallback fallback_;
   mutable std::shared_mutex mu_;
-  std::map<std::string, SourceRecord> records_;  // by raw 16-byte id
+  std::unordered_map<std::string, SourceRecord> records_;  // by raw 16-byte id
+  std::deque<std::string> order_;                          // insertion order, for eviction
 };
 
 }  // namespace tearline::broker

@@ -2,6 +2,8 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
+
 #include "audit/audit_db.h"
 #include "report/verify.h"
 
@@ -51,7 +53,10 @@ SourceRecord source_of(const std::string& originator, const std::string& agency,
 
 }  // namespace
 
-Store::~Store() { sqlite3_close(db_); }
+Store::~Store() {
+  sqlite3_close(reader_);
+  sqlite3_close(db_);
+}
 
 Status Store::exec(const char* sql) {
   char* err = nullptr;
@@ -62,14 +67,6 @@ Status Store::exec(const char* sql) {
     return Status::fail(code_for(rc), "store: " + msg);
   }
   return Status::ok();
-}
-
-std::uint64_t Store::size_bytes() {
-  Stmt pages(db_, "SELECT (SELECT page_count FROM pragma_page_count()) - (SELECT freelist_count FROM pragma_freelist_count()),"
-                  " (SELECT page_size FROM pragma_page_size())");
-  if (!pages || sqlite3_step(pages.s) != SQLITE_ROW) return 0;
-  return static_cast<std::uint64_t>(sqlite3_column_int64(pages.s, 0)) *
-         static_cast<std::uint64_t>(sqlite3_column_int64(pages.s, 1));
 }
 
 Result<std::unique_ptr<Store>> Store::open(const StoreOptions& options, std::int64_t now_ms,
@@ -96,14 +93,20 @@ Result<std::unique_ptr<Store>> Store::open(const StoreOptions& options, std::int
 
   RecoveredState st;
   {
-    Stmt q(store->db_, "SELECT seq, report_id, originator, agency, country, accepted_ms, bytes FROM reports ORDER BY seq");
-    while (q && sqlite3_step(q.s) == SQLITE_ROW) {
-      st.last_seq = static_cast<std::uint64_t>(sqlite3_column_int64(q.s, 0));
-      std::string id = col_blob(q.s, 1);
-      const std::int64_t accepted = sqlite3_column_int64(q.s, 5);
-      if (accepted >= now_ms - recent_window_ms) st.recent_ids.emplace_back(id, accepted);
-      st.sources.emplace_back(id, source_of(col_text(q.s, 2), col_text(q.s, 3), col_text(q.s, 4), col_blob(q.s, 6)));
+    Stmt last(store->db_, "SELECT COALESCE(MAX(seq), 0) FROM reports");
+    if (last && sqlite3_step(last.s) == SQLITE_ROW) st.last_seq = static_cast<std::uint64_t>(sqlite3_column_int64(last.s, 0));
+    Stmt recent(store->db_, "SELECT report_id, accepted_ms FROM reports WHERE accepted_ms >= ? ORDER BY seq");
+    sqlite3_bind_int64(recent.s, 1, now_ms - recent_window_ms);
+    while (recent && sqlite3_step(recent.s) == SQLITE_ROW) {
+      st.recent_ids.emplace_back(col_blob(recent.s, 0), sqlite3_column_int64(recent.s, 1));
     }
+    // The most recent sources only: older ones are looked up on demand.
+    Stmt q(store->db_, "SELECT report_id, originator, agency, country, bytes FROM reports ORDER BY seq DESC LIMIT ?");
+    sqlite3_bind_int64(q.s, 1, static_cast<sqlite3_int64>(SourceIndex::kDefaultCapacity));
+    while (q && sqlite3_step(q.s) == SQLITE_ROW) {
+      st.sources.emplace_back(col_blob(q.s, 0), source_of(col_text(q.s, 1), col_text(q.s, 2), col_text(q.s, 3), col_blob(q.s, 4)));
+    }
+    std::reverse(st.sources.begin(), st.sources.end());
     Stmt meta(store->db_, "SELECT value FROM meta WHERE key='last_seq'");
     if (meta && sqlite3_step(meta.s) == SQLITE_ROW) {
       st.last_seq = std::max(st.last_seq, static_cast<std::uint64_t>(sqlite3_column_int64(meta.s, 0)));
@@ -128,6 +131,11 @@ Result<std::unique_ptr<Store>> Store::open(const StoreOptions& options, std::int
     Stmt q(store->db_, "SELECT MAX(idx) FROM audit_checkpoints");
     if (q && sqlite3_step(q.s) == SQLITE_ROW) st.last_checkpoint = static_cast<std::uint64_t>(sqlite3_column_int64(q.s, 0));
   }
+  if (sqlite3_open_v2(options.path.c_str(), &store->reader_, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+    return Status::fail(Code::STORAGE_FAILED, "cannot open store " + options.path.string() + " for reading: " +
+                                                  (store->reader_ ? sqlite3_errmsg(store->reader_) : "out of memory"));
+  }
+  sqlite3_busy_timeout(store->reader_, 5000);
   *state = std::move(st);
   return store;
 }
@@ -202,8 +210,8 @@ Status Store::commit(const Batch& batch) {
     s = audit::insert_checkpoint(db_, c);
     if (!s) return fail(s);
   }
-  if (fail_syncs_ > 0) {
-    --fail_syncs_;
+  if (fail_syncs_.load() > 0) {
+    fail_syncs_.fetch_sub(1);
     halted_ = true;
     return fail(Status::fail(Code::STORAGE_HALTED, "store: sync failed (injected); the store halts"));
   }
@@ -221,9 +229,10 @@ Status Store::commit(const Batch& batch) {
 }
 
 Result<std::vector<StoredReport>> Store::read_after(std::uint64_t after, std::size_t limit) {
-  Stmt q(db_, "SELECT seq, report_id, originator, agency, country, topic, sequence, accepted_ms, bytes FROM reports"
+  std::lock_guard lock(reader_mu_);
+  Stmt q(reader_, "SELECT seq, report_id, originator, agency, country, topic, sequence, accepted_ms, bytes FROM reports"
               " WHERE seq > ? ORDER BY seq LIMIT ?");
-  if (!q) return Status::fail(Code::STORAGE_FAILED, std::string("store read: ") + sqlite3_errmsg(db_));
+  if (!q) return Status::fail(Code::STORAGE_FAILED, std::string("store read: ") + sqlite3_errmsg(reader_));
   sqlite3_bind_int64(q.s, 1, static_cast<sqlite3_int64>(after));
   sqlite3_bind_int64(q.s, 2, static_cast<sqlite3_int64>(limit));
   std::vector<StoredReport> out;
@@ -243,18 +252,38 @@ Result<std::vector<StoredReport>> Store::read_after(std::uint64_t after, std::si
     r.bytes.assign(b.begin(), b.end());
     out.push_back(std::move(r));
   }
-  if (rc != SQLITE_DONE) return Status::fail(Code::STORAGE_FAILED, std::string("store read: ") + sqlite3_errmsg(db_));
+  if (rc != SQLITE_DONE) return Status::fail(Code::STORAGE_FAILED, std::string("store read: ") + sqlite3_errmsg(reader_));
   return out;
 }
 
-Result<std::size_t> Store::apply_retention(std::int64_t now_ms) {
+std::optional<SourceRecord> Store::find_source(const std::string& report_id) {
+  std::lock_guard lock(reader_mu_);
+  Stmt q(reader_, "SELECT originator, agency, country, bytes FROM reports WHERE report_id = ?");
+  if (!q) return std::nullopt;
+  sqlite3_bind_blob(q.s, 1, report_id.data(), static_cast<int>(report_id.size()), SQLITE_STATIC);
+  if (sqlite3_step(q.s) != SQLITE_ROW) return std::nullopt;
+  return source_of(col_text(q.s, 0), col_text(q.s, 1), col_text(q.s, 2), col_blob(q.s, 3));
+}
+
+Result<std::size_t> Store::apply_retention(std::int64_t now_ms, std::vector<std::string>* removed_ids) {
   if (halted_) return std::size_t{0};
   std::size_t deleted = 0;
+  // Runs a DELETE ... RETURNING report_id; counts and collects the ids.
+  auto run_delete = [&](Stmt& del) -> Status {
+    int rc;
+    while ((rc = sqlite3_step(del.s)) == SQLITE_ROW) {
+      ++deleted;
+      if (removed_ids != nullptr) removed_ids->push_back(col_blob(del.s, 0));
+    }
+    if (rc != SQLITE_DONE) return Status::fail(Code::STORAGE_FAILED, std::string("store retention: ") + sqlite3_errmsg(db_));
+    return Status::ok();
+  };
   {
-    Stmt del(db_, "DELETE FROM reports WHERE accepted_ms < ?");
+    Stmt del(db_, "DELETE FROM reports WHERE accepted_ms < ? RETURNING report_id");
+    if (!del) return Status::fail(Code::STORAGE_FAILED, std::string("store retention: ") + sqlite3_errmsg(db_));
     sqlite3_bind_int64(del.s, 1, now_ms - options_.retention_seconds * 1000);
-    if (sqlite3_step(del.s) != SQLITE_DONE) return Status::fail(Code::STORAGE_FAILED, sqlite3_errmsg(db_));
-    deleted += static_cast<std::size_t>(sqlite3_changes(db_));
+    Status s = run_delete(del);
+    if (!s) return s;
   }
   // Oldest first, and only as many as the excess: the shortest run of oldest
   // reports whose bytes reach it (at least one per pass; page overhead may
@@ -269,12 +298,13 @@ Result<std::size_t> Store::apply_retention(std::int64_t now_ms) {
   for (std::uint64_t size = reports_bytes(); size > options_.retention_bytes; size = reports_bytes()) {
     Stmt del(db_, "DELETE FROM reports WHERE seq <= COALESCE("
                   "(SELECT seq FROM (SELECT seq, SUM(LENGTH(bytes)) OVER (ORDER BY seq) AS upto FROM reports)"
-                  " WHERE upto >= ? ORDER BY seq LIMIT 1), (SELECT MAX(seq) FROM reports))");
+                  " WHERE upto >= ? ORDER BY seq LIMIT 1), (SELECT MAX(seq) FROM reports)) RETURNING report_id");
+    if (!del) return Status::fail(Code::STORAGE_FAILED, std::string("store retention: ") + sqlite3_errmsg(db_));
     sqlite3_bind_int64(del.s, 1, static_cast<sqlite3_int64>(size - options_.retention_bytes));
-    if (sqlite3_step(del.s) != SQLITE_DONE) return Status::fail(Code::STORAGE_FAILED, sqlite3_errmsg(db_));
-    const int n = sqlite3_changes(db_);
-    deleted += static_cast<std::size_t>(n);
-    if (n == 0) break;
+    const std::size_t before = deleted;
+    Status s = run_delete(del);
+    if (!s) return s;
+    if (deleted == before) break;
   }
   return deleted;
 }

@@ -1,5 +1,12 @@
 // The broker's durable store: one SQLite database (WAL, synchronous=FULL) in
-// the data directory (docs/reliability.md). Owned by the I/O thread.
+// the data directory (docs/reliability.md).
+//
+// Threads: commit() runs on the StoreWriter thread (broker/store_writer.h);
+// apply_retention() on the I/O thread, only while no commit is in flight (the
+// broker hands the write connection over with a mutex, never shares it).
+// read_after() and find_source() use a second, read-only connection guarded by
+// its own mutex; they see committed transactions only, and may be called from
+// any thread at any time (WAL: readers never block the writer).
 //
 // A Batch is written in ONE transaction (group commit): the reports accepted
 // in one loop iteration, the originators' sequences, subscription and cursor
@@ -11,8 +18,11 @@
 // commit with STORAGE_HALTED until the broker restarts, rather than pretend.
 #pragma once
 
+#include <atomic>
 #include <filesystem>
 #include <map>
+#include <mutex>
+#include <optional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -49,7 +59,7 @@ struct RecoveredState {
   std::map<std::string, std::vector<std::string>> subscriptions;  // node -> patterns
   std::map<std::string, std::uint64_t> cursors;                   // node -> acked broker seq
   std::vector<std::pair<std::string, std::int64_t>> recent_ids;   // (report id, accepted ms), oldest first
-  std::vector<std::pair<std::string, SourceRecord>> sources;      // retained reports
+  std::vector<std::pair<std::string, SourceRecord>> sources;      // the most recent retained reports, oldest first
   audit::AuditEntry last_audit;                                   // index 0 when empty
   std::uint64_t last_checkpoint = 0;
 };
@@ -75,12 +85,16 @@ class Store {
   ~Store();
 
   Status commit(const Batch& batch);
-  bool halted() const { return halted_; }
+  bool halted() const { return halted_.load(); }
 
-  // Reports with seq > after, ascending, at most `limit`.
+  // Reports with seq > after, ascending, at most `limit` (committed only).
   Result<std::vector<StoredReport>> read_after(std::uint64_t after, std::size_t limit);
-  // Deletes reports past the age or size limits; returns how many.
-  Result<std::size_t> apply_retention(std::int64_t now_ms);
+  // The source record of a stored report; nullopt when it is not stored
+  // (never accepted, or deleted by retention) or cannot be read.
+  std::optional<SourceRecord> find_source(const std::string& report_id);
+  // Deletes reports past the age or size limits; returns how many, and their
+  // ids in `removed_ids` when given.
+  Result<std::size_t> apply_retention(std::int64_t now_ms, std::vector<std::string>* removed_ids = nullptr);
 
   // Test seam: the next `n` transaction commits fail as a failed sync would.
   void fail_next_syncs_for_testing(int n) { fail_syncs_ = n; }
@@ -88,12 +102,13 @@ class Store {
  private:
   Store() = default;
   Status exec(const char* sql);
-  std::uint64_t size_bytes();
 
   StoreOptions options_;
-  sqlite3* db_ = nullptr;
-  bool halted_ = false;
-  int fail_syncs_ = 0;
+  sqlite3* db_ = nullptr;      // the write connection
+  std::mutex reader_mu_;
+  sqlite3* reader_ = nullptr;  // read-only, guarded by reader_mu_
+  std::atomic<bool> halted_{false};
+  std::atomic<int> fail_syncs_{0};
 };
 
 }  // namespace tearline::broker

@@ -34,9 +34,9 @@ struct Options {
   double seconds = 15;
   double warmup_seconds = 1;
   int window = 16;
-  double canary_rate = 1000;  // half the default publish_rate: an honest node under its limit
+  double canary_rate = 250;  // half the default publish_rate: an honest node under its limit
   std::size_t report_bytes = 1024;
-  int attack_window = 256;  // the default max_inflight_per_node
+  int attack_window = 256;  // more than max_inflight_per_node: an attacker ignores it (the excess is BROKER_BUSY)
   int stalled_connections = 200;
   int attacker_nice = 0;
   int broker_nice = 0;

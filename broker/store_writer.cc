@@ -1,0 +1,76 @@
+#include "broker/store_writer.h"
+
+namespace tearline::broker {
+
+StoreWriter::StoreWriter(Store& store, zmq::context_t& context, std::string notify_endpoint)
+    : store_(store), context_(context), notify_endpoint_(std::move(notify_endpoint)) {
+  thread_ = std::thread([this] { run(); });
+}
+
+StoreWriter::~StoreWriter() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void StoreWriter::submit(Batch batch) {
+  busy_ = true;
+  {
+    std::lock_guard lock(mu_);
+    job_ = std::move(batch);
+  }
+  cv_.notify_all();
+}
+
+std::optional<StoreWriter::Written> StoreWriter::take() {
+  std::lock_guard lock(mu_);
+  if (!result_) return std::nullopt;
+  std::optional<Written> out = std::move(result_);
+  result_.reset();
+  busy_ = false;
+  return out;
+}
+
+StoreWriter::Written StoreWriter::wait() {
+  std::unique_lock lock(mu_);
+  cv_.wait(lock, [&] { return result_.has_value(); });
+  Written out = std::move(*result_);
+  result_.reset();
+  busy_ = false;
+  return out;
+}
+
+void StoreWriter::run() {
+  zmq::socket_t notify(context_, zmq::socket_type::push);
+  notify.set(zmq::sockopt::linger, 0);
+  notify.set(zmq::sockopt::sndhwm, 0);
+  notify.connect(notify_endpoint_);
+  for (;;) {
+    Batch batch;
+    {
+      std::unique_lock lock(mu_);
+      // A batch in flight is always written, even when stopping: the I/O
+      // thread may be waiting for it.
+      cv_.wait(lock, [&] { return stopping_ || job_.has_value(); });
+      if (!job_) return;
+      batch = std::move(*job_);
+      job_.reset();
+    }
+    Status status = store_.commit(batch);
+    {
+      std::lock_guard lock(mu_);
+      result_ = Written{std::move(status), std::move(batch)};
+    }
+    cv_.notify_all();
+    try {
+      notify.send(zmq::const_buffer(nullptr, 0), zmq::send_flags::dontwait);
+    } catch (const zmq::error_t&) {
+      // The context is closing; the result is still taken by wait().
+    }
+  }
+}
+
+}  // namespace tearline::broker

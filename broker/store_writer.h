@@ -1,0 +1,66 @@
+// The store's writer thread: runs Store::commit (the group commit, with its
+// sync) off the I/O thread, so that the broker keeps receiving, verifying and
+// routing while a batch is written. One batch at a time: the I/O thread
+// submits a batch when the writer is idle, collects the result when the
+// writer signals, and only then builds the next batch from what accumulated
+// meanwhile (docs/architecture.md, "Group commit").
+//
+// Signalling: after each commit the writer sends an empty message on its own
+// PUSH socket to `notify_endpoint` (inproc, bound by the I/O thread), which
+// wakes the I/O thread's poll.
+//
+// submit(), take() and wait() are called by the I/O thread only. While a
+// batch is in flight the writer thread owns the store's write connection;
+// the I/O thread may use it (retention) only while !busy().
+#pragma once
+
+#include <condition_variable>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include <zmq.hpp>
+
+#include "broker/store.h"
+
+namespace tearline::broker {
+
+class StoreWriter {
+ public:
+  struct Written {
+    Status status;  // Store::commit's answer
+    Batch batch;    // the batch, handed back
+  };
+
+  StoreWriter(Store& store, zmq::context_t& context, std::string notify_endpoint);
+  ~StoreWriter();  // finishes the batch in flight, then stops
+  StoreWriter(const StoreWriter&) = delete;
+  StoreWriter& operator=(const StoreWriter&) = delete;
+
+  // A batch was submitted and its result not yet taken.
+  bool busy() const { return busy_; }
+  // Precondition: !busy().
+  void submit(Batch batch);
+  // The result of the batch in flight once it is written (then !busy()), or
+  // nullopt while it is still being written.
+  std::optional<Written> take();
+  // Blocks until the batch in flight is written; its result. Precondition: busy().
+  Written wait();
+
+ private:
+  void run();
+
+  Store& store_;
+  zmq::context_t& context_;
+  std::string notify_endpoint_;
+  bool busy_ = false;  // I/O thread only
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::optional<Batch> job_;        // guarded by mu_
+  std::optional<Written> result_;   // guarded by mu_
+  bool stopping_ = false;           // guarded by mu_
+  std::thread thread_;
+};
+
+}  // namespace tearline::broker
