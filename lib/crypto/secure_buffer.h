@@ -1,5 +1,28 @@
-// Fixed-size secret bytes in sodium_malloc memory (guard pages, mlock'd where
-// allowed), wiped by sodium_free on destruction. Move-only.
+// Fixed-size secret bytes in libsodium guarded memory, wiped on destruction.
+// Move-only.
+//
+// Memory contract (secure_alloc / secure_free, which SecureBuffer uses):
+//  - secure_alloc(n) returns n zeroed bytes, 16-byte aligned when n <= 64
+//    (sodium_malloc's own alignment rules apply above that), mlock'd where the
+//    RLIMIT_MEMLOCK allows, excluded from core dumps where libsodium does that,
+//    with guard pages around the mapping. Throws std::bad_alloc when libsodium
+//    cannot map memory. Thread-safe.
+//  - secure_free(p) wipes the bytes (sodium_memzero) before they can be reused.
+//    p must come from secure_alloc; nullptr is ignored. Thread-safe, no throw.
+//
+// Sizes <= 64 (every key tearline holds) come from a process-wide slab of
+// sodium_malloc'd arenas, 63 slots x 64 bytes each (one 4 KiB page; libsodium's
+// guard pages, mlock and MADV_DONTDUMP cover the arena, not each slot), handed
+// out from a LIFO free list behind one mutex. That turns each alloc/free from
+// mmap + mprotect + mlock + munmap into a lock and a pointer pop.
+// WARNING: slots in one arena are NOT separated by guard pages. Writing past
+// a 64-byte secret reaches its neighbour's secret instead of faulting; only
+// the ends of an arena are guarded. (ASan builds poison free slots and the
+// unused tail of each slot, so the sanitizer run still catches overflowing a
+// secret's n bytes and use-after-free.)
+// Arenas are never returned to the OS: the slab's footprint is bounded by the
+// peak number of small secrets alive at once (4 pages mapped, 1 of them
+// locked, per 63 secrets). Larger sizes go to sodium_malloc/sodium_free.
 #pragma once
 
 #include <cstddef>
@@ -39,9 +62,8 @@ class SecureBuffer {
   std::uint8_t* data_;
 };
 
-// Implemented in secure_buffer.cc for the sizes tearline uses.
 void* secure_alloc(std::size_t n);
-void secure_free(void* p);
+void secure_free(void* p) noexcept;
 
 template <std::size_t N>
 SecureBuffer<N>::SecureBuffer() : data_(static_cast<std::uint8_t*>(secure_alloc(N))) {}

@@ -3,12 +3,20 @@
 // BLAKE2b implementation (Python `cryptography`, `hashlib`).
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <set>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "base/bytes.h"
 #include "crypto/hash.h"
 #include "crypto/keys.h"
 #include "crypto/sealing.h"
+#include "crypto/secure_buffer.h"
 #include "crypto/signing.h"
 
 using namespace tearline;
@@ -183,4 +191,120 @@ TEST_CASE("BLAKE2b-256 known answer and constant-time equality") {
   CHECK_FALSE(equal_ct(a, b));
   CHECK_FALSE(equal_ct(a, ByteView(a.data(), 2)));
   CHECK(equal_ct({}, {}));
+}
+
+// secure_alloc / secure_free: small sizes come from a slab of 64-byte slots.
+
+namespace {
+
+template <std::size_t N>
+void fill(SecureBuffer<N>& b, std::uint8_t seed) {
+  for (std::size_t i = 0; i < N; ++i) b.data()[i] = static_cast<std::uint8_t>(seed + i);
+}
+
+template <std::size_t N>
+bool holds(const SecureBuffer<N>& b, std::uint8_t seed) {
+  for (std::size_t i = 0; i < N; ++i)
+    if (b.data()[i] != static_cast<std::uint8_t>(seed + i)) return false;
+  return true;
+}
+
+template <std::size_t N>
+bool all_zero(const SecureBuffer<N>& b) {
+  for (std::size_t i = 0; i < N; ++i)
+    if (b.data()[i] != 0) return false;
+  return true;
+}
+
+}  // namespace
+
+TEST_CASE("secure buffers from several threads never share a slot") {
+  constexpr int kThreads = 4;
+  constexpr int kRounds = 10000;
+  constexpr std::size_t kLive = 8;  // buffers each thread holds at once
+  std::atomic<int> not_zero{0}, clobbered{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      std::vector<std::unique_ptr<SecureBuffer<32>>> small(kLive);
+      std::vector<std::unique_ptr<SecureBuffer<64>>> large(kLive);
+      for (int r = 0; r < kRounds; ++r) {
+        const std::size_t at = static_cast<std::size_t>(r) % kLive;
+        // Distinct per thread, round and size, so a shared slot shows.
+        const auto seed32 = static_cast<std::uint8_t>(t * 64 + r * 2);
+        const auto seed64 = static_cast<std::uint8_t>(t * 64 + r * 2 + 1);
+        if (small[at] && !holds(*small[at], static_cast<std::uint8_t>(seed32 - kLive * 2))) ++clobbered;
+        if (large[at] && !holds(*large[at], static_cast<std::uint8_t>(seed64 - kLive * 2))) ++clobbered;
+        small[at] = std::make_unique<SecureBuffer<32>>();
+        large[at] = std::make_unique<SecureBuffer<64>>();
+        if (!all_zero(*small[at]) || !all_zero(*large[at])) ++not_zero;
+        fill(*small[at], seed32);
+        fill(*large[at], seed64);
+      }
+      for (std::size_t i = 0; i < kLive; ++i) {
+        const auto last = static_cast<std::size_t>(kRounds) - kLive + i;  // round that filled slot i
+        if (!holds(*small[i], static_cast<std::uint8_t>(t * 64 + last * 2))) ++clobbered;
+        if (!holds(*large[i], static_cast<std::uint8_t>(t * 64 + last * 2 + 1))) ++clobbered;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  CHECK(clobbered.load() == 0);
+  CHECK(not_zero.load() == 0);
+}
+
+TEST_CASE("a freed secure slot is wiped before it is handed out again") {
+  SECTION("raw 64-byte allocation") {
+    auto* first = static_cast<std::uint8_t*>(secure_alloc(64));
+    std::fill(first, first + 64, std::uint8_t{0xAA});
+    secure_free(first);
+    auto* again = static_cast<std::uint8_t*>(secure_alloc(64));
+    REQUIRE(again == first);  // LIFO free list: the same slot, so the check below is not vacuous
+    CHECK(std::all_of(again, again + 64, [](std::uint8_t b) { return b == 0; }));
+    secure_free(again);
+  }
+  SECTION("SecureBuffer<32>") {
+    const std::uint8_t* address = nullptr;
+    {
+      SecureBuffer<32> key;
+      std::fill(key.data(), key.data() + 32, std::uint8_t{0xAA});
+      address = key.data();
+    }
+    SecureBuffer<32> next;
+    REQUIRE(next.data() == address);
+    CHECK(all_zero(next));
+  }
+}
+
+TEST_CASE("small secure allocations are aligned, distinct and span several arenas") {
+  constexpr std::size_t kCount = 300;  // several 63-slot arenas
+  std::vector<SecureBuffer<64>> keys(kCount);
+  std::set<const std::uint8_t*> addresses;
+  for (std::size_t i = 0; i < kCount; ++i) {
+    CHECK(reinterpret_cast<std::uintptr_t>(keys[i].data()) % 16 == 0);
+    CHECK(all_zero(keys[i]));
+    fill(keys[i], static_cast<std::uint8_t>(i));
+    addresses.insert(keys[i].data());
+  }
+  CHECK(addresses.size() == kCount);
+  for (std::size_t i = 0; i < kCount; ++i) CHECK(holds(keys[i], static_cast<std::uint8_t>(i)));
+  void* tiny = secure_alloc(1);
+  CHECK(reinterpret_cast<std::uintptr_t>(tiny) % 16 == 0);
+  secure_free(tiny);
+  secure_free(nullptr);  // ignored
+}
+
+TEST_CASE("large secure allocations still use sodium_malloc directly") {
+  for (std::size_t n : {std::size_t{65}, std::size_t{4096}, std::size_t{100000}}) {
+    auto* p = static_cast<std::uint8_t*>(secure_alloc(n));
+    REQUIRE(p != nullptr);
+    CHECK(std::all_of(p, p + n, [](std::uint8_t b) { return b == 0; }));
+    std::fill(p, p + n, std::uint8_t{0x5C});
+    CHECK(p[n - 1] == 0x5C);
+    secure_free(p);
+  }
+  SecureBuffer<4096> big;
+  CHECK(all_zero(big));
+  fill(big, 7);
+  CHECK(holds(big, 7));
 }
