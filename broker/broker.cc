@@ -186,6 +186,7 @@ struct Broker::Impl {
         s.backlog.clear();
         s.backlog_bytes = 0;
         s.state = SessionState::kClosed;
+        cancel_queued_jobs(s);
         counters.closed++;
         s.backlog.push_back(wire::encode_frame(
             wire::make_error(Code::SLOW_CONSUMER, which + " pending; session closed, reconnect to resume")));
@@ -225,10 +226,20 @@ struct Broker::Impl {
 
   // ---- failures --------------------------------------------------------------
 
+  // A closed session's PUBLISHes still queued for verification are dropped:
+  // nobody would be answered, and verifying them is work for nothing.
+  void cancel_queued_jobs(const Session& s) {
+    for (const auto& job : pool->cancel(s.routing_id)) {
+      NodeLimits& nl = node_limits[job.node_id];
+      if (nl.inflight > 0) --nl.inflight;
+    }
+  }
+
   void close_session(Session& s, Code code, const Status& reasons) {
     s.backlog.clear();
     s.backlog_bytes = 0;
     s.state = SessionState::kClosed;
+    cancel_queued_jobs(s);
     counters.closed++;
     audit_event("session", s.node_id, "", "closed", std::string(code_name(code)) + ": " + reasons.to_string());
     send(s, wire::make_error(code, reasons));
@@ -872,6 +883,7 @@ struct Broker::Impl {
     for (auto it = sessions.begin(); it != sessions.end();) {
       if (now - it->second.last_seen_ms > config.limits.session_timeout_ms) {
         log->info("event=session_timeout node={}", it->second.node_id);
+        cancel_queued_jobs(it->second);
         it = sessions.erase(it);
       } else {
         ++it;

@@ -1,18 +1,43 @@
 // Verifier threads: signature verification and policy run here, off the I/O
-// thread, on every core. Jobs are sharded by authenticated node id, so one
-// node's reports are verified in the order they arrived and their results
-// come back in that order (sequence numbers stay monotonic). Each worker
-// pushes results onto a shared queue and wakes the I/O thread with an empty
-// message on its own PUSH socket to `notify_endpoint` (inproc, bound by the
-// I/O thread before the pool starts).
+// thread, and are shared FAIRLY between nodes.
+//
+// Scheduling. Each node id (IngressJob::node_id) has its own FIFO queue. A
+// round-robin ring holds the nodes that have queued jobs and no job in
+// progress. A free worker takes the node at the front of the ring, pops ONE
+// of its jobs and runs it; while it runs the node is out of the ring, and when
+// it finishes the node goes to the BACK of the ring if it still has jobs.
+//  - Fairness: a node that floods delays any other node by at most one job per
+//    worker thread, and every thread serves whichever node is next, so two
+//    busy nodes never wait on one thread while another idles.
+//  - Ordering: at most one job per node is in progress, and its result is
+//    published before the node's next job can start, so drain() returns each
+//    node's results in the order its jobs were submitted (the broker relies on
+//    this: sequence numbers stay monotonic per node). Between nodes, results
+//    come in completion order.
+//  - Limits: at most `queue_limit` jobs are queued in total over all nodes
+//    (jobs in progress do not count); beyond it submit() returns false and
+//    the broker answers BROKER_BUSY. A node's entry is erased as soon as it
+//    has no queued job and none in progress, so memory follows the nodes
+//    with work, not the nodes ever seen.
+//  - Wake-ups: a worker appends its result to a shared vector and, only when
+//    that vector was empty before the append, sends an empty message on its
+//    own PUSH socket to `notify_endpoint` (inproc, bound by the I/O thread
+//    before the pool is constructed) to wake the I/O thread's zmq_poll. See
+//    drain() for why that is enough.
+//
+// Thread-safety: submit(), drain() and cancel() are called from the I/O
+// thread only; `work` runs concurrently on the worker threads (for different
+// nodes) and must be safe to call that way. `context` must outlive the pool.
 #pragma once
 
-#include <atomic>
 #include <condition_variable>
+#include <cstddef>
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include <zmq.hpp>
@@ -25,35 +50,69 @@ class VerifierPool {
  public:
   using Work = std::function<IngressResult(IngressJob)>;
 
+  // Starts max(1, threads) workers, each with a PUSH socket connected to
+  // `notify_endpoint`. Throws zmq::error_t when a socket cannot be set up
+  // (no thread is left running then).
   VerifierPool(int threads, std::size_t queue_limit, zmq::context_t& context, std::string notify_endpoint,
                Work work);
-  ~VerifierPool();  // finishes queued jobs' current one, then stops
+  // Stops promptly: jobs in progress finish (their results are dropped with
+  // the pool), queued jobs are dropped, the workers are joined.
+  ~VerifierPool();
   VerifierPool(const VerifierPool&) = delete;
   VerifierPool& operator=(const VerifierPool&) = delete;
 
-  // False when the node's shard already holds queue_limit jobs (BROKER_BUSY).
-  bool submit(IngressJob job);
-  // Every finished result, in completion order (per node: arrival order).
+  // Queues `job` behind the earlier jobs of its node. False, and `job` is
+  // not queued, when queue_limit jobs are already queued (BROKER_BUSY).
+  [[nodiscard]] bool submit(IngressJob job);
+
+  // Every result published since the last call: per node in submission
+  // order. Takes the whole vector, which is what makes "notify only when the
+  // vector was empty" correct, provided the I/O thread, after each wake-up,
+  // reads every pending notify message and THEN calls drain():
+  //  - a result appended to an empty vector sends a notify after the append;
+  //    the drain() that follows that wake-up takes it, unless an earlier
+  //    drain() already did;
+  //  - a result appended to a non-empty vector joins one that has not been
+  //    drained yet and whose notify is sent or on its way, so the drain()
+  //    after that wake-up takes both;
+  //  - a notify whose result an earlier drain() already took (the result
+  //    was appended between the I/O thread reading notify messages and
+  //    calling drain()) only causes a spurious wake-up and an empty drain().
   std::vector<IngressResult> drain();
-  int threads() const { return static_cast<int>(shards_.size()); }
+
+  // Removes every QUEUED job whose routing_id is `routing_id` and returns
+  // them (per node in submission order), e.g. when the broker closes that
+  // session and must release the node's in-flight slots. A job already in
+  // progress is not stopped: its result still comes out of drain().
+  std::vector<IngressJob> cancel(const std::string& routing_id);
+
+  int threads() const { return static_cast<int>(workers_.size()); }
 
  private:
-  struct Shard {
-    std::mutex mu;
-    std::condition_variable cv;
+  struct NodeQueue {
     std::deque<IngressJob> jobs;
-    std::thread thread;
+    bool running = false;  // a job of this node is in progress
   };
-  void run(Shard& shard);
 
-  std::size_t queue_limit_;
-  zmq::context_t& context_;
-  std::string notify_endpoint_;
-  Work work_;
-  std::atomic<bool> stopping_{false};
-  std::vector<std::unique_ptr<Shard>> shards_;
+  void run(zmq::socket_t notify);
+  void stop();  // stops and joins the workers
+  // Appends `result`; true when the vector was empty before (send a notify).
+  bool publish(IngressResult result);
+
+  const std::size_t queue_limit_;
+  const Work work_;
+
+  std::mutex mu_;  // guards the scheduler state below
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  std::unordered_map<std::string, NodeQueue> nodes_;  // nodes with queued jobs or one in progress
+  std::deque<std::string> ring_;                      // nodes with queued jobs and none in progress
+  std::size_t queued_ = 0;                            // sum of nodes_[*].jobs.size()
+
   std::mutex results_mu_;
   std::vector<IngressResult> results_;
+
+  std::vector<std::thread> workers_;  // last: started once everything above exists
 };
 
 }  // namespace tearline::broker

@@ -42,7 +42,6 @@ struct Options {
   int broker_nice = 0;
   std::vector<std::string> attacks = {"valid", "badsig", "stall"};
   int verify_threads = 2;
-  std::string shard = "same";       // the attackers' verifier shard: "same" as the canary's, or "other"
   std::vector<std::string> limits;  // KEY=VALUE
   bool enforce = false;
   std::string json_path;
@@ -89,7 +88,6 @@ void write_samples(const std::string& path, const std::vector<Delivery>& deliver
 int run(const Options& opt) {
   BrokerSettings settings;
   settings.verify_threads = opt.verify_threads;
-  settings.attackers_on_canary_shard = opt.shard == "same";
   for (const auto& kv : opt.limits) {
     const auto eq = kv.find('=');
     if (eq == std::string::npos) throw std::runtime_error("--limit wants KEY=VALUE, not " + kv);
@@ -129,7 +127,7 @@ int run(const Options& opt) {
   const std::int64_t quiet_from = now_us();
   FloodResult result;
   result.settings = RunSettings{opt.seconds,        opt.window,      opt.canary_rate, opt.report_bytes,
-                                opt.verify_threads, opt.shard,       opt.broker_nice, opt.attacker_nice};
+                                opt.verify_threads, opt.broker_nice, opt.attacker_nice};
   result.quiet = measure(canary, world.broker_pid(), opt.seconds);
   std::fprintf(stderr, "flood: %.0f s with attack\n", opt.seconds);
   const std::int64_t attack_from = now_us();
@@ -187,8 +185,6 @@ int main(int argc, char** argv) {
                  "value stands in for a dedicated broker host")
       ->check(CLI::Range(-20, 19));
   app.add_option("--verify-threads", opt.verify_threads, "the broker's verify_threads")->check(CLI::Range(1, 64));
-  app.add_option("--shard", opt.shard, "the attackers' verifier thread: same as the canary's (worst case) or other")
-      ->check(CLI::IsMember({"same", "other"}));
   app.add_option("--limit", opt.limits, "an extra [limits] key of the broker, KEY=VALUE (repeatable)");
   app.add_flag("--enforce", opt.enforce, "exit 3 when the goal is missed");
   app.add_option("--json", opt.json_path, "also write the JSON result to this file");

@@ -50,7 +50,7 @@ std::string to_json(const FloodResult& r) {
   o << "{\"seconds\": " << fixed(opt.seconds, 1) << ", \"window\": " << opt.window
     << ", \"canary_rate\": " << fixed(opt.canary_rate, 0) << ", \"cores\": " << std::thread::hardware_concurrency()
     << ", \"report_bytes\": " << opt.report_bytes << ", \"verify_threads\": " << opt.verify_threads
-    << ", \"attackers_shard\": \"" << opt.shard << "\", \"broker_nice\": " << opt.broker_nice
+    << ", \"broker_nice\": " << opt.broker_nice
     << ", \"attacker_nice\": " << opt.attacker_nice
     << ",\n \"no_attack\": " << json_phase(r.quiet) << ",\n \"attack\": " << json_phase(r.attack)
     << ",\n \"ratios\": {\"throughput\": " << fixed(r.throughput_ratio(), 3)
@@ -76,10 +76,10 @@ std::string to_json(const FloodResult& r) {
 void print_table(const FloodResult& r) {
   const RunSettings& opt = r.settings;
   std::printf("tearline flood: %.0f s without attack, then %.0f s with attack (canary window %d, %s, %zu-byte "
-              "reports; verify_threads %d, attackers on the %s verifier thread; %u cores)\n\n",
+              "reports; verify_threads %d; %u cores)\n\n",
               opt.seconds, opt.seconds, opt.window,
               opt.canary_rate > 0 ? ("at most " + fixed(opt.canary_rate, 0) + "/s").c_str() : "unpaced",
-              opt.report_bytes, opt.verify_threads, opt.shard == "same" ? "canary's" : "other",
+              opt.report_bytes, opt.verify_threads,
               std::thread::hardware_concurrency());
   std::printf("%-34s %12s %12s %8s\n", "canary", "no attack", "attack", "ratio");
   auto row = [](const char* what, double a, double b, int decimals) {

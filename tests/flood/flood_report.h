@@ -24,7 +24,6 @@ struct RunSettings {
   double canary_rate = 0;  // 0: unpaced
   std::size_t report_bytes = 0;
   int verify_threads = 0;
-  std::string shard;  // the attackers' verifier thread: "same" as the canary's, or "other"
   int broker_nice = 0, attacker_nice = 0;
 };
 

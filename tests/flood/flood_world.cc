@@ -52,23 +52,6 @@ name = "a partner agency whose nodes are compromised"
   return text;
 }
 
-// WARNING: mirrors VerifierPool::submit (broker/verifier_pool.cc), which
-// puts a node's jobs on thread std::hash(node id) % threads. If the broker
-// shards otherwise, --shard only picks ids at random.
-std::size_t verifier_shard(const std::string& node, int threads) {
-  return std::hash<std::string>{}(node) % static_cast<std::size_t>(std::max(1, threads));
-}
-
-// `prefix-N` with the smallest N whose shard is (or, with same = false, is
-// not) the canary publisher's.
-std::string attacker_id(const std::string& prefix, int threads, bool same) {
-  const std::size_t canary = verifier_shard(kCanaryPublisher, threads);
-  for (int n = 1;; ++n) {
-    const std::string id = prefix + "-" + std::to_string(n);
-    if ((verifier_shard(id, threads) == canary) == same || threads <= 1 || n > 1000) return id;
-  }
-}
-
 constexpr const char* kPolicy = R"([[grant]]
 to = ["any"]
 publish = ["flood.>"]
@@ -101,9 +84,11 @@ void write_text(const std::filesystem::path& path, const std::string& text) {
 }  // namespace
 
 FloodWorld::FloodWorld(const BrokerSettings& settings) : dir_("tearline-flood"), pki_(dir_.path() / "pki") {
-  valid_flooder_ = attacker_id("attacker-valid-flood", settings.verify_threads, settings.attackers_on_canary_shard);
-  bad_signature_flooder_ =
-      attacker_id("attacker-bad-signature", settings.verify_threads, settings.attackers_on_canary_shard);
+  // The verifier pool serves nodes round-robin from one queue per node
+  // (broker/verifier_pool.h): no placement of the attackers is worse than
+  // another, so their ids are fixed.
+  valid_flooder_ = "attacker-valid-flood";
+  bad_signature_flooder_ = "attacker-bad-signature";
   auto roster = identity::parse_roster(roster_text(valid_flooder_, bad_signature_flooder_), "flood roster");
   if (!roster) throw std::runtime_error("flood roster: " + roster.status().to_string());
   Status generated = identity::generate_from_roster(*roster, pki_, SystemClock::instance().now_seconds());

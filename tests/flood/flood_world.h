@@ -18,8 +18,8 @@
 
 namespace tearline::flood {
 
-// The canary nodes of the roster (the attackers' ids depend on the shard
-// they are to land on: FloodWorld::valid_flooder()).
+// The canary nodes of the roster (the attackers': FloodWorld::valid_flooder()
+// and bad_signature_flooder()).
 inline constexpr const char* kCanaryPublisher = "canary-publisher";
 inline constexpr const char* kCanarySubscriber = "canary-subscriber";
 
@@ -28,11 +28,6 @@ inline constexpr const char* kAttackTopic = "flood.attack";
 
 struct BrokerSettings {
   int verify_threads = 2;
-  // The broker verifies each node's PUBLISHes on verifier thread
-  // hash(node id) % verify_threads. True: the attackers' ids are chosen to
-  // share the canary publisher's thread (the worst case); false: to avoid it
-  // (when verify_threads > 1).
-  bool attackers_on_canary_shard = true;
   std::map<std::string, std::string> limits;  // extra [limits] keys, as TOML values
 };
 

@@ -311,9 +311,11 @@ TEST_CASE("store: retention by age deletes reports older than retention_seconds,
   b.reports.push_back(blob_report(4, 100, kNowMs - 1000));
   REQUIRE(o.store->commit(b));
 
-  auto removed = o.store->apply_retention(kNowMs);
+  std::vector<std::string> removed_ids;
+  auto removed = o.store->apply_retention(kNowMs, &removed_ids);
   REQUIRE(removed);
   CHECK(*removed == 2);
+  CHECK(removed_ids == std::vector<std::string>{blob_report(1, 0, 0).report_id, blob_report(2, 0, 0).report_id});
   CHECK(stored_seqs(*o.store) == std::vector<std::uint64_t>{3, 4});
 
   INFO("once every report has aged out, a restart still resumes after seq 4 with the sequence remembered");
@@ -355,6 +357,58 @@ TEST_CASE("store: retention by size deletes the oldest reports until the store f
   removed = o.store->apply_retention(kNowMs);
   REQUIRE(removed);
   CHECK(*removed == 0);
+}
+
+TEST_CASE("store: find_source reads a committed report's source; uncommitted, unknown and retained-away ids are nullopt") {
+  testing::TempDir dir("tearline-store");
+  StoreOptions options = options_in(dir);
+  Opened o = open_store(options);
+  const auto dea = label(identity::Classification::SECRET, {"COL", "USA"}, {"cucuta-jtf"});
+  const auto col = label(identity::Classification::CONFIDENTIAL, {"COL"});
+  StoredReport r = real_report(1, "diran-cucuta-commander", 1, kNowMs - 40 * kDayMs, {dea, col});
+  CHECK_FALSE(o.store->find_source(r.report_id));
+  Batch b;
+  b.reports.push_back(r);
+  REQUIRE(o.store->commit(b));
+  auto found = o.store->find_source(r.report_id);
+  REQUIRE(found);
+  CHECK(found->originator == "diran-cucuta-commander");
+  CHECK(found->agency == r.source.agency);
+  CHECK(found->country == r.source.country);
+  CHECK(found->labels == std::vector<policy::Label>{dea, col});
+  CHECK_FALSE(o.store->find_source(std::string(16, 'x')));
+  std::vector<std::string> removed_ids;
+  REQUIRE(o.store->apply_retention(kNowMs, &removed_ids));
+  CHECK(removed_ids == std::vector<std::string>{r.report_id});
+  CHECK_FALSE(o.store->find_source(r.report_id));
+}
+
+TEST_CASE("source index: keeps the most recent `capacity` records, asks the fallback for the rest, forgets removed ones") {
+  SourceIndex index(3);
+  std::vector<std::string> asked;
+  index.set_fallback([&](const std::string& id) -> std::optional<SourceRecord> {
+    asked.push_back(id);
+    if (id == "old-1") return SourceRecord{"from-store", "DIRAN", "COL", {}};
+    return std::nullopt;
+  });
+  for (const char* id : {"old-1", "r2", "r3", "r4"}) index.add(id, SourceRecord{std::string("cached-") + id, "DIRAN", "COL", {}});
+  CHECK(index.cached() == 3);
+  CHECK(index.find("r4")->originator == "cached-r4");
+  CHECK(index.find("r2")->originator == "cached-r2");
+  CHECK(asked.empty());
+  INFO("evicted: answered by the fallback");
+  CHECK(index.find("old-1")->originator == "from-store");
+  CHECK(asked == std::vector<std::string>{"old-1"});
+  INFO("removed (retention): the cache no longer answers, the fallback does");
+  index.remove({"r3"});
+  CHECK(index.cached() == 2);
+  CHECK_FALSE(index.find("r3"));
+  CHECK(asked == std::vector<std::string>{"old-1", "r3"});
+  INFO("adding more after a removal still keeps at most 3");
+  for (const char* id : {"r5", "r6", "r7", "r8"}) index.add(id, SourceRecord{id, "DIRAN", "COL", {}});
+  CHECK(index.cached() == 3);
+  CHECK(index.find("r8"));
+  CHECK_FALSE(index.find("r4"));
 }
 
 }  // namespace tearline::broker
