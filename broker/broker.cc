@@ -54,7 +54,13 @@ struct Session {
   std::uint64_t delivered = 0;  // highest broker seq routed to this session (sent or judged)
   std::deque<Bytes> backlog;    // frames the socket could not take yet
   std::size_t backlog_bytes = 0;
+  std::int64_t hello_refused_ms = -1;  // last HELLO answered with the cooldown refusal
 };
+
+// During a cooldown, HELLOs on one connection are answered at most this often
+// (a refused node that retries at once would otherwise make the broker answer
+// as fast as it can send).
+constexpr std::int64_t kCooldownAnswerIntervalMs = 1000;
 
 // Flood control per node, across its sessions.
 struct NodeLimits {
@@ -62,6 +68,8 @@ struct NodeLimits {
   std::int64_t refilled_ms = 0;
   std::size_t inflight = 0;  // PUBLISH being verified
   std::int64_t cooldown_until_ms = 0;
+  std::int64_t limited_since_ms = 0;  // start of the current one-second window
+  std::size_t limited = 0;            // RATE_LIMITED answers in it
 };
 
 // A report ready to route: from a fresh verification or from the store.
@@ -280,6 +288,8 @@ struct Broker::Impl {
     }
     const std::int64_t cooldown = node_limits[s.node_id].cooldown_until_ms - clock.now_ms();
     if (cooldown > 0) {
+      if (s.hello_refused_ms >= 0 && clock.now_ms() - s.hello_refused_ms < kCooldownAnswerIntervalMs) return;
+      s.hello_refused_ms = clock.now_ms();
       send(s, wire::make_error(Code::TOO_MANY_FAILURES, s.node_id + " failed too often; HELLO is refused for " +
                                                             std::to_string(cooldown) + " ms more"));
       return;
@@ -390,13 +400,35 @@ struct Broker::Impl {
       nl.tokens = config.limits.publish_burst;
       nl.refilled_ms = now;
     }
-    nl.tokens = std::min(config.limits.publish_burst,
-                         nl.tokens + static_cast<double>(now - nl.refilled_ms) * config.limits.publish_rate / 1000.0);
-    nl.refilled_ms = now;
+    if (now > nl.refilled_ms) {  // (refilled_ms may lie ahead: the end of a cooldown)
+      nl.tokens = std::min(config.limits.publish_burst,
+                           nl.tokens + static_cast<double>(now - nl.refilled_ms) * config.limits.publish_rate / 1000.0);
+      nl.refilled_ms = now;
+    }
     if (nl.tokens < 1) {
       reject(s, pub.request_id(), Status::fail(Code::RATE_LIMITED, s.node_id + " exceeds " +
                                                                       std::to_string(static_cast<int>(config.limits.publish_rate)) +
                                                                       " PUBLISH per second; slow down"));
+      // A node that keeps sending into RATE_LIMITED is flooding, not
+      // bursting: it is cut off, and its HELLOs wait out the cooldown.
+      if (now - nl.limited_since_ms >= 1000) {
+        nl.limited_since_ms = now;
+        nl.limited = 0;
+      }
+      if (++nl.limited > config.limits.max_rate_limited && config.limits.max_rate_limited > 0 &&
+          s.state == SessionState::kReady) {
+        log->warn("event=session_closed node={} reason=RATE_LIMITED_FLOOD refused={}", s.node_id, nl.limited);
+        nl.cooldown_until_ms = now + config.limits.failure_cooldown_ms;
+        // No burst credit on return: the bucket refills from the end of the
+        // cooldown.
+        nl.tokens = 0;
+        nl.refilled_ms = nl.cooldown_until_ms;
+        close_session(s, Code::TOO_MANY_FAILURES,
+                      Status::fail(Code::TOO_MANY_FAILURES,
+                                   "more than " + std::to_string(config.limits.max_rate_limited) +
+                                       " PUBLISH refused RATE_LIMITED within one second; session closed, HELLO refused for " +
+                                       std::to_string(config.limits.failure_cooldown_ms) + " ms"));
+      }
       return;
     }
     if (nl.inflight >= config.limits.max_inflight_per_node) {

@@ -95,7 +95,7 @@ Result<Config> parse_config(std::string_view toml_text, const std::filesystem::p
                                 "max_recipients", "clock_window_seconds", "max_failures", "max_pending_deliveries",
                                 "handshake_timeout_ms", "session_timeout_ms", "max_pending_bytes", "max_topic_length",
                                 "max_topic_depth", "publish_rate", "publish_burst", "max_inflight_per_node",
-                                "failure_cooldown_ms"});
+                                "max_rate_limited", "failure_cooldown_ms"});
     Limits& m = c.limits;
     r.number(*l, "max_frame_bytes", 4096, 64 << 20, &m.max_frame_bytes);
     r.number(*l, "max_connections", 1, 100000, &m.max_connections);
@@ -113,6 +113,7 @@ Result<Config> parse_config(std::string_view toml_text, const std::filesystem::p
     r.number(*l, "publish_rate", 1, 1000000, &m.publish_rate);
     r.number(*l, "publish_burst", 1, 10000000, &m.publish_burst);
     r.number(*l, "max_inflight_per_node", 1, 100000, &m.max_inflight_per_node);
+    r.number(*l, "max_rate_limited", 0, 100000000, &m.max_rate_limited);
     r.number(*l, "failure_cooldown_ms", 0, 3600000, &m.failure_cooldown_ms);
   }
   if (const toml::table* st = doc["storage"].as_table()) {

@@ -24,8 +24,10 @@
 //   max_topic_length = 128          # bytes (at most the grammar's 128)
 //   max_topic_depth = 8             # segments (at most the grammar's 8)
 //   publish_rate = 500              # PUBLISH per second per node (token bucket) ...
-//   publish_burst = 1000            # ... with this burst; beyond: RATE_LIMITED
+//   publish_burst = 100             # ... with this burst; beyond: RATE_LIMITED
 //   max_inflight_per_node = 32      # PUBLISH being verified per node; beyond: BROKER_BUSY
+//   max_rate_limited = 2000         # RATE_LIMITED answers to one node within 1 s before it is
+//                                   # cut off (TOO_MANY_FAILURES + cooldown); 0: never
 //   failure_cooldown_ms = 10000     # after TOO_MANY_FAILURES, HELLO is refused this long
 //   handshake_timeout_ms = 5000
 //   session_timeout_ms = 60000      # no frame for this long: session forgotten
@@ -59,8 +61,9 @@ struct Limits {
   std::size_t max_topic_length = 128;
   std::size_t max_topic_depth = 8;
   double publish_rate = 500;
-  double publish_burst = 1000;
+  double publish_burst = 100;
   std::size_t max_inflight_per_node = 32;
+  std::size_t max_rate_limited = 2000;
   std::int64_t failure_cooldown_ms = 10000;
   int handshake_timeout_ms = 5000;
   std::int64_t session_timeout_ms = 60000;

@@ -330,10 +330,16 @@ void slow_consumer(const Configure& configure) {
 
 TEST_CASE("limits: a subscriber that never reads is closed with SLOW_CONSUMER; the others are served", "[limits]") {
   SECTION("max_pending_deliveries (frames)") {
-    slow_consumer(limits([](broker::Limits& l) { l.max_pending_deliveries = 50; }));
+    slow_consumer(limits([](broker::Limits& l) {
+      l.max_pending_deliveries = 50;
+      l.publish_rate = l.publish_burst = 1e6;  // the publisher is not what is limited here
+    }));
   }
   SECTION("max_pending_bytes") {
-    slow_consumer(limits([](broker::Limits& l) { l.max_pending_bytes = 512 * 1024; }));
+    slow_consumer(limits([](broker::Limits& l) {
+      l.max_pending_bytes = 512 * 1024;
+      l.publish_rate = l.publish_burst = 1e6;  // the publisher is not what is limited here
+    }));
   }
 }
 
@@ -363,6 +369,52 @@ TEST_CASE("limits: publish_rate and publish_burst: RATE_LIMITED for that node on
   // One token a second: the limited node is served again.
   std::this_thread::sleep_for(std::chrono::milliseconds(1100));
   delivered.push_back(accepted(dea, draft("intel.finance", kDeaOnly, "after a second")));
+  expect_reports(*b.reader, delivered);
+}
+
+TEST_CASE("limits: max_rate_limited: a node that keeps publishing into RATE_LIMITED is cut off; its HELLOs wait out "
+          "the cooldown, answered once a second per connection",
+          "[limits]") {
+  constexpr int kCooldownMs = 1500;
+  LimitedBroker b([](broker::Limits& l) {
+    l.publish_rate = 1;
+    l.publish_burst = 2;
+    l.max_rate_limited = 4;
+    l.failure_cooldown_ms = kCooldownMs;
+  });
+  auto flooder = must_connect(b.fx, "fgr-liaison");
+  const policy::Label liaison = label(v1::CONFIDENTIAL, {"MEX", "USA"});
+  std::vector<std::string> delivered;
+  for (int i = 0; i < 2; ++i) delivered.push_back(accepted(*flooder, draft("intel.liaison.requests", liaison, "burst")));
+  // Four RATE_LIMITED answers within a second are tolerated...
+  for (int i = 0; i < 4; ++i) {
+    INFO("refusal " << i + 1);
+    CHECK(refused(*flooder, draft("intel.liaison.requests", liaison, "too fast")) == codes({Code::RATE_LIMITED}));
+    CHECK_FALSE(flooder->take_session_error());
+  }
+  // ...the fifth is answered and then the session is closed.
+  CHECK(refused(*flooder, draft("intel.liaison.requests", liaison, "too fast")) == codes({Code::RATE_LIMITED}));
+  const auto closed = std::chrono::steady_clock::now();
+  const Bytes hello = wire::encode_frame(wire::make_hello("limits-test"));
+  // The closing ERROR was sent right after that REJECTED; the answer to the
+  // HELLO follows it. (A PING, which a closed session ignores, reads it.)
+  auto closing = flooder->send_raw(hello, kWaitMs);
+  REQUIRE(closing);
+  CHECK(error_code_of(closing) == "TOO_MANY_FAILURES");
+  CHECK(wire::status_of(closing->error()).to_string().find("RATE_LIMITED within one second") != std::string::npos);
+  INFO("the HELLO during the cooldown is refused once on this connection");
+  CHECK(error_code_of(flooder->send_raw(wire::encode_frame(wire::make_ping(3)), kWaitMs)) == "TOO_MANY_FAILURES");
+  CHECK_FALSE(flooder->send_raw(hello, 400));  // within the second: not answered
+  // A new connection gets its own answer; another node is not affected.
+  auto again = b.fx.connect("fgr-liaison");
+  REQUIRE_FALSE(again);
+  CHECK(codes_of(again.status()) == codes({Code::TOO_MANY_FAILURES}));
+  delivered.push_back(accepted(*b.publisher, draft("intel.finance", kDeaOnly, "during the cooldown")));
+
+  std::this_thread::sleep_until(closed + std::chrono::milliseconds(kCooldownMs + 200));
+  auto readmitted = b.fx.connect("fgr-liaison");
+  INFO(readmitted.status().to_string());
+  REQUIRE(readmitted);
   expect_reports(*b.reader, delivered);
 }
 
