@@ -113,6 +113,9 @@ struct InFlightCommit {
 };
 
 constexpr std::size_t kCatchUpBatch = 256;
+// How long the ReplayGuard keeps accepted ids in memory; older ones are
+// looked up in the store (broker/replay_guard.h).
+constexpr std::int64_t kRememberIdsMs = 60'000;
 constexpr std::size_t kMaxPendingZapEvents = 4096;
 constexpr std::int64_t kLazyCommitMs = 100;
 constexpr std::size_t kLazyCommitEntries = 4096;
@@ -175,7 +178,7 @@ struct Broker::Impl {
       : config(std::move(c)),
         clock(clk),
         trust(config.directory, config.policy),
-        replay(config.limits.clock_window_seconds * 1000) {}
+        replay(kRememberIdsMs) {}
 
   // ---- sending -------------------------------------------------------------
 
@@ -554,7 +557,9 @@ struct Broker::Impl {
     if (nl.inflight > 0) --nl.inflight;
     Status status = r.status;
     const std::string report_hex = r.report ? r.report->report_id_hex() : std::string();
-    if (status) status = replay.check(r.report->header.report_id(), r.node_id, r.report->header.sequence());
+    if (status) {
+      status = replay.check(r.report->header.report_id(), r.node_id, r.report->header.sequence(), r.stored_before);
+    }
     if (status && store->halted()) status = Status::fail(Code::STORAGE_HALTED, "the broker stopped accepting after a failed sync");
     if (!status) {
       // A copy of a report staged in this very group commit: REPLAYED_REPORT
@@ -1003,8 +1008,7 @@ Result<std::unique_ptr<Broker>> Broker::create(const Config& config, const Clock
     so.retention_bytes = config.storage.retention_bytes;
     so.max_bytes = config.storage.max_bytes;
     RecoveredState state;
-    const std::int64_t window_ms = config.limits.clock_window_seconds * 1000;
-    auto store = Store::open(so, clock.now_ms(), 2 * window_ms, &state);
+    auto store = Store::open(so, clock.now_ms(), kRememberIdsMs, &state);
     if (!store) return store.status();
     impl->store = std::move(store).value();
     impl->broker_seq = state.last_seq;
@@ -1070,7 +1074,11 @@ Result<std::unique_ptr<Broker>> Broker::create(const Config& config, const Clock
     impl->pool = std::make_unique<VerifierPool>(
         config.verify_threads, kVerifierQueueLimit, impl->context, notify, [p](IngressJob job) {
           TrustSnapshotPtr snap = p->trust.current();
-          return check_publish(std::move(job), *snap, p->sources, p->config.limits, p->clock.now_ms());
+          IngressResult verdict = check_publish(std::move(job), *snap, p->sources, p->config.limits, p->clock.now_ms());
+          if (verdict.status && verdict.report) {
+            verdict.stored_before = p->store->has_report(verdict.report->header.report_id());
+          }
+          return verdict;
         });
   } catch (const zmq::error_t& e) {
     return Status::fail(Code::IO_ERROR, "cannot listen on " + config.endpoint + ": " + e.what());

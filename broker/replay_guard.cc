@@ -18,10 +18,10 @@ Status check_created_at(std::int64_t created_at_ms, std::int64_t now_ms, std::in
   return Status::ok();
 }
 
-Status ReplayGuard::check(const std::string& report_id, const std::string& originator,
-                          std::uint64_t sequence) const {
+Status ReplayGuard::check(const std::string& report_id, const std::string& originator, std::uint64_t sequence,
+                          bool stored_before) const {
   Status s;
-  if (ids_.count(report_id) != 0) {
+  if (stored_before || ids_.count(report_id) != 0) {
     s.add(Code::REPLAYED_REPORT, "report " + to_hex(as_bytes(report_id)) + " was accepted before");
   }
   auto it = last_sequence_.find(originator);
@@ -41,7 +41,7 @@ void ReplayGuard::record(const std::string& report_id, const std::string& origin
 }
 
 void ReplayGuard::expire(std::int64_t now_ms) {
-  while (!by_time_.empty() && by_time_.front().first < now_ms - 2 * window_ms_) {
+  while (!by_time_.empty() && by_time_.front().first < now_ms - remember_ms_) {
     ids_.erase(by_time_.front().second);
     by_time_.pop_front();
   }

@@ -1,7 +1,12 @@
 // Replay protection, owned by the I/O thread: a report id is accepted once;
 // each originator's sequence numbers strictly increase; created-at lies
-// within +-window of the broker's clock (so ids need only be remembered for
-// 2 x window, after which created-at alone refuses them).
+// within +-window of the broker's clock.
+//
+// Ids are remembered in memory only for `remember_ms` (a minute), which
+// covers every report staged or being committed; an older id is found in the
+// durable store by the verifier thread (IngressResult::stored_before) and
+// passed to check(). Memory is thus bounded by the accepted rate times
+// remember_ms, not by the clock window.
 #pragma once
 
 #include <cstdint>
@@ -19,14 +24,16 @@ Status check_created_at(std::int64_t created_at_ms, std::int64_t now_ms, std::in
 
 class ReplayGuard {
  public:
-  explicit ReplayGuard(std::int64_t window_ms) : window_ms_(window_ms) {}
+  explicit ReplayGuard(std::int64_t remember_ms) : remember_ms_(remember_ms) {}
 
-  // REPLAYED_REPORT or SEQUENCE_REGRESSION (both, if both apply).
-  Status check(const std::string& report_id, const std::string& originator, std::uint64_t sequence) const;
+  // REPLAYED_REPORT (the id is remembered, or `stored_before`) or
+  // SEQUENCE_REGRESSION (both, if both apply).
+  Status check(const std::string& report_id, const std::string& originator, std::uint64_t sequence,
+               bool stored_before = false) const;
   // Records an accepted report.
   void record(const std::string& report_id, const std::string& originator, std::uint64_t sequence,
               std::int64_t now_ms);
-  // Forgets ids older than 2 x window.
+  // Forgets ids recorded more than remember_ms ago.
   void expire(std::int64_t now_ms);
   // Undoes record() of a report whose commit failed; `previous_sequence` is
   // what last_sequence() returned before it.
@@ -40,7 +47,7 @@ class ReplayGuard {
   std::size_t remembered_ids() const { return ids_.size(); }
 
  private:
-  std::int64_t window_ms_;
+  std::int64_t remember_ms_;
   std::unordered_set<std::string> ids_;
   std::deque<std::pair<std::int64_t, std::string>> by_time_;
   std::unordered_map<std::string, std::uint64_t> last_sequence_;

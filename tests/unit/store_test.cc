@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "audit/audit.h"
+#include "broker/replay_guard.h"
 #include "broker/store.h"
 #include "crypto/key_file.h"
 #include "report/builder.h"
@@ -105,6 +106,12 @@ std::vector<std::uint64_t> stored_seqs(Store& store) {
 }
 
 std::string code_of(const Status& s) { return std::string(code_name(s.code())); }
+
+std::vector<std::string> codes_of(const Status& s) {
+  std::vector<std::string> out;
+  for (const auto& r : s.reasons()) out.push_back(std::string(code_name(r.code)));
+  return out;
+}
 
 }  // namespace
 
@@ -409,6 +416,35 @@ TEST_CASE("source index: keeps the most recent `capacity` records, asks the fall
   CHECK(index.cached() == 3);
   CHECK(index.find("r8"));
   CHECK_FALSE(index.find("r4"));
+}
+
+TEST_CASE("store: has_report is true exactly for committed ids") {
+  testing::TempDir dir("tearline-store");
+  Opened o = open_store(options_in(dir));
+  const StoredReport r = blob_report(1, 100, kNowMs);
+  CHECK_FALSE(o.store->has_report(r.report_id));
+  Batch b;
+  b.reports.push_back(r);
+  REQUIRE(o.store->commit(b));
+  CHECK(o.store->has_report(r.report_id));
+  CHECK_FALSE(o.store->has_report(blob_report(2, 100, kNowMs).report_id));
+}
+
+TEST_CASE("replay guard: ids remembered for remember_ms, then only through stored_before; sequences forever") {
+  ReplayGuard guard(60'000);
+  const std::string id(16, 'r');
+  guard.record(id, "diran-bogota-hq", 5, kNowMs);
+  CHECK(codes_of(guard.check(id, "diran-bogota-hq", 6)) == std::vector<std::string>{"REPLAYED_REPORT"});
+  CHECK(codes_of(guard.check(id, "diran-bogota-hq", 5)) ==
+        std::vector<std::string>{"REPLAYED_REPORT", "SEQUENCE_REGRESSION"});
+  guard.expire(kNowMs + 60'000);
+  CHECK(guard.remembered_ids() == 1);  // not older than remember_ms yet
+  guard.expire(kNowMs + 60'001);
+  CHECK(guard.remembered_ids() == 0);
+  CHECK(guard.check(id, "diran-bogota-hq", 6));
+  CHECK(codes_of(guard.check(id, "diran-bogota-hq", 6, /*stored_before=*/true)) ==
+        std::vector<std::string>{"REPLAYED_REPORT"});
+  CHECK(codes_of(guard.check(id, "diran-bogota-hq", 5)) == std::vector<std::string>{"SEQUENCE_REGRESSION"});
 }
 
 }  // namespace tearline::broker
