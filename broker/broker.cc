@@ -86,6 +86,7 @@ struct Staged {
   IngressResult result;
   std::uint64_t seq = 0;
   std::uint64_t previous_sequence = 0;
+  std::int64_t recorded_ms = 0;  // when the ReplayGuard recorded its id
 };
 
 // A request answer that must wait for the group commit (durable state).
@@ -583,7 +584,8 @@ struct Broker::Impl {
     }
     Staged st;
     st.previous_sequence = replay.last_sequence(r.node_id);
-    replay.record(r.report->header.report_id(), r.node_id, r.report->header.sequence(), clock.now_ms());
+    st.recorded_ms = clock.now_ms();
+    replay.record(r.report->header.report_id(), r.node_id, r.report->header.sequence(), st.recorded_ms);
     // A report that passed every check ends a run of failures now, in
     // request order, not when its batch is written.
     auto session = sessions.find(r.routing_id);
@@ -607,15 +609,45 @@ struct Broker::Impl {
       if (!written) return;
       finish_commit(std::move(*written));
     }
+    // Between two batches the write connection is free: retention runs
+    // here when due, so that steady load cannot starve it.
+    apply_retention_if_due();
     start_commit();
   }
 
+  // Deletes what retention allows, at most once a minute, only while no
+  // batch is in flight (the write connection is the writer's then).
+  void apply_retention_if_due() {
+    const std::int64_t now = clock.now_ms();
+    if (now < next_retention_ms || writer->busy()) return;
+    next_retention_ms = now + 60'000;
+    std::vector<std::string> removed_ids;
+    auto removed = store->apply_retention(now, &removed_ids);
+    sources.remove(removed_ids);
+    if (!removed) {
+      log->error("event=retention_failed reason=\"{}\"", removed.status().to_string());
+    } else if (*removed > 0) {
+      log->info("event=retention removed={}", *removed);
+    }
+  }
+
   // Blocks until everything pending is written (clean shutdown).
+  // Finishing a batch routes its reports, which adds audit events; so this
+  // writes batches until nothing is left (a few rounds), each with a signed
+  // checkpoint over everything written so far.
   void commit_and_wait() {
     if (inflight) finish_commit(writer->wait());
-    force_commit = true;
-    start_commit();
-    if (inflight) finish_commit(writer->wait());
+    for (int round = 0; round < 4; ++round) {
+      last_checkpoint_ms = 0;  // a checkpoint with the last entries
+      force_commit = true;
+      start_commit();
+      if (!inflight) return;
+      const bool failed = !finish_commit(writer->wait());
+      if (failed || (staged.empty() && audit_events.empty() && dirty_cursors.empty() && pending_replies.empty() &&
+                     replays_of_staged.empty() && dirty_subscriptions.empty())) {
+        return;
+      }
+    }
   }
 
   void start_commit() {
@@ -637,7 +669,8 @@ struct Broker::Impl {
     // Reports and request answers are committed at once (the publisher waits);
     // audit entries of deliveries and cursor moves ride along with them, or
     // are flushed on their own after kLazyCommitMs.
-    const bool urgent = !staged.empty() || !pending_replies.empty() || !dirty_subscriptions.empty() || force_commit;
+    const bool urgent = !staged.empty() || !replays_of_staged.empty() || !pending_replies.empty() ||
+                        !dirty_subscriptions.empty() || force_commit;
     const bool lazy_due = (!audit_events.empty() || !dirty_cursors.empty()) &&
                           (audit_events.size() >= kLazyCommitEntries || now - last_commit_ms >= kLazyCommitMs);
     if (!urgent && !lazy_due && !have_checkpoint_due) return;
@@ -691,12 +724,13 @@ struct Broker::Impl {
     writer->submit(std::move(batch));
   }
 
-  void finish_commit(StoreWriter::Written written) {
+  // True when the batch was written.
+  bool finish_commit(StoreWriter::Written written) {
     InFlightCommit f = std::move(*inflight);
     inflight.reset();
     if (!written.status) {
       fail_commit(std::move(f), written.status);
-      return;
+      return false;
     }
     const Batch& batch = written.batch;
     chain = f.next;
@@ -736,6 +770,21 @@ struct Broker::Impl {
     for (auto& r : f.replays) {
       reject_publish(r.routing_id, r.node_id, r.request_id, r.report->report_id_hex(), r.status);
     }
+    // Copies that arrived while their original was in this batch: it is
+    // written now, so REPLAYED_REPORT is true.
+    std::vector<IngressResult> still_held;
+    for (auto& r : replays_of_staged) {
+      const bool original_here = std::any_of(f.staged.begin(), f.staged.end(), [&](const Staged& st) {
+        return st.result.report->header.report_id() == r.report->header.report_id();
+      });
+      if (original_here) {
+        reject_publish(r.routing_id, r.node_id, r.request_id, r.report->report_id_hex(), r.status);
+      } else {
+        still_held.push_back(std::move(r));
+      }
+    }
+    replays_of_staged = std::move(still_held);
+    return true;
   }
 
   // Nothing of the batch happened. Everything that waited on it is refused
@@ -916,7 +965,15 @@ struct Broker::Impl {
     const std::int64_t now = clock.now_ms();
     if (reload_requested.exchange(false)) (void)reload("SIGHUP");
     enforce_validity();
-    replay.expire(now);
+    // Ids of reports not yet written stay remembered however long the write
+    // takes: the store cannot answer for them yet.
+    std::int64_t oldest_pending = now;
+    if (inflight && !inflight->staged.empty()) {
+      oldest_pending = inflight->staged.front().recorded_ms;
+    } else if (!staged.empty()) {
+      oldest_pending = staged.front().recorded_ms;
+    }
+    replay.expire(std::min(now, oldest_pending));
     for (auto it = sessions.begin(); it != sessions.end();) {
       if (now - it->second.last_seen_ms > config.limits.session_timeout_ms) {
         log->info("event=session_timeout node={}", it->second.node_id);
@@ -926,15 +983,7 @@ struct Broker::Impl {
         ++it;
       }
     }
-    // The write connection is the I/O thread's only while no batch is in
-    // flight; otherwise retention waits for a later round.
-    if (now >= next_retention_ms && !writer->busy()) {
-      next_retention_ms = now + 60'000;
-      std::vector<std::string> removed_ids;
-      auto removed = store->apply_retention(now, &removed_ids);
-      sources.remove(removed_ids);
-      if (removed && *removed > 0) log->info("event=retention removed={}", *removed);
-    }
+    apply_retention_if_due();
   }
 
   Status run() {
@@ -967,7 +1016,6 @@ struct Broker::Impl {
     }
     log->info("event=stopping sessions={}", sessions.size());
     audit_event("broker", "", "", "stopped", "clean shutdown");
-    last_checkpoint_ms = 0;  // force a checkpoint with the last entries
     commit_and_wait();
     return Status::ok();
   }
@@ -1076,7 +1124,12 @@ Result<std::unique_ptr<Broker>> Broker::create(const Config& config, const Clock
           TrustSnapshotPtr snap = p->trust.current();
           IngressResult verdict = check_publish(std::move(job), *snap, p->sources, p->config.limits, p->clock.now_ms());
           if (verdict.status && verdict.report) {
-            verdict.stored_before = p->store->has_report(verdict.report->header.report_id());
+            auto stored = p->store->has_report(verdict.report->header.report_id());
+            if (stored) {
+              verdict.stored_before = *stored;
+            } else {
+              verdict.status = stored.status();  // STORAGE_FAILED: not the client's fault
+            }
           }
           return verdict;
         });

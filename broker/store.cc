@@ -265,12 +265,15 @@ std::optional<SourceRecord> Store::find_source(const std::string& report_id) {
   return source_of(col_text(q.s, 0), col_text(q.s, 1), col_text(q.s, 2), col_blob(q.s, 3));
 }
 
-bool Store::has_report(const std::string& report_id) {
+Result<bool> Store::has_report(const std::string& report_id) {
   std::lock_guard lock(reader_mu_);
   Stmt q(reader_, "SELECT 1 FROM reports WHERE report_id = ?");
-  if (!q) return false;
+  if (!q) return Status::fail(Code::STORAGE_FAILED, std::string("store read: ") + sqlite3_errmsg(reader_));
   sqlite3_bind_blob(q.s, 1, report_id.data(), static_cast<int>(report_id.size()), SQLITE_STATIC);
-  return sqlite3_step(q.s) == SQLITE_ROW;
+  const int rc = sqlite3_step(q.s);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  return Status::fail(Code::STORAGE_FAILED, std::string("store read: ") + sqlite3_errmsg(reader_));
 }
 
 Result<std::size_t> Store::apply_retention(std::int64_t now_ms, std::vector<std::string>* removed_ids) {

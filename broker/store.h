@@ -3,13 +3,14 @@
 //
 // Threads: commit() runs on the StoreWriter thread (broker/store_writer.h);
 // apply_retention() on the I/O thread, only while no commit is in flight (the
-// broker hands the write connection over with a mutex, never shares it).
+// write connection is handed over by StoreWriter's submit/take handshake,
+// never shared).
 // read_after() and find_source() use a second, read-only connection guarded by
 // its own mutex; they see committed transactions only, and may be called from
 // any thread at any time (WAL: readers never block the writer).
 //
 // A Batch is written in ONE transaction (group commit): the reports accepted
-// in one loop iteration, the originators' sequences, subscription and cursor
+// since the previous batch was built, the originators' sequences, subscription and cursor
 // changes, and the audit entries. commit() returns OK only once the
 // transaction is synced to disk; only then does the broker answer ACCEPTED.
 // A failed commit is rolled back and returns STORAGE_FULL (the database hit
@@ -92,8 +93,9 @@ class Store {
   // The source record of a stored report; nullopt when it is not stored
   // (never accepted, or deleted by retention) or cannot be read.
   std::optional<SourceRecord> find_source(const std::string& report_id);
-  // True when a committed report has this id.
-  bool has_report(const std::string& report_id);
+  // Whether a committed report has this id; STORAGE_FAILED when the store
+  // cannot be read.
+  Result<bool> has_report(const std::string& report_id);
   // Deletes reports past the age or size limits; returns how many, and their
   // ids in `removed_ids` when given.
   Result<std::size_t> apply_retention(std::int64_t now_ms, std::vector<std::string>* removed_ids = nullptr);

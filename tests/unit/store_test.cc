@@ -422,12 +422,12 @@ TEST_CASE("store: has_report is true exactly for committed ids") {
   testing::TempDir dir("tearline-store");
   Opened o = open_store(options_in(dir));
   const StoredReport r = blob_report(1, 100, kNowMs);
-  CHECK_FALSE(o.store->has_report(r.report_id));
+  CHECK(o.store->has_report(r.report_id).value() == false);
   Batch b;
   b.reports.push_back(r);
   REQUIRE(o.store->commit(b));
-  CHECK(o.store->has_report(r.report_id));
-  CHECK_FALSE(o.store->has_report(blob_report(2, 100, kNowMs).report_id));
+  CHECK(o.store->has_report(r.report_id).value() == true);
+  CHECK(o.store->has_report(blob_report(2, 100, kNowMs).report_id).value() == false);
 }
 
 TEST_CASE("replay guard: ids remembered for remember_ms, then only through stored_before; sequences forever") {
