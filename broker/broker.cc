@@ -114,9 +114,6 @@ struct InFlightCommit {
 };
 
 constexpr std::size_t kCatchUpBatch = 256;
-// How long the ReplayGuard keeps accepted ids in memory; older ones are
-// looked up in the store (broker/replay_guard.h).
-constexpr std::int64_t kRememberIdsMs = 60'000;
 constexpr std::size_t kMaxPendingZapEvents = 4096;
 constexpr std::int64_t kLazyCommitMs = 100;
 constexpr std::size_t kLazyCommitEntries = 4096;
@@ -179,7 +176,7 @@ struct Broker::Impl {
       : config(std::move(c)),
         clock(clk),
         trust(config.directory, config.policy),
-        replay(kRememberIdsMs) {}
+        replay(config.replay_memory_ms) {}
 
   // ---- sending -------------------------------------------------------------
 
@@ -559,7 +556,7 @@ struct Broker::Impl {
     Status status = r.status;
     const std::string report_hex = r.report ? r.report->report_id_hex() : std::string();
     if (status) {
-      status = replay.check(r.report->header.report_id(), r.node_id, r.report->header.sequence(), r.stored_before);
+      status = replay.check(r.report->header.report_id(), r.node_id, r.report->header.sequence());
     }
     if (status && store->halted()) status = Status::fail(Code::STORAGE_HALTED, "the broker stopped accepting after a failed sync");
     if (!status) {
@@ -728,6 +725,10 @@ struct Broker::Impl {
   bool finish_commit(StoreWriter::Written written) {
     InFlightCommit f = std::move(*inflight);
     inflight.reset();
+    if (!written.conflicts.empty()) {
+      unbuild_without(std::move(f), written.conflicts);
+      return false;
+    }
     if (!written.status) {
       fail_commit(std::move(f), written.status);
       return false;
@@ -785,6 +786,42 @@ struct Broker::Impl {
     }
     replays_of_staged = std::move(still_held);
     return true;
+  }
+
+  // Nothing of the batch was written because some of its reports reuse the
+  // id of a stored report (accepted longer ago than the ReplayGuard keeps
+  // ids in memory). Those are refused REPLAYED_REPORT; everything else of
+  // the batch goes back, in order, ahead of what arrived since, and is
+  // written with the next batch.
+  void unbuild_without(InFlightCommit f, const std::vector<std::string>& conflicts) {
+    const std::set<std::string> clash(conflicts.begin(), conflicts.end());
+    std::vector<Staged> keep;
+    for (auto& st : f.staged) {
+      const std::string& id = st.result.report->header.report_id();
+      if (clash.count(id) == 0) {
+        keep.push_back(std::move(st));
+        continue;
+      }
+      // Its id stays remembered (it is a used id) and its sequence counts.
+      reject_publish(st.result.routing_id, st.result.node_id, st.result.request_id, st.result.report->report_id_hex(),
+                     Status::fail(Code::REPLAYED_REPORT, "report " + st.result.report->report_id_hex() +
+                                                             " was accepted before"));
+    }
+    for (auto& st : staged) keep.push_back(std::move(st));
+    staged = std::move(keep);
+    // The "accepted" audit entries are made again when the batch is rebuilt.
+    std::vector<AuditEvent> events;
+    for (auto& e : f.events) {
+      if (!(e.event == "publish" && e.decision == "accepted")) events.push_back(std::move(e));
+    }
+    for (auto& e : audit_events) events.push_back(std::move(e));
+    audit_events = std::move(events);
+    for (auto& r : replays_of_staged) f.replays.push_back(std::move(r));
+    replays_of_staged = std::move(f.replays);
+    for (auto& p : pending_replies) f.replies.push_back(std::move(p));
+    pending_replies = std::move(f.replies);
+    for (auto& [node, patterns] : f.subscriptions) dirty_subscriptions.try_emplace(node, std::move(patterns));
+    dirty_cursors.insert(f.cursor_nodes.begin(), f.cursor_nodes.end());
   }
 
   // Nothing of the batch happened. Everything that waited on it is refused
@@ -1056,7 +1093,7 @@ Result<std::unique_ptr<Broker>> Broker::create(const Config& config, const Clock
     so.retention_bytes = config.storage.retention_bytes;
     so.max_bytes = config.storage.max_bytes;
     RecoveredState state;
-    auto store = Store::open(so, clock.now_ms(), kRememberIdsMs, &state);
+    auto store = Store::open(so, clock.now_ms(), config.replay_memory_ms, &state);
     if (!store) return store.status();
     impl->store = std::move(store).value();
     impl->broker_seq = state.last_seq;
@@ -1122,16 +1159,7 @@ Result<std::unique_ptr<Broker>> Broker::create(const Config& config, const Clock
     impl->pool = std::make_unique<VerifierPool>(
         config.verify_threads, kVerifierQueueLimit, impl->context, notify, [p](IngressJob job) {
           TrustSnapshotPtr snap = p->trust.current();
-          IngressResult verdict = check_publish(std::move(job), *snap, p->sources, p->config.limits, p->clock.now_ms());
-          if (verdict.status && verdict.report) {
-            auto stored = p->store->has_report(verdict.report->header.report_id());
-            if (stored) {
-              verdict.stored_before = *stored;
-            } else {
-              verdict.status = stored.status();  // STORAGE_FAILED: not the client's fault
-            }
-          }
-          return verdict;
+          return check_publish(std::move(job), *snap, p->sources, p->config.limits, p->clock.now_ms());
         });
   } catch (const zmq::error_t& e) {
     return Status::fail(Code::IO_ERROR, "cannot listen on " + config.endpoint + ": " + e.what());

@@ -34,10 +34,6 @@ struct IngressResult {
   Status status;  // OK: verified and allowed, pending the replay check
   std::shared_ptr<const report::VerifiedReport> report;
   Bytes raw;
-  // Set by the verifier thread for an OK result: the store already holds a
-  // report with this id (accepted before, longer ago than the ReplayGuard
-  // remembers ids in memory).
-  bool stored_before = false;
 };
 
 // TOPIC_INVALID when `topic` (or pattern) is longer or deeper than the

@@ -2,11 +2,12 @@
 // each originator's sequence numbers strictly increase; created-at lies
 // within +-window of the broker's clock.
 //
-// Ids are remembered in memory only for `remember_ms` (a minute), which
-// covers every report staged or being committed; an older id is found in the
-// durable store by the verifier thread (IngressResult::stored_before) and
-// passed to check(). Memory is thus bounded by the accepted rate times
-// remember_ms, not by the clock window.
+// Ids are remembered in memory only for `remember_ms` (a minute; the broker
+// never expires the ids of reports not yet written); the durable store checks
+// older ones when it writes a batch (Store::commit, REPLAYED_REPORT). Memory
+// is thus bounded by the accepted rate times remember_ms, not by the clock
+// window. An exact replay also repeats its sequence, which is checked here
+// for good.
 #pragma once
 
 #include <cstdint>
@@ -26,10 +27,9 @@ class ReplayGuard {
  public:
   explicit ReplayGuard(std::int64_t remember_ms) : remember_ms_(remember_ms) {}
 
-  // REPLAYED_REPORT (the id is remembered, or `stored_before`) or
-  // SEQUENCE_REGRESSION (both, if both apply).
-  Status check(const std::string& report_id, const std::string& originator, std::uint64_t sequence,
-               bool stored_before = false) const;
+  // REPLAYED_REPORT (the id is remembered) or SEQUENCE_REGRESSION (both, if
+  // both apply).
+  Status check(const std::string& report_id, const std::string& originator, std::uint64_t sequence) const;
   // Records an accepted report.
   void record(const std::string& report_id, const std::string& originator, std::uint64_t sequence,
               std::int64_t now_ms);

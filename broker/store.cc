@@ -140,7 +140,7 @@ Result<std::unique_ptr<Store>> Store::open(const StoreOptions& options, std::int
   return store;
 }
 
-Status Store::commit(const Batch& batch) {
+Status Store::commit(const Batch& batch, std::vector<std::string>* conflicts) {
   if (halted_) return Status::fail(Code::STORAGE_HALTED, "the store halted after a failed sync; restart the broker");
   if (batch.empty()) return Status::ok();
   Status s = exec("BEGIN IMMEDIATE");
@@ -157,6 +157,27 @@ Status Store::commit(const Batch& batch) {
     Stmt meta(db_, "INSERT INTO meta(key, value) VALUES('last_seq', ?) ON CONFLICT(key) DO UPDATE SET"
                    " value = MAX(value, excluded.value)");
     if (!ins || !seq || !meta) return fail(Status::fail(Code::STORAGE_FAILED, std::string("store: ") + sqlite3_errmsg(db_)));
+    // Report ids are unique for good: the broker remembers recent ids in
+    // memory, the store is the authority for older ones. A clash fails the
+    // batch before anything is written, naming the ids, so that the broker
+    // can refuse those reports and write the others.
+    if (!batch.reports.empty()) {
+      Stmt exists(db_, "SELECT 1 FROM reports WHERE report_id = ?");
+      if (!exists) return fail(Status::fail(Code::STORAGE_FAILED, std::string("store: ") + sqlite3_errmsg(db_)));
+      Status clash;
+      for (const auto& r : batch.reports) {
+        sqlite3_bind_blob(exists.s, 1, r.report_id.data(), static_cast<int>(r.report_id.size()), SQLITE_STATIC);
+        const int rc = sqlite3_step(exists.s);
+        sqlite3_reset(exists.s);
+        if (rc == SQLITE_ROW) {
+          clash.add(Code::REPLAYED_REPORT, "report " + to_hex(as_bytes(r.report_id)) + " was accepted before");
+          if (conflicts != nullptr) conflicts->push_back(r.report_id);
+        } else if (rc != SQLITE_DONE) {
+          return fail(Status::fail(code_for(rc), std::string("store report id: ") + sqlite3_errmsg(db_)));
+        }
+      }
+      if (!clash) return fail(clash);
+    }
     for (const auto& r : batch.reports) {
       sqlite3_bind_int64(ins.s, 1, static_cast<sqlite3_int64>(r.seq));
       sqlite3_bind_blob(ins.s, 2, r.report_id.data(), static_cast<int>(r.report_id.size()), SQLITE_STATIC);
@@ -263,17 +284,6 @@ std::optional<SourceRecord> Store::find_source(const std::string& report_id) {
   sqlite3_bind_blob(q.s, 1, report_id.data(), static_cast<int>(report_id.size()), SQLITE_STATIC);
   if (sqlite3_step(q.s) != SQLITE_ROW) return std::nullopt;
   return source_of(col_text(q.s, 0), col_text(q.s, 1), col_text(q.s, 2), col_blob(q.s, 3));
-}
-
-Result<bool> Store::has_report(const std::string& report_id) {
-  std::lock_guard lock(reader_mu_);
-  Stmt q(reader_, "SELECT 1 FROM reports WHERE report_id = ?");
-  if (!q) return Status::fail(Code::STORAGE_FAILED, std::string("store read: ") + sqlite3_errmsg(reader_));
-  sqlite3_bind_blob(q.s, 1, report_id.data(), static_cast<int>(report_id.size()), SQLITE_STATIC);
-  const int rc = sqlite3_step(q.s);
-  if (rc == SQLITE_ROW) return true;
-  if (rc == SQLITE_DONE) return false;
-  return Status::fail(Code::STORAGE_FAILED, std::string("store read: ") + sqlite3_errmsg(reader_));
 }
 
 Result<std::size_t> Store::apply_retention(std::int64_t now_ms, std::vector<std::string>* removed_ids) {

@@ -85,7 +85,9 @@ class Store {
                                              std::int64_t recent_window_ms, RecoveredState* state);
   ~Store();
 
-  Status commit(const Batch& batch);
+  // REPLAYED_REPORT, with nothing written, when a report of the batch has the
+  // id of a stored report; those ids are then listed in `conflicts`.
+  Status commit(const Batch& batch, std::vector<std::string>* conflicts = nullptr);
   bool halted() const { return halted_.load(); }
 
   // Reports with seq > after, ascending, at most `limit` (committed only).
@@ -93,9 +95,6 @@ class Store {
   // The source record of a stored report; nullopt when it is not stored
   // (never accepted, or deleted by retention) or cannot be read.
   std::optional<SourceRecord> find_source(const std::string& report_id);
-  // Whether a committed report has this id; STORAGE_FAILED when the store
-  // cannot be read.
-  Result<bool> has_report(const std::string& report_id);
   // Deletes reports past the age or size limits; returns how many, and their
   // ids in `removed_ids` when given.
   Result<std::size_t> apply_retention(std::int64_t now_ms, std::vector<std::string>* removed_ids = nullptr);

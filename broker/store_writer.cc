@@ -59,10 +59,11 @@ void StoreWriter::run() {
       batch = std::move(*job_);
       job_.reset();
     }
-    Status status = store_.commit(batch);
+    std::vector<std::string> conflicts;
+    Status status = store_.commit(batch, &conflicts);
     {
       std::lock_guard lock(mu_);
-      result_ = Written{std::move(status), std::move(batch)};
+      result_ = Written{std::move(status), std::move(batch), std::move(conflicts)};
     }
     cv_.notify_all();
     try {

@@ -29,8 +29,9 @@ namespace tearline::broker {
 class StoreWriter {
  public:
   struct Written {
-    Status status;  // Store::commit's answer
-    Batch batch;    // the batch, handed back
+    Status status;                     // Store::commit's answer
+    Batch batch;                       // the batch, handed back
+    std::vector<std::string> conflicts;  // with REPLAYED_REPORT: the ids already stored
   };
 
   StoreWriter(Store& store, zmq::context_t& context, std::string notify_endpoint);

@@ -34,8 +34,10 @@
 #include "audit/audit_db.h"
 #include "base/clock.h"
 #include "base/files.h"
+#include "crypto/key_file.h"
 #include "identity/pki.h"
 #include "policy/label.h"
+#include "report/builder.h"
 #include "report/verify.h"
 #include "support/broker_fixture.h"
 #include "tearline/client.h"
@@ -408,6 +410,64 @@ TEST_CASE("durability: replay protection survives a restart", "[e2e][durability]
   const AuditLog log = stop_and_check_audit(fx, reports);
   CHECK(log.count("publish", "rejected", "diran-bogota-hq") == 2);
   CHECK(log.count("publish", "accepted", "diran-bogota-hq") == 3);
+}
+
+TEST_CASE("durability: a report reusing the id of one accepted longer ago than ids stay in memory is refused "
+          "REPLAYED_REPORT by the store; the others are accepted",
+          "[e2e][durability]") {
+  BrokerFixture fx([](broker::Config& c) { c.replay_memory_ms = 1; });
+  Reports reports;
+  auto hq = must_connect(fx, "diran-bogota-hq");
+  auto dea = must_connect(fx, "dea-bogota-analyst");
+  auto reader = must_connect(fx, "fgr-liaison");
+  REQUIRE(reader->subscribe({"intel.>"}));
+
+  // The same randomness, so the same report id, from two different nodes.
+  auto same_random = [](std::uint8_t* out, std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i) out[i] = static_cast<std::uint8_t>(0x5a ^ i);
+  };
+  identity::LoadReport ignored;
+  auto directory = identity::Directory::load(fx.pki().directory(), SystemClock::instance().now_seconds(), &ignored);
+  REQUIRE(directory);
+  auto build_as = [&](const std::string& node, const std::string& text) {
+    auto keys = crypto::read_node_keys(fx.pki().node_key(node));
+    REQUIRE(keys);
+    report::ReportDraft d = draft("intel.seizures", {{kEveryone, text}});
+    d.created_at_ms = SystemClock::instance().now_ms();
+    d.sequence = static_cast<std::uint64_t>(d.created_at_ms);
+    auto built = report::build_report(d, node, keys->signing, **directory, same_random);
+    REQUIRE(built);
+    return std::move(built).value();
+  };
+  const auto original = build_as("diran-bogota-hq", "r1: the original");
+  const auto reused = build_as("dea-bogota-analyst", "r2: another report with the same id");
+  REQUIRE(original.report_id == reused.report_id);
+
+  const auto first = publish_bytes(*hq, original.bytes);
+  INFO(first.status.to_string());
+  REQUIRE(first.accepted);
+  reports.add_text("r1: the original");
+  // Housekeeping (every 250 ms) forgets the id; only the store knows it now.
+  std::this_thread::sleep_for(std::chrono::milliseconds(700));
+
+  const auto clash = publish_bytes(*dea, reused.bytes);
+  CHECK_FALSE(clash.accepted);
+  CHECK(code_names(clash.status) == std::vector<std::string>{"REPLAYED_REPORT"});
+  reports.add_text("r2: another report with the same id");
+  const std::string after = reports.publish(*dea, "after", "intel.seizures", {{kEveryone, "r3: accepted after"}});
+
+  auto got = reader->receive(kWaitMs);
+  REQUIRE(got);
+  CHECK(got->report_id_hex == to_hex(original.report_id));
+  got = reader->receive(kWaitMs);
+  REQUIRE(got);
+  CHECK(got->report_id_hex == after);
+  CHECK(got->broker_seq == first.broker_seq + 1);  // the refused report took no seq
+  CHECK_FALSE(reader->receive(500));
+
+  const AuditLog log = stop_and_check_audit(fx, reports);
+  CHECK(log.count("publish", "rejected", "dea-bogota-analyst") == 1);
+  CHECK(log.count("publish", "accepted", "dea-bogota-analyst") == 1);
 }
 
 // ---- (d) ---------------------------------------------------------------------------

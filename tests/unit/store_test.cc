@@ -418,19 +418,34 @@ TEST_CASE("source index: keeps the most recent `capacity` records, asks the fall
   CHECK_FALSE(index.find("r4"));
 }
 
-TEST_CASE("store: has_report is true exactly for committed ids") {
+TEST_CASE("store: a batch with a report id already stored writes nothing and names the ids") {
   testing::TempDir dir("tearline-store");
   Opened o = open_store(options_in(dir));
-  const StoredReport r = blob_report(1, 100, kNowMs);
-  CHECK(o.store->has_report(r.report_id).value() == false);
-  Batch b;
-  b.reports.push_back(r);
-  REQUIRE(o.store->commit(b));
-  CHECK(o.store->has_report(r.report_id).value() == true);
-  CHECK(o.store->has_report(blob_report(2, 100, kNowMs).report_id).value() == false);
+  Batch first;
+  first.reports.push_back(blob_report(1, 100, kNowMs));
+  first.reports.push_back(blob_report(2, 100, kNowMs));
+  REQUIRE(o.store->commit(first));
+  Batch clash;
+  clash.reports.push_back(blob_report(3, 100, kNowMs));
+  StoredReport reused = blob_report(4, 100, kNowMs);
+  reused.report_id = first.reports[1].report_id;
+  clash.reports.push_back(reused);
+  clash.cursors["fgr-liaison"] = 2;
+  std::vector<std::string> conflicts;
+  const Status s = o.store->commit(clash, &conflicts);
+  CHECK(codes_of(s) == std::vector<std::string>{"REPLAYED_REPORT"});
+  CHECK(conflicts == std::vector<std::string>{reused.report_id});
+  CHECK(stored_seqs(*o.store) == std::vector<std::uint64_t>{1, 2});
+  CHECK_FALSE(o.store->halted());
+  INFO("without the clashing report the same batch is written");
+  clash.reports.pop_back();
+  conflicts.clear();
+  CHECK(o.store->commit(clash, &conflicts));
+  CHECK(conflicts.empty());
+  CHECK(stored_seqs(*o.store) == std::vector<std::uint64_t>{1, 2, 3});
 }
 
-TEST_CASE("replay guard: ids remembered for remember_ms, then only through stored_before; sequences forever") {
+TEST_CASE("replay guard: ids remembered for remember_ms; sequences for good") {
   ReplayGuard guard(60'000);
   const std::string id(16, 'r');
   guard.record(id, "diran-bogota-hq", 5, kNowMs);
@@ -441,9 +456,7 @@ TEST_CASE("replay guard: ids remembered for remember_ms, then only through store
   CHECK(guard.remembered_ids() == 1);  // not older than remember_ms yet
   guard.expire(kNowMs + 60'001);
   CHECK(guard.remembered_ids() == 0);
-  CHECK(guard.check(id, "diran-bogota-hq", 6));
-  CHECK(codes_of(guard.check(id, "diran-bogota-hq", 6, /*stored_before=*/true)) ==
-        std::vector<std::string>{"REPLAYED_REPORT"});
+  CHECK(guard.check(id, "diran-bogota-hq", 6));  // the store answers for it now (Store::commit)
   CHECK(codes_of(guard.check(id, "diran-bogota-hq", 5)) == std::vector<std::string>{"SEQUENCE_REGRESSION"});
 }
 
