@@ -557,6 +557,20 @@ struct Broker::Impl {
     const std::string report_hex = r.report ? r.report->report_id_hex() : std::string();
     if (status) {
       status = replay.check(r.report->header.report_id(), r.node_id, r.report->header.sequence());
+      // An exact copy of a report accepted longer ago than ids stay in
+      // memory repeats its sequence: REPLAYED_REPORT must still be said, as
+      // it tells a publisher that re-sent after a lost answer that the
+      // report was accepted. Only this refused path reads the store.
+      if (status.has(Code::SEQUENCE_REGRESSION) && !status.has(Code::REPLAYED_REPORT)) {
+        auto stored = store->has_report(r.report->header.report_id());
+        if (!stored) {
+          log->error("event=store_read_failed reason=\"{}\"", stored.status().to_string());
+        } else if (*stored) {
+          Status both = Status::fail(Code::REPLAYED_REPORT, "report " + report_hex + " was accepted before");
+          both.merge(status);
+          status = both;
+        }
+      }
     }
     if (status && store->halted()) status = Status::fail(Code::STORAGE_HALTED, "the broker stopped accepting after a failed sync");
     if (!status) {
@@ -639,9 +653,10 @@ struct Broker::Impl {
       force_commit = true;
       start_commit();
       if (!inflight) return;
-      const bool failed = !finish_commit(writer->wait());
-      if (failed || (staged.empty() && audit_events.empty() && dirty_cursors.empty() && pending_replies.empty() &&
-                     replays_of_staged.empty() && dirty_subscriptions.empty())) {
+      const Finished finished = finish_commit(writer->wait());
+      if (finished == Finished::kFailed) return;
+      if (finished == Finished::kWritten && staged.empty() && audit_events.empty() && dirty_cursors.empty() &&
+          pending_replies.empty() && replays_of_staged.empty() && dirty_subscriptions.empty()) {
         return;
       }
     }
@@ -721,17 +736,18 @@ struct Broker::Impl {
     writer->submit(std::move(batch));
   }
 
-  // True when the batch was written.
-  bool finish_commit(StoreWriter::Written written) {
+  enum class Finished { kWritten, kRebuilt, kFailed };
+
+  Finished finish_commit(StoreWriter::Written written) {
     InFlightCommit f = std::move(*inflight);
     inflight.reset();
     if (!written.conflicts.empty()) {
       unbuild_without(std::move(f), written.conflicts);
-      return false;
+      return Finished::kRebuilt;
     }
     if (!written.status) {
       fail_commit(std::move(f), written.status);
-      return false;
+      return Finished::kFailed;
     }
     const Batch& batch = written.batch;
     chain = f.next;
@@ -785,7 +801,7 @@ struct Broker::Impl {
       }
     }
     replays_of_staged = std::move(still_held);
-    return true;
+    return Finished::kWritten;
   }
 
   // Nothing of the batch was written because some of its reports reuse the

@@ -89,7 +89,7 @@ struct Config {
   StorageLimits storage;
   // How long accepted report ids stay in the ReplayGuard's memory; the store
   // answers for older ones. Not a configuration key: tests shorten it.
-  std::int64_t replay_memory_ms = 60'000;
+  std::int64_t replay_memory_ms = 10'000;
 };
 
 // INVALID_FIELD naming every problem (unknown key, wrong type, out of range)

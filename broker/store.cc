@@ -173,6 +173,7 @@ Status Store::commit(const Batch& batch, std::vector<std::string>* conflicts) {
           clash.add(Code::REPLAYED_REPORT, "report " + to_hex(as_bytes(r.report_id)) + " was accepted before");
           if (conflicts != nullptr) conflicts->push_back(r.report_id);
         } else if (rc != SQLITE_DONE) {
+          if (conflicts != nullptr) conflicts->clear();  // a storage failure, not a clash
           return fail(Status::fail(code_for(rc), std::string("store report id: ") + sqlite3_errmsg(db_)));
         }
       }
@@ -284,6 +285,17 @@ std::optional<SourceRecord> Store::find_source(const std::string& report_id) {
   sqlite3_bind_blob(q.s, 1, report_id.data(), static_cast<int>(report_id.size()), SQLITE_STATIC);
   if (sqlite3_step(q.s) != SQLITE_ROW) return std::nullopt;
   return source_of(col_text(q.s, 0), col_text(q.s, 1), col_text(q.s, 2), col_blob(q.s, 3));
+}
+
+Result<bool> Store::has_report(const std::string& report_id) {
+  std::lock_guard lock(reader_mu_);
+  Stmt q(reader_, "SELECT 1 FROM reports WHERE report_id = ?");
+  if (!q) return Status::fail(Code::STORAGE_FAILED, std::string("store read: ") + sqlite3_errmsg(reader_));
+  sqlite3_bind_blob(q.s, 1, report_id.data(), static_cast<int>(report_id.size()), SQLITE_STATIC);
+  const int rc = sqlite3_step(q.s);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  return Status::fail(Code::STORAGE_FAILED, std::string("store read: ") + sqlite3_errmsg(reader_));
 }
 
 Result<std::size_t> Store::apply_retention(std::int64_t now_ms, std::vector<std::string>* removed_ids) {

@@ -95,6 +95,9 @@ class Store {
   // The source record of a stored report; nullopt when it is not stored
   // (never accepted, or deleted by retention) or cannot be read.
   std::optional<SourceRecord> find_source(const std::string& report_id);
+  // Whether a committed report has this id; STORAGE_FAILED when the store
+  // cannot be read.
+  Result<bool> has_report(const std::string& report_id);
   // Deletes reports past the age or size limits; returns how many, and their
   // ids in `removed_ids` when given.
   Result<std::size_t> apply_retention(std::int64_t now_ms, std::vector<std::string>* removed_ids = nullptr);

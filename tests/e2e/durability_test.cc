@@ -453,6 +453,11 @@ TEST_CASE("durability: a report reusing the id of one accepted longer ago than i
   const auto clash = publish_bytes(*dea, reused.bytes);
   CHECK_FALSE(clash.accepted);
   CHECK(code_names(clash.status) == std::vector<std::string>{"REPLAYED_REPORT"});
+  // The original's own bytes again, the id long forgotten in memory: still
+  // REPLAYED_REPORT (a publisher re-sending after a lost answer relies on it).
+  const auto resent = publish_bytes(*hq, original.bytes);
+  CHECK_FALSE(resent.accepted);
+  CHECK(code_names(resent.status) == std::vector<std::string>{"REPLAYED_REPORT", "SEQUENCE_REGRESSION"});
   reports.add_text("r2: another report with the same id");
   const std::string after = reports.publish(*dea, "after", "intel.seizures", {{kEveryone, "r3: accepted after"}});
 
@@ -468,6 +473,7 @@ TEST_CASE("durability: a report reusing the id of one accepted longer ago than i
   const AuditLog log = stop_and_check_audit(fx, reports);
   CHECK(log.count("publish", "rejected", "dea-bogota-analyst") == 1);
   CHECK(log.count("publish", "accepted", "dea-bogota-analyst") == 1);
+  CHECK(log.count("publish", "rejected", "diran-bogota-hq") == 1);
 }
 
 // ---- (d) ---------------------------------------------------------------------------
