@@ -2,12 +2,13 @@
 // each originator's sequence numbers strictly increase; created-at lies
 // within +-window of the broker's clock.
 //
-// Ids are remembered in memory only for `remember_ms` (a minute; the broker
-// never expires the ids of reports not yet written); the durable store checks
-// older ones when it writes a batch (Store::commit, REPLAYED_REPORT). Memory
-// is thus bounded by the accepted rate times remember_ms, not by the clock
-// window. An exact replay also repeats its sequence, which is checked here
-// for good.
+// Ids are remembered in memory only for `remember_ms` (Config::
+// replay_memory_ms, 10 s; the broker never expires the ids of reports not yet
+// written). Beyond that the durable store answers: an exact copy repeats its
+// sequence, and on that refused path the broker asks Store::has_report so that
+// the answer is still REPLAYED_REPORT; a new report reusing a stored id is
+// refused when its batch is written (Store::commit). Memory is thus bounded by
+// the accepted rate times remember_ms, not by the clock window.
 #pragma once
 
 #include <cstdint>
