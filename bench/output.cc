@@ -52,10 +52,27 @@ std::vector<Target> targets(const CellResult& cell) {
     out.push_back({"latency at half max: p99 < 5 ms", lat->latency.p99_ms < 5, fmt("%.2f ms", lat->latency.p99_ms)});
   }
   {
-    const double per = max->server_rss_bytes_per_report;
-    out.push_back({"broker memory flat under sustained load (< 64 B resident growth per report)", per < 64,
-                   fmt("%.0f B/report", per) + " (" + fmt("%.1f", max->server_rss_begin_mib) + " -> " +
-                       fmt("%.1f MiB", max->server_rss_end_mib) + ")"});
+    // The target's own test needs a run of 5 minutes (--duration 300): RSS
+    // after 5 minutes within 10 % of RSS after 30 seconds. A shorter run
+    // shows the growth per report in its interval, a proxy that also counts
+    // bounded caches still filling.
+    auto rss_at = [&](double seconds) {
+      double v = -1;
+      for (const auto& [at, mib] : max->rss_timeline) {
+        if (at <= seconds) v = mib;
+      }
+      return v;
+    };
+    const double at30 = rss_at(30), at300 = rss_at(300);
+    if (!max->rss_timeline.empty() && max->rss_timeline.back().first >= 300 && at30 > 0) {
+      out.push_back({"broker memory flat under sustained load (RSS after 5 min within 10 % of after 30 s)",
+                     at300 <= at30 * 1.10, fmt("%.1f -> ", at30) + fmt("%.1f MiB", at300)});
+    } else {
+      const double per = max->server_rss_bytes_per_report;
+      out.push_back({"broker memory flat, 10 s proxy (< 64 B growth per report; the target: --duration 300)", per < 64,
+                     fmt("%.0f B/report", per) + " (" + fmt("%.1f", max->server_rss_begin_mib) + " -> " +
+                         fmt("%.1f MiB", max->server_rss_end_mib) + ")"});
+    }
   }
   if (stall != nullptr) {
     // A closed slow subscriber costs at most its queue: max_pending_deliveries (10000) frames.
