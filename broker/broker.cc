@@ -872,9 +872,18 @@ struct Broker::Impl {
                        st.result.report->report_id_hex(), why);
       }
     }
-    // Their originals were not accepted after all: the same answer.
+    // Their originals were not accepted after all: the same answer. A copy
+    // whose original is in neither list (it was refused because its id is
+    // stored) keeps its own answer: REPLAYED_REPORT is true.
+    auto original_failed = [&](const IngressResult& r) {
+      auto same = [&](const Staged& st) { return st.result.report->header.report_id() == r.report->header.report_id(); };
+      return std::any_of(f.staged.begin(), f.staged.end(), same) || std::any_of(later.begin(), later.end(), same);
+    };
     for (auto* list : {&f.replays, &replays_of_staged}) {
-      for (auto& r : *list) reject_publish(r.routing_id, r.node_id, r.request_id, r.report->report_id_hex(), why);
+      for (auto& r : *list) {
+        reject_publish(r.routing_id, r.node_id, r.request_id, r.report->report_id_hex(),
+                       original_failed(r) ? why : r.status);
+      }
     }
     replays_of_staged.clear();
     for (const auto& p : f.replies) {

@@ -279,12 +279,20 @@ Result<std::vector<StoredReport>> Store::read_after(std::uint64_t after, std::si
 }
 
 std::optional<SourceRecord> Store::find_source(const std::string& report_id) {
-  std::lock_guard lock(reader_mu_);
-  Stmt q(reader_, "SELECT originator, agency, country, bytes FROM reports WHERE report_id = ?");
-  if (!q) return std::nullopt;
-  sqlite3_bind_blob(q.s, 1, report_id.data(), static_cast<int>(report_id.size()), SQLITE_STATIC);
-  if (sqlite3_step(q.s) != SQLITE_ROW) return std::nullopt;
-  return source_of(col_text(q.s, 0), col_text(q.s, 1), col_text(q.s, 2), col_blob(q.s, 3));
+  std::string originator, agency, country, bytes;
+  {
+    // Only the read holds the connection; parsing the report does not.
+    std::lock_guard lock(reader_mu_);
+    Stmt q(reader_, "SELECT originator, agency, country, bytes FROM reports WHERE report_id = ?");
+    if (!q) return std::nullopt;
+    sqlite3_bind_blob(q.s, 1, report_id.data(), static_cast<int>(report_id.size()), SQLITE_STATIC);
+    if (sqlite3_step(q.s) != SQLITE_ROW) return std::nullopt;
+    originator = col_text(q.s, 0);
+    agency = col_text(q.s, 1);
+    country = col_text(q.s, 2);
+    bytes = col_blob(q.s, 3);
+  }
+  return source_of(originator, agency, country, bytes);
 }
 
 Result<bool> Store::has_report(const std::string& report_id) {

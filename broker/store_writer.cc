@@ -2,8 +2,12 @@
 
 namespace tearline::broker {
 
-StoreWriter::StoreWriter(Store& store, zmq::context_t& context, std::string notify_endpoint)
-    : store_(store), context_(context), notify_endpoint_(std::move(notify_endpoint)) {
+StoreWriter::StoreWriter(Store& store, zmq::context_t& context, const std::string& notify_endpoint)
+    : store_(store), notify_(context, zmq::socket_type::push) {
+  // Made here, not in the thread, so that a failure reaches Broker::create.
+  notify_.set(zmq::sockopt::linger, 0);
+  notify_.set(zmq::sockopt::sndhwm, 0);
+  notify_.connect(notify_endpoint);
   thread_ = std::thread([this] { run(); });
 }
 
@@ -44,10 +48,6 @@ StoreWriter::Written StoreWriter::wait() {
 }
 
 void StoreWriter::run() {
-  zmq::socket_t notify(context_, zmq::socket_type::push);
-  notify.set(zmq::sockopt::linger, 0);
-  notify.set(zmq::sockopt::sndhwm, 0);
-  notify.connect(notify_endpoint_);
   for (;;) {
     Batch batch;
     {
@@ -67,7 +67,7 @@ void StoreWriter::run() {
     }
     cv_.notify_all();
     try {
-      notify.send(zmq::const_buffer(nullptr, 0), zmq::send_flags::dontwait);
+      notify_.send(zmq::const_buffer(nullptr, 0), zmq::send_flags::dontwait);
     } catch (const zmq::error_t&) {
       // The context is closing; the result is still taken by wait().
     }

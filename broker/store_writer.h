@@ -34,7 +34,8 @@ class StoreWriter {
     std::vector<std::string> conflicts;  // with REPLAYED_REPORT: the ids already stored
   };
 
-  StoreWriter(Store& store, zmq::context_t& context, std::string notify_endpoint);
+  // Throws zmq::error_t when the notify socket cannot be made.
+  StoreWriter(Store& store, zmq::context_t& context, const std::string& notify_endpoint);
   ~StoreWriter();  // finishes the batch in flight, then stops
   StoreWriter(const StoreWriter&) = delete;
   StoreWriter& operator=(const StoreWriter&) = delete;
@@ -53,8 +54,7 @@ class StoreWriter {
   void run();
 
   Store& store_;
-  zmq::context_t& context_;
-  std::string notify_endpoint_;
+  zmq::socket_t notify_;  // built and connected in the constructor, used by the thread
   bool busy_ = false;  // I/O thread only
   std::mutex mu_;
   std::condition_variable cv_;

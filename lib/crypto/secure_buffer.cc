@@ -73,6 +73,7 @@ class Slab {
     // arenas_ is sorted by address; find the last arena starting at or before p.
     auto it = std::upper_bound(arenas_.begin(), arenas_.end(), bytes, std::less<>());
     if (it == arenas_.begin() || !std::less<>()(bytes, *(it - 1) + kArenaBytes)) return false;
+    unpoison(p, kSlotBytes);  // the tail past the size asked for is still poisoned
     sodium_memzero(p, kSlotBytes);
     poison(p, kSlotBytes);
     free_.push_back(p);  // capacity reserved in add_arena: cannot throw
