@@ -58,6 +58,7 @@
 #include "audit/audit_db.h"
 #include "base/clock.h"
 #include "base/files.h"
+#include "base/ports.h"
 #include "identity/pki.h"
 #include "identity/roster.h"
 #include "policy/decisions.h"
@@ -128,19 +129,6 @@ Options parse_args(int argc, char** argv) {
 
 // ---- the broker as a child process ------------------------------------------------
 
-int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    die("cannot find a free port");
-  }
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
 
 std::string read_text(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
@@ -459,7 +447,10 @@ void write_config(const fs::path& path, const Setup& setup, const fs::path& poli
       << "directory = \"" << pki.directory().string() << "\"\n"
       << "policy = \"" << policy.string() << "\"\n"
       << "data_dir = \"" << data_dir.string() << "\"\n"
-      << "log_level = \"info\"\n";
+      << "log_level = \"info\"\n"
+      // The publishers send as fast as the broker answers: durability, not
+      // the per-node flood limits, is what this test is about.
+      << "[limits]\npublish_rate = 1000000\npublish_burst = 1000000\n";
   if (!out) die("cannot write " + path.string());
 }
 
@@ -481,7 +472,9 @@ int run(const Options& opt) {
   }
   const identity::PkiPaths pki(setup.pki);
   check_entitlement_table(pki, policy_path);
-  setup.endpoint = "tcp://127.0.0.1:" + std::to_string(free_port());
+  auto port = free_loopback_port();
+  if (!port) die(port.status().to_string());
+  setup.endpoint = "tcp://127.0.0.1:" + std::to_string(*port);
   const fs::path data_dir = work / "data", log_dir = work / "logs", config = work / "broker.toml";
   fs::create_directories(log_dir);
   write_config(config, setup, policy_path, data_dir);
