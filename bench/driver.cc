@@ -6,6 +6,7 @@
 #include <fstream>
 #include <thread>
 
+#include "base/ports.h"
 #include "bench/control.h"
 #include "bench/roles.h"
 #include "identity/pki.h"
@@ -103,7 +104,7 @@ Result<RunData> run_system(const World& world, const Tools& tools, const RunSpec
     Status s = make_notify_fifo(notify_fifo(dir, p));
     if (!s) return s;
   }
-  auto port = free_port();
+  auto port = free_loopback_port();
   if (!port) return port.status();
 
   // The server.

@@ -55,8 +55,6 @@ ProcSample sample_proc(pid_t pid);
 double machine_busy_seconds();
 double load_average();
 
-// A TCP port on 127.0.0.1 that was free a moment ago.
-Result<int> free_port();
 // Polls until something accepts on 127.0.0.1:port, `child` dies, or timeout.
 Status wait_for_port(int port, Child& child, std::chrono::milliseconds timeout);
 

@@ -121,6 +121,13 @@ constexpr std::size_t kCatchUpBacklogLimit = 64;
 
 std::string short_hex(const std::string& raw) { return to_hex(as_bytes(raw)).substr(0, 12); }
 
+// Whether `list` holds the report that `copy` is a copy of (same report id).
+bool holds_original(const std::vector<Staged>& list, const IngressResult& copy) {
+  const std::string& id = copy.report->header.report_id();
+  return std::any_of(list.begin(), list.end(),
+                     [&](const Staged& st) { return st.result.report->header.report_id() == id; });
+}
+
 }  // namespace
 
 struct Broker::Impl {
@@ -578,13 +585,8 @@ struct Broker::Impl {
       // must mean "accepted before", which is true only once the original is
       // committed, so the answer waits for the commit (which may yet fail,
       // or never happen if the broker dies first).
-      auto same_report = [&](const Staged& st) {
-        return st.result.report->header.report_id() == r.report->header.report_id();
-      };
-      const bool original_staged =
-          status.has(Code::REPLAYED_REPORT) && r.report &&
-          (std::any_of(staged.begin(), staged.end(), same_report) ||
-           (inflight && std::any_of(inflight->staged.begin(), inflight->staged.end(), same_report)));
+      const bool original_staged = status.has(Code::REPLAYED_REPORT) && r.report &&
+                                   (holds_original(staged, r) || (inflight && holds_original(inflight->staged, r)));
       if (original_staged) {
         r.status = status;
         replays_of_staged.push_back(std::move(r));
@@ -741,8 +743,8 @@ struct Broker::Impl {
   Finished finish_commit(StoreWriter::Written written) {
     InFlightCommit f = std::move(*inflight);
     inflight.reset();
-    if (!written.conflicts.empty()) {
-      unbuild_without(std::move(f), written.conflicts);
+    if (!written.clashing_id.empty()) {
+      unbuild_without(std::move(f), written.clashing_id);
       return Finished::kRebuilt;
     }
     if (!written.status) {
@@ -791,10 +793,7 @@ struct Broker::Impl {
     // written now, so REPLAYED_REPORT is true.
     std::vector<IngressResult> still_held;
     for (auto& r : replays_of_staged) {
-      const bool original_here = std::any_of(f.staged.begin(), f.staged.end(), [&](const Staged& st) {
-        return st.result.report->header.report_id() == r.report->header.report_id();
-      });
-      if (original_here) {
+      if (holds_original(f.staged, r)) {
         reject_publish(r.routing_id, r.node_id, r.request_id, r.report->report_id_hex(), r.status);
       } else {
         still_held.push_back(std::move(r));
@@ -809,12 +808,11 @@ struct Broker::Impl {
   // ids in memory). Those are refused REPLAYED_REPORT; everything else of
   // the batch goes back, in order, ahead of what arrived since, and is
   // written with the next batch.
-  void unbuild_without(InFlightCommit f, const std::vector<std::string>& conflicts) {
-    const std::set<std::string> clash(conflicts.begin(), conflicts.end());
+  void unbuild_without(InFlightCommit f, const std::string& clashing_id) {
     std::vector<Staged> keep;
     for (auto& st : f.staged) {
       const std::string& id = st.result.report->header.report_id();
-      if (clash.count(id) == 0) {
+      if (id != clashing_id) {
         keep.push_back(std::move(st));
         continue;
       }
@@ -875,14 +873,10 @@ struct Broker::Impl {
     // Their originals were not accepted after all: the same answer. A copy
     // whose original is in neither list (it was refused because its id is
     // stored) keeps its own answer: REPLAYED_REPORT is true.
-    auto original_failed = [&](const IngressResult& r) {
-      auto same = [&](const Staged& st) { return st.result.report->header.report_id() == r.report->header.report_id(); };
-      return std::any_of(f.staged.begin(), f.staged.end(), same) || std::any_of(later.begin(), later.end(), same);
-    };
     for (auto* list : {&f.replays, &replays_of_staged}) {
       for (auto& r : *list) {
-        reject_publish(r.routing_id, r.node_id, r.request_id, r.report->report_id_hex(),
-                       original_failed(r) ? why : r.status);
+        const bool original_failed = holds_original(f.staged, r) || holds_original(later, r);
+        reject_publish(r.routing_id, r.node_id, r.request_id, r.report->report_id_hex(), original_failed ? why : r.status);
       }
     }
     replays_of_staged.clear();

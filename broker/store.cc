@@ -140,7 +140,7 @@ Result<std::unique_ptr<Store>> Store::open(const StoreOptions& options, std::int
   return store;
 }
 
-Status Store::commit(const Batch& batch, std::vector<std::string>* conflicts) {
+Status Store::commit(const Batch& batch, std::string* clashing_id) {
   if (halted_) return Status::fail(Code::STORAGE_HALTED, "the store halted after a failed sync; restart the broker");
   if (batch.empty()) return Status::ok();
   Status s = exec("BEGIN IMMEDIATE");
@@ -157,28 +157,6 @@ Status Store::commit(const Batch& batch, std::vector<std::string>* conflicts) {
     Stmt meta(db_, "INSERT INTO meta(key, value) VALUES('last_seq', ?) ON CONFLICT(key) DO UPDATE SET"
                    " value = MAX(value, excluded.value)");
     if (!ins || !seq || !meta) return fail(Status::fail(Code::STORAGE_FAILED, std::string("store: ") + sqlite3_errmsg(db_)));
-    // Report ids are unique for good: the broker remembers recent ids in
-    // memory, the store is the authority for older ones. A clash fails the
-    // batch before anything is written, naming the ids, so that the broker
-    // can refuse those reports and write the others.
-    if (!batch.reports.empty()) {
-      Stmt exists(db_, "SELECT 1 FROM reports WHERE report_id = ?");
-      if (!exists) return fail(Status::fail(Code::STORAGE_FAILED, std::string("store: ") + sqlite3_errmsg(db_)));
-      Status clash;
-      for (const auto& r : batch.reports) {
-        sqlite3_bind_blob(exists.s, 1, r.report_id.data(), static_cast<int>(r.report_id.size()), SQLITE_STATIC);
-        const int rc = sqlite3_step(exists.s);
-        sqlite3_reset(exists.s);
-        if (rc == SQLITE_ROW) {
-          clash.add(Code::REPLAYED_REPORT, "report " + to_hex(as_bytes(r.report_id)) + " was accepted before");
-          if (conflicts != nullptr) conflicts->push_back(r.report_id);
-        } else if (rc != SQLITE_DONE) {
-          if (conflicts != nullptr) conflicts->clear();  // a storage failure, not a clash
-          return fail(Status::fail(code_for(rc), std::string("store report id: ") + sqlite3_errmsg(db_)));
-        }
-      }
-      if (!clash) return fail(clash);
-    }
     for (const auto& r : batch.reports) {
       sqlite3_bind_int64(ins.s, 1, static_cast<sqlite3_int64>(r.seq));
       sqlite3_bind_blob(ins.s, 2, r.report_id.data(), static_cast<int>(r.report_id.size()), SQLITE_STATIC);
@@ -190,7 +168,16 @@ Status Store::commit(const Batch& batch, std::vector<std::string>* conflicts) {
       sqlite3_bind_int64(ins.s, 8, r.accepted_ms);
       sqlite3_bind_blob(ins.s, 9, r.bytes.data(), static_cast<int>(r.bytes.size()), SQLITE_STATIC);
       int rc = sqlite3_step(ins.s);
+      const int extended = sqlite3_extended_errcode(db_);
       sqlite3_reset(ins.s);
+      if (rc != SQLITE_DONE && extended == SQLITE_CONSTRAINT_UNIQUE) {
+        // Report ids are unique for good: the broker remembers recent ids in
+        // memory, and the store's UNIQUE index is the authority for older
+        // ones. The clash fails the batch, naming the id, so that the broker
+        // refuses that report and writes the others in its next batch.
+        if (clashing_id != nullptr) *clashing_id = r.report_id;
+        return fail(Status::fail(Code::REPLAYED_REPORT, "report " + to_hex(as_bytes(r.report_id)) + " was accepted before"));
+      }
       if (rc != SQLITE_DONE) return fail(Status::fail(code_for(rc), std::string("store report: ") + sqlite3_errmsg(db_)));
       sqlite3_bind_text(seq.s, 1, r.originator.c_str(), -1, SQLITE_STATIC);
       sqlite3_bind_int64(seq.s, 2, static_cast<sqlite3_int64>(r.sequence));

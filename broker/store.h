@@ -86,8 +86,8 @@ class Store {
   ~Store();
 
   // REPLAYED_REPORT, with nothing written, when a report of the batch has the
-  // id of a stored report; those ids are then listed in `conflicts`.
-  Status commit(const Batch& batch, std::vector<std::string>* conflicts = nullptr);
+  // id of a stored report; that id (the first one met) in `clashing_id`.
+  Status commit(const Batch& batch, std::string* clashing_id = nullptr);
   bool halted() const { return halted_.load(); }
 
   // Reports with seq > after, ascending, at most `limit` (committed only).

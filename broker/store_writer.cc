@@ -59,11 +59,11 @@ void StoreWriter::run() {
       batch = std::move(*job_);
       job_.reset();
     }
-    std::vector<std::string> conflicts;
-    Status status = store_.commit(batch, &conflicts);
+    std::string clashing_id;
+    Status status = store_.commit(batch, &clashing_id);
     {
       std::lock_guard lock(mu_);
-      result_ = Written{std::move(status), std::move(batch), std::move(conflicts)};
+      result_ = Written{std::move(status), std::move(batch), std::move(clashing_id)};
     }
     cv_.notify_all();
     try {

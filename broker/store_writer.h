@@ -31,7 +31,7 @@ class StoreWriter {
   struct Written {
     Status status;                     // Store::commit's answer
     Batch batch;                       // the batch, handed back
-    std::vector<std::string> conflicts;  // with REPLAYED_REPORT: the ids already stored
+    std::string clashing_id;           // with REPLAYED_REPORT: the report id already stored
   };
 
   // Throws zmq::error_t when the notify socket cannot be made.

@@ -21,6 +21,7 @@
 #include "policy/label.h"
 #include "report/verify.h"
 #include "support/broker_fixture.h"
+#include "support/e2e_helpers.h"
 #include "support/temp_dir.h"
 #include "tearline/client.h"
 #include "wire/frame.h"
@@ -33,6 +34,14 @@ using client::Received;
 using client::Session;
 using report::SectionStatus;
 using testing::BrokerFixture;
+using testing::code_names;
+using testing::codes;
+using testing::draft;
+using testing::error_code_of;
+using testing::kEveryone;
+using testing::label;
+using testing::must_connect;
+using testing::Section;
 
 constexpr int kWaitMs = 5000;  // for anything that should arrive
 constexpr std::int64_t kTenMinutesMs = 10 * 60 * 1000;
@@ -41,35 +50,6 @@ const std::vector<std::string> kDemoNodes = {"diran-cucuta-commander", "diran-cu
                                              "dea-cucuta-agent",       "dea-bogota-analyst",   "fudra-lab-ops",
                                              "fgr-liaison"};
 
-// ---- drafts -------------------------------------------------------------------
-
-policy::Label label(identity::Classification c, std::vector<std::string> rel, std::vector<std::string> units = {},
-                    bool orcon = false) {
-  return policy::normalized(policy::Label{c, std::move(rel), std::move(units), orcon});
-}
-
-struct Section {
-  policy::Label label;
-  std::string text;
-};
-
-report::ReportDraft draft(std::string topic, std::vector<Section> sections) {
-  report::ReportDraft d;
-  d.topic = std::move(topic);
-  for (auto& s : sections) d.sections.push_back({s.label, to_bytes(s.text)});
-  return d;
-}
-
-// Readable by every demo node: the lowest clearance is CONFIDENTIAL, the
-// countries are COL, USA and MEX.
-const policy::Label kEveryone = label(v1::CONFIDENTIAL, {"COL", "MEX", "USA"});
-
-std::vector<std::string> code_names(const Status& s) {
-  std::vector<std::string> out;
-  for (const auto& r : s.reasons()) out.emplace_back(code_name(r.code));
-  return out;
-}
-
 // The codes of a rejected PUBLISH (fails the test if it was accepted or got no verdict).
 std::vector<std::string> rejection(const Result<client::PublishOutcome>& outcome) {
   INFO("publish: " << outcome.status().to_string());
@@ -77,25 +57,6 @@ std::vector<std::string> rejection(const Result<client::PublishOutcome>& outcome
   INFO("reasons: " << outcome->status.to_string());
   CHECK_FALSE(outcome->accepted);
   return code_names(outcome->status);
-}
-
-std::vector<std::string> codes(std::initializer_list<Code> list) {
-  std::vector<std::string> out;
-  for (Code c : list) out.emplace_back(code_name(c));
-  return out;
-}
-
-std::unique_ptr<Session> must_connect(const BrokerFixture& fx, const std::string& node) {
-  auto session = fx.connect(node);
-  INFO(node << ": " << session.status().to_string());
-  REQUIRE(session);
-  return std::move(session).value();
-}
-
-std::string error_code_of(const std::optional<v1::Frame>& frame) {
-  if (!frame) return "(no frame)";
-  if (!frame->has_error()) return "(" + std::string(wire::frame_type_name(*frame)) + ")";
-  return std::string(code_name(static_cast<Code>(frame->error().code())));
 }
 
 Bytes frame_bytes(const v1::Frame& frame) { return wire::encode_frame(frame); }

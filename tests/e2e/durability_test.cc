@@ -40,6 +40,7 @@
 #include "report/builder.h"
 #include "report/verify.h"
 #include "support/broker_fixture.h"
+#include "support/e2e_helpers.h"
 #include "tearline/client.h"
 
 namespace tearline {
@@ -50,39 +51,14 @@ using client::Received;
 using client::Session;
 using report::SectionStatus;
 using testing::BrokerFixture;
+using testing::code_names;
+using testing::draft;
+using testing::kEveryone;
+using testing::label;
+using testing::must_connect;
+using testing::Section;
 
 constexpr int kWaitMs = 5000;
-
-policy::Label label(identity::Classification c, std::vector<std::string> rel, std::vector<std::string> units = {}) {
-  return policy::normalized(policy::Label{c, std::move(rel), std::move(units), false});
-}
-
-const policy::Label kEveryone = label(v1::CONFIDENTIAL, {"COL", "MEX", "USA"});
-
-struct Section {
-  policy::Label label;
-  std::string text;
-};
-
-report::ReportDraft draft(std::string topic, const std::vector<Section>& sections) {
-  report::ReportDraft d;
-  d.topic = std::move(topic);
-  for (const auto& s : sections) d.sections.push_back({s.label, to_bytes(s.text)});
-  return d;
-}
-
-std::vector<std::string> code_names(const Status& s) {
-  std::vector<std::string> out;
-  for (const auto& r : s.reasons()) out.emplace_back(code_name(r.code));
-  return out;
-}
-
-std::unique_ptr<Session> must_connect(const BrokerFixture& fx, const std::string& node) {
-  auto session = fx.connect(node);
-  INFO(node << ": " << session.status().to_string());
-  REQUIRE(session);
-  return std::move(session).value();
-}
 
 // Publishes exact bytes, retrying while the broker is unreachable (just
 // restarted: the session's connection comes back within a second). Safe to

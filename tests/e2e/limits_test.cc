@@ -24,6 +24,7 @@
 
 #include "broker/config.h"
 #include "support/broker_fixture.h"
+#include "support/e2e_helpers.h"
 #include "tearline/client.h"
 #include "wire/frame.h"
 
@@ -33,18 +34,18 @@ namespace {
 namespace v1 = tearline::v1;
 using client::Session;
 using testing::BrokerFixture;
+using testing::code_names;
+using testing::codes;
+using testing::draft;
+using testing::error_code_of;
+using testing::kEveryone;
+using testing::label;
+using testing::must_connect;
 
 constexpr int kWaitMs = 5000;  // for anything that should arrive
 
 using Configure = std::function<void(broker::Config&)>;
 
-policy::Label label(identity::Classification c, std::vector<std::string> rel, std::vector<std::string> units = {}) {
-  return policy::normalized(policy::Label{c, std::move(rel), std::move(units), false});
-}
-
-// Readable by every demo node (the lowest clearance is CONFIDENTIAL; the
-// countries are COL, MEX and USA): sealed to all seven.
-const policy::Label kEveryone = label(v1::CONFIDENTIAL, {"COL", "MEX", "USA"});
 // Readable by the two DEA nodes only.
 const policy::Label kDeaOnly = label(v1::SECRET, {"USA"});
 
@@ -53,25 +54,6 @@ report::ReportDraft draft(std::string topic, const policy::Label& l, const std::
   d.topic = std::move(topic);
   for (int i = 0; i < sections; ++i) d.sections.push_back({l, to_bytes(text + " #" + std::to_string(i + 1))});
   return d;
-}
-
-std::vector<std::string> codes_of(const Status& s) {
-  std::vector<std::string> out;
-  for (const auto& r : s.reasons()) out.emplace_back(code_name(r.code));
-  return out;
-}
-
-std::vector<std::string> codes(std::initializer_list<Code> list) {
-  std::vector<std::string> out;
-  for (Code c : list) out.emplace_back(code_name(c));
-  return out;
-}
-
-std::unique_ptr<Session> must_connect(const BrokerFixture& fx, const std::string& node) {
-  auto session = fx.connect(node);
-  INFO(node << ": " << session.status().to_string());
-  REQUIRE(session);
-  return std::move(session).value();
 }
 
 // Publishes and requires ACCEPTED; returns the report id (hex).
@@ -91,13 +73,7 @@ std::vector<std::string> refused(Session& s, report::ReportDraft d) {
   REQUIRE(outcome);
   INFO("reasons: " << outcome->status.to_string());
   CHECK_FALSE(outcome->accepted);
-  return codes_of(outcome->status);
-}
-
-std::string error_code_of(const std::optional<v1::Frame>& frame) {
-  if (!frame) return "(no frame)";
-  if (!frame->has_error()) return "(" + std::string(wire::frame_type_name(*frame)) + ")";
-  return std::string(code_name(static_cast<Code>(frame->error().code())));
+  return code_names(outcome->status);
 }
 
 // Reads `reader` and requires exactly these report ids, in this order.
@@ -216,7 +192,7 @@ TEST_CASE("limits: max_topic_length and max_topic_depth: TOPIC_INVALID for PUBLI
     if (c.allowed) {
       CHECK(s);
     } else {
-      CHECK(codes_of(s) == codes({Code::TOPIC_INVALID}));
+      CHECK(code_names(s) == codes({Code::TOPIC_INVALID}));
     }
   }
   delivered.push_back(accepted(dea, draft("intel.finance", kDeaOnly, "sentinel")));
@@ -232,14 +208,14 @@ TEST_CASE("limits: max_subscriptions: TOO_MANY_SUBSCRIPTIONS, per node across it
   CHECK(reader->subscribe({"intel.finance", "intel.routes"}));
   CHECK(reader->subscribe({"intel.labs"}));
   CHECK(reader->subscribe({"intel.labs", "intel.routes"}));  // already held: no growth
-  CHECK(codes_of(reader->subscribe({"intel.seizures"})) == codes({Code::TOO_MANY_SUBSCRIPTIONS}));
-  CHECK(codes_of(reader->subscribe({"intel.a", "intel.b", "intel.c", "intel.d"})) ==
+  CHECK(code_names(reader->subscribe({"intel.seizures"})) == codes({Code::TOO_MANY_SUBSCRIPTIONS}));
+  CHECK(code_names(reader->subscribe({"intel.a", "intel.b", "intel.c", "intel.d"})) ==
         codes({Code::TOO_MANY_SUBSCRIPTIONS}));
 
   // The patterns belong to the node (they are durable): a second session of
   // the same node cannot add a fourth either.
   auto second = must_connect(fx, "dea-cucuta-agent");
-  CHECK(codes_of(second->subscribe({"intel.hq"})) == codes({Code::TOO_MANY_SUBSCRIPTIONS}));
+  CHECK(code_names(second->subscribe({"intel.hq"})) == codes({Code::TOO_MANY_SUBSCRIPTIONS}));
   // Another node has its own budget.
   auto other = must_connect(fx, "diran-cucuta-analyst");
   CHECK(other->subscribe({"intel.finance", "intel.routes", "intel.labs"}));
@@ -261,7 +237,7 @@ TEST_CASE("limits: max_connections: a HELLO beyond it gets ERROR BROKER_BUSY", "
     INFO("a third session, of " << node);
     auto third = b.fx.connect(node);
     REQUIRE_FALSE(third);
-    CHECK(codes_of(third.status()) == codes({Code::BROKER_BUSY}));
+    CHECK(code_names(third.status()) == codes({Code::BROKER_BUSY}));
   }
   // The two admitted sessions are served as before.
   const std::string id = accepted(*b.publisher, draft("intel.finance", kDeaOnly, "still served"));
@@ -320,7 +296,7 @@ void slow_consumer(const Configure& configure) {
     dead_got.push_back(r->report_id_hex);
   }
   REQUIRE(error);
-  CHECK(codes_of(*error) == codes({Code::SLOW_CONSUMER}));
+  CHECK(code_names(*error) == codes({Code::SLOW_CONSUMER}));
   CHECK(dead_got == published);
   // The live reader was never closed. (The dead one may be closed again
   // while it catches up: the broker queues catch-up batches of 256 reports,
@@ -408,7 +384,7 @@ TEST_CASE("limits: max_rate_limited: a node that keeps publishing into RATE_LIMI
   // A new connection gets its own answer; another node is not affected.
   auto again = b.fx.connect("fgr-liaison");
   REQUIRE_FALSE(again);
-  CHECK(codes_of(again.status()) == codes({Code::TOO_MANY_FAILURES}));
+  CHECK(code_names(again.status()) == codes({Code::TOO_MANY_FAILURES}));
   delivered.push_back(accepted(*b.publisher, draft("intel.finance", kDeaOnly, "during the cooldown")));
 
   std::this_thread::sleep_until(closed + std::chrono::milliseconds(kCooldownMs + 200));
@@ -482,7 +458,7 @@ TEST_CASE("limits: max_failures closes the session with TOO_MANY_FAILURES; HELLO
   CHECK(error_code_of(offender->send_raw(hello, kWaitMs)) == "TOO_MANY_FAILURES");
   auto again = b.fx.connect("fgr-liaison");
   REQUIRE_FALSE(again);
-  CHECK(codes_of(again.status()) == codes({Code::TOO_MANY_FAILURES}));
+  CHECK(code_names(again.status()) == codes({Code::TOO_MANY_FAILURES}));
   // Another node is not affected.
   const std::string during = accepted(*b.publisher, draft("intel.finance", kDeaOnly, "during the cooldown"));
 

@@ -21,6 +21,7 @@
 
 #include "base/clock.h"
 #include "base/files.h"
+#include "base/ports.h"
 #include "identity/roster.h"
 
 namespace tearline::flood {
@@ -58,23 +59,6 @@ publish = ["flood.>"]
 subscribe = ["flood.>"]
 )";
 
-// A port of 127.0.0.1 nobody listens on now (the kernel's choice).
-int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) throw std::runtime_error("socket() failed");
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  socklen_t len = sizeof addr;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    ::close(fd);
-    throw std::runtime_error("cannot find a free port");
-  }
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
 
 void write_text(const std::filesystem::path& path, const std::string& text) {
   Status s = write_file_atomic(path, as_bytes(text), 0644);
@@ -95,7 +79,9 @@ FloodWorld::FloodWorld(const BrokerSettings& settings) : dir_("tearline-flood"),
   if (!generated) throw std::runtime_error("flood PKI: " + generated.to_string());
   write_text(dir_.path() / "policy.toml", kPolicy);
 
-  port_ = free_port();
+  auto port = free_loopback_port();
+  if (!port) throw std::runtime_error(port.status().to_string());
+  port_ = *port;
   endpoint_ = "tcp://127.0.0.1:" + std::to_string(port_);
   std::ostringstream config;
   config << "[broker]\n"

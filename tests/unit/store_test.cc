@@ -418,7 +418,7 @@ TEST_CASE("source index: keeps the most recent `capacity` records, asks the fall
   CHECK_FALSE(index.find("r4"));
 }
 
-TEST_CASE("store: a batch with a report id already stored writes nothing and names the ids") {
+TEST_CASE("store: a batch with a report id already stored writes nothing and names the id") {
   testing::TempDir dir("tearline-store");
   Opened o = open_store(options_in(dir));
   Batch first;
@@ -431,17 +431,17 @@ TEST_CASE("store: a batch with a report id already stored writes nothing and nam
   reused.report_id = first.reports[1].report_id;
   clash.reports.push_back(reused);
   clash.cursors["fgr-liaison"] = 2;
-  std::vector<std::string> conflicts;
-  const Status s = o.store->commit(clash, &conflicts);
+  std::string clashing_id;
+  const Status s = o.store->commit(clash, &clashing_id);
   CHECK(codes_of(s) == std::vector<std::string>{"REPLAYED_REPORT"});
-  CHECK(conflicts == std::vector<std::string>{reused.report_id});
+  CHECK(clashing_id == reused.report_id);
   CHECK(stored_seqs(*o.store) == std::vector<std::uint64_t>{1, 2});
   CHECK_FALSE(o.store->halted());
   INFO("without the clashing report the same batch is written");
   clash.reports.pop_back();
-  conflicts.clear();
-  CHECK(o.store->commit(clash, &conflicts));
-  CHECK(conflicts.empty());
+  clashing_id.clear();
+  CHECK(o.store->commit(clash, &clashing_id));
+  CHECK(clashing_id.empty());
   CHECK(stored_seqs(*o.store) == std::vector<std::uint64_t>{1, 2, 3});
 }
 
