@@ -231,7 +231,9 @@ std::unique_ptr<Wire> ready_session(const BrokerFixture& fx, const std::string& 
 }
 
 // Closes a READY session with TOO_MANY_FAILURES: bytes that do not decode
-// until the broker gives up (max_failures of them).
+// until the broker gives up (max_failures of them). The closing ERROR comes
+// after the last MALFORMED_FRAME: one more garbage frame, which the CLOSED
+// session ignores, reads it.
 void close_by_failures(Wire& w) {
   for (int i = 0; i < 100; ++i) {
     const std::string answer = ask(w, kGarbage);
