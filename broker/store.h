@@ -11,10 +11,10 @@
 //
 // Batches. commit() writes a Batch atomically (group commit): all of it, or,
 // on any failure, nothing of it (no report, sequence, subscription, cursor,
-// audit entry or checkpoint), and a failed batch leaves the store as it was,
-// so the next batch may be committed. commit() returns OK only once the
-// batch is durable (synced); only then may the broker answer ACCEPTED for a
-// report in it, and only then do reads see it. Its codes:
+// audit entry or checkpoint): the store stays as it was and, unless the
+// failure halted it (STORAGE_HALTED), takes the next batch. commit() returns
+// OK only once the batch is durable (synced); only then may the broker
+// answer ACCEPTED for a report in it. Its codes:
 //   OK               committed and durable (an empty batch: nothing to do,
 //                    OK at once, nothing synced).
 //   REPLAYED_REPORT  a report of the batch has the id of a stored report (or
@@ -23,7 +23,7 @@
 //                    fault: the store is not halted.
 //   STORAGE_FULL     the store reached max_bytes, or the disk is full. Not
 //                    halted: reads go on, and a batch that fits commits.
-//   STORAGE_FAILED   any other write failure before the commit; not halted.
+//   STORAGE_FAILED   any other failure to write the batch; not halted.
 //   STORAGE_HALTED   the commit itself (the sync) failed: the state on disk
 //                    is unknown, so the store halts for the life of this
 //                    object and refuses every later commit, empty or not,
@@ -31,9 +31,10 @@
 //                    new open) recovers what was synced.
 //
 // Reads (read_after, find_source, has_report) see committed batches only,
-// each whole or not at all; a report is visible to them from the moment
-// commit() returned OK for its batch until retention deletes it. Reads go on
-// after STORAGE_FULL and after a halt.
+// each whole or not at all, never a batch that failed; a report is visible
+// to them once its batch has committed (at the latest when commit() returns
+// OK) until retention deletes it. Reads go on after STORAGE_FULL and after a
+// halt.
 //
 // Threads: commit() and apply_retention() use the backend's write path; the
 // broker calls them from one thread at a time, never concurrently (commit on
