@@ -70,7 +70,7 @@ Status SqliteStore::exec(const char* sql) {
 }
 
 Result<std::unique_ptr<Store>> SqliteStore::open(const StoreOptions& options, std::int64_t now_ms,
-                                           std::int64_t recent_window_ms, RecoveredState* state) {
+                                                 std::int64_t recent_window_ms, RecoveredState* state) {
   std::unique_ptr<SqliteStore> store(new SqliteStore());
   store->options_ = options;
   if (sqlite3_open_v2(options.path.c_str(), &store->db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) !=
