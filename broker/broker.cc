@@ -16,7 +16,7 @@
 #include "broker/ingress.h"
 #include "broker/replay_guard.h"
 #include "broker/source_index.h"
-#include "broker/store.h"
+#include "broker/sqlite_store.h"
 #include "broker/store_writer.h"
 #include "audit/audit.h"
 #include "broker/trust_state.h"
@@ -1112,7 +1112,7 @@ Result<std::unique_ptr<Broker>> Broker::create(const Config& config, const Clock
     so.retention_bytes = config.storage.retention_bytes;
     so.max_bytes = config.storage.max_bytes;
     RecoveredState state;
-    auto store = Store::open(so, clock.now_ms(), config.replay_memory_ms, &state);
+    auto store = SqliteStore::open(so, clock.now_ms(), config.replay_memory_ms, &state);
     if (!store) return store.status();
     impl->store = std::move(store).value();
     impl->broker_seq = state.last_seq;

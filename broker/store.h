@@ -1,74 +1,103 @@
-// The broker's durable store: one SQLite database (WAL, synchronous=FULL) in
-// the data directory (docs/reliability.md).
+// The broker's durable store, as an interface: the seam behind which each
+// storage backend lives (broker/sqlite_store.h today). The broker holds a
+// Store and never names a backend except to open one in Broker::create().
+// Every backend runs the same contract suite (tests/unit/store_contract.h);
+// what follows is that contract.
 //
-// Threads: commit() runs on the StoreWriter thread (broker/store_writer.h);
-// apply_retention() on the I/O thread, only while no commit is in flight (the
-// write connection is handed over by StoreWriter's submit/take handshake,
-// never shared).
-// read_after() and find_source() use a second, read-only connection guarded by
-// its own mutex; they see committed transactions only, and may be called from
-// any thread at any time (WAL: readers never block the writer).
+// Opening. Each backend has its own static factory (e.g. SqliteStore::open)
+// that opens, creating when new, the store and recovers it: it returns the
+// store and fills a RecoveredState (below), or returns STORAGE_FAILED (or
+// another code naming the cause) and leaves the RecoveredState untouched.
 //
-// A Batch is written in ONE transaction (group commit): the reports accepted
-// since the previous batch was built, the originators' sequences, subscription and cursor
-// changes, and the audit entries. commit() returns OK only once the
-// transaction is synced to disk; only then does the broker answer ACCEPTED.
-// A failed commit is rolled back and returns STORAGE_FULL (the database hit
-// its size cap or the disk is full) or STORAGE_FAILED; a failure of the
-// commit itself (the sync) also halts the store: it refuses every later
-// commit with STORAGE_HALTED until the broker restarts, rather than pretend.
+// Batches. commit() writes a Batch atomically (group commit): all of it, or,
+// on any failure, nothing of it (no report, sequence, subscription, cursor,
+// audit entry or checkpoint): the store stays as it was and, unless the
+// failure halted it (STORAGE_HALTED), takes the next batch. commit() returns
+// OK only once the batch is durable (synced); only then may the broker
+// answer ACCEPTED for a report in it. Its codes:
+//   OK               committed and durable (an empty batch: nothing to do,
+//                    OK at once, nothing synced).
+//   REPLAYED_REPORT  a report of the batch has the id of a stored report (or
+//                    of an earlier report of the same batch); the first such
+//                    id is stored in *clashing_id when given. Not a storage
+//                    fault: the store is not halted.
+//   STORAGE_FULL     the store reached max_bytes, or the disk is full. Not
+//                    halted: reads go on, and a batch that fits commits.
+//   STORAGE_FAILED   any other failure to write the batch; not halted.
+//   STORAGE_HALTED   the commit itself (the sync) failed: the state on disk
+//                    is unknown, so the store halts for the life of this
+//                    object and refuses every later commit, empty or not,
+//                    with STORAGE_HALTED, rather than pretend. A restart (a
+//                    new open) recovers what was synced.
+//
+// Reads (read_after, find_source, has_report) see committed batches only,
+// each whole or not at all, never a batch that failed; a report is visible
+// to them once its batch has committed (at the latest when commit() returns
+// OK) until retention deletes it. Reads go on after STORAGE_FULL and after a
+// halt.
+//
+// Threads: commit() and apply_retention() use the backend's write path; the
+// broker calls them from one thread at a time, never concurrently (commit on
+// the StoreWriter thread, broker/store_writer.h; retention on the I/O thread
+// while no commit is in flight). read_after(), find_source(), has_report()
+// and halted() may be called from any thread at any time, concurrently with
+// each other and with a commit or retention in progress; a backend
+// serializes them internally as it needs to (WAL: readers never block the
+// writer). fail_next_syncs_for_testing() may be called from any thread.
+//
+// Ownership: the caller owns the Store; it must outlive every thread that
+// calls it (the StoreWriter and the source index fallback hold references).
 #pragma once
 
-#include <atomic>
+#include <cstdint>
 #include <filesystem>
 #include <map>
-#include <mutex>
-#include <optional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "audit/audit.h"
 #include "base/result.h"
 #include "broker/source_index.h"
 
-struct sqlite3;
-
 namespace tearline::broker {
 
 struct StoreOptions {
-  std::filesystem::path path;                  // the database file
+  std::filesystem::path path;                  // SQLite: the database file (other backends: their own location)
   std::int64_t retention_seconds = 30 * 86400; // reports older than this are deleted
-  std::uint64_t retention_bytes = 1ull << 30;  // oldest reports deleted while the store is larger
+  std::uint64_t retention_bytes = 1ull << 30;  // oldest reports deleted while the reports' bytes exceed this
   std::uint64_t max_bytes = 4ull << 30;        // hard cap: commits beyond it fail with STORAGE_FULL
 };
 
 struct StoredReport {
-  std::uint64_t seq = 0;
-  std::string report_id;  // raw 16 bytes
+  std::uint64_t seq = 0;  // the broker's; unique, the order of reads
+  std::string report_id;  // raw 16 bytes; unique among stored reports
   std::string originator, topic;
   std::int64_t accepted_ms = 0;
   std::uint64_t sequence = 0;  // the originator's
-  SourceRecord source;         // originator agency/country and labels
+  SourceRecord source;         // originator agency/country and labels (read_after: labels left empty)
   Bytes bytes;
 };
 
-// What a restarted broker recovers.
+// What a restarted broker recovers: what every batch that committed OK
+// wrote, and nothing of a batch that failed.
 struct RecoveredState {
-  std::uint64_t last_seq = 0;
-  std::map<std::string, std::uint64_t> sequences;                 // originator -> last accepted
-  std::map<std::string, std::vector<std::string>> subscriptions;  // node -> patterns
-  std::map<std::string, std::uint64_t> cursors;                   // node -> acked broker seq
-  std::vector<std::pair<std::string, std::int64_t>> recent_ids;   // (report id, accepted ms), oldest first
-  std::vector<std::pair<std::string, SourceRecord>> sources;      // the most recent retained reports, oldest first
-  audit::AuditEntry last_audit;                                   // index 0 when empty
-  std::uint64_t last_checkpoint = 0;
+  std::uint64_t last_seq = 0;                                     // the highest seq ever committed, even if retention deleted it
+  std::map<std::string, std::uint64_t> sequences;                 // originator -> highest sequence committed, for good
+  std::map<std::string, std::vector<std::string>> subscriptions;  // node -> patterns, as last committed, duplicates once
+  std::map<std::string, std::uint64_t> cursors;                   // node -> acked broker seq, as last committed
+  std::vector<std::pair<std::string, std::int64_t>> recent_ids;   // (report id, accepted ms) of the stored reports accepted at or after now - recent_window, seq order
+  std::vector<std::pair<std::string, SourceRecord>> sources;      // the SourceIndex::kDefaultCapacity stored reports of highest seq, seq order, labels parsed from their bytes
+  audit::AuditEntry last_audit;                                   // the entry of highest index; index 0 when empty
+  std::uint64_t last_checkpoint = 0;                              // the highest checkpoint index; 0 when none
 };
 
 struct Batch {
   std::vector<StoredReport> reports;
-  std::map<std::string, std::vector<std::string>> subscriptions;  // node -> full pattern list
-  std::map<std::string, std::uint64_t> cursors;
+  std::map<std::string, std::vector<std::string>> subscriptions;  // node -> full pattern list (replaces; empty: none)
+  std::map<std::string, std::uint64_t> cursors;                   // node -> acked seq (replaces)
   std::vector<audit::AuditEntry> audit;
   std::vector<audit::Checkpoint> checkpoints;
 
@@ -79,42 +108,42 @@ struct Batch {
 
 class Store {
  public:
-  // Opens (creating if needed) and recovers. `recent_window_ms`: how far back
-  // report ids are recovered for replay protection.
-  static Result<std::unique_ptr<Store>> open(const StoreOptions& options, std::int64_t now_ms,
-                                             std::int64_t recent_window_ms, RecoveredState* state);
-  ~Store();
+  virtual ~Store() = default;
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
 
-  // REPLAYED_REPORT, with nothing written, when a report of the batch has the
-  // id of a stored report; that id (the first one met) in `clashing_id`.
-  Status commit(const Batch& batch, std::string* clashing_id = nullptr);
-  bool halted() const { return halted_.load(); }
+  // Writes `batch` in one atomic, durable step; the codes above. Each
+  // originator's sequence becomes the highest of its stored one and its
+  // reports' in the batch. Writer thread only.
+  virtual Status commit(const Batch& batch, std::string* clashing_id = nullptr) = 0;
+  // Whether a failed sync halted the store (then every commit is refused).
+  virtual bool halted() const = 0;
 
-  // Reports with seq > after, ascending, at most `limit` (committed only).
-  Result<std::vector<StoredReport>> read_after(std::uint64_t after, std::size_t limit);
-  // The source record of a stored report; nullopt when it is not stored
-  // (never accepted, or deleted by retention) or cannot be read.
-  std::optional<SourceRecord> find_source(const std::string& report_id);
+  // Reports with seq > after, in ascending seq, at most `limit` (committed
+  // only); STORAGE_FAILED when the store cannot be read. Any thread.
+  virtual Result<std::vector<StoredReport>> read_after(std::uint64_t after, std::size_t limit) = 0;
+  // The source record of a stored report, labels parsed from its bytes;
+  // nullopt when it is not stored (never committed, or deleted by retention)
+  // or cannot be read. Any thread.
+  virtual std::optional<SourceRecord> find_source(const std::string& report_id) = 0;
   // Whether a committed report has this id; STORAGE_FAILED when the store
-  // cannot be read.
-  Result<bool> has_report(const std::string& report_id);
-  // Deletes reports past the age or size limits; returns how many, and their
-  // ids in `removed_ids` when given.
-  Result<std::size_t> apply_retention(std::int64_t now_ms, std::vector<std::string>* removed_ids = nullptr);
+  // cannot be read. Any thread.
+  virtual Result<bool> has_report(const std::string& report_id) = 0;
 
-  // Test seam: the next `n` transaction commits fail as a failed sync would.
-  void fail_next_syncs_for_testing(int n) { fail_syncs_ = n; }
+  // Deletes the reports accepted before now_ms - retention_seconds, then,
+  // while the reports' own bytes (not the audit log's) exceed
+  // retention_bytes, the shortest run of oldest reports (lowest seq) whose
+  // bytes reach the excess. Returns how many were deleted, and their ids in
+  // `removed_ids` when given; deletes nothing and returns 0 once halted.
+  // Sequences, last_seq and the audit log are kept. Writer thread only.
+  virtual Result<std::size_t> apply_retention(std::int64_t now_ms, std::vector<std::string>* removed_ids = nullptr) = 0;
 
- private:
+  // Test seam, implemented by every backend: the next `n` non-empty commits
+  // fail as a failed sync would (nothing written, STORAGE_HALTED, halted()).
+  virtual void fail_next_syncs_for_testing(int n) = 0;
+
+ protected:
   Store() = default;
-  Status exec(const char* sql);
-
-  StoreOptions options_;
-  sqlite3* db_ = nullptr;      // the write connection
-  std::mutex reader_mu_;
-  sqlite3* reader_ = nullptr;  // read-only, guarded by reader_mu_
-  std::atomic<bool> halted_{false};
-  std::atomic<int> fail_syncs_{0};
 };
 
 }  // namespace tearline::broker

@@ -1,4 +1,4 @@
-#include "broker/store.h"
+#include "broker/sqlite_store.h"
 
 #include <sqlite3.h>
 
@@ -53,12 +53,12 @@ SourceRecord source_of(const std::string& originator, const std::string& agency,
 
 }  // namespace
 
-Store::~Store() {
+SqliteStore::~SqliteStore() {
   sqlite3_close(reader_);
   sqlite3_close(db_);
 }
 
-Status Store::exec(const char* sql) {
+Status SqliteStore::exec(const char* sql) {
   char* err = nullptr;
   const int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &err);
   if (rc != SQLITE_OK) {
@@ -69,9 +69,9 @@ Status Store::exec(const char* sql) {
   return Status::ok();
 }
 
-Result<std::unique_ptr<Store>> Store::open(const StoreOptions& options, std::int64_t now_ms,
-                                           std::int64_t recent_window_ms, RecoveredState* state) {
-  std::unique_ptr<Store> store(new Store());
+Result<std::unique_ptr<Store>> SqliteStore::open(const StoreOptions& options, std::int64_t now_ms,
+                                                 std::int64_t recent_window_ms, RecoveredState* state) {
+  std::unique_ptr<SqliteStore> store(new SqliteStore());
   store->options_ = options;
   if (sqlite3_open_v2(options.path.c_str(), &store->db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) !=
       SQLITE_OK) {
@@ -137,10 +137,10 @@ Result<std::unique_ptr<Store>> Store::open(const StoreOptions& options, std::int
   }
   sqlite3_busy_timeout(store->reader_, 5000);
   *state = std::move(st);
-  return store;
+  return std::unique_ptr<Store>(std::move(store));
 }
 
-Status Store::commit(const Batch& batch, std::string* clashing_id) {
+Status SqliteStore::commit(const Batch& batch, std::string* clashing_id) {
   if (halted_) return Status::fail(Code::STORAGE_HALTED, "the store halted after a failed sync; restart the broker");
   if (batch.empty()) return Status::ok();
   Status s = exec("BEGIN IMMEDIATE");
@@ -237,7 +237,7 @@ Status Store::commit(const Batch& batch, std::string* clashing_id) {
   return Status::ok();
 }
 
-Result<std::vector<StoredReport>> Store::read_after(std::uint64_t after, std::size_t limit) {
+Result<std::vector<StoredReport>> SqliteStore::read_after(std::uint64_t after, std::size_t limit) {
   std::lock_guard lock(reader_mu_);
   Stmt q(reader_, "SELECT seq, report_id, originator, agency, country, topic, sequence, accepted_ms, bytes FROM reports"
               " WHERE seq > ? ORDER BY seq LIMIT ?");
@@ -265,7 +265,7 @@ Result<std::vector<StoredReport>> Store::read_after(std::uint64_t after, std::si
   return out;
 }
 
-std::optional<SourceRecord> Store::find_source(const std::string& report_id) {
+std::optional<SourceRecord> SqliteStore::find_source(const std::string& report_id) {
   std::string originator, agency, country, bytes;
   {
     // Only the read holds the connection; parsing the report does not.
@@ -282,7 +282,7 @@ std::optional<SourceRecord> Store::find_source(const std::string& report_id) {
   return source_of(originator, agency, country, bytes);
 }
 
-Result<bool> Store::has_report(const std::string& report_id) {
+Result<bool> SqliteStore::has_report(const std::string& report_id) {
   std::lock_guard lock(reader_mu_);
   Stmt q(reader_, "SELECT 1 FROM reports WHERE report_id = ?");
   if (!q) return Status::fail(Code::STORAGE_FAILED, std::string("store read: ") + sqlite3_errmsg(reader_));
@@ -293,7 +293,7 @@ Result<bool> Store::has_report(const std::string& report_id) {
   return Status::fail(Code::STORAGE_FAILED, std::string("store read: ") + sqlite3_errmsg(reader_));
 }
 
-Result<std::size_t> Store::apply_retention(std::int64_t now_ms, std::vector<std::string>* removed_ids) {
+Result<std::size_t> SqliteStore::apply_retention(std::int64_t now_ms, std::vector<std::string>* removed_ids) {
   if (halted_) return std::size_t{0};
   std::size_t deleted = 0;
   // Runs a DELETE ... RETURNING report_id; counts and collects the ids.

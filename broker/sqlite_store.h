@@ -1,0 +1,62 @@
+// The Store on SQLite: one database file (StoreOptions::path) in WAL mode
+// with synchronous=FULL, so that COMMIT returns only after the write-ahead
+// log holding the batch was fsynced (docs/reliability.md, section 1).
+//
+// Two connections, each with a 5 s busy timeout: the write connection, used
+// by commit() and apply_retention() (one thread at a time, store.h), and a
+// read-only connection for read_after(), find_source() and has_report(),
+// guarded by reader_mu_; under WAL the reader sees committed transactions
+// only and never blocks the writer.
+//
+// Codes, as store.h: SQLITE_FULL (max_page_count reached or the disk full)
+// is STORAGE_FULL; the UNIQUE index on reports.report_id refusing an insert
+// is REPLAYED_REPORT; a COMMIT failing with SQLITE_IOERR halts the store
+// (STORAGE_HALTED); any other failure is STORAGE_FAILED. Every failure
+// rolls the transaction back.
+//
+// The hard cap: max_page_count = max_bytes / 4096 pages of 4096 bytes, at
+// least 64 pages (256 KiB), set on the write connection at every open.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+
+#include "broker/store.h"
+
+struct sqlite3;
+
+namespace tearline::broker {
+
+class SqliteStore final : public Store {
+ public:
+  // Opens, creating if needed, the database at options.path and recovers
+  // it into *state. `recent_window_ms`: how far back from now_ms report ids
+  // are recovered for replay protection. On error returns STORAGE_FAILED
+  // (or STORAGE_FULL) naming the file, and leaves *state untouched.
+  static Result<std::unique_ptr<Store>> open(const StoreOptions& options, std::int64_t now_ms,
+                                             std::int64_t recent_window_ms, RecoveredState* state);
+  ~SqliteStore() override;
+
+  Status commit(const Batch& batch, std::string* clashing_id) override;
+  bool halted() const override { return halted_.load(); }
+  Result<std::vector<StoredReport>> read_after(std::uint64_t after, std::size_t limit) override;
+  std::optional<SourceRecord> find_source(const std::string& report_id) override;
+  Result<bool> has_report(const std::string& report_id) override;
+  Result<std::size_t> apply_retention(std::int64_t now_ms, std::vector<std::string>* removed_ids) override;
+  void fail_next_syncs_for_testing(int n) override { fail_syncs_ = n; }
+
+ private:
+  SqliteStore() = default;
+  Status exec(const char* sql);
+
+  StoreOptions options_;
+  sqlite3* db_ = nullptr;      // the write connection
+  std::mutex reader_mu_;
+  sqlite3* reader_ = nullptr;  // read-only, guarded by reader_mu_
+  std::atomic<bool> halted_{false};
+  std::atomic<int> fail_syncs_{0};
+};
+
+}  // namespace tearline::broker
