@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "audit/audit.h"
+#include "base/mutex.h"
 #include "base/result.h"
 #include "broker/source_index.h"
 
@@ -111,8 +112,8 @@ class Store {
 
   StoreOptions options_;
   sqlite3* db_ = nullptr;      // the write connection
-  std::mutex reader_mu_;
-  sqlite3* reader_ = nullptr;  // read-only, guarded by reader_mu_
+  Mutex reader_mu_;
+  sqlite3* reader_ GUARDED_BY(reader_mu_) = nullptr;  // read-only
   std::atomic<bool> halted_{false};
   std::atomic<int> fail_syncs_{0};
 };
