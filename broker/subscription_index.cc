@@ -115,7 +115,10 @@ Status SubscriptionIndex::insert(const std::string& node, std::string_view patte
   return Status::ok();
 }
 
-bool SubscriptionIndex::remove(const std::string& node, std::string_view pattern) {
+bool SubscriptionIndex::remove(const std::string& node_ref, std::string_view pattern_ref) {
+  // Copies: the caller's strings may live in by_node_, which changes below.
+  const std::string node = node_ref;
+  const std::string pattern(pattern_ref);
   auto owner = by_node_.find(node);
   if (owner == by_node_.end()) return false;
   auto pos = std::find(owner->second.begin(), owner->second.end(), pattern);
@@ -165,7 +168,10 @@ bool SubscriptionIndex::remove(const std::string& node, std::string_view pattern
   return true;
 }
 
-void SubscriptionIndex::set(const std::string& node, const std::vector<std::string>& patterns) {
+void SubscriptionIndex::set(const std::string& node_ref, const std::vector<std::string>& patterns_ref) {
+  // Copies: the caller's may be this index's own (patterns_of()).
+  const std::string node = node_ref;
+  const std::vector<std::string> patterns = patterns_ref;
   const std::vector<std::string> before = patterns_of(node);
   for (const auto& p : before) {
     if (std::find(patterns.begin(), patterns.end(), p) == patterns.end()) remove(node, p);

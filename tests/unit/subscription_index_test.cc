@@ -109,6 +109,13 @@ TEST_CASE("subscription index: set() replaces a node's list in the given order",
   CHECK(idx.patterns_of("a") == Nodes{"r.>", "p.q"});
   CHECK(idx.match("p.z").empty());
   CHECK(idx.match("r.s") == Nodes{"a"});
+  // Its own list, passed back by reference, is a no-op.
+  idx.set("a", idx.patterns_of("a"));
+  CHECK(idx.patterns_of("a") == Nodes{"r.>", "p.q"});
+  const std::string first = idx.patterns_of("a").front();
+  CHECK(idx.remove(idx.by_node().begin()->first, idx.patterns_of("a").front()));
+  CHECK(idx.patterns_of("a") == Nodes{"p.q"});
+  CHECK(idx.match(first.substr(0, 1) + ".s").empty());
   idx.set("a", {});
   CHECK(idx.by_node().empty());
   CHECK(idx.match("p.q").empty());
