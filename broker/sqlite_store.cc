@@ -131,11 +131,14 @@ Result<std::unique_ptr<Store>> SqliteStore::open(const StoreOptions& options, st
     Stmt q(store->db_, "SELECT MAX(idx) FROM audit_checkpoints");
     if (q && sqlite3_step(q.s) == SQLITE_ROW) st.last_checkpoint = static_cast<std::uint64_t>(sqlite3_column_int64(q.s, 0));
   }
-  if (sqlite3_open_v2(options.path.c_str(), &store->reader_, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
-    return Status::fail(Code::STORAGE_FAILED, "cannot open store " + options.path.string() + " for reading: " +
-                                                  (store->reader_ ? sqlite3_errmsg(store->reader_) : "out of memory"));
+  {
+    MutexLock lock(store->reader_mu_);
+    if (sqlite3_open_v2(options.path.c_str(), &store->reader_, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+      return Status::fail(Code::STORAGE_FAILED, "cannot open store " + options.path.string() + " for reading: " +
+                                                    (store->reader_ ? sqlite3_errmsg(store->reader_) : "out of memory"));
+    }
+    sqlite3_busy_timeout(store->reader_, 5000);
   }
-  sqlite3_busy_timeout(store->reader_, 5000);
   *state = std::move(st);
   return std::unique_ptr<Store>(std::move(store));
 }
@@ -238,7 +241,7 @@ Status SqliteStore::commit(const Batch& batch, std::string* clashing_id) {
 }
 
 Result<std::vector<StoredReport>> SqliteStore::read_after(std::uint64_t after, std::size_t limit) {
-  std::lock_guard lock(reader_mu_);
+  MutexLock lock(reader_mu_);
   Stmt q(reader_, "SELECT seq, report_id, originator, agency, country, topic, sequence, accepted_ms, bytes FROM reports"
               " WHERE seq > ? ORDER BY seq LIMIT ?");
   if (!q) return Status::fail(Code::STORAGE_FAILED, std::string("store read: ") + sqlite3_errmsg(reader_));
@@ -269,7 +272,7 @@ std::optional<SourceRecord> SqliteStore::find_source(const std::string& report_i
   std::string originator, agency, country, bytes;
   {
     // Only the read holds the connection; parsing the report does not.
-    std::lock_guard lock(reader_mu_);
+    MutexLock lock(reader_mu_);
     Stmt q(reader_, "SELECT originator, agency, country, bytes FROM reports WHERE report_id = ?");
     if (!q) return std::nullopt;
     sqlite3_bind_blob(q.s, 1, report_id.data(), static_cast<int>(report_id.size()), SQLITE_STATIC);
@@ -283,7 +286,7 @@ std::optional<SourceRecord> SqliteStore::find_source(const std::string& report_i
 }
 
 Result<bool> SqliteStore::has_report(const std::string& report_id) {
-  std::lock_guard lock(reader_mu_);
+  MutexLock lock(reader_mu_);
   Stmt q(reader_, "SELECT 1 FROM reports WHERE report_id = ?");
   if (!q) return Status::fail(Code::STORAGE_FAILED, std::string("store read: ") + sqlite3_errmsg(reader_));
   sqlite3_bind_blob(q.s, 1, report_id.data(), static_cast<int>(report_id.size()), SQLITE_STATIC);

@@ -21,8 +21,8 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 
+#include "base/mutex.h"
 #include "broker/store.h"
 
 struct sqlite3;
@@ -53,8 +53,8 @@ class SqliteStore final : public Store {
 
   StoreOptions options_;
   sqlite3* db_ = nullptr;      // the write connection
-  std::mutex reader_mu_;
-  sqlite3* reader_ = nullptr;  // read-only, guarded by reader_mu_
+  Mutex reader_mu_;
+  sqlite3* reader_ GUARDED_BY(reader_mu_) = nullptr;  // read-only
   std::atomic<bool> halted_{false};
   std::atomic<int> fail_syncs_{0};
 };

@@ -13,7 +13,7 @@ StoreWriter::StoreWriter(Store& store, zmq::context_t& context, const std::strin
 
 StoreWriter::~StoreWriter() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     stopping_ = true;
   }
   cv_.notify_all();
@@ -23,14 +23,14 @@ StoreWriter::~StoreWriter() {
 void StoreWriter::submit(Batch batch) {
   busy_ = true;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     job_ = std::move(batch);
   }
   cv_.notify_all();
 }
 
 std::optional<StoreWriter::Written> StoreWriter::take() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (!result_) return std::nullopt;
   std::optional<Written> out = std::move(result_);
   result_.reset();
@@ -39,8 +39,8 @@ std::optional<StoreWriter::Written> StoreWriter::take() {
 }
 
 StoreWriter::Written StoreWriter::wait() {
-  std::unique_lock lock(mu_);
-  cv_.wait(lock, [&] { return result_.has_value(); });
+  MutexLock lock(mu_);
+  while (!result_.has_value()) cv_.wait(lock.native());
   Written out = std::move(*result_);
   result_.reset();
   busy_ = false;
@@ -51,10 +51,10 @@ void StoreWriter::run() {
   for (;;) {
     Batch batch;
     {
-      std::unique_lock lock(mu_);
+      MutexLock lock(mu_);
       // A batch in flight is always written, even when stopping: the I/O
       // thread may be waiting for it.
-      cv_.wait(lock, [&] { return stopping_ || job_.has_value(); });
+      while (!stopping_ && !job_.has_value()) cv_.wait(lock.native());
       if (!job_) return;
       batch = std::move(*job_);
       job_.reset();
@@ -62,7 +62,7 @@ void StoreWriter::run() {
     std::string clashing_id;
     Status status = store_.commit(batch, &clashing_id);
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       result_ = Written{std::move(status), std::move(batch), std::move(clashing_id)};
     }
     cv_.notify_all();

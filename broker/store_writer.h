@@ -15,13 +15,13 @@
 #pragma once
 
 #include <condition_variable>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
 
 #include <zmq.hpp>
 
+#include "base/mutex.h"
 #include "broker/store.h"
 
 namespace tearline::broker {
@@ -43,24 +43,24 @@ class StoreWriter {
   // A batch was submitted and its result not yet taken.
   bool busy() const { return busy_; }
   // Precondition: !busy().
-  void submit(Batch batch);
+  void submit(Batch batch) EXCLUDES(mu_);
   // The result of the batch in flight once it is written (then !busy()), or
   // nullopt while it is still being written.
-  std::optional<Written> take();
+  std::optional<Written> take() EXCLUDES(mu_);
   // Blocks until the batch in flight is written; its result. Precondition: busy().
-  Written wait();
+  Written wait() EXCLUDES(mu_);
 
  private:
-  void run();
+  void run() EXCLUDES(mu_);
 
   Store& store_;
   zmq::socket_t notify_;  // built and connected in the constructor, used by the thread
   bool busy_ = false;  // I/O thread only
-  std::mutex mu_;
+  Mutex mu_;
   std::condition_variable cv_;
-  std::optional<Batch> job_;        // guarded by mu_
-  std::optional<Written> result_;   // guarded by mu_
-  bool stopping_ = false;           // guarded by mu_
+  std::optional<Batch> job_ GUARDED_BY(mu_);
+  std::optional<Written> result_ GUARDED_BY(mu_);
+  bool stopping_ GUARDED_BY(mu_) = false;
   std::thread thread_;
 };
 

@@ -16,7 +16,7 @@ Status TrustState::reload(std::int64_t now_seconds, identity::LoadReport* report
   next->directory = std::move(directory).value();
   next->topics = std::move(topics).value();
   next->generation = previous ? previous->generation + 1 : 1;
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   current_ = std::move(next);
   return Status::ok();
 }

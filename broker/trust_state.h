@@ -6,8 +6,8 @@
 
 #include <filesystem>
 #include <memory>
-#include <mutex>
 
+#include "base/mutex.h"
 #include "base/result.h"
 #include "identity/directory.h"
 #include "policy/topic_policy.h"
@@ -29,17 +29,17 @@ class TrustState {
   // Loads the directory and policy; on success swaps them in. On failure
   // the current snapshot stays and every reason is returned. `report`
   // receives the objects the directory loader left out.
-  Status reload(std::int64_t now_seconds, identity::LoadReport* report);
+  Status reload(std::int64_t now_seconds, identity::LoadReport* report) EXCLUDES(mu_);
 
-  TrustSnapshotPtr current() const {
-    std::lock_guard lock(mu_);
+  TrustSnapshotPtr current() const EXCLUDES(mu_) {
+    MutexLock lock(mu_);
     return current_;
   }
 
  private:
   std::filesystem::path directory_path_, policy_path_;
-  mutable std::mutex mu_;
-  TrustSnapshotPtr current_;
+  mutable Mutex mu_;
+  TrustSnapshotPtr current_ GUARDED_BY(mu_);
 };
 
 }  // namespace tearline::broker

@@ -33,7 +33,7 @@ VerifierPool::~VerifierPool() { stop(); }
 
 void VerifierPool::stop() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     stopping_ = true;
   }
   cv_.notify_all();
@@ -45,7 +45,7 @@ void VerifierPool::stop() {
 
 bool VerifierPool::submit(IngressJob job) {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (queued_ >= queue_limit_) return false;
     auto [it, added] = nodes_.try_emplace(job.node_id);
     NodeQueue& node = it->second;
@@ -60,14 +60,14 @@ bool VerifierPool::submit(IngressJob job) {
 
 std::vector<IngressResult> VerifierPool::drain() {
   std::vector<IngressResult> out;
-  std::lock_guard lock(results_mu_);
+  MutexLock lock(results_mu_);
   out.swap(results_);  // the whole vector: see the header
   return out;
 }
 
 std::vector<IngressJob> VerifierPool::cancel(const std::string& routing_id) {
   std::vector<IngressJob> cancelled;
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   for (auto it = nodes_.begin(); it != nodes_.end();) {
     NodeQueue& node = it->second;
     const bool had_jobs = !node.jobs.empty();
@@ -87,16 +87,16 @@ std::vector<IngressJob> VerifierPool::cancel(const std::string& routing_id) {
 }
 
 bool VerifierPool::publish(IngressResult result) {
-  std::lock_guard lock(results_mu_);
+  MutexLock lock(results_mu_);
   const bool was_empty = results_.empty();
   results_.push_back(std::move(result));
   return was_empty;
 }
 
 void VerifierPool::run(zmq::socket_t notify) {
-  std::unique_lock lock(mu_);
+  MutexLock lock(mu_);
   for (;;) {
-    cv_.wait(lock, [&] { return stopping_ || !ring_.empty(); });
+    while (!stopping_ && ring_.empty()) cv_.wait(lock.native());
     if (stopping_) return;
     std::string node_id = std::move(ring_.front());
     ring_.pop_front();

@@ -34,7 +34,6 @@
 #include <cstddef>
 #include <deque>
 #include <functional>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -42,6 +41,7 @@
 
 #include <zmq.hpp>
 
+#include "base/mutex.h"
 #include "broker/ingress.h"
 
 namespace tearline::broker {
@@ -63,7 +63,7 @@ class VerifierPool {
 
   // Queues `job` behind the earlier jobs of its node. False, and `job` is
   // not queued, when queue_limit jobs are already queued (BROKER_BUSY).
-  [[nodiscard]] bool submit(IngressJob job);
+  [[nodiscard]] bool submit(IngressJob job) EXCLUDES(mu_);
 
   // Every result published since the last call: per node in submission
   // order. Takes the whole vector, which is what makes "notify only when the
@@ -78,13 +78,13 @@ class VerifierPool {
   //  - a notify whose result an earlier drain() already took (the result
   //    was appended between the I/O thread reading notify messages and
   //    calling drain()) only causes a spurious wake-up and an empty drain().
-  std::vector<IngressResult> drain();
+  std::vector<IngressResult> drain() EXCLUDES(results_mu_);
 
   // Removes every QUEUED job whose routing_id is `routing_id` and returns
   // them (per node in submission order), e.g. when the broker closes that
   // session and must release the node's in-flight slots. A job already in
   // progress is not stopped: its result still comes out of drain().
-  std::vector<IngressJob> cancel(const std::string& routing_id);
+  std::vector<IngressJob> cancel(const std::string& routing_id) EXCLUDES(mu_);
 
   int threads() const { return static_cast<int>(workers_.size()); }
 
@@ -94,23 +94,24 @@ class VerifierPool {
     bool running = false;  // a job of this node is in progress
   };
 
-  void run(zmq::socket_t notify);
-  void stop();  // stops and joins the workers
+  void run(zmq::socket_t notify) EXCLUDES(mu_, results_mu_);
+  void stop() EXCLUDES(mu_);  // stops and joins the workers
   // Appends `result`; true when the vector was empty before (send a notify).
-  bool publish(IngressResult result);
+  bool publish(IngressResult result) EXCLUDES(results_mu_);
 
   const std::size_t queue_limit_;
   const Work work_;
 
-  std::mutex mu_;  // guards the scheduler state below
+  Mutex mu_;  // guards the scheduler state below
   std::condition_variable cv_;
-  bool stopping_ = false;
-  std::unordered_map<std::string, NodeQueue> nodes_;  // nodes with queued jobs or one in progress
-  std::deque<std::string> ring_;                      // nodes with queued jobs and none in progress
-  std::size_t queued_ = 0;                            // sum of nodes_[*].jobs.size()
+  bool stopping_ GUARDED_BY(mu_) = false;
+  // Nodes with queued jobs or one in progress.
+  std::unordered_map<std::string, NodeQueue> nodes_ GUARDED_BY(mu_);
+  std::deque<std::string> ring_ GUARDED_BY(mu_);  // nodes with queued jobs and none in progress
+  std::size_t queued_ GUARDED_BY(mu_) = 0;        // sum of nodes_[*].jobs.size()
 
-  std::mutex results_mu_;
-  std::vector<IngressResult> results_;
+  Mutex results_mu_;
+  std::vector<IngressResult> results_ GUARDED_BY(results_mu_);
 
   std::vector<std::thread> workers_;  // last: started once everything above exists
 };

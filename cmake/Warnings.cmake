@@ -9,3 +9,7 @@ target_compile_options(tearline_warnings INTERFACE
 if(TEARLINE_WERROR)
   target_compile_options(tearline_warnings INTERFACE -Werror)
 endif()
+# Clang checks the lock rules written with base/thread_annotations.h.
+if(CMAKE_CXX_COMPILER_ID MATCHES "Clang")
+  target_compile_options(tearline_warnings INTERFACE -Wthread-safety)
+endif()

@@ -1,0 +1,121 @@
+// Broker::Impl: the I/O thread's state and the glue between the broker's
+// parts. Internal to broker/ (broker.h is the public API).
+//
+// One I/O thread owns everything here except where marked: it receives
+// frames (broker.cc), answers requests (requests.cc), hands PUBLISHes to the
+// VerifierPool through FloodControl, stages verified ones in the
+// GroupCommit, and after each commit answers and routes what it returns
+// (Router, CatchUp); housekeeping.cc holds the periodic work. The ZAP thread
+// touches only `zap_events` (under its mutex); other threads only the atomic
+// flags and counters, and `bound_endpoint` (under its mutex).
+#pragma once
+
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+#include <zmq.hpp>
+
+#include "base/mutex.h"
+#include "broker/broker.h"
+#include "broker/catch_up.h"
+#include "broker/flood_control.h"
+#include "broker/group_commit.h"
+#include "broker/ingress.h"
+#include "broker/replay_guard.h"
+#include "broker/router.h"
+#include "broker/session_table.h"
+#include "broker/source_index.h"
+#include "broker/store.h"
+#include "broker/store_writer.h"
+#include "broker/subscription_index.h"
+#include "broker/trust_state.h"
+#include "broker/verifier_pool.h"
+#include "broker/zap_handler.h"
+#include "crypto/keys.h"
+#include "wire/frame.h"
+
+namespace tearline::broker {
+
+struct Broker::Impl {
+  Impl(Config c, const Clock& clk);
+
+  Config config;
+  const Clock& clock;
+  std::shared_ptr<spdlog::logger> log;
+  TrustState trust;
+  zmq::context_t context{1};
+  std::unique_ptr<ZapHandler> zap;
+  zmq::socket_t router;
+  zmq::socket_t results;
+  std::unique_ptr<VerifierPool> pool;
+  SourceIndex sources;
+  ReplayGuard replay;
+  FloodControl flood;
+  SessionTable sessions;
+  SubscriptionIndex subscriptions;  // durable, per node
+  std::map<std::string, std::uint64_t> node_cursors;  // acked broker seq per node (durable)
+  Router routing;
+  std::int64_t next_housekeeping_ms = 0;
+  std::int64_t next_retention_ms = 0;
+
+  // Durable state (docs/reliability.md).
+  std::unique_ptr<Store> store;
+  std::unique_ptr<StoreWriter> writer;
+  std::unique_ptr<crypto::SigningKey> audit_key;
+  std::unique_ptr<GroupCommit> commits;
+  std::unique_ptr<CatchUp> catch_up;
+
+  Mutex zap_events_mu;
+  std::vector<AuditEvent> zap_events GUARDED_BY(zap_events_mu);  // from the ZAP thread
+  std::uint64_t zap_events_dropped GUARDED_BY(zap_events_mu) = 0;
+
+  std::atomic<bool> stop_requested{false};
+  std::atomic<bool> reload_requested{false};
+  mutable Mutex endpoint_mu;
+  std::string bound_endpoint GUARDED_BY(endpoint_mu);  // set by create(), read by endpoint()
+  struct Counters {
+    std::atomic<std::uint64_t> accepted{0}, rejected{0}, delivered{0}, closed{0}, reloads{0}, failed_reloads{0};
+  } counters;
+
+  // ---- broker.cc: the loop and sending ----
+  Status run();
+  void receive();
+  void on_frame(Session& s, tearline::v1::Frame& frame);
+  bool try_send(const std::string& routing_id, const Bytes& bytes);
+  void send(Session& s, const tearline::v1::Frame& frame);
+  std::string endpoint() const EXCLUDES(endpoint_mu);
+  void audit_event(std::string event, std::string node, std::string report, std::string decision,
+                   std::string detail);
+
+  // ---- requests.cc: answering requests ----
+  void on_hello(Session& s, const tearline::v1::Hello& hello);
+  void on_subscribe(Session& s, const tearline::v1::Subscribe& sub);
+  void on_unsubscribe(Session& s, const tearline::v1::Unsubscribe& unsub);
+  void on_ack(Session& s, std::uint64_t seq);
+  void on_publish(Session& s, tearline::v1::Publish& pub);
+  void on_admin(Session& s, const tearline::v1::Admin& admin);
+  void on_verified(IngressResult& r);
+  void cancel_queued_jobs(const Session& s);
+  void close_session(Session& s, Code code, const Status& reasons);
+  void note_outcome(Session& s, const Status& status);
+  void error(Session& s, Code code, const std::string& message, std::uint64_t request_id = 0);
+  void reject(Session& s, std::uint64_t request_id, const Status& status);
+  void reject_publish(const Refusal& r);
+
+  // ---- housekeeping.cc: the group commit's glue and periodic work ----
+  void commit();
+  void start_commit();
+  CommitOutcome::Kind finish_commit(StoreWriter::Written written);
+  void commit_and_wait();
+  void take_zap_events() EXCLUDES(zap_events_mu);
+  void apply_retention_if_due();
+  Status reload(const std::string& why);
+  void enforce_validity();
+  void housekeeping();
+};
+
+}  // namespace tearline::broker

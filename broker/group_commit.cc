@@ -1,0 +1,269 @@
+#include "broker/group_commit.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <utility>
+
+namespace tearline::broker {
+
+namespace {
+
+// Reports and request answers are committed at once (the publisher waits);
+// audit entries of deliveries and cursor moves ride along with them, or are
+// flushed on their own after kLazyCommitMs.
+constexpr std::int64_t kLazyCommitMs = 100;
+constexpr std::size_t kLazyCommitEntries = 4096;
+
+// Whether `list` holds the report that `copy` is a copy of (same report id).
+bool holds(const std::vector<Staged>& list, const IngressResult& copy) {
+  const std::string& id = copy.report->header.report_id();
+  return std::any_of(list.begin(), list.end(),
+                     [&](const Staged& st) { return st.result.report->header.report_id() == id; });
+}
+
+Refusal refusal_of(const IngressResult& r, Status status) {
+  return Refusal{r.routing_id, r.node_id, r.request_id, r.report->report_id_hex(), std::move(status)};
+}
+
+}  // namespace
+
+GroupCommit::GroupCommit(const StorageLimits& storage, ReplayGuard& replay, const crypto::SigningKey& audit_key,
+                         std::shared_ptr<spdlog::logger> log)
+    : storage_(storage),
+      replay_(replay),
+      audit_key_(audit_key),
+      log_(log ? std::move(log) : spdlog::default_logger()) {}
+
+void GroupCommit::restore(std::uint64_t head, audit::ChainWriter chain, std::uint64_t last_checkpoint_index,
+                          std::int64_t now_ms) {
+  head_ = head;
+  chain_ = chain;
+  last_checkpoint_index_ = last_checkpoint_index;
+  last_checkpoint_ms_ = now_ms;
+}
+
+void GroupCommit::stage(IngressResult accepted, std::uint64_t previous_sequence, std::int64_t recorded_ms) {
+  Staged st;
+  st.result = std::move(accepted);
+  st.previous_sequence = previous_sequence;
+  st.recorded_ms = recorded_ms;
+  staged_.push_back(std::move(st));
+}
+
+bool GroupCommit::holds_original(const IngressResult& copy) const {
+  return copy.report && (holds(staged_, copy) || (inflight_ && holds(inflight_->staged, copy)));
+}
+
+void GroupCommit::hold_replay(IngressResult copy) { replays_.push_back(std::move(copy)); }
+
+void GroupCommit::reply_after_commit(std::string routing_id, std::uint64_t request_id) {
+  replies_.push_back(PendingReply{std::move(routing_id), request_id});
+}
+
+void GroupCommit::subscriptions_changed(const std::string& node, std::vector<std::string> patterns) {
+  dirty_subscriptions_[node] = std::move(patterns);
+}
+
+void GroupCommit::cursor_moved(const std::string& node) { dirty_cursors_.insert(node); }
+
+void GroupCommit::audit(AuditEvent event) { events_.push_back(std::move(event)); }
+
+void GroupCommit::force() {
+  last_checkpoint_ms_ = 0;  // a checkpoint with the last entries
+  force_ = true;
+}
+
+bool GroupCommit::idle() const {
+  return staged_.empty() && events_.empty() && dirty_cursors_.empty() && replies_.empty() && replays_.empty() &&
+         dirty_subscriptions_.empty();
+}
+
+std::int64_t GroupCommit::oldest_pending_ms(std::int64_t now_ms) const {
+  if (inflight_ && !inflight_->staged.empty()) return inflight_->staged.front().recorded_ms;
+  if (!staged_.empty()) return staged_.front().recorded_ms;
+  return now_ms;
+}
+
+bool GroupCommit::checkpoint_due(const audit::ChainWriter& chain, std::int64_t now_ms) const {
+  return chain.last_index() > last_checkpoint_index_ &&
+         (chain.last_index() - last_checkpoint_index_ >= storage_.audit_checkpoint_entries ||
+          now_ms - last_checkpoint_ms_ >= storage_.audit_checkpoint_seconds * 1000);
+}
+
+std::optional<Batch> GroupCommit::build(std::int64_t now_ms, const std::map<std::string, std::uint64_t>& cursors) {
+  if (inflight_) return std::nullopt;
+  const bool urgent =
+      !staged_.empty() || !replays_.empty() || !replies_.empty() || !dirty_subscriptions_.empty() || force_;
+  const bool lazy_due = (!events_.empty() || !dirty_cursors_.empty()) &&
+                        (events_.size() >= kLazyCommitEntries || now_ms - last_commit_ms_ >= kLazyCommitMs);
+  if (!urgent && !lazy_due && !checkpoint_due(chain_, now_ms)) return std::nullopt;
+  force_ = false;
+  last_commit_ms_ = now_ms;
+
+  InFlight f;
+  f.now_ms = now_ms;
+  f.staged = std::exchange(staged_, {});
+  f.replays = std::exchange(replays_, {});
+  f.replies = std::exchange(replies_, {});
+  f.subscriptions = std::exchange(dirty_subscriptions_, {});
+  f.cursor_nodes = std::exchange(dirty_cursors_, {});
+  Batch batch;
+  batch.reports.reserve(f.staged.size());
+  for (std::size_t i = 0; i < f.staged.size(); ++i) {
+    Staged& st = f.staged[i];
+    st.seq = head_ + i + 1;
+    const auto& rep = *st.result.report;
+    StoredReport sr;
+    sr.seq = st.seq;
+    sr.report_id = rep.header.report_id();
+    sr.originator = rep.originator.node_id;
+    sr.topic = rep.header.topic();
+    sr.accepted_ms = now_ms;
+    sr.sequence = rep.header.sequence();
+    sr.source = SourceRecord{rep.originator.node_id, rep.originator.agency, rep.originator.country, {}};
+    for (const auto& sec : rep.sections) sr.source.labels.push_back(*sec.label);
+    sr.bytes = st.result.raw;
+    batch.reports.push_back(std::move(sr));
+    events_.push_back(AuditEvent{now_ms, "publish", st.result.node_id, rep.report_id_hex(), "accepted",
+                                 "seq " + std::to_string(st.seq) + " topic " + rep.header.topic() + " sections " +
+                                     std::to_string(rep.sections.size())});
+  }
+  batch.subscriptions = f.subscriptions;
+  for (const auto& node : f.cursor_nodes) {
+    auto it = cursors.find(node);
+    batch.cursors[node] = it == cursors.end() ? 0 : it->second;
+  }
+  f.events = std::exchange(events_, {});
+  f.next = chain_;
+  for (const auto& e : f.events) {
+    batch.audit.push_back(f.next.append(e.time_ms, e.event, e.node, e.report, e.decision, e.detail));
+  }
+  if (checkpoint_due(f.next, now_ms)) {
+    audit::AuditEntry last;
+    last.index = f.next.last_index();
+    last.hash = f.next.last_hash();
+    batch.checkpoints.push_back(audit::sign_checkpoint(last, now_ms, audit_key_));
+  }
+  inflight_ = std::move(f);
+  return batch;
+}
+
+CommitOutcome GroupCommit::finish(StoreWriter::Written written, std::int64_t now_ms) {
+  InFlight f = std::move(*inflight_);
+  inflight_.reset();
+  CommitOutcome out;
+  if (!written.clashing_id.empty()) {
+    out.kind = CommitOutcome::Kind::kRebuilt;
+    unbuild_without(std::move(f), written.clashing_id, out);
+    return out;
+  }
+  if (!written.status) {
+    out.kind = CommitOutcome::Kind::kFailed;
+    out.failure = written.status;
+    fail(std::move(f), written.status, now_ms, out);
+    return out;
+  }
+  out.kind = CommitOutcome::Kind::kWritten;
+  chain_ = f.next;
+  if (!written.batch.checkpoints.empty()) {
+    const auto& c = written.batch.checkpoints.back();
+    last_checkpoint_index_ = c.index;
+    last_checkpoint_ms_ = f.now_ms;
+    log_->info("event=audit_checkpoint index={} hash={} signature={}", c.index, to_hex(c.hash),
+               to_hex(ByteView(c.signature.data(), c.signature.size())));
+  }
+  out.replies = std::move(f.replies);
+  const std::uint64_t head_before = head_;
+  out.committed.reserve(f.staged.size());
+  for (auto& st : f.staged) {
+    head_ = st.seq;
+    auto& row = written.batch.reports[static_cast<std::size_t>(st.seq - head_before - 1)];
+    out.committed.push_back(Committed{std::move(st), std::move(row.source)});
+  }
+  for (auto& r : f.replays) out.refused.push_back(refusal_of(r, r.status));
+  // Copies that arrived while their original was in this batch: it is
+  // written now, so REPLAYED_REPORT is true.
+  std::vector<IngressResult> still_held;
+  for (auto& r : replays_) {
+    const bool original_written = std::any_of(out.committed.begin(), out.committed.end(), [&](const Committed& c) {
+      return c.staged.result.report->header.report_id() == r.report->header.report_id();
+    });
+    if (original_written) {
+      out.refused.push_back(refusal_of(r, r.status));
+    } else {
+      still_held.push_back(std::move(r));
+    }
+  }
+  replays_ = std::move(still_held);
+  return out;
+}
+
+void GroupCommit::keep_events(std::vector<AuditEvent>& from_batch) {
+  std::vector<AuditEvent> events;
+  for (auto& e : from_batch) {
+    if (!(e.event == "publish" && e.decision == "accepted")) events.push_back(std::move(e));
+  }
+  for (auto& e : events_) events.push_back(std::move(e));
+  events_ = std::move(events);
+}
+
+void GroupCommit::unbuild_without(InFlight f, const std::string& clashing_id, CommitOutcome& out) {
+  std::vector<Staged> keep;
+  for (auto& st : f.staged) {
+    const std::string& id = st.result.report->header.report_id();
+    if (id != clashing_id) {
+      keep.push_back(std::move(st));
+      continue;
+    }
+    // Its id stays remembered (it is a used id) and its sequence counts.
+    out.refused.push_back(refusal_of(
+        st.result, Status::fail(Code::REPLAYED_REPORT, "report " + st.result.report->report_id_hex() +
+                                                           " was accepted before")));
+  }
+  for (auto& st : staged_) keep.push_back(std::move(st));
+  staged_ = std::move(keep);
+  // The "accepted" audit entries are made again when the batch is rebuilt.
+  keep_events(f.events);
+  for (auto& r : replays_) f.replays.push_back(std::move(r));
+  replays_ = std::move(f.replays);
+  for (auto& p : replies_) f.replies.push_back(std::move(p));
+  replies_ = std::move(f.replies);
+  for (auto& [node, patterns] : f.subscriptions) dirty_subscriptions_.try_emplace(node, std::move(patterns));
+  dirty_cursors_.insert(f.cursor_nodes.begin(), f.cursor_nodes.end());
+}
+
+void GroupCommit::fail(InFlight f, const Status& why, std::int64_t now_ms, CommitOutcome& out) {
+  if (now_ms - last_error_log_ms_ >= 1000) {  // at most one line a second while it lasts
+    last_error_log_ms_ = now_ms;
+    log_->error("event=store_failed code={} reason=\"{}\" staged={}", code_name(why.code()), why.to_string(),
+                f.staged.size() + staged_.size());
+  }
+  keep_events(f.events);
+  for (auto& [node, patterns] : f.subscriptions) dirty_subscriptions_.try_emplace(node, std::move(patterns));
+  dirty_cursors_.insert(f.cursor_nodes.begin(), f.cursor_nodes.end());
+
+  auto later = std::exchange(staged_, {});
+  for (auto it = later.rbegin(); it != later.rend(); ++it) {
+    replay_.unrecord(it->result.report->header.report_id(), it->result.node_id, it->previous_sequence);
+  }
+  for (auto it = f.staged.rbegin(); it != f.staged.rend(); ++it) {
+    replay_.unrecord(it->result.report->header.report_id(), it->result.node_id, it->previous_sequence);
+  }
+  for (auto* list : {&f.staged, &later}) {
+    for (auto& st : *list) out.refused.push_back(refusal_of(st.result, why));
+  }
+  // Their originals were not accepted after all: the same answer. A copy
+  // whose original is in neither list (it was refused because its id is
+  // stored) keeps its own answer: REPLAYED_REPORT is true.
+  for (auto* list : {&f.replays, &replays_}) {
+    for (auto& r : *list) {
+      const bool original_failed = holds(f.staged, r) || holds(later, r);
+      out.refused.push_back(refusal_of(r, original_failed ? why : r.status));
+    }
+  }
+  replays_.clear();
+  out.replies = std::move(f.replies);
+}
+
+}  // namespace tearline::broker

@@ -1,0 +1,176 @@
+// GroupCommit: what waits for the store, and what happens once it is written
+// (docs/architecture.md, "Group commit"; docs/reliability.md).
+//
+// Accepted publishes are STAGED (their broker seq is assigned when their
+// batch is built); SUBSCRIBE/UNSUBSCRIBE answers, subscription and cursor
+// changes and audit events wait with them. build() makes one Batch of all
+// that (the StoreWriter writes it, one at a time); while it is IN FLIGHT new
+// work accumulates for the next one. finish() takes the writer's answer and
+// RETURNS what the I/O loop must now do, in this order:
+//  - written: the request answers (ACCEPTED), then each committed report in
+//    seq order (answer ACCEPTED to its publisher, route it), then the
+//    refusals (copies of reports of this batch: REPLAYED_REPORT is true now);
+//  - rebuilt (a report reused the id of a stored report): that report is
+//    refused REPLAYED_REPORT; everything else of the batch goes back, in
+//    order, ahead of what arrived since, and is built again;
+//  - failed: every staged report (in flight and since: their replay records
+//    sat on the failed batch's) and every copy held for them is refused with
+//    the store's answer, and so are the request answers; audit events other
+//    than "accepted" and the subscription and cursor changes are kept.
+// Rules kept: nothing is answered ACCEPTED, and nothing routed, before its
+// batch is synced; a copy of a report staged or in flight is answered only
+// after the original's commit (or failure); audit entries are chained in the
+// order they were made, with a signed checkpoint every
+// `audit_checkpoint_entries` entries or `audit_checkpoint_seconds`.
+//
+// Ownership and threads: owned by the broker's I/O thread, which alone calls
+// it; borrows the ReplayGuard (unrecord on failure) and the audit key, which
+// must outlive it. Takes the time as arguments.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "audit/audit.h"
+#include "broker/config.h"
+#include "broker/ingress.h"
+#include "broker/replay_guard.h"
+#include "broker/store.h"
+#include "broker/store_writer.h"
+#include "crypto/keys.h"
+
+namespace spdlog {
+class logger;
+}
+
+namespace tearline::broker {
+
+// An audit event not yet chained (chained when its batch is built).
+struct AuditEvent {
+  std::int64_t time_ms = 0;
+  std::string event, node, report, decision, detail;
+};
+
+// An accepted publish waiting for its group commit.
+struct Staged {
+  IngressResult result;
+  std::uint64_t seq = 0;  // assigned when its batch is built
+  std::uint64_t previous_sequence = 0;
+  std::int64_t recorded_ms = 0;  // when the ReplayGuard recorded its id
+};
+
+// A request answer that waits for the group commit (durable state).
+struct PendingReply {
+  std::string routing_id;
+  std::uint64_t request_id = 0;
+};
+
+// A publish to answer REJECTED (and audit "rejected").
+struct Refusal {
+  std::string routing_id, node_id;
+  std::uint64_t request_id = 0;
+  std::string report_hex;
+  Status status;
+};
+
+struct Committed {
+  Staged staged;
+  SourceRecord source;  // as written
+};
+
+struct CommitOutcome {
+  enum class Kind { kWritten, kRebuilt, kFailed };
+  Kind kind = Kind::kWritten;
+  std::vector<PendingReply> replies;  // kWritten: ACCEPTED; kFailed: REJECTED with `failure`
+  std::vector<Committed> committed;   // kWritten, in seq order
+  std::vector<Refusal> refused;
+  Status failure;  // kFailed: the store's answer
+};
+
+class GroupCommit {
+ public:
+  GroupCommit(const StorageLimits& storage, ReplayGuard& replay, const crypto::SigningKey& audit_key,
+              std::shared_ptr<spdlog::logger> log);
+
+  // The recovered state: the last committed seq and audit entry, the last
+  // checkpointed index; `now_ms` counts as the last checkpoint's time.
+  void restore(std::uint64_t head, audit::ChainWriter chain, std::uint64_t last_checkpoint_index, std::int64_t now_ms);
+
+  // ---- work for the next batch ----
+  void stage(IngressResult accepted, std::uint64_t previous_sequence, std::int64_t recorded_ms);
+  // Whether the report `copy` is a copy of is staged or in flight.
+  bool holds_original(const IngressResult& copy) const;
+  // Keeps a copy (its status says REPLAYED_REPORT) until its original's
+  // batch is written or fails.
+  void hold_replay(IngressResult copy);
+  void reply_after_commit(std::string routing_id, std::uint64_t request_id);
+  void subscriptions_changed(const std::string& node, std::vector<std::string> patterns);
+  void cursor_moved(const std::string& node);
+  void audit(AuditEvent event);
+
+  // ---- the batch ----
+  // The next batch when one is due (something urgent, lazy entries old or
+  // many enough, a checkpoint due, or force()); nullopt otherwise or while
+  // one is in flight. `cursors`: the acknowledged seq per node.
+  std::optional<Batch> build(std::int64_t now_ms, const std::map<std::string, std::uint64_t>& cursors);
+  bool in_flight() const { return inflight_.has_value(); }
+  // Precondition: in_flight(). See the header comment for the outcome.
+  CommitOutcome finish(StoreWriter::Written written, std::int64_t now_ms);
+
+  // The next build() makes a batch even with nothing pending, with a
+  // checkpoint over everything written (clean shutdown).
+  void force();
+  // Nothing waits for a batch.
+  bool idle() const;
+  // The last committed broker seq.
+  std::uint64_t head() const { return head_; }
+  // When the oldest report not yet written was recorded; `now_ms` if none.
+  std::int64_t oldest_pending_ms(std::int64_t now_ms) const;
+
+ private:
+  struct InFlight {
+    std::vector<Staged> staged;
+    std::vector<IngressResult> replays;  // copies of staged reports, answered after
+    std::vector<PendingReply> replies;
+    std::vector<AuditEvent> events;      // chained into batch.audit
+    std::set<std::string> cursor_nodes;  // cursors written
+    std::map<std::string, std::vector<std::string>> subscriptions;
+    audit::ChainWriter next;             // the chain once the batch is written
+    std::int64_t now_ms = 0;
+  };
+
+  bool checkpoint_due(const audit::ChainWriter& chain, std::int64_t now_ms) const;
+  void unbuild_without(InFlight f, const std::string& clashing_id, CommitOutcome& out);
+  void fail(InFlight f, const Status& why, std::int64_t now_ms, CommitOutcome& out);
+  // Audit events of `f` other than "accepted" (made again when rebuilt),
+  // then the pending ones.
+  void keep_events(std::vector<AuditEvent>& from_batch);
+
+  const StorageLimits storage_;
+  ReplayGuard& replay_;
+  const crypto::SigningKey& audit_key_;
+  std::shared_ptr<spdlog::logger> log_;
+
+  std::uint64_t head_ = 0;
+  audit::ChainWriter chain_;
+  std::uint64_t last_checkpoint_index_ = 0;
+  std::int64_t last_checkpoint_ms_ = 0;
+  std::int64_t last_commit_ms_ = 0;
+  std::int64_t last_error_log_ms_ = 0;
+  bool force_ = false;
+
+  std::optional<InFlight> inflight_;
+  std::vector<Staged> staged_;
+  std::vector<IngressResult> replays_;  // copies of staged reports, answered after the commit
+  std::vector<PendingReply> replies_;
+  std::vector<AuditEvent> events_;
+  std::set<std::string> dirty_cursors_;
+  std::map<std::string, std::vector<std::string>> dirty_subscriptions_;
+};
+
+}  // namespace tearline::broker

@@ -1,0 +1,169 @@
+// Broker::Impl: the group commit's glue (building a batch for the
+// StoreWriter, acting on what GroupCommit::finish returns) and the periodic
+// work: reload, closing sessions no longer valid, session timeouts,
+// replay-memory expiry, retention.
+#include <algorithm>
+
+#include "broker/broker_impl.h"
+
+namespace tearline::broker {
+
+namespace {
+
+std::string short_hex(const std::string& raw) { return to_hex(as_bytes(raw)).substr(0, 12); }
+
+}  // namespace
+
+// One batch at a time is written by the StoreWriter thread. While it is in
+// flight the I/O thread keeps receiving, verifying and staging; the next
+// batch is built from what accumulated as soon as the previous one is
+// written. Collects the writer's result, if any, then starts the next batch
+// if due.
+void Broker::Impl::commit() {
+  if (commits->in_flight()) {
+    auto written = writer->take();
+    if (!written) return;
+    finish_commit(std::move(*written));
+  }
+  // Between two batches the write connection is free: retention runs
+  // here when due, so that steady load cannot starve it.
+  apply_retention_if_due();
+  start_commit();
+}
+
+void Broker::Impl::take_zap_events() {
+  MutexLock lock(zap_events_mu);
+  for (auto& e : zap_events) commits->audit(std::move(e));
+  zap_events.clear();
+  if (zap_events_dropped > 0) {
+    commits->audit(AuditEvent{clock.now_ms(), "connection", "", "", "refused",
+                              std::to_string(zap_events_dropped) + " more handshakes not recorded one by one"});
+    zap_events_dropped = 0;
+  }
+}
+
+void Broker::Impl::start_commit() {
+  take_zap_events();
+  auto batch = commits->build(clock.now_ms(), node_cursors);
+  if (batch) writer->submit(std::move(*batch));
+}
+
+// Answers and routes what the written (or failed) batch settled.
+CommitOutcome::Kind Broker::Impl::finish_commit(StoreWriter::Written written) {
+  CommitOutcome out = commits->finish(std::move(written), clock.now_ms());
+  if (out.kind == CommitOutcome::Kind::kWritten) {
+    for (const auto& p : out.replies) {
+      Session* s = sessions.find(p.routing_id);
+      if (s != nullptr && s->ready()) {
+        send(*s, wire::make_accepted(p.request_id));
+        note_outcome(*s, Status::ok());
+      }
+    }
+    // Sessions already at the head before this batch receive it live; the
+    // others are catching up from the store and will read it there.
+    TrustSnapshotPtr snap = trust.current();
+    for (auto& c : out.committed) {
+      const Staged& st = c.staged;
+      const auto& rep = *st.result.report;
+      sources.add(rep.header.report_id(), std::move(c.source));
+      counters.accepted++;
+      log->debug("event=publish_accepted node={} report={} topic={} seq={} sections={}", st.result.node_id,
+                 short_hex(rep.header.report_id()), rep.header.topic(), st.seq, rep.sections.size());
+      Session* s = sessions.find(st.result.routing_id);
+      if (s != nullptr && s->ready()) {
+        send(*s, wire::make_accepted(st.result.request_id, as_bytes(rep.header.report_id()), st.seq));
+      }
+      Routable r{st.seq, &rep, rep.originator.country, &st.result.raw};
+      counters.delivered += routing.route_live(r, *snap, clock.now_seconds());
+    }
+  }
+  for (const auto& r : out.refused) reject_publish(r);
+  if (out.kind == CommitOutcome::Kind::kFailed) {
+    for (const auto& p : out.replies) {
+      if (Session* s = sessions.find(p.routing_id)) reject(*s, p.request_id, out.failure);
+    }
+  }
+  return out.kind;
+}
+
+// Blocks until everything pending is written (clean shutdown). Finishing a
+// batch routes its reports, which adds audit events; so this writes batches
+// until nothing is left (a few rounds), each with a signed checkpoint over
+// everything written so far.
+void Broker::Impl::commit_and_wait() {
+  if (commits->in_flight()) finish_commit(writer->wait());
+  for (int round = 0; round < 4; ++round) {
+    commits->force();
+    start_commit();
+    if (!commits->in_flight()) return;
+    const CommitOutcome::Kind finished = finish_commit(writer->wait());
+    if (finished == CommitOutcome::Kind::kFailed) return;
+    if (finished == CommitOutcome::Kind::kWritten && commits->idle()) return;
+  }
+}
+
+// Deletes what retention allows, at most once a minute, only while no batch
+// is in flight (the write connection is the writer's then).
+void Broker::Impl::apply_retention_if_due() {
+  const std::int64_t now = clock.now_ms();
+  if (now < next_retention_ms || writer->busy()) return;
+  next_retention_ms = now + 60'000;
+  std::vector<std::string> removed_ids;
+  auto removed = store->apply_retention(now, &removed_ids);
+  sources.remove(removed_ids);
+  if (!removed) {
+    log->error("event=retention_failed reason=\"{}\"", removed.status().to_string());
+  } else if (*removed > 0) {
+    log->info("event=retention removed={}", *removed);
+  }
+}
+
+Status Broker::Impl::reload(const std::string& why) {
+  identity::LoadReport report;
+  Status s = trust.reload(clock.now_seconds(), &report);
+  for (const auto& issue : report.rejected) {
+    log->warn("event=directory_rejected object={} code={} reason=\"{}\"", issue.object, code_name(issue.reason.code),
+              issue.reason.message);
+  }
+  if (!s) {
+    counters.failed_reloads++;
+    log->error("event=reload_failed why=\"{}\" reasons=\"{}\" (keeping the last good state)", why, s.to_string());
+    audit_event("reload", "", "", "failed", why + ": " + s.to_string());
+    return s;
+  }
+  counters.reloads++;
+  log->info("event=reloaded why=\"{}\" generation={} nodes={}", why, trust.current()->generation,
+            trust.current()->directory->nodes().size());
+  audit_event("reload", "", "", "ok", why + ": generation " + std::to_string(trust.current()->generation));
+  enforce_validity();
+  return s;
+}
+
+// Closes the sessions of nodes no longer valid; they receive nothing more.
+void Broker::Impl::enforce_validity() {
+  TrustSnapshotPtr snap = trust.current();
+  const std::int64_t now = clock.now_seconds();
+  for (auto& [id, s] : sessions) {
+    if (!s.ready()) continue;
+    Status valid = snap->directory->check_node(s.node_id, now);
+    if (valid) continue;
+    log->warn("event=session_revoked node={} reasons=\"{}\"", s.node_id, valid.to_string());
+    close_session(s, Code::SESSION_REVOKED, valid);
+  }
+}
+
+void Broker::Impl::housekeeping() {
+  const std::int64_t now = clock.now_ms();
+  if (reload_requested.exchange(false)) (void)reload("SIGHUP");
+  enforce_validity();
+  // Ids of reports not yet written stay remembered however long the write
+  // takes: the store cannot answer for them yet.
+  replay.expire(std::min(now, commits->oldest_pending_ms(now)));
+  for (const Session& gone : sessions.take_timed_out(now, config.limits.session_timeout_ms)) {
+    log->info("event=session_timeout node={}", gone.node_id);
+    cancel_queued_jobs(gone);
+  }
+  apply_retention_if_due();
+}
+
+}  // namespace tearline::broker

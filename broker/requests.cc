@@ -1,0 +1,247 @@
+// Broker::Impl: answering client requests (docs/protocol.md): HELLO,
+// SUBSCRIBE, UNSUBSCRIBE, ACK, PUBLISH (flood control, then the verifier
+// pool; on_verified() stages what passed), ADMIN; and the failure rules of a
+// session (failure counting, closing).
+#include <algorithm>
+
+#include "broker/broker_impl.h"
+#include "policy/topic.h"
+
+namespace tearline::broker {
+namespace v1 = tearline::v1;
+
+// A closed session's PUBLISHes still queued for verification are dropped:
+// nobody would be answered, and verifying them is work for nothing.
+void Broker::Impl::cancel_queued_jobs(const Session& s) {
+  for (const auto& job : pool->cancel(s.routing_id)) flood.finished(job.node_id);
+}
+
+void Broker::Impl::close_session(Session& s, Code code, const Status& reasons) {
+  SessionTable::close(s);
+  cancel_queued_jobs(s);
+  counters.closed++;
+  audit_event("session", s.node_id, "", "closed", std::string(code_name(code)) + ": " + reasons.to_string());
+  send(s, wire::make_error(code, reasons));
+}
+
+void Broker::Impl::note_outcome(Session& s, const Status& status) {
+  if (!SessionTable::count_outcome(s, status, config.limits.max_failures)) return;
+  log->warn("event=session_closed node={} reason=TOO_MANY_FAILURES failures={}", s.node_id, s.failures);
+  flood.start_cooldown(s.node_id, clock.now_ms());
+  close_session(s, Code::TOO_MANY_FAILURES,
+                Status::fail(Code::TOO_MANY_FAILURES,
+                             std::to_string(s.failures) + " consecutive failed requests; session closed"));
+}
+
+void Broker::Impl::error(Session& s, Code code, const std::string& message, std::uint64_t request_id) {
+  send(s, wire::make_error(code, message, request_id));
+  note_outcome(s, Status::fail(code, message));
+}
+
+void Broker::Impl::reject(Session& s, std::uint64_t request_id, const Status& status) {
+  send(s, wire::make_rejected(request_id, status));
+  note_outcome(s, status);
+}
+
+void Broker::Impl::on_hello(Session& s, const v1::Hello& hello) {
+  Status version = wire::check_hello(hello);
+  if (!version) {
+    send(s, wire::make_error(Code::UNSUPPORTED_VERSION, version));
+    return;
+  }
+  Status cooling = flood.hello_refusal(s.node_id, clock.now_ms());
+  if (!cooling) {
+    if (SessionTable::may_answer_cooldown(s, clock.now_ms())) send(s, wire::make_error(Code::TOO_MANY_FAILURES, cooling));
+    return;
+  }
+  TrustSnapshotPtr snap = trust.current();
+  Status valid = snap->directory->check_node(s.node_id, clock.now_seconds());
+  if (!valid) {
+    log->info("event=hello_refused node={} reasons=\"{}\"", s.node_id, valid.to_string());
+    audit_event("session", s.node_id, "", "refused", valid.to_string());
+    send(s, wire::make_error(Code::SESSION_REVOKED, valid));
+    s.state = SessionState::kClosed;
+    return;
+  }
+  if (sessions.ready_count() >= config.limits.max_connections) {
+    send(s, wire::make_error(Code::BROKER_BUSY, "the broker serves its maximum of " +
+                                                    std::to_string(config.limits.max_connections) + " sessions"));
+    return;
+  }
+  s.state = SessionState::kReady;
+  s.failures = 0;
+  s.backlog.clear();
+  s.backlog_bytes = 0;
+  // Durable: the node resumes after what it acknowledged; a node never seen
+  // starts now.
+  auto cursor = node_cursors.find(s.node_id);
+  s.delivered = cursor == node_cursors.end() ? commits->head() : cursor->second;
+  s.acked = s.delivered;
+  log->info("event=session_ready node={} client=\"{}\" resume_after={}", s.node_id, hello.client(), s.delivered);
+  audit_event("session", s.node_id, "", "admitted", "resume after " + std::to_string(s.delivered));
+  send(s, wire::make_welcome(s.node_id, clock.now_ms(), static_cast<std::uint32_t>(config.limits.max_frame_bytes),
+                             static_cast<std::uint32_t>(config.limits.max_subscriptions)));
+}
+
+void Broker::Impl::on_subscribe(Session& s, const v1::Subscribe& sub) {
+  Status problems;
+  if (static_cast<std::size_t>(sub.patterns_size()) > wire::kMaxPatternsPerRequest || sub.patterns_size() == 0) {
+    problems.add(Code::TOPIC_INVALID, "a SUBSCRIBE carries 1.." + std::to_string(wire::kMaxPatternsPerRequest) + " patterns");
+  }
+  std::vector<std::string> patterns = subscriptions.patterns_of(s.node_id);
+  const std::size_t before = patterns.size();
+  for (const auto& p : sub.patterns()) {
+    Status valid = policy::validate_pattern(p);
+    if (valid) valid = check_topic_limits(p, config.limits);
+    if (!valid) {
+      problems.merge(valid);
+      continue;
+    }
+    if (std::find(patterns.begin(), patterns.end(), p) == patterns.end()) patterns.push_back(p);
+  }
+  if (problems.is_ok() && patterns.size() > config.limits.max_subscriptions) {
+    problems.add(Code::TOO_MANY_SUBSCRIPTIONS, "at most " + std::to_string(config.limits.max_subscriptions) +
+                                                   " patterns per node");
+  }
+  if (!problems) {
+    reject(s, sub.request_id(), problems);
+    return;
+  }
+  if (patterns.size() != before || node_cursors.count(s.node_id) == 0) {
+    subscriptions.set(s.node_id, patterns);
+    commits->subscriptions_changed(s.node_id, patterns);
+    if (node_cursors.count(s.node_id) == 0) {
+      node_cursors[s.node_id] = s.delivered;
+      commits->cursor_moved(s.node_id);
+    }
+  }
+  log->debug("event=subscribed node={} patterns={}", s.node_id, patterns.size());
+  // Answered after the group commit: the subscription is durable by then.
+  commits->reply_after_commit(s.routing_id, sub.request_id());
+}
+
+void Broker::Impl::on_unsubscribe(Session& s, const v1::Unsubscribe& unsub) {
+  std::vector<std::string> patterns = subscriptions.patterns_of(s.node_id);
+  for (const auto& p : unsub.patterns()) patterns.erase(std::remove(patterns.begin(), patterns.end(), p), patterns.end());
+  subscriptions.set(s.node_id, patterns);
+  commits->subscriptions_changed(s.node_id, patterns);
+  commits->reply_after_commit(s.routing_id, unsub.request_id());
+}
+
+void Broker::Impl::on_ack(Session& s, std::uint64_t seq) {
+  if (seq <= s.acked || seq > s.delivered) return;
+  s.acked = seq;
+  auto& cursor = node_cursors[s.node_id];
+  if (seq > cursor) {
+    cursor = seq;
+    commits->cursor_moved(s.node_id);
+  }
+}
+
+void Broker::Impl::on_publish(Session& s, v1::Publish& pub) {
+  if (store->halted()) {
+    reject(s, pub.request_id(), Status::fail(Code::STORAGE_HALTED, "the broker stopped accepting after a failed sync"));
+    return;
+  }
+  // Flood control, before any verification work is spent on the node.
+  const std::int64_t now = clock.now_ms();
+  FloodControl::Answer admitted = flood.admit(s.node_id, now);
+  if (admitted.verdict != FloodControl::Verdict::kAdmit) {
+    reject(s, pub.request_id(), admitted.status);
+    if (admitted.verdict == FloodControl::Verdict::kRateLimited) {
+      std::size_t refused = 0;
+      Status cut_off = flood.rate_limited(s.node_id, s.ready(), now, &refused);
+      if (!cut_off) {
+        log->warn("event=session_closed node={} reason=RATE_LIMITED_FLOOD refused={}", s.node_id, refused);
+        close_session(s, Code::TOO_MANY_FAILURES, cut_off);
+      }
+    }
+    return;
+  }
+  IngressJob job;
+  job.routing_id = s.routing_id;
+  job.node_id = s.node_id;
+  job.request_id = pub.request_id();
+  job.report.assign(pub.report().begin(), pub.report().end());
+  job.received_ms = clock.now_ms();
+  if (!pool->submit(std::move(job))) {
+    reject(s, pub.request_id(), Status::fail(Code::BROKER_BUSY, "verification queue full; retry later"));
+    return;
+  }
+  flood.started(s.node_id);
+}
+
+void Broker::Impl::on_admin(Session& s, const v1::Admin& admin) {
+  TrustSnapshotPtr snap = trust.current();
+  const identity::Credential* cred = snap->directory->node(s.node_id);
+  if (cred == nullptr || !cred->has_role(wire::kAdminRole)) {
+    reject(s, admin.request_id(), Status::fail(Code::NOT_AUTHORIZED, s.node_id + " lacks the admin role"));
+    return;
+  }
+  if (admin.command() != wire::kAdminReload) {
+    reject(s, admin.request_id(), Status::fail(Code::INVALID_FIELD, "unknown admin command '" + admin.command() + "'"));
+    return;
+  }
+  Status reloaded = reload("admin request from " + s.node_id);
+  if (reloaded) {
+    send(s, wire::make_accepted(admin.request_id()));
+  } else {
+    reject(s, admin.request_id(), reloaded);
+  }
+}
+
+void Broker::Impl::reject_publish(const Refusal& r) {
+  counters.rejected++;
+  log->info("event=publish_rejected node={} request={} code={} reasons=\"{}\"", r.node_id, r.request_id,
+            code_name(r.status.code()), r.status.to_string());
+  audit_event("publish", r.node_id, r.report_hex, "rejected", r.status.to_string());
+  Session* s = sessions.find(r.routing_id);
+  if (s != nullptr && s->ready()) reject(*s, r.request_id, r.status);
+}
+
+// Checks replay and stages an accepted report for the next group commit.
+void Broker::Impl::on_verified(IngressResult& r) {
+  flood.finished(r.node_id);
+  Status status = r.status;
+  const std::string report_hex = r.report ? r.report->report_id_hex() : std::string();
+  if (status) {
+    status = replay.check(r.report->header.report_id(), r.node_id, r.report->header.sequence());
+    // An exact copy of a report accepted longer ago than ids stay in
+    // memory repeats its sequence: REPLAYED_REPORT must still be said, as
+    // it tells a publisher that re-sent after a lost answer that the
+    // report was accepted. Only this refused path reads the store.
+    if (status.has(Code::SEQUENCE_REGRESSION) && !status.has(Code::REPLAYED_REPORT)) {
+      auto stored = store->has_report(r.report->header.report_id());
+      if (!stored) {
+        log->error("event=store_read_failed reason=\"{}\"", stored.status().to_string());
+      } else if (*stored) {
+        Status both = Status::fail(Code::REPLAYED_REPORT, "report " + report_hex + " was accepted before");
+        both.merge(status);
+        status = both;
+      }
+    }
+  }
+  if (status && store->halted()) status = Status::fail(Code::STORAGE_HALTED, "the broker stopped accepting after a failed sync");
+  if (!status) {
+    // A copy of a report staged in this very group commit: REPLAYED_REPORT
+    // must mean "accepted before", which is true only once the original is
+    // committed, so the answer waits for the commit (which may yet fail,
+    // or never happen if the broker dies first).
+    if (status.has(Code::REPLAYED_REPORT) && commits->holds_original(r)) {
+      r.status = status;
+      commits->hold_replay(std::move(r));
+      return;
+    }
+    reject_publish(Refusal{r.routing_id, r.node_id, r.request_id, report_hex, status});
+    return;
+  }
+  const std::uint64_t previous_sequence = replay.last_sequence(r.node_id);
+  const std::int64_t recorded_ms = clock.now_ms();
+  replay.record(r.report->header.report_id(), r.node_id, r.report->header.sequence(), recorded_ms);
+  // A report that passed every check ends a run of failures now, in
+  // request order, not when its batch is written.
+  if (Session* s = sessions.find(r.routing_id)) s->failures = 0;
+  commits->stage(std::move(r), previous_sequence, recorded_ms);
+}
+
+}  // namespace tearline::broker

@@ -1,0 +1,68 @@
+#include "broker/router.h"
+
+#include <algorithm>
+
+#include "wire/frame.h"
+
+namespace tearline::broker {
+
+Router::Router(const SubscriptionIndex& subscriptions, SessionTable& sessions, Audit audit)
+    : subscriptions_(subscriptions), sessions_(sessions), audit_(std::move(audit)) {}
+
+std::vector<std::string> Router::subscribers(const Routable& r) const {
+  return subscriptions_.match(r.report->header.topic());
+}
+
+std::size_t Router::route_live(const Routable& r, const TrustSnapshot& trust, std::int64_t now_s) {
+  const std::vector<std::string> matched = subscribers(r);
+  std::size_t sent = 0;
+  for (auto& [id, s] : sessions_) {
+    if (s.ready() && s.delivered == r.seq - 1) sent += route_to(s, r, matched, trust, now_s) ? 1 : 0;
+  }
+  return sent;
+}
+
+bool Router::route_to(Session& s, const Routable& r, const std::vector<std::string>& matched,
+                      const TrustSnapshot& trust, std::int64_t now_s) {
+  s.delivered = r.seq;
+  if (!std::binary_search(matched.begin(), matched.end(), s.node_id)) return false;
+  const policy::DeliveryDecision d = judge(trust, s.node_id, r, now_s);
+  if (!d.credential) return false;  // the session is closed at the next housekeeping
+  const std::string report_hex = r.report->report_id_hex();
+  if (!d.topic) {
+    audit_("withheld", s.node_id, report_hex, "withheld", "all sections: " + d.topic.to_string());
+    return false;
+  }
+  for (std::size_t i = 0; i < d.sections.size(); ++i) {
+    if (d.sections[i].allowed()) continue;
+    audit_("withheld", s.node_id, report_hex, "withheld",
+           "section " + std::to_string(i + 1) + ": " + d.sections[i].denials.to_string());
+  }
+  if (!d.any_delivered()) return false;
+  sessions_.send(s, deliver_frame(r, d));
+  audit_("delivery", s.node_id, report_hex, "delivered",
+         "seq " + std::to_string(r.seq) + " sections " + d.delivered_list());
+  return true;
+}
+
+policy::DeliveryDecision Router::judge(const TrustSnapshot& trust, std::string_view node, const Routable& r,
+                                       std::int64_t now_s) {
+  const auto& rep = *r.report;
+  policy::DeliveryQuestion q;
+  q.topic = rep.header.topic();
+  q.originator_country = std::string(r.originator_country);
+  q.sections.reserve(rep.sections.size());
+  for (const auto& sec : rep.sections) {
+    q.sections.push_back(policy::SectionFacts{
+        &*sec.label, std::binary_search(sec.recipients.begin(), sec.recipients.end(), node)});
+  }
+  return policy::decide_delivery(*trust.directory, &trust.topics, node, q, now_s);
+}
+
+Bytes Router::deliver_frame(const Routable& r, const policy::DeliveryDecision& decision) {
+  if (decision.all_delivered()) return wire::encode_frame(wire::make_deliver(r.seq, ByteView(*r.raw)));
+  const std::string torn = report::redact(r.report->report, decision.delivered()).SerializeAsString();
+  return wire::encode_frame(wire::make_deliver(r.seq, as_bytes(torn)));
+}
+
+}  // namespace tearline::broker

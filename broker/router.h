@@ -1,0 +1,83 @@
+// Router: who receives a report, and what of it.
+//
+// For a report (fresh from a group commit, or read back from the store by
+// CatchUp) the SubscriptionIndex names the nodes with a matching pattern;
+// for each of their sessions the one delivery decision
+// (policy::decide_delivery) says which sections the node receives and why
+// the others are withheld. A session receives a copy torn down to its
+// sections (the exact bytes when it receives them all), or nothing.
+//
+// Audit entries, exactly (docs/audit.md):
+//   topic not readable     -> withheld "all sections: <topic reasons>"
+//   credential not valid   -> nothing (the session is closed at the next
+//                             housekeeping), no entry
+//   otherwise, per withheld section N -> withheld "section N: <reasons>"
+//   and when anything is sent -> delivery "seq S sections 1,3"
+//
+// Ownership and threads: owned by the broker's I/O thread, which alone calls
+// it; borrows the index and the session table, which must outlive it.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/bytes.h"
+#include "broker/session_table.h"
+#include "broker/subscription_index.h"
+#include "broker/trust_state.h"
+#include "policy/delivery.h"
+#include "report/verify.h"
+
+namespace tearline::broker {
+
+// A report ready to route: from a fresh verification or from the store.
+// Borrowed pointers; they live as long as the routing call.
+struct Routable {
+  std::uint64_t seq = 0;
+  const report::VerifiedReport* report = nullptr;
+  std::string_view originator_country;
+  const Bytes* raw = nullptr;  // the report's exact bytes
+};
+
+class Router {
+ public:
+  // Receives one audit entry: (event, node, report hex, decision, detail).
+  using Audit = std::function<void(std::string event, std::string node, std::string report, std::string decision,
+                                   std::string detail)>;
+
+  Router(const SubscriptionIndex& subscriptions, SessionTable& sessions, Audit audit);
+
+  // The nodes with a pattern matching the report's topic (sorted).
+  std::vector<std::string> subscribers(const Routable& r) const;
+
+  // Routes a report just committed: every READY session at the head
+  // (delivered == r.seq - 1) moves to r.seq, whether or not its node
+  // subscribed (so that it does not think itself behind and catch up from
+  // the store), and the sessions of matching nodes are judged and sent
+  // their copy. Sessions behind are left to CatchUp. Returns the copies sent.
+  std::size_t route_live(const Routable& r, const TrustSnapshot& trust, std::int64_t now_s);
+
+  // Judges `r` for one session: its delivered becomes r.seq; when its node
+  // is in `matched` (subscribers(r)) the decision is made, audited and the
+  // copy sent. True when a copy was sent.
+  bool route_to(Session& s, const Routable& r, const std::vector<std::string>& matched, const TrustSnapshot& trust,
+                std::int64_t now_s);
+
+  // What of `r` the node receives (policy::decide_delivery with the
+  // snapshot's directory and topic policy, at now_s).
+  static policy::DeliveryDecision judge(const TrustSnapshot& trust, std::string_view node, const Routable& r,
+                                        std::int64_t now_s);
+  // The DELIVER frame of `r` for a decision that delivers something: the
+  // exact bytes when every section is delivered, else a redacted copy.
+  static Bytes deliver_frame(const Routable& r, const policy::DeliveryDecision& decision);
+
+ private:
+  const SubscriptionIndex& subscriptions_;
+  SessionTable& sessions_;
+  Audit audit_;
+};
+
+}  // namespace tearline::broker

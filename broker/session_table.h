@@ -1,0 +1,119 @@
+// SessionTable: the broker's sessions, by ZeroMQ routing id
+// (docs/protocol.md, "Session state machine").
+//
+// A session is NEW until its HELLO is answered WELCOME (READY); it is CLOSED
+// after an ERROR that ends it (revoked, too many failures, slow consumer),
+// where only a new HELLO matters. Each has a backlog: the frames the socket
+// could not take yet (its pipe was full), sent first, in order, by flush().
+// The SLOW_CONSUMER rule: when a backlog grows past
+// `max_pending_deliveries` frames or `max_pending_bytes` bytes, it is
+// dropped, the session is closed, and a single SLOW_CONSUMER error is queued
+// in its place.
+//
+// The socket is behind a callback (TrySend), so that this table is tested
+// without ZeroMQ. TrySend returns false when the peer's pipe is full; a
+// peer that vanished counts as sent.
+//
+// Ownership and threads: owned by the broker's I/O thread, which alone calls
+// it (and its callbacks run there); not thread-safe. Session references stay
+// valid until take_timed_out() removes the session.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/bytes.h"
+#include "base/result.h"
+
+namespace spdlog {
+class logger;
+}
+
+namespace tearline::broker {
+
+enum class SessionState { kNew, kReady, kClosed };
+
+struct Session {
+  std::string routing_id;
+  std::string node_id;  // authenticated (ZAP User-Id)
+  SessionState state = SessionState::kNew;
+  int failures = 0;  // consecutive failed requests
+  std::int64_t last_seen_ms = 0;
+  std::uint64_t acked = 0;
+  std::uint64_t delivered = 0;  // highest broker seq routed to this session (sent or judged)
+  std::deque<Bytes> backlog;    // frames the socket could not take yet
+  std::size_t backlog_bytes = 0;
+  std::int64_t hello_refused_ms = -1;  // last HELLO answered with the cooldown refusal
+
+  bool ready() const { return state == SessionState::kReady; }
+};
+
+// During a cooldown, HELLOs on one connection are answered at most this often
+// (a refused node that retries at once would otherwise make the broker answer
+// as fast as it can send).
+inline constexpr std::int64_t kCooldownAnswerIntervalMs = 1000;
+
+class SessionTable {
+ public:
+  using TrySend = std::function<bool(const std::string& routing_id, const Bytes& frame)>;
+  // Called after the table closed a session by itself (SLOW_CONSUMER), so
+  // that the owner releases what the session held.
+  using OnClosed = std::function<void(Session&)>;
+
+  SessionTable(TrySend try_send, OnClosed on_slow_consumer, std::size_t max_pending_deliveries,
+               std::size_t max_pending_bytes, std::shared_ptr<spdlog::logger> log);
+
+  // The session of `routing_id`; nullptr when unknown.
+  Session* find(const std::string& routing_id);
+  // The session of `routing_id`, made NEW for `node` when unknown, its
+  // last_seen_ms set to `now_ms`; nullptr (nothing changed) when the
+  // routing id belongs to a session of another node.
+  Session* attach(const std::string& routing_id, const std::string& node, std::int64_t now_ms);
+
+  enum class Sent { kSent, kQueued, kClosedSlowConsumer };
+  // Sends `frame`, or queues it behind the session's backlog. May close the
+  // session SLOW_CONSUMER (then the frame is dropped with the backlog).
+  Sent send(Session& s, Bytes frame);
+  // Sends what the backlogs hold, in order, while the pipes take it.
+  void flush();
+  bool any_backlog() const;
+
+  // Drops the backlog and closes the session (the caller sends the ERROR).
+  static void close(Session& s);
+  // Counts a request's outcome: OK resets the failure run; a failure whose
+  // code counts (wire::counts_toward_failure_limit) extends it. True when
+  // the run reached `max_failures` on a READY session: the caller closes it
+  // TOO_MANY_FAILURES.
+  static bool count_outcome(Session& s, const Status& outcome, int max_failures);
+  // Whether a HELLO refused for a cooldown is answered now (at most once per
+  // kCooldownAnswerIntervalMs per session); records the answer when so.
+  static bool may_answer_cooldown(Session& s, std::int64_t now_ms);
+
+  std::size_t ready_count() const;
+  std::size_t size() const { return sessions_.size(); }
+  // Removes and returns the sessions not heard from for longer than
+  // `timeout_ms`.
+  std::vector<Session> take_timed_out(std::int64_t now_ms, std::int64_t timeout_ms);
+
+  using Map = std::map<std::string, Session>;
+  Map::iterator begin() { return sessions_.begin(); }
+  Map::iterator end() { return sessions_.end(); }
+  Map::const_iterator begin() const { return sessions_.begin(); }
+  Map::const_iterator end() const { return sessions_.end(); }
+
+ private:
+  TrySend try_send_;
+  OnClosed on_slow_consumer_;
+  const std::size_t max_pending_deliveries_;
+  const std::size_t max_pending_bytes_;
+  std::shared_ptr<spdlog::logger> log_;
+  Map sessions_;
+};
+
+}  // namespace tearline::broker

@@ -1,0 +1,191 @@
+// broker/catch_up: sessions behind the head read from a real store, one
+// read serving every session it covers; the batch and backlog limits; the
+// move to the head when nothing is stored after a session; rows that do not
+// parse skipped.
+#include <catch2/catch.hpp>
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "broker/catch_up.h"
+#include "broker/sqlite_store.h"
+#include "broker_test_reports.h"
+#include "support/temp_dir.h"
+#include "wire/frame.h"
+
+namespace tearline::broker {
+namespace {
+
+using testing::DemoWorld;
+using testing::kDemoNow;
+using test_reports::label;
+using test_reports::make_report;
+namespace v1 = tearline::v1;
+
+constexpr std::uint64_t kStored = 300;
+constexpr std::uint64_t kGarbageSeq = 150;
+
+std::string id_of(std::uint64_t seq) {
+  std::string id(16, '\0');
+  for (int i = 0; i < 8; ++i) id[static_cast<std::size_t>(i)] = static_cast<char>((seq >> (8 * i)) & 0xff);
+  id[15] = 'c';
+  return id;
+}
+
+struct Fixture {
+  testing::TempDir dir{"tearline-catch-up"};
+  std::unique_ptr<Store> store;
+  std::map<std::string, bool> full;
+  std::map<std::string, std::vector<std::uint64_t>> seqs;  // DELIVER seqs by routing id
+  std::vector<std::string> slow;
+  Limits limits;
+  SubscriptionIndex index;
+  std::unique_ptr<SessionTable> sessions;
+  std::unique_ptr<Router> router;
+  std::unique_ptr<CatchUp> catch_up;
+  TrustSnapshot trust;
+
+  explicit Fixture(std::size_t max_pending_deliveries = 10000) {
+    limits.max_pending_deliveries = max_pending_deliveries;
+    StoreOptions o;
+    o.path = dir.path() / "tearline.db";
+    RecoveredState state;
+    auto opened = SqliteStore::open(o, kDemoNow * 1000, 600'000, &state);
+    INFO(opened.status().to_string());
+    REQUIRE(opened);
+    store = std::move(opened).value();
+    // Seqs 1..300: the same real report under 300 ids (the store does not
+    // parse; catch-up does), and one row that does not parse.
+    const auto rep = make_report("intel.seizures", "diran-bogota-hq", 1, {label(v1::SECRET, {"COL", "USA"})});
+    Batch batch;
+    for (std::uint64_t seq = 1; seq <= kStored; ++seq) {
+      StoredReport r;
+      r.seq = seq;
+      r.report_id = id_of(seq);
+      r.originator = "diran-bogota-hq";
+      r.topic = "intel.seizures";
+      r.accepted_ms = kDemoNow * 1000;
+      r.sequence = seq;
+      r.source = SourceRecord{"diran-bogota-hq", "DIRAN", "COL", {}};
+      r.bytes = seq == kGarbageSeq ? Bytes{1, 2, 3} : rep.bytes;
+      batch.reports.push_back(std::move(r));
+    }
+    Status written = store->commit(batch);
+    INFO(written.to_string());
+    REQUIRE(written);
+
+    sessions = std::make_unique<SessionTable>(
+        [this](const std::string& id, const Bytes& b) {
+          if (full[id]) return false;
+          auto f = wire::decode_frame(b, 1 << 24);
+          REQUIRE(f);
+          if (f->has_deliver()) seqs[id].push_back(f->deliver().broker_seq());
+          return true;
+        },
+        [this](Session& s) { slow.push_back(s.routing_id); }, limits.max_pending_deliveries,
+        limits.max_pending_bytes, nullptr);
+    router = std::make_unique<Router>(index, *sessions, [](auto&&...) {});
+    catch_up = std::make_unique<CatchUp>(*store, *router, *sessions, limits, nullptr);
+    trust = test_reports::demo_trust();
+  }
+
+  Session& session(const std::string& rid, const std::string& node, std::uint64_t delivered) {
+    Session& s = *sessions->attach(rid, node, 0);
+    s.state = SessionState::kReady;
+    s.delivered = delivered;
+    return s;
+  }
+};
+
+std::vector<std::uint64_t> range(std::uint64_t from, std::uint64_t to, std::uint64_t skip = 0) {
+  std::vector<std::uint64_t> out;
+  for (std::uint64_t s = from; s <= to; ++s) {
+    if (s != skip) out.push_back(s);
+  }
+  return out;
+}
+
+TEST_CASE("catch-up: one read serves every session it covers, in seq order", "[broker][catch_up]") {
+  Fixture f;
+  REQUIRE(f.index.insert("dea-cucuta-agent", "intel.>"));
+  REQUIRE(f.index.insert("diran-cucuta-commander", "intel.*"));
+  REQUIRE(f.index.insert("dea-bogota-analyst", "ops.>"));
+  Session& a = f.session("r-a", "dea-cucuta-agent", 0);
+  Session& b = f.session("r-b", "diran-cucuta-commander", 280);
+  Session& c = f.session("r-c", "dea-bogota-analyst", 100);
+  Session& d = f.session("r-d", "dea-cucuta-agent", kStored);  // at the head
+  CHECK(f.catch_up->behind(kStored));
+
+  // Reads 1..256 (a, and c inside it), then 281..300 for b, beyond that batch.
+  const std::size_t sent = f.catch_up->run(kStored, f.trust, kDemoNow);
+  CHECK(f.catch_up->reads() == 2);
+  CHECK(f.seqs["r-a"] == range(1, 256, kGarbageSeq));
+  CHECK(a.delivered == 256);
+  CHECK(f.seqs["r-b"] == range(281, 300));
+  CHECK(b.delivered == 300);
+  CHECK(f.seqs.count("r-c") == 0);  // nothing it subscribed to; it moves on all the same
+  CHECK(c.delivered == 256);
+  CHECK(f.seqs.count("r-d") == 0);
+  CHECK(d.delivered == kStored);
+  CHECK(sent == 255 + 20);
+
+  // The next round: one read from 256 serves a and c.
+  f.catch_up->run(kStored, f.trust, kDemoNow);
+  CHECK(f.catch_up->reads() == 3);
+  CHECK(f.seqs["r-a"] == range(1, 300, kGarbageSeq));
+  CHECK(a.delivered == 300);
+  CHECK(c.delivered == 300);
+  CHECK_FALSE(f.catch_up->behind(kStored));
+}
+
+TEST_CASE("catch-up: never more than the backlog has room for", "[broker][catch_up]") {
+  Fixture f(50);
+  REQUIRE(f.index.insert("dea-cucuta-agent", "intel.>"));
+  Session& a = f.session("r-a", "dea-cucuta-agent", 0);
+  f.full["r-a"] = true;  // the reader does not read
+  f.catch_up->run(kStored, f.trust, kDemoNow);
+  CHECK(a.backlog.size() == 50);
+  CHECK(a.delivered == 50);
+  CHECK(a.ready());
+  CHECK(f.slow.empty());
+  // No room left: nothing read for it.
+  f.catch_up->run(kStored, f.trust, kDemoNow);
+  CHECK(f.catch_up->reads() == 1);
+  CHECK(a.delivered == 50);
+  // Once it reads again it catches up.
+  f.full["r-a"] = false;
+  f.sessions->flush();
+  f.catch_up->run(kStored, f.trust, kDemoNow);
+  CHECK(a.delivered == 100);
+  CHECK(f.slow.empty());
+}
+
+TEST_CASE("catch-up: a backlog above its limits waits", "[broker][catch_up]") {
+  Fixture f;
+  REQUIRE(f.index.insert("dea-cucuta-agent", "intel.>"));
+  Session& a = f.session("r-a", "dea-cucuta-agent", 0);
+  for (int i = 0; i < 65; ++i) a.backlog.push_back(Bytes{1});
+  a.backlog_bytes = 65;
+  f.full["r-a"] = true;
+  CHECK(f.catch_up->run(kStored, f.trust, kDemoNow) == 0);
+  CHECK(f.catch_up->reads() == 0);
+  CHECK(a.delivered == 0);
+}
+
+TEST_CASE("catch-up: nothing stored after a session moves it to the head", "[broker][catch_up]") {
+  Fixture f;
+  Session& a = f.session("r-a", "dea-cucuta-agent", kStored);
+  // The head is past what is stored (retention removed the rest).
+  f.catch_up->run(kStored + 10, f.trust, kDemoNow);
+  CHECK(a.delivered == kStored + 10);
+  // Rows past the head are not routed yet.
+  Session& b = f.session("r-b", "diran-cucuta-commander", 290);
+  REQUIRE(f.index.insert("diran-cucuta-commander", ">"));
+  f.catch_up->run(295, f.trust, kDemoNow);
+  CHECK(f.seqs["r-b"] == range(291, 295));
+  CHECK(b.delivered == 295);
+}
+
+}  // namespace
+}  // namespace tearline::broker

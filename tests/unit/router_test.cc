@@ -1,0 +1,178 @@
+// broker/router: who receives a report and what of it, with the one delivery
+// decision (policy::decide_delivery), and the audit texts the broker has
+// always written, checked against the rules they come from (label_admits,
+// the topic policy). Sessions behind the head are left alone; sessions at
+// the head move on even when nothing of theirs matches.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "broker/router.h"
+#include "broker_test_reports.h"
+#include "policy/decisions.h"
+#include "report/verify.h"
+#include "support/demo_world.h"
+#include "wire/frame.h"
+
+namespace tearline::broker {
+namespace {
+
+using testing::DemoWorld;
+using testing::kDemoNow;
+using test_reports::label;
+using test_reports::demo_trust;
+using test_reports::make_report;
+namespace v1 = tearline::v1;
+
+struct Line {
+  std::string event, node, report, decision, detail;
+  bool operator==(const Line&) const = default;
+};
+
+struct World {
+  std::map<std::string, std::vector<Bytes>> sent;  // by routing id
+  std::vector<Line> audit;
+  SubscriptionIndex index;
+  SessionTable sessions{[this](const std::string& id, const Bytes& b) {
+                          sent[id].push_back(b);
+                          return true;
+                        },
+                        nullptr, 1000, 1 << 24, nullptr};
+  Router router{index, sessions,
+                [this](std::string e, std::string n, std::string r, std::string d, std::string x) {
+                  audit.push_back(Line{e, n, r, d, x});
+                }};
+  TrustSnapshot trust = demo_trust();
+
+  Session& session(const std::string& rid, const std::string& node, std::uint64_t delivered,
+                   SessionState state = SessionState::kReady) {
+    Session& s = *sessions.attach(rid, node, 0);
+    s.state = state;
+    s.delivered = delivered;
+    return s;
+  }
+};
+
+// The DELIVER frame's report bytes.
+Bytes delivered_report(const Bytes& frame) {
+  auto f = wire::decode_frame(frame, 1 << 24);
+  REQUIRE(f);
+  REQUIRE(f->has_deliver());
+  return to_bytes(f->deliver().report());
+}
+
+std::uint64_t delivered_seq(const Bytes& frame) {
+  auto f = wire::decode_frame(frame, 1 << 24);
+  REQUIRE(f);
+  return f->deliver().broker_seq();
+}
+
+TEST_CASE("router: live routing judges the matching sessions at the head", "[broker][router]") {
+  World w;
+  REQUIRE(w.index.insert("dea-cucuta-agent", "intel.>"));
+  REQUIRE(w.index.insert("diran-cucuta-commander", "intel.seizures.*"));
+  REQUIRE(w.index.insert("dea-bogota-analyst", "ops.>"));
+  const auto secret_col_usa = label(v1::SECRET, {"COL", "USA"});
+  const auto secret_col = label(v1::SECRET, {"COL"});
+  auto rep = make_report("intel.seizures.cucuta", "diran-bogota-hq", 1, {secret_col_usa, secret_col});
+  const std::string hex = rep.parsed->report_id_hex();
+
+  w.session("r-agent", "dea-cucuta-agent", 4);
+  w.session("r-cmd", "diran-cucuta-commander", 4);
+  w.session("r-analyst", "dea-bogota-analyst", 4);
+  w.session("r-behind", "dea-cucuta-agent", 2);
+  w.session("r-new", "dea-cucuta-agent", 4, SessionState::kNew);
+
+  Routable r{5, rep.parsed.get(), "COL", &rep.bytes};
+  CHECK(w.router.subscribers(r) == std::vector<std::string>{"dea-cucuta-agent", "diran-cucuta-commander"});
+  CHECK(w.router.route_live(r, w.trust, kDemoNow) == 2);
+
+  // The commander reads both sections: the exact bytes.
+  REQUIRE(w.sent["r-cmd"].size() == 1);
+  CHECK(delivered_seq(w.sent["r-cmd"][0]) == 5);
+  CHECK(delivered_report(w.sent["r-cmd"][0]) == rep.bytes);
+  // The agent reads section 1 only: a copy torn down to it.
+  REQUIRE(w.sent["r-agent"].size() == 1);
+  const std::string torn = report::redact(rep.parsed->report, {true, false}).SerializeAsString();
+  CHECK(delivered_report(w.sent["r-agent"][0]) == to_bytes(torn));
+  // Not subscribed to the topic: nothing sent, yet it is at the head.
+  CHECK(w.sent.count("r-analyst") == 0);
+  CHECK(w.sessions.find("r-analyst")->delivered == 5);
+  // Behind, or not READY: left alone.
+  CHECK(w.sent.count("r-behind") == 0);
+  CHECK(w.sessions.find("r-behind")->delivered == 2);
+  CHECK(w.sent.count("r-new") == 0);
+  CHECK(w.sessions.find("r-new")->delivered == 4);
+
+  // The audit, with the reasons the label rules give.
+  const auto& dir = *w.trust.directory;
+  const std::string refused =
+      policy::label_admits(dir, "dea-cucuta-agent", secret_col, "COL", kDemoNow).denials.to_string();
+  REQUIRE(refused.find("COUNTRY_NOT_RELEASABLE") != std::string::npos);
+  const std::vector<Line> expected = {
+      {"withheld", "dea-cucuta-agent", hex, "withheld", "section 2: " + refused},
+      {"delivery", "dea-cucuta-agent", hex, "delivered", "seq 5 sections 1"},
+      {"delivery", "diran-cucuta-commander", hex, "delivered", "seq 5 sections 1,2"},
+  };
+  CHECK(w.audit == expected);
+}
+
+TEST_CASE("router: a section the label admits but not sealed to the node is withheld NOT_ADDRESSED",
+          "[broker][router]") {
+  World w;
+  REQUIRE(w.index.insert("diran-cucuta-commander", ">"));
+  auto rep = make_report("intel.seizures", "diran-bogota-hq", 1,
+                         {label(v1::SECRET, {"COL"}), label(v1::SECRET, {"COL"})});
+  // As if the commander were added after the report was sealed.
+  auto unsealed = std::make_shared<report::VerifiedReport>(*rep.parsed);
+  auto& first = unsealed->sections[0].recipients;
+  first.erase(std::remove(first.begin(), first.end(), "diran-cucuta-commander"), first.end());
+  w.session("r-cmd", "diran-cucuta-commander", 8);
+  Routable r{9, unsealed.get(), "COL", &rep.bytes};
+  CHECK(w.router.route_live(r, w.trust, kDemoNow) == 1);
+  const std::string hex = rep.parsed->report_id_hex();
+  const std::vector<Line> expected = {
+      {"withheld", "diran-cucuta-commander", hex, "withheld", "section 1: NOT_ADDRESSED: not sealed to the node"},
+      {"delivery", "diran-cucuta-commander", hex, "delivered", "seq 9 sections 2"},
+  };
+  CHECK(w.audit == expected);
+  REQUIRE(w.sent["r-cmd"].size() == 1);
+  const std::string torn = report::redact(unsealed->report, {false, true}).SerializeAsString();
+  CHECK(delivered_report(w.sent["r-cmd"][0]) == to_bytes(torn));
+}
+
+TEST_CASE("router: a topic the node may not read withholds all sections in one entry", "[broker][router]") {
+  World w;
+  REQUIRE(w.index.insert("dea-cucuta-agent", "intel.>"));
+  auto rep = make_report("intel.hq.tasking", "diran-bogota-hq", 1, {label(v1::SECRET, {"COL", "USA"})});
+  Session& s = w.session("r-agent", "dea-cucuta-agent", 0);
+  Routable r{1, rep.parsed.get(), "COL", &rep.bytes};
+  CHECK_FALSE(w.router.route_to(s, r, w.router.subscribers(r), w.trust, kDemoNow));
+  CHECK(s.delivered == 1);
+  CHECK(w.sent.empty());
+  const Status topic = w.trust.topics.check(*w.trust.directory, "dea-cucuta-agent", "intel.hq.tasking",
+                                            policy::Access::kRead, kDemoNow);
+  REQUIRE_FALSE(topic.is_ok());
+  const std::vector<Line> expected = {
+      {"withheld", "dea-cucuta-agent", rep.parsed->report_id_hex(), "withheld", "all sections: " + topic.to_string()}};
+  CHECK(w.audit == expected);
+}
+
+TEST_CASE("router: a node whose credential is not valid gets nothing and no audit entry", "[broker][router]") {
+  World w;
+  REQUIRE(w.index.insert("ghost-node", ">"));
+  auto rep = make_report("intel.seizures", "diran-bogota-hq", 1, {label(v1::SECRET, {"COL"})});
+  Session& s = w.session("r-ghost", "ghost-node", 0);
+  Routable r{1, rep.parsed.get(), "COL", &rep.bytes};
+  CHECK_FALSE(w.router.route_to(s, r, w.router.subscribers(r), w.trust, kDemoNow));
+  CHECK(s.delivered == 1);
+  CHECK(w.sent.empty());
+  CHECK(w.audit.empty());
+  CHECK_FALSE(Router::judge(w.trust, "ghost-node", r, kDemoNow).credential.is_ok());
+}
+
+}  // namespace
+}  // namespace tearline::broker
