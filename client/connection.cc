@@ -23,7 +23,7 @@ constexpr std::size_t kMaxIncomingFrameBytes = std::size_t{64} << 20;
 // Reconnect back-off after the broker went away (ZMQ_RECONNECT_IVL, _MAX).
 constexpr int kReconnectIntervalMs = 100;
 constexpr int kReconnectIntervalMaxMs = 1000;
-// hello(): pause between HELLOs while the connection is not up yet.
+// say_hello(): the pause after a HELLO that could not be queued.
 constexpr int kHelloRetryMs = 20;
 constexpr std::size_t kMaxBrokerKeyFileBytes = 1024;
 
@@ -128,13 +128,15 @@ Status Connection::hello() {
     }
     Status s = say_hello(options_.connect_timeout_ms);
     if (s || s.code() != Code::UNAVAILABLE || monotonic_ms() >= deadline) return s;
-    std::this_thread::sleep_for(std::chrono::milliseconds(kHelloRetryMs));
   }
 }
 
 Status Connection::say_hello(int timeout_ms) {
   Status s = try_send(wire::make_hello(options_.client_name));
-  if (!s) return s;
+  if (!s) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(kHelloRetryMs));  // callers retry in a loop
+    return s;
+  }
   const std::int64_t deadline = monotonic_ms() + timeout_ms;
   while (monotonic_ms() < deadline) {
     auto event = read(remaining_ms(deadline));

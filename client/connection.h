@@ -85,8 +85,9 @@ class Connection {
   // was refused; or UNAVAILABLE. Other frames that arrive are queued.
   Status hello();
   // One HELLO on the connection as it is (e.g. after the broker closed the
-  // session): OK on WELCOME, the ERROR's status, UNAVAILABLE at once when the
-  // HELLO cannot be queued, or UNAVAILABLE after timeout_ms.
+  // session): OK on WELCOME, the ERROR's status, UNAVAILABLE after a 20 ms
+  // pause when the HELLO cannot be queued (so that a caller retrying in a
+  // loop does not spin), or UNAVAILABLE after timeout_ms.
   Status say_hello(int timeout_ms);
   // True once the broker refused the CURVE handshake (its ZAP handler said
   // no). Such a connection never carries a frame.
