@@ -38,6 +38,12 @@ int remaining_ms(std::int64_t deadline) {
 
 bool is_answer(const v1::Frame& f) { return f.has_accepted() || f.has_rejected() || f.has_error(); }
 
+// ERROR PROTOCOL_VIOLATION: what a broker that restarted (or forgot an idle
+// session) answers to any frame, whatever request id it carries.
+bool forgets_session(const Connection::Event& e) {
+  return e.is_ok() && e->has_error() && e->error().code() == static_cast<std::uint32_t>(Code::PROTOCOL_VIOLATION);
+}
+
 }  // namespace
 
 struct Connection::Socket {
@@ -168,7 +174,13 @@ Result<v1::Frame> Connection::finish(std::uint64_t id, int timeout_ms) {
       return answer;
     }
     if (monotonic_ms() >= deadline) break;
-    if (auto event = read(remaining_ms(deadline))) file(std::move(*event));
+    auto event = read(remaining_ms(deadline));
+    if (!event) continue;
+    if (forgets_session(*event)) {
+      in_flight_.erase(id);
+      return std::move(*event).value();
+    }
+    file(std::move(*event));
   }
   in_flight_.erase(id);
   return Status::fail(Code::UNAVAILABLE,

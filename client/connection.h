@@ -103,6 +103,9 @@ class Connection {
   // Waits up to timeout_ms for the answer (ACCEPTED, REJECTED or ERROR) to
   // request `id` in flight; frames that arrive meanwhile are kept: answers to
   // other requests in flight for their finish(), the rest queued as events.
+  // Any ERROR PROTOCOL_VIOLATION that arrives meanwhile, whatever its id,
+  // ends the wait and is returned: the broker has forgotten the session (it
+  // restarted), so no answer will come; say HELLO and start again.
   // UNAVAILABLE on timeout; the request is then abandoned (a late answer is
   // queued as an event).
   Result<tearline::v1::Frame> finish(std::uint64_t id, int timeout_ms);
