@@ -38,16 +38,14 @@ T load_at(const void* data, std::size_t offset) {
 }
 
 Status hello(TearlineNode& node, std::uint32_t role, std::uint32_t index) {
-  char msg[9] = {'H'};
-  std::memcpy(msg + 1, &role, 4);
-  std::memcpy(msg + 5, &index, 4);
-  node.socket.send(zmq::buffer(msg, sizeof msg), zmq::send_flags::none);
-  zmq::pollitem_t item{node.socket.handle(), 0, ZMQ_POLLIN, 0};
-  if (zmq::poll(&item, 1, std::chrono::milliseconds(10000)) <= 0) {
+  Bytes msg(9, 'H');
+  std::memcpy(msg.data() + 1, &role, 4);
+  std::memcpy(msg.data() + 5, &index, 4);
+  Status sent = node.send_bytes(msg);
+  if (!sent) return sent;
+  if (!node.connection->receive_bytes(10000, [](ByteView) {})) {
     return Status::fail(Code::UNAVAILABLE, "the relay did not answer");
   }
-  zmq::message_t m;
-  (void)node.socket.recv(m);
   return Status::ok();
 }
 
@@ -60,19 +58,12 @@ class RawPub final : public PubTransport {
   }
   Status send(std::uint64_t seq) override {
     std::memcpy(buf_.data() + 5, &seq, 8);
-    try {
-      node_.socket.send(zmq::buffer(buf_.data(), buf_.size()), zmq::send_flags::none);
-    } catch (const zmq::error_t& e) {
-      return Status::fail(Code::UNAVAILABLE, e.what());
-    }
-    return Status::ok();
+    return node_.send_bytes(buf_);
   }
   void poll(const Verdict& verdict) override {
-    zmq::message_t m;
-    while (node_.socket.recv(m, zmq::recv_flags::dontwait)) {
-      if (m.size() == 9 && static_cast<const char*>(m.data())[0] == 'A') {
-        verdict(load_at<std::uint64_t>(m.data(), 1), Outcome::kAccepted, 0);
-      }
+    while (node_.connection->receive_bytes(0, [&](ByteView m) {
+      if (m.size() == 9 && m[0] == 'A') verdict(load_at<std::uint64_t>(m.data(), 1), Outcome::kAccepted, 0);
+    })) {
     }
   }
   int wait_fd() override { return node_.fd(); }
@@ -172,20 +163,20 @@ int raw_sub_main(const RoleArgs& args) {
     return 1;
   }
   (*core)->ready();
-  zmq::socket_t& sock = (*node)->socket;
+  client::Connection& connection = *(*node)->connection;
+  auto take = [&](ByteView m) {
+    if (m.size() < kHeader || m[0] != 'P') return;
+    const auto pub = static_cast<int>(load_at<std::uint32_t>(m.data(), 1));
+    const auto seq = load_at<std::uint64_t>(m.data(), 5);
+    if (pub < 0 || pub >= args.shape.publishers) {
+      (*core)->summary().unexpected++;
+      return;
+    }
+    if ((*core)->fresh(pub, seq)) (*core)->delivered(pub, seq, 0);
+  };
   while (!(*core)->over()) {
-    zmq::pollitem_t item{sock.handle(), 0, ZMQ_POLLIN, 0};
-    if (zmq::poll(&item, 1, std::chrono::milliseconds(20)) <= 0) continue;
-    zmq::message_t m;
-    while (sock.recv(m, zmq::recv_flags::dontwait)) {
-      if (m.size() < kHeader || static_cast<const char*>(m.data())[0] != 'P') continue;
-      const auto pub = static_cast<int>(load_at<std::uint32_t>(m.data(), 1));
-      const auto seq = load_at<std::uint64_t>(m.data(), 5);
-      if (pub < 0 || pub >= args.shape.publishers) {
-        (*core)->summary().unexpected++;
-        continue;
-      }
-      if ((*core)->fresh(pub, seq)) (*core)->delivered(pub, seq, 0);
+    if (!connection.receive_bytes(20, take)) continue;
+    while (connection.receive_bytes(0, take)) {
     }
   }
   return (*core)->finish();

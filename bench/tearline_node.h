@@ -1,17 +1,21 @@
 // A bench node's connection to the tearline broker over the wire protocol
-// directly (docs/protocol.md): a DEALER with CURVE (the node's transport key,
-// the broker's public key from the PKI directory), HELLO/WELCOME, and frame
-// helpers. The client library's Session waits for each verdict; the bench
-// needs a window of requests in flight, so it speaks the protocol itself.
+// directly (docs/protocol.md): the client's Connection (CURVE with the node's
+// transport key and the broker's public key from the PKI directory,
+// HELLO/WELCOME), plus the node's keys and directory for building and
+// opening reports. The client library's Session waits for each verdict; the
+// bench needs a window of requests in flight, so it sends frames itself and
+// matches the verdicts by request id.
+//
+// Threading: one thread at a time (the role process's).
 #pragma once
 
 #include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
-#include <zmq.hpp>
 
 #include "base/result.h"
+#include "client/connection.h"
 #include "crypto/key_file.h"
 #include "identity/directory.h"
 #include "tearline/v1/wire.pb.h"
@@ -23,17 +27,18 @@ struct TearlineNode {
   std::filesystem::path pki;
   identity::DirectoryPtr directory;
   std::unique_ptr<crypto::NodeSecrets> keys;
-  zmq::context_t context{1};
-  zmq::socket_t socket;
+  std::unique_ptr<client::Connection> connection;  // after open_socket()
 
   // Loads the node's keys and the directory from the PKI folder.
   static Result<std::unique_ptr<TearlineNode>> load(const std::filesystem::path& pki, const std::string& node_id);
-  // A CURVE DEALER connected to `endpoint` with the node's transport key
-  // and the broker's public key; nothing sent yet.
+  // A Connection to `endpoint` (frames queue before the handshake: no
+  // ZMQ_IMMEDIATE); nothing sent yet. Also used for the raw relay baseline,
+  // which speaks its own messages over the same CURVE socket.
   Status open_socket(const std::string& endpoint);
   // open_socket, then HELLO/WELCOME within timeout_ms.
   Status connect(const std::string& endpoint, int timeout_ms = 10000);
 
+  // Sends, waiting for room at most the Connection's send timeout.
   Status send(const tearline::v1::Frame& frame);
   Status send_bytes(const Bytes& frame_bytes);
   // The next frame, without blocking when timeout_ms == 0.

@@ -1,15 +1,12 @@
 #include "tearline/client.h"
 
-#include <zmq.hpp>
-#include <zmq_addon.hpp>
-
+#include <algorithm>
 #include <chrono>
 #include <deque>
 #include <set>
-#include <thread>
 
 #include "base/clock.h"
-#include "base/files.h"
+#include "client/connection.h"
 #include "crypto/key_file.h"
 #include "wire/frame.h"
 
@@ -25,18 +22,6 @@ constexpr std::int64_t kRetryMs = 500;  // between HELLO attempts while the brok
 std::int64_t monotonic_ms() {
   using namespace std::chrono;
   return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
-}
-
-// An ERROR as a Status that leads with Error.code: for the codes that close
-// the session the broker's reasons give the underlying causes instead (code
-// SESSION_REVOKED, reason REVOKED), and callers act on the code.
-Status error_status(const v1::Error& error) {
-  Status reasons = wire::status_of(error);
-  Code code = Code::OK;
-  if (!code_from_number(error.code(), &code) || code == Code::OK || reasons.code() == code) return reasons;
-  Status out = Status::fail(code, std::string(code_meaning(code)));
-  out.merge(reasons);
-  return out;
 }
 
 }  // namespace
@@ -69,9 +54,7 @@ struct Session::Impl {
   SessionOptions options;
   identity::DirectoryPtr directory;
   std::unique_ptr<crypto::NodeSecrets> keys;
-  zmq::context_t context{1};
-  zmq::socket_t socket;
-  std::uint64_t next_request = 1;
+  std::unique_ptr<Connection> connection;
   std::uint64_t last_sequence = 0;
   std::vector<std::string> patterns;
   std::deque<v1::Deliver> deliveries;
@@ -84,41 +67,6 @@ struct Session::Impl {
   // too, or it never learns that a restarted broker forgot its session.
   std::int64_t idle_ms = 0;
   std::uint64_t last_ping_nonce = 0;  // PONGs to the library's own PINGs are not shown to send_raw()
-  zmq::socket_t monitor;
-
-  // True once the CURVE handshake failed authentication (ZAP said no).
-  bool handshake_refused() {
-    zmq::message_t event;
-    if (!monitor.recv(event, zmq::recv_flags::dontwait)) return false;
-    zmq::message_t address;
-    (void)monitor.recv(address, zmq::recv_flags::dontwait);
-    return true;
-  }
-
-  Status send(const v1::Frame& frame) {
-    Bytes b = wire::encode_frame(frame);
-    try {
-      auto sent = socket.send(zmq::buffer(b.data(), b.size()), zmq::send_flags::dontwait);
-      if (!sent) return Status::fail(Code::UNAVAILABLE, "broker at " + options.endpoint + " is not reachable");
-    } catch (const zmq::error_t& e) {
-      return Status::fail(Code::UNAVAILABLE, std::string("send failed: ") + e.what());
-    }
-    return Status::ok();
-  }
-
-  // Receives one frame within `timeout_ms`; nullopt on timeout.
-  std::optional<v1::Frame> recv_frame(int timeout_ms) {
-    zmq::pollitem_t item{socket.handle(), 0, ZMQ_POLLIN, 0};
-    if (zmq::poll(&item, 1, std::chrono::milliseconds(timeout_ms)) <= 0) return std::nullopt;
-    zmq::message_t m;
-    if (!socket.recv(m, zmq::recv_flags::dontwait)) return std::nullopt;
-    auto frame = wire::decode_frame(ByteView(static_cast<const std::uint8_t*>(m.data()), m.size()), 64u << 20);
-    if (!frame) {
-      session_error = frame.status();
-      return std::nullopt;
-    }
-    return std::move(frame).value();
-  }
 
   // Handles a frame that is not the answer being waited for.
   void stash(v1::Frame& f) {
@@ -133,22 +81,27 @@ struct Session::Impl {
     }
   }
 
-  Status hello(int timeout_ms = -1) {
-    Status s = send(wire::make_hello(options.client_name));
-    if (!s) return s;
-    const std::int64_t deadline = monotonic_ms() + (timeout_ms < 0 ? options.connect_timeout_ms : timeout_ms);
-    while (monotonic_ms() < deadline) {
-      auto f = recv_frame(static_cast<int>(std::max<std::int64_t>(1, deadline - monotonic_ms())));
-      if (!f) continue;
-      if (f->has_welcome()) {
-        ready = true;
-        return Status::ok();
-      }
-      if (f->has_error()) return error_status(f->error());
-      stash(*f);
+  // Handles an event from the connection: a frame (stash) or bytes that did
+  // not decode (kept as the session error).
+  void absorb(Connection::Event& event) {
+    if (!event) {
+      session_error = event.status();
+      return;
     }
-    return Status::fail(Code::UNAVAILABLE, "broker at " + options.endpoint + " did not answer HELLO within " +
-                                               std::to_string(options.connect_timeout_ms) + " ms");
+    stash(*event);
+  }
+
+  // Handles every event the connection queued while waiting for an answer,
+  // so that none is left behind between calls.
+  void absorb_queued() {
+    while (auto event = connection->take_event()) absorb(*event);
+  }
+
+  Status hello() {
+    Status s = connection->say_hello(options.connect_timeout_ms);
+    absorb_queued();
+    if (s) ready = true;
+    return s;
   }
 
   // Re-establishes the session after a broker restart and re-subscribes.
@@ -157,36 +110,36 @@ struct Session::Impl {
     Status s = hello();
     if (!s) return s;
     if (!patterns.empty()) {
-      auto answer = request(wire::make_subscribe(next_request++, patterns));
+      auto answer = request(wire::make_subscribe(connection->next_request_id(), patterns));
       if (!answer) return answer.status();
     }
     return Status::ok();
   }
 
   // Sends a request and waits for its ACCEPTED/REJECTED/ERROR.
-  Result<v1::Frame> request(v1::Frame frame) {
+  Result<v1::Frame> request(const v1::Frame& frame) {
     const std::uint64_t id = wire::request_id_of(frame);
-    Status s = send(frame);
-    if (!s) return s;
     const std::int64_t deadline = monotonic_ms() + options.request_timeout_ms;
-    while (monotonic_ms() < deadline) {
-      auto f = recv_frame(static_cast<int>(std::max<std::int64_t>(1, deadline - monotonic_ms())));
-      if (!f) continue;
-      if (f->has_error() && f->error().code() == static_cast<std::uint32_t>(Code::PROTOCOL_VIOLATION) &&
+    Status s = connection->start(frame);
+    for (;;) {
+      if (!s) return s;
+      auto answer = connection->finish(id, static_cast<int>(std::max<std::int64_t>(1, deadline - monotonic_ms())));
+      absorb_queued();
+      if (!answer) {
+        return Status::fail(Code::UNAVAILABLE, "broker did not answer " + std::string(wire::frame_type_name(frame)) +
+                                                   " within " + std::to_string(options.request_timeout_ms) + " ms");
+      }
+      if (answer->has_error() && answer->error().code() == static_cast<std::uint32_t>(Code::PROTOCOL_VIOLATION) &&
           !frame.has_hello()) {
-        // The broker restarted and forgot us: say HELLO again and retry once.
+        // The broker restarted and forgot us: say HELLO again and retry.
         ready = false;
         Status again = ensure_ready();
         if (!again) return again;
-        s = send(frame);
-        if (!s) return s;
+        s = connection->start(frame);
         continue;
       }
-      if ((f->has_accepted() || f->has_rejected() || f->has_error()) && wire::request_id_of(*f) == id) return *f;
-      stash(*f);
+      return answer;
     }
-    return Status::fail(Code::UNAVAILABLE, "broker did not answer " + std::string(wire::frame_type_name(frame)) +
-                                               " within " + std::to_string(options.request_timeout_ms) + " ms");
   }
 
   bool remember(const std::string& id) {
@@ -223,48 +176,21 @@ Result<std::unique_ptr<Session>> Session::connect(const SessionOptions& options)
     return Status::fail(Code::KEY_FILE, "key file " + options.key_file.string() + " does not hold " +
                                             options.node_id + "'s keys");
   }
-  auto broker_pub = read_file(options.directory / "broker.pub", 1024);
-  if (!broker_pub) return broker_pub.status();
-  std::string pub_text = to_string(*broker_pub);
-  while (!pub_text.empty() && (pub_text.back() == '\n' || pub_text.back() == '\r')) pub_text.pop_back();
-  auto server_key = crypto::transport_key_from_z85(pub_text);
-  if (!server_key) return server_key.status();
-  try {
-    impl->socket = zmq::socket_t(impl->context, zmq::socket_type::dealer);
-    auto& s = impl->socket;
-    s.set(zmq::sockopt::linger, 0);
-    s.set(zmq::sockopt::curve_serverkey, zmq::buffer(server_key->bytes.data(), 32));
-    s.set(zmq::sockopt::curve_publickey, zmq::buffer(impl->keys->transport.public_key().bytes.data(), 32));
-    s.set(zmq::sockopt::curve_secretkey, zmq::buffer(impl->keys->transport.secret().data(), 32));
-    s.set(zmq::sockopt::immediate, 1);
-    s.set(zmq::sockopt::reconnect_ivl, 100);
-    s.set(zmq::sockopt::reconnect_ivl_max, 1000);
-    s.set(zmq::sockopt::maxmsgsize, std::int64_t{64} << 20);
-    s.set(zmq::sockopt::sndtimeo, options.connect_timeout_ms);
-    const std::string monitor = "inproc://tearline-monitor-" + std::to_string(reinterpret_cast<std::uintptr_t>(impl.get()));
-    if (zmq_socket_monitor(s.handle(), monitor.c_str(), ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) != 0) {
-      return Status::fail(Code::UNAVAILABLE, "cannot monitor the connection");
-    }
-    impl->monitor = zmq::socket_t(impl->context, zmq::socket_type::pair);
-    impl->monitor.connect(monitor);
-    s.connect(options.endpoint);
-  } catch (const zmq::error_t& e) {
-    return Status::fail(Code::UNAVAILABLE, "cannot connect to " + options.endpoint + ": " + e.what());
-  }
-  // With ZMQ_IMMEDIATE the HELLO waits until the handshake succeeds, which a
-  // refused key never does: wait for the pipe, then send.
-  const std::int64_t deadline = monotonic_ms() + options.connect_timeout_ms;
-  Status s;
-  for (;;) {
-    if (impl->handshake_refused()) {
-      return Status::fail(Code::HANDSHAKE_REFUSED, "the broker refused " + options.node_id +
-                                                       "'s transport key (unknown, expired or revoked credential)");
-    }
-    s = impl->hello();
-    if (s || s.code() != Code::UNAVAILABLE || monotonic_ms() >= deadline) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
+  auto broker_key = read_broker_key(options.directory / "broker.pub");
+  if (!broker_key) return broker_key.status();
+  ConnectionOptions connection;
+  connection.endpoint = options.endpoint;
+  connection.client_name = options.client_name;
+  connection.node_id = options.node_id;
+  connection.connect_timeout_ms = options.connect_timeout_ms;
+  connection.send_timeout_ms = options.connect_timeout_ms;
+  auto opened = Connection::open(connection, *broker_key, impl->keys->transport);
+  if (!opened) return opened.status();
+  impl->connection = std::move(opened).value();
+  Status s = impl->connection->hello();
+  impl->absorb_queued();
   if (!s) return s;
+  impl->ready = true;
   return std::unique_ptr<Session>(new Session(std::move(impl)));
 }
 
@@ -291,7 +217,7 @@ Result<PublishOutcome> Session::publish(report::ReportDraft draft) {
 Result<PublishOutcome> Session::publish_bytes(ByteView bytes) {
   Status ready = impl_->ensure_ready();
   if (!ready) return ready;
-  auto answer = impl_->request(wire::make_publish(impl_->next_request++, bytes));
+  auto answer = impl_->request(wire::make_publish(impl_->connection->next_request_id(), bytes));
   if (!answer) return answer.status();
   PublishOutcome out;
   if (answer->has_accepted()) {
@@ -309,7 +235,7 @@ Result<PublishOutcome> Session::publish_bytes(ByteView bytes) {
 Status Session::subscribe(const std::vector<std::string>& patterns) {
   Status ready = impl_->ensure_ready();
   if (!ready) return ready;
-  auto answer = impl_->request(wire::make_subscribe(impl_->next_request++, patterns));
+  auto answer = impl_->request(wire::make_subscribe(impl_->connection->next_request_id(), patterns));
   if (!answer) return answer.status();
   if (answer->has_rejected()) return wire::status_of(answer->rejected());
   if (answer->has_error()) return wire::status_of(answer->error());
@@ -320,7 +246,7 @@ Status Session::subscribe(const std::vector<std::string>& patterns) {
 }
 
 Status Session::unsubscribe(const std::vector<std::string>& patterns) {
-  auto answer = impl_->request(wire::make_unsubscribe(impl_->next_request++, patterns));
+  auto answer = impl_->request(wire::make_unsubscribe(impl_->connection->next_request_id(), patterns));
   if (!answer) return answer.status();
   for (const auto& p : patterns) {
     impl_->patterns.erase(std::remove(impl_->patterns.begin(), impl_->patterns.end(), p), impl_->patterns.end());
@@ -329,7 +255,7 @@ Status Session::unsubscribe(const std::vector<std::string>& patterns) {
 }
 
 Status Session::admin_reload() {
-  auto answer = impl_->request(wire::make_admin(impl_->next_request++, wire::kAdminReload));
+  auto answer = impl_->request(wire::make_admin(impl_->connection->next_request_id(), wire::kAdminReload));
   if (!answer) return answer.status();
   if (answer->has_rejected()) return wire::status_of(answer->rejected());
   if (answer->has_error()) return wire::status_of(answer->error());
@@ -342,7 +268,7 @@ std::optional<Received> Session::receive(int timeout_ms) {
     while (!impl_->deliveries.empty()) {
       v1::Deliver d = std::move(impl_->deliveries.front());
       impl_->deliveries.pop_front();
-      (void)impl_->send(wire::make_ack(d.broker_seq()));
+      (void)impl_->connection->try_send(wire::make_ack(d.broker_seq()));
       Received r = open_delivered(as_bytes(d.report()), d.broker_seq(), *impl_->directory, impl_->options.node_id,
                                   impl_->keys->sealing);
       if (r.verification.is_ok() && !impl_->remember(r.report_id_hex)) continue;  // duplicate
@@ -353,44 +279,44 @@ std::optional<Received> Session::receive(int timeout_ms) {
     if (!impl_->ready) {
       if (!impl_->ensure_ready()) {
         // Refused or unreachable: retry at most every kRetryMs, not in a loop.
-        auto f = impl_->recv_frame(static_cast<int>(std::max<std::int64_t>(1, std::min(deadline - now, kRetryMs))));
-        if (f && !f->has_pong()) impl_->stash(*f);
+        auto event = impl_->connection->next_event(
+            static_cast<int>(std::max<std::int64_t>(1, std::min(deadline - now, kRetryMs))));
+        if (event) impl_->absorb(*event);
         continue;
       }
     } else if (impl_->idle_ms >= kPingIntervalMs) {
       impl_->last_ping_nonce = static_cast<std::uint64_t>(now);
-      (void)impl_->send(wire::make_ping(impl_->last_ping_nonce));
+      (void)impl_->connection->try_send(wire::make_ping(impl_->last_ping_nonce));
       impl_->idle_ms = 0;
     }
     const std::int64_t wait = std::max<std::int64_t>(1, std::min(deadline - now, kPingIntervalMs - impl_->idle_ms));
-    auto f = impl_->recv_frame(static_cast<int>(wait));
-    if (f) {
+    auto event = impl_->connection->next_event(static_cast<int>(wait));
+    if (event && event->is_ok()) {
       impl_->idle_ms = 0;
     } else {
       impl_->idle_ms += monotonic_ms() - now;
     }
-    if (f && !f->has_pong()) impl_->stash(*f);
+    if (event) impl_->absorb(*event);
   }
 }
 
 std::optional<v1::Frame> Session::send_raw(ByteView frame_bytes, int timeout_ms) {
-  try {
-    if (!impl_->socket.send(zmq::buffer(frame_bytes.data(), frame_bytes.size()), zmq::send_flags::dontwait)) {
-      return std::nullopt;
-    }
-  } catch (const zmq::error_t&) {
-    return std::nullopt;
-  }
+  if (!impl_->connection->try_send(frame_bytes)) return std::nullopt;
   const std::int64_t deadline = monotonic_ms() + timeout_ms;
   while (monotonic_ms() < deadline) {
-    auto f = impl_->recv_frame(static_cast<int>(std::max<std::int64_t>(1, deadline - monotonic_ms())));
-    if (!f) continue;
-    if (f->has_deliver()) {
-      impl_->deliveries.push_back(std::move(*f->mutable_deliver()));
+    auto event = impl_->connection->next_event(static_cast<int>(std::max<std::int64_t>(1, deadline - monotonic_ms())));
+    if (!event) continue;
+    if (!event->is_ok()) {
+      impl_->session_error = event->status();
       continue;
     }
-    if (f->has_pong() && impl_->last_ping_nonce != 0 && f->pong().nonce() == impl_->last_ping_nonce) continue;
-    return f;
+    v1::Frame& f = event->value();
+    if (f.has_deliver()) {
+      impl_->deliveries.push_back(std::move(*f.mutable_deliver()));
+      continue;
+    }
+    if (f.has_pong() && impl_->last_ping_nonce != 0 && f.pong().nonce() == impl_->last_ping_nonce) continue;
+    return std::move(f);
   }
   return std::nullopt;
 }

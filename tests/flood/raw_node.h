@@ -1,11 +1,12 @@
 // A node's connection to the broker without the client library's
-// one-request-at-a-time Session: CURVE with the node's transport key,
-// HELLO/WELCOME, then frames sent and received as they are, so that a caller
-// can keep many requests in flight (the canary's window, an attacker's flood).
+// one-request-at-a-time Session: the client's Connection (CURVE with the
+// node's transport key, HELLO/WELCOME), then frames sent and received as they
+// are, so that a caller can keep many requests in flight (the canary's
+// window, an attacker's flood), plus the node's directory and keys.
 //
-// Each RawNode has its own ZeroMQ context, hence its own libzmq I/O thread,
-// created on the thread that calls connect() (it inherits that thread's
-// scheduling priority).
+// Each RawNode has its own ZeroMQ context (its Connection's), hence its own
+// libzmq I/O thread, created on the thread that calls connect() (it inherits
+// that thread's scheduling priority).
 //
 // Threading: one thread at a time.
 #pragma once
@@ -14,9 +15,8 @@
 #include <optional>
 #include <string>
 
-#include <zmq.hpp>
-
 #include "base/result.h"
+#include "client/connection.h"
 #include "crypto/key_file.h"
 #include "identity/directory.h"
 #include "identity/pki.h"
@@ -50,8 +50,7 @@ class RawNode {
   std::string node_id_;
   identity::DirectoryPtr directory_;
   std::unique_ptr<crypto::NodeSecrets> keys_;
-  zmq::context_t context_{1};
-  zmq::socket_t socket_;
+  std::unique_ptr<client::Connection> connection_;
 };
 
 // RawNode::connect within 10 s, or std::runtime_error naming the node.

@@ -1,0 +1,306 @@
+#include "client/connection.h"
+
+#include <zmq.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <thread>
+
+#include "base/files.h"
+#include "wire/frame.h"
+
+namespace tearline::client {
+namespace v1 = tearline::v1;
+
+namespace {
+
+// The largest message a client takes from the broker (ZMQ_MAXMSGSIZE and the
+// decoder's limit): above any broker's max_frame_bytes plus a DELIVER's
+// envelope. Not a protocol limit; it only keeps a broken peer from making
+// the client allocate without bound.
+constexpr std::size_t kMaxIncomingFrameBytes = std::size_t{64} << 20;
+// Reconnect back-off after the broker went away (ZMQ_RECONNECT_IVL, _MAX).
+constexpr int kReconnectIntervalMs = 100;
+constexpr int kReconnectIntervalMaxMs = 1000;
+// say_hello(): the pause after a HELLO that could not be queued.
+constexpr int kHelloRetryMs = 20;
+constexpr std::size_t kMaxBrokerKeyFileBytes = 1024;
+
+std::int64_t monotonic_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
+}
+
+int remaining_ms(std::int64_t deadline) {
+  return static_cast<int>(std::max<std::int64_t>(1, deadline - monotonic_ms()));
+}
+
+bool is_answer(const v1::Frame& f) { return f.has_accepted() || f.has_rejected() || f.has_error(); }
+
+// ERROR PROTOCOL_VIOLATION: what a broker that restarted (or forgot an idle
+// session) answers to any frame, whatever request id it carries.
+bool forgets_session(const Connection::Event& e) {
+  return e.is_ok() && e->has_error() && e->error().code() == static_cast<std::uint32_t>(Code::PROTOCOL_VIOLATION);
+}
+
+}  // namespace
+
+struct Connection::Socket {
+  zmq::context_t context{1};
+  zmq::socket_t dealer;
+  zmq::socket_t monitor;  // ZMQ_EVENT_HANDSHAKE_FAILED_AUTH of `dealer`
+};
+
+Result<crypto::TransportPublicKey> read_broker_key(const std::filesystem::path& file) {
+  auto bytes = read_file(file, kMaxBrokerKeyFileBytes);
+  if (!bytes) return bytes.status();
+  std::string text = to_string(*bytes);
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+  return crypto::transport_key_from_z85(text);
+}
+
+Status error_status(const v1::Error& error) {
+  Status reasons = wire::status_of(error);
+  Code code = Code::OK;
+  if (!code_from_number(error.code(), &code) || code == Code::OK || reasons.code() == code) return reasons;
+  Status out = Status::fail(code, std::string(code_meaning(code)));
+  out.merge(reasons);
+  return out;
+}
+
+Connection::Connection(ConnectionOptions options, std::unique_ptr<Socket> socket)
+    : options_(std::move(options)), socket_(std::move(socket)) {}
+
+Connection::~Connection() = default;
+
+Result<std::unique_ptr<Connection>> Connection::open(const ConnectionOptions& options,
+                                                     const crypto::TransportPublicKey& broker_key,
+                                                     const crypto::TransportKey& transport) {
+  static std::atomic<std::uint64_t> monitors{0};
+  auto socket = std::make_unique<Socket>();
+  try {
+    socket->dealer = zmq::socket_t(socket->context, zmq::socket_type::dealer);
+    auto& s = socket->dealer;
+    s.set(zmq::sockopt::linger, 0);
+    s.set(zmq::sockopt::curve_serverkey, zmq::buffer(broker_key.bytes.data(), broker_key.bytes.size()));
+    s.set(zmq::sockopt::curve_publickey,
+          zmq::buffer(transport.public_key().bytes.data(), transport.public_key().bytes.size()));
+    s.set(zmq::sockopt::curve_secretkey, zmq::buffer(transport.secret().data(), transport.secret().size()));
+    if (options.immediate) s.set(zmq::sockopt::immediate, 1);
+    if (options.high_water_mark) {
+      s.set(zmq::sockopt::sndhwm, *options.high_water_mark);
+      s.set(zmq::sockopt::rcvhwm, *options.high_water_mark);
+    }
+    s.set(zmq::sockopt::reconnect_ivl, kReconnectIntervalMs);
+    s.set(zmq::sockopt::reconnect_ivl_max, kReconnectIntervalMaxMs);
+    s.set(zmq::sockopt::maxmsgsize, static_cast<std::int64_t>(kMaxIncomingFrameBytes));
+    s.set(zmq::sockopt::sndtimeo, options.send_timeout_ms);
+    const std::string monitor = "inproc://tearline-monitor-" + std::to_string(monitors.fetch_add(1));
+    if (zmq_socket_monitor(s.handle(), monitor.c_str(), ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) != 0) {
+      return Status::fail(Code::UNAVAILABLE, "cannot monitor the connection");
+    }
+    socket->monitor = zmq::socket_t(socket->context, zmq::socket_type::pair);
+    socket->monitor.set(zmq::sockopt::linger, 0);
+    socket->monitor.connect(monitor);
+    s.connect(options.endpoint);
+  } catch (const zmq::error_t& e) {
+    return Status::fail(Code::UNAVAILABLE, "cannot connect to " + options.endpoint + ": " + e.what());
+  }
+  return std::unique_ptr<Connection>(new Connection(options, std::move(socket)));
+}
+
+bool Connection::handshake_refused() {
+  try {
+    zmq::message_t event;
+    if (!socket_->monitor.recv(event, zmq::recv_flags::dontwait)) return false;
+    zmq::message_t address;
+    (void)socket_->monitor.recv(address, zmq::recv_flags::dontwait);
+    return true;
+  } catch (const zmq::error_t&) {
+    return false;
+  }
+}
+
+Status Connection::hello() {
+  // With ZMQ_IMMEDIATE the HELLO cannot be queued until the handshake has
+  // succeeded, which a refused key never does: retry until it is taken.
+  const std::int64_t deadline = monotonic_ms() + options_.connect_timeout_ms;
+  for (;;) {
+    if (handshake_refused()) {
+      return Status::fail(Code::HANDSHAKE_REFUSED, "the broker refused " +
+                                                       (options_.node_id.empty() ? "this node" : options_.node_id) +
+                                                       "'s transport key (unknown, expired or revoked credential)");
+    }
+    Status s = say_hello(options_.connect_timeout_ms);
+    if (s || s.code() != Code::UNAVAILABLE || monotonic_ms() >= deadline) return s;
+  }
+}
+
+Status Connection::say_hello(int timeout_ms) {
+  Status s = try_send(wire::make_hello(options_.client_name));
+  if (!s) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(kHelloRetryMs));  // callers retry in a loop
+    return s;
+  }
+  const std::int64_t deadline = monotonic_ms() + timeout_ms;
+  while (monotonic_ms() < deadline) {
+    auto event = read(remaining_ms(deadline));
+    if (!event) continue;
+    if (event->is_ok() && (*event)->has_welcome()) return Status::ok();
+    if (event->is_ok() && (*event)->has_error()) return error_status((*event)->error());
+    file(std::move(*event));
+  }
+  return Status::fail(Code::UNAVAILABLE, "broker at " + options_.endpoint + " did not answer HELLO within " +
+                                             std::to_string(timeout_ms) + " ms");
+}
+
+Status Connection::start(const v1::Frame& request) {
+  const std::uint64_t id = wire::request_id_of(request);
+  Status s = try_send(request);
+  if (!s) return s;
+  in_flight_.insert(id);
+  return Status::ok();
+}
+
+Result<v1::Frame> Connection::finish(std::uint64_t id, int timeout_ms) {
+  const std::int64_t deadline = monotonic_ms() + timeout_ms;
+  for (;;) {
+    auto held = answers_.find(id);
+    if (held != answers_.end()) {
+      v1::Frame answer = std::move(held->second);
+      answers_.erase(held);
+      in_flight_.erase(id);
+      return answer;
+    }
+    if (monotonic_ms() >= deadline) break;
+    auto event = read(remaining_ms(deadline));
+    if (!event) continue;
+    if (forgets_session(*event)) {
+      in_flight_.erase(id);
+      return std::move(*event).value();
+    }
+    file(std::move(*event));
+  }
+  in_flight_.erase(id);
+  return Status::fail(Code::UNAVAILABLE,
+                      "broker did not answer request " + std::to_string(id) + " within " + std::to_string(timeout_ms) + " ms");
+}
+
+Result<v1::Frame> Connection::request(const v1::Frame& request, int timeout_ms) {
+  Status s = start(request);
+  if (!s) return s;
+  return finish(wire::request_id_of(request), timeout_ms);
+}
+
+std::optional<Connection::Event> Connection::take_event() {
+  if (events_.empty()) return std::nullopt;
+  Event e = std::move(events_.front());
+  events_.pop_front();
+  return e;
+}
+
+std::optional<Connection::Event> Connection::next_event(int timeout_ms) {
+  const std::int64_t deadline = monotonic_ms() + timeout_ms;
+  for (;;) {
+    if (auto e = take_event()) return e;
+    const std::int64_t now = monotonic_ms();
+    if (timeout_ms > 0 && now >= deadline) return std::nullopt;
+    auto event = read(timeout_ms > 0 ? static_cast<int>(deadline - now) : 0);
+    if (!event) return std::nullopt;
+    file(std::move(*event));
+  }
+}
+
+void Connection::file(Event event) {
+  if (event.is_ok() && is_answer(*event)) {
+    const std::uint64_t id = wire::request_id_of(*event);
+    if (id != wire::kNoRequestId && in_flight_.count(id) != 0) {
+      answers_[id] = std::move(event).value();
+      return;
+    }
+  }
+  events_.push_back(std::move(event));
+}
+
+std::optional<Connection::Event> Connection::read(int timeout_ms) {
+  std::optional<Event> out;
+  (void)receive_bytes(timeout_ms, [&](ByteView bytes) { out.emplace(wire::decode_frame(bytes, kMaxIncomingFrameBytes)); });
+  return out;
+}
+
+Status Connection::send(ByteView bytes) {
+  try {
+    if (!socket_->dealer.send(zmq::buffer(bytes.data(), bytes.size()), zmq::send_flags::none)) {
+      return Status::fail(Code::UNAVAILABLE, "broker at " + options_.endpoint + " took no frame within " +
+                                                 std::to_string(options_.send_timeout_ms) + " ms");
+    }
+  } catch (const zmq::error_t& e) {
+    return Status::fail(Code::UNAVAILABLE, std::string("send failed: ") + e.what());
+  }
+  return Status::ok();
+}
+
+Status Connection::send(const v1::Frame& frame) {
+  Bytes b = wire::encode_frame(frame);
+  return send(b);
+}
+
+Status Connection::try_send(ByteView bytes) {
+  try {
+    if (!socket_->dealer.send(zmq::buffer(bytes.data(), bytes.size()), zmq::send_flags::dontwait)) {
+      return Status::fail(Code::UNAVAILABLE, "broker at " + options_.endpoint + " is not reachable");
+    }
+  } catch (const zmq::error_t& e) {
+    return Status::fail(Code::UNAVAILABLE, std::string("send failed: ") + e.what());
+  }
+  return Status::ok();
+}
+
+Status Connection::try_send(const v1::Frame& frame) {
+  Bytes b = wire::encode_frame(frame);
+  return try_send(b);
+}
+
+std::optional<v1::Frame> Connection::receive(int timeout_ms) {
+  while (auto e = take_event()) {
+    if (e->is_ok()) return std::move(*e).value();
+  }
+  auto event = read(timeout_ms);
+  if (!event || !event->is_ok()) return std::nullopt;
+  return std::move(*event).value();
+}
+
+bool Connection::receive_bytes(int timeout_ms, const std::function<void(ByteView)>& take) {
+  zmq::message_t m;
+  try {
+    if (!socket_->dealer.recv(m, zmq::recv_flags::dontwait)) {
+      if (timeout_ms <= 0) return false;
+      zmq::pollitem_t item{socket_->dealer.handle(), 0, ZMQ_POLLIN, 0};
+      if (zmq::poll(&item, 1, std::chrono::milliseconds(timeout_ms)) <= 0) return false;
+      if (!socket_->dealer.recv(m, zmq::recv_flags::dontwait)) return false;
+    }
+  } catch (const zmq::error_t&) {
+    return false;
+  }
+  take(ByteView(static_cast<const std::uint8_t*>(m.data()), m.size()));
+  return true;
+}
+
+int Connection::fd() {
+  try {
+    return socket_->dealer.get(zmq::sockopt::fd);
+  } catch (const zmq::error_t&) {
+    return -1;
+  }
+}
+
+bool Connection::readable() {
+  try {
+    return (socket_->dealer.get(zmq::sockopt::events) & ZMQ_POLLIN) != 0;
+  } catch (const zmq::error_t&) {
+    return false;
+  }
+}
+
+}  // namespace tearline::client
