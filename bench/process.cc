@@ -1,17 +1,11 @@
 #include "bench/process.h"
 
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
-#include <deque>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -19,63 +13,14 @@
 namespace tearline::bench {
 
 Result<std::unique_ptr<Child>> Child::start(const std::vector<std::string>& argv, const std::filesystem::path& log) {
-  std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  const int out = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (out < 0) return Status::fail(Code::IO_ERROR, "cannot open " + log.string() + ": " + std::strerror(errno));
-  const pid_t parent = ::getpid();
-  const pid_t pid = ::fork();
-  if (pid < 0) {
-    ::close(out);
-    return Status::fail(Code::IO_ERROR, std::string("fork: ") + std::strerror(errno));
-  }
-  if (pid == 0) {
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (::getppid() != parent) ::_exit(127);
-    const int null = ::open("/dev/null", O_RDONLY);
-    ::dup2(null, 0);
-    ::dup2(out, 1);
-    ::dup2(out, 2);
-    ::execv(args[0], args.data());
-    const std::string msg = "exec " + argv[0] + ": " + std::strerror(errno) + "\n";
-    [[maybe_unused]] ssize_t w = ::write(2, msg.data(), msg.size());
-    ::_exit(127);
-  }
-  ::close(out);
-  auto child = std::unique_ptr<Child>(new Child());
-  child->pid_ = pid;
-  return child;
-}
-
-Child::~Child() {
-  if (!status_) stop(std::chrono::milliseconds(2000));
-}
-
-std::optional<int> Child::poll_exit() {
-  if (status_) return status_;
-  int st = 0;
-  const pid_t r = ::waitpid(pid_, &st, WNOHANG);
-  if (r == pid_) status_ = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-  return status_;
-}
-
-std::optional<int> Child::wait_exit(std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!poll_exit() && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return status_;
-}
-
-int Child::stop(std::chrono::milliseconds grace) {
-  if (poll_exit()) return *status_;
-  ::kill(pid_, SIGTERM);
-  if (!wait_exit(grace)) {
-    ::kill(pid_, SIGKILL);
-    wait_exit(std::chrono::milliseconds(5000));
-  }
-  return status_.value_or(-1);
+  ProcessSpec spec;
+  spec.argv = argv;
+  spec.stdout_file = log;
+  spec.stderr_to_stdout = true;
+  spec.parent_death_signal = SIGKILL;
+  auto process = Process::spawn(spec);
+  if (!process) return process.status();
+  return std::unique_ptr<Child>(new Child(std::move(process).value()));
 }
 
 ProcSample sample_proc(pid_t pid) {
@@ -143,18 +88,5 @@ Status wait_for_port(int port, Child& child, std::chrono::milliseconds timeout) 
 }
 
 std::filesystem::path self_exe() { return std::filesystem::read_symlink("/proc/self/exe"); }
-
-std::string tail_of(const std::filesystem::path& file, std::size_t lines) {
-  std::ifstream in(file);
-  std::deque<std::string> last;
-  std::string line;
-  while (std::getline(in, line)) {
-    last.push_back(line);
-    if (last.size() > lines) last.pop_front();
-  }
-  std::string out;
-  for (const auto& l : last) out += "    " + l + "\n";
-  return out;
-}
 
 }  // namespace tearline::bench

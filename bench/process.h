@@ -1,9 +1,9 @@
 // Child processes of a bench run and what /proc says about them.
 //
-// Child::start forks and execs with stdout/stderr to files and
+// Child::start runs a program with stdout/stderr to a file and
 // PR_SET_PDEATHSIG(SIGKILL), so no child outlives the driver however it
 // ends; the destructor stops (SIGTERM, bounded wait, SIGKILL) and reaps.
-// Single-threaded: the driver forks from its only thread.
+// Single-threaded: the driver starts children from its only thread.
 #pragma once
 
 #include <sys/types.h>
@@ -16,30 +16,21 @@
 #include <string>
 #include <vector>
 
+#include "base/file_tail.h"
+#include "base/process.h"
 #include "base/result.h"
 
 namespace tearline::bench {
 
-class Child {
+// A bench child: a base/process.h Process (wait_exit, poll_exit, stop, pid)
+// started with stdout and stderr to one log file and PR_SET_PDEATHSIG SIGKILL.
+class Child : public Process {
  public:
   // argv[0] is the program path. `log` receives stdout and stderr.
   static Result<std::unique_ptr<Child>> start(const std::vector<std::string>& argv, const std::filesystem::path& log);
-  ~Child();
-  Child(const Child&) = delete;
-  Child& operator=(const Child&) = delete;
-
-  pid_t pid() const { return pid_; }
-  // The exit status once it ended (reaps); nullopt while it runs.
-  std::optional<int> poll_exit();
-  // Waits up to `timeout` for it to exit by itself.
-  std::optional<int> wait_exit(std::chrono::milliseconds timeout);
-  // SIGTERM, then SIGKILL after `grace`; reaps. Returns the exit status.
-  int stop(std::chrono::milliseconds grace = std::chrono::milliseconds(5000));
 
  private:
-  Child() = default;
-  pid_t pid_ = -1;
-  std::optional<int> status_;
+  explicit Child(Process process) : Process(std::move(process)) {}
 };
 
 struct ProcSample {
@@ -61,7 +52,9 @@ Status wait_for_port(int port, Child& child, std::chrono::milliseconds timeout);
 // /proc/self/exe.
 std::filesystem::path self_exe();
 
-// The last lines of a text file, for error messages.
-std::string tail_of(const std::filesystem::path& file, std::size_t lines = 12);
+// The last lines of a text file, indented, for error messages.
+inline std::string tail_of(const std::filesystem::path& file, std::size_t lines = 12) {
+  return tail_of_file(file, lines, "    ");
+}
 
 }  // namespace tearline::bench

@@ -45,28 +45,33 @@
 #include <string>
 
 #include "base/result.h"
+#include "policy/topic.h"
+#include "report/format.h"
+#include "wire/limits.h"
 
 namespace tearline::broker {
 
+// Defaults: wire/limits.h (the protocol's defaults) and the format limits
+// (report/format.h, policy/topic.h), which a broker may lower, never raise.
 struct Limits {
-  std::size_t max_frame_bytes = std::size_t{1} << 20;
-  std::size_t max_connections = 1024;
-  std::size_t max_subscriptions = 256;
-  std::size_t max_sections = 64;
-  std::size_t max_recipients = 256;
-  std::int64_t clock_window_seconds = 300;
-  int max_failures = 16;
-  std::size_t max_pending_deliveries = 10000;
-  std::size_t max_pending_bytes = std::size_t{64} << 20;
-  std::size_t max_topic_length = 128;
-  std::size_t max_topic_depth = 8;
-  double publish_rate = 500;
-  double publish_burst = 100;
-  std::size_t max_inflight_per_node = 32;
-  std::size_t max_rate_limited = 2000;
-  std::int64_t failure_cooldown_ms = 10000;
-  int handshake_timeout_ms = 5000;
-  std::int64_t session_timeout_ms = 60000;
+  std::size_t max_frame_bytes = wire::kDefaultMaxFrameBytes;
+  std::size_t max_connections = wire::kDefaultMaxConnections;
+  std::size_t max_subscriptions = wire::kDefaultMaxSubscriptions;
+  std::size_t max_sections = report::kMaxSections;
+  std::size_t max_recipients = report::kMaxRecipients;
+  std::int64_t clock_window_seconds = wire::kDefaultReplayWindowMs / 1000;
+  int max_failures = wire::kMaxConsecutiveFailures;
+  std::size_t max_pending_deliveries = wire::kDefaultMaxPendingDeliveries;
+  std::size_t max_pending_bytes = wire::kDefaultMaxPendingBytes;
+  std::size_t max_topic_length = policy::kMaxTopicLength;
+  std::size_t max_topic_depth = policy::kMaxTopicDepth;
+  double publish_rate = wire::kDefaultPublishRate;
+  double publish_burst = wire::kDefaultPublishBurst;
+  std::size_t max_inflight_per_node = wire::kDefaultMaxInflightPerNode;
+  std::size_t max_rate_limited = wire::kDefaultMaxRateLimited;
+  std::int64_t failure_cooldown_ms = wire::kDefaultFailureCooldownMs;
+  int handshake_timeout_ms = wire::kDefaultHandshakeTimeoutMs;
+  std::int64_t session_timeout_ms = wire::kSessionTimeoutMs;
 };
 
 struct StorageLimits {

@@ -7,6 +7,7 @@
 #include "audit/audit.h"
 #include "audit/audit_db.h"
 #include "base/files.h"
+#include "base/time_format.h"
 #include "cli/commands.h"
 
 namespace tearline::cli {
@@ -28,17 +29,6 @@ crypto::VerifyKey audit_key_or_exit(const std::string& key_hex, const std::strin
   crypto::VerifyKey key;
   std::copy(raw.begin(), raw.end(), key.bytes.begin());
   return key;
-}
-
-std::string iso_time(std::int64_t ms) {
-  std::time_t t = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  char out[48];
-  std::snprintf(out, sizeof out, "%s.%03dZ", buf, static_cast<int>(ms % 1000));
-  return out;
 }
 
 }  // namespace
@@ -87,7 +77,7 @@ void add_audit_command(CLI::App& app) {
     if (!entries) throw CommandExit(kExitUsage, "audit show: " + entries.status().to_string());
     for (const auto& e : *entries) {
       std::printf("%6llu %s %-10s %-9s %-24s %-12s %s\n", static_cast<unsigned long long>(e.index),
-                  iso_time(e.time_ms).c_str(), e.event.c_str(), e.decision.c_str(),
+                  format_utc_ms(e.time_ms).c_str(), e.event.c_str(), e.decision.c_str(),
                   e.node.empty() ? "-" : e.node.c_str(), e.report.empty() ? "-" : e.report.substr(0, 12).c_str(),
                   e.detail.c_str());
     }

@@ -5,7 +5,6 @@
 // (kExitUsage for bad arguments or input files, kExitFailure otherwise).
 #include <algorithm>
 #include <charconv>
-#include <ctime>
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -16,6 +15,7 @@
 #include "base/canonical_proto.h"
 #include "base/clock.h"
 #include "base/files.h"
+#include "base/time_format.h"
 #include "cli/commands.h"
 #include "identity/countries.h"
 #include "identity/directory.h"
@@ -97,16 +97,6 @@ Window window_from_now(std::string_view command, const std::string& days_text) {
   const auto days = static_cast<std::int64_t>(parse_number(command, "--days", days_text, 1, kMaxDays));
   const std::int64_t now = now_seconds();
   return {now - kClockSkewSeconds, now + days * kSecondsPerDay};
-}
-
-std::string utc(std::int64_t t) {
-  const auto tt = static_cast<std::time_t>(t);
-  std::tm tm{};
-  char text[32];
-  if (::gmtime_r(&tt, &tm) == nullptr || std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) {
-    return std::to_string(t);
-  }
-  return text;
 }
 
 std::string join(const std::vector<std::string>& items, std::string_view sep = ", ") {
@@ -272,7 +262,7 @@ void run_issue(const IssueOptions& o) {
   std::cout << "issued credential of " << cred->node_id << ": agency " << cred->agency << " (" << cred->country
             << "), clearance " << identity::classification_name(cred->clearance) << ", roles ["
             << join(cred->roles) << "], serial " << cred->serial << "\n"
-            << "  valid from " << utc(cred->not_before) << " until " << utc(cred->not_after) << "\n"
+            << "  valid from " << format_utc_seconds(cred->not_before) << " until " << format_utc_seconds(cred->not_after) << "\n"
             << "  credential: " << pki.credential(cred->node_id).string() << "\n"
             << "  node keys:  " << pki.node_key(cred->node_id).string() << " (mode 0600)\n";
 }
@@ -305,7 +295,7 @@ void run_charter_create(const CharterCreateOptions& o) {
   const CharterFile file = read_charter_file(cmd, pki, o.unit, *version);
   std::cout << *version << "\n"
             << "charter " << o.unit << " v" << *version << " written to " << pki.charter(o.unit, *version).string()
-            << ", valid until " << utc(w.not_after) << "\n"
+            << ", valid until " << format_utc_seconds(w.not_after) << "\n"
             << "  it takes effect once signed by: " << join(file.required)
             << " (certs charter cosign --unit " << o.unit << " --version " << *version << " --agency ...)\n";
 }
@@ -404,10 +394,10 @@ void print_node(const identity::Directory& dir, const identity::Credential& c, s
             << "    units in force: [" << join(dir.units_of(c.node_id, now)) << "]\n";
   Status status = dir.check_node(c.node_id, now);
   if (status) {
-    std::cout << "    status: VALID from " << utc(c.not_before) << " until " << utc(c.not_after) << "\n";
+    std::cout << "    status: VALID from " << format_utc_seconds(c.not_before) << " until " << format_utc_seconds(c.not_after) << "\n";
   } else {
-    std::cout << "    status: " << status.to_string() << " (window " << utc(c.not_before) << " .. "
-              << utc(c.not_after) << ")\n";
+    std::cout << "    status: " << status.to_string() << " (window " << format_utc_seconds(c.not_before) << " .. "
+              << format_utc_seconds(c.not_after) << ")\n";
   }
 }
 
@@ -421,7 +411,7 @@ void print_unit(const identity::Directory& dir, const std::string& unit, std::in
   std::vector<std::string> members;
   for (const auto& m : c.members) members.push_back(m.node_id + " (" + m.agency + ")");
   std::cout << "  " << unit << " v" << c.version << ", host " << c.host_agency << ", in force until "
-            << utc(c.not_after) << "\n"
+            << format_utc_seconds(c.not_after) << "\n"
             << "    members: " << join(members) << "\n";
 }
 
@@ -444,7 +434,7 @@ void run_show(const ShowOptions& o) {
   if (!loaded) fail(cmd, loaded.status());
   const identity::Directory& dir = **loaded;
 
-  std::cout << "directory " << dir_path.string() << " at " << utc(now) << "\n";
+  std::cout << "directory " << dir_path.string() << " at " << format_utc_seconds(now) << "\n";
   std::cout << "authorities (" << dir.trust().authorities().size() << "):\n";
   for (const auto& [agency, a] : dir.trust().authorities()) {
     std::cout << "  " << agency << " (" << a.country << ") key " << to_hex(a.verify_key.view()) << "\n";
@@ -456,7 +446,7 @@ void run_show(const ShowOptions& o) {
       for (auto s : rl->revoked_serials) serials.push_back(std::to_string(s));
       for (const auto& [unit, version] : rl->revoked_charters) charters.push_back(unit + ":" + std::to_string(version));
       std::cout << "    revocation list " << rl->number;
-      if (rl->issued_at != 0) std::cout << " issued " << utc(rl->issued_at);
+      if (rl->issued_at != 0) std::cout << " issued " << format_utc_seconds(rl->issued_at);
       std::cout << ": serials [" << join(serials) << "], charters [" << join(charters) << "]\n";
     }
   }

@@ -2,14 +2,15 @@
 // stop. The demo runs a broker and one process per node; none of them may
 // outlive it, whatever way it ends.
 //
-//   * ChildProcess::~ChildProcess stops the child (SIGTERM, a bounded wait,
-//     then SIGKILL) and reaps it. Children also get PR_SET_PDEATHSIG SIGTERM,
-//     so they end when the demo dies without unwinding (SIGKILL, a crash).
+//   * ChildProcess (a base/process.h Process) stops the child when destroyed
+//     (SIGTERM, a bounded wait, then SIGKILL) and reaps it. Children also get
+//     PR_SET_PDEATHSIG SIGTERM, so they end when the demo dies without
+//     unwinding (SIGKILL, a crash).
 //   * InterruptGuard turns SIGINT, SIGTERM and SIGHUP into a flag that every
 //     wait of the demo polls (waits are bounded and poll at least every
 //     100 ms), and ignores SIGPIPE (a child that died must not kill the demo).
 //
-// Single-threaded: the demo forks from its only thread.
+// Single-threaded: the demo starts children from its only thread.
 #pragma once
 
 #include <sys/types.h>
@@ -22,6 +23,8 @@
 #include <string_view>
 #include <vector>
 
+#include "base/file_tail.h"
+#include "base/process.h"
 #include "base/result.h"
 
 namespace tearline::cli::demo {
@@ -41,26 +44,22 @@ class InterruptGuard {
   std::unique_ptr<Saved> saved_;
 };
 
-struct ChildSpec {
-  std::vector<std::string> argv;         // argv[0] names the program
-  std::string program;                   // the file executed; empty: argv[0]
-  bool pipe_stdin = false;               // else /dev/null
-  bool pipe_stdout = false;              // else stdout_file
-  std::filesystem::path stdout_file;     // empty: /dev/null
-  std::filesystem::path stderr_file;     // empty: /dev/null
-};
+// argv, program, pipes and output files as in ProcessSpec; children get
+// PR_SET_PDEATHSIG SIGTERM (the ProcessSpec default).
+using ChildSpec = ProcessSpec;
 
+// A Process with line-oriented pipes: what the demo's node processes speak.
 class ChildProcess {
  public:
-  // Forks and execs; fails (IO_ERROR) when the program cannot be executed.
+  // Fails (IO_ERROR) when the program cannot be executed.
   static Result<std::unique_ptr<ChildProcess>> start(const ChildSpec& spec);
-  ~ChildProcess();
+  ~ChildProcess() { stop(); }
   ChildProcess(const ChildProcess&) = delete;
   ChildProcess& operator=(const ChildProcess&) = delete;
 
-  pid_t pid() const { return pid_; }
+  pid_t pid() const { return process_.pid(); }
   // -1 when stdout is not piped or has reached end of file.
-  int stdout_fd() const { return out_fd_; }
+  int stdout_fd() const { return process_.stdout_fd(); }
 
   // Writes `line` and a newline to the child's stdin; false if it is gone.
   bool write_line(std::string_view line);
@@ -69,17 +68,14 @@ class ChildProcess {
   std::vector<std::string> read_lines();
 
   // The exit status once the child has ended (reaps it); nullopt while it runs.
-  std::optional<int> poll_exit();
+  std::optional<int> poll_exit() { return process_.poll_exit(); }
   // SIGTERM, then SIGKILL after `grace`; reaps. Idempotent.
-  void stop(std::chrono::milliseconds grace = std::chrono::milliseconds(2000));
+  void stop(std::chrono::milliseconds grace = Process::kDefaultGrace) { process_.stop(grace); }
 
  private:
-  ChildProcess() = default;
-  pid_t pid_ = -1;
-  int in_fd_ = -1;
-  int out_fd_ = -1;
+  explicit ChildProcess(Process process) : process_(std::move(process)) {}
+  Process process_;
   std::string pending_;  // a partial line read from stdout
-  std::optional<int> exit_status_;
 };
 
 // The path of the running executable (where /proc/self/exe points).
@@ -93,7 +89,10 @@ inline constexpr const char* kSelfExe = "/proc/self/exe";
 // (the build tree), then on PATH; IO_ERROR naming every place tried.
 Result<std::filesystem::path> find_broker_binary();
 
-// The last `max_lines` lines of a text file ("" if unreadable).
-std::string tail_of_file(const std::filesystem::path& path, std::size_t max_lines = 15);
+// The last `max_lines` lines of a text file, indented by four spaces ("" if
+// unreadable).
+inline std::string tail_of_file(const std::filesystem::path& path, std::size_t max_lines = 15) {
+  return tearline::tail_of_file(path, max_lines, "    ");
+}
 
 }  // namespace tearline::cli::demo

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "base/bytes.h"
 #include "base/clock.h"
 #include "cli/commands.h"
 #include "cli/inject_runner.h"
@@ -86,10 +87,8 @@ std::string json_string(std::string_view text) {
       out += '\\';
       out += ch;
     } else if (c < 0x20 || c == 0x7f) {
-      static constexpr char kHex[] = "0123456789abcdef";
       out += "\\u00";
-      out += kHex[c >> 4];
-      out += kHex[c & 0xf];
+      out += to_hex(ByteView(&c, 1));
     } else {
       out += ch;
     }

@@ -1,12 +1,11 @@
 #include "cli/inject_scenario.h"
 
-#include <toml++/toml.h>
-
 #include <algorithm>
 #include <set>
 #include <sstream>
 
 #include "base/files.h"
+#include "base/toml_reader.h"
 #include "cli/report_spec.h"
 #include "policy/decisions.h"
 
@@ -70,45 +69,23 @@ const std::set<std::string, std::less<>>& code_names() {
 
 std::int64_t line_of(const toml::node& n) { return n.source().begin.line; }
 
-// Collects "<source> line N: <where>: <message>" problems.
-class Problems {
- public:
-  explicit Problems(std::string source) : source_(std::move(source)) {}
-  void add(std::int64_t line, const std::string& message, Code code = Code::INVALID_FIELD) {
-    status_.add(code, source_ + " line " + std::to_string(line) + ": " + message);
-  }
-  Status& status() { return status_; }
-
- private:
-  std::string source_;
-  Status status_;
-};
-
-// A string value, or a problem when present with another type.
-std::optional<std::string> string_at(const toml::table& t, std::string_view key, const std::string& where,
-                                     Problems& problems) {
-  const toml::node* n = t.get(key);
-  if (n == nullptr) return std::nullopt;
-  if (!n->is_string()) {
-    problems.add(line_of(*n), where + std::string(key) + " must be a string");
-    return std::nullopt;
-  }
-  return n->value<std::string>();
-}
+// Problems are collected by a TomlReader (base/toml_reader.h): "<source>
+// line N: <where>: <message>", reported in the order found.
+using Problems = TomlReader;
 
 // 1-based section numbers (1..64), sorted and unique.
 std::optional<std::vector<std::uint32_t>> section_numbers(const toml::node& n, const std::string& what,
                                                           Problems& problems) {
   const toml::array* a = n.as_array();
   if (a == nullptr) {
-    problems.add(line_of(n), what + " must be a list of section numbers, e.g. [1, 2]");
+    problems.add(n, what + " must be a list of section numbers, e.g. [1, 2]");
     return std::nullopt;
   }
   std::vector<std::uint32_t> out;
   for (const auto& e : *a) {
     const auto i = e.is_integer() ? e.value<std::int64_t>() : std::nullopt;
     if (!i || *i < 1 || *i > 64) {
-      problems.add(line_of(e), what + ": section numbers start at 1 (at most 64)");
+      problems.add(e, what + ": section numbers start at 1 (at most 64)");
       return std::nullopt;
     }
     out.push_back(static_cast<std::uint32_t>(*i));
@@ -123,12 +100,12 @@ std::vector<std::string> strings_of(const toml::node* n, const std::string& what
   if (n == nullptr) return out;
   const toml::array* a = n->as_array();
   if (a == nullptr) {
-    problems.add(line_of(*n), what + " must be a list of strings");
+    problems.add(*n, what + " must be a list of strings");
     return out;
   }
   for (const auto& e : *a) {
     if (!e.is_string()) {
-      problems.add(line_of(e), what + " must be a list of strings");
+      problems.add(e, what + " must be a list of strings");
       continue;
     }
     out.push_back(*e.value<std::string>());
@@ -139,7 +116,7 @@ std::vector<std::string> strings_of(const toml::node* n, const std::string& what
 void parse_sections(const toml::node& n, const std::string& where, report::ReportDraft* draft, Problems& problems) {
   const toml::array* sections = n.as_array();
   if (sections == nullptr || sections->empty() || !sections->is_array_of_tables()) {
-    problems.add(line_of(n), where + "[[case.section]] must be one or more tables");
+    problems.add(n, where + "[[case.section]] must be one or more tables");
     return;
   }
   int index = 0;
@@ -147,22 +124,20 @@ void parse_sections(const toml::node& n, const std::string& where, report::Repor
     ++index;
     const toml::table& t = *sn.as_table();
     const std::string at = where + "section " + std::to_string(index) + ": ";
-    for (const auto& [k, v] : t) {
-      static const std::set<std::string, std::less<>> known{"classification", "releasable_to", "units", "orcon", "text"};
-      if (known.count(k.str()) == 0) problems.add(line_of(v), at + "unknown key '" + std::string(k.str()) + "'");
-    }
-    const auto classification = string_at(t, "classification", at, problems);
-    const auto text = string_at(t, "text", at, problems);
+    problems.refuse_unknown_keys(t, {"classification", "releasable_to", "units", "orcon", "text"},
+                                 at + "unknown key '", "'");
+    const auto classification = problems.string(t, "classification", at + "classification");
+    const auto text = problems.string(t, "text", at + "text");
     const toml::node* orcon = t.get("orcon");
-    if (orcon != nullptr && !orcon->is_boolean()) problems.add(line_of(*orcon), at + "orcon must be true or false");
-    if (!classification) problems.add(line_of(sn), at + "classification is required");
-    if (!text) problems.add(line_of(sn), at + "text is required");
+    if (orcon != nullptr && !orcon->is_boolean()) problems.add(*orcon, at + "orcon must be true or false");
+    if (!classification) problems.add(sn, at + "classification is required");
+    if (!text) problems.add(sn, at + "text is required");
     const auto rel = strings_of(t.get("releasable_to"), at + "releasable_to", problems);
     const auto units = strings_of(t.get("units"), at + "units", problems);
     if (!classification || !text) continue;
     auto label = label_from_flags(*classification, rel, units, orcon != nullptr && orcon->value_or(false));
     if (!label) {
-      for (const auto& r : label.status().reasons()) problems.add(line_of(sn), at + r.message, r.code);
+      for (const auto& r : label.status().reasons()) problems.add(sn, at + r.message, r.code);
       continue;
     }
     draft->sections.push_back(report::SectionDraft{*label, to_bytes(*text)});
@@ -179,16 +154,16 @@ struct Parser {
   std::optional<std::size_t> earlier_report_case(const toml::node& n, const std::string& where, std::string_view key) {
     const auto name = n.value<std::string>();
     if (!name) {
-      problems.add(line_of(n), where + std::string(key) + " must be the name of an earlier case");
+      problems.add(n, where + std::string(key) + " must be the name of an earlier case");
       return std::nullopt;
     }
     auto it = index_of.find(*name);
     if (it == index_of.end()) {
-      problems.add(line_of(n), where + std::string(key) + " '" + *name + "' is not an earlier case");
+      problems.add(n, where + std::string(key) + " '" + *name + "' is not an earlier case");
       return std::nullopt;
     }
     if (fault_kind(scenario.cases[it->second].fault) != FaultKind::kReport) {
-      problems.add(line_of(n), where + std::string(key) + " '" + *name + "' sends no report of its own");
+      problems.add(n, where + std::string(key) + " '" + *name + "' sends no report of its own");
       return std::nullopt;
     }
     return it->second;
@@ -198,47 +173,45 @@ struct Parser {
     Case c;
     c.line = line_of(t);
     std::string where = "[[case]] " + std::to_string(scenario.cases.size() + 1) + ": ";
-    static const std::set<std::string, std::less<>> known{"name",  "as",      "fault",       "expect",
-                                                          "other", "topic",   "section",     "derive_from",
-                                                          "derive_sections", "replay_of", "deliver"};
-    for (const auto& [k, v] : t) {
-      if (known.count(k.str()) == 0) problems.add(line_of(v), where + "unknown key '" + std::string(k.str()) + "'");
-    }
-    if (auto name = string_at(t, "name", where, problems); name && !name->empty()) {
+    problems.refuse_unknown_keys(t,
+                                 {"name", "as", "fault", "expect", "other", "topic", "section", "derive_from",
+                                  "derive_sections", "replay_of", "deliver"},
+                                 where + "unknown key '", "'");
+    if (auto name = problems.string(t, "name", where + "name"); name && !name->empty()) {
       c.name = *name;
       where = "case '" + c.name + "': ";
-      if (index_of.count(c.name) != 0) problems.add(c.line, where + "another case has the same name");
+      if (index_of.count(c.name) != 0) problems.add_at_line(c.line, where + "another case has the same name");
     } else {
-      problems.add(c.line, where + "name is required");
+      problems.add_at_line(c.line, where + "name is required");
     }
-    if (auto as = string_at(t, "as", where, problems); as && !as->empty()) {
+    if (auto as = problems.string(t, "as", where + "as"); as && !as->empty()) {
       c.as = *as;
     } else {
-      problems.add(c.line, where + "as (the sending node) is required");
+      problems.add_at_line(c.line, where + "as (the sending node) is required");
     }
-    if (auto fault = string_at(t, "fault", where, problems)) {
+    if (auto fault = problems.string(t, "fault", where + "fault")) {
       auto f = fault_from_name(*fault);
       if (!f) {
         std::string known_faults;
         for (const auto& info : faults()) known_faults += (known_faults.empty() ? "" : ", ") + std::string(info.name);
-        problems.add(line_of(*t.get("fault")), where + "unknown fault '" + *fault + "' (known: " + known_faults + ")");
+        problems.add(*t.get("fault"), where + "unknown fault '" + *fault + "' (known: " + known_faults + ")");
       } else {
         c.fault = *f;
       }
     }
     const FaultKind kind = fault_kind(c.fault);
-    if (auto expect = string_at(t, "expect", where, problems)) {
+    if (auto expect = problems.string(t, "expect", where + "expect")) {
       if (*expect != kExpectAccepted && code_names().count(*expect) == 0) {
-        problems.add(line_of(*t.get("expect")),
+        problems.add(*t.get("expect"),
                      where + "expect '" + *expect + "' is neither \"accepted\" nor a code name such as REPORT_SIGNATURE");
       }
       c.expect = *expect;
     } else {
-      problems.add(c.line, where + "expect is required (\"accepted\" or a code name)");
+      problems.add_at_line(c.line, where + "expect is required (\"accepted\" or a code name)");
     }
-    if (auto other = string_at(t, "other", where, problems)) {
+    if (auto other = problems.string(t, "other", where + "other")) {
       if (c.fault != Fault::kSignedByOtherNode && c.fault != Fault::kOriginatorNotSender) {
-        problems.add(line_of(*t.get("other")), where + "other applies only to signed_by_other_node and originator_not_sender");
+        problems.add(*t.get("other"), where + "other applies only to signed_by_other_node and originator_not_sender");
       }
       c.other = *other;
     }
@@ -247,30 +220,30 @@ struct Parser {
     const toml::node* topic = t.get("topic");
     const toml::node* sections = t.get("section");
     if (kind == FaultKind::kReport) {
-      if (auto s = string_at(t, "topic", where, problems)) c.draft.topic = *s;
-      if (topic == nullptr) problems.add(c.line, where + "topic is required");
+      if (auto s = problems.string(t, "topic", where + "topic")) c.draft.topic = *s;
+      if (topic == nullptr) problems.add_at_line(c.line, where + "topic is required");
       if (sections == nullptr) {
-        problems.add(c.line, where + "at least one [[case.section]] is required");
+        problems.add_at_line(c.line, where + "at least one [[case.section]] is required");
       } else {
         parse_sections(*sections, where, &c.draft, problems);
       }
     } else if (topic != nullptr || sections != nullptr) {
-      problems.add(line_of(topic != nullptr ? *topic : *sections),
+      problems.add(topic != nullptr ? *topic : *sections,
                    where + "a " + std::string(fault_name(c.fault)) + " case sends no report of its own: drop topic and sections");
     }
     if (const toml::node* d = t.get("derive_from")) {
       if (kind != FaultKind::kReport) {
-        problems.add(line_of(*d), where + "derive_from needs a report of the case's own");
+        problems.add(*d, where + "derive_from needs a report of the case's own");
       } else {
         c.derive_from = earlier_report_case(*d, where, "derive_from");
       }
     }
     if (const toml::node* ds = t.get("derive_sections")) {
-      if (t.get("derive_from") == nullptr) problems.add(line_of(*ds), where + "derive_sections needs derive_from");
+      if (t.get("derive_from") == nullptr) problems.add(*ds, where + "derive_sections needs derive_from");
       if (auto numbers = section_numbers(*ds, where + "derive_sections", problems)) {
         for (auto n : *numbers) {
           if (c.derive_from && n > section_counts[*c.derive_from]) {
-            problems.add(line_of(*ds), where + "derive_sections: case '" + scenario.cases[*c.derive_from].name +
+            problems.add(*ds, where + "derive_sections: case '" + scenario.cases[*c.derive_from].name +
                                            "' has no section " + std::to_string(n));
           }
           c.derive_sections.push_back(n - 1);
@@ -279,11 +252,11 @@ struct Parser {
     }
     if ((c.fault == Fault::kOrconRedissemination || c.fault == Fault::kLooserDerivedLabel) &&
         t.get("derive_from") == nullptr) {
-      problems.add(c.line, where + std::string(fault_name(c.fault)) + " needs derive_from = \"<an earlier case>\"");
+      problems.add_at_line(c.line, where + std::string(fault_name(c.fault)) + " needs derive_from = \"<an earlier case>\"");
     }
     if (const toml::node* r = t.get("replay_of")) {
       if (c.fault != Fault::kReplayedId) {
-        problems.add(line_of(*r), where + "replay_of applies only to replayed_id");
+        problems.add(*r, where + "replay_of applies only to replayed_id");
       } else {
         c.replay_of = earlier_report_case(*r, where, "replay_of");
       }
@@ -294,14 +267,14 @@ struct Parser {
           break;
         }
       }
-      if (!c.replay_of) problems.add(c.line, where + "replayed_id needs an earlier case that sends a report");
+      if (!c.replay_of) problems.add_at_line(c.line, where + "replayed_id needs an earlier case that sends a report");
     }
     if (c.fault == Fault::kSequenceBack) {
       const bool earlier = std::any_of(scenario.cases.begin(), scenario.cases.end(), [&](const Case& e) {
         return e.as == c.as && fault_kind(e.fault) == FaultKind::kReport && e.expect == kExpectAccepted;
       });
       if (!earlier && (c.as != scenario.sentinel_from || scenario.cases.empty())) {
-        problems.add(c.line, where + "sequence_back needs an earlier accepted case sent as " + c.as);
+        problems.add_at_line(c.line, where + "sequence_back needs an earlier accepted case sent as " + c.as);
       }
     }
 
@@ -311,7 +284,7 @@ struct Parser {
     if (const toml::node* d = t.get("deliver")) {
       const toml::table* dt = d->as_table();
       if (dt == nullptr) {
-        problems.add(line_of(*d), where + "[case.deliver] must be a table of node = [section numbers]");
+        problems.add(*d, where + "[case.deliver] must be a table of node = [section numbers]");
       } else {
         for (const auto& [node, v] : *dt) {
           const std::string what = where + "deliver." + std::string(node.str());
@@ -319,7 +292,7 @@ struct Parser {
           if (!numbers) continue;
           for (auto n : *numbers) {
             if (n > sections_sent) {
-              problems.add(line_of(v), what + ": the case sends " + std::to_string(sections_sent) +
+              problems.add(v, what + ": the case sends " + std::to_string(sections_sent) +
                                            " section(s), so section " + std::to_string(n) + " cannot arrive");
               break;
             }
@@ -365,31 +338,23 @@ FaultKind fault_kind(Fault fault) {
 Result<Scenario> parse_scenario(std::string_view toml_text, std::string_view source_name) {
   Scenario scenario;
   scenario.source = std::string(source_name);
-  Problems problems(scenario.source);
-  toml::table doc;
-  try {
-    doc = toml::parse(toml_text, source_name);
-  } catch (const toml::parse_error& e) {
-    problems.add(e.source().begin.line, "not valid TOML: " + std::string(e.description()));
-    return problems.status();
-  }
-  for (const auto& [k, v] : doc) {
-    static const std::set<std::string, std::less<>> known{"sentinel_from", "sentinel_topic", "admin", "case"};
-    if (known.count(k.str()) == 0) problems.add(line_of(v), "unknown key '" + std::string(k.str()) + "'");
-  }
-  if (auto s = string_at(doc, "sentinel_from", "", problems)) scenario.sentinel_from = *s;
-  if (auto s = string_at(doc, "sentinel_topic", "", problems)) scenario.sentinel_topic = *s;
-  if (auto s = string_at(doc, "admin", "", problems)) scenario.admin = *s;
+  Problems problems(toml_text, scenario.source, TomlReader::LineStyle::kPrefix);
+  if (!problems.parsed()) return problems.status();
+  const toml::table& doc = problems.root();
+  problems.refuse_unknown_keys(doc, {"sentinel_from", "sentinel_topic", "admin", "case"}, "unknown key '", "'");
+  if (auto s = problems.string(doc, "sentinel_from")) scenario.sentinel_from = *s;
+  if (auto s = problems.string(doc, "sentinel_topic")) scenario.sentinel_topic = *s;
+  if (auto s = problems.string(doc, "admin")) scenario.admin = *s;
   const toml::node* cases = doc.get("case");
   if (cases == nullptr) {
-    problems.add(1, "a scenario needs at least one [[case]]");
+    problems.add_at_line(1, "a scenario needs at least one [[case]]");
   } else if (!cases->is_array_of_tables() || cases->as_array()->empty()) {
-    problems.add(line_of(*cases), "case must be written as [[case]] tables");
+    problems.add(*cases, "case must be written as [[case]] tables");
   } else {
     Parser parser{scenario, problems, {}, {}};
     for (const auto& n : *cases->as_array()) parser.parse_case(*n.as_table());
   }
-  if (!problems.status()) return problems.status();
+  if (!problems.ok()) return problems.status(TomlReader::Order::kAsFound);
   return scenario;
 }
 
@@ -408,25 +373,25 @@ std::string admin_node(const Scenario& scenario, const identity::Directory& dire
 }
 
 Status check_scenario(const Scenario& scenario, const identity::Directory& directory, std::int64_t now_seconds) {
-  Problems problems(scenario.source);
+  Problems problems("", scenario.source);  // no document: the checks' problems only
   const auto known = [&](const std::string& node) { return directory.node(node) != nullptr; };
   if (!known(scenario.sentinel_from)) {
-    problems.add(1, "sentinel_from '" + scenario.sentinel_from + "' is not a node of the directory (set sentinel_from)");
+    problems.add_at_line(1, "sentinel_from '" + scenario.sentinel_from + "' is not a node of the directory (set sentinel_from)");
   }
   const std::string admin = admin_node(scenario, directory);
   const bool revokes = std::any_of(scenario.cases.begin(), scenario.cases.end(),
                                    [](const Case& c) { return c.fault == Fault::kRevokedNode; });
   if (revokes && (admin.empty() || !known(admin) || !directory.node(admin)->has_role("admin"))) {
-    problems.add(1, "revoked_node needs an admin node: set admin = \"<node with the admin role>\"");
+    problems.add_at_line(1, "revoked_node needs an admin node: set admin = \"<node with the admin role>\"");
   }
   for (const Case& c : scenario.cases) {
     const std::string where = "case '" + c.name + "': ";
-    if (!known(c.as)) problems.add(c.line, where + "as '" + c.as + "' is not a node of the directory");
+    if (!known(c.as)) problems.add_at_line(c.line, where + "as '" + c.as + "' is not a node of the directory");
     if (!c.other.empty() && !known(c.other)) {
-      problems.add(c.line, where + "other '" + c.other + "' is not a node of the directory");
+      problems.add_at_line(c.line, where + "other '" + c.other + "' is not a node of the directory");
     }
     for (const auto& [node, sections] : c.deliver) {
-      if (!known(node)) problems.add(c.line, where + "deliver names '" + node + "', not a node of the directory");
+      if (!known(node)) problems.add_at_line(c.line, where + "deliver names '" + node + "', not a node of the directory");
     }
     if (!known(c.as)) continue;
 
@@ -462,10 +427,10 @@ Status check_scenario(const Scenario& scenario, const identity::Directory& direc
     const policy::Decision d = policy::may_publish(directory, policy::TopicPolicy(), request, now_seconds);
     const bool breaks = std::any_of(wanted.begin(), wanted.end(), [&](Code w) { return d.denials.has(w); });
     if (!breaks) {
-      problems.add(c.line, where + "fault " + std::string(fault_name(c.fault)) + ", but the report does not break its rule: " + rule);
+      problems.add_at_line(c.line, where + "fault " + std::string(fault_name(c.fault)) + ", but the report does not break its rule: " + rule);
     }
   }
-  return problems.status();
+  return problems.status(TomlReader::Order::kAsFound);
 }
 
 }  // namespace tearline::cli::inject

@@ -1,9 +1,10 @@
 #include "cli/print.h"
 
+#include "base/time_format.h"
+
 #include <google/protobuf/util/json_util.h>
 
 #include <cstdio>
-#include <ctime>
 #include <stdexcept>
 
 namespace tearline::cli {
@@ -66,15 +67,7 @@ void print_reasons(std::ostream& out, const Status& status, std::string_view ind
   for (const Reason& r : status.reasons()) out << indent << code_name(r.code) << ": " << one_line(r.message) << "\n";
 }
 
-std::string utc(std::int64_t unix_seconds) {
-  const auto t = static_cast<std::time_t>(unix_seconds);
-  std::tm tm{};
-  char text[32];
-  if (::gmtime_r(&t, &tm) == nullptr || std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) {
-    return std::to_string(unix_seconds);
-  }
-  return text;
-}
+std::string utc(std::int64_t unix_seconds) { return format_utc_seconds(unix_seconds); }
 
 bool is_utf8(std::string_view bytes) {
   for (std::size_t i = 0; i < bytes.size();) {

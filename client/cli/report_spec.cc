@@ -1,10 +1,11 @@
 #include "cli/report_spec.h"
 
-#include <toml++/toml.h>
-
+#include <algorithm>
 #include <sstream>
 
 #include "base/files.h"
+#include "base/toml_reader.h"
+#include "report/format.h"
 
 namespace tearline::cli {
 namespace {
@@ -23,34 +24,13 @@ std::vector<std::string> split_commas(const std::vector<std::string>& in) {
 
 std::string line_of(const toml::node& n) { return " (line " + std::to_string(n.source().begin.line) + ")"; }
 
-// A list of strings under `key`, absent = empty. A value of another type is a
-// problem, never ignored: a dropped `units` would widen a label's audience.
-std::vector<std::string> string_list(const toml::table& t, std::string_view key, const std::string& where,
-                                     Status* problems) {
-  std::vector<std::string> out;
-  const toml::node* n = t.get(key);
-  if (n == nullptr) return out;
-  const auto* a = n->as_array();
-  if (a != nullptr) {
-    for (const auto& e : *a) {
-      if (!e.is_string()) {
-        a = nullptr;
-        break;
-      }
-      out.push_back(*e.value<std::string>());
-    }
-  }
-  if (a == nullptr) problems->add(Code::INVALID_FIELD, where + ": " + std::string(key) + " must be a list of strings");
-  return out;
-}
-
 // True when `key` is absent or holds a value of type T; else a problem.
 template <typename T>
 bool has_type_or_absent(const toml::table& t, std::string_view key, std::string_view type, const std::string& where,
-                        Status* problems) {
+                        TomlReader& r) {
   const toml::node* n = t.get(key);
   if (n == nullptr || n->is<T>()) return true;
-  problems->add(Code::INVALID_FIELD, where + ": " + std::string(key) + " must be a " + std::string(type));
+  r.add_rendered(Reason{Code::INVALID_FIELD, where + ": " + std::string(key) + " must be a " + std::string(type)});
   return false;
 }
 
@@ -71,30 +51,21 @@ Result<policy::Label> label_from_flags(const std::string& classification, const 
 
 Result<report::ReportDraft> parse_report_spec(std::string_view toml_text, const std::filesystem::path& base_dir,
                                               std::string_view source_name) {
-  toml::table doc;
-  try {
-    doc = toml::parse(toml_text, source_name);
-  } catch (const toml::parse_error& e) {
-    std::ostringstream msg;
-    msg << source_name << ": " << e.description() << " (line " << e.source().begin.line << ")";
-    return Status::fail(Code::INVALID_FIELD, msg.str());
-  }
+  // Problems in the order found (each with its line), as the callers print them.
+  TomlReader r(toml_text, std::string(source_name), TomlReader::LineStyle::kSuffix);
+  if (!r.parsed()) return r.status();
+  const toml::table& doc = r.root();
   const std::string src(source_name);
-  Status problems;
   report::ReportDraft draft;
-  for (const auto& [k, v] : doc) {
-    const std::string key(k.str());
-    if (key != "topic" && key != "section" && key != "sources") {
-      problems.add(Code::INVALID_FIELD, src + ": unknown key '" + key + "'" + line_of(v));
-    }
-  }
-  if (has_type_or_absent<std::string>(doc, "topic", "string", src, &problems)) {
+  r.refuse_unknown_keys(doc, {"topic", "section", "sources"}, "unknown key '", "'");
+  if (const toml::node* topic = doc.get("topic"); topic == nullptr || topic->is_string()) {
     draft.topic = doc["topic"].value_or(std::string());
-    if (draft.topic.empty()) problems.add(Code::INVALID_FIELD, src + ": topic is required");
+    if (draft.topic.empty()) r.add_unplaced("topic is required");
+  } else {
+    r.add_unplaced("topic must be a string");
   }
   if (doc.contains("sources") && !doc["sources"].is_array()) {
-    problems.add(Code::INVALID_FIELD,
-                 src + ": sources must be a list of { report_id, sections }" + line_of(*doc.get("sources")));
+    r.add(*doc.get("sources"), "sources must be a list of { report_id, sections }");
   }
   if (const auto* sources = doc["sources"].as_array()) {
     for (const auto& n : *sources) {
@@ -102,24 +73,17 @@ Result<report::ReportDraft> parse_report_spec(std::string_view toml_text, const 
       Bytes id;
       std::string hex = t ? (*t)["report_id"].value_or(std::string()) : std::string();
       if (t == nullptr || !from_hex(hex, &id) || id.size() != 16) {
-        problems.add(Code::INVALID_FIELD, src + ": a source needs report_id = 32 hex characters" + line_of(n));
+        r.add(n, "a source needs report_id = 32 hex characters");
         continue;
       }
-      for (const auto& [k, v] : *t) {
-        if (k.str() != "report_id" && k.str() != "sections") {
-          problems.add(Code::INVALID_FIELD,
-                       src + ": unknown key '" + std::string(k.str()) + "' in a source" + line_of(v));
-        }
-      }
-      if (t->contains("sections") && !(*t)["sections"].is_array()) {
-        problems.add(Code::INVALID_FIELD, src + ": source sections must be a list of numbers" + line_of(n));
-      }
+      r.refuse_unknown_keys(*t, {"report_id", "sections"}, "unknown key '", "' in a source");
+      if (t->contains("sections") && !(*t)["sections"].is_array()) r.add(n, "source sections must be a list of numbers");
       report::SourceCitation cite{id, {}};
       if (const auto* secs = (*t)["sections"].as_array()) {
         for (const auto& s : *secs) {
           auto i = s.value<std::int64_t>();
-          if (!i || *i < 1 || *i > 64) {
-            problems.add(Code::INVALID_FIELD, src + ": source sections are numbered from 1" + line_of(s));
+          if (!i || *i < 1 || *i > static_cast<std::int64_t>(report::kMaxSections)) {
+            r.add(s, "source sections are numbered from 1");
             continue;
           }
           cite.sections.push_back(static_cast<std::uint32_t>(*i - 1));
@@ -128,8 +92,10 @@ Result<report::ReportDraft> parse_report_spec(std::string_view toml_text, const 
       draft.sources.push_back(std::move(cite));
     }
   }
+  // Problems the reader cannot place itself: "SOURCE section N (line L): ...".
+  const auto problem = [&r](Code code, std::string message) { r.add_rendered(Reason{code, std::move(message)}); };
   const auto* sections = doc["section"].as_array();
-  if (sections == nullptr || sections->empty()) problems.add(Code::INVALID_FIELD, src + ": at least one [[section]] is required");
+  if (sections == nullptr || sections->empty()) r.add_unplaced("at least one [[section]] is required");
   if (sections != nullptr) {
     int index = 0;
     for (const auto& n : *sections) {
@@ -137,32 +103,35 @@ Result<report::ReportDraft> parse_report_spec(std::string_view toml_text, const 
       const auto* t = n.as_table();
       const std::string where = src + " section " + std::to_string(index) + line_of(n);
       if (t == nullptr) {
-        problems.add(Code::INVALID_FIELD, where + ": a section is a table ([[section]])");
+        problem(Code::INVALID_FIELD, where + ": a section is a table ([[section]])");
         continue;
       }
       for (const auto& [k, v] : *t) {
         static const std::vector<std::string> known{"classification", "releasable_to", "units", "orcon", "text", "file"};
         if (std::find(known.begin(), known.end(), std::string(k.str())) == known.end()) {
-          problems.add(Code::INVALID_FIELD, where + ": unknown key '" + std::string(k.str()) + "'");
+          problem(Code::INVALID_FIELD, where + ": unknown key '" + std::string(k.str()) + "'");
         }
       }
-      const std::size_t known_problems = problems.reasons().size();
-      const std::vector<std::string> rel = string_list(*t, "releasable_to", where, &problems);
-      const std::vector<std::string> units = string_list(*t, "units", where, &problems);
-      has_type_or_absent<bool>(*t, "orcon", "boolean", where, &problems);
-      has_type_or_absent<std::string>(*t, "classification", "string", where, &problems);
-      if (problems.reasons().size() != known_problems) continue;
+      const std::size_t known_problems = r.problem_count();
+      // A list of another type is a problem, never ignored: a dropped `units`
+      // would widen a label's audience.
+      const std::string name = "section " + std::to_string(index) + ": ";
+      const auto rel = r.strings(*t, "releasable_to", name + "releasable_to").value_or(std::vector<std::string>{});
+      const auto units = r.strings(*t, "units", name + "units").value_or(std::vector<std::string>{});
+      has_type_or_absent<bool>(*t, "orcon", "boolean", where, r);
+      has_type_or_absent<std::string>(*t, "classification", "string", where, r);
+      if (r.problem_count() != known_problems) continue;
       auto label = label_from_flags((*t)["classification"].value_or(std::string()), rel, units,
                                     (*t)["orcon"].value_or(false));
       if (!label) {
-        for (const auto& r : label.status().reasons()) problems.add(r.code, where + ": " + r.message);
+        for (const auto& reason : label.status().reasons()) problem(reason.code, where + ": " + reason.message);
         continue;
       }
       report::SectionDraft section{*label, {}};
       auto text = (*t)["text"].value<std::string>();
       auto file = (*t)["file"].value<std::string>();
       if (text.has_value() == file.has_value()) {
-        problems.add(Code::INVALID_FIELD, where + ": give exactly one of text or file");
+        problem(Code::INVALID_FIELD, where + ": give exactly one of text or file");
         continue;
       }
       if (text) {
@@ -171,7 +140,7 @@ Result<report::ReportDraft> parse_report_spec(std::string_view toml_text, const 
         std::filesystem::path p(*file);
         auto bytes = read_file(p.is_absolute() ? p : base_dir / p);
         if (!bytes) {
-          problems.merge(bytes.status());
+          for (const Reason& reason : bytes.status().reasons()) r.add_rendered(reason);
           continue;
         }
         section.content = std::move(bytes).value();
@@ -179,7 +148,7 @@ Result<report::ReportDraft> parse_report_spec(std::string_view toml_text, const 
       draft.sections.push_back(std::move(section));
     }
   }
-  if (!problems) return problems;
+  if (!r.ok()) return r.status(TomlReader::Order::kAsFound);
   return draft;
 }
 

@@ -1,34 +1,28 @@
 #include "base/bytes.h"
 
+#include <sodium.h>
+
 namespace tearline {
 
+// Hex through libsodium: sodium_bin2hex/sodium_hex2bin run in constant time
+// for a given length, so key and digest bytes never pick a branch or a table
+// index.
 std::string to_hex(ByteView bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (std::uint8_t b : bytes) {
-    out.push_back(kDigits[b >> 4]);
-    out.push_back(kDigits[b & 0x0f]);
-  }
+  std::string out(bytes.size() * 2 + 1, '\0');
+  sodium_bin2hex(out.data(), out.size(), bytes.data(), bytes.size());
+  out.pop_back();  // the terminating NUL sodium_bin2hex writes
   return out;
-}
-
-static int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
 }
 
 bool from_hex(std::string_view hex, Bytes* out) {
   if (hex.size() % 2 != 0) return false;
-  Bytes result;
-  result.reserve(hex.size() / 2);
-  for (std::size_t i = 0; i < hex.size(); i += 2) {
-    int hi = hex_value(hex[i]);
-    int lo = hex_value(hex[i + 1]);
-    if (hi < 0 || lo < 0) return false;
-    result.push_back(static_cast<std::uint8_t>(hi << 4 | lo));
+  Bytes result(hex.size() / 2);
+  std::size_t written = 0;
+  // No ignore set and no hex_end: libsodium fails unless every character is a
+  // hex digit.
+  if (sodium_hex2bin(result.data(), result.size(), hex.data(), hex.size(), nullptr, &written, nullptr) != 0 ||
+      written != result.size()) {
+    return false;
   }
   *out = std::move(result);
   return true;

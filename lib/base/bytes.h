@@ -22,9 +22,9 @@ inline std::string_view as_chars(ByteView b) {
 inline Bytes to_bytes(std::string_view s) { return Bytes(s.begin(), s.end()); }
 inline std::string to_string(ByteView b) { return std::string(as_chars(b)); }
 
-// Lower-case hex.
+// Lower-case hex (sodium_bin2hex: constant time for a given length).
 std::string to_hex(ByteView bytes);
-// Accepts upper or lower case; false on odd length or a non-hex digit.
+// Any case; false, *out untouched, on odd length or a non-hex digit (sodium_hex2bin).
 bool from_hex(std::string_view hex, Bytes* out);
 
 // Appends fixed-width little-endian integers and length-prefixed fields.

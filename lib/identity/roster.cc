@@ -1,11 +1,9 @@
 #include "identity/roster.h"
 
-#include <toml++/toml.h>
-
 #include <set>
-#include <sstream>
 
 #include "base/files.h"
+#include "base/toml_reader.h"
 #include "identity/countries.h"
 
 namespace tearline::identity {
@@ -26,51 +24,25 @@ const RosterNode* Roster::node(std::string_view id) const {
 
 namespace {
 
-std::vector<std::string> string_list(const toml::node_view<const toml::node>& v, const std::string& where,
-                                     Status* problems) {
-  std::vector<std::string> out;
-  if (!v) return out;
-  const toml::array* arr = v.as_array();
-  if (arr == nullptr) {
-    problems->add(Code::INVALID_FIELD, where + " must be a list of strings");
-    return out;
-  }
-  for (const auto& e : *arr) {
-    auto s = e.value<std::string>();
-    if (!s) {
-      problems->add(Code::INVALID_FIELD, where + " must be a list of strings");
-      continue;
-    }
-    out.push_back(*s);
-  }
-  return out;
-}
-
 std::string line_of(const toml::node& n) { return " (line " + std::to_string(n.source().begin.line) + ")"; }
 
 }  // namespace
 
 Result<Roster> parse_roster(std::string_view toml_text, std::string_view source_name) {
-  toml::table doc;
-  try {
-    doc = toml::parse(toml_text, source_name);
-  } catch (const toml::parse_error& e) {
-    std::ostringstream msg;
-    msg << "roster " << source_name << ": " << e.description() << " at line " << e.source().begin.line;
-    return Status::fail(Code::INVALID_FIELD, msg.str());
-  }
+  TomlReader reader(toml_text, "roster " + std::string(source_name), TomlReader::LineStyle::kPrefix);
+  if (!reader.parsed()) return reader.status();
+  const toml::table& doc = reader.root();
+  reader.refuse_unknown_keys(doc, {"validity_days", "agency", "node", "unit"});
   Roster r;
   Status problems;
   const std::string src(source_name);
-  r.validity_days = doc["validity_days"].value_or(365);
-  if (r.validity_days <= 0 || r.validity_days > 3650) {
-    problems.add(Code::INVALID_FIELD, src + ": validity_days must be 1..3650");
-  }
+  r.validity_days = static_cast<int>(reader.integer(doc, "validity_days", 1, 3650).value_or(365));
   std::set<std::string> ids;
   if (const auto* agencies = doc["agency"].as_array()) {
     for (const auto& n : *agencies) {
       const auto* t = n.as_table();
       if (t == nullptr) continue;
+      reader.refuse_unknown_keys(*t, {"id", "country", "name"}, "agency: unknown key ");
       RosterAgency a{(*t)["id"].value_or(std::string()), (*t)["country"].value_or(std::string()),
                      (*t)["name"].value_or(std::string())};
       const std::string where = src + " agency '" + a.id + "'" + line_of(n);
@@ -84,6 +56,7 @@ Result<Roster> parse_roster(std::string_view toml_text, std::string_view source_
     for (const auto& n : *nodes) {
       const auto* t = n.as_table();
       if (t == nullptr) continue;
+      reader.refuse_unknown_keys(*t, {"id", "agency", "description", "clearance", "roles"}, "node: unknown key ");
       RosterNode node;
       node.id = (*t)["id"].value_or(std::string());
       node.agency = (*t)["agency"].value_or(std::string());
@@ -95,7 +68,7 @@ Result<Roster> parse_roster(std::string_view toml_text, std::string_view source_
       } else {
         node.clearance = *clearance;
       }
-      node.roles = string_list((*t)["roles"], where + ": roles", &problems);
+      node.roles = reader.strings(*t, "roles", "node '" + node.id + "': roles").value_or(std::vector<std::string>{});
       for (const auto& role : node.roles) {
         if (!is_valid_id(role)) problems.add(Code::INVALID_FIELD, where + ": role '" + role + "' is not a valid id");
       }
@@ -111,12 +84,13 @@ Result<Roster> parse_roster(std::string_view toml_text, std::string_view source_
     for (const auto& n : *units) {
       const auto* t = n.as_table();
       if (t == nullptr) continue;
+      reader.refuse_unknown_keys(*t, {"id", "host", "description", "members"}, "unit: unknown key ");
       RosterUnit u;
       u.id = (*t)["id"].value_or(std::string());
       u.host = (*t)["host"].value_or(std::string());
       u.description = (*t)["description"].value_or(std::string());
       const std::string where = src + " unit '" + u.id + "'" + line_of(n);
-      u.members = string_list((*t)["members"], where + ": members", &problems);
+      u.members = reader.strings(*t, "members", "unit '" + u.id + "': members").value_or(std::vector<std::string>{});
       if (!is_valid_id(u.id)) problems.add(Code::INVALID_FIELD, where + ": id is not a valid id");
       if (r.agency(u.host) == nullptr) problems.add(Code::INVALID_FIELD, where + ": host '" + u.host + "' is not in the roster");
       if (u.members.empty()) problems.add(Code::INVALID_FIELD, where + ": a unit needs members");
@@ -128,6 +102,7 @@ Result<Roster> parse_roster(std::string_view toml_text, std::string_view source_
     }
   }
   if (r.agencies.empty()) problems.add(Code::INVALID_FIELD, src + ": the roster names no agency");
+  problems.merge(reader.status());
   if (!problems) return problems;
   return r;
 }

@@ -1,10 +1,9 @@
 #include "identity/trust_store.h"
 
-#include <toml++/toml.h>
-
 #include <sstream>
 
 #include "base/files.h"
+#include "base/toml_reader.h"
 #include "identity/countries.h"
 
 namespace tearline::identity {
@@ -16,14 +15,10 @@ Result<TrustStore> TrustStore::load(const std::filesystem::path& path) {
 }
 
 Result<TrustStore> TrustStore::parse(std::string_view toml_text, std::string_view source_name) {
-  toml::table doc;
-  try {
-    doc = toml::parse(toml_text, source_name);
-  } catch (const toml::parse_error& e) {
-    std::ostringstream msg;
-    msg << "trust store " << source_name << ": " << e.description() << " at line " << e.source().begin.line;
-    return Status::fail(Code::INVALID_FIELD, msg.str());
-  }
+  TomlReader reader(toml_text, "trust store " + std::string(source_name), TomlReader::LineStyle::kPrefix);
+  if (!reader.parsed()) return reader.status();
+  const toml::table& doc = reader.root();
+  reader.refuse_unknown_keys(doc, {"authority"});
   TrustStore store;
   Status problems;
   const toml::array* list = doc["authority"].as_array();
@@ -37,6 +32,8 @@ Result<TrustStore> TrustStore::parse(std::string_view toml_text, std::string_vie
         problems.add(Code::INVALID_FIELD, where + " is not a table");
         continue;
       }
+      reader.refuse_unknown_keys(*t, {"agency", "country", "verify_key"},
+                                 "authority #" + std::to_string(index) + ": unknown key ");
       auto agency = (*t)["agency"].value<std::string>();
       auto country = (*t)["country"].value<std::string>();
       auto key_hex = (*t)["verify_key"].value<std::string>();
@@ -55,6 +52,7 @@ Result<TrustStore> TrustStore::parse(std::string_view toml_text, std::string_vie
       }
     }
   }
+  problems.merge(reader.status());
   if (!problems) return problems;
   if (store.empty()) {
     return Status::fail(Code::EMPTY_TRUST_STORE, "trust store " + std::string(source_name) +

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "base/files.h"
+#include "base/toml_reader.h"
 #include "policy/topic.h"
 
 namespace tearline::policy {
@@ -15,28 +16,6 @@ namespace {
 
 constexpr std::size_t kMaxPolicyBytes = 1u << 20;
 constexpr std::array<std::string_view, 4> kSubjectKinds = {"agency", "role", "unit", "node"};
-
-// The problems found in a policy file, each with the line it is on; reported
-// in line order (toml++ walks a table's keys sorted by name, not by line).
-class Problems {
- public:
-  explicit Problems(std::string_view source) : source_(source) {}
-
-  void add(const toml::source_region& where, const std::string& message) {
-    items_.emplace_back(where.begin.line, source_ + " line " + std::to_string(where.begin.line) + ": " + message);
-  }
-  std::size_t count() const { return items_.size(); }
-  Status to_status() {
-    std::stable_sort(items_.begin(), items_.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
-    std::vector<Reason> reasons;
-    for (auto& [line, message] : items_) reasons.push_back(Reason{Code::INVALID_FIELD, std::move(message)});
-    return reasons.empty() ? Status::ok() : Status::fail(std::move(reasons));
-  }
-
- private:
-  std::string source_;
-  std::vector<std::pair<toml::source_index, std::string>> items_;
-};
 
 bool is_valid_subject(std::string_view subject) {
   if (subject == "any") return true;
@@ -51,7 +30,7 @@ bool is_valid_subject(std::string_view subject) {
 // (which returns the problem, or "" when fine).
 template <typename Check>
 void read_list(const std::string& grant_name, const toml::key& key, const toml::node& value,
-               std::vector<std::string>* out, Problems* problems, Check&& check) {
+               std::vector<std::string>* out, TomlReader* problems, Check&& check) {
   const std::string field = grant_name + ": " + std::string(key.str());
   const toml::array* list = value.as_array();
   if (list == nullptr) {
@@ -90,8 +69,8 @@ std::string check_pattern(const std::string& pattern) {
 }
 
 // Parses one [[grant]] table. Returns false (problems added) when unusable.
-bool parse_grant(const std::string& name, const toml::table& table, Grant* grant, Problems* problems) {
-  const std::size_t before = problems->count();
+bool parse_grant(const std::string& name, const toml::table& table, Grant* grant, TomlReader* problems) {
+  const std::size_t before = problems->problem_count();
   bool has_to = false, to_is_empty_list = false, has_list = false;
   for (auto&& [key, value] : table) {
     const std::string_view k = key.str();
@@ -122,7 +101,7 @@ bool parse_grant(const std::string& name, const toml::table& table, Grant* grant
   if (!has_list) {
     problems->add(table.source(), name + ": grants nothing (no publish, subscribe, deny_publish or deny_subscribe)");
   }
-  return problems->count() == before;
+  return problems->problem_count() == before;
 }
 
 bool applies(const Grant& grant, const identity::Credential& node, const identity::Directory& directory,
@@ -157,16 +136,10 @@ Result<TopicPolicy> TopicPolicy::load(const std::filesystem::path& path) {
 }
 
 Result<TopicPolicy> TopicPolicy::parse(std::string_view toml_text, std::string_view source_name) {
-  toml::table doc;
-  try {
-    doc = toml::parse(toml_text, source_name);
-  } catch (const toml::parse_error& e) {
-    return Status::fail(Code::INVALID_FIELD, std::string(source_name) + " line " +
-                                                 std::to_string(e.source().begin.line) + ", column " +
-                                                 std::to_string(e.source().begin.column) + ": " +
-                                                 std::string(e.description()));
-  }
-  Problems problems(source_name);
+  // Every problem, each with its line, in line order (base/toml_reader.h).
+  TomlReader problems(toml_text, std::string(source_name), TomlReader::LineStyle::kPrefix);
+  if (!problems.parsed()) return problems.status();
+  const toml::table& doc = problems.root();
   for (auto&& [key, value] : doc) {
     if (key.str() != "grant") {
       problems.add(key.source(),
@@ -195,7 +168,7 @@ Result<TopicPolicy> TopicPolicy::parse(std::string_view toml_text, std::string_v
       }
     }
   }
-  Status status = problems.to_status();
+  Status status = problems.status();
   if (!status.is_ok()) return status;
   return policy;
 }

@@ -15,6 +15,7 @@
 #include "crypto/keys.h"
 #include "identity/directory.h"
 #include "policy/label.h"
+#include "report/format.h"
 #include "tearline/v1/report.pb.h"
 
 namespace tearline::report {
@@ -39,8 +40,9 @@ struct VerifiedReport {
 struct VerifyOptions {
   // Credential validity is judged at the report's created-at; the broker
   // additionally bounds created-at against its own clock.
-  std::size_t max_sections = 64;
-  std::size_t max_recipients = 256;
+  // A verifier may lower the format's limits (report/format.h), never raise them.
+  std::size_t max_sections = kMaxSections;
+  std::size_t max_recipients = kMaxRecipients;
 };
 
 // Rejection codes, each specific: REPORT_MALFORMED (does not parse, unknown

@@ -1,6 +1,7 @@
 // Frames of the client <-> broker protocol (docs/protocol.md): the protocol
-// constants and limits shared by reader and writer, decoding with named
-// failures, encoding, builders, and conversions between Status and the wire.
+// constants shared by reader and writer (the limits are in wire/limits.h),
+// decoding with named failures, encoding, builders, and conversions between
+// Status and the wire.
 //
 // One ZeroMQ message carries exactly one tearline.v1.Frame. Decoding never
 // throws: a bad frame is a normal outcome and comes back as a Status.
@@ -15,6 +16,7 @@
 #include "base/bytes.h"
 #include "base/result.h"
 #include "tearline/v1/wire.pb.h"
+#include "wire/limits.h"  // re-exported: every user of frames needs the limits
 
 namespace tearline::wire {
 
@@ -27,35 +29,6 @@ inline constexpr std::string_view kZapDomain = "tearline";     // broker ZMQ_ZAP
 // Request id 0 is reserved: ERROR frames not about a request carry it, and a
 // request or an answer to one that carries it is malformed.
 inline constexpr std::uint64_t kNoRequestId = 0;
-
-// Application limit on one frame's bytes; larger frames get ERROR FRAME_TOO_LARGE.
-inline constexpr std::size_t kDefaultMaxFrameBytes = std::size_t{1} << 20;  // 1 MiB
-// The transport limit (ZMQ_MAXMSGSIZE) for an application limit: above it
-// libzmq drops the connection without any reply, so it sits well above the
-// application limit to leave room for a polite FRAME_TOO_LARGE.
-constexpr std::int64_t transport_max_message_bytes(std::size_t max_frame_bytes) {
-  return static_cast<std::int64_t>(2 * max_frame_bytes + (std::size_t{64} << 10));
-}
-inline constexpr std::int64_t kDefaultTransportMaxMessageBytes =
-    transport_max_message_bytes(kDefaultMaxFrameBytes);  // 2,162,688
-
-inline constexpr std::size_t kDefaultMaxSubscriptions = 256;  // distinct patterns per node
-inline constexpr std::size_t kMaxPatternsPerRequest = 64;     // per SUBSCRIBE
-
-// After this many consecutive failed requests (see counts_toward_failure_limit)
-// the broker sends ERROR TOO_MANY_FAILURES and closes the session.
-inline constexpr int kMaxConsecutiveFailures = 16;
-
-// PUBLISH replay window: created_at_ms within +-300 s of the broker's clock.
-inline constexpr std::int64_t kDefaultReplayWindowMs = 300'000;
-
-// Keepalive: a client pings after this long without sending anything; the
-// broker forgets a session that has sent no frame for kSessionTimeoutMs.
-inline constexpr std::int64_t kClientPingIntervalMs = 20'000;
-inline constexpr std::int64_t kSessionTimeoutMs = 60'000;
-// A session with more frames queued in the broker than this (its socket could
-// not take them) is closed with SLOW_CONSUMER.
-inline constexpr std::size_t kDefaultMaxPendingDeliveries = 10'000;
 
 // The ADMIN commands and the role they need.
 inline constexpr std::string_view kAdminReload = "reload";

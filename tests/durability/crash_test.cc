@@ -30,13 +30,10 @@
 // Usage: tearline_crash_test --broker PATH [--tearline PATH] [--pki DIR]
 //          [--kills N (20)] [--min-ms 100] [--max-ms 700] [--seed N] [--keep]
 // Exit 0 when every check holds; 1 on any violation; 2 on a setup failure.
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sqlite3.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -59,13 +56,12 @@
 #include "base/clock.h"
 #include "base/files.h"
 #include "base/ports.h"
+#include "base/process.h"
 #include "identity/pki.h"
 #include "identity/roster.h"
 #include "policy/decisions.h"
 #include "policy/topic_policy.h"
 #include "tearline/client.h"
-
-extern char** environ;
 
 namespace tearline {
 namespace {
@@ -141,9 +137,7 @@ class BrokerProcess {
  public:
   BrokerProcess(fs::path binary, fs::path config, fs::path log_dir)
       : binary_(std::move(binary)), config_(std::move(config)), log_dir_(std::move(log_dir)) {}
-  ~BrokerProcess() {
-    if (pid_ > 0) kill_now();
-  }
+  ~BrokerProcess() { kill_now(); }
 
   // Starts it and waits until it logs event=started (it has recovered its
   // store and bound the port). Returns the seconds that took.
@@ -152,49 +146,39 @@ class BrokerProcess {
     char name[32];
     std::snprintf(name, sizeof name, "broker-%04d.log", starts_);
     log_ = log_dir_ / name;
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 1, log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    posix_spawn_file_actions_adddup2(&actions, 1, 2);
-    const std::string b = binary_.string(), c = config_.string();
-    char* args[] = {const_cast<char*>(b.c_str()), const_cast<char*>("--config"), const_cast<char*>(c.c_str()), nullptr};
+    ProcessSpec spec;
+    spec.argv = {binary_.string(), "--config", config_.string()};
+    spec.stdout_file = log_;
+    spec.stderr_to_stdout = true;
+    spec.parent_death_signal = 0;  // started from whichever thread; it is killed on purpose anyway
     const auto t0 = Clock::now();
-    if (posix_spawn(&pid_, b.c_str(), &actions, nullptr, args, environ) != 0) die("cannot run " + b);
-    posix_spawn_file_actions_destroy(&actions);
+    auto started = Process::spawn(spec);
+    if (!started) die("cannot run " + binary_.string() + ": " + started.status().to_string());
+    process_ = std::move(started).value();
     for (;;) {
       if (read_text(log_).find("event=started") != std::string::npos) break;
-      int status = 0;
-      if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        die("the broker exited during start-up; its log:\n" + read_text(log_));
-      }
+      if (process_.poll_exit()) die("the broker exited during start-up; its log:\n" + read_text(log_));
       if (seconds_since(t0) > 60) die("the broker did not start within 60 s; its log:\n" + read_text(log_));
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
     return seconds_since(t0);
   }
 
+  // SIGKILL, and reap it: the crash under test.
   void kill_now() {
-    ::kill(pid_, SIGKILL);
-    int status = 0;
-    waitpid(pid_, &status, 0);
-    pid_ = -1;
+    process_.signal(SIGKILL);
+    (void)process_.wait_exit(std::chrono::minutes(1));
   }
 
-  // SIGTERM; the exit status (0: a clean stop).
-  int terminate() {
-    ::kill(pid_, SIGTERM);
-    int status = 0;
-    waitpid(pid_, &status, 0);
-    pid_ = -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  }
+  // SIGTERM; the exit status (0: a clean stop). SIGKILL (137) only if it has
+  // not stopped within 10 minutes.
+  int terminate() { return process_.stop(std::chrono::minutes(10)); }
 
   int starts() const { return starts_; }
 
  private:
   fs::path binary_, config_, log_dir_, log_;
-  pid_t pid_ = -1;
+  Process process_;
   int starts_ = 0;
 };
 
@@ -635,11 +619,17 @@ int run(const Options& opt) {
     audit_summary = std::to_string(r.entries) + " entries, " + std::to_string(r.checkpoints) + " checkpoints";
   }
   if (!opt.tearline.empty()) {
-    const std::string cmd = "'" + opt.tearline.string() + "' audit verify --db '" +
-                            (data_dir / "tearline.db").string() + "' --pki '" + setup.pki.string() + "' >'" +
-                            (work / "audit-verify.txt").string() + "' 2>&1";
-    const int rc = std::system(cmd.c_str());
-    if (rc != 0) violations.push_back("tearline audit verify failed: " + read_text(work / "audit-verify.txt"));
+    ProcessSpec spec;
+    spec.argv = {opt.tearline.string(), "audit", "verify", "--db", (data_dir / "tearline.db").string(),
+                 "--pki", setup.pki.string()};
+    spec.stdout_file = work / "audit-verify.txt";
+    spec.stderr_to_stdout = true;
+    auto verify = Process::spawn(spec);
+    const std::optional<int> rc = verify ? verify->wait_exit(std::chrono::minutes(10)) : std::nullopt;
+    if (rc != 0) {
+      violations.push_back("tearline audit verify failed: " +
+                           (verify ? read_text(work / "audit-verify.txt") : verify.status().to_string()));
+    }
   }
 
   for (std::size_t i = 0; i < violations.size() && i < 50; ++i) std::printf("VIOLATION %s\n", violations[i].c_str());

@@ -1,18 +1,8 @@
 #include "flood/flood_world.h"
 
-#include <fcntl.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <cerrno>
 #include <chrono>
-#include <cstring>
-#include <deque>
 #include <functional>
 #include <fstream>
 #include <sstream>
@@ -20,6 +10,7 @@
 #include <thread>
 
 #include "base/clock.h"
+#include "base/file_tail.h"
 #include "base/files.h"
 #include "base/ports.h"
 #include "identity/roster.h"
@@ -101,85 +92,35 @@ FloodWorld::FloodWorld(const BrokerSettings& settings) : dir_("tearline-flood"),
   write_text(config_, config.str());
 }
 
-FloodWorld::~FloodWorld() {
-  if (pid_ > 0) (void)stop_broker();
-}
+FloodWorld::~FloodWorld() { (void)stop_broker(); }
 
 void FloodWorld::start_broker(const std::filesystem::path& broker_binary, int nice) {
-  const std::string binary = broker_binary.string();
-  const std::string config = config_.string();
-  const std::string log = log_.string();
-  std::vector<char*> argv = {const_cast<char*>(binary.c_str()), const_cast<char*>("-c"),
-                             const_cast<char*>(config.c_str()), nullptr};
-  const pid_t parent = ::getpid();
-  // fork + exec rather than posix_spawn, for two settings of the child: its
-  // nice value (inherited by every broker thread) and a SIGTERM when this
-  // process dies, so that a killed test (ctest's timeout) leaves no broker
-  // behind. No other thread runs yet; the child calls only
-  // async-signal-safe functions before exec.
-  pid_ = ::fork();
-  if (pid_ < 0) throw std::runtime_error(std::string("fork failed: ") + std::strerror(errno));
-  if (pid_ == 0) {
-    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
-    if (::getppid() != parent) ::_exit(126);
-    const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd < 0 || ::dup2(fd, STDOUT_FILENO) < 0 || ::dup2(fd, STDERR_FILENO) < 0) ::_exit(126);
-    if (nice != 0 && ::setpriority(PRIO_PROCESS, 0, nice) != 0) {
-      static const char kMessage[] = "tearline_flood: cannot set the broker's nice value\n";
-      (void)!::write(STDERR_FILENO, kMessage, sizeof kMessage - 1);
-      ::_exit(126);
-    }
-    ::execv(binary.c_str(), argv.data());
-    ::_exit(127);
-  }
+  // Its nice value is inherited by every broker thread; the SIGTERM when this
+  // process dies (the parent-death signal) means a killed test (ctest's
+  // timeout) leaves no broker behind.
+  ProcessSpec spec;
+  spec.argv = {broker_binary.string(), "-c", config_.string()};
+  spec.stdout_file = log_;
+  spec.stderr_to_stdout = true;
+  spec.parent_death_signal = SIGTERM;
+  spec.nice = nice;
+  auto broker = Process::spawn(spec);
+  if (!broker) throw std::runtime_error("tearline_flood: " + broker.status().to_string());
+  broker_ = std::move(broker).value();
   // A broker that cannot start exits at once: say why here rather than
   // after the canary's connection times out.
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  if (!broker_alive()) {
+  if (const auto status = broker_.poll_exit()) {
     const std::string tail = log_tail(5);
-    throw std::runtime_error(binary + " exited with status " + std::to_string(exit_status_) +
+    throw std::runtime_error(spec.argv[0] + " exited with status " + std::to_string(*status) +
                              (tail.empty() ? std::string() : ": " + tail));
   }
 }
 
-bool FloodWorld::broker_alive() {
-  if (pid_ <= 0) return false;
-  int status = 0;
-  const pid_t r = ::waitpid(pid_, &status, WNOHANG);
-  if (r == 0) return true;
-  exit_status_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  pid_ = -1;
-  return false;
-}
+bool FloodWorld::broker_alive() { return broker_.pid() > 0 && !broker_.poll_exit(); }
 
-int FloodWorld::stop_broker() {
-  if (!broker_alive()) return exit_status_;
-  ::kill(pid_, SIGTERM);
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (broker_alive()) {
-    if (std::chrono::steady_clock::now() > deadline) {
-      ::kill(pid_, SIGKILL);
-      int status = 0;
-      ::waitpid(pid_, &status, 0);
-      exit_status_ = 128 + SIGKILL;
-      pid_ = -1;
-      break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return exit_status_;
-}
+int FloodWorld::stop_broker() { return broker_.stop(std::chrono::seconds(10)); }
 
-std::string FloodWorld::log_tail(int lines) const {
-  std::ifstream in(log_);
-  std::deque<std::string> last;
-  for (std::string line; std::getline(in, line);) {
-    last.push_back(line);
-    if (static_cast<int>(last.size()) > lines) last.pop_front();
-  }
-  std::string out;
-  for (const auto& l : last) out += l + "\n";
-  return out;
-}
+std::string FloodWorld::log_tail(int lines) const { return tail_of_file(log_, static_cast<std::size_t>(lines)); }
 
 }  // namespace tearline::flood

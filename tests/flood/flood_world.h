@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "base/process.h"
 #include "identity/pki.h"
 #include "support/temp_dir.h"
 
@@ -53,11 +54,11 @@ class FloodWorld {
   // Throws when the broker exits within its first 200 ms. Call it before
   // this process starts any thread.
   void start_broker(const std::filesystem::path& broker_binary, int nice = 0);
-  pid_t broker_pid() const { return pid_; }
+  pid_t broker_pid() const { return broker_.pid(); }
   // True while the broker process has not exited.
   bool broker_alive();
   // SIGTERM, then SIGKILL after 10 s; returns the exit status as a shell
-  // would ($?: 128 + signal when killed).
+  // would ($?: 128 + signal when killed); -1 when no broker was started.
   int stop_broker();
   // The last `lines` lines of the broker's log.
   std::string log_tail(int lines) const;
@@ -69,8 +70,7 @@ class FloodWorld {
   int port_ = 0;
   std::string endpoint_;
   std::string valid_flooder_, bad_signature_flooder_;
-  pid_t pid_ = -1;
-  int exit_status_ = -1;
+  Process broker_;
 };
 
 }  // namespace tearline::flood

@@ -14,6 +14,27 @@ TEST_CASE("hex round trip and rejection") {
   CHECK_FALSE(from_hex("zz", &b));
 }
 
+TEST_CASE("hex: every byte value, empty input, and no separators or partial reads") {
+  Bytes all;
+  for (int i = 0; i < 256; ++i) all.push_back(static_cast<std::uint8_t>(i));
+  const std::string hex = to_hex(all);
+  CHECK(hex.size() == 512);
+  CHECK(hex.substr(0, 8) == "00010203");
+  CHECK(hex.substr(504) == "fcfdfeff");
+  Bytes back;
+  REQUIRE(from_hex(hex, &back));
+  CHECK(back == all);
+  CHECK(to_hex(Bytes{}) == "");
+  REQUIRE(from_hex("", &back));
+  CHECK(back.empty());
+  Bytes kept = {7};
+  for (const char* bad : {"0g", " 00", "00 ", "00:11", "0x00", "0a\n0"}) {
+    INFO(bad);
+    CHECK_FALSE(from_hex(bad, &kept));
+    CHECK(kept == Bytes{7});  // untouched on failure
+  }
+}
+
 TEST_CASE("ByteWriter lays out little-endian lengths and tags") {
   ByteWriter w;
   w.tag("t");

@@ -291,7 +291,30 @@ TEST_CASE("DOC TRUTH: docs/protocol.md lists every code, the proto files and the
     }
   }
 
-  SECTION("the constants table has the values of wire/frame.h") {
+  SECTION("the broker limits table has the defaults of wire/limits.h") {
+    const std::vector<std::pair<std::string, std::string>> defaults = {
+        {"max_connections", std::to_string(kDefaultMaxConnections)},
+        {"publish_rate", std::to_string(static_cast<long long>(kDefaultPublishRate))},
+        {"publish_burst", std::to_string(static_cast<long long>(kDefaultPublishBurst))},
+        {"max_rate_limited", std::to_string(kDefaultMaxRateLimited)},
+        {"max_inflight_per_node", std::to_string(kDefaultMaxInflightPerNode)},
+        {"max_pending_bytes", std::to_string(kDefaultMaxPendingBytes)},
+        {"failure_cooldown_ms", std::to_string(kDefaultFailureCooldownMs)},
+        {"handshake_timeout_ms", std::to_string(kDefaultHandshakeTimeoutMs)},
+    };
+    // Whole numbers: the table must not round them.
+    CHECK(kDefaultPublishRate == static_cast<double>(static_cast<long long>(kDefaultPublishRate)));
+    CHECK(kDefaultPublishBurst == static_cast<double>(static_cast<long long>(kDefaultPublishBurst)));
+    for (const auto& [key, value] : defaults) {
+      INFO(key << " = " << value);
+      auto at = doc.find("| `" + key + "` | ");
+      REQUIRE(at != std::string::npos);
+      std::string row = doc.substr(at, doc.find('\n', at) - at);
+      CHECK(row.rfind("| `" + key + "` | " + value + " |", 0) == 0);
+    }
+  }
+
+  SECTION("the constants table has the values of wire/frame.h and wire/limits.h") {
     const std::vector<std::pair<std::string, std::string>> constants = {
         {"kProtocolName", std::string(kProtocolName)},
         {"kProtocolVersion", std::to_string(kProtocolVersion)},
