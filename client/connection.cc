@@ -92,6 +92,8 @@ Result<std::unique_ptr<Connection>> Connection::open(const ConnectionOptions& op
       s.set(zmq::sockopt::sndhwm, *options.high_water_mark);
       s.set(zmq::sockopt::rcvhwm, *options.high_water_mark);
     }
+    if (options.receive_high_water_mark) s.set(zmq::sockopt::rcvhwm, *options.receive_high_water_mark);
+    if (options.receive_buffer_bytes) s.set(zmq::sockopt::rcvbuf, *options.receive_buffer_bytes);
     s.set(zmq::sockopt::reconnect_ivl, kReconnectIntervalMs);
     s.set(zmq::sockopt::reconnect_ivl_max, kReconnectIntervalMaxMs);
     s.set(zmq::sockopt::maxmsgsize, static_cast<std::int64_t>(kMaxIncomingFrameBytes));
@@ -250,6 +252,21 @@ Status Connection::try_send(ByteView bytes) {
   try {
     if (!socket_->dealer.send(zmq::buffer(bytes.data(), bytes.size()), zmq::send_flags::dontwait)) {
       return Status::fail(Code::UNAVAILABLE, "broker at " + options_.endpoint + " is not reachable");
+    }
+  } catch (const zmq::error_t& e) {
+    return Status::fail(Code::UNAVAILABLE, std::string("send failed: ") + e.what());
+  }
+  return Status::ok();
+}
+
+Status Connection::try_send_parts(const std::vector<Bytes>& parts) {
+  try {
+    for (std::size_t i = 0; i < parts.size(); ++i) {
+      const auto flags = i + 1 < parts.size() ? zmq::send_flags::sndmore | zmq::send_flags::dontwait
+                                              : zmq::send_flags::dontwait;
+      if (!socket_->dealer.send(zmq::buffer(parts[i].data(), parts[i].size()), flags)) {
+        return Status::fail(Code::UNAVAILABLE, "broker at " + options_.endpoint + " is not reachable");
+      }
     }
   } catch (const zmq::error_t& e) {
     return Status::fail(Code::UNAVAILABLE, std::string("send failed: ") + e.what());

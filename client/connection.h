@@ -34,6 +34,7 @@
 #include <set>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "base/bytes.h"
 #include "base/result.h"
@@ -54,6 +55,10 @@ struct ConnectionOptions {
   bool immediate = true;
   // ZMQ_SNDHWM and ZMQ_RCVHWM; nullopt keeps libzmq's default (1000 frames).
   std::optional<int> high_water_mark;
+  // For testers who want the broker to queue frames for them soon (a slow
+  // consumer): ZMQ_RCVHWM and ZMQ_RCVBUF, overriding high_water_mark.
+  std::optional<int> receive_high_water_mark;
+  std::optional<int> receive_buffer_bytes;
 };
 
 // Reads the broker's CURVE public key (Z85 text, e.g. <pki>/broker.pub).
@@ -135,6 +140,10 @@ class Connection {
   // queued now (no connection yet with `immediate`, or the queue is full).
   Status try_send(ByteView frame_bytes);
   Status try_send(const tearline::v1::Frame& frame);
+  // Sends one message of several parts without waiting (the protocol allows
+  // one part; testers check that the broker refuses more): OK, or
+  // UNAVAILABLE when it cannot be queued now.
+  Status try_send_parts(const std::vector<Bytes>& parts);
   // The next frame within timeout_ms (0: only what has already arrived),
   // queued events first, with no request matching; nullopt on timeout or on
   // bytes that do not decode. For callers that track their own request ids.

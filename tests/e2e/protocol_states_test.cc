@@ -17,7 +17,7 @@
 // and its own PINGs from its caller.
 #include <catch2/catch.hpp>
 
-#include <zmq.hpp>
+#include "client/connection.h"
 
 #include <algorithm>
 #include <chrono>
@@ -69,53 +69,39 @@ class Wire {
     auto keys = crypto::read_node_keys(fx.pki().node_key(node_));
     REQUIRE(keys);
     keys_ = std::make_unique<crypto::NodeSecrets>(std::move(keys).value());
-    auto broker_pub = read_file(fx.pki().broker_public(), 1024);
-    REQUIRE(broker_pub);
-    std::string z85 = to_string(*broker_pub);
-    while (!z85.empty() && (z85.back() == '\n' || z85.back() == '\r')) z85.pop_back();
-    auto server_key = crypto::transport_key_from_z85(z85);
-    REQUIRE(server_key);
-    socket_ = zmq::socket_t(context_, zmq::socket_type::dealer);
-    socket_.set(zmq::sockopt::linger, 0);
-    socket_.set(zmq::sockopt::curve_serverkey, zmq::buffer(server_key->bytes.data(), 32));
-    socket_.set(zmq::sockopt::curve_publickey, zmq::buffer(keys_->transport.public_key().bytes.data(), 32));
-    socket_.set(zmq::sockopt::curve_secretkey, zmq::buffer(keys_->transport.secret().data(), 32));
-    socket_.set(zmq::sockopt::sndhwm, 100000);
+    auto broker_key = client::read_broker_key(fx.pki().broker_public());
+    REQUIRE(broker_key);
+    client::ConnectionOptions options;
+    options.endpoint = fx.endpoint();
+    options.node_id = node_;
+    options.immediate = false;  // the first message creates the session: queue it before the handshake
+    options.high_water_mark = 100000;
     if (tiny_buffers) {
-      socket_.set(zmq::sockopt::rcvhwm, 1);
-      socket_.set(zmq::sockopt::rcvbuf, 4096);
+      options.receive_high_water_mark = 1;
+      options.receive_buffer_bytes = 4096;
     }
-    socket_.connect(fx.endpoint());
+    auto connection = client::Connection::open(options, *broker_key, keys_->transport);
+    INFO(connection.status().to_string());
+    REQUIRE(connection);
+    connection_ = std::move(connection).value();
   }
 
   const std::string& node() const { return node_; }
 
   // Queues one single-part message; false when the socket would block.
-  bool try_send(const Bytes& bytes) {
-    return socket_.send(zmq::buffer(bytes.data(), bytes.size()), zmq::send_flags::dontwait).has_value();
-  }
+  bool try_send(const Bytes& bytes) { return connection_->try_send(bytes).is_ok(); }
   void send(const Bytes& bytes) { REQUIRE(try_send(bytes)); }
   void send(const v1::Frame& frame) { send(wire::encode_frame(frame)); }
   // One message of several parts.
-  void send_parts(const std::vector<Bytes>& parts) {
-    for (std::size_t i = 0; i < parts.size(); ++i) {
-      const auto flags = i + 1 < parts.size() ? zmq::send_flags::sndmore | zmq::send_flags::dontwait
-                                              : zmq::send_flags::dontwait;
-      REQUIRE(socket_.send(zmq::buffer(parts[i].data(), parts[i].size()), flags).has_value());
-    }
-  }
+  void send_parts(const std::vector<Bytes>& parts) { REQUIRE(connection_->try_send_parts(parts).is_ok()); }
 
   // The next frame within timeout_ms; nullopt when none came.
   std::optional<v1::Frame> next(int timeout_ms) {
-    zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
-    if (zmq::poll(&item, 1, std::chrono::milliseconds(timeout_ms)) <= 0) return std::nullopt;
-    zmq::message_t m;
-    if (!socket_.recv(m, zmq::recv_flags::dontwait)) return std::nullopt;
-    REQUIRE_FALSE(m.more());  // the broker sends one part per message
-    auto frame = wire::decode_frame(ByteView(static_cast<const std::uint8_t*>(m.data()), m.size()), 64u << 20);
-    INFO("the broker sent bytes that do not decode: " << frame.status().to_string());
-    REQUIRE(frame);
-    return std::move(frame).value();
+    auto event = connection_->next_event(timeout_ms);
+    if (!event) return std::nullopt;
+    INFO("the broker sent bytes that do not decode: " << event->status().to_string());
+    REQUIRE(*event);
+    return std::move(*event).value();
   }
 
   // A report of this node on `topic`, readable by `label`, signed and sealed.
@@ -137,8 +123,7 @@ class Wire {
   identity::DirectoryPtr directory_;
   std::unique_ptr<crypto::NodeSecrets> keys_;
   std::uint64_t last_sequence_ = 0;
-  zmq::context_t context_{1};
-  zmq::socket_t socket_;
+  std::unique_ptr<client::Connection> connection_;
 };
 
 // ---- what the broker sends, in the table's words ------------------------------------
