@@ -2,7 +2,7 @@
 // (docs/trust-model.md). Each subcommand is a thin shell over lib/identity:
 // it validates its arguments, calls one issuing function, and prints what it
 // did. Every failure ends in CommandExit with one line naming the reason codes
-// (kExitUsage for bad arguments or input files, kExitFailure otherwise).
+// (cli/exit_codes.h: kExitUsage for bad arguments or input files, kExitFailure otherwise).
 #include <algorithm>
 #include <charconv>
 #include <ctime>
@@ -36,24 +36,6 @@ constexpr std::int64_t kClockSkewSeconds = 3600;
 constexpr std::int64_t kSecondsPerDay = 86400;
 
 std::int64_t now_seconds() { return SystemClock::instance().now_seconds(); }
-
-// Reasons caused by what the user gave (arguments, files) rather than by an
-// operation failing.
-int exit_code_for(Code code) {
-  switch (code) {
-    case Code::INVALID_FIELD:
-    case Code::IO_ERROR:
-    case Code::KEY_FILE:
-    case Code::UNKNOWN_AUTHORITY:
-    case Code::UNKNOWN_NODE:
-    case Code::DUPLICATE_OBJECT:
-    case Code::EMPTY_TRUST_STORE:
-    case Code::BAD_ENCODING:
-      return kExitUsage;
-    default:
-      return kExitFailure;
-  }
-}
 
 // Messages can quote parser output; the error must stay on one line.
 std::string one_line(std::string text) {

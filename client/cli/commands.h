@@ -8,6 +8,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "cli/exit_codes.h"  // the exit codes every command uses
+
 namespace tearline::cli {
 
 // Thrown by a command to end with `code` after printing `message` (one line).
@@ -15,12 +17,6 @@ struct CommandExit : std::runtime_error {
   CommandExit(int exit_code, const std::string& message) : std::runtime_error(message), code(exit_code) {}
   int code;
 };
-
-// Exit codes shared by every command.
-inline constexpr int kExitOk = 0;
-inline constexpr int kExitFailure = 1;     // the operation ran and failed (e.g. a mismatch)
-inline constexpr int kExitUsage = 2;       // bad arguments or input files
-inline constexpr int kExitUnavailable = 3; // broker unreachable, timeout
 
 // One declaration per command, each defined in cli/<name>_command.cc.
 void add_certs_command(CLI::App& app);

@@ -10,6 +10,7 @@
 #include <stdexcept>
 
 #include "base/bytes.h"
+#include "cli/exit_codes.h"
 #include "policy/label.h"
 #include "wire/frame.h"
 

@@ -36,18 +36,6 @@ client::SessionOptions NodeOptions::session_options() const {
   return o;
 }
 
-int exit_code_for(const Status& status) {
-  switch (status.code()) {
-    case Code::UNAVAILABLE: return kExitUnavailable;
-    case Code::IO_ERROR:
-    case Code::KEY_FILE:
-    case Code::UNKNOWN_NODE:
-    case Code::INVALID_FIELD:
-    case Code::EMPTY_TRUST_STORE: return kExitUsage;
-    default: return kExitFailure;
-  }
-}
-
 std::unique_ptr<client::Session> connect_or_exit(const NodeOptions& options) {
   auto session = client::Session::connect(options.session_options());
   if (!session) {

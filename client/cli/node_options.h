@@ -39,7 +39,4 @@ std::unique_ptr<client::Session> connect_or_exit(const NodeOptions& options);
 // Loads the directory named by the options, or throws CommandExit.
 identity::DirectoryPtr load_directory_or_exit(const std::filesystem::path& directory);
 
-// Exit code for a failed Status from local files vs. the broker.
-int exit_code_for(const Status& status);
-
 }  // namespace tearline::cli
