@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "base/clock.h"
+#include "base/text_table.h"
 #include "cli/commands.h"
 #include "cli/inject_runner.h"
 #include "cli/inject_scenario.h"
@@ -46,21 +47,11 @@ void print_table(const std::vector<CaseResult>& results) {
   for (const auto& r : results) {
     rows.push_back({safe(r.name), r.expected, r.got, r.deliveries_ok() ? "yes" : "NO"});
   }
-  std::vector<std::size_t> width(header.size());
-  for (std::size_t i = 0; i < header.size(); ++i) {
-    width[i] = header[i].size();
-    for (const auto& row : rows) width[i] = std::max(width[i], row[i].size());
-  }
-  const auto line = [&](const std::vector<std::string>& cells) {
-    std::string out;
-    for (std::size_t i = 0; i < cells.size(); ++i) {
-      out += cells[i];
-      if (i + 1 < cells.size()) out += std::string(width[i] - cells[i].size() + 2, ' ');
-    }
-    std::cout << out << "\n";
-  };
-  line(header);
-  for (const auto& row : rows) line(row);
+  TextTable table(std::vector<TableColumn>(header.size()));
+  table.fit(header);
+  for (const auto& row : rows) table.fit(row);
+  std::cout << table.row(header);
+  for (const auto& row : rows) std::cout << table.row(row);
 
   for (const auto& r : results) {
     if (r.passed()) continue;
