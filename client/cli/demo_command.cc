@@ -7,7 +7,7 @@
 // what to publish, revokes a node mid-way and has the broker reload.
 //
 // Expectations are computed here, from the directory and the topic policy
-// at publish time (may_read per node and section, may_publish per report),
+// at publish time (decide_delivery per node, may_publish per report),
 // independently of what arrived; the table compares them with what each
 // node process printed. Exit 0 only if everything matches.
 //
@@ -21,7 +21,6 @@
 
 #include <chrono>
 #include <functional>
-#include <iomanip>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -30,6 +29,7 @@
 
 #include "base/bytes.h"
 #include "base/clock.h"
+#include "base/text_table.h"
 #include "cli/commands.h"
 #include "cli/demo_node.h"
 #include "cli/demo_outcome.h"
@@ -48,7 +48,6 @@ namespace v1 = tearline::v1;
 using namespace std::chrono_literals;
 using demo::NodeProcess;
 using demo::PublicationPlan;
-using demo::ReadExpectation;
 
 constexpr auto kReadyTimeout = 20s;     // every node connected and subscribed
 constexpr auto kAnswerTimeout = 15s;    // a node's answer to one command (its session waits 5 s per request)
@@ -254,13 +253,7 @@ class Demo {
     }
     const Code expected = demo::expect_publish(*dir_, topics_, plan, sources, t);
     r.expected = expected == Code::OK ? "ACCEPTED" : std::string(code_name(expected));
-    for (const auto& section : plan.sections) {
-      std::vector<ReadExpectation> row;
-      for (const auto& n : demo::scenario_nodes()) {
-        row.push_back(demo::expect_read(*dir_, topics_, n.id, section.label, originator_country, plan.topic, t));
-      }
-      r.reads.push_back(std::move(row));
-    }
+    r.reads = demo::expect_reads(*dir_, topics_, plan, originator_country, t);
 
     if (plan.forged_originator.empty()) {
       c.set_kind(v1::DemoCommand::PUBLISH);
@@ -394,10 +387,10 @@ class Demo {
               << " agency nodes, each its own process, subscribed to \">\".\n"
               << "Each cell: what the node received of a report section, as the policy decided it at publish time\n"
               << "(may_read: clearance, releasable-to country, unit membership, topic, credential).\n\n";
+    const TextTable nodes({{Align::kLeft, 16}, {Align::kLeft, 24}, {}}, "", "  ");  // fixed widths
     for (const auto& n : outcome.nodes()) {
       std::string units = n.units_size() == 0 ? "" : "  unit " + join({n.units().begin(), n.units().end()});
-      std::cout << "  " << std::left << std::setw(16) << n.short_name() << std::setw(24) << n.id() << n.agency()
-                << " " << n.country() << " " << n.clearance() << units << "\n";
+      std::cout << nodes.row({n.short_name(), n.id(), n.agency() + " " + n.country() + " " + n.clearance() + units});
     }
     std::cout << "\n" << demo::render_table(outcome) << "\n" << demo::render_summary(outcome) << std::flush;
   }

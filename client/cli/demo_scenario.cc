@@ -1,6 +1,6 @@
 #include "cli/demo_scenario.h"
 
-#include <algorithm>
+#include "policy/short_reason.h"
 
 namespace tearline::cli::demo {
 namespace v1 = tearline::v1;
@@ -147,37 +147,26 @@ const std::vector<Step>& scenario() {
   return steps;
 }
 
-std::string short_reason(Code code) {
-  switch (code) {
-    case Code::CLEARANCE_BELOW: return "CLEARANCE";
-    case Code::COUNTRY_NOT_RELEASABLE: return "COUNTRY";
-    case Code::NOT_UNIT_MEMBER: return "UNIT";
-    case Code::TOPIC_READ_DENIED:
-    case Code::TOPIC_INVALID: return "TOPIC";
-    case Code::REVOKED: return "REVOKED";
-    case Code::EXPIRED: return "EXPIRED";
-    case Code::NOT_YET_VALID: return "NOT_YET_VALID";
-    case Code::UNKNOWN_NODE: return "UNKNOWN_NODE";
-    case Code::LABEL_INVALID: return "LABEL";
-    default: return std::string(code_name(code));
-  }
-}
-
-ReadExpectation expect_read(const identity::Directory& directory, const policy::TopicPolicy& topics,
-                            const std::string& node, const policy::Label& label,
-                            const std::string& originator_country, const std::string& topic, std::int64_t t) {
-  policy::Decision d = policy::may_read(directory, topics, node, label, originator_country, topic, t);
-  ReadExpectation e;
-  e.delivered = d.allowed();
-  e.denials = d.denials;
-  for (const auto& r : d.denials.reasons()) {
-    std::string s = short_reason(r.code);
-    // The label and a unit topic both say NOT_UNIT_MEMBER: one cell word.
-    if (std::find(e.short_reasons.begin(), e.short_reasons.end(), s) == e.short_reasons.end()) {
-      e.short_reasons.push_back(std::move(s));
+std::vector<std::vector<ReadExpectation>> expect_reads(const identity::Directory& directory,
+                                                       const policy::TopicPolicy& topics, const PublicationPlan& plan,
+                                                       const std::string& originator_country, std::int64_t t) {
+  std::vector<std::vector<ReadExpectation>> out(plan.sections.size());
+  for (const auto& n : scenario_nodes()) {
+    policy::DeliveryQuestion question{plan.topic, originator_country, {}};
+    for (const auto& s : plan.sections) {
+      const bool sealed = policy::label_admits(directory, n.id, s.label, originator_country, t).allowed();
+      question.sections.push_back(policy::SectionFacts{&s.label, sealed});
+    }
+    const policy::DeliveryDecision d = policy::decide_delivery(directory, &topics, n.id, question, t);
+    for (std::size_t i = 0; i < plan.sections.size(); ++i) {
+      ReadExpectation e;
+      e.delivered = d.credential.is_ok() && d.sections[i].allowed();
+      e.denials = d.credential.is_ok() ? d.sections[i].denials : d.credential;
+      e.short_reasons = policy::short_reasons(e.denials);
+      out[i].push_back(std::move(e));
     }
   }
-  return e;
+  return out;
 }
 
 Code expect_publish(const identity::Directory& directory, const policy::TopicPolicy& topics,

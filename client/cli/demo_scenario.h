@@ -4,7 +4,7 @@
 // nodes of certs/roster.toml, modelled on the cooperation between DIRAN, the
 // DEA agents embedded in its Cucuta joint unit, the Colombian army and a
 // Mexican liaison. The expectations are pure functions of the directory and
-// the topic policy (lib/policy/decisions.h), computed by the demo itself at
+// the topic policy (policy::decide_delivery, may_publish), computed by the demo itself at
 // publish time: they never look at what the broker did.
 #pragma once
 
@@ -16,6 +16,7 @@
 #include "base/result.h"
 #include "identity/directory.h"
 #include "policy/decisions.h"
+#include "policy/delivery.h"
 #include "policy/label.h"
 #include "policy/topic_policy.h"
 
@@ -62,20 +63,19 @@ const std::vector<Step>& scenario();
 // What the policy says about one node reading one section.
 struct ReadExpectation {
   bool delivered = false;
-  std::vector<std::string> short_reasons;  // "CLEARANCE", "COUNTRY", "UNIT", "TOPIC", "REVOKED", ...
+  std::vector<std::string> short_reasons;  // policy::short_reasons(denials): "COUNTRY", "UNIT", "REVOKED", ...
   Status denials;                          // every reason of the decision
 };
 
-// may_read(directory, topics, node, label, originator_country, topic, t): the
-// label rules and read permission on the topic, the node's credential valid
-// at t (so a revoked node expects nothing).
-ReadExpectation expect_read(const identity::Directory& directory, const policy::TopicPolicy& topics,
-                            const std::string& node, const policy::Label& label,
-                            const std::string& originator_country, const std::string& topic, std::int64_t t);
-
-// The short name of a denial code for a table cell ("COUNTRY" for
-// COUNTRY_NOT_RELEASABLE, "REVOKED", ...).
-std::string short_reason(Code code);
+// What each node of scenario_nodes() receives of each section of `plan`,
+// [section][node]: policy::decide_delivery at t under `topics`, each section
+// sealed to the nodes the publisher's report builder seals it to
+// (policy::label_admits at t, report/builder.h). A node whose credential is
+// not valid at t expects nothing, each section withheld with the
+// credential's reasons (so a revoked node expects nothing).
+std::vector<std::vector<ReadExpectation>> expect_reads(const identity::Directory& directory,
+                                                       const policy::TopicPolicy& topics, const PublicationPlan& plan,
+                                                       const std::string& originator_country, std::int64_t t);
 
 // The broker's expected verdict: Code::OK (accepted) or the first rejection
 // code. A genuine report gets may_publish with its cited sections

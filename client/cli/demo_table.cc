@@ -4,18 +4,16 @@
 #include <cctype>
 #include <sstream>
 
+#include "base/text_table.h"
+#include "policy/short_reason.h"
+
 namespace tearline::cli::demo {
 namespace v1 = tearline::v1;
 
 namespace {
 
 constexpr std::size_t kLabelWrap = 30;  // the first column wraps labels at this width
-constexpr std::string_view kGap = "  ";
 constexpr std::string_view kWithheld = "withheld: ";
-
-bool is_credential_reason(const std::string& r) {
-  return r == "REVOKED" || r == "EXPIRED" || r == "NOT_YET_VALID" || r == "UNKNOWN_NODE";
-}
 
 std::string lower_words(std::string s) {
   for (char& c : s) c = c == '_' ? ' ' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -36,10 +34,6 @@ std::vector<std::string> wrap(const std::string& text, std::size_t width) {
   }
   if (!line.empty()) lines.push_back(line);
   return lines;
-}
-
-std::string pad(const std::string& s, std::size_t width) {
-  return s.size() >= width ? s : s + std::string(width - s.size(), ' ');
 }
 
 // The label on one line, or when too long one line per part
@@ -74,50 +68,33 @@ std::string withheld_text(const v1::DemoCell& cell) {
   return out;
 }
 
-struct Layout {
-  std::size_t first = 0;
-  std::vector<std::size_t> columns;
-};
+// The row of one report section: its heading and one cell per node.
+std::vector<TextTable::Cell> row_cells(const v1::DemoRow& row) {
+  std::vector<TextTable::Cell> cells{row_heading(row)};
+  for (const auto& c : row.cells()) cells.push_back(cell_lines(c));
+  return cells;
+}
 
-Layout layout_of(const v1::DemoOutcome& outcome) {
-  Layout l;
-  l.first = std::string("section").size();
-  for (const auto& n : outcome.nodes()) l.columns.push_back(n.short_name().size());
+std::vector<std::string> heading_of(const v1::DemoOutcome& outcome) {
+  std::vector<std::string> heading{"section"};
+  for (const auto& n : outcome.nodes()) heading.push_back(n.short_name());
+  return heading;
+}
+
+// Columns "section" and one per node, each as wide as its widest line.
+TextTable layout_of(const v1::DemoOutcome& outcome) {
+  const std::vector<std::string> heading = heading_of(outcome);
+  TextTable table(std::vector<TableColumn>(heading.size()));
+  table.fit(heading);
   for (const auto& step : outcome.steps()) {
     for (const auto& pub : step.publications()) {
-      for (const auto& row : pub.rows()) {
-        for (const auto& h : row_heading(row)) l.first = std::max(l.first, h.size());
-        for (int i = 0; i < row.cells_size() && static_cast<std::size_t>(i) < l.columns.size(); ++i) {
-          for (const auto& line : cell_lines(row.cells(i))) {
-            l.columns[static_cast<std::size_t>(i)] = std::max(l.columns[static_cast<std::size_t>(i)], line.size());
-          }
-        }
-      }
+      for (const auto& row : pub.rows()) table.fit_tall(row_cells(row));
     }
   }
-  return l;
+  return table;
 }
 
-void print_row(std::ostream& out, const Layout& l, const v1::DemoRow& row) {
-  std::vector<std::string> heading = row_heading(row);
-  std::vector<std::vector<std::string>> cells;
-  std::size_t height = heading.size();
-  for (const auto& c : row.cells()) {
-    cells.push_back(cell_lines(c));
-    height = std::max(height, cells.back().size());
-  }
-  for (std::size_t line = 0; line < height; ++line) {
-    std::string text = pad(line < heading.size() ? heading[line] : "", l.first);
-    for (std::size_t i = 0; i < cells.size() && i < l.columns.size(); ++i) {
-      text += kGap;
-      text += pad(line < cells[i].size() ? cells[i][line] : "", l.columns[i]);
-    }
-    while (!text.empty() && text.back() == ' ') text.pop_back();
-    out << text << "\n";
-  }
-}
-
-void print_publication(std::ostream& out, const Layout& l, const v1::DemoPublication& pub) {
+void print_publication(std::ostream& out, const TextTable& table, const v1::DemoPublication& pub) {
   out << pub.id() << " " << pub.title() << ": " << pub.sender();
   if (pub.originator() != pub.sender()) out << " (in the name of " << pub.originator() << ")";
   out << " publishes on " << pub.topic() << "\n";
@@ -138,7 +115,7 @@ void print_publication(std::ostream& out, const Layout& l, const v1::DemoPublica
       out << "\n";
     }
   }
-  for (const auto& row : pub.rows()) print_row(out, l, row);
+  for (const auto& row : pub.rows()) out << table.tall_row(row_cells(row));
 }
 
 }  // namespace
@@ -150,7 +127,7 @@ std::vector<std::string> cell_lines(const v1::DemoCell& cell) {
   }
   if (cell.expected_delivered()) return {"delivered"};
   for (const auto& r : cell.short_reasons()) {
-    if (is_credential_reason(r)) return {lower_words(r)};  // nothing more matters
+    if (policy::is_credential_word(r)) return {lower_words(r)};  // nothing more matters
   }
   std::vector<std::string> lines;
   for (const auto& r : cell.short_reasons()) {
@@ -161,20 +138,13 @@ std::vector<std::string> cell_lines(const v1::DemoCell& cell) {
 }
 
 std::string render_table(const v1::DemoOutcome& outcome) {
-  const Layout l = layout_of(outcome);
+  const TextTable table = layout_of(outcome);
   std::ostringstream out;
-  std::string heading = pad("section", l.first), rule(l.first, '-');
-  for (int i = 0; i < outcome.nodes_size() && static_cast<std::size_t>(i) < l.columns.size(); ++i) {
-    const std::size_t w = l.columns[static_cast<std::size_t>(i)];
-    heading += std::string(kGap) + pad(outcome.nodes(i).short_name(), w);
-    rule += std::string(kGap) + std::string(w, '-');
-  }
-  while (!heading.empty() && heading.back() == ' ') heading.pop_back();
-  out << heading << "\n" << rule << "\n";
+  out << table.row(heading_of(outcome)) << table.rule();
   for (const auto& step : outcome.steps()) {
     out << "\n== " << step.title() << "\n";
     for (const auto& e : step.events()) out << "-- " << e << "\n";
-    for (const auto& pub : step.publications()) print_publication(out, l, pub);
+    for (const auto& pub : step.publications()) print_publication(out, table, pub);
   }
   return out.str();
 }

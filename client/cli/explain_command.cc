@@ -2,9 +2,11 @@
 // why not?". Verifies a saved report against a directory, then for each
 // section prints its label, the nodes it is sealed to, and for every node
 // (or one) the decision at the report's created-at: the grounds when it may
-// read, every reason when it may not. With --policy the topic policy is
-// judged too (policy::may_read, what the broker applies before delivering);
-// without it only the label rules (policy::label_admits, what sealing uses).
+// read, every reason when it may not. The decision is the broker's own,
+// policy::decide_delivery: the node's credential, read permission on the
+// topic (with --policy only), the label rules, and whether the section is
+// sealed to the node. A node whose credential is not valid at created-at is
+// refused with the credential's reasons only (it is delivered nothing).
 //
 // Exit 0 when the report verifies, 1 when it does not (code and every reason
 // on stdout), 2 for bad input (unreadable files, unknown --node).
@@ -19,7 +21,7 @@
 #include "cli/commands.h"
 #include "cli/node_options.h"
 #include "cli/print.h"
-#include "policy/decisions.h"
+#include "policy/delivery.h"
 #include "report/verify.h"
 
 namespace tearline::cli {
@@ -49,23 +51,26 @@ std::string sources_text(const tearline::v1::ReportHeader& header) {
 }
 
 void explain_node(const report::VerifiedReport& rep, const report::VerifiedSection& section,
-                  const identity::Directory& dir, const std::optional<policy::TopicPolicy>& topics,
-                  const std::string& node_id, std::int64_t t) {
-  const policy::Label& label = *section.label;
-  const std::string& country = rep.originator.country;
-  const policy::Decision d =
-      topics ? policy::may_read(dir, *topics, node_id, label, country, rep.header.topic(), t)
-             : policy::label_admits(dir, node_id, label, country, t);
+                  const identity::Directory& dir, const policy::TopicPolicy* topics, const std::string& node_id,
+                  std::int64_t t) {
   const bool sealed_to = std::binary_search(section.recipients.begin(), section.recipients.end(), node_id);
+  const policy::DeliveryQuestion question{rep.header.topic(), rep.originator.country, {{&*section.label, sealed_to}}};
+  const policy::DeliveryDecision d = policy::decide_delivery(dir, topics, node_id, question, t);
+  const Status& denials = d.credential ? d.sections.front().denials : d.credential;
   std::cout << "  " << node_id << ": ";
-  if (d.allowed()) {
-    std::cout << (sealed_to ? "may read (sealed to it)"
-                            : "may read, but not addressed (the section is not sealed to it)")
-              << "\n    grounds: " << join(d.grounds, "; ") << "\n";
+  if (denials.is_ok()) {
+    std::vector<std::string> grounds = d.sections.front().grounds;
+    if (!grounds.empty()) grounds.pop_back();  // the sealing, which the first line states
+    std::cout << "may read (sealed to it)\n    grounds: " << join(grounds, "; ") << "\n";
+    return;
+  }
+  if (denials.reasons().size() == 1 && denials.code() == Code::NOT_ADDRESSED) {
+    std::cout << "may read, but not addressed (the section is not sealed to it)\n    grounds: "
+              << join(d.sections.front().grounds, "; ") << "\n";
     return;
   }
   std::cout << "may not read" << (sealed_to ? " (though the section is sealed to it)" : "") << "\n";
-  print_reasons(std::cout, d.denials, "    ");
+  print_reasons(std::cout, denials, "    ");
 }
 
 void run_explain(const ExplainOptions& o) {
@@ -118,7 +123,7 @@ void run_explain(const ExplainOptions& o) {
     }
     std::cout << policy::describe(*section.label) << "\n"
               << "  sealed to: " << join(section.recipients, ", ", "no one") << "\n";
-    for (const auto& node : nodes) explain_node(rep, section, *dir, topics, node, t);
+    for (const auto& node : nodes) explain_node(rep, section, *dir, topics ? &*topics : nullptr, node, t);
   }
 }
 
