@@ -7,7 +7,7 @@
 
 #include "base/codes.h"
 #include "base/result.h"
-#include "cli/exit_codes.h"
+#include "cli/common/exit_codes.h"
 
 using namespace tearline;
 using namespace tearline::cli;

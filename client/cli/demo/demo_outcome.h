@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "cli/demo_scenario.h"
+#include "cli/demo/demo_scenario.h"
 #include "tearline/v1/demo.pb.h"
 
 namespace tearline::cli::demo {

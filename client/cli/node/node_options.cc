@@ -1,7 +1,7 @@
-#include "cli/node_options.h"
+#include "cli/node/node_options.h"
 
 #include "base/clock.h"
-#include "cli/commands.h"
+#include "cli/common/commands.h"
 
 namespace tearline::cli {
 

@@ -1,4 +1,4 @@
-#include "cli/demo_table.h"
+#include "cli/demo/demo_table.h"
 
 #include <algorithm>
 #include <cctype>

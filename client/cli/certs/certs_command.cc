@@ -2,7 +2,7 @@
 // (docs/trust-model.md). Each subcommand is a thin shell over lib/identity:
 // it validates its arguments, calls one issuing function, and prints what it
 // did. Every failure ends in CommandExit with one line naming the reason codes
-// (cli/exit_codes.h: kExitUsage for bad arguments or input files, kExitFailure otherwise).
+// (cli/common/exit_codes.h: kExitUsage for bad arguments or input files, kExitFailure otherwise).
 #include <algorithm>
 #include <charconv>
 #include <ctime>
@@ -16,7 +16,7 @@
 #include "base/canonical_proto.h"
 #include "base/clock.h"
 #include "base/files.h"
-#include "cli/commands.h"
+#include "cli/common/commands.h"
 #include "identity/countries.h"
 #include "identity/directory.h"
 #include "identity/pki.h"

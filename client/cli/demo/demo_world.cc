@@ -1,4 +1,4 @@
-#include "cli/demo_world.h"
+#include "cli/demo/demo_world.h"
 
 #include <toml++/toml.h>
 #include <unistd.h>

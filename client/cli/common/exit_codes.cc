@@ -1,4 +1,4 @@
-#include "cli/exit_codes.h"
+#include "cli/common/exit_codes.h"
 
 namespace tearline::cli {
 

@@ -1,4 +1,4 @@
-#include "cli/report_spec.h"
+#include "cli/node/report_spec.h"
 
 #include <toml++/toml.h>
 

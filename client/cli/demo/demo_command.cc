@@ -1,9 +1,9 @@
 // `tearline demo`: the Cucuta joint-unit scenario end to end, in one command.
 //
 // Processes: the demo (this process) starts tearline-broker and one
-// `tearline demo-node` process per node (cli/demo_node.h); each node process
+// `tearline demo-node` process per node (cli/demo/demo_node.h); each node process
 // connects as its node, subscribes to ">" and prints what it receives. The
-// demo plays the scenario (cli/demo_scenario.h) by telling node processes
+// demo plays the scenario (cli/demo/demo_scenario.h) by telling node processes
 // what to publish, revokes a node mid-way and has the broker reload.
 //
 // Expectations are computed here, from the directory and the topic policy
@@ -30,14 +30,14 @@
 #include "base/bytes.h"
 #include "base/clock.h"
 #include "base/text_table.h"
-#include "cli/commands.h"
-#include "cli/demo_node.h"
-#include "cli/demo_outcome.h"
-#include "cli/demo_process.h"
-#include "cli/demo_scenario.h"
-#include "cli/demo_table.h"
-#include "cli/demo_world.h"
-#include "cli/node_options.h"
+#include "cli/common/commands.h"
+#include "cli/demo/demo_node.h"
+#include "cli/demo/demo_outcome.h"
+#include "cli/demo/demo_process.h"
+#include "cli/demo/demo_scenario.h"
+#include "cli/demo/demo_table.h"
+#include "cli/demo/demo_world.h"
+#include "cli/node/node_options.h"
 #include "identity/pki.h"
 #include "report/builder.h"
 

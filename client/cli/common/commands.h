@@ -8,7 +8,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "cli/exit_codes.h"  // the exit codes every command uses
+#include "cli/common/exit_codes.h"  // the exit codes every command uses
 
 namespace tearline::cli {
 
@@ -18,7 +18,8 @@ struct CommandExit : std::runtime_error {
   int code;
 };
 
-// One declaration per command, each defined in cli/<name>_command.cc.
+// One declaration per command, each defined in cli/<audience>/<name>_command.cc
+// (node: publish, subscribe, explain; certs: certs, audit; inject; demo).
 void add_certs_command(CLI::App& app);
 void add_audit_command(CLI::App& app);
 void add_publish_command(CLI::App& app);

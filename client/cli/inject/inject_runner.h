@@ -22,8 +22,8 @@
 #include <vector>
 
 #include "base/result.h"
-#include "cli/inject_scenario.h"
-#include "cli/node_options.h"
+#include "cli/inject/inject_scenario.h"
+#include "cli/node/node_options.h"
 
 namespace tearline::cli::inject {
 

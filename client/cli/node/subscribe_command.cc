@@ -12,9 +12,9 @@
 #include <string>
 #include <vector>
 
-#include "cli/commands.h"
-#include "cli/node_options.h"
-#include "cli/print.h"
+#include "cli/common/commands.h"
+#include "cli/node/node_options.h"
+#include "cli/common/print.h"
 #include "policy/topic.h"
 #include "tearline/v1/cli.pb.h"
 #include "wire/frame.h"

@@ -1,4 +1,4 @@
-#include "cli/print.h"
+#include "cli/common/print.h"
 
 #include <google/protobuf/util/json_util.h>
 

@@ -18,9 +18,9 @@
 #include <vector>
 
 #include "base/files.h"
-#include "cli/commands.h"
-#include "cli/node_options.h"
-#include "cli/print.h"
+#include "cli/common/commands.h"
+#include "cli/node/node_options.h"
+#include "cli/common/print.h"
 #include "policy/delivery.h"
 #include "report/verify.h"
 

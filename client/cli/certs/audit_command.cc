@@ -7,7 +7,7 @@
 #include "audit/audit.h"
 #include "audit/audit_db.h"
 #include "base/files.h"
-#include "cli/commands.h"
+#include "cli/common/commands.h"
 
 namespace tearline::cli {
 namespace {

@@ -15,7 +15,7 @@
 #include <string>
 
 #include "base/result.h"
-#include "cli/demo_process.h"
+#include "cli/demo/demo_process.h"
 #include "identity/pki.h"
 
 namespace tearline::cli::demo {

@@ -20,8 +20,8 @@
 #include <vector>
 
 #include "base/result.h"
-#include "cli/demo_process.h"
-#include "cli/node_options.h"
+#include "cli/demo/demo_process.h"
+#include "cli/node/node_options.h"
 #include "tearline/v1/demo.pb.h"
 
 namespace tearline::cli::demo {

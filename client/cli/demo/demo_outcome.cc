@@ -1,4 +1,4 @@
-#include "cli/demo_outcome.h"
+#include "cli/demo/demo_outcome.h"
 
 namespace tearline::cli::demo {
 namespace v1 = tearline::v1;

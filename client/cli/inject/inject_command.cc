@@ -12,11 +12,11 @@
 
 #include "base/clock.h"
 #include "base/text_table.h"
-#include "cli/commands.h"
-#include "cli/inject_runner.h"
-#include "cli/inject_scenario.h"
-#include "cli/node_options.h"
-#include "cli/print.h"
+#include "cli/common/commands.h"
+#include "cli/inject/inject_runner.h"
+#include "cli/inject/inject_scenario.h"
+#include "cli/node/node_options.h"
+#include "cli/common/print.h"
 
 namespace tearline::cli {
 namespace {

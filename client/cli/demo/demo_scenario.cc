@@ -1,4 +1,4 @@
-#include "cli/demo_scenario.h"
+#include "cli/demo/demo_scenario.h"
 
 #include "policy/short_reason.h"
 

@@ -1,4 +1,4 @@
-#include "cli/inject_scenario.h"
+#include "cli/inject/inject_scenario.h"
 
 #include <toml++/toml.h>
 
@@ -7,7 +7,7 @@
 #include <sstream>
 
 #include "base/files.h"
-#include "cli/report_spec.h"
+#include "cli/node/report_spec.h"
 #include "policy/decisions.h"
 
 namespace tearline::cli::inject {

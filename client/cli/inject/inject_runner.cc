@@ -1,4 +1,4 @@
-#include "cli/inject_runner.h"
+#include "cli/inject/inject_runner.h"
 
 #include <stdlib.h>  // mkdtemp
 
@@ -10,8 +10,8 @@
 #include <set>
 
 #include "base/clock.h"
-#include "cli/inject_faults.h"
-#include "cli/report_spec.h"
+#include "cli/inject/inject_faults.h"
+#include "cli/node/report_spec.h"
 #include "crypto/key_file.h"
 #include "identity/pki.h"
 #include "report/verify.h"

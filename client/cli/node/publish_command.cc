@@ -9,10 +9,10 @@
 #include <vector>
 
 #include "base/files.h"
-#include "cli/commands.h"
-#include "cli/node_options.h"
-#include "cli/print.h"
-#include "cli/report_spec.h"
+#include "cli/common/commands.h"
+#include "cli/node/node_options.h"
+#include "cli/common/print.h"
+#include "cli/node/report_spec.h"
 #include "policy/topic.h"
 #include "report/format.h"
 #include "tearline/v1/cli.pb.h"

@@ -1,4 +1,4 @@
-#include "cli/demo_node.h"
+#include "cli/demo/demo_node.h"
 
 #include <google/protobuf/util/json_util.h>
 #include <poll.h>
@@ -10,7 +10,7 @@
 #include <stdexcept>
 
 #include "base/bytes.h"
-#include "cli/exit_codes.h"
+#include "cli/common/exit_codes.h"
 #include "policy/label.h"
 #include "wire/frame.h"
 

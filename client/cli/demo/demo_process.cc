@@ -1,4 +1,4 @@
-#include "cli/demo_process.h"
+#include "cli/demo/demo_process.h"
 
 #include <fcntl.h>
 #include <poll.h>

@@ -1,4 +1,4 @@
-#include "cli/inject_faults.h"
+#include "cli/inject/inject_faults.h"
 
 #include <algorithm>
 
