@@ -4,6 +4,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "base/text_table.h"
+
 namespace tearline::bench {
 namespace {
 
@@ -125,17 +127,26 @@ void print_progress(const RunMetrics& m) {
 void print_cell(const CellResult& cell) {
   const RunMetrics* raw = cell.find("raw");
   const RunMetrics* nats = cell.find("nats");
-  std::printf("\n  %-38s %10s %12s %7s %7s %8s %9s %7s %15s %7s %7s %6s %5s\n", "run", "reports/s", "deliveries/s",
-              "p50 ms", "p99 ms", "p99.9 ms", "srv us/rp", "srv cpu", "srv RSS MiB", "vs zmq", "vs nats", "exact", "bg");
+  // Fixed widths: a wider cell pushes its line right, as printf's would.
+  const auto right = [](std::size_t width) { return TableColumn{Align::kRight, width}; };
+  const TextTable table({{Align::kLeft, 38}, right(10), right(12), right(7), right(7), right(8), right(9), right(7),
+                         right(15), right(7), right(7), right(6), right(5)},
+                        " ", "  ");
+  std::printf("\n%s", table.row({"run", "reports/s", "deliveries/s", "p50 ms", "p99 ms", "p99.9 ms", "srv us/rp",
+                                  "srv cpu", "srv RSS MiB", "vs zmq", "vs nats", "exact", "bg"})
+                        .c_str());
   for (const auto& m : cell.runs) {
     const std::string rss = fmt("%.0f", m.server_rss_begin_mib) + "/" + fmt("%.0f", m.server_rss_end_mib) + "/" +
                             fmt("%.0f", m.server_hwm_mib);
-    std::printf("  %-38s %10.0f %12.0f %7s %7s %8s %9.1f %7.2f %15s %7s %7s %6s %5.2f\n", m.label.c_str(), m.reports_per_s,
-                m.deliveries_per_s, lat_cell(m, m.latency.p50_ms).c_str(), lat_cell(m, m.latency.p99_ms).c_str(),
-                lat_cell(m, m.latency.p999_ms).c_str(), m.server_cpu_us_per_report, m.server_cpu_cores, rss.c_str(),
-                m.system == "tearline" && m.offered_rate == 0 && raw ? ratio(m.reports_per_s, raw->reports_per_s).c_str() : "",
-                m.system == "tearline" && m.offered_rate == 0 && nats ? ratio(m.reports_per_s, nats->reports_per_s).c_str() : "",
-                m.exact() ? "yes" : "NO", m.background_cores);
+    const bool versus = m.system == "tearline" && m.offered_rate == 0;
+    std::printf("%s", table.row({m.label, fmt("%.0f", m.reports_per_s), fmt("%.0f", m.deliveries_per_s),
+                                 lat_cell(m, m.latency.p50_ms), lat_cell(m, m.latency.p99_ms),
+                                 lat_cell(m, m.latency.p999_ms), fmt("%.1f", m.server_cpu_us_per_report),
+                                 fmt("%.2f", m.server_cpu_cores), rss,
+                                 versus && raw ? ratio(m.reports_per_s, raw->reports_per_s) : "",
+                                 versus && nats ? ratio(m.reports_per_s, nats->reports_per_s) : "",
+                                 m.exact() ? "yes" : "NO", fmt("%.2f", m.background_cores)})
+                          .c_str());
   }
   std::printf("  (srv RSS: at the start / end of the interval / peak; srv cpu: cores the server used;\n"
               "   bg: cores busy with other work on the machine during the interval: noise)\n");

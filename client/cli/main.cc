@@ -4,12 +4,12 @@
 #include <cstdio>
 #include <exception>
 
-#include "cli/commands.h"
+#include "cli/common/commands.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"tearline: secure intelligence sharing between agency nodes"};
   app.require_subcommand(1);
-  // One line per command (each in its own cli/<name>_command.cc).
+  // One line per command (each in its own cli/<audience>/<name>_command.cc).
   tearline::cli::add_certs_command(app);
   tearline::cli::add_audit_command(app);
   tearline::cli::add_publish_command(app);

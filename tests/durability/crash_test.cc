@@ -24,8 +24,8 @@
 // replay protection recovered after each crash.
 //
 // Entitlement: each publisher uses fixed labels and topics (kKinds) and the
-// expected reader set of each is computed with policy::may_read (label rules
-// plus topic permission) over the directory, and must match the table below.
+// expected reader set of each is computed with policy::decide_delivery (label
+// rules plus topic permission) over the directory, and must match the table below.
 //
 // Usage: tearline_crash_test --broker PATH [--tearline PATH] [--pki DIR]
 //          [--kills N (20)] [--min-ms 100] [--max-ms 700] [--seed N] [--keep]
@@ -59,7 +59,7 @@
 #include "base/process.h"
 #include "identity/pki.h"
 #include "identity/roster.h"
-#include "policy/decisions.h"
+#include "policy/delivery.h"
 #include "policy/topic_policy.h"
 #include "tearline/client.h"
 
@@ -201,7 +201,7 @@ const std::vector<Kind> kKinds = {
     {'D', "fudra-lab-ops", "intel.labs", label(v1::CONFIDENTIAL, {"COL"})},
 };
 const std::vector<std::string> kPublishers = {"diran-bogota-hq", "dea-bogota-analyst", "fudra-lab-ops"};
-// Subscriber -> the kinds it may read (checked against policy::may_read).
+// Subscriber -> the kinds it may read (checked against policy::decide_delivery).
 const std::map<std::string, std::string> kEntitled = {
     {"diran-cucuta-analyst", "ABCD"},  // SECRET, COL
     {"dea-cucuta-agent", "ABC"},       // SECRET, USA
@@ -399,7 +399,9 @@ void check_entitlement_table(const identity::PkiPaths& pki, const fs::path& poli
     for (const auto& k : kKinds) {
       const identity::Credential* originator = (*dir)->node(k.publisher);
       if (originator == nullptr) die("unknown publisher " + k.publisher);
-      const bool may = policy::may_read(**dir, *topics, node, k.label, originator->country, k.topic, now).allowed();
+      // The builder seals to every node the label admits; where the label refuses, sealing is moot.
+      const policy::DeliveryQuestion q{k.topic, originator->country, {{&k.label, true}}};
+      const bool may = policy::decide_delivery(**dir, &*topics, node, q, now).all_delivered();
       if (may != (kinds.find(k.name) != std::string::npos)) {
         die(std::string("entitlement table wrong for ") + node + " and kind " + k.name);
       }

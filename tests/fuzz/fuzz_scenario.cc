@@ -1,7 +1,7 @@
 // cli::inject::parse_scenario (tearline inject): a scenario that parses names cases
 // with a sender and an expectation, whose citations point only at earlier
 // cases; and check_scenario against the demo directory never crashes.
-#include "cli/inject_scenario.h"
+#include "cli/inject/inject_scenario.h"
 #include "fuzz_target.h"
 #include "fuzz_world.h"
 #include "support/demo_world.h"

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "base/codes.h"
-#include "cli/print.h"
+#include "cli/common/print.h"
 #include "tearline/v1/cli.pb.h"
 
 using namespace tearline;

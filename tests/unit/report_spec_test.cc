@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "base/codes.h"
-#include "cli/report_spec.h"
+#include "cli/node/report_spec.h"
 #include "support/temp_dir.h"
 
 using namespace tearline;

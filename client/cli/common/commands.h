@@ -1,0 +1,31 @@
+// Each `tearline` subcommand registers itself on the root CLI11 app. A
+// command's callback returns through CommandExit: one clear line on stderr for
+// bad input, and a non-zero exit code, never a crash or a hang.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <stdexcept>
+#include <string>
+
+#include "cli/common/exit_codes.h"  // the exit codes every command uses
+
+namespace tearline::cli {
+
+// Thrown by a command to end with `code` after printing `message` (one line).
+struct CommandExit : std::runtime_error {
+  CommandExit(int exit_code, const std::string& message) : std::runtime_error(message), code(exit_code) {}
+  int code;
+};
+
+// One declaration per command, each defined in cli/<audience>/<name>_command.cc
+// (node: publish, subscribe, explain; certs: certs, audit; inject; demo).
+void add_certs_command(CLI::App& app);
+void add_audit_command(CLI::App& app);
+void add_publish_command(CLI::App& app);
+void add_subscribe_command(CLI::App& app);
+void add_explain_command(CLI::App& app);
+void add_inject_command(CLI::App& app);
+void add_demo_command(CLI::App& app);  // and the hidden demo-node
+
+}  // namespace tearline::cli

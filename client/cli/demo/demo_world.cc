@@ -1,0 +1,159 @@
+#include "cli/demo/demo_world.h"
+
+#include <toml++/toml.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <ostream>
+#include <sstream>
+#include <thread>
+
+namespace tearline::cli::demo {
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr auto kPkiTimeout = std::chrono::seconds(60);
+constexpr auto kBrokerStartTimeout = std::chrono::seconds(10);
+constexpr auto kPollInterval = std::chrono::milliseconds(50);
+
+Result<fs::path> make_temp_root() {
+  const char* tmp = std::getenv("TMPDIR");
+  std::string pattern = std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/tearline-demo.XXXXXX";
+  if (::mkdtemp(pattern.data()) == nullptr) {
+    return Status::fail(Code::IO_ERROR, "cannot make a temporary folder " + pattern);
+  }
+  return fs::path(pattern);
+}
+
+Status interrupted() { return Status::fail(Code::UNAVAILABLE, "interrupted"); }
+
+// Runs `tearline certs demo` and waits for it (bounded).
+Status generate_pki(const fs::path& exe, const WorldOptions& o, const fs::path& log) {
+  ChildSpec spec;
+  spec.argv = {exe.string(), "certs", "demo", "--roster", o.roster.string(), "--out", o.pki.string()};
+  spec.program = kSelfExe;
+  spec.stdout_file = log;
+  spec.stderr_file = log.string() + ".err";
+  auto child = ChildProcess::start(spec);
+  if (!child) return child.status();
+  const auto deadline = std::chrono::steady_clock::now() + kPkiTimeout;
+  while (!(*child)->poll_exit()) {
+    if (InterruptGuard::interrupted()) return interrupted();
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return Status::fail(Code::UNAVAILABLE, "tearline certs demo did not finish within 60 s");
+    }
+    std::this_thread::sleep_for(kPollInterval);
+  }
+  if (*(*child)->poll_exit() != 0) {
+    return Status::fail(Code::IO_ERROR, "tearline certs demo failed:\n" + tail_of_file(log.string() + ".err") +
+                                            tail_of_file(log));
+  }
+  return Status::ok();
+}
+
+// The endpoint in the broker's `event=started endpoint=...` line, or "".
+std::string started_endpoint(const fs::path& log) {
+  std::ifstream in(log);
+  const std::string key = "event=started endpoint=";
+  for (std::string line; std::getline(in, line);) {
+    const auto at = line.find(key);
+    if (at == std::string::npos) continue;
+    const auto begin = at + key.size();
+    return line.substr(begin, line.find(' ', begin) - begin);
+  }
+  return "";
+}
+
+}  // namespace
+
+Result<std::unique_ptr<World>> World::create(const fs::path& exe, const WorldOptions& options,
+                                             std::ostream& progress) {
+  std::error_code ec;
+  WorldOptions o{fs::absolute(options.pki, ec), fs::absolute(options.roster, ec), fs::absolute(options.policy, ec)};
+  if (!fs::is_regular_file(o.policy, ec)) {
+    return Status::fail(Code::IO_ERROR, "topic policy " + options.policy.string() +
+                                            " not found: run from the repository root or pass --policy");
+  }
+  auto root = make_temp_root();
+  if (!root) return root.status();
+  auto world = std::unique_ptr<World>(new World());
+  world->root_ = *root;
+  world->pki_ = o.pki;
+  world->policy_ = o.policy;
+
+  const identity::PkiPaths pki(o.pki);
+  if (!fs::exists(pki.trust_store(), ec)) {
+    if (!fs::is_regular_file(o.roster, ec)) {
+      return Status::fail(Code::IO_ERROR, "no PKI in " + options.pki.string() + " and no roster " +
+                                              options.roster.string() +
+                                              " to generate it from: run from the repository root or pass --roster");
+    }
+    progress << "demo: no PKI in " << options.pki.string() << ": generating it (tearline certs demo --roster "
+             << options.roster.string() << " --out " << options.pki.string() << ")\n";
+    Status s = generate_pki(exe, o, world->root_ / "certs-demo.log");
+    if (!s) return s;
+    progress << "demo: generated the demo PKI in " << options.pki.string() << " (secret keys in "
+             << (options.pki / "keys").string() << ", never committed)\n";
+  }
+  fs::copy(pki.directory(), world->directory(), fs::copy_options::recursive, ec);
+  if (ec) return Status::fail(Code::IO_ERROR, "cannot copy " + pki.directory().string() + ": " + ec.message());
+  fs::create_directory_symlink(pki.keys(), world->root_ / "keys", ec);
+  if (ec) return Status::fail(Code::IO_ERROR, "cannot link " + pki.keys().string() + ": " + ec.message());
+  fs::create_directory(world->root_ / "nodes", ec);
+  return world;
+}
+
+World::~World() {
+  if (broker_) broker_->stop(std::chrono::milliseconds(3000));
+  if (root_.empty()) return;
+  std::error_code ec;
+  fs::remove_all(root_, ec);  // does not follow the keys/ symlink
+}
+
+fs::path World::node_key(const std::string& node) const { return identity::PkiPaths(pki_).node_key(node); }
+
+fs::path World::node_log(const std::string& node) const { return root_ / "nodes" / (node + ".log"); }
+
+bool World::broker_running() { return broker_ && !broker_->poll_exit(); }
+
+Status World::start_broker(const fs::path& broker_binary) {
+  const identity::PkiPaths pki(pki_);
+  toml::table broker{{"endpoint", "tcp://127.0.0.1:*"},
+                     {"key_file", pki.broker_key().string()},
+                     {"directory", directory().string()},
+                     {"policy", policy_.string()},
+                     {"data_dir", (root_ / "data").string()},
+                     {"log_level", "info"},
+                     {"verify_threads", 2}};
+  const fs::path config = root_ / "broker.toml";
+  {
+    std::ofstream out(config);
+    out << "# Written by `tearline demo`.\n" << toml::table{{"broker", broker}} << "\n";
+    if (!out) return Status::fail(Code::IO_ERROR, "cannot write " + config.string());
+  }
+  ChildSpec spec;
+  spec.argv = {broker_binary.string(), "--config", config.string()};
+  spec.stderr_file = broker_log();
+  auto child = ChildProcess::start(spec);
+  if (!child) return child.status();
+  broker_ = std::move(child).value();
+  const auto deadline = std::chrono::steady_clock::now() + kBrokerStartTimeout;
+  for (;;) {
+    endpoint_ = started_endpoint(broker_log());
+    if (!endpoint_.empty()) return Status::ok();
+    if (InterruptGuard::interrupted()) return interrupted();
+    if (broker_->poll_exit()) {
+      return Status::fail(Code::UNAVAILABLE, "tearline-broker exited at start-up:\n" + tail_of_file(broker_log()));
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return Status::fail(Code::UNAVAILABLE, "tearline-broker did not log event=started within 10 s:\n" +
+                                                 tail_of_file(broker_log()));
+    }
+    std::this_thread::sleep_for(kPollInterval);
+  }
+}
+
+}  // namespace tearline::cli::demo

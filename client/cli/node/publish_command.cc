@@ -1,0 +1,188 @@
+// `tearline publish`: build one report (from flags, or several sections from a
+// TOML spec), seal each section to the nodes its label admits, sign it as the
+// node, send it and print the broker's verdict with the recipients of each
+// section. Exit 0 ACCEPTED, 1 REJECTED, 2 bad input, 3 broker unreachable.
+#include <charconv>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/files.h"
+#include "cli/common/commands.h"
+#include "cli/node/node_options.h"
+#include "cli/common/print.h"
+#include "cli/node/report_spec.h"
+#include "policy/topic.h"
+#include "report/format.h"
+#include "tearline/v1/cli.pb.h"
+
+namespace tearline::cli {
+namespace {
+
+constexpr std::string_view kCommand = "publish";
+
+struct PublishOptions {
+  NodeOptions node;
+  std::string spec, topic, classification, text, body_file, save;
+  std::vector<std::string> releasable, units, sources;
+  bool orcon = false, json = false;
+};
+
+[[noreturn]] void usage(const std::string& message) {
+  throw CommandExit(kExitUsage, one_line(std::string(kCommand) + ": " + message));
+}
+
+[[noreturn]] void fail(int code, const std::string& what, const Status& status) {
+  throw CommandExit(code, one_line(std::string(kCommand) + ": " + what + ": " + status.to_string()));
+}
+
+// "HEX" or "HEX:1,3" (sections numbered from 1; none listed = all).
+report::SourceCitation parse_source(const std::string& text) {
+  const auto colon = text.find(':');
+  report::SourceCitation cite;
+  if (!from_hex(text.substr(0, colon), &cite.report_id) || cite.report_id.size() != 16) {
+    usage("--source '" + text + "': the report id must be 32 hex characters");
+  }
+  if (colon == std::string::npos) return cite;
+  std::string_view rest = std::string_view(text).substr(colon + 1);
+  while (true) {
+    const auto comma = rest.find(',');
+    const std::string_view item = rest.substr(0, comma);
+    std::uint32_t n = 0;
+    auto [end, ec] = std::from_chars(item.data(), item.data() + item.size(), n);
+    if (item.empty() || ec != std::errc() || end != item.data() + item.size() || n < 1 ||
+        n > report::kMaxSections) {
+      usage("--source '" + text + "': sections are numbers from 1 to " + std::to_string(report::kMaxSections) +
+            ", separated by commas");
+    }
+    cite.sections.push_back(n - 1);
+    if (comma == std::string_view::npos) break;
+    rest = rest.substr(comma + 1);
+  }
+  return cite;
+}
+
+report::ReportDraft draft_from_flags(const PublishOptions& o, const CLI::App& cmd) {
+  if (o.topic.empty()) usage("give --topic (and a label and --text or --body-file), or --spec FILE");
+  if (o.classification.empty()) usage("--classification is required without --spec");
+  if ((cmd.count("--text") > 0) == (cmd.count("--body-file") > 0)) usage("give exactly one of --text or --body-file");
+  auto label = label_from_flags(o.classification, o.releasable, o.units, o.orcon);
+  if (!label) fail(kExitUsage, "bad label", label.status());
+  report::ReportDraft draft;
+  draft.topic = o.topic;
+  report::SectionDraft section{*label, {}};
+  if (cmd.count("--text") > 0) {
+    section.content = to_bytes(o.text);
+  } else {
+    auto body = read_file(o.body_file, report::kMaxSectionBytes);
+    if (!body) fail(kExitUsage, "--body-file", body.status());
+    section.content = std::move(body).value();
+  }
+  draft.sections.push_back(std::move(section));
+  for (const auto& s : o.sources) draft.sources.push_back(parse_source(s));
+  return draft;
+}
+
+void print_verdict(const client::PublishOutcome& outcome, const report::BuiltReport& built,
+                   const report::ReportDraft& draft, bool json) {
+  const std::string id = to_hex(built.report_id);
+  if (json) {
+    tearline::v1::CliPublishVerdict v;
+    v.set_verdict(outcome.accepted ? "ACCEPTED" : "REJECTED");
+    v.set_report_id(id);
+    v.set_broker_seq(outcome.broker_seq);
+    if (!outcome.accepted) {
+      v.set_code(std::string(code_name(outcome.status.code())));
+      for (const Reason& r : outcome.status.reasons()) {
+        auto* p = v.add_reasons();
+        p->set_code(static_cast<std::uint32_t>(r.code));
+        p->set_name(std::string(code_name(r.code)));
+        p->set_message(r.message);
+      }
+    }
+    for (std::size_t i = 0; i < draft.sections.size(); ++i) {
+      auto* s = v.add_sections();
+      s->set_index(static_cast<std::uint32_t>(i + 1));
+      *s->mutable_label() = label_message(draft.sections[i].label);
+      for (const auto& node : built.recipients[i]) s->add_recipients(node);
+    }
+    std::cout << to_json(v) << "\n";
+    return;
+  }
+  if (outcome.accepted) {
+    std::cout << "ACCEPTED report=" << id << " seq=" << outcome.broker_seq << "\n";
+    for (std::size_t i = 0; i < draft.sections.size(); ++i) {
+      std::cout << "  section " << (i + 1) << " (" << policy::describe(draft.sections[i].label)
+                << "): sealed to " << join(built.recipients[i], ", ", "no one") << "\n";
+    }
+  } else {
+    std::cout << "REJECTED " << code_name(outcome.status.code()) << "\n";
+    print_reasons(std::cout, outcome.status);
+  }
+}
+
+int run_publish(const PublishOptions& o, const CLI::App& cmd) {
+  // Everything local is checked before the broker is contacted.
+  report::ReportDraft draft;
+  if (!o.spec.empty()) {
+    auto spec = load_report_spec(o.spec);
+    if (!spec) fail(kExitUsage, "spec " + o.spec, spec.status());
+    draft = std::move(spec).value();
+  } else {
+    draft = draft_from_flags(o, cmd);
+  }
+  if (Status topic = policy::validate_topic(draft.topic); !topic) fail(kExitUsage, "bad topic", topic);
+
+  auto session = connect_or_exit(o.node);
+  auto built = session->build(draft);
+  if (!built) fail(exit_code_for(built.status()), "cannot build the report", built.status());
+  if (!o.save.empty()) {
+    // Sealed content only, but labels, topic and wrap list are in clear: 0600.
+    if (Status saved = write_file_atomic(o.save, built->bytes, 0600); !saved) fail(kExitUsage, "--save", saved);
+  }
+  auto outcome = session->publish_bytes(built->bytes);
+  if (!outcome) fail(exit_code_for(outcome.status()), "no verdict from " + o.node.broker, outcome.status());
+  print_verdict(*outcome, *built, draft, o.json);
+  std::cout.flush();
+  return outcome->accepted ? kExitOk : kExitFailure;
+}
+
+}  // namespace
+
+void add_publish_command(CLI::App& app) {
+  auto o = std::make_shared<PublishOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "publish",
+      "Publish a report as a node and print the broker's verdict: ACCEPTED with the nodes each section was sealed "
+      "to, or REJECTED with every reason. Exit 0 accepted, 1 rejected, 2 bad input, 3 broker unreachable");
+  o->node.add_to(cmd);
+  auto* spec = cmd->add_option("--spec", o->spec, "TOML file describing a report of one or more sections")
+                   ->type_name("FILE");
+  std::vector<CLI::Option*> flags{
+      cmd->add_option("--topic", o->topic, "Topic, e.g. intel.seizures.cucuta"),
+      cmd->add_option("--classification", o->classification,
+                      "UNCLASSIFIED, RESTRICTED, CONFIDENTIAL, SECRET or TOP_SECRET"),
+      cmd->add_option("--rel", o->releasable,
+                      "Releasable-to country, ISO alpha-3 (repeatable or COL,USA; none: the originator's country only)")
+          ->type_name("CCC"),
+      cmd->add_option("--unit", o->units, "Need-to-know unit (repeatable or comma list)")->type_name("UNIT"),
+      cmd->add_flag("--orcon", o->orcon, "Originator control: only the originator's agency may re-disseminate"),
+      cmd->add_option("--text", o->text, "The section's content"),
+      cmd->add_option("--body-file", o->body_file, "File holding the section's content")->type_name("FILE"),
+      cmd->add_option("--source", o->sources,
+                      "Cited source report of a derived report, as HEX or HEX:1,2 (sections from 1; repeatable)")
+          ->type_name("HEX[:SECTIONS]"),
+  };
+  for (CLI::Option* flag : flags) spec->excludes(flag);
+  cmd->get_option("--text")->excludes("--body-file");
+  cmd->add_option("--save", o->save, "Also write the built report's bytes to FILE (for `tearline explain`)")
+      ->type_name("FILE");
+  cmd->add_flag("--json", o->json, "Print the verdict as one JSON object (proto/tearline/v1/cli.proto)");
+  cmd->callback([o, cmd] {
+    const int code = run_publish(*o, *cmd);
+    if (code != kExitOk) throw CommandExit(code, "");
+  });
+}
+
+}  // namespace tearline::cli
