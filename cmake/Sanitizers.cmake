@@ -4,3 +4,18 @@ if(TEARLINE_SANITIZE)
                       -fno-omit-frame-pointer)
   add_link_options(-fsanitize=address,undefined)
 endif()
+
+# TEARLINE_TSAN=ON builds everything with ThreadSanitizer (`make tsan`, build
+# dir build-tsan). -O1 keeps it fast enough for the broker tests. TSan cannot
+# be combined with ASan. Only the project's code is instrumented; reports from
+# inside the uninstrumented Debian libraries (libzmq, libsodium) are
+# suppressed by tests/tsan.supp, which ctest passes in TSAN_OPTIONS
+# (tests/CMakeLists.txt). The project's own code is never suppressed.
+option(TEARLINE_TSAN "Build with ThreadSanitizer (`make tsan`; not with TEARLINE_SANITIZE)" OFF)
+if(TEARLINE_TSAN)
+  if(TEARLINE_SANITIZE)
+    message(FATAL_ERROR "TEARLINE_TSAN=ON and TEARLINE_SANITIZE=ON cannot be combined")
+  endif()
+  add_compile_options(-fsanitize=thread -O1 -g -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=thread)
+endif()

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages tearline needs, and only those that are missing.
-# Idempotent; silent when everything is present. Usage: install-deps.sh [build|fuzz|bench]...
+# Idempotent; silent when everything is present. Usage: install-deps.sh [build|fuzz|bench|format|tidy]...
 set -euo pipefail
 
 packages=(cmake make g++ pkg-config libsodium-dev libzmq3-dev cppzmq-dev libprotobuf-dev
@@ -11,6 +11,9 @@ for extra in "$@"; do
     build) ;;
     fuzz)  packages+=(clang-16 libclang-rt-16-dev) ;;
     bench) packages+=(nats-server libnats-dev openssl linux-perf) ;;
+    format) packages+=(clang-format-16) ;;
+    # libnats-dev so that the bench is in the compile commands and checked too.
+    tidy)  packages+=(clang-tidy-16 ninja-build libnats-dev) ;;
     *) echo "install-deps: unknown group '$extra'" >&2; exit 2 ;;
   esac
 done

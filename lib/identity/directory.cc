@@ -158,6 +158,7 @@ const Credential* Directory::node_by_transport_key(const crypto::TransportPublic
 
 std::vector<const Credential*> Directory::nodes() const {
   std::vector<const Credential*> out;
+  out.reserve(nodes_.size());
   for (const auto& [id, c] : nodes_) out.push_back(&c);
   return out;
 }
@@ -230,6 +231,7 @@ bool Directory::is_member(std::string_view node_id, std::string_view unit_id, st
 
 std::vector<std::string> Directory::unit_ids() const {
   std::vector<std::string> out;
+  out.reserve(charters_.size());
   for (const auto& [unit, versions] : charters_) out.push_back(unit);
   return out;
 }

@@ -28,7 +28,7 @@ inline constexpr std::size_t kSaltBytes = 32;
 inline constexpr std::size_t kCommitmentBytes = 32;
 inline constexpr std::size_t kMaxSections = 64;
 inline constexpr std::size_t kMaxRecipients = 256;
-inline constexpr std::size_t kMaxSectionBytes = 768 * 1024;
+inline constexpr std::size_t kMaxSectionBytes = std::size_t{768} * 1024;
 inline constexpr std::size_t kMaxSources = 16;
 
 inline constexpr std::string_view kCommitmentTag = "tearline/v1/section-commitment";

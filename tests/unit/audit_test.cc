@@ -52,10 +52,11 @@ Log clean_log() {
   ChainWriter chain;
   for (int i = 0; i < kEntries; ++i) {
     const auto& e = kEvents[i % 6];
-    log.entries.push_back(chain.append(kT0 + i * 10, e[0], "node-" + std::to_string(i % 3),
+    const std::int64_t at = kT0 + std::int64_t{10} * i;
+    log.entries.push_back(chain.append(at, e[0], "node-" + std::to_string(i % 3),
                                        i % 2 == 0 ? "00112233445566778899aabbccddeeff" : "", e[1], e[2]));
     if (std::find(kCheckpointsAt.begin(), kCheckpointsAt.end(), chain.last_index()) != kCheckpointsAt.end()) {
-      log.checkpoints.push_back(sign_checkpoint(log.entries.back(), kT0 + i * 10 + 1, broker_key()));
+      log.checkpoints.push_back(sign_checkpoint(log.entries.back(), at + 1, broker_key()));
     }
   }
   return log;

@@ -129,7 +129,7 @@ TEST_CASE("delivery: an unknown or expired node gets nothing and no per-section 
   const DeliveryDecision unknown = decide_delivery(dir(), &topics(), "nobody", q, kDemoNow);
   CHECK(codes(unknown.credential) == std::set<std::string>{"UNKNOWN_NODE"});
   CHECK(unknown.sections.empty());
-  const DeliveryDecision later = decide_delivery(dir(), &topics(), "dea-cucuta-agent", q, kDemoNow + 400 * 86400);
+  const DeliveryDecision later = decide_delivery(dir(), &topics(), "dea-cucuta-agent", q, kDemoNow + std::int64_t{400} * 86400);
   CHECK(codes(later.credential) == std::set<std::string>{"EXPIRED"});
   CHECK(later.sections.empty());
   CHECK_FALSE(later.any_delivered());

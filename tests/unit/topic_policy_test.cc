@@ -486,8 +486,8 @@ TEST_CASE("unit topics stay closed to non-members whatever the grants say") {
 TEST_CASE("unit membership is judged at the time asked") {
   const auto& dir = demo_directory();
   // The demo charter lasts the roster's validity_days (365) from an hour before kDemoNow.
-  const std::int64_t later = kDemoNow + 400 * 86400;
-  const std::int64_t before = kDemoNow - 2 * 3600;
+  const std::int64_t later = kDemoNow + std::int64_t{400} * 86400;
+  const std::int64_t before = kDemoNow - std::int64_t{2} * 3600;
   for (std::int64_t t : {later, before}) {
     INFO("t = " << t);
     const Status s = demo_policy().check(dir, "dea-cucuta-agent", "unit.cucuta-jtf.ops", Access::kRead, t);

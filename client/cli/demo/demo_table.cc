@@ -133,7 +133,7 @@ std::vector<std::string> cell_lines(const v1::DemoCell& cell) {
   for (const auto& r : cell.short_reasons()) {
     lines.push_back(lines.empty() ? std::string(kWithheld) + r : std::string(kWithheld.size(), ' ') + r);
   }
-  if (lines.empty()) lines.push_back("withheld");
+  if (lines.empty()) lines.emplace_back("withheld");
   return lines;
 }
 
