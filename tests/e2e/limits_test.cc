@@ -275,6 +275,16 @@ void slow_consumer(const Configure& configure) {
       }
     }
   });
+  // A REQUIRE that throws below must not destroy a joinable thread
+  // (std::terminate): stop and join it on every way out.
+  struct JoinOnExit {
+    std::atomic<bool>& done;
+    std::thread& thread;
+    ~JoinOnExit() {
+      done = true;
+      if (thread.joinable()) thread.join();
+    }
+  } join_on_exit{done, reading};
   while (fx.stats().closed_sessions == 0 && published.size() < kMaxReports) {
     published.push_back(accepted(*publisher, draft("intel.flood", both, payload)));
   }
@@ -283,7 +293,7 @@ void slow_consumer(const Configure& configure) {
   // A few more after the closure: the live reader still gets them.
   for (int i = 0; i < 10; ++i) published.push_back(accepted(*publisher, draft("intel.flood", both, payload)));
   done = true;
-  reading.join();
+  reading.join();  // (JoinOnExit then finds it joined)
   CHECK(live_got == published);
   CHECK_FALSE(live->take_session_error());
 
