@@ -84,7 +84,8 @@ std::string describe(const client::Received& r, const std::map<std::string, std:
                                       : "report " + r.report_id_hex.substr(0, 8) + " from " + r.originator + " on " + r.topic;
   std::map<std::string, std::vector<std::uint32_t>> by_status;
   for (std::size_t i = 0; i < r.sections.size(); ++i) {
-    by_status[std::string(client::section_status_name(r.sections[i].status))].push_back(static_cast<std::uint32_t>(i + 1));
+    by_status[std::string(client::section_status_name(r.sections[i].status))].push_back(
+        static_cast<std::uint32_t>(i + 1));
   }
   std::string parts;
   for (const auto& [status, list] : by_status) parts += (parts.empty() ? ": " : ", ") + status + " " + numbers(list);

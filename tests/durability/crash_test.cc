@@ -57,11 +57,11 @@
 #include "base/files.h"
 #include "base/ports.h"
 #include "base/process.h"
+#include "client/session_internal.h"
 #include "identity/pki.h"
 #include "identity/roster.h"
 #include "policy/decisions.h"
 #include "policy/topic_policy.h"
-#include "client/session_internal.h"
 
 namespace tearline {
 namespace {

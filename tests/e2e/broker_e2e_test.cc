@@ -127,7 +127,8 @@ class World {
     for (const auto& s : r.sections) {
       out += " [" + std::string(client::section_status_name(s.status));
       if (s.status == SectionStatus::kOpened) {
-        out += " " + (s.label ? policy::describe(client::to_policy(*s.label)) : std::string("(no label)")) + " \"" + s.text + "\"";
+        out += " " + (s.label ? policy::describe(client::to_policy(*s.label)) : std::string("(no label)")) + " \"" +
+               s.text + "\"";
       }
       out += "]";
     }
@@ -459,7 +460,8 @@ TEST_CASE("e2e: each PUBLISH fault is rejected with its own code and delivered t
   }
   {
     INFO("well-formed frames of the wrong direction: WELCOME, and DELIVER carrying a good report");
-    auto answer = client::send_raw(dea, frame_bytes(wire::make_welcome("dea-bogota-analyst", 0, 1 << 20, 256)), kWaitMs);
+    auto answer =
+        client::send_raw(dea, frame_bytes(wire::make_welcome("dea-bogota-analyst", 0, 1 << 20, 256)), kWaitMs);
     CHECK(error_code_of(answer) == "UNEXPECTED_FRAME");
     auto built = client::build(dea, draft("intel.finance", {{kEveryone, "smuggled in a DELIVER"}}));
     REQUIRE(built);
@@ -490,8 +492,9 @@ TEST_CASE("e2e: 16 consecutive bad frames close the session; a new HELLO re-admi
   auto pong = client::send_raw(*offender, ping, kWaitMs);  // still READY after 15
   REQUIRE(pong);
   CHECK(pong->has_pong());
-  CHECK(error_code_of(client::send_raw(*offender, garbage, kWaitMs)) == "MALFORMED_FRAME");  // the 16th is answered...
-  CHECK(error_code_of(client::send_raw(*offender, ping, kWaitMs)) == "TOO_MANY_FAILURES");   // ...then the session closes
+  // The 16th is answered, then the session closes.
+  CHECK(error_code_of(client::send_raw(*offender, garbage, kWaitMs)) == "MALFORMED_FRAME");
+  CHECK(error_code_of(client::send_raw(*offender, ping, kWaitMs)) == "TOO_MANY_FAILURES");
 
   // CLOSED: a good PUBLISH gets no answer at all and is delivered to no one.
   const Section s{kEveryone, "Liaison request: extradition file 2024-117"};
@@ -501,7 +504,8 @@ TEST_CASE("e2e: 16 consecutive bad frames close the session; a new HELLO re-admi
   w.expect_deliveries({});
 
   // A HELLO during the cooldown (failure_cooldown_ms, 10 s by default) is refused...
-  CHECK(error_code_of(client::send_raw(*offender, frame_bytes(wire::make_hello("e2e-test")), kWaitMs)) == "TOO_MANY_FAILURES");
+  CHECK(error_code_of(client::send_raw(*offender, frame_bytes(wire::make_hello("e2e-test")), kWaitMs)) ==
+        "TOO_MANY_FAILURES");
   std::this_thread::sleep_for(std::chrono::milliseconds(10'100));
   // ...after it, a new HELLO opens a fresh session, and the same report is then accepted.
   auto welcome = client::send_raw(*offender, frame_bytes(wire::make_hello("e2e-test")), kWaitMs);

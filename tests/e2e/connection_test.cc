@@ -49,7 +49,8 @@ TEST_CASE("connection: several requests in flight are answered by id, whatever o
   auto connection = must_open(fx, "dea-bogota-analyst");
   std::vector<std::uint64_t> ids;
   for (int i = 0; i < 3; ++i) {
-    auto built = client::build(*builder, testing::draft("intel.finance", {{kDeaOnly, "pipelined " + std::to_string(i)}}));
+    auto built =
+        client::build(*builder, testing::draft("intel.finance", {{kDeaOnly, "pipelined " + std::to_string(i)}}));
     REQUIRE(built);
     ids.push_back(connection->next_request_id());
     REQUIRE(connection->start(wire::make_publish(ids.back(), built->bytes)));

@@ -52,7 +52,9 @@ const policy::Label kDeaOnly = label(v1::SECRET, {"USA"});
 client::Draft draft(std::string topic, const policy::Label& l, const std::string& text, int sections = 1) {
   client::Draft d;
   d.topic = std::move(topic);
-  for (int i = 0; i < sections; ++i) d.sections.push_back({client::from_policy(l), text + " #" + std::to_string(i + 1)});
+  for (int i = 0; i < sections; ++i) {
+    d.sections.push_back({client::from_policy(l), text + " #" + std::to_string(i + 1)});
+  }
   return d;
 }
 
@@ -379,7 +381,8 @@ TEST_CASE("limits: max_rate_limited: a node that keeps publishing into RATE_LIMI
   CHECK(error_code_of(closing) == "TOO_MANY_FAILURES");
   CHECK(wire::status_of(closing->error()).to_string().find("RATE_LIMITED within one second") != std::string::npos);
   INFO("the HELLO during the cooldown is refused once on this connection");
-  CHECK(error_code_of(client::send_raw(*flooder, wire::encode_frame(wire::make_ping(3)), kWaitMs)) == "TOO_MANY_FAILURES");
+  CHECK(error_code_of(client::send_raw(*flooder, wire::encode_frame(wire::make_ping(3)), kWaitMs)) ==
+        "TOO_MANY_FAILURES");
   CHECK_FALSE(client::send_raw(*flooder, hello, 400));  // within the second: not answered
   // A new connection gets its own answer; another node is not affected.
   auto again = b.fx.connect("fgr-liaison");

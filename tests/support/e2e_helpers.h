@@ -14,9 +14,9 @@
 #include <vector>
 
 #include "base/codes.h"
+#include "client/session_internal.h"
 #include "policy/label.h"
 #include "report/builder.h"
-#include "client/session_internal.h"
 #include "support/broker_fixture.h"
 #include "wire/frame.h"
 
