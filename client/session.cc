@@ -1,4 +1,4 @@
-#include "tearline/client.h"
+#include "client/session_internal.h"
 
 #include <algorithm>
 #include <chrono>
@@ -26,6 +26,62 @@ std::int64_t monotonic_ms() {
 
 }  // namespace
 
+std::string_view section_status_name(SectionStatus status) { return report::section_status_name(to_report(status)); }
+
+policy::Label to_policy(const Label& label) {
+  return policy::Label{static_cast<identity::Classification>(label.classification), label.releasable_to, label.units,
+                       label.orcon};
+}
+
+std::optional<policy::Label> to_policy(const std::optional<Label>& label) {
+  if (!label) return std::nullopt;
+  return to_policy(*label);
+}
+
+Label from_policy(const policy::Label& label) {
+  return Label{static_cast<Classification>(label.classification), label.releasable_to, label.units, label.orcon};
+}
+
+report::ReportDraft to_report_draft(const Draft& draft) {
+  report::ReportDraft out;
+  out.topic = draft.topic;
+  for (const auto& s : draft.sections) out.sections.push_back({to_policy(s.label), to_bytes(s.text)});
+  for (const auto& s : draft.sources) out.sources.push_back({s.report_id, s.sections});
+  out.created_at_ms = draft.created_at_ms;
+  out.sequence = draft.sequence;
+  return out;
+}
+
+Draft from_report_draft(const report::ReportDraft& draft) {
+  Draft out;
+  out.topic = draft.topic;
+  for (const auto& s : draft.sections) out.sections.push_back({from_policy(s.label), to_string(s.content)});
+  for (const auto& s : draft.sources) out.sources.push_back({s.report_id, s.sections});
+  out.created_at_ms = draft.created_at_ms;
+  out.sequence = draft.sequence;
+  return out;
+}
+
+SectionStatus from_report(report::SectionStatus status) {
+  switch (status) {
+    case report::SectionStatus::kOpened: return SectionStatus::kOpened;
+    case report::SectionStatus::kWithheld: return SectionStatus::kWithheld;
+    case report::SectionStatus::kNotAddressed: return SectionStatus::kNotAddressed;
+    case report::SectionStatus::kOpenFailed: return SectionStatus::kOpenFailed;
+  }
+  return SectionStatus::kOpenFailed;
+}
+
+report::SectionStatus to_report(SectionStatus status) {
+  switch (status) {
+    case SectionStatus::kOpened: return report::SectionStatus::kOpened;
+    case SectionStatus::kWithheld: return report::SectionStatus::kWithheld;
+    case SectionStatus::kNotAddressed: return report::SectionStatus::kNotAddressed;
+    case SectionStatus::kOpenFailed: return report::SectionStatus::kOpenFailed;
+  }
+  return report::SectionStatus::kOpenFailed;
+}
+
 Received open_delivered(ByteView bytes, std::uint64_t broker_seq, const identity::Directory& directory,
                         std::string_view node_id, const crypto::SealingKey& key) {
   Received r;
@@ -42,8 +98,8 @@ Received open_delivered(ByteView bytes, std::uint64_t broker_seq, const identity
   r.created_at_ms = verified->header.created_at_ms();
   for (auto& o : report::open_sections(*verified, node_id, key)) {
     ReceivedSection s;
-    s.status = o.status;
-    s.label = o.label;
+    s.status = from_report(o.status);
+    if (o.label) s.label = from_policy(*o.label);
     s.text = to_string(o.plaintext);
     r.sections.push_back(std::move(s));
   }
@@ -153,11 +209,17 @@ struct Session::Impl {
   }
 };
 
+// The internal free functions' way to the Impl (a friend of Session).
+struct SessionAccess {
+  static Session::Impl& impl(Session& session) { return *session.impl_; }
+  static const Session::Impl& impl(const Session& session) { return *session.impl_; }
+};
+
 Session::Session(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Session::~Session() = default;
 
 const std::string& Session::node_id() const { return impl_->options.node_id; }
-const identity::Directory& Session::directory() const { return *impl_->directory; }
+const identity::Directory& directory(const Session& session) { return *SessionAccess::impl(session).directory; }
 
 Result<std::unique_ptr<Session>> Session::connect(const SessionOptions& options) {
   auto impl = std::make_unique<Impl>();
@@ -194,7 +256,12 @@ Result<std::unique_ptr<Session>> Session::connect(const SessionOptions& options)
   return std::unique_ptr<Session>(new Session(std::move(impl)));
 }
 
-Result<report::BuiltReport> Session::build(report::ReportDraft draft) {
+Result<report::BuiltReport> build(Session& session, const Draft& draft) {
+  return build(session, to_report_draft(draft));
+}
+
+Result<report::BuiltReport> build(Session& session, report::ReportDraft draft) {
+  Session::Impl& impl = SessionAccess::impl(session);
   const std::int64_t now = SystemClock::instance().now_ms();
   if (draft.created_at_ms == 0) draft.created_at_ms = now;
   if (draft.sequence == 0) {
@@ -202,14 +269,14 @@ Result<report::BuiltReport> Session::build(report::ReportDraft draft) {
     const auto now_us = std::chrono::duration_cast<std::chrono::microseconds>(
                             std::chrono::system_clock::now().time_since_epoch())
                             .count();
-    draft.sequence = std::max<std::uint64_t>(impl_->last_sequence + 1, static_cast<std::uint64_t>(now_us));
-    impl_->last_sequence = draft.sequence;
+    draft.sequence = std::max<std::uint64_t>(impl.last_sequence + 1, static_cast<std::uint64_t>(now_us));
+    impl.last_sequence = draft.sequence;
   }
-  return report::build_report(draft, impl_->options.node_id, impl_->keys->signing, *impl_->directory);
+  return report::build_report(draft, impl.options.node_id, impl.keys->signing, *impl.directory);
 }
 
-Result<PublishOutcome> Session::publish(report::ReportDraft draft) {
-  auto built = build(std::move(draft));
+Result<PublishOutcome> Session::publish(const Draft& draft) {
+  auto built = build(*this, draft);
   if (!built) return built.status();
   return publish_bytes(built->bytes);
 }
@@ -300,22 +367,23 @@ std::optional<Received> Session::receive(int timeout_ms) {
   }
 }
 
-std::optional<v1::Frame> Session::send_raw(ByteView frame_bytes, int timeout_ms) {
-  if (!impl_->connection->try_send(frame_bytes)) return std::nullopt;
+std::optional<v1::Frame> send_raw(Session& session, ByteView frame_bytes, int timeout_ms) {
+  Session::Impl& impl = SessionAccess::impl(session);
+  if (!impl.connection->try_send(frame_bytes)) return std::nullopt;
   const std::int64_t deadline = monotonic_ms() + timeout_ms;
   while (monotonic_ms() < deadline) {
-    auto event = impl_->connection->next_event(static_cast<int>(std::max<std::int64_t>(1, deadline - monotonic_ms())));
+    auto event = impl.connection->next_event(static_cast<int>(std::max<std::int64_t>(1, deadline - monotonic_ms())));
     if (!event) continue;
     if (!event->is_ok()) {
-      impl_->session_error = event->status();
+      impl.session_error = event->status();
       continue;
     }
     v1::Frame& f = event->value();
     if (f.has_deliver()) {
-      impl_->deliveries.push_back(std::move(*f.mutable_deliver()));
+      impl.deliveries.push_back(std::move(*f.mutable_deliver()));
       continue;
     }
-    if (f.has_pong() && impl_->last_ping_nonce != 0 && f.pong().nonce() == impl_->last_ping_nonce) continue;
+    if (f.has_pong() && impl.last_ping_nonce != 0 && f.pong().nonce() == impl.last_ping_nonce) continue;
     return std::move(f);
   }
   return std::nullopt;

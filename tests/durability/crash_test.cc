@@ -57,11 +57,11 @@
 #include "base/files.h"
 #include "base/ports.h"
 #include "base/process.h"
+#include "client/session_internal.h"
 #include "identity/pki.h"
 #include "identity/roster.h"
 #include "policy/delivery.h"
 #include "policy/topic_policy.h"
-#include "tearline/client.h"
 
 namespace tearline {
 namespace {
@@ -264,7 +264,7 @@ void publish_loop(const Setup& setup, const std::string& node, const std::atomic
     d.topic = kind.topic;
     d.sections.push_back(
         {kind.label, to_bytes(node + " report " + std::to_string(n) + " kind " + kind.name + padding)});
-    auto built = session->build(d);
+    auto built = client::build(*session, d);
     if (!built) {
       out->violations.push_back(node + ": build: " + built.status().to_string());
       return;
@@ -337,9 +337,9 @@ void subscribe_loop(const Setup& setup, const std::string& node, const std::atom
       continue;
     }
     for (const auto& sec : r->sections) {
-      if (sec.status != report::SectionStatus::kOpened) {
+      if (sec.status != client::SectionStatus::kOpened) {
         out->violations.push_back(node + ": report " + r->report_id_hex + " has a section " +
-                                  std::string(report::section_status_name(sec.status)));
+                                  std::string(client::section_status_name(sec.status)));
       }
     }
     if (!out->ids.insert(r->report_id_hex).second) {

@@ -32,7 +32,7 @@ namespace {
 namespace v1 = tearline::v1;
 using client::Received;
 using client::Session;
-using report::SectionStatus;
+using client::SectionStatus;
 using testing::BrokerFixture;
 using testing::code_names;
 using testing::codes;
@@ -100,7 +100,7 @@ class World {
   }
 
   // Publishes, requires ACCEPTED, and names the report.
-  std::string publish(const std::string& node, const std::string& name, report::ReportDraft d) {
+  std::string publish(const std::string& node, const std::string& name, client::Draft d) {
     auto outcome = at(node).publish(std::move(d));
     INFO(node << " publishing " << name << ": " << outcome.status().to_string());
     REQUIRE(outcome);
@@ -125,9 +125,10 @@ class World {
     std::string out = name_of(r.report_id_hex) + " from " + r.originator + " on " + r.topic + ":";
     if (!r.verification) out += " NOT VERIFIED " + r.verification.to_string();
     for (const auto& s : r.sections) {
-      out += " [" + std::string(report::section_status_name(s.status));
+      out += " [" + std::string(client::section_status_name(s.status));
       if (s.status == SectionStatus::kOpened) {
-        out += " " + (s.label ? policy::describe(*s.label) : std::string("(no label)")) + " \"" + s.text + "\"";
+        out += " " + (s.label ? policy::describe(client::to_policy(*s.label)) : std::string("(no label)")) + " \"" +
+               s.text + "\"";
       }
       out += "]";
     }
@@ -330,7 +331,7 @@ TEST_CASE("e2e: each PUBLISH fault is rejected with its own code and delivered t
 
   {
     INFO("forged signature: one bit of the signature flipped");
-    auto built = hq.build(draft("intel.seizures", {{kEveryone, "forged"}}));
+    auto built = client::build(hq, draft("intel.seizures", {{kEveryone, "forged"}}));
     REQUIRE(built);
     Bytes bytes = built->bytes;
     const std::string& signature = built->report.signature();
@@ -344,7 +345,7 @@ TEST_CASE("e2e: each PUBLISH fault is rejected with its own code and delivered t
   }
   {
     INFO("originator mismatch: dea-bogota-analyst's signed report sent on diran-bogota-hq's session");
-    auto built = dea.build(draft("intel.finance", {{kEveryone, "not mine"}}));
+    auto built = client::build(dea, draft("intel.finance", {{kEveryone, "not mine"}}));
     REQUIRE(built);
     CHECK(rejection(hq.publish_bytes(built->bytes)) == codes({Code::ORIGINATOR_MISMATCH}));
     w.expect_deliveries({});
@@ -352,7 +353,7 @@ TEST_CASE("e2e: each PUBLISH fault is rejected with its own code and delivered t
   {
     INFO("replay: the same bytes twice");
     const Section s{kEveryone, "published once"};
-    auto built = hq.build(draft("intel.seizures", {s}));
+    auto built = client::build(hq, draft("intel.seizures", {s}));
     REQUIRE(built);
     const std::string id = w.publish_bytes("diran-bogota-hq", "once", built->bytes);
     CHECK(rejection(hq.publish_bytes(built->bytes)) == codes({Code::REPLAYED_REPORT, Code::SEQUENCE_REGRESSION}));
@@ -360,10 +361,10 @@ TEST_CASE("e2e: each PUBLISH fault is rejected with its own code and delivered t
   }
   {
     INFO("created-at ten minutes in the past, then ten minutes in the future");
-    report::ReportDraft stale = draft("intel.seizures", {{kEveryone, "stale"}});
+    client::Draft stale = draft("intel.seizures", {{kEveryone, "stale"}});
     stale.created_at_ms = now_ms - kTenMinutesMs;
     CHECK(rejection(hq.publish(stale)) == codes({Code::STALE_REPORT}));
-    report::ReportDraft future = draft("intel.seizures", {{kEveryone, "future"}});
+    client::Draft future = draft("intel.seizures", {{kEveryone, "future"}});
     future.created_at_ms = SystemClock::instance().now_ms() + kTenMinutesMs;
     CHECK(rejection(hq.publish(future)) == codes({Code::FUTURE_REPORT}));
     w.expect_deliveries({});
@@ -371,12 +372,12 @@ TEST_CASE("e2e: each PUBLISH fault is rejected with its own code and delivered t
   {
     INFO("sequence going back by one");
     const Section s{kEveryone, "sequence S"};
-    auto built = hq.build(draft("intel.seizures", {s}));
+    auto built = client::build(hq, draft("intel.seizures", {s}));
     REQUIRE(built);
     v1::ReportHeader header;
     REQUIRE(header.ParseFromString(built->report.header()));
     const std::string id = w.publish_bytes("diran-bogota-hq", "sequence-s", built->bytes);
-    report::ReportDraft back = draft("intel.seizures", {{kEveryone, "sequence S-1"}});
+    client::Draft back = draft("intel.seizures", {{kEveryone, "sequence S-1"}});
     back.sequence = header.sequence() - 1;
     CHECK(rejection(hq.publish(back)) == codes({Code::SEQUENCE_REGRESSION}));
     w.expect_opened_by(kDemoNodes, id, "diran-bogota-hq", "intel.seizures", {s});
@@ -405,10 +406,10 @@ TEST_CASE("e2e: each PUBLISH fault is rejected with its own code and delivered t
     const Section orcon{label(v1::CONFIDENTIAL, {"COL", "USA"}, {}, true), "ORCON: DIRAN source network"};
     const std::string src = w.publish("diran-bogota-hq", "orcon-source", draft("intel.seizures", {orcon}));
     w.expect_opened_by(cleared_col_usa, src, "diran-bogota-hq", "intel.seizures", {orcon});
-    report::ReportDraft derived = draft("intel.seizures", {{orcon.label, "DEA re-dissemination"}});
+    client::Draft derived = draft("intel.seizures", {{orcon.label, "DEA re-dissemination"}});
     Bytes src_id;
     REQUIRE(from_hex(src, &src_id));
-    derived.sources.push_back(report::SourceCitation{src_id, {}});
+    derived.sources.push_back(client::Source{src_id, {}});
     CHECK(rejection(dea.publish(derived)) == codes({Code::ORCON_VIOLATION}));
     w.expect_deliveries({});
   }
@@ -417,17 +418,17 @@ TEST_CASE("e2e: each PUBLISH fault is rejected with its own code and delivered t
     const Section secret{label(v1::SECRET, {"COL", "USA"}), "SECRET source"};
     const std::string src = w.publish("dea-bogota-analyst", "secret-source", draft("intel.routes", {secret}));
     w.expect_opened_by(secret_col_usa, src, "dea-bogota-analyst", "intel.routes", {secret});
-    report::ReportDraft derived = draft("intel.routes", {{label(v1::CONFIDENTIAL, {"COL", "USA"}), "downgraded"}});
+    client::Draft derived = draft("intel.routes", {{label(v1::CONFIDENTIAL, {"COL", "USA"}), "downgraded"}});
     Bytes src_id;
     REQUIRE(from_hex(src, &src_id));
-    derived.sources.push_back(report::SourceCitation{src_id, {}});
+    derived.sources.push_back(client::Source{src_id, {}});
     CHECK(rejection(hq.publish(derived)) == codes({Code::DERIVED_LABEL_LOOSER}));
     w.expect_deliveries({});
   }
   {
     INFO("unknown source");
-    report::ReportDraft derived = draft("intel.finance", {{label(v1::CONFIDENTIAL, {"COL", "USA"}), "from nowhere"}});
-    derived.sources.push_back(report::SourceCitation{Bytes(16, 0x5a), {}});
+    client::Draft derived = draft("intel.finance", {{label(v1::CONFIDENTIAL, {"COL", "USA"}), "from nowhere"}});
+    derived.sources.push_back(client::Source{Bytes(16, 0x5a), {}});
     CHECK(rejection(dea.publish(derived)) == codes({Code::UNKNOWN_SOURCE}));
     w.expect_deliveries({});
   }
@@ -440,12 +441,12 @@ TEST_CASE("e2e: each PUBLISH fault is rejected with its own code and delivered t
   {
     INFO("oversize frame: a well-formed PUBLISH of about 1.4 MiB");
     const std::string big(700 * 1024, 'x');
-    auto built = dea.build(draft("intel.finance", {{kEveryone, big}, {kEveryone, big}}));
+    auto built = client::build(dea, draft("intel.finance", {{kEveryone, big}, {kEveryone, big}}));
     REQUIRE(built);
     const Bytes frame = frame_bytes(wire::make_publish(4242, built->bytes));
     REQUIRE(frame.size() > (std::size_t{1} << 20));
     REQUIRE(frame.size() < (std::size_t{2} << 20));
-    auto answer = dea.send_raw(frame, kWaitMs);
+    auto answer = client::send_raw(dea, frame, kWaitMs);
     CHECK(error_code_of(answer) == "FRAME_TOO_LARGE");
     if (answer && answer->has_error()) CHECK(answer->error().request_id() == 0);
     w.expect_deliveries({});
@@ -453,17 +454,18 @@ TEST_CASE("e2e: each PUBLISH fault is rejected with its own code and delivered t
   {
     INFO("garbage bytes");
     const Bytes garbage = to_bytes("\xde\xad\xbe\xef not a tearline frame");
-    auto answer = dea.send_raw(garbage, kWaitMs);
+    auto answer = client::send_raw(dea, garbage, kWaitMs);
     CHECK(error_code_of(answer) == "MALFORMED_FRAME");
     w.expect_deliveries({});
   }
   {
     INFO("well-formed frames of the wrong direction: WELCOME, and DELIVER carrying a good report");
-    auto answer = dea.send_raw(frame_bytes(wire::make_welcome("dea-bogota-analyst", 0, 1 << 20, 256)), kWaitMs);
+    auto answer =
+        client::send_raw(dea, frame_bytes(wire::make_welcome("dea-bogota-analyst", 0, 1 << 20, 256)), kWaitMs);
     CHECK(error_code_of(answer) == "UNEXPECTED_FRAME");
-    auto built = dea.build(draft("intel.finance", {{kEveryone, "smuggled in a DELIVER"}}));
+    auto built = client::build(dea, draft("intel.finance", {{kEveryone, "smuggled in a DELIVER"}}));
     REQUIRE(built);
-    answer = dea.send_raw(frame_bytes(wire::make_deliver(77, built->bytes)), kWaitMs);
+    answer = client::send_raw(dea, frame_bytes(wire::make_deliver(77, built->bytes)), kWaitMs);
     CHECK(error_code_of(answer) == "UNEXPECTED_FRAME");
     w.expect_deliveries({});
   }
@@ -485,26 +487,28 @@ TEST_CASE("e2e: 16 consecutive bad frames close the session; a new HELLO re-admi
 
   for (int i = 1; i <= 15; ++i) {
     INFO("bad frame " << i);
-    CHECK(error_code_of(offender->send_raw(garbage, kWaitMs)) == "MALFORMED_FRAME");
+    CHECK(error_code_of(client::send_raw(*offender, garbage, kWaitMs)) == "MALFORMED_FRAME");
   }
-  auto pong = offender->send_raw(ping, kWaitMs);  // still READY after 15
+  auto pong = client::send_raw(*offender, ping, kWaitMs);  // still READY after 15
   REQUIRE(pong);
   CHECK(pong->has_pong());
-  CHECK(error_code_of(offender->send_raw(garbage, kWaitMs)) == "MALFORMED_FRAME");  // the 16th is answered...
-  CHECK(error_code_of(offender->send_raw(ping, kWaitMs)) == "TOO_MANY_FAILURES");   // ...then the session closes
+  // The 16th is answered, then the session closes.
+  CHECK(error_code_of(client::send_raw(*offender, garbage, kWaitMs)) == "MALFORMED_FRAME");
+  CHECK(error_code_of(client::send_raw(*offender, ping, kWaitMs)) == "TOO_MANY_FAILURES");
 
   // CLOSED: a good PUBLISH gets no answer at all and is delivered to no one.
   const Section s{kEveryone, "Liaison request: extradition file 2024-117"};
-  auto built = offender->build(draft("intel.liaison.requests", {s}));
+  auto built = client::build(*offender, draft("intel.liaison.requests", {s}));
   REQUIRE(built);
-  CHECK_FALSE(offender->send_raw(frame_bytes(wire::make_publish(99, built->bytes)), 1500));
+  CHECK_FALSE(client::send_raw(*offender, frame_bytes(wire::make_publish(99, built->bytes)), 1500));
   w.expect_deliveries({});
 
   // A HELLO during the cooldown (failure_cooldown_ms, 10 s by default) is refused...
-  CHECK(error_code_of(offender->send_raw(frame_bytes(wire::make_hello("e2e-test")), kWaitMs)) == "TOO_MANY_FAILURES");
+  CHECK(error_code_of(client::send_raw(*offender, frame_bytes(wire::make_hello("e2e-test")), kWaitMs)) ==
+        "TOO_MANY_FAILURES");
   std::this_thread::sleep_for(std::chrono::milliseconds(10'100));
   // ...after it, a new HELLO opens a fresh session, and the same report is then accepted.
-  auto welcome = offender->send_raw(frame_bytes(wire::make_hello("e2e-test")), kWaitMs);
+  auto welcome = client::send_raw(*offender, frame_bytes(wire::make_hello("e2e-test")), kWaitMs);
   REQUIRE(welcome);
   REQUIRE(welcome->has_welcome());
   CHECK(welcome->welcome().node_id() == "fgr-liaison");

@@ -49,7 +49,8 @@ TEST_CASE("connection: several requests in flight are answered by id, whatever o
   auto connection = must_open(fx, "dea-bogota-analyst");
   std::vector<std::uint64_t> ids;
   for (int i = 0; i < 3; ++i) {
-    auto built = builder->build(testing::draft("intel.finance", {{kDeaOnly, "pipelined " + std::to_string(i)}}));
+    auto built =
+        client::build(*builder, testing::draft("intel.finance", {{kDeaOnly, "pipelined " + std::to_string(i)}}));
     REQUIRE(built);
     ids.push_back(connection->next_request_id());
     REQUIRE(connection->start(wire::make_publish(ids.back(), built->bytes)));
@@ -90,7 +91,7 @@ TEST_CASE("connection: a DELIVER that arrives while a request waits is handed on
   REQUIRE(event->is_ok());
   REQUIRE((*event)->has_deliver());
   auto delivered = (*event)->deliver().report();
-  auto verified = report::verify_report(as_bytes(delivered), publisher->directory());
+  auto verified = report::verify_report(as_bytes(delivered), client::directory(*publisher));
   REQUIRE(verified);
   CHECK(verified->report_id_hex() == to_hex(published->report_id));
 }

@@ -49,7 +49,7 @@ namespace {
 namespace v1 = tearline::v1;
 using client::Received;
 using client::Session;
-using report::SectionStatus;
+using client::SectionStatus;
 using testing::BrokerFixture;
 using testing::code_names;
 using testing::draft;
@@ -82,7 +82,7 @@ class Reports {
   // Builds, publishes (retrying), requires ACCEPTED; returns the report id (hex).
   std::string publish(Session& s, const std::string& name, const std::string& topic,
                       const std::vector<Section>& sections) {
-    auto built = s.build(draft(topic, sections));
+    auto built = client::build(s, draft(topic, sections));
     INFO(built.status().to_string());
     REQUIRE(built);
     const auto outcome = publish_bytes(s, built->bytes);
@@ -98,7 +98,7 @@ class Reports {
     auto it = names_.find(r.report_id_hex);
     std::string out = it == names_.end() ? "unnamed:" + r.report_id_hex : it->second;
     if (!r.verification) out += " NOT VERIFIED " + r.verification.to_string();
-    for (const auto& s : r.sections) out += " [" + std::string(report::section_status_name(s.status)) + "]";
+    for (const auto& s : r.sections) out += " [" + std::string(client::section_status_name(s.status)) + "]";
     return out;
   }
 
@@ -352,7 +352,7 @@ TEST_CASE("durability: replay protection survives a restart", "[e2e][durability]
   BrokerFixture fx;
   Reports reports;
   auto hq = must_connect(fx, "diran-bogota-hq");
-  auto built = hq->build(draft("intel.seizures", {{kEveryone, "c1: published once"}}));
+  auto built = client::build(*hq, draft("intel.seizures", {{kEveryone, "c1: published once"}}));
   REQUIRE(built);
   v1::ReportHeader header;
   REQUIRE(header.ParseFromString(built->report.header()));
@@ -366,16 +366,16 @@ TEST_CASE("durability: replay protection survives a restart", "[e2e][durability]
   CHECK_FALSE(again.accepted);
   CHECK(code_names(again.status) == std::vector<std::string>{"REPLAYED_REPORT", "SEQUENCE_REGRESSION"});
 
-  report::ReportDraft lower = draft("intel.seizures", {{kEveryone, "c2: a lower sequence"}});
+  client::Draft lower = draft("intel.seizures", {{kEveryone, "c2: a lower sequence"}});
   lower.sequence = header.sequence() - 1;
-  auto lower_built = hq->build(lower);
+  auto lower_built = client::build(*hq, lower);
   REQUIRE(lower_built);
   const auto regressed = publish_bytes(*hq, lower_built->bytes);
   CHECK_FALSE(regressed.accepted);
   CHECK(code_names(regressed.status) == std::vector<std::string>{"SEQUENCE_REGRESSION"});
 
   INFO("a new report is accepted, with the broker seq continuing after the restart");
-  auto fresh = hq->build(draft("intel.seizures", {{kEveryone, "c3: a new report"}}));
+  auto fresh = client::build(*hq, draft("intel.seizures", {{kEveryone, "c3: a new report"}}));
   REQUIRE(fresh);
   const auto accepted = publish_bytes(*hq, fresh->bytes);
   REQUIRE(accepted.accepted);
@@ -408,7 +408,7 @@ TEST_CASE("durability: a report reusing the id of one accepted longer ago than i
   auto build_as = [&](const std::string& node, const std::string& text) {
     auto keys = crypto::read_node_keys(fx.pki().node_key(node));
     REQUIRE(keys);
-    report::ReportDraft d = draft("intel.seizures", {{kEveryone, text}});
+    report::ReportDraft d = client::to_report_draft(draft("intel.seizures", {{kEveryone, text}}));
     d.created_at_ms = SystemClock::instance().now_ms();
     d.sequence = static_cast<std::uint64_t>(d.created_at_ms);
     auto built = report::build_report(d, node, keys->signing, **directory, same_random);
@@ -471,7 +471,7 @@ TEST_CASE("durability: a full store refuses with STORAGE_FULL, delivers every ac
   int consecutive_full = 0;
   for (int n = 0; n < 40 && consecutive_full < 3; ++n) {
     const std::string text = "d" + std::to_string(n) + ": " + std::string(150 * 1024, static_cast<char>('a' + n % 26));
-    auto built = hq->build(draft("intel.flood", {{kEveryone, text}}));
+    auto built = client::build(*hq, draft("intel.flood", {{kEveryone, text}}));
     REQUIRE(built);
     const auto outcome = publish_bytes(*hq, built->bytes);
     const std::string id = to_hex(built->report_id);
@@ -490,7 +490,7 @@ TEST_CASE("durability: a full store refuses with STORAGE_FULL, delivers every ac
   REQUIRE(refused.size() >= 3);
 
   // A small report may still fit; whatever its verdict, the rule holds.
-  auto small = hq->build(draft("intel.flood", {{kEveryone, "d-small: a short one"}}));
+  auto small = client::build(*hq, draft("intel.flood", {{kEveryone, "d-small: a short one"}}));
   REQUIRE(small);
   const auto small_outcome = publish_bytes(*hq, small->bytes);
   if (small_outcome.accepted) {

@@ -49,15 +49,17 @@ using Configure = std::function<void(broker::Config&)>;
 // Readable by the two DEA nodes only.
 const policy::Label kDeaOnly = label(v1::SECRET, {"USA"});
 
-report::ReportDraft draft(std::string topic, const policy::Label& l, const std::string& text, int sections = 1) {
-  report::ReportDraft d;
+client::Draft draft(std::string topic, const policy::Label& l, const std::string& text, int sections = 1) {
+  client::Draft d;
   d.topic = std::move(topic);
-  for (int i = 0; i < sections; ++i) d.sections.push_back({l, to_bytes(text + " #" + std::to_string(i + 1))});
+  for (int i = 0; i < sections; ++i) {
+    d.sections.push_back({client::from_policy(l), text + " #" + std::to_string(i + 1)});
+  }
   return d;
 }
 
 // Publishes and requires ACCEPTED; returns the report id (hex).
-std::string accepted(Session& s, report::ReportDraft d) {
+std::string accepted(Session& s, client::Draft d) {
   auto outcome = s.publish(std::move(d));
   INFO(s.node_id() << ": " << outcome.status().to_string());
   REQUIRE(outcome);
@@ -67,7 +69,7 @@ std::string accepted(Session& s, report::ReportDraft d) {
 }
 
 // Publishes and returns the codes of the REJECTED (fails when accepted).
-std::vector<std::string> refused(Session& s, report::ReportDraft d) {
+std::vector<std::string> refused(Session& s, client::Draft d) {
   auto outcome = s.publish(std::move(d));
   INFO(s.node_id() << ": " << outcome.status().to_string());
   REQUIRE(outcome);
@@ -113,20 +115,20 @@ TEST_CASE("limits: a frame over max_frame_bytes gets ERROR FRAME_TOO_LARGE, one 
 
   const std::string under = accepted(dea, draft("intel.finance", kDeaOnly, std::string(60 * 1024, 'u')));
 
-  auto big = dea.build(draft("intel.finance", kDeaOnly, std::string(80 * 1024, 'o')));
+  auto big = client::build(dea, draft("intel.finance", kDeaOnly, std::string(80 * 1024, 'o')));
   REQUIRE(big);
   const Bytes over = wire::encode_frame(wire::make_publish(4242, big->bytes));
   REQUIRE(over.size() > kMaxFrame);
-  auto answer = dea.send_raw(over, kWaitMs);
+  auto answer = client::send_raw(dea, over, kWaitMs);
   CHECK(error_code_of(answer) == "FRAME_TOO_LARGE");
 
   // Above the transport limit libzmq drops the connection without a word;
   // the client reconnects and says HELLO again on its next request.
-  auto huge = dea.build(draft("intel.finance", kDeaOnly, std::string(300 * 1024, 'h')));
+  auto huge = client::build(dea, draft("intel.finance", kDeaOnly, std::string(300 * 1024, 'h')));
   REQUIRE(huge);
   const Bytes dropped = wire::encode_frame(wire::make_publish(4243, huge->bytes));
   REQUIRE(static_cast<std::int64_t>(dropped.size()) > wire::transport_max_message_bytes(kMaxFrame));
-  CHECK_FALSE(dea.send_raw(dropped, 1500));
+  CHECK_FALSE(client::send_raw(dea, dropped, 1500));
 
   const std::string sentinel = accepted(dea, draft("intel.finance", kDeaOnly, "sentinel"));
   expect_reports(*b.reader, {under, sentinel});
@@ -384,13 +386,14 @@ TEST_CASE("limits: max_rate_limited: a node that keeps publishing into RATE_LIMI
   const Bytes hello = wire::encode_frame(wire::make_hello("limits-test"));
   // The closing ERROR was sent right after that REJECTED; the answer to the
   // HELLO follows it. (A PING, which a closed session ignores, reads it.)
-  auto closing = flooder->send_raw(hello, kWaitMs);
+  auto closing = client::send_raw(*flooder, hello, kWaitMs);
   REQUIRE(closing);
   CHECK(error_code_of(closing) == "TOO_MANY_FAILURES");
   CHECK(wire::status_of(closing->error()).to_string().find("RATE_LIMITED within one second") != std::string::npos);
   INFO("the HELLO during the cooldown is refused once on this connection");
-  CHECK(error_code_of(flooder->send_raw(wire::encode_frame(wire::make_ping(3)), kWaitMs)) == "TOO_MANY_FAILURES");
-  CHECK_FALSE(flooder->send_raw(hello, 400));  // within the second: not answered
+  CHECK(error_code_of(client::send_raw(*flooder, wire::encode_frame(wire::make_ping(3)), kWaitMs)) ==
+        "TOO_MANY_FAILURES");
+  CHECK_FALSE(client::send_raw(*flooder, hello, 400));  // within the second: not answered
   // A new connection gets its own answer; another node is not affected.
   auto again = b.fx.connect("fgr-liaison");
   REQUIRE_FALSE(again);
@@ -412,9 +415,9 @@ TEST_CASE("limits: max_inflight_per_node: PUBLISHes beyond it while one is verif
   // Sent back to back without waiting: the broker reads them in one batch,
   // while the first is still being verified.
   for (int i = 0; i < kPipelined; ++i) {
-    auto built = dea->build(draft("intel.finance", kDeaOnly, "pipelined"));
+    auto built = client::build(*dea, draft("intel.finance", kDeaOnly, "pipelined"));
     REQUIRE(built);
-    CHECK_FALSE(dea->send_raw(wire::encode_frame(wire::make_publish(1000 + i, built->bytes)), 0));
+    CHECK_FALSE(client::send_raw(*dea, wire::encode_frame(wire::make_publish(1000 + i, built->bytes)), 0));
   }
   // Session has no plain "next frame": each PING brings the next frame that
   // is not a DELIVER, its PONG included.
@@ -422,7 +425,7 @@ TEST_CASE("limits: max_inflight_per_node: PUBLISHes beyond it while one is verif
   const Bytes ping = wire::encode_frame(wire::make_ping(1));
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kWaitMs);
   while (answers < kPipelined && std::chrono::steady_clock::now() < deadline) {
-    auto f = dea->send_raw(ping, kWaitMs);
+    auto f = client::send_raw(*dea, ping, kWaitMs);
     if (!f) break;
     if (f->has_pong()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
     if (f->has_accepted()) {
@@ -455,17 +458,17 @@ TEST_CASE("limits: max_failures closes the session with TOO_MANY_FAILURES; HELLO
   const Bytes ping = wire::encode_frame(wire::make_ping(7));
   const Bytes hello = wire::encode_frame(wire::make_hello("limits-test"));
 
-  CHECK(error_code_of(offender->send_raw(garbage, kWaitMs)) == "MALFORMED_FRAME");
-  CHECK(error_code_of(offender->send_raw(garbage, kWaitMs)) == "MALFORMED_FRAME");
-  auto pong = offender->send_raw(ping, kWaitMs);  // two failures: still READY
+  CHECK(error_code_of(client::send_raw(*offender, garbage, kWaitMs)) == "MALFORMED_FRAME");
+  CHECK(error_code_of(client::send_raw(*offender, garbage, kWaitMs)) == "MALFORMED_FRAME");
+  auto pong = client::send_raw(*offender, ping, kWaitMs);  // two failures: still READY
   REQUIRE(pong);
   CHECK(pong->has_pong());
-  CHECK(error_code_of(offender->send_raw(garbage, kWaitMs)) == "MALFORMED_FRAME");
-  CHECK(error_code_of(offender->send_raw(ping, kWaitMs)) == "TOO_MANY_FAILURES");
+  CHECK(error_code_of(client::send_raw(*offender, garbage, kWaitMs)) == "MALFORMED_FRAME");
+  CHECK(error_code_of(client::send_raw(*offender, ping, kWaitMs)) == "TOO_MANY_FAILURES");
   const auto closed = std::chrono::steady_clock::now();
 
   // During the cooldown: HELLO on the same connection and on a new one.
-  CHECK(error_code_of(offender->send_raw(hello, kWaitMs)) == "TOO_MANY_FAILURES");
+  CHECK(error_code_of(client::send_raw(*offender, hello, kWaitMs)) == "TOO_MANY_FAILURES");
   auto again = b.fx.connect("fgr-liaison");
   REQUIRE_FALSE(again);
   CHECK(code_names(again.status()) == codes({Code::TOO_MANY_FAILURES}));
@@ -473,7 +476,7 @@ TEST_CASE("limits: max_failures closes the session with TOO_MANY_FAILURES; HELLO
   const std::string during = accepted(*b.publisher, draft("intel.finance", kDeaOnly, "during the cooldown"));
 
   std::this_thread::sleep_until(closed + std::chrono::milliseconds(kCooldownMs + 100));
-  auto welcome = offender->send_raw(hello, kWaitMs);
+  auto welcome = client::send_raw(*offender, hello, kWaitMs);
   REQUIRE(welcome);
   CHECK(welcome->has_welcome());
   const std::string after = accepted(*offender, draft("intel.liaison.requests", label(v1::CONFIDENTIAL, {"MEX", "USA"}),

@@ -106,7 +106,7 @@ class Wire {
 
   // A report of this node on `topic`, readable by `label`, signed and sealed.
   Bytes report(const std::string& topic, const policy::Label& label, const std::string& text) {
-    report::ReportDraft draft = testing::draft(topic, {{label, text}});
+    report::ReportDraft draft = client::to_report_draft(testing::draft(topic, {{label, text}}));
     draft.created_at_ms = SystemClock::instance().now_ms();
     const auto now_us = std::chrono::duration_cast<std::chrono::microseconds>(
                             std::chrono::system_clock::now().time_since_epoch())

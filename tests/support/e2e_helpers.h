@@ -14,10 +14,10 @@
 #include <vector>
 
 #include "base/codes.h"
+#include "client/session_internal.h"
 #include "policy/label.h"
 #include "report/builder.h"
 #include "support/broker_fixture.h"
-#include "tearline/client.h"
 #include "wire/frame.h"
 
 namespace tearline::testing {
@@ -36,10 +36,12 @@ struct Section {
   std::string text;
 };
 
-inline report::ReportDraft draft(std::string topic, const std::vector<Section>& sections) {
-  report::ReportDraft d;
+// A draft in the client library's public vocabulary (what Session::publish
+// takes); the labels convert through client/session_internal.h.
+inline client::Draft draft(std::string topic, const std::vector<Section>& sections) {
+  client::Draft d;
   d.topic = std::move(topic);
-  for (const auto& s : sections) d.sections.push_back({s.label, to_bytes(s.text)});
+  for (const auto& s : sections) d.sections.push_back({client::from_policy(s.label), s.text});
   return d;
 }
 

@@ -83,9 +83,9 @@ v1::DemoEvent received_event(const client::Received& r) {
   for (const auto& s : r.sections) {
     auto* out = e.add_sections();
     out->set_index(index++);
-    out->set_status(std::string(report::section_status_name(s.status)));
-    if (s.label) out->set_label(policy::describe(*s.label));
-    if (s.status == report::SectionStatus::kOpened) out->set_text(utf8_or_replaced(s.text));
+    out->set_status(std::string(client::section_status_name(s.status)));
+    if (s.label) out->set_label(policy::describe(client::to_policy(*s.label)));
+    if (s.status == client::SectionStatus::kOpened) out->set_text(utf8_or_replaced(s.text));
   }
   return e;
 }
@@ -135,7 +135,7 @@ v1::DemoEvent answer(client::Session& session, const v1::DemoCommand& c) {
         set_refusal(&e, draft.status());
         return e;
       }
-      auto built = session.build(std::move(draft).value());
+      auto built = client::build(session, std::move(draft).value());
       if (!built) {
         set_refusal(&e, built.status());
         return e;

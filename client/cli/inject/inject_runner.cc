@@ -15,7 +15,7 @@
 #include "crypto/key_file.h"
 #include "identity/pki.h"
 #include "report/verify.h"
-#include "tearline/client.h"
+#include "client/session_internal.h"
 #include "wire/frame.h"
 
 namespace tearline::cli::inject {
@@ -84,7 +84,8 @@ std::string describe(const client::Received& r, const std::map<std::string, std:
                                       : "report " + r.report_id_hex.substr(0, 8) + " from " + r.originator + " on " + r.topic;
   std::map<std::string, std::vector<std::uint32_t>> by_status;
   for (std::size_t i = 0; i < r.sections.size(); ++i) {
-    by_status[std::string(report::section_status_name(r.sections[i].status))].push_back(static_cast<std::uint32_t>(i + 1));
+    by_status[std::string(client::section_status_name(r.sections[i].status))].push_back(
+        static_cast<std::uint32_t>(i + 1));
   }
   std::string parts;
   for (const auto& [status, list] : by_status) parts += (parts.empty() ? ": " : ", ") + status + " " + numbers(list);
@@ -264,7 +265,7 @@ struct Runner::State {
         return failed(Status::fail(Code::INVALID_FIELD, "the padded frame has " + std::to_string(frame.size()) +
                                                             " bytes, not between the frame and transport limits"));
       }
-      v = verdict_of((*session)->send_raw(frame, timeout()), timeout());
+      v = verdict_of(client::send_raw(**session, frame, timeout()), timeout());
     } else {
       v = verdict_of((*session)->publish_bytes(bytes));
     }
@@ -287,7 +288,7 @@ struct Runner::State {
     auto session = sender(c, &refused);
     if (!session) return session.status();
     if (refused) return *refused;
-    return verdict_of((*session)->send_raw(garbage_frame(), timeout()), timeout());
+    return verdict_of(client::send_raw(**session, garbage_frame(), timeout()), timeout());
   }
 
   // The node's own signing and sealing keys with a transport key no
@@ -438,12 +439,12 @@ struct Runner::State {
         bool only_withheld = true;
         for (std::size_t i = 0; i < r.sections.size(); ++i) {
           const auto& s = r.sections[i];
-          if (s.status == report::SectionStatus::kOpened) {
+          if (s.status == client::SectionStatus::kOpened) {
             opened.push_back(static_cast<std::uint32_t>(i + 1));
             if (i < report->texts.size() && s.text != report->texts[i]) {
               wrong.push_back("section " + std::to_string(i + 1) + " opened with other text than was sent");
             }
-          } else if (s.status != report::SectionStatus::kWithheld) {
+          } else if (s.status != client::SectionStatus::kWithheld) {
             only_withheld = false;
           }
         }

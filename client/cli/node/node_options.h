@@ -10,7 +10,7 @@
 #include <memory>
 #include <string>
 
-#include "tearline/client.h"
+#include "client/session_internal.h"
 
 namespace tearline::cli {
 

@@ -135,7 +135,7 @@ int run_publish(const PublishOptions& o, const CLI::App& cmd) {
   if (Status topic = policy::validate_topic(draft.topic); !topic) fail(kExitUsage, "bad topic", topic);
 
   auto session = connect_or_exit(o.node);
-  auto built = session->build(draft);
+  auto built = client::build(*session, draft);
   if (!built) fail(exit_code_for(built.status()), "cannot build the report", built.status());
   if (!o.save.empty()) {
     // Sealed content only, but labels, topic and wrap list are in clear: 0600.

@@ -56,8 +56,8 @@ void print_json(const client::Received& r) {
     const client::ReceivedSection& s = r.sections[i];
     auto* out = m.add_sections();
     out->set_index(static_cast<std::uint32_t>(i + 1));
-    out->set_status(std::string(report::section_status_name(s.status)));
-    *out->mutable_label() = label_value(s.label);
+    out->set_status(std::string(client::section_status_name(s.status)));
+    *out->mutable_label() = label_value(client::to_policy(s.label));
     // A proto string must be UTF-8 (protobuf drops it otherwise): other bytes go to `content`.
     if (is_utf8(s.text)) {
       out->set_text(s.text);
@@ -81,11 +81,11 @@ void print_readable(const client::Received& r) {
   for (std::size_t i = 0; i < r.sections.size(); ++i) {
     const client::ReceivedSection& s = r.sections[i];
     std::cout << "  section " << (i + 1);
-    if (s.label) std::cout << " (" << policy::describe(*s.label) << ")";
-    std::cout << ": " << report::section_status_name(s.status);
-    if (s.status == report::SectionStatus::kWithheld) std::cout << " (only its commitment was delivered)";
+    if (s.label) std::cout << " (" << policy::describe(client::to_policy(*s.label)) << ")";
+    std::cout << ": " << client::section_status_name(s.status);
+    if (s.status == client::SectionStatus::kWithheld) std::cout << " (only its commitment was delivered)";
     std::cout << "\n";
-    if (s.status != report::SectionStatus::kOpened) continue;
+    if (s.status != client::SectionStatus::kOpened) continue;
     std::string text = printable(s.text);
     if (!text.empty() && text.back() == '\n') text.pop_back();
     std::cout << "    | ";

@@ -7,24 +7,73 @@
 // every reason). After a broker restart the session says HELLO again and
 // re-subscribes by itself; duplicate deliveries are dropped by report id.
 //
+// Self-contained: this header includes std headers and the public error model
+// (<tearline/status.h>) only, never lib/ or generated protobuf headers; a
+// build target (tearline_client_header_check) proves it. Tools inside this
+// tree reach the rest (raw frames, built reports, the directory) through
+// client/session_internal.h.
+//
 // Threading: a Session is used from one thread at a time.
 #pragma once
 
 #include <cstdint>
 #include <filesystem>
-#include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
-#include "base/result.h"
-#include "identity/directory.h"
-#include "report/builder.h"
-#include "report/verify.h"
-#include "tearline/v1/wire.pb.h"
+#include <tearline/status.h>
 
 namespace tearline::client {
+
+// The classification ladder; the numbers are the wire's (Classification in
+// proto/tearline/v1/identity.proto).
+enum class Classification : int {
+  kUnset = 0,
+  kUnclassified = 1,
+  kRestricted = 2,
+  kConfidential = 3,
+  kSecret = 4,
+  kTopSecret = 5,
+};
+
+// A section's label: who may read it (docs/policy.md).
+struct Label {
+  Classification classification = Classification::kUnset;
+  std::vector<std::string> releasable_to;  // country codes; sorted and de-duplicated when built
+  std::vector<std::string> units;          // unit ids; sorted and de-duplicated when built
+  bool orcon = false;
+
+  bool operator==(const Label&) const = default;
+};
+
+struct DraftSection {
+  Label label;
+  std::string text;  // the content (any bytes)
+};
+
+// A report this node derives from: the source's id and the sections used.
+struct Source {
+  std::vector<std::uint8_t> report_id;  // 16 bytes
+  std::vector<std::uint32_t> sections;  // 0-based; empty = all sections
+};
+
+// A report to publish. created_at_ms and sequence are filled in when 0.
+struct Draft {
+  std::string topic;
+  std::vector<DraftSection> sections;
+  std::vector<Source> sources;
+  std::int64_t created_at_ms = 0;
+  std::uint64_t sequence = 0;
+};
+
+// What this node got of one section of a received report.
+enum class SectionStatus { kOpened, kWithheld, kNotAddressed, kOpenFailed };
+// "opened", "withheld", "not addressed", "open failed".
+std::string_view section_status_name(SectionStatus status);
 
 struct SessionOptions {
   std::string endpoint;                  // e.g. tcp://127.0.0.1:7801
@@ -38,14 +87,14 @@ struct SessionOptions {
 
 struct PublishOutcome {
   bool accepted = false;
-  Bytes report_id;
+  std::vector<std::uint8_t> report_id;
   std::uint64_t broker_seq = 0;
   Status status;  // the broker's reasons when rejected
 };
 
 struct ReceivedSection {
-  report::SectionStatus status = report::SectionStatus::kWithheld;
-  std::optional<policy::Label> label;
+  SectionStatus status = SectionStatus::kWithheld;
+  std::optional<Label> label;
   std::string text;  // when opened
 };
 
@@ -55,7 +104,7 @@ struct Received {
   std::string report_id_hex, originator, topic;
   std::int64_t created_at_ms = 0;
   std::vector<ReceivedSection> sections;
-  Bytes raw;  // the report bytes as delivered
+  std::vector<std::uint8_t> raw;  // the report bytes as delivered
 };
 
 class Session {
@@ -65,17 +114,16 @@ class Session {
   // connect_timeout_ms, UNAVAILABLE.
   static Result<std::unique_ptr<Session>> connect(const SessionOptions& options);
   ~Session();
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
 
   const std::string& node_id() const;
-  const identity::Directory& directory() const;
 
   // Builds the report (sealed to every node its labels admit now, signed),
   // sends it and waits for the verdict. Sequence and created-at are filled in.
-  Result<PublishOutcome> publish(report::ReportDraft draft);
+  Result<PublishOutcome> publish(const Draft& draft);
   // Sends report bytes as they are (for testers) and waits for the verdict.
-  Result<PublishOutcome> publish_bytes(ByteView report);
-  // Builds a report without sending it (for `tearline explain` and testers).
-  Result<report::BuiltReport> build(report::ReportDraft draft);
+  Result<PublishOutcome> publish_bytes(std::span<const std::uint8_t> report);
 
   Status subscribe(const std::vector<std::string>& patterns);
   Status unsubscribe(const std::vector<std::string>& patterns);
@@ -85,22 +133,15 @@ class Session {
   // nullopt on timeout.
   std::optional<Received> receive(int timeout_ms);
 
-  // For testers: sends raw bytes as one frame; returns the next frame the
-  // broker sends that is not a DELIVER (or nullopt on timeout).
-  std::optional<tearline::v1::Frame> send_raw(ByteView frame_bytes, int timeout_ms);
   // The last ERROR frame received outside a request, if any (cleared on read).
   std::optional<Status> take_session_error();
 
   struct Impl;
 
  private:
+  friend struct SessionAccess;  // client/session_internal.h
   explicit Session(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
-
-// Verifies and opens delivered report bytes as `node_id` (used by Session,
-// and by tools that read a report from a file).
-Received open_delivered(ByteView report, std::uint64_t broker_seq, const identity::Directory& directory,
-                        std::string_view node_id, const crypto::SealingKey& key);
 
 }  // namespace tearline::client

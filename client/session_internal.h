@@ -1,0 +1,54 @@
+// The client library's internal side: what tools and tests in this tree need
+// beyond the public tearline/client.h, and is not installed with it (it names
+// lib/ types and generated protobuf types): raw frames, built reports, the
+// Session's directory, opening report bytes read from a file, and the
+// conversions between the public vocabulary and lib/'s types.
+//
+// Include it as "client/session_internal.h" (tearline_client adds the project
+// root to its users' include path, as for client/connection.h).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+#include "base/bytes.h"
+#include "base/result.h"
+#include "crypto/keys.h"
+#include "identity/directory.h"
+#include "policy/label.h"
+#include "report/builder.h"
+#include "report/verify.h"
+#include "tearline/client.h"
+#include "tearline/v1/wire.pb.h"
+
+namespace tearline::client {
+
+// Public <-> lib/ types. The conversions are exact (Classification keeps its
+// wire number); to_policy does not normalize (build_report does).
+policy::Label to_policy(const Label& label);
+Label from_policy(const policy::Label& label);
+std::optional<policy::Label> to_policy(const std::optional<Label>& label);  // a received section's label
+report::ReportDraft to_report_draft(const Draft& draft);
+Draft from_report_draft(const report::ReportDraft& draft);
+SectionStatus from_report(report::SectionStatus status);
+report::SectionStatus to_report(SectionStatus status);
+
+// Builds a report as publish() would (sequence and created-at filled in when
+// 0) without sending it (for `tearline explain` and testers).
+Result<report::BuiltReport> build(Session& session, report::ReportDraft draft);
+Result<report::BuiltReport> build(Session& session, const Draft& draft);
+
+// For testers: sends raw bytes as one frame; returns the next frame the
+// broker sends that is not a DELIVER (or nullopt on timeout).
+std::optional<tearline::v1::Frame> send_raw(Session& session, ByteView frame_bytes, int timeout_ms);
+
+// The directory the session loaded at connect().
+const identity::Directory& directory(const Session& session);
+
+// Verifies and opens delivered report bytes as `node_id` (used by Session,
+// and by tools that read a report from a file).
+Received open_delivered(ByteView report, std::uint64_t broker_seq, const identity::Directory& directory,
+                        std::string_view node_id, const crypto::SealingKey& key);
+
+}  // namespace tearline::client
