@@ -131,7 +131,8 @@ RunMetrics analyze(const RunData& d) {
     }
     m.server_rss_max_mib = std::max(m.server_rss_max_mib, static_cast<double>(kib) / 1024);
     if (d.spec.stall && t <= d.stall_ns) m.rss_at_stall_mib = static_cast<double>(kib) / 1024;
-    if (d.spec.stall && t > d.stall_ns) m.rss_after_stall_max_mib = std::max(m.rss_after_stall_max_mib, static_cast<double>(kib) / 1024);
+    if (d.spec.stall && t > d.stall_ns)
+      m.rss_after_stall_max_mib = std::max(m.rss_after_stall_max_mib, static_cast<double>(kib) / 1024);
   }
 
   problem(m, m.lost, "accepted deliveries lost");

@@ -33,7 +33,7 @@ struct RunMetrics {
   Latency latency;
   Latency accept_latency;  // due time to the verdict (ACCEPTED: after the durable sync)
   double server_cpu_us_per_report = 0;
-  double server_cpu_cores = 0;            // average cores the server used
+  double server_cpu_cores = 0;  // average cores the server used
   double pubs_cpu_us_per_report = 0;
   double subs_cpu_us_per_delivery = 0;
   // Measurement quality: cores busy with anything but this run (other
@@ -54,9 +54,9 @@ struct RunMetrics {
   bool stalled_sub_closed = false;  // the broker closed it (SLOW_CONSUMER)
   std::int32_t stalled_sub_error = 0;
   double rss_at_stall_mib = 0, rss_after_stall_max_mib = 0;
-  std::vector<double> round_reports_per_s;  // every round when repeated (this one is the median)
+  std::vector<double> round_reports_per_s;              // every round when repeated (this one is the median)
   std::vector<std::pair<double, double>> rss_timeline;  // (s since start, MiB), every 0.5 s
-  std::vector<std::string> problems;  // exactness failures in words
+  std::vector<std::string> problems;                    // exactness failures in words
 
   bool exact() const { return problems.empty(); }
 };

@@ -34,15 +34,15 @@
 namespace tearline::bench {
 
 struct ControlBlock {
-  std::atomic<std::int64_t> start_ns{0};          // driver
-  std::atomic<std::int64_t> measure_begin_ns{0};  // driver
-  std::atomic<std::int64_t> measure_end_ns{0};    // driver
-  std::atomic<std::int64_t> drain_deadline_ns{0}; // driver: publishers give up waiting after this
-  std::atomic<std::uint32_t> finish{0};           // driver
-  std::atomic<std::uint32_t> abort{0};            // anyone: the run failed, everyone exits
-  std::atomic<std::int32_t> stalled_sub{-1};      // driver: this subscriber stops reading at stall_ns
-  std::atomic<std::int64_t> stall_ns{0};          // driver
-  std::atomic<std::uint32_t> ready_subs{0};       // counters
+  std::atomic<std::int64_t> start_ns{0};           // driver
+  std::atomic<std::int64_t> measure_begin_ns{0};   // driver
+  std::atomic<std::int64_t> measure_end_ns{0};     // driver
+  std::atomic<std::int64_t> drain_deadline_ns{0};  // driver: publishers give up waiting after this
+  std::atomic<std::uint32_t> finish{0};            // driver
+  std::atomic<std::uint32_t> abort{0};             // anyone: the run failed, everyone exits
+  std::atomic<std::int32_t> stalled_sub{-1};       // driver: this subscriber stops reading at stall_ns
+  std::atomic<std::int64_t> stall_ns{0};           // driver
+  std::atomic<std::uint32_t> ready_subs{0};        // counters
   std::atomic<std::uint32_t> ready_pubs{0};
   std::atomic<std::uint32_t> done_pubs{0};
   std::atomic<std::uint32_t> done_subs{0};

@@ -50,17 +50,15 @@ Result<CryptoRates> measure_crypto(const World& world, const Shape& shape, doubl
     crypto_sign_keypair(pk, sk);
     r.sign_us = time_per_call(0.3, [&] { crypto_sign_detached(sig, nullptr, msg.data(), msg.size(), sk); });
     int bad = 0;
-    r.verify_us = time_per_call(verify_seconds, [&] {
-      bad += crypto_sign_verify_detached(sig, msg.data(), msg.size(), pk) != 0 ? 1 : 0;
-    });
+    r.verify_us = time_per_call(
+        verify_seconds, [&] { bad += crypto_sign_verify_detached(sig, msg.data(), msg.size(), pk) != 0 ? 1 : 0; });
     if (bad != 0) return Status::fail(Code::IO_ERROR, "the verify baseline failed to verify");
     r.verify_per_s = 1e6 / r.verify_us;
     std::vector<unsigned char> payload(shape.size + 16);
     randombytes_buf(payload.data(), payload.size());
     crypto_sign_detached(sig, nullptr, payload.data(), payload.size(), sk);
-    r.verify_payload_us = time_per_call(0.2, [&] {
-      bad += crypto_sign_verify_detached(sig, payload.data(), payload.size(), pk) != 0 ? 1 : 0;
-    });
+    r.verify_payload_us = time_per_call(
+        0.2, [&] { bad += crypto_sign_verify_detached(sig, payload.data(), payload.size(), pk) != 0 ? 1 : 0; });
     if (bad != 0) return Status::fail(Code::IO_ERROR, "the verify baseline failed to verify");
   }
   identity::PkiPaths pki(world.pki);
@@ -79,8 +77,10 @@ Result<CryptoRates> measure_crypto(const World& world, const Shape& shape, doubl
   Bytes sample;
   r.build_us = time_per_call(0.4, [&] {
     auto b = factory.report(seq++);
-    if (!b) failed = b.status();
-    else sample = std::move(b).value();
+    if (!b)
+      failed = b.status();
+    else
+      sample = std::move(b).value();
   });
   if (!failed) return failed;
   auto first = factory.report(1);  // the one sealed to rx.front()

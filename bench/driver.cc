@@ -43,7 +43,8 @@ Status write_broker_config(const std::filesystem::path& file, const World& world
       << "data_dir = \"" << data.string() << "\"\n"
       << "log_level = \"" << spec.broker_log_level << "\"\n"
       << "verify_threads = " << spec.verify_threads << "\n"
-      << "[limits]\nmax_frame_bytes = " << frame_limit << "\n"
+      << "[limits]\nmax_frame_bytes = " << frame_limit
+      << "\n"
       // The benchmark's publishers are the busy nodes the broker is sized
       // for: the per-node flood limits must not be what is measured.
       << "publish_rate = 1000000\npublish_burst = 1000000\nmax_inflight_per_node = 100000\n";
@@ -57,7 +58,8 @@ Status write_nats_config(const std::filesystem::path& dir, const Tools& tools, i
                           " req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2"
                           " -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 -keyout " +
                           key + " -out " + cert + " >" + (dir / "openssl.log").string() + " 2>&1";
-  if (std::system(cmd.c_str()) != 0) return Status::fail(Code::IO_ERROR, "openssl could not make a certificate: " + cmd);
+  if (std::system(cmd.c_str()) != 0)
+    return Status::fail(Code::IO_ERROR, "openssl could not make a certificate: " + cmd);
   std::ofstream out(dir / "nats.conf");
   out << "listen: 127.0.0.1:" << port << "\n"
       << "max_payload: 4MB\n"
@@ -120,8 +122,8 @@ Result<RunData> run_system(const World& world, const Tools& tools, const RunSpec
       if (!s) return s;
       started = Child::start({tools.broker.string(), "--config", (dir / "broker.toml").string()}, server_log);
     } else if (spec.system == System::kRawZmq) {
-      std::vector<std::string> argv{tools.self.string(), "raw-relay", "--run-dir", dir.string(), "--pki",
-                                    world.pki.string(), "--endpoint", endpoint};
+      std::vector<std::string> argv{tools.self.string(), "raw-relay",  "--run-dir", dir.string(), "--pki",
+                                    world.pki.string(),  "--endpoint", endpoint};
       for (auto& a : shape_args(shape)) argv.push_back(a);
       started = Child::start(argv, server_log);
     } else {
@@ -144,28 +146,32 @@ Result<RunData> run_system(const World& world, const Tools& tools, const RunSpec
   if (!up) return fail(up);
 
   auto role_argv = [&](const char* role, int index) {
-    std::vector<std::string> argv{tools.self.string(), role, "--run-dir", dir.string(), "--pki", world.pki.string(),
-                                  "--endpoint", endpoint, "--index", std::to_string(index)};
+    std::vector<std::string> argv{tools.self.string(), role,         "--run-dir", dir.string(), "--pki",
+                                  world.pki.string(),  "--endpoint", endpoint,    "--index",    std::to_string(index)};
     for (auto& a : shape_args(shape)) argv.push_back(a);
     argv.insert(argv.end(), {"--pool", std::to_string(spec.pool_per_publisher), "--rate",
                              str(spec.rate / shape.publishers), "--payload-bytes", std::to_string(spec.payload_bytes)});
     if (!ca.empty()) argv.insert(argv.end(), {"--ca", ca.string()});
     if (spec.system == System::kTearline && !spec.pool_tag.empty() && std::string_view(role) == "tearline-pub") {
-      argv.insert(argv.end(), {"--pool-file", (world.root / ("pool-" + spec.pool_tag + "-" + std::to_string(index))).string()});
+      argv.insert(argv.end(),
+                  {"--pool-file", (world.root / ("pool-" + spec.pool_tag + "-" + std::to_string(index))).string()});
     }
     return argv;
   };
   const char* sub_role = spec.system == System::kTearline ? "tearline-sub"
-                         : spec.system == System::kRawZmq ? "raw-sub" : "nats-sub";
+                         : spec.system == System::kRawZmq ? "raw-sub"
+                                                          : "nats-sub";
   const char* pub_role = spec.system == System::kTearline ? "tearline-pub"
-                         : spec.system == System::kRawZmq ? "raw-pub" : "nats-pub";
+                         : spec.system == System::kRawZmq ? "raw-pub"
+                                                          : "nats-pub";
 
   std::vector<std::unique_ptr<Child>> subs, pubs;
   auto wait_ready = [&](const std::atomic<std::uint32_t>& counter, int want, std::chrono::seconds timeout,
                         const char* what) -> Status {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     while (counter.load() < static_cast<std::uint32_t>(want)) {
-      if (ctl.abort.load()) return Status::fail(Code::UNAVAILABLE, std::string("a ") + what + " failed; see " + dir.string());
+      if (ctl.abort.load())
+        return Status::fail(Code::UNAVAILABLE, std::string("a ") + what + " failed; see " + dir.string());
       for (auto* group : {&subs, &pubs}) {
         for (auto& c : *group) {
           if (auto rc = c->poll_exit()) {
@@ -223,11 +229,12 @@ Result<RunData> run_system(const World& world, const Tools& tools, const RunSpec
   std::vector<std::unique_ptr<Child>> profilers;
   if (!spec.profile_dir.empty()) {
     std::filesystem::create_directories(spec.profile_dir);
-    for (auto [name, pid] : {std::pair{std::string("server"), server->pid()}, std::pair{std::string("sub0"), subs.front()->pid()}}) {
-      auto c = Child::start({spec.perf.string(), "record", "-e", "cpu-clock", "-F", "499", "--call-graph", "dwarf,16384",
-                             "-p", std::to_string(pid),
-                             "-o", (spec.profile_dir / (name + ".perf.data")).string()},
-                            spec.profile_dir / (name + ".perf.log"));
+    for (auto [name, pid] :
+         {std::pair{std::string("server"), server->pid()}, std::pair{std::string("sub0"), subs.front()->pid()}}) {
+      auto c =
+          Child::start({spec.perf.string(), "record", "-e", "cpu-clock", "-F", "499", "--call-graph", "dwarf,16384",
+                        "-p", std::to_string(pid), "-o", (spec.profile_dir / (name + ".perf.data")).string()},
+                       spec.profile_dir / (name + ".perf.log"));
       if (c) profilers.push_back(std::move(c).value());
     }
   }

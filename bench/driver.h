@@ -22,31 +22,31 @@ enum class System { kTearline, kRawZmq, kNats };
 std::string_view system_name(System s);  // "tearline", "zmq-curve", "nats-tls"
 
 struct Tools {
-  std::filesystem::path self;        // tearline-bench
-  std::filesystem::path broker;      // tearline-broker
-  std::filesystem::path nats_server; // empty: not installed
+  std::filesystem::path self;         // tearline-bench
+  std::filesystem::path broker;       // tearline-broker
+  std::filesystem::path nats_server;  // empty: not installed
   std::filesystem::path openssl;
-  std::filesystem::path perf;        // empty: not installed
+  std::filesystem::path perf;  // empty: not installed
 };
 
 struct RunSpec {
-  std::string role;                  // "max", "max-vt1", "raw", "nats", "latency", "nats-latency", "stall"
-  std::string label;                 // names the run in the output
+  std::string role;   // "max", "max-vt1", "raw", "nats", "latency", "nats-latency", "stall"
+  std::string label;  // names the run in the output
   System system = System::kTearline;
   Shape shape;
   double warmup_s = 2;
   double duration_s = 10;
-  double rate = 0;                   // total offered reports/s; 0 = closed loop
-  int verify_threads = 2;            // tearline
+  double rate = 0;         // total offered reports/s; 0 = closed loop
+  int verify_threads = 2;  // tearline
   std::string broker_log_level = "info";
-  bool stall = false;                // subscriber 0 stops reading 0.5 s after the start
+  bool stall = false;  // subscriber 0 stops reading 0.5 s after the start
   std::uint64_t pool_per_publisher = 0;
-  std::size_t payload_bytes = 0;     // raw: message size
-  std::string pool_tag;              // tearline: runs with the same tag reuse the publishers' built reports
+  std::size_t payload_bytes = 0;  // raw: message size
+  std::string pool_tag;           // tearline: runs with the same tag reuse the publishers' built reports
   // Non-empty: `perf record` the server and subscriber 0 over the measured
   // interval into this folder (server.perf.data, sub0.perf.data).
   std::filesystem::path profile_dir;
-  std::filesystem::path perf;        // the perf program
+  std::filesystem::path perf;  // the perf program
 };
 
 struct PubData {
@@ -66,12 +66,12 @@ struct RunData {
   ProcSample server_begin, server_end;
   std::int64_t server_hwm_kib = 0;
   std::vector<std::pair<std::int64_t, std::int64_t>> server_rss;  // (t ns, KiB) over the interval
-  double pubs_cpu_s = 0, subs_cpu_s = 0;  // over the measured interval
-  double machine_busy_s = 0;              // all CPUs busy time over the interval (/proc/stat)
-  double loadavg_end = 0;                 // 1-minute load average at the end of the interval
-  std::int64_t prebuild_wall_ns = 0;      // from starting publishers to all ready
+  double pubs_cpu_s = 0, subs_cpu_s = 0;                          // over the measured interval
+  double machine_busy_s = 0;                                      // all CPUs busy time over the interval (/proc/stat)
+  double loadavg_end = 0;                                         // 1-minute load average at the end of the interval
+  std::int64_t prebuild_wall_ns = 0;                              // from starting publishers to all ready
   std::string server_log_tail;
-  bool stalled_sub_closed = false;        // the broker logged event=slow_consumer for subscriber 0
+  bool stalled_sub_closed = false;  // the broker logged event=slow_consumer for subscriber 0
 };
 
 // Runs it in a fresh folder under world.root; the server's data folder is

@@ -55,7 +55,8 @@ Machine describe_machine(const std::filesystem::path& workdir) {
   if (fd >= 0) {
     std::vector<char> block(4096, 'x');
     bool ok = true;
-    for (int i = 0; i < 256 && ok; ++i) ok = ::write(fd, block.data(), block.size()) == static_cast<ssize_t>(block.size());
+    for (int i = 0; i < 256 && ok; ++i)
+      ok = ::write(fd, block.data(), block.size()) == static_cast<ssize_t>(block.size());
     ::fdatasync(fd);
     std::vector<std::int64_t> t;
     for (int i = 0; i < 300 && ok; ++i) {

@@ -13,8 +13,8 @@ struct Machine {
   std::string cpu_model;
   double memory_gib = 0;
   std::string kernel;
-  std::string work_fs;           // "ext4", "tmpfs", ... of the work folder
-  double fdatasync_p50_ms = 0;   // 4 KiB rewrite + fdatasync, 300 times (about 0.5 s)
+  std::string work_fs;          // "ext4", "tmpfs", ... of the work folder
+  double fdatasync_p50_ms = 0;  // 4 KiB rewrite + fdatasync, 300 times (about 0.5 s)
   double fdatasync_p99_ms = 0;
   double fdatasync_max_ms = 0;
 };

@@ -8,9 +8,9 @@
 //
 // The other sub-commands are the processes `run` starts (roles.h); they are
 // not meant to be run by hand.
-#include <CLI/CLI.hpp>
 #include <sodium.h>
 #include <unistd.h>
+#include <CLI/CLI.hpp>
 
 #include <cstdio>
 #include <cstdlib>
@@ -46,11 +46,15 @@ std::filesystem::path find_on_path(const std::string& name, std::initializer_lis
 }
 
 void add_shape(CLI::App* app, tb::Shape& shape) {
-  app->add_option("--publishers", shape.publishers, "publisher processes (P)")->check(CLI::Range(1, tb::kMaxPublishers));
-  app->add_option("--subscribers", shape.subscribers, "subscriber processes (N)")->check(CLI::Range(1, tb::kMaxSubscribers));
-  app->add_option("--size", shape.size, "plaintext bytes per report, split across its sections")->check(CLI::Range(16, 4 << 20));
+  app->add_option("--publishers", shape.publishers, "publisher processes (P)")
+      ->check(CLI::Range(1, tb::kMaxPublishers));
+  app->add_option("--subscribers", shape.subscribers, "subscriber processes (N)")
+      ->check(CLI::Range(1, tb::kMaxSubscribers));
+  app->add_option("--size", shape.size, "plaintext bytes per report, split across its sections")
+      ->check(CLI::Range(16, 4 << 20));
   app->add_option("--sections", shape.sections, "sections per report")->check(CLI::Range(1, 64));
-  app->add_option("--recipients", shape.recipients, "subscribers each section is sealed to (0 = all)")->check(CLI::Range(0, 256));
+  app->add_option("--recipients", shape.recipients, "subscribers each section is sealed to (0 = all)")
+      ->check(CLI::Range(0, 256));
   app->add_option("--window", shape.window, "reports in flight per publisher")->check(CLI::Range(1, 4096));
 }
 
@@ -78,8 +82,9 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
   run->add_option("--profile", options.profile_dir,
                   "perf record the broker and subscriber 0 during the first tearline run into this folder");
-  run->add_option("--only", options.only, "run only these runs of each cell (max, max-vt1, max-vt2, raw, nats, latency,"
-                                          " nats-latency, stall); max always runs")
+  run->add_option("--only", options.only,
+                  "run only these runs of each cell (max, max-vt1, max-vt2, raw, nats, latency,"
+                  " nats-latency, stall); max always runs")
       ->delimiter(',');
   run->add_option("--repeat", options.repeat, "rounds of the maximum runs, interleaved; the median is reported")
       ->check(CLI::Range(1, 9));
@@ -126,7 +131,8 @@ int main(int argc, char** argv) {
   if (!broker.empty()) {
     tools.broker = broker;
   } else {
-    for (const auto& p : {tools.self.parent_path() / "tearline-broker", tools.self.parent_path() / ".." / "broker" / "tearline-broker"}) {
+    for (const auto& p : {tools.self.parent_path() / "tearline-broker",
+                          tools.self.parent_path() / ".." / "broker" / "tearline-broker"}) {
       if (::access(p.c_str(), X_OK) == 0) {
         tools.broker = p;
         break;
@@ -146,8 +152,9 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (!no_nats && (tools.nats_server.empty() || tools.openssl.empty())) {
-    std::fprintf(stderr, "tearline-bench: nats-server or openssl missing (scripts/install-deps.sh bench); "
-                         "the NATS baseline is skipped\n");
+    std::fprintf(stderr,
+                 "tearline-bench: nats-server or openssl missing (scripts/install-deps.sh bench); "
+                 "the NATS baseline is skipped\n");
     tools.nats_server.clear();
   }
 

@@ -48,10 +48,15 @@ Result<natsConnection*> connect(const RoleArgs& args, bool send_asap) {
 
 class NatsPub final : public PubTransport {
  public:
-  NatsPub(natsConnection* conn, int index, std::vector<Bytes> pool, const crypto::SigningKey& key,
-          std::size_t content, PubSummary& summary)
-      : conn_(conn), index_(index), subject_("bench.p" + std::to_string(index)), pool_(std::move(pool)),
-        key_(key), content_(content), summary_(summary) {}
+  NatsPub(natsConnection* conn, int index, std::vector<Bytes> pool, const crypto::SigningKey& key, std::size_t content,
+          PubSummary& summary)
+      : conn_(conn),
+        index_(index),
+        subject_("bench.p" + std::to_string(index)),
+        pool_(std::move(pool)),
+        key_(key),
+        content_(content),
+        summary_(summary) {}
 
   static Bytes message(int index, std::uint64_t seq, std::size_t content, const crypto::SigningKey& key) {
     Bytes m(kHeader + content + crypto_sign_BYTES, 0x5a);
@@ -109,7 +114,8 @@ int nats_pub_main(const RoleArgs& args) {
   std::vector<Bytes> pool;
   pool.reserve(args.pool);
   const std::int64_t t0 = mono_ns();
-  for (std::uint64_t seq = 1; seq <= args.pool; ++seq) pool.push_back(NatsPub::message(args.index, seq, args.shape.size, keys->signing));
+  for (std::uint64_t seq = 1; seq <= args.pool; ++seq)
+    pool.push_back(NatsPub::message(args.index, seq, args.shape.size, keys->signing));
   summary.build_ns = mono_ns() - t0;
   summary.prebuilt = args.pool;
   auto conn = connect(args, args.rate > 0);
@@ -131,7 +137,8 @@ int nats_sub_main(const RoleArgs& args) {
     (*core)->control().abort.store(1);
     return 1;
   };
-  auto dir = identity::Directory::load(identity::PkiPaths(args.pki).directory(), SystemClock::instance().now_seconds(), nullptr);
+  auto dir = identity::Directory::load(identity::PkiPaths(args.pki).directory(), SystemClock::instance().now_seconds(),
+                                       nullptr);
   if (!dir) return fail(dir.status());
   std::vector<crypto::VerifyKey> pub_keys;
   for (int p = 0; p < args.shape.publishers; ++p) {
@@ -144,7 +151,8 @@ int nats_sub_main(const RoleArgs& args) {
   natsSubscription* sub = nullptr;
   natsStatus ns = natsConnection_SubscribeSync(&sub, *conn, "bench.>");
   if (ns == NATS_OK) ns = natsConnection_FlushTimeout(*conn, 5000);  // the subscription is in place
-  if (ns != NATS_OK) return fail(Status::fail(Code::UNAVAILABLE, std::string("nats subscribe: ") + natsStatus_GetText(ns)));
+  if (ns != NATS_OK)
+    return fail(Status::fail(Code::UNAVAILABLE, std::string("nats subscribe: ") + natsStatus_GetText(ns)));
   (*core)->ready();
   auto& sum = (*core)->summary();
   while (!(*core)->over()) {

@@ -18,7 +18,9 @@ std::string fmt(const char* f, double v) {
 std::string ratio(double a, double b) { return b > 0 && a > 0 ? fmt("%.2fx", a / b) : "-"; }
 
 // Applies to the issue's target shape: 1 KiB, one section, sealed to every subscriber.
-bool target_shape(const Shape& s) { return s.size == 1024 && s.sections == 1 && s.effective_recipients() == s.subscribers; }
+bool target_shape(const Shape& s) {
+  return s.size == 1024 && s.sections == 1 && s.effective_recipients() == s.subscribers;
+}
 
 struct Target {
   std::string what;
@@ -80,9 +82,10 @@ std::vector<Target> targets(const CellResult& cell) {
     // A closed slow subscriber costs at most its queue: max_pending_deliveries (10000) frames.
     const double bound_mib = 10000.0 * static_cast<double>(cell.crypto.frame_bytes) * 2 / (1 << 20) + 32;
     const double growth = stall->rss_after_stall_max_mib - stall->rss_at_stall_mib;
-    out.push_back({"memory bounded when a subscriber stops reading (SLOW_CONSUMER, growth < " + fmt("%.0f MiB)", bound_mib),
-                   stall->stalled_sub_closed && growth < bound_mib,
-                   fmt("%+.1f MiB", growth) + (stall->stalled_sub_closed ? ", closed SLOW_CONSUMER" : ", not closed")});
+    out.push_back(
+        {"memory bounded when a subscriber stops reading (SLOW_CONSUMER, growth < " + fmt("%.0f MiB)", bound_mib),
+         stall->stalled_sub_closed && growth < bound_mib,
+         fmt("%+.1f MiB", growth) + (stall->stalled_sub_closed ? ", closed SLOW_CONSUMER" : ", not closed")});
   }
   return out;
 }
@@ -104,15 +107,16 @@ Ceilings ceilings(const CellResult& cell, unsigned cores) {
 
 void print_machine(const Machine& m, const std::filesystem::path& workdir) {
   std::printf("machine: %u cores, %s, %.1f GiB, %s\n", m.cores, m.cpu_model.c_str(), m.memory_gib, m.kernel.c_str());
-  std::printf("work folder: %s (%s; 4 KiB rewrite + fdatasync p50 %.2f ms, p99 %.2f ms, max %.2f ms)\n", workdir.c_str(),
-              m.work_fs.c_str(), m.fdatasync_p50_ms, m.fdatasync_p99_ms, m.fdatasync_max_ms);
+  std::printf("work folder: %s (%s; 4 KiB rewrite + fdatasync p50 %.2f ms, p99 %.2f ms, max %.2f ms)\n",
+              workdir.c_str(), m.work_fs.c_str(), m.fdatasync_p50_ms, m.fdatasync_p99_ms, m.fdatasync_max_ms);
 }
 
 void print_crypto(const CryptoRates& c) {
-  std::printf("  one core: Ed25519 verify %.0f/s (%.1f us; %.1f us over the report size), sign %.1f us; this shape: build"
-              " %.1f us, verify_report %.1f us, open %.1f us; report %zu B, %.2f receivers/report\n",
-              c.verify_per_s, c.verify_us, c.verify_payload_us, c.sign_us, c.build_us, c.verify_report_us, c.open_us,
-              c.report_bytes, c.receivers_per_report);
+  std::printf(
+      "  one core: Ed25519 verify %.0f/s (%.1f us; %.1f us over the report size), sign %.1f us; this shape: build"
+      " %.1f us, verify_report %.1f us, open %.1f us; report %zu B, %.2f receivers/report\n",
+      c.verify_per_s, c.verify_us, c.verify_payload_us, c.sign_us, c.build_us, c.verify_report_us, c.open_us,
+      c.report_bytes, c.receivers_per_report);
 }
 
 void print_progress(const RunMetrics& m) {
@@ -129,31 +133,45 @@ void print_cell(const CellResult& cell) {
   const RunMetrics* nats = cell.find("nats");
   // Fixed widths: a wider cell pushes its line right, as printf's would.
   const auto right = [](std::size_t width) { return TableColumn{Align::kRight, width}; };
-  const TextTable table({{Align::kLeft, 38}, right(10), right(12), right(7), right(7), right(8), right(9), right(7),
-                         right(15), right(7), right(7), right(6), right(5)},
+  const TextTable table({{Align::kLeft, 38},
+                         right(10),
+                         right(12),
+                         right(7),
+                         right(7),
+                         right(8),
+                         right(9),
+                         right(7),
+                         right(15),
+                         right(7),
+                         right(7),
+                         right(6),
+                         right(5)},
                         " ", "  ");
-  std::printf("\n%s", table.row({"run", "reports/s", "deliveries/s", "p50 ms", "p99 ms", "p99.9 ms", "srv us/rp",
-                                  "srv cpu", "srv RSS MiB", "vs zmq", "vs nats", "exact", "bg"})
-                        .c_str());
+  std::printf("\n%s", table
+                          .row({"run", "reports/s", "deliveries/s", "p50 ms", "p99 ms", "p99.9 ms", "srv us/rp",
+                                "srv cpu", "srv RSS MiB", "vs zmq", "vs nats", "exact", "bg"})
+                          .c_str());
   for (const auto& m : cell.runs) {
     const std::string rss = fmt("%.0f", m.server_rss_begin_mib) + "/" + fmt("%.0f", m.server_rss_end_mib) + "/" +
                             fmt("%.0f", m.server_hwm_mib);
     const bool versus = m.system == "tearline" && m.offered_rate == 0;
-    std::printf("%s", table.row({m.label, fmt("%.0f", m.reports_per_s), fmt("%.0f", m.deliveries_per_s),
-                                 lat_cell(m, m.latency.p50_ms), lat_cell(m, m.latency.p99_ms),
-                                 lat_cell(m, m.latency.p999_ms), fmt("%.1f", m.server_cpu_us_per_report),
-                                 fmt("%.2f", m.server_cpu_cores), rss,
-                                 versus && raw ? ratio(m.reports_per_s, raw->reports_per_s) : "",
-                                 versus && nats ? ratio(m.reports_per_s, nats->reports_per_s) : "",
-                                 m.exact() ? "yes" : "NO", fmt("%.2f", m.background_cores)})
-                          .c_str());
+    std::printf("%s",
+                table
+                    .row({m.label, fmt("%.0f", m.reports_per_s), fmt("%.0f", m.deliveries_per_s),
+                          lat_cell(m, m.latency.p50_ms), lat_cell(m, m.latency.p99_ms), lat_cell(m, m.latency.p999_ms),
+                          fmt("%.1f", m.server_cpu_us_per_report), fmt("%.2f", m.server_cpu_cores), rss,
+                          versus && raw ? ratio(m.reports_per_s, raw->reports_per_s) : "",
+                          versus && nats ? ratio(m.reports_per_s, nats->reports_per_s) : "", m.exact() ? "yes" : "NO",
+                          fmt("%.2f", m.background_cores)})
+                    .c_str());
   }
-  std::printf("  (srv RSS: at the start / end of the interval / peak; srv cpu: cores the server used;\n"
-              "   bg: cores busy with other work on the machine during the interval: noise)\n");
+  std::printf(
+      "  (srv RSS: at the start / end of the interval / peak; srv cpu: cores the server used;\n"
+      "   bg: cores busy with other work on the machine during the interval: noise)\n");
   for (const auto& m : cell.runs) {
     if (m.offered_rate > 0 && m.system == "tearline" && m.accept_latency.samples > 0) {
-      std::printf("  %s: publish to ACCEPTED (after the durable sync) p50 %.2f, p99 %.2f, p99.9 %.2f ms\n", m.label.c_str(),
-                  m.accept_latency.p50_ms, m.accept_latency.p99_ms, m.accept_latency.p999_ms);
+      std::printf("  %s: publish to ACCEPTED (after the durable sync) p50 %.2f, p99 %.2f, p99.9 %.2f ms\n",
+                  m.label.c_str(), m.accept_latency.p50_ms, m.accept_latency.p99_ms, m.accept_latency.p999_ms);
     }
     if (m.round_reports_per_s.size() > 1) {
       std::string rounds;
@@ -164,8 +182,10 @@ void print_cell(const CellResult& cell) {
   for (const auto& m : cell.runs) {
     for (const auto& p : m.problems) std::printf("  ! %s: %s\n", m.label.c_str(), p.c_str());
     if (m.offered_rate > 0 && m.reports_per_s < 0.95 * m.offered_rate) {
-      std::printf("  ! %s: only %.0f of the offered %.0f reports/s were sustained (other work took the CPU?): its latency"
-                  " includes queueing; rerun it\n", m.label.c_str(), m.reports_per_s, m.offered_rate);
+      std::printf(
+          "  ! %s: only %.0f of the offered %.0f reports/s were sustained (other work took the CPU?): its latency"
+          " includes queueing; rerun it\n",
+          m.label.c_str(), m.reports_per_s, m.offered_rate);
     }
     if (m.built_inline > 0) {
       std::printf("  ! %s: the pool ran out; %llu reports were built while sending (publisher CPU in the interval)\n",
@@ -175,33 +195,39 @@ void print_cell(const CellResult& cell) {
   const CryptoRates& c = cell.crypto;
   if (const RunMetrics* max = cell.find("max"); max != nullptr && max->reports_per_s > 0) {
     std::printf("\n  baseline 2, one core's Ed25519 verify rate: %.0f/s (%.1f us).\n", c.verify_per_s, c.verify_us);
-    std::printf("  tearline broker CPU per report = %.2f x one verify; tearline reports/s = %.2f x one core's verify rate.\n",
-                max->server_cpu_us_per_report / c.verify_us, max->reports_per_s / c.verify_per_s);
-    std::printf("  CPU per report here: broker %.1f us, publishers %.1f us (sending only; building is %.1f us, done ahead),"
-                " subscribers %.1f us per delivery x %.2f deliveries.\n",
-                max->server_cpu_us_per_report, max->pubs_cpu_us_per_report, c.build_us, max->subs_cpu_us_per_delivery,
-                max->reports_per_s > 0 ? max->deliveries_per_s / max->reports_per_s : 0.0);
+    std::printf(
+        "  tearline broker CPU per report = %.2f x one verify; tearline reports/s = %.2f x one core's verify rate.\n",
+        max->server_cpu_us_per_report / c.verify_us, max->reports_per_s / c.verify_per_s);
+    std::printf(
+        "  CPU per report here: broker %.1f us, publishers %.1f us (sending only; building is %.1f us, done ahead),"
+        " subscribers %.1f us per delivery x %.2f deliveries.\n",
+        max->server_cpu_us_per_report, max->pubs_cpu_us_per_report, c.build_us, max->subs_cpu_us_per_delivery,
+        max->reports_per_s > 0 ? max->deliveries_per_s / max->reports_per_s : 0.0);
     if (raw != nullptr) {
       std::printf("  zmq-curve relay CPU per report: %.1f us; nats-server: %s\n", raw->server_cpu_us_per_report,
                   nats ? fmt("%.1f us", nats->server_cpu_us_per_report).c_str() : "-");
     }
     const Ceilings k = ceilings(cell, cell.cores);
-    std::printf("  unavoidable crypto per report (one core): tearline %.0f us (broker verify + %.2f x subscriber verify+open),"
-                " nats %.0f us (%.2f x verify of the payload);\n  so with only that on these %u cores the ceiling is %.0f reports/s for"
-                " tearline (measured %.0f%% of it), %.0f for nats (measured %s).\n",
-                k.tearline_floor_us, c.receivers_per_report, k.nats_floor_us, c.receivers_per_report, k.cores,
-                k.tearline_ceiling, 100 * max->reports_per_s / k.tearline_ceiling, k.nats_ceiling,
-                nats ? fmt("%.0f%%", 100 * nats->reports_per_s / k.nats_ceiling).c_str() : "-");
+    std::printf(
+        "  unavoidable crypto per report (one core): tearline %.0f us (broker verify + %.2f x subscriber verify+open),"
+        " nats %.0f us (%.2f x verify of the payload);\n  so with only that on these %u cores the ceiling is %.0f "
+        "reports/s for"
+        " tearline (measured %.0f%% of it), %.0f for nats (measured %s).\n",
+        k.tearline_floor_us, c.receivers_per_report, k.nats_floor_us, c.receivers_per_report, k.cores,
+        k.tearline_ceiling, 100 * max->reports_per_s / k.tearline_ceiling, k.nats_ceiling,
+        nats ? fmt("%.0f%%", 100 * nats->reports_per_s / k.nats_ceiling).c_str() : "-");
   }
   const auto t = targets(cell);
   if (!t.empty()) std::printf("\n  targets (issue, 2-core machine):\n");
-  for (const auto& x : t) std::printf("    [%s] %-72s %s\n", x.pass ? "PASS" : "MISS", x.what.c_str(), x.measured.c_str());
+  for (const auto& x : t)
+    std::printf("    [%s] %-72s %s\n", x.pass ? "PASS" : "MISS", x.what.c_str(), x.measured.c_str());
   std::fflush(stdout);
 }
 
 void print_markdown(const SuiteResult& result) {
-  std::printf("\n| N | R | S | size | tearline reports/s | deliveries/s | broker us/report | p50 / p99 / p99.9 ms |"
-              " zmq-curve reports/s | nats reports/s | vs zmq | vs nats | exact |\n");
+  std::printf(
+      "\n| N | R | S | size | tearline reports/s | deliveries/s | broker us/report | p50 / p99 / p99.9 ms |"
+      " zmq-curve reports/s | nats reports/s | vs zmq | vs nats | exact |\n");
   std::printf("|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
   for (const auto& cell : result.cells) {
     const Shape& s = cell.plan.shape;
@@ -251,7 +277,8 @@ std::string num(double v) {
 
 void shape_json(std::ostream& o, const Shape& s) {
   o << "{\"publishers\":" << s.publishers << ",\"subscribers\":" << s.subscribers << ",\"size\":" << s.size
-    << ",\"sections\":" << s.sections << ",\"recipients\":" << s.effective_recipients() << ",\"window\":" << s.window << "}";
+    << ",\"sections\":" << s.sections << ",\"recipients\":" << s.effective_recipients() << ",\"window\":" << s.window
+    << "}";
 }
 
 }  // namespace
@@ -259,9 +286,10 @@ void shape_json(std::ostream& o, const Shape& s) {
 Status write_json(const SuiteResult& r, const std::filesystem::path& file) {
   std::ostringstream o;
   const Machine& m = r.machine;
-  o << "{\n\"machine\":{\"cores\":" << m.cores << ",\"cpu_model\":" << q(m.cpu_model) << ",\"memory_gib\":" << num(m.memory_gib)
-    << ",\"kernel\":" << q(m.kernel) << ",\"work_fs\":" << q(m.work_fs) << ",\"fdatasync_p50_ms\":" << num(m.fdatasync_p50_ms)
-    << ",\"fdatasync_p99_ms\":" << num(m.fdatasync_p99_ms) << ",\"fdatasync_max_ms\":" << num(m.fdatasync_max_ms) << "},\n";
+  o << "{\n\"machine\":{\"cores\":" << m.cores << ",\"cpu_model\":" << q(m.cpu_model)
+    << ",\"memory_gib\":" << num(m.memory_gib) << ",\"kernel\":" << q(m.kernel) << ",\"work_fs\":" << q(m.work_fs)
+    << ",\"fdatasync_p50_ms\":" << num(m.fdatasync_p50_ms) << ",\"fdatasync_p99_ms\":" << num(m.fdatasync_p99_ms)
+    << ",\"fdatasync_max_ms\":" << num(m.fdatasync_max_ms) << "},\n";
   o << "\"options\":{\"warmup_s\":" << num(r.options.warmup_s) << ",\"duration_s\":" << num(r.options.duration_s)
     << ",\"verify_threads\":" << r.options.verify_threads << ",\"broker_log_level\":" << q(r.options.broker_log_level)
     << ",\"build_inline\":" << (r.options.build_inline ? "true" : "false") << "},\n\"cells\":[\n";
@@ -271,13 +299,14 @@ Status write_json(const SuiteResult& r, const std::filesystem::path& file) {
     shape_json(o, c.plan.shape);
     const CryptoRates& k = c.crypto;
     o << ",\n \"crypto\":{\"verify_per_s\":" << num(k.verify_per_s) << ",\"verify_us\":" << num(k.verify_us)
-      << ",\"sign_us\":" << num(k.sign_us) << ",\"verify_payload_us\":" << num(k.verify_payload_us) << ",\"build_us\":" << num(k.build_us) << ",\"verify_report_us\":"
-      << num(k.verify_report_us) << ",\"open_us\":" << num(k.open_us) << ",\"report_bytes\":" << k.report_bytes
+      << ",\"sign_us\":" << num(k.sign_us) << ",\"verify_payload_us\":" << num(k.verify_payload_us)
+      << ",\"build_us\":" << num(k.build_us) << ",\"verify_report_us\":" << num(k.verify_report_us)
+      << ",\"open_us\":" << num(k.open_us) << ",\"report_bytes\":" << k.report_bytes
       << ",\"frame_bytes\":" << k.frame_bytes << ",\"receivers_per_report\":" << num(k.receivers_per_report) << "},\n";
     const Ceilings ce = ceilings(c, c.cores);
-    o << " \"ceilings\":{\"tearline_floor_us\":" << num(ce.tearline_floor_us) << ",\"nats_floor_us\":" << num(ce.nats_floor_us)
-      << ",\"tearline_reports_per_s\":" << num(ce.tearline_ceiling) << ",\"nats_reports_per_s\":" << num(ce.nats_ceiling)
-      << "},\n \"runs\":[\n";
+    o << " \"ceilings\":{\"tearline_floor_us\":" << num(ce.tearline_floor_us)
+      << ",\"nats_floor_us\":" << num(ce.nats_floor_us) << ",\"tearline_reports_per_s\":" << num(ce.tearline_ceiling)
+      << ",\"nats_reports_per_s\":" << num(ce.nats_ceiling) << "},\n \"runs\":[\n";
     const RunMetrics* raw = c.find("raw");
     const RunMetrics* nats = c.find("nats");
     for (std::size_t j = 0; j < c.runs.size(); ++j) {
@@ -286,23 +315,27 @@ Status write_json(const SuiteResult& r, const std::filesystem::path& file) {
         << ",\"offered_rate\":" << num(x.offered_rate) << ",\"verify_threads\":" << x.verify_threads
         << ",\"interval_s\":" << num(x.interval_s) << ",\"reports_per_s\":" << num(x.reports_per_s)
         << ",\"deliveries_per_s\":" << num(x.deliveries_per_s) << ",\"rounds_reports_per_s\":[";
-      for (std::size_t p = 0; p < x.round_reports_per_s.size(); ++p) o << (p ? "," : "") << num(x.round_reports_per_s[p]);
-      o << "]" << ",\"latency_ms\":{\"samples\":" << x.latency.samples
-        << ",\"p50\":" << num(x.latency.p50_ms) << ",\"p99\":" << num(x.latency.p99_ms) << ",\"p999\":"
-        << num(x.latency.p999_ms) << ",\"max\":" << num(x.latency.max_ms) << "}"
-        << ",\"accept_latency_ms\":{\"p50\":" << num(x.accept_latency.p50_ms) << ",\"p99\":" << num(x.accept_latency.p99_ms)
-        << ",\"p999\":" << num(x.accept_latency.p999_ms) << "}"
-        << ",\"server_cpu_us_per_report\":" << num(x.server_cpu_us_per_report) << ",\"server_cpu_cores\":"
-        << num(x.server_cpu_cores) << ",\"publishers_cpu_us_per_report\":" << num(x.pubs_cpu_us_per_report)
+      for (std::size_t p = 0; p < x.round_reports_per_s.size(); ++p)
+        o << (p ? "," : "") << num(x.round_reports_per_s[p]);
+      o << "]"
+        << ",\"latency_ms\":{\"samples\":" << x.latency.samples << ",\"p50\":" << num(x.latency.p50_ms)
+        << ",\"p99\":" << num(x.latency.p99_ms) << ",\"p999\":" << num(x.latency.p999_ms)
+        << ",\"max\":" << num(x.latency.max_ms) << "}"
+        << ",\"accept_latency_ms\":{\"p50\":" << num(x.accept_latency.p50_ms)
+        << ",\"p99\":" << num(x.accept_latency.p99_ms) << ",\"p999\":" << num(x.accept_latency.p999_ms) << "}"
+        << ",\"server_cpu_us_per_report\":" << num(x.server_cpu_us_per_report)
+        << ",\"server_cpu_cores\":" << num(x.server_cpu_cores)
+        << ",\"publishers_cpu_us_per_report\":" << num(x.pubs_cpu_us_per_report)
         << ",\"subscribers_cpu_us_per_delivery\":" << num(x.subs_cpu_us_per_delivery)
         << ",\"background_cores\":" << num(x.background_cores) << ",\"loadavg\":" << num(x.loadavg)
         << ",\"server_rss_mib\":{\"begin\":" << num(x.server_rss_begin_mib) << ",\"end\":" << num(x.server_rss_end_mib)
         << ",\"max_sampled\":" << num(x.server_rss_max_mib) << ",\"peak\":" << num(x.server_hwm_mib) << "}"
-        << ",\"accepted\":" << x.accepted << ",\"rejected\":" << x.rejected << ",\"expected_deliveries\":"
-        << x.expected_deliveries << ",\"lost\":" << x.lost << ",\"violations\":" << x.violations
-        << ",\"unexpected_deliveries\":" << x.unexpected_deliveries << ",\"missing_sections\":" << x.missing_sections
-        << ",\"verify_failures\":" << x.verify_failures << ",\"open_failures\":" << x.open_failures
-        << ",\"duplicates\":" << x.duplicates << ",\"prebuilt\":" << x.prebuilt << ",\"built_inline\":" << x.built_inline
+        << ",\"accepted\":" << x.accepted << ",\"rejected\":" << x.rejected
+        << ",\"expected_deliveries\":" << x.expected_deliveries << ",\"lost\":" << x.lost
+        << ",\"violations\":" << x.violations << ",\"unexpected_deliveries\":" << x.unexpected_deliveries
+        << ",\"missing_sections\":" << x.missing_sections << ",\"verify_failures\":" << x.verify_failures
+        << ",\"open_failures\":" << x.open_failures << ",\"duplicates\":" << x.duplicates
+        << ",\"prebuilt\":" << x.prebuilt << ",\"built_inline\":" << x.built_inline
         << ",\"prebuild_s\":" << num(x.prebuild_s) << ",\"exact\":" << (x.exact() ? "true" : "false");
       o << ",\"server_rss_bytes_per_report\":" << num(x.server_rss_bytes_per_report) << ",\"rss_timeline_s_mib\":[";
       for (std::size_t p = 0; p < x.rss_timeline.size(); ++p) {
@@ -311,15 +344,16 @@ Status write_json(const SuiteResult& r, const std::filesystem::path& file) {
       o << "]";
       if (x.stall) {
         o << ",\"stall\":{\"closed_slow_consumer\":" << (x.stalled_sub_closed ? "true" : "false")
-          << ",\"rss_at_stall_mib\":"
-          << num(x.rss_at_stall_mib) << ",\"rss_after_stall_max_mib\":" << num(x.rss_after_stall_max_mib) << "}";
+          << ",\"rss_at_stall_mib\":" << num(x.rss_at_stall_mib)
+          << ",\"rss_after_stall_max_mib\":" << num(x.rss_after_stall_max_mib) << "}";
       }
       if (x.system == "tearline" && x.offered_rate == 0) {
-        o << ",\"ratios\":{\"vs_zmq_curve\":" << num(raw && raw->reports_per_s > 0 ? x.reports_per_s / raw->reports_per_s : 0)
+        o << ",\"ratios\":{\"vs_zmq_curve\":"
+          << num(raw && raw->reports_per_s > 0 ? x.reports_per_s / raw->reports_per_s : 0)
           << ",\"vs_nats\":" << num(nats && nats->reports_per_s > 0 ? x.reports_per_s / nats->reports_per_s : 0)
           << ",\"broker_cpu_in_verifies\":" << num(k.verify_us > 0 ? x.server_cpu_us_per_report / k.verify_us : 0)
-          << ",\"reports_per_s_vs_one_core_verify_rate\":" << num(k.verify_per_s > 0 ? x.reports_per_s / k.verify_per_s : 0)
-          << "}";
+          << ",\"reports_per_s_vs_one_core_verify_rate\":"
+          << num(k.verify_per_s > 0 ? x.reports_per_s / k.verify_per_s : 0) << "}";
       }
       o << ",\"problems\":[";
       for (std::size_t p = 0; p < x.problems.size(); ++p) o << (p ? "," : "") << q(x.problems[p]);

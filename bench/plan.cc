@@ -5,9 +5,7 @@
 
 namespace tearline::bench {
 
-int Shape::effective_recipients() const {
-  return recipients <= 0 ? subscribers : std::min(recipients, subscribers);
-}
+int Shape::effective_recipients() const { return recipients <= 0 ? subscribers : std::min(recipients, subscribers); }
 
 std::size_t Shape::section_bytes() const {
   return std::max(kSectionTagBytes, size / static_cast<std::size_t>(std::max(1, sections)));
@@ -22,8 +20,9 @@ std::string Shape::describe() const {
 
 bool sealed_to(const Shape& shape, int pub, std::uint64_t seq, int section, int sub) {
   const auto n = static_cast<std::uint64_t>(shape.subscribers);
-  const std::uint64_t start =
-      (static_cast<std::uint64_t>(pub) + seq * static_cast<std::uint64_t>(shape.sections) + static_cast<std::uint64_t>(section)) % n;
+  const std::uint64_t start = (static_cast<std::uint64_t>(pub) + seq * static_cast<std::uint64_t>(shape.sections) +
+                               static_cast<std::uint64_t>(section)) %
+                              n;
   const std::uint64_t offset = (static_cast<std::uint64_t>(sub) + n - start) % n;
   return offset < static_cast<std::uint64_t>(shape.effective_recipients());
 }

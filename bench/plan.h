@@ -27,8 +27,8 @@ struct Shape {
   int subscribers = 4;
   std::size_t size = 1024;  // plaintext bytes per report, split evenly across sections
   int sections = 1;
-  int recipients = 0;       // per section; 0 = every subscriber
-  int window = 32;          // reports in flight per publisher (see pub_loop.h)
+  int recipients = 0;  // per section; 0 = every subscriber
+  int window = 32;     // reports in flight per publisher (see pub_loop.h)
 
   int effective_recipients() const;
   std::size_t section_bytes() const;  // >= kSectionTagBytes

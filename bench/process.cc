@@ -66,7 +66,6 @@ double load_average() {
   return one;
 }
 
-
 Status wait_for_port(int port, Child& child, std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {

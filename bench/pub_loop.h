@@ -46,7 +46,7 @@ class PubTransport {
 struct PubLoopOptions {
   int index = 0;
   Shape shape;
-  double rate = 0;                 // reports/s of this publisher; 0 = closed loop
+  double rate = 0;  // reports/s of this publisher; 0 = closed loop
   std::int64_t stall_timeout_ns = 10'000'000'000;
 };
 

@@ -15,13 +15,13 @@ namespace tearline::bench {
 struct RoleArgs {
   std::filesystem::path run_dir;
   std::filesystem::path pki;
-  std::string endpoint;      // tcp://127.0.0.1:PORT (tearline, raw) or tls://127.0.0.1:PORT (nats)
-  int index = 0;             // publisher or subscriber index
+  std::string endpoint;  // tcp://127.0.0.1:PORT (tearline, raw) or tls://127.0.0.1:PORT (nats)
+  int index = 0;         // publisher or subscriber index
   Shape shape;
-  std::uint64_t pool = 0;    // publishers: reports built ahead of the start
-  double rate = 0;           // publishers: reports/s, 0 = closed loop
+  std::uint64_t pool = 0;         // publishers: reports built ahead of the start
+  double rate = 0;                // publishers: reports/s, 0 = closed loop
   std::size_t payload_bytes = 0;  // raw: message size
-  std::filesystem::path ca;  // nats: the server's certificate
+  std::filesystem::path ca;       // nats: the server's certificate
   // tearline publishers: reports built by an earlier run of the same cell,
   // reused while recent (created-at must stay within the broker's window);
   // the pool is extended and written back when it falls short.

@@ -33,10 +33,12 @@ std::uint64_t pool_for(System system, const CryptoRates& c, const Shape& shape, 
     est = kPoolHeadroom * cores * 1e6 / cost_us;
   }
   double total = est * (o.warmup_s + o.duration_s + 0.5) + shape.publishers * shape.window;
-  const double bytes = system == System::kTearline ? static_cast<double>(c.frame_bytes) : static_cast<double>(shape.size + 80);
+  const double bytes =
+      system == System::kTearline ? static_cast<double>(c.frame_bytes) : static_cast<double>(shape.size + 80);
   total = std::min(total, kPoolMemoryBytes / std::max(1.0, bytes));
   const double build_us = system == System::kTearline ? c.build_us : c.sign_us;
-  total = std::min(total, kPoolBuildSeconds * 1e6 * std::min<double>(shape.publishers, cores) / std::max(1.0, build_us));
+  total =
+      std::min(total, kPoolBuildSeconds * 1e6 * std::min<double>(shape.publishers, cores) / std::max(1.0, build_us));
   return static_cast<std::uint64_t>(std::ceil(total / shape.publishers));
 }
 
@@ -209,7 +211,8 @@ Result<SuiteResult> run_suite(const std::vector<CellPlan>& cells, const SuiteOpt
     }
     for (auto& r : rounds) {
       if (r.empty()) continue;
-      std::sort(r.begin(), r.end(), [](const RunMetrics& a, const RunMetrics& b) { return a.reports_per_s < b.reports_per_s; });
+      std::sort(r.begin(), r.end(),
+                [](const RunMetrics& a, const RunMetrics& b) { return a.reports_per_s < b.reports_per_s; });
       RunMetrics median = r[(r.size() - 1) / 2];
       for (const auto& x : r) {
         median.round_reports_per_s.push_back(x.reports_per_s);

@@ -21,10 +21,10 @@ struct CellPlan {
   Shape shape;
   bool raw = true;
   bool nats = true;
-  bool latency = true;       // tearline paced at half its measured maximum
-  bool nats_latency = false; // NATS paced at half its maximum
-  bool vt_compare = false;   // tearline also with the other verify-thread count (1 <-> 2)
-  bool stall = false;        // tearline with subscriber 0 stopping to read
+  bool latency = true;        // tearline paced at half its measured maximum
+  bool nats_latency = false;  // NATS paced at half its maximum
+  bool vt_compare = false;    // tearline also with the other verify-thread count (1 <-> 2)
+  bool stall = false;         // tearline with subscriber 0 stopping to read
 };
 
 struct SuiteOptions {
@@ -37,7 +37,7 @@ struct SuiteOptions {
   std::filesystem::path workdir;
   bool keep = false;
   std::filesystem::path json;
-  bool markdown = false;      // also print the matrix as markdown rows
+  bool markdown = false;              // also print the matrix as markdown rows
   std::filesystem::path profile_dir;  // perf record the first cell's "max" run here
   std::vector<std::string> only;      // non-empty: run only these roles ("max" always runs)
   int repeat = 1;                     // rounds of the maxima (median kept)

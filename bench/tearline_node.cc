@@ -47,7 +47,8 @@ Status TearlineNode::connect(const std::string& endpoint, int timeout_ms) {
   Status opened = open_socket(endpoint);
   if (!opened) return opened;
   Status s = connection->say_hello(timeout_ms);
-  if (!s && s.code() == Code::UNAVAILABLE) return Status::fail(Code::UNAVAILABLE, node_id + ": no WELCOME from " + endpoint);
+  if (!s && s.code() == Code::UNAVAILABLE)
+    return Status::fail(Code::UNAVAILABLE, node_id + ": no WELCOME from " + endpoint);
   return s;
 }
 

@@ -88,7 +88,8 @@ class TearlinePub final : public PubTransport {
         verdict(f->rejected().request_id(), Outcome::kRejected, static_cast<std::int32_t>(f->rejected().code()));
       } else if (f->has_error()) {
         summary_.errors++;
-        std::fprintf(stderr, "pub %s: ERROR %s\n", node_.node_id.c_str(), wire::status_of(f->error()).to_string().c_str());
+        std::fprintf(stderr, "pub %s: ERROR %s\n", node_.node_id.c_str(),
+                     wire::status_of(f->error()).to_string().c_str());
         if (f->error().request_id() != 0) {
           verdict(f->error().request_id(), Outcome::kRejected, static_cast<std::int32_t>(f->error().code()));
         }

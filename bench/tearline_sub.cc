@@ -23,12 +23,14 @@ void check_delivery(SubCore& core, const RoleArgs& args, TearlineNode& node, con
   auto& sum = core.summary();
   auto verified = report::verify_report(as_bytes(bytes), *node.directory);
   if (!verified) {
-    if (sum.verify_failures++ < 5) std::fprintf(stderr, "sub %d: %s\n", args.index, verified.status().to_string().c_str());
+    if (sum.verify_failures++ < 5)
+      std::fprintf(stderr, "sub %d: %s\n", args.index, verified.status().to_string().c_str());
     return;
   }
   const int pub = publisher_index(verified->header.originator());
   const std::uint64_t seq = verified->header.sequence();
-  if (pub < 0 || pub >= args.shape.publishers || verified->sections.size() != static_cast<std::size_t>(args.shape.sections)) {
+  if (pub < 0 || pub >= args.shape.publishers ||
+      verified->sections.size() != static_cast<std::size_t>(args.shape.sections)) {
     sum.unexpected++;
     return;
   }

@@ -21,12 +21,16 @@ Result<World> World::create(const std::filesystem::path& root, int publishers, i
   roster.validity_days = 2;
   roster.agencies.push_back(identity::RosterAgency{"BENCH", std::string(kBenchCountry), "tearline-bench agency"});
   for (int p = 0; p < publishers; ++p) {
-    roster.nodes.push_back(identity::RosterNode{publisher_node(p), "BENCH", "bench publisher", tearline::v1::TOP_SECRET, {}});
+    roster.nodes.push_back(
+        identity::RosterNode{publisher_node(p), "BENCH", "bench publisher", tearline::v1::TOP_SECRET, {}});
   }
   for (int j = 0; j < subscribers; ++j) {
     // Even subscribers are cleared for the odd (TOP SECRET) sections, odd ones are not.
-    roster.nodes.push_back(identity::RosterNode{subscriber_node(j), "BENCH", "bench subscriber",
-                                                cleared(1, j) ? tearline::v1::TOP_SECRET : tearline::v1::SECRET, {}});
+    roster.nodes.push_back(identity::RosterNode{subscriber_node(j),
+                                                "BENCH",
+                                                "bench subscriber",
+                                                cleared(1, j) ? tearline::v1::TOP_SECRET : tearline::v1::SECRET,
+                                                {}});
   }
   Status s = identity::generate_from_roster(roster, identity::PkiPaths(w.pki), SystemClock::instance().now_seconds());
   if (!s) return s;

@@ -49,12 +49,11 @@ Broker::Impl::Impl(Config c, const Clock& clk)
                  counters.closed++;
                },
                config.limits.max_pending_deliveries, config.limits.max_pending_bytes, log),
-      routing(subscriptions, sessions,
-              [this](std::string event, std::string node, std::string report, std::string decision,
-                     std::string detail) {
-                audit_event(std::move(event), std::move(node), std::move(report), std::move(decision),
-                            std::move(detail));
-              }) {}
+      routing(
+          subscriptions, sessions,
+          [this](std::string event, std::string node, std::string report, std::string decision, std::string detail) {
+            audit_event(std::move(event), std::move(node), std::move(report), std::move(decision), std::move(detail));
+          }) {}
 
 void Broker::Impl::send(Session& s, const v1::Frame& frame) { sessions.send(s, wire::encode_frame(frame)); }
 
@@ -73,8 +72,8 @@ bool Broker::Impl::try_send(const std::string& routing_id, const Bytes& bytes) {
 
 void Broker::Impl::audit_event(std::string event, std::string node, std::string report, std::string decision,
                                std::string detail) {
-  commits->audit(AuditEvent{clock.now_ms(), std::move(event), std::move(node), std::move(report),
-                            std::move(decision), std::move(detail)});
+  commits->audit(AuditEvent{clock.now_ms(), std::move(event), std::move(node), std::move(report), std::move(decision),
+                            std::move(detail)});
 }
 
 std::string Broker::Impl::endpoint() const {
@@ -145,8 +144,7 @@ void Broker::Impl::receive() {
 
 Status Broker::Impl::run() {
   zmq::pollitem_t items[] = {{router.handle(), 0, ZMQ_POLLIN, 0}, {results.handle(), 0, ZMQ_POLLIN, 0}};
-  log->info("event=started endpoint={} verify_threads={} resume_seq={}", endpoint(), pool->threads(),
-            commits->head());
+  log->info("event=started endpoint={} verify_threads={} resume_seq={}", endpoint(), pool->threads(), commits->head());
   while (!stop_requested) {
     const bool backlog = sessions.any_backlog();
     const bool busy = backlog || catch_up->behind(commits->head());
@@ -203,7 +201,8 @@ Result<std::unique_ptr<Broker>> Broker::create(const Config& config, const Clock
   }
   std::error_code ec;
   std::filesystem::create_directories(config.data_dir, ec);
-  if (ec) return Status::fail(Code::IO_ERROR, "cannot create data_dir " + config.data_dir.string() + ": " + ec.message());
+  if (ec)
+    return Status::fail(Code::IO_ERROR, "cannot create data_dir " + config.data_dir.string() + ": " + ec.message());
   {
     StoreOptions so;
     so.path = config.data_dir / "tearline.db";

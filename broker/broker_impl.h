@@ -56,7 +56,7 @@ struct Broker::Impl {
   ReplayGuard replay;
   FloodControl flood;
   SessionTable sessions;
-  SubscriptionIndex subscriptions;  // durable, per node
+  SubscriptionIndex subscriptions;                    // durable, per node
   std::map<std::string, std::uint64_t> node_cursors;  // acked broker seq per node (durable)
   Router routing;
   std::int64_t next_housekeeping_ms = 0;
@@ -88,8 +88,7 @@ struct Broker::Impl {
   bool try_send(const std::string& routing_id, const Bytes& bytes);
   void send(Session& s, const tearline::v1::Frame& frame);
   std::string endpoint() const EXCLUDES(endpoint_mu);
-  void audit_event(std::string event, std::string node, std::string report, std::string decision,
-                   std::string detail);
+  void audit_event(std::string event, std::string node, std::string report, std::string decision, std::string detail);
 
   // ---- requests.cc: answering requests ----
   void on_hello(Session& s, const tearline::v1::Hello& hello);

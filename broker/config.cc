@@ -58,12 +58,13 @@ Result<Config> parse_config(std::string_view toml_text, const std::filesystem::p
     r.add_unplaced("endpoint must be tcp://HOST:PORT or ipc://PATH");
   }
   if (const toml::table* l = doc["limits"].as_table()) {
-    r.refuse_unknown_keys(*l, {"max_frame_bytes", "max_connections", "max_subscriptions", "max_sections",
-                               "max_recipients", "clock_window_seconds", "max_failures", "max_pending_deliveries",
-                               "handshake_timeout_ms", "session_timeout_ms", "max_pending_bytes", "max_topic_length",
-                               "max_topic_depth", "publish_rate", "publish_burst", "max_inflight_per_node",
-                               "max_rate_limited", "failure_cooldown_ms"},
-                          "unknown key limits.");
+    r.refuse_unknown_keys(
+        *l,
+        {"max_frame_bytes", "max_connections", "max_subscriptions", "max_sections", "max_recipients",
+         "clock_window_seconds", "max_failures", "max_pending_deliveries", "handshake_timeout_ms", "session_timeout_ms",
+         "max_pending_bytes", "max_topic_length", "max_topic_depth", "publish_rate", "publish_burst",
+         "max_inflight_per_node", "max_rate_limited", "failure_cooldown_ms"},
+        "unknown key limits.");
     Limits& m = c.limits;
     Fields f{&r, *l};
     f.number("max_frame_bytes", 4096, 64 << 20, &m.max_frame_bytes);
@@ -86,9 +87,10 @@ Result<Config> parse_config(std::string_view toml_text, const std::filesystem::p
     f.number("failure_cooldown_ms", 0, 3600000, &m.failure_cooldown_ms);
   }
   if (const toml::table* st = doc["storage"].as_table()) {
-    r.refuse_unknown_keys(*st, {"retention_seconds", "retention_bytes", "max_bytes", "audit_checkpoint_entries",
-                                "audit_checkpoint_seconds"},
-                          "unknown key storage.");
+    r.refuse_unknown_keys(
+        *st,
+        {"retention_seconds", "retention_bytes", "max_bytes", "audit_checkpoint_entries", "audit_checkpoint_seconds"},
+        "unknown key storage.");
     StorageLimits& m = c.storage;
     Fields f{&r, *st};
     f.number("retention_seconds", 60, std::int64_t{10} * 365 * 86400, &m.retention_seconds);

@@ -16,9 +16,10 @@ FloodControl::Answer FloodControl::admit(const std::string& node, std::int64_t n
     n.refilled_ms = now_ms;
   }
   if (n.tokens < 1) {
-    return {Verdict::kRateLimited,
-            Status::fail(Code::RATE_LIMITED, node + " exceeds " + std::to_string(static_cast<int>(limits_.publish_rate)) +
-                                                 " PUBLISH per second; slow down")};
+    return {
+        Verdict::kRateLimited,
+        Status::fail(Code::RATE_LIMITED, node + " exceeds " + std::to_string(static_cast<int>(limits_.publish_rate)) +
+                                             " PUBLISH per second; slow down")};
   }
   if (n.inflight >= limits_.max_inflight_per_node) {
     return {Verdict::kBusy, Status::fail(Code::BROKER_BUSY, node + " already has " + std::to_string(n.inflight) +

@@ -218,8 +218,8 @@ void GroupCommit::unbuild_without(InFlight f, const std::string& clashing_id, Co
     }
     // Its id stays remembered (it is a used id) and its sequence counts.
     out.refused.push_back(refusal_of(
-        st.result, Status::fail(Code::REPLAYED_REPORT, "report " + st.result.report->report_id_hex() +
-                                                           " was accepted before")));
+        st.result,
+        Status::fail(Code::REPLAYED_REPORT, "report " + st.result.report->report_id_hex() + " was accepted before")));
   }
   for (auto& st : staged_) keep.push_back(std::move(st));
   staged_ = std::move(keep);

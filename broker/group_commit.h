@@ -140,7 +140,7 @@ class GroupCommit {
     std::vector<AuditEvent> events;      // chained into batch.audit
     std::set<std::string> cursor_nodes;  // cursors written
     std::map<std::string, std::vector<std::string>> subscriptions;
-    audit::ChainWriter next;             // the chain once the batch is written
+    audit::ChainWriter next;  // the chain once the batch is written
     std::int64_t now_ms = 0;
   };
 

@@ -38,8 +38,8 @@ Status resolve_sources(const report::VerifiedReport& rep, const SourceIndex& ind
         s.add(Code::UNKNOWN_SOURCE, "cited source " + id_hex + " has no section " + std::to_string(idx + 1));
         continue;
       }
-      out->push_back(policy::SourceSection{id_hex, idx, record->labels[idx], record->originator, record->agency,
-                                           record->country});
+      out->push_back(
+          policy::SourceSection{id_hex, idx, record->labels[idx], record->originator, record->agency, record->country});
     }
   }
   return s;
@@ -49,7 +49,8 @@ Status resolve_sources(const report::VerifiedReport& rep, const SourceIndex& ind
 
 Status check_topic_limits(std::string_view topic, const Limits& limits) {
   if (topic.size() > limits.max_topic_length) {
-    return Status::fail(Code::TOPIC_INVALID, "topic has " + std::to_string(topic.size()) + " bytes; this broker allows " +
+    return Status::fail(Code::TOPIC_INVALID, "topic has " + std::to_string(topic.size()) +
+                                                 " bytes; this broker allows " +
                                                  std::to_string(limits.max_topic_length));
   }
   const std::size_t depth = static_cast<std::size_t>(std::count(topic.begin(), topic.end(), '.')) + 1;
@@ -69,7 +70,8 @@ IngressResult check_publish(IngressJob job, const TrustSnapshot& trust, const So
 
   const std::string claimed = claimed_originator(job.report);
   if (!claimed.empty() && claimed != out.node_id) {
-    out.status = Status::fail(Code::ORIGINATOR_MISMATCH, "the report names " + claimed + " as originator but the session is " + out.node_id);
+    out.status = Status::fail(Code::ORIGINATOR_MISMATCH,
+                              "the report names " + claimed + " as originator but the session is " + out.node_id);
     return out;
   }
   report::VerifyOptions options;

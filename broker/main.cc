@@ -1,8 +1,8 @@
 // tearline-broker: thin main. Parses flags, loads the config, starts the
 // broker, and turns SIGINT/SIGTERM into a clean stop and SIGHUP into a reload.
-#include <CLI/CLI.hpp>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
 
 #include <csignal>
 #include <cstdio>

@@ -18,8 +18,7 @@ Status check_created_at(std::int64_t created_at_ms, std::int64_t now_ms, std::in
   return Status::ok();
 }
 
-Status ReplayGuard::check(const std::string& report_id, const std::string& originator,
-                          std::uint64_t sequence) const {
+Status ReplayGuard::check(const std::string& report_id, const std::string& originator, std::uint64_t sequence) const {
   Status s;
   if (ids_.count(report_id) != 0) {
     s.add(Code::REPLAYED_REPORT, "report " + to_hex(as_bytes(report_id)) + " was accepted before");

@@ -13,9 +13,9 @@
 
 #include <cstdint>
 #include <deque>
+#include <string>
 #include <unordered_map>
 #include <unordered_set>
-#include <string>
 
 #include "base/result.h"
 
@@ -32,8 +32,7 @@ class ReplayGuard {
   // both apply).
   Status check(const std::string& report_id, const std::string& originator, std::uint64_t sequence) const;
   // Records an accepted report.
-  void record(const std::string& report_id, const std::string& originator, std::uint64_t sequence,
-              std::int64_t now_ms);
+  void record(const std::string& report_id, const std::string& originator, std::uint64_t sequence, std::int64_t now_ms);
   // Forgets ids recorded more than remember_ms ago.
   void expire(std::int64_t now_ms);
   // Undoes record() of a report whose commit failed; `previous_sequence` is

@@ -51,7 +51,8 @@ void Broker::Impl::on_hello(Session& s, const v1::Hello& hello) {
   }
   Status cooling = flood.hello_refusal(s.node_id, clock.now_ms());
   if (!cooling) {
-    if (SessionTable::may_answer_cooldown(s, clock.now_ms())) send(s, wire::make_error(Code::TOO_MANY_FAILURES, cooling));
+    if (SessionTable::may_answer_cooldown(s, clock.now_ms()))
+      send(s, wire::make_error(Code::TOO_MANY_FAILURES, cooling));
     return;
   }
   TrustSnapshotPtr snap = trust.current();
@@ -86,7 +87,8 @@ void Broker::Impl::on_hello(Session& s, const v1::Hello& hello) {
 void Broker::Impl::on_subscribe(Session& s, const v1::Subscribe& sub) {
   Status problems;
   if (static_cast<std::size_t>(sub.patterns_size()) > wire::kMaxPatternsPerRequest || sub.patterns_size() == 0) {
-    problems.add(Code::TOPIC_INVALID, "a SUBSCRIBE carries 1.." + std::to_string(wire::kMaxPatternsPerRequest) + " patterns");
+    problems.add(Code::TOPIC_INVALID,
+                 "a SUBSCRIBE carries 1.." + std::to_string(wire::kMaxPatternsPerRequest) + " patterns");
   }
   std::vector<std::string> patterns = subscriptions.patterns_of(s.node_id);
   const std::size_t before = patterns.size();
@@ -100,8 +102,8 @@ void Broker::Impl::on_subscribe(Session& s, const v1::Subscribe& sub) {
     if (std::find(patterns.begin(), patterns.end(), p) == patterns.end()) patterns.push_back(p);
   }
   if (problems.is_ok() && patterns.size() > config.limits.max_subscriptions) {
-    problems.add(Code::TOO_MANY_SUBSCRIPTIONS, "at most " + std::to_string(config.limits.max_subscriptions) +
-                                                   " patterns per node");
+    problems.add(Code::TOO_MANY_SUBSCRIPTIONS,
+                 "at most " + std::to_string(config.limits.max_subscriptions) + " patterns per node");
   }
   if (!problems) {
     reject(s, sub.request_id(), problems);
@@ -122,7 +124,8 @@ void Broker::Impl::on_subscribe(Session& s, const v1::Subscribe& sub) {
 
 void Broker::Impl::on_unsubscribe(Session& s, const v1::Unsubscribe& unsub) {
   std::vector<std::string> patterns = subscriptions.patterns_of(s.node_id);
-  for (const auto& p : unsub.patterns()) patterns.erase(std::remove(patterns.begin(), patterns.end(), p), patterns.end());
+  for (const auto& p : unsub.patterns())
+    patterns.erase(std::remove(patterns.begin(), patterns.end(), p), patterns.end());
   subscriptions.set(s.node_id, patterns);
   commits->subscriptions_changed(s.node_id, patterns);
   commits->reply_after_commit(s.routing_id, unsub.request_id());
@@ -221,7 +224,8 @@ void Broker::Impl::on_verified(IngressResult& r) {
       }
     }
   }
-  if (status && store->halted()) status = Status::fail(Code::STORAGE_HALTED, "the broker stopped accepting after a failed sync");
+  if (status && store->halted())
+    status = Status::fail(Code::STORAGE_HALTED, "the broker stopped accepting after a failed sync");
   if (!status) {
     // A copy of a report staged in this very group commit: REPLAYED_REPORT
     // must mean "accepted before", which is true only once the original is

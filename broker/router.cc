@@ -53,8 +53,8 @@ policy::DeliveryDecision Router::judge(const TrustSnapshot& trust, std::string_v
   q.originator_country = std::string(r.originator_country);
   q.sections.reserve(rep.sections.size());
   for (const auto& sec : rep.sections) {
-    q.sections.push_back(policy::SectionFacts{
-        &*sec.label, std::binary_search(sec.recipients.begin(), sec.recipients.end(), node)});
+    q.sections.push_back(
+        policy::SectionFacts{&*sec.label, std::binary_search(sec.recipients.begin(), sec.recipients.end(), node)});
   }
   return policy::decide_delivery(*trust.directory, &trust.topics, node, q, now_s);
 }

@@ -37,7 +37,8 @@ std::string col_text(sqlite3_stmt* s, int i) {
 
 std::string col_blob(sqlite3_stmt* s, int i) {
   const void* p = sqlite3_column_blob(s, i);
-  return p ? std::string(static_cast<const char*>(p), static_cast<std::size_t>(sqlite3_column_bytes(s, i))) : std::string();
+  return p ? std::string(static_cast<const char*>(p), static_cast<std::size_t>(sqlite3_column_bytes(s, i)))
+           : std::string();
 }
 
 // Labels of a stored report (verified before it was stored).
@@ -84,7 +85,8 @@ Result<std::unique_ptr<Store>> SqliteStore::open(const StoreOptions& options, st
     if (!s) return s;
   }
   // The hard cap: SQLite refuses to grow past max_page_count (SQLITE_FULL).
-  const std::string cap = "PRAGMA max_page_count=" + std::to_string(std::max<std::uint64_t>(options.max_bytes / 4096, 64));
+  const std::string cap =
+      "PRAGMA max_page_count=" + std::to_string(std::max<std::uint64_t>(options.max_bytes / 4096, 64));
   Status s = store->exec("PRAGMA page_size=4096");
   if (s) s = store->exec(cap.c_str());
   if (s) s = store->exec(kSchema);
@@ -94,7 +96,8 @@ Result<std::unique_ptr<Store>> SqliteStore::open(const StoreOptions& options, st
   RecoveredState st;
   {
     Stmt last(store->db_, "SELECT COALESCE(MAX(seq), 0) FROM reports");
-    if (last && sqlite3_step(last.s) == SQLITE_ROW) st.last_seq = static_cast<std::uint64_t>(sqlite3_column_int64(last.s, 0));
+    if (last && sqlite3_step(last.s) == SQLITE_ROW)
+      st.last_seq = static_cast<std::uint64_t>(sqlite3_column_int64(last.s, 0));
     Stmt recent(store->db_, "SELECT report_id, accepted_ms FROM reports WHERE accepted_ms >= ? ORDER BY seq");
     sqlite3_bind_int64(recent.s, 1, now_ms - recent_window_ms);
     while (recent && sqlite3_step(recent.s) == SQLITE_ROW) {
@@ -104,7 +107,8 @@ Result<std::unique_ptr<Store>> SqliteStore::open(const StoreOptions& options, st
     Stmt q(store->db_, "SELECT report_id, originator, agency, country, bytes FROM reports ORDER BY seq DESC LIMIT ?");
     sqlite3_bind_int64(q.s, 1, static_cast<sqlite3_int64>(SourceIndex::kDefaultCapacity));
     while (q && sqlite3_step(q.s) == SQLITE_ROW) {
-      st.sources.emplace_back(col_blob(q.s, 0), source_of(col_text(q.s, 1), col_text(q.s, 2), col_text(q.s, 3), col_blob(q.s, 4)));
+      st.sources.emplace_back(col_blob(q.s, 0),
+                              source_of(col_text(q.s, 1), col_text(q.s, 2), col_text(q.s, 3), col_blob(q.s, 4)));
     }
     std::reverse(st.sources.begin(), st.sources.end());
     Stmt meta(store->db_, "SELECT value FROM meta WHERE key='last_seq'");
@@ -114,7 +118,8 @@ Result<std::unique_ptr<Store>> SqliteStore::open(const StoreOptions& options, st
   }
   {
     Stmt q(store->db_, "SELECT node, last_sequence FROM originators");
-    while (q && sqlite3_step(q.s) == SQLITE_ROW) st.sequences[col_text(q.s, 0)] = static_cast<std::uint64_t>(sqlite3_column_int64(q.s, 1));
+    while (q && sqlite3_step(q.s) == SQLITE_ROW)
+      st.sequences[col_text(q.s, 0)] = static_cast<std::uint64_t>(sqlite3_column_int64(q.s, 1));
   }
   {
     Stmt q(store->db_, "SELECT node, pattern FROM subscriptions ORDER BY node, rowid");
@@ -122,20 +127,23 @@ Result<std::unique_ptr<Store>> SqliteStore::open(const StoreOptions& options, st
   }
   {
     Stmt q(store->db_, "SELECT node, acked FROM cursors");
-    while (q && sqlite3_step(q.s) == SQLITE_ROW) st.cursors[col_text(q.s, 0)] = static_cast<std::uint64_t>(sqlite3_column_int64(q.s, 1));
+    while (q && sqlite3_step(q.s) == SQLITE_ROW)
+      st.cursors[col_text(q.s, 0)] = static_cast<std::uint64_t>(sqlite3_column_int64(q.s, 1));
   }
   auto last = audit::last_entry(store->db_);
   if (!last) return last.status();
   st.last_audit = *last;
   {
     Stmt q(store->db_, "SELECT MAX(idx) FROM audit_checkpoints");
-    if (q && sqlite3_step(q.s) == SQLITE_ROW) st.last_checkpoint = static_cast<std::uint64_t>(sqlite3_column_int64(q.s, 0));
+    if (q && sqlite3_step(q.s) == SQLITE_ROW)
+      st.last_checkpoint = static_cast<std::uint64_t>(sqlite3_column_int64(q.s, 0));
   }
   {
     MutexLock lock(store->reader_mu_);
     if (sqlite3_open_v2(options.path.c_str(), &store->reader_, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
-      return Status::fail(Code::STORAGE_FAILED, "cannot open store " + options.path.string() + " for reading: " +
-                                                    (store->reader_ ? sqlite3_errmsg(store->reader_) : "out of memory"));
+      return Status::fail(Code::STORAGE_FAILED,
+                          "cannot open store " + options.path.string() +
+                              " for reading: " + (store->reader_ ? sqlite3_errmsg(store->reader_) : "out of memory"));
     }
     sqlite3_busy_timeout(store->reader_, 5000);
   }
@@ -153,13 +161,17 @@ Status SqliteStore::commit(const Batch& batch, std::string* clashing_id) {
     return why;
   };
   {
-    Stmt ins(db_, "INSERT INTO reports(seq, report_id, originator, agency, country, topic, sequence, accepted_ms, bytes)"
-                  " VALUES(?,?,?,?,?,?,?,?,?)");
-    Stmt seq(db_, "INSERT INTO originators(node, last_sequence) VALUES(?,?) ON CONFLICT(node) DO UPDATE SET"
-                  " last_sequence = MAX(last_sequence, excluded.last_sequence)");
-    Stmt meta(db_, "INSERT INTO meta(key, value) VALUES('last_seq', ?) ON CONFLICT(key) DO UPDATE SET"
-                   " value = MAX(value, excluded.value)");
-    if (!ins || !seq || !meta) return fail(Status::fail(Code::STORAGE_FAILED, std::string("store: ") + sqlite3_errmsg(db_)));
+    Stmt ins(db_,
+             "INSERT INTO reports(seq, report_id, originator, agency, country, topic, sequence, accepted_ms, bytes)"
+             " VALUES(?,?,?,?,?,?,?,?,?)");
+    Stmt seq(db_,
+             "INSERT INTO originators(node, last_sequence) VALUES(?,?) ON CONFLICT(node) DO UPDATE SET"
+             " last_sequence = MAX(last_sequence, excluded.last_sequence)");
+    Stmt meta(db_,
+              "INSERT INTO meta(key, value) VALUES('last_seq', ?) ON CONFLICT(key) DO UPDATE SET"
+              " value = MAX(value, excluded.value)");
+    if (!ins || !seq || !meta)
+      return fail(Status::fail(Code::STORAGE_FAILED, std::string("store: ") + sqlite3_errmsg(db_)));
     for (const auto& r : batch.reports) {
       sqlite3_bind_int64(ins.s, 1, static_cast<sqlite3_int64>(r.seq));
       sqlite3_bind_blob(ins.s, 2, r.report_id.data(), static_cast<int>(r.report_id.size()), SQLITE_STATIC);
@@ -179,14 +191,17 @@ Status SqliteStore::commit(const Batch& batch, std::string* clashing_id) {
         // ones. The clash fails the batch, naming the id, so that the broker
         // refuses that report and writes the others in its next batch.
         if (clashing_id != nullptr) *clashing_id = r.report_id;
-        return fail(Status::fail(Code::REPLAYED_REPORT, "report " + to_hex(as_bytes(r.report_id)) + " was accepted before"));
+        return fail(
+            Status::fail(Code::REPLAYED_REPORT, "report " + to_hex(as_bytes(r.report_id)) + " was accepted before"));
       }
-      if (rc != SQLITE_DONE) return fail(Status::fail(code_for(rc), std::string("store report: ") + sqlite3_errmsg(db_)));
+      if (rc != SQLITE_DONE)
+        return fail(Status::fail(code_for(rc), std::string("store report: ") + sqlite3_errmsg(db_)));
       sqlite3_bind_text(seq.s, 1, r.originator.c_str(), -1, SQLITE_STATIC);
       sqlite3_bind_int64(seq.s, 2, static_cast<sqlite3_int64>(r.sequence));
       rc = sqlite3_step(seq.s);
       sqlite3_reset(seq.s);
-      if (rc != SQLITE_DONE) return fail(Status::fail(code_for(rc), std::string("store sequence: ") + sqlite3_errmsg(db_)));
+      if (rc != SQLITE_DONE)
+        return fail(Status::fail(code_for(rc), std::string("store sequence: ") + sqlite3_errmsg(db_)));
       sqlite3_bind_int64(meta.s, 1, static_cast<sqlite3_int64>(r.seq));
       rc = sqlite3_step(meta.s);
       sqlite3_reset(meta.s);
@@ -203,17 +218,20 @@ Status SqliteStore::commit(const Batch& batch, std::string* clashing_id) {
       sqlite3_bind_text(ins.s, 2, p.c_str(), -1, SQLITE_STATIC);
       const int rc = sqlite3_step(ins.s);
       sqlite3_reset(ins.s);
-      if (rc != SQLITE_DONE) return fail(Status::fail(code_for(rc), std::string("store subscription: ") + sqlite3_errmsg(db_)));
+      if (rc != SQLITE_DONE)
+        return fail(Status::fail(code_for(rc), std::string("store subscription: ") + sqlite3_errmsg(db_)));
     }
   }
   {
-    Stmt cur(db_, "INSERT INTO cursors(node, acked) VALUES(?,?) ON CONFLICT(node) DO UPDATE SET acked = excluded.acked");
+    Stmt cur(db_,
+             "INSERT INTO cursors(node, acked) VALUES(?,?) ON CONFLICT(node) DO UPDATE SET acked = excluded.acked");
     for (const auto& [node, acked] : batch.cursors) {
       sqlite3_bind_text(cur.s, 1, node.c_str(), -1, SQLITE_STATIC);
       sqlite3_bind_int64(cur.s, 2, static_cast<sqlite3_int64>(acked));
       const int rc = sqlite3_step(cur.s);
       sqlite3_reset(cur.s);
-      if (rc != SQLITE_DONE) return fail(Status::fail(code_for(rc), std::string("store cursor: ") + sqlite3_errmsg(db_)));
+      if (rc != SQLITE_DONE)
+        return fail(Status::fail(code_for(rc), std::string("store cursor: ") + sqlite3_errmsg(db_)));
     }
   }
   s = audit::insert_entries(db_, batch.audit);
@@ -242,8 +260,9 @@ Status SqliteStore::commit(const Batch& batch, std::string* clashing_id) {
 
 Result<std::vector<StoredReport>> SqliteStore::read_after(std::uint64_t after, std::size_t limit) {
   MutexLock lock(reader_mu_);
-  Stmt q(reader_, "SELECT seq, report_id, originator, agency, country, topic, sequence, accepted_ms, bytes FROM reports"
-              " WHERE seq > ? ORDER BY seq LIMIT ?");
+  Stmt q(reader_,
+         "SELECT seq, report_id, originator, agency, country, topic, sequence, accepted_ms, bytes FROM reports"
+         " WHERE seq > ? ORDER BY seq LIMIT ?");
   if (!q) return Status::fail(Code::STORAGE_FAILED, std::string("store read: ") + sqlite3_errmsg(reader_));
   sqlite3_bind_int64(q.s, 1, static_cast<sqlite3_int64>(after));
   sqlite3_bind_int64(q.s, 2, static_cast<sqlite3_int64>(limit));
@@ -264,7 +283,8 @@ Result<std::vector<StoredReport>> SqliteStore::read_after(std::uint64_t after, s
     r.bytes.assign(b.begin(), b.end());
     out.push_back(std::move(r));
   }
-  if (rc != SQLITE_DONE) return Status::fail(Code::STORAGE_FAILED, std::string("store read: ") + sqlite3_errmsg(reader_));
+  if (rc != SQLITE_DONE)
+    return Status::fail(Code::STORAGE_FAILED, std::string("store read: ") + sqlite3_errmsg(reader_));
   return out;
 }
 
@@ -306,7 +326,8 @@ Result<std::size_t> SqliteStore::apply_retention(std::int64_t now_ms, std::vecto
       ++deleted;
       if (removed_ids != nullptr) removed_ids->push_back(col_blob(del.s, 0));
     }
-    if (rc != SQLITE_DONE) return Status::fail(Code::STORAGE_FAILED, std::string("store retention: ") + sqlite3_errmsg(db_));
+    if (rc != SQLITE_DONE)
+      return Status::fail(Code::STORAGE_FAILED, std::string("store retention: ") + sqlite3_errmsg(db_));
     return Status::ok();
   };
   {
@@ -327,9 +348,10 @@ Result<std::size_t> SqliteStore::apply_retention(std::int64_t now_ms, std::vecto
     return static_cast<std::uint64_t>(sqlite3_column_int64(q.s, 0));
   };
   for (std::uint64_t size = reports_bytes(); size > options_.retention_bytes; size = reports_bytes()) {
-    Stmt del(db_, "DELETE FROM reports WHERE seq <= COALESCE("
-                  "(SELECT seq FROM (SELECT seq, SUM(LENGTH(bytes)) OVER (ORDER BY seq) AS upto FROM reports)"
-                  " WHERE upto >= ? ORDER BY seq LIMIT 1), (SELECT MAX(seq) FROM reports)) RETURNING report_id");
+    Stmt del(db_,
+             "DELETE FROM reports WHERE seq <= COALESCE("
+             "(SELECT seq FROM (SELECT seq, SUM(LENGTH(bytes)) OVER (ORDER BY seq) AS upto FROM reports)"
+             " WHERE upto >= ? ORDER BY seq LIMIT 1), (SELECT MAX(seq) FROM reports)) RETURNING report_id");
     if (!del) return Status::fail(Code::STORAGE_FAILED, std::string("store retention: ") + sqlite3_errmsg(db_));
     sqlite3_bind_int64(del.s, 1, static_cast<sqlite3_int64>(size - options_.retention_bytes));
     const std::size_t before = deleted;

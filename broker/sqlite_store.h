@@ -52,7 +52,7 @@ class SqliteStore final : public Store {
   Status exec(const char* sql);
 
   StoreOptions options_;
-  sqlite3* db_ = nullptr;      // the write connection
+  sqlite3* db_ = nullptr;  // the write connection
   Mutex reader_mu_;
   sqlite3* reader_ GUARDED_BY(reader_mu_) = nullptr;  // read-only
   std::atomic<bool> halted_{false};

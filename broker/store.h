@@ -65,10 +65,10 @@
 namespace tearline::broker {
 
 struct StoreOptions {
-  std::filesystem::path path;                  // SQLite: the database file (other backends: their own location)
-  std::int64_t retention_seconds = 30 * 86400; // reports older than this are deleted
-  std::uint64_t retention_bytes = 1ull << 30;  // oldest reports deleted while the reports' bytes exceed this
-  std::uint64_t max_bytes = 4ull << 30;        // hard cap: commits beyond it fail with STORAGE_FULL
+  std::filesystem::path path;                   // SQLite: the database file (other backends: their own location)
+  std::int64_t retention_seconds = 30 * 86400;  // reports older than this are deleted
+  std::uint64_t retention_bytes = 1ull << 30;   // oldest reports deleted while the reports' bytes exceed this
+  std::uint64_t max_bytes = 4ull << 30;         // hard cap: commits beyond it fail with STORAGE_FULL
 };
 
 struct StoredReport {
@@ -84,14 +84,17 @@ struct StoredReport {
 // What a restarted broker recovers: what every batch that committed OK
 // wrote, and nothing of a batch that failed.
 struct RecoveredState {
-  std::uint64_t last_seq = 0;                                     // the highest seq ever committed, even if retention deleted it
-  std::map<std::string, std::uint64_t> sequences;                 // originator -> highest sequence committed, for good
-  std::map<std::string, std::vector<std::string>> subscriptions;  // node -> patterns, as last committed, duplicates once
-  std::map<std::string, std::uint64_t> cursors;                   // node -> acked broker seq, as last committed
-  std::vector<std::pair<std::string, std::int64_t>> recent_ids;   // (report id, accepted ms) of the stored reports accepted at or after now - recent_window, seq order
-  std::vector<std::pair<std::string, SourceRecord>> sources;      // the SourceIndex::kDefaultCapacity stored reports of highest seq, seq order, labels parsed from their bytes
-  audit::AuditEntry last_audit;                                   // the entry of highest index; index 0 when empty
-  std::uint64_t last_checkpoint = 0;                              // the highest checkpoint index; 0 when none
+  std::uint64_t last_seq = 0;                      // the highest seq ever committed, even if retention deleted it
+  std::map<std::string, std::uint64_t> sequences;  // originator -> highest sequence committed, for good
+  std::map<std::string, std::vector<std::string>>
+      subscriptions;                             // node -> patterns, as last committed, duplicates once
+  std::map<std::string, std::uint64_t> cursors;  // node -> acked broker seq, as last committed
+  std::vector<std::pair<std::string, std::int64_t>>
+      recent_ids;  // (report id, accepted ms) of the stored reports accepted at or after now - recent_window, seq order
+  std::vector<std::pair<std::string, SourceRecord>> sources;  // the SourceIndex::kDefaultCapacity stored reports of
+                                                              // highest seq, seq order, labels parsed from their bytes
+  audit::AuditEntry last_audit;                               // the entry of highest index; index 0 when empty
+  std::uint64_t last_checkpoint = 0;                          // the highest checkpoint index; 0 when none
 };
 
 struct Batch {

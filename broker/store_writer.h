@@ -29,9 +29,9 @@ namespace tearline::broker {
 class StoreWriter {
  public:
   struct Written {
-    Status status;                     // Store::commit's answer
-    Batch batch;                       // the batch, handed back
-    std::string clashing_id;           // with REPLAYED_REPORT: the report id already stored
+    Status status;            // Store::commit's answer
+    Batch batch;              // the batch, handed back
+    std::string clashing_id;  // with REPLAYED_REPORT: the report id already stored
   };
 
   // Throws zmq::error_t when the notify socket cannot be made.
@@ -55,7 +55,7 @@ class StoreWriter {
 
   Store& store_;
   zmq::socket_t notify_;  // built and connected in the constructor, used by the thread
-  bool busy_ = false;  // I/O thread only
+  bool busy_ = false;     // I/O thread only
   Mutex mu_;
   std::condition_variable cv_;
   std::optional<Batch> job_ GUARDED_BY(mu_);

@@ -4,8 +4,8 @@ namespace tearline::broker {
 
 Status TrustState::reload(std::int64_t now_seconds, identity::LoadReport* report) {
   TrustSnapshotPtr previous = current();
-  auto directory = identity::Directory::load(directory_path_, now_seconds, report,
-                                             previous ? previous->directory.get() : nullptr);
+  auto directory =
+      identity::Directory::load(directory_path_, now_seconds, report, previous ? previous->directory.get() : nullptr);
   if (!directory) return directory.status();
   if ((*directory)->nodes().empty()) {
     return Status::fail(Code::INVALID_FIELD, "directory " + directory_path_.string() + " holds no valid credential");

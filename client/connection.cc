@@ -185,8 +185,8 @@ Result<v1::Frame> Connection::finish(std::uint64_t id, int timeout_ms) {
     file(std::move(*event));
   }
   in_flight_.erase(id);
-  return Status::fail(Code::UNAVAILABLE,
-                      "broker did not answer request " + std::to_string(id) + " within " + std::to_string(timeout_ms) + " ms");
+  return Status::fail(Code::UNAVAILABLE, "broker did not answer request " + std::to_string(id) + " within " +
+                                             std::to_string(timeout_ms) + " ms");
 }
 
 Result<v1::Frame> Connection::request(const v1::Frame& request, int timeout_ms) {
@@ -227,7 +227,8 @@ void Connection::file(Event event) {
 
 std::optional<Connection::Event> Connection::read(int timeout_ms) {
   std::optional<Event> out;
-  (void)receive_bytes(timeout_ms, [&](ByteView bytes) { out.emplace(wire::decode_frame(bytes, kMaxIncomingFrameBytes)); });
+  (void)receive_bytes(timeout_ms,
+                      [&](ByteView bytes) { out.emplace(wire::decode_frame(bytes, kMaxIncomingFrameBytes)); });
   return out;
 }
 
@@ -262,8 +263,8 @@ Status Connection::try_send(ByteView bytes) {
 Status Connection::try_send_parts(const std::vector<Bytes>& parts) {
   try {
     for (std::size_t i = 0; i < parts.size(); ++i) {
-      const auto flags = i + 1 < parts.size() ? zmq::send_flags::sndmore | zmq::send_flags::dontwait
-                                              : zmq::send_flags::dontwait;
+      const auto flags =
+          i + 1 < parts.size() ? zmq::send_flags::sndmore | zmq::send_flags::dontwait : zmq::send_flags::dontwait;
       if (!socket_->dealer.send(zmq::buffer(parts[i].data(), parts[i].size()), flags)) {
         return Status::fail(Code::UNAVAILABLE, "broker at " + options_.endpoint + " is not reachable");
       }

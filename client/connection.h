@@ -44,11 +44,11 @@
 namespace tearline::client {
 
 struct ConnectionOptions {
-  std::string endpoint;                     // e.g. tcp://127.0.0.1:7801
+  std::string endpoint;                         // e.g. tcp://127.0.0.1:7801
   std::string client_name = "tearline-client";  // Hello.client_name
-  std::string node_id;                      // named in error messages only
-  int connect_timeout_ms = 5000;            // hello(): WELCOME within this, or UNAVAILABLE
-  int send_timeout_ms = 5000;               // ZMQ_SNDTIMEO: the longest a send() waits for room
+  std::string node_id;                          // named in error messages only
+  int connect_timeout_ms = 5000;                // hello(): WELCOME within this, or UNAVAILABLE
+  int send_timeout_ms = 5000;                   // ZMQ_SNDTIMEO: the longest a send() waits for room
   // ZMQ_IMMEDIATE: queue nothing before the CURVE handshake has succeeded (a
   // send then fails at once instead of waiting in a queue that a refused key
   // never drains).

@@ -228,15 +228,15 @@ Result<std::unique_ptr<Session>> Session::connect(const SessionOptions& options)
   if (!dir) return dir.status();
   impl->directory = std::move(dir).value();
   if (impl->directory->node(options.node_id) == nullptr) {
-    return Status::fail(Code::UNKNOWN_NODE, "node " + options.node_id + " is not in the directory " +
-                                                options.directory.string());
+    return Status::fail(Code::UNKNOWN_NODE,
+                        "node " + options.node_id + " is not in the directory " + options.directory.string());
   }
   auto keys = crypto::read_node_keys(options.key_file);
   if (!keys) return keys.status();
   impl->keys = std::make_unique<crypto::NodeSecrets>(std::move(keys).value());
   if (!(impl->keys->signing.public_key() == impl->directory->node(options.node_id)->signing_key)) {
-    return Status::fail(Code::KEY_FILE, "key file " + options.key_file.string() + " does not hold " +
-                                            options.node_id + "'s keys");
+    return Status::fail(Code::KEY_FILE,
+                        "key file " + options.key_file.string() + " does not hold " + options.node_id + "'s keys");
   }
   auto broker_key = read_broker_key(options.directory / "broker.pub");
   if (!broker_key) return broker_key.status();
@@ -266,9 +266,9 @@ Result<report::BuiltReport> build(Session& session, report::ReportDraft draft) {
   if (draft.created_at_ms == 0) draft.created_at_ms = now;
   if (draft.sequence == 0) {
     // Microseconds since the epoch keep sequences increasing across restarts.
-    const auto now_us = std::chrono::duration_cast<std::chrono::microseconds>(
-                            std::chrono::system_clock::now().time_since_epoch())
-                            .count();
+    const auto now_us =
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count();
     draft.sequence = std::max<std::uint64_t>(impl.last_sequence + 1, static_cast<std::uint64_t>(now_us));
     impl.last_sequence = draft.sequence;
   }
@@ -307,7 +307,8 @@ Status Session::subscribe(const std::vector<std::string>& patterns) {
   if (answer->has_rejected()) return wire::status_of(answer->rejected());
   if (answer->has_error()) return wire::status_of(answer->error());
   for (const auto& p : patterns) {
-    if (std::find(impl_->patterns.begin(), impl_->patterns.end(), p) == impl_->patterns.end()) impl_->patterns.push_back(p);
+    if (std::find(impl_->patterns.begin(), impl_->patterns.end(), p) == impl_->patterns.end())
+      impl_->patterns.push_back(p);
   }
   return Status::ok();
 }

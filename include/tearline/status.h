@@ -48,9 +48,7 @@ class [[nodiscard]] Status {
   const std::vector<Reason>& reasons() const { return reasons_; }
   bool has(Code code) const;
   void add(Code code, std::string message) { reasons_.push_back(Reason{code, std::move(message)}); }
-  void merge(const Status& other) {
-    reasons_.insert(reasons_.end(), other.reasons_.begin(), other.reasons_.end());
-  }
+  void merge(const Status& other) { reasons_.insert(reasons_.end(), other.reasons_.begin(), other.reasons_.end()); }
   // All reasons as "NAME: message; NAME: message".
   std::string to_string() const;
 
@@ -61,7 +59,7 @@ class [[nodiscard]] Status {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : value_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : value_(std::move(value)) {}                                     // NOLINT: implicit by design
   Result(Status status) : status_(std::move(status)) { assert(!status_.is_ok()); }  // NOLINT
   static Result fail(Code code, std::string message) { return Result(Status::fail(code, std::move(message))); }
 
@@ -70,9 +68,18 @@ class [[nodiscard]] Result {
   const Status& status() const { return status_; }
   Code code() const { return status_.code(); }
 
-  T& value() & { assert(value_); return *value_; }
-  const T& value() const& { assert(value_); return *value_; }
-  T&& value() && { assert(value_); return std::move(*value_); }
+  T& value() & {
+    assert(value_);
+    return *value_;
+  }
+  const T& value() const& {
+    assert(value_);
+    return *value_;
+  }
+  T&& value() && {
+    assert(value_);
+    return std::move(*value_);
+  }
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
   T& operator*() & { return value(); }

@@ -93,15 +93,15 @@ VerifyResult verify_chain(const std::vector<AuditEntry>& entries, const std::vec
       auto earlier = seen.find(e.prev_hash);
       if (earlier != seen.end()) {
         const std::uint64_t first = earlier->second + 1;
-        return fail(Tamper::kInserted, first, "entry " + std::to_string(first) +
-                                                  " was inserted (the chain resumes after it at entry " +
-                                                  std::to_string(e.index) + ")");
+        return fail(Tamper::kInserted, first,
+                    "entry " + std::to_string(first) + " was inserted (the chain resumes after it at entry " +
+                        std::to_string(e.index) + ")");
       }
       for (std::size_t j = k + 1; j < entries.size(); ++j) {
         if (entries[j].hash == e.prev_hash) {
-          return fail(Tamper::kReordered, e.index, "entry " + std::to_string(e.index) +
-                                                       " is out of order (it follows entry " +
-                                                       std::to_string(entries[j].index) + ", stored after it)");
+          return fail(Tamper::kReordered, e.index,
+                      "entry " + std::to_string(e.index) + " is out of order (it follows entry " +
+                          std::to_string(entries[j].index) + ", stored after it)");
         }
       }
       if (k + 1 < entries.size() && entries[k + 1].prev_hash == prev) {
@@ -120,7 +120,8 @@ VerifyResult verify_chain(const std::vector<AuditEntry>& entries, const std::vec
   for (const auto& c : checkpoints) {
     if (!crypto::verify(key, crypto::tags::kAuditCheckpoint, checkpoint_payload(c.index, c.hash, c.time_ms),
                         ByteView(c.signature.data(), c.signature.size()))) {
-      return fail(Tamper::kCheckpoint, c.index, "checkpoint at entry " + std::to_string(c.index) + " has a bad signature");
+      return fail(Tamper::kCheckpoint, c.index,
+                  "checkpoint at entry " + std::to_string(c.index) + " has a bad signature");
     }
     auto it = by_index.find(c.index);
     if (it == by_index.end()) {
@@ -132,8 +133,9 @@ VerifyResult verify_chain(const std::vector<AuditEntry>& entries, const std::vec
                       " but the log ends at " + std::to_string(entries.size()) + ")");
     }
     if (it->second->hash != c.hash) {
-      return fail(Tamper::kCheckpoint, c.index, "the chain up to entry " + std::to_string(c.index) +
-                                                    " differs from the signed checkpoint (rewritten)");
+      return fail(
+          Tamper::kCheckpoint, c.index,
+          "the chain up to entry " + std::to_string(c.index) + " differs from the signed checkpoint (rewritten)");
     }
     r.protected_up_to = std::max(r.protected_up_to, c.index);
   }

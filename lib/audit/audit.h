@@ -54,8 +54,8 @@ class ChainWriter {
  public:
   ChainWriter() = default;
   ChainWriter(std::uint64_t last_index, const crypto::Digest& last_hash) : index_(last_index), last_(last_hash) {}
-  AuditEntry append(std::int64_t time_ms, std::string event, std::string node, std::string report,
-                    std::string decision, std::string detail);
+  AuditEntry append(std::int64_t time_ms, std::string event, std::string node, std::string report, std::string decision,
+                    std::string detail);
   std::uint64_t last_index() const { return index_; }
   const crypto::Digest& last_hash() const { return last_; }
 

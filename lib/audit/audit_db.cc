@@ -64,7 +64,9 @@ Status insert_entries(sqlite3* db, const std::vector<AuditEntry>& entries) {
     sqlite3_bind_blob(st.stmt, 8, e.prev_hash.data(), 32, SQLITE_TRANSIENT);
     sqlite3_bind_blob(st.stmt, 9, e.hash.data(), 32, SQLITE_TRANSIENT);
     const int rc = sqlite3_step(st.stmt);
-    if (rc != SQLITE_DONE) return Status::fail(rc == SQLITE_FULL ? Code::STORAGE_FULL : Code::STORAGE_FAILED, std::string("audit insert: ") + sqlite3_errmsg(db));
+    if (rc != SQLITE_DONE)
+      return Status::fail(rc == SQLITE_FULL ? Code::STORAGE_FULL : Code::STORAGE_FAILED,
+                          std::string("audit insert: ") + sqlite3_errmsg(db));
     sqlite3_reset(st.stmt);
   }
   return Status::ok();
@@ -72,8 +74,8 @@ Status insert_entries(sqlite3* db, const std::vector<AuditEntry>& entries) {
 
 Status insert_checkpoint(sqlite3* db, const Checkpoint& c) {
   Statement st;
-  if (sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO audit_checkpoints(idx,time_ms,hash,signature) VALUES(?,?,?,?)",
-                         -1, &st.stmt, nullptr) != SQLITE_OK) {
+  if (sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO audit_checkpoints(idx,time_ms,hash,signature) VALUES(?,?,?,?)", -1,
+                         &st.stmt, nullptr) != SQLITE_OK) {
     return sql_error(db, "prepare checkpoint insert");
   }
   sqlite3_bind_int64(st.stmt, 1, static_cast<sqlite3_int64>(c.index));
@@ -81,13 +83,16 @@ Status insert_checkpoint(sqlite3* db, const Checkpoint& c) {
   sqlite3_bind_blob(st.stmt, 3, c.hash.data(), 32, SQLITE_TRANSIENT);
   sqlite3_bind_blob(st.stmt, 4, c.signature.data(), 64, SQLITE_TRANSIENT);
   const int rc = sqlite3_step(st.stmt);
-  if (rc != SQLITE_DONE) return Status::fail(rc == SQLITE_FULL ? Code::STORAGE_FULL : Code::STORAGE_FAILED, std::string("checkpoint insert: ") + sqlite3_errmsg(db));
+  if (rc != SQLITE_DONE)
+    return Status::fail(rc == SQLITE_FULL ? Code::STORAGE_FULL : Code::STORAGE_FAILED,
+                        std::string("checkpoint insert: ") + sqlite3_errmsg(db));
   return Status::ok();
 }
 
 Result<AuditEntry> last_entry(sqlite3* db) {
   Statement st;
-  if (sqlite3_prepare_v2(db, "SELECT idx, hash FROM audit ORDER BY idx DESC LIMIT 1", -1, &st.stmt, nullptr) != SQLITE_OK) {
+  if (sqlite3_prepare_v2(db, "SELECT idx, hash FROM audit ORDER BY idx DESC LIMIT 1", -1, &st.stmt, nullptr) !=
+      SQLITE_OK) {
     return sql_error(db, "prepare last audit entry");
   }
   AuditEntry e;
@@ -141,8 +146,8 @@ Result<std::vector<Checkpoint>> read_checkpoints(const std::filesystem::path& pa
   Status s = open_read_only(path, &ro);
   if (!s) return s;
   Statement st;
-  if (sqlite3_prepare_v2(ro.db, "SELECT idx,time_ms,hash,signature FROM audit_checkpoints ORDER BY idx", -1,
-                         &st.stmt, nullptr) != SQLITE_OK) {
+  if (sqlite3_prepare_v2(ro.db, "SELECT idx,time_ms,hash,signature FROM audit_checkpoints ORDER BY idx", -1, &st.stmt,
+                         nullptr) != SQLITE_OK) {
     return sql_error(ro.db, "read audit checkpoints");
   }
   std::vector<Checkpoint> out;

@@ -36,10 +36,16 @@ class ByteWriter {
   void raw(ByteView b) { out_.insert(out_.end(), b.begin(), b.end()); }
   void raw(std::string_view s) { raw(as_bytes(s)); }
   // u64 little-endian length, then the bytes.
-  void field(ByteView b) { u64(b.size()); raw(b); }
+  void field(ByteView b) {
+    u64(b.size());
+    raw(b);
+  }
   void field(std::string_view s) { field(as_bytes(s)); }
   // The domain tag's ASCII bytes followed by one 0x00 byte.
-  void tag(std::string_view domain_tag) { raw(domain_tag); u8(0); }
+  void tag(std::string_view domain_tag) {
+    raw(domain_tag);
+    u8(0);
+  }
 
   const Bytes& bytes() const { return out_; }
   Bytes take() { return std::move(out_); }

@@ -29,8 +29,7 @@ bool has_unknown_fields(const google::protobuf::Message& message) {
 
 }  // namespace
 
-Status parse_strict(ByteView bytes, google::protobuf::Message* out, std::string_view what,
-                    Code failure_code) {
+Status parse_strict(ByteView bytes, google::protobuf::Message* out, std::string_view what, Code failure_code) {
   if (bytes.size() > static_cast<std::size_t>(INT32_MAX) ||
       !out->ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
     return Status::fail(failure_code, std::string(what) + " does not parse");
@@ -46,8 +45,7 @@ Status parse_canonical(ByteView bytes, google::protobuf::Message* out, std::stri
   if (!parsed) return parsed;
   Bytes again = serialize_canonical(*out);
   if (again.size() != bytes.size() || !std::equal(again.begin(), again.end(), bytes.begin())) {
-    return Status::fail(Code::BAD_ENCODING,
-                        std::string(what) + " is not canonical (duplicate or reordered field)");
+    return Status::fail(Code::BAD_ENCODING, std::string(what) + " is not canonical (duplicate or reordered field)");
   }
   return Status::ok();
 }

@@ -1,10 +1,10 @@
 #include "base/files.h"
 
-#include <cerrno>
-#include <cstring>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <cerrno>
+#include <cstring>
 
 namespace tearline {
 
@@ -27,7 +27,8 @@ Result<Bytes> read_file(const std::filesystem::path& path, std::size_t max_bytes
     out.insert(out.end(), buf, buf + n);
     if (out.size() > max_bytes) {
       ::close(fd);
-      return Result<Bytes>::fail(Code::IO_ERROR, path.string() + " is larger than " + std::to_string(max_bytes) + " bytes");
+      return Result<Bytes>::fail(Code::IO_ERROR,
+                                 path.string() + " is larger than " + std::to_string(max_bytes) + " bytes");
     }
   }
   ::close(fd);

@@ -1,8 +1,8 @@
 // Whole-file reads and atomic writes with an explicit mode.
 #pragma once
 
-#include <filesystem>
 #include <sys/types.h>
+#include <filesystem>
 
 #include "base/bytes.h"
 #include "base/result.h"

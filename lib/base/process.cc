@@ -103,8 +103,8 @@ Result<Process> Process::spawn(const ProcessSpec& spec) {
   int in_pipe[2] = {-1, -1}, out_pipe[2] = {-1, -1}, report[2] = {-1, -1};
   int child_in = -1, child_out = -1, child_err = -1;
   auto cleanup = [&] {
-    for (int* fd : {&in_pipe[0], &in_pipe[1], &out_pipe[0], &out_pipe[1], &report[0], &report[1], &child_in,
-                    &child_out, &child_err}) {
+    for (int* fd : {&in_pipe[0], &in_pipe[1], &out_pipe[0], &out_pipe[1], &report[0], &report[1], &child_in, &child_out,
+                    &child_err}) {
       close_fd(fd);
     }
   };
@@ -171,7 +171,7 @@ Result<Process> Process::spawn(const ProcessSpec& spec) {
   process.stdout_fd_ = std::exchange(out_pipe[0], -1);
   if (n == static_cast<ssize_t>(sizeof failure)) {
     process.stop();  // it has exited (127) or is about to: reap it
-    const char* step = failure.step == kNice ? "cannot set the nice value of "
+    const char* step = failure.step == kNice       ? "cannot set the nice value of "
                        : failure.step == kRedirect ? "cannot redirect the output of "
                                                    : "cannot execute ";
     return Status::fail(Code::IO_ERROR, step + what + ": " + std::strerror(failure.error));

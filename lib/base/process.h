@@ -41,11 +41,11 @@ struct ProcessSpec {
   std::string program;
   // "NAME=value" each; nullopt: this process's environment.
   std::optional<std::vector<std::string>> env;
-  bool pipe_stdin = false;             // a pipe (Process::stdin_fd); else /dev/null
-  bool pipe_stdout = false;            // a pipe (Process::stdout_fd); else stdout_file
-  std::filesystem::path stdout_file;   // created or truncated, mode 0600; empty: /dev/null
-  std::filesystem::path stderr_file;   // likewise
-  bool stderr_to_stdout = false;       // stderr goes where stdout goes (stderr_file unused)
+  bool pipe_stdin = false;            // a pipe (Process::stdin_fd); else /dev/null
+  bool pipe_stdout = false;           // a pipe (Process::stdout_fd); else stdout_file
+  std::filesystem::path stdout_file;  // created or truncated, mode 0600; empty: /dev/null
+  std::filesystem::path stderr_file;  // likewise
+  bool stderr_to_stdout = false;      // stderr goes where stdout goes (stderr_file unused)
   // Sent to the child when the thread that spawned it ends (PR_SET_PDEATHSIG;
   // note: the thread, not the process). 0: none.
   int parent_death_signal = SIGTERM;

@@ -3,8 +3,8 @@
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 
-#include <chrono>
 #include <charconv>
+#include <chrono>
 #include <ctime>
 
 namespace tearline {
@@ -34,8 +34,7 @@ std::string format_utc_ms(std::int64_t unix_ms) {
   const auto seconds = std::chrono::floor<std::chrono::seconds>(ms);
   const auto fraction = (ms - seconds).count();
   try {
-    return fmt::format("{:%Y-%m-%dT%H:%M:%S}.{:03}Z", fmt::gmtime(static_cast<std::time_t>(seconds.count())),
-                       fraction);
+    return fmt::format("{:%Y-%m-%dT%H:%M:%S}.{:03}Z", fmt::gmtime(static_cast<std::time_t>(seconds.count())), fraction);
   } catch (const fmt::format_error&) {
     return std::to_string(unix_ms);
   }
@@ -43,15 +42,14 @@ std::string format_utc_ms(std::int64_t unix_ms) {
 
 Result<std::int64_t> parse_utc_ms(std::string_view text) {
   const auto invalid = [&] {
-    return Result<std::int64_t>::fail(
-        Code::INVALID_FIELD, "time '" + std::string(text.substr(0, 40)) +
-                                 "' is not UTC ISO 8601 (YYYY-MM-DDTHH:MM:SSZ or YYYY-MM-DDTHH:MM:SS.fffZ)");
+    return Result<std::int64_t>::fail(Code::INVALID_FIELD,
+                                      "time '" + std::string(text.substr(0, 40)) +
+                                          "' is not UTC ISO 8601 (YYYY-MM-DDTHH:MM:SSZ or YYYY-MM-DDTHH:MM:SS.fffZ)");
   };
   // 0123456789012345678901234
   // YYYY-MM-DDTHH:MM:SS.fffZ
   if (text.size() != 20 && text.size() != 24) return invalid();
-  if (text[4] != '-' || text[7] != '-' || text[10] != 'T' || text[13] != ':' || text[16] != ':' ||
-      text.back() != 'Z') {
+  if (text[4] != '-' || text[7] != '-' || text[10] != 'T' || text[13] != ':' || text[16] != ':' || text.back() != 'Z') {
     return invalid();
   }
   const int year = digits_at(text, 0, 4), month = digits_at(text, 5, 2), day = digits_at(text, 8, 2);
@@ -70,7 +68,8 @@ Result<std::int64_t> parse_utc_ms(std::string_view text) {
   if (!date.ok()) return invalid();
   const auto at = std::chrono::sys_days(date) + std::chrono::hours(hour) + std::chrono::minutes(minute) +
                   std::chrono::seconds(second) + std::chrono::milliseconds(millis);
-  return static_cast<std::int64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(at.time_since_epoch()).count());
+  return static_cast<std::int64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(at.time_since_epoch()).count());
 }
 
 }  // namespace tearline

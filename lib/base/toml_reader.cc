@@ -12,11 +12,10 @@ TomlReader::TomlReader(std::string_view text, std::string source, LineStyle styl
     parsed_ = true;
   } catch (const toml::parse_error& e) {
     const auto& begin = e.source().begin;
-    std::string message =
-        style_ == LineStyle::kPrefix
-            ? render(begin.line, "not valid TOML: " + std::string(e.description()) + " (column " +
-                                     std::to_string(begin.column) + ")")
-            : render(begin.line, e.description());
+    std::string message = style_ == LineStyle::kPrefix
+                              ? render(begin.line, "not valid TOML: " + std::string(e.description()) + " (column " +
+                                                       std::to_string(begin.column) + ")")
+                              : render(begin.line, e.description());
     problems_.push_back(Problem{begin.line, Reason{Code::INVALID_FIELD, std::move(message)}});
   }
 }

@@ -81,8 +81,8 @@ class TomlReader {
   std::optional<std::string> string(const toml::table& table, std::string_view key, std::string_view name = {});
   std::optional<bool> boolean(const toml::table& table, std::string_view key, std::string_view name = {});
   // An integer in [lo, hi]: "NAME must be an integer in LO..HI" otherwise.
-  std::optional<std::int64_t> integer(const toml::table& table, std::string_view key, std::int64_t lo,
-                                      std::int64_t hi, std::string_view name = {});
+  std::optional<std::int64_t> integer(const toml::table& table, std::string_view key, std::int64_t lo, std::int64_t hi,
+                                      std::string_view name = {});
   // An array whose elements are all strings: "NAME must be a list of strings"
   // otherwise (once, at the first offending node).
   std::optional<std::vector<std::string>> strings(const toml::table& table, std::string_view key,

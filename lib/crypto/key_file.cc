@@ -37,8 +37,7 @@ Status write_secret(const std::filesystem::path& path, const char* magic, std::i
 
 // Reads exactly magic || payload_size bytes into sodium memory after checking
 // the file's mode. On success *out owns the payload (caller frees with secure_free).
-Status read_secret(const std::filesystem::path& path, const char* magic, std::size_t payload_size,
-                   std::uint8_t** out) {
+Status read_secret(const std::filesystem::path& path, const char* magic, std::size_t payload_size, std::uint8_t** out) {
   const std::string name = path.string();
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return Status::fail(Code::KEY_FILE, "cannot open key file " + name + ": " + std::strerror(errno));
@@ -71,8 +70,8 @@ Status read_secret(const std::filesystem::path& path, const char* magic, std::si
   ::close(fd);
   if (got != total || std::memcmp(buf, magic, kMagicBytes) != 0) {
     secure_free(buf);
-    return Status::fail(Code::KEY_FILE, "key file " + name + " is not a " +
-                                            std::string(magic, kMagicBytes - 1) + " key file");
+    return Status::fail(Code::KEY_FILE,
+                        "key file " + name + " is not a " + std::string(magic, kMagicBytes - 1) + " key file");
   }
   *out = buf;
   return Status::ok();
@@ -107,7 +106,8 @@ Result<NodeSecrets> read_node_keys(const std::filesystem::path& path) {
   auto sealing = SealingKey::from_secret(ByteView(p + 64, 32));
   auto transport = TransportKey::from_secret(ByteView(p + 96, 32));
   secure_free(buf);
-  if (!signing || !sealing || !transport) return Status::fail(Code::KEY_FILE, "node key file " + path.string() + " is corrupt");
+  if (!signing || !sealing || !transport)
+    return Status::fail(Code::KEY_FILE, "node key file " + path.string() + " is corrupt");
   return NodeSecrets{std::move(signing).value(), std::move(sealing).value(), std::move(transport).value()};
 }
 

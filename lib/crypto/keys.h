@@ -38,8 +38,8 @@ struct PublicKey {
 struct VerifyTag {};
 struct SealTag {};
 struct TransportTag {};
-using VerifyKey = PublicKey<VerifyTag>;        // Ed25519 public
-using SealingPublicKey = PublicKey<SealTag>;   // X25519 public
+using VerifyKey = PublicKey<VerifyTag>;              // Ed25519 public
+using SealingPublicKey = PublicKey<SealTag>;         // X25519 public
 using TransportPublicKey = PublicKey<TransportTag>;  // CURVE public
 
 using Signature = std::array<std::uint8_t, kSignatureBytes>;

@@ -22,8 +22,8 @@ Bytes encrypt(const ContentKey& key, const Nonce& nonce, ByteView associated, By
   Bytes out(plaintext.size() + kAeadTagBytes);
   unsigned long long written = 0;
   crypto_aead_xchacha20poly1305_ietf_encrypt(out.data(), &written, plaintext.data(), plaintext.size(),
-                                             associated.data(), associated.size(), nullptr,
-                                             nonce.data(), key.secret().data());
+                                             associated.data(), associated.size(), nullptr, nonce.data(),
+                                             key.secret().data());
   out.resize(written);
   return out;
 }
@@ -32,9 +32,9 @@ std::optional<Bytes> decrypt(const ContentKey& key, ByteView nonce, ByteView ass
   if (nonce.size() != kNonceBytes || ciphertext.size() < kAeadTagBytes) return std::nullopt;
   Bytes out(ciphertext.size() - kAeadTagBytes);
   unsigned long long written = 0;
-  if (crypto_aead_xchacha20poly1305_ietf_decrypt(out.data(), &written, nullptr, ciphertext.data(),
-                                                 ciphertext.size(), associated.data(), associated.size(),
-                                                 nonce.data(), key.secret().data()) != 0) {
+  if (crypto_aead_xchacha20poly1305_ietf_decrypt(out.data(), &written, nullptr, ciphertext.data(), ciphertext.size(),
+                                                 associated.data(), associated.size(), nonce.data(),
+                                                 key.secret().data()) != 0) {
     sodium_memzero(out.data(), out.size());
     return std::nullopt;
   }

@@ -49,8 +49,8 @@ Result<DirectoryPtr> Directory::load(const fs::path& dir, std::int64_t now_secon
   return build(std::move(trust).value(), sources, now_seconds, report, previous);
 }
 
-DirectoryPtr Directory::build(TrustStore trust, const Sources& sources, std::int64_t now_seconds,
-                              LoadReport* report, const Directory* previous) {
+DirectoryPtr Directory::build(TrustStore trust, const Sources& sources, std::int64_t now_seconds, LoadReport* report,
+                              const Directory* previous) {
   LoadReport local;
   if (report == nullptr) report = &local;
   auto d = std::make_shared<Directory>();
@@ -70,10 +70,10 @@ DirectoryPtr Directory::build(TrustStore trust, const Sources& sources, std::int
     }
     auto it = d->revocations_.find(rl->agency);
     if (it != d->revocations_.end() && rl->number < it->second.number) {
-      report->rejected.push_back({name, Reason{Code::REVOCATION_ROLLBACK,
-                                               "revocation list " + std::to_string(rl->number) + " of " + rl->agency +
-                                                   " is older than list " + std::to_string(it->second.number) +
-                                                   " already held; keeping the newer list"}});
+      report->rejected.push_back(
+          {name, Reason{Code::REVOCATION_ROLLBACK,
+                        "revocation list " + std::to_string(rl->number) + " of " + rl->agency + " is older than list " +
+                            std::to_string(it->second.number) + " already held; keeping the newer list"}});
       continue;
     }
     std::string agency = rl->agency;
@@ -97,15 +97,15 @@ DirectoryPtr Directory::build(TrustStore trust, const Sources& sources, std::int
     }
     const std::string tk = to_string(cred->transport_key.view());
     if (!transport_keys.insert(tk).second) {
-      report->rejected.push_back({name, Reason{Code::DUPLICATE_OBJECT, "node " + cred->node_id +
-                                                                           " reuses another node's transport key"}});
+      report->rejected.push_back(
+          {name, Reason{Code::DUPLICATE_OBJECT, "node " + cred->node_id + " reuses another node's transport key"}});
       continue;
     }
     if (cred->not_after <= now_seconds) {
       report->warnings.push_back({name, Reason{Code::EXPIRED, "credential of " + cred->node_id + " has expired"}});
     } else if (cred->not_before > now_seconds) {
-      report->warnings.push_back({name, Reason{Code::NOT_YET_VALID, "credential of " + cred->node_id +
-                                                                        " is not valid yet"}});
+      report->warnings.push_back(
+          {name, Reason{Code::NOT_YET_VALID, "credential of " + cred->node_id + " is not valid yet"}});
     }
     std::string id = cred->node_id;
     d->nodes_.emplace(std::move(id), std::move(cred).value());
@@ -118,10 +118,11 @@ DirectoryPtr Directory::build(TrustStore trust, const Sources& sources, std::int
       continue;
     }
     auto& versions = d->charters_[charter->unit_id];
-    if (std::any_of(versions.begin(), versions.end(), [&](const Charter& c) { return c.version == charter->version; })) {
-      report->rejected.push_back({name, Reason{Code::DUPLICATE_OBJECT, "charter " + charter->unit_id + " version " +
-                                                                           std::to_string(charter->version) +
-                                                                           " appears twice"}});
+    if (std::any_of(versions.begin(), versions.end(),
+                    [&](const Charter& c) { return c.version == charter->version; })) {
+      report->rejected.push_back(
+          {name, Reason{Code::DUPLICATE_OBJECT, "charter " + charter->unit_id + " version " +
+                                                    std::to_string(charter->version) + " appears twice"}});
       continue;
     }
     // A member whose credential names another agency than the charter does
@@ -165,14 +166,15 @@ std::vector<const Credential*> Directory::nodes() const {
 
 Status Directory::check_node(std::string_view node_id, std::int64_t t) const {
   const Credential* c = node(node_id);
-  if (c == nullptr) return Status::fail(Code::UNKNOWN_NODE, "node " + std::string(node_id) + " is not in the directory");
+  if (c == nullptr)
+    return Status::fail(Code::UNKNOWN_NODE, "node " + std::string(node_id) + " is not in the directory");
   Status s;
   if (t < c->not_before) s.add(Code::NOT_YET_VALID, "credential of " + c->node_id + " is not valid yet");
   if (t >= c->not_after) s.add(Code::EXPIRED, "credential of " + c->node_id + " has expired");
   const RevocationList* rl = revocation_list(c->agency);
   if (rl != nullptr && rl->revokes_serial(c->serial)) {
-    s.add(Code::REVOKED, "credential of " + c->node_id + " (serial " + std::to_string(c->serial) +
-                             ") is revoked by " + c->agency + " list " + std::to_string(rl->number));
+    s.add(Code::REVOKED, "credential of " + c->node_id + " (serial " + std::to_string(c->serial) + ") is revoked by " +
+                             c->agency + " list " + std::to_string(rl->number));
   }
   return s;
 }

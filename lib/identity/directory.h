@@ -42,8 +42,7 @@ class Directory {
   // replaces: its revocation lists are carried over and a list with a lower
   // number than the one it holds is rejected (REVOCATION_ROLLBACK).
   static Result<std::shared_ptr<const Directory>> load(const std::filesystem::path& dir, std::int64_t now_seconds,
-                                                       LoadReport* report,
-                                                       const Directory* previous = nullptr);
+                                                       LoadReport* report, const Directory* previous = nullptr);
 
   // Builds from objects in memory (the same checks as load).
   struct Sources {

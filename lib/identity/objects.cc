@@ -113,8 +113,7 @@ void cosign_charter(v1::SignedObject* charter, const Authority& signer, const cr
 namespace {
 
 // Parses the envelope and its canonical body.
-Status open_envelope(ByteView bytes, std::string_view what, v1::SignedObject* obj,
-                     google::protobuf::Message* body) {
+Status open_envelope(ByteView bytes, std::string_view what, v1::SignedObject* obj, google::protobuf::Message* body) {
   Status s = parse_strict(bytes, obj, what);
   if (!s) return s;
   if (obj->signatures().empty()) return Status::fail(Code::BAD_SIGNATURE, std::string(what) + " carries no signature");
@@ -126,12 +125,11 @@ Status check_signature(const v1::SignedObject& obj, const v1::Signature& sig, co
                        std::string_view tag, std::string_view what) {
   const Authority* a = trust.authority(sig.agency());
   if (a == nullptr) {
-    return Status::fail(Code::UNKNOWN_AUTHORITY, std::string(what) + " is signed by '" + sig.agency() +
-                                                     "', which is not a pinned authority");
+    return Status::fail(Code::UNKNOWN_AUTHORITY,
+                        std::string(what) + " is signed by '" + sig.agency() + "', which is not a pinned authority");
   }
   if (!crypto::verify(a->verify_key, tag, as_bytes(obj.body()), as_bytes(sig.signature()))) {
-    return Status::fail(Code::BAD_SIGNATURE, std::string(what) + ": signature of " + sig.agency() +
-                                                 " does not verify");
+    return Status::fail(Code::BAD_SIGNATURE, std::string(what) + ": signature of " + sig.agency() + " does not verify");
   }
   return Status::ok();
 }
@@ -145,8 +143,8 @@ Status check_window(std::int64_t not_before, std::int64_t not_after, std::string
 
 Status check_version(std::uint32_t v, std::string_view what) {
   if (v != kFormatVersion) {
-    return Status::fail(Code::INVALID_FIELD, std::string(what) + ": format_version " + std::to_string(v) +
-                                                 " is not supported (expected 1)");
+    return Status::fail(Code::INVALID_FIELD,
+                        std::string(what) + ": format_version " + std::to_string(v) + " is not supported (expected 1)");
   }
   return Status::ok();
 }
@@ -210,9 +208,8 @@ Result<Credential> verify_credential(ByteView bytes, const AuthorityLookup& trus
   if (!cred) return cred.status();
   const Authority* home = trust.authority(body.agency());
   if (home->country != cred->country) {
-    return Status::fail(Code::INVALID_FIELD, "credential of " + body.node_id() + " names country " +
-                                                 cred->country + " but agency " + body.agency() + " is " +
-                                                 home->country);
+    return Status::fail(Code::INVALID_FIELD, "credential of " + body.node_id() + " names country " + cred->country +
+                                                 " but agency " + body.agency() + " is " + home->country);
   }
   return cred;
 }
@@ -277,8 +274,8 @@ Result<RevocationList> verify_revocation_list(ByteView bytes, const AuthorityLoo
   s = check_signature(obj, obj.signatures(0), trust, crypto::tags::kRevocationList, "revocation list");
   if (!s) return s;
   if (obj.signatures(0).agency() != body.agency()) {
-    return Status::fail(Code::WRONG_AUTHORITY, "revocation list of " + body.agency() + " is signed by " +
-                                                   obj.signatures(0).agency());
+    return Status::fail(Code::WRONG_AUTHORITY,
+                        "revocation list of " + body.agency() + " is signed by " + obj.signatures(0).agency());
   }
   s.merge(check_version(body.format_version(), "revocation list"));
   if (body.number() == 0) s.add(Code::INVALID_FIELD, "revocation list: number must be > 0");

@@ -92,8 +92,8 @@ class AuthorityLookup {
 // Serializes `body` canonically and signs it with the agency's authority key.
 tearline::v1::SignedObject sign_credential(const tearline::v1::CredentialBody& body, const Authority& issuer,
                                            const crypto::SigningKey& key);
-tearline::v1::SignedObject sign_revocation_list(const tearline::v1::RevocationListBody& body,
-                                                const Authority& issuer, const crypto::SigningKey& key);
+tearline::v1::SignedObject sign_revocation_list(const tearline::v1::RevocationListBody& body, const Authority& issuer,
+                                                const crypto::SigningKey& key);
 // A charter starts with no signature; each party adds its own with cosign_charter.
 tearline::v1::SignedObject new_charter(const tearline::v1::CharterBody& body);
 // Adds (or replaces) `signer`'s signature over the charter body.

@@ -31,8 +31,8 @@ namespace {
 
 Status make_dirs(const PkiPaths& pki) {
   std::error_code ec;
-  for (const auto& d : {pki.directory() / "credentials", pki.directory() / "charters",
-                        pki.directory() / "revocations", pki.keys() / "authorities", pki.keys() / "nodes"}) {
+  for (const auto& d : {pki.directory() / "credentials", pki.directory() / "charters", pki.directory() / "revocations",
+                        pki.keys() / "authorities", pki.keys() / "nodes"}) {
     fs::create_directories(d, ec);
     if (ec) return Status::fail(Code::IO_ERROR, "cannot create " + d.string() + ": " + ec.message());
   }
@@ -69,7 +69,9 @@ struct Signer {
 };
 Result<Signer> load_signer(const PkiPaths& pki, const TrustStore& trust, const std::string& agency) {
   const Authority* a = trust.authority(agency);
-  if (a == nullptr) return Status::fail(Code::UNKNOWN_AUTHORITY, "agency " + agency + " has no authority in " + pki.trust_store().string());
+  if (a == nullptr)
+    return Status::fail(Code::UNKNOWN_AUTHORITY,
+                        "agency " + agency + " has no authority in " + pki.trust_store().string());
   auto key = crypto::read_authority_key(pki.authority_key(agency));
   if (!key) return key.status();
   if (!(key->public_key() == a->verify_key)) {
@@ -224,7 +226,8 @@ Result<std::uint64_t> revoke(const PkiPaths& pki, const std::string& agency, con
     }
   }
   for (auto serial : serials) {
-    if (std::find(body.revoked_serials().begin(), body.revoked_serials().end(), serial) == body.revoked_serials().end()) {
+    if (std::find(body.revoked_serials().begin(), body.revoked_serials().end(), serial) ==
+        body.revoked_serials().end()) {
       body.add_revoked_serials(serial);
     }
   }

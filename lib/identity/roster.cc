@@ -47,7 +47,8 @@ Result<Roster> parse_roster(std::string_view toml_text, std::string_view source_
                      (*t)["name"].value_or(std::string())};
       const std::string where = src + " agency '" + a.id + "'" + line_of(n);
       if (!is_valid_id(a.id)) problems.add(Code::INVALID_FIELD, where + ": id is not a valid id");
-      if (!is_known_country(a.country)) problems.add(Code::INVALID_FIELD, where + ": country is not ISO 3166-1 alpha-3");
+      if (!is_known_country(a.country))
+        problems.add(Code::INVALID_FIELD, where + ": country is not ISO 3166-1 alpha-3");
       if (!ids.insert("agency:" + a.id).second) problems.add(Code::INVALID_FIELD, where + ": listed twice");
       r.agencies.push_back(std::move(a));
     }
@@ -92,10 +93,12 @@ Result<Roster> parse_roster(std::string_view toml_text, std::string_view source_
       const std::string where = src + " unit '" + u.id + "'" + line_of(n);
       u.members = reader.strings(*t, "members", "unit '" + u.id + "': members").value_or(std::vector<std::string>{});
       if (!is_valid_id(u.id)) problems.add(Code::INVALID_FIELD, where + ": id is not a valid id");
-      if (r.agency(u.host) == nullptr) problems.add(Code::INVALID_FIELD, where + ": host '" + u.host + "' is not in the roster");
+      if (r.agency(u.host) == nullptr)
+        problems.add(Code::INVALID_FIELD, where + ": host '" + u.host + "' is not in the roster");
       if (u.members.empty()) problems.add(Code::INVALID_FIELD, where + ": a unit needs members");
       for (const auto& m : u.members) {
-        if (r.node(m) == nullptr) problems.add(Code::INVALID_FIELD, where + ": member '" + m + "' is not a roster node");
+        if (r.node(m) == nullptr)
+          problems.add(Code::INVALID_FIELD, where + ": member '" + m + "' is not a roster node");
       }
       if (!ids.insert("unit:" + u.id).second) problems.add(Code::INVALID_FIELD, where + ": listed twice");
       r.units.push_back(std::move(u));

@@ -55,8 +55,8 @@ Result<TrustStore> TrustStore::parse(std::string_view toml_text, std::string_vie
   problems.merge(reader.status());
   if (!problems) return problems;
   if (store.empty()) {
-    return Status::fail(Code::EMPTY_TRUST_STORE, "trust store " + std::string(source_name) +
-                                                     " pins no authority; refusing to trust anything");
+    return Status::fail(Code::EMPTY_TRUST_STORE,
+                        "trust store " + std::string(source_name) + " pins no authority; refusing to trust anything");
   }
   return store;
 }
@@ -65,8 +65,8 @@ std::string TrustStore::to_toml() const {
   std::ostringstream out;
   out << "# Pinned agency authorities. Review every key before trusting it.\n";
   for (const auto& [agency, a] : authorities_) {
-    out << "\n[[authority]]\nagency = \"" << a.agency << "\"\ncountry = \"" << a.country
-        << "\"\nverify_key = \"" << to_hex(a.verify_key.view()) << "\"\n";
+    out << "\n[[authority]]\nagency = \"" << a.agency << "\"\ncountry = \"" << a.country << "\"\nverify_key = \""
+        << to_hex(a.verify_key.view()) << "\"\n";
   }
   return out.str();
 }

@@ -43,8 +43,8 @@ Decision label_admits(const identity::Directory& directory, std::string_view nod
 
   const auto releasable = effective_releasable_to(label, originator_country);
   if (!contains(releasable, node->country)) {
-    d.denials.add(Code::COUNTRY_NOT_RELEASABLE, node->node_id + "'s country " + node->country +
-                                                    " is not in releasable-to " + join(releasable));
+    d.denials.add(Code::COUNTRY_NOT_RELEASABLE,
+                  node->node_id + "'s country " + node->country + " is not in releasable-to " + join(releasable));
   } else {
     d.grounds.push_back("country " + node->country + " in releasable-to " + join(releasable));
   }
@@ -58,8 +58,8 @@ Decision label_admits(const identity::Directory& directory, std::string_view nod
       }
     }
     if (member_of.empty()) {
-      d.denials.add(Code::NOT_UNIT_MEMBER, node->node_id + " is not a member of " + join(label.units) +
-                                               " through a charter in force");
+      d.denials.add(Code::NOT_UNIT_MEMBER,
+                    node->node_id + " is not a member of " + join(label.units) + " through a charter in force");
     } else {
       d.grounds.push_back("member of unit " + member_of);
     }
@@ -68,8 +68,7 @@ Decision label_admits(const identity::Directory& directory, std::string_view nod
 }
 
 Decision may_read(const identity::Directory& directory, const TopicPolicy& topics, std::string_view node_id,
-                  const Label& label, const std::string& originator_country, std::string_view topic,
-                  std::int64_t t) {
+                  const Label& label, const std::string& originator_country, std::string_view topic, std::int64_t t) {
   Decision d = label_admits(directory, node_id, label, originator_country, t);
   if (directory.node(node_id) == nullptr) return d;
   Status topic_status = topics.check(directory, node_id, topic, Access::kRead, t);
@@ -133,8 +132,8 @@ Decision may_publish(const identity::Directory& directory, const TopicPolicy& to
       }
       const auto rel = effective_releasable_to(label, node->country);
       if (!is_subset(rel, src_rel)) {
-        d.denials.add(Code::DERIVED_LABEL_LOOSER, where + "releasable-to " + join(rel) +
-                                                      " is not within the source's " + join(src_rel));
+        d.denials.add(Code::DERIVED_LABEL_LOOSER,
+                      where + "releasable-to " + join(rel) + " is not within the source's " + join(src_rel));
       }
       if (!src.label.units.empty() && (label.units.empty() || !is_subset(label.units, src.label.units))) {
         d.denials.add(Code::DERIVED_LABEL_LOOSER, where + "units " + join(label.units) +

@@ -32,15 +32,14 @@ Decision label_admits(const identity::Directory& directory, std::string_view nod
 
 // label_admits plus read permission on `topic` under `topics`.
 Decision may_read(const identity::Directory& directory, const TopicPolicy& topics, std::string_view node_id,
-                  const Label& label, const std::string& originator_country, std::string_view topic,
-                  std::int64_t t);
+                  const Label& label, const std::string& originator_country, std::string_view topic, std::int64_t t);
 
 // A report section cited as a source of a derived report.
 struct SourceSection {
   std::string report_id_hex;
   std::uint32_t index = 0;
   Label label;
-  std::string originator;         // node id of the source report's originator
+  std::string originator;  // node id of the source report's originator
   std::string originator_agency;
   std::string originator_country;
 };

@@ -40,7 +40,8 @@ Status validate_label(const Label& label) {
       s.add(Code::LABEL_INVALID, "releasable-to '" + c + "' is not an upper-case ISO 3166-1 alpha-3 code");
     }
   }
-  if (!sorted_unique(label.releasable_to)) s.add(Code::LABEL_INVALID, "releasable-to must be sorted without duplicates");
+  if (!sorted_unique(label.releasable_to))
+    s.add(Code::LABEL_INVALID, "releasable-to must be sorted without duplicates");
   for (const auto& u : label.units) {
     if (!identity::is_valid_id(u)) s.add(Code::LABEL_INVALID, "unit '" + u + "' is not a valid id");
   }

@@ -56,8 +56,8 @@ Status validate(std::string_view text, Kind kind) {
   if (text.empty()) return Status::fail(Code::TOPIC_INVALID, std::string(what) + " is empty");
   if (text.size() > kMaxTopicLength) {
     // Do not scan an over-long string for further problems: one reason is enough.
-    return Status::fail(Code::TOPIC_INVALID, quoted + " is " + std::to_string(text.size()) +
-                                                 " bytes; the limit is " + std::to_string(kMaxTopicLength));
+    return Status::fail(Code::TOPIC_INVALID, quoted + " is " + std::to_string(text.size()) + " bytes; the limit is " +
+                                                 std::to_string(kMaxTopicLength));
   }
   Status s;
   std::size_t depth = 0;
@@ -86,8 +86,8 @@ Status validate(std::string_view text, Kind kind) {
       return;
     }
     if (seg.size() > kMaxSegmentLength) {
-      s.add(Code::TOPIC_INVALID, where + " is " + std::to_string(seg.size()) + " bytes; the limit is " +
-                                     std::to_string(kMaxSegmentLength));
+      s.add(Code::TOPIC_INVALID,
+            where + " is " + std::to_string(seg.size()) + " bytes; the limit is " + std::to_string(kMaxSegmentLength));
       return;
     }
     for (std::size_t i = 0; i < seg.size(); ++i) {
@@ -105,8 +105,8 @@ Status validate(std::string_view text, Kind kind) {
     }
   });
   if (depth > kMaxTopicDepth) {
-    s.add(Code::TOPIC_INVALID, quoted + " has " + std::to_string(depth) + " segments; the limit is " +
-                                   std::to_string(kMaxTopicDepth));
+    s.add(Code::TOPIC_INVALID,
+          quoted + " has " + std::to_string(depth) + " segments; the limit is " + std::to_string(kMaxTopicDepth));
   }
   return s;
 }

@@ -203,13 +203,12 @@ Status TopicPolicy::check(const identity::Directory& directory, std::string_view
       if (!topic_matches(pattern, topic)) continue;
       std::string grant_name = "grant #" + std::to_string(i + 1);
       if (i < lines_.size()) grant_name += " (line " + std::to_string(lines_[i]) + ")";
-      s.add(denied, who_what + ": denied by " + grant_name + " " + (write ? "deny_publish" : "deny_subscribe") +
-                        " '" + pattern + "'");
+      s.add(denied, who_what + ": denied by " + grant_name + " " + (write ? "deny_publish" : "deny_subscribe") + " '" +
+                        pattern + "'");
     }
   }
   if (!allowed) {
-    s.add(denied, who_what + ": no grant that applies to the node allows it in " +
-                      (write ? "publish" : "subscribe"));
+    s.add(denied, who_what + ": no grant that applies to the node allows it in " + (write ? "publish" : "subscribe"));
   }
   return s;
 }

@@ -57,8 +57,8 @@ class TopicPolicy {
   // judged); otherwise NOT_UNIT_MEMBER, then one denial per matching deny
   // pattern ("grant #N (line L) deny_publish 'P'"), then "no grant allows".
   // Credential validity is not judged here (see may_read / may_publish).
-  Status check(const identity::Directory& directory, std::string_view node_id, std::string_view topic,
-               Access access, std::int64_t t) const;
+  Status check(const identity::Directory& directory, std::string_view node_id, std::string_view topic, Access access,
+               std::int64_t t) const;
 
   const std::vector<Grant>& grants() const { return grants_; }
 

@@ -27,9 +27,8 @@ Status check_draft(const ReportDraft& draft) {
     Status label = policy::validate_label(sec.label);
     for (const auto& r : label.reasons()) s.add(r.code, "section " + std::to_string(i + 1) + ": " + r.message);
     if (sec.content.size() > kMaxSectionBytes) {
-      s.add(Code::SECTION_TOO_LARGE, "section " + std::to_string(i + 1) + " has " +
-                                         std::to_string(sec.content.size()) + " bytes; the limit is " +
-                                         std::to_string(kMaxSectionBytes));
+      s.add(Code::SECTION_TOO_LARGE, "section " + std::to_string(i + 1) + " has " + std::to_string(sec.content.size()) +
+                                         " bytes; the limit is " + std::to_string(kMaxSectionBytes));
     }
   }
   if (draft.sources.size() > kMaxSources) {
@@ -108,7 +107,8 @@ Result<BuiltReport> build_report_to(const ReportDraft& draft, const std::string&
     sealed->set_ciphertext(ct.data(), ct.size());
 
     std::vector<Recipient> sorted = recipients[i];
-    std::sort(sorted.begin(), sorted.end(), [](const Recipient& a, const Recipient& b) { return a.node_id < b.node_id; });
+    std::sort(sorted.begin(), sorted.end(),
+              [](const Recipient& a, const Recipient& b) { return a.node_id < b.node_id; });
     sorted.erase(std::unique(sorted.begin(), sorted.end(),
                              [](const Recipient& a, const Recipient& b) { return a.node_id == b.node_id; }),
                  sorted.end());
@@ -125,8 +125,8 @@ Result<BuiltReport> build_report_to(const ReportDraft& draft, const std::string&
     entry->set_commitment(c.data(), c.size());
   }
 
-  const crypto::Signature sig = crypto::sign(signing_key, crypto::tags::kReport,
-                                             signature_payload(header_bytes, out.report));
+  const crypto::Signature sig =
+      crypto::sign(signing_key, crypto::tags::kReport, signature_payload(header_bytes, out.report));
   out.report.set_signature(sig.data(), sig.size());
   out.bytes = serialize_canonical(out.report);
   return out;

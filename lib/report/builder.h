@@ -39,7 +39,7 @@ using RandomFill = std::function<void(std::uint8_t*, std::size_t)>;
 
 struct BuiltReport {
   tearline::v1::Report report;
-  Bytes bytes;                                  // serialized Report
+  Bytes bytes;  // serialized Report
   Bytes report_id;
   std::vector<std::vector<std::string>> recipients;  // per section, sorted node ids
 };

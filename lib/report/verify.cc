@@ -67,8 +67,9 @@ Status check_section(const v1::SectionEntry& entry, std::size_t index, const Ver
     return Status::fail(Code::SECTION_TOO_LARGE, where + "ciphertext exceeds the section size limit");
   }
   if (static_cast<std::size_t>(s.wraps_size()) > options.max_recipients) {
-    return Status::fail(Code::TOO_MANY_RECIPIENTS, where + std::to_string(s.wraps_size()) + " recipients; the limit is " +
-                                                       std::to_string(options.max_recipients));
+    return Status::fail(
+        Code::TOO_MANY_RECIPIENTS,
+        where + std::to_string(s.wraps_size()) + " recipients; the limit is " + std::to_string(options.max_recipients));
   }
   for (int i = 0; i < s.wraps_size(); ++i) {
     const auto& w = s.wraps(i);
@@ -138,8 +139,7 @@ Result<VerifiedReport> verify_report(ByteView bytes, const identity::Directory& 
     return st;
   }
   if (!crypto::verify(cred->signing_key, crypto::tags::kReport,
-                      signature_payload(as_bytes(out.report.header()), out.report),
-                      as_bytes(out.report.signature()))) {
+                      signature_payload(as_bytes(out.report.header()), out.report), as_bytes(out.report.signature()))) {
     return Status::fail(Code::REPORT_SIGNATURE, "signature does not verify under " + originator + "'s signing key");
   }
   out.originator = *cred;
@@ -171,8 +171,8 @@ std::vector<OpenedSection> open_sections(const VerifiedReport& report, std::stri
       o.status = SectionStatus::kOpenFailed;
       continue;
     }
-    const Bytes ad = section_associated_data(as_bytes(report.report.header()), static_cast<std::uint32_t>(i),
-                                             as_bytes(s.label()));
+    const Bytes ad =
+        section_associated_data(as_bytes(report.report.header()), static_cast<std::uint32_t>(i), as_bytes(s.label()));
     auto plain = crypto::decrypt(*content_key, as_bytes(s.nonce()), ad, as_bytes(s.ciphertext()));
     if (!plain) {
       o.status = SectionStatus::kOpenFailed;

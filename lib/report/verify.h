@@ -28,10 +28,10 @@ struct VerifiedSection {
 };
 
 struct VerifiedReport {
-  tearline::v1::Report report;          // as parsed
-  tearline::v1::ReportHeader header;    // parsed from the exact signed bytes
+  tearline::v1::Report report;        // as parsed
+  tearline::v1::ReportHeader header;  // parsed from the exact signed bytes
   std::vector<VerifiedSection> sections;
-  identity::Credential originator;      // the originator's credential at verification
+  identity::Credential originator;  // the originator's credential at verification
 
   std::string report_id_hex() const;
   std::size_t withheld_count() const;

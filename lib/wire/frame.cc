@@ -16,10 +16,8 @@ bool request_id_required(const Frame& frame) {
     case Frame::kPublish:
     case Frame::kAdmin:
     case Frame::kAccepted:
-    case Frame::kRejected:
-      return true;
-    default:
-      return false;
+    case Frame::kRejected: return true;
+    default: return false;
   }
 }
 
@@ -37,11 +35,11 @@ Result<Frame> decode_frame(ByteView bytes, std::size_t max_frame_bytes) {
     // parse_strict leaves a fully parsed message behind when the only problem
     // is unknown fields; say where they were.
     if (parsed.reasons().front().message == "frame has unknown fields") {
-      return Result<Frame>::fail(Code::MALFORMED_FRAME,
-                                 frame.body_case() == Frame::BODY_NOT_SET
-                                     ? "frame has unknown fields and no known body (unknown frame type)"
-                                     : "frame has unknown fields in its " +
-                                           std::string(frame_type_name(frame)) + " body");
+      return Result<Frame>::fail(
+          Code::MALFORMED_FRAME,
+          frame.body_case() == Frame::BODY_NOT_SET
+              ? "frame has unknown fields and no known body (unknown frame type)"
+              : "frame has unknown fields in its " + std::string(frame_type_name(frame)) + " body");
     }
     return parsed;
   }
@@ -192,8 +190,8 @@ Status status_from_proto(const google::protobuf::RepeatedPtrField<tearline::v1::
     if (r.code() != 0 && code_from_number(r.code(), &code)) {
       status.add(code, r.message());
     } else {
-      status.add(Code::PROTOCOL_VIOLATION, "unknown code " + std::to_string(r.code()) + " (" + r.name() +
-                                               "): " + r.message());
+      status.add(Code::PROTOCOL_VIOLATION,
+                 "unknown code " + std::to_string(r.code()) + " (" + r.name() + "): " + r.message());
     }
   }
   return status;
@@ -209,17 +207,14 @@ Status status_or_code(const google::protobuf::RepeatedPtrField<tearline::v1::Rea
   if (code_number != 0 && code_from_number(code_number, &code)) {
     return Status::fail(code, std::string(code_meaning(code)));
   }
-  return Status::fail(Code::PROTOCOL_VIOLATION,
-                      "unknown code " + std::to_string(code_number) + " with no reason");
+  return Status::fail(Code::PROTOCOL_VIOLATION, "unknown code " + std::to_string(code_number) + " with no reason");
 }
 
 }  // namespace
 
 Status status_of(const tearline::v1::Error& error) { return status_or_code(error.reasons(), error.code()); }
 
-Status status_of(const tearline::v1::Rejected& rejected) {
-  return status_or_code(rejected.reasons(), rejected.code());
-}
+Status status_of(const tearline::v1::Rejected& rejected) { return status_or_code(rejected.reasons(), rejected.code()); }
 
 // ---- Frame types and direction -------------------------------------------
 
@@ -251,10 +246,8 @@ bool is_client_frame(const Frame& frame) {
     case Frame::kPublish:
     case Frame::kAck:
     case Frame::kPing:
-    case Frame::kAdmin:
-      return true;
-    default:
-      return false;
+    case Frame::kAdmin: return true;
+    default: return false;
   }
 }
 
@@ -265,10 +258,8 @@ bool is_server_frame(const Frame& frame) {
     case Frame::kAccepted:
     case Frame::kRejected:
     case Frame::kDeliver:
-    case Frame::kPong:
-      return true;
-    default:
-      return false;
+    case Frame::kPong: return true;
+    default: return false;
   }
 }
 
@@ -292,10 +283,8 @@ bool counts_toward_failure_limit(Code code) {
     case Code::BROKER_BUSY:
     case Code::STORAGE_FAILED:
     case Code::STORAGE_FULL:
-    case Code::STORAGE_HALTED:
-      return false;
-    default:
-      return true;
+    case Code::STORAGE_HALTED: return false;
+    default: return true;
   }
 }
 
@@ -307,8 +296,7 @@ Status check_hello(const tearline::v1::Hello& hello) {
   Status status;
   if (hello.protocol() != kProtocolName) {
     status.add(Code::UNSUPPORTED_VERSION, "protocol \"" + hello.protocol().substr(0, 64) +
-                                              "\" is not supported; expected \"" +
-                                              std::string(kProtocolName) + "\"");
+                                              "\" is not supported; expected \"" + std::string(kProtocolName) + "\"");
   }
   if (hello.version() != kProtocolVersion) {
     status.add(Code::UNSUPPORTED_VERSION, "protocol version " + std::to_string(hello.version()) +

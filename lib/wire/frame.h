@@ -23,7 +23,7 @@ namespace tearline::wire {
 // ---- Protocol constants (docs/protocol.md, "Constants and limits") --------
 
 inline constexpr std::string_view kProtocolName = "tearline";  // Hello.protocol
-inline constexpr std::uint32_t kProtocolVersion = 1;            // Hello/Welcome.version
+inline constexpr std::uint32_t kProtocolVersion = 1;           // Hello/Welcome.version
 inline constexpr std::string_view kZapDomain = "tearline";     // broker ZMQ_ZAP_DOMAIN
 
 // Request id 0 is reserved: ERROR frames not about a request carry it, and a
@@ -52,8 +52,8 @@ Bytes encode_frame(const tearline::v1::Frame& frame);
 // validate: request ids, patterns and limits are the caller's to respect.
 
 tearline::v1::Frame make_hello(std::string_view client_name);  // protocol/version from above
-tearline::v1::Frame make_welcome(std::string_view node_id, std::int64_t broker_time_ms,
-                                 std::uint32_t max_frame_bytes, std::uint32_t max_subscriptions);
+tearline::v1::Frame make_welcome(std::string_view node_id, std::int64_t broker_time_ms, std::uint32_t max_frame_bytes,
+                                 std::uint32_t max_subscriptions);
 // Error.code = `code`; reasons = every reason of `reasons`, or one reason
 // {code, code_meaning(code)} when `reasons` is OK. Use it for session-level
 // errors that carry underlying causes (SESSION_REVOKED because of REVOKED).
@@ -64,8 +64,7 @@ tearline::v1::Frame make_error(Code code, std::string message, std::uint64_t req
 // `status` must not be OK.
 tearline::v1::Frame make_rejected(std::uint64_t request_id, const Status& status);
 // report_id and broker_seq are set for PUBLISH; empty and 0 for other requests.
-tearline::v1::Frame make_accepted(std::uint64_t request_id, ByteView report_id = {},
-                                  std::uint64_t broker_seq = 0);
+tearline::v1::Frame make_accepted(std::uint64_t request_id, ByteView report_id = {}, std::uint64_t broker_seq = 0);
 tearline::v1::Frame make_deliver(std::uint64_t broker_seq, ByteView report);
 tearline::v1::Frame make_ack(std::uint64_t broker_seq);
 tearline::v1::Frame make_ping(std::uint64_t nonce);

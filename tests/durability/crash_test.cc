@@ -125,7 +125,6 @@ Options parse_args(int argc, char** argv) {
 
 // ---- the broker as a child process ------------------------------------------------
 
-
 std::string read_text(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
   std::stringstream ss;
@@ -622,8 +621,8 @@ int run(const Options& opt) {
   }
   if (!opt.tearline.empty()) {
     ProcessSpec spec;
-    spec.argv = {opt.tearline.string(), "audit", "verify", "--db", (data_dir / "tearline.db").string(),
-                 "--pki", setup.pki.string()};
+    spec.argv = {opt.tearline.string(), "audit", "verify", "--db", (data_dir / "tearline.db").string(), "--pki",
+                 setup.pki.string()};
     spec.stdout_file = work / "audit-verify.txt";
     spec.stderr_to_stdout = true;
     auto verify = Process::spawn(spec);

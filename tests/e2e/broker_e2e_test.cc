@@ -31,8 +31,8 @@ namespace {
 
 namespace v1 = tearline::v1;
 using client::Received;
-using client::Session;
 using client::SectionStatus;
+using client::Session;
 using testing::BrokerFixture;
 using testing::code_names;
 using testing::codes;
@@ -46,9 +46,9 @@ using testing::Section;
 constexpr int kWaitMs = 5000;  // for anything that should arrive
 constexpr std::int64_t kTenMinutesMs = 10 * 60 * 1000;
 
-const std::vector<std::string> kDemoNodes = {"diran-cucuta-commander", "diran-cucuta-analyst", "diran-bogota-hq",
-                                             "dea-cucuta-agent",       "dea-bogota-analyst",   "fudra-lab-ops",
-                                             "fgr-liaison"};
+const std::vector<std::string> kDemoNodes = {
+    "diran-cucuta-commander", "diran-cucuta-analyst", "diran-bogota-hq", "dea-cucuta-agent",
+    "dea-bogota-analyst",     "fudra-lab-ops",        "fgr-liaison"};
 
 // The codes of a rejected PUBLISH (fails the test if it was accepted or got no verdict).
 std::vector<std::string> rejection(const Result<client::PublishOutcome>& outcome) {
@@ -138,9 +138,8 @@ class World {
   // Publishes a sentinel every node may read, then reads every subscriber up
   // to it. Returns, per node, what arrived before the sentinel, rendered.
   std::map<std::string, std::vector<std::string>> deliveries() {
-    const std::string sentinel =
-        publish("diran-bogota-hq", "sentinel-" + std::to_string(++sentinels_),
-                draft("intel.sentinel", {{kEveryone, "sentinel"}}));
+    const std::string sentinel = publish("diran-bogota-hq", "sentinel-" + std::to_string(++sentinels_),
+                                         draft("intel.sentinel", {{kEveryone, "sentinel"}}));
     std::map<std::string, std::vector<std::string>> out;
     for (auto& [node, session] : sessions_) {
       auto& got = out[node];
@@ -205,8 +204,8 @@ TEST_CASE("e2e: the demo world's delivery matrix, node by node and section by se
                           "Informant CUCUTA-7: the load crosses at Puerto Santander on Friday"};
   const Section tearline{label(v1::CONFIDENTIAL, {"COL", "USA"}, {"cucuta-jtf"}),
                          "1.2 t of cocaine seized in Cucuta; two arrests"};
-  const std::string a = w.publish("diran-cucuta-commander", "cucuta-seizure",
-                                  draft("unit.cucuta-jtf.seizures", {informant, tearline}));
+  const std::string a =
+      w.publish("diran-cucuta-commander", "cucuta-seizure", draft("unit.cucuta-jtf.seizures", {informant, tearline}));
   const std::string a_line = "cucuta-seizure from diran-cucuta-commander on unit.cucuta-jtf.seizures:";
 
   // (b) A DEA Bogota financial lead for everyone cleared CONFIDENTIAL in COL, MEX, USA.
@@ -241,20 +240,20 @@ TEST_CASE("e2e: the demo world's delivery matrix, node by node and section by se
 
 // ---- 2. admission and revocation ---------------------------------------------------------
 
-TEST_CASE("e2e: unknown, revoked and expired nodes are refused; a node revoked while connected is cut off",
-          "[e2e]") {
+TEST_CASE("e2e: unknown, revoked and expired nodes are refused; a node revoked while connected is cut off", "[e2e]") {
   World w({"diran-cucuta-commander", "diran-cucuta-analyst", "diran-bogota-hq", "dea-cucuta-agent",
            "dea-bogota-analyst", "fgr-liaison"});
   const std::int64_t now = SystemClock::instance().now_seconds();
 
   {
-    INFO("a transport key in no credential of the broker's directory: a rogue 'DEA' authority issues "
-         "dea-bogota-analyst in another PKI");
+    INFO(
+        "a transport key in no credential of the broker's directory: a rogue 'DEA' authority issues "
+        "dea-bogota-analyst in another PKI");
     testing::TempDir other_dir("tearline-e2e-rogue");
     identity::PkiPaths other(other_dir.path() / "pki");
     REQUIRE(identity::init_authority(other, "DEA", "USA"));
-    auto rogue = identity::issue_node(other, {"dea-bogota-analyst", "DEA", v1::TOP_SECRET, {"analyst"}, now - 3600,
-                                              now + 3600, 0});
+    auto rogue = identity::issue_node(
+        other, {"dea-bogota-analyst", "DEA", v1::TOP_SECRET, {"analyst"}, now - 3600, now + 3600, 0});
     INFO(rogue.status().to_string());
     REQUIRE(rogue);
     std::filesystem::copy_file(w.fx.pki().broker_public(), other.broker_public(),
@@ -277,8 +276,8 @@ TEST_CASE("e2e: unknown, revoked and expired nodes are refused; a node revoked w
   }
   {
     INFO("expired: a credential whose window ended an hour ago");
-    auto expired = identity::issue_node(w.fx.pki(), {"dea-expired-agent", "DEA", v1::SECRET, {"agent"},
-                                                     now - 7200, now - 3600, 0});
+    auto expired = identity::issue_node(w.fx.pki(),
+                                        {"dea-expired-agent", "DEA", v1::SECRET, {"agent"}, now - 7200, now - 3600, 0});
     INFO(expired.status().to_string());
     REQUIRE(expired);
     w.fx.reload();
@@ -323,11 +322,10 @@ TEST_CASE("e2e: each PUBLISH fault is rejected with its own code and delivered t
   Session& dea = w.at("dea-bogota-analyst");
   Session& fgr = w.at("fgr-liaison");
   const std::int64_t now_ms = SystemClock::instance().now_ms();
-  const std::vector<std::string> cleared_col_usa = {"diran-cucuta-commander", "diran-cucuta-analyst",
-                                                    "diran-bogota-hq", "dea-cucuta-agent", "dea-bogota-analyst",
-                                                    "fudra-lab-ops"};
-  const std::vector<std::string> secret_col_usa = {"diran-cucuta-commander", "diran-cucuta-analyst",
-                                                   "diran-bogota-hq", "dea-cucuta-agent", "dea-bogota-analyst"};
+  const std::vector<std::string> cleared_col_usa = {"diran-cucuta-commander", "diran-cucuta-analyst", "diran-bogota-hq",
+                                                    "dea-cucuta-agent",       "dea-bogota-analyst",   "fudra-lab-ops"};
+  const std::vector<std::string> secret_col_usa = {"diran-cucuta-commander", "diran-cucuta-analyst", "diran-bogota-hq",
+                                                   "dea-cucuta-agent", "dea-bogota-analyst"};
 
   {
     INFO("forged signature: one bit of the signature flipped");
@@ -396,9 +394,8 @@ TEST_CASE("e2e: each PUBLISH fault is rejected with its own code and delivered t
   }
   {
     INFO("a unit the originator is not in: dea-bogota-analyst naming cucuta-jtf");
-    CHECK(rejection(dea.publish(draft("intel.finance",
-                                      {{label(v1::CONFIDENTIAL, {"COL", "USA"}, {"cucuta-jtf"}), "not my unit"}}))) ==
-          codes({Code::UNIT_NOT_HELD}));
+    CHECK(rejection(dea.publish(draft("intel.finance", {{label(v1::CONFIDENTIAL, {"COL", "USA"}, {"cucuta-jtf"}),
+                                                         "not my unit"}}))) == codes({Code::UNIT_NOT_HELD}));
     w.expect_deliveries({});
   }
   {

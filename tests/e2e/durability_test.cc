@@ -48,8 +48,8 @@ namespace {
 
 namespace v1 = tearline::v1;
 using client::Received;
-using client::Session;
 using client::SectionStatus;
+using client::Session;
 using testing::BrokerFixture;
 using testing::code_names;
 using testing::draft;
@@ -388,9 +388,10 @@ TEST_CASE("durability: replay protection survives a restart", "[e2e][durability]
   CHECK(log.count("publish", "accepted", "diran-bogota-hq") == 3);
 }
 
-TEST_CASE("durability: a report reusing the id of one accepted longer ago than ids stay in memory is refused "
-          "REPLAYED_REPORT by the store; the others are accepted",
-          "[e2e][durability]") {
+TEST_CASE(
+    "durability: a report reusing the id of one accepted longer ago than ids stay in memory is refused "
+    "REPLAYED_REPORT by the store; the others are accepted",
+    "[e2e][durability]") {
   BrokerFixture fx([](broker::Config& c) { c.replay_memory_ms = 1; });
   Reports reports;
   auto hq = must_connect(fx, "diran-bogota-hq");

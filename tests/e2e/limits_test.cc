@@ -168,10 +168,10 @@ TEST_CASE("limits: max_topic_length and max_topic_depth: TOPIC_INVALID for PUBLI
   };
   // Within the grammar's limits (128 bytes, 8 segments) but not this broker's.
   const std::vector<Case> publishes = {
-      {"intel.finance", true},              // 13 bytes, 2 segments
-      {"intel.finance.cash", false},        // 18 bytes
-      {"intel.a.b.c", false},               // 4 segments
-      {"intel.fin.cash", true},             // 14 bytes, 3 segments
+      {"intel.finance", true},        // 13 bytes, 2 segments
+      {"intel.finance.cash", false},  // 18 bytes
+      {"intel.a.b.c", false},         // 4 segments
+      {"intel.fin.cash", true},       // 14 bytes, 3 segments
   };
   std::vector<std::string> delivered;
   for (const auto& c : publishes) {
@@ -183,9 +183,9 @@ TEST_CASE("limits: max_topic_length and max_topic_depth: TOPIC_INVALID for PUBLI
     }
   }
   const std::vector<Case> patterns = {
-      {"intel.finance.>", true},     // 15 bytes, 3 segments
-      {"intel.finance.cash", false}, // 18 bytes
-      {"intel.*.*.>", false},        // 4 segments
+      {"intel.finance.>", true},      // 15 bytes, 3 segments
+      {"intel.finance.cash", false},  // 18 bytes
+      {"intel.*.*.>", false},         // 4 segments
       {"unit.*", true},
   };
   for (const auto& c : patterns) {
@@ -360,9 +360,10 @@ TEST_CASE("limits: publish_rate and publish_burst: RATE_LIMITED for that node on
   expect_reports(*b.reader, delivered);
 }
 
-TEST_CASE("limits: max_rate_limited: a node that keeps publishing into RATE_LIMITED is cut off; its HELLOs wait out "
-          "the cooldown, answered once a second per connection",
-          "[limits]") {
+TEST_CASE(
+    "limits: max_rate_limited: a node that keeps publishing into RATE_LIMITED is cut off; its HELLOs wait out "
+    "the cooldown, answered once a second per connection",
+    "[limits]") {
   constexpr int kCooldownMs = 1500;
   LimitedBroker b([](broker::Limits& l) {
     l.publish_rate = 1;
@@ -373,7 +374,8 @@ TEST_CASE("limits: max_rate_limited: a node that keeps publishing into RATE_LIMI
   auto flooder = must_connect(b.fx, "fgr-liaison");
   const policy::Label liaison = label(v1::CONFIDENTIAL, {"MEX", "USA"});
   std::vector<std::string> delivered;
-  for (int i = 0; i < 2; ++i) delivered.push_back(accepted(*flooder, draft("intel.liaison.requests", liaison, "burst")));
+  for (int i = 0; i < 2; ++i)
+    delivered.push_back(accepted(*flooder, draft("intel.liaison.requests", liaison, "burst")));
   // Four RATE_LIMITED answers within a second are tolerated...
   for (int i = 0; i < 4; ++i) {
     INFO("refusal " << i + 1);
@@ -479,8 +481,8 @@ TEST_CASE("limits: max_failures closes the session with TOO_MANY_FAILURES; HELLO
   auto welcome = client::send_raw(*offender, hello, kWaitMs);
   REQUIRE(welcome);
   CHECK(welcome->has_welcome());
-  const std::string after = accepted(*offender, draft("intel.liaison.requests", label(v1::CONFIDENTIAL, {"MEX", "USA"}),
-                                                      "re-admitted"));
+  const std::string after =
+      accepted(*offender, draft("intel.liaison.requests", label(v1::CONFIDENTIAL, {"MEX", "USA"}), "re-admitted"));
   expect_reports(*b.reader, {during, after});
 }
 
@@ -498,7 +500,8 @@ int closed_after_ms(const std::string& endpoint, const Bytes& greeting, int limi
   addr.sin_port = htons(static_cast<std::uint16_t>(port));
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-  if (!greeting.empty()) REQUIRE(::send(fd, greeting.data(), greeting.size(), 0) == static_cast<ssize_t>(greeting.size()));
+  if (!greeting.empty())
+    REQUIRE(::send(fd, greeting.data(), greeting.size(), 0) == static_cast<ssize_t>(greeting.size()));
   timeval tv{0, 100 * 1000};
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   const auto start = std::chrono::steady_clock::now();
@@ -507,9 +510,8 @@ int closed_after_ms(const std::string& endpoint, const Bytes& greeting, int limi
   while (std::chrono::steady_clock::now() - start < std::chrono::milliseconds(limit_ms)) {
     const ssize_t n = ::recv(fd, buf, sizeof buf, 0);  // the broker's greeting, then EOF
     if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
-      result = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                    std::chrono::steady_clock::now() - start)
-                                    .count());
+      result = static_cast<int>(
+          std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count());
       break;
     }
   }

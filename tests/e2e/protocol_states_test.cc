@@ -49,8 +49,8 @@ namespace {
 namespace v1 = tearline::v1;
 using testing::BrokerFixture;
 
-constexpr int kWaitMs = 5000;   // for an answer that should come
-constexpr int kQuietMs = 500;   // for "nothing": followed by a sentinel that must be answered
+constexpr int kWaitMs = 5000;  // for an answer that should come
+constexpr int kQuietMs = 500;  // for "nothing": followed by a sentinel that must be answered
 
 // ---- Wire: raw frames to and from the broker ------------------------------------------
 
@@ -108,9 +108,9 @@ class Wire {
   Bytes report(const std::string& topic, const policy::Label& label, const std::string& text) {
     report::ReportDraft draft = client::to_report_draft(testing::draft(topic, {{label, text}}));
     draft.created_at_ms = SystemClock::instance().now_ms();
-    const auto now_us = std::chrono::duration_cast<std::chrono::microseconds>(
-                            std::chrono::system_clock::now().time_since_epoch())
-                            .count();
+    const auto now_us =
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count();
     draft.sequence = last_sequence_ = std::max<std::uint64_t>(last_sequence_ + 1, static_cast<std::uint64_t>(now_us));
     auto built = report::build_report(draft, node_, keys_->signing, *directory_);
     INFO(built.status().to_string());
@@ -155,7 +155,9 @@ std::string ask(Wire& w, const Bytes& frame, int wait_ms = kWaitMs) {
   w.send(frame);
   return describe(w.next(wait_ms));
 }
-std::string ask(Wire& w, const v1::Frame& frame, int wait_ms = kWaitMs) { return ask(w, wire::encode_frame(frame), wait_ms); }
+std::string ask(Wire& w, const v1::Frame& frame, int wait_ms = kWaitMs) {
+  return ask(w, wire::encode_frame(frame), wait_ms);
+}
 
 const Bytes kGarbage = to_bytes("\xff\xff\xff\xff garbage");
 
@@ -525,8 +527,7 @@ void ready_publish() {
   auto w = ready_session(fx, kPublisher);
   CHECK(ask(*w, wire::make_publish(1, w->report("intel.finance", kShared, "fine"))) == "ACCEPTED / 1");
   CHECK(ask(*w, wire::make_publish(2, kGarbage)) == "REJECTED REPORT_MALFORMED / 2");
-  CHECK(ask(*w, wire::make_publish(3, w->report("intel.finance", kShared, "too soon"))) ==
-        "REJECTED RATE_LIMITED / 3");
+  CHECK(ask(*w, wire::make_publish(3, w->report("intel.finance", kShared, "too soon"))) == "REJECTED RATE_LIMITED / 3");
   CHECK(state_of(*w) == "READY");
 }
 
@@ -543,7 +544,7 @@ void ready_ack() {
   auto w = ready_session(fx, kReader);
   CHECK(ask(*w, wire::make_ack(0), kQuietMs) == "nothing");
   CHECK(ask(*w, wire::make_ack(999), kQuietMs) == "nothing");  // beyond anything delivered
-  CHECK(state_of(*w) == "READY");  // the PONG is the first frame after the ACKs
+  CHECK(state_of(*w) == "READY");                              // the PONG is the first frame after the ACKs
 }
 
 // Live, when the report is committed; and from the store, to a second
@@ -748,10 +749,8 @@ const std::vector<Checker>& checkers() {
        "DELIVER", "READY", ready_report_judged},
       {"READY", "(a failure makes the failure counter reach max_failures, default 16)",
        "the answer to that frame, then ERROR TOO_MANY_FAILURES / 0", "CLOSED", ready_max_failures},
-      {"READY",
-       "PUBLISH answered RATE_LIMITED, the node's (max_rate_limited + 1)th, default 2001st, within one second",
-       "REJECTED RATE_LIMITED / its request id, then ERROR TOO_MANY_FAILURES / 0", "CLOSED",
-       ready_rate_limited_flood},
+      {"READY", "PUBLISH answered RATE_LIMITED, the node's (max_rate_limited + 1)th, default 2001st, within one second",
+       "REJECTED RATE_LIMITED / its request id, then ERROR TOO_MANY_FAILURES / 0", "CLOSED", ready_rate_limited_flood},
       {"READY",
        "(after a successful reload, or at a housekeeping pass every 250 ms, the node's credential is not valid now)",
        "ERROR SESSION_REVOKED / 0; frames still queued for the session are dropped first", "CLOSED",

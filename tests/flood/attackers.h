@@ -37,12 +37,12 @@
 namespace tearline::flood {
 
 struct AttackCounters {
-  std::uint64_t sent = 0;               // PUBLISH frames (or TCP connections opened)
+  std::uint64_t sent = 0;  // PUBLISH frames (or TCP connections opened)
   std::uint64_t accepted = 0;
   std::map<std::string, std::uint64_t> rejected;  // REJECTED by code
-  std::uint64_t sessions_closed = 0;    // ERROR TOO_MANY_FAILURES (or connections closed by the broker)
-  std::uint64_t hello_refused = 0;      // HELLO answered with ERROR
-  double mean_lifetime_ms = 0;          // stalled connections: open until the broker closed them
+  std::uint64_t sessions_closed = 0;              // ERROR TOO_MANY_FAILURES (or connections closed by the broker)
+  std::uint64_t hello_refused = 0;                // HELLO answered with ERROR
+  double mean_lifetime_ms = 0;                    // stalled connections: open until the broker closed them
 
   std::uint64_t rejected_with(const std::string& code) const;
   std::uint64_t rejected_total() const;
@@ -86,7 +86,7 @@ struct FloodTarget {
   int port = 0;
   const identity::PkiPaths* pki = nullptr;
   std::string valid_flooder, bad_signature_flooder;  // node ids
-  int nice = 0;  // scheduling priority of the attackers' threads (0: as the canary)
+  int nice = 0;                                      // scheduling priority of the attackers' threads (0: as the canary)
 };
 
 std::unique_ptr<Attack> make_valid_flood(const FloodTarget& target, int window, std::size_t report_bytes);

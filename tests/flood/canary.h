@@ -46,8 +46,7 @@ class Canary {
  public:
   // Connects both nodes and subscribes the subscriber to the canary topic.
   // Throws std::runtime_error when either cannot.
-  Canary(const std::string& endpoint, const identity::PkiPaths& pki, int window, double rate,
-         std::size_t report_bytes);
+  Canary(const std::string& endpoint, const identity::PkiPaths& pki, int window, double rate, std::size_t report_bytes);
   ~Canary();  // stop()
 
   void start();

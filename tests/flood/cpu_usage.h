@@ -10,8 +10,8 @@
 namespace tearline::flood {
 
 struct ThreadCpu {
-  std::string name;      // /proc/PID/task/TID/comm
-  double seconds = 0;    // user + system
+  std::string name;    // /proc/PID/task/TID/comm
+  double seconds = 0;  // user + system
 };
 
 // Every thread of `pid` now; empty when the process is gone.

@@ -12,8 +12,8 @@
 // the exit status non-zero (3); CI machines are too noisy to enforce it.
 // Exit status 1: the test could not run (setup failed, broker died, canary
 // received nothing).
-#include <CLI/CLI.hpp>
 #include <unistd.h>
+#include <CLI/CLI.hpp>
 
 #include <chrono>
 #include <cstdio>
@@ -100,8 +100,8 @@ int run(const Options& opt) {
                world.valid_flooder().c_str(), world.bad_signature_flooder().c_str());
 
   Canary canary(world.endpoint(), world.pki(), opt.window, opt.canary_rate, opt.report_bytes);
-  FloodTarget target{world.endpoint(), world.port(), &world.pki(), world.valid_flooder(),
-                     world.bad_signature_flooder(), opt.attacker_nice};
+  FloodTarget target{world.endpoint(), world.port(), &world.pki(), world.valid_flooder(), world.bad_signature_flooder(),
+                     opt.attacker_nice};
   std::vector<std::unique_ptr<Attack>> attacks;
   std::vector<std::string> keys;
   for (const auto& a : opt.attacks) {
@@ -126,7 +126,7 @@ int run(const Options& opt) {
   std::fprintf(stderr, "flood: %.0f s without attack\n", opt.seconds);
   const std::int64_t quiet_from = now_us();
   FloodResult result;
-  result.settings = RunSettings{opt.seconds,        opt.window,      opt.canary_rate, opt.report_bytes,
+  result.settings = RunSettings{opt.seconds,        opt.window,      opt.canary_rate,  opt.report_bytes,
                                 opt.verify_threads, opt.broker_nice, opt.attacker_nice};
   result.quiet = measure(canary, world.broker_pid(), opt.seconds);
   std::fprintf(stderr, "flood: %.0f s with attack\n", opt.seconds);
@@ -168,13 +168,15 @@ int main(int argc, char** argv) {
   tearline::flood::Options opt;
   CLI::App app{"tearline_flood: the broker's service to an honest node while others flood it"};
   app.add_option("--broker", opt.broker, "path of the tearline-broker executable")->required();
-  app.add_option("--seconds", opt.seconds, "length of each phase (without, then with attack)")->check(CLI::Range(1.0, 600.0));
+  app.add_option("--seconds", opt.seconds, "length of each phase (without, then with attack)")
+      ->check(CLI::Range(1.0, 600.0));
   app.add_option("--warmup", opt.warmup_seconds, "canary running before the first phase (s)");
   app.add_option("--window", opt.window, "canary PUBLISHes in flight")->check(CLI::Range(1, 4096));
   app.add_option("--canary-rate", opt.canary_rate, "canary reports per second at most (0: unpaced closed loop)")
       ->check(CLI::Range(0.0, 1e6));
   app.add_option("--report-bytes", opt.report_bytes, "section size of every report")->check(CLI::Range(16, 65536));
-  app.add_option("--attack-window", opt.attack_window, "PUBLISHes in flight per flooding node")->check(CLI::Range(1, 100000));
+  app.add_option("--attack-window", opt.attack_window, "PUBLISHes in flight per flooding node")
+      ->check(CLI::Range(1, 100000));
   app.add_option("--stalled-connections", opt.stalled_connections, "TCP connections stalled in the handshake")
       ->check(CLI::Range(0, 10000));
   app.add_option("--attacks", opt.attacks, "which attacks: valid, badsig, stall")->delimiter(',');

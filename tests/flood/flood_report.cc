@@ -50,11 +50,10 @@ std::string to_json(const FloodResult& r) {
   o << "{\"seconds\": " << fixed(opt.seconds, 1) << ", \"window\": " << opt.window
     << ", \"canary_rate\": " << fixed(opt.canary_rate, 0) << ", \"cores\": " << std::thread::hardware_concurrency()
     << ", \"report_bytes\": " << opt.report_bytes << ", \"verify_threads\": " << opt.verify_threads
-    << ", \"broker_nice\": " << opt.broker_nice
-    << ", \"attacker_nice\": " << opt.attacker_nice
+    << ", \"broker_nice\": " << opt.broker_nice << ", \"attacker_nice\": " << opt.attacker_nice
     << ",\n \"no_attack\": " << json_phase(r.quiet) << ",\n \"attack\": " << json_phase(r.attack)
-    << ",\n \"ratios\": {\"throughput\": " << fixed(r.throughput_ratio(), 3)
-    << ", \"p99\": " << fixed(r.p99_ratio(), 3) << "}"
+    << ",\n \"ratios\": {\"throughput\": " << fixed(r.throughput_ratio(), 3) << ", \"p99\": " << fixed(r.p99_ratio(), 3)
+    << "}"
     << ",\n \"goal\": {\"min_throughput_ratio\": " << kMinThroughputRatio << ", \"max_p99_ratio\": " << kMaxP99Ratio
     << ", \"met\": " << (r.goal_met() ? "true" : "false") << "}"
     << ",\n \"canary\": {\"sent\": " << r.canary.sent << ", \"accepted\": " << r.canary.accepted
@@ -75,12 +74,12 @@ std::string to_json(const FloodResult& r) {
 
 void print_table(const FloodResult& r) {
   const RunSettings& opt = r.settings;
-  std::printf("tearline flood: %.0f s without attack, then %.0f s with attack (canary window %d, %s, %zu-byte "
-              "reports; verify_threads %d; %u cores)\n\n",
-              opt.seconds, opt.seconds, opt.window,
-              opt.canary_rate > 0 ? ("at most " + fixed(opt.canary_rate, 0) + "/s").c_str() : "unpaced",
-              opt.report_bytes, opt.verify_threads,
-              std::thread::hardware_concurrency());
+  std::printf(
+      "tearline flood: %.0f s without attack, then %.0f s with attack (canary window %d, %s, %zu-byte "
+      "reports; verify_threads %d; %u cores)\n\n",
+      opt.seconds, opt.seconds, opt.window,
+      opt.canary_rate > 0 ? ("at most " + fixed(opt.canary_rate, 0) + "/s").c_str() : "unpaced", opt.report_bytes,
+      opt.verify_threads, std::thread::hardware_concurrency());
   std::printf("%-34s %12s %12s %8s\n", "canary", "no attack", "attack", "ratio");
   auto row = [](const char* what, double a, double b, int decimals) {
     std::printf("%-34s %12s %12s %8s\n", what, fixed(a, decimals).c_str(), fixed(b, decimals).c_str(),
@@ -97,19 +96,21 @@ void print_table(const FloodResult& r) {
   row("this program's CPU (% of one core)", r.quiet.flood_cpu, r.attack.flood_cpu, 0);
   row("whole machine's CPU (% of one core)", r.quiet.machine_cpu, r.attack.machine_cpu, 0);
   row("broker resident memory (MiB, at end)", r.quiet.broker_rss_mib, r.attack.broker_rss_mib, 1);
-  std::printf("canary publisher: %llu sent, %llu accepted",
-              static_cast<unsigned long long>(r.canary.sent), static_cast<unsigned long long>(r.canary.accepted));
-  for (const auto& [code, n] : r.canary.rejected) std::printf(", %llu %s", static_cast<unsigned long long>(n), code.c_str());
-  for (const auto& [code, n] : r.canary.errors) std::printf(", ERROR %s x%llu", code.c_str(), static_cast<unsigned long long>(n));
-  std::printf("\n\n%-22s %10s %10s %13s %10s %8s %8s\n", "attacker", "sent", "accepted", "RATE_LIMITED",
-              "rejected", "closed", "HELLO-");
+  std::printf("canary publisher: %llu sent, %llu accepted", static_cast<unsigned long long>(r.canary.sent),
+              static_cast<unsigned long long>(r.canary.accepted));
+  for (const auto& [code, n] : r.canary.rejected)
+    std::printf(", %llu %s", static_cast<unsigned long long>(n), code.c_str());
+  for (const auto& [code, n] : r.canary.errors)
+    std::printf(", ERROR %s x%llu", code.c_str(), static_cast<unsigned long long>(n));
+  std::printf("\n\n%-22s %10s %10s %13s %10s %8s %8s\n", "attacker", "sent", "accepted", "RATE_LIMITED", "rejected",
+              "closed", "HELLO-");
   for (const auto& a : r.attacks) {
     const auto& c = a.counters;
     std::printf("%-22s %10llu %10llu %13llu %10llu %8llu %8llu\n", a.name.c_str(),
                 static_cast<unsigned long long>(c.sent), static_cast<unsigned long long>(c.accepted),
                 static_cast<unsigned long long>(c.rejected_with("RATE_LIMITED")),
-                static_cast<unsigned long long>(c.rejected_total()),
-                static_cast<unsigned long long>(c.sessions_closed), static_cast<unsigned long long>(c.hello_refused));
+                static_cast<unsigned long long>(c.rejected_total()), static_cast<unsigned long long>(c.sessions_closed),
+                static_cast<unsigned long long>(c.hello_refused));
     std::string codes;
     for (const auto& [code, n] : c.rejected) codes += (codes.empty() ? "" : ", ") + code + " " + std::to_string(n);
     if (!codes.empty()) std::printf("%-22s   rejected: %s\n", "", codes.c_str());
@@ -124,9 +125,7 @@ void print_table(const FloodResult& r) {
 
 double FloodResult::throughput_ratio() const { return ratio(attack.throughput, quiet.throughput); }
 double FloodResult::p99_ratio() const { return ratio(attack.p99_ms, quiet.p99_ms); }
-bool FloodResult::goal_met() const {
-  return throughput_ratio() >= kMinThroughputRatio && p99_ratio() <= kMaxP99Ratio;
-}
+bool FloodResult::goal_met() const { return throughput_ratio() >= kMinThroughputRatio && p99_ratio() <= kMaxP99Ratio; }
 
 namespace {
 

@@ -3,8 +3,8 @@
 #include <signal.h>
 
 #include <chrono>
-#include <functional>
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -38,8 +38,8 @@ name = "a partner agency whose nodes are compromised"
                                                        {valid_flooder, "ROGUE"},
                                                        {bad_signature_flooder, "ROGUE"}};
   for (const auto& [id, agency] : nodes) {
-    text += "\n[[node]]\nid = \"" + id + "\"\nagency = \"" + agency +
-            "\"\nclearance = \"SECRET\"\nroles = [\"analyst\"]\n";
+    text +=
+        "\n[[node]]\nid = \"" + id + "\"\nagency = \"" + agency + "\"\nclearance = \"SECRET\"\nroles = [\"analyst\"]\n";
   }
   return text;
 }
@@ -49,7 +49,6 @@ to = ["any"]
 publish = ["flood.>"]
 subscribe = ["flood.>"]
 )";
-
 
 void write_text(const std::filesystem::path& path, const std::string& text) {
   Status s = write_file_atomic(path, as_bytes(text), 0644);

@@ -59,10 +59,10 @@ inline void require(bool holds, const char* invariant) {
 }  // namespace tearline::fuzz
 
 #ifdef TEARLINE_LIBFUZZER
-#define TEARLINE_FUZZ_ENTRY(target)                                                     \
+#define TEARLINE_FUZZ_ENTRY(target)                                                   \
   extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) { \
-    tearline::fuzz::target(tearline::ByteView(data, size));                            \
-    return 0;                                                                          \
+    tearline::fuzz::target(tearline::ByteView(data, size));                           \
+    return 0;                                                                         \
   }
 #else
 #define TEARLINE_FUZZ_ENTRY(target)

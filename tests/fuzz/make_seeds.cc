@@ -180,7 +180,8 @@ int main(int argc, char** argv) {
       if (!verified) throw std::runtime_error("seed report " + name + ": " + verified.status().to_string());
       for (int i = 0; i < verified->report.sections_size(); ++i) {
         const auto& entry = verified->report.sections(i);
-        if (entry.has_sealed()) corpus.write("fuzz_label", name + "-" + std::to_string(i), as_bytes(entry.sealed().label()));
+        if (entry.has_sealed())
+          corpus.write("fuzz_label", name + "-" + std::to_string(i), as_bytes(entry.sealed().label()));
       }
     }
     frames(corpus, built.front().second);
@@ -190,13 +191,13 @@ int main(int argc, char** argv) {
     corpus.copy_all("fuzz_revocation_list", world.pki().directory() / "revocations", ".crl");
     corpus.write("fuzz_revocation_list", "DEA-entries.crl", serialize_canonical(revocation_list_with_entries(world)));
 
-    for (const auto& [name, text] : std::vector<std::pair<std::string, std::string>>{
-             {"exact", "intel.seizures.cucuta\nintel.seizures.cucuta"},
-             {"tail", "intel.>\nintel.seizures.cucuta"},
-             {"star", "unit.*.seizures\nunit.cucuta-jtf.seizures"},
-             {"all", ">\nunit.cucuta-jtf"},
-             {"deep", "a.b.c.d.e.f.g.*\na.b.c.d.e.f.g.h"},
-             {"miss", "intel.hq.>\nintel.hq"}}) {
+    for (const auto& [name, text] :
+         std::vector<std::pair<std::string, std::string>>{{"exact", "intel.seizures.cucuta\nintel.seizures.cucuta"},
+                                                          {"tail", "intel.>\nintel.seizures.cucuta"},
+                                                          {"star", "unit.*.seizures\nunit.cucuta-jtf.seizures"},
+                                                          {"all", ">\nunit.cucuta-jtf"},
+                                                          {"deep", "a.b.c.d.e.f.g.*\na.b.c.d.e.f.g.h"},
+                                                          {"miss", "intel.hq.>\nintel.hq"}}) {
       corpus.write("fuzz_topic", name, text);
     }
 

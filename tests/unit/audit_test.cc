@@ -159,30 +159,22 @@ std::vector<Case> cases() {
   return {
       {"untouched", [](Log&) {}, [](sqlite3*, const Log&) {}, Tamper::kNone, 0},
 
-      {"entry 7's detail edited",
-       [](Log& l) { l.entries[6].detail = "seq 1 sections 1"; },
+      {"entry 7's detail edited", [](Log& l) { l.entries[6].detail = "seq 1 sections 1"; },
        [](sqlite3* db, const Log&) { sql(db, "UPDATE audit SET detail = 'seq 1 sections 1' WHERE idx = 7"); },
        Tamper::kModified, 7},
 
-      {"entry 6's decision edited (rejected -> accepted)",
-       [](Log& l) { l.entries[5].decision = "accepted"; },
+      {"entry 6's decision edited (rejected -> accepted)", [](Log& l) { l.entries[5].decision = "accepted"; },
        [](sqlite3* db, const Log&) { sql(db, "UPDATE audit SET decision = 'accepted' WHERE idx = 6"); },
        Tamper::kModified, 6},
 
-      {"entry 1 deleted, gap left",
-       [](Log& l) { l.entries.erase(l.entries.begin()); },
-       [](sqlite3* db, const Log&) { sql(db, "DELETE FROM audit WHERE idx = 1"); },
-       Tamper::kDeleted, 1},
+      {"entry 1 deleted, gap left", [](Log& l) { l.entries.erase(l.entries.begin()); },
+       [](sqlite3* db, const Log&) { sql(db, "DELETE FROM audit WHERE idx = 1"); }, Tamper::kDeleted, 1},
 
-      {"entry 7 deleted, gap left",
-       [](Log& l) { l.entries.erase(l.entries.begin() + 6); },
-       [](sqlite3* db, const Log&) { sql(db, "DELETE FROM audit WHERE idx = 7"); },
-       Tamper::kDeleted, 7},
+      {"entry 7 deleted, gap left", [](Log& l) { l.entries.erase(l.entries.begin() + 6); },
+       [](sqlite3* db, const Log&) { sql(db, "DELETE FROM audit WHERE idx = 7"); }, Tamper::kDeleted, 7},
 
-      {"entries 7..9 deleted, gap left",
-       [](Log& l) { l.entries.erase(l.entries.begin() + 6, l.entries.begin() + 9); },
-       [](sqlite3* db, const Log&) { sql(db, "DELETE FROM audit WHERE idx BETWEEN 7 AND 9"); },
-       Tamper::kDeleted, 7},
+      {"entries 7..9 deleted, gap left", [](Log& l) { l.entries.erase(l.entries.begin() + 6, l.entries.begin() + 9); },
+       [](sqlite3* db, const Log&) { sql(db, "DELETE FROM audit WHERE idx BETWEEN 7 AND 9"); }, Tamper::kDeleted, 7},
 
       {"entry 7 deleted, the following renumbered",
        [](Log& l) {
@@ -293,18 +285,13 @@ std::vector<Case> cases() {
        },
        Tamper::kCheckpoint, 10},
 
-      {"tail truncated after entry 12, past checkpoint 15",
-       [](Log& l) { l.entries.resize(12); },
-       [](sqlite3* db, const Log&) { sql(db, "DELETE FROM audit WHERE idx > 12"); },
-       Tamper::kDeleted, 13},
+      {"tail truncated after entry 12, past checkpoint 15", [](Log& l) { l.entries.resize(12); },
+       [](sqlite3* db, const Log&) { sql(db, "DELETE FROM audit WHERE idx > 12"); }, Tamper::kDeleted, 13},
 
-      {"tail truncated after entry 3, past every checkpoint",
-       [](Log& l) { l.entries.resize(3); },
-       [](sqlite3* db, const Log&) { sql(db, "DELETE FROM audit WHERE idx > 3"); },
-       Tamper::kDeleted, 4},
+      {"tail truncated after entry 3, past every checkpoint", [](Log& l) { l.entries.resize(3); },
+       [](sqlite3* db, const Log&) { sql(db, "DELETE FROM audit WHERE idx > 3"); }, Tamper::kDeleted, 4},
 
-      {"checkpoint 10's signature forged (one bit)",
-       [](Log& l) { l.checkpoints[1].signature[0] ^= 0x01; },
+      {"checkpoint 10's signature forged (one bit)", [](Log& l) { l.checkpoints[1].signature[0] ^= 0x01; },
        [](sqlite3* db, const Log& clean) {
          crypto::Signature sig = clean.checkpoints[1].signature;
          sig[0] ^= 0x01;
@@ -332,8 +319,7 @@ std::vector<Case> cases() {
        },
        Tamper::kCheckpoint, 5},
 
-      {"checkpoint 15's time moved",
-       [](Log& l) { l.checkpoints[2].time_ms += 1000; },
+      {"checkpoint 15's time moved", [](Log& l) { l.checkpoints[2].time_ms += 1000; },
        [](sqlite3* db, const Log&) { sql(db, "UPDATE audit_checkpoints SET time_ms = time_ms + 1000 WHERE idx = 15"); },
        Tamper::kCheckpoint, 15},
 
@@ -353,10 +339,8 @@ std::vector<Case> cases() {
        },
        Tamper::kNone, 0},
 
-      {"LIMIT: tail truncated after entry 15 (the last checkpoint)",
-       [](Log& l) { l.entries.resize(15); },
-       [](sqlite3* db, const Log&) { sql(db, "DELETE FROM audit WHERE idx > 15"); },
-       Tamper::kNone, 0},
+      {"LIMIT: tail truncated after entry 15 (the last checkpoint)", [](Log& l) { l.entries.resize(15); },
+       [](sqlite3* db, const Log&) { sql(db, "DELETE FROM audit WHERE idx > 15"); }, Tamper::kNone, 0},
   };
 }
 

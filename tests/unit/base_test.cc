@@ -40,7 +40,11 @@ TEST_CASE("ByteWriter lays out little-endian lengths and tags") {
   w.tag("t");
   w.field(std::string_view("ab"));
   w.u32(0x01020304);
-  CHECK(to_hex(w.bytes()) == "7400" "0200000000000000" "6162" "04030201");
+  CHECK(to_hex(w.bytes()) ==
+        "7400"
+        "0200000000000000"
+        "6162"
+        "04030201");
 }
 
 TEST_CASE("codes have stable numbers and names") {

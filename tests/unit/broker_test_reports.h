@@ -9,11 +9,11 @@
 #include <string>
 #include <vector>
 
+#include "broker/trust_state.h"
 #include "crypto/key_file.h"
 #include "policy/label.h"
 #include "report/builder.h"
 #include "report/verify.h"
-#include "broker/trust_state.h"
 #include "support/demo_world.h"
 
 namespace tearline::broker::test_reports {

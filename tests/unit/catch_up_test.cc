@@ -17,10 +17,10 @@
 namespace tearline::broker {
 namespace {
 
-using testing::DemoWorld;
-using testing::kDemoNow;
 using test_reports::label;
 using test_reports::make_report;
+using testing::DemoWorld;
+using testing::kDemoNow;
 namespace v1 = tearline::v1;
 
 constexpr std::uint64_t kStored = 300;
@@ -83,8 +83,8 @@ struct Fixture {
           if (f->has_deliver()) seqs[id].push_back(f->deliver().broker_seq());
           return true;
         },
-        [this](Session& s) { slow.push_back(s.routing_id); }, limits.max_pending_deliveries,
-        limits.max_pending_bytes, nullptr);
+        [this](Session& s) { slow.push_back(s.routing_id); }, limits.max_pending_deliveries, limits.max_pending_bytes,
+        nullptr);
     router = std::make_unique<Router>(index, *sessions, [](auto&&...) {});
     catch_up = std::make_unique<CatchUp>(*store, *router, *sessions, limits, nullptr);
     trust = test_reports::demo_trust();

@@ -22,20 +22,20 @@ TEST_CASE("is_utf8 accepts well-formed UTF-8 and nothing else") {
       {"", true},
       {"plain ASCII\n\t", true},
       {"Cúcuta, Bogotá", true},
-      {"\xe2\x82\xac", true},          // U+20AC
-      {"\xf0\x9f\x98\x80", true},      // U+1F600
-      {"\xf4\x8f\xbf\xbf", true},      // U+10FFFF
-      {"\xed\x9f\xbf", true},          // U+D7FF, just below the surrogates
+      {"\xe2\x82\xac", true},      // U+20AC
+      {"\xf0\x9f\x98\x80", true},  // U+1F600
+      {"\xf4\x8f\xbf\xbf", true},  // U+10FFFF
+      {"\xed\x9f\xbf", true},      // U+D7FF, just below the surrogates
       {"\xff", false},
-      {"\x80", false},                 // lone continuation byte
-      {"\xc3", false},                 // truncated
-      {"\xe2\x82", false},             // truncated
-      {"\xc0\xaf", false},             // overlong '/'
-      {"\xc1\xbf", false},             // overlong
-      {"\xe0\x80\xaf", false},         // overlong
-      {"\xf0\x80\x80\xaf", false},     // overlong
-      {"\xed\xa0\x80", false},         // U+D800, a surrogate
-      {"\xf4\x90\x80\x80", false},     // above U+10FFFF
+      {"\x80", false},              // lone continuation byte
+      {"\xc3", false},              // truncated
+      {"\xe2\x82", false},          // truncated
+      {"\xc0\xaf", false},          // overlong '/'
+      {"\xc1\xbf", false},          // overlong
+      {"\xe0\x80\xaf", false},      // overlong
+      {"\xf0\x80\x80\xaf", false},  // overlong
+      {"\xed\xa0\x80", false},      // U+D800, a surrogate
+      {"\xf4\x90\x80\x80", false},  // above U+10FFFF
       {"\xf5\x80\x80\x80", false},
       {"\xc3\x28", false},             // bad continuation
       {std::string("a\0b", 3), true},  // NUL is valid UTF-8
@@ -52,8 +52,9 @@ TEST_CASE("printable keeps text and newlines, escapes what could drive a termina
   CHECK(printable("\x1b[31mred") == "\\x1b[31mred");
   CHECK(printable("over\rwrite") == "over\\x0dwrite");
   CHECK(printable("del\x7f") == "del\\x7f");
-  CHECK(printable("c1 \xc2\x9b" "31m") == "c1 \\xc2\\x9b31m");  // U+009B, CSI on some terminals
-  CHECK(printable("\xc2\xa0") == "\xc2\xa0");                   // U+00A0 is not a control
+  CHECK(printable("c1 \xc2\x9b"
+                  "31m") == "c1 \\xc2\\x9b31m");                         // U+009B, CSI on some terminals
+  CHECK(printable("\xc2\xa0") == "\xc2\xa0");                            // U+00A0 is not a control
   CHECK(printable("bin\xff\xfe\xc3\xa9") == "bin\\xff\\xfe\\xc3\\xa9");  // not UTF-8: every high byte escaped
 }
 

@@ -77,8 +77,11 @@ TEST_CASE("delivery: every section judged; NOT_ADDRESSED only where the label ad
        {{"CLEARANCE_BELOW", "COUNTRY_NOT_RELEASABLE"}, {}},
        "2"},
       {"DEA analyst: not a unit member", "dea-bogota-analyst", {{&unit_only, true}}, {{"NOT_UNIT_MEMBER"}}, ""},
-      {"commander: all three", "diran-cucuta-commander",
-       {{&ts_col, true}, {&unit_only, true}, {&secret_col_usa, true}}, {{}, {}, {}}, "1,2,3"},
+      {"commander: all three",
+       "diran-cucuta-commander",
+       {{&ts_col, true}, {&unit_only, true}, {&secret_col_usa, true}},
+       {{}, {}, {}},
+       "1,2,3"},
   };
   for (const auto& row : rows) {
     DYNAMIC_SECTION(row.name) {
@@ -107,8 +110,8 @@ TEST_CASE("delivery: the not-addressed reason reads as the broker has always aud
 TEST_CASE("delivery: a topic the node may not read withholds every section with the topic's reason",
           "[policy][delivery]") {
   const Label l = label(v1::SECRET, {"COL", "USA"});
-  const DeliveryDecision d =
-      decide_delivery(dir(), &topics(), "dea-cucuta-agent", {"intel.hq.tasking", "COL", {{&l, true}, {&l, true}}}, kDemoNow);
+  const DeliveryDecision d = decide_delivery(dir(), &topics(), "dea-cucuta-agent",
+                                             {"intel.hq.tasking", "COL", {{&l, true}, {&l, true}}}, kDemoNow);
   CHECK(codes(d.topic) == std::set<std::string>{"TOPIC_READ_DENIED"});
   REQUIRE(d.sections.size() == 2);
   for (const auto& s : d.sections) CHECK(codes(s.denials) == std::set<std::string>{"TOPIC_READ_DENIED"});
@@ -129,7 +132,8 @@ TEST_CASE("delivery: an unknown or expired node gets nothing and no per-section 
   const DeliveryDecision unknown = decide_delivery(dir(), &topics(), "nobody", q, kDemoNow);
   CHECK(codes(unknown.credential) == std::set<std::string>{"UNKNOWN_NODE"});
   CHECK(unknown.sections.empty());
-  const DeliveryDecision later = decide_delivery(dir(), &topics(), "dea-cucuta-agent", q, kDemoNow + std::int64_t{400} * 86400);
+  const DeliveryDecision later =
+      decide_delivery(dir(), &topics(), "dea-cucuta-agent", q, kDemoNow + std::int64_t{400} * 86400);
   CHECK(codes(later.credential) == std::set<std::string>{"EXPIRED"});
   CHECK(later.sections.empty());
   CHECK_FALSE(later.any_delivered());

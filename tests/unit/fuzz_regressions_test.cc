@@ -121,6 +121,6 @@ TEST_CASE("hostile TOML is refused by every file parser") {
     CHECK(broker::parse_config(text, "/base", "broker.toml").code() == Code::INVALID_FIELD);
   }
   CHECK(identity::parse_roster("", "roster.toml").code() == Code::INVALID_FIELD);  // names no agency
-  CHECK(policy::TopicPolicy::parse("", "policy.toml").is_ok());                   // no grant: denies everything
+  CHECK(policy::TopicPolicy::parse("", "policy.toml").is_ok());                    // no grant: denies everything
   CHECK(broker::parse_config("", "/base", "broker.toml").code() == Code::INVALID_FIELD);
 }

@@ -26,8 +26,8 @@ const TestReport& report_a() {
   return r;
 }
 const TestReport& report_b() {
-  static const TestReport r =
-      make_report("intel.arrests", "diran-bogota-hq", 2, {label(v1::SECRET, {"COL"}), label(v1::SECRET, {"COL", "USA"})});
+  static const TestReport r = make_report("intel.arrests", "diran-bogota-hq", 2,
+                                          {label(v1::SECRET, {"COL"}), label(v1::SECRET, {"COL", "USA"})});
   return r;
 }
 const TestReport& report_c() {
@@ -104,7 +104,7 @@ TEST_CASE("group commit: reports and answers wait for their batch, in order", "[
   CHECK(batch->audit[0].detail == "seq 42 topic intel.seizures sections 1");
   CHECK(batch->audit[1].detail == "seq 43 topic intel.arrests sections 2");
   CHECK(batch->audit[1].index == 2);
-  CHECK(f.gc.head() == 41);  // nothing is committed before the writer says so
+  CHECK(f.gc.head() == 41);                  // nothing is committed before the writer says so
   CHECK_FALSE(f.gc.build(kNow, f.cursors));  // one batch at a time
 
   CommitOutcome out = f.gc.finish(written_ok(std::move(*batch)), kNow + 1);
@@ -123,8 +123,7 @@ TEST_CASE("group commit: reports and answers wait for their batch, in order", "[
   CHECK(f.gc.idle());
 }
 
-TEST_CASE("group commit: a copy of a staged report is answered only after the original's commit",
-          "[broker][commit]") {
+TEST_CASE("group commit: a copy of a staged report is answered only after the original's commit", "[broker][commit]") {
   Fixture f;
   f.stage(report_a(), "r1", 1);
   const IngressResult copy1 = result_of(report_a(), "r9", 5, replayed(report_a()));

@@ -107,7 +107,8 @@ Status verify_as(Kind kind, ByteView bytes, const identity::AuthorityLookup& tru
 Code first_rejection(Kind kind, const Bytes& bytes) {
   Directory::Sources sources;
   auto& list = kind == Kind::kCredential ? sources.credentials
-                                         : kind == Kind::kCharter ? sources.charters : sources.revocation_lists;
+               : kind == Kind::kCharter  ? sources.charters
+                                         : sources.revocation_lists;
   list.emplace_back("object", bytes);
   LoadReport report;
   auto dir = Directory::build(demo_trust(), sources, kDemoNow, &report);
@@ -218,25 +219,27 @@ TEST_CASE("a flipped byte in a signed object is rejected with the code of where 
     const std::size_t body_at = find_in(b, as_bytes(obj.body()));
     const std::size_t body_end = body_at + obj.body().size();
     const std::size_t sig_at = find_in(b, as_bytes(obj.signatures(0).signature()), body_end);
-    objects.push_back({"credential", Kind::kCredential, b,
-                       {
-                           {"envelope: body field tag", 0, 0x01, Code::BAD_ENCODING},
-                           {"envelope: body length", 1, 0x01, Code::BAD_ENCODING},
-                           {"body: format_version field tag", body_at, 0x01, Code::BAD_ENCODING},
-                           {"body: node id character", find_in(b, as_bytes("dea-cucuta-agent"), body_at) + 4, 0x01,
-                            Code::BAD_SIGNATURE},
-                           {"body: signing key byte", find_in(b, as_bytes(body.signing_key()), body_at) + 5, 0x01,
-                            Code::BAD_SIGNATURE},
-                           {"body: transport key byte", find_in(b, as_bytes(body.transport_key()), body_at) + 31,
-                            0x80, Code::BAD_SIGNATURE},
-                           {"body: last byte (not_after)", body_end - 1, 0x01, Code::BAD_SIGNATURE},
-                           {"signature: signer agency name", find_in(b, as_bytes("DEA"), body_end), 0x01,
-                            Code::UNKNOWN_AUTHORITY},
-                           {"signature: length", sig_at - 1, 0x01, Code::BAD_ENCODING},
-                           {"signature: first byte", sig_at, 0x01, Code::BAD_SIGNATURE},
-                           {"signature: middle byte", sig_at + 31, 0x40, Code::BAD_SIGNATURE},
-                           {"signature: last byte", sig_at + 63, 0x80, Code::BAD_SIGNATURE},
-                       }});
+    objects.push_back(
+        {"credential",
+         Kind::kCredential,
+         b,
+         {
+             {"envelope: body field tag", 0, 0x01, Code::BAD_ENCODING},
+             {"envelope: body length", 1, 0x01, Code::BAD_ENCODING},
+             {"body: format_version field tag", body_at, 0x01, Code::BAD_ENCODING},
+             {"body: node id character", find_in(b, as_bytes("dea-cucuta-agent"), body_at) + 4, 0x01,
+              Code::BAD_SIGNATURE},
+             {"body: signing key byte", find_in(b, as_bytes(body.signing_key()), body_at) + 5, 0x01,
+              Code::BAD_SIGNATURE},
+             {"body: transport key byte", find_in(b, as_bytes(body.transport_key()), body_at) + 31, 0x80,
+              Code::BAD_SIGNATURE},
+             {"body: last byte (not_after)", body_end - 1, 0x01, Code::BAD_SIGNATURE},
+             {"signature: signer agency name", find_in(b, as_bytes("DEA"), body_end), 0x01, Code::UNKNOWN_AUTHORITY},
+             {"signature: length", sig_at - 1, 0x01, Code::BAD_ENCODING},
+             {"signature: first byte", sig_at, 0x01, Code::BAD_SIGNATURE},
+             {"signature: middle byte", sig_at + 31, 0x40, Code::BAD_SIGNATURE},
+             {"signature: last byte", sig_at + 63, 0x80, Code::BAD_SIGNATURE},
+         }});
   }
   {
     const Bytes b = read_bytes(world().pki().charter("cucuta-jtf", 1));
@@ -246,19 +249,21 @@ TEST_CASE("a flipped byte in a signed object is rejected with the code of where 
     const std::size_t body_end = body_at + obj.body().size();
     const std::size_t sig0 = find_in(b, as_bytes(obj.signatures(0).signature()), body_end);
     const std::size_t sig1 = find_in(b, as_bytes(obj.signatures(1).signature()), body_end);
-    objects.push_back({"charter", Kind::kCharter, b,
-                       {
-                           {"envelope: body field tag", 0, 0x01, Code::BAD_ENCODING},
-                           {"body: format_version field tag", body_at, 0x01, Code::BAD_ENCODING},
-                           {"body: unit id character", find_in(b, as_bytes("cucuta-jtf"), body_at) + 1, 0x01,
-                            Code::BAD_SIGNATURE},
-                           {"body: member node id character", find_in(b, as_bytes("dea-cucuta-agent"), body_at) + 6,
-                            0x01, Code::BAD_SIGNATURE},
-                           {"body: last byte (not_after)", body_end - 1, 0x01, Code::BAD_SIGNATURE},
-                           {"first signature: length", sig0 - 1, 0x01, Code::BAD_ENCODING},
-                           {"first signature: first byte", sig0, 0x01, Code::BAD_SIGNATURE},
-                           {"second signature: last byte", sig1 + 63, 0x01, Code::BAD_SIGNATURE},
-                       }});
+    objects.push_back(
+        {"charter",
+         Kind::kCharter,
+         b,
+         {
+             {"envelope: body field tag", 0, 0x01, Code::BAD_ENCODING},
+             {"body: format_version field tag", body_at, 0x01, Code::BAD_ENCODING},
+             {"body: unit id character", find_in(b, as_bytes("cucuta-jtf"), body_at) + 1, 0x01, Code::BAD_SIGNATURE},
+             {"body: member node id character", find_in(b, as_bytes("dea-cucuta-agent"), body_at) + 6, 0x01,
+              Code::BAD_SIGNATURE},
+             {"body: last byte (not_after)", body_end - 1, 0x01, Code::BAD_SIGNATURE},
+             {"first signature: length", sig0 - 1, 0x01, Code::BAD_ENCODING},
+             {"first signature: first byte", sig0, 0x01, Code::BAD_SIGNATURE},
+             {"second signature: last byte", sig1 + 63, 0x01, Code::BAD_SIGNATURE},
+         }});
   }
   {
     const Bytes b = read_bytes(world().pki().revocation_list("DEA"));
@@ -267,12 +272,13 @@ TEST_CASE("a flipped byte in a signed object is rejected with the code of where 
     const std::size_t body_end = body_at + obj.body().size();
     const std::size_t number_at = find_in(b, Bytes{0x18, 0x01}, body_at) + 1;  // number = 1
     const std::size_t sig_at = find_in(b, as_bytes(obj.signatures(0).signature()), body_end);
-    objects.push_back({"revocation list", Kind::kRevocationList, b,
+    objects.push_back({"revocation list",
+                       Kind::kRevocationList,
+                       b,
                        {
                            {"envelope: body field tag", 0, 0x01, Code::BAD_ENCODING},
                            {"body: format_version field tag", body_at, 0x01, Code::BAD_ENCODING},
-                           {"body: agency character", find_in(b, as_bytes("DEA"), body_at), 0x01,
-                            Code::BAD_SIGNATURE},
+                           {"body: agency character", find_in(b, as_bytes("DEA"), body_at), 0x01, Code::BAD_SIGNATURE},
                            {"body: number 1 -> 3", number_at, 0x02, Code::BAD_SIGNATURE},
                            // An explicit zero is not the canonical encoding (proto3 omits it).
                            {"body: number 1 -> explicit 0", number_at, 0x01, Code::BAD_ENCODING},
@@ -294,8 +300,7 @@ TEST_CASE("a flipped byte in a signed object is rejected with the code of where 
       bad[f.offset] ^= f.mask;
       const Status s = verify_as(o.kind, bad, demo_trust());
       CHECK(s.code() == f.expected);
-      CHECK(std::all_of(s.reasons().begin(), s.reasons().end(),
-                        [&](const Reason& r) { return r.code == f.expected; }));
+      CHECK(std::all_of(s.reasons().begin(), s.reasons().end(), [&](const Reason& r) { return r.code == f.expected; }));
       CHECK(first_rejection(o.kind, bad) == f.expected);
     }
   }
@@ -361,9 +366,9 @@ TEST_CASE("an object signed by an authority other than the required one is WRONG
   const Bytes charter = body_of(world().pki().charter("cucuta-jtf", 1));
 
   SECTION("a DEA node's credential signed by DIRAN") {
-    CHECK(identity::verify_credential(make_signed(credential, {{"DEA", &key_of("DEA"), tags::kCredential}}),
-                                      demo_trust())
-              .is_ok());
+    CHECK(
+        identity::verify_credential(make_signed(credential, {{"DEA", &key_of("DEA"), tags::kCredential}}), demo_trust())
+            .is_ok());
     const Bytes forged = make_signed(credential, {{"DIRAN", &key_of("DIRAN"), tags::kCredential}});
     CHECK(identity::verify_credential(forged, demo_trust()).code() == Code::WRONG_AUTHORITY);
     CHECK(first_rejection(Kind::kCredential, forged) == Code::WRONG_AUTHORITY);
@@ -387,8 +392,8 @@ TEST_CASE("an object signed by an authority other than the required one is WRONG
     CHECK(identity::verify_charter(forged, demo_trust()).code() == Code::BAD_ENCODING);
   }
   SECTION("a credential with two signatures") {
-    const Bytes forged = make_signed(credential, {{"DEA", &key_of("DEA"), tags::kCredential},
-                                                  {"DEA", &key_of("DEA"), tags::kCredential}});
+    const Bytes forged = make_signed(
+        credential, {{"DEA", &key_of("DEA"), tags::kCredential}, {"DEA", &key_of("DEA"), tags::kCredential}});
     CHECK(identity::verify_credential(forged, demo_trust()).code() == Code::BAD_SIGNATURE);
   }
   SECTION("a credential naming a country other than its agency's") {
@@ -478,13 +483,15 @@ TEST_CASE("a properly signed body that is not canonical is BAD_ENCODING") {
       {"unknown field 99 appended", with_unknown_field()},
       {"unknown field 99 appended by hand", appended({0x98, 0x06, 0x01})},
       {"node_id repeated (protobuf keeps the last)", appended(duplicate_node_id)},
-      {"format_version moved to the end", [&] {
+      {"format_version moved to the end",
+       [&] {
          Bytes b(original.begin() + 2, original.end());
          b.push_back(0x08);
          b.push_back(0x01);
          return b;
        }()},
-      {"format_version as a non-minimal varint", [&] {
+      {"format_version as a non-minimal varint",
+       [&] {
          Bytes b = original;
          b[1] = 0x81;
          b.insert(b.begin() + 2, 0x00);
@@ -509,8 +516,8 @@ TEST_CASE("a properly signed body that is not canonical is BAD_ENCODING") {
     auto* member = charter.mutable_members(2);
     member->GetReflection()->MutableUnknownFields(member)->AddLengthDelimited(7, "DIRAN");
     const Bytes body = serialize_canonical(charter);
-    const Bytes forged = make_signed(body, {{"DIRAN", &key_of("DIRAN"), tags::kCharter},
-                                            {"DEA", &key_of("DEA"), tags::kCharter}});
+    const Bytes forged =
+        make_signed(body, {{"DIRAN", &key_of("DIRAN"), tags::kCharter}, {"DEA", &key_of("DEA"), tags::kCharter}});
     CHECK(identity::verify_charter(forged, demo_trust()).code() == Code::BAD_ENCODING);
   }
   SECTION("an unknown field in the envelope") {
@@ -644,8 +651,8 @@ TEST_CASE("a charter version revoked by a party agency is no longer in force") {
 TEST_CASE("the highest charter version in force wins; revoking it falls back") {
   FreshWorld fresh;
   // v2 drops the DEA agent; DEA is then no party and need not sign.
-  auto v2 = identity::create_charter(fresh.pki, "cucuta-jtf", "DIRAN", {"diran-cucuta-commander"},
-                                     kDemoNow - 3600, kDemoNow + 30 * kDay);
+  auto v2 = identity::create_charter(fresh.pki, "cucuta-jtf", "DIRAN", {"diran-cucuta-commander"}, kDemoNow - 3600,
+                                     kDemoNow + 30 * kDay);
   REQUIRE(v2);
   REQUIRE(*v2 == 2);
   REQUIRE(identity::cosign_charter_file(fresh.pki, "cucuta-jtf", 2, "DIRAN"));
@@ -788,8 +795,8 @@ TEST_CASE("a directory without a usable trust store does not load") {
       {"an empty authority list", "authority = []\n", Code::EMPTY_TRUST_STORE},
       {"not TOML", "[[authority]\nagency = \n", Code::INVALID_FIELD},
       {"short key", "[[authority]]\nagency = \"DEA\"\ncountry = \"USA\"\nverify_key = \"abcd\"\n", Code::INVALID_FIELD},
-      {"unknown country",
-       "[[authority]]\nagency = \"DEA\"\ncountry = \"XXX\"\nverify_key = \"" + key + "\"\n", Code::INVALID_FIELD},
+      {"unknown country", "[[authority]]\nagency = \"DEA\"\ncountry = \"XXX\"\nverify_key = \"" + key + "\"\n",
+       Code::INVALID_FIELD},
       {"agency pinned twice",
        "[[authority]]\nagency = \"DEA\"\ncountry = \"USA\"\nverify_key = \"" + key +
            "\"\n[[authority]]\nagency = \"DEA\"\ncountry = \"USA\"\nverify_key = \"" + key + "\"\n",
@@ -837,8 +844,7 @@ TEST_CASE("issuing refuses bad input before writing anything") {
     CHECK(identity::init_authority(fresh.pki, "DEA", "USA").code() == Code::DUPLICATE_OBJECT);
   }
   SECTION("a charter whose unit id is not an id writes no file") {
-    auto v = identity::create_charter(fresh.pki, "../escape", "DIRAN", {"diran-bogota-hq"}, kDemoNow,
-                                      kDemoNow + kDay);
+    auto v = identity::create_charter(fresh.pki, "../escape", "DIRAN", {"diran-bogota-hq"}, kDemoNow, kDemoNow + kDay);
     CHECK(v.code() == Code::INVALID_FIELD);
     CHECK_FALSE(fs::exists(fresh.pki.directory() / "escape.v1.charter"));
   }
@@ -922,8 +928,8 @@ TEST_CASE("a second node reusing another node's transport key is refused") {
   analyst_body.set_transport_key(agent_body.transport_key());
   Directory::Sources sources;
   sources.credentials.emplace_back("a.cred", agent);
-  sources.credentials.emplace_back("b.cred", make_signed(serialize_canonical(analyst_body),
-                                                         {{"DEA", &key_of("DEA"), tags::kCredential}}));
+  sources.credentials.emplace_back(
+      "b.cred", make_signed(serialize_canonical(analyst_body), {{"DEA", &key_of("DEA"), tags::kCredential}}));
   LoadReport report;
   auto dir = Directory::build(demo_trust(), sources, kDemoNow, &report);
   CHECK(has_issue(report.rejected, "b.cred", Code::DUPLICATE_OBJECT, "transport key"));

@@ -4,7 +4,6 @@
 
 #include <sys/stat.h>
 
-
 #include "base/files.h"
 #include "crypto/key_file.h"
 #include "crypto/signing.h"
@@ -103,7 +102,7 @@ TEST_CASE("a secret key file accessible to group or others is refused") {
     bool accepted;
   };
   const Row rows[] = {
-      {0600, true}, {0400, true}, {0700, true},                                  // owner only
+      {0600, true},  {0400, true},  {0700, true},                                 // owner only
       {0644, false}, {0640, false}, {0604, false}, {0660, false}, {0606, false},  // readable by others
       {0620, false}, {0602, false}, {0610, false}, {0601, false}, {0666, false},  // any other bit
   };

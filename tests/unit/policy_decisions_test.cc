@@ -150,13 +150,15 @@ class AlteredWorld {
   AlteredWorld() : dir_("tearline-policy-altered") {
     const identity::PkiPaths pki(dir_.path() / "pki");
     DemoWorld::generate_into(pki.root());
-    must(identity::issue_node(pki, {kRetired, "DIRAN", v1::SECRET, {"analyst"}, kNow - 400 * kDay, kNow - 30 * kDay, 0}),
-         "issue " + kRetired);
-    must(identity::issue_node(pki, {kFuture, "FUDRA", v1::CONFIDENTIAL, {"operations"}, kNow + 30 * kDay,
-                                    kNow + 400 * kDay, 0}),
+    must(
+        identity::issue_node(pki, {kRetired, "DIRAN", v1::SECRET, {"analyst"}, kNow - 400 * kDay, kNow - 30 * kDay, 0}),
+        "issue " + kRetired);
+    must(identity::issue_node(
+             pki, {kFuture, "FUDRA", v1::CONFIDENTIAL, {"operations"}, kNow + 30 * kDay, kNow + 400 * kDay, 0}),
          "issue " + kFuture);
-    const auto revoked = must(
-        identity::issue_node(pki, {kRevoked, "DEA", v1::SECRET, {"agent"}, kValidFrom, kValidUntil, 0}), "issue " + kRevoked);
+    const auto revoked =
+        must(identity::issue_node(pki, {kRevoked, "DEA", v1::SECRET, {"agent"}, kValidFrom, kValidUntil, 0}),
+             "issue " + kRevoked);
     must(identity::revoke(pki, "DEA", {revoked.serial}, {}, kNow), "revoke " + kRevoked);
     directory_ = load_directory(pki, &report_);
     if (!report_.rejected.empty()) throw std::runtime_error("altered world rejected " + report_.rejected[0].object);
@@ -291,6 +293,8 @@ TEST_CASE("may_read: every rule, alone and together, with the exact reasons") {
   const auto TS = v1::TOP_SECRET;
   const auto UNSET = v1::CLASSIFICATION_UNSET;
 
+  // One decision per row, its columns kept on one line.
+  // clang-format off
   const std::vector<Case> cases = {
       // Allowed: every rule holds (each guards against a rule firing wrongly).
       {"TS node reads TS COL", D, kCommander, label(TS, {"COL"}), "COL", kSeizures, kNow, true, kAllowed},
@@ -402,6 +406,7 @@ TEST_CASE("may_read: every rule, alone and together, with the exact reasons") {
       {"example s2: DEA analyst", D, kDeaAnalyst, label(C, {"COL", "USA"}), "COL", kSeizures, kNow, true, kAllowed},
       {"example s2: FGR liaison", D, kLiaison, label(C, {"COL", "USA"}), "COL", kSeizures, kNow, false, {kCountry}},
   };
+  // clang-format on
   REQUIRE(cases.size() >= 60);
 
   for (const auto& c : cases) {
@@ -451,8 +456,7 @@ TEST_CASE("the same charter, once DEA co-signs it, admits the embedded agent aga
 
 TEST_CASE("grounds name every rule that held for an allow") {
   const auto& dir = *DemoWorld::get().directory();
-  const Decision d =
-      may_read(dir, topics(), kAgent, label(v1::SECRET, {"COL", "USA"}, {kUnit}), "COL", kUnitOps, kNow);
+  const Decision d = may_read(dir, topics(), kAgent, label(v1::SECRET, {"COL", "USA"}, {kUnit}), "COL", kUnitOps, kNow);
   REQUIRE(d.allowed());
   CHECK(d.grounds == std::vector<std::string>{"credential valid", "clearance SECRET >= SECRET",
                                               "country USA in releasable-to COL,USA", "member of unit cucuta-jtf",
@@ -469,8 +473,8 @@ TEST_CASE("grounds name every rule that held for an allow") {
 }
 
 TEST_CASE("grounds do not claim a rule that failed") {
-  const Decision d = may_read(altered_world().directory(), topics(), kRetired, label(v1::SECRET, {"COL"}), "COL",
-                              kSeizures, kNow);
+  const Decision d =
+      may_read(altered_world().directory(), topics(), kRetired, label(v1::SECRET, {"COL"}), "COL", kSeizures, kNow);
   REQUIRE(!d.allowed());
   CHECK_FALSE(has_ground(d, "credential valid"));
   CHECK(has_ground(d, "clearance SECRET >= SECRET"));  // the label rules still say what held
@@ -536,6 +540,8 @@ TEST_CASE("may_publish: every rule, derived reports, and several failures at onc
   const std::string kRoutes = "intel.routes.venezuela";
   const auto U = v1::UNCLASSIFIED;
 
+  // One decision per row, its columns kept on one line.
+  // clang-format off
   const std::vector<Case> cases = {
       // Allowed.
       {"DIRAN analyst, SECRET REL COL,USA", D, kAnalyst, kSeizures, {label(S, {"COL", "USA"})}, none, kNow, true, kAllowed},
@@ -613,6 +619,7 @@ TEST_CASE("may_publish: every rule, derived reports, and several failures at onc
       {"example ORCON: DIRAN HQ drops ORCON", D, kHq, kRoutes, {label(C, {"COL", "USA"})}, {tearline_orcon_src}, kNow, false, {kLooser}},
       {"example ORCON: DEA analyst, whatever the label", D, kDeaAnalyst, kRoutes, {label(C, {"COL", "USA"}, {}, kOrcon)}, {tearline_orcon_src}, kNow, false, {Code::ORCON_VIOLATION}},
   };
+  // clang-format on
   REQUIRE(cases.size() >= 40);
 
   for (const auto& c : cases) {

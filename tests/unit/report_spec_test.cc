@@ -77,7 +77,8 @@ TEST_CASE("a good spec gives every section, its label and content, and the sourc
   std::ofstream(dir.path() / "body.txt") << "from a file\n";
   const std::string spec = std::string(R"(
 topic = "unit.cucuta-jtf.seizures"
-sources = [{ report_id = ")") + kId + R"(", sections = [2, 1] }, { report_id = ")" + kId + R"(" }]
+sources = [{ report_id = ")") +
+                           kId + R"(", sections = [2, 1] }, { report_id = ")" + kId + R"(" }]
 
 [[section]]
 classification = "SECRET"
@@ -107,7 +108,7 @@ file = "body.txt"
   REQUIRE(draft->sources.size() == 2);
   CHECK(to_hex(draft->sources[0].report_id) == kId);
   CHECK(draft->sources[0].sections == std::vector<std::uint32_t>{1, 0});  // 0-based
-  CHECK(draft->sources[1].sections.empty());                                // all sections
+  CHECK(draft->sources[1].sections.empty());                              // all sections
 }
 
 TEST_CASE("load_report_spec reads files relative to the spec's folder") {
@@ -128,54 +129,78 @@ TEST_CASE("load_report_spec reads files relative to the spec's folder") {
 TEST_CASE("bad specs: every problem, each with its code") {
   struct Case {
     std::string name, toml;
-    std::vector<std::string> codes;     // every reason's code, in order
-    std::vector<std::string> phrases;   // each found in the reasons
+    std::vector<std::string> codes;    // every reason's code, in order
+    std::vector<std::string> phrases;  // each found in the reasons
   };
   const std::string section = "[[section]]\nclassification = \"SECRET\"\ntext = \"t\"\n";
   const std::string source = "topic = \"intel.x\"\nsources = [{ report_id = \"" + std::string(kId) + "\", ";
   const std::vector<Case> cases{
-      {"TOML syntax", "topic = \"intel.x\"\n[[section]\nclassification = \"SECRET\"\n", {"INVALID_FIELD"},
+      {"TOML syntax",
+       "topic = \"intel.x\"\n[[section]\nclassification = \"SECRET\"\n",
+       {"INVALID_FIELD"},
        {"s.toml: ", "(line 2)"}},
-      {"unknown top-level key", "topic = \"intel.x\"\ncolour = 1\n" + section, {"INVALID_FIELD"},
+      {"unknown top-level key",
+       "topic = \"intel.x\"\ncolour = 1\n" + section,
+       {"INVALID_FIELD"},
        {"unknown key 'colour' (line 2)"}},
-      {"unknown section key", "topic = \"intel.x\"\n" + section + "secret = true\n", {"INVALID_FIELD"},
+      {"unknown section key",
+       "topic = \"intel.x\"\n" + section + "secret = true\n",
+       {"INVALID_FIELD"},
        {"section 1", "unknown key 'secret'"}},
       {"missing topic", section, {"INVALID_FIELD"}, {"topic is required"}},
       {"topic not a string", "topic = 7\n" + section, {"INVALID_FIELD"}, {"topic must be a string"}},
       {"no section", "topic = \"intel.x\"\n", {"INVALID_FIELD"}, {"at least one [[section]]"}},
       {"both text and file",
        "topic = \"intel.x\"\n[[section]]\nclassification = \"SECRET\"\ntext = \"t\"\nfile = \"f\"\n",
-       {"INVALID_FIELD"}, {"give exactly one of text or file"}},
-      {"neither text nor file", "topic = \"intel.x\"\n[[section]]\nclassification = \"SECRET\"\n", {"INVALID_FIELD"},
+       {"INVALID_FIELD"},
        {"give exactly one of text or file"}},
-      {"bad classification", "topic = \"intel.x\"\n[[section]]\nclassification = \"SEKRET\"\ntext = \"t\"\n",
-       {"LABEL_INVALID"}, {"section 1 (line 2): classification 'SEKRET'"}},
+      {"neither text nor file",
+       "topic = \"intel.x\"\n[[section]]\nclassification = \"SECRET\"\n",
+       {"INVALID_FIELD"},
+       {"give exactly one of text or file"}},
+      {"bad classification",
+       "topic = \"intel.x\"\n[[section]]\nclassification = \"SEKRET\"\ntext = \"t\"\n",
+       {"LABEL_INVALID"},
+       {"section 1 (line 2): classification 'SEKRET'"}},
       {"lowercase country",
        "topic = \"intel.x\"\n[[section]]\nclassification = \"SECRET\"\nreleasable_to = [\"col\"]\ntext = \"t\"\n",
-       {"LABEL_INVALID"}, {"releasable-to 'col'"}},
+       {"LABEL_INVALID"},
+       {"releasable-to 'col'"}},
       // A wrong type is an error, never dropped: a lost `units` would widen the audience.
       {"units not a list",
        "topic = \"intel.x\"\n[[section]]\nclassification = \"SECRET\"\nunits = \"cucuta-jtf\"\ntext = \"t\"\n",
-       {"INVALID_FIELD"}, {"units must be a list of strings"}},
+       {"INVALID_FIELD"},
+       {"units must be a list of strings"}},
       {"country not a string",
        "topic = \"intel.x\"\n[[section]]\nclassification = \"SECRET\"\nreleasable_to = [1]\ntext = \"t\"\n",
-       {"INVALID_FIELD"}, {"releasable_to must be a list of strings"}},
+       {"INVALID_FIELD"},
+       {"releasable_to must be a list of strings"}},
       {"orcon not a boolean",
        "topic = \"intel.x\"\n[[section]]\nclassification = \"SECRET\"\norcon = \"yes\"\ntext = \"t\"\n",
-       {"INVALID_FIELD"}, {"orcon must be a boolean"}},
-      {"sources not a list", "topic = \"intel.x\"\nsources = { report_id = \"" + std::string(kId) + "\" }\n" + section,
-       {"INVALID_FIELD"}, {"sources must be a list"}},
-      {"bad source id", "topic = \"intel.x\"\nsources = [{ report_id = \"abc\" }]\n" + section, {"INVALID_FIELD"},
+       {"INVALID_FIELD"},
+       {"orcon must be a boolean"}},
+      {"sources not a list",
+       "topic = \"intel.x\"\nsources = { report_id = \"" + std::string(kId) + "\" }\n" + section,
+       {"INVALID_FIELD"},
+       {"sources must be a list"}},
+      {"bad source id",
+       "topic = \"intel.x\"\nsources = [{ report_id = \"abc\" }]\n" + section,
+       {"INVALID_FIELD"},
        {"32 hex characters"}},
       {"source section 0", source + "sections = [0] }]\n" + section, {"INVALID_FIELD"}, {"numbered from 1"}},
-      {"unknown source key", source + "section = [1] }]\n" + section,
-       {"INVALID_FIELD"}, {"unknown key 'section' in a source"}},
-      {"missing body file", "topic = \"intel.x\"\n[[section]]\nclassification = \"SECRET\"\nfile = \"nope.txt\"\n",
-       {"IO_ERROR"}, {"nope.txt"}},
+      {"unknown source key",
+       source + "section = [1] }]\n" + section,
+       {"INVALID_FIELD"},
+       {"unknown key 'section' in a source"}},
+      {"missing body file",
+       "topic = \"intel.x\"\n[[section]]\nclassification = \"SECRET\"\nfile = \"nope.txt\"\n",
+       {"IO_ERROR"},
+       {"nope.txt"}},
       {"every problem, not only the first",
        "[[section]]\nclassification = \"SEKRET\"\ntext = \"t\"\n[[section]]\nclassification = \"SECRET\"\n"
        "releasable_to = [\"usa\"]\ntext = \"t\"\n",
-       {"INVALID_FIELD", "LABEL_INVALID", "LABEL_INVALID"}, {"topic is required", "section 1", "section 2", "'usa'"}},
+       {"INVALID_FIELD", "LABEL_INVALID", "LABEL_INVALID"},
+       {"topic is required", "section 1", "section 2", "'usa'"}},
   };
   tearline::testing::TempDir dir;
   for (const auto& c : cases) {

@@ -37,8 +37,10 @@ report::ReportDraft seizure_draft() {
   d.topic = "unit.cucuta-jtf.seizures";
   d.created_at_ms = kDemoNow * 1000;
   d.sequence = 1;
-  d.sections.push_back({label(v1::SECRET, {"COL"}, {"cucuta-jtf"}), to_bytes("informant: source ALFA-7, met at the port")});
-  d.sections.push_back({label(v1::CONFIDENTIAL, {"COL", "USA"}, {"cucuta-jtf"}), to_bytes("1.1 t cocaine seized, Cucuta")});
+  d.sections.push_back(
+      {label(v1::SECRET, {"COL"}, {"cucuta-jtf"}), to_bytes("informant: source ALFA-7, met at the port")});
+  d.sections.push_back(
+      {label(v1::CONFIDENTIAL, {"COL", "USA"}, {"cucuta-jtf"}), to_bytes("1.1 t cocaine seized, Cucuta")});
   return d;
 }
 
@@ -66,10 +68,12 @@ TEST_CASE("every demo node can publish and every admitted recipient opens") {
     d.created_at_ms = kDemoNow * 1000;
     d.sequence = 7;
     // Releasable to the originator's country only, at its own clearance.
-    d.sections.push_back({label(originator->clearance, {originator->country}), to_bytes("from " + originator->node_id)});
+    d.sections.push_back(
+        {label(originator->clearance, {originator->country}), to_bytes("from " + originator->node_id)});
     d.sections.push_back({label(v1::UNCLASSIFIED, {"COL", "MEX", "USA"}), to_bytes("open to all partners")});
-    if (d.sections[1].label.releasable_to.end() ==
-        std::find(d.sections[1].label.releasable_to.begin(), d.sections[1].label.releasable_to.end(), originator->country)) {
+    if (d.sections[1].label.releasable_to.end() == std::find(d.sections[1].label.releasable_to.begin(),
+                                                             d.sections[1].label.releasable_to.end(),
+                                                             originator->country)) {
       continue;
     }
     auto built = build_as(originator->node_id, d);
@@ -226,16 +230,16 @@ TEST_CASE("tampering is rejected with a specific reason") {
   SECTION("signed by another node's key") {
     auto other = keys_of("diran-cucuta-analyst");
     v1::Report r = good;
-    crypto::Signature sig = crypto::sign(other.signing, crypto::tags::kReport,
-                                         report::signature_payload(as_bytes(r.header()), r));
+    crypto::Signature sig =
+        crypto::sign(other.signing, crypto::tags::kReport, report::signature_payload(as_bytes(r.header()), r));
     r.set_signature(sig.data(), sig.size());
     CHECK(verify_code(serialize(r)) == Code::REPORT_SIGNATURE);
   }
   SECTION("a credential signature does not verify as a report signature") {
     auto me = keys_of("diran-cucuta-commander");
     v1::Report r = good;
-    crypto::Signature sig = crypto::sign(me.signing, crypto::tags::kCredential,
-                                         report::signature_payload(as_bytes(r.header()), r));
+    crypto::Signature sig =
+        crypto::sign(me.signing, crypto::tags::kCredential, report::signature_payload(as_bytes(r.header()), r));
     r.set_signature(sig.data(), sig.size());
     CHECK(verify_code(serialize(r)) == Code::REPORT_SIGNATURE);
   }
@@ -247,8 +251,8 @@ namespace {
 // that only the encoding checks can catch what was done.
 void resign(v1::Report* r, const std::string& node) {
   auto keys = keys_of(node);
-  crypto::Signature sig = crypto::sign(keys.signing, crypto::tags::kReport,
-                                       report::signature_payload(as_bytes(r->header()), *r));
+  crypto::Signature sig =
+      crypto::sign(keys.signing, crypto::tags::kReport, report::signature_payload(as_bytes(r->header()), *r));
   r->set_signature(sig.data(), sig.size());
 }
 

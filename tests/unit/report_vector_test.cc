@@ -95,7 +95,8 @@ struct World {
     d.created_at_ms = kNow * 1000;
     d.sequence = 1;
     d.sections.push_back({policy::Label{v1::SECRET, {"COL"}, {}, true}, to_bytes("section one: for COL only")});
-    d.sections.push_back({policy::Label{v1::CONFIDENTIAL, {"COL", "USA"}, {}, false}, to_bytes("section two: tear line")});
+    d.sections.push_back(
+        {policy::Label{v1::CONFIDENTIAL, {"COL", "USA"}, {}, false}, to_bytes("section two: tear line")});
     return d;
   }
 };
@@ -209,8 +210,8 @@ TEST_CASE("report known-answer vector") {
     CHECK(to_hex(salt) == to_hex(as_bytes(s.salt())));
     CHECK(to_hex(nonce) == to_hex(as_bytes(s.nonce())));
     CHECK(to_hex(key) == kv.at(p + "content_key"));
-    const Bytes ad = report::section_associated_data(as_bytes(r.header()), static_cast<std::uint32_t>(i),
-                                                     as_bytes(s.label()));
+    const Bytes ad =
+        report::section_associated_data(as_bytes(r.header()), static_cast<std::uint32_t>(i), as_bytes(s.label()));
     CHECK(to_hex(ad) == kv.at(p + "associated_data"));
     crypto::Nonce n;
     std::copy(nonce.begin(), nonce.end(), n.begin());

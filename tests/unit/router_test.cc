@@ -20,11 +20,11 @@
 namespace tearline::broker {
 namespace {
 
+using test_reports::demo_trust;
+using test_reports::label;
+using test_reports::make_report;
 using testing::DemoWorld;
 using testing::kDemoNow;
-using test_reports::label;
-using test_reports::demo_trust;
-using test_reports::make_report;
 namespace v1 = tearline::v1;
 
 struct Line {
@@ -41,8 +41,7 @@ struct World {
                           return true;
                         },
                         nullptr, 1000, 1 << 24, nullptr};
-  Router router{index, sessions,
-                [this](std::string e, std::string n, std::string r, std::string d, std::string x) {
+  Router router{index, sessions, [this](std::string e, std::string n, std::string r, std::string d, std::string x) {
                   audit.push_back(Line{e, n, r, d, x});
                 }};
   TrustSnapshot trust = demo_trust();
@@ -124,8 +123,8 @@ TEST_CASE("router: a section the label admits but not sealed to the node is with
           "[broker][router]") {
   World w;
   REQUIRE(w.index.insert("diran-cucuta-commander", ">"));
-  auto rep = make_report("intel.seizures", "diran-bogota-hq", 1,
-                         {label(v1::SECRET, {"COL"}), label(v1::SECRET, {"COL"})});
+  auto rep =
+      make_report("intel.seizures", "diran-bogota-hq", 1, {label(v1::SECRET, {"COL"}), label(v1::SECRET, {"COL"})});
   // As if the commander were added after the report was sealed.
   auto unsealed = std::make_shared<report::VerifiedReport>(*rep.parsed);
   auto& first = unsealed->sections[0].recipients;
@@ -153,8 +152,8 @@ TEST_CASE("router: a topic the node may not read withholds all sections in one e
   CHECK_FALSE(w.router.route_to(s, r, w.router.subscribers(r), w.trust, kDemoNow));
   CHECK(s.delivered == 1);
   CHECK(w.sent.empty());
-  const Status topic = w.trust.topics.check(*w.trust.directory, "dea-cucuta-agent", "intel.hq.tasking",
-                                            policy::Access::kRead, kDemoNow);
+  const Status topic =
+      w.trust.topics.check(*w.trust.directory, "dea-cucuta-agent", "intel.hq.tasking", policy::Access::kRead, kDemoNow);
   REQUIRE_FALSE(topic.is_ok());
   const std::vector<Line> expected = {
       {"withheld", "dea-cucuta-agent", rep.parsed->report_id_hex(), "withheld", "all sections: " + topic.to_string()}};

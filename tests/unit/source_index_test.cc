@@ -10,7 +10,8 @@
 
 namespace tearline::broker {
 
-TEST_CASE("source index: keeps the most recent `capacity` records, asks the fallback for the rest, forgets removed ones") {
+TEST_CASE(
+    "source index: keeps the most recent `capacity` records, asks the fallback for the rest, forgets removed ones") {
   SourceIndex index(3);
   std::vector<std::string> asked;
   index.set_fallback([&](const std::string& id) -> std::optional<SourceRecord> {
@@ -18,7 +19,8 @@ TEST_CASE("source index: keeps the most recent `capacity` records, asks the fall
     if (id == "old-1") return SourceRecord{"from-store", "DIRAN", "COL", {}};
     return std::nullopt;
   });
-  for (const char* id : {"old-1", "r2", "r3", "r4"}) index.add(id, SourceRecord{std::string("cached-") + id, "DIRAN", "COL", {}});
+  for (const char* id : {"old-1", "r2", "r3", "r4"})
+    index.add(id, SourceRecord{std::string("cached-") + id, "DIRAN", "COL", {}});
   CHECK(index.cached() == 3);
   CHECK(index.find("r4")->originator == "cached-r4");
   CHECK(index.find("r2")->originator == "cached-r2");

@@ -238,7 +238,8 @@ TEST_CASE("store: a new store recovers an empty state, holds no report and is no
   check_same_state(again.state, RecoveredState{});
 }
 
-TEST_CASE("store: recovery keeps the highest sequence per originator and the last committed subscriptions and cursors") {
+TEST_CASE(
+    "store: recovery keeps the highest sequence per originator and the last committed subscriptions and cursors") {
   StorePlace place;
   {
     Opened o = place.open();
@@ -268,11 +269,13 @@ TEST_CASE("store: recovery keeps the highest sequence per originator and the las
   CHECK(again.state.last_seq == 3);
   CHECK(again.state.sequences ==
         std::map<std::string, std::uint64_t>{{"dea-bogota-analyst", 3}, {"diran-bogota-hq", 10}});
-  CHECK(again.state.subscriptions == std::map<std::string, std::vector<std::string>>{{"fgr-liaison", {"intel.>", "unit.>"}}});
+  CHECK(again.state.subscriptions ==
+        std::map<std::string, std::vector<std::string>>{{"fgr-liaison", {"intel.>", "unit.>"}}});
   CHECK(again.state.cursors == std::map<std::string, std::uint64_t>{{"dea-cucuta-agent", 1}, {"fgr-liaison", 2}});
 }
 
-TEST_CASE("store: recovery returns the ids accepted at or after now - window, and the sources of the most recent reports") {
+TEST_CASE(
+    "store: recovery returns the ids accepted at or after now - window, and the sources of the most recent reports") {
   StorePlace place;
   constexpr std::size_t kCapacity = SourceIndex::kDefaultCapacity;
   {
@@ -294,9 +297,9 @@ TEST_CASE("store: recovery returns the ids accepted at or after now - window, an
   CHECK(again.state.last_seq == kCapacity + 2);
   CHECK(again.state.last_audit.index == 4);
   CHECK(again.state.last_checkpoint == 4);
-  CHECK(again.state.recent_ids == std::vector<std::pair<std::string, std::int64_t>>{
-                                      {blob_report(2, 0, 0).report_id, kNowMs - kWindowMs},
-                                      {blob_report(3, 0, 0).report_id, kNowMs}});
+  CHECK(again.state.recent_ids ==
+        std::vector<std::pair<std::string, std::int64_t>>{{blob_report(2, 0, 0).report_id, kNowMs - kWindowMs},
+                                                          {blob_report(3, 0, 0).report_id, kNowMs}});
   INFO("sources: the kDefaultCapacity reports of highest seq, in seq order; an opaque report has no labels");
   REQUIRE(again.state.sources.size() == kCapacity);
   CHECK(again.state.sources.front().first == blob_report(3, 0, 0).report_id);
@@ -304,8 +307,8 @@ TEST_CASE("store: recovery returns the ids accepted at or after now - window, an
   std::size_t in_order = 0;
   for (std::size_t i = 0; i < kCapacity; ++i) {
     const auto& [id, source] = again.state.sources[i];
-    if (id == blob_report(i + 3, 0, 0).report_id && source.originator == "diran-bogota-hq" && source.agency == "DIRAN" &&
-        source.country == "COL" && source.labels.empty()) {
+    if (id == blob_report(i + 3, 0, 0).report_id && source.originator == "diran-bogota-hq" &&
+        source.agency == "DIRAN" && source.country == "COL" && source.labels.empty()) {
       ++in_order;
     }
   }
@@ -370,7 +373,9 @@ TEST_CASE("store: STORAGE_FULL at max_bytes; nothing of the failed batch is kept
   CHECK(stored_seqs(*again.store) == expected);
 }
 
-TEST_CASE("store: a failed batch writes nothing at all: no report, sequence, subscription, cursor, audit entry or checkpoint") {
+TEST_CASE(
+    "store: a failed batch writes nothing at all: no report, sequence, subscription, cursor, audit entry or "
+    "checkpoint") {
   struct Row {
     const char* failure;
     const char* code;
@@ -412,7 +417,8 @@ TEST_CASE("store: a failed batch writes nothing at all: no report, sequence, sub
       failing.subscriptions["dea-cucuta-agent"] = {"intel.>"};
       failing.cursors["fgr-liaison"] = 3;
       failing.cursors["dea-cucuta-agent"] = 2;
-      for (int i = 0; i < 2; ++i) failing.audit.push_back(chain.append(kNowMs + 1 + i, "publish", "n", "", "accepted", "d"));
+      for (int i = 0; i < 2; ++i)
+        failing.audit.push_back(chain.append(kNowMs + 1 + i, "publish", "n", "", "accepted", "d"));
       failing.checkpoints.push_back(audit::sign_checkpoint(failing.audit.back(), kNowMs, key));
       const std::string failure = row.failure;
       if (failure == "a report id already stored") {
@@ -491,7 +497,9 @@ TEST_CASE("store: a failed sync halts the store: STORAGE_HALTED now and for ever
   CHECK(stored_seqs(*again.store) == std::vector<std::uint64_t>{1, 2});
 }
 
-TEST_CASE("store: an empty batch does not use up an injected sync failure; once halted even an empty batch is STORAGE_HALTED; reads go on") {
+TEST_CASE(
+    "store: an empty batch does not use up an injected sync failure; once halted even an empty batch is "
+    "STORAGE_HALTED; reads go on") {
   StorePlace place;
   Opened o = place.open();
   const StoredReport r = real_report(1, "diran-cucuta-commander", 1, kNowMs, {label(v1::CONFIDENTIAL, {"COL"})});
@@ -721,7 +729,9 @@ TEST_CASE("store: retention by size deletes the oldest reports until the store f
   CHECK(*removed == 0);
 }
 
-TEST_CASE("store: retention by size deletes exactly the shortest run of oldest reports whose bytes reach the excess; audit entries do not count") {
+TEST_CASE(
+    "store: retention by size deletes exactly the shortest run of oldest reports whose bytes reach the excess; audit "
+    "entries do not count") {
   StorePlace place;
   StoreOptions options;
   options.retention_bytes = 10'000;
@@ -730,7 +740,8 @@ TEST_CASE("store: retention by size deletes exactly the shortest run of oldest r
   Batch a;
   for (std::uint64_t seq = 1; seq <= 4; ++seq) a.reports.push_back(blob_report(seq, sizes[seq - 1], kNowMs));
   audit::ChainWriter chain;
-  for (int i = 0; i < 50; ++i) a.audit.push_back(chain.append(kNowMs, "publish", "n", "", "accepted", std::string(1000, 'd')));
+  for (int i = 0; i < 50; ++i)
+    a.audit.push_back(chain.append(kNowMs, "publish", "n", "", "accepted", std::string(1000, 'd')));
   REQUIRE(o.store->commit(a));
   std::vector<std::string> removed_ids;
   auto removed = o.store->apply_retention(kNowMs, &removed_ids);
@@ -763,7 +774,8 @@ TEST_CASE("store: retention by size deletes exactly the shortest run of oldest r
   CHECK(stored_seqs(*o.store) == std::vector<std::uint64_t>{4, 5, 6});
 }
 
-TEST_CASE("store: find_source reads a committed report's source; uncommitted, unknown and retained-away ids are nullopt") {
+TEST_CASE(
+    "store: find_source reads a committed report's source; uncommitted, unknown and retained-away ids are nullopt") {
   StorePlace place;
   StoreOptions options;
   Opened o = place.open(options);
@@ -787,7 +799,8 @@ TEST_CASE("store: find_source reads a committed report's source; uncommitted, un
   CHECK_FALSE(o.store->find_source(r.report_id));
 }
 
-TEST_CASE("store: has_report is true once a report is committed, false for unknown ids and after retention deletes it") {
+TEST_CASE(
+    "store: has_report is true once a report is committed, false for unknown ids and after retention deletes it") {
   StorePlace place;
   StoreOptions options;
   options.retention_seconds = 86400;

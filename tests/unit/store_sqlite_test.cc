@@ -2,8 +2,8 @@
 // SQLite file, plus what only SQLite has: the file in WAL mode with the
 // documented tables, the read connection seeing committed transactions
 // only, the size cap in 4 KiB pages, and the failures to open a file.
-#include <catch2/catch.hpp>
 #include <sqlite3.h>
+#include <catch2/catch.hpp>
 
 #include <filesystem>
 #include <fstream>
@@ -52,8 +52,9 @@ class Db {
       std::vector<std::string> row;
       for (int i = 0; i < sqlite3_column_count(s); ++i) {
         const void* p = sqlite3_column_blob(s, i);
-        row.emplace_back(p ? std::string(static_cast<const char*>(p), static_cast<std::size_t>(sqlite3_column_bytes(s, i)))
-                           : std::string());
+        row.emplace_back(
+            p ? std::string(static_cast<const char*>(p), static_cast<std::size_t>(sqlite3_column_bytes(s, i)))
+              : std::string());
       }
       out.push_back(std::move(row));
     }
@@ -78,7 +79,8 @@ const StoreBackend& store_backend_under_test() {
   return backend;
 }
 
-TEST_CASE("sqlite store: one database file in WAL mode with the documented tables; a row holds the report as committed") {
+TEST_CASE(
+    "sqlite store: one database file in WAL mode with the documented tables; a row holds the report as committed") {
   StorePlace place;
   Opened o = place.open();
   const StoredReport r = real_report(1, "diran-cucuta-commander", 9, kNowMs - 7, {label(v1::CONFIDENTIAL, {"COL"})});
@@ -97,16 +99,19 @@ TEST_CASE("sqlite store: one database file in WAL mode with the documented table
   CHECK(db.rows("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name") ==
         std::vector<std::vector<std::string>>{
             {"audit"}, {"audit_checkpoints"}, {"cursors"}, {"meta"}, {"originators"}, {"reports"}, {"subscriptions"}});
-  CHECK(db.rows("SELECT seq, report_id, originator, agency, country, topic, sequence, accepted_ms, bytes FROM reports") ==
-        std::vector<std::vector<std::string>>{{"1", r.report_id, "diran-cucuta-commander", r.source.agency,
-                                               r.source.country, "intel.seizures", "9", std::to_string(kNowMs - 7),
-                                               std::string(r.bytes.begin(), r.bytes.end())}});
+  CHECK(
+      db.rows("SELECT seq, report_id, originator, agency, country, topic, sequence, accepted_ms, bytes FROM reports") ==
+      std::vector<std::vector<std::string>>{{"1", r.report_id, "diran-cucuta-commander", r.source.agency,
+                                             r.source.country, "intel.seizures", "9", std::to_string(kNowMs - 7),
+                                             std::string(r.bytes.begin(), r.bytes.end())}});
   CHECK(db.rows("SELECT node, last_sequence FROM originators") ==
         std::vector<std::vector<std::string>>{{"diran-cucuta-commander", "9"}});
-  CHECK(db.rows("SELECT node, pattern FROM subscriptions") == std::vector<std::vector<std::string>>{{"fgr-liaison", "intel.>"}});
+  CHECK(db.rows("SELECT node, pattern FROM subscriptions") ==
+        std::vector<std::vector<std::string>>{{"fgr-liaison", "intel.>"}});
   CHECK(db.rows("SELECT node, acked FROM cursors") == std::vector<std::vector<std::string>>{{"fgr-liaison", "1"}});
   CHECK(db.rows("SELECT key, value FROM meta") == std::vector<std::vector<std::string>>{{"last_seq", "1"}});
-  CHECK(db.rows("SELECT idx, event, decision FROM audit") == std::vector<std::vector<std::string>>{{"1", "publish", "accepted"}});
+  CHECK(db.rows("SELECT idx, event, decision FROM audit") ==
+        std::vector<std::vector<std::string>>{{"1", "publish", "accepted"}});
 }
 
 TEST_CASE("sqlite store: reads see committed transactions only") {

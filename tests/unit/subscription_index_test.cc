@@ -62,8 +62,7 @@ TEST_CASE("subscription index: an invalid topic or pattern matches nothing", "[b
   CHECK(idx.patterns_of("x").empty());
 }
 
-TEST_CASE("subscription index: a node is listed once however many of its patterns match",
-          "[broker][subscriptions]") {
+TEST_CASE("subscription index: a node is listed once however many of its patterns match", "[broker][subscriptions]") {
   SubscriptionIndex idx;
   REQUIRE(idx.insert("a", "intel.seizures"));
   REQUIRE(idx.insert("a", "intel.*"));

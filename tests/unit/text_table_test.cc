@@ -43,8 +43,8 @@ TEST_CASE("text table: fixed widths print exactly as printf does, overflow inclu
 
 TEST_CASE("text table: a tall row, missing cells blank, extra cells ignored", "[table]") {
   TextTable t(std::vector<TableColumn>{{Align::kLeft, 7}, {}, {}});
-  const std::vector<TextTable::Cell> row = {{"1.1 seizure", "    SECRET"}, {"withheld: COUNTRY", "          UNIT"},
-                                            {"delivered"}, {"ignored"}};
+  const std::vector<TextTable::Cell> row = {
+      {"1.1 seizure", "    SECRET"}, {"withheld: COUNTRY", "          UNIT"}, {"delivered"}, {"ignored"}};
   t.fit_tall(row);
   CHECK(t.width(0) == 11);
   CHECK(t.width(1) == 17);

@@ -68,7 +68,6 @@ TEST_CASE("parse_utc_ms refuses every other shape, naming the text") {
     REQUIRE_FALSE(parsed.is_ok());
     CHECK(parsed.code() == Code::INVALID_FIELD);
     CHECK(parsed.status().reasons().front().message ==
-          "time '" + std::string(text) +
-              "' is not UTC ISO 8601 (YYYY-MM-DDTHH:MM:SSZ or YYYY-MM-DDTHH:MM:SS.fffZ)");
+          "time '" + std::string(text) + "' is not UTC ISO 8601 (YYYY-MM-DDTHH:MM:SSZ or YYYY-MM-DDTHH:MM:SS.fffZ)");
   }
 }

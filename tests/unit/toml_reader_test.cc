@@ -33,21 +33,21 @@ TEST_CASE("TomlReader: a syntax error is the one problem, with line and column")
 
 TEST_CASE("TomlReader: typed values, every problem collected in line order") {
   const char* text =
-      "[t]\n"                  // 1
-      "name = \"ok\"\n"        // 2
-      "port = 70000\n"         // 3
-      "flag = \"yes\"\n"       // 4
-      "list = [\"a\", 2]\n"    // 5
-      "count = 12\n"           // 6
-      "colour = \"red\"\n"     // 7
+      "[t]\n"                     // 1
+      "name = \"ok\"\n"           // 2
+      "port = 70000\n"            // 3
+      "flag = \"yes\"\n"          // 4
+      "list = [\"a\", 2]\n"       // 5
+      "count = 12\n"              // 6
+      "colour = \"red\"\n"        // 7
       "words = [\"x\", \"y\"]\n"  // 8
-      "on = true\n"            // 9
-      "title = 5\n";           // 10
+      "on = true\n"               // 9
+      "title = 5\n";              // 10
   TomlReader r(text, "c.toml");
   REQUIRE(r.parsed());
   const toml::table& t = *r.root()["t"].as_table();
-  CHECK_FALSE(r.refuse_unknown_keys(t, {"name", "port", "flag", "list", "count", "words", "on", "title"},
-                                    "unknown key t."));
+  CHECK_FALSE(
+      r.refuse_unknown_keys(t, {"name", "port", "flag", "list", "count", "words", "on", "title"}, "unknown key t."));
   CHECK(r.string(t, "name") == "ok");
   CHECK(r.string(t, "missing") == std::nullopt);
   CHECK(r.integer(t, "count", 1, 12) == 12);

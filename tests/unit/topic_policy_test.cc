@@ -74,7 +74,7 @@ TEST_CASE("validate_topic accepts the grammar and names what is wrong") {
       {"intel", true, ""},
       {"intel.seizures.cucuta", true, ""},
       {"unit.cucuta-jtf.ops_2026", true, ""},
-      {"a.b.c.d.e.f.g.h", true, ""},                                     // exactly 8 segments
+      {"a.b.c.d.e.f.g.h", true, ""},                                               // exactly 8 segments
       {seg32 + "." + seg32 + "." + seg32 + "." + std::string(29, 'b'), true, ""},  // exactly 128 bytes
       {"", false, "topic is empty"},
       {"Intel.seizures", false, "segment 1 'Intel' has 'I' at offset 0"},
@@ -288,8 +288,9 @@ TEST_CASE("policy parse errors are INVALID_FIELD with their line") {
        "p.toml line 3: grant #1: deny_publish[0] is not a valid pattern"},
       {"non-string pattern", "[[grant]]\nto = [\"any\"]\ndeny_subscribe = [7]\n",
        "p.toml line 3: grant #1: deny_subscribe[0] is not a string"},
-      {"second grant counted", "[[grant]]\nto = [\"any\"]\nsubscribe = [\">\"]\n\n[[grant]]\nto = [\"roles:x\"]\n"
-                               "subscribe = [\">\"]\n",
+      {"second grant counted",
+       "[[grant]]\nto = [\"any\"]\nsubscribe = [\">\"]\n\n[[grant]]\nto = [\"roles:x\"]\n"
+       "subscribe = [\">\"]\n",
        "p.toml line 6: grant #2: to[0] 'roles:x'"},
   };
   for (const auto& row : rows) {
@@ -400,8 +401,8 @@ TEST_CASE("demo policy decisions") {
 }
 
 TEST_CASE("a denial names the denying pattern and grant") {
-  const Status s = demo_policy().check(demo_directory(), "dea-bogota-analyst", "intel.hq.assessment", Access::kWrite,
-                                       kDemoNow);
+  const Status s =
+      demo_policy().check(demo_directory(), "dea-bogota-analyst", "intel.hq.assessment", Access::kWrite, kDemoNow);
   REQUIRE(codes(s) == std::vector<std::string>{"TOPIC_WRITE_DENIED"});
   CHECK(s.reasons()[0].message ==
         "node 'dea-bogota-analyst' may not publish on 'intel.hq.assessment': denied by grant #4 (line " +

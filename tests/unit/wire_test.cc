@@ -95,8 +95,7 @@ TEST_CASE("builders fill the fields the protocol names") {
   CHECK(request_id_of(rejected) == 5);
 
   // A session-level code with its underlying causes.
-  Frame revoked =
-      make_error(Code::SESSION_REVOKED, Status::fail(Code::REVOKED, "DEA list 3 revokes serial 7"));
+  Frame revoked = make_error(Code::SESSION_REVOKED, Status::fail(Code::REVOKED, "DEA list 3 revokes serial 7"));
   CHECK(revoked.error().code() == 106);
   CHECK(revoked.error().request_id() == 0);
   REQUIRE(revoked.error().reasons_size() == 1);
@@ -278,8 +277,8 @@ TEST_CASE("DOC TRUTH: docs/protocol.md lists every code, the proto files and the
         make_accepted(1),
         make_accepted(2, report_id, 17),
         make_ack(17),
-        make_rejected(3, Status::fail(Code::TOPIC_WRITE_DENIED,
-                                      "no grant lets dea-cucuta-agent publish intel.hq.tasking")),
+        make_rejected(
+            3, Status::fail(Code::TOPIC_WRITE_DENIED, "no grant lets dea-cucuta-agent publish intel.hq.tasking")),
         make_ping(7),
         make_pong(7),
         make_error(Code::PROTOCOL_VIOLATION, "HELLO in a session that is already READY"),
@@ -337,8 +336,8 @@ TEST_CASE("DOC TRUTH: docs/protocol.md lists every code, the proto files and the
       auto at = doc.find("| `" + name + "` ");
       REQUIRE(at != std::string::npos);
       std::string row = doc.substr(at, doc.find('\n', at) - at);
-      bool listed = row.find("| " + value + " ") != std::string::npos ||
-                    row.find("| `" + value + "` ") != std::string::npos;
+      bool listed =
+          row.find("| " + value + " ") != std::string::npos || row.find("| `" + value + "` ") != std::string::npos;
       CHECK(listed);
     }
   }

@@ -207,8 +207,8 @@ void run_init_authority(const AuthorityOptions& o) {
   }
   const PkiPaths pki(o.pki);
   if (path_exists(pki.trust_store()) && load_trust(cmd, pki).authority(o.agency) != nullptr) {
-    fail(cmd, Status::fail(Code::DUPLICATE_OBJECT, "agency " + o.agency + " already has an authority in " +
-                                                       pki.trust_store().string()));
+    fail(cmd, Status::fail(Code::DUPLICATE_OBJECT,
+                           "agency " + o.agency + " already has an authority in " + pki.trust_store().string()));
   }
   Status s = identity::init_authority(pki, o.agency, o.country);
   if (!s) fail(cmd, s);
@@ -234,7 +234,8 @@ void run_issue(const IssueOptions& o) {
   for (const auto& r : o.roles) require_id(cmd, "role", r);
   auto clearance = identity::classification_from_name(o.clearance);
   if (!clearance) {
-    usage(cmd, "clearance '" + o.clearance + "' is not one of UNCLASSIFIED, RESTRICTED, CONFIDENTIAL, SECRET, TOP_SECRET");
+    usage(cmd,
+          "clearance '" + o.clearance + "' is not one of UNCLASSIFIED, RESTRICTED, CONFIDENTIAL, SECRET, TOP_SECRET");
   }
   const Window w = window_from_now(cmd, o.days);
   const PkiPaths pki(o.pki);
@@ -242,9 +243,10 @@ void run_issue(const IssueOptions& o) {
   auto cred = identity::issue_node(pki, req);
   if (!cred) fail(cmd, cred.status());
   std::cout << "issued credential of " << cred->node_id << ": agency " << cred->agency << " (" << cred->country
-            << "), clearance " << identity::classification_name(cred->clearance) << ", roles ["
-            << join(cred->roles) << "], serial " << cred->serial << "\n"
-            << "  valid from " << format_utc_seconds(cred->not_before) << " until " << format_utc_seconds(cred->not_after) << "\n"
+            << "), clearance " << identity::classification_name(cred->clearance) << ", roles [" << join(cred->roles)
+            << "], serial " << cred->serial << "\n"
+            << "  valid from " << format_utc_seconds(cred->not_before) << " until "
+            << format_utc_seconds(cred->not_after) << "\n"
             << "  credential: " << pki.credential(cred->node_id).string() << "\n"
             << "  node keys:  " << pki.node_key(cred->node_id).string() << " (mode 0600)\n";
 }
@@ -268,8 +270,8 @@ void run_charter_create(const CharterCreateOptions& o) {
   const PkiPaths pki(o.pki);
   const auto trust = load_trust(cmd, pki);
   if (trust.authority(o.host) == nullptr) {
-    fail(cmd, Status::fail(Code::UNKNOWN_AUTHORITY, "host agency " + o.host + " has no authority in " +
-                                                        pki.trust_store().string()));
+    fail(cmd, Status::fail(Code::UNKNOWN_AUTHORITY,
+                           "host agency " + o.host + " has no authority in " + pki.trust_store().string()));
   }
   const Window w = window_from_now(cmd, o.days);
   auto version = identity::create_charter(pki, o.unit, o.host, o.members, w.not_before, w.not_after);
@@ -278,8 +280,8 @@ void run_charter_create(const CharterCreateOptions& o) {
   std::cout << *version << "\n"
             << "charter " << o.unit << " v" << *version << " written to " << pki.charter(o.unit, *version).string()
             << ", valid until " << format_utc_seconds(w.not_after) << "\n"
-            << "  it takes effect once signed by: " << join(file.required)
-            << " (certs charter cosign --unit " << o.unit << " --version " << *version << " --agency ...)\n";
+            << "  it takes effect once signed by: " << join(file.required) << " (certs charter cosign --unit " << o.unit
+            << " --version " << *version << " --agency ...)\n";
 }
 
 struct CharterCosignOptions {
@@ -295,8 +297,8 @@ void run_charter_cosign(const CharterCosignOptions& o) {
   const CharterFile before = read_charter_file(cmd, pki, o.unit, version);
   if (std::find(before.required.begin(), before.required.end(), o.agency) == before.required.end()) {
     fail(cmd, Status::fail(Code::WRONG_AUTHORITY, o.agency + " is neither the host nor a member agency of " + o.unit +
-                                                      " v" + std::to_string(version) + " (parties: " +
-                                                      join(before.required) + ")"));
+                                                      " v" + std::to_string(version) +
+                                                      " (parties: " + join(before.required) + ")"));
   }
   Status s = identity::cosign_charter_file(pki, o.unit, version, o.agency);
   if (!s) fail(cmd, s);
@@ -327,8 +329,8 @@ void run_revoke(const RevokeOptions& o) {
     if (colon == std::string::npos) usage(cmd, "--charter '" + c + "' must be UNIT:VERSION");
     const std::string unit = c.substr(0, colon);
     require_id(cmd, "unit", unit);
-    charters.emplace_back(unit, parse_number(cmd, "charter version", std::string_view(c).substr(colon + 1), 1,
-                                             UINT64_MAX));
+    charters.emplace_back(unit,
+                          parse_number(cmd, "charter version", std::string_view(c).substr(colon + 1), 1, UINT64_MAX));
   }
   auto number = identity::revoke(PkiPaths(o.pki), o.agency, serials, charters, now_seconds());
   if (!number) fail(cmd, number.status());
@@ -371,12 +373,13 @@ struct ShowOptions {
 void print_node(const identity::Directory& dir, const identity::Credential& c, std::int64_t now) {
   std::cout << "  " << c.node_id << "\n"
             << "    agency " << c.agency << " (" << c.country << "), clearance "
-            << identity::classification_name(c.clearance) << ", roles [" << join(c.roles) << "], serial "
-            << c.serial << "\n"
+            << identity::classification_name(c.clearance) << ", roles [" << join(c.roles) << "], serial " << c.serial
+            << "\n"
             << "    units in force: [" << join(dir.units_of(c.node_id, now)) << "]\n";
   Status status = dir.check_node(c.node_id, now);
   if (status) {
-    std::cout << "    status: VALID from " << format_utc_seconds(c.not_before) << " until " << format_utc_seconds(c.not_after) << "\n";
+    std::cout << "    status: VALID from " << format_utc_seconds(c.not_before) << " until "
+              << format_utc_seconds(c.not_after) << "\n";
   } else {
     std::cout << "    status: " << status.to_string() << " (window " << format_utc_seconds(c.not_before) << " .. "
               << format_utc_seconds(c.not_after) << ")\n";
@@ -452,8 +455,9 @@ constexpr const char* kPkiHelp = "PKI folder (holds directory/ and keys/)";
 
 void add_demo(CLI::App& certs) {
   auto o = std::make_shared<DemoOptions>();
-  auto* sub = certs.add_subcommand("demo", "Generate the whole demo PKI of a roster: authorities, node credentials "
-                                           "and keys, co-signed unit charters, revocation lists, broker keys");
+  auto* sub = certs.add_subcommand("demo",
+                                   "Generate the whole demo PKI of a roster: authorities, node credentials "
+                                   "and keys, co-signed unit charters, revocation lists, broker keys");
   sub->add_option("--roster", o->roster, "Roster TOML describing agencies, nodes and units")->capture_default_str();
   sub->add_option("--out", o->out, "Folder to generate the PKI into")->capture_default_str();
   sub->add_flag("--force", o->force, "Remove an existing PKI in --out and generate a new one");
@@ -462,8 +466,9 @@ void add_demo(CLI::App& certs) {
 
 void add_init_authority(CLI::App& certs) {
   auto o = std::make_shared<AuthorityOptions>();
-  auto* sub = certs.add_subcommand("init-authority", "Create an agency authority: a signing key in keys/authorities/, "
-                                                     "its public key pinned in directory/trust.toml");
+  auto* sub = certs.add_subcommand("init-authority",
+                                   "Create an agency authority: a signing key in keys/authorities/, "
+                                   "its public key pinned in directory/trust.toml");
   sub->add_option("--pki", o->pki, kPkiHelp)->type_name("DIR")->required();
   sub->add_option("--agency", o->agency, "Agency id, e.g. DIRAN")->required();
   sub->add_option("--country", o->country, "ISO 3166-1 alpha-3 country code, e.g. COL")->required();
@@ -472,8 +477,9 @@ void add_init_authority(CLI::App& certs) {
 
 void add_issue(CLI::App& certs) {
   auto o = std::make_shared<IssueOptions>();
-  auto* sub = certs.add_subcommand("issue", "Generate a node's keys and a credential signed by its agency "
-                                            "(serial: one more than the agency's highest)");
+  auto* sub = certs.add_subcommand("issue",
+                                   "Generate a node's keys and a credential signed by its agency "
+                                   "(serial: one more than the agency's highest)");
   sub->add_option("--pki", o->pki, kPkiHelp)->type_name("DIR")->required();
   sub->add_option("--node", o->node, "Node id")->required();
   sub->add_option("--agency", o->agency, "The node's home agency (must have an authority)")->required();
@@ -498,8 +504,9 @@ void add_charter(CLI::App& certs) {
   create->callback([c] { run_charter_create(*c); });
 
   auto s = std::make_shared<CharterCosignOptions>();
-  auto* cosign = charter->add_subcommand("cosign", "Add an agency's consent (signature) to a charter; it takes effect "
-                                                   "once the host and every member's agency have signed");
+  auto* cosign = charter->add_subcommand("cosign",
+                                         "Add an agency's consent (signature) to a charter; it takes effect "
+                                         "once the host and every member's agency have signed");
   cosign->add_option("--pki", s->pki, kPkiHelp)->type_name("DIR")->required();
   cosign->add_option("--unit", s->unit, "Unit id")->required();
   cosign->add_option("--version", s->version, "Charter version")->type_name("N")->required();
@@ -509,8 +516,9 @@ void add_charter(CLI::App& certs) {
 
 void add_revoke(CLI::App& certs) {
   auto o = std::make_shared<RevokeOptions>();
-  auto* sub = certs.add_subcommand("revoke", "Issue the agency's next revocation list (everything already revoked "
-                                             "plus the given items) and print its number");
+  auto* sub = certs.add_subcommand("revoke",
+                                   "Issue the agency's next revocation list (everything already revoked "
+                                   "plus the given items) and print its number");
   sub->add_option("--pki", o->pki, kPkiHelp)->type_name("DIR")->required();
   sub->add_option("--agency", o->agency, "The revoking agency")->required();
   sub->add_option("--serial", o->serials, "Credential serial of this agency to revoke (repeatable)")->type_name("N");
@@ -521,8 +529,9 @@ void add_revoke(CLI::App& certs) {
 
 void add_broker(CLI::App& certs) {
   auto o = std::make_shared<BrokerOptions>();
-  auto* sub = certs.add_subcommand("broker", "Generate the broker's transport and audit keys and publish "
-                                             "directory/broker.pub");
+  auto* sub = certs.add_subcommand("broker",
+                                   "Generate the broker's transport and audit keys and publish "
+                                   "directory/broker.pub");
   sub->add_option("--pki", o->pki, kPkiHelp)->type_name("DIR")->required();
   sub->add_flag("--force", o->force, "Replace existing broker keys");
   sub->callback([o] { run_broker(*o); });
@@ -530,8 +539,9 @@ void add_broker(CLI::App& certs) {
 
 void add_show(CLI::App& certs) {
   auto o = std::make_shared<ShowOptions>();
-  auto* sub = certs.add_subcommand("show", "Load and verify the directory; print every authority, node (status now), "
-                                           "unit and rejected object. Exits 1 if any object is rejected");
+  auto* sub = certs.add_subcommand("show",
+                                   "Load and verify the directory; print every authority, node (status now), "
+                                   "unit and rejected object. Exits 1 if any object is rejected");
   sub->add_option("--pki", o->pki, "PKI folder, or a public directory folder holding trust.toml")->required();
   sub->callback([o] { run_show(*o); });
 }

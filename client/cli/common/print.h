@@ -23,8 +23,7 @@ namespace tearline::cli {
 std::string one_line(std::string text);
 
 // "a, b, c"; `empty` when there are no items.
-std::string join(const std::vector<std::string>& items, std::string_view separator = ", ",
-                 std::string_view empty = "");
+std::string join(const std::vector<std::string>& items, std::string_view separator = ", ", std::string_view empty = "");
 
 // Writes one line per reason: `indent` "CODE: message".
 void print_reasons(std::ostream& out, const Status& status, std::string_view indent = "  ");

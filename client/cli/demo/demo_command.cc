@@ -49,11 +49,11 @@ using namespace std::chrono_literals;
 using demo::NodeProcess;
 using demo::PublicationPlan;
 
-constexpr auto kReadyTimeout = 20s;     // every node connected and subscribed
-constexpr auto kAnswerTimeout = 15s;    // a node's answer to one command (its session waits 5 s per request)
-constexpr auto kDeliveryTimeout = 5s;   // the copies of one accepted report
+constexpr auto kReadyTimeout = 20s;    // every node connected and subscribed
+constexpr auto kAnswerTimeout = 15s;   // a node's answer to one command (its session waits 5 s per request)
+constexpr auto kDeliveryTimeout = 5s;  // the copies of one accepted report
 constexpr auto kSessionCloseTimeout = 5s;
-constexpr auto kSettle = 300ms;         // after the sentinel: anything stray would be here by now
+constexpr auto kSettle = 300ms;  // after the sentinel: anything stray would be here by now
 
 struct DemoOptions {
   std::string pki = "certs/demo";
@@ -191,7 +191,8 @@ class Demo {
       pump(0);
       if (done()) return true;
       check_alive();
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
       if (left.count() <= 0) return false;
       pump(static_cast<int>(std::min<std::int64_t>(left.count(), 100)));
     }
@@ -316,9 +317,9 @@ class Demo {
     auto number = identity::revoke(world_->revocation_pki(), cred->agency, {cred->serial}, {}, now_seconds());
     if (!number) fail("cannot revoke " + plan.node + ": " + number.status().to_string());
     auto& events = played_.events[step];
-    events.push_back(cred->agency + " revokes " + plan.node + "'s credential (serial " +
-                     std::to_string(cred->serial) + ", revocation list " + std::to_string(*number) +
-                     ", signed with the " + cred->agency + " authority key)");
+    events.push_back(cred->agency + " revokes " + plan.node + "'s credential (serial " + std::to_string(cred->serial) +
+                     ", revocation list " + std::to_string(*number) + ", signed with the " + cred->agency +
+                     " authority key)");
     progress_ << "demo: " << events.back() << "\n";
     v1::DemoCommand c;
     c.set_kind(v1::DemoCommand::RELOAD);
@@ -418,8 +419,8 @@ class Demo {
           }
           std::vector<std::string> sections;
           for (const auto& s : e.sections()) sections.push_back(std::to_string(s.index()) + " " + s.status());
-          std::cout << "  " << id << " received " << e.report_id().substr(0, 8) << " from " << e.originator()
-                    << " on " << e.topic() << ": " << join(sections) << std::endl;
+          std::cout << "  " << id << " received " << e.report_id().substr(0, 8) << " from " << e.originator() << " on "
+                    << e.topic() << ": " << join(sections) << std::endl;
         }
       }
     }

@@ -19,7 +19,7 @@ namespace v1 = tearline::v1;
 
 namespace {
 
-constexpr int kReceiveSliceMs = 50;          // stdin is looked at between slices (receive() pings across them)
+constexpr int kReceiveSliceMs = 50;           // stdin is looked at between slices (receive() pings across them)
 constexpr std::int64_t kClosedPollMs = 1000;  // after the broker closed the session
 
 std::int64_t monotonic_ms() {
@@ -144,17 +144,14 @@ v1::DemoEvent answer(client::Session& session, const v1::DemoCommand& c) {
       outcome = session.publish_bytes(built->bytes);
       break;
     }
-    case v1::DemoCommand::PUBLISH_BYTES:
-      outcome = session.publish_bytes(as_bytes(c.report()));
-      break;
+    case v1::DemoCommand::PUBLISH_BYTES: outcome = session.publish_bytes(as_bytes(c.report())); break;
     case v1::DemoCommand::RELOAD: {
       Status s = session.admin_reload();
       e.set_accepted(s.is_ok());
       if (!s) set_refusal(&e, s);
       return e;
     }
-    default:
-      break;
+    default: break;
   }
   if (!outcome) {
     set_refusal(&e, outcome.status());
@@ -186,8 +183,8 @@ std::string to_json_line(const google::protobuf::Message& message) {
   options.preserve_proto_field_names = true;
   std::string out;
   auto status = google::protobuf::util::MessageToJsonString(message, &out, options);
-  if (!status.ok()) throw std::runtime_error("cannot print " + message.GetTypeName() + " as JSON: " +
-                                             std::string(status.message()));
+  if (!status.ok())
+    throw std::runtime_error("cannot print " + message.GetTypeName() + " as JSON: " + std::string(status.message()));
   return out;
 }
 
@@ -277,11 +274,10 @@ int run_node(const NodeOptions& options) {
 Result<std::unique_ptr<NodeProcess>> NodeProcess::start(const std::filesystem::path& exe, const std::string& node,
                                                         const std::filesystem::path& directory,
                                                         const std::filesystem::path& key_file,
-                                                        const std::string& endpoint,
-                                                        const std::filesystem::path& log) {
+                                                        const std::string& endpoint, const std::filesystem::path& log) {
   ChildSpec spec;
-  spec.argv = {exe.string(), "demo-node", "--node", node, "--directory", directory.string(), "--key",
-               key_file.string(), "--broker", endpoint};
+  spec.argv = {exe.string(),       "demo-node", "--node",          node,       "--directory",
+               directory.string(), "--key",     key_file.string(), "--broker", endpoint};
   spec.program = kSelfExe;  // the demo's own binary, as the JSON lines must match
   spec.pipe_stdin = true;
   spec.pipe_stdout = true;

@@ -18,10 +18,10 @@ namespace tearline::cli::demo {
 struct PlayedPublication {
   std::size_t step = 0;
   const PublicationPlan* plan = nullptr;
-  std::string report_id;  // hex; of the report as built (also when rejected)
-  std::string expected;   // "ACCEPTED" or the expected rejection code
-  std::string verdict;    // "ACCEPTED" or the broker's code
-  std::string reasons;    // the broker's reasons when rejected
+  std::string report_id;                            // hex; of the report as built (also when rejected)
+  std::string expected;                             // "ACCEPTED" or the expected rejection code
+  std::string verdict;                              // "ACCEPTED" or the broker's code
+  std::string reasons;                              // the broker's reasons when rejected
   std::vector<std::vector<ReadExpectation>> reads;  // [section][node, in scenario_nodes() order]
 };
 

@@ -36,12 +36,12 @@ struct SectionPlan {
 };
 
 struct PublicationPlan {
-  std::string id;      // "1", "5": rows are "<id>.<section>"
+  std::string id;  // "1", "5": rows are "<id>.<section>"
   std::string title;
   std::string sender;  // the node whose connection sends the report
   std::string topic;
   std::vector<SectionPlan> sections;
-  std::string cites;   // id of an earlier publication whose sections are cited; "" if none
+  std::string cites;  // id of an earlier publication whose sections are cited; "" if none
   // A forgery when set: the demo builds the report itself, naming this node
   // as originator but signing with a fresh key that is not that node's, and
   // hands the bytes to `sender` to publish.

@@ -168,8 +168,8 @@ std::string render_summary(const v1::DemoOutcome& outcome) {
   }
   out << "Summary\n";
   out << "  " << accepted << " reports accepted, " << rows << " sections x " << outcome.nodes_size()
-      << " nodes = " << cells << " read decisions: " << outcome.delivered() << " delivered and "
-      << outcome.withheld() << " withheld as the policy says\n";
+      << " nodes = " << cells << " read decisions: " << outcome.delivered() << " delivered and " << outcome.withheld()
+      << " withheld as the policy says\n";
   out << "  " << rejected.size() << " publications rejected (";
   for (std::size_t i = 0; i < rejected.size(); ++i) out << (i == 0 ? "" : ", ") << rejected[i];
   out << ")";
@@ -180,8 +180,7 @@ std::string render_summary(const v1::DemoOutcome& outcome) {
       reached = reached || pub.received_by_size() > 0;
     }
   }
-  out << (as_expected ? ", each with the code expected" : "") << (reached ? "" : ", and none reached any node")
-      << "\n";
+  out << (as_expected ? ", each with the code expected" : "") << (reached ? "" : ", and none reached any node") << "\n";
   for (const auto& note : outcome.notes()) out << "  " << note << "\n";
   if (outcome.ok()) {
     out << "Every node got exactly what the policy says, and every bad publication was rejected as expected.\n";

@@ -48,8 +48,8 @@ Status generate_pki(const fs::path& exe, const WorldOptions& o, const fs::path& 
     std::this_thread::sleep_for(kPollInterval);
   }
   if (*(*child)->poll_exit() != 0) {
-    return Status::fail(Code::IO_ERROR, "tearline certs demo failed:\n" + tail_of_file(log.string() + ".err") +
-                                            tail_of_file(log));
+    return Status::fail(Code::IO_ERROR,
+                        "tearline certs demo failed:\n" + tail_of_file(log.string() + ".err") + tail_of_file(log));
   }
   return Status::ok();
 }
@@ -69,8 +69,7 @@ std::string started_endpoint(const fs::path& log) {
 
 }  // namespace
 
-Result<std::unique_ptr<World>> World::create(const fs::path& exe, const WorldOptions& options,
-                                             std::ostream& progress) {
+Result<std::unique_ptr<World>> World::create(const fs::path& exe, const WorldOptions& options, std::ostream& progress) {
   std::error_code ec;
   WorldOptions o{fs::absolute(options.pki, ec), fs::absolute(options.roster, ec), fs::absolute(options.policy, ec)};
   if (!fs::is_regular_file(o.policy, ec)) {
@@ -149,8 +148,8 @@ Status World::start_broker(const fs::path& broker_binary) {
       return Status::fail(Code::UNAVAILABLE, "tearline-broker exited at start-up:\n" + tail_of_file(broker_log()));
     }
     if (std::chrono::steady_clock::now() >= deadline) {
-      return Status::fail(Code::UNAVAILABLE, "tearline-broker did not log event=started within 10 s:\n" +
-                                                 tail_of_file(broker_log()));
+      return Status::fail(Code::UNAVAILABLE,
+                          "tearline-broker did not log event=started within 10 s:\n" + tail_of_file(broker_log()));
     }
     std::this_thread::sleep_for(kPollInterval);
   }

@@ -14,10 +14,10 @@
 #include "base/clock.h"
 #include "base/text_table.h"
 #include "cli/common/commands.h"
+#include "cli/common/print.h"
 #include "cli/inject/inject_runner.h"
 #include "cli/inject/inject_scenario.h"
 #include "cli/node/node_options.h"
-#include "cli/common/print.h"
 
 namespace tearline::cli {
 namespace {
@@ -122,7 +122,8 @@ void run_inject(const InjectOptions& o) {
   inject::Runner runner(*scenario, o.node);
   Status started = runner.start();
   if (!started) {
-    throw CommandExit(exit_code_for(started), "inject: cannot start at " + o.node.broker + ": " + first_problem(started));
+    throw CommandExit(exit_code_for(started),
+                      "inject: cannot start at " + o.node.broker + ": " + first_problem(started));
   }
   std::vector<CaseResult> results;
   for (std::size_t i = 0; i < scenario->cases.size(); ++i) {
@@ -133,8 +134,8 @@ void run_inject(const InjectOptions& o) {
     }
     results.push_back(std::move(r).value());
   }
-  const int passed = static_cast<int>(std::count_if(results.begin(), results.end(),
-                                                    [](const CaseResult& r) { return r.passed(); }));
+  const int passed =
+      static_cast<int>(std::count_if(results.begin(), results.end(), [](const CaseResult& r) { return r.passed(); }));
   const int failed = static_cast<int>(results.size()) - passed;
   if (o.json) {
     print_json(o.scenario, results, passed);
@@ -151,12 +152,14 @@ void run_inject(const InjectOptions& o) {
 void add_inject_command(CLI::App& app) {
   auto o = std::make_shared<InjectOptions>();
   auto* sub = app.add_subcommand(
-      "inject", "Run an injection scenario (docs/injection.md) against a broker: each case sends a valid or faulty "
-                "message and checks the broker's verdict and exactly who received which sections. Exit 0 all "
-                "matched, 1 mismatch, 2 bad scenario, 3 broker unreachable");
+      "inject",
+      "Run an injection scenario (docs/injection.md) against a broker: each case sends a valid or faulty "
+      "message and checks the broker's verdict and exactly who received which sections. Exit 0 all "
+      "matched, 1 mismatch, 2 bad scenario, 3 broker unreachable");
   sub->add_option("scenario", o->scenario, "Scenario TOML file")->required();
-  sub->add_option("--pki", o->node.pki, "PKI folder made by `tearline certs` (default certs/demo); revoked_node "
-                                        "writes revocation lists into it");
+  sub->add_option("--pki", o->node.pki,
+                  "PKI folder made by `tearline certs` (default certs/demo); revoked_node "
+                  "writes revocation lists into it");
   sub->add_option("--broker", o->node.broker, "broker endpoint (default tcp://127.0.0.1:7801)");
   sub->add_option("--timeout", o->node.timeout_ms, "milliseconds to wait for each answer (default 5000)")
       ->check(CLI::Range(100, 600000));

@@ -12,7 +12,7 @@ namespace v1 = tearline::v1;
 
 namespace {
 
-constexpr std::size_t kTruncateBytes = 32;                  // less than the 64-byte signature
+constexpr std::size_t kTruncateBytes = 32;                       // less than the 64-byte signature
 constexpr std::uint64_t kRawRequestId = std::uint64_t{1} << 40;  // clear of the session's own counter
 
 // Protobuf keys: (field number << 3) | wire type.

@@ -12,10 +12,10 @@
 #include "base/clock.h"
 #include "cli/inject/inject_faults.h"
 #include "cli/node/report_spec.h"
+#include "client/session_internal.h"
 #include "crypto/key_file.h"
 #include "identity/pki.h"
 #include "report/verify.h"
-#include "client/session_internal.h"
 #include "wire/frame.h"
 
 namespace tearline::cli::inject {
@@ -80,8 +80,9 @@ Verdict verdict_of(const std::optional<v1::Frame>& answer, int timeout_ms) {
 std::string describe(const client::Received& r, const std::map<std::string, std::string>& names) {
   if (!r.verification) return "a report that does not verify (" + r.verification.to_string() + ")";
   auto it = names.find(r.report_id_hex);
-  std::string out = it != names.end() ? "'" + it->second + "'"
-                                      : "report " + r.report_id_hex.substr(0, 8) + " from " + r.originator + " on " + r.topic;
+  std::string out = it != names.end()
+                        ? "'" + it->second + "'"
+                        : "report " + r.report_id_hex.substr(0, 8) + " from " + r.originator + " on " + r.topic;
   std::map<std::string, std::vector<std::uint32_t>> by_status;
   for (std::size_t i = 0; i < r.sections.size(); ++i) {
     by_status[std::string(client::section_status_name(r.sections[i].status))].push_back(
@@ -168,8 +169,9 @@ struct Runner::State {
         error = session.take_session_error();
       }
       if (!error || error->code() != Code::SESSION_REVOKED) {
-        pending_problems.push_back(it->first + ": its open session was not closed with SESSION_REVOKED (" +
-                                   (error ? error->to_string() : "no error within " + std::to_string(timeout()) + " ms") + ")");
+        pending_problems.push_back(
+            it->first + ": its open session was not closed with SESSION_REVOKED (" +
+            (error ? error->to_string() : "no error within " + std::to_string(timeout()) + " ms") + ")");
       }
       cut_off[it->first] = std::move(it->second);
       it = held.erase(it);
@@ -354,8 +356,8 @@ struct Runner::State {
     Deliveries out;
     auto publisher = held.find(scenario.sentinel_from);
     if (publisher == held.end()) {
-      out.sentinel = Status::fail(Code::INVALID_FIELD, "the sentinel node " + scenario.sentinel_from +
-                                                           " holds no session (not valid now)");
+      out.sentinel = Status::fail(Code::INVALID_FIELD,
+                                  "the sentinel node " + scenario.sentinel_from + " holds no session (not valid now)");
       out.problems.push_back(out.sentinel.reasons().front().message);
       return out;
     }
@@ -378,8 +380,8 @@ struct Runner::State {
     if (!outcome) return outcome.status();
     if (!outcome->accepted) {
       out.sentinel = Status::fail(Code::INVALID_FIELD, "the sentinel report of " + scenario.sentinel_from + " on " +
-                                                           scenario.sentinel_topic + " was rejected: " +
-                                                           outcome->status.to_string());
+                                                           scenario.sentinel_topic +
+                                                           " was rejected: " + outcome->status.to_string());
       out.problems.push_back(out.sentinel.reasons().front().message);
       return out;
     }

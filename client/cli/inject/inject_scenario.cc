@@ -124,8 +124,8 @@ void parse_sections(const toml::node& n, const std::string& where, report::Repor
     ++index;
     const toml::table& t = *sn.as_table();
     const std::string at = where + "section " + std::to_string(index) + ": ";
-    problems.refuse_unknown_keys(t, {"classification", "releasable_to", "units", "orcon", "text"},
-                                 at + "unknown key '", "'");
+    problems.refuse_unknown_keys(t, {"classification", "releasable_to", "units", "orcon", "text"}, at + "unknown key '",
+                                 "'");
     const auto classification = problems.string(t, "classification", at + "classification");
     const auto text = problems.string(t, "text", at + "text");
     const toml::node* orcon = t.get("orcon");
@@ -148,7 +148,7 @@ struct Parser {
   Scenario& scenario;
   Problems& problems;
   std::map<std::string, std::size_t, std::less<>> index_of;  // case name -> index
-  std::vector<std::size_t> section_counts;                    // per case: sections of its report (0: none)
+  std::vector<std::size_t> section_counts;                   // per case: sections of its report (0: none)
 
   // The earlier case named `name`, which must send a report of its own.
   std::optional<std::size_t> earlier_report_case(const toml::node& n, const std::string& where, std::string_view key) {
@@ -202,8 +202,8 @@ struct Parser {
     const FaultKind kind = fault_kind(c.fault);
     if (auto expect = problems.string(t, "expect", where + "expect")) {
       if (*expect != kExpectAccepted && code_names().count(*expect) == 0) {
-        problems.add(*t.get("expect"),
-                     where + "expect '" + *expect + "' is neither \"accepted\" nor a code name such as REPORT_SIGNATURE");
+        problems.add(*t.get("expect"), where + "expect '" + *expect +
+                                           "' is neither \"accepted\" nor a code name such as REPORT_SIGNATURE");
       }
       c.expect = *expect;
     } else {
@@ -229,7 +229,8 @@ struct Parser {
       }
     } else if (topic != nullptr || sections != nullptr) {
       problems.add(topic != nullptr ? *topic : *sections,
-                   where + "a " + std::string(fault_name(c.fault)) + " case sends no report of its own: drop topic and sections");
+                   where + "a " + std::string(fault_name(c.fault)) +
+                       " case sends no report of its own: drop topic and sections");
     }
     if (const toml::node* d = t.get("derive_from")) {
       if (kind != FaultKind::kReport) {
@@ -244,7 +245,7 @@ struct Parser {
         for (auto n : *numbers) {
           if (c.derive_from && n > section_counts[*c.derive_from]) {
             problems.add(*ds, where + "derive_sections: case '" + scenario.cases[*c.derive_from].name +
-                                           "' has no section " + std::to_string(n));
+                                  "' has no section " + std::to_string(n));
           }
           c.derive_sections.push_back(n - 1);
         }
@@ -252,7 +253,8 @@ struct Parser {
     }
     if ((c.fault == Fault::kOrconRedissemination || c.fault == Fault::kLooserDerivedLabel) &&
         t.get("derive_from") == nullptr) {
-      problems.add_at_line(c.line, where + std::string(fault_name(c.fault)) + " needs derive_from = \"<an earlier case>\"");
+      problems.add_at_line(c.line,
+                           where + std::string(fault_name(c.fault)) + " needs derive_from = \"<an earlier case>\"");
     }
     if (const toml::node* r = t.get("replay_of")) {
       if (c.fault != Fault::kReplayedId) {
@@ -292,8 +294,8 @@ struct Parser {
           if (!numbers) continue;
           for (auto n : *numbers) {
             if (n > sections_sent) {
-              problems.add(v, what + ": the case sends " + std::to_string(sections_sent) +
-                                           " section(s), so section " + std::to_string(n) + " cannot arrive");
+              problems.add(v, what + ": the case sends " + std::to_string(sections_sent) + " section(s), so section " +
+                                  std::to_string(n) + " cannot arrive");
               break;
             }
           }
@@ -376,7 +378,8 @@ Status check_scenario(const Scenario& scenario, const identity::Directory& direc
   Problems problems("", scenario.source);  // no document: the checks' problems only
   const auto known = [&](const std::string& node) { return directory.node(node) != nullptr; };
   if (!known(scenario.sentinel_from)) {
-    problems.add_at_line(1, "sentinel_from '" + scenario.sentinel_from + "' is not a node of the directory (set sentinel_from)");
+    problems.add_at_line(
+        1, "sentinel_from '" + scenario.sentinel_from + "' is not a node of the directory (set sentinel_from)");
   }
   const std::string admin = admin_node(scenario, directory);
   const bool revokes = std::any_of(scenario.cases.begin(), scenario.cases.end(),
@@ -391,7 +394,8 @@ Status check_scenario(const Scenario& scenario, const identity::Directory& direc
       problems.add_at_line(c.line, where + "other '" + c.other + "' is not a node of the directory");
     }
     for (const auto& [node, sections] : c.deliver) {
-      if (!known(node)) problems.add_at_line(c.line, where + "deliver names '" + node + "', not a node of the directory");
+      if (!known(node))
+        problems.add_at_line(c.line, where + "deliver names '" + node + "', not a node of the directory");
     }
     if (!known(c.as)) continue;
 
@@ -399,11 +403,26 @@ Status check_scenario(const Scenario& scenario, const identity::Directory& direc
     std::vector<Code> wanted;
     std::string rule;
     switch (c.fault) {
-      case Fault::kClassificationAboveClearance: wanted = {Code::CLEARANCE_BELOW}; rule = "no section is classified above " + c.as + "'s clearance"; break;
-      case Fault::kReleasableEscalation: wanted = {Code::ORIGINATOR_COUNTRY_MISSING}; rule = "every releasable-to includes " + c.as + "'s country"; break;
-      case Fault::kUnitNotMember: wanted = {Code::UNIT_NOT_HELD, Code::NOT_UNIT_MEMBER}; rule = c.as + " is a member of every unit named (labels and topic)"; break;
-      case Fault::kOrconRedissemination: wanted = {Code::ORCON_VIOLATION}; rule = "no cited ORCON section is of another agency"; break;
-      case Fault::kLooserDerivedLabel: wanted = {Code::DERIVED_LABEL_LOOSER}; rule = "every section is at least as restrictive as its sources"; break;
+      case Fault::kClassificationAboveClearance:
+        wanted = {Code::CLEARANCE_BELOW};
+        rule = "no section is classified above " + c.as + "'s clearance";
+        break;
+      case Fault::kReleasableEscalation:
+        wanted = {Code::ORIGINATOR_COUNTRY_MISSING};
+        rule = "every releasable-to includes " + c.as + "'s country";
+        break;
+      case Fault::kUnitNotMember:
+        wanted = {Code::UNIT_NOT_HELD, Code::NOT_UNIT_MEMBER};
+        rule = c.as + " is a member of every unit named (labels and topic)";
+        break;
+      case Fault::kOrconRedissemination:
+        wanted = {Code::ORCON_VIOLATION};
+        rule = "no cited ORCON section is of another agency";
+        break;
+      case Fault::kLooserDerivedLabel:
+        wanted = {Code::DERIVED_LABEL_LOOSER};
+        rule = "every section is at least as restrictive as its sources";
+        break;
       default: break;
     }
     if (wanted.empty()) continue;
@@ -420,14 +439,16 @@ Status check_scenario(const Scenario& scenario, const identity::Directory& direc
           continue;
         }
         request.sources.push_back(policy::SourceSection{src.name, i, src.draft.sections[i].label, src.as,
-                                                        by != nullptr ? by->agency : "", by != nullptr ? by->country : ""});
+                                                        by != nullptr ? by->agency : "",
+                                                        by != nullptr ? by->country : ""});
       }
     }
     // No topic grants here: only the label, unit and source rules are judged.
     const policy::Decision d = policy::may_publish(directory, policy::TopicPolicy(), request, now_seconds);
     const bool breaks = std::any_of(wanted.begin(), wanted.end(), [&](Code w) { return d.denials.has(w); });
     if (!breaks) {
-      problems.add_at_line(c.line, where + "fault " + std::string(fault_name(c.fault)) + ", but the report does not break its rule: " + rule);
+      problems.add_at_line(c.line, where + "fault " + std::string(fault_name(c.fault)) +
+                                       ", but the report does not break its rule: " + rule);
     }
   }
   return problems.status(TomlReader::Order::kAsFound);

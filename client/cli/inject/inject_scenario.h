@@ -55,10 +55,10 @@ enum class FaultKind {
 
 struct FaultInfo {
   Fault fault;
-  std::string_view name;      // as written in `fault = "..."`
+  std::string_view name;  // as written in `fault = "..."`
   FaultKind kind;
-  std::string_view usual;     // the code the v1 broker answers with
-  std::string_view summary;   // one line, for docs and --help
+  std::string_view usual;    // the code the v1 broker answers with
+  std::string_view summary;  // one line, for docs and --help
 };
 
 // Every fault, in the order of docs/injection.md (kNone excluded).
@@ -75,9 +75,9 @@ struct Case {
   std::int64_t line = 0;  // of its [[case]] header
   std::string as;         // the sending node
   Fault fault = Fault::kNone;
-  std::string expect;     // "accepted" or a code name
-  std::string other;      // signed_by_other_node / originator_not_sender: the other node (empty: chosen)
-  report::ReportDraft draft;                   // topic and sections (FaultKind::kReport only)
+  std::string expect;         // "accepted" or a code name
+  std::string other;          // signed_by_other_node / originator_not_sender: the other node (empty: chosen)
+  report::ReportDraft draft;  // topic and sections (FaultKind::kReport only)
   std::optional<std::size_t> derive_from;      // index of an earlier case cited as the source
   std::vector<std::uint32_t> derive_sections;  // 0-based; empty = every section
   std::optional<std::size_t> replay_of;        // replayed_id: index of the earlier case re-sent
@@ -87,10 +87,10 @@ struct Case {
 };
 
 struct Scenario {
-  std::string source;                               // file name, for messages
-  std::string sentinel_from = "diran-bogota-hq";    // publishes the sentinel report
-  std::string sentinel_topic = "intel.sentinel";    // a topic every node may read
-  std::string admin;                                // revoked_node's reloader (empty: first admin node)
+  std::string source;                             // file name, for messages
+  std::string sentinel_from = "diran-bogota-hq";  // publishes the sentinel report
+  std::string sentinel_topic = "intel.sentinel";  // a topic every node may read
+  std::string admin;                              // revoked_node's reloader (empty: first admin node)
   std::vector<Case> cases;
 };
 

@@ -19,8 +19,8 @@
 
 #include "base/files.h"
 #include "cli/common/commands.h"
-#include "cli/node/node_options.h"
 #include "cli/common/print.h"
+#include "cli/node/node_options.h"
 #include "policy/delivery.h"
 #include "report/verify.h"
 
@@ -88,8 +88,8 @@ void run_explain(const ExplainOptions& o) {
   std::vector<std::string> nodes;
   if (!o.node.empty()) {
     if (dir->node(o.node) == nullptr) {
-      fail(kExitUsage, "--node", Status::fail(Code::UNKNOWN_NODE, "node " + o.node + " is not in the directory " +
-                                                                       dir_path.string()));
+      fail(kExitUsage, "--node",
+           Status::fail(Code::UNKNOWN_NODE, "node " + o.node + " is not in the directory " + dir_path.string()));
     }
     nodes.push_back(o.node);
   } else {
@@ -137,8 +137,8 @@ void add_explain_command(CLI::App& app) {
       "and every reason the others may not, at the report's created-at");
   cmd->add_option("REPORT_FILE", o->report_file, "The report's bytes")->required();
   cmd->add_option("--node", o->node, "Explain for this node only (default: every node of the directory)");
-  auto* pki = cmd->add_option("--pki", o->pki, "PKI folder made by `tearline certs` (default certs/demo)")
-                  ->type_name("DIR");
+  auto* pki =
+      cmd->add_option("--pki", o->pki, "PKI folder made by `tearline certs` (default certs/demo)")->type_name("DIR");
   cmd->add_option("--directory", o->directory, "Directory folder (instead of PKI/directory)")
       ->type_name("DIR")
       ->excludes(pki);

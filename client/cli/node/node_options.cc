@@ -39,8 +39,8 @@ client::SessionOptions NodeOptions::session_options() const {
 std::unique_ptr<client::Session> connect_or_exit(const NodeOptions& options) {
   auto session = client::Session::connect(options.session_options());
   if (!session) {
-    throw CommandExit(exit_code_for(session.status()), "cannot connect as " + options.node + " to " +
-                                                           options.broker + ": " + session.status().to_string());
+    throw CommandExit(exit_code_for(session.status()), "cannot connect as " + options.node + " to " + options.broker +
+                                                           ": " + session.status().to_string());
   }
   return std::move(session).value();
 }

@@ -10,8 +10,8 @@
 
 #include "base/files.h"
 #include "cli/common/commands.h"
-#include "cli/node/node_options.h"
 #include "cli/common/print.h"
+#include "cli/node/node_options.h"
 #include "cli/node/report_spec.h"
 #include "policy/topic.h"
 #include "report/format.h"
@@ -51,8 +51,7 @@ report::SourceCitation parse_source(const std::string& text) {
     const std::string_view item = rest.substr(0, comma);
     std::uint32_t n = 0;
     auto [end, ec] = std::from_chars(item.data(), item.data() + item.size(), n);
-    if (item.empty() || ec != std::errc() || end != item.data() + item.size() || n < 1 ||
-        n > report::kMaxSections) {
+    if (item.empty() || ec != std::errc() || end != item.data() + item.size() || n < 1 || n > report::kMaxSections) {
       usage("--source '" + text + "': sections are numbers from 1 to " + std::to_string(report::kMaxSections) +
             ", separated by commas");
     }
@@ -113,8 +112,8 @@ void print_verdict(const client::PublishOutcome& outcome, const report::BuiltRep
   if (outcome.accepted) {
     std::cout << "ACCEPTED report=" << id << " seq=" << outcome.broker_seq << "\n";
     for (std::size_t i = 0; i < draft.sections.size(); ++i) {
-      std::cout << "  section " << (i + 1) << " (" << policy::describe(draft.sections[i].label)
-                << "): sealed to " << join(built.recipients[i], ", ", "no one") << "\n";
+      std::cout << "  section " << (i + 1) << " (" << policy::describe(draft.sections[i].label) << "): sealed to "
+                << join(built.recipients[i], ", ", "no one") << "\n";
     }
   } else {
     std::cout << "REJECTED " << code_name(outcome.status.code()) << "\n";
@@ -157,8 +156,8 @@ void add_publish_command(CLI::App& app) {
       "Publish a report as a node and print the broker's verdict: ACCEPTED with the nodes each section was sealed "
       "to, or REJECTED with every reason. Exit 0 accepted, 1 rejected, 2 bad input, 3 broker unreachable");
   o->node.add_to(cmd);
-  auto* spec = cmd->add_option("--spec", o->spec, "TOML file describing a report of one or more sections")
-                   ->type_name("FILE");
+  auto* spec =
+      cmd->add_option("--spec", o->spec, "TOML file describing a report of one or more sections")->type_name("FILE");
   std::vector<CLI::Option*> flags{
       cmd->add_option("--topic", o->topic, "Topic, e.g. intel.seizures.cucuta"),
       cmd->add_option("--classification", o->classification,

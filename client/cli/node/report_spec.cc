@@ -40,8 +40,9 @@ Result<policy::Label> label_from_flags(const std::string& classification, const 
                                        const std::vector<std::string>& units, bool orcon) {
   auto c = identity::classification_from_name(classification);
   if (!c) {
-    return Status::fail(Code::LABEL_INVALID, "classification '" + classification +
-                                                 "' is not UNCLASSIFIED, RESTRICTED, CONFIDENTIAL, SECRET or TOP_SECRET");
+    return Status::fail(
+        Code::LABEL_INVALID,
+        "classification '" + classification + "' is not UNCLASSIFIED, RESTRICTED, CONFIDENTIAL, SECRET or TOP_SECRET");
   }
   policy::Label label = policy::normalized(policy::Label{*c, split_commas(releasable), split_commas(units), orcon});
   Status valid = policy::validate_label(label);
@@ -77,7 +78,8 @@ Result<report::ReportDraft> parse_report_spec(std::string_view toml_text, const 
         continue;
       }
       r.refuse_unknown_keys(*t, {"report_id", "sections"}, "unknown key '", "' in a source");
-      if (t->contains("sections") && !(*t)["sections"].is_array()) r.add(n, "source sections must be a list of numbers");
+      if (t->contains("sections") && !(*t)["sections"].is_array())
+        r.add(n, "source sections must be a list of numbers");
       report::SourceCitation cite{id, {}};
       if (const auto* secs = (*t)["sections"].as_array()) {
         for (const auto& s : *secs) {
@@ -107,7 +109,8 @@ Result<report::ReportDraft> parse_report_spec(std::string_view toml_text, const 
         continue;
       }
       for (const auto& [k, v] : *t) {
-        static const std::vector<std::string> known{"classification", "releasable_to", "units", "orcon", "text", "file"};
+        static const std::vector<std::string> known{"classification", "releasable_to", "units",
+                                                    "orcon",          "text",          "file"};
         if (std::find(known.begin(), known.end(), std::string(k.str())) == known.end()) {
           problem(Code::INVALID_FIELD, where + ": unknown key '" + std::string(k.str()) + "'");
         }
@@ -121,8 +124,8 @@ Result<report::ReportDraft> parse_report_spec(std::string_view toml_text, const 
       has_type_or_absent<bool>(*t, "orcon", "boolean", where, r);
       has_type_or_absent<std::string>(*t, "classification", "string", where, r);
       if (r.problem_count() != known_problems) continue;
-      auto label = label_from_flags((*t)["classification"].value_or(std::string()), rel, units,
-                                    (*t)["orcon"].value_or(false));
+      auto label =
+          label_from_flags((*t)["classification"].value_or(std::string()), rel, units, (*t)["orcon"].value_or(false));
       if (!label) {
         for (const auto& reason : label.status().reasons()) problem(reason.code, where + ": " + reason.message);
         continue;

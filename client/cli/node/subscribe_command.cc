@@ -13,8 +13,8 @@
 #include <vector>
 
 #include "cli/common/commands.h"
-#include "cli/node/node_options.h"
 #include "cli/common/print.h"
+#include "cli/node/node_options.h"
 #include "policy/topic.h"
 #include "tearline/v1/cli.pb.h"
 #include "wire/frame.h"
@@ -103,8 +103,8 @@ void run_subscribe(const SubscribeOptions& o) {
   }
   auto session = connect_or_exit(o.node);
   if (Status s = session->subscribe(o.topics); !s) {
-    throw CommandExit(exit_code_for(s), one_line(std::string(kCommand) + ": the broker refused the subscription: " +
-                                                 s.to_string()));
+    throw CommandExit(exit_code_for(s),
+                      one_line(std::string(kCommand) + ": the broker refused the subscription: " + s.to_string()));
   }
   // A readiness note for scripts and people; stdout carries only reports.
   std::cerr << "subscribed as " << o.node.node << " to " << join(o.topics) << std::endl;
@@ -120,8 +120,8 @@ void run_subscribe(const SubscribeOptions& o) {
     }
     auto r = session->receive(slice);
     if (auto error = session->take_session_error(); error && wire::closes_session(error->code())) {
-      throw CommandExit(kExitFailure, one_line(std::string(kCommand) + ": the broker closed the session: " +
-                                               error->to_string()));
+      throw CommandExit(kExitFailure,
+                        one_line(std::string(kCommand) + ": the broker closed the session: " + error->to_string()));
     }
     if (!r) continue;
     if (o.json) {

@@ -76,12 +76,12 @@ enum class SectionStatus { kOpened, kWithheld, kNotAddressed, kOpenFailed };
 std::string_view section_status_name(SectionStatus status);
 
 struct SessionOptions {
-  std::string endpoint;                  // e.g. tcp://127.0.0.1:7801
-  std::filesystem::path directory;       // PKI directory: trust.toml, credentials/, ..., broker.pub
-  std::filesystem::path key_file;        // the node's key file (mode 0600)
+  std::string endpoint;             // e.g. tcp://127.0.0.1:7801
+  std::filesystem::path directory;  // PKI directory: trust.toml, credentials/, ..., broker.pub
+  std::filesystem::path key_file;   // the node's key file (mode 0600)
   std::string node_id;
-  int connect_timeout_ms = 5000;         // HELLO answered within this, or UNAVAILABLE
-  int request_timeout_ms = 5000;         // each request answered within this
+  int connect_timeout_ms = 5000;  // HELLO answered within this, or UNAVAILABLE
+  int request_timeout_ms = 5000;  // each request answered within this
   std::string client_name = "tearline-client";
 };
 
