@@ -8,6 +8,7 @@ namespace tearline {
 // for a given length, so key and digest bytes never pick a branch or a table
 // index.
 std::string to_hex(ByteView bytes) {
+  if (bytes.empty()) return {};  // libsodium's pointers are declared non-null
   std::string out(bytes.size() * 2 + 1, '\0');
   sodium_bin2hex(out.data(), out.size(), bytes.data(), bytes.size());
   out.pop_back();  // the terminating NUL sodium_bin2hex writes
@@ -16,6 +17,10 @@ std::string to_hex(ByteView bytes) {
 
 bool from_hex(std::string_view hex, Bytes* out) {
   if (hex.size() % 2 != 0) return false;
+  if (hex.empty()) {  // libsodium's pointers are declared non-null
+    out->clear();
+    return true;
+  }
   Bytes result(hex.size() / 2);
   std::size_t written = 0;
   // No ignore set and no hex_end: libsodium fails unless every character is a
