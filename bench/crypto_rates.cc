@@ -1,7 +1,8 @@
 #include "bench/crypto_rates.h"
 
 #include <sodium.h>
-#include <time.h>
+
+#include <ctime>
 
 #include "base/clock.h"
 #include "bench/control.h"

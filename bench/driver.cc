@@ -1,7 +1,6 @@
 #include "bench/driver.h"
 
-#include <signal.h>
-
+#include <csignal>
 #include <cstdio>
 #include <fstream>
 #include <thread>
@@ -137,7 +136,7 @@ Result<RunData> run_system(const World& world, const Tools& tools, const RunSpec
     if (!started) return started.status();
     server = std::move(started).value();
   }
-  auto fail = [&](Status why) {
+  auto fail = [&](const Status& why) {
     ctl.abort.store(1);
     return Status::fail(why.code(), why.to_string() + "\n  server log (" + server_log.string() + "):\n" +
                                         tail_of(server_log) + "  run folder: " + dir.string());

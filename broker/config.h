@@ -75,7 +75,7 @@ struct Limits {
 };
 
 struct StorageLimits {
-  std::int64_t retention_seconds = 30 * 86400;
+  std::int64_t retention_seconds = std::int64_t{30} * 86400;
   std::uint64_t retention_bytes = 1ull << 30;
   std::uint64_t max_bytes = 4ull << 30;
   std::uint64_t audit_checkpoint_entries = 1000;

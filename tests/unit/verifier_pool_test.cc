@@ -56,7 +56,7 @@ class Recorder {
   using Hold = std::function<bool(const IngressJob&)>;
   explicit Recorder(Hold hold) : hold_(std::move(hold)) {}
 
-  IngressResult work(IngressJob job) {
+  IngressResult work(const IngressJob& job) {
     {
       std::unique_lock lock(mu_);
       if (running_[job.node_id]++ > 0) ++overlaps_;
@@ -113,7 +113,7 @@ struct Fixture {
     wake.set(zmq::sockopt::linger, 0);
     wake.bind(kNotifyEndpoint);
     pool = std::make_unique<VerifierPool>(threads, queue_limit, context, kNotifyEndpoint,
-                                          [this](IngressJob j) { return recorder.work(std::move(j)); });
+                                          [this](const IngressJob& j) { return recorder.work(j); });
   }
   ~Fixture() {
     recorder.release();
@@ -150,6 +150,7 @@ std::vector<IngressResult> collect(Fixture& f, std::size_t n) {
 
 std::vector<Started> as_started(const std::vector<IngressResult>& results) {
   std::vector<Started> out;
+  out.reserve(results.size());
   for (const auto& r : results) out.push_back({r.node_id, r.request_id});
   return out;
 }

@@ -322,6 +322,7 @@ void run_revoke(const RevokeOptions& o) {
   constexpr std::string_view cmd = "certs revoke";
   require_id(cmd, "agency", o.agency);
   std::vector<std::uint64_t> serials;
+  serials.reserve(o.serials.size());
   for (const auto& s : o.serials) serials.push_back(parse_number(cmd, "--serial", s, 1, UINT64_MAX));
   std::vector<std::pair<std::string, std::uint64_t>> charters;
   for (const auto& c : o.charters) {
@@ -394,6 +395,7 @@ void print_unit(const identity::Directory& dir, const std::string& unit, std::in
   }
   const identity::Charter& c = **charter;
   std::vector<std::string> members;
+  members.reserve(c.members.size());
   for (const auto& m : c.members) members.push_back(m.node_id + " (" + m.agency + ")");
   std::cout << "  " << unit << " v" << c.version << ", host " << c.host_agency << ", in force until "
             << format_utc_seconds(c.not_after) << "\n"

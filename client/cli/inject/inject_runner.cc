@@ -1,9 +1,8 @@
 #include "cli/inject/inject_runner.h"
 
-#include <stdlib.h>  // mkdtemp
-
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>  // mkdtemp
 #include <filesystem>
 #include <map>
 #include <optional>
@@ -23,7 +22,7 @@ namespace v1 = tearline::v1;
 
 namespace {
 
-constexpr std::int64_t kTenMinutesMs = 10 * 60 * 1000;
+constexpr std::int64_t kTenMinutesMs = std::int64_t{10} * 60 * 1000;
 constexpr std::string_view kClientName = "tearline-inject";
 constexpr int kCutOffWaitMs = 100;  // a revoked node's session, read after the sentinel
 
@@ -112,6 +111,13 @@ struct Runner::State {
   State(const Scenario& s, NodeOptions o) : scenario(s), options(std::move(o)), sent(s.cases.size()) {}
 
   int timeout() const { return options.timeout_ms; }
+
+  // What case `index` sent, or null when there is no such case or it sent nothing.
+  const Sent* sent_by(std::optional<std::size_t> index) const {
+    if (!index || *index >= sent.size()) return nullptr;
+    const std::optional<Sent>& case_sent = sent[*index];
+    return case_sent.has_value() ? &*case_sent : nullptr;
+  }
 
   client::SessionOptions session_options(const std::string& node) const {
     NodeOptions o = options;
@@ -210,8 +216,8 @@ struct Runner::State {
   Result<Verdict> send_report(const Case& c, std::size_t index) {
     report::ReportDraft draft = c.draft;
     if (c.derive_from) {
-      const auto& src = sent[*c.derive_from];
-      if (!src) return failed(Status::fail(Code::INVALID_FIELD, "derive_from case sent no report"));
+      const Sent* src = sent_by(c.derive_from);
+      if (src == nullptr) return failed(Status::fail(Code::INVALID_FIELD, "derive_from case sent no report"));
       draft.sources.push_back(report::SourceCitation{src->report_id, c.derive_sections});
     }
     std::string originator = c.as, signer = c.as;
@@ -276,8 +282,8 @@ struct Runner::State {
   }
 
   Result<Verdict> send_replay(const Case& c) {
-    const auto& src = sent[*c.replay_of];
-    if (!src) return failed(Status::fail(Code::INVALID_FIELD, "replay_of case sent no report"));
+    const Sent* src = sent_by(c.replay_of);
+    if (src == nullptr) return failed(Status::fail(Code::INVALID_FIELD, "replay_of case sent no report"));
     std::optional<Verdict> refused;
     auto session = sender(c, &refused);
     if (!session) return session.status();
@@ -500,11 +506,11 @@ Result<CaseResult> Runner::run(std::size_t index) {
   switch (fault_kind(c.fault)) {
     case FaultKind::kReport:
       verdict = s.send_report(c, index);
-      if (s.sent[index]) report = &*s.sent[index];
+      report = s.sent_by(index);
       break;
     case FaultKind::kReplay:
       verdict = s.send_replay(c);
-      if (s.sent[*c.replay_of]) report = &*s.sent[*c.replay_of];
+      report = s.sent_by(c.replay_of);
       break;
     case FaultKind::kRawFrame: verdict = s.send_garbage(c); break;
     case FaultKind::kConnection:
