@@ -1,11 +1,9 @@
 #include "broker/source_index.h"
 
-#include <mutex>
-
 namespace tearline::broker {
 
 void SourceIndex::add(const std::string& report_id, SourceRecord record) {
-  std::unique_lock lock(mu_);
+  WriterLock lock(mu_);
   if (records_.insert_or_assign(report_id, std::move(record)).second) order_.push_back(report_id);
   while (order_.size() > capacity_) {
     records_.erase(order_.front());  // may already be gone (remove)
@@ -15,13 +13,13 @@ void SourceIndex::add(const std::string& report_id, SourceRecord record) {
 
 void SourceIndex::remove(const std::vector<std::string>& report_ids) {
   if (report_ids.empty()) return;
-  std::unique_lock lock(mu_);
+  WriterLock lock(mu_);
   for (const auto& id : report_ids) records_.erase(id);
 }
 
 std::optional<SourceRecord> SourceIndex::find(const std::string& report_id) const {
   {
-    std::shared_lock lock(mu_);
+    ReaderLock lock(mu_);
     auto it = records_.find(report_id);
     if (it != records_.end()) return it->second;
   }
@@ -30,7 +28,7 @@ std::optional<SourceRecord> SourceIndex::find(const std::string& report_id) cons
 }
 
 std::size_t SourceIndex::cached() const {
-  std::shared_lock lock(mu_);
+  ReaderLock lock(mu_);
   return records_.size();
 }
 

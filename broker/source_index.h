@@ -5,19 +5,19 @@
 // `capacity`), in front of a fallback lookup (the durable store) for older
 // ones, so that memory does not grow with the number of stored reports.
 // Written by the I/O thread (add on commit, remove on retention), read by the
-// verifier threads; guarded by a shared_mutex. The fallback is called without
+// verifier threads; guarded by a SharedMutex. The fallback is called without
 // the lock held and must be thread-safe.
 #pragma once
 
 #include <deque>
 #include <functional>
 #include <optional>
-#include <shared_mutex>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
 #include "base/bytes.h"
+#include "base/mutex.h"
 #include "policy/label.h"
 
 namespace tearline::broker {
@@ -46,9 +46,9 @@ class SourceIndex {
  private:
   std::size_t capacity_;
   Fallback fallback_;
-  mutable std::shared_mutex mu_;
-  std::unordered_map<std::string, SourceRecord> records_;  // by raw 16-byte id
-  std::deque<std::string> order_;                          // insertion order, for eviction
+  mutable SharedMutex mu_;
+  std::unordered_map<std::string, SourceRecord> records_ GUARDED_BY(mu_);  // by raw 16-byte id
+  std::deque<std::string> order_ GUARDED_BY(mu_);                          // insertion order, for eviction
 };
 
 }  // namespace tearline::broker

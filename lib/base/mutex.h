@@ -1,6 +1,7 @@
 // tearline::Mutex and MutexLock: std::mutex and a scoped lock, annotated for
 // clang's thread-safety analysis (base/thread_annotations.h). Same cost and
-// semantics as std::mutex / std::lock_guard.
+// semantics as std::mutex / std::lock_guard. SharedMutex with WriterLock and
+// ReaderLock does the same for std::shared_mutex (many readers or one writer).
 //
 // A condition variable waits on a MutexLock through native(): the analysis
 // sees the lock held for the whole scope, which is what the code relies on
@@ -8,6 +9,7 @@
 #pragma once
 
 #include <mutex>
+#include <shared_mutex>
 
 #include "base/thread_annotations.h"
 
@@ -44,6 +46,45 @@ class SCOPED_CAPABILITY MutexLock {
 
  private:
   std::unique_lock<std::mutex> lock_;
+};
+
+class CAPABILITY("shared_mutex") SharedMutex {
+ public:
+  SharedMutex() = default;
+  SharedMutex(const SharedMutex&) = delete;
+  SharedMutex& operator=(const SharedMutex&) = delete;
+
+  void lock() ACQUIRE() { mu_.lock(); }
+  void unlock() RELEASE() { mu_.unlock(); }
+  void lock_shared() ACQUIRE_SHARED() { mu_.lock_shared(); }
+  void unlock_shared() RELEASE_SHARED() { mu_.unlock_shared(); }
+
+ private:
+  std::shared_mutex mu_;
+};
+
+// Holds a SharedMutex exclusively for the scope.
+class SCOPED_CAPABILITY WriterLock {
+ public:
+  explicit WriterLock(SharedMutex& mu) ACQUIRE(mu) : mu_(mu) { mu_.lock(); }
+  ~WriterLock() RELEASE() { mu_.unlock(); }
+  WriterLock(const WriterLock&) = delete;
+  WriterLock& operator=(const WriterLock&) = delete;
+
+ private:
+  SharedMutex& mu_;
+};
+
+// Holds a SharedMutex shared (with other readers) for the scope.
+class SCOPED_CAPABILITY ReaderLock {
+ public:
+  explicit ReaderLock(SharedMutex& mu) ACQUIRE_SHARED(mu) : mu_(mu) { mu_.lock_shared(); }
+  ~ReaderLock() RELEASE_GENERIC() { mu_.unlock_shared(); }
+  ReaderLock(const ReaderLock&) = delete;
+  ReaderLock& operator=(const ReaderLock&) = delete;
+
+ private:
+  SharedMutex& mu_;
 };
 
 }  // namespace tearline

@@ -62,6 +62,19 @@ std::vector<char*> pointers(std::vector<std::string>& strings) {
   return out;
 }
 
+// Moves *fd to the lowest free number from 3 up (close-on-exec). A parent
+// started with stdin or stdout closed gets 0..2 back from open and pipe; left
+// there, the child's dup2 onto 0, 1 and 2 would close one of its own
+// descriptors (the report pipe) or keep close-on-exec on a stream.
+bool lift_above_stdio(int* fd) {
+  if (*fd > 2) return true;
+  const int moved = ::fcntl(*fd, F_DUPFD_CLOEXEC, 3);
+  if (moved < 0) return false;
+  ::close(*fd);
+  *fd = moved;
+  return true;
+}
+
 [[noreturn]] void child_fails(int report_fd, int step) {
   const ChildFailure failure{step, errno};
   (void)!::write(report_fd, &failure, sizeof failure);
@@ -131,6 +144,10 @@ Result<Process> Process::spawn(const ProcessSpec& spec) {
     if ((child_err = ::fcntl(child_out, F_DUPFD_CLOEXEC, 0)) < 0) return fail("dup");
   } else if ((child_err = open_output(spec.stderr_file)) < 0) {
     return fail(spec.stderr_file.empty() ? "/dev/null" : spec.stderr_file.string());
+  }
+
+  for (int* fd : {&report[1], &child_in, &child_out, &child_err}) {
+    if (!lift_above_stdio(fd)) return fail("dup");
   }
 
   // Storage for exec's arrays, built before the fork (the child may not allocate).
@@ -240,9 +257,12 @@ int Process::stop(std::chrono::milliseconds grace) {
   if (!wait_exit(grace)) {
     ::kill(pid_, SIGKILL);
     int status = 0;
-    while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-    }
-    exit_status_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    pid_t r;
+    do {
+      r = ::waitpid(pid_, &status, 0);
+    } while (r < 0 && errno == EINTR);
+    // ECHILD: reaped elsewhere, as in poll_exit.
+    exit_status_ = r != pid_ ? -1 : WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   }
   return *exit_status_;
 }

@@ -90,6 +90,39 @@ TEST_CASE("Process: pipes, environment and program apart from argv[0]") {
   CHECK(p->wait_exit(10s) == 0);
 }
 
+TEST_CASE("Process: a parent with stdin and stdout closed still starts children and hears their failures") {
+  // open and pipe then hand out 0 and 1 first (the report pipe gets them);
+  // the child's dup2 onto 0..2 must not close or keep them.
+  const int saved_in = ::dup(0);
+  const int saved_out = ::dup(1);
+  REQUIRE(saved_in > 2);
+  REQUIRE(saved_out > 2);
+  ::close(0);
+  ::close(1);
+  ProcessSpec echo = spec_of({"sh", "-c", "read line; echo \"got $line\""});
+  echo.pipe_stdin = true;
+  echo.pipe_stdout = true;
+  auto started = Process::spawn(echo);
+  auto not_executable = Process::spawn(spec_of({"/dev/null"}));
+  ::dup2(saved_in, 0);
+  ::dup2(saved_out, 1);
+  ::close(saved_in);
+  ::close(saved_out);
+
+  REQUIRE_FALSE(not_executable.is_ok());
+  CHECK(not_executable.code() == Code::IO_ERROR);
+  REQUIRE(started.is_ok());
+  const std::string line = "x\n";
+  REQUIRE(::write(started->stdin_fd(), line.data(), line.size()) == static_cast<ssize_t>(line.size()));
+  started->close_stdin();
+  std::string got;
+  char buf[64];
+  for (ssize_t n; (n = ::read(started->stdout_fd(), buf, sizeof buf)) > 0;)
+    got.append(buf, static_cast<std::size_t>(n));
+  CHECK(got == "got x\n");
+  CHECK(started->wait_exit(10s) == 0);
+}
+
 TEST_CASE("Process: spawn failures are IO_ERROR naming the program") {
   auto missing = Process::spawn(spec_of({"tearline-no-such-program"}));
   REQUIRE_FALSE(missing.is_ok());
