@@ -36,8 +36,7 @@
 #include "base/clock.h"
 #include "base/files.h"
 #include "broker/config.h"
-#include "crypto/key_file.h"
-#include "identity/directory.h"
+#include "identity/pki.h"
 #include "report/builder.h"
 #include "support/broker_fixture.h"
 #include "support/e2e_helpers.h"
@@ -62,31 +61,29 @@ class Wire {
  public:
   // tiny_buffers: the smallest receive queue and TCP buffer, so that a Wire
   // that does not read makes the broker queue frames soon (slow consumer).
-  Wire(const BrokerFixture& fx, std::string node, bool tiny_buffers = false) : node_(std::move(node)) {
-    auto directory = identity::Directory::load(fx.pki().directory(), SystemClock::instance().now_seconds(), nullptr);
-    REQUIRE(directory);
-    directory_ = std::move(directory).value();
-    auto keys = crypto::read_node_keys(fx.pki().node_key(node_));
-    REQUIRE(keys);
-    keys_ = std::make_unique<crypto::NodeSecrets>(std::move(keys).value());
+  Wire(const BrokerFixture& fx, const std::string& node, bool tiny_buffers = false) {
+    auto material = identity::load_node_material(fx.pki(), node, SystemClock::instance().now_seconds());
+    INFO(material.status().to_string());
+    REQUIRE(material);
+    material_ = std::move(material).value();
     auto broker_key = client::read_broker_key(fx.pki().broker_public());
     REQUIRE(broker_key);
     client::ConnectionOptions options;
     options.endpoint = fx.endpoint();
-    options.node_id = node_;
+    options.node_id = node;
     options.immediate = false;  // the first message creates the session: queue it before the handshake
     options.high_water_mark = 100000;
     if (tiny_buffers) {
       options.receive_high_water_mark = 1;
       options.receive_buffer_bytes = 4096;
     }
-    auto connection = client::Connection::open(options, *broker_key, keys_->transport);
+    auto connection = client::Connection::open(options, *broker_key, material_.keys->transport);
     INFO(connection.status().to_string());
     REQUIRE(connection);
     connection_ = std::move(connection).value();
   }
 
-  const std::string& node() const { return node_; }
+  const std::string& node() const { return material_.node_id; }
 
   // Queues one single-part message; false when the socket would block.
   bool try_send(const Bytes& bytes) { return connection_->try_send(bytes).is_ok(); }
@@ -112,16 +109,14 @@ class Wire {
         std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
             .count();
     draft.sequence = last_sequence_ = std::max<std::uint64_t>(last_sequence_ + 1, static_cast<std::uint64_t>(now_us));
-    auto built = report::build_report(draft, node_, keys_->signing, *directory_);
+    auto built = report::build_report(draft, material_.node_id, material_.keys->signing, *material_.directory);
     INFO(built.status().to_string());
     REQUIRE(built);
     return built->bytes;
   }
 
  private:
-  std::string node_;
-  identity::DirectoryPtr directory_;
-  std::unique_ptr<crypto::NodeSecrets> keys_;
+  identity::NodeMaterial material_;
   std::uint64_t last_sequence_ = 0;
   std::unique_ptr<client::Connection> connection_;
 };
