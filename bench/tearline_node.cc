@@ -15,16 +15,13 @@ constexpr int kSendTimeoutMs = 10'000;
 }  // namespace
 
 Result<std::unique_ptr<TearlineNode>> TearlineNode::load(const std::filesystem::path& pki, const std::string& node_id) {
-  identity::PkiPaths paths(pki);
+  auto material = identity::load_node_material(identity::PkiPaths(pki), node_id, SystemClock::instance().now_seconds());
+  if (!material) return material.status();
   auto node = std::make_unique<TearlineNode>();
   node->node_id = node_id;
   node->pki = pki;
-  auto dir = identity::Directory::load(paths.directory(), SystemClock::instance().now_seconds(), nullptr);
-  if (!dir) return dir.status();
-  node->directory = std::move(dir).value();
-  auto keys = crypto::read_node_keys(paths.node_key(node_id));
-  if (!keys) return keys.status();
-  node->keys = std::make_unique<crypto::NodeSecrets>(std::move(keys).value());
+  node->directory = std::move(material->directory);
+  node->keys = std::move(material->keys);
   return node;
 }
 

@@ -141,6 +141,23 @@ Status check_window(std::int64_t not_before, std::int64_t not_after, std::string
   return Status::ok();
 }
 
+// Opens an object that one agency signs alone (a credential, a revocation
+// list): the envelope and its canonical body, exactly one signature
+// (BAD_SIGNATURE "<what> must carry exactly one signature, by <signer>"
+// otherwise), valid under `tag` from a pinned authority. Whether that
+// authority is the right one for the body is the caller's check, on
+// obj->signatures(0).agency().
+Status open_single_signed(ByteView bytes, std::string_view what, std::string_view signer, std::string_view tag,
+                          const AuthorityLookup& trust, v1::SignedObject* obj, google::protobuf::Message* body) {
+  Status s = open_envelope(bytes, what, obj, body);
+  if (!s) return s;
+  if (obj->signatures_size() != 1) {
+    return Status::fail(Code::BAD_SIGNATURE,
+                        std::string(what) + " must carry exactly one signature, by " + std::string(signer));
+  }
+  return check_signature(*obj, obj->signatures(0), trust, tag, what);
+}
+
 Status check_version(std::uint32_t v, std::string_view what) {
   if (v != kFormatVersion) {
     return Status::fail(Code::INVALID_FIELD,
@@ -192,14 +209,9 @@ Result<Credential> credential_from_body(const v1::CredentialBody& body) {
 Result<Credential> verify_credential(ByteView bytes, const AuthorityLookup& trust) {
   v1::SignedObject obj;
   v1::CredentialBody body;
-  Status s = open_envelope(bytes, "credential", &obj, &body);
+  Status s = open_single_signed(bytes, "credential", "its home agency", crypto::tags::kCredential, trust, &obj, &body);
   if (!s) return s;
-  if (obj.signatures_size() != 1) {
-    return Status::fail(Code::BAD_SIGNATURE, "credential must carry exactly one signature, by its home agency");
-  }
   const auto& sig = obj.signatures(0);
-  s = check_signature(obj, sig, trust, crypto::tags::kCredential, "credential");
-  if (!s) return s;
   if (sig.agency() != body.agency()) {
     return Status::fail(Code::WRONG_AUTHORITY, "credential of " + body.node_id() + " (agency " + body.agency() +
                                                    ") is signed by " + sig.agency() + ", not its home agency");
@@ -266,12 +278,8 @@ Result<Charter> verify_charter(ByteView bytes, const AuthorityLookup& trust) {
 Result<RevocationList> verify_revocation_list(ByteView bytes, const AuthorityLookup& trust) {
   v1::SignedObject obj;
   v1::RevocationListBody body;
-  Status s = open_envelope(bytes, "revocation list", &obj, &body);
-  if (!s) return s;
-  if (obj.signatures_size() != 1) {
-    return Status::fail(Code::BAD_SIGNATURE, "revocation list must carry exactly one signature, by its agency");
-  }
-  s = check_signature(obj, obj.signatures(0), trust, crypto::tags::kRevocationList, "revocation list");
+  Status s =
+      open_single_signed(bytes, "revocation list", "its agency", crypto::tags::kRevocationList, trust, &obj, &body);
   if (!s) return s;
   if (obj.signatures(0).agency() != body.agency()) {
     return Status::fail(Code::WRONG_AUTHORITY,

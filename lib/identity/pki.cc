@@ -27,6 +27,18 @@ fs::path PkiPaths::authority_key(std::string_view agency) const {
 }
 fs::path PkiPaths::node_key(std::string_view node) const { return keys() / "nodes" / (std::string(node) + ".key"); }
 
+Result<NodeMaterial> load_node_material(const PkiPaths& pki, const std::string& node_id, std::int64_t now_seconds) {
+  NodeMaterial material;
+  material.node_id = node_id;
+  auto directory = Directory::load(pki.directory(), now_seconds, nullptr);
+  if (!directory) return directory.status();
+  material.directory = std::move(directory).value();
+  auto keys = crypto::read_node_keys(pki.node_key(node_id));
+  if (!keys) return keys.status();
+  material.keys = std::make_unique<crypto::NodeSecrets>(std::move(keys).value());
+  return material;
+}
+
 namespace {
 
 Status make_dirs(const PkiPaths& pki) {

@@ -13,10 +13,12 @@
 #pragma once
 
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "base/result.h"
+#include "crypto/key_file.h"
 #include "identity/directory.h"
 #include "identity/objects.h"
 #include "identity/roster.h"
@@ -43,6 +45,20 @@ class PkiPaths {
  private:
   std::filesystem::path root_;
 };
+
+// What a tool speaking as one node loads from a PKI folder before it
+// connects: the directory (loaded as of now_seconds, no load report) and the
+// node's secret keys (keys/nodes/<node>.key). The broker's public key is read
+// by the connection layer (client::read_broker_key(pki.broker_public())).
+struct NodeMaterial {
+  std::string node_id;
+  DirectoryPtr directory;
+  // On the heap: the keys keep one address however the material moves.
+  std::unique_ptr<crypto::NodeSecrets> keys;
+};
+// The directory's failure, or the key file's (KEY_FILE, IO_ERROR, ...).
+// Does not check that the node is in the directory or that the keys are its.
+Result<NodeMaterial> load_node_material(const PkiPaths& pki, const std::string& node_id, std::int64_t now_seconds);
 
 // Creates an agency authority: a new key pair, its secret in keys/, its public
 // key pinned in trust.toml. DUPLICATE_OBJECT if the agency exists.

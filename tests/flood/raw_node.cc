@@ -18,14 +18,10 @@ constexpr int kHighWaterMark = 100000;
 
 Result<std::unique_ptr<RawNode>> RawNode::connect(const std::string& endpoint, const identity::PkiPaths& pki,
                                                   const std::string& node_id, int timeout_ms) {
+  auto material = identity::load_node_material(pki, node_id, SystemClock::instance().now_seconds());
+  if (!material) return material.status();
   std::unique_ptr<RawNode> node(new RawNode());
-  node->node_id_ = node_id;
-  auto dir = identity::Directory::load(pki.directory(), SystemClock::instance().now_seconds(), nullptr);
-  if (!dir) return dir.status();
-  node->directory_ = std::move(dir).value();
-  auto keys = crypto::read_node_keys(pki.node_key(node_id));
-  if (!keys) return keys.status();
-  node->keys_ = std::make_unique<crypto::NodeSecrets>(std::move(keys).value());
+  node->material_ = std::move(material).value();
   auto broker_key = client::read_broker_key(pki.broker_public());
   if (!broker_key) return broker_key.status();
   client::ConnectionOptions options;
@@ -34,7 +30,7 @@ Result<std::unique_ptr<RawNode>> RawNode::connect(const std::string& endpoint, c
   options.node_id = node_id;
   options.connect_timeout_ms = timeout_ms;
   options.high_water_mark = kHighWaterMark;
-  auto connection = client::Connection::open(options, *broker_key, node->keys_->transport);
+  auto connection = client::Connection::open(options, *broker_key, node->material_.keys->transport);
   if (!connection) return connection.status();
   node->connection_ = std::move(connection).value();
   Status s = node->connection_->hello();

@@ -17,8 +17,6 @@
 
 #include "base/result.h"
 #include "client/connection.h"
-#include "crypto/key_file.h"
-#include "identity/directory.h"
 #include "identity/pki.h"
 #include "tearline/v1/wire.pb.h"
 
@@ -32,9 +30,9 @@ class RawNode {
   static Result<std::unique_ptr<RawNode>> connect(const std::string& endpoint, const identity::PkiPaths& pki,
                                                   const std::string& node_id, int timeout_ms);
 
-  const std::string& node_id() const { return node_id_; }
-  const identity::Directory& directory() const { return *directory_; }
-  const crypto::NodeSecrets& keys() const { return *keys_; }
+  const std::string& node_id() const { return material_.node_id; }
+  const identity::Directory& directory() const { return *material_.directory; }
+  const crypto::NodeSecrets& keys() const { return *material_.keys; }
 
   // HELLO again on the same connection (after the broker closed the session):
   // OK on WELCOME, the ERROR's status, or UNAVAILABLE after timeout_ms.
@@ -47,9 +45,7 @@ class RawNode {
 
  private:
   RawNode() = default;
-  std::string node_id_;
-  identity::DirectoryPtr directory_;
-  std::unique_ptr<crypto::NodeSecrets> keys_;
+  identity::NodeMaterial material_;
   std::unique_ptr<client::Connection> connection_;
 };
 

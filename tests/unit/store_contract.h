@@ -1,8 +1,9 @@
 // The Store contract (broker/store.h) as one suite of test cases, written
-// once against the interface (store_contract.cc), and the helpers its cases
-// and a backend's own cases share.
+// once against the interface (store_contract_*.cc, one file per topic), and
+// the helpers its cases and a backend's own cases share (store_contract.cc).
 //
-// A backend runs the contract by linking store_contract.cc into its test
+// A backend runs the contract by linking the contract's files (the list
+// store_contract_cases in tests/unit/CMakeLists.txt) into its test
 // executable together with one small file that defines
 // store_backend_under_test() and holds the backend's own cases (SQLite:
 // store_sqlite_test.cc). Adding a backend is that file and one
@@ -23,6 +24,8 @@
 #include "support/temp_dir.h"
 
 namespace tearline::broker::store_contract {
+
+namespace v1 = tearline::v1;
 
 constexpr std::int64_t kNowMs = testing::kDemoNow * 1000;
 constexpr std::int64_t kWindowMs = 600'000;  // 2 x the default clock window
@@ -87,6 +90,9 @@ StoredReport blob_report(std::uint64_t seq, std::size_t size, std::int64_t accep
 
 // The seqs of every stored report, in the order read_after returns them.
 std::vector<std::uint64_t> stored_seqs(Store& store);
+
+// Everything a RecoveredState holds, compared field by field (CHECKs).
+void check_same_state(const RecoveredState& got, const RecoveredState& want);
 
 std::string code_of(const Status& s);
 std::vector<std::string> codes_of(const Status& s);

@@ -1,0 +1,123 @@
+// lib/identity/pki: issuing credentials and keys into a PKI folder, and what
+// the directory refuses among issued objects (helpers: identity_test_helpers.h).
+#include <catch2/catch.hpp>
+
+#include <sys/stat.h>
+
+#include "identity_test_helpers.h"
+
+namespace tearline::identity_test {
+
+// ---- issuing -----------------------------------------------------------------
+
+TEST_CASE("issuing refuses bad input before writing anything") {
+  FreshWorld fresh;
+  SECTION("an authority with an unknown country is not pinned") {
+    CHECK(identity::init_authority(fresh.pki, "CIA", "XXX").code() == Code::INVALID_FIELD);
+    auto trust = identity::TrustStore::load(fresh.pki.trust_store());
+    REQUIRE(trust);
+    CHECK(trust->authority("CIA") == nullptr);
+    CHECK_FALSE(fs::exists(fresh.pki.authority_key("CIA")));
+  }
+  SECTION("an authority with an invalid id") {
+    CHECK(identity::init_authority(fresh.pki, "../CIA", "USA").code() == Code::INVALID_FIELD);
+    CHECK(identity::TrustStore::load(fresh.pki.trust_store()).is_ok());
+  }
+  SECTION("an existing authority") {
+    CHECK(identity::init_authority(fresh.pki, "DEA", "USA").code() == Code::DUPLICATE_OBJECT);
+  }
+  SECTION("a charter whose unit id is not an id writes no file") {
+    auto v = identity::create_charter(fresh.pki, "../escape", "DIRAN", {"diran-bogota-hq"}, kDemoNow, kDemoNow + kDay);
+    CHECK(v.code() == Code::INVALID_FIELD);
+    CHECK_FALSE(fs::exists(fresh.pki.directory() / "escape.v1.charter"));
+  }
+  SECTION("a charter with an invalid host") {
+    CHECK(identity::create_charter(fresh.pki, "cell", "", {"diran-bogota-hq"}, kDemoNow, kDemoNow + kDay).code() ==
+          Code::INVALID_FIELD);
+    CHECK_FALSE(fs::exists(fresh.pki.charter("cell", 1)));
+  }
+  SECTION("a charter with a member that has no credential") {
+    CHECK(identity::create_charter(fresh.pki, "cell", "DIRAN", {"nobody"}, kDemoNow, kDemoNow + kDay).code() ==
+          Code::UNKNOWN_NODE);
+  }
+  SECTION("a node of an agency with no authority") {
+    identity::IssueRequest req{"cia-agent", "CIA", v1::SECRET, {}, kDemoNow, kDemoNow + kDay, 0};
+    CHECK(identity::issue_node(fresh.pki, req).code() == Code::UNKNOWN_AUTHORITY);
+  }
+  SECTION("a node with an invalid id") {
+    identity::IssueRequest req{"../x", "DEA", v1::SECRET, {}, kDemoNow, kDemoNow + kDay, 0};
+    CHECK(identity::issue_node(fresh.pki, req).code() == Code::INVALID_FIELD);
+  }
+  SECTION("signing with an authority key file readable by others") {
+    REQUIRE(::chmod(fresh.pki.authority_key("DEA").c_str(), 0644) == 0);
+    CHECK(identity::revoke(fresh.pki, "DEA", {1}, {}, kDemoNow).code() == Code::KEY_FILE);
+    identity::IssueRequest req{"dea-new", "DEA", v1::SECRET, {}, kDemoNow, kDemoNow + kDay, 0};
+    CHECK(identity::issue_node(fresh.pki, req).code() == Code::KEY_FILE);
+  }
+  SECTION("signing with another authority's key file") {
+    fs::copy_file(fresh.pki.authority_key("DIRAN"), fresh.pki.authority_key("DEA"),
+                  fs::copy_options::overwrite_existing);
+    CHECK(identity::revoke(fresh.pki, "DEA", {1}, {}, kDemoNow).code() == Code::KEY_FILE);
+  }
+}
+
+TEST_CASE("issued key files are 0600 in a 0700 folder and serials count up") {
+  FreshWorld fresh;
+  auto mode = [](const fs::path& p) {
+    struct stat st {};
+    REQUIRE(::stat(p.c_str(), &st) == 0);
+    return st.st_mode & 07777;
+  };
+  CHECK(mode(fresh.pki.keys()) == 0700);
+  CHECK(mode(fresh.pki.authority_key("DEA")) == 0600);
+  CHECK(mode(fresh.pki.node_key("dea-cucuta-agent")) == 0600);
+  CHECK(mode(fresh.pki.broker_key()) == 0600);
+  CHECK(crypto::read_node_keys(fresh.pki.node_key("dea-cucuta-agent")).is_ok());
+
+  identity::IssueRequest req{"dea-new", "DEA", v1::SECRET, {}, kDemoNow - 60, kDemoNow + kDay, 0};
+  auto c = identity::issue_node(fresh.pki, req);
+  REQUIRE(c);
+  CHECK(c->serial == 3);  // the roster gives DEA serials 1 and 2
+  auto keys = crypto::read_node_keys(fresh.pki.node_key("dea-new"));
+  REQUIRE(keys);
+  CHECK(keys->signing.public_key() == c->signing_key);
+  CHECK(keys->sealing.public_key() == c->sealing_key);
+  CHECK(keys->transport.public_key() == c->transport_key);
+}
+
+TEST_CASE("conflicting credentials for one node are all refused") {
+  FreshWorld fresh;
+  const fs::path creds = fresh.pki.directory() / "credentials";
+  // Three valid credentials for one node (re-issued twice), under three names.
+  for (int i = 1; i <= 3; ++i) {
+    identity::IssueRequest req{"dea-twin", "DEA", v1::SECRET, {}, kDemoNow - 60, kDemoNow + kDay, 0};
+    REQUIRE(identity::issue_node(fresh.pki, req));
+    fs::rename(fresh.pki.credential("dea-twin"), creds / ("dea-twin-" + std::to_string(i) + ".cred"));
+  }
+  LoadReport report;
+  auto dir = load(fresh.pki, &report);
+  CHECK(dir->node("dea-twin") == nullptr);
+  CHECK(has_issue(report.rejected, "dea-twin-2.cred", Code::DUPLICATE_OBJECT));
+  CHECK(has_issue(report.rejected, "dea-twin-3.cred", Code::DUPLICATE_OBJECT));
+  CHECK(dir->node("dea-cucuta-agent") != nullptr);
+}
+
+TEST_CASE("a second node reusing another node's transport key is refused") {
+  const Bytes agent = read_bytes(world().pki().credential("dea-cucuta-agent"));
+  v1::CredentialBody agent_body, analyst_body;
+  REQUIRE(agent_body.ParseFromString(envelope(agent).body()));
+  const Bytes analyst = body_of(world().pki().credential("dea-bogota-analyst"));
+  REQUIRE(analyst_body.ParseFromArray(analyst.data(), static_cast<int>(analyst.size())));
+  analyst_body.set_transport_key(agent_body.transport_key());
+  Directory::Sources sources;
+  sources.credentials.emplace_back("a.cred", agent);
+  sources.credentials.emplace_back(
+      "b.cred", make_signed(serialize_canonical(analyst_body), {{"DEA", &key_of("DEA"), tags::kCredential}}));
+  LoadReport report;
+  auto dir = Directory::build(demo_trust(), sources, kDemoNow, &report);
+  CHECK(has_issue(report.rejected, "b.cred", Code::DUPLICATE_OBJECT, "transport key"));
+  CHECK(dir->node("dea-bogota-analyst") == nullptr);
+  CHECK(dir->node("dea-cucuta-agent") != nullptr);
+}
+
+}  // namespace tearline::identity_test
