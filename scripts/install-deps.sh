@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages tearline needs, and only those that are missing.
-# Idempotent; silent when everything is present. Usage: install-deps.sh [build|fuzz|bench|format|tidy]...
+# Idempotent; silent when everything is present. Usage: install-deps.sh [build|fuzz|tsan|bench|format|tidy]...
 set -euo pipefail
 
 packages=(cmake make g++ pkg-config libsodium-dev libzmq3-dev cppzmq-dev libprotobuf-dev
@@ -10,6 +10,8 @@ for extra in "$@"; do
   case "$extra" in
     build) ;;
     fuzz)  packages+=(clang-16 libclang-rt-16-dev) ;;
+    # llvm-16 for llvm-symbolizer-16, which the TSan runtime runs to read stacks.
+    tsan)  packages+=(clang-16 libclang-rt-16-dev llvm-16) ;;
     bench) packages+=(nats-server libnats-dev openssl linux-perf) ;;
     format) packages+=(clang-format-16) ;;
     # libnats-dev so that the bench is in the compile commands and checked too.

@@ -299,13 +299,29 @@ void slow_consumer(const Configure& configure) {
   CHECK(live_got == published);
   CHECK_FALSE(live->take_session_error());
 
+  // After the error the dead one says HELLO again and the broker resends from
+  // its durable cursor: first the reports its socket held (its ACKs after the
+  // closure were ignored), which receive() verifies and drops as duplicates,
+  // taking about as long as reading them the first time. The next new report
+  // may therefore take that long plus kWaitMs (under ThreadSanitizer, re-reading
+  // some 2000 reports alone took more than kWaitMs).
+  using Clock = std::chrono::steady_clock;
+  const Clock::time_point reading_started = Clock::now();
+  std::optional<Clock::time_point> resent_by;
   std::vector<std::string> dead_got;
   std::optional<Status> error;
   while (dead_got.size() < published.size()) {
     auto r = dead->receive(kWaitMs);
-    if (!error) error = dead->take_session_error();
-    if (!r) break;
-    dead_got.push_back(r->report_id_hex);
+    if (!error) {
+      error = dead->take_session_error();
+      const Clock::time_point now = Clock::now();
+      if (error) resent_by = now + (now - reading_started) + std::chrono::milliseconds(kWaitMs);
+    }
+    if (r) {
+      dead_got.push_back(r->report_id_hex);
+    } else if (!resent_by || Clock::now() >= *resent_by) {
+      break;
+    }
   }
   REQUIRE(error);
   CHECK(code_names(*error) == codes({Code::SLOW_CONSUMER}));
@@ -333,10 +349,27 @@ TEST_CASE("limits: a subscriber that never reads is closed with SLOW_CONSUMER; t
 
 // ---- publish rate and in-flight ------------------------------------------------------
 
+// The rate of the two tests below: one token every kTokenMs. A refusal is
+// RATE_LIMITED only while the token spent by the burst has not come back, so
+// the burst and the refusals after it must fit in kTokenMs of wall time. At
+// one token a second they did not always under ThreadSanitizer on a loaded
+// machine (each accepted PUBLISH is verified and fsynced, and the first
+// "too fast" one was accepted); 5 s leaves room, and the test that waits for
+// the token back waits for exactly that time.
+constexpr int kTokenMs = 5000;
+constexpr double kSlowRate = 1000.0 / kTokenMs;  // PUBLISH per second
+
+// failure_cooldown_ms in the tests that check the cooldown: every step "during
+// the cooldown" (HELLOs, a new connection's handshake, another node's
+// PUBLISH) must fit in it; at 1 s the HELLO after the closing was sometimes
+// answered WELCOME under ThreadSanitizer. The steps after it wait exactly
+// until the cooldown is over (from when the closing answer arrived).
+constexpr int kTestCooldownMs = 5000;
+
 TEST_CASE("limits: publish_rate and publish_burst: RATE_LIMITED for that node only, not counted as failures",
           "[limits]") {
   LimitedBroker b([](broker::Limits& l) {
-    l.publish_rate = 1;
+    l.publish_rate = kSlowRate;
     l.publish_burst = 3;
     l.max_failures = 4;
   });
@@ -344,7 +377,11 @@ TEST_CASE("limits: publish_rate and publish_burst: RATE_LIMITED for that node on
   auto hq = must_connect(b.fx, "diran-bogota-hq");
 
   std::vector<std::string> delivered;
-  for (int i = 0; i < 3; ++i) delivered.push_back(accepted(dea, draft("intel.finance", kDeaOnly, "burst")));
+  delivered.push_back(accepted(dea, draft("intel.finance", kDeaOnly, "burst")));
+  // The bucket started when the broker admitted that first PUBLISH, before
+  // its answer arrived here: one token has come back by this time + kTokenMs.
+  const auto first_answered = std::chrono::steady_clock::now();
+  for (int i = 0; i < 2; ++i) delivered.push_back(accepted(dea, draft("intel.finance", kDeaOnly, "burst")));
   // More RATE_LIMITED answers than max_failures: they do not close the session.
   for (int i = 0; i < 6; ++i) {
     INFO("over the burst, attempt " << i + 1);
@@ -354,9 +391,9 @@ TEST_CASE("limits: publish_rate and publish_burst: RATE_LIMITED for that node on
   // Another node is not affected.
   const policy::Label hq_label = label(v1::SECRET, {"COL", "USA"});
   for (int i = 0; i < 3; ++i) delivered.push_back(accepted(*hq, draft("intel.seizures", hq_label, "other node")));
-  // One token a second: the limited node is served again.
-  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
-  delivered.push_back(accepted(dea, draft("intel.finance", kDeaOnly, "after a second")));
+  // A token has come back: the limited node is served again.
+  std::this_thread::sleep_until(first_answered + std::chrono::milliseconds(kTokenMs + 100));
+  delivered.push_back(accepted(dea, draft("intel.finance", kDeaOnly, "after a token")));
   expect_reports(*b.reader, delivered);
 }
 
@@ -364,9 +401,9 @@ TEST_CASE(
     "limits: max_rate_limited: a node that keeps publishing into RATE_LIMITED is cut off; its HELLOs wait out "
     "the cooldown, answered once a second per connection",
     "[limits]") {
-  constexpr int kCooldownMs = 1500;
+  constexpr int kCooldownMs = kTestCooldownMs;
   LimitedBroker b([](broker::Limits& l) {
-    l.publish_rate = 1;
+    l.publish_rate = kSlowRate;
     l.publish_burst = 2;
     l.max_rate_limited = 4;
     l.failure_cooldown_ms = kCooldownMs;
@@ -450,7 +487,7 @@ TEST_CASE("limits: max_inflight_per_node: PUBLISHes beyond it while one is verif
 
 TEST_CASE("limits: max_failures closes the session with TOO_MANY_FAILURES; HELLO is refused for failure_cooldown_ms",
           "[limits]") {
-  constexpr int kCooldownMs = 1000;  // short for the test, long enough for a loaded CI machine
+  constexpr int kCooldownMs = kTestCooldownMs;
   LimitedBroker b([](broker::Limits& l) {
     l.max_failures = 3;
     l.failure_cooldown_ms = kCooldownMs;
