@@ -1,6 +1,7 @@
 # `make demo` builds and plays the Cucuta joint-unit demo (a broker and seven
 # agency nodes, each its own process); `make test` runs every test. Both
 # install missing Debian packages, configure and build first.
+SHELL      := /bin/bash
 BUILD      ?= build
 JOBS       ?= $(shell nproc)
 CMAKE_ARGS ?=
@@ -62,9 +63,10 @@ asan: deps
 # as a child process: the same broker threads the in-process tests above
 # watch, behind a front end that only adds the signal-watching thread.
 #
-# As in asan, a failed test is retried once (its timing under the slowdown);
-# a TSan report makes its test exit 66 (halt_on_error), and an intermittent
-# race that passes on the retry still shows in the ctest output.
+# As in asan, a failed test is retried once (its timing under the slowdown),
+# but a race is never forgiven: a TSan report makes its test exit 66
+# (halt_on_error) and the target fails if any report appears in the output,
+# even when the retry passed.
 TSAN_TESTS := test_crypto test_store_sqlite test_verifier_pool test_connection test_broker_e2e test_durability \
               test_limits test_protocol_states
 TSAN_OPTIONS_ALL := suppressions=$(CURDIR)/tests/tsan.supp halt_on_error=1 second_deadlock_stack=1
@@ -75,8 +77,10 @@ tsan:
 	@cmake -S . -B $(TSAN_BUILD) -DCMAKE_CXX_COMPILER=clang++-16 -DCMAKE_BUILD_TYPE=Debug -DTEARLINE_TSAN=ON \
 	       $(CMAKE_ARGS) >/dev/null
 	@cmake --build $(TSAN_BUILD) -j $(JOBS) --target $(TSAN_TESTS)
-	@cd $(TSAN_BUILD) && TSAN_OPTIONS="$(TSAN_OPTIONS_ALL)" ctest --output-on-failure -j $(JOBS) \
-	       --repeat until-pass:2 -R '^($(subst $(space),|,$(TSAN_TESTS))): '
+	@cd $(TSAN_BUILD) && set -o pipefail && TSAN_OPTIONS="$(TSAN_OPTIONS_ALL)" ctest --output-on-failure \
+	       -j $(JOBS) --repeat until-pass:2 -R '^($(subst $(space),|,$(TSAN_TESTS))): ' | tee tsan-ctest.log
+	@if grep -q 'WARNING: ThreadSanitizer' $(TSAN_BUILD)/tsan-ctest.log; then \
+	   echo "tsan: ThreadSanitizer reported (see $(TSAN_BUILD)/tsan-ctest.log)"; exit 1; fi
 
 # clang-format-16 with .clang-format: `format` rewrites every tracked C++
 # file, `format-check` only lists those that differ (scripts/check-format.sh).

@@ -103,7 +103,13 @@ IngressResult check_publish(IngressJob job, const TrustSnapshot& trust, const So
   policy::PublishRequest request;
   request.originator = out.node_id;
   request.topic = verified->header.topic();
-  for (const auto& s : verified->sections) request.sections.push_back(*s.label);
+  for (const auto& s : verified->sections) {
+    if (!s.label) {  // withheld_count() == 0 above rules it out; stated for the reader and the analysis
+      out.status = Status::fail(Code::REPORT_MALFORMED, "a published report must carry every section sealed");
+      return out;
+    }
+    request.sections.push_back(*s.label);
+  }
   Status src = resolve_sources(*verified, sources, &request.sources);
   if (!src) {
     out.status = src;

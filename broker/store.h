@@ -65,10 +65,10 @@
 namespace tearline::broker {
 
 struct StoreOptions {
-  std::filesystem::path path;                   // SQLite: the database file (other backends: their own location)
-  std::int64_t retention_seconds = 30 * 86400;  // reports older than this are deleted
-  std::uint64_t retention_bytes = 1ull << 30;   // oldest reports deleted while the reports' bytes exceed this
-  std::uint64_t max_bytes = 4ull << 30;         // hard cap: commits beyond it fail with STORAGE_FULL
+  std::filesystem::path path;  // SQLite: the database file (other backends: their own location)
+  std::int64_t retention_seconds = std::int64_t{30} * 86400;  // reports older than this are deleted
+  std::uint64_t retention_bytes = 1ull << 30;  // oldest reports deleted while the reports' bytes exceed this
+  std::uint64_t max_bytes = 4ull << 30;        // hard cap: commits beyond it fail with STORAGE_FULL
 };
 
 struct StoredReport {

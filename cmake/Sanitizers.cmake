@@ -9,8 +9,8 @@ endif()
 # dir build-tsan). -O1 keeps it fast enough for the broker tests. TSan cannot
 # be combined with ASan. Only the project's code is instrumented; reports from
 # inside the uninstrumented Debian libraries (libzmq, libsodium) are
-# suppressed by tests/tsan.supp, which ctest passes in TSAN_OPTIONS
-# (tests/CMakeLists.txt). The project's own code is never suppressed.
+# suppressed by tests/tsan.supp, which `make tsan` passes in TSAN_OPTIONS
+# (Makefile). The project's own code is never suppressed.
 option(TEARLINE_TSAN "Build with ThreadSanitizer (`make tsan`; not with TEARLINE_SANITIZE)" OFF)
 if(TEARLINE_TSAN)
   if(TEARLINE_SANITIZE)

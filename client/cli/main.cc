@@ -6,7 +6,9 @@
 
 #include "cli/common/commands.h"
 
-int main(int argc, char** argv) {
+namespace {
+
+int run(int argc, char** argv) {
   CLI::App app{"tearline: secure intelligence sharing between agency nodes"};
   app.require_subcommand(1);
   // One line per command (each in its own cli/<audience>/<name>_command.cc).
@@ -31,4 +33,19 @@ int main(int argc, char** argv) {
     return tearline::cli::kExitFailure;
   }
   return tearline::cli::kExitOk;
+}
+
+}  // namespace
+
+// run() answers every failure with its exit code; this catches what escapes
+// it (building the command line itself), so that no exception leaves main.
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "tearline: %s\n", e.what());
+  } catch (...) {
+    std::fprintf(stderr, "tearline: unknown exception\n");
+  }
+  return tearline::cli::kExitFailure;
 }

@@ -57,6 +57,7 @@ Result<std::string> resolve_program(const std::string& name) {
 
 std::vector<char*> pointers(std::vector<std::string>& strings) {
   std::vector<char*> out;
+  out.reserve(strings.size() + 1);
   for (auto& s : strings) out.push_back(s.data());
   out.push_back(nullptr);
   return out;
@@ -131,19 +132,23 @@ Result<Process> Process::spawn(const ProcessSpec& spec) {
   if (spec.pipe_stdin) {
     if (::pipe2(in_pipe, O_CLOEXEC) != 0) return fail("pipe");
     child_in = std::exchange(in_pipe[0], -1);
-  } else if ((child_in = ::open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0) {
-    return fail("/dev/null");
+  } else {
+    child_in = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (child_in < 0) return fail("/dev/null");
   }
   if (spec.pipe_stdout) {
     if (::pipe2(out_pipe, O_CLOEXEC) != 0) return fail("pipe");
     child_out = std::exchange(out_pipe[1], -1);
-  } else if ((child_out = open_output(spec.stdout_file)) < 0) {
-    return fail(spec.stdout_file.empty() ? "/dev/null" : spec.stdout_file.string());
+  } else {
+    child_out = open_output(spec.stdout_file);
+    if (child_out < 0) return fail(spec.stdout_file.empty() ? "/dev/null" : spec.stdout_file.string());
   }
   if (spec.stderr_to_stdout) {
-    if ((child_err = ::fcntl(child_out, F_DUPFD_CLOEXEC, 0)) < 0) return fail("dup");
-  } else if ((child_err = open_output(spec.stderr_file)) < 0) {
-    return fail(spec.stderr_file.empty() ? "/dev/null" : spec.stderr_file.string());
+    child_err = ::fcntl(child_out, F_DUPFD_CLOEXEC, 0);
+    if (child_err < 0) return fail("dup");
+  } else {
+    child_err = open_output(spec.stderr_file);
+    if (child_err < 0) return fail(spec.stderr_file.empty() ? "/dev/null" : spec.stderr_file.string());
   }
 
   for (int* fd : {&report[1], &child_in, &child_out, &child_err}) {
@@ -252,7 +257,7 @@ int Process::stop(std::chrono::milliseconds grace) {
   close_stdin();
   close_stdout();
   if (pid_ < 0) return exit_status_.value_or(-1);
-  if (poll_exit()) return *exit_status_;
+  if (const auto status = poll_exit()) return *status;
   ::kill(pid_, SIGTERM);
   if (!wait_exit(grace)) {
     ::kill(pid_, SIGKILL);
@@ -264,7 +269,7 @@ int Process::stop(std::chrono::milliseconds grace) {
     // ECHILD: reaped elsewhere, as in poll_exit.
     exit_status_ = r != pid_ ? -1 : WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   }
-  return *exit_status_;
+  return exit_status_.value_or(-1);
 }
 
 }  // namespace tearline

@@ -21,10 +21,10 @@
 // not copyable.
 #pragma once
 
-#include <signal.h>
 #include <sys/types.h>
 
 #include <chrono>
+#include <csignal>
 #include <filesystem>
 #include <optional>
 #include <string>

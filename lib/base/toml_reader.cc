@@ -26,15 +26,15 @@ std::string TomlReader::render(std::size_t line, std::string_view message) const
   return source_ + ": " + std::string(message) + " (line " + std::to_string(line) + ")";
 }
 
-void TomlReader::add(const toml::source_region& at, std::string message, Code code) {
-  add_at_line(at.begin.line, std::move(message), code);
+void TomlReader::add(const toml::source_region& at, const std::string& message, Code code) {
+  add_at_line(at.begin.line, message, code);
 }
 
-void TomlReader::add_at_line(std::size_t line, std::string message, Code code) {
+void TomlReader::add_at_line(std::size_t line, const std::string& message, Code code) {
   problems_.push_back(Problem{line, Reason{code, render(line, message)}});
 }
 
-void TomlReader::add_unplaced(std::string message, Code code) {
+void TomlReader::add_unplaced(const std::string& message, Code code) {
   problems_.push_back(Problem{0, Reason{code, render(0, message)}});
 }
 
@@ -48,6 +48,7 @@ Status TomlReader::status(Order order) const {
     });
   }
   std::vector<Reason> reasons;
+  reasons.reserve(sorted.size());
   for (auto& p : sorted) reasons.push_back(std::move(p.reason));
   return reasons.empty() ? Status::ok() : Status::fail(std::move(reasons));
 }

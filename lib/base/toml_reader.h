@@ -49,14 +49,14 @@ class TomlReader {
   const std::string& source() const { return source_; }
 
   // ---- problems -------------------------------------------------------------
-  void add(const toml::source_region& at, std::string message, Code code = Code::INVALID_FIELD);
-  void add(const toml::node& at, std::string message, Code code = Code::INVALID_FIELD) {
-    add(at.source(), std::move(message), code);
+  void add(const toml::source_region& at, const std::string& message, Code code = Code::INVALID_FIELD);
+  void add(const toml::node& at, const std::string& message, Code code = Code::INVALID_FIELD) {
+    add(at.source(), message, code);
   }
   // A problem at a line the caller knows (1 for the document as a whole).
-  void add_at_line(std::size_t line, std::string message, Code code = Code::INVALID_FIELD);
+  void add_at_line(std::size_t line, const std::string& message, Code code = Code::INVALID_FIELD);
   // A problem of the document as a whole (a required key that is absent).
-  void add_unplaced(std::string message, Code code = Code::INVALID_FIELD);
+  void add_unplaced(const std::string& message, Code code = Code::INVALID_FIELD);
   // A problem whose whole message the caller has rendered itself (its line
   // inside, if any); sorted with the unplaced ones.
   void add_rendered(Reason reason) { problems_.push_back(Problem{0, std::move(reason)}); }

@@ -48,7 +48,7 @@ DeliveryDecision decide_delivery(const identity::Directory& directory, const Top
         d.denials.merge(out.topic);
       }
     }
-    if (d.allowed()) d.grounds.push_back("sealed to the node");
+    if (d.allowed()) d.grounds.emplace_back("sealed to the node");
     out.sections.push_back(std::move(d));
   }
   return out;

@@ -31,7 +31,6 @@
 //          [--kills N (20)] [--min-ms 100] [--max-ms 700] [--seed N] [--keep]
 // Exit 0 when every check holds; 1 on any violation; 2 on a setup failure.
 #include <netinet/in.h>
-#include <signal.h>
 #include <sqlite3.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -39,6 +38,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -564,6 +564,7 @@ int run(const Options& opt) {
   {
     std::uint64_t expect_seq = 1;
     std::vector<std::uint64_t> seqs;
+    seqs.reserve(stored.seq_of.size());
     for (const auto& [id, seq] : stored.seq_of) seqs.push_back(seq);
     std::sort(seqs.begin(), seqs.end());
     for (auto seq : seqs) {

@@ -88,7 +88,7 @@ class Reports {
     const auto outcome = publish_bytes(s, built->bytes);
     INFO(s.node_id() << " publishing " << name << ": " << outcome.status.to_string());
     REQUIRE(outcome.accepted);
-    const std::string id = to_hex(outcome.report_id);
+    std::string id = to_hex(outcome.report_id);
     names_[id] = name;
     for (const auto& sec : sections) texts_.push_back(sec.text);
     return id;
@@ -324,8 +324,9 @@ TEST_CASE("durability: a node removed from its unit while offline gets no unit-s
 
   // Charter v2 of cucuta-jtf without the DEA agent, in force from now.
   const std::int64_t now = SystemClock::instance().now_seconds();
-  auto v2 = identity::create_charter(fx.pki(), "cucuta-jtf", "DIRAN",
-                                     {"diran-cucuta-commander", "diran-cucuta-analyst"}, now - 60, now + 30 * 86400);
+  auto v2 =
+      identity::create_charter(fx.pki(), "cucuta-jtf", "DIRAN", {"diran-cucuta-commander", "diran-cucuta-analyst"},
+                               now - 60, now + std::int64_t{30} * 86400);
   INFO(v2.status().to_string());
   REQUIRE(v2);
   REQUIRE(*v2 == 2);
@@ -471,7 +472,8 @@ TEST_CASE("durability: a full store refuses with STORAGE_FULL, delivers every ac
   std::vector<std::string> accepted, refused;
   int consecutive_full = 0;
   for (int n = 0; n < 40 && consecutive_full < 3; ++n) {
-    const std::string text = "d" + std::to_string(n) + ": " + std::string(150 * 1024, static_cast<char>('a' + n % 26));
+    const std::string text =
+        "d" + std::to_string(n) + ": " + std::string(std::size_t{150} * 1024, static_cast<char>('a' + n % 26));
     auto built = client::build(*hq, draft("intel.flood", {{kEveryone, text}}));
     REQUIRE(built);
     const auto outcome = publish_bytes(*hq, built->bytes);

@@ -164,7 +164,9 @@ int run(const Options& opt) {
 }  // namespace
 }  // namespace tearline::flood
 
-int main(int argc, char** argv) {
+namespace {
+
+int run_main(int argc, char** argv) {
   tearline::flood::Options opt;
   CLI::App app{"tearline_flood: the broker's service to an honest node while others flood it"};
   app.add_option("--broker", opt.broker, "path of the tearline-broker executable")->required();
@@ -192,10 +194,20 @@ int main(int argc, char** argv) {
   app.add_option("--json", opt.json_path, "also write the JSON result to this file");
   app.add_option("--samples", opt.samples_path, "write every canary delivery (phase, sent, latency) to this CSV");
   CLI11_PARSE(app, argc, argv);
+  return tearline::flood::run(opt);
+}
+
+}  // namespace
+
+// Any exception (CLI11 building the options, the run itself) ends the run
+// with exit 1 and its message.
+int main(int argc, char** argv) {
   try {
-    return tearline::flood::run(opt);
+    return run_main(argc, argv);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "tearline_flood: %s\n", e.what());
-    return 1;
+  } catch (...) {
+    std::fprintf(stderr, "tearline_flood: unknown exception\n");
   }
+  return 1;
 }

@@ -1,8 +1,7 @@
 #include "flood/flood_world.h"
 
-#include <signal.h>
-
 #include <chrono>
+#include <csignal>
 #include <fstream>
 #include <functional>
 #include <sstream>

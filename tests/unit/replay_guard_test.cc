@@ -14,7 +14,7 @@ constexpr std::int64_t kNowMs = testing::kDemoNow * 1000;
 
 std::vector<std::string> codes_of(const Status& s) {
   std::vector<std::string> out;
-  for (const auto& r : s.reasons()) out.push_back(std::string(code_name(r.code)));
+  for (const auto& r : s.reasons()) out.emplace_back(code_name(r.code));
   return out;
 }
 

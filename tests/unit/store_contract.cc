@@ -42,7 +42,7 @@ policy::Label label(identity::Classification c, std::vector<std::string> rel, st
 }
 
 StoredReport real_report(std::uint64_t seq, const std::string& node, std::uint64_t sequence, std::int64_t accepted_ms,
-                         std::vector<policy::Label> labels) {
+                         const std::vector<policy::Label>& labels) {
   const auto& world = DemoWorld::get();
   auto keys = crypto::read_node_keys(world.pki().node_key(node));
   REQUIRE(keys);
@@ -96,7 +96,7 @@ std::string code_of(const Status& s) { return std::string(code_name(s.code())); 
 
 std::vector<std::string> codes_of(const Status& s) {
   std::vector<std::string> out;
-  for (const auto& r : s.reasons()) out.push_back(std::string(code_name(r.code)));
+  for (const auto& r : s.reasons()) out.emplace_back(code_name(r.code));
   return out;
 }
 

@@ -82,7 +82,7 @@ policy::Label label(identity::Classification c, std::vector<std::string> rel, st
 
 // A real signed report of the demo world, as the broker would store it.
 StoredReport real_report(std::uint64_t seq, const std::string& node, std::uint64_t sequence, std::int64_t accepted_ms,
-                         std::vector<policy::Label> labels);
+                         const std::vector<policy::Label>& labels);
 
 // An opaque report of `size` bytes (the store does not parse what it
 // writes); its id is derived from `seq`, so equal seqs give equal ids.

@@ -178,7 +178,7 @@ class Demo {
       fail("tearline-broker ended unexpectedly:\n" + demo::tail_of_file(world_->broker_log()));
     }
     for (auto& [id, p] : nodes_) {
-      if (p->failure()) fail("node " + id + " failed: " + p->failure()->reasons());
+      if (const auto failure = p->failure()) fail("node " + id + " failed: " + failure->reasons());
       if (p->exited()) fail("node process " + id + " ended unexpectedly:\n" + demo::tail_of_file(p->log()));
     }
   }
@@ -214,7 +214,7 @@ class Demo {
     const auto& steps = demo::scenario();
     played_.events.resize(steps.size());
     for (std::size_t s = 0; s < steps.size(); ++s) {
-      if (steps[s].revocation) revoke(s, *steps[s].revocation);
+      if (const auto& revocation = steps[s].revocation; revocation.has_value()) revoke(s, *revocation);
       for (const auto& plan : steps[s].publications) publish(s, plan);
     }
   }
@@ -328,13 +328,13 @@ class Demo {
                      (answer.accepted() ? std::string("ACCEPTED") : "REJECTED " + answer.reasons()));
     if (!answer.accepted()) played_.problems.push_back("the broker refused the reload: " + answer.reasons());
     NodeProcess& revoked = node(plan.node);
-    const bool closed = wait_until([&] { return revoked.session_closed().has_value(); }, kSessionCloseTimeout);
-    if (closed && revoked.session_closed()->code() == "SESSION_REVOKED") {
-      events.push_back("the broker closed " + plan.node + "'s session: SESSION_REVOKED (" +
-                       revoked.session_closed()->reasons() + ")");
+    wait_until([&] { return revoked.session_closed().has_value(); }, kSessionCloseTimeout);
+    const auto closed = revoked.session_closed();
+    if (closed && closed->code() == "SESSION_REVOKED") {
+      events.push_back("the broker closed " + plan.node + "'s session: SESSION_REVOKED (" + closed->reasons() + ")");
       played_.revocations.push_back({step, plan.node});
     } else {
-      const std::string what = closed ? "with " + revoked.session_closed()->code() : "within 5 s";
+      const std::string what = closed ? "with " + closed->code() : "within 5 s";
       events.push_back("!! " + plan.node + "'s session was not closed with SESSION_REVOKED (" + what + ")");
       played_.problems.push_back(plan.node + "'s session was not closed with SESSION_REVOKED (" + what + ")");
     }

@@ -1,10 +1,10 @@
 #include "cli/demo/demo_process.h"
 
 #include <fcntl.h>
-#include <signal.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
 #include <cstdlib>
 
 namespace tearline::cli::demo {

@@ -45,6 +45,7 @@ std::string first_problem(const Status& status) {
 void print_table(const std::vector<CaseResult>& results) {
   const std::vector<std::string> header = {"case", "expected", "got", "deliveries OK?"};
   std::vector<std::vector<std::string>> rows;
+  rows.reserve(results.size());
   for (const auto& r : results) {
     rows.push_back({safe(r.name), r.expected, r.got, r.deliveries_ok() ? "yes" : "NO"});
   }
