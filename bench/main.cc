@@ -58,9 +58,7 @@ void add_shape(CLI::App* app, tb::Shape& shape) {
   app->add_option("--window", shape.window, "reports in flight per publisher")->check(CLI::Range(1, 4096));
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int run_main(int argc, char** argv) {
   if (sodium_init() < 0) return 1;
   CLI::App app{"tearline-bench: tearline's secure path against its baselines (docs/performance.md)"};
   app.require_subcommand(1);
@@ -190,4 +188,19 @@ int main(int argc, char** argv) {
     std::printf("\nJSON: %s\n", options.json.c_str());
   }
   return 0;
+}
+
+}  // namespace
+
+// Any exception that escapes a run (CLI11 building the options, a role)
+// ends the process with exit 1 and its message.
+int main(int argc, char** argv) {
+  try {
+    return run_main(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "tearline-bench: %s\n", e.what());
+  } catch (...) {
+    std::fprintf(stderr, "tearline-bench: unknown exception\n");
+  }
+  return 1;
 }

@@ -6,6 +6,7 @@
 
 #include <csignal>
 #include <cstdio>
+#include <exception>
 #include <thread>
 
 #include "broker/broker.h"
@@ -27,9 +28,7 @@ void watch_signals(tearline::broker::Broker* broker, sigset_t set) {
   }
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
   CLI::App app{"tearline-broker: routes sealed, signed reports between agency nodes"};
   std::string config_path;
   std::string log_level;
@@ -72,4 +71,20 @@ int main(int argc, char** argv) {
     return 1;
   }
   return 0;
+}
+
+}  // namespace
+
+// run() reports every failure it expects with its exit code; what escapes it
+// (a std::bad_alloc, a logger that cannot be made) ends the process with 1
+// and its message, never with an uncaught exception.
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "tearline-broker: %s\n", e.what());
+  } catch (...) {
+    std::fprintf(stderr, "tearline-broker: unknown exception\n");
+  }
+  return 1;
 }

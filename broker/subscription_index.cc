@@ -117,7 +117,7 @@ Status SubscriptionIndex::insert(const std::string& node, std::string_view patte
 
 bool SubscriptionIndex::remove(const std::string& node_ref, std::string_view pattern_ref) {
   // Copies: the caller's strings may live in by_node_, which changes below.
-  const std::string node = node_ref;
+  const std::string node = node_ref;  // NOLINT(performance-unnecessary-copy-initialization): see above
   const std::string pattern(pattern_ref);
   auto owner = by_node_.find(node);
   if (owner == by_node_.end()) return false;
@@ -170,8 +170,8 @@ bool SubscriptionIndex::remove(const std::string& node_ref, std::string_view pat
 
 void SubscriptionIndex::set(const std::string& node_ref, const std::vector<std::string>& patterns_ref) {
   // Copies: the caller's may be this index's own (patterns_of()).
-  const std::string node = node_ref;
-  const std::vector<std::string> patterns = patterns_ref;
+  const std::string node = node_ref;  // NOLINT(performance-unnecessary-copy-initialization): see above
+  const std::vector<std::string> patterns = patterns_ref;  // NOLINT(performance-unnecessary-copy-initialization)
   const std::vector<std::string> before = patterns_of(node);
   for (const auto& p : before) {
     if (std::find(patterns.begin(), patterns.end(), p) == patterns.end()) remove(node, p);

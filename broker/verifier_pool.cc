@@ -7,8 +7,8 @@
 
 namespace tearline::broker {
 
-VerifierPool::VerifierPool(int threads, std::size_t queue_limit, zmq::context_t& context, std::string notify_endpoint,
-                           Work work)
+VerifierPool::VerifierPool(int threads, std::size_t queue_limit, zmq::context_t& context,
+                           const std::string& notify_endpoint, Work work)
     : queue_limit_(queue_limit), work_(std::move(work)) {
   // The sockets are made here so that a failure reaches the caller; each one
   // then moves to its worker (std::thread's start is the memory barrier zmq

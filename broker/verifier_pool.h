@@ -53,7 +53,8 @@ class VerifierPool {
   // Starts max(1, threads) workers, each with a PUSH socket connected to
   // `notify_endpoint`. Throws zmq::error_t when a socket cannot be set up
   // (no thread is left running then).
-  VerifierPool(int threads, std::size_t queue_limit, zmq::context_t& context, std::string notify_endpoint, Work work);
+  VerifierPool(int threads, std::size_t queue_limit, zmq::context_t& context, const std::string& notify_endpoint,
+               Work work);
   // Stops promptly: jobs in progress finish (their results are dropped with
   // the pool), queued jobs are dropped, the workers are joined.
   ~VerifierPool();

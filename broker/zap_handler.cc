@@ -68,12 +68,12 @@ void ZapHandler::run() {
     std::vector<zmq::const_buffer> reply;
     const std::string version = "1.0";
     const std::string request_id = request.size() > 1 ? request[1].to_string() : std::string();
-    reply.push_back(zmq::buffer(version));
-    reply.push_back(zmq::buffer(request_id));
-    reply.push_back(zmq::buffer(status));
-    reply.push_back(zmq::buffer(text));
-    reply.push_back(zmq::buffer(user_id));
-    reply.push_back(zmq::const_buffer(nullptr, 0));
+    reply.emplace_back(zmq::buffer(version));
+    reply.emplace_back(zmq::buffer(request_id));
+    reply.emplace_back(zmq::buffer(status));
+    reply.emplace_back(zmq::buffer(text));
+    reply.emplace_back(zmq::buffer(user_id));
+    reply.emplace_back(nullptr, 0);
     try {
       zmq::send_multipart(socket_, reply);
     } catch (const zmq::error_t&) {

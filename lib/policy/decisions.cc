@@ -30,7 +30,7 @@ Decision label_admits(const identity::Directory& directory, std::string_view nod
   const Status credential = directory.check_node(node_id, t);
   d.denials.merge(credential);
   if (node == nullptr) return d;
-  if (credential) d.grounds.push_back("credential valid");
+  if (credential) d.grounds.emplace_back("credential valid");
 
   if (label.classification == tearline::v1::CLASSIFICATION_UNSET) {
     d.denials.add(Code::LABEL_INVALID, "the section has no classification");
@@ -145,7 +145,7 @@ Decision may_publish(const identity::Directory& directory, const TopicPolicy& to
       }
     }
   }
-  if (d.allowed()) d.grounds.push_back("every section within the originator's clearance, country and units");
+  if (d.allowed()) d.grounds.emplace_back("every section within the originator's clearance, country and units");
   return d;
 }
 

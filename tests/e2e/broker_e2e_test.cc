@@ -44,7 +44,7 @@ using testing::must_connect;
 using testing::Section;
 
 constexpr int kWaitMs = 5000;  // for anything that should arrive
-constexpr std::int64_t kTenMinutesMs = 10 * 60 * 1000;
+constexpr std::int64_t kTenMinutesMs = std::int64_t{10} * 60 * 1000;
 
 const std::vector<std::string> kDemoNodes = {
     "diran-cucuta-commander", "diran-cucuta-analyst", "diran-bogota-hq", "dea-cucuta-agent",
@@ -100,13 +100,13 @@ class World {
   }
 
   // Publishes, requires ACCEPTED, and names the report.
-  std::string publish(const std::string& node, const std::string& name, client::Draft d) {
-    auto outcome = at(node).publish(std::move(d));
+  std::string publish(const std::string& node, const std::string& name, const client::Draft& d) {
+    auto outcome = at(node).publish(d);
     INFO(node << " publishing " << name << ": " << outcome.status().to_string());
     REQUIRE(outcome);
     INFO("reasons: " << outcome->status.to_string());
     REQUIRE(outcome->accepted);
-    const std::string id = to_hex(outcome->report_id);
+    std::string id = to_hex(outcome->report_id);
     names_[id] = name;
     return id;
   }
@@ -116,7 +116,7 @@ class World {
     REQUIRE(outcome);
     INFO("reasons: " << outcome->status.to_string());
     REQUIRE(outcome->accepted);
-    const std::string id = to_hex(outcome->report_id);
+    std::string id = to_hex(outcome->report_id);
     names_[id] = name;
     return id;
   }
@@ -437,7 +437,7 @@ TEST_CASE("e2e: each PUBLISH fault is rejected with its own code and delivered t
   }
   {
     INFO("oversize frame: a well-formed PUBLISH of about 1.4 MiB");
-    const std::string big(700 * 1024, 'x');
+    const std::string big(std::size_t{700} * 1024, 'x');
     auto built = client::build(dea, draft("intel.finance", {{kEveryone, big}, {kEveryone, big}}));
     REQUIRE(built);
     const Bytes frame = frame_bytes(wire::make_publish(4242, built->bytes));

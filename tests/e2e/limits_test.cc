@@ -59,8 +59,8 @@ client::Draft draft(std::string topic, const policy::Label& l, const std::string
 }
 
 // Publishes and requires ACCEPTED; returns the report id (hex).
-std::string accepted(Session& s, client::Draft d) {
-  auto outcome = s.publish(std::move(d));
+std::string accepted(Session& s, const client::Draft& d) {
+  auto outcome = s.publish(d);
   INFO(s.node_id() << ": " << outcome.status().to_string());
   REQUIRE(outcome);
   INFO("reasons: " << outcome->status.to_string());
@@ -69,8 +69,8 @@ std::string accepted(Session& s, client::Draft d) {
 }
 
 // Publishes and returns the codes of the REJECTED (fails when accepted).
-std::vector<std::string> refused(Session& s, client::Draft d) {
-  auto outcome = s.publish(std::move(d));
+std::vector<std::string> refused(Session& s, const client::Draft& d) {
+  auto outcome = s.publish(d);
   INFO(s.node_id() << ": " << outcome.status().to_string());
   REQUIRE(outcome);
   INFO("reasons: " << outcome->status.to_string());
@@ -89,7 +89,7 @@ void expect_reports(Session& reader, const std::vector<std::string>& ids) {
 }
 
 Configure limits(std::function<void(broker::Limits&)> edit) {
-  return [edit](broker::Config& c) { edit(c.limits); };
+  return [edit = std::move(edit)](broker::Config& c) { edit(c.limits); };
 }
 
 // A broker with some limits lowered, a publisher (dea-bogota-analyst) and a
@@ -109,13 +109,13 @@ struct LimitedBroker {
 
 TEST_CASE("limits: a frame over max_frame_bytes gets ERROR FRAME_TOO_LARGE, one over ZMQ_MAXMSGSIZE is dropped",
           "[limits]") {
-  constexpr std::size_t kMaxFrame = 64 * 1024;  // transport limit: 2 x 64 KiB + 64 KiB = 192 KiB
+  constexpr std::size_t kMaxFrame = std::size_t{64} * 1024;  // transport limit: 2 x 64 KiB + 64 KiB = 192 KiB
   LimitedBroker b([](broker::Limits& l) { l.max_frame_bytes = kMaxFrame; });
   Session& dea = *b.publisher;
 
-  const std::string under = accepted(dea, draft("intel.finance", kDeaOnly, std::string(60 * 1024, 'u')));
+  const std::string under = accepted(dea, draft("intel.finance", kDeaOnly, std::string(std::size_t{60} * 1024, 'u')));
 
-  auto big = client::build(dea, draft("intel.finance", kDeaOnly, std::string(80 * 1024, 'o')));
+  auto big = client::build(dea, draft("intel.finance", kDeaOnly, std::string(std::size_t{80} * 1024, 'o')));
   REQUIRE(big);
   const Bytes over = wire::encode_frame(wire::make_publish(4242, big->bytes));
   REQUIRE(over.size() > kMaxFrame);
@@ -124,7 +124,7 @@ TEST_CASE("limits: a frame over max_frame_bytes gets ERROR FRAME_TOO_LARGE, one 
 
   // Above the transport limit libzmq drops the connection without a word;
   // the client reconnects and says HELLO again on its next request.
-  auto huge = client::build(dea, draft("intel.finance", kDeaOnly, std::string(300 * 1024, 'h')));
+  auto huge = client::build(dea, draft("intel.finance", kDeaOnly, std::string(std::size_t{300} * 1024, 'h')));
   REQUIRE(huge);
   const Bytes dropped = wire::encode_frame(wire::make_publish(4243, huge->bytes));
   REQUIRE(static_cast<std::int64_t>(dropped.size()) > wire::transport_max_message_bytes(kMaxFrame));
@@ -263,7 +263,7 @@ void slow_consumer(const Configure& configure) {
   REQUIRE(live->subscribe({"intel.>"}));
 
   const policy::Label both = label(v1::SECRET, {"COL", "USA"});  // sealed to 5 nodes, both readers among them
-  const std::string payload(16 * 1024, 'p');
+  const std::string payload(std::size_t{16} * 1024, 'p');
   std::vector<std::string> published;
   std::atomic<bool> done{false};
   std::vector<std::string> live_got;
@@ -341,7 +341,7 @@ TEST_CASE("limits: a subscriber that never reads is closed with SLOW_CONSUMER; t
   }
   SECTION("max_pending_bytes") {
     slow_consumer(limits([](broker::Limits& l) {
-      l.max_pending_bytes = 512 * 1024;
+      l.max_pending_bytes = std::size_t{512} * 1024;
       l.publish_rate = l.publish_burst = 1e6;  // the publisher is not what is limited here
     }));
   }
@@ -411,6 +411,7 @@ TEST_CASE(
   auto flooder = must_connect(b.fx, "fgr-liaison");
   const policy::Label liaison = label(v1::CONFIDENTIAL, {"MEX", "USA"});
   std::vector<std::string> delivered;
+  delivered.reserve(2);
   for (int i = 0; i < 2; ++i)
     delivered.push_back(accepted(*flooder, draft("intel.liaison.requests", liaison, "burst")));
   // Four RATE_LIMITED answers within a second are tolerated...
@@ -539,7 +540,7 @@ int closed_after_ms(const std::string& endpoint, const Bytes& greeting, int limi
   REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
   if (!greeting.empty())
     REQUIRE(::send(fd, greeting.data(), greeting.size(), 0) == static_cast<ssize_t>(greeting.size()));
-  timeval tv{0, 100 * 1000};
+  timeval tv{0, suseconds_t{100} * 1000};
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   const auto start = std::chrono::steady_clock::now();
   int result = -1;

@@ -127,7 +127,7 @@ std::vector<Row> state_table() {
       continue;
     }
     if (!in_section) continue;
-    if (line.rfind("|", 0) != 0) {
+    if (line.rfind('|', 0) != 0) {
       if (in_table) break;  // the first table of the section ends
       continue;
     }

@@ -1,6 +1,7 @@
 #include "flood/flood_report.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <map>
 #include <sstream>
@@ -131,7 +132,7 @@ namespace {
 
 double percentile(std::vector<std::int64_t>& sorted_us, double p) {
   if (sorted_us.empty()) return 0;
-  const auto index = static_cast<std::size_t>(p * static_cast<double>(sorted_us.size() - 1) + 0.5);
+  const auto index = static_cast<std::size_t>(std::lround(p * static_cast<double>(sorted_us.size() - 1)));
   return static_cast<double>(sorted_us[std::min(index, sorted_us.size() - 1)]) / 1000.0;
 }
 

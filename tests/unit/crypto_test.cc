@@ -224,6 +224,7 @@ TEST_CASE("secure buffers from several threads never share a slot") {
   constexpr std::size_t kLive = 8;  // buffers each thread holds at once
   std::atomic<int> not_zero{0}, clobbered{0};
   std::vector<std::thread> threads;
+  threads.reserve(kThreads);
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       std::vector<std::unique_ptr<SecureBuffer<32>>> small(kLive);
@@ -243,8 +244,8 @@ TEST_CASE("secure buffers from several threads never share a slot") {
       }
       for (std::size_t i = 0; i < kLive; ++i) {
         const auto last = static_cast<std::size_t>(kRounds) - kLive + i;  // round that filled slot i
-        if (!holds(*small[i], static_cast<std::uint8_t>(t * 64 + last * 2))) ++clobbered;
-        if (!holds(*large[i], static_cast<std::uint8_t>(t * 64 + last * 2 + 1))) ++clobbered;
+        if (!holds(*small[i], static_cast<std::uint8_t>(static_cast<std::size_t>(t) * 64 + last * 2))) ++clobbered;
+        if (!holds(*large[i], static_cast<std::uint8_t>(static_cast<std::size_t>(t) * 64 + last * 2 + 1))) ++clobbered;
       }
     });
   }

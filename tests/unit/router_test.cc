@@ -42,7 +42,7 @@ struct World {
                         },
                         nullptr, 1000, 1 << 24, nullptr};
   Router router{index, sessions, [this](std::string e, std::string n, std::string r, std::string d, std::string x) {
-                  audit.push_back(Line{e, n, r, d, x});
+                  audit.push_back(Line{std::move(e), std::move(n), std::move(r), std::move(d), std::move(x)});
                 }};
   TrustSnapshot trust = demo_trust();
 

@@ -20,7 +20,7 @@ TEST_CASE("store: STORAGE_FULL at max_bytes; nothing of the failed batch is kept
   options.max_bytes = 1 << 20;
   Opened o = place.open(options);
 
-  constexpr std::size_t kBig = 200 * 1024;
+  constexpr std::size_t kBig = std::size_t{200} * 1024;
   std::uint64_t seq = 0;
   Status failed;
   std::vector<Bytes> committed;

@@ -15,7 +15,7 @@ namespace tearline::broker::store_contract {
 TEST_CASE("store: retention by age deletes reports older than retention_seconds, not the seq or sequences") {
   StorePlace place;
   StoreOptions options;
-  options.retention_seconds = 30 * 86400;
+  options.retention_seconds = std::int64_t{30} * 86400;
   Opened o = place.open(options);
   Batch b;
   b.reports.push_back(blob_report(1, 100, kNowMs - 40 * kDayMs));
@@ -71,7 +71,7 @@ TEST_CASE("store: retention by size deletes the oldest reports until the store f
   StoreOptions options;
   options.retention_bytes = 1 << 20;
   Opened o = place.open(options);
-  constexpr std::size_t kSize = 64 * 1024;
+  constexpr std::size_t kSize = std::size_t{64} * 1024;
   constexpr std::uint64_t kReports = 40;  // 2.5 MiB
   for (std::uint64_t seq = 1; seq <= kReports; ++seq) {
     Batch b;

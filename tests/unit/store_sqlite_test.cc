@@ -142,12 +142,12 @@ TEST_CASE("sqlite store: max_bytes is a cap in 4 KiB pages, never below 64 pages
     options.max_bytes = 1;
     Opened o = place.open(options);
     Batch fits;
-    fits.reports.push_back(blob_report(1, 100 * 1024, kNowMs));
+    fits.reports.push_back(blob_report(1, std::size_t{100} * 1024, kNowMs));
     Status s = o.store->commit(fits);
     INFO(s.to_string());
     CHECK(s);
     Batch too_big;
-    too_big.reports.push_back(blob_report(2, 300 * 1024, kNowMs));
+    too_big.reports.push_back(blob_report(2, std::size_t{300} * 1024, kNowMs));
     CHECK(codes_of(o.store->commit(too_big)) == std::vector<std::string>{"STORAGE_FULL"});
     CHECK(stored_seqs(*o.store) == std::vector<std::uint64_t>{1});
   }
@@ -157,8 +157,8 @@ TEST_CASE("sqlite store: max_bytes is a cap in 4 KiB pages, never below 64 pages
     options.max_bytes = 4 << 20;
     Opened o = place.open(options);
     Batch b;
-    b.reports.push_back(blob_report(1, 100 * 1024, kNowMs));
-    b.reports.push_back(blob_report(2, 300 * 1024, kNowMs));
+    b.reports.push_back(blob_report(1, std::size_t{100} * 1024, kNowMs));
+    b.reports.push_back(blob_report(2, std::size_t{300} * 1024, kNowMs));
     Status s = o.store->commit(b);
     INFO(s.to_string());
     CHECK(s);
