@@ -279,7 +279,7 @@ Result<std::unique_ptr<Broker>> Broker::create(const Config& config, const Clock
     impl->pool = std::make_unique<VerifierPool>(
         config.verify_threads, kVerifierQueueLimit, impl->context, notify, [p](IngressJob job) {
           TrustSnapshotPtr snap = p->trust.current();
-          return check_publish(std::move(job), *snap, p->sources, p->config.limits, p->clock.now_ms());
+          return check_publish(std::move(job), *snap, p->sources, p->config.limits, p->clock.now_ms(), &p->roots);
         });
   } catch (const zmq::error_t& e) {
     return Status::fail(Code::IO_ERROR, "cannot listen on " + config.endpoint + ": " + e.what());

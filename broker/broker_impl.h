@@ -53,6 +53,7 @@ struct Broker::Impl {
   zmq::socket_t results;
   std::unique_ptr<VerifierPool> pool;
   SourceIndex sources;
+  report::RootCache roots;  // batch roots verified at ingress, for every verifier thread
   ReplayGuard replay;
   FloodControl flood;
   SessionTable sessions;

@@ -62,7 +62,7 @@ Status check_topic_limits(std::string_view topic, const Limits& limits) {
 }
 
 IngressResult check_publish(IngressJob job, const TrustSnapshot& trust, const SourceIndex& sources,
-                            const Limits& limits, std::int64_t now_ms) {
+                            const Limits& limits, std::int64_t now_ms, report::RootCache* roots) {
   IngressResult out;
   out.routing_id = std::move(job.routing_id);
   out.node_id = std::move(job.node_id);
@@ -77,6 +77,7 @@ IngressResult check_publish(IngressJob job, const TrustSnapshot& trust, const So
   report::VerifyOptions options;
   options.max_sections = limits.max_sections;
   options.max_recipients = limits.max_recipients;
+  options.roots = roots;
   auto verified = report::verify_report(job.report, *trust.directory, options);
   if (!verified) {
     out.status = verified.status();

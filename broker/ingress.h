@@ -15,6 +15,7 @@
 #include "broker/config.h"
 #include "broker/source_index.h"
 #include "broker/trust_state.h"
+#include "report/root_cache.h"
 #include "report/verify.h"
 
 namespace tearline::broker {
@@ -40,7 +41,8 @@ struct IngressResult {
 // broker's configured limits (the grammar's own limits are checked elsewhere).
 Status check_topic_limits(std::string_view topic, const Limits& limits);
 
+// `roots`: the broker's verified batch roots (shared by the verifier threads).
 IngressResult check_publish(IngressJob job, const TrustSnapshot& trust, const SourceIndex& sources,
-                            const Limits& limits, std::int64_t now_ms);
+                            const Limits& limits, std::int64_t now_ms, report::RootCache* roots);
 
 }  // namespace tearline::broker

@@ -8,6 +8,7 @@
 #include "base/clock.h"
 #include "client/connection.h"
 #include "crypto/key_file.h"
+#include "report/key_epochs.h"
 #include "wire/frame.h"
 
 namespace tearline::client {
@@ -83,11 +84,14 @@ report::SectionStatus to_report(SectionStatus status) {
 }
 
 Received open_delivered(ByteView bytes, std::uint64_t broker_seq, const identity::Directory& directory,
-                        std::string_view node_id, const crypto::SealingKey& key) {
+                        std::string_view node_id, const crypto::SealingKey& key, report::RootCache* roots,
+                        report::UnwrapCache* unwraps) {
   Received r;
   r.broker_seq = broker_seq;
   r.raw.assign(bytes.begin(), bytes.end());
-  auto verified = report::verify_report(bytes, directory);
+  report::VerifyOptions options;
+  options.roots = roots;
+  auto verified = report::verify_report(bytes, directory, options);
   if (!verified) {
     r.verification = verified.status();
     return r;
@@ -96,7 +100,7 @@ Received open_delivered(ByteView bytes, std::uint64_t broker_seq, const identity
   r.originator = verified->header.originator();
   r.topic = verified->header.topic();
   r.created_at_ms = verified->header.created_at_ms();
-  for (auto& o : report::open_sections(*verified, node_id, key)) {
+  for (auto& o : report::open_sections(*verified, node_id, key, unwraps)) {
     ReceivedSection s;
     s.status = from_report(o.status);
     if (o.label) s.label = from_policy(*o.label);
@@ -123,6 +127,9 @@ struct Session::Impl {
   // too, or it never learns that a restarted broker forgot its session.
   std::int64_t idle_ms = 0;
   std::uint64_t last_ping_nonce = 0;  // PONGs to the library's own PINGs are not shown to send_raw()
+  report::KeyEpochs epochs;           // content keys reused per label and recipient set
+  report::RootCache roots{256, 8};    // batch roots this session verified
+  report::UnwrapCache unwraps;        // content keys this node unwrapped
 
   // Handles a frame that is not the answer being waited for.
   void stash(v1::Frame& f) {
@@ -260,19 +267,29 @@ Result<report::BuiltReport> build(Session& session, const Draft& draft) {
   return build(session, to_report_draft(draft));
 }
 
-Result<report::BuiltReport> build(Session& session, report::ReportDraft draft) {
+Result<std::vector<report::BuiltReport>> build_batch(Session& session, std::vector<report::ReportDraft> drafts) {
   Session::Impl& impl = SessionAccess::impl(session);
   const std::int64_t now = SystemClock::instance().now_ms();
-  if (draft.created_at_ms == 0) draft.created_at_ms = now;
-  if (draft.sequence == 0) {
-    // Microseconds since the epoch keep sequences increasing across restarts.
-    const auto now_us =
-        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
-            .count();
-    draft.sequence = std::max<std::uint64_t>(impl.last_sequence + 1, static_cast<std::uint64_t>(now_us));
-    impl.last_sequence = draft.sequence;
+  for (auto& draft : drafts) {
+    if (draft.created_at_ms == 0) draft.created_at_ms = now;
+    if (draft.sequence == 0) {
+      // Microseconds since the epoch keep sequences increasing across restarts.
+      const auto now_us =
+          std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+              .count();
+      draft.sequence = std::max<std::uint64_t>(impl.last_sequence + 1, static_cast<std::uint64_t>(now_us));
+      impl.last_sequence = draft.sequence;
+    }
   }
-  return report::build_report(draft, impl.options.node_id, impl.keys->signing, *impl.directory);
+  report::BuildOptions options;
+  options.epochs = &impl.epochs;
+  return report::build_batch(drafts, impl.options.node_id, impl.keys->signing, *impl.directory, options);
+}
+
+Result<report::BuiltReport> build(Session& session, report::ReportDraft draft) {
+  auto batch = build_batch(session, {std::move(draft)});
+  if (!batch) return batch.status();
+  return std::move(batch->front());
 }
 
 Result<PublishOutcome> Session::publish(const Draft& draft) {
@@ -281,22 +298,63 @@ Result<PublishOutcome> Session::publish(const Draft& draft) {
   return publish_bytes(built->bytes);
 }
 
+namespace {
+
+PublishOutcome outcome_of(const v1::Frame& answer) {
+  PublishOutcome out;
+  if (answer.has_accepted()) {
+    out.accepted = true;
+    out.report_id = to_bytes(answer.accepted().report_id());
+    out.broker_seq = answer.accepted().broker_seq();
+  } else if (answer.has_rejected()) {
+    out.status = wire::status_of(answer.rejected());
+  } else {
+    out.status = wire::status_of(answer.error());
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<std::vector<PublishOutcome>> Session::publish_batch(const std::vector<Draft>& drafts) {
+  std::vector<report::ReportDraft> converted;
+  converted.reserve(drafts.size());
+  for (const auto& d : drafts) converted.push_back(to_report_draft(d));
+  auto built = build_batch(*this, std::move(converted));
+  if (!built) return built.status();
+  Status ready = impl_->ensure_ready();
+  if (!ready) return ready;
+  // Pipelined: every PUBLISH is in flight before the first answer is read.
+  std::vector<std::uint64_t> ids;
+  for (const auto& b : *built) {
+    const v1::Frame frame = wire::make_publish(impl_->connection->next_request_id(), b.bytes);
+    Status started = impl_->connection->start(frame);
+    if (!started) return started;
+    ids.push_back(wire::request_id_of(frame));
+  }
+  const std::int64_t deadline = monotonic_ms() + impl_->options.request_timeout_ms;
+  std::vector<PublishOutcome> out;
+  for (std::uint64_t id : ids) {
+    auto answer = impl_->connection->finish(id, static_cast<int>(std::max<std::int64_t>(1, deadline - monotonic_ms())));
+    impl_->absorb_queued();
+    if (!answer) {
+      PublishOutcome lost;
+      lost.status = Status::fail(Code::UNAVAILABLE, "broker did not answer PUBLISH within " +
+                                                        std::to_string(impl_->options.request_timeout_ms) + " ms");
+      out.push_back(std::move(lost));
+      continue;
+    }
+    out.push_back(outcome_of(*answer));
+  }
+  return out;
+}
+
 Result<PublishOutcome> Session::publish_bytes(ByteView bytes) {
   Status ready = impl_->ensure_ready();
   if (!ready) return ready;
   auto answer = impl_->request(wire::make_publish(impl_->connection->next_request_id(), bytes));
   if (!answer) return answer.status();
-  PublishOutcome out;
-  if (answer->has_accepted()) {
-    out.accepted = true;
-    out.report_id = to_bytes(answer->accepted().report_id());
-    out.broker_seq = answer->accepted().broker_seq();
-  } else if (answer->has_rejected()) {
-    out.status = wire::status_of(answer->rejected());
-  } else {
-    out.status = wire::status_of(answer->error());
-  }
-  return out;
+  return outcome_of(*answer);
 }
 
 Status Session::subscribe(const std::vector<std::string>& patterns) {
@@ -338,7 +396,7 @@ std::optional<Received> Session::receive(int timeout_ms) {
       impl_->deliveries.pop_front();
       (void)impl_->connection->try_send(wire::make_ack(d.broker_seq()));
       Received r = open_delivered(as_bytes(d.report()), d.broker_seq(), *impl_->directory, impl_->options.node_id,
-                                  impl_->keys->sealing);
+                                  impl_->keys->sealing, &impl_->roots, &impl_->unwraps);
       if (r.verification.is_ok() && !impl_->remember(r.report_id_hex)) continue;  // duplicate
       return r;
     }

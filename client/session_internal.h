@@ -46,9 +46,14 @@ std::optional<tearline::v1::Frame> send_raw(Session& session, ByteView frame_byt
 // The directory the session loaded at connect().
 const identity::Directory& directory(const Session& session);
 
+// Builds drafts as one batch with the session's content-key epochs.
+Result<std::vector<report::BuiltReport>> build_batch(Session& session, std::vector<report::ReportDraft> drafts);
+
 // Verifies and opens delivered report bytes as `node_id` (used by Session,
-// and by tools that read a report from a file).
+// and by tools that read a report from a file). The caches (not owned) are
+// the session's: verified batch roots, and content keys unwrapped with `key`.
 Received open_delivered(ByteView report, std::uint64_t broker_seq, const identity::Directory& directory,
-                        std::string_view node_id, const crypto::SealingKey& key);
+                        std::string_view node_id, const crypto::SealingKey& key, report::RootCache* roots = nullptr,
+                        report::UnwrapCache* unwraps = nullptr);
 
 }  // namespace tearline::client

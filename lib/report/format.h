@@ -8,8 +8,11 @@
 //                             || for each wrap: field(node_id) || field(sealed_key) )
 //   ad         = tag("tearline/v1/section-ad") || field(header) || u32(index)
 //                || field(label)                      ; index is 0-based
-//   signed     = Ed25519( tag("tearline/v1/report") || field(header)
+//   signed     = format 1: Ed25519( tag("tearline/v1/report") || field(header)
 //                         || u32(#sections) || commitment_0 || ... || commitment_n-1 )
+//                format 2: the batch root, report/batch.h
+// The commitment and associated-data tags keep "v1" in format 2: the
+// section encoding did not change.
 #pragma once
 
 #include <cstddef>
@@ -22,7 +25,8 @@
 
 namespace tearline::report {
 
-inline constexpr std::uint32_t kReportFormatVersion = 1;
+inline constexpr std::uint32_t kReportFormatVersion = 2;  // built; batch signatures (report/batch.h)
+inline constexpr std::uint32_t kReportFormatV1 = 1;       // verified, built only on request
 inline constexpr std::size_t kReportIdBytes = 16;
 inline constexpr std::size_t kSaltBytes = 32;
 inline constexpr std::size_t kCommitmentBytes = 32;

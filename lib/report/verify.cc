@@ -6,6 +6,7 @@
 #include "crypto/signing.h"
 #include "identity/objects.h"
 #include "policy/topic.h"
+#include "report/batch.h"
 #include "report/format.h"
 
 namespace tearline::report {
@@ -32,9 +33,9 @@ std::string_view section_status_name(SectionStatus s) {
 namespace {
 
 Status check_header(const v1::ReportHeader& h) {
-  if (h.format_version() != kReportFormatVersion) {
+  if (h.format_version() != kReportFormatVersion && h.format_version() != kReportFormatV1) {
     return Status::fail(Code::REPORT_VERSION, "report format version " + std::to_string(h.format_version()) +
-                                                  " is not supported (expected 1)");
+                                                  " is not supported (expected 2, or 1)");
   }
   Status s;
   if (h.report_id().size() != kReportIdBytes) s.add(Code::REPORT_MALFORMED, "report id must be 16 bytes");
@@ -95,6 +96,64 @@ Status check_section(const v1::SectionEntry& entry, std::size_t index, const Ver
   return Status::ok();
 }
 
+// Format 2 carries a batch proof, format 1 none.
+Status check_batch(const v1::Report& r, std::uint32_t version) {
+  if (version == kReportFormatV1) {
+    if (r.has_batch()) return Status::fail(Code::REPORT_MALFORMED, "a format 1 report carries no batch proof");
+    return Status::ok();
+  }
+  if (!r.has_batch()) return Status::fail(Code::REPORT_MALFORMED, "a format 2 report carries its batch proof");
+  const v1::BatchProof& b = r.batch();
+  if (b.batch_id().size() != kBatchIdBytes) return Status::fail(Code::REPORT_MALFORMED, "batch id must be 16 bytes");
+  if (b.leaf_count() == 0 || b.leaf_count() > kMaxBatch) {
+    return Status::fail(Code::REPORT_MALFORMED, "a batch has 1.." + std::to_string(kMaxBatch) + " reports, not " +
+                                                    std::to_string(b.leaf_count()));
+  }
+  if (b.leaf_index() >= b.leaf_count()) {
+    return Status::fail(Code::REPORT_MALFORMED, "leaf index " + std::to_string(b.leaf_index()) +
+                                                    " is outside a batch of " + std::to_string(b.leaf_count()));
+  }
+  if (static_cast<std::size_t>(b.path_size()) > kMaxPathLength) {
+    return Status::fail(Code::REPORT_MALFORMED, "batch path has " + std::to_string(b.path_size()) +
+                                                    " entries; a batch of at most 64 needs at most 6");
+  }
+  for (const auto& p : b.path()) {
+    if (p.size() != kCommitmentBytes) return Status::fail(Code::REPORT_MALFORMED, "batch path entries are 32 bytes");
+  }
+  return Status::ok();
+}
+
+// The originator's signature: over the batch root (format 2, through the root
+// cache when there is one) or over this report (format 1).
+Status check_signature(const VerifiedReport& v, const crypto::VerifyKey& key, RootCache* roots) {
+  const v1::Report& r = v.report;
+  const std::string& originator = v.header.originator();
+  if (v.header.format_version() == kReportFormatV1) {
+    if (crypto::verify(key, crypto::tags::kReport, signature_payload(as_bytes(r.header()), r),
+                       as_bytes(r.signature()))) {
+      return Status::ok();
+    }
+    return Status::fail(Code::REPORT_SIGNATURE, "signature does not verify under " + originator + "'s signing key");
+  }
+  const v1::BatchProof& b = r.batch();
+  std::vector<ByteView> path;
+  path.reserve(static_cast<std::size_t>(b.path_size()));
+  for (const auto& p : b.path()) path.push_back(as_bytes(p));
+  const auto root = root_from_path(batch_leaf(r), b.leaf_index(), b.leaf_count(), path);
+  if (!root) {
+    return Status::fail(Code::REPORT_MALFORMED, "batch path has the wrong length for leaf " +
+                                                    std::to_string(b.leaf_index()) + " of " +
+                                                    std::to_string(b.leaf_count()));
+  }
+  const Bytes statement = batch_statement(originator, as_bytes(b.batch_id()), b.leaf_count(), *root);
+  const bool ok = roots != nullptr
+                      ? roots->check(originator, key, statement, as_bytes(r.signature()))
+                      : crypto::verify(key, crypto::tags::kReportBatch, statement, as_bytes(r.signature()));
+  if (ok) return Status::ok();
+  return Status::fail(Code::REPORT_SIGNATURE, "the batch signature does not verify under " + originator +
+                                                  "'s signing key for the root this report's path leads to");
+}
+
 }  // namespace
 
 Result<VerifiedReport> parse_report_structure(ByteView bytes, const VerifyOptions& options) {
@@ -114,6 +173,8 @@ Result<VerifiedReport> parse_report_structure(ByteView bytes, const VerifyOption
   if (out.report.signature().size() != crypto::kSignatureBytes) {
     return Status::fail(Code::REPORT_SIGNATURE, "signature must be 64 bytes");
   }
+  s = check_batch(out.report, out.header.format_version());
+  if (!s) return s;
   out.sections.resize(n);
   for (std::size_t i = 0; i < n; ++i) {
     s = check_section(out.report.sections(static_cast<int>(i)), i, options, &out.sections[i]);
@@ -138,16 +199,14 @@ Result<VerifiedReport> verify_report(ByteView bytes, const identity::Directory& 
     for (const auto& r : validity.reasons()) st.add(Code::ORIGINATOR_INVALID, r.message);
     return st;
   }
-  if (!crypto::verify(cred->signing_key, crypto::tags::kReport,
-                      signature_payload(as_bytes(out.report.header()), out.report), as_bytes(out.report.signature()))) {
-    return Status::fail(Code::REPORT_SIGNATURE, "signature does not verify under " + originator + "'s signing key");
-  }
+  Status signed_by = check_signature(out, cred->signing_key, options.roots);
+  if (!signed_by) return signed_by;
   out.originator = *cred;
   return out;
 }
 
 std::vector<OpenedSection> open_sections(const VerifiedReport& report, std::string_view node_id,
-                                         const crypto::SealingKey& key) {
+                                         const crypto::SealingKey& key, UnwrapCache* unwraps) {
   std::vector<OpenedSection> out(report.sections.size());
   for (std::size_t i = 0; i < report.sections.size(); ++i) {
     OpenedSection& o = out[i];
@@ -166,8 +225,15 @@ std::vector<OpenedSection> open_sections(const VerifiedReport& report, std::stri
       o.status = SectionStatus::kNotAddressed;
       continue;
     }
-    auto content_key = crypto::unwrap_key(key, as_bytes(wrap->sealed_key()));
-    if (!content_key) {
+    std::optional<crypto::ContentKey> own_key;
+    const crypto::ContentKey* content_key = nullptr;
+    if (unwraps != nullptr) {
+      content_key = unwraps->unwrap(key, as_bytes(wrap->sealed_key()));
+    } else {
+      own_key = crypto::unwrap_key(key, as_bytes(wrap->sealed_key()));
+      if (own_key) content_key = &*own_key;
+    }
+    if (content_key == nullptr) {
       o.status = SectionStatus::kOpenFailed;
       continue;
     }
@@ -188,6 +254,7 @@ v1::Report redact(const v1::Report& report, const std::vector<bool>& keep) {
   v1::Report out;
   out.set_header(report.header());
   out.set_signature(report.signature());
+  if (report.has_batch()) *out.mutable_batch() = report.batch();
   for (int i = 0; i < report.sections_size(); ++i) {
     auto* entry = out.add_sections();
     if (static_cast<std::size_t>(i) < keep.size() && keep[static_cast<std::size_t>(i)]) {

@@ -16,6 +16,8 @@
 #include "identity/directory.h"
 #include "policy/label.h"
 #include "report/format.h"
+#include "report/root_cache.h"
+#include "report/unwrap_cache.h"
 #include "tearline/v1/report.pb.h"
 
 namespace tearline::report {
@@ -43,13 +45,19 @@ struct VerifyOptions {
   // A verifier may lower the format's limits (report/format.h), never raise them.
   std::size_t max_sections = kMaxSections;
   std::size_t max_recipients = kMaxRecipients;
+  // Format 2: batch roots verified before cost hashes only. Not owned; null:
+  // every report's batch signature is verified.
+  RootCache* roots = nullptr;
 };
 
 // Rejection codes, each specific: REPORT_MALFORMED (does not parse, unknown
 // fields, bad sizes), BAD_ENCODING (header or label not canonical),
 // REPORT_VERSION, TOPIC_INVALID, TOO_MANY_SECTIONS, TOO_MANY_RECIPIENTS,
 // LABEL_INVALID, COMMITMENT_MISMATCH, ORIGINATOR_INVALID (unknown, expired,
-// not yet valid or revoked), REPORT_SIGNATURE.
+// not yet valid or revoked), REPORT_SIGNATURE. Format 2: a batch proof that
+// is missing, out of bounds, or whose path has the wrong length for its leaf
+// index and count is REPORT_MALFORMED; a path that leads to a root the
+// originator did not sign is REPORT_SIGNATURE. Format 1 verifies as before.
 [[nodiscard]] Result<VerifiedReport> verify_report(ByteView bytes, const identity::Directory& directory,
                                                    const VerifyOptions& options = {});
 
@@ -68,9 +76,10 @@ struct OpenedSection {
   Bytes plaintext;  // only when opened
 };
 
-// Opens every section sealed to `node_id` with its sealing key.
+// Opens every section sealed to `node_id` with its sealing key; through
+// `unwraps` (not owned; keyed to this same sealing key) when given.
 std::vector<OpenedSection> open_sections(const VerifiedReport& report, std::string_view node_id,
-                                         const crypto::SealingKey& key);
+                                         const crypto::SealingKey& key, UnwrapCache* unwraps = nullptr);
 
 // The report with only the sections where keep[i] is true left sealed; the
 // others are reduced to their commitments. keep.size() must equal the number

@@ -6,6 +6,7 @@
 #include "base/clock.h"
 #include "crypto/hash.h"
 #include "crypto/signing.h"
+#include "report/builder.h"
 #include "report/format.h"
 
 namespace tearline::flood {
@@ -50,9 +51,7 @@ Result<Bytes> ReportMaker::next_resigned() {
   const Bytes header_bytes = serialize_canonical(header);
   tearline::v1::Report r = *template_;
   r.set_header(header_bytes.data(), header_bytes.size());
-  const crypto::Signature sig =
-      crypto::sign(node_.keys().signing, crypto::tags::kReport, report::signature_payload(header_bytes, r));
-  r.set_signature(sig.data(), sig.size());
+  report::resign_alone(&r, node_.keys().signing);
   return serialize_canonical(r);
 }
 

@@ -1,7 +1,9 @@
 // report::verify_report against the demo world's directory, then, for a
 // report that verifies, open_sections for one node: the first recipient of
 // the first section that travelled sealed (the originator when none did).
-// A verified report also stays verified with every section torn off.
+// A verified report also stays verified with every section torn off, and a
+// root cache never changes a verdict: the same input through the target's
+// long-lived cache gets the same answer as without it.
 #include "base/canonical_proto.h"
 #include "fuzz_target.h"
 #include "fuzz_world.h"
@@ -11,7 +13,14 @@ namespace tearline::fuzz {
 
 void report_verify(ByteView input) {
   const FuzzWorld& world = FuzzWorld::get();
+  static report::RootCache roots(16, 4);
   auto verified = report::verify_report(input, world.directory());
+  report::VerifyOptions cached;
+  cached.roots = &roots;
+  auto through_cache = report::verify_report(input, world.directory(), cached);
+  require(through_cache.code() == verified.code(), "the root cache never changes a verdict");
+  auto again_cached = report::verify_report(input, world.directory(), cached);
+  require(again_cached.code() == verified.code(), "a cached root never changes a verdict");
   if (!verified) return;
   const std::size_t n = verified->sections.size();
   require(n > 0 && n == static_cast<std::size_t>(verified->report.sections_size()), "one result per section");

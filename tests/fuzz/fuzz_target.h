@@ -19,6 +19,7 @@ namespace tearline::fuzz {
 
 void wire_frame(ByteView input);       // wire::decode_frame, default limit
 void report_verify(ByteView input);    // report::verify_report, then open_sections
+void batch_path(ByteView input);       // report::root_from_path (format 2 batch proofs)
 void credential(ByteView input);       // identity::verify_credential
 void charter(ByteView input);          // identity::verify_charter
 void revocation_list(ByteView input);  // identity::verify_revocation_list
@@ -37,6 +38,7 @@ struct Target {
 inline constexpr Target kTargets[] = {
     {"fuzz_wire_frame", wire_frame},
     {"fuzz_report_verify", report_verify},
+    {"fuzz_batch_path", batch_path},
     {"fuzz_credential", credential},
     {"fuzz_charter", charter},
     {"fuzz_revocation_list", revocation_list},

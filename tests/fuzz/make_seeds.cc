@@ -94,6 +94,25 @@ std::vector<std::pair<std::string, Bytes>> reports(const fuzz::FuzzWorld& world)
   open.sources.push_back({built.report_id, {1}});
   out.emplace_back("sourced-orcon", build(world, "dea-bogota-analyst", open).bytes);
 
+  // A batch of three (format 2: one signature over the root, each with its
+  // path), and the seizure again as a format 1 report.
+  std::vector<report::ReportDraft> three;
+  for (std::uint64_t i = 0; i < 3; ++i) {
+    report::ReportDraft d = seizure;
+    d.sequence = 10 + i;
+    d.created_at_ms = now_ms + 20 + static_cast<std::int64_t>(i);
+    three.push_back(d);
+  }
+  const std::string commander = "diran-cucuta-commander";
+  auto batch = report::build_batch(three, commander, world.keys(commander)->signing, world.directory());
+  if (!batch) throw std::runtime_error("seed batch: " + batch.status().to_string());
+  for (std::size_t i = 0; i < batch->size(); ++i) out.emplace_back("batch3-" + std::to_string(i), (*batch)[i].bytes);
+  report::BuildOptions v1_format;
+  v1_format.format_version = report::kReportFormatV1;
+  auto old = report::build_batch({seizure}, commander, world.keys(commander)->signing, world.directory(), v1_format);
+  if (!old) throw std::runtime_error("seed format 1 report: " + old.status().to_string());
+  out.emplace_back("format1", old->front().bytes);
+
   report::ReportDraft ladder{"intel.labs", {}, {}, now_ms + 9, 3};
   for (auto c : {v1::UNCLASSIFIED, v1::RESTRICTED, v1::CONFIDENTIAL, v1::SECRET, v1::TOP_SECRET}) {
     ladder.sections.push_back({label(c, {"COL"}), to_bytes(std::string(identity::classification_name(c)))});
@@ -185,6 +204,18 @@ int main(int argc, char** argv) {
       }
     }
     frames(corpus, built.front().second);
+    // Batch proofs: u8 index, u8 count, then the path entries.
+    for (const auto& [name, bytes] : built) {
+      if (name.rfind("batch3-", 0) != 0) continue;
+      v1::Report r;
+      r.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()));
+      ByteWriter proof;
+      proof.u8(static_cast<std::uint8_t>(r.batch().leaf_index()));
+      proof.u8(static_cast<std::uint8_t>(r.batch().leaf_count()));
+      for (const auto& p : r.batch().path()) proof.raw(as_bytes(p));
+      corpus.write("fuzz_batch_path", name, proof.bytes());
+    }
+    corpus.write("fuzz_batch_path", "max", Bytes{63, 64});
 
     corpus.copy_all("fuzz_credential", world.pki().directory() / "credentials", ".cred");
     corpus.copy_all("fuzz_charter", world.pki().directory() / "charters", ".charter");

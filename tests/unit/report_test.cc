@@ -7,6 +7,7 @@
 #include "base/canonical_proto.h"
 #include "crypto/key_file.h"
 #include "crypto/signing.h"
+#include "report/batch.h"
 #include "report/builder.h"
 #include "report/format.h"
 #include "report/verify.h"
@@ -227,21 +228,32 @@ TEST_CASE("tampering is rejected with a specific reason") {
     CHECK(verify_code(to_bytes("\xff\xff\xff garbage")) == Code::REPORT_MALFORMED);
     CHECK(verify_code(Bytes{}) == Code::REPORT_MALFORMED);
   }
+  // The statement a batch of one signs: the report's own leaf is the root.
+  const Bytes statement =
+      report::batch_statement("diran-cucuta-commander", as_bytes(good.batch().batch_id()), 1, report::batch_leaf(good));
   SECTION("signed by another node's key") {
     auto other = keys_of("diran-cucuta-analyst");
     v1::Report r = good;
-    crypto::Signature sig =
-        crypto::sign(other.signing, crypto::tags::kReport, report::signature_payload(as_bytes(r.header()), r));
+    crypto::Signature sig = crypto::sign(other.signing, crypto::tags::kReportBatch, statement);
     r.set_signature(sig.data(), sig.size());
     CHECK(verify_code(serialize(r)) == Code::REPORT_SIGNATURE);
   }
   SECTION("a credential signature does not verify as a report signature") {
     auto me = keys_of("diran-cucuta-commander");
     v1::Report r = good;
-    crypto::Signature sig =
-        crypto::sign(me.signing, crypto::tags::kCredential, report::signature_payload(as_bytes(r.header()), r));
+    crypto::Signature sig = crypto::sign(me.signing, crypto::tags::kCredential, statement);
     r.set_signature(sig.data(), sig.size());
     CHECK(verify_code(serialize(r)) == Code::REPORT_SIGNATURE);
+  }
+  SECTION("a format 1 signature does not verify as a batch signature") {
+    auto me = keys_of("diran-cucuta-commander");
+    v1::Report r = good;
+    crypto::Signature sig =
+        crypto::sign(me.signing, crypto::tags::kReport, report::signature_payload(as_bytes(r.header()), r));
+    r.set_signature(sig.data(), sig.size());
+    CHECK(verify_code(serialize(r)) == Code::REPORT_SIGNATURE);
+    r.clear_batch();  // and without its proof it is malformed, not format 1
+    CHECK(verify_code(serialize(r)) == Code::REPORT_MALFORMED);
   }
 }
 
@@ -249,12 +261,7 @@ namespace {
 
 // Re-signs `r` (after its header was changed) with the originator's key, so
 // that only the encoding checks can catch what was done.
-void resign(v1::Report* r, const std::string& node) {
-  auto keys = keys_of(node);
-  crypto::Signature sig =
-      crypto::sign(keys.signing, crypto::tags::kReport, report::signature_payload(as_bytes(r->header()), *r));
-  r->set_signature(sig.data(), sig.size());
-}
+void resign(v1::Report* r, const std::string& node) { report::resign_alone(r, keys_of(node).signing); }
 
 }  // namespace
 

@@ -21,85 +21,15 @@
 #include "report/builder.h"
 #include "report/format.h"
 #include "report/verify.h"
+#include "report_kat_world.h"
 
 using namespace tearline;
+using namespace tearline::testing::kat;
 namespace v1 = tearline::v1;
 
 namespace {
 
 const std::string kVectorPath = std::string(TEARLINE_SOURCE_DIR) + "/tests/vectors/report_v1.txt";
-
-Bytes seed(std::string_view name) {
-  auto d = crypto::blake2b_256(as_bytes("tearline test seed " + std::string(name)));
-  return Bytes(d.begin(), d.end());
-}
-
-// Deterministic "randomness": BLAKE2b-256("tearline test rng" || u64 counter), concatenated.
-struct CountingRng {
-  std::uint64_t counter = 0;
-  void operator()(std::uint8_t* out, std::size_t n) {
-    std::size_t done = 0;
-    while (done < n) {
-      ByteWriter w;
-      w.raw(std::string_view("tearline test rng"));
-      w.u64(counter++);
-      auto d = crypto::blake2b_256(w.bytes());
-      std::size_t take = std::min(n - done, d.size());
-      std::copy(d.begin(), d.begin() + static_cast<std::ptrdiff_t>(take), out + done);
-      done += take;
-    }
-  }
-};
-
-constexpr std::int64_t kNow = 1780272000;  // 2026-06-01T00:00:00Z
-
-struct World {
-  crypto::SigningKey authority = crypto::SigningKey::from_seed(seed("authority KAT"));
-  crypto::SigningKey signing = crypto::SigningKey::from_seed(seed("node signing"));
-  crypto::SealingKey sealing = crypto::SealingKey::from_seed(seed("node sealing"));
-  crypto::SealingKey reader = crypto::SealingKey::from_seed(seed("reader sealing"));
-  identity::Authority agency{"KAT", "COL", authority.public_key()};
-
-  v1::SignedObject credential() const {
-    v1::CredentialBody b;
-    b.set_format_version(1);
-    b.set_node_id("kat-originator");
-    b.set_agency("KAT");
-    b.set_country("COL");
-    b.set_clearance(v1::SECRET);
-    b.add_roles("analyst");
-    auto vk = signing.public_key();
-    b.set_signing_key(vk.bytes.data(), 32);
-    b.set_sealing_key(sealing.public_key().bytes.data(), 32);
-    b.set_transport_key(sealing.public_key().bytes.data(), 32);  // any 32 bytes; not used here
-    b.set_serial(1);
-    b.set_not_before(kNow - 3600);
-    b.set_not_after(kNow + 86400);
-    return identity::sign_credential(b, agency, authority);
-  }
-
-  identity::DirectoryPtr directory() const {
-    identity::TrustStore trust;
-    REQUIRE(trust.add(agency).is_ok());
-    identity::Directory::Sources src;
-    src.credentials.emplace_back("kat.cred", serialize_canonical(credential()));
-    identity::LoadReport report;
-    auto d = identity::Directory::build(std::move(trust), src, kNow, &report);
-    REQUIRE(report.rejected.empty());
-    return d;
-  }
-
-  report::ReportDraft draft() const {
-    report::ReportDraft d;
-    d.topic = "intel.kat";
-    d.created_at_ms = kNow * 1000;
-    d.sequence = 1;
-    d.sections.push_back({policy::Label{v1::SECRET, {"COL"}, {}, true}, to_bytes("section one: for COL only")});
-    d.sections.push_back(
-        {policy::Label{v1::CONFIDENTIAL, {"COL", "USA"}, {}, false}, to_bytes("section two: tear line")});
-    return d;
-  }
-};
 
 std::map<std::string, std::string> read_vector() {
   std::ifstream in(kVectorPath);
@@ -130,8 +60,12 @@ TEST_CASE("report known-answer vector") {
     std::vector<std::vector<report::Recipient>> recipients = {
         {{"kat-originator", w.sealing.public_key()}},
         {{"kat-originator", w.sealing.public_key()}, {"kat-reader", w.reader.public_key()}}};
-    auto built = report::build_report_to(w.draft(), "kat-originator", w.signing, recipients, std::ref(rng));
-    REQUIRE(built.is_ok());
+    report::BuildOptions v1_format;
+    v1_format.format_version = report::kReportFormatV1;
+    v1_format.random = std::ref(rng);
+    auto batch = report::build_batch_to({w.draft()}, "kat-originator", w.signing, {recipients}, v1_format);
+    REQUIRE(batch.is_ok());
+    const report::BuiltReport* built = batch->data();
     std::ofstream out(kVectorPath);
     out << "# tearline report format v1 known-answer vector (docs/report-format.md)\n"
         << "# seeds: BLAKE2b-256(\"tearline test seed \" || name); crypto_sign_seed_keypair / crypto_box_seed_keypair\n"

@@ -4,6 +4,7 @@
 
 #include "base/canonical_proto.h"
 #include "crypto/signing.h"
+#include "report/builder.h"
 #include "report/format.h"
 #include "wire/frame.h"
 
@@ -39,9 +40,28 @@ Bytes resign_with_header_suffix(const v1::Report& report, ByteView suffix, const
   std::string header = altered.header();
   header.append(as_chars(suffix));
   altered.set_header(header);
-  const crypto::Signature sig =
-      crypto::sign(key, crypto::tags::kReport, report::signature_payload(as_bytes(altered.header()), altered));
-  altered.set_signature(std::string(as_chars(ByteView(sig.data(), sig.size()))));
+  report::resign_alone(&altered, key);
+  return serialize_canonical(altered);
+}
+
+Bytes alter_batch_proof(const v1::Report& member, BatchFault fault, const v1::Report* foreign) {
+  v1::Report altered = member;
+  v1::BatchProof* proof = altered.mutable_batch();
+  switch (fault) {
+    case BatchFault::kWrongLeafIndex: proof->set_leaf_index(proof->leaf_index() ^ 1U); break;
+    case BatchFault::kSwappedSiblings:
+      if (proof->path_size() >= 2) proof->mutable_path()->SwapElements(0, 1);
+      break;
+    case BatchFault::kPathTruncated:
+      if (proof->path_size() > 0) proof->mutable_path()->RemoveLast();
+      break;
+    case BatchFault::kForeignLeaf:
+      if (foreign != nullptr) {
+        *proof = foreign->batch();
+        altered.set_signature(foreign->signature());
+      }
+      break;
+  }
   return serialize_canonical(altered);
 }
 

@@ -34,6 +34,14 @@ Bytes unknown_field();
 // anything signed.
 Bytes append_unknown_report_field(ByteView report);
 
+// Faults of a format 2 batch proof, on a member of a batch of at least 4
+// (leaf 0: a path of two entries). `foreign` is a member of another batch
+// (kForeignLeaf only).
+enum class BatchFault { kWrongLeafIndex, kSwappedSiblings, kPathTruncated, kForeignLeaf };
+inline constexpr std::size_t kFaultBatchSize = 4;
+Bytes alter_batch_proof(const tearline::v1::Report& member, BatchFault fault,
+                        const tearline::v1::Report* foreign = nullptr);
+
 // Bytes that are not a tearline frame.
 Bytes garbage_frame();
 

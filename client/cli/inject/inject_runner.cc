@@ -199,6 +199,17 @@ struct Runner::State {
     return report::build_report(draft, originator, (*key)->signing, *directory);
   }
 
+  // `draft` as the first of a batch of kFaultBatchSize; the others (later
+  // sequences, never sent) only give it a path.
+  Result<std::vector<report::BuiltReport>> build_in_batch(const report::ReportDraft& draft,
+                                                          const std::string& originator) {
+    auto key = secrets(originator);
+    if (!key) return key.status();
+    std::vector<report::ReportDraft> drafts(kFaultBatchSize, draft);
+    for (std::size_t i = 1; i < drafts.size(); ++i) drafts[i].sequence = draft.sequence + i;
+    return report::build_batch(drafts, originator, (*key)->signing, *directory);
+  }
+
   // ---- sending ---------------------------------------------------------------
 
   // Connects as the sender; a failed Result is fatal (broker unreachable),
@@ -254,6 +265,22 @@ struct Runner::State {
         break;
       }
       case Fault::kUnknownReportField: bytes = append_unknown_report_field(built->bytes); break;
+      case Fault::kBatchWrongLeafIndex:
+      case Fault::kBatchSwappedSiblings:
+      case Fault::kBatchPathTruncated:
+      case Fault::kBatchForeignLeaf: {
+        auto batch = build_in_batch(draft, originator);
+        if (!batch) return failed(batch.status());
+        auto other_batch = build_in_batch(draft, originator);
+        if (!other_batch) return failed(other_batch.status());
+        built = std::move(batch->front());
+        const BatchFault kind = c.fault == Fault::kBatchWrongLeafIndex    ? BatchFault::kWrongLeafIndex
+                                : c.fault == Fault::kBatchSwappedSiblings ? BatchFault::kSwappedSiblings
+                                : c.fault == Fault::kBatchPathTruncated   ? BatchFault::kPathTruncated
+                                                                          : BatchFault::kForeignLeaf;
+        bytes = alter_batch_proof(built->report, kind, &other_batch->front().report);
+        break;
+      }
       default: break;
     }
     Sent s{c.name, built->report_id, to_hex(built->report_id), bytes, {}};

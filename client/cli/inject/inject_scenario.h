@@ -41,6 +41,10 @@ enum class Fault {
   kDuplicateHeaderField,
   kUnknownFields,
   kUnknownReportField,
+  kBatchWrongLeafIndex,
+  kBatchSwappedSiblings,
+  kBatchPathTruncated,
+  kBatchForeignLeaf,
   kRevokedNode,
   kUnknownTransportKey,
 };

@@ -122,6 +122,11 @@ class Session {
   // Builds the report (sealed to every node its labels admit now, signed),
   // sends it and waits for the verdict. Sequence and created-at are filled in.
   Result<PublishOutcome> publish(const Draft& draft);
+  // Builds 1..64 drafts as one batch (one signature over the batch's Merkle
+  // root, docs/report-format.md "Batches"), sends them all at once and waits
+  // for every verdict; outcomes in the drafts' order. A bad draft fails the
+  // whole call before anything is sent.
+  Result<std::vector<PublishOutcome>> publish_batch(const std::vector<Draft>& drafts);
   // Sends report bytes as they are (for testers) and waits for the verdict.
   Result<PublishOutcome> publish_bytes(std::span<const std::uint8_t> report);
 

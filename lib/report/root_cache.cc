@@ -1,0 +1,81 @@
+#include "report/root_cache.h"
+
+#include <algorithm>
+
+#include "crypto/signing.h"
+
+namespace tearline::report {
+
+namespace {
+
+crypto::Digest entry_of(const crypto::VerifyKey& key, ByteView statement, ByteView signature) {
+  ByteWriter w;
+  w.field(ByteView(key.bytes.data(), key.bytes.size()));
+  w.field(statement);
+  w.field(signature);
+  return crypto::blake2b_256(w.bytes());
+}
+
+}  // namespace
+
+RootCache::RootCache(std::size_t max_originators, std::size_t roots_per_originator)
+    : max_originators_(std::max<std::size_t>(1, max_originators)),
+      roots_per_originator_(std::max<std::size_t>(1, roots_per_originator)) {}
+
+bool RootCache::check(std::string_view originator, const crypto::VerifyKey& key, ByteView statement,
+                      ByteView signature) {
+  const crypto::Digest entry = entry_of(key, statement, signature);
+  const std::string who(originator);
+  if (find(who, entry)) {
+    hits_.fetch_add(1, std::memory_order_relaxed);
+    return true;
+  }
+  verifies_.fetch_add(1, std::memory_order_relaxed);
+  if (!crypto::verify(key, crypto::tags::kReportBatch, statement, signature)) return false;
+  remember(who, entry);
+  return true;
+}
+
+bool RootCache::find(const std::string& originator, const crypto::Digest& entry) {
+  MutexLock lock(mu_);
+  auto it = slots_.find(originator);
+  if (it == slots_.end()) return false;
+  Slot& slot = it->second;
+  auto root = std::find(slot.roots.begin(), slot.roots.end(), entry);
+  if (root == slot.roots.end()) return false;
+  order_.splice(order_.begin(), order_, slot.order);
+  if (root != slot.roots.begin()) {
+    const crypto::Digest hit = *root;
+    slot.roots.erase(root);
+    slot.roots.push_front(hit);
+  }
+  return true;
+}
+
+void RootCache::remember(const std::string& originator, const crypto::Digest& entry) {
+  MutexLock lock(mu_);
+  auto it = slots_.find(originator);
+  if (it == slots_.end()) {
+    if (slots_.size() >= max_originators_) {
+      slots_.erase(order_.back());
+      order_.pop_back();
+    }
+    order_.push_front(originator);
+    it = slots_.emplace(originator, Slot{order_.begin(), {}}).first;
+  } else {
+    order_.splice(order_.begin(), order_, it->second.order);
+  }
+  Slot& slot = it->second;
+  if (std::find(slot.roots.begin(), slot.roots.end(), entry) != slot.roots.end()) return;  // a racing verifier
+  slot.roots.push_front(entry);
+  if (slot.roots.size() > roots_per_originator_) slot.roots.pop_back();
+}
+
+std::size_t RootCache::size() const {
+  MutexLock lock(mu_);
+  std::size_t n = 0;
+  for (const auto& [who, slot] : slots_) n += slot.roots.size();
+  return n;
+}
+
+}  // namespace tearline::report
