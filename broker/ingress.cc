@@ -68,23 +68,26 @@ IngressResult check_publish(IngressJob job, const TrustSnapshot& trust, const So
   out.node_id = std::move(job.node_id);
   out.request_id = job.request_id;
 
-  const std::string claimed = claimed_originator(job.report);
+  report::VerifyOptions options;
+  options.max_sections = limits.max_sections;
+  options.max_recipients = limits.max_recipients;
+  options.roots = roots;
+  // Parsed once. A report naming another originator is refused for that
+  // before anything else, even when it is malformed in other ways.
+  auto parsed = report::parse_report_structure(job.report, options);
+  const std::string claimed = parsed ? parsed->header.originator() : claimed_originator(job.report);
   if (!claimed.empty() && claimed != out.node_id) {
     out.status = Status::fail(Code::ORIGINATOR_MISMATCH,
                               "the report names " + claimed + " as originator but the session is " + out.node_id);
     return out;
   }
-  report::VerifyOptions options;
-  options.max_sections = limits.max_sections;
-  options.max_recipients = limits.max_recipients;
-  options.roots = roots;
-  auto verified = report::verify_report(job.report, *trust.directory, options);
-  if (!verified) {
-    out.status = verified.status();
+  if (!parsed) {
+    out.status = parsed.status();
     return out;
   }
-  if (verified->header.originator() != out.node_id) {
-    out.status = Status::fail(Code::ORIGINATOR_MISMATCH, "the report's originator is not the authenticated node");
+  auto verified = report::verify_parsed(std::move(parsed).value(), *trust.directory, options);
+  if (!verified) {
+    out.status = verified.status();
     return out;
   }
   if (verified->withheld_count() != 0) {

@@ -16,32 +16,50 @@ std::vector<std::string> Router::subscribers(const Routable& r) const {
 std::size_t Router::route_live(const Routable& r, const TrustSnapshot& trust, std::int64_t now_s) {
   const std::vector<std::string> matched = subscribers(r);
   std::size_t sent = 0;
+  std::string clauses;
   for (auto& [id, s] : sessions_) {
-    if (s.ready() && s.delivered == r.seq - 1) sent += route_to(s, r, matched, trust, now_s) ? 1 : 0;
+    if (s.ready() && s.delivered == r.seq - 1) sent += judge_and_send(s, r, matched, trust, now_s, &clauses) ? 1 : 0;
+  }
+  if (!clauses.empty()) {
+    audit_("routing", "", r.report->report_id_hex(), "routed", "seq " + std::to_string(r.seq) + clauses);
   }
   return sent;
 }
 
 bool Router::route_to(Session& s, const Routable& r, const std::vector<std::string>& matched,
                       const TrustSnapshot& trust, std::int64_t now_s) {
+  return judge_and_send(s, r, matched, trust, now_s, nullptr);
+}
+
+bool Router::judge_and_send(Session& s, const Routable& r, const std::vector<std::string>& matched,
+                            const TrustSnapshot& trust, std::int64_t now_s, std::string* clauses) {
   s.delivered = r.seq;
   if (!std::binary_search(matched.begin(), matched.end(), s.node_id)) return false;
   const policy::DeliveryDecision d = judge(trust, s.node_id, r, now_s);
   if (!d.credential) return false;  // the session is closed at the next housekeeping
-  const std::string report_hex = r.report->report_id_hex();
+  // One decision: a clause of route_live's entry, or an entry of its own.
+  auto record = [&](std::string_view event, std::string_view decision, std::string detail) {
+    if (clauses != nullptr) {
+      clauses->append(" | ").append(s.node_id).append(" ").append(decision).append(" ").append(detail);
+    } else {
+      audit_(std::string(event), s.node_id, r.report->report_id_hex(), std::string(decision), std::move(detail));
+    }
+  };
   if (!d.topic) {
-    audit_("withheld", s.node_id, report_hex, "withheld", "all sections: " + d.topic.to_string());
+    record("withheld", "withheld", "all sections: " + d.topic.to_string());
     return false;
   }
   for (std::size_t i = 0; i < d.sections.size(); ++i) {
     if (d.sections[i].allowed()) continue;
-    audit_("withheld", s.node_id, report_hex, "withheld",
-           "section " + std::to_string(i + 1) + ": " + d.sections[i].denials.to_string());
+    record("withheld", "withheld", "section " + std::to_string(i + 1) + ": " + d.sections[i].denials.to_string());
   }
   if (!d.any_delivered()) return false;
   sessions_.send(s, deliver_frame(r, d));
-  audit_("delivery", s.node_id, report_hex, "delivered",
-         "seq " + std::to_string(r.seq) + " sections " + d.delivered_list());
+  if (clauses != nullptr) {
+    record("delivery", "delivered", "sections " + d.delivered_list());
+  } else {
+    record("delivery", "delivered", "seq " + std::to_string(r.seq) + " sections " + d.delivered_list());
+  }
   return true;
 }
 

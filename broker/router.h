@@ -7,12 +7,19 @@
 // the others are withheld. A session receives a copy torn down to its
 // sections (the exact bytes when it receives them all), or nothing.
 //
-// Audit entries, exactly (docs/audit.md):
+// Audit entries, exactly (docs/reliability.md, "Audit log"). For one
+// session (route_to, which CatchUp uses):
 //   topic not readable     -> withheld "all sections: <topic reasons>"
 //   credential not valid   -> nothing (the session is closed at the next
 //                             housekeeping), no entry
 //   otherwise, per withheld section N -> withheld "section N: <reasons>"
 //   and when anything is sent -> delivery "seq S sections 1,3"
+// For a report just committed (route_live), ONE entry for all the sessions
+// it reaches, whatever their number: event "routing", node "", decision
+// "routed", detail "seq S" followed by one clause per decision above, each
+// " | NODE " and the same words ("withheld section 2: <reasons>",
+// "withheld all sections: <reasons>", "delivered sections 1,3"); no entry
+// when no session matched.
 //
 // Ownership and threads: owned by the broker's I/O thread, which alone calls
 // it; borrows the index and the session table, which must outlive it.
@@ -75,6 +82,11 @@ class Router {
   static Bytes deliver_frame(const Routable& r, const policy::DeliveryDecision& decision);
 
  private:
+  // route_to's work; the audit goes to `clauses` (route_live's one entry)
+  // when given, else one entry per decision.
+  bool judge_and_send(Session& s, const Routable& r, const std::vector<std::string>& matched,
+                      const TrustSnapshot& trust, std::int64_t now_s, std::string* clauses);
+
   const SubscriptionIndex& subscriptions_;
   SessionTable& sessions_;
   Audit audit_;

@@ -29,10 +29,10 @@ inline constexpr std::string_view kEntryTag = "tearline/v1/audit-entry";
 struct AuditEntry {
   std::uint64_t index = 0;  // 1-based, consecutive (position; not hashed)
   std::int64_t time_ms = 0;
-  std::string event;     // connection, publish, delivery, withheld, session, reload
+  std::string event;     // connection, publish, routing, delivery, withheld, session, reload, broker
   std::string node;      // the node concerned ("" when none)
   std::string report;    // report id hex ("" when none)
-  std::string decision;  // admitted, refused, accepted, rejected, delivered, withheld, closed, ok, failed
+  std::string decision;  // admitted, refused, accepted, rejected, routed, delivered, withheld, closed, ok, failed
   std::string detail;    // codes and reasons
   crypto::Digest prev_hash{};
   crypto::Digest hash{};

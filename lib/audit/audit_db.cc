@@ -110,7 +110,8 @@ Result<std::vector<AuditEntry>> read_entries(const std::filesystem::path& path, 
   Statement st;
   if (sqlite3_prepare_v2(ro.db,
                          "SELECT idx,time_ms,event,node,report,decision,detail,prev_hash,hash FROM audit"
-                         " WHERE (?1 = '' OR node = ?1) AND (?2 = '' OR report LIKE ?2 || '%')"
+                         " WHERE (?1 = '' OR node = ?1 OR (event = 'routing' AND instr(detail, ' | ' || ?1 || ' ') > "
+                         "0)) AND (?2 = '' OR report LIKE ?2 || '%')"
                          " AND (?3 = '' OR decision = ?3) AND (?4 = '' OR event = ?4)"
                          " AND (?5 = 0 OR time_ms >= ?5) AND (?6 = 0 OR time_ms <= ?6) ORDER BY idx",
                          -1, &st.stmt, nullptr) != SQLITE_OK) {

@@ -33,6 +33,8 @@ Status insert_checkpoint(sqlite3* db, const Checkpoint& checkpoint);
 // The last entry (index 0 and zero hash when the log is empty).
 Result<AuditEntry> last_entry(sqlite3* db);
 
+// node: entries whose node is this one, and "routing" entries with a clause
+// about it (" | NODE ..."); the others: equal (report: a prefix of the id).
 struct Filter {
   std::string node, report, decision, event;
   std::int64_t since_ms = 0, until_ms = 0;  // 0: unbounded

@@ -187,7 +187,11 @@ Result<VerifiedReport> verify_report(ByteView bytes, const identity::Directory& 
                                      const VerifyOptions& options) {
   auto parsed = parse_report_structure(bytes, options);
   if (!parsed) return parsed.status();
-  VerifiedReport out = std::move(parsed).value();
+  return verify_parsed(std::move(parsed).value(), directory, options);
+}
+
+Result<VerifiedReport> verify_parsed(VerifiedReport out, const identity::Directory& directory,
+                                     const VerifyOptions& options) {
   const std::string& originator = out.header.originator();
   const identity::Credential* cred = directory.node(originator);
   if (cred == nullptr) {

@@ -61,6 +61,12 @@ struct VerifyOptions {
 [[nodiscard]] Result<VerifiedReport> verify_report(ByteView bytes, const identity::Directory& directory,
                                                    const VerifyOptions& options = {});
 
+// The second half of verify_report: the originator's credential and the
+// signature, on what parse_report_structure returned (so a caller that looks
+// at the parsed header first parses once).
+[[nodiscard]] Result<VerifiedReport> verify_parsed(VerifiedReport parsed, const identity::Directory& directory,
+                                                   const VerifyOptions& options = {});
+
 // The structural half of verify_report (parsing, canonical encoding, sizes,
 // labels, commitments) without the originator and signature checks. Only for
 // bytes that were verified before and kept by this process (the broker's own

@@ -25,6 +25,7 @@
 #include <fstream>
 #include <iterator>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -148,16 +149,46 @@ struct AuditLog {
   std::vector<audit::AuditEntry> entries;
   audit::VerifyResult verified;
 
+  // The decisions about one node: entries of its own (catch-up, sessions,
+  // publishing) and the clauses naming it in "routing" entries (live
+  // delivery: one entry per report, " | NODE delivered ..." / " | NODE
+  // withheld ..."), each as an entry with that event, decision and detail.
+  std::vector<audit::AuditEntry> decisions() const {
+    std::vector<audit::AuditEntry> out;
+    for (const auto& e : entries) {
+      if (e.event != "routing") {
+        out.push_back(e);
+        continue;
+      }
+      std::size_t at = e.detail.find(" | ");
+      while (at != std::string::npos) {
+        const std::size_t next = e.detail.find(" | ", at + 3);
+        const std::string clause = e.detail.substr(at + 3, next == std::string::npos ? next : next - at - 3);
+        const std::size_t sp1 = clause.find(' ');
+        const std::size_t sp2 = clause.find(' ', sp1 + 1);
+        audit::AuditEntry d = e;
+        d.node = clause.substr(0, sp1);
+        d.decision = clause.substr(sp1 + 1, sp2 - sp1 - 1);
+        d.event = d.decision == "delivered" ? "delivery" : "withheld";
+        d.detail = clause.substr(sp2 + 1);
+        out.push_back(d);
+        at = next;
+      }
+    }
+    return out;
+  }
   std::size_t count(const std::string& event, const std::string& decision, const std::string& node = "") const {
-    return static_cast<std::size_t>(std::count_if(entries.begin(), entries.end(), [&](const audit::AuditEntry& e) {
+    const auto all = decisions();
+    return static_cast<std::size_t>(std::count_if(all.begin(), all.end(), [&](const audit::AuditEntry& e) {
       return e.event == event && e.decision == decision && (node.empty() || e.node == node);
     }));
   }
-  const audit::AuditEntry* find(const std::string& event, const std::string& node, const std::string& report) const {
-    for (const auto& e : entries) {
-      if (e.event == event && e.node == node && e.report == report) return &e;
+  std::optional<audit::AuditEntry> find(const std::string& event, const std::string& node,
+                                        const std::string& report) const {
+    for (const auto& e : decisions()) {
+      if (e.event == event && e.node == node && e.report == report) return e;
     }
-    return nullptr;
+    return std::nullopt;
   }
 };
 
@@ -341,8 +372,8 @@ TEST_CASE("durability: a node removed from its unit while offline gets no unit-s
         std::vector<std::string>{"u0 [opened]", "u1 [opened] [opened]", "u2-unit-topic [opened]", "sentinel [opened]"});
 
   const AuditLog log = stop_and_check_audit(fx, reports);
-  const audit::AuditEntry* withheld = log.find("withheld", "dea-cucuta-agent", u1);
-  REQUIRE(withheld != nullptr);
+  const auto withheld = log.find("withheld", "dea-cucuta-agent", u1);
+  REQUIRE(withheld.has_value());
   CHECK(withheld->detail.rfind("section 1: ", 0) == 0);
   CHECK(log.count("reload", "ok") == 1);
 }

@@ -470,3 +470,36 @@ TEST_CASE("audit: entries and checkpoints round-trip through SQLite exactly") {
 }
 
 }  // namespace tearline::audit
+
+namespace tearline::audit {
+namespace {
+
+TEST_CASE("audit: --node finds a node's own entries and the routing entries with a clause about it") {
+  Log log;
+  ChainWriter chain;
+  const std::string id = "00112233445566778899aabbccddeeff";
+  log.entries.push_back(chain.append(kT0, "publish", "node-a", id, "accepted", "seq 1 topic intel.x sections 2"));
+  log.entries.push_back(
+      chain.append(kT0 + 1, "routing", "", id, "routed",
+                   "seq 1 | node-b delivered sections 1,2 | node-bb withheld section 2: CLEARANCE_BELOW"));
+  log.entries.push_back(chain.append(kT0 + 2, "delivery", "node-b", id, "delivered", "seq 1 sections 1"));
+  testing::TempDir dir("tearline-audit");
+  const auto path = dir.path() / "tearline.db";
+  write_log(path, log);
+  auto indexes = [&](const std::string& node) {
+    Filter f;
+    f.node = node;
+    auto got = read_entries(path, f);
+    REQUIRE(got);
+    std::vector<std::uint64_t> out;
+    for (const auto& e : *got) out.push_back(e.index);
+    return out;
+  };
+  CHECK(indexes("node-b") == std::vector<std::uint64_t>{2, 3});
+  CHECK(indexes("node-bb") == std::vector<std::uint64_t>{2});
+  CHECK(indexes("node-a") == std::vector<std::uint64_t>{1});
+  CHECK(indexes("node").empty());  // a prefix of a node id is not that node
+}
+
+}  // namespace
+}  // namespace tearline::audit

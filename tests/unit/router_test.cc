@@ -111,10 +111,11 @@ TEST_CASE("router: live routing judges the matching sessions at the head", "[bro
   const std::string refused =
       policy::label_admits(dir, "dea-cucuta-agent", secret_col, "COL", kDemoNow).denials.to_string();
   REQUIRE(refused.find("COUNTRY_NOT_RELEASABLE") != std::string::npos);
+  // One entry for the report, a clause per decision, whatever the number of sessions.
   const std::vector<Line> expected = {
-      {"withheld", "dea-cucuta-agent", hex, "withheld", "section 2: " + refused},
-      {"delivery", "dea-cucuta-agent", hex, "delivered", "seq 5 sections 1"},
-      {"delivery", "diran-cucuta-commander", hex, "delivered", "seq 5 sections 1,2"},
+      {"routing", "", hex, "routed",
+       "seq 5 | dea-cucuta-agent withheld section 2: " + refused +
+           " | dea-cucuta-agent delivered sections 1 | diran-cucuta-commander delivered sections 1,2"},
   };
   CHECK(w.audit == expected);
 }
@@ -134,8 +135,9 @@ TEST_CASE("router: a section the label admits but not sealed to the node is with
   CHECK(w.router.route_live(r, w.trust, kDemoNow) == 1);
   const std::string hex = rep.parsed->report_id_hex();
   const std::vector<Line> expected = {
-      {"withheld", "diran-cucuta-commander", hex, "withheld", "section 1: NOT_ADDRESSED: not sealed to the node"},
-      {"delivery", "diran-cucuta-commander", hex, "delivered", "seq 9 sections 2"},
+      {"routing", "", hex, "routed",
+       "seq 9 | diran-cucuta-commander withheld section 1: NOT_ADDRESSED: not sealed to the node"
+       " | diran-cucuta-commander delivered sections 2"},
   };
   CHECK(w.audit == expected);
   REQUIRE(w.sent["r-cmd"].size() == 1);
@@ -158,6 +160,32 @@ TEST_CASE("router: a topic the node may not read withholds all sections in one e
   const std::vector<Line> expected = {
       {"withheld", "dea-cucuta-agent", rep.parsed->report_id_hex(), "withheld", "all sections: " + topic.to_string()}};
   CHECK(w.audit == expected);
+}
+
+TEST_CASE("router: live routing writes one entry per report, with a clause per decision, or none", "[broker][router]") {
+  World w;
+  REQUIRE(w.index.insert("dea-cucuta-agent", "intel.>"));
+  REQUIRE(w.index.insert("ghost-node", ">"));
+  auto rep = make_report("intel.hq.tasking", "diran-bogota-hq", 1, {label(v1::SECRET, {"COL", "USA"})});
+  w.session("r-agent", "dea-cucuta-agent", 0);
+  w.session("r-agent-2", "dea-cucuta-agent", 0);
+  w.session("r-ghost", "ghost-node", 0);
+  Routable r{1, rep.parsed.get(), "COL", &rep.bytes};
+  CHECK(w.router.route_live(r, w.trust, kDemoNow) == 0);
+  const Status topic =
+      w.trust.topics.check(*w.trust.directory, "dea-cucuta-agent", "intel.hq.tasking", policy::Access::kRead, kDemoNow);
+  const std::string clause = " | dea-cucuta-agent withheld all sections: " + topic.to_string();
+  // Two sessions of the agent, two clauses; the ghost's invalid credential none.
+  const std::vector<Line> expected = {
+      {"routing", "", rep.parsed->report_id_hex(), "routed", "seq 1" + clause + clause}};
+  CHECK(w.audit == expected);
+
+  // A report no session's node subscribed to: no entry at all.
+  World quiet;
+  quiet.session("r-agent", "dea-cucuta-agent", 0);
+  CHECK(quiet.router.route_live(r, quiet.trust, kDemoNow) == 0);
+  CHECK(quiet.audit.empty());
+  CHECK(quiet.sessions.find("r-agent")->delivered == 1);
 }
 
 TEST_CASE("router: a node whose credential is not valid gets nothing and no audit entry", "[broker][router]") {

@@ -65,11 +65,11 @@ void add_audit_command(CLI::App& app) {
   auto db = std::make_shared<std::string>();
   auto* show = audit->add_subcommand("show", "List audit entries, filtered");
   show->add_option("--db", *db, "the broker's database (DATA_DIR/tearline.db)")->required();
-  show->add_option("--node", f->node, "only entries about this node");
+  show->add_option("--node", f->node, "only entries about this node (routing entries: those with a clause about it)");
   show->add_option("--report", f->report, "only entries about this report (hex id or a prefix)");
   show->add_option("--decision", f->decision,
-                   "admitted, refused, accepted, rejected, delivered, withheld, closed, ok, failed");
-  show->add_option("--event", f->event, "connection, session, publish, delivery, withheld, reload, broker");
+                   "admitted, refused, accepted, rejected, routed, delivered, withheld, closed, ok, failed");
+  show->add_option("--event", f->event, "connection, session, publish, routing, delivery, withheld, reload, broker");
   show->add_option("--since", f->since_ms, "unix milliseconds, inclusive");
   show->add_option("--until", f->until_ms, "unix milliseconds, inclusive");
   show->callback([f, db] {
