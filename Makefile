@@ -68,7 +68,7 @@ asan: deps
 # (halt_on_error) and the target fails if any report appears in the output,
 # even when the retry passed.
 TSAN_TESTS := test_crypto test_store_sqlite test_verifier_pool test_connection test_broker_e2e test_durability \
-              test_limits test_protocol_states
+              test_limits test_protocol_states test_report
 TSAN_OPTIONS_ALL := suppressions=$(CURDIR)/tests/tsan.supp halt_on_error=1 second_deadlock_stack=1
 empty :=
 space := $(empty) $(empty)

@@ -3,6 +3,9 @@
 // verifying.
 #include <catch2/catch.hpp>
 
+#include <atomic>
+#include <thread>
+
 #include "base/canonical_proto.h"
 #include "crypto/key_file.h"
 #include "crypto/signing.h"
@@ -276,4 +279,26 @@ TEST_CASE("root cache: bounded per originator and in originators, least recently
   CHECK(roots.size() == 2);  // the commander's two roots are gone
   // A signature verified for one key is not a hit under another.
   CHECK_FALSE(roots.check("x-third", key.public_key(), a, ByteView(asig.data(), asig.size())));
+}
+
+TEST_CASE("root cache: verifier threads share one cache (run under TSan by make tsan)") {
+  const auto batch = batch_of(8);
+  report::RootCache roots(4, 2);
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int round = 0; round < 20; ++round) {
+        for (std::size_t i = 0; i < batch.size(); ++i) {
+          const auto& b = batch[(i + static_cast<std::size_t>(t)) % batch.size()];
+          if (verify_code(b.report, &roots) != Code::OK) failures++;
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  CHECK(failures.load() == 0);
+  CHECK(roots.hits() + roots.verifies() == 4 * 20 * 8);
+  CHECK(roots.verifies() >= 1);
+  CHECK(roots.size() == 1);
 }
