@@ -78,9 +78,9 @@ policy::DeliveryDecision Router::judge(const TrustSnapshot& trust, std::string_v
 }
 
 Bytes Router::deliver_frame(const Routable& r, const policy::DeliveryDecision& decision) {
-  if (decision.all_delivered()) return wire::encode_frame(wire::make_deliver(r.seq, ByteView(*r.raw)));
+  if (decision.all_delivered()) return wire::encode_deliver(r.seq, ByteView(*r.raw));
   const std::string torn = report::redact(r.report->report, decision.delivered()).SerializeAsString();
-  return wire::encode_frame(wire::make_deliver(r.seq, as_bytes(torn)));
+  return wire::encode_deliver(r.seq, as_bytes(torn));
 }
 
 }  // namespace tearline::broker

@@ -3,6 +3,7 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <map>
 
 #include "audit/audit_db.h"
 #include "report/verify.h"
@@ -172,6 +173,8 @@ Status SqliteStore::commit(const Batch& batch, std::string* clashing_id) {
               " value = MAX(value, excluded.value)");
     if (!ins || !seq || !meta)
       return fail(Status::fail(Code::STORAGE_FAILED, std::string("store: ") + sqlite3_errmsg(db_)));
+    std::map<std::string, std::uint64_t> highest_sequence;
+    std::uint64_t last_seq = 0;
     for (const auto& r : batch.reports) {
       sqlite3_bind_int64(ins.s, 1, static_cast<sqlite3_int64>(r.seq));
       sqlite3_bind_blob(ins.s, 2, r.report_id.data(), static_cast<int>(r.report_id.size()), SQLITE_STATIC);
@@ -196,14 +199,22 @@ Status SqliteStore::commit(const Batch& batch, std::string* clashing_id) {
       }
       if (rc != SQLITE_DONE)
         return fail(Status::fail(code_for(rc), std::string("store report: ") + sqlite3_errmsg(db_)));
-      sqlite3_bind_text(seq.s, 1, r.originator.c_str(), -1, SQLITE_STATIC);
-      sqlite3_bind_int64(seq.s, 2, static_cast<sqlite3_int64>(r.sequence));
-      rc = sqlite3_step(seq.s);
+      auto& highest = highest_sequence[r.originator];
+      highest = std::max(highest, r.sequence);
+      last_seq = std::max(last_seq, r.seq);
+    }
+    // Once per batch, not per report: each originator's highest sequence and the last seq.
+    for (const auto& [originator, sequence] : highest_sequence) {
+      sqlite3_bind_text(seq.s, 1, originator.c_str(), -1, SQLITE_STATIC);
+      sqlite3_bind_int64(seq.s, 2, static_cast<sqlite3_int64>(sequence));
+      const int rc = sqlite3_step(seq.s);
       sqlite3_reset(seq.s);
       if (rc != SQLITE_DONE)
         return fail(Status::fail(code_for(rc), std::string("store sequence: ") + sqlite3_errmsg(db_)));
-      sqlite3_bind_int64(meta.s, 1, static_cast<sqlite3_int64>(r.seq));
-      rc = sqlite3_step(meta.s);
+    }
+    if (!batch.reports.empty()) {
+      sqlite3_bind_int64(meta.s, 1, static_cast<sqlite3_int64>(last_seq));
+      const int rc = sqlite3_step(meta.s);
       sqlite3_reset(meta.s);
       if (rc != SQLITE_DONE) return fail(Status::fail(code_for(rc), std::string("store meta: ") + sqlite3_errmsg(db_)));
     }

@@ -185,11 +185,14 @@ Status TopicPolicy::check(const identity::Directory& directory, std::string_view
 
   const bool write = access == Access::kWrite;
   const Code denied = write ? Code::TOPIC_WRITE_DENIED : Code::TOPIC_READ_DENIED;
-  const std::string who_what = "node '" + node->node_id + "' may not " + (write ? "publish on" : "subscribe to") +
-                               " '" + std::string(topic) + "'";
+  // Built only for a denial: an allowed check (every delivery) allocates nothing here.
+  auto who_what = [&] {
+    return "node '" + node->node_id + "' may not " + (write ? "publish on" : "subscribe to") + " '" +
+           std::string(topic) + "'";
+  };
 
   if (auto unit = unit_of_topic(topic); unit && !directory.is_member(node->node_id, *unit, t)) {
-    s.add(Code::NOT_UNIT_MEMBER, who_what + ": the topic belongs to unit '" + *unit +
+    s.add(Code::NOT_UNIT_MEMBER, who_what() + ": the topic belongs to unit '" + *unit +
                                      "' and no charter in force at that time lists the node as a member");
   }
 
@@ -203,12 +206,12 @@ Status TopicPolicy::check(const identity::Directory& directory, std::string_view
       if (!topic_matches(pattern, topic)) continue;
       std::string grant_name = "grant #" + std::to_string(i + 1);
       if (i < lines_.size()) grant_name += " (line " + std::to_string(lines_[i]) + ")";
-      s.add(denied, who_what + ": denied by " + grant_name + " " + (write ? "deny_publish" : "deny_subscribe") + " '" +
-                        pattern + "'");
+      s.add(denied, who_what() + ": denied by " + grant_name + " " + (write ? "deny_publish" : "deny_subscribe") +
+                        " '" + pattern + "'");
     }
   }
   if (!allowed) {
-    s.add(denied, who_what + ": no grant that applies to the node allows it in " + (write ? "publish" : "subscribe"));
+    s.add(denied, who_what() + ": no grant that applies to the node allows it in " + (write ? "publish" : "subscribe"));
   }
   return s;
 }

@@ -1,6 +1,10 @@
 #include "wire/frame.h"
 
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/wire_format_lite.h>
+
 #include <cassert>
+#include <cstring>
 
 #include "base/canonical_proto.h"
 
@@ -54,6 +58,31 @@ Result<Frame> decode_frame(ByteView bytes, std::size_t max_frame_bytes) {
 }
 
 Bytes encode_frame(const Frame& frame) { return serialize_canonical(frame); }
+
+Bytes encode_deliver(std::uint64_t broker_seq, ByteView report) {
+  using google::protobuf::internal::WireFormatLite;
+  using google::protobuf::io::CodedOutputStream;
+  // Deliver { 1: broker_seq (varint, omitted when 0), 2: report (bytes, omitted when empty) }
+  const std::size_t seq_bytes = broker_seq == 0 ? 0 : 1 + CodedOutputStream::VarintSize64(broker_seq);
+  const std::size_t report_bytes =
+      report.empty() ? 0
+                     : 1 + CodedOutputStream::VarintSize32(static_cast<std::uint32_t>(report.size())) + report.size();
+  const std::size_t body = seq_bytes + report_bytes;
+  // Frame { 9: deliver (message) }
+  Bytes out(1 + CodedOutputStream::VarintSize32(static_cast<std::uint32_t>(body)) + body);
+  std::uint8_t* p = out.data();
+  p = WireFormatLite::WriteTagToArray(Frame::kDeliverFieldNumber, WireFormatLite::WIRETYPE_LENGTH_DELIMITED, p);
+  p = CodedOutputStream::WriteVarint32ToArray(static_cast<std::uint32_t>(body), p);
+  if (broker_seq != 0)
+    p = WireFormatLite::WriteUInt64ToArray(tearline::v1::Deliver::kBrokerSeqFieldNumber, broker_seq, p);
+  if (!report.empty()) {
+    p = WireFormatLite::WriteTagToArray(tearline::v1::Deliver::kReportFieldNumber,
+                                        WireFormatLite::WIRETYPE_LENGTH_DELIMITED, p);
+    p = CodedOutputStream::WriteVarint32ToArray(static_cast<std::uint32_t>(report.size()), p);
+    std::memcpy(p, report.data(), report.size());
+  }
+  return out;
+}
 
 // ---- Builders ---------------------------------------------------------------
 

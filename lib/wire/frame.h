@@ -47,6 +47,11 @@ inline constexpr std::string_view kAdminRole = "admin";
 // The deterministic proto3 serialization of `frame`.
 Bytes encode_frame(const tearline::v1::Frame& frame);
 
+// encode_frame(make_deliver(broker_seq, report)), byte for byte, written
+// straight into one buffer: the broker's per-delivery path, without copying
+// the report into a Frame first.
+Bytes encode_deliver(std::uint64_t broker_seq, ByteView report);
+
 // ---- Builders ---------------------------------------------------------------
 // Each returns a frame with exactly the named body set. Builders do not
 // validate: request ids, patterns and limits are the caller's to respect.

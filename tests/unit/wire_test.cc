@@ -79,6 +79,19 @@ TEST_CASE("every frame type round-trips through encode and decode") {
   }
 }
 
+TEST_CASE("encode_deliver writes exactly encode_frame(make_deliver(...))") {
+  for (std::uint64_t seq : {std::uint64_t{0}, std::uint64_t{1}, std::uint64_t{127}, std::uint64_t{128},
+                            std::uint64_t{1} << 40, ~std::uint64_t{0}}) {
+    for (std::size_t size :
+         {std::size_t{0}, std::size_t{1}, std::size_t{127}, std::size_t{128}, std::size_t{1864}, std::size_t{70000}}) {
+      INFO("seq " << seq << " size " << size);
+      Bytes report(size);
+      for (std::size_t i = 0; i < size; ++i) report[i] = static_cast<std::uint8_t>(i * 31 + 7);
+      CHECK(encode_deliver(seq, report) == encode_frame(make_deliver(seq, report)));
+    }
+  }
+}
+
 TEST_CASE("builders fill the fields the protocol names") {
   Frame hello = make_hello("x");
   CHECK(hello.hello().protocol() == "tearline");
