@@ -57,7 +57,8 @@ std::vector<Target> targets(const CellResult& cell) {
   if (s.effective_recipients() == 16) {
     out.push_back({"publisher build <= 60 us per report at R=16",
                    built_in_interval(*max) && max->build_cpu_us_per_report <= 60,
-                   fmt("%.1f us", max->build_cpu_us_per_report) + fmt(" (mean batch %.1f)", max->mean_batch) + how});
+                   fmt("%.1f us", max->build_cpu_us_per_report) + fmt(" (mean batch %.1f;", max->mean_batch) +
+                       fmt(" full batches of 64: %.1f us)", cell.crypto.batch_build_us) + how});
   }
   out.push_back({"subscriber CPU <= 15 us per delivery in steady state", max->subs_cpu_us_per_delivery <= 15,
                  fmt("%.1f us", max->subs_cpu_us_per_delivery)});
@@ -132,9 +133,10 @@ void print_machine(const Machine& m, const std::filesystem::path& workdir) {
 void print_crypto(const CryptoRates& c) {
   std::printf(
       "  one core: Ed25519 verify %.0f/s (%.1f us; %.1f us over the report size), sign %.1f us; this shape: build"
-      " %.1f us, verify_report %.1f us, open %.1f us; report %zu B, %.2f receivers/report\n",
-      c.verify_per_s, c.verify_us, c.verify_payload_us, c.sign_us, c.build_us, c.verify_report_us, c.open_us,
-      c.report_bytes, c.receivers_per_report);
+      " %.1f us alone, %.1f us per report in full batches of 64, verify_report %.1f us, open %.1f us; report %zu B,"
+      " %.2f receivers/report\n",
+      c.verify_per_s, c.verify_us, c.verify_payload_us, c.sign_us, c.build_us, c.batch_build_us, c.verify_report_us,
+      c.open_us, c.report_bytes, c.receivers_per_report);
 }
 
 void print_progress(const RunMetrics& m) {
@@ -366,9 +368,10 @@ Status write_json(const SuiteResult& r, const std::filesystem::path& file) {
     const CryptoRates& k = c.crypto;
     o << ",\n \"crypto\":{\"verify_per_s\":" << num(k.verify_per_s) << ",\"verify_us\":" << num(k.verify_us)
       << ",\"sign_us\":" << num(k.sign_us) << ",\"verify_payload_us\":" << num(k.verify_payload_us)
-      << ",\"build_us\":" << num(k.build_us) << ",\"verify_report_us\":" << num(k.verify_report_us)
-      << ",\"open_us\":" << num(k.open_us) << ",\"report_bytes\":" << k.report_bytes
-      << ",\"frame_bytes\":" << k.frame_bytes << ",\"receivers_per_report\":" << num(k.receivers_per_report) << "},\n";
+      << ",\"build_us\":" << num(k.build_us) << ",\"batch_build_us\":" << num(k.batch_build_us)
+      << ",\"verify_report_us\":" << num(k.verify_report_us) << ",\"open_us\":" << num(k.open_us)
+      << ",\"report_bytes\":" << k.report_bytes << ",\"frame_bytes\":" << k.frame_bytes
+      << ",\"receivers_per_report\":" << num(k.receivers_per_report) << "},\n";
     const Ceilings ce = ceilings(c, c.cores);
     o << " \"ceilings\":{\"tearline_floor_us\":" << num(ce.tearline_floor_us)
       << ",\"nats_floor_us\":" << num(ce.nats_floor_us) << ",\"tearline_reports_per_s\":" << num(ce.tearline_ceiling)
