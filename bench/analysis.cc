@@ -5,6 +5,10 @@
 namespace tearline::bench {
 namespace {
 
+double rate(std::uint64_t hits, std::uint64_t misses) {
+  return hits + misses > 0 ? static_cast<double>(hits) / static_cast<double>(hits + misses) : 0;
+}
+
 double percentile(std::vector<std::int64_t>& v, double q) {
   if (v.empty()) return 0;
   const auto k = static_cast<std::size_t>(q * static_cast<double>(v.size() - 1));
@@ -35,7 +39,23 @@ RunMetrics analyze(const RunData& d) {
 
   std::uint64_t accepted_in = 0;
   std::vector<std::int64_t> acc;
+  std::int64_t build_cpu_ns = 0;
   for (const auto& p : d.pubs) {
+    const PubSummary& ps = p.summary;
+    PubBuild pb;
+    pb.batches = ps.batches;
+    pb.reports = ps.batch_reports;
+    pb.mean_batch = ps.batches > 0 ? static_cast<double>(ps.batch_reports) / static_cast<double>(ps.batches) : 0;
+    pb.build_cpu_us_per_report =
+        ps.batch_reports > 0 ? static_cast<double>(ps.build_cpu_ns) / 1e3 / static_cast<double>(ps.batch_reports) : 0;
+    pb.epoch_reused = ps.epoch_reused;
+    pb.epoch_started = ps.epoch_started;
+    m.pub_builds.push_back(pb);
+    m.batches += ps.batches;
+    m.batch_reports += ps.batch_reports;
+    m.epoch_reused += ps.epoch_reused;
+    m.epoch_started += ps.epoch_started;
+    build_cpu_ns += ps.build_cpu_ns;
     m.built_inline += p.summary.built_inline;
     m.prebuilt += p.summary.prebuilt;
     m.stalled_reports += p.summary.stalled;
@@ -50,6 +70,10 @@ RunMetrics analyze(const RunData& d) {
     }
   }
   m.prebuild_s = static_cast<double>(d.prebuild_wall_ns) / 1e9;
+  if (m.batches > 0) m.mean_batch = static_cast<double>(m.batch_reports) / static_cast<double>(m.batches);
+  if (m.batch_reports > 0)
+    m.build_cpu_us_per_report = static_cast<double>(build_cpu_ns) / 1e3 / static_cast<double>(m.batch_reports);
+  m.epoch_hit_rate = rate(m.epoch_reused, m.epoch_started);
   m.reports_per_s = static_cast<double>(accepted_in) / m.interval_s;
 
   std::uint64_t delivered_in = 0, delivered_total = 0;
@@ -64,6 +88,10 @@ RunMetrics analyze(const RunData& d) {
     m.open_failures += s.summary.open_failures;
     m.duplicates += s.summary.duplicates;
     m.unexpected_deliveries += s.summary.unexpected;
+    m.root_hits += s.summary.root_hits;
+    m.root_verifies += s.summary.root_verifies;
+    m.unwrap_hits += s.summary.unwrap_hits;
+    m.unwrap_opens += s.summary.unwrap_opens;
     if (static_cast<int>(j) == stalled) {
       m.stalled_sub_error = s.summary.last_error;
     } else {
@@ -85,6 +113,8 @@ RunMetrics analyze(const RunData& d) {
     }
   }
   m.deliveries_per_s = static_cast<double>(delivered_in) / m.interval_s;
+  m.root_hit_rate = rate(m.root_hits, m.root_verifies);
+  m.unwrap_hit_rate = rate(m.unwrap_hits, m.unwrap_opens);
   m.latency.samples = lat.size();
   m.latency.p50_ms = percentile(lat, 0.5);
   m.latency.p99_ms = percentile(lat, 0.99);

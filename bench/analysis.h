@@ -22,6 +22,14 @@ struct Latency {
   double p50_ms = 0, p99_ms = 0, p999_ms = 0, max_ms = 0;
 };
 
+// One publisher's building over the run (PubSummary).
+struct PubBuild {
+  std::uint64_t batches = 0, reports = 0;
+  double mean_batch = 0;
+  double build_cpu_us_per_report = 0;
+  std::uint64_t epoch_reused = 0, epoch_started = 0;
+};
+
 struct RunMetrics {
   std::string role, label, system;
   Shape shape;
@@ -48,6 +56,16 @@ struct RunMetrics {
   std::uint64_t stalled_reports = 0, sub_errors = 0;
   std::uint64_t built_inline = 0, prebuilt = 0;
   double prebuild_s = 0;
+  // Building in the interval, over all publishers (and per publisher):
+  // builds, reports built, their publisher-thread CPU, content-key epochs.
+  std::vector<PubBuild> pub_builds;
+  std::uint64_t batches = 0, batch_reports = 0, epoch_reused = 0, epoch_started = 0;
+  double mean_batch = 0;               // reports per build (tearline: per signed batch)
+  double build_cpu_us_per_report = 0;  // publisher CPU building, per report built
+  double epoch_hit_rate = 0;           // sections sealed under a reused content key
+  // Subscribers' caches (tearline), over all subscribers.
+  std::uint64_t root_hits = 0, root_verifies = 0, unwrap_hits = 0, unwrap_opens = 0;
+  double root_hit_rate = 0, unwrap_hit_rate = 0;
   // The stall test: the stalled subscriber's last ERROR code, and the
   // server's resident memory when it stalled and at most afterwards.
   bool stall = false;

@@ -86,5 +86,7 @@ bool delivered_to_all(ControlBlock& control, const Shape& shape, int pub, std::u
 void advance(ControlBlock& control, const Shape& shape, int sub, int pub, std::uint64_t seq, const int* fifos);
 
 std::int64_t mono_ns();
+// CPU time of the calling thread.
+std::int64_t thread_cpu_ns();
 
 }  // namespace tearline::bench

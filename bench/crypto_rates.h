@@ -5,7 +5,10 @@
 //   sign        crypto_sign_detached over 1 KiB
 //   verify_payload  crypto_sign_verify_detached over the shape's report size
 //   build       report::build_report_to of one report of the run's shape
-//               (seal + wrap to every recipient + sign: the publisher's cost)
+//               (seal + wrap to every recipient + sign: one report alone)
+//   batch_build per report, full batches of 64 with content-key epochs (the
+//               least a publisher pays per report; the run's own batches are
+//               what its load gives, pub_loop.h)
 //   verify_report  report::verify_report of that report (broker, subscriber)
 //   open        report::open_sections for one of its receivers
 #pragma once
@@ -24,6 +27,7 @@ struct CryptoRates {
   double sign_us = 0;
   double verify_payload_us = 0;  // Ed25519 verify over shape.size bytes (what a NATS subscriber verifies)
   double build_us = 0;
+  double batch_build_us = 0;  // per report, in full batches of 64 with epochs
   double verify_report_us = 0;
   double open_us = 0;
   std::size_t report_bytes = 0;

@@ -85,6 +85,7 @@ std::string_view system_name(System s) {
     case System::kTearline: return "tearline";
     case System::kRawZmq: return "zmq-curve";
     case System::kNats: return "nats-tls";
+    case System::kNatsSealed: return "nats-tls-sealed";
   }
   return "?";
 }
@@ -151,7 +152,9 @@ Result<RunData> run_system(const World& world, const Tools& tools, const RunSpec
     argv.insert(argv.end(), {"--pool", std::to_string(spec.pool_per_publisher), "--rate",
                              str(spec.rate / shape.publishers), "--payload-bytes", std::to_string(spec.payload_bytes)});
     if (!ca.empty()) argv.insert(argv.end(), {"--ca", ca.string()});
-    if (spec.system == System::kTearline && !spec.pool_tag.empty() && std::string_view(role) == "tearline-pub") {
+    if (spec.system == System::kNatsSealed) argv.emplace_back("--sealed");
+    if (spec.system == System::kTearline && !spec.pool_tag.empty() && spec.pool_per_publisher > 0 &&
+        std::string_view(role) == "tearline-pub") {
       argv.insert(argv.end(),
                   {"--pool-file", (world.root / ("pool-" + spec.pool_tag + "-" + std::to_string(index))).string()});
     }

@@ -18,8 +18,10 @@
 
 namespace tearline::bench {
 
-enum class System { kTearline, kRawZmq, kNats };
-std::string_view system_name(System s);  // "tearline", "zmq-curve", "nats-tls"
+// kNats signs and verifies; kNatsSealed also seals to every entitled
+// subscriber and opens (same guarantees as tearline but durability).
+enum class System { kTearline, kRawZmq, kNats, kNatsSealed };
+std::string_view system_name(System s);  // "tearline", "zmq-curve", "nats-tls", "nats-tls-sealed"
 
 struct Tools {
   std::filesystem::path self;         // tearline-bench

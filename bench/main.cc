@@ -81,7 +81,7 @@ int run_main(int argc, char** argv) {
   run->add_option("--profile", options.profile_dir,
                   "perf record the broker and subscriber 0 during the first tearline run into this folder");
   run->add_option("--only", options.only,
-                  "run only these runs of each cell (max, max-vt1, max-vt2, raw, nats, latency,"
+                  "run only these runs of each cell (max, max-vt1, max-vt2, raw, nats, nats-sealed, latency,"
                   " nats-latency, stall); max always runs")
       ->delimiter(',');
   run->add_option("--repeat", options.repeat, "rounds of the maximum runs, interleaved; the median is reported")
@@ -90,9 +90,12 @@ int run_main(int argc, char** argv) {
   run->add_flag("--matrix", matrix, "run the matrix of docs/performance.md instead of one shape");
   run->add_flag("--markdown", options.markdown, "print a markdown table of all cells at the end");
   run->add_flag("--no-extras", no_extras, "skip the verify-thread comparison, NATS latency and the stall test");
-  run->add_flag("--no-nats", no_nats, "skip the NATS baseline");
+  run->add_flag("--no-nats", no_nats, "skip both NATS peers");
   run->add_flag("--quick", quick, "3 s runs, 1 s warm-up, no extras (a smoke test)");
-  run->add_flag("--build-inline", options.build_inline, "publishers build and sign while sending (no pool)");
+  bool prebuilt = false, build_inline = false;
+  run->add_flag("--prebuilt", prebuilt,
+                "publishers send reports built before the start (for comparison; the default builds in the interval)");
+  run->add_flag("--build-inline", build_inline, "(the default) publishers build and sign inside the measured interval");
 
   tb::RoleArgs role;
   std::string role_name;
@@ -109,6 +112,7 @@ int run_main(int argc, char** argv) {
     sub->add_option("--payload-bytes", role.payload_bytes);
     sub->add_option("--ca", role.ca);
     sub->add_option("--pool-file", role.pool_file);
+    sub->add_flag("--sealed", role.sealed);
     sub->callback([&role_name, name] { role_name = name; });
   }
   CLI11_PARSE(app, argc, argv);
@@ -156,6 +160,7 @@ int run_main(int argc, char** argv) {
     tools.nats_server.clear();
   }
 
+  options.build_inline = !prebuilt;
   if (quick) {
     options.duration_s = 3;
     options.warmup_s = 1;

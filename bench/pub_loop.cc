@@ -2,6 +2,7 @@
 
 #include <poll.h>
 
+#include <algorithm>
 #include <deque>
 #include <thread>
 
@@ -94,17 +95,28 @@ Status run_pub_loop(const PubLoopOptions& o, ControlBlock& control, int notify_f
     retire(now);
     const bool due = o.rate <= 0 || now >= next_due;
     if (sending && due && inflight.size() < window) {
-      const std::uint64_t seq = next_seq++;
-      PubRecord r;
-      r.seq = seq;
-      r.t_sched = o.rate > 0 ? next_due : now;
-      r.t_send = mono_ns();
-      records->push_back(r);
-      Status sent = transport.send(seq);
-      if (!sent) return sent;
-      if (transport.verdict_on_send()) verdict(seq, Outcome::kAccepted, 0);
-      inflight.push_back(InFlight{seq, receivers(o.shape, o.index, seq)});
-      if (o.rate > 0) next_due += period_ns;
+      // Everything that may go now, built as one batch: the window's room,
+      // and when paced only what is already due.
+      std::size_t count = std::min(window - inflight.size(), kMaxBuildBatch);
+      if (o.rate > 0) {
+        const auto due_now = static_cast<std::size_t>(1 + (now - next_due) / std::max<std::int64_t>(1, period_ns));
+        count = std::min(count, due_now);
+      }
+      Status built = transport.prepare(next_seq, count);
+      if (!built) return built;
+      for (std::size_t i = 0; i < count; ++i) {
+        const std::uint64_t seq = next_seq++;
+        PubRecord r;
+        r.seq = seq;
+        r.t_sched = o.rate > 0 ? next_due : now;
+        r.t_send = mono_ns();
+        records->push_back(r);
+        Status sent = transport.send(seq);
+        if (!sent) return sent;
+        if (transport.verdict_on_send()) verdict(seq, Outcome::kAccepted, 0);
+        inflight.push_back(InFlight{seq, receivers(o.shape, o.index, seq)});
+        if (o.rate > 0) next_due += period_ns;
+      }
       continue;
     }
     // Nothing to send now: sleep until an answer, the oldest report's

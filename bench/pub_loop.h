@@ -12,6 +12,13 @@
 // if the window has room, later otherwise. Latency is measured from the due
 // time (t_sched), so a stall cannot hide behind a delayed send (no
 // coordinated omission).
+//
+// Building happens inside the measured interval, like a group commit: each
+// time the loop may send, it asks the transport to prepare() as many reports
+// as it may send now (the window's room in the closed loop, the reports
+// already due when paced), at most kMaxBuildBatch, and sends them all; it
+// never waits to fill a batch. The due/send times are taken before the
+// build, so latency includes it.
 #pragma once
 
 #include <cstdint>
@@ -28,7 +35,12 @@ namespace tearline::bench {
 class PubTransport {
  public:
   virtual ~PubTransport() = default;
-  // Sends report `seq` (1-based, in order). A failure is fatal to the run.
+  // Builds reports first_seq .. first_seq + count - 1 (count <= kMaxBuildBatch)
+  // before they are sent; a transport that sends prebuilt reports does
+  // nothing. A failure is fatal to the run.
+  virtual Status prepare(std::uint64_t first_seq, std::size_t count) = 0;
+  // Sends report `seq` (1-based, in order, after its prepare()). A failure is
+  // fatal to the run.
   virtual Status send(std::uint64_t seq) = 0;
   using Verdict = std::function<void(std::uint64_t seq, Outcome outcome, std::int32_t code)>;
   // Handles every answer already received, without blocking.
@@ -42,6 +54,9 @@ class PubTransport {
   // Keeps the session alive while waiting for the start (PING).
   virtual void keepalive() {}
 };
+
+// The most reports one prepare() builds: one signed batch (report::kMaxBatch).
+inline constexpr std::size_t kMaxBuildBatch = 64;
 
 struct PubLoopOptions {
   int index = 0;

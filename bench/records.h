@@ -30,6 +30,13 @@ struct PubSummary {
   std::uint64_t stalled = 0;         // reports given up on (not complete within the stall timeout)
   std::uint64_t window_full_ns = 0;  // paced: time a due report waited for window space
   std::uint64_t errors = 0;          // ERROR frames
+  // Building while sending (tearline: one signed batch per send
+  // opportunity; nats: one message at a time), over the whole run.
+  std::uint64_t batches = 0;        // builds (tearline: signed batches)
+  std::uint64_t batch_reports = 0;  // reports they held
+  std::int64_t build_cpu_ns = 0;    // the publisher thread's CPU time spent in them
+  std::uint64_t epoch_reused = 0;   // tearline: sections sealed under an existing content-key epoch
+  std::uint64_t epoch_started = 0;  // tearline: sections that started a new epoch
 };
 
 struct SubRecord {
@@ -50,6 +57,11 @@ struct SubSummary {
   std::uint64_t errors = 0;         // ERROR frames (e.g. SLOW_CONSUMER)
   std::int32_t last_error = 0;
   std::int32_t stalled = 0;  // it stopped reading on purpose
+  // tearline: the process's report::RootCache and report::UnwrapCache.
+  std::uint64_t root_hits = 0;
+  std::uint64_t root_verifies = 0;
+  std::uint64_t unwrap_hits = 0;
+  std::uint64_t unwrap_opens = 0;
 };
 
 Status write_pub_records(const std::filesystem::path& file, const PubSummary& summary,

@@ -31,12 +31,13 @@ ReportFactory::ReportFactory(Shape shape, int pub, const identity::Directory& di
   randombytes_buf(filler_.data(), filler_.size());
 }
 
-Result<Bytes> ReportFactory::report(std::uint64_t seq) {
+report::ReportDraft ReportFactory::draft(std::uint64_t seq, std::int64_t now_ms,
+                                         std::vector<std::vector<report::Recipient>>* recipients) const {
   report::ReportDraft draft;
   draft.topic = std::string(kBenchTopic);
   draft.sequence = seq;
-  draft.created_at_ms = SystemClock::instance().now_ms();
-  std::vector<std::vector<report::Recipient>> recipients;
+  draft.created_at_ms = now_ms;
+  recipients->clear();
   for (int s = 0; s < shape_.sections; ++s) {
     report::SectionDraft sec;
     sec.label.classification = s % 2 == 1 ? tearline::v1::TOP_SECRET : tearline::v1::SECRET;
@@ -47,17 +48,39 @@ Result<Bytes> ReportFactory::report(std::uint64_t seq) {
     draft.sections.push_back(std::move(sec));
     std::vector<report::Recipient> to;
     for (int j : sealed_recipients(shape_, pub_, seq, s)) to.push_back(subscribers_[static_cast<std::size_t>(j)]);
-    recipients.push_back(std::move(to));
+    recipients->push_back(std::move(to));
   }
-  auto built = report::build_report_to(draft, node_, key_, recipients);
+  return draft;
+}
+
+Result<Bytes> ReportFactory::report(std::uint64_t seq) {
+  std::vector<std::vector<report::Recipient>> recipients;
+  const report::ReportDraft d = draft(seq, SystemClock::instance().now_ms(), &recipients);
+  auto built = report::build_report_to(d, node_, key_, recipients);
   if (!built) return built.status();
   return std::move(built->bytes);
 }
 
-Result<Bytes> ReportFactory::publish_frame(std::uint64_t seq) {
-  auto bytes = report(seq);
-  if (!bytes) return bytes.status();
-  return wire::encode_frame(wire::make_publish(seq, *bytes));
+Result<std::vector<Bytes>> ReportFactory::publish_frames(std::uint64_t first_seq, std::size_t count) {
+  std::vector<report::ReportDraft> drafts;
+  std::vector<std::vector<std::vector<report::Recipient>>> recipients;
+  drafts.reserve(count);
+  recipients.reserve(count);
+  const std::int64_t now_ms = SystemClock::instance().now_ms();
+  for (std::uint64_t seq = first_seq; seq < first_seq + count; ++seq) {
+    recipients.emplace_back();
+    drafts.push_back(draft(seq, now_ms, &recipients.back()));
+  }
+  report::BuildOptions options;
+  options.epochs = &epochs_;
+  auto built = report::build_batch_to(drafts, node_, key_, recipients, options);
+  if (!built) return built.status();
+  std::vector<Bytes> frames;
+  frames.reserve(built->size());
+  for (std::size_t i = 0; i < built->size(); ++i) {
+    frames.push_back(wire::encode_frame(wire::make_publish(first_seq + i, (*built)[i].bytes)));
+  }
+  return frames;
 }
 
 }  // namespace tearline::bench

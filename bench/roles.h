@@ -22,6 +22,7 @@ struct RoleArgs {
   double rate = 0;                // publishers: reports/s, 0 = closed loop
   std::size_t payload_bytes = 0;  // raw: message size
   std::filesystem::path ca;       // nats: the server's certificate
+  bool sealed = false;            // nats: the same-guarantees variant (nats_peer.cc)
   // tearline publishers: reports built by an earlier run of the same cell,
   // reused while recent (created-at must stay within the broker's window);
   // the pool is extended and written back when it falls short.

@@ -20,7 +20,7 @@ namespace tearline::bench {
 struct CellPlan {
   Shape shape;
   bool raw = true;
-  bool nats = true;
+  bool nats = true;           // both NATS peers: sign + verify, and sealed (same guarantees)
   bool latency = true;        // tearline paced at half its measured maximum
   bool nats_latency = false;  // NATS paced at half its maximum
   bool vt_compare = false;    // tearline also with the other verify-thread count (1 <-> 2)
@@ -33,7 +33,7 @@ struct SuiteOptions {
   double verify_seconds = 2;
   int verify_threads = 2;
   std::string broker_log_level = "info";
-  bool build_inline = false;  // publishers build reports while sending (no pool)
+  bool build_inline = true;  // publishers build inside the measured interval; false: a prebuilt pool (--prebuilt)
   std::filesystem::path workdir;
   bool keep = false;
   std::filesystem::path json;

@@ -1,9 +1,11 @@
-// `tearline-bench tearline-pub`: one originator node. Builds its pool of
-// reports before connecting (building is the publisher's cost, measured
-// apart; see docs/performance.md), then runs the common publisher loop over
-// a raw DEALER speaking the tearline protocol.
+// `tearline-bench tearline-pub`: one originator node. Runs the common
+// publisher loop over a raw DEALER speaking the tearline protocol, building
+// each send opportunity's reports as one signed batch inside the measured
+// interval (pub_loop.h). With --pool (`run --prebuilt`, for comparison) it
+// sends reports built before the start instead, as far as they go.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 
 #include "base/clock.h"
@@ -61,18 +63,42 @@ void save_pool(const std::filesystem::path& file, const std::vector<Bytes>& pool
 class TearlinePub final : public PubTransport {
  public:
   TearlinePub(TearlineNode& node, ReportFactory& factory, std::vector<Bytes> pool, PubSummary& summary)
-      : node_(node), factory_(factory), pool_(std::move(pool)), summary_(summary) {}
+      : node_(node),
+        factory_(factory),
+        pool_(std::move(pool)),
+        summary_(summary),
+        reused_before_(factory.epochs().reused()),
+        started_before_(factory.epochs().started()) {}
+
+  Status prepare(std::uint64_t first_seq, std::size_t count) override {
+    if (first_seq + count - 1 <= pool_.size()) return Status::ok();
+    // The pool ends inside this run of reports: build only what it lacks.
+    const std::uint64_t first = std::max<std::uint64_t>(first_seq, pool_.size() + 1);
+    const std::size_t n = count - static_cast<std::size_t>(first - first_seq);
+    const std::int64_t t0 = thread_cpu_ns();
+    auto frames = factory_.publish_frames(first, n);
+    summary_.build_cpu_ns += thread_cpu_ns() - t0;
+    if (!frames) return frames.status();
+    summary_.batches++;
+    summary_.batch_reports += n;
+    summary_.built_inline += n;
+    summary_.epoch_reused = factory_.epochs().reused() - reused_before_;
+    summary_.epoch_started = factory_.epochs().started() - started_before_;
+    batch_first_ = first;
+    batch_ = std::move(frames).value();
+    return Status::ok();
+  }
 
   Status send(std::uint64_t seq) override {
+    Bytes frame;
     if (seq <= pool_.size()) {
-      Bytes frame;
       frame.swap(pool_[seq - 1]);  // sent once: free it
-      return node_.send_bytes(frame);
+    } else if (seq >= batch_first_ && seq - batch_first_ < batch_.size()) {
+      frame.swap(batch_[seq - batch_first_]);
+    } else {
+      return Status::fail(Code::INVALID_FIELD, "report " + std::to_string(seq) + " was not prepared");
     }
-    summary_.built_inline++;
-    auto frame = factory_.publish_frame(seq);
-    if (!frame) return frame.status();
-    return node_.send_bytes(*frame);
+    return node_.send_bytes(frame);
   }
 
   void poll(const Verdict& verdict) override {
@@ -105,7 +131,10 @@ class TearlinePub final : public PubTransport {
   TearlineNode& node_;
   ReportFactory& factory_;
   std::vector<Bytes> pool_;
+  std::uint64_t batch_first_ = 0;
+  std::vector<Bytes> batch_;  // the last prepare()'s frames, from batch_first_
   PubSummary& summary_;
+  std::uint64_t reused_before_, started_before_;  // the epochs' counters after the pool
   int rejections_ = 0;
 };
 
@@ -136,11 +165,12 @@ int tearline_pub_main(const RoleArgs& args) {
   if (pool.size() > args.pool) pool.resize(args.pool);
   pool.reserve(args.pool);
   const std::int64_t t0 = mono_ns();
-  for (std::uint64_t seq = pool.size() + 1; seq <= args.pool; ++seq) {
+  while (pool.size() < args.pool) {
     if ((*control)->abort.load()) return 1;
-    auto frame = factory.publish_frame(seq);
-    if (!frame) return fail(frame.status());
-    pool.push_back(std::move(frame).value());
+    const std::size_t n = std::min<std::size_t>(kMaxBuildBatch, args.pool - pool.size());
+    auto frames = factory.publish_frames(pool.size() + 1, n);
+    if (!frames) return fail(frames.status());
+    for (auto& f : *frames) pool.push_back(std::move(f));
   }
   summary.build_ns = mono_ns() - t0;
   summary.prebuilt = args.pool;

@@ -1,6 +1,8 @@
 // `tearline-bench tearline-sub`: one subscriber node. Subscribes to bench.>,
 // then for every DELIVER: verifies the report (report::verify_report against
-// its own directory), opens the sections sealed to it, and checks them
+// its own directory, with one report::RootCache for the process, as a client
+// session does), opens the sections sealed to it (one report::UnwrapCache),
+// and checks them
 // against the plan: a present section it is not entitled to is a violation,
 // an entitled one withheld is a missing section, and every opened plaintext
 // must carry its (publisher, seq, section) tag. ACKs cumulatively after each
@@ -11,6 +13,8 @@
 #include "bench/report_factory.h"
 #include "bench/sub_core.h"
 #include "bench/tearline_node.h"
+#include "report/root_cache.h"
+#include "report/unwrap_cache.h"
 #include "report/verify.h"
 #include "wire/frame.h"
 
@@ -19,9 +23,17 @@ namespace {
 
 constexpr int kBatch = 256;
 
-void check_delivery(SubCore& core, const RoleArgs& args, TearlineNode& node, const std::string& bytes) {
+// What a subscriber keeps across deliveries, as a client session does.
+struct Caches {
+  report::RootCache roots;
+  report::UnwrapCache unwraps;
+};
+
+void check_delivery(SubCore& core, const RoleArgs& args, TearlineNode& node, Caches& caches, const std::string& bytes) {
   auto& sum = core.summary();
-  auto verified = report::verify_report(as_bytes(bytes), *node.directory);
+  report::VerifyOptions options;
+  options.roots = &caches.roots;
+  auto verified = report::verify_report(as_bytes(bytes), *node.directory, options);
   if (!verified) {
     if (sum.verify_failures++ < 5)
       std::fprintf(stderr, "sub %d: %s\n", args.index, verified.status().to_string().c_str());
@@ -36,7 +48,7 @@ void check_delivery(SubCore& core, const RoleArgs& args, TearlineNode& node, con
   }
   if (!core.fresh(pub, seq)) return;
   bool any_entitled = false;
-  auto opened = report::open_sections(*verified, node.node_id, node.keys->sealing);
+  auto opened = report::open_sections(*verified, node.node_id, node.keys->sealing, &caches.unwraps);
   std::uint32_t opened_count = 0;
   for (int s = 0; s < args.shape.sections; ++s) {
     const bool ok = entitled(args.shape, pub, seq, s, args.index);
@@ -80,6 +92,7 @@ int tearline_sub_main(const RoleArgs& args) {
   s = n.request(wire::make_subscribe(1, {"bench.>"}));
   if (!s) return fail(s);
   (*core)->ready();
+  Caches caches;
 
   std::int64_t last_sent = mono_ns();
   while (!(*core)->over()) {
@@ -89,7 +102,7 @@ int tearline_sub_main(const RoleArgs& args) {
       if (!f) break;
       if (f->has_deliver()) {
         last_broker_seq = f->deliver().broker_seq();
-        check_delivery(**core, args, n, f->deliver().report());
+        check_delivery(**core, args, n, caches, f->deliver().report());
       } else if (f->has_error()) {
         auto& sum = (*core)->summary();
         sum.errors++;
@@ -105,6 +118,11 @@ int tearline_sub_main(const RoleArgs& args) {
       last_sent = mono_ns();
     }
   }
+  auto& sum = (*core)->summary();
+  sum.root_hits = caches.roots.hits();
+  sum.root_verifies = caches.roots.verifies();
+  sum.unwrap_hits = caches.unwraps.hits();
+  sum.unwrap_opens = caches.unwraps.opens();
   return (*core)->finish();
 }
 
