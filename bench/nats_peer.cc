@@ -28,6 +28,7 @@
 #include <array>
 #include <cstdio>
 #include <cstring>
+#include <deque>
 
 #include "base/clock.h"
 #include "bench/pub_loop.h"
@@ -140,32 +141,33 @@ class NatsPub final : public PubTransport {
         messages_(messages),
         summary_(summary) {}
 
-  Status prepare(std::uint64_t first_seq, std::size_t count) override {
-    if (first_seq + count - 1 <= pool_.size()) return Status::ok();
-    const std::uint64_t first = std::max<std::uint64_t>(first_seq, pool_.size() + 1);
-    const std::size_t n = count - static_cast<std::size_t>(first - first_seq);
+  Status prepare(std::uint64_t first_seq, std::size_t count, std::size_t ahead) override {
+    const std::uint64_t end = first_seq + count;  // exclusive
+    const std::uint64_t unbuilt = std::max<std::uint64_t>(pool_.size() + 1, built_first_ + built_.size());
+    if (end <= unbuilt) return Status::ok();
+    const std::size_t n = std::min<std::size_t>(std::max<std::size_t>(end - unbuilt, ahead), kMaxBuildBatch);
     const std::int64_t t0 = thread_cpu_ns();
-    built_.clear();
-    for (std::uint64_t seq = first; seq < first + n; ++seq) built_.push_back(messages_.build(seq));
+    if (built_.empty()) built_first_ = unbuilt;
+    for (std::uint64_t seq = unbuilt; seq < unbuilt + n; ++seq) built_.push_back(messages_.build(seq));
     summary_.build_cpu_ns += thread_cpu_ns() - t0;
     summary_.batches += n;  // one message per build
     summary_.batch_reports += n;
     summary_.built_inline += n;
-    built_first_ = first;
     return Status::ok();
   }
 
   Status send(std::uint64_t seq) override {
-    Bytes* m = nullptr;
+    Bytes m;
     if (seq <= pool_.size()) {
-      m = &pool_[seq - 1];
-    } else if (seq >= built_first_ && seq - built_first_ < built_.size()) {
-      m = &built_[seq - built_first_];
+      m.swap(pool_[seq - 1]);  // sent once: free it
+    } else if (!built_.empty() && seq == built_first_) {
+      m.swap(built_.front());
+      built_.pop_front();
+      ++built_first_;
     } else {
       return Status::fail(Code::INVALID_FIELD, "message " + std::to_string(seq) + " was not prepared");
     }
-    const natsStatus s = natsConnection_Publish(conn_, subject_.c_str(), m->data(), static_cast<int>(m->size()));
-    Bytes().swap(*m);  // sent once: free it
+    const natsStatus s = natsConnection_Publish(conn_, subject_.c_str(), m.data(), static_cast<int>(m.size()));
     if (s != NATS_OK) return Status::fail(Code::UNAVAILABLE, std::string("nats publish: ") + natsStatus_GetText(s));
     return Status::ok();
   }
@@ -180,7 +182,7 @@ class NatsPub final : public PubTransport {
   std::vector<Bytes> pool_;
   const NatsMessages& messages_;
   std::uint64_t built_first_ = 0;
-  std::vector<Bytes> built_;  // the last prepare()'s messages, from built_first_
+  std::deque<Bytes> built_;  // built, not yet sent: messages built_first_, built_first_ + 1, ...
   PubSummary& summary_;
 };
 

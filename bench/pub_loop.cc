@@ -102,7 +102,10 @@ Status run_pub_loop(const PubLoopOptions& o, ControlBlock& control, int notify_f
         const auto due_now = static_cast<std::size_t>(1 + (now - next_due) / std::max<std::int64_t>(1, period_ns));
         count = std::min(count, due_now);
       }
-      Status built = transport.prepare(next_seq, count);
+      // Closed loop: the publisher always has more to say (a backlog), so it
+      // signs a full batch whenever it builds; paced: only what is due.
+      const std::size_t ahead = o.rate > 0 ? count : kMaxBuildBatch;
+      Status built = transport.prepare(next_seq, count, ahead);
       if (!built) return built;
       for (std::size_t i = 0; i < count; ++i) {
         const std::uint64_t seq = next_seq++;

@@ -35,10 +35,13 @@ namespace tearline::bench {
 class PubTransport {
  public:
   virtual ~PubTransport() = default;
-  // Builds reports first_seq .. first_seq + count - 1 (count <= kMaxBuildBatch)
-  // before they are sent; a transport that sends prebuilt reports does
-  // nothing. A failure is fatal to the run.
-  virtual Status prepare(std::uint64_t first_seq, std::size_t count) = 0;
+  // Makes reports first_seq .. first_seq + count - 1 ready to send. When one
+  // of them is not built yet, builds, from the first unbuilt one, max(count,
+  // ahead) reports as one batch (at most kMaxBuildBatch): `ahead` is what the
+  // publisher has ready to sign together (closed loop: a backlog, so a full
+  // batch; paced: only what is due, so count). A transport that sends
+  // prebuilt reports does nothing. A failure is fatal to the run.
+  virtual Status prepare(std::uint64_t first_seq, std::size_t count, std::size_t ahead) = 0;
   // Sends report `seq` (1-based, in order, after its prepare()). A failure is
   // fatal to the run.
   virtual Status send(std::uint64_t seq) = 0;

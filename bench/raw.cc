@@ -56,7 +56,9 @@ class RawPub final : public PubTransport {
     const auto p = static_cast<std::uint32_t>(index);
     std::memcpy(buf_.data() + 1, &p, 4);
   }
-  Status prepare(std::uint64_t /*first_seq*/, std::size_t /*count*/) override { return Status::ok(); }
+  Status prepare(std::uint64_t /*first_seq*/, std::size_t /*count*/, std::size_t /*ahead*/) override {
+    return Status::ok();
+  }
   Status send(std::uint64_t seq) override {
     std::memcpy(buf_.data() + 5, &seq, 8);
     return node_.send_bytes(buf_);

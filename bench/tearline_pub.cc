@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <deque>
 
 #include "base/clock.h"
 
@@ -70,13 +71,13 @@ class TearlinePub final : public PubTransport {
         reused_before_(factory.epochs().reused()),
         started_before_(factory.epochs().started()) {}
 
-  Status prepare(std::uint64_t first_seq, std::size_t count) override {
-    if (first_seq + count - 1 <= pool_.size()) return Status::ok();
-    // The pool ends inside this run of reports: build only what it lacks.
-    const std::uint64_t first = std::max<std::uint64_t>(first_seq, pool_.size() + 1);
-    const std::size_t n = count - static_cast<std::size_t>(first - first_seq);
+  Status prepare(std::uint64_t first_seq, std::size_t count, std::size_t ahead) override {
+    const std::uint64_t end = first_seq + count;  // exclusive
+    const std::uint64_t unbuilt = std::max<std::uint64_t>(pool_.size() + 1, built_first_ + built_.size());
+    if (end <= unbuilt) return Status::ok();
+    const std::size_t n = std::min<std::size_t>(std::max<std::size_t>(end - unbuilt, ahead), kMaxBuildBatch);
     const std::int64_t t0 = thread_cpu_ns();
-    auto frames = factory_.publish_frames(first, n);
+    auto frames = factory_.publish_frames(unbuilt, n);
     summary_.build_cpu_ns += thread_cpu_ns() - t0;
     if (!frames) return frames.status();
     summary_.batches++;
@@ -84,8 +85,8 @@ class TearlinePub final : public PubTransport {
     summary_.built_inline += n;
     summary_.epoch_reused = factory_.epochs().reused() - reused_before_;
     summary_.epoch_started = factory_.epochs().started() - started_before_;
-    batch_first_ = first;
-    batch_ = std::move(frames).value();
+    if (built_.empty()) built_first_ = unbuilt;
+    for (auto& f : *frames) built_.push_back(std::move(f));
     return Status::ok();
   }
 
@@ -93,8 +94,10 @@ class TearlinePub final : public PubTransport {
     Bytes frame;
     if (seq <= pool_.size()) {
       frame.swap(pool_[seq - 1]);  // sent once: free it
-    } else if (seq >= batch_first_ && seq - batch_first_ < batch_.size()) {
-      frame.swap(batch_[seq - batch_first_]);
+    } else if (!built_.empty() && seq == built_first_) {
+      frame.swap(built_.front());
+      built_.pop_front();
+      ++built_first_;
     } else {
       return Status::fail(Code::INVALID_FIELD, "report " + std::to_string(seq) + " was not prepared");
     }
@@ -131,8 +134,8 @@ class TearlinePub final : public PubTransport {
   TearlineNode& node_;
   ReportFactory& factory_;
   std::vector<Bytes> pool_;
-  std::uint64_t batch_first_ = 0;
-  std::vector<Bytes> batch_;  // the last prepare()'s frames, from batch_first_
+  std::uint64_t built_first_ = 0;
+  std::deque<Bytes> built_;  // built, not yet sent: reports built_first_, built_first_ + 1, ...
   PubSummary& summary_;
   std::uint64_t reused_before_, started_before_;  // the epochs' counters after the pool
   int rejections_ = 0;
