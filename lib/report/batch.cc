@@ -5,20 +5,20 @@
 namespace tearline::report {
 
 crypto::Digest batch_leaf(const tearline::v1::Report& report) {
-  ByteWriter w;
-  w.tag(kBatchLeafTag);
-  w.field(report.header());
-  w.u32(static_cast<std::uint32_t>(report.sections_size()));
-  for (const auto& section : report.sections()) w.raw(section.commitment());
-  return crypto::blake2b_256(w.bytes());
+  crypto::Blake2b256 h;
+  h.update_tag(kBatchLeafTag);
+  h.update_field(as_bytes(report.header()));
+  h.update_u32(static_cast<std::uint32_t>(report.sections_size()));
+  for (const auto& section : report.sections()) h.update(as_bytes(section.commitment()));
+  return h.finish();
 }
 
 crypto::Digest batch_inner(const crypto::Digest& left, const crypto::Digest& right) {
-  ByteWriter w;
-  w.tag(kBatchNodeTag);
-  w.raw(ByteView(left.data(), left.size()));
-  w.raw(ByteView(right.data(), right.size()));
-  return crypto::blake2b_256(w.bytes());
+  crypto::Blake2b256 h;
+  h.update_tag(kBatchNodeTag);
+  h.update(ByteView(left.data(), left.size()));
+  h.update(ByteView(right.data(), right.size()));
+  return h.finish();
 }
 
 namespace {

@@ -2,19 +2,20 @@
 
 namespace tearline::report {
 
+// Hashed as written, without joining the pieces (the ciphertext is most of it).
 crypto::Digest section_commitment(const tearline::v1::SealedSection& s) {
-  ByteWriter w;
-  w.tag(kCommitmentTag);
-  w.field(s.salt());
-  w.field(s.label());
-  w.field(s.nonce());
-  w.field(s.ciphertext());
-  w.u32(static_cast<std::uint32_t>(s.wraps_size()));
+  crypto::Blake2b256 h;
+  h.update_tag(kCommitmentTag);
+  h.update_field(as_bytes(s.salt()));
+  h.update_field(as_bytes(s.label()));
+  h.update_field(as_bytes(s.nonce()));
+  h.update_field(as_bytes(s.ciphertext()));
+  h.update_u32(static_cast<std::uint32_t>(s.wraps_size()));
   for (const auto& wrap : s.wraps()) {
-    w.field(wrap.node_id());
-    w.field(wrap.sealed_key());
+    h.update_field(as_bytes(wrap.node_id()));
+    h.update_field(as_bytes(wrap.sealed_key()));
   }
-  return crypto::blake2b_256(w.bytes());
+  return h.finish();
 }
 
 Bytes section_associated_data(ByteView header_bytes, std::uint32_t index, ByteView label_bytes) {

@@ -8,12 +8,13 @@ namespace tearline::report {
 
 namespace {
 
+// BLAKE2b-256( field(key) || field(statement) || field(signature) )
 crypto::Digest entry_of(const crypto::VerifyKey& key, ByteView statement, ByteView signature) {
-  ByteWriter w;
-  w.field(ByteView(key.bytes.data(), key.bytes.size()));
-  w.field(statement);
-  w.field(signature);
-  return crypto::blake2b_256(w.bytes());
+  crypto::Blake2b256 h;
+  h.update_field(ByteView(key.bytes.data(), key.bytes.size()));
+  h.update_field(statement);
+  h.update_field(signature);
+  return h.finish();
 }
 
 }  // namespace

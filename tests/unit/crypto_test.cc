@@ -309,3 +309,21 @@ TEST_CASE("large secure allocations still use sodium_malloc directly") {
   fill(big, 7);
   CHECK(holds(big, 7));
 }
+
+TEST_CASE("Blake2b256 over pieces equals blake2b_256 over the ByteWriter encoding") {
+  const Bytes big(3000, 0x5a);
+  ByteWriter w;
+  w.tag("tearline/v1/test");
+  w.field(as_bytes(std::string_view("salt")));
+  w.u32(0x01020304);
+  w.field(big);
+  w.raw(as_bytes(std::string_view("raw tail")));
+  crypto::Blake2b256 h;
+  h.update_tag("tearline/v1/test");
+  h.update_field(as_bytes(std::string_view("salt")));
+  h.update_u32(0x01020304);
+  h.update_field(big);
+  h.update(as_bytes(std::string_view("raw tail")));
+  CHECK(h.finish() == crypto::blake2b_256(w.bytes()));
+  CHECK(crypto::Blake2b256().finish() == crypto::blake2b_256({}));
+}

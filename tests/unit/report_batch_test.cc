@@ -302,3 +302,37 @@ TEST_CASE("root cache: verifier threads share one cache (run under TSan by make 
   CHECK(roots.verifies() >= 1);
   CHECK(roots.size() == 1);
 }
+
+TEST_CASE("an unknown field at any depth of a report is REPORT_MALFORMED") {
+  const auto batch = batch_of(2);
+  // Each adds field 15 (varint 1) to one message's unknown-field set.
+  using Mutate = void (*)(v1::Report&);
+  const std::vector<std::pair<const char*, Mutate>> places = {
+      {"report", [](v1::Report& r) { r.GetReflection()->MutableUnknownFields(&r)->AddVarint(15, 1); }},
+      {"section entry",
+       [](v1::Report& r) {
+         r.mutable_sections(0)->GetReflection()->MutableUnknownFields(r.mutable_sections(0))->AddVarint(15, 1);
+       }},
+      {"sealed section",
+       [](v1::Report& r) {
+         auto* m = r.mutable_sections(1)->mutable_sealed();
+         m->GetReflection()->MutableUnknownFields(m)->AddVarint(15, 1);
+       }},
+      {"key wrap",
+       [](v1::Report& r) {
+         auto* m = r.mutable_sections(1)->mutable_sealed()->mutable_wraps(0);
+         m->GetReflection()->MutableUnknownFields(m)->AddVarint(15, 1);
+       }},
+      {"batch proof",
+       [](v1::Report& r) {
+         r.mutable_batch()->GetReflection()->MutableUnknownFields(r.mutable_batch())->AddVarint(15, 1);
+       }},
+  };
+  for (const auto& [where, mutate] : places) {
+    INFO(where);
+    v1::Report r = batch[1].report;
+    mutate(r);
+    CHECK(verify_code(r) == Code::REPORT_MALFORMED);
+  }
+  CHECK(verify_code(batch[1].report) == Code::OK);
+}
