@@ -42,6 +42,7 @@ void batch_path(ByteView input) {
   const crypto::Digest expected = report::batch_root(leaves);
   const auto honest = report::batch_path(leaves, index);
   std::vector<ByteView> views;
+  views.reserve(honest.size());
   for (const auto& d : honest) views.emplace_back(d.data(), d.size());
   const auto got = report::root_from_path(leaves[index], index, count, views);
   require(got.has_value() && *got == expected, "the honest path leads to the root");

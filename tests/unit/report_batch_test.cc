@@ -37,7 +37,7 @@ std::vector<report::ReportDraft> drafts(int n) {
     report::ReportDraft d;
     d.topic = "narco.seizures.cucuta";
     d.created_at_ms = kDemoNow * 1000 + i;
-    d.sequence = static_cast<std::uint64_t>(i + 1);
+    d.sequence = static_cast<std::uint64_t>(i) + 1;
     d.sections.push_back(
         {policy::Label{v1::SECRET, {"COL"}, {"cucuta-jtf"}, false}, to_bytes("informant detail " + std::to_string(i))});
     d.sections.push_back({policy::Label{v1::CONFIDENTIAL, {"COL", "USA"}, {"cucuta-jtf"}, false},
@@ -69,6 +69,7 @@ crypto::Digest digest_of(std::uint8_t i) {
 
 std::vector<ByteView> views(const std::vector<crypto::Digest>& path) {
   std::vector<ByteView> out;
+  out.reserve(path.size());
   for (const auto& d : path) out.emplace_back(d.data(), d.size());
   return out;
 }
@@ -286,6 +287,7 @@ TEST_CASE("root cache: verifier threads share one cache (run under TSan by make 
   report::RootCache roots(4, 2);
   std::atomic<int> failures{0};
   std::vector<std::thread> threads;
+  threads.reserve(4);
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&, t] {
       for (int round = 0; round < 20; ++round) {
@@ -298,7 +300,7 @@ TEST_CASE("root cache: verifier threads share one cache (run under TSan by make 
   }
   for (auto& th : threads) th.join();
   CHECK(failures.load() == 0);
-  CHECK(roots.hits() + roots.verifies() == 4 * 20 * 8);
+  CHECK(roots.hits() + roots.verifies() == std::uint64_t{640});  // 4 threads x 20 rounds x 8 reports
   CHECK(roots.verifies() >= 1);
   CHECK(roots.size() == 1);
 }

@@ -37,7 +37,7 @@ std::vector<report::ReportDraft> drafts(const World& w, int n) {
   std::vector<report::ReportDraft> out;
   for (int i = 0; i < n; ++i) {
     report::ReportDraft d = w.draft();
-    d.sequence = static_cast<std::uint64_t>(i + 1);
+    d.sequence = static_cast<std::uint64_t>(i) + 1;
     d.created_at_ms += i;
     out.push_back(std::move(d));
   }

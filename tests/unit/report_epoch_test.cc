@@ -155,6 +155,7 @@ TEST_CASE("content-key epochs end on age, on count, on time running backwards an
 TEST_CASE("unwrap cache: bounded, least recently used evicted, a wrap that does not open is not cached") {
   const auto reader = crypto::SealingKey::generate();
   std::vector<Bytes> wraps;
+  wraps.reserve(3);
   for (int i = 0; i < 3; ++i) wraps.push_back(crypto::wrap_key(reader.public_key(), crypto::ContentKey::generate()));
   report::UnwrapCache cache(2);
   REQUIRE(cache.unwrap(reader, wraps[0]) != nullptr);
