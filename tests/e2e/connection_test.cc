@@ -123,3 +123,63 @@ TEST_CASE("connection: a refused transport key is HANDSHAKE_REFUSED, and a send 
 
 }  // namespace
 }  // namespace tearline
+
+namespace tearline {
+namespace {
+
+TEST_CASE(
+    "session: publish_batch signs one batch; each report is accepted and delivered; a replayed member is refused") {
+  testing::BrokerFixture fx;
+  auto publisher = testing::must_connect(fx, "dea-bogota-analyst");
+  auto reader = testing::must_connect(fx, "dea-cucuta-agent");
+  REQUIRE(reader->subscribe({"intel.>"}));
+  std::vector<client::Draft> drafts;
+  for (int i = 0; i < 3; ++i) {
+    drafts.push_back(testing::draft("intel.finance", {{kDeaOnly, "batch " + std::to_string(i)}}));
+  }
+  auto outcomes = publisher->publish_batch(drafts);
+  INFO(outcomes.status().to_string());
+  REQUIRE(outcomes);
+  REQUIRE(outcomes->size() == 3);
+  for (const auto& o : *outcomes) {
+    INFO(o.status.to_string());
+    CHECK(o.accepted);
+  }
+  std::vector<std::string> texts;
+  std::vector<v1::Report> received;
+  std::vector<std::vector<std::uint8_t>> raw;
+  for (int i = 0; i < 3; ++i) {
+    auto r = reader->receive(kWaitMs);
+    REQUIRE(r);
+    INFO(r->verification.to_string());
+    REQUIRE(r->verification.is_ok());
+    REQUIRE(r->sections.size() == 1);
+    texts.push_back(r->sections[0].text);
+    raw.push_back(r->raw);
+    received.emplace_back();
+    REQUIRE(received.back().ParseFromArray(r->raw.data(), static_cast<int>(r->raw.size())));
+  }
+  CHECK(texts == std::vector<std::string>{"batch 0", "batch 1", "batch 2"});
+  // One signature over the three: the same batch and signature, leaves 0, 1, 2.
+  for (std::uint32_t i = 0; i < 3; ++i) {
+    CHECK(received[i].batch().leaf_count() == 3);
+    CHECK(received[i].batch().leaf_index() == i);
+    CHECK(received[i].batch().batch_id() == received[0].batch().batch_id());
+    CHECK(received[i].signature() == received[0].signature());
+  }
+  // The middle report again, byte for byte: refused as a replay, delivered to no one.
+  auto again = publisher->publish_bytes(raw[1]);
+  REQUIRE(again);
+  CHECK_FALSE(again->accepted);
+  CHECK(again->status.code() == Code::REPLAYED_REPORT);
+  auto sentinel = publisher->publish(testing::draft("intel.finance", {{kDeaOnly, "sentinel"}}));
+  REQUIRE(sentinel);
+  REQUIRE(sentinel->accepted);
+  auto next = reader->receive(kWaitMs);
+  REQUIRE(next);
+  REQUIRE(next->sections.size() == 1);
+  CHECK(next->sections[0].text == "sentinel");
+}
+
+}  // namespace
+}  // namespace tearline
