@@ -322,25 +322,32 @@ Result<std::vector<PublishOutcome>> Session::publish_batch(const std::vector<Dra
   for (const auto& d : drafts) converted.push_back(to_report_draft(d));
   auto built = build_batch(*this, std::move(converted));
   if (!built) return built.status();
-  Status ready = impl_->ensure_ready();
+  return publish_built(*this, *built);
+}
+
+Result<std::vector<PublishOutcome>> publish_built(Session& session, const std::vector<report::BuiltReport>& built) {
+  Session::Impl& impl = SessionAccess::impl(session);
+  Status ready = impl.ensure_ready();
   if (!ready) return ready;
   // Pipelined: every PUBLISH is in flight before the first answer is read.
   std::vector<std::uint64_t> ids;
-  for (const auto& b : *built) {
-    const v1::Frame frame = wire::make_publish(impl_->connection->next_request_id(), b.bytes);
-    Status started = impl_->connection->start(frame);
+  ids.reserve(built.size());
+  for (const auto& b : built) {
+    const v1::Frame frame = wire::make_publish(impl.connection->next_request_id(), b.bytes);
+    Status started = impl.connection->start(frame);
     if (!started) return started;
     ids.push_back(wire::request_id_of(frame));
   }
-  const std::int64_t deadline = monotonic_ms() + impl_->options.request_timeout_ms;
+  const std::int64_t deadline = monotonic_ms() + impl.options.request_timeout_ms;
   std::vector<PublishOutcome> out;
+  out.reserve(ids.size());
   for (std::uint64_t id : ids) {
-    auto answer = impl_->connection->finish(id, static_cast<int>(std::max<std::int64_t>(1, deadline - monotonic_ms())));
-    impl_->absorb_queued();
+    auto answer = impl.connection->finish(id, static_cast<int>(std::max<std::int64_t>(1, deadline - monotonic_ms())));
+    impl.absorb_queued();
     if (!answer) {
       PublishOutcome lost;
       lost.status = Status::fail(Code::UNAVAILABLE, "broker did not answer PUBLISH within " +
-                                                        std::to_string(impl_->options.request_timeout_ms) + " ms");
+                                                        std::to_string(impl.options.request_timeout_ms) + " ms");
       out.push_back(std::move(lost));
       continue;
     }

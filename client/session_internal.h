@@ -49,6 +49,10 @@ const identity::Directory& directory(const Session& session);
 // Builds drafts as one batch with the session's content-key epochs.
 Result<std::vector<report::BuiltReport>> build_batch(Session& session, std::vector<report::ReportDraft> drafts);
 
+// Sends built reports as PUBLISHes all at once (pipelined) and waits for
+// every verdict; outcomes in order (UNAVAILABLE for one not answered in time).
+Result<std::vector<PublishOutcome>> publish_built(Session& session, const std::vector<report::BuiltReport>& built);
+
 // Verifies and opens delivered report bytes as `node_id` (used by Session,
 // and by tools that read a report from a file). The caches (not owned) are
 // the session's: verified batch roots, and content keys unwrapped with `key`.

@@ -266,6 +266,26 @@ tail -n1 "$WORK/fudra.err" | grep -qE '^tearline: subscribe: the broker closed t
 python3 -c 'import json,sys; r=[json.loads(l)["report_id"] for l in open(sys.argv[1])]; assert r==[sys.argv[2]], r' \
   "$WORK/fudra.out" "$SENTINEL"
 
+echo "== several --spec files: one signed batch, a verdict per report"
+run 2 publish "${AS[@]}" --node diran-cucuta-commander --spec "$WORK/cucuta.toml" --spec "$WORK/cucuta.toml" \
+  --save "$WORK/two.report"
+err_line '^tearline: publish: --save writes one report: give one --spec with it$'
+run 0 publish "${AS[@]}" --node diran-cucuta-commander --spec "$WORK/cucuta.toml" --spec "$WORK/cucuta.toml" \
+  --spec "$WORK/cucuta.toml"
+no_err
+[[ $(grep -cE '^ACCEPTED report=[0-9a-f]{32} seq=[0-9]+$' "$WORK/out") -eq 3 ]] || { cat "$WORK/out"; fail "expected 3 ACCEPTED"; }
+out_has '^  signed in batch [0-9a-f]{32} as report 3 of 3$'
+[[ $(sed -n 's/^  signed in batch \([0-9a-f]*\) .*/\1/p' "$WORK/out" | sort -u | wc -l) -eq 1 ]] || { cat "$WORK/out"; fail "one batch id for the three"; }
+run 0 publish "${AS[@]}" --node diran-cucuta-commander --spec "$WORK/cucuta.toml" --spec "$WORK/cucuta.toml" --json
+python3 - "$WORK/out" <<'PY'
+import json, sys
+v = [json.loads(l) for l in open(sys.argv[1]).read().splitlines()]
+assert [x["verdict"] for x in v] == ["ACCEPTED", "ACCEPTED"], v
+assert v[0]["batch_id"] == v[1]["batch_id"] and len(v[0]["batch_id"]) == 32, v
+assert [x["batch_index"] for x in v] == [1, 2] and [x["batch_size"] for x in v] == [2, 2], v
+assert v[0]["report_id"] != v[1]["report_id"], v
+PY
+
 kill -TERM "$BROKER_PID"
 wait "$BROKER_PID" || fail "broker did not stop cleanly"
 echo "node_cli: all checks passed"

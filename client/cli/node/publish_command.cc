@@ -1,7 +1,10 @@
 // `tearline publish`: build one report (from flags, or several sections from a
 // TOML spec), seal each section to the nodes its label admits, sign it as the
 // node, send it and print the broker's verdict with the recipients of each
-// section. Exit 0 ACCEPTED, 1 REJECTED, 2 bad input, 3 broker unreachable.
+// section. Several --spec files: one report each, signed together as one
+// batch (report format 2) and sent at once, a verdict per report in order.
+// Exit 0 ACCEPTED (every report), 1 REJECTED (any), 2 bad input, 3 broker
+// unreachable.
 #include <charconv>
 #include <iostream>
 #include <memory>
@@ -14,6 +17,7 @@
 #include "cli/node/node_options.h"
 #include "cli/node/report_spec.h"
 #include "policy/topic.h"
+#include "report/batch.h"
 #include "report/format.h"
 #include "tearline/v1/cli.pb.h"
 
@@ -24,7 +28,8 @@ constexpr std::string_view kCommand = "publish";
 
 struct PublishOptions {
   NodeOptions node;
-  std::string spec, topic, classification, text, body_file, save;
+  std::vector<std::string> specs;
+  std::string topic, classification, text, body_file, save;
   std::vector<std::string> releasable, units, sources;
   bool orcon = false, json = false;
 };
@@ -86,11 +91,15 @@ report::ReportDraft draft_from_flags(const PublishOptions& o, const CLI::App& cm
 void print_verdict(const client::PublishOutcome& outcome, const report::BuiltReport& built,
                    const report::ReportDraft& draft, bool json) {
   const std::string id = to_hex(built.report_id);
+  const auto& batch = built.report.batch();
   if (json) {
     tearline::v1::CliPublishVerdict v;
     v.set_verdict(outcome.accepted ? "ACCEPTED" : "REJECTED");
     v.set_report_id(id);
     v.set_broker_seq(outcome.broker_seq);
+    v.set_batch_id(to_hex(as_bytes(batch.batch_id())));
+    v.set_batch_index(batch.leaf_index() + 1);
+    v.set_batch_size(batch.leaf_count());
     if (!outcome.accepted) {
       v.set_code(std::string(code_name(outcome.status.code())));
       for (const Reason& r : outcome.status.reasons()) {
@@ -119,32 +128,46 @@ void print_verdict(const client::PublishOutcome& outcome, const report::BuiltRep
     std::cout << "REJECTED " << code_name(outcome.status.code()) << "\n";
     print_reasons(std::cout, outcome.status);
   }
+  if (batch.leaf_count() > 1) {
+    std::cout << "  signed in batch " << to_hex(as_bytes(batch.batch_id())) << " as report " << (batch.leaf_index() + 1)
+              << " of " << batch.leaf_count() << "\n";
+  }
 }
 
 int run_publish(const PublishOptions& o, const CLI::App& cmd) {
   // Everything local is checked before the broker is contacted.
-  report::ReportDraft draft;
-  if (!o.spec.empty()) {
-    auto spec = load_report_spec(o.spec);
-    if (!spec) fail(kExitUsage, "spec " + o.spec, spec.status());
-    draft = std::move(spec).value();
-  } else {
-    draft = draft_from_flags(o, cmd);
+  std::vector<report::ReportDraft> drafts;
+  for (const auto& file : o.specs) {
+    auto spec = load_report_spec(file);
+    if (!spec) fail(kExitUsage, "spec " + file, spec.status());
+    drafts.push_back(std::move(spec).value());
   }
-  if (Status topic = policy::validate_topic(draft.topic); !topic) fail(kExitUsage, "bad topic", topic);
+  if (drafts.empty()) drafts.push_back(draft_from_flags(o, cmd));
+  if (drafts.size() > report::kMaxBatch) {
+    usage("at most " + std::to_string(report::kMaxBatch) + " --spec files are signed as one batch, not " +
+          std::to_string(drafts.size()));
+  }
+  if (drafts.size() > 1 && !o.save.empty()) usage("--save writes one report: give one --spec with it");
+  for (const auto& draft : drafts) {
+    if (Status topic = policy::validate_topic(draft.topic); !topic) fail(kExitUsage, "bad topic", topic);
+  }
 
   auto session = connect_or_exit(o.node);
-  auto built = client::build(*session, draft);
+  auto built = client::build_batch(*session, drafts);
   if (!built) fail(exit_code_for(built.status()), "cannot build the report", built.status());
   if (!o.save.empty()) {
     // Sealed content only, but labels, topic and wrap list are in clear: 0600.
-    if (Status saved = write_file_atomic(o.save, built->bytes, 0600); !saved) fail(kExitUsage, "--save", saved);
+    if (Status saved = write_file_atomic(o.save, built->front().bytes, 0600); !saved) fail(kExitUsage, "--save", saved);
   }
-  auto outcome = session->publish_bytes(built->bytes);
-  if (!outcome) fail(exit_code_for(outcome.status()), "no verdict from " + o.node.broker, outcome.status());
-  print_verdict(*outcome, *built, draft, o.json);
+  auto outcomes = client::publish_built(*session, *built);
+  if (!outcomes) fail(exit_code_for(outcomes.status()), "no verdict from " + o.node.broker, outcomes.status());
+  bool all_accepted = true;
+  for (std::size_t i = 0; i < outcomes->size(); ++i) {
+    print_verdict((*outcomes)[i], (*built)[i], drafts[i], o.json);
+    all_accepted = all_accepted && (*outcomes)[i].accepted;
+  }
   std::cout.flush();
-  return outcome->accepted ? kExitOk : kExitFailure;
+  return all_accepted ? kExitOk : kExitFailure;
 }
 
 }  // namespace
@@ -156,8 +179,10 @@ void add_publish_command(CLI::App& app) {
       "Publish a report as a node and print the broker's verdict: ACCEPTED with the nodes each section was sealed "
       "to, or REJECTED with every reason. Exit 0 accepted, 1 rejected, 2 bad input, 3 broker unreachable");
   o->node.add_to(cmd);
-  auto* spec =
-      cmd->add_option("--spec", o->spec, "TOML file describing a report of one or more sections")->type_name("FILE");
+  auto* spec = cmd->add_option("--spec", o->specs,
+                               "TOML file describing a report of one or more sections (repeatable: the reports are "
+                               "signed together as one batch and sent at once)")
+                   ->type_name("FILE");
   std::vector<CLI::Option*> flags{
       cmd->add_option("--topic", o->topic, "Topic, e.g. intel.seizures.cucuta"),
       cmd->add_option("--classification", o->classification,
