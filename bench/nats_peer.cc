@@ -28,7 +28,6 @@
 #include <array>
 #include <cstdio>
 #include <cstring>
-#include <deque>
 
 #include "base/clock.h"
 #include "bench/pub_loop.h"
@@ -137,37 +136,26 @@ class NatsPub final : public PubTransport {
   NatsPub(natsConnection* conn, int index, std::vector<Bytes> pool, const NatsMessages& messages, PubSummary& summary)
       : conn_(conn),
         subject_("bench.p" + std::to_string(index)),
-        pool_(std::move(pool)),
+        ready_(std::move(pool)),
         messages_(messages),
         summary_(summary) {}
 
   Status prepare(std::uint64_t first_seq, std::size_t count, std::size_t ahead) override {
-    const std::uint64_t end = first_seq + count;  // exclusive
-    const std::uint64_t unbuilt = std::max<std::uint64_t>(pool_.size() + 1, built_first_ + built_.size());
-    if (end <= unbuilt) return Status::ok();
-    const std::size_t n = std::min<std::size_t>(std::max<std::size_t>(end - unbuilt, ahead), kMaxBuildBatch);
+    const ReadyReports::Build need = ready_.to_build(first_seq, count, ahead);
+    if (need.count == 0) return Status::ok();
     const std::int64_t t0 = thread_cpu_ns();
-    if (built_.empty()) built_first_ = unbuilt;
-    for (std::uint64_t seq = unbuilt; seq < unbuilt + n; ++seq) built_.push_back(messages_.build(seq));
+    for (std::uint64_t seq = need.first; seq < need.first + need.count; ++seq) ready_.add(messages_.build(seq));
     summary_.build_cpu_ns += thread_cpu_ns() - t0;
-    summary_.batches += n;  // one message per build
-    summary_.batch_reports += n;
-    summary_.built_inline += n;
+    summary_.batches += need.count;  // one message per build
+    summary_.batch_reports += need.count;
+    summary_.built_inline += need.count;
     return Status::ok();
   }
 
   Status send(std::uint64_t seq) override {
-    Bytes m;
-    if (seq <= pool_.size()) {
-      m.swap(pool_[seq - 1]);  // sent once: free it
-    } else if (!built_.empty() && seq == built_first_) {
-      m.swap(built_.front());
-      built_.pop_front();
-      ++built_first_;
-    } else {
-      return Status::fail(Code::INVALID_FIELD, "message " + std::to_string(seq) + " was not prepared");
-    }
-    const natsStatus s = natsConnection_Publish(conn_, subject_.c_str(), m.data(), static_cast<int>(m.size()));
+    auto m = ready_.take(seq);
+    if (!m) return m.status();
+    const natsStatus s = natsConnection_Publish(conn_, subject_.c_str(), m->data(), static_cast<int>(m->size()));
     if (s != NATS_OK) return Status::fail(Code::UNAVAILABLE, std::string("nats publish: ") + natsStatus_GetText(s));
     return Status::ok();
   }
@@ -179,10 +167,8 @@ class NatsPub final : public PubTransport {
  private:
   natsConnection* conn_;
   std::string subject_;
-  std::vector<Bytes> pool_;
+  ReadyReports ready_;
   const NatsMessages& messages_;
-  std::uint64_t built_first_ = 0;
-  std::deque<Bytes> built_;  // built, not yet sent: messages built_first_, built_first_ + 1, ...
   PubSummary& summary_;
 };
 

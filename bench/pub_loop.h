@@ -21,10 +21,14 @@
 // build, so latency includes it.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <vector>
 
+#include "base/bytes.h"
+#include "base/result.h"
 #include "bench/control.h"
 #include "bench/plan.h"
 #include "bench/records.h"
@@ -60,6 +64,51 @@ class PubTransport {
 
 // The most reports one prepare() builds: one signed batch (report::kMaxBatch).
 inline constexpr std::size_t kMaxBuildBatch = 64;
+
+// A publisher's reports ready to send, in seq order: a prebuilt pool
+// (reports 1..pool.size()), then what prepare() built. Shared by the
+// transports that build (tearline, NATS), so both follow prepare()'s rule.
+class ReadyReports {
+ public:
+  explicit ReadyReports(std::vector<Bytes> pool) : pool_(std::move(pool)), next_(pool_.size() + 1) {}
+  struct Build {
+    std::uint64_t first = 0;
+    std::size_t count = 0;
+  };
+  // What prepare(first_seq, count, ahead) must build: nothing (count 0) when
+  // those reports are ready; else from the first unbuilt one, max(count,
+  // ahead) capped at kMaxBuildBatch.
+  Build to_build(std::uint64_t first_seq, std::size_t count, std::size_t ahead) const {
+    const std::uint64_t end = first_seq + count;  // exclusive
+    if (end <= next_) return {};
+    return {next_, std::min<std::size_t>(std::max<std::size_t>(end - next_, ahead), kMaxBuildBatch)};
+  }
+  // Appends the reports to_build() named, in order.
+  void add(Bytes report) {
+    built_.push_back(std::move(report));
+    ++next_;
+  }
+  // Report `seq` (sent once: its memory is given up), or an error when it was
+  // not prepared or not next.
+  Result<Bytes> take(std::uint64_t seq) {
+    Bytes out;
+    if (seq <= pool_.size()) {
+      out.swap(pool_[seq - 1]);
+      return out;
+    }
+    if (built_.empty() || seq != next_ - built_.size()) {
+      return Status::fail(Code::INVALID_FIELD, "report " + std::to_string(seq) + " was not prepared");
+    }
+    out.swap(built_.front());
+    built_.pop_front();
+    return out;
+  }
+
+ private:
+  std::vector<Bytes> pool_;
+  std::deque<Bytes> built_;  // reports next_ - built_.size() .. next_ - 1
+  std::uint64_t next_;       // the first report not built
+};
 
 struct PubLoopOptions {
   int index = 0;

@@ -7,7 +7,6 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <deque>
 
 #include "base/clock.h"
 
@@ -66,42 +65,31 @@ class TearlinePub final : public PubTransport {
   TearlinePub(TearlineNode& node, ReportFactory& factory, std::vector<Bytes> pool, PubSummary& summary)
       : node_(node),
         factory_(factory),
-        pool_(std::move(pool)),
+        ready_(std::move(pool)),
         summary_(summary),
         reused_before_(factory.epochs().reused()),
         started_before_(factory.epochs().started()) {}
 
   Status prepare(std::uint64_t first_seq, std::size_t count, std::size_t ahead) override {
-    const std::uint64_t end = first_seq + count;  // exclusive
-    const std::uint64_t unbuilt = std::max<std::uint64_t>(pool_.size() + 1, built_first_ + built_.size());
-    if (end <= unbuilt) return Status::ok();
-    const std::size_t n = std::min<std::size_t>(std::max<std::size_t>(end - unbuilt, ahead), kMaxBuildBatch);
+    const ReadyReports::Build need = ready_.to_build(first_seq, count, ahead);
+    if (need.count == 0) return Status::ok();
     const std::int64_t t0 = thread_cpu_ns();
-    auto frames = factory_.publish_frames(unbuilt, n);
+    auto frames = factory_.publish_frames(need.first, need.count);
     summary_.build_cpu_ns += thread_cpu_ns() - t0;
     if (!frames) return frames.status();
     summary_.batches++;
-    summary_.batch_reports += n;
-    summary_.built_inline += n;
+    summary_.batch_reports += need.count;
+    summary_.built_inline += need.count;
     summary_.epoch_reused = factory_.epochs().reused() - reused_before_;
     summary_.epoch_started = factory_.epochs().started() - started_before_;
-    if (built_.empty()) built_first_ = unbuilt;
-    for (auto& f : *frames) built_.push_back(std::move(f));
+    for (auto& f : *frames) ready_.add(std::move(f));
     return Status::ok();
   }
 
   Status send(std::uint64_t seq) override {
-    Bytes frame;
-    if (seq <= pool_.size()) {
-      frame.swap(pool_[seq - 1]);  // sent once: free it
-    } else if (!built_.empty() && seq == built_first_) {
-      frame.swap(built_.front());
-      built_.pop_front();
-      ++built_first_;
-    } else {
-      return Status::fail(Code::INVALID_FIELD, "report " + std::to_string(seq) + " was not prepared");
-    }
-    return node_.send_bytes(frame);
+    auto frame = ready_.take(seq);
+    if (!frame) return frame.status();
+    return node_.send_bytes(*frame);
   }
 
   void poll(const Verdict& verdict) override {
@@ -133,9 +121,7 @@ class TearlinePub final : public PubTransport {
  private:
   TearlineNode& node_;
   ReportFactory& factory_;
-  std::vector<Bytes> pool_;
-  std::uint64_t built_first_ = 0;
-  std::deque<Bytes> built_;  // built, not yet sent: reports built_first_, built_first_ + 1, ...
+  ReadyReports ready_;
   PubSummary& summary_;
   std::uint64_t reused_before_, started_before_;  // the epochs' counters after the pool
   int rejections_ = 0;

@@ -9,11 +9,9 @@ KeyEpochs::KeyEpochs(EpochLimits limits) : limits_(limits) {}
 bool KeyEpochs::still_valid(const Epoch& e, const std::vector<Recipient>& recipients, std::int64_t now_ms) const {
   if (e.uses >= limits_.max_reports) return false;
   if (now_ms < e.started_ms || now_ms - e.started_ms >= limits_.max_age_ms) return false;
-  if (e.ids.size() != recipients.size()) return false;
-  for (std::size_t i = 0; i < recipients.size(); ++i) {
-    if (e.ids[i] != recipients[i].node_id || e.keys[i].bytes != recipients[i].key.bytes) return false;
-  }
-  return true;
+  return std::equal(
+      e.recipients.begin(), e.recipients.end(), recipients.begin(), recipients.end(),
+      [](const Recipient& a, const Recipient& b) { return a.node_id == b.node_id && a.key.bytes == b.key.bytes; });
 }
 
 KeyEpochs::Use KeyEpochs::acquire(ByteView label_bytes, const std::vector<Recipient>& recipients, std::int64_t now_ms,
@@ -36,11 +34,9 @@ KeyEpochs::Use KeyEpochs::acquire(ByteView label_bytes, const std::vector<Recipi
   crypto::SecureBuffer<crypto::kContentKeyBytes> key_bytes;
   fill_random(random, key_bytes.data(), key_bytes.size());
   e.key = std::make_unique<crypto::ContentKey>(crypto::ContentKey::from_bytes(key_bytes.view()));
-  for (const auto& r : recipients) {
-    e.ids.push_back(r.node_id);
-    e.keys.push_back(r.key);
-    e.wraps.push_back(crypto::wrap_key(r.key, *e.key));
-  }
+  e.recipients = recipients;
+  e.wraps.reserve(recipients.size());
+  for (const auto& r : recipients) e.wraps.push_back(crypto::wrap_key(r.key, *e.key));
   e.started_ms = now_ms;
   e.uses = 1;
   ++started_;

@@ -51,8 +51,7 @@ class KeyEpochs {
  private:
   struct Epoch {
     Bytes label;
-    std::vector<std::string> ids;
-    std::vector<crypto::SealingPublicKey> keys;
+    std::vector<Recipient> recipients;
     std::unique_ptr<crypto::ContentKey> key;
     std::vector<Bytes> wraps;
     std::int64_t started_ms = 0;

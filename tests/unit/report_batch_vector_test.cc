@@ -101,26 +101,6 @@ void write_vectors(const World& w) {
   WARN("wrote " << kV2Path);
 }
 
-std::map<std::string, std::string> read_v2() {
-  std::ifstream in(kV2Path);
-  REQUIRE(in.good());
-  std::map<std::string, std::string> kv;
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.empty() || line[0] == '#') continue;
-    auto eq = line.find(" = ");
-    REQUIRE(eq != std::string::npos);
-    kv[line.substr(0, eq)] = line.substr(eq + 3);
-  }
-  return kv;
-}
-
-Bytes unhex(const std::string& s) {
-  Bytes b;
-  REQUIRE(from_hex(s, &b));
-  return b;
-}
-
 v1::Report parse(const Bytes& b) {
   v1::Report r;
   REQUIRE(r.ParseFromArray(b.data(), static_cast<int>(b.size())));
@@ -132,7 +112,7 @@ v1::Report parse(const Bytes& b) {
 TEST_CASE("report format 2 known-answer vectors: batches of 1 and 3, and a redacted copy") {
   World w;
   if (std::getenv("TEARLINE_WRITE_VECTORS") != nullptr) write_vectors(w);
-  auto kv = read_v2();
+  auto kv = read_vector_file(kV2Path);
   CHECK(to_hex(serialize_canonical(w.credential())) == kv.at("credential"));
   auto dir = w.directory();
 

@@ -8,22 +8,17 @@
 #include "report/key_epochs.h"
 #include "report/unwrap_cache.h"
 #include "report/verify.h"
+#include "report_test_helpers.h"
 #include "support/demo_world.h"
 
 using namespace tearline;
 using tearline::testing::DemoWorld;
+using tearline::testing::kCommander;
 using tearline::testing::kDemoNow;
+using tearline::testing::keys_of;
 namespace v1 = tearline::v1;
 
 namespace {
-
-const std::string kCommander = "diran-cucuta-commander";
-
-crypto::NodeSecrets keys_of(const std::string& node) {
-  auto k = crypto::read_node_keys(DemoWorld::get().pki().node_key(node));
-  REQUIRE(k.is_ok());
-  return std::move(k).value();
-}
 
 const policy::Label kHome{v1::SECRET, {"COL"}, {"cucuta-jtf"}, false};
 const policy::Label kShared{v1::CONFIDENTIAL, {"COL", "USA"}, {"cucuta-jtf"}, false};

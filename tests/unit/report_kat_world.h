@@ -5,6 +5,10 @@
 
 #include <catch2/catch.hpp>
 
+#include <fstream>
+#include <map>
+#include <string>
+
 #include "base/canonical_proto.h"
 #include "crypto/hash.h"
 #include "crypto/key_file.h"
@@ -87,5 +91,26 @@ struct World {
     return d;
   }
 };
+
+// A vector file: `name = hex` lines; '#' comments and empty lines skipped.
+inline std::map<std::string, std::string> read_vector_file(const std::string& path) {
+  std::ifstream in(path);
+  REQUIRE(in.good());
+  std::map<std::string, std::string> kv;
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    auto eq = line.find(" = ");
+    REQUIRE(eq != std::string::npos);
+    kv[line.substr(0, eq)] = line.substr(eq + 3);
+  }
+  return kv;
+}
+
+inline Bytes unhex(const std::string& s) {
+  Bytes b;
+  REQUIRE(from_hex(s, &b));
+  return b;
+}
 
 }  // namespace tearline::testing::kat

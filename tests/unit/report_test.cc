@@ -11,20 +11,16 @@
 #include "report/builder.h"
 #include "report/format.h"
 #include "report/verify.h"
+#include "report_test_helpers.h"
 #include "support/demo_world.h"
 
 using namespace tearline;
 using tearline::testing::DemoWorld;
 using tearline::testing::kDemoNow;
+using tearline::testing::keys_of;
 namespace v1 = tearline::v1;
 
 namespace {
-
-crypto::NodeSecrets keys_of(const std::string& node) {
-  auto k = crypto::read_node_keys(DemoWorld::get().pki().node_key(node));
-  REQUIRE(k.is_ok());
-  return std::move(k).value();
-}
 
 policy::Label label(v1::Classification c, std::vector<std::string> rel, std::vector<std::string> units = {},
                     bool orcon = false) {

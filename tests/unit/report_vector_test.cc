@@ -31,26 +31,6 @@ namespace {
 
 const std::string kVectorPath = std::string(TEARLINE_SOURCE_DIR) + "/tests/vectors/report_v1.txt";
 
-std::map<std::string, std::string> read_vector() {
-  std::ifstream in(kVectorPath);
-  REQUIRE(in.good());
-  std::map<std::string, std::string> kv;
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.empty() || line[0] == '#') continue;
-    auto eq = line.find(" = ");
-    REQUIRE(eq != std::string::npos);
-    kv[line.substr(0, eq)] = line.substr(eq + 3);
-  }
-  return kv;
-}
-
-Bytes hex(const std::string& s) {
-  Bytes b;
-  REQUIRE(from_hex(s, &b));
-  return b;
-}
-
 }  // namespace
 
 TEST_CASE("report known-answer vector") {
@@ -107,12 +87,12 @@ TEST_CASE("report known-answer vector") {
     WARN("wrote " << kVectorPath);
   }
 
-  auto kv = read_vector();
+  auto kv = read_vector_file(kVectorPath);
   // Keys and the credential are deterministic.
   CHECK(to_hex(seed("authority KAT")) == kv.at("authority_seed"));
   CHECK(to_hex(serialize_canonical(w.credential())) == kv.at("credential"));
 
-  const Bytes report_bytes = hex(kv.at("report"));
+  const Bytes report_bytes = unhex(kv.at("report"));
   v1::Report r;
   REQUIRE(r.ParseFromArray(report_bytes.data(), static_cast<int>(report_bytes.size())));
   CHECK(to_hex(as_bytes(r.header())) == kv.at("header"));
@@ -149,7 +129,7 @@ TEST_CASE("report known-answer vector") {
     CHECK(to_hex(ad) == kv.at(p + "associated_data"));
     crypto::Nonce n;
     std::copy(nonce.begin(), nonce.end(), n.begin());
-    CHECK(to_hex(crypto::encrypt(crypto::ContentKey::from_bytes(key), n, ad, hex(kv.at(p + "plaintext")))) ==
+    CHECK(to_hex(crypto::encrypt(crypto::ContentKey::from_bytes(key), n, ad, unhex(kv.at(p + "plaintext")))) ==
           kv.at(p + "ciphertext"));
     CHECK(to_hex(as_bytes(s.ciphertext())) == kv.at(p + "ciphertext"));
     auto c = report::section_commitment(s);
