@@ -41,6 +41,7 @@ namespace tearline {
   X(UNKNOWN_NODE, 212, "node id is not in the directory")                                        \
   X(KEY_FILE, 213, "key file missing, malformed or readable by others")                          \
   X(IO_ERROR, 214, "file could not be read or written")                                          \
+  X(RECEIPT_INVALID, 215, "receipt is missing, malformed or does not verify")                     \
   X(REPORT_MALFORMED, 300, "report bytes are malformed")                                         \
   X(REPORT_VERSION, 301, "report format version not supported")                                  \
   X(REPORT_SIGNATURE, 302, "report signature does not verify")                                   \
@@ -52,6 +53,7 @@ namespace tearline {
   X(NOT_ADDRESSED, 308, "section is not sealed to this node")                                    \
   X(OPEN_FAILED, 309, "section could not be decrypted")                                          \
   X(SECTION_TOO_LARGE, 310, "section content exceeds the size limit")                            \
+  X(ORIGINATOR_COMPROMISED, 311, "originator's key was compromised before the report was accepted") \
   X(CLEARANCE_BELOW, 400, "clearance below the classification")                                  \
   X(COUNTRY_NOT_RELEASABLE, 401, "country not in releasable-to")                                 \
   X(NOT_UNIT_MEMBER, 402, "not a member of any unit the label names")                            \

@@ -18,6 +18,8 @@ inline constexpr std::string_view kRevocationList = "tearline/v1/revocation-list
 inline constexpr std::string_view kReport = "tearline/v1/report";             // format 1: one report
 inline constexpr std::string_view kReportBatch = "tearline/v2/report-batch";  // format 2: a batch root
 inline constexpr std::string_view kAuditCheckpoint = "tearline/v1/audit-checkpoint";
+inline constexpr std::string_view kAcceptanceBatch = "tearline/v1/acceptance-batch";  // a broker's commit batch
+inline constexpr std::string_view kDeliveryReceipt = "tearline/v1/delivery-receipt";  // a node's ACK
 }  // namespace tags
 
 // The exact bytes signed: tag || 0x00 || payload.

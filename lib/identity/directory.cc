@@ -4,6 +4,7 @@
 #include <set>
 
 #include "base/files.h"
+#include "base/time_format.h"
 
 namespace tearline::identity {
 namespace fs = std::filesystem;
@@ -175,6 +176,35 @@ Status Directory::check_node(std::string_view node_id, std::int64_t t) const {
   if (rl != nullptr && rl->revokes_serial(c->serial)) {
     s.add(Code::REVOKED, "credential of " + c->node_id + " (serial " + std::to_string(c->serial) + ") is revoked by " +
                              c->agency + " list " + std::to_string(rl->number));
+  }
+  return s;
+}
+
+Status Directory::check_signer(std::string_view node_id, std::int64_t signed_at,
+                               std::optional<std::int64_t> witnessed_ms) const {
+  const Credential* c = node(node_id);
+  if (c == nullptr)
+    return Status::fail(Code::UNKNOWN_NODE, "node " + std::string(node_id) + " is not in the directory");
+  Status s;
+  if (signed_at < c->not_before) s.add(Code::NOT_YET_VALID, "credential of " + c->node_id + " is not valid yet");
+  if (signed_at >= c->not_after) s.add(Code::EXPIRED, "credential of " + c->node_id + " has expired");
+  const RevocationList* rl = revocation_list(c->agency);
+  const Revocation* why = rl == nullptr ? nullptr : rl->revocation_of(c->serial);
+  if (why == nullptr || why->reason == RevocationReason::kRetired) return s;
+  const std::string which = "credential of " + c->node_id + " (serial " + std::to_string(c->serial) + ")";
+  const std::string list = c->agency + " list " + std::to_string(rl->number);
+  if (why->reason == RevocationReason::kLegacy) {
+    s.add(Code::REVOKED, which + " is revoked by " + list + " with no reason given: every signature of it is void");
+    return s;
+  }
+  const std::int64_t from_ms = why->compromised_at * 1000;
+  if (!witnessed_ms.has_value()) {
+    s.add(Code::ORIGINATOR_COMPROMISED, which + " was compromised at " + format_utc_seconds(why->compromised_at) +
+                                            " (" + list + ") and no verified broker receipt shows the signature older");
+  } else if (*witnessed_ms >= from_ms) {
+    s.add(Code::ORIGINATOR_COMPROMISED, which + " was compromised at " + format_utc_seconds(why->compromised_at) +
+                                            " (" + list + "), at or before its acceptance at " +
+                                            format_utc_ms(*witnessed_ms));
   }
   return s;
 }

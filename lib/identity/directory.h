@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -63,6 +64,19 @@ class Directory {
   // OK when the node's credential is valid at `t` (unix seconds); otherwise
   // every reason: UNKNOWN_NODE, NOT_YET_VALID, EXPIRED, REVOKED.
   Status check_node(std::string_view node_id, std::int64_t t) const;
+
+  // The revocation rule (docs/trust-model.md, "Revocation in time"), one for
+  // the broker, the clients and `audit verify`: whether a signature of
+  // `node_id` stands, made at `signed_at` (unix seconds: the credential's
+  // window is judged there) and witnessed at `witnessed_ms` (unix ms: the
+  // acceptance time of a broker receipt that verified, or the broker's own
+  // record of it; nullopt when no such witness exists). OK when the
+  // credential is not revoked, or revoked RETIRED, or revoked COMPROMISED at
+  // T with witnessed_ms < T * 1000. Otherwise every reason: UNKNOWN_NODE,
+  // NOT_YET_VALID, EXPIRED, ORIGINATOR_COMPROMISED (compromised at or before
+  // the witness, or no witness), REVOKED (a legacy entry: no reason given).
+  Status check_signer(std::string_view node_id, std::int64_t signed_at,
+                      std::optional<std::int64_t> witnessed_ms) const;
 
   // The charter in force for `unit_id` at `t`: the highest version whose
   // window contains t, that is not revoked and that carries every consent.

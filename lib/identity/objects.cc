@@ -52,8 +52,23 @@ bool Charter::has_member(std::string_view node_id) const {
   return std::any_of(members.begin(), members.end(), [&](const CharterMember& m) { return m.node_id == node_id; });
 }
 
-bool RevocationList::revokes_serial(std::uint64_t serial) const {
-  return std::find(revoked_serials.begin(), revoked_serials.end(), serial) != revoked_serials.end();
+std::string_view revocation_reason_name(RevocationReason r) {
+  switch (r) {
+    case RevocationReason::kLegacy:
+      return "legacy";
+    case RevocationReason::kRetired:
+      return "retired";
+    case RevocationReason::kCompromised:
+      return "compromised";
+  }
+  return "legacy";
+}
+
+bool RevocationList::revokes_serial(std::uint64_t serial) const { return revoked.count(serial) != 0; }
+
+const Revocation* RevocationList::revocation_of(std::uint64_t serial) const {
+  auto it = revoked.find(serial);
+  return it == revoked.end() ? nullptr : &it->second;
 }
 
 bool RevocationList::revokes_charter(std::string_view unit, std::uint64_t version) const {
@@ -292,7 +307,28 @@ Result<RevocationList> verify_revocation_list(ByteView bytes, const AuthorityLoo
   rl.agency = body.agency();
   rl.number = body.number();
   rl.issued_at = body.issued_at();
-  rl.revoked_serials.assign(body.revoked_serials().begin(), body.revoked_serials().end());
+  for (std::uint64_t serial : body.revoked_serials()) {
+    if (!rl.revoked.emplace(serial, Revocation{}).second) {
+      s.add(Code::INVALID_FIELD, "revocation list: serial " + std::to_string(serial) + " is listed twice");
+    }
+  }
+  for (const auto& rc : body.revoked_credentials()) {
+    const std::string what = "revocation list: serial " + std::to_string(rc.serial());
+    Revocation why;
+    if (rc.serial() == 0) s.add(Code::INVALID_FIELD, what + ": serial must be > 0");
+    if (rc.reason() == v1::RETIRED) {
+      why.reason = RevocationReason::kRetired;
+      if (rc.compromised_at() != 0) s.add(Code::INVALID_FIELD, what + ": a retired entry has no compromised_at");
+    } else if (rc.reason() == v1::COMPROMISED) {
+      why.reason = RevocationReason::kCompromised;
+      why.compromised_at = rc.compromised_at();
+      if (rc.compromised_at() <= 0) s.add(Code::INVALID_FIELD, what + ": compromised_at must be > 0");
+    } else {
+      s.add(Code::INVALID_FIELD, what + ": reason must be RETIRED or COMPROMISED");
+    }
+    if (!rl.revoked.emplace(rc.serial(), why).second) s.add(Code::INVALID_FIELD, what + " is listed twice");
+  }
+  if (!s) return s;
   for (const auto& rc : body.revoked_charters()) rl.revoked_charters.emplace_back(rc.unit_id(), rc.version());
   return rl;
 }

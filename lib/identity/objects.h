@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -20,6 +21,9 @@ using Classification = tearline::v1::Classification;
 
 constexpr std::uint32_t kFormatVersion = 1;
 constexpr std::size_t kMaxIdLength = 64;  // node, agency, unit and role ids
+// The role of a broker's credential: it signs acceptance receipts and is
+// never a recipient of a section.
+inline constexpr std::string_view kBrokerRole = "broker";
 
 // Ids: 1..64 chars of [A-Za-z0-9_-] and '.', not starting with '.'.
 bool is_valid_id(std::string_view id);
@@ -69,14 +73,29 @@ struct Charter {
   bool has_member(std::string_view node_id) const;
 };
 
+// Why a credential is revoked (docs/trust-model.md, "Revocation in time").
+enum class RevocationReason {
+  kLegacy,       // revoked_serials (no reason given): void from the beginning
+  kRetired,      // withdrawn: its past signatures stand
+  kCompromised,  // signatures from compromised_at on are void
+};
+std::string_view revocation_reason_name(RevocationReason r);  // "legacy", "retired", "compromised"
+
+struct Revocation {
+  RevocationReason reason = RevocationReason::kLegacy;
+  std::int64_t compromised_at = 0;  // unix seconds, kCompromised only
+};
+
 struct RevocationList {
   std::string agency;
   std::uint64_t number = 0;
   std::int64_t issued_at = 0;
-  std::vector<std::uint64_t> revoked_serials;
+  std::map<std::uint64_t, Revocation> revoked;  // serial -> why (legacy entries included)
   std::vector<std::pair<std::string, std::uint64_t>> revoked_charters;  // (unit, version)
 
   bool revokes_serial(std::uint64_t serial) const;
+  // nullptr when `serial` is not revoked.
+  const Revocation* revocation_of(std::uint64_t serial) const;
   bool revokes_charter(std::string_view unit, std::uint64_t version) const;
 };
 

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <map>
 
 #include "base/canonical_proto.h"
 #include "base/files.h"
@@ -133,15 +134,22 @@ Status init_authority(const PkiPaths& pki, const std::string& agency, const std:
   return write_message(pki.revocation_list(agency), sign_revocation_list(body, *trust->authority(agency), key));
 }
 
-Result<Credential> issue_node(const PkiPaths& pki, const IssueRequest& req) {
-  Status s = make_dirs(pki);
-  if (!s) return s;
+namespace {
+
+struct PublicKeys {
+  crypto::VerifyKey signing;
+  crypto::SealingPublicKey sealing;
+  crypto::TransportPublicKey transport;
+};
+
+// Signs the credential of `req` naming `keys` with the agency's authority;
+// checks it, but writes nothing.
+Result<std::pair<Credential, v1::SignedObject>> make_credential(const PkiPaths& pki, const IssueRequest& req,
+                                                                const PublicKeys& keys) {
   auto trust = TrustStore::load(pki.trust_store());
   if (!trust) return trust.status();
   auto signer = load_signer(pki, *trust, req.agency);
   if (!signer) return signer.status();
-  crypto::NodeSecrets secrets{crypto::SigningKey::generate(), crypto::SealingKey::generate(),
-                              crypto::TransportKey::generate()};
   v1::CredentialBody body;
   body.set_format_version(kFormatVersion);
   body.set_node_id(req.node_id);
@@ -149,20 +157,33 @@ Result<Credential> issue_node(const PkiPaths& pki, const IssueRequest& req) {
   body.set_country(signer->authority.country);
   body.set_clearance(req.clearance);
   for (const auto& r : req.roles) body.add_roles(r);
-  auto vk = secrets.signing.public_key();
-  body.set_signing_key(vk.bytes.data(), vk.bytes.size());
-  body.set_sealing_key(secrets.sealing.public_key().bytes.data(), 32);
-  body.set_transport_key(secrets.transport.public_key().bytes.data(), 32);
+  body.set_signing_key(keys.signing.bytes.data(), keys.signing.bytes.size());
+  body.set_sealing_key(keys.sealing.bytes.data(), keys.sealing.bytes.size());
+  body.set_transport_key(keys.transport.bytes.data(), keys.transport.bytes.size());
   body.set_serial(req.serial != 0 ? req.serial : highest_serial(pki, req.agency) + 1);
   body.set_not_before(req.not_before);
   body.set_not_after(req.not_after);
   auto checked = credential_from_body(body);
   if (!checked) return checked.status();
+  return std::make_pair(std::move(checked).value(), sign_credential(body, signer->authority, signer->key));
+}
+
+}  // namespace
+
+Result<Credential> issue_node(const PkiPaths& pki, const IssueRequest& req) {
+  Status s = make_dirs(pki);
+  if (!s) return s;
+  crypto::NodeSecrets secrets{crypto::SigningKey::generate(), crypto::SealingKey::generate(),
+                              crypto::TransportKey::generate()};
+  auto made = make_credential(
+      pki, req,
+      {secrets.signing.public_key(), secrets.sealing.public_key(), secrets.transport.public_key()});
+  if (!made) return made.status();
   s = crypto::write_node_keys(pki.node_key(req.node_id), secrets);
   if (!s) return s;
-  s = write_message(pki.credential(req.node_id), sign_credential(body, signer->authority, signer->key));
+  s = write_message(pki.credential(req.node_id), made->second);
   if (!s) return s;
-  return checked;
+  return made->first;
 }
 
 Result<std::uint64_t> create_charter(const PkiPaths& pki, const std::string& unit, const std::string& host,
@@ -215,14 +236,22 @@ Status cosign_charter_file(const PkiPaths& pki, const std::string& unit, std::ui
   return write_message(pki.charter(unit, version), *obj);
 }
 
-Result<std::uint64_t> revoke(const PkiPaths& pki, const std::string& agency, const std::vector<std::uint64_t>& serials,
+Result<std::uint64_t> revoke(const PkiPaths& pki, const std::string& agency,
+                             const std::vector<CredentialRevocation>& credentials,
                              const std::vector<std::pair<std::string, std::uint64_t>>& charters,
                              std::int64_t now_seconds) {
   auto trust = TrustStore::load(pki.trust_store());
   if (!trust) return trust.status();
   auto signer = load_signer(pki, *trust, agency);
   if (!signer) return signer.status();
+  for (const auto& c : credentials) {
+    if (c.reason == RevocationReason::kLegacy || c.compromised_at < 0 || c.serial == 0) {
+      return Status::fail(Code::INVALID_FIELD, "serial " + std::to_string(c.serial) +
+                                                   ": give a serial > 0, reason retired or compromised, and a time >= 0");
+    }
+  }
   v1::RevocationListBody body;
+  std::map<std::uint64_t, Revocation> revoked;
   std::error_code ec;
   if (fs::exists(pki.revocation_list(agency), ec)) {
     auto bytes = read_file(pki.revocation_list(agency));
@@ -230,18 +259,27 @@ Result<std::uint64_t> revoke(const PkiPaths& pki, const std::string& agency, con
     auto current = verify_revocation_list(*bytes, *trust);
     if (!current) return current.status();
     body.set_number(current->number);
-    for (auto serial : current->revoked_serials) body.add_revoked_serials(serial);
+    revoked = current->revoked;
     for (const auto& [u, v] : current->revoked_charters) {
       auto* rc = body.add_revoked_charters();
       rc->set_unit_id(u);
       rc->set_version(v);
     }
   }
-  for (auto serial : serials) {
-    if (std::find(body.revoked_serials().begin(), body.revoked_serials().end(), serial) ==
-        body.revoked_serials().end()) {
-      body.add_revoked_serials(serial);
+  for (const auto& c : credentials) {
+    Revocation why{c.reason, c.reason == RevocationReason::kCompromised ? c.compromised_at : 0};
+    if (why.reason == RevocationReason::kCompromised && why.compromised_at == 0) why.compromised_at = now_seconds;
+    revoked[c.serial] = why;
+  }
+  for (const auto& [serial, why] : revoked) {
+    if (why.reason == RevocationReason::kLegacy) {
+      body.add_revoked_serials(serial);  // carried over as it was signed
+      continue;
     }
+    auto* rc = body.add_revoked_credentials();
+    rc->set_serial(serial);
+    rc->set_reason(why.reason == RevocationReason::kRetired ? v1::RETIRED : v1::COMPROMISED);
+    rc->set_compromised_at(why.compromised_at);
   }
   for (const auto& [u, v] : charters) {
     auto* rc = body.add_revoked_charters();
@@ -257,11 +295,24 @@ Result<std::uint64_t> revoke(const PkiPaths& pki, const std::string& agency, con
   return body.number();
 }
 
-Status init_broker(const PkiPaths& pki) {
+Status init_broker(const PkiPaths& pki, const BrokerIdentity& who) {
+  if (!is_valid_id(who.node_id)) {
+    return Status::fail(Code::INVALID_FIELD, "broker id '" + who.node_id + "' is not a valid id");
+  }
   Status s = make_dirs(pki);
   if (!s) return s;
   crypto::BrokerSecrets secrets{crypto::TransportKey::generate(), crypto::SigningKey::generate()};
+  // The broker opens no section: its credential's sealing key is one whose
+  // secret half is dropped here, and builders never seal to a broker.
+  IssueRequest req{who.node_id, who.agency, tearline::v1::UNCLASSIFIED, {"broker"}, who.not_before, who.not_after,
+                   0};
+  auto made = make_credential(pki, req,
+                              {secrets.audit.public_key(), crypto::SealingKey::generate().public_key(),
+                               secrets.transport.public_key()});
+  if (!made) return made.status();
   s = crypto::write_broker_keys(pki.broker_key(), secrets);
+  if (!s) return s;
+  s = write_message(pki.credential(who.node_id), made->second);
   if (!s) return s;
   std::string pub = crypto::to_z85(secrets.transport.public_key()) + "\n";
   s = write_file_atomic(pki.broker_public(), as_bytes(pub), 0644);
@@ -294,7 +345,7 @@ Status generate_from_roster(const Roster& roster, const PkiPaths& pki, std::int6
       if (!s) return s;
     }
   }
-  return init_broker(pki);
+  return init_broker(pki, {roster.broker.id, roster.broker.agency, not_before, not_after});
 }
 
 }  // namespace tearline::identity

@@ -87,14 +87,38 @@ Result<std::uint64_t> create_charter(const PkiPaths& pki, const std::string& uni
 Status cosign_charter_file(const PkiPaths& pki, const std::string& unit, std::uint64_t version,
                            const std::string& agency);
 
+// One credential to revoke. `{serial}` alone: COMPROMISED from the list's
+// issue time (the safe reading of an unexplained revocation).
+struct CredentialRevocation {
+  std::uint64_t serial = 0;
+  RevocationReason reason = RevocationReason::kCompromised;
+  std::int64_t compromised_at = 0;  // unix seconds; 0 with kCompromised: now_seconds
+};
+
 // Issues the agency's next revocation list: everything the current list
-// revokes plus `serials` and `charters`. Returns the new list number.
-Result<std::uint64_t> revoke(const PkiPaths& pki, const std::string& agency, const std::vector<std::uint64_t>& serials,
+// revokes plus `credentials` and `charters`. A serial already listed takes
+// the new reason and time (an agency may learn that a retired key was in
+// fact compromised). INVALID_FIELD for kLegacy or a compromised_at < 0.
+// Returns the new list number.
+Result<std::uint64_t> revoke(const PkiPaths& pki, const std::string& agency,
+                             const std::vector<CredentialRevocation>& credentials,
                              const std::vector<std::pair<std::string, std::uint64_t>>& charters,
                              std::int64_t now_seconds);
 
-// Generates the broker's transport and audit keys and writes broker.pub.
-Status init_broker(const PkiPaths& pki);
+// Who the broker is in the directory: its credential, issued by `agency`
+// with role "broker", names its audit key as signing key (it signs
+// acceptance receipts and audit checkpoints) and its CURVE key as transport
+// key. The broker finds its own credential by that transport key.
+struct BrokerIdentity {
+  std::string node_id = "tearline-broker";
+  std::string agency;  // must have an authority in the PKI
+  std::int64_t not_before = 0;
+  std::int64_t not_after = 0;
+};
+
+// Generates the broker's transport and audit keys, writes broker.pub and
+// broker-audit.pub, and issues its credential (credentials/<node_id>.cred).
+Status init_broker(const PkiPaths& pki, const BrokerIdentity& who);
 
 // Generates the whole PKI of a roster into an empty ROOT: authorities, node
 // credentials, charters co-signed by every party, an empty revocation list

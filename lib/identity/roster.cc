@@ -32,7 +32,7 @@ Result<Roster> parse_roster(std::string_view toml_text, std::string_view source_
   TomlReader reader(toml_text, "roster " + std::string(source_name), TomlReader::LineStyle::kPrefix);
   if (!reader.parsed()) return reader.status();
   const toml::table& doc = reader.root();
-  reader.refuse_unknown_keys(doc, {"validity_days", "agency", "node", "unit"});
+  reader.refuse_unknown_keys(doc, {"validity_days", "broker", "agency", "node", "unit"});
   Roster r;
   Status problems;
   const std::string src(source_name);
@@ -105,6 +105,20 @@ Result<Roster> parse_roster(std::string_view toml_text, std::string_view source_
     }
   }
   if (r.agencies.empty()) problems.add(Code::INVALID_FIELD, src + ": the roster names no agency");
+  if (!r.agencies.empty()) r.broker.agency = r.agencies.front().id;
+  if (const auto* b = doc["broker"].as_table()) {
+    reader.refuse_unknown_keys(*b, {"id", "agency"}, "broker: unknown key ");
+    r.broker.id = (*b)["id"].value_or(r.broker.id);
+    r.broker.agency = (*b)["agency"].value_or(r.broker.agency);
+    const std::string where = src + " broker '" + r.broker.id + "'" + line_of(*b);
+    if (!is_valid_id(r.broker.id)) problems.add(Code::INVALID_FIELD, where + ": id is not a valid id");
+    if (r.agency(r.broker.agency) == nullptr) {
+      problems.add(Code::INVALID_FIELD, where + ": agency '" + r.broker.agency + "' is not in the roster");
+    }
+    if (!ids.insert("node:" + r.broker.id).second) problems.add(Code::INVALID_FIELD, where + ": id is a node's id");
+  } else if (!ids.insert("node:" + r.broker.id).second) {
+    problems.add(Code::INVALID_FIELD, src + ": a node is named " + r.broker.id + ", the broker's default id: add [broker] id");
+  }
   problems.merge(reader.status());
   if (!problems) return problems;
   return r;

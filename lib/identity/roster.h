@@ -31,8 +31,16 @@ struct RosterUnit {
   std::vector<std::string> members;
 };
 
+// The broker's credential ([broker] id, agency; default: "tearline-broker"
+// issued by the first agency listed).
+struct RosterBroker {
+  std::string id = "tearline-broker";
+  std::string agency;
+};
+
 struct Roster {
   int validity_days = 365;
+  RosterBroker broker;
   std::vector<RosterAgency> agencies;
   std::vector<RosterNode> nodes;
   std::vector<RosterUnit> units;

@@ -210,6 +210,7 @@ Result<std::vector<std::vector<Recipient>>> eligible_recipients(const ReportDraf
   for (const auto& sec : draft.sections) {
     std::vector<Recipient> admitted;
     for (const identity::Credential* node : directory.nodes()) {
+      if (node->has_role(identity::kBrokerRole)) continue;  // a broker never reads a section
       if (policy::label_admits(directory, node->node_id, sec.label, self->country, t).allowed()) {
         admitted.push_back(Recipient{node->node_id, node->sealing_key});
       }

@@ -8,10 +8,11 @@ namespace tearline::report {
 
 namespace {
 
-// BLAKE2b-256( field(key) || field(statement) || field(signature) )
-crypto::Digest entry_of(const crypto::VerifyKey& key, ByteView statement, ByteView signature) {
+// BLAKE2b-256( field(key) || tag(tag) || field(statement) || field(signature) )
+crypto::Digest entry_of(const crypto::VerifyKey& key, std::string_view tag, ByteView statement, ByteView signature) {
   crypto::Blake2b256 h;
   h.update_field(ByteView(key.bytes.data(), key.bytes.size()));
+  h.update_tag(tag);
   h.update_field(statement);
   h.update_field(signature);
   return h.finish();
@@ -23,16 +24,16 @@ RootCache::RootCache(std::size_t max_originators, std::size_t roots_per_originat
     : max_originators_(std::max<std::size_t>(1, max_originators)),
       roots_per_originator_(std::max<std::size_t>(1, roots_per_originator)) {}
 
-bool RootCache::check(std::string_view originator, const crypto::VerifyKey& key, ByteView statement,
-                      ByteView signature) {
-  const crypto::Digest entry = entry_of(key, statement, signature);
-  const std::string who(originator);
+bool RootCache::check(std::string_view signer, const crypto::VerifyKey& key, ByteView statement, ByteView signature,
+                      std::string_view tag) {
+  const crypto::Digest entry = entry_of(key, tag, statement, signature);
+  const std::string who(signer);
   if (find(who, entry)) {
     hits_.fetch_add(1, std::memory_order_relaxed);
     return true;
   }
   verifies_.fetch_add(1, std::memory_order_relaxed);
-  if (!crypto::verify(key, crypto::tags::kReportBatch, statement, signature)) return false;
+  if (!crypto::verify(key, tag, statement, signature)) return false;
   remember(who, entry);
   return true;
 }

@@ -3,8 +3,8 @@
 //
 // Contract: the only way into the cache is check(), which records an entry
 // after crypto::verify accepted exactly these bytes: the originator's verify
-// key, the batch statement (which names the originator) and the signature.
-// An entry is the BLAKE2b-256 of all three, so a root signed by another node,
+// key, the domain tag, the statement (which names the signer) and the
+// signature. An entry is the BLAKE2b-256 of all four, so a root signed by another node,
 // under another key, or with other signature bytes never matches one.
 // Bounded: at most `roots_per_originator` roots per originator and
 // `max_originators` originators, each evicted least recently used.
@@ -24,6 +24,7 @@
 #include "base/mutex.h"
 #include "crypto/hash.h"
 #include "crypto/keys.h"
+#include "crypto/signing.h"
 
 namespace tearline::report {
 
@@ -33,11 +34,12 @@ class RootCache {
   RootCache(const RootCache&) = delete;
   RootCache& operator=(const RootCache&) = delete;
 
-  // True when `signature` verifies under `key` for `statement` (signed under
-  // crypto::tags::kReportBatch): from the cache when this exact triple was
-  // verified before, else by verifying it (and remembering it on success).
-  [[nodiscard]] bool check(std::string_view originator, const crypto::VerifyKey& key, ByteView statement,
-                           ByteView signature);
+  // True when `signature` verifies under `key` for `statement` signed under
+  // `tag`: from the cache when these exact bytes were verified before, else
+  // by verifying them (and remembering them on success). `signer` names the
+  // key's owner (the originator, or a broker for acceptance receipts).
+  [[nodiscard]] bool check(std::string_view signer, const crypto::VerifyKey& key, ByteView statement,
+                           ByteView signature, std::string_view tag = crypto::tags::kReportBatch);
 
   std::uint64_t hits() const { return hits_.load(std::memory_order_relaxed); }
   std::uint64_t verifies() const { return verifies_.load(std::memory_order_relaxed); }

@@ -217,10 +217,15 @@ Result<VerifiedReport> verify_parsed(VerifiedReport out, const identity::Directo
   if (cred == nullptr) {
     return Status::fail(Code::ORIGINATOR_INVALID, "originator " + originator + " is not in the directory");
   }
-  Status validity = directory.check_node(originator, out.header.created_at_ms() / 1000);
+  // Accepting now: any revocation refuses. Otherwise the rule in time.
+  const std::int64_t created = out.header.created_at_ms() / 1000;
+  Status validity = options.accepting ? directory.check_node(originator, created)
+                                      : directory.check_signer(originator, created, options.accepted_ms);
   if (!validity) {
     Status st;
-    for (const auto& r : validity.reasons()) st.add(Code::ORIGINATOR_INVALID, r.message);
+    for (const auto& r : validity.reasons()) {
+      st.add(r.code == Code::ORIGINATOR_COMPROMISED ? Code::ORIGINATOR_COMPROMISED : Code::ORIGINATOR_INVALID, r.message);
+    }
     return st;
   }
   Status signed_by = check_signature(out, cred->signing_key, options.roots);

@@ -48,13 +48,22 @@ struct VerifyOptions {
   // Format 2: batch roots verified before cost hashes only. Not owned; null:
   // every report's batch signature is verified.
   RootCache* roots = nullptr;
+  // The originator's revocation (identity::Directory::check_signer):
+  // `accepting` (the broker at ingress): any revocation refuses, as
+  // ORIGINATOR_INVALID. Otherwise the rule in time, witnessed at
+  // `accepted_ms`: the acceptance time of a broker receipt that verified (or
+  // the broker's own record); nullopt: no such receipt, so a credential
+  // revoked COMPROMISED refuses whatever the report's created-at says.
+  bool accepting = false;
+  std::optional<std::int64_t> accepted_ms;
 };
 
 // Rejection codes, each specific: REPORT_MALFORMED (does not parse, unknown
 // fields, bad sizes), BAD_ENCODING (header or label not canonical),
 // REPORT_VERSION, TOPIC_INVALID, TOO_MANY_SECTIONS, TOO_MANY_RECIPIENTS,
 // LABEL_INVALID, COMMITMENT_MISMATCH, ORIGINATOR_INVALID (unknown, expired,
-// not yet valid or revoked), REPORT_SIGNATURE. Format 2: a batch proof that
+// not yet valid or revoked), ORIGINATOR_COMPROMISED (the revocation rule in
+// time, see VerifyOptions), REPORT_SIGNATURE. Format 2: a batch proof that
 // is missing, out of bounds, or whose path has the wrong length for its leaf
 // index and count is REPORT_MALFORMED; a path that leads to a root the
 // originator did not sign is REPORT_SIGNATURE. Format 1 verifies as before.

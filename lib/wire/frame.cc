@@ -59,15 +59,16 @@ Result<Frame> decode_frame(ByteView bytes, std::size_t max_frame_bytes) {
 
 Bytes encode_frame(const Frame& frame) { return serialize_canonical(frame); }
 
-Bytes encode_deliver(std::uint64_t broker_seq, ByteView report) {
+Bytes encode_deliver(std::uint64_t broker_seq, ByteView report, ByteView receipt) {
   using google::protobuf::internal::WireFormatLite;
   using google::protobuf::io::CodedOutputStream;
-  // Deliver { 1: broker_seq (varint, omitted when 0), 2: report (bytes, omitted when empty) }
+  // Deliver { 1: broker_seq (varint, omitted when 0), 2: report (bytes, omitted
+  // when empty), 3: receipt (bytes, omitted when empty) }
+  const auto bytes_field = [](ByteView b) {
+    return b.empty() ? 0 : 1 + CodedOutputStream::VarintSize32(static_cast<std::uint32_t>(b.size())) + b.size();
+  };
   const std::size_t seq_bytes = broker_seq == 0 ? 0 : 1 + CodedOutputStream::VarintSize64(broker_seq);
-  const std::size_t report_bytes =
-      report.empty() ? 0
-                     : 1 + CodedOutputStream::VarintSize32(static_cast<std::uint32_t>(report.size())) + report.size();
-  const std::size_t body = seq_bytes + report_bytes;
+  const std::size_t body = seq_bytes + bytes_field(report) + bytes_field(receipt);
   // Frame { 9: deliver (message) }
   Bytes out(1 + CodedOutputStream::VarintSize32(static_cast<std::uint32_t>(body)) + body);
   std::uint8_t* p = out.data();
@@ -75,12 +76,15 @@ Bytes encode_deliver(std::uint64_t broker_seq, ByteView report) {
   p = CodedOutputStream::WriteVarint32ToArray(static_cast<std::uint32_t>(body), p);
   if (broker_seq != 0)
     p = WireFormatLite::WriteUInt64ToArray(tearline::v1::Deliver::kBrokerSeqFieldNumber, broker_seq, p);
-  if (!report.empty()) {
-    p = WireFormatLite::WriteTagToArray(tearline::v1::Deliver::kReportFieldNumber,
-                                        WireFormatLite::WIRETYPE_LENGTH_DELIMITED, p);
-    p = CodedOutputStream::WriteVarint32ToArray(static_cast<std::uint32_t>(report.size()), p);
-    std::memcpy(p, report.data(), report.size());
-  }
+  const auto write_bytes = [&p](int field, ByteView b) {
+    if (b.empty()) return;
+    p = WireFormatLite::WriteTagToArray(field, WireFormatLite::WIRETYPE_LENGTH_DELIMITED, p);
+    p = CodedOutputStream::WriteVarint32ToArray(static_cast<std::uint32_t>(b.size()), p);
+    std::memcpy(p, b.data(), b.size());
+    p += b.size();
+  };
+  write_bytes(tearline::v1::Deliver::kReportFieldNumber, report);
+  write_bytes(tearline::v1::Deliver::kReceiptFieldNumber, receipt);
   return out;
 }
 
@@ -96,7 +100,7 @@ Frame make_hello(std::string_view client_name) {
 }
 
 Frame make_welcome(std::string_view node_id, std::int64_t broker_time_ms, std::uint32_t max_frame_bytes,
-                   std::uint32_t max_subscriptions) {
+                   std::uint32_t max_subscriptions, std::string_view broker_id) {
   Frame f;
   auto* welcome = f.mutable_welcome();
   welcome->set_version(kProtocolVersion);
@@ -104,6 +108,7 @@ Frame make_welcome(std::string_view node_id, std::int64_t broker_time_ms, std::u
   welcome->set_broker_time_ms(broker_time_ms);
   welcome->set_max_frame_bytes(max_frame_bytes);
   welcome->set_max_subscriptions(max_subscriptions);
+  welcome->set_broker_id(std::string(broker_id));
   return f;
 }
 
@@ -134,26 +139,29 @@ Frame make_rejected(std::uint64_t request_id, const Status& status) {
   return f;
 }
 
-Frame make_accepted(std::uint64_t request_id, ByteView report_id, std::uint64_t broker_seq) {
+Frame make_accepted(std::uint64_t request_id, ByteView report_id, std::uint64_t broker_seq, ByteView receipt) {
   Frame f;
   auto* accepted = f.mutable_accepted();
   accepted->set_request_id(request_id);
   accepted->set_report_id(to_string(report_id));
   accepted->set_broker_seq(broker_seq);
+  accepted->set_receipt(to_string(receipt));
   return f;
 }
 
-Frame make_deliver(std::uint64_t broker_seq, ByteView report) {
+Frame make_deliver(std::uint64_t broker_seq, ByteView report, ByteView receipt) {
   Frame f;
   auto* deliver = f.mutable_deliver();
   deliver->set_broker_seq(broker_seq);
   deliver->set_report(to_string(report));
+  deliver->set_receipt(to_string(receipt));
   return f;
 }
 
-Frame make_ack(std::uint64_t broker_seq) {
+Frame make_ack(std::uint64_t broker_seq, ByteView receipt) {
   Frame f;
   f.mutable_ack()->set_broker_seq(broker_seq);
+  f.mutable_ack()->set_receipt(to_string(receipt));
   return f;
 }
 

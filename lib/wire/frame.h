@@ -47,10 +47,10 @@ inline constexpr std::string_view kAdminRole = "admin";
 // The deterministic proto3 serialization of `frame`.
 Bytes encode_frame(const tearline::v1::Frame& frame);
 
-// encode_frame(make_deliver(broker_seq, report)), byte for byte, written
+// encode_frame(make_deliver(broker_seq, report, receipt)), byte for byte, written
 // straight into one buffer: the broker's per-delivery path, without copying
 // the report into a Frame first.
-Bytes encode_deliver(std::uint64_t broker_seq, ByteView report);
+Bytes encode_deliver(std::uint64_t broker_seq, ByteView report, ByteView receipt = {});
 
 // ---- Builders ---------------------------------------------------------------
 // Each returns a frame with exactly the named body set. Builders do not
@@ -58,7 +58,7 @@ Bytes encode_deliver(std::uint64_t broker_seq, ByteView report);
 
 tearline::v1::Frame make_hello(std::string_view client_name);  // protocol/version from above
 tearline::v1::Frame make_welcome(std::string_view node_id, std::int64_t broker_time_ms, std::uint32_t max_frame_bytes,
-                                 std::uint32_t max_subscriptions);
+                                 std::uint32_t max_subscriptions, std::string_view broker_id = {});
 // Error.code = `code`; reasons = every reason of `reasons`, or one reason
 // {code, code_meaning(code)} when `reasons` is OK. Use it for session-level
 // errors that carry underlying causes (SESSION_REVOKED because of REVOKED).
@@ -68,10 +68,13 @@ tearline::v1::Frame make_error(Code code, std::string message, std::uint64_t req
 // Rejected.code = status.code() (the first reason's); every reason is copied.
 // `status` must not be OK.
 tearline::v1::Frame make_rejected(std::uint64_t request_id, const Status& status);
-// report_id and broker_seq are set for PUBLISH; empty and 0 for other requests.
-tearline::v1::Frame make_accepted(std::uint64_t request_id, ByteView report_id = {}, std::uint64_t broker_seq = 0);
-tearline::v1::Frame make_deliver(std::uint64_t broker_seq, ByteView report);
-tearline::v1::Frame make_ack(std::uint64_t broker_seq);
+// report_id, broker_seq and the acceptance receipt are set for PUBLISH;
+// empty and 0 for other requests.
+tearline::v1::Frame make_accepted(std::uint64_t request_id, ByteView report_id = {}, std::uint64_t broker_seq = 0,
+                                  ByteView receipt = {});
+tearline::v1::Frame make_deliver(std::uint64_t broker_seq, ByteView report, ByteView receipt = {});
+// `receipt`: the node's serialized, signed DeliveryReceipt (receipt/delivery.h).
+tearline::v1::Frame make_ack(std::uint64_t broker_seq, ByteView receipt = {});
 tearline::v1::Frame make_ping(std::uint64_t nonce);
 tearline::v1::Frame make_pong(std::uint64_t nonce);
 tearline::v1::Frame make_subscribe(std::uint64_t request_id, const std::vector<std::string>& patterns);

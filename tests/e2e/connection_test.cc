@@ -134,6 +134,7 @@ TEST_CASE(
   auto reader = testing::must_connect(fx, "dea-cucuta-agent");
   REQUIRE(reader->subscribe({"intel.>"}));
   std::vector<client::Draft> drafts;
+  drafts.reserve(3);
   for (int i = 0; i < 3; ++i) {
     drafts.push_back(testing::draft("intel.finance", {{kDeaOnly, "batch " + std::to_string(i)}}));
   }

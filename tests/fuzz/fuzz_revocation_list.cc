@@ -12,7 +12,13 @@ void revocation_list(ByteView input) {
   if (!list) return;
   require(list->number > 0, "a revocation list is numbered");
   require(trust.authority(list->agency) != nullptr, "a revocation list comes from a pinned agency");
-  for (std::uint64_t serial : list->revoked_serials) require(list->revokes_serial(serial), "revokes what it lists");
+  for (const auto& [serial, why] : list->revoked) {
+    require(list->revokes_serial(serial), "revokes what it lists");
+    require(why.reason != identity::RevocationReason::kCompromised || why.compromised_at > 0,
+            "a compromised entry has a time");
+    require(why.reason != identity::RevocationReason::kRetired || why.compromised_at == 0,
+            "a retired entry has no time");
+  }
 }
 
 }  // namespace tearline::fuzz

@@ -354,7 +354,7 @@ void run_broker(const BrokerOptions& o) {
     usage(cmd, "broker keys already exist in " + pki.broker_key().string() +
                    "; use --force to replace them (nodes must then be given the new broker.pub)");
   }
-  Status s = identity::init_broker(pki);
+  Status s = identity::init_broker(pki, {"tearline-broker", "DIRAN", now_seconds() - 3600, now_seconds() + 365 * 86400});  // TODO(cli helper): --id, --agency
   if (!s) fail(cmd, s);
   auto pub = read_file(pki.broker_public());
   if (!pub) fail(cmd, pub.status());
@@ -430,7 +430,11 @@ void run_show(const ShowOptions& o) {
       std::cout << "    no revocation list\n";
     } else {
       std::vector<std::string> serials, charters;
-      for (auto s : rl->revoked_serials) serials.push_back(std::to_string(s));
+      for (const auto& [serial, why] : rl->revoked) {
+        std::string entry = std::to_string(serial) + " " + std::string(identity::revocation_reason_name(why.reason));
+        if (why.reason == identity::RevocationReason::kCompromised) entry += " at " + format_utc_seconds(why.compromised_at);
+        serials.push_back(entry);
+      }
       for (const auto& [unit, version] : rl->revoked_charters) charters.push_back(unit + ":" + std::to_string(version));
       std::cout << "    revocation list " << rl->number;
       if (rl->issued_at != 0) std::cout << " issued " << format_utc_seconds(rl->issued_at);

@@ -90,6 +90,13 @@ struct PublishOutcome {
   std::vector<std::uint8_t> report_id;
   std::uint64_t broker_seq = 0;
   Status status;  // the broker's reasons when rejected
+  // When accepted: the broker's acceptance receipt (a serialized
+  // tearline.v1.AcceptanceReceipt, verified against the report sent), and
+  // what it says. An ACCEPTED whose receipt does not verify is not accepted:
+  // status says RECEIPT_INVALID.
+  std::vector<std::uint8_t> receipt;
+  std::string broker_id;
+  std::int64_t accepted_ms = 0;
 };
 
 struct ReceivedSection {
@@ -105,6 +112,12 @@ struct Received {
   std::int64_t created_at_ms = 0;
   std::vector<ReceivedSection> sections;
   std::vector<std::uint8_t> raw;  // the report bytes as delivered
+  // The broker's acceptance receipt that came with the copy (serialized
+  // tearline.v1.AcceptanceReceipt) and its time when it verified; a copy
+  // whose receipt is missing or does not verify fails verification with
+  // RECEIPT_INVALID.
+  std::vector<std::uint8_t> receipt;
+  std::int64_t accepted_ms = 0;
 };
 
 class Session {

@@ -1,0 +1,108 @@
+#include "receipt/delivery.h"
+
+#include "crypto/signing.h"
+
+namespace tearline::receipt {
+
+namespace v1 = tearline::v1;
+
+crypto::Digest copy_hash(ByteView report_bytes) { return crypto::blake2b_256(report_bytes); }
+
+Bytes delivery_statement(const v1::DeliveryReceipt& receipt) {
+  ByteWriter w;
+  w.field(receipt.node_id());
+  w.field(receipt.broker_id());
+  w.u64(static_cast<std::uint64_t>(receipt.signed_ms()));
+  w.u32(static_cast<std::uint32_t>(receipt.entries_size()));
+  for (const auto& e : receipt.entries()) {
+    w.u64(e.broker_seq());
+    w.raw(e.copy_hash());
+    w.field(e.report_id());
+    w.u32(static_cast<std::uint32_t>(e.sections_size()));
+    for (std::uint32_t s : e.sections()) w.u32(s);
+  }
+  return w.take();
+}
+
+Bytes sign_delivery(std::string_view node_id, std::string_view broker_id, const crypto::SigningKey& key,
+                    std::int64_t signed_ms, const std::vector<DeliveredCopy>& copies) {
+  v1::DeliveryReceipt r;
+  r.set_format_version(1);
+  r.set_node_id(std::string(node_id));
+  r.set_broker_id(std::string(broker_id));
+  r.set_signed_ms(signed_ms);
+  for (const auto& c : copies) {
+    auto* e = r.add_entries();
+    e->set_broker_seq(c.broker_seq);
+    e->set_copy_hash(c.copy_hash.data(), c.copy_hash.size());
+    e->set_report_id(c.report_id);
+    for (std::uint32_t s : c.sections) e->add_sections(s);
+  }
+  const crypto::Signature sig = crypto::sign(key, crypto::tags::kDeliveryReceipt, delivery_statement(r));
+  r.set_signature(sig.data(), sig.size());
+  Bytes out(r.ByteSizeLong());
+  r.SerializeToArray(out.data(), static_cast<int>(out.size()));
+  return out;
+}
+
+namespace {
+
+Status invalid(const std::string& why) { return Status::fail(Code::RECEIPT_INVALID, "delivery receipt: " + why); }
+
+bool has_unknown_fields(const v1::DeliveryReceipt& r) {
+  if (!r.GetReflection()->GetUnknownFields(r).empty()) return true;
+  for (const auto& e : r.entries()) {
+    if (!e.GetReflection()->GetUnknownFields(e).empty()) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+Result<v1::DeliveryReceipt> parse_delivery(ByteView receipt) {
+  v1::DeliveryReceipt r;
+  if (receipt.empty()) return invalid("missing: every ACK carries the node's signed receipt");
+  if (receipt.size() > static_cast<std::size_t>(INT32_MAX) ||
+      !r.ParseFromArray(receipt.data(), static_cast<int>(receipt.size()))) {
+    return invalid("does not parse");
+  }
+  if (has_unknown_fields(r)) return invalid("has unknown fields");
+  if (r.format_version() != 1) return invalid("format version " + std::to_string(r.format_version()) + " is not 1");
+  if (r.entries_size() == 0 || static_cast<std::size_t>(r.entries_size()) > kMaxDeliveryEntries) {
+    return invalid("must name 1 to " + std::to_string(kMaxDeliveryEntries) + " copies, not " +
+                   std::to_string(r.entries_size()));
+  }
+  if (r.signature().size() != crypto::Signature{}.size()) return invalid("signature must be 64 bytes");
+  std::uint64_t previous = 0;
+  for (int i = 0; i < r.entries_size(); ++i) {
+    const auto& e = r.entries(i);
+    const std::string what = "entry " + std::to_string(i) + ": ";
+    if (i > 0 && e.broker_seq() <= previous) return invalid(what + "broker seqs must be strictly ascending");
+    previous = e.broker_seq();
+    if (e.copy_hash().size() != crypto::Digest{}.size()) return invalid(what + "copy hash must be 32 bytes");
+    if (e.report_id().size() != 16) return invalid(what + "report id must be 16 bytes");
+    for (int k = 1; k < e.sections_size(); ++k) {
+      if (e.sections(k) <= e.sections(k - 1)) return invalid(what + "sections must be strictly ascending");
+    }
+  }
+  return r;
+}
+
+Status verify_delivery(const v1::DeliveryReceipt& receipt, const identity::Directory& directory,
+                       std::int64_t recorded_ms) {
+  const identity::Credential* node = directory.node(receipt.node_id());
+  if (node == nullptr) return invalid("signer " + receipt.node_id() + " is not in the directory");
+  Status standing = directory.check_signer(receipt.node_id(), recorded_ms / 1000, recorded_ms);
+  if (!standing) {
+    Status st;
+    for (const auto& reason : standing.reasons()) st.add(Code::RECEIPT_INVALID, "delivery receipt: " + reason.message);
+    return st;
+  }
+  if (!crypto::verify(node->signing_key, crypto::tags::kDeliveryReceipt, delivery_statement(receipt),
+                      as_bytes(receipt.signature()))) {
+    return invalid("the signature does not verify under " + receipt.node_id() + "'s signing key");
+  }
+  return Status::ok();
+}
+
+}  // namespace tearline::receipt
