@@ -49,6 +49,28 @@ std::vector<Digest> merkle_path(std::string_view node_tag, const std::vector<Dig
   return out;
 }
 
+MerkleTree::MerkleTree(std::string_view node_tag, std::vector<Digest> leaves) {
+  levels_.push_back(std::move(leaves));
+  while (levels_.back().size() > 1) {
+    const std::vector<Digest>& below = levels_.back();
+    std::vector<Digest> up;
+    up.reserve((below.size() + 1) / 2);
+    for (std::size_t i = 0; i + 1 < below.size(); i += 2) up.push_back(merkle_inner(node_tag, below[i], below[i + 1]));
+    if (below.size() % 2 == 1) up.push_back(below.back());  // promoted unchanged
+    levels_.push_back(std::move(up));
+  }
+}
+
+std::vector<Digest> MerkleTree::path(std::size_t index) const {
+  std::vector<Digest> out;
+  for (std::size_t level = 0; level + 1 < levels_.size(); ++level) {
+    const std::size_t sibling = index ^ 1U;
+    if (sibling < levels_[level].size()) out.push_back(levels_[level][sibling]);
+    index >>= 1U;
+  }
+  return out;
+}
+
 std::optional<Digest> merkle_root_from_path(std::string_view node_tag, const Digest& leaf, std::uint64_t index,
                                             std::uint64_t count, std::uint64_t max_count,
                                             const std::vector<ByteView>& path) {

@@ -25,6 +25,22 @@ Digest merkle_root(std::string_view node_tag, const std::vector<Digest>& leaves)
 // The sibling path of leaves[index], from the leaf upwards (RFC 9162 2.1.3.1).
 std::vector<Digest> merkle_path(std::string_view node_tag, const std::vector<Digest>& leaves, std::size_t index);
 
+// Every path of a tree at once, in O(n log n) hashes (merkle_path is O(n)
+// per leaf). Built level by level: adjacent nodes are paired left to right
+// and an odd last node is promoted unchanged, which is the same tree as the
+// recursive definition above.
+class MerkleTree {
+ public:
+  // Precondition: at least one leaf.
+  MerkleTree(std::string_view node_tag, std::vector<Digest> leaves);
+  const Digest& root() const { return levels_.back().front(); }
+  std::size_t size() const { return levels_.front().size(); }
+  std::vector<Digest> path(std::size_t index) const;
+
+ private:
+  std::vector<std::vector<Digest>> levels_;  // levels_[0]: the leaves; back(): the root alone
+};
+
 // The root that `path` leads to from `leaf` at `index` in a tree of `count`
 // leaves (RFC 9162 2.1.3.2), or nothing when the path's length is not
 // exactly the one that index and count require, when index >= count, when

@@ -41,7 +41,8 @@ std::vector<Bytes> sign_acceptance(std::string_view broker_id, const crypto::Sig
     std::vector<crypto::Digest> leaves;
     leaves.reserve(n);
     for (std::size_t i = 0; i < n; ++i) leaves.push_back(receipt_leaf(run_first + i, digests[start + i]));
-    const crypto::Digest root = crypto::merkle_root(kReceiptNodeTag, leaves);
+    const crypto::MerkleTree tree(kReceiptNodeTag, std::move(leaves));
+    const crypto::Digest& root = tree.root();
     const auto count = static_cast<std::uint32_t>(n);
     const crypto::Signature sig = crypto::sign(key, crypto::tags::kAcceptanceBatch,
                                                acceptance_statement(broker_id, run_first, count, accepted_ms, root));
@@ -56,7 +57,7 @@ std::vector<Bytes> sign_acceptance(std::string_view broker_id, const crypto::Sig
     for (std::size_t i = 0; i < n; ++i) {
       r.set_leaf_index(static_cast<std::uint32_t>(i));
       r.clear_path();
-      for (const auto& p : crypto::merkle_path(kReceiptNodeTag, leaves, i)) r.add_path(p.data(), p.size());
+      for (const auto& p : tree.path(i)) r.add_path(p.data(), p.size());
       Bytes bytes(r.ByteSizeLong());
       r.SerializeToArray(bytes.data(), static_cast<int>(bytes.size()));
       out.push_back(std::move(bytes));
