@@ -75,8 +75,7 @@ class Directory {
   // T with witnessed_ms < T * 1000. Otherwise every reason: UNKNOWN_NODE,
   // NOT_YET_VALID, EXPIRED, ORIGINATOR_COMPROMISED (compromised at or before
   // the witness, or no witness), REVOKED (a legacy entry: no reason given).
-  Status check_signer(std::string_view node_id, std::int64_t signed_at,
-                      std::optional<std::int64_t> witnessed_ms) const;
+  Status check_signer(std::string_view node_id, std::int64_t signed_at, std::optional<std::int64_t> witnessed_ms) const;
 
   // The charter in force for `unit_id` at `t`: the highest version whose
   // window contains t, that is not revoked and that carries every consent.

@@ -54,12 +54,9 @@ bool Charter::has_member(std::string_view node_id) const {
 
 std::string_view revocation_reason_name(RevocationReason r) {
   switch (r) {
-    case RevocationReason::kLegacy:
-      return "legacy";
-    case RevocationReason::kRetired:
-      return "retired";
-    case RevocationReason::kCompromised:
-      return "compromised";
+    case RevocationReason::kLegacy: return "legacy";
+    case RevocationReason::kRetired: return "retired";
+    case RevocationReason::kCompromised: return "compromised";
   }
   return "legacy";
 }

@@ -90,7 +90,7 @@ struct RevocationList {
   std::string agency;
   std::uint64_t number = 0;
   std::int64_t issued_at = 0;
-  std::map<std::uint64_t, Revocation> revoked;  // serial -> why (legacy entries included)
+  std::map<std::uint64_t, Revocation> revoked;                          // serial -> why (legacy entries included)
   std::vector<std::pair<std::string, std::uint64_t>> revoked_charters;  // (unit, version)
 
   bool revokes_serial(std::uint64_t serial) const;

@@ -176,8 +176,7 @@ Result<Credential> issue_node(const PkiPaths& pki, const IssueRequest& req) {
   crypto::NodeSecrets secrets{crypto::SigningKey::generate(), crypto::SealingKey::generate(),
                               crypto::TransportKey::generate()};
   auto made = make_credential(
-      pki, req,
-      {secrets.signing.public_key(), secrets.sealing.public_key(), secrets.transport.public_key()});
+      pki, req, {secrets.signing.public_key(), secrets.sealing.public_key(), secrets.transport.public_key()});
   if (!made) return made.status();
   s = crypto::write_node_keys(pki.node_key(req.node_id), secrets);
   if (!s) return s;
@@ -246,8 +245,9 @@ Result<std::uint64_t> revoke(const PkiPaths& pki, const std::string& agency,
   if (!signer) return signer.status();
   for (const auto& c : credentials) {
     if (c.reason == RevocationReason::kLegacy || c.compromised_at < 0 || c.serial == 0) {
-      return Status::fail(Code::INVALID_FIELD, "serial " + std::to_string(c.serial) +
-                                                   ": give a serial > 0, reason retired or compromised, and a time >= 0");
+      return Status::fail(
+          Code::INVALID_FIELD,
+          "serial " + std::to_string(c.serial) + ": give a serial > 0, reason retired or compromised, and a time >= 0");
     }
   }
   v1::RevocationListBody body;
@@ -304,11 +304,10 @@ Status init_broker(const PkiPaths& pki, const BrokerIdentity& who) {
   crypto::BrokerSecrets secrets{crypto::TransportKey::generate(), crypto::SigningKey::generate()};
   // The broker opens no section: its credential's sealing key is one whose
   // secret half is dropped here, and builders never seal to a broker.
-  IssueRequest req{who.node_id, who.agency, tearline::v1::UNCLASSIFIED, {"broker"}, who.not_before, who.not_after,
-                   0};
-  auto made = make_credential(pki, req,
-                              {secrets.audit.public_key(), crypto::SealingKey::generate().public_key(),
-                               secrets.transport.public_key()});
+  IssueRequest req{who.node_id, who.agency, tearline::v1::UNCLASSIFIED, {"broker"}, who.not_before, who.not_after, 0};
+  auto made = make_credential(
+      pki, req,
+      {secrets.audit.public_key(), crypto::SealingKey::generate().public_key(), secrets.transport.public_key()});
   if (!made) return made.status();
   s = crypto::write_broker_keys(pki.broker_key(), secrets);
   if (!s) return s;

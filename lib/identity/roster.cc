@@ -117,7 +117,8 @@ Result<Roster> parse_roster(std::string_view toml_text, std::string_view source_
     }
     if (!ids.insert("node:" + r.broker.id).second) problems.add(Code::INVALID_FIELD, where + ": id is a node's id");
   } else if (!ids.insert("node:" + r.broker.id).second) {
-    problems.add(Code::INVALID_FIELD, src + ": a node is named " + r.broker.id + ", the broker's default id: add [broker] id");
+    problems.add(Code::INVALID_FIELD,
+                 src + ": a node is named " + r.broker.id + ", the broker's default id: add [broker] id");
   }
   problems.merge(reader.status());
   if (!problems) return problems;

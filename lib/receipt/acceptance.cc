@@ -116,7 +116,8 @@ Result<Acceptance> verify_acceptance(ByteView receipt, const crypto::Digest& rep
   Status standing = directory.check_signer(r.broker_id(), r.accepted_ms() / 1000, r.accepted_ms());
   if (!standing) {
     Status st;
-    for (const auto& reason : standing.reasons()) st.add(Code::RECEIPT_INVALID, "acceptance receipt: " + reason.message);
+    for (const auto& reason : standing.reasons())
+      st.add(Code::RECEIPT_INVALID, "acceptance receipt: " + reason.message);
     return st;
   }
   std::vector<ByteView> path;
@@ -129,11 +130,11 @@ Result<Acceptance> verify_acceptance(ByteView receipt, const crypto::Digest& rep
                    " (its path does not lead to the signed root)");
   }
   const Bytes statement = acceptance_statement(r.broker_id(), r.first_seq(), r.leaf_count(), r.accepted_ms(), *root);
-  const bool signed_by = check.cache != nullptr
-                             ? check.cache->check(r.broker_id(), broker->signing_key, statement,
-                                                  as_bytes(r.signature()), crypto::tags::kAcceptanceBatch)
-                             : crypto::verify(broker->signing_key, crypto::tags::kAcceptanceBatch, statement,
-                                              as_bytes(r.signature()));
+  const bool signed_by =
+      check.cache != nullptr
+          ? check.cache->check(r.broker_id(), broker->signing_key, statement, as_bytes(r.signature()),
+                               crypto::tags::kAcceptanceBatch)
+          : crypto::verify(broker->signing_key, crypto::tags::kAcceptanceBatch, statement, as_bytes(r.signature()));
   if (!signed_by) return invalid("the signature does not verify under broker " + r.broker_id() + "'s signing key");
   return Acceptance{r.broker_id(), seq, r.accepted_ms()};
 }

@@ -34,7 +34,7 @@ inline constexpr std::size_t kMaxDeliveryEntries = 1024;
 struct DeliveredCopy {
   std::uint64_t broker_seq = 0;
   crypto::Digest copy_hash{};
-  std::string report_id;               // raw 16 bytes
+  std::string report_id;                // raw 16 bytes
   std::vector<std::uint32_t> sections;  // present in the copy, ascending
 };
 
@@ -58,7 +58,7 @@ Bytes sign_delivery(std::string_view node_id, std::string_view broker_id, const 
 // Verifies a parsed receipt's signature under its node's credential, with
 // the revocation rule applied at `recorded_ms` (when the broker recorded it:
 // identity::Directory::check_signer). RECEIPT_INVALID with the reason.
-[[nodiscard]] Status verify_delivery(const tearline::v1::DeliveryReceipt& receipt,
-                                     const identity::Directory& directory, std::int64_t recorded_ms);
+[[nodiscard]] Status verify_delivery(const tearline::v1::DeliveryReceipt& receipt, const identity::Directory& directory,
+                                     std::int64_t recorded_ms);
 
 }  // namespace tearline::receipt

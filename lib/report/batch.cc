@@ -17,7 +17,9 @@ crypto::Digest batch_inner(const crypto::Digest& left, const crypto::Digest& rig
   return crypto::merkle_inner(kBatchNodeTag, left, right);
 }
 
-crypto::Digest batch_root(const std::vector<crypto::Digest>& leaves) { return crypto::merkle_root(kBatchNodeTag, leaves); }
+crypto::Digest batch_root(const std::vector<crypto::Digest>& leaves) {
+  return crypto::merkle_root(kBatchNodeTag, leaves);
+}
 
 std::vector<crypto::Digest> batch_path(const std::vector<crypto::Digest>& leaves, std::size_t index) {
   return crypto::merkle_path(kBatchNodeTag, leaves, index);

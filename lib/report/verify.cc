@@ -224,7 +224,8 @@ Result<VerifiedReport> verify_parsed(VerifiedReport out, const identity::Directo
   if (!validity) {
     Status st;
     for (const auto& r : validity.reasons()) {
-      st.add(r.code == Code::ORIGINATOR_COMPROMISED ? Code::ORIGINATOR_COMPROMISED : Code::ORIGINATOR_INVALID, r.message);
+      st.add(r.code == Code::ORIGINATOR_COMPROMISED ? Code::ORIGINATOR_COMPROMISED : Code::ORIGINATOR_INVALID,
+             r.message);
     }
     return st;
   }

@@ -17,18 +17,20 @@
 
 namespace tearline::fuzz {
 
-void wire_frame(ByteView input);       // wire::decode_frame, default limit
-void report_verify(ByteView input);    // report::verify_report, then open_sections
-void batch_path(ByteView input);       // report::root_from_path (format 2 batch proofs)
-void credential(ByteView input);       // identity::verify_credential
-void charter(ByteView input);          // identity::verify_charter
-void revocation_list(ByteView input);  // identity::verify_revocation_list
-void broker_config(ByteView input);    // broker::parse_config
-void roster(ByteView input);           // identity::parse_roster
-void topic_policy(ByteView input);     // policy::TopicPolicy::parse
-void topic(ByteView input);            // validate_topic / validate_pattern / topic_matches
-void label(ByteView input);            // policy::decode_label
-void scenario(ByteView input);         // cli::parse_scenario + check_scenario (tearline inject)
+void wire_frame(ByteView input);          // wire::decode_frame, default limit
+void report_verify(ByteView input);       // report::verify_report, then open_sections
+void batch_path(ByteView input);          // report::root_from_path (format 2 batch proofs)
+void credential(ByteView input);          // identity::verify_credential
+void charter(ByteView input);             // identity::verify_charter
+void revocation_list(ByteView input);     // identity::verify_revocation_list
+void broker_config(ByteView input);       // broker::parse_config
+void roster(ByteView input);              // identity::parse_roster
+void topic_policy(ByteView input);        // policy::TopicPolicy::parse
+void topic(ByteView input);               // validate_topic / validate_pattern / topic_matches
+void label(ByteView input);               // policy::decode_label
+void scenario(ByteView input);            // cli::parse_scenario + check_scenario (tearline inject)
+void acceptance_receipt(ByteView input);  // receipt::verify_acceptance (digest, then receipt)
+void delivery_receipt(ByteView input);    // receipt::parse_delivery + verify_delivery
 
 struct Target {
   std::string_view name;  // the executable, and the folder of its corpus, artifacts and regressions
@@ -48,6 +50,8 @@ inline constexpr Target kTargets[] = {
     {"fuzz_topic", topic},
     {"fuzz_label", label},
     {"fuzz_scenario", scenario},
+    {"fuzz_acceptance_receipt", acceptance_receipt},
+    {"fuzz_delivery_receipt", delivery_receipt},
 };
 
 // Aborts, naming the broken invariant, when `holds` is false. Unlike assert()

@@ -17,6 +17,8 @@
 #include "fuzz_world.h"
 #include "identity/objects.h"
 #include "policy/label.h"
+#include "receipt/acceptance.h"
+#include "receipt/delivery.h"
 #include "report/builder.h"
 #include "report/verify.h"
 #include "support/demo_world.h"
@@ -130,7 +132,15 @@ v1::SignedObject revocation_list_with_entries(const fuzz::FuzzWorld& world) {
   body.set_number(2);
   body.set_issued_at(testing::kDemoNow);
   for (const identity::Credential* node : world.directory().nodes()) {
-    if (node->agency == "DEA") body.add_revoked_serials(node->serial);
+    if (node->agency != "DEA") continue;
+    if (node->node_id == "dea-cucuta-agent") {
+      body.add_revoked_serials(node->serial);  // a legacy entry, no reason
+      continue;
+    }
+    auto* entry = body.add_revoked_credentials();
+    entry->set_serial(node->serial);
+    entry->set_reason(node->node_id == "dea-bogota-analyst" ? v1::COMPROMISED : v1::RETIRED);
+    if (entry->reason() == v1::COMPROMISED) entry->set_compromised_at(testing::kDemoNow - 60);
   }
   auto* charter = body.add_revoked_charters();
   charter->set_unit_id("cucuta-jtf");
@@ -156,6 +166,36 @@ void frames(Corpus& corpus, const Bytes& report) {
       {"admin", wire::make_admin(13, wire::kAdminReload)},
   };
   for (const auto& [name, frame] : all) corpus.write("fuzz_wire_frame", name, wire::encode_frame(frame));
+}
+
+// Acceptance receipts (digest || receipt) of the seed reports, one batch,
+// signed by the demo broker; a delivery receipt of two of them by a node.
+void receipts(Corpus& corpus, const fuzz::FuzzWorld& world, const std::vector<std::pair<std::string, Bytes>>& built) {
+  auto broker = crypto::read_broker_keys(world.pki().broker_key());
+  if (!broker) throw std::runtime_error("broker key: " + broker.status().to_string());
+  std::vector<crypto::Digest> digests;
+  std::vector<receipt::DeliveredCopy> copies;
+  for (const auto& [name, bytes] : built) {
+    v1::Report r;
+    r.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()));
+    digests.push_back(receipt::report_digest(r));
+    v1::ReportHeader h;
+    h.ParseFromString(r.header());
+    if (copies.size() < 2) copies.push_back({100 + copies.size(), receipt::copy_hash(bytes), h.report_id(), {0}});
+  }
+  const auto signed_receipts =
+      receipt::sign_acceptance("tearline-broker", broker->audit, 100, digests, testing::kDemoNow * 1000);
+  for (std::size_t i = 0; i < built.size(); ++i) {
+    ByteWriter input;
+    input.raw(ByteView(digests[i].data(), digests[i].size()));
+    input.raw(signed_receipts[i]);
+    corpus.write("fuzz_acceptance_receipt", built[i].first, input.bytes());
+  }
+  const crypto::NodeSecrets* agent = world.keys("dea-cucuta-agent");
+  if (agent == nullptr) throw std::runtime_error("no keys for dea-cucuta-agent");
+  corpus.write(
+      "fuzz_delivery_receipt", "two-copies",
+      receipt::sign_delivery("dea-cucuta-agent", "tearline-broker", agent->signing, testing::kDemoNow * 1000, copies));
 }
 
 constexpr std::string_view kBrokerConfig = R"([broker]
@@ -216,6 +256,7 @@ int main(int argc, char** argv) {
       corpus.write("fuzz_batch_path", name, proof.bytes());
     }
     corpus.write("fuzz_batch_path", "max", Bytes{63, 64});
+    receipts(corpus, world, built);
 
     corpus.copy_all("fuzz_credential", world.pki().directory() / "credentials", ".cred");
     corpus.copy_all("fuzz_charter", world.pki().directory() / "charters", ".charter");

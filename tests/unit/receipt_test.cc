@@ -206,8 +206,8 @@ TEST_CASE("revocation list: entries with a reason and a time are checked; each d
     body.set_number(3);
     for (const auto& e : entries) *body.add_revoked_credentials() = e;
     for (auto s : legacy) body.add_revoked_serials(s);
-    return identity::verify_revocation_list(serialize_canonical(identity::sign_revocation_list(body, w.agency, w.authority)),
-                                            trust);
+    return identity::verify_revocation_list(
+        serialize_canonical(identity::sign_revocation_list(body, w.agency, w.authority)), trust);
   };
   auto good = list_of({revoked(5, v1::RETIRED), revoked(6, v1::COMPROMISED, kNow)}, {7});
   REQUIRE(good.is_ok());
@@ -252,7 +252,8 @@ TEST_CASE("delivery: a node's receipt verifies offline; each defect is RECEIPT_I
   CHECK(good.entries(0).sections_size() == 2);
 
   // Signed by another node's key in the reader's name.
-  auto forged = parsed_delivery(receipt::sign_delivery("kat-reader", "kat-broker", w.broker.signing, kAcceptedMs, copies()));
+  auto forged =
+      parsed_delivery(receipt::sign_delivery("kat-reader", "kat-broker", w.broker.signing, kAcceptedMs, copies()));
   CHECK(receipt::verify_delivery(forged, *dir, kAcceptedMs).code() == Code::RECEIPT_INVALID);
 
   const std::vector<std::pair<std::string, std::function<void(v1::DeliveryReceipt&)>>> signed_defects = {
@@ -304,7 +305,8 @@ TEST_CASE("delivery: a signer compromised at T; its receipts recorded before T s
   const ReceiptWorld w;
   const std::int64_t t = kNow - 100;
   const auto dir = w.directory({revoked(12, v1::COMPROMISED, t)});
-  const auto r = parsed_delivery(receipt::sign_delivery("kat-reader", "kat-broker", w.reader.signing, t * 1000 - 9, copies()));
+  const auto r =
+      parsed_delivery(receipt::sign_delivery("kat-reader", "kat-broker", w.reader.signing, t * 1000 - 9, copies()));
   CHECK(receipt::verify_delivery(r, *dir, t * 1000 - 1).is_ok());
   CHECK(receipt::verify_delivery(r, *dir, t * 1000).code() == Code::RECEIPT_INVALID);
 }

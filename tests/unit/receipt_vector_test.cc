@@ -60,12 +60,13 @@ std::vector<std::pair<std::string, std::string>> compute(const ReceiptWorld& w) 
   out.emplace_back("acceptance_signature_input",
                    to_hex(crypto::signature_input(crypto::tags::kAcceptanceBatch, statement)));
   const auto receipts = receipt::sign_acceptance("kat-broker", w.broker.signing, kFirstSeq, d, kAcceptedMs);
-  for (std::size_t i = 0; i < receipts.size(); ++i) out.emplace_back("receipt" + std::to_string(i), to_hex(receipts[i]));
+  for (std::size_t i = 0; i < receipts.size(); ++i)
+    out.emplace_back("receipt" + std::to_string(i), to_hex(receipts[i]));
   const Bytes delivery = receipt::sign_delivery("kat-reader", "kat-broker", w.reader.signing, kSignedMs, delivered());
   auto parsed = receipt::parse_delivery(delivery);
   REQUIRE(parsed.is_ok());
-  out.emplace_back("delivery_signature_input",
-                   to_hex(crypto::signature_input(crypto::tags::kDeliveryReceipt, receipt::delivery_statement(*parsed))));
+  out.emplace_back("delivery_signature_input", to_hex(crypto::signature_input(crypto::tags::kDeliveryReceipt,
+                                                                              receipt::delivery_statement(*parsed))));
   out.emplace_back("delivery_receipt", to_hex(delivery));
   return out;
 }

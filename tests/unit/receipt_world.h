@@ -65,7 +65,8 @@ struct ReceiptWorld {
       body.set_issued_at(kNow);
       for (const auto& r : revoked) *body.add_revoked_credentials() = r;
       for (auto s : legacy) body.add_revoked_serials(s);
-      src.revocation_lists.emplace_back("KAT.crl", serialize_canonical(identity::sign_revocation_list(body, agency, authority)));
+      src.revocation_lists.emplace_back("KAT.crl",
+                                        serialize_canonical(identity::sign_revocation_list(body, agency, authority)));
     }
     identity::LoadReport report;
     auto d = identity::Directory::build(std::move(trust), src, kNow, &report);

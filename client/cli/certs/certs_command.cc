@@ -354,7 +354,8 @@ void run_broker(const BrokerOptions& o) {
     usage(cmd, "broker keys already exist in " + pki.broker_key().string() +
                    "; use --force to replace them (nodes must then be given the new broker.pub)");
   }
-  Status s = identity::init_broker(pki, {"tearline-broker", "DIRAN", now_seconds() - 3600, now_seconds() + 365 * 86400});  // TODO(cli helper): --id, --agency
+  Status s = identity::init_broker(pki, {"tearline-broker", "DIRAN", now_seconds() - 3600,
+                                         now_seconds() + 365 * 86400});  // TODO(cli helper): --id, --agency
   if (!s) fail(cmd, s);
   auto pub = read_file(pki.broker_public());
   if (!pub) fail(cmd, pub.status());
@@ -432,7 +433,8 @@ void run_show(const ShowOptions& o) {
       std::vector<std::string> serials, charters;
       for (const auto& [serial, why] : rl->revoked) {
         std::string entry = std::to_string(serial) + " " + std::string(identity::revocation_reason_name(why.reason));
-        if (why.reason == identity::RevocationReason::kCompromised) entry += " at " + format_utc_seconds(why.compromised_at);
+        if (why.reason == identity::RevocationReason::kCompromised)
+          entry += " at " + format_utc_seconds(why.compromised_at);
         serials.push_back(entry);
       }
       for (const auto& [unit, version] : rl->revoked_charters) charters.push_back(unit + ":" + std::to_string(version));
