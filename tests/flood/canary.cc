@@ -3,8 +3,10 @@
 #include <chrono>
 #include <stdexcept>
 
+#include "base/clock.h"
 #include "flood/flood_world.h"
 #include "flood/report_maker.h"
+#include "receipt/delivery.h"
 #include "wire/frame.h"
 
 namespace tearline::flood {
@@ -21,6 +23,17 @@ std::string report_id_of(const std::string& bytes) {
   v1::ReportHeader header;
   if (!report.ParseFromString(bytes) || !header.ParseFromString(report.header())) return {};
   return header.report_id();
+}
+
+// The sections a copy carries (not torn off to their commitment).
+std::vector<std::uint32_t> sections_of(const std::string& bytes) {
+  v1::Report report;
+  std::vector<std::uint32_t> out;
+  if (!report.ParseFromString(bytes)) return out;
+  for (int i = 0; i < report.sections_size(); ++i) {
+    if (report.sections(i).has_sealed()) out.push_back(static_cast<std::uint32_t>(i));
+  }
+  return out;
 }
 
 }  // namespace
@@ -122,14 +135,26 @@ void Canary::publish_loop() {
   }
 }
 
+// An honest subscriber's ACK: one signed delivery receipt per copy
+// (docs/protocol.md 6.8); a report id that does not parse is left as 16
+// zero bytes so the receipt stays well formed.
+void Canary::ack(const v1::Deliver& d, const std::string& report_id) {
+  receipt::DeliveredCopy copy{d.broker_seq(), receipt::copy_hash(as_bytes(d.report())),
+                              report_id.size() == 16 ? report_id : std::string(16, '\0'), sections_of(d.report())};
+  const Bytes signed_receipt =
+      receipt::sign_delivery(subscriber_->node_id(), subscriber_->broker_id(), subscriber_->keys().signing,
+                             SystemClock::instance().now_ms(), {copy});
+  (void)subscriber_->send(wire::encode_frame(wire::make_ack(d.broker_seq(), signed_receipt)));
+}
+
 void Canary::subscribe_loop() {
   while (!stop_) {
     auto f = subscriber_->receive(50);
     if (!f) continue;
     if (f->has_deliver()) {
       const std::int64_t at = now_us();
-      (void)subscriber_->send(wire::encode_frame(wire::make_ack(f->deliver().broker_seq())));
       const std::string id = report_id_of(f->deliver().report());
+      ack(f->deliver(), id);
       std::lock_guard lock(mu_);
       auto it = sent_at_.find(id);
       if (it != sent_at_.end()) {

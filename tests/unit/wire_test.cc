@@ -88,6 +88,10 @@ TEST_CASE("encode_deliver writes exactly encode_frame(make_deliver(...))") {
       Bytes report(size);
       for (std::size_t i = 0; i < size; ++i) report[i] = static_cast<std::uint8_t>(i * 31 + 7);
       CHECK(encode_deliver(seq, report) == encode_frame(make_deliver(seq, report)));
+      for (std::size_t receipt_size : {std::size_t{1}, std::size_t{200}}) {
+        const Bytes receipt(receipt_size, 0x5a);
+        CHECK(encode_deliver(seq, report, receipt) == encode_frame(make_deliver(seq, report, receipt)));
+      }
     }
   }
 }
