@@ -65,6 +65,7 @@ FuzzWorld::FuzzWorld() : dir_("tearline-fuzz"), pki_(dir_.path() / "pki") {
   if (!report.rejected.empty()) throw std::runtime_error("fuzz world directory rejected " + report.rejected[0].object);
   directory_ = std::move(directory).value();
   for (const identity::Credential* node : directory_->nodes()) {
+    if (node->has_role(identity::kBrokerRole)) continue;  // keys/broker.key, not a node key file
     auto keys = crypto::read_node_keys(pki_.node_key(node->node_id));
     if (!keys) throw std::runtime_error("fuzz world keys of " + node->node_id + ": " + keys.status().to_string());
     keys_.emplace(node->node_id, std::move(keys).value());
