@@ -255,7 +255,7 @@ out_has '^  REPORT_SIGNATURE: '
 
 echo "== a subscriber whose credential is revoked: one line, exit 1"
 serial=$("$TL" certs show --pki "$PKI" | grep -A3 -E '^  fudra-lab-ops$' | sed -n 's/.*serial \([0-9][0-9]*\).*/\1/p')
-"$TL" certs revoke --pki "$PKI" --agency FUDRA --serial "$serial" >/dev/null
+"$TL" certs revoke --pki "$PKI" --agency FUDRA --serial "$serial" --reason compromised >/dev/null
 kill -HUP "$BROKER_PID"
 rc=0
 wait "$fudra_PID" || rc=$?

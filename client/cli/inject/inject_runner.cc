@@ -352,12 +352,14 @@ struct Runner::State {
     return v;
   }
 
-  // Revokes the sender's credential in the PKI with its agency's authority
-  // key, has the admin node reload the broker, then connects as the sender.
+  // Revokes the sender's credential in the PKI (compromised from now) with
+  // its agency's authority key, has the admin node reload the broker, then connects as the sender.
   Result<Verdict> connect_revoked(const Case& c) {
     const identity::Credential* cred = directory->node(c.as);
     if (cred == nullptr) return failed(Status::fail(Code::UNKNOWN_NODE, c.as + " is not in the directory"));
-    auto list = identity::revoke(identity::PkiPaths(options.pki), cred->agency, {cred->serial}, {}, now_ms() / 1000);
+    const std::int64_t now = now_ms() / 1000;
+    const identity::CredentialRevocation compromised{cred->serial, identity::RevocationReason::kCompromised, now};
+    auto list = identity::revoke(identity::PkiPaths(options.pki), cred->agency, {compromised}, {}, now);
     if (!list) return failed(list.status());
     const std::string admin = admin_node(scenario, *directory);
     auto admin_session = connect(admin);
