@@ -221,6 +221,22 @@ grep -qF "    | $TEXT1" "$WORK/analyst.out" || { cat "$WORK/analyst.out"; fail "
 grep -qF "    | $TEXT2" "$WORK/analyst.out" || { cat "$WORK/analyst.out"; fail "analyst: section 2 text missing"; }
 grep -q "^report $CUCUTA (broker seq [0-9]*)$" "$WORK/analyst.out" || { cat "$WORK/analyst.out"; fail "analyst: no report line"; }
 
+echo "== the delivery receipts the broker kept: who received which sections of the Cucuta report"
+# The subscribers acknowledged with signed receipts; the broker writes one audit entry per ACK.
+for _ in $(seq 50); do
+  rc=0
+  timeout 20 "$TL" audit receipts --db "$WORK/data/tearline.db" --report "${CUCUTA:0:12}" --pki "$PKI" \
+    >"$WORK/out" 2>"$WORK/err" || rc=$?
+  [[ $rc -eq 0 ]] && grep -q '^dea-cucuta-agent ' "$WORK/out" && grep -q '^diran-cucuta-analyst ' "$WORK/out" && break
+  sleep 0.1
+done
+out_has "^dea-cucuta-agent received report $CUCUTA seq [0-9]+, sections \\[2\\]$"
+out_has "^diran-cucuta-analyst received report $CUCUTA seq [0-9]+, sections \\[1, 2\\]$"
+out_has '^  receipt: valid$'
+out_lacks 'invalid'
+run 0 audit verify --db "$WORK/data/tearline.db" --pki "$PKI"
+out_has '^OK [0-9]+ delivery receipts, every one verifies'
+
 echo "== explain the saved report, offline"
 run 0 explain "$WORK/cucuta.report" --pki "$PKI" --policy "$POLICY"
 no_err
