@@ -17,6 +17,7 @@ int run(int argc, char** argv) {
   tearline::cli::add_publish_command(app);
   tearline::cli::add_subscribe_command(app);
   tearline::cli::add_explain_command(app);
+  tearline::cli::add_receipt_command(app);
   tearline::cli::add_inject_command(app);
   tearline::cli::add_demo_command(app);
   try {

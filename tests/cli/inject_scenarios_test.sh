@@ -52,10 +52,14 @@ expect_one_error_line() {  # PATTERN: exactly one line on stderr, matching it; n
 inject 0 "$SCENARIOS/valid.toml"
 [[ $(tail -1 "$WORK/out") == "10 passed, 0 failed" ]] || { cat "$WORK/out"; fail "valid.toml: wrong summary"; }
 inject 0 "$SCENARIOS/faults.toml"
-[[ $(tail -1 "$WORK/out") == "31 passed, 0 failed" ]] || { cat "$WORK/out"; fail "faults.toml: wrong summary"; }
+[[ $(tail -1 "$WORK/out") == "34 passed, 0 failed" ]] || { cat "$WORK/out"; fail "faults.toml: wrong summary"; }
 inject 0 --json "$SCENARIOS/faults.toml"
 expect_out '"failed":0'
 expect_out '"name":"forged-signature","expected":"REPORT_SIGNATURE","got":"REPORT_SIGNATURE"'
+# The ACK faults (delivery receipts): each refused RECEIPT_INVALID, its session closed, the broker still serving.
+for ack in ack-forged-receipt ack-receipt-other-broker ack-signed-by-hq; do
+  expect_out "\"name\":\"$ack\",\"expected\":\"RECEIPT_INVALID\",\"got\":\"RECEIPT_INVALID\""
+done
 
 # Wrong expectations: exit 1, each mismatch printed.
 inject 1 "$SCENARIOS/broken/mismatch.toml"

@@ -138,6 +138,22 @@ out_has '^  section 2 \(CONFIDENTIAL REL COL,USA UNITS cucuta-jtf\): sealed to d
 CUCUTA=$(sed -n 's/^ACCEPTED report=\([0-9a-f]*\) .*/\1/p' "$WORK/out")
 [[ $(stat -c %a "$WORK/cucuta.report") == 600 ]] || fail "--save did not write the report with mode 0600"
 
+echo "== the acceptance receipt: printed, saved beside the report, verified offline"
+out_has '^  receipt: accepted by tearline-broker at [0-9T:.-]+Z as seq [0-9]+ \(signed, verified\)$'
+SEQ=$(sed -n 's/^ACCEPTED report=[0-9a-f]* seq=\([0-9]*\)$/\1/p' "$WORK/out")
+[[ $(stat -c %a "$WORK/cucuta.report.receipt") == 600 ]] || fail "--save did not write FILE.receipt with mode 0600"
+run 0 receipt verify --report "$WORK/cucuta.report" --pki "$PKI"
+out_has "^VALID report=$CUCUTA originator=diran-cucuta-commander$"
+out_has '^  broker:   tearline-broker$'
+out_has "^  seq:      $SEQ$"
+echo "== --save never overwrites without --force (checked before anything is sent)"
+run 2 publish "${AS[@]}" --node diran-cucuta-commander --spec "$WORK/cucuta.toml" --save "$WORK/cucuta.report"
+err_line '^tearline: publish: --save: .*cucuta\.report exists; remove it or give --force to replace it$'
+touch "$WORK/fresh.report.receipt"
+run 2 publish "${AS[@]}" --node diran-cucuta-commander --spec "$WORK/cucuta.toml" --save "$WORK/fresh.report"
+err_line '^tearline: publish: --save: .*fresh\.report\.receipt exists'
+[[ ! -e $WORK/fresh.report ]] || fail "a refused --save wrote the report"
+
 echo "== a SECRET report from the CONFIDENTIAL Mexican liaison is rejected"
 run 1 publish "${AS[@]}" --node fgr-liaison --topic intel.liaison.requests --classification SECRET --rel MEX \
   --text "Request: manifests of the Manzanillo containers."
@@ -205,6 +221,22 @@ grep -qF "    | $TEXT1" "$WORK/analyst.out" || { cat "$WORK/analyst.out"; fail "
 grep -qF "    | $TEXT2" "$WORK/analyst.out" || { cat "$WORK/analyst.out"; fail "analyst: section 2 text missing"; }
 grep -q "^report $CUCUTA (broker seq [0-9]*)$" "$WORK/analyst.out" || { cat "$WORK/analyst.out"; fail "analyst: no report line"; }
 
+echo "== the delivery receipts the broker kept: who received which sections of the Cucuta report"
+# The subscribers acknowledged with signed receipts; the broker writes one audit entry per ACK.
+for _ in $(seq 50); do
+  rc=0
+  timeout 20 "$TL" audit receipts --db "$WORK/data/tearline.db" --report "${CUCUTA:0:12}" --pki "$PKI" \
+    >"$WORK/out" 2>"$WORK/err" || rc=$?
+  [[ $rc -eq 0 ]] && grep -q '^dea-cucuta-agent ' "$WORK/out" && grep -q '^diran-cucuta-analyst ' "$WORK/out" && break
+  sleep 0.1
+done
+out_has "^dea-cucuta-agent received report $CUCUTA seq [0-9]+, sections \\[2\\]$"
+out_has "^diran-cucuta-analyst received report $CUCUTA seq [0-9]+, sections \\[1, 2\\]$"
+out_has '^  receipt: valid$'
+out_lacks 'invalid'
+run 0 audit verify --db "$WORK/data/tearline.db" --pki "$PKI"
+out_has '^OK [0-9]+ delivery receipts, every one verifies'
+
 echo "== explain the saved report, offline"
 run 0 explain "$WORK/cucuta.report" --pki "$PKI" --policy "$POLICY"
 no_err
@@ -255,7 +287,7 @@ out_has '^  REPORT_SIGNATURE: '
 
 echo "== a subscriber whose credential is revoked: one line, exit 1"
 serial=$("$TL" certs show --pki "$PKI" | grep -A3 -E '^  fudra-lab-ops$' | sed -n 's/.*serial \([0-9][0-9]*\).*/\1/p')
-"$TL" certs revoke --pki "$PKI" --agency FUDRA --serial "$serial" >/dev/null
+"$TL" certs revoke --pki "$PKI" --agency FUDRA --serial "$serial" --reason compromised >/dev/null
 kill -HUP "$BROKER_PID"
 rc=0
 wait "$fudra_PID" || rc=$?
@@ -285,6 +317,19 @@ assert v[0]["batch_id"] == v[1]["batch_id"] and len(v[0]["batch_id"]) == 32, v
 assert [x["batch_index"] for x in v] == [1, 2] and [x["batch_size"] for x in v] == [2, 2], v
 assert v[0]["report_id"] != v[1]["report_id"], v
 PY
+
+echo "== publish --json carries the acceptance receipt; --force replaces --save's files"
+run 0 publish "${AS[@]}" --node diran-cucuta-commander --spec "$WORK/cucuta.toml" --json --force \
+  --save "$WORK/cucuta.report"
+python3 - "$WORK/out" "$WORK/cucuta.report.receipt" <<'PY'
+import base64, json, sys
+v = json.loads(open(sys.argv[1]).read())
+assert v["verdict"] == "ACCEPTED" and v["broker_id"] == "tearline-broker", v
+assert int(v["accepted_ms"]) > 0 and v["accepted_at"].endswith("Z"), v
+assert base64.b64decode(v["receipt"]) == open(sys.argv[2], "rb").read(), "receipt differs from FILE.receipt"
+PY
+run 0 receipt verify --report "$WORK/cucuta.report" --pki "$PKI" --json
+out_has '"verdict":"VALID"'
 
 kill -TERM "$BROKER_PID"
 wait "$BROKER_PID" || fail "broker did not stop cleanly"

@@ -132,6 +132,17 @@ CharterFile read_charter_file(std::string_view command, const PkiPaths& pki, con
   return out;
 }
 
+// The directory's credentials: the nodes, and the brokers' (role broker:
+// they sign receipts and read no section), shown apart.
+struct Split {
+  std::vector<const identity::Credential*> nodes, brokers;
+};
+Split split_brokers(const std::vector<const identity::Credential*>& all) {
+  Split out;
+  for (const identity::Credential* c : all) (c->has_role(identity::kBrokerRole) ? out.brokers : out.nodes).push_back(c);
+  return out;
+}
+
 // ---- certs demo --------------------------------------------------------------
 
 struct DemoOptions {
@@ -177,9 +188,14 @@ void run_demo(const DemoOptions& o) {
   std::vector<std::string> agencies, units;
   for (const auto& [id, a] : (*dir)->trust().authorities()) agencies.push_back(id);
   for (const auto& u : (*dir)->unit_ids()) units.push_back(u);
+  const Split split = split_brokers((*dir)->nodes());
+  std::vector<std::string> brokers;
+  brokers.reserve(split.brokers.size());
+  for (const identity::Credential* b : split.brokers) brokers.push_back(b->node_id + " (issued by " + b->agency + ")");
   std::cout << "generated the PKI of " << o.roster << " in " << o.out << "\n"
             << "  agencies: " << agencies.size() << " (" << join(agencies) << ")\n"
-            << "  nodes:    " << (*dir)->nodes().size() << "\n"
+            << "  nodes:    " << split.nodes.size() << "\n"
+            << "  broker:   " << join(brokers) << "\n"
             << "  units:    " << units.size() << " (" << join(units) << ")\n"
             << "  rejected objects: " << report.rejected.size() << "\n"
             << "  public directory: " << pki.directory().string() << "\n"
@@ -314,17 +330,51 @@ void run_charter_cosign(const CharterCosignOptions& o) {
 // ---- certs revoke ------------------------------------------------------------
 
 struct RevokeOptions {
-  std::string pki, agency;
+  std::string pki, agency, reason, compromised_at;
   std::vector<std::string> serials, charters;
 };
+
+// --compromised-at: RFC 3339 UTC to the second ("2026-03-01T12:00:00Z") or
+// unix seconds; a revocation time is whole seconds (identity.proto).
+std::int64_t parse_compromised_at(std::string_view command, const std::string& text) {
+  const std::string what = "--compromised-at '" + text + "' ";
+  if (!text.empty() && std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return static_cast<std::int64_t>(parse_number(command, "--compromised-at", text, 1, INT64_MAX / 1000));
+  }
+  auto ms = parse_utc_ms(text);
+  if (!ms) usage(command, what + "must be a UTC time like 2026-03-01T12:00:00Z, or unix seconds");
+  if (*ms <= 0 || *ms % 1000 != 0) usage(command, what + "must be a whole second after 1970-01-01T00:00:00Z");
+  return *ms / 1000;
+}
 
 void run_revoke(const RevokeOptions& o) {
   constexpr std::string_view cmd = "certs revoke";
   require_id(cmd, "agency", o.agency);
-  std::vector<std::uint64_t> serials;
-  serials.reserve(o.serials.size());
-  for (const auto& s : o.serials) serials.push_back(parse_number(cmd, "--serial", s, 1, UINT64_MAX));
+  identity::RevocationReason reason = identity::RevocationReason::kCompromised;
+  if (o.reason == "retired") {
+    reason = identity::RevocationReason::kRetired;
+  } else if (o.reason != "compromised" && !o.reason.empty()) {
+    usage(cmd, "--reason '" + o.reason +
+                   "' must be retired (past signatures stand) or compromised (signatures from --compromised-at on "
+                   "are void)");
+  }
+  if (!o.serials.empty() && o.reason.empty()) {
+    usage(cmd, "--serial needs --reason retired or --reason compromised");
+  }
+  if (o.serials.empty() && !o.reason.empty()) usage(cmd, "--reason applies to --serial: give the serials it revokes");
+  if (!o.compromised_at.empty() && (o.serials.empty() || reason != identity::RevocationReason::kCompromised)) {
+    usage(cmd, "--compromised-at goes with --serial N --reason compromised (a retired key's signatures stand)");
+  }
+  const std::int64_t now = now_seconds();
+  const std::int64_t since = o.compromised_at.empty() ? now : parse_compromised_at(cmd, o.compromised_at);
+  std::vector<identity::CredentialRevocation> credentials;
+  credentials.reserve(o.serials.size());
+  for (const auto& s : o.serials) {
+    const std::uint64_t serial = parse_number(cmd, "--serial", s, 1, UINT64_MAX);
+    credentials.push_back({serial, reason, reason == identity::RevocationReason::kCompromised ? since : 0});
+  }
   std::vector<std::pair<std::string, std::uint64_t>> charters;
+  charters.reserve(o.charters.size());
   for (const auto& c : o.charters) {
     const auto colon = c.rfind(':');
     if (colon == std::string::npos) usage(cmd, "--charter '" + c + "' must be UNIT:VERSION");
@@ -333,29 +383,53 @@ void run_revoke(const RevokeOptions& o) {
     charters.emplace_back(unit,
                           parse_number(cmd, "charter version", std::string_view(c).substr(colon + 1), 1, UINT64_MAX));
   }
-  auto number = identity::revoke(PkiPaths(o.pki), o.agency, serials, charters, now_seconds());
+  auto number = identity::revoke(PkiPaths(o.pki), o.agency, credentials, charters, now);
   if (!number) fail(cmd, number.status());
   std::cout << *number << "\n"
-            << o.agency << " revocation list " << *number << " issued; newly revoked: " << serials.size()
+            << o.agency << " revocation list " << *number << " issued; newly revoked: " << credentials.size()
             << " serial(s), " << charters.size() << " charter(s)\n";
+  if (!credentials.empty()) {
+    std::cout << "  serial(s) " << join(o.serials) << ": " << identity::revocation_reason_name(reason);
+    if (reason == identity::RevocationReason::kCompromised) {
+      std::cout << " at " << format_utc_seconds(since) << " (reports accepted from then on are void)";
+    } else {
+      std::cout << " (signatures made before stand)";
+    }
+    std::cout << "\n";
+  }
 }
 
 // ---- certs broker ------------------------------------------------------------
 
 struct BrokerOptions {
-  std::string pki;
+  std::string pki, id = "tearline-broker", agency, days = std::to_string(kDefaultDays);
   bool force = false;
 };
 
 void run_broker(const BrokerOptions& o) {
   constexpr std::string_view cmd = "certs broker";
+  require_id(cmd, "broker id", o.id);
+  const Window w = window_from_now(cmd, o.days);
   const PkiPaths pki(o.pki);
+  std::string agency = o.agency;
+  if (agency.empty()) {
+    const auto trust = load_trust(cmd, pki);
+    if (trust.authorities().size() != 1) {
+      usage(cmd, "give --agency: the agency that issues the broker's credential (the PKI has " +
+                     std::to_string(trust.authorities().size()) + " authorities)");
+    }
+    agency = trust.authorities().begin()->first;
+  }
+  require_id(cmd, "agency", agency);
   if (path_exists(pki.broker_key()) && !o.force) {
     usage(cmd, "broker keys already exist in " + pki.broker_key().string() +
                    "; use --force to replace them (nodes must then be given the new broker.pub)");
   }
-  Status s = identity::init_broker(pki, {"tearline-broker", "DIRAN", now_seconds() - 3600,
-                                         now_seconds() + 365 * 86400});  // TODO(cli helper): --id, --agency
+  if (path_exists(pki.credential(o.id)) && !o.force) {
+    usage(cmd, "a credential of " + o.id + " already exists in " + pki.credential(o.id).string() +
+                   "; choose another --id or use --force");
+  }
+  Status s = identity::init_broker(pki, {o.id, agency, w.not_before, w.not_after});
   if (!s) fail(cmd, s);
   auto pub = read_file(pki.broker_public());
   if (!pub) fail(cmd, pub.status());
@@ -363,7 +437,9 @@ void run_broker(const BrokerOptions& o) {
   while (!z85.empty() && (z85.back() == '\n' || z85.back() == '\r')) z85.pop_back();
   std::cout << "broker keys written to " << pki.broker_key().string() << " (mode 0600)\n"
             << "  transport public key (Z85): " << one_line(z85) << "\n"
-            << "  published in " << pki.broker_public().string() << "\n";
+            << "  published in " << pki.broker_public().string() << "\n"
+            << "  credential of " << o.id << " (role broker, issued by " << agency << "), valid until "
+            << format_utc_seconds(w.not_after) << ": " << pki.credential(o.id).string() << "\n";
 }
 
 // ---- certs show --------------------------------------------------------------
@@ -443,9 +519,11 @@ void run_show(const ShowOptions& o) {
       std::cout << ": serials [" << join(serials) << "], charters [" << join(charters) << "]\n";
     }
   }
-  const auto nodes = dir.nodes();
-  std::cout << "nodes (" << nodes.size() << "):\n";
-  for (const identity::Credential* c : nodes) print_node(dir, *c, now);
+  const Split split = split_brokers(dir.nodes());
+  std::cout << "nodes (" << split.nodes.size() << "):\n";
+  for (const identity::Credential* c : split.nodes) print_node(dir, *c, now);
+  std::cout << "brokers (" << split.brokers.size() << "):\n";
+  for (const identity::Credential* c : split.brokers) print_node(dir, *c, now);
   const auto units = dir.unit_ids();
   std::cout << "units (" << units.size() << "):\n";
   for (const auto& unit : units) print_unit(dir, unit, now);
@@ -529,7 +607,16 @@ void add_revoke(CLI::App& certs) {
                                    "plus the given items) and print its number");
   sub->add_option("--pki", o->pki, kPkiHelp)->type_name("DIR")->required();
   sub->add_option("--agency", o->agency, "The revoking agency")->required();
-  sub->add_option("--serial", o->serials, "Credential serial of this agency to revoke (repeatable)")->type_name("N");
+  sub->add_option("--serial", o->serials, "Credential serial of this agency to revoke (repeatable; needs --reason)")
+      ->type_name("N");
+  sub->add_option("--reason", o->reason,
+                  "Why the --serial credentials are revoked: retired (their past signatures stand) or compromised "
+                  "(signatures from --compromised-at on are void)")
+      ->type_name("retired|compromised");
+  sub->add_option("--compromised-at", o->compromised_at,
+                  "With --reason compromised: from when its signatures are void, as 2026-03-01T12:00:00Z or unix "
+                  "seconds (default: now)")
+      ->type_name("TIME");
   sub->add_option("--charter", o->charters, "Charter version to withdraw consent from, as UNIT:VERSION (repeatable)")
       ->type_name("UNIT:VERSION");
   sub->callback([o] { run_revoke(*o); });
@@ -538,10 +625,14 @@ void add_revoke(CLI::App& certs) {
 void add_broker(CLI::App& certs) {
   auto o = std::make_shared<BrokerOptions>();
   auto* sub = certs.add_subcommand("broker",
-                                   "Generate the broker's transport and audit keys and publish "
-                                   "directory/broker.pub");
+                                   "Generate the broker's transport and audit keys, publish directory/broker.pub, "
+                                   "and issue the broker's credential (role broker: it signs acceptance receipts)");
   sub->add_option("--pki", o->pki, kPkiHelp)->type_name("DIR")->required();
-  sub->add_flag("--force", o->force, "Replace existing broker keys");
+  sub->add_option("--id", o->id, "The broker's id in the directory")->capture_default_str();
+  sub->add_option("--agency", o->agency,
+                  "The agency that issues the broker's credential (default: the PKI's only authority)");
+  sub->add_option("--days", o->days, "Validity in days (1-3650)")->type_name("DAYS")->capture_default_str();
+  sub->add_flag("--force", o->force, "Replace existing broker keys and credential");
   sub->callback([o] { run_broker(*o); });
 }
 

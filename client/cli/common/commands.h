@@ -19,12 +19,13 @@ struct CommandExit : std::runtime_error {
 };
 
 // One declaration per command, each defined in cli/<audience>/<name>_command.cc
-// (node: publish, subscribe, explain; certs: certs, audit; inject; demo).
+// (node: publish, subscribe, explain, receipt; certs: certs, audit; inject; demo).
 void add_certs_command(CLI::App& app);
 void add_audit_command(CLI::App& app);
 void add_publish_command(CLI::App& app);
 void add_subscribe_command(CLI::App& app);
 void add_explain_command(CLI::App& app);
+void add_receipt_command(CLI::App& app);  // receipt verify
 void add_inject_command(CLI::App& app);
 void add_demo_command(CLI::App& app);  // and the hidden demo-node
 

@@ -30,6 +30,7 @@
 #include "base/bytes.h"
 #include "base/clock.h"
 #include "base/text_table.h"
+#include "base/time_format.h"
 #include "cli/common/commands.h"
 #include "cli/demo/demo_node.h"
 #include "cli/demo/demo_outcome.h"
@@ -314,12 +315,18 @@ class Demo {
     reload_directory();
     const identity::Credential* cred = dir_->node(plan.node);
     if (cred == nullptr) fail("cannot revoke unknown node " + plan.node);
-    auto number = identity::revoke(world_->revocation_pki(), cred->agency, {cred->serial}, {}, now_seconds());
+    // The drill: the liaison's key is reported compromised now, so its
+    // signatures from this moment on are void (docs/trust-model.md,
+    // "Revocation in time"); it published nothing before.
+    const std::int64_t now = now_seconds();
+    const identity::CredentialRevocation revocation{cred->serial, identity::RevocationReason::kCompromised, now};
+    auto number = identity::revoke(world_->revocation_pki(), cred->agency, {revocation}, {}, now);
     if (!number) fail("cannot revoke " + plan.node + ": " + number.status().to_string());
     auto& events = played_.events[step];
     events.push_back(cred->agency + " revokes " + plan.node + "'s credential (serial " + std::to_string(cred->serial) +
                      ", revocation list " + std::to_string(*number) + ", signed with the " + cred->agency +
-                     " authority key)");
+                     " authority key) as compromised from " + format_utc_seconds(now) +
+                     ": its signatures from then on are void");
     progress_ << "demo: " << events.back() << "\n";
     v1::DemoCommand c;
     c.set_kind(v1::DemoCommand::RELOAD);

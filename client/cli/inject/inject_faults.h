@@ -4,10 +4,14 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <string>
 #include <string_view>
 
 #include "base/bytes.h"
+#include "base/result.h"
 #include "crypto/keys.h"
+#include "receipt/delivery.h"
 #include "report/builder.h"
 #include "tearline/v1/report.pb.h"
 
@@ -56,5 +60,24 @@ report::ReportDraft padded_for_oversize(report::ReportDraft draft);
 
 // A PUBLISH frame carrying `report`, encoded.
 Bytes publish_frame(ByteView report);
+
+// ---- ACK faults ----------------------------------------------------------------
+// The delivery receipt a node signs for one DELIVER (receipt/delivery.h),
+// then altered. `report` is the copy's bytes exactly as delivered.
+
+// What a receipt names for the copy: its seq, the hash of its bytes, its
+// report id and the sections it carried. REPORT_MALFORMED when the bytes are
+// not a report.
+Result<receipt::DeliveredCopy> delivered_copy(std::uint64_t broker_seq, ByteView report);
+
+// A serialized DeliveryReceipt with the lowest bit of its signature's last
+// byte flipped: the shape stays valid, the signature does not verify.
+Bytes flip_receipt_signature(ByteView receipt);
+
+// A broker id that is not `broker_id` (and is a valid id).
+std::string other_broker_id(std::string_view broker_id);
+
+// An ACK frame for `broker_seq` carrying `receipt`, encoded.
+Bytes ack_frame(std::uint64_t broker_seq, ByteView receipt);
 
 }  // namespace tearline::cli::inject

@@ -11,9 +11,12 @@
 #include "base/clock.h"
 #include "cli/inject/inject_faults.h"
 #include "cli/node/report_spec.h"
+#include "client/connection.h"
 #include "client/session_internal.h"
 #include "crypto/key_file.h"
 #include "identity/pki.h"
+#include "receipt/acceptance.h"
+#include "receipt/delivery.h"
 #include "report/verify.h"
 #include "wire/frame.h"
 
@@ -25,6 +28,7 @@ namespace {
 constexpr std::int64_t kTenMinutesMs = std::int64_t{10} * 60 * 1000;
 constexpr std::string_view kClientName = "tearline-inject";
 constexpr int kCutOffWaitMs = 100;  // a revoked node's session, read after the sentinel
+constexpr int kClosedWaitMs = 500;  // after an ACK fault's ERROR: a PONG within this means the session is open
 
 std::int64_t now_ms() { return SystemClock::instance().now_ms(); }
 
@@ -187,7 +191,7 @@ struct Runner::State {
   // The first node of the directory other than `node`.
   std::string other_than(const std::string& node) const {
     for (const identity::Credential* c : directory->nodes()) {
-      if (c->node_id != node) return c->node_id;
+      if (c->node_id != node && !c->has_role(identity::kBrokerRole)) return c->node_id;
     }
     return node;
   }
@@ -352,12 +356,14 @@ struct Runner::State {
     return v;
   }
 
-  // Revokes the sender's credential in the PKI with its agency's authority
-  // key, has the admin node reload the broker, then connects as the sender.
+  // Revokes the sender's credential in the PKI (compromised from now) with
+  // its agency's authority key, has the admin node reload the broker, then connects as the sender.
   Result<Verdict> connect_revoked(const Case& c) {
     const identity::Credential* cred = directory->node(c.as);
     if (cred == nullptr) return failed(Status::fail(Code::UNKNOWN_NODE, c.as + " is not in the directory"));
-    auto list = identity::revoke(identity::PkiPaths(options.pki), cred->agency, {cred->serial}, {}, now_ms() / 1000);
+    const std::int64_t now = now_ms() / 1000;
+    const identity::CredentialRevocation compromised{cred->serial, identity::RevocationReason::kCompromised, now};
+    auto list = identity::revoke(identity::PkiPaths(options.pki), cred->agency, {compromised}, {}, now);
     if (!list) return failed(list.status());
     const std::string admin = admin_node(scenario, *directory);
     auto admin_session = connect(admin);
@@ -373,6 +379,116 @@ struct Runner::State {
     cut_off_invalid();
     auto s = connect(c.as);
     return s ? accepted() : failed(s.status());
+  }
+
+  // ---- ACK faults ------------------------------------------------------------
+
+  // The broker's id as receipts name it: the credential with role broker
+  // whose transport key is the directory's broker.pub.
+  std::string broker_id(const crypto::TransportPublicKey& broker_key) const {
+    for (const identity::Credential* c : directory->nodes()) {
+      if (c->has_role(identity::kBrokerRole) && c->transport_key.bytes == broker_key.bytes) return c->node_id;
+    }
+    return {};
+  }
+
+  // The next frame within the timeout that `want` accepts; others are dropped.
+  template <typename Want>
+  std::optional<v1::Frame> await(client::Connection& conn, Want want) const {
+    const std::int64_t deadline = steady_ms() + timeout();
+    while (steady_ms() < deadline) {
+      auto event = conn.next_event(static_cast<int>(std::max<std::int64_t>(1, deadline - steady_ms())));
+      if (event && event->is_ok() && want(event->value())) return std::move(event->value());
+    }
+    return std::nullopt;
+  }
+
+  // On a raw connection of the sender (no library session, so nothing ACKs
+  // for it): subscribe to the case's topic, publish the case's report,
+  // receive its DELIVER, answer with the ACK the fault crafts. The verdict is
+  // the broker's answer to that ACK; then a PING must go unanswered (the
+  // broker closed the session), else a problem is reported with the deliveries.
+  Result<Verdict> send_ack_fault(const Case& c, std::size_t index) {
+    report::ReportDraft draft = c.draft;
+    draft.created_at_ms = now_ms();
+    draft.sequence = next_sequence(c.as);
+    auto built = build(draft, c.as, c.as);
+    if (!built) return failed(built.status());
+    Sent sent_report{c.name, built->report_id, to_hex(built->report_id), built->bytes, {}};
+    for (const auto& section : c.draft.sections) sent_report.texts.push_back(to_string(section.content));
+    names[sent_report.report_id_hex] = c.name;
+    sent[index] = sent_report;
+
+    auto own = secrets(c.as);
+    if (!own) return failed(own.status());
+    const std::string other = c.other.empty() ? other_than(c.as) : c.other;
+    auto other_key = secrets(other);
+    if (!other_key) return failed(other_key.status());
+    auto broker_key = client::read_broker_key(options.directory_path() / "broker.pub");
+    if (!broker_key) return failed(broker_key.status());
+    client::ConnectionOptions o;
+    o.endpoint = options.broker;
+    o.client_name = std::string(kClientName);
+    o.node_id = c.as;
+    o.connect_timeout_ms = timeout();
+    o.send_timeout_ms = timeout();
+    auto conn = client::Connection::open(o, *broker_key, (*own)->transport);
+    if (!conn) return conn.status();
+    if (Status hello = (*conn)->hello(); !hello) {
+      if (hello.code() == Code::UNAVAILABLE) return hello;
+      return failed(hello);
+    }
+    auto subscribed = (*conn)->request(wire::make_subscribe((*conn)->next_request_id(), {draft.topic}), timeout());
+    if (!subscribed) return subscribed.status();
+    if (!subscribed->has_accepted()) return verdict_of(std::optional<v1::Frame>(*subscribed), timeout());
+    auto published = (*conn)->request(wire::make_publish((*conn)->next_request_id(), built->bytes), timeout());
+    if (!published) return published.status();
+    if (!published->has_accepted()) return verdict_of(std::optional<v1::Frame>(*published), timeout());
+    last_accepted[c.as] = std::max(last_accepted[c.as], draft.sequence);
+
+    // Deliveries from before (the node's durable subscriptions) may come first.
+    const std::string id = sent_report.report_id_hex;
+    auto deliver = await(**conn, [&](const v1::Frame& f) {
+      if (!f.has_deliver()) return false;
+      auto parsed = report::parse_report_structure(as_bytes(f.deliver().report()));
+      return parsed && parsed->report_id_hex() == id;
+    });
+    if (!deliver) {
+      return failed(Status::fail(Code::UNAVAILABLE, c.as + " did not receive the case's report within " +
+                                                        std::to_string(timeout()) + " ms, so no ACK was sent"));
+    }
+    const v1::Deliver& d = deliver->deliver();
+    auto copy = delivered_copy(d.broker_seq(), as_bytes(d.report()));
+    if (!copy) return failed(copy.status());
+    std::string broker = broker_id(*broker_key);
+    if (auto receipt = receipt::parse_acceptance(as_bytes(d.receipt()))) broker = receipt->broker_id();
+    Bytes ack_receipt;
+    switch (c.fault) {
+      case Fault::kForgedAckReceipt:
+        ack_receipt = flip_receipt_signature(receipt::sign_delivery(c.as, broker, (*own)->signing, now_ms(), {*copy}));
+        break;
+      case Fault::kAckReceiptOtherBroker:
+        ack_receipt = receipt::sign_delivery(c.as, other_broker_id(broker), (*own)->signing, now_ms(), {*copy});
+        break;
+      default: ack_receipt = receipt::sign_delivery(c.as, broker, (*other_key)->signing, now_ms(), {*copy}); break;
+    }
+    if (Status s = (*conn)->send(ack_frame(d.broker_seq(), ack_receipt)); !s) return s;
+    const auto answer = await(**conn, [](const v1::Frame& f) { return !f.has_deliver() && !f.has_pong(); });
+    const Verdict v = verdict_of(answer, timeout());
+
+    // Closed: the broker no longer answers this session's PING with a PONG.
+    constexpr std::uint64_t kNonce = 0x7ea1;
+    if ((*conn)->try_send(wire::make_ping(kNonce))) {
+      const std::int64_t deadline = steady_ms() + kClosedWaitMs;
+      while (steady_ms() < deadline) {
+        auto event = (*conn)->next_event(kClosedWaitMs);
+        if (event && event->is_ok() && event->value().has_pong() && event->value().pong().nonce() == kNonce) {
+          pending_problems.push_back(c.as + ": its session still answered PING after the faulty ACK (not closed)");
+          break;
+        }
+      }
+    }
+    return v;
   }
 
   // ---- deliveries ----------------------------------------------------------------
@@ -507,6 +623,7 @@ Status Runner::start() {
   Status dir = s.load_directory();
   if (!dir) return dir;
   for (const identity::Credential* c : s.directory->nodes()) {
+    if (c->has_role(identity::kBrokerRole)) continue;  // the broker's own credential: no node, no key file here
     if (!s.directory->check_node(c->node_id, now_ms() / 1000)) continue;
     auto session = s.connect(c->node_id);
     if (!session) return session.status();
@@ -540,6 +657,10 @@ Result<CaseResult> Runner::run(std::size_t index) {
       report = s.sent_by(c.replay_of);
       break;
     case FaultKind::kRawFrame: verdict = s.send_garbage(c); break;
+    case FaultKind::kAck:
+      verdict = s.send_ack_fault(c, index);
+      report = s.sent_by(index);
+      break;
     case FaultKind::kConnection:
       verdict = c.fault == Fault::kRevokedNode ? s.connect_revoked(c) : s.connect_unknown_key(c);
       break;

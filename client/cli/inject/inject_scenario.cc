@@ -61,6 +61,12 @@ const std::vector<FaultInfo> kFaults = {
      "the PKI revokes the sender, an admin reloads the broker, the sender connects (changes the PKI)"},
     {Fault::kUnknownTransportKey, "unknown_transport_key", FaultKind::kConnection, "HANDSHAKE_REFUSED",
      "the sender connects with a fresh transport key that no credential holds"},
+    {Fault::kForgedAckReceipt, "forged_ack_receipt", FaultKind::kAck, "RECEIPT_INVALID",
+     "the sender's ACK of the case's report carries its delivery receipt with one bit of the signature flipped"},
+    {Fault::kAckReceiptOtherBroker, "ack_receipt_other_broker", FaultKind::kAck, "RECEIPT_INVALID",
+     "the sender's ACK carries a delivery receipt, validly signed, naming another broker"},
+    {Fault::kAckSignedByOtherNode, "ack_signed_by_other_node", FaultKind::kAck, "RECEIPT_INVALID",
+     "the sender's ACK carries a delivery receipt naming the sender but signed with another node's key"},
 };
 
 const std::set<std::string, std::less<>>& code_names() {
@@ -170,7 +176,7 @@ struct Parser {
       problems.add(n, where + std::string(key) + " '" + *name + "' is not an earlier case");
       return std::nullopt;
     }
-    if (fault_kind(scenario.cases[it->second].fault) != FaultKind::kReport) {
+    if (!sends_report(fault_kind(scenario.cases[it->second].fault))) {
       problems.add(n, where + std::string(key) + " '" + *name + "' sends no report of its own");
       return std::nullopt;
     }
@@ -218,8 +224,11 @@ struct Parser {
       problems.add_at_line(c.line, where + "expect is required (\"accepted\" or a code name)");
     }
     if (auto other = problems.string(t, "other", where + "other")) {
-      if (c.fault != Fault::kSignedByOtherNode && c.fault != Fault::kOriginatorNotSender) {
-        problems.add(*t.get("other"), where + "other applies only to signed_by_other_node and originator_not_sender");
+      if (c.fault != Fault::kSignedByOtherNode && c.fault != Fault::kOriginatorNotSender &&
+          c.fault != Fault::kAckSignedByOtherNode) {
+        problems.add(*t.get("other"), where +
+                                          "other applies only to signed_by_other_node, originator_not_sender and "
+                                          "ack_signed_by_other_node");
       }
       c.other = *other;
     }
@@ -227,7 +236,7 @@ struct Parser {
     // The report.
     const toml::node* topic = t.get("topic");
     const toml::node* sections = t.get("section");
-    if (kind == FaultKind::kReport) {
+    if (sends_report(kind)) {
       if (auto s = problems.string(t, "topic", where + "topic")) c.draft.topic = *s;
       if (topic == nullptr) problems.add_at_line(c.line, where + "topic is required");
       if (sections == nullptr) {
@@ -272,7 +281,7 @@ struct Parser {
       }
     } else if (c.fault == Fault::kReplayedId) {
       for (std::size_t i = scenario.cases.size(); i-- > 0;) {
-        if (fault_kind(scenario.cases[i].fault) == FaultKind::kReport) {
+        if (sends_report(fault_kind(scenario.cases[i].fault))) {
           c.replay_of = i;
           break;
         }
@@ -312,7 +321,7 @@ struct Parser {
       }
     }
     index_of.emplace(c.name, scenario.cases.size());
-    section_counts.push_back(kind == FaultKind::kReport ? c.draft.sections.size() : 0);
+    section_counts.push_back(sends_report(kind) ? c.draft.sections.size() : 0);
     scenario.cases.push_back(std::move(c));
   }
 };
@@ -339,6 +348,8 @@ std::string_view fault_name(Fault fault) {
   const FaultInfo* f = fault_info(fault);
   return f == nullptr ? std::string_view() : f->name;
 }
+
+bool sends_report(FaultKind kind) { return kind == FaultKind::kReport || kind == FaultKind::kAck; }
 
 FaultKind fault_kind(Fault fault) {
   const FaultInfo* f = fault_info(fault);

@@ -47,6 +47,9 @@ enum class Fault {
   kBatchForeignLeaf,
   kRevokedNode,
   kUnknownTransportKey,
+  kForgedAckReceipt,
+  kAckReceiptOtherBroker,
+  kAckSignedByOtherNode,
 };
 
 // How the runner sends a case.
@@ -55,7 +58,11 @@ enum class FaultKind {
   kReplay,      // re-sends the exact bytes of an earlier case
   kRawFrame,    // a raw frame that carries no report
   kConnection,  // a connection attempt, no message
+  kAck,         // publishes the case's report on a raw session of the sender, receives it, answers with a crafted ACK
 };
+
+// Whether cases of this kind build and send a report of their own.
+bool sends_report(FaultKind kind);
 
 struct FaultInfo {
   Fault fault;
@@ -79,9 +86,10 @@ struct Case {
   std::int64_t line = 0;  // of its [[case]] header
   std::string as;         // the sending node
   Fault fault = Fault::kNone;
-  std::string expect;         // "accepted" or a code name
-  std::string other;          // signed_by_other_node / originator_not_sender: the other node (empty: chosen)
-  report::ReportDraft draft;  // topic and sections (FaultKind::kReport only)
+  std::string expect;  // "accepted" or a code name
+  std::string
+      other;  // signed_by_other_node, originator_not_sender, ack_signed_by_other_node: the other node (empty: chosen)
+  report::ReportDraft draft;                   // topic and sections (FaultKind::kReport only)
   std::optional<std::size_t> derive_from;      // index of an earlier case cited as the source
   std::vector<std::uint32_t> derive_sections;  // 0-based; empty = every section
   std::optional<std::size_t> replay_of;        // replayed_id: index of the earlier case re-sent

@@ -93,7 +93,9 @@ void run_explain(const ExplainOptions& o) {
     }
     nodes.push_back(o.node);
   } else {
-    for (const identity::Credential* c : dir->nodes()) nodes.push_back(c->node_id);
+    for (const identity::Credential* c : dir->nodes()) {
+      if (!c->has_role(identity::kBrokerRole)) nodes.push_back(c->node_id);  // a broker reads no section
+    }
   }
 
   auto verified = report::verify_report(*bytes, *dir);
@@ -136,7 +138,8 @@ void add_explain_command(CLI::App& app) {
       "Offline: verify a saved report (publish --save) and explain, section by section, which nodes may read it "
       "and every reason the others may not, at the report's created-at");
   cmd->add_option("REPORT_FILE", o->report_file, "The report's bytes")->required();
-  cmd->add_option("--node", o->node, "Explain for this node only (default: every node of the directory)");
+  cmd->add_option("--node", o->node,
+                  "Explain for this node only (default: every node of the directory but the broker)");
   auto* pki =
       cmd->add_option("--pki", o->pki, "PKI folder made by `tearline certs` (default certs/demo)")->type_name("DIR");
   cmd->add_option("--directory", o->directory, "Directory folder (instead of PKI/directory)")

@@ -3,15 +3,19 @@
 // node, send it and print the broker's verdict with the recipients of each
 // section. Several --spec files: one report each, signed together as one
 // batch (report format 2) and sent at once, a verdict per report in order.
+// ACCEPTED carries the broker's acceptance receipt: --json prints it (base64,
+// with broker_id and accepted_ms), --save FILE keeps it as FILE.receipt.
 // Exit 0 ACCEPTED (every report), 1 REJECTED (any), 2 bad input, 3 broker
 // unreachable.
 #include <charconv>
+#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "base/files.h"
+#include "base/time_format.h"
 #include "cli/common/commands.h"
 #include "cli/common/print.h"
 #include "cli/node/node_options.h"
@@ -31,7 +35,7 @@ struct PublishOptions {
   std::vector<std::string> specs;
   std::string topic, classification, text, body_file, save;
   std::vector<std::string> releasable, units, sources;
-  bool orcon = false, json = false;
+  bool orcon = false, json = false, force = false;
 };
 
 [[noreturn]] void usage(const std::string& message) {
@@ -100,6 +104,12 @@ void print_verdict(const client::PublishOutcome& outcome, const report::BuiltRep
     v.set_batch_id(to_hex(as_bytes(batch.batch_id())));
     v.set_batch_index(batch.leaf_index() + 1);
     v.set_batch_size(batch.leaf_count());
+    if (outcome.accepted) {
+      v.set_broker_id(outcome.broker_id);
+      v.set_accepted_ms(outcome.accepted_ms);
+      v.set_accepted_at(outcome.receipt.empty() ? "" : format_utc_ms(outcome.accepted_ms));
+      v.set_receipt(std::string(outcome.receipt.begin(), outcome.receipt.end()));
+    }
     if (!outcome.accepted) {
       v.set_code(std::string(code_name(outcome.status.code())));
       for (const Reason& r : outcome.status.reasons()) {
@@ -120,6 +130,12 @@ void print_verdict(const client::PublishOutcome& outcome, const report::BuiltRep
   }
   if (outcome.accepted) {
     std::cout << "ACCEPTED report=" << id << " seq=" << outcome.broker_seq << "\n";
+    if (outcome.receipt.empty()) {
+      std::cout << "  no acceptance receipt (the broker signs none)\n";
+    } else {
+      std::cout << "  receipt: accepted by " << printable(outcome.broker_id) << " at "
+                << format_utc_ms(outcome.accepted_ms) << " as seq " << outcome.broker_seq << " (signed, verified)\n";
+    }
     for (std::size_t i = 0; i < draft.sections.size(); ++i) {
       std::cout << "  section " << (i + 1) << " (" << policy::describe(draft.sections[i].label) << "): sealed to "
                 << join(built.recipients[i], ", ", "no one") << "\n";
@@ -131,6 +147,19 @@ void print_verdict(const client::PublishOutcome& outcome, const report::BuiltRep
   if (batch.leaf_count() > 1) {
     std::cout << "  signed in batch " << to_hex(as_bytes(batch.batch_id())) << " as report " << (batch.leaf_index() + 1)
               << " of " << batch.leaf_count() << "\n";
+  }
+}
+
+std::string receipt_path(const std::string& save) { return save + ".receipt"; }
+
+// --save FILE and FILE.receipt are never overwritten without --force.
+void refuse_overwrite(const PublishOptions& o) {
+  if (o.save.empty() || o.force) return;
+  for (const std::string& path : {o.save, receipt_path(o.save)}) {
+    std::error_code ec;
+    if (std::filesystem::exists(path, ec)) {
+      usage("--save: " + path + " exists; remove it or give --force to replace it");
+    }
   }
 }
 
@@ -148,6 +177,7 @@ int run_publish(const PublishOptions& o, const CLI::App& cmd) {
           std::to_string(drafts.size()));
   }
   if (drafts.size() > 1 && !o.save.empty()) usage("--save writes one report: give one --spec with it");
+  refuse_overwrite(o);
   for (const auto& draft : drafts) {
     if (Status topic = policy::validate_topic(draft.topic); !topic) fail(kExitUsage, "bad topic", topic);
   }
@@ -156,11 +186,21 @@ int run_publish(const PublishOptions& o, const CLI::App& cmd) {
   auto built = client::build_batch(*session, drafts);
   if (!built) fail(exit_code_for(built.status()), "cannot build the report", built.status());
   if (!o.save.empty()) {
+    // A receipt left from an earlier report (--force) must not stand beside this one.
+    std::error_code ec;
+    std::filesystem::remove(receipt_path(o.save), ec);
     // Sealed content only, but labels, topic and wrap list are in clear: 0600.
     if (Status saved = write_file_atomic(o.save, built->front().bytes, 0600); !saved) fail(kExitUsage, "--save", saved);
   }
   auto outcomes = client::publish_built(*session, *built);
   if (!outcomes) fail(exit_code_for(outcomes.status()), "no verdict from " + o.node.broker, outcomes.status());
+  if (!o.save.empty() && outcomes->front().accepted && !outcomes->front().receipt.empty()) {
+    // The receipt names the report's digest and seq: nothing secret, but kept with the report.
+    const auto& receipt = outcomes->front().receipt;
+    if (Status saved = write_file_atomic(receipt_path(o.save), receipt, 0600); !saved) {
+      fail(kExitUsage, "--save", saved);
+    }
+  }
   bool all_accepted = true;
   for (std::size_t i = 0; i < outcomes->size(); ++i) {
     print_verdict((*outcomes)[i], (*built)[i], drafts[i], o.json);
@@ -200,8 +240,11 @@ void add_publish_command(CLI::App& app) {
   };
   for (CLI::Option* flag : flags) spec->excludes(flag);
   cmd->get_option("--text")->excludes("--body-file");
-  cmd->add_option("--save", o->save, "Also write the built report's bytes to FILE (for `tearline explain`)")
+  cmd->add_option("--save", o->save,
+                  "Also write the built report's bytes to FILE (for `tearline explain`) and, when accepted, the "
+                  "broker's acceptance receipt to FILE.receipt (for `tearline receipt verify`); never overwrites")
       ->type_name("FILE");
+  cmd->add_flag("--force", o->force, "With --save: replace FILE and FILE.receipt when they exist");
   cmd->add_flag("--json", o->json, "Print the verdict as one JSON object (proto/tearline/v1/cli.proto)");
   cmd->callback([o, cmd] {
     const int code = run_publish(*o, *cmd);
