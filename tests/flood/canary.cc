@@ -128,7 +128,8 @@ void Canary::subscribe_loop() {
     if (!f) continue;
     if (f->has_deliver()) {
       const std::int64_t at = now_us();
-      (void)subscriber_->send(wire::encode_frame(wire::make_ack(f->deliver().broker_seq())));
+      // No ACK: an ACK is a signed delivery receipt, and the canary measures
+      // delivery latency, not its durable cursor.
       const std::string id = report_id_of(f->deliver().report());
       std::lock_guard lock(mu_);
       auto it = sent_at_.find(id);
