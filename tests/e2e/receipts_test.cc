@@ -67,7 +67,7 @@ struct Published {
   client::PublishOutcome outcome;
 };
 
-Published publish(client::Session& session, const std::string& topic, const std::string& text) {
+Published publish_draft(client::Session& session, const std::string& topic, const std::string& text) {
   auto built = client::build(session, draft(topic, {{kShared, text}}));
   INFO(built.status().to_string());
   REQUIRE(built);
@@ -130,6 +130,37 @@ std::vector<Entry> audit_entries(const BrokerFixture& fx) {
   return out;
 }
 
+// A broker whose credential is missing from the directory does not start,
+// and a reload that would lose it is refused (the broker keeps serving).
+TEST_CASE("receipts: a broker without its own credential in the directory refuses to start", "[e2e][receipt]") {
+  BrokerFixture fx;
+  auto reader = must_connect(fx, kReader);
+  REQUIRE(reader->subscribe({"intel.>"}));
+  // Connected before: a client that loads the directory without the
+  // broker's credential could not verify its receipts.
+  auto publisher = must_connect(fx, kPublisher);
+  const std::filesystem::path credential = fx.pki().credential(kBrokerId);
+  REQUIRE(std::filesystem::remove(credential));
+  CHECK_THROWS(fx.reload());  // refused: the last good state stays
+  const auto served = publish_draft(*publisher, "intel.finance", "still served");
+  CHECK(served.outcome.broker_id == kBrokerId);
+  CHECK(next_report(*reader).broker_seq == served.outcome.broker_seq);
+  reader.reset();
+  publisher.reset();
+  fx.stop();
+
+  broker::Config config;
+  config.endpoint = "tcp://127.0.0.1:*";
+  config.key_file = fx.pki().broker_key();
+  config.directory = fx.pki().directory();
+  config.policy = std::filesystem::path(TEARLINE_SOURCE_DIR) / "certs" / "policy.toml";
+  config.data_dir = fx.root() / "other-data";
+  auto created = broker::Broker::create(config);
+  REQUIRE_FALSE(created);
+  CHECK(created.code() == Code::UNKNOWN_NODE);
+  CHECK(created.status().to_string().find("tearline certs broker") != std::string::npos);
+}
+
 TEST_CASE("receipts: ACCEPTED and every DELIVER carry the broker's receipt, which verifies offline", "[e2e][receipt]") {
   BrokerFixture fx;
   auto reader = must_connect(fx, kReader);
@@ -141,7 +172,7 @@ TEST_CASE("receipts: ACCEPTED and every DELIVER carry the broker's receipt, whic
   auto publisher = must_connect(fx, kPublisher);
   CHECK(client::broker_id(*publisher) == kBrokerId);
 
-  const Published p = publish(*publisher, "intel.finance", "receipted");
+  const Published p = publish_draft(*publisher, "intel.finance", "receipted");
   CHECK(p.outcome.broker_id == kBrokerId);
   CHECK(p.outcome.accepted_ms > 0);
   const receipt::Acceptance offline = verify_offline(fx, p.outcome.receipt, p.built, p.outcome.broker_seq);
@@ -168,10 +199,12 @@ TEST_CASE("receipts: ACCEPTED and every DELIVER carry the broker's receipt, whic
   // And after a restart, from the store of the new broker process.
   reader.reset();
   late.reset();
+  publisher.reset();
   fx.restart();
+  publisher = must_connect(fx, kPublisher);
   auto again = must_connect(fx, "diran-cucuta-analyst");
   REQUIRE(again->subscribe({"intel.>"}));
-  const Published q = publish(*publisher, "intel.finance", "after the restart");
+  const Published q = publish_draft(*publisher, "intel.finance", "after the restart");
   verify_offline(fx, q.outcome.receipt, q.built, q.outcome.broker_seq);
   const client::Received after = next_report(*again);
   CHECK(after.verification.is_ok());
@@ -276,7 +309,8 @@ TEST_CASE("receipts: a good ACK moves the cursor and is kept whole in the audit 
   auto publisher = must_connect(fx, kPublisher);
   std::vector<Published> published;
   published.reserve(3);
-  for (int i = 0; i < 3; ++i) published.push_back(publish(*publisher, "intel.finance", "acked " + std::to_string(i)));
+  for (int i = 0; i < 3; ++i)
+    published.push_back(publish_draft(*publisher, "intel.finance", "acked " + std::to_string(i)));
   for (const auto& p : published) CHECK(next_report(*reader).broker_seq == p.outcome.broker_seq);
   // The receipts were sent with the reading (the queue drained); a request
   // answered after them proves the broker has read them.
@@ -285,7 +319,7 @@ TEST_CASE("receipts: a good ACK moves the cursor and is kept whole in the audit 
   reader.reset();
   // Resumes after the cursor the ACKs moved: nothing is delivered again.
   auto back = must_connect(fx, kReader);
-  const Published sentinel = publish(*publisher, "intel.finance", "sentinel");
+  const Published sentinel = publish_draft(*publisher, "intel.finance", "sentinel");
   CHECK(next_report(*back).broker_seq == sentinel.outcome.broker_seq);
   CHECK(back->subscribe({"intel.other"}));
   back.reset();
@@ -322,7 +356,7 @@ TEST_CASE("receipts: a RETIRED originator's reports are still delivered from the
     REQUIRE(reader->subscribe({"intel.>"}));
   }
   auto publisher = must_connect(fx, kPublisher);
-  const Published p = publish(*publisher, "intel.finance", "before retirement");
+  const Published p = publish_draft(*publisher, "intel.finance", "before retirement");
   publisher.reset();
   fx.revoke("DEA", kPublisher, identity::RevocationReason::kRetired);
 
@@ -344,18 +378,18 @@ TEST_CASE("receipts: COMPROMISED at T, reports accepted before T stand, those ac
     REQUIRE(reader->subscribe({"intel.>"}));
   }
   auto publisher = must_connect(fx, kPublisher);
-  const Published before = publish(*publisher, "intel.finance", "accepted before T");
+  const Published before = publish_draft(*publisher, "intel.finance", "accepted before T");
   // T: the first whole second after `before` was accepted; `after` is
   // accepted at or after it.
   const std::int64_t t = before.outcome.accepted_ms / 1000 + 1;
   while (SystemClock::instance().now_ms() < t * 1000) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  const Published after = publish(*publisher, "intel.finance", "accepted after T");
+  const Published after = publish_draft(*publisher, "intel.finance", "accepted after T");
   REQUIRE(after.outcome.accepted_ms >= t * 1000);
   publisher.reset();
   fx.revoke("DEA", kPublisher, identity::RevocationReason::kCompromised, t);
 
   auto hq = must_connect(fx, "diran-bogota-hq");
-  const Published sentinel = publish(*hq, "intel.finance", "sentinel");
+  const Published sentinel = publish_draft(*hq, "intel.finance", "sentinel");
   auto reader = must_connect(fx, kReader);
   const client::Received first = next_report(*reader);
   INFO(first.verification.to_string());
@@ -399,8 +433,8 @@ TEST_CASE("receipts: COMPROMISED at T, reports accepted before T stand, those ac
 TEST_CASE("receipts: a forged or missing receipt never makes a report valid", "[e2e][receipt]") {
   BrokerFixture fx;
   auto publisher = must_connect(fx, kPublisher);
-  const Published a = publish(*publisher, "intel.finance", "report a");
-  const Published b = publish(*publisher, "intel.finance", "report b");
+  const Published a = publish_draft(*publisher, "intel.finance", "report a");
+  const Published b = publish_draft(*publisher, "intel.finance", "report b");
   auto directory = load_directory(fx);
   auto keys = crypto::read_node_keys(fx.pki().node_key(kReader));
   REQUIRE(keys);
