@@ -446,8 +446,6 @@ Result<std::vector<PublishOutcome>> publish_built(Session& session, const std::v
   // Pipelined: every PUBLISH is in flight before the first answer is read.
   std::vector<std::uint64_t> ids;
   ids.reserve(built.size());
-  // The session's generation may change while waiting; the broker id that
-  // receipts must name is the one these reports were sent to.
   for (const auto& b : built) {
     const v1::Frame frame = wire::make_publish(impl.connection->next_request_id(), b.bytes);
     Status started = impl.connection->start(frame);
@@ -520,7 +518,8 @@ std::optional<Received> Session::receive(int timeout_ms) {
       impl_->deliveries.pop_front();
       impl_->taken(generation, d);
       if (impl_->deliveries.empty()) {
-        // Drained: what has already arrived joins this receipt, then it goes.
+        // Drained? What has already arrived is queued first: when more
+        // copies wait, the receipt waits for them too (up to kAckEvery).
         for (int i = 0; i < kAckLookahead && impl_->deliveries.empty(); ++i) {
           auto event = impl_->connection->next_event(0);
           if (!event) break;

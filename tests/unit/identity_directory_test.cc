@@ -82,7 +82,7 @@ TEST_CASE("a revoked serial makes check_node REVOKED, for that agency only") {
   REQUIRE(serial_of(*before, "diran-cucuta-commander") == serial);
   REQUIRE(before->check_node("dea-cucuta-agent", kDemoNow).is_ok());
 
-  auto number = identity::revoke(fresh.pki, "DEA", {serial}, {}, kDemoNow);
+  auto number = identity::revoke(fresh.pki, "DEA", {{serial}}, {}, kDemoNow);
   REQUIRE(number);
   CHECK(*number == 2);
   LoadReport report;
@@ -97,7 +97,7 @@ TEST_CASE("a revoked serial makes check_node REVOKED, for that agency only") {
   CHECK(dir->revocation_list("DEA")->number == 2);
 
   // The next list keeps what the previous one revoked.
-  REQUIRE(identity::revoke(fresh.pki, "DEA", {serial_of(*dir, "dea-bogota-analyst")}, {}, kDemoNow));
+  REQUIRE(identity::revoke(fresh.pki, "DEA", {{serial_of(*dir, "dea-bogota-analyst")}}, {}, kDemoNow));
   LoadReport report3;
   auto dir3 = load(fresh.pki, &report3);
   CHECK(dir3->revocation_list("DEA")->number == 3);
@@ -157,7 +157,7 @@ TEST_CASE("a revocation list with a lower number than the one held is REVOCATION
   const std::uint64_t serial = serial_of(*load(fresh.pki, &r0), "dea-cucuta-agent");
   REQUIRE(identity::revoke(fresh.pki, "DEA", {}, {}, kDemoNow).is_ok());  // list 2: nothing revoked
   const Bytes list2 = read_bytes(fresh.pki.revocation_list("DEA"));
-  REQUIRE(identity::revoke(fresh.pki, "DEA", {serial}, {}, kDemoNow).is_ok());  // list 3: the agent revoked
+  REQUIRE(identity::revoke(fresh.pki, "DEA", {{serial}}, {}, kDemoNow).is_ok());  // list 3: the agent revoked
   LoadReport held_report;
   auto held = load(fresh.pki, &held_report);
   REQUIRE(held->revocation_list("DEA")->number == 3);

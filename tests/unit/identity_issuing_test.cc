@@ -50,14 +50,14 @@ TEST_CASE("issuing refuses bad input before writing anything") {
   }
   SECTION("signing with an authority key file readable by others") {
     REQUIRE(::chmod(fresh.pki.authority_key("DEA").c_str(), 0644) == 0);
-    CHECK(identity::revoke(fresh.pki, "DEA", {1}, {}, kDemoNow).code() == Code::KEY_FILE);
+    CHECK(identity::revoke(fresh.pki, "DEA", {{1}}, {}, kDemoNow).code() == Code::KEY_FILE);
     identity::IssueRequest req{"dea-new", "DEA", v1::SECRET, {}, kDemoNow, kDemoNow + kDay, 0};
     CHECK(identity::issue_node(fresh.pki, req).code() == Code::KEY_FILE);
   }
   SECTION("signing with another authority's key file") {
     fs::copy_file(fresh.pki.authority_key("DIRAN"), fresh.pki.authority_key("DEA"),
                   fs::copy_options::overwrite_existing);
-    CHECK(identity::revoke(fresh.pki, "DEA", {1}, {}, kDemoNow).code() == Code::KEY_FILE);
+    CHECK(identity::revoke(fresh.pki, "DEA", {{1}}, {}, kDemoNow).code() == Code::KEY_FILE);
   }
 }
 

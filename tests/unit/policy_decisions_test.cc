@@ -159,7 +159,7 @@ class AlteredWorld {
     const auto revoked =
         must(identity::issue_node(pki, {kRevoked, "DEA", v1::SECRET, {"agent"}, kValidFrom, kValidUntil, 0}),
              "issue " + kRevoked);
-    must(identity::revoke(pki, "DEA", {revoked.serial}, {}, kNow), "revoke " + kRevoked);
+    must(identity::revoke(pki, "DEA", {{revoked.serial}}, {}, kNow), "revoke " + kRevoked);
     directory_ = load_directory(pki, &report_);
     if (!report_.rejected.empty()) throw std::runtime_error("altered world rejected " + report_.rejected[0].object);
   }

@@ -321,9 +321,10 @@ struct RevokeOptions {
 void run_revoke(const RevokeOptions& o) {
   constexpr std::string_view cmd = "certs revoke";
   require_id(cmd, "agency", o.agency);
-  std::vector<std::uint64_t> serials;
+  // `{serial}` alone: COMPROMISED from the list's issue time (identity/pki.h).
+  std::vector<identity::CredentialRevocation> serials;
   serials.reserve(o.serials.size());
-  for (const auto& s : o.serials) serials.push_back(parse_number(cmd, "--serial", s, 1, UINT64_MAX));
+  for (const auto& s : o.serials) serials.push_back({parse_number(cmd, "--serial", s, 1, UINT64_MAX)});
   std::vector<std::pair<std::string, std::uint64_t>> charters;
   for (const auto& c : o.charters) {
     const auto colon = c.rfind(':');

@@ -314,7 +314,7 @@ class Demo {
     reload_directory();
     const identity::Credential* cred = dir_->node(plan.node);
     if (cred == nullptr) fail("cannot revoke unknown node " + plan.node);
-    auto number = identity::revoke(world_->revocation_pki(), cred->agency, {cred->serial}, {}, now_seconds());
+    auto number = identity::revoke(world_->revocation_pki(), cred->agency, {{cred->serial}}, {}, now_seconds());
     if (!number) fail("cannot revoke " + plan.node + ": " + number.status().to_string());
     auto& events = played_.events[step];
     events.push_back(cred->agency + " revokes " + plan.node + "'s credential (serial " + std::to_string(cred->serial) +

@@ -357,7 +357,7 @@ struct Runner::State {
   Result<Verdict> connect_revoked(const Case& c) {
     const identity::Credential* cred = directory->node(c.as);
     if (cred == nullptr) return failed(Status::fail(Code::UNKNOWN_NODE, c.as + " is not in the directory"));
-    auto list = identity::revoke(identity::PkiPaths(options.pki), cred->agency, {cred->serial}, {}, now_ms() / 1000);
+    auto list = identity::revoke(identity::PkiPaths(options.pki), cred->agency, {{cred->serial}}, {}, now_ms() / 1000);
     if (!list) return failed(list.status());
     const std::string admin = admin_node(scenario, *directory);
     auto admin_session = connect(admin);
