@@ -507,6 +507,7 @@ Status Runner::start() {
   Status dir = s.load_directory();
   if (!dir) return dir;
   for (const identity::Credential* c : s.directory->nodes()) {
+    if (c->has_role(identity::kBrokerRole)) continue;  // the broker's own credential: no node to connect as
     if (!s.directory->check_node(c->node_id, now_ms() / 1000)) continue;
     auto session = s.connect(c->node_id);
     if (!session) return session.status();
