@@ -198,6 +198,7 @@ Result<std::unique_ptr<Broker>> Broker::create(const Config& config, const Clock
   identity::LoadReport report;
   Status loaded = impl->trust.reload(clock.now_seconds(), &report, impl->own_identity_check());
   if (!loaded) return loaded;
+  impl->broker_id = impl->pending_broker_id;
   for (const auto& issue : report.rejected) {
     impl->log->warn("event=directory_rejected object={} code={} reason=\"{}\"", issue.object,
                     code_name(issue.reason.code), issue.reason.message);

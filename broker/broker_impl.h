@@ -69,6 +69,7 @@ struct Broker::Impl {
   std::unique_ptr<crypto::SigningKey> audit_key;  // signs audit checkpoints and acceptance receipts
   crypto::TransportPublicKey transport_key;       // the broker's CURVE public key
   std::string broker_id;                          // its own credential's node id (broker_identity.h)
+  std::string pending_broker_id;  // found by the last directory check; taken once the whole load succeeds
   std::unique_ptr<GroupCommit> commits;
   std::unique_ptr<CatchUp> catch_up;
 

@@ -119,14 +119,15 @@ void Broker::Impl::apply_retention_if_due() {
   }
 }
 
-// Finds the broker's own credential in a directory being loaded; records
-// its id. A directory without it is refused (at start, the broker does not
-// start; on reload, the last good state stays).
+// Finds the broker's own credential in a directory being loaded (its id
+// in pending_broker_id, taken when the whole load succeeds). A directory
+// without it is refused (at start, the broker does not start; on reload,
+// the last good state stays).
 TrustState::Accept Broker::Impl::own_identity_check() {
   return [this](const identity::Directory& directory) -> Status {
     auto id = find_broker_identity(directory, transport_key, audit_key->public_key());
     if (!id) return id.status();
-    broker_id = std::move(id).value();
+    pending_broker_id = std::move(id).value();
     return Status::ok();
   };
 }
@@ -144,6 +145,7 @@ Status Broker::Impl::reload(const std::string& why) {
     audit_event("reload", "", "", "failed", why + ": " + s.to_string());
     return s;
   }
+  broker_id = pending_broker_id;
   commits->set_broker_id(broker_id);
   counters.reloads++;
   log->info("event=reloaded why=\"{}\" generation={} nodes={}", why, trust.current()->generation,
