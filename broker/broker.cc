@@ -11,6 +11,7 @@
 #include <utility>
 #include <zmq_addon.hpp>
 
+#include "broker/broker_identity.h"
 #include "broker/broker_impl.h"
 #include "broker/sqlite_store.h"
 #include "crypto/key_file.h"
@@ -101,7 +102,7 @@ void Broker::Impl::on_frame(Session& s, v1::Frame& frame) {
     case v1::Frame::kSubscribe: on_subscribe(s, frame.subscribe()); break;
     case v1::Frame::kUnsubscribe: on_unsubscribe(s, frame.unsubscribe()); break;
     case v1::Frame::kPublish: on_publish(s, *frame.mutable_publish()); break;
-    case v1::Frame::kAck: on_ack(s, frame.ack().broker_seq()); break;
+    case v1::Frame::kAck: on_ack(s, frame.ack()); break;
     case v1::Frame::kPing: send(s, wire::make_pong(frame.ping().nonce())); break;
     case v1::Frame::kAdmin: on_admin(s, frame.admin()); break;
     default: error(s, Code::UNEXPECTED_FRAME, "unexpected frame"); break;
@@ -192,9 +193,12 @@ Result<std::unique_ptr<Broker>> Broker::create(const Config& config, const Clock
   auto impl = std::make_unique<Impl>(config, clock);
   auto keys = crypto::read_broker_keys(config.key_file);
   if (!keys) return keys.status();
+  impl->transport_key = keys->transport.public_key();
+  impl->audit_key = std::make_unique<crypto::SigningKey>(std::move(keys->audit));
   identity::LoadReport report;
-  Status loaded = impl->trust.reload(clock.now_seconds(), &report);
+  Status loaded = impl->trust.reload(clock.now_seconds(), &report, impl->own_identity_check());
   if (!loaded) return loaded;
+  impl->broker_id = impl->pending_broker_id;
   for (const auto& issue : report.rejected) {
     impl->log->warn("event=directory_rejected object={} code={} reason=\"{}\"", issue.object,
                     code_name(issue.reason.code), issue.reason.message);
@@ -220,8 +224,8 @@ Result<std::unique_ptr<Broker>> Broker::create(const Config& config, const Clock
     impl->sources.set_fallback([st](const std::string& id) { return st->find_source(id); });
     for (const auto& [node, patterns] : state.subscriptions) impl->subscriptions.set(node, patterns);
     impl->node_cursors = std::move(state.cursors);
-    impl->audit_key = std::make_unique<crypto::SigningKey>(std::move(keys->audit));
-    impl->commits = std::make_unique<GroupCommit>(config.storage, impl->replay, *impl->audit_key, impl->log);
+    impl->commits =
+        std::make_unique<GroupCommit>(config.storage, impl->replay, *impl->audit_key, impl->broker_id, impl->log);
     impl->commits->restore(state.last_seq, audit::ChainWriter(state.last_audit.index, state.last_audit.hash),
                            state.last_checkpoint, clock.now_ms());
     impl->catch_up = std::make_unique<CatchUp>(*impl->store, impl->routing, impl->sessions, config.limits, impl->log);

@@ -66,7 +66,10 @@ struct Broker::Impl {
   // Durable state (docs/reliability.md).
   std::unique_ptr<Store> store;
   std::unique_ptr<StoreWriter> writer;
-  std::unique_ptr<crypto::SigningKey> audit_key;
+  std::unique_ptr<crypto::SigningKey> audit_key;  // signs audit checkpoints and acceptance receipts
+  crypto::TransportPublicKey transport_key;       // the broker's CURVE public key
+  std::string broker_id;                          // its own credential's node id (broker_identity.h)
+  std::string pending_broker_id;  // found by the last directory check; taken once the whole load succeeds
   std::unique_ptr<GroupCommit> commits;
   std::unique_ptr<CatchUp> catch_up;
 
@@ -95,7 +98,7 @@ struct Broker::Impl {
   void on_hello(Session& s, const tearline::v1::Hello& hello);
   void on_subscribe(Session& s, const tearline::v1::Subscribe& sub);
   void on_unsubscribe(Session& s, const tearline::v1::Unsubscribe& unsub);
-  void on_ack(Session& s, std::uint64_t seq);
+  void on_ack(Session& s, const tearline::v1::Ack& ack);
   void on_publish(Session& s, tearline::v1::Publish& pub);
   void on_admin(Session& s, const tearline::v1::Admin& admin);
   void on_verified(IngressResult& r);
@@ -114,6 +117,8 @@ struct Broker::Impl {
   void take_zap_events() EXCLUDES(zap_events_mu);
   void apply_retention_if_due();
   Status reload(const std::string& why);
+  // The directory check of every load: the broker's own credential is in it.
+  TrustState::Accept own_identity_check();
   void enforce_validity();
   void housekeeping();
 };

@@ -28,6 +28,7 @@ namespace {
 struct ParsedRow {
   std::optional<report::VerifiedReport> report;  // nullopt: does not parse
   std::vector<std::string> matched;
+  Status standing;  // the revocation rule (Router::standing); not OK: withheld from all
 };
 
 }  // namespace
@@ -71,8 +72,14 @@ std::size_t CatchUp::run(std::uint64_t head, const TrustSnapshot& trust, std::in
         auto r = report::parse_report_structure((*rows)[i].bytes);
         if (r) {
           p.report = std::move(r).value();
-          Routable probe{(*rows)[i].seq, &*p.report, (*rows)[i].source.country, &(*rows)[i].bytes};
-          p.matched = router_.subscribers(probe);
+          const StoredReport& row = (*rows)[i];
+          Routable probe{row.seq, &*p.report, row.source.country, &row.bytes, row.receipt, row.accepted_ms};
+          p.standing = Router::standing(trust, probe);
+          if (p.standing) {
+            p.matched = router_.subscribers(probe);
+          } else {
+            router_.withhold_from_all(probe, p.standing);  // once per read of the row
+          }
         }
         parsed[i] = std::move(p);
       }
@@ -95,11 +102,11 @@ std::size_t CatchUp::run(std::uint64_t head, const TrustSnapshot& trust, std::in
       for (std::size_t n = 0; it != rows->end() && n < w.limit; ++it, ++n) {
         if (it->seq > head) break;
         const ParsedRow& p = parsed_row(static_cast<std::size_t>(it - rows->begin()));
-        if (!p.report) {
+        if (!p.report || !p.standing) {
           s.delivered = it->seq;
           continue;
         }
-        Routable r{it->seq, &*p.report, it->source.country, &it->bytes};
+        Routable r{it->seq, &*p.report, it->source.country, &it->bytes, it->receipt, it->accepted_ms};
         sent += router_.route_to(s, r, p.matched, trust, now_s) ? 1 : 0;
         if (!s.ready() || s.backlog_bytes > max_pending_bytes_ / 4) break;
       }

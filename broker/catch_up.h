@@ -12,7 +12,10 @@
 //  - none while its backlog holds more than kCatchUpBacklogLimit frames or
 //    max_pending_bytes/4 bytes, and it stops once past that byte mark.
 // A session behind with nothing stored after it (retention removed it) moves
-// to the head. A stored row that does not parse is skipped.
+// to the head. A stored row that does not parse is skipped, and so is one
+// whose originator's signature no longer stands (Router::standing, with the
+// row's accepted_ms; audited once per read by Router::withhold_from_all).
+// Each copy carries the row's stored acceptance receipt.
 //
 // Ownership and threads: owned by the broker's I/O thread, which alone calls
 // it; borrows the store, the router and the sessions. Store errors are

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <utility>
 
+#include "receipt/acceptance.h"
+
 namespace tearline::broker {
 
 namespace {
@@ -29,10 +31,11 @@ Refusal refusal_of(const IngressResult& r, Status status) {
 }  // namespace
 
 GroupCommit::GroupCommit(const StorageLimits& storage, ReplayGuard& replay, const crypto::SigningKey& audit_key,
-                         std::shared_ptr<spdlog::logger> log)
+                         std::string broker_id, std::shared_ptr<spdlog::logger> log)
     : storage_(storage),
       replay_(replay),
       audit_key_(audit_key),
+      broker_id_(std::move(broker_id)),
       log_(log ? std::move(log) : spdlog::default_logger()) {}
 
 void GroupCommit::restore(std::uint64_t head, audit::ChainWriter chain, std::uint64_t last_checkpoint_index,
@@ -110,6 +113,8 @@ std::optional<Batch> GroupCommit::build(std::int64_t now_ms, const std::map<std:
   f.cursor_nodes = std::exchange(dirty_cursors_, {});
   Batch batch;
   batch.reports.reserve(f.staged.size());
+  std::vector<crypto::Digest> digests;
+  digests.reserve(f.staged.size());
   for (std::size_t i = 0; i < f.staged.size(); ++i) {
     Staged& st = f.staged[i];
     st.seq = head_ + i + 1;
@@ -125,9 +130,15 @@ std::optional<Batch> GroupCommit::build(std::int64_t now_ms, const std::map<std:
     for (const auto& sec : rep.sections) sr.source.labels.push_back(*sec.label);
     sr.bytes = st.result.raw;
     batch.reports.push_back(std::move(sr));
+    digests.push_back(receipt::report_digest(rep.report));
     events_.push_back(AuditEvent{now_ms, "publish", st.result.node_id, rep.report_id_hex(), "accepted",
                                  "seq " + std::to_string(st.seq) + " topic " + rep.header.topic() + " sections " +
                                      std::to_string(rep.sections.size())});
+  }
+  // One signature for the whole batch: seqs head_ + 1 .. are consecutive.
+  if (!digests.empty()) {
+    std::vector<Bytes> receipts = receipt::sign_acceptance(broker_id_, audit_key_, head_ + 1, digests, now_ms);
+    for (std::size_t i = 0; i < receipts.size(); ++i) batch.reports[i].receipt = std::move(receipts[i]);
   }
   batch.subscriptions = f.subscriptions;
   for (const auto& node : f.cursor_nodes) {
@@ -179,7 +190,8 @@ CommitOutcome GroupCommit::finish(StoreWriter::Written written, std::int64_t now
   for (auto& st : f.staged) {
     head_ = st.seq;
     auto& row = written.batch.reports[static_cast<std::size_t>(st.seq - head_before - 1)];
-    out.committed.push_back(Committed{std::move(st), std::move(row.source)});
+    const std::int64_t accepted_ms = row.accepted_ms;
+    out.committed.push_back(Committed{std::move(st), std::move(row.source), std::move(row.receipt), accepted_ms});
   }
   for (auto& r : f.replays) out.refused.push_back(refusal_of(r, r.status));
   // Copies that arrived while their original was in this batch: it is

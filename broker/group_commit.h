@@ -17,6 +17,10 @@
 //    sat on the failed batch's) and every copy held for them is refused with
 //    the store's answer, and so are the request answers; audit events other
 //    than "accepted" and the subscription and cursor changes are kept.
+// Receipts: build() signs ONE acceptance statement per batch over its
+// reports (receipt::sign_acceptance; their seqs are consecutive by
+// construction, head + 1 ...), at the batch's time, which is also each
+// report's accepted_ms; each report is stored with its receipt.
 // Rules kept: nothing is answered ACCEPTED, and nothing routed, before its
 // batch is synced; a copy of a report staged or in flight is answered only
 // after the original's commit (or failure); audit entries are chained in the
@@ -81,6 +85,8 @@ struct Refusal {
 struct Committed {
   Staged staged;
   SourceRecord source;  // as written
+  Bytes receipt;        // its acceptance receipt, as written
+  std::int64_t accepted_ms = 0;
 };
 
 struct CommitOutcome {
@@ -94,8 +100,14 @@ struct CommitOutcome {
 
 class GroupCommit {
  public:
+  // `broker_id`: the broker's node id, named by its receipts; `audit_key`
+  // signs them (and the audit checkpoints).
   GroupCommit(const StorageLimits& storage, ReplayGuard& replay, const crypto::SigningKey& audit_key,
-              std::shared_ptr<spdlog::logger> log);
+              std::string broker_id, std::shared_ptr<spdlog::logger> log);
+
+  // After a reload: the broker's id as its credential now says.
+  void set_broker_id(std::string broker_id) { broker_id_ = std::move(broker_id); }
+  const std::string& broker_id() const { return broker_id_; }
 
   // The recovered state: the last committed seq and audit entry, the last
   // checkpointed index; `now_ms` counts as the last checkpoint's time.
@@ -154,6 +166,7 @@ class GroupCommit {
   const StorageLimits storage_;
   ReplayGuard& replay_;
   const crypto::SigningKey& audit_key_;
+  std::string broker_id_;
   std::shared_ptr<spdlog::logger> log_;
 
   std::uint64_t head_ = 0;

@@ -4,6 +4,7 @@
 // replay-memory expiry, retention.
 #include <algorithm>
 
+#include "broker/broker_identity.h"
 #include "broker/broker_impl.h"
 
 namespace tearline::broker {
@@ -71,9 +72,9 @@ CommitOutcome::Kind Broker::Impl::finish_commit(StoreWriter::Written written) {
                  short_hex(rep.header.report_id()), rep.header.topic(), st.seq, rep.sections.size());
       Session* s = sessions.find(st.result.routing_id);
       if (s != nullptr && s->ready()) {
-        send(*s, wire::make_accepted(st.result.request_id, as_bytes(rep.header.report_id()), st.seq));
+        send(*s, wire::make_accepted(st.result.request_id, as_bytes(rep.header.report_id()), st.seq, c.receipt));
       }
-      Routable r{st.seq, &rep, rep.originator.country, &st.result.raw};
+      Routable r{st.seq, &rep, rep.originator.country, &st.result.raw, c.receipt, c.accepted_ms};
       counters.delivered += routing.route_live(r, *snap, clock.now_seconds());
     }
   }
@@ -118,9 +119,22 @@ void Broker::Impl::apply_retention_if_due() {
   }
 }
 
+// Finds the broker's own credential in a directory being loaded (its id
+// in pending_broker_id, taken when the whole load succeeds). A directory
+// without it is refused (at start, the broker does not start; on reload,
+// the last good state stays).
+TrustState::Accept Broker::Impl::own_identity_check() {
+  return [this](const identity::Directory& directory) -> Status {
+    auto id = find_broker_identity(directory, transport_key, audit_key->public_key());
+    if (!id) return id.status();
+    pending_broker_id = std::move(id).value();
+    return Status::ok();
+  };
+}
+
 Status Broker::Impl::reload(const std::string& why) {
   identity::LoadReport report;
-  Status s = trust.reload(clock.now_seconds(), &report);
+  Status s = trust.reload(clock.now_seconds(), &report, own_identity_check());
   for (const auto& issue : report.rejected) {
     log->warn("event=directory_rejected object={} code={} reason=\"{}\"", issue.object, code_name(issue.reason.code),
               issue.reason.message);
@@ -131,6 +145,8 @@ Status Broker::Impl::reload(const std::string& why) {
     audit_event("reload", "", "", "failed", why + ": " + s.to_string());
     return s;
   }
+  broker_id = pending_broker_id;
+  commits->set_broker_id(broker_id);
   counters.reloads++;
   log->info("event=reloaded why=\"{}\" generation={} nodes={}", why, trust.current()->generation,
             trust.current()->directory->nodes().size());

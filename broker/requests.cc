@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "broker/broker_impl.h"
+#include "broker/delivery_ack.h"
 #include "policy/topic.h"
 
 namespace tearline::broker {
@@ -73,6 +74,7 @@ void Broker::Impl::on_hello(Session& s, const v1::Hello& hello) {
   s.failures = 0;
   s.backlog.clear();
   s.backlog_bytes = 0;
+  s.unacked.clear();  // copies of an earlier session are sent again, not acknowledged
   // Durable: the node resumes after what it acknowledged; a node never seen
   // starts now.
   auto cursor = node_cursors.find(s.node_id);
@@ -81,7 +83,7 @@ void Broker::Impl::on_hello(Session& s, const v1::Hello& hello) {
   log->info("event=session_ready node={} client=\"{}\" resume_after={}", s.node_id, hello.client(), s.delivered);
   audit_event("session", s.node_id, "", "admitted", "resume after " + std::to_string(s.delivered));
   send(s, wire::make_welcome(s.node_id, clock.now_ms(), static_cast<std::uint32_t>(config.limits.max_frame_bytes),
-                             static_cast<std::uint32_t>(config.limits.max_subscriptions)));
+                             static_cast<std::uint32_t>(config.limits.max_subscriptions), broker_id));
 }
 
 void Broker::Impl::on_subscribe(Session& s, const v1::Subscribe& sub) {
@@ -131,7 +133,22 @@ void Broker::Impl::on_unsubscribe(Session& s, const v1::Unsubscribe& unsub) {
   commits->reply_after_commit(s.routing_id, unsub.request_id());
 }
 
-void Broker::Impl::on_ack(Session& s, std::uint64_t seq) {
+// An ACK is the node's signed delivery receipt (broker/delivery_ack.h). A
+// receipt that fails closes the session like any bad frame; a good one
+// moves the cursor and is kept in the audit log, whole, so that anyone with
+// the directory can verify it again offline (`tearline audit receipts`).
+void Broker::Impl::on_ack(Session& s, const v1::Ack& ack) {
+  const std::int64_t now = clock.now_ms();
+  auto receipt = check_ack(s, ack, broker_id, *trust.current()->directory, now);
+  if (!receipt) {
+    log->warn("event=receipt_invalid node={} reasons=\"{}\"", s.node_id, receipt.status().to_string());
+    close_session(s, Code::RECEIPT_INVALID, receipt.status());
+    return;
+  }
+  for (const auto& e : receipt->entries()) s.unacked.erase(e.broker_seq());
+  audit_event("receipt", s.node_id, to_hex(as_bytes(receipt->entries(0).report_id())), "received",
+              to_hex(as_bytes(ack.receipt())));
+  const std::uint64_t seq = ack.broker_seq();
   if (seq <= s.acked || seq > s.delivered) return;
   s.acked = seq;
   auto& cursor = node_cursors[s.node_id];

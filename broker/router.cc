@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "receipt/delivery.h"
 #include "wire/frame.h"
 
 namespace tearline::broker {
@@ -13,7 +14,25 @@ std::vector<std::string> Router::subscribers(const Routable& r) const {
   return subscriptions_.match(r.report->header.topic());
 }
 
+Status Router::standing(const TrustSnapshot& trust, const Routable& r) {
+  const auto& header = r.report->header;
+  return trust.directory->check_signer(header.originator(), header.created_at_ms() / 1000, r.accepted_ms);
+}
+
+void Router::withhold_from_all(const Routable& r, const Status& why) {
+  audit_("withheld", "", r.report->report_id_hex(), "withheld",
+         "seq " + std::to_string(r.seq) + " all nodes: " + why.to_string());
+}
+
 std::size_t Router::route_live(const Routable& r, const TrustSnapshot& trust, std::int64_t now_s) {
+  Status stands = standing(trust, r);
+  if (!stands) {
+    for (auto& [id, s] : sessions_) {
+      if (s.ready() && s.delivered == r.seq - 1) s.delivered = r.seq;
+    }
+    withhold_from_all(r, stands);
+    return 0;
+  }
   const std::vector<std::string> matched = subscribers(r);
   std::size_t sent = 0;
   std::string clauses;
@@ -54,7 +73,11 @@ bool Router::judge_and_send(Session& s, const Routable& r, const std::vector<std
     record("withheld", "withheld", "section " + std::to_string(i + 1) + ": " + d.sections[i].denials.to_string());
   }
   if (!d.any_delivered()) return false;
-  sessions_.send(s, deliver_frame(r, d));
+  crypto::Digest copy_hash{};
+  Bytes frame = deliver_frame(r, d, &copy_hash);
+  // Before sending: a send that closes the session (SLOW_CONSUMER) forgets it.
+  sessions_.remember_delivery(s, r.seq, copy_hash);
+  sessions_.send(s, std::move(frame));
   if (clauses != nullptr) {
     record("delivery", "delivered", "sections " + d.delivered_list());
   } else {
@@ -77,10 +100,17 @@ policy::DeliveryDecision Router::judge(const TrustSnapshot& trust, std::string_v
   return policy::decide_delivery(*trust.directory, &trust.topics, node, q, now_s);
 }
 
-Bytes Router::deliver_frame(const Routable& r, const policy::DeliveryDecision& decision) {
-  if (decision.all_delivered()) return wire::encode_deliver(r.seq, ByteView(*r.raw));
+Bytes Router::deliver_frame(const Routable& r, const policy::DeliveryDecision& decision, crypto::Digest* copy_hash) {
+  if (decision.all_delivered()) {
+    if (copy_hash != nullptr) {
+      if (!r.raw_hash) r.raw_hash = receipt::copy_hash(ByteView(*r.raw));
+      *copy_hash = *r.raw_hash;
+    }
+    return wire::encode_deliver(r.seq, ByteView(*r.raw), r.receipt);
+  }
   const std::string torn = report::redact(r.report->report, decision.delivered()).SerializeAsString();
-  return wire::encode_deliver(r.seq, as_bytes(torn));
+  if (copy_hash != nullptr) *copy_hash = receipt::copy_hash(as_bytes(torn));
+  return wire::encode_deliver(r.seq, as_bytes(torn), r.receipt);
 }
 
 }  // namespace tearline::broker

@@ -7,6 +7,13 @@
 // the others are withheld. A session receives a copy torn down to its
 // sections (the exact bytes when it receives them all), or nothing.
 //
+// The revocation rule comes first (standing(): identity::Directory::
+// check_signer at the report's created-at, witnessed by its stored
+// accepted_ms): a report whose originator's signature no longer stands
+// (compromised at or before its acceptance, or a legacy revocation) is
+// delivered to nobody, with one entry: event "withheld", node "", decision
+// "withheld", detail "seq S all nodes: <reasons>" (withhold_from_all).
+//
 // Audit entries, exactly (docs/reliability.md, "Audit log"). For one
 // session (route_to, which CatchUp uses):
 //   topic not readable     -> withheld "all sections: <topic reasons>"
@@ -27,6 +34,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -35,6 +43,7 @@
 #include "broker/session_table.h"
 #include "broker/subscription_index.h"
 #include "broker/trust_state.h"
+#include "crypto/hash.h"
 #include "policy/delivery.h"
 #include "report/verify.h"
 
@@ -43,10 +52,23 @@ namespace tearline::broker {
 // A report ready to route: from a fresh verification or from the store.
 // Borrowed pointers; they live as long as the routing call.
 struct Routable {
+  Routable(std::uint64_t seq_, const report::VerifiedReport* report_, std::string_view originator_country_,
+           const Bytes* raw_, ByteView receipt_ = {}, std::int64_t accepted_ms_ = 0)
+      : seq(seq_),
+        report(report_),
+        originator_country(originator_country_),
+        raw(raw_),
+        receipt(receipt_),
+        accepted_ms(accepted_ms_) {}
+
   std::uint64_t seq = 0;
   const report::VerifiedReport* report = nullptr;
   std::string_view originator_country;
   const Bytes* raw = nullptr;  // the report's exact bytes
+  ByteView receipt;            // the broker's acceptance receipt, sent with every copy
+  std::int64_t accepted_ms = 0;
+  // BLAKE2b-256 of *raw, computed once for the sessions that get it whole.
+  mutable std::optional<crypto::Digest> raw_hash;
 };
 
 class Router {
@@ -56,6 +78,12 @@ class Router {
                                    std::string detail)>;
 
   Router(const SubscriptionIndex& subscriptions, SessionTable& sessions, Audit audit);
+
+  // Whether the originator's signature stands for this report: the
+  // revocation rule at its created-at, witnessed by its accepted_ms.
+  static Status standing(const TrustSnapshot& trust, const Routable& r);
+  // Records that `r` goes to nobody because `why` (one audit entry).
+  void withhold_from_all(const Routable& r, const Status& why);
 
   // The nodes with a pattern matching the report's topic (sorted).
   std::vector<std::string> subscribers(const Routable& r) const;
@@ -78,8 +106,11 @@ class Router {
   static policy::DeliveryDecision judge(const TrustSnapshot& trust, std::string_view node, const Routable& r,
                                         std::int64_t now_s);
   // The DELIVER frame of `r` for a decision that delivers something: the
-  // exact bytes when every section is delivered, else a redacted copy.
-  static Bytes deliver_frame(const Routable& r, const policy::DeliveryDecision& decision);
+  // exact bytes when every section is delivered, else a redacted copy; with
+  // the acceptance receipt. `copy_hash`, when given, receives the hash of
+  // the report bytes it carries (receipt::copy_hash).
+  static Bytes deliver_frame(const Routable& r, const policy::DeliveryDecision& decision,
+                             crypto::Digest* copy_hash = nullptr);
 
  private:
   // route_to's work; the audit goes to `clauses` (route_live's one entry)

@@ -49,6 +49,11 @@ SessionTable::Sent SessionTable::send(Session& s, Bytes frame) {
   return Sent::kClosedSlowConsumer;
 }
 
+void SessionTable::remember_delivery(Session& s, std::uint64_t seq, const crypto::Digest& hash) const {
+  s.unacked[seq] = hash;
+  while (s.unacked.size() > max_pending_deliveries_ + kUnackedSlack) s.unacked.erase(s.unacked.begin());
+}
+
 void SessionTable::flush() {
   for (auto& [id, s] : sessions_) {
     while (!s.backlog.empty() && try_send_(s.routing_id, s.backlog.front())) {
@@ -65,6 +70,7 @@ bool SessionTable::any_backlog() const {
 void SessionTable::close(Session& s) {
   s.backlog.clear();
   s.backlog_bytes = 0;
+  s.unacked.clear();
   s.state = SessionState::kClosed;
 }
 

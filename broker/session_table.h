@@ -30,6 +30,7 @@
 
 #include "base/bytes.h"
 #include "base/result.h"
+#include "crypto/hash.h"
 
 namespace spdlog {
 class logger;
@@ -50,6 +51,10 @@ struct Session {
   std::deque<Bytes> backlog;    // frames the socket could not take yet
   std::size_t backlog_bytes = 0;
   std::int64_t hello_refused_ms = -1;  // last HELLO answered with the cooldown refusal
+  // Copies sent in this session and not yet acknowledged: broker seq -> the
+  // copy's hash (receipt::copy_hash), which the node's delivery receipt must
+  // name (broker/delivery_ack.h). Cleared by HELLO and by close().
+  std::map<std::uint64_t, crypto::Digest> unacked;
 
   bool ready() const { return state == SessionState::kReady; }
 };
@@ -58,6 +63,11 @@ struct Session {
 // (a refused node that retries at once would otherwise make the broker answer
 // as fast as it can send).
 inline constexpr std::int64_t kCooldownAnswerIntervalMs = 1000;
+
+// Unacknowledged copies a session may hold beyond max_pending_deliveries
+// (SessionTable::remember_delivery): what the sockets' queues hold between
+// the broker's backlog and the node's reading.
+inline constexpr std::size_t kUnackedSlack = 8192;
 
 class SessionTable {
  public:
@@ -80,6 +90,12 @@ class SessionTable {
   // Sends `frame`, or queues it behind the session's backlog. May close the
   // session SLOW_CONSUMER (then the frame is dropped with the backlog).
   Sent send(Session& s, Bytes frame);
+  // Remembers that `s` was sent the copy of `seq` whose hash is `hash`, for
+  // its ACK. Bounded: beyond max_pending_deliveries + kUnackedSlack copies
+  // the oldest is forgotten (an ACK naming it later fails; a node that
+  // follows the protocol acknowledges long before: at most 64 copies after
+  // it took them, and the pipes between hold far fewer).
+  void remember_delivery(Session& s, std::uint64_t seq, const crypto::Digest& hash) const;
   // Sends what the backlogs hold, in order, while the pipes take it.
   void flush();
   bool any_backlog() const;

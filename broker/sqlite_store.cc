@@ -14,7 +14,8 @@ namespace {
 constexpr const char* kSchema =
     "CREATE TABLE IF NOT EXISTS reports(seq INTEGER PRIMARY KEY, report_id BLOB NOT NULL UNIQUE,"
     " originator TEXT NOT NULL, agency TEXT NOT NULL, country TEXT NOT NULL, topic TEXT NOT NULL,"
-    " sequence INTEGER NOT NULL, accepted_ms INTEGER NOT NULL, bytes BLOB NOT NULL);"
+    " sequence INTEGER NOT NULL, accepted_ms INTEGER NOT NULL, bytes BLOB NOT NULL,"
+    " receipt BLOB NOT NULL DEFAULT x'');"
     "CREATE INDEX IF NOT EXISTS reports_by_time ON reports(accepted_ms);"
     "CREATE TABLE IF NOT EXISTS originators(node TEXT PRIMARY KEY, last_sequence INTEGER NOT NULL);"
     "CREATE TABLE IF NOT EXISTS subscriptions(node TEXT NOT NULL, pattern TEXT NOT NULL,"
@@ -51,6 +52,25 @@ SourceRecord source_of(const std::string& originator, const std::string& agency,
     for (const auto& s : parsed->sections) r.labels.push_back(s.label.value_or(policy::Label{}));
   }
   return r;
+}
+
+// A database made before acceptance receipts has no receipt column: add it
+// (its reports keep an empty receipt, which no client accepts).
+Status migrate_receipts(sqlite3* db) {
+  bool has = false;
+  {
+    Stmt q(db, "SELECT 1 FROM pragma_table_info('reports') WHERE name = 'receipt'");
+    if (!q) return Status::fail(Code::STORAGE_FAILED, std::string("store migration: ") + sqlite3_errmsg(db));
+    has = sqlite3_step(q.s) == SQLITE_ROW;
+  }
+  if (has) return Status::ok();
+  char* err = nullptr;
+  const int rc =
+      sqlite3_exec(db, "ALTER TABLE reports ADD COLUMN receipt BLOB NOT NULL DEFAULT x''", nullptr, nullptr, &err);
+  if (rc == SQLITE_OK) return Status::ok();
+  std::string msg = err ? err : sqlite3_errmsg(db);
+  sqlite3_free(err);
+  return Status::fail(code_for(rc), "store migration: " + msg);
 }
 
 }  // namespace
@@ -91,6 +111,7 @@ Result<std::unique_ptr<Store>> SqliteStore::open(const StoreOptions& options, st
   Status s = store->exec("PRAGMA page_size=4096");
   if (s) s = store->exec(cap.c_str());
   if (s) s = store->exec(kSchema);
+  if (s) s = migrate_receipts(store->db_);
   if (s) s = store->exec(audit::kSchema);
   if (!s) return s;
 
@@ -163,8 +184,8 @@ Status SqliteStore::commit(const Batch& batch, std::string* clashing_id) {
   };
   {
     Stmt ins(db_,
-             "INSERT INTO reports(seq, report_id, originator, agency, country, topic, sequence, accepted_ms, bytes)"
-             " VALUES(?,?,?,?,?,?,?,?,?)");
+             "INSERT INTO reports(seq, report_id, originator, agency, country, topic, sequence, accepted_ms, bytes,"
+             " receipt) VALUES(?,?,?,?,?,?,?,?,?,?)");
     Stmt seq(db_,
              "INSERT INTO originators(node, last_sequence) VALUES(?,?) ON CONFLICT(node) DO UPDATE SET"
              " last_sequence = MAX(last_sequence, excluded.last_sequence)");
@@ -185,6 +206,9 @@ Status SqliteStore::commit(const Batch& batch, std::string* clashing_id) {
       sqlite3_bind_int64(ins.s, 7, static_cast<sqlite3_int64>(r.sequence));
       sqlite3_bind_int64(ins.s, 8, r.accepted_ms);
       sqlite3_bind_blob(ins.s, 9, r.bytes.data(), static_cast<int>(r.bytes.size()), SQLITE_STATIC);
+      // A zero-length blob, never NULL (the column is NOT NULL).
+      sqlite3_bind_blob(ins.s, 10, r.receipt.empty() ? "" : static_cast<const void*>(r.receipt.data()),
+                        static_cast<int>(r.receipt.size()), SQLITE_STATIC);
       int rc = sqlite3_step(ins.s);
       const int extended = sqlite3_extended_errcode(db_);
       sqlite3_reset(ins.s);
@@ -272,8 +296,8 @@ Status SqliteStore::commit(const Batch& batch, std::string* clashing_id) {
 Result<std::vector<StoredReport>> SqliteStore::read_after(std::uint64_t after, std::size_t limit) {
   MutexLock lock(reader_mu_);
   Stmt q(reader_,
-         "SELECT seq, report_id, originator, agency, country, topic, sequence, accepted_ms, bytes FROM reports"
-         " WHERE seq > ? ORDER BY seq LIMIT ?");
+         "SELECT seq, report_id, originator, agency, country, topic, sequence, accepted_ms, bytes, receipt"
+         " FROM reports WHERE seq > ? ORDER BY seq LIMIT ?");
   if (!q) return Status::fail(Code::STORAGE_FAILED, std::string("store read: ") + sqlite3_errmsg(reader_));
   sqlite3_bind_int64(q.s, 1, static_cast<sqlite3_int64>(after));
   sqlite3_bind_int64(q.s, 2, static_cast<sqlite3_int64>(limit));
@@ -292,6 +316,8 @@ Result<std::vector<StoredReport>> SqliteStore::read_after(std::uint64_t after, s
     r.accepted_ms = sqlite3_column_int64(q.s, 7);
     const std::string b = col_blob(q.s, 8);
     r.bytes.assign(b.begin(), b.end());
+    const std::string receipt = col_blob(q.s, 9);
+    r.receipt.assign(receipt.begin(), receipt.end());
     out.push_back(std::move(r));
   }
   if (rc != SQLITE_DONE)

@@ -79,6 +79,10 @@ struct StoredReport {
   std::uint64_t sequence = 0;  // the originator's
   SourceRecord source;         // originator agency/country and labels (read_after: labels left empty)
   Bytes bytes;
+  // The broker's acceptance receipt (a serialized tearline.v1.AcceptanceReceipt,
+  // receipt/acceptance.h), delivered with every copy; empty for a report
+  // stored before receipts existed. read_after returns it as written.
+  Bytes receipt;
 };
 
 // What a restarted broker recovers: what every batch that committed OK

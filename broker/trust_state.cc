@@ -2,13 +2,17 @@
 
 namespace tearline::broker {
 
-Status TrustState::reload(std::int64_t now_seconds, identity::LoadReport* report) {
+Status TrustState::reload(std::int64_t now_seconds, identity::LoadReport* report, const Accept& accept) {
   TrustSnapshotPtr previous = current();
   auto directory =
       identity::Directory::load(directory_path_, now_seconds, report, previous ? previous->directory.get() : nullptr);
   if (!directory) return directory.status();
   if ((*directory)->nodes().empty()) {
     return Status::fail(Code::INVALID_FIELD, "directory " + directory_path_.string() + " holds no valid credential");
+  }
+  if (accept) {
+    Status accepted = accept(**directory);
+    if (!accepted) return accepted;
   }
   auto topics = policy::TopicPolicy::load(policy_path_);
   if (!topics) return topics.status();

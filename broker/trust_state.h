@@ -5,6 +5,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <memory>
 
 #include "base/mutex.h"
@@ -26,10 +27,15 @@ class TrustState {
   TrustState(std::filesystem::path directory, std::filesystem::path policy)
       : directory_path_(std::move(directory)), policy_path_(std::move(policy)) {}
 
-  // Loads the directory and policy; on success swaps them in. On failure
-  // the current snapshot stays and every reason is returned. `report`
-  // receives the objects the directory loader left out.
-  Status reload(std::int64_t now_seconds, identity::LoadReport* report) EXCLUDES(mu_);
+  // Judges a loaded directory before it is swapped in (the broker: its own
+  // credential must be there); a failure fails the reload.
+  using Accept = std::function<Status(const identity::Directory&)>;
+
+  // Loads the directory and policy; on success (and when `accept`, if given,
+  // says OK) swaps them in. On failure the current snapshot stays and every
+  // reason is returned. `report` receives the objects the directory loader
+  // left out.
+  Status reload(std::int64_t now_seconds, identity::LoadReport* report, const Accept& accept = {}) EXCLUDES(mu_);
 
   TrustSnapshotPtr current() const EXCLUDES(mu_) {
     MutexLock lock(mu_);

@@ -149,7 +149,10 @@ Status Connection::say_hello(int timeout_ms) {
   while (monotonic_ms() < deadline) {
     auto event = read(remaining_ms(deadline));
     if (!event) continue;
-    if (event->is_ok() && (*event)->has_welcome()) return Status::ok();
+    if (event->is_ok() && (*event)->has_welcome()) {
+      welcome_ = (*event)->welcome();
+      return Status::ok();
+    }
     if (event->is_ok() && (*event)->has_error()) return error_status((*event)->error());
     file(std::move(*event));
   }

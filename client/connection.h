@@ -97,6 +97,9 @@ class Connection {
   // True once the broker refused the CURVE handshake (its ZAP handler said
   // no). Such a connection never carries a frame.
   bool handshake_refused();
+  // The last WELCOME received (default-constructed before the first): its
+  // broker_id names the broker whose receipts this session must see.
+  const tearline::v1::Welcome& welcome() const { return welcome_; }
 
   // ---- Requests, pipelined ---------------------------------------------------
 
@@ -173,6 +176,7 @@ class Connection {
   std::set<std::uint64_t> in_flight_;
   std::unordered_map<std::uint64_t, tearline::v1::Frame> answers_;
   std::deque<Event> events_;
+  tearline::v1::Welcome welcome_;
 };
 
 }  // namespace tearline::client

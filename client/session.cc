@@ -19,6 +19,22 @@ namespace {
 constexpr int kPingIntervalMs = 1000;  // while waiting: detects a restarted broker quickly
 constexpr std::size_t kDedupeWindow = 65536;
 constexpr std::int64_t kRetryMs = 500;  // between HELLO attempts while the broker refuses
+// Delivery receipts: one signed ACK covers the copies taken since the last
+// one; it goes when the delivery queue drains or after this many copies.
+constexpr std::size_t kAckEvery = 64;
+// Events read without waiting before deciding that the queue has drained,
+// so that a burst of DELIVERs is acknowledged by few receipts.
+constexpr int kAckLookahead = 64;
+
+// The digest an acceptance receipt commits to, when `report` is well formed
+// enough to have one (every commitment 32 bytes: receipt::report_digest's
+// precondition); nullopt otherwise.
+std::optional<crypto::Digest> digest_of(const v1::Report& report) {
+  for (const auto& s : report.sections()) {
+    if (s.commitment().size() != crypto::Digest{}.size()) return std::nullopt;
+  }
+  return receipt::report_digest(report);
+}
 
 std::int64_t monotonic_ms() {
   using namespace std::chrono;
@@ -83,19 +99,36 @@ report::SectionStatus to_report(SectionStatus status) {
   return report::SectionStatus::kOpenFailed;
 }
 
-Received open_delivered(ByteView bytes, std::uint64_t broker_seq, const identity::Directory& directory,
-                        std::string_view node_id, const crypto::SealingKey& key, report::RootCache* roots,
-                        report::UnwrapCache* unwraps) {
+Received open_delivered(ByteView bytes, std::uint64_t broker_seq, ByteView receipt, std::string_view broker_id,
+                        const identity::Directory& directory, std::string_view node_id, const crypto::SealingKey& key,
+                        report::RootCache* roots, report::UnwrapCache* unwraps, report::RootCache* receipts) {
   Received r;
   r.broker_seq = broker_seq;
   r.raw.assign(bytes.begin(), bytes.end());
+  r.receipt.assign(receipt.begin(), receipt.end());
   report::VerifyOptions options;
   options.roots = roots;
-  auto verified = report::verify_report(bytes, directory, options);
-  if (!verified) {
-    r.verification = verified.status();
+  auto parsed = report::parse_report_structure(bytes, options);
+  if (!parsed) {
+    r.verification = parsed.status();
     return r;
   }
+  // The receipt first: its time is the witness the revocation rule needs.
+  auto accepted = receipt::verify_acceptance(receipt, receipt::report_digest(parsed->report), directory,
+                                             receipt::AcceptanceCheck{broker_seq, broker_id, receipts});
+  Status refused;
+  if (accepted) {
+    options.accepted_ms = accepted->accepted_ms;
+  } else {
+    refused = accepted.status();  // never valid without it; what else fails is said too
+  }
+  auto verified = report::verify_parsed(std::move(parsed).value(), directory, options);
+  if (!verified) refused.merge(verified.status());
+  if (!refused) {
+    r.verification = refused;
+    return r;
+  }
+  r.accepted_ms = accepted->accepted_ms;
   r.report_id_hex = verified->report_id_hex();
   r.originator = verified->header.originator();
   r.topic = verified->header.topic();
@@ -110,6 +143,37 @@ Received open_delivered(ByteView bytes, std::uint64_t broker_seq, const identity
   return r;
 }
 
+receipt::DeliveredCopy delivered_copy(std::uint64_t broker_seq, ByteView bytes) {
+  receipt::DeliveredCopy c;
+  c.broker_seq = broker_seq;
+  c.copy_hash = receipt::copy_hash(bytes);
+  v1::Report rep;
+  v1::ReportHeader header;
+  if (bytes.size() <= static_cast<std::size_t>(INT32_MAX) &&
+      rep.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    if (header.ParseFromString(rep.header()) && header.report_id().size() == 16) c.report_id = header.report_id();
+    for (int i = 0; i < rep.sections_size(); ++i) {
+      if (rep.sections(i).has_sealed()) c.sections.push_back(static_cast<std::uint32_t>(i));
+    }
+  }
+  if (c.report_id.size() != 16) c.report_id.assign(16, '\0');
+  return c;
+}
+
+Result<receipt::Acceptance> check_accepted(ByteView report, std::uint64_t broker_seq, ByteView receipt,
+                                           std::string_view broker_id, const identity::Directory& directory,
+                                           report::RootCache* receipts) {
+  v1::Report rep;
+  if (report.size() > static_cast<std::size_t>(INT32_MAX) ||
+      !rep.ParseFromArray(report.data(), static_cast<int>(report.size()))) {
+    return Status::fail(Code::RECEIPT_INVALID, "acceptance receipt: the report sent does not parse");
+  }
+  auto digest = digest_of(rep);
+  if (!digest) return Status::fail(Code::RECEIPT_INVALID, "acceptance receipt: the report sent is malformed");
+  return receipt::verify_acceptance(receipt, *digest, directory,
+                                    receipt::AcceptanceCheck{broker_seq, broker_id, receipts});
+}
+
 struct Session::Impl {
   SessionOptions options;
   identity::DirectoryPtr directory;
@@ -117,7 +181,13 @@ struct Session::Impl {
   std::unique_ptr<Connection> connection;
   std::uint64_t last_sequence = 0;
   std::vector<std::string> patterns;
-  std::deque<v1::Deliver> deliveries;
+  // DELIVERs not yet taken, each with the session generation it arrived in.
+  std::deque<std::pair<std::uint64_t, v1::Deliver>> deliveries;
+  // Each WELCOME starts a generation: copies sent in an earlier one are
+  // not acknowledged (the broker forgot them and sends them again).
+  std::uint64_t generation = 0;
+  std::string broker_id;                       // WELCOME's
+  std::vector<receipt::DeliveredCopy> to_ack;  // taken in this generation, not yet acknowledged
   std::optional<Status> session_error;
   std::set<std::string> seen_ids;
   std::deque<std::string> seen_order;
@@ -126,20 +196,51 @@ struct Session::Impl {
   // PING, summed over calls: a caller polling with short timeouts must ping
   // too, or it never learns that a restarted broker forgot its session.
   std::int64_t idle_ms = 0;
-  std::uint64_t last_ping_nonce = 0;  // PONGs to the library's own PINGs are not shown to send_raw()
-  report::KeyEpochs epochs;           // content keys reused per label and recipient set
-  report::RootCache roots{256, 8};    // batch roots this session verified
-  report::UnwrapCache unwraps;        // content keys this node unwrapped
+  std::uint64_t last_ping_nonce = 0;   // PONGs to the library's own PINGs are not shown to send_raw()
+  report::KeyEpochs epochs;            // content keys reused per label and recipient set
+  report::RootCache roots{256, 8};     // batch roots this session verified
+  report::UnwrapCache unwraps;         // content keys this node unwrapped
+  report::RootCache receipts{16, 64};  // acceptance statements this session verified
+
+  // A WELCOME came: a new generation of the session.
+  void welcomed() {
+    ready = true;
+    ++generation;
+    broker_id = connection->welcome().broker_id();
+    to_ack.clear();
+  }
+
+  // Sends one ACK with the signed delivery receipt of every copy taken
+  // since the last one (nothing when none).
+  void acknowledge() {
+    if (to_ack.empty()) return;
+    const Bytes signed_receipt =
+        receipt::sign_delivery(options.node_id, broker_id, keys->signing, SystemClock::instance().now_ms(), to_ack);
+    (void)connection->try_send(wire::make_ack(to_ack.back().broker_seq, signed_receipt));
+    to_ack.clear();
+  }
+
+  // A copy taken by receive(): acknowledged with the next receipt when it
+  // came in this generation.
+  void taken(std::uint64_t generation_of, const v1::Deliver& d) {
+    if (generation_of != generation) return;
+    if (!to_ack.empty() && d.broker_seq() <= to_ack.back().broker_seq) acknowledge();  // seqs ascend per receipt
+    to_ack.push_back(delivered_copy(d.broker_seq(), as_bytes(d.report())));
+    if (to_ack.size() >= kAckEvery) acknowledge();
+  }
 
   // Handles a frame that is not the answer being waited for.
   void stash(v1::Frame& f) {
     if (f.has_deliver()) {
-      deliveries.push_back(std::move(*f.mutable_deliver()));
+      deliveries.emplace_back(generation, std::move(*f.mutable_deliver()));
     } else if (f.has_error()) {
       Status st = error_status(f.error());
       // A broker that restarted no longer knows this session.
       if (f.error().code() == static_cast<std::uint32_t>(Code::PROTOCOL_VIOLATION)) ready = false;
-      if (wire::closes_session(static_cast<Code>(f.error().code()))) ready = false;
+      if (wire::closes_session(static_cast<Code>(f.error().code()))) {
+        ready = false;
+        to_ack.clear();
+      }
       session_error = st;
     }
   }
@@ -162,8 +263,8 @@ struct Session::Impl {
 
   Status hello() {
     Status s = connection->say_hello(options.connect_timeout_ms);
-    absorb_queued();
-    if (s) ready = true;
+    absorb_queued();  // frames that came before the WELCOME: the earlier generation's
+    if (s) welcomed();
     return s;
   }
 
@@ -227,6 +328,7 @@ Session::~Session() = default;
 
 const std::string& Session::node_id() const { return impl_->options.node_id; }
 const identity::Directory& directory(const Session& session) { return *SessionAccess::impl(session).directory; }
+const std::string& broker_id(const Session& session) { return SessionAccess::impl(session).broker_id; }
 
 Result<std::unique_ptr<Session>> Session::connect(const SessionOptions& options) {
   auto impl = std::make_unique<Impl>();
@@ -259,7 +361,7 @@ Result<std::unique_ptr<Session>> Session::connect(const SessionOptions& options)
   Status s = impl->connection->hello();
   impl->absorb_queued();
   if (!s) return s;
-  impl->ready = true;
+  impl->welcomed();
   return std::unique_ptr<Session>(new Session(std::move(impl)));
 }
 
@@ -300,12 +402,24 @@ Result<PublishOutcome> Session::publish(const Draft& draft) {
 
 namespace {
 
-PublishOutcome outcome_of(const v1::Frame& answer) {
+// The verdict on `sent`: an ACCEPTED counts only with a receipt that
+// verifies for the report sent, at its seq, from the session's broker.
+PublishOutcome outcome_of(const v1::Frame& answer, ByteView sent, Session::Impl& impl) {
   PublishOutcome out;
   if (answer.has_accepted()) {
+    const auto& a = answer.accepted();
+    out.report_id = to_bytes(a.report_id());
+    out.broker_seq = a.broker_seq();
+    out.receipt = to_bytes(a.receipt());
+    auto accepted =
+        check_accepted(sent, a.broker_seq(), as_bytes(a.receipt()), impl.broker_id, *impl.directory, &impl.receipts);
+    if (!accepted) {
+      out.status = accepted.status();
+      return out;
+    }
     out.accepted = true;
-    out.report_id = to_bytes(answer.accepted().report_id());
-    out.broker_seq = answer.accepted().broker_seq();
+    out.broker_id = accepted->broker_id;
+    out.accepted_ms = accepted->accepted_ms;
   } else if (answer.has_rejected()) {
     out.status = wire::status_of(answer.rejected());
   } else {
@@ -341,7 +455,8 @@ Result<std::vector<PublishOutcome>> publish_built(Session& session, const std::v
   const std::int64_t deadline = monotonic_ms() + impl.options.request_timeout_ms;
   std::vector<PublishOutcome> out;
   out.reserve(ids.size());
-  for (std::uint64_t id : ids) {
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    const std::uint64_t id = ids[i];
     auto answer = impl.connection->finish(id, static_cast<int>(std::max<std::int64_t>(1, deadline - monotonic_ms())));
     impl.absorb_queued();
     if (!answer) {
@@ -351,7 +466,7 @@ Result<std::vector<PublishOutcome>> publish_built(Session& session, const std::v
       out.push_back(std::move(lost));
       continue;
     }
-    out.push_back(outcome_of(*answer));
+    out.push_back(outcome_of(*answer, built[i].bytes, impl));
   }
   return out;
 }
@@ -361,7 +476,7 @@ Result<PublishOutcome> Session::publish_bytes(ByteView bytes) {
   if (!ready) return ready;
   auto answer = impl_->request(wire::make_publish(impl_->connection->next_request_id(), bytes));
   if (!answer) return answer.status();
-  return outcome_of(*answer);
+  return outcome_of(*answer, bytes, *impl_);
 }
 
 Status Session::subscribe(const std::vector<std::string>& patterns) {
@@ -399,11 +514,22 @@ std::optional<Received> Session::receive(int timeout_ms) {
   const std::int64_t deadline = monotonic_ms() + timeout_ms;
   for (;;) {
     while (!impl_->deliveries.empty()) {
-      v1::Deliver d = std::move(impl_->deliveries.front());
+      auto [generation, d] = std::move(impl_->deliveries.front());
       impl_->deliveries.pop_front();
-      (void)impl_->connection->try_send(wire::make_ack(d.broker_seq()));
-      Received r = open_delivered(as_bytes(d.report()), d.broker_seq(), *impl_->directory, impl_->options.node_id,
-                                  impl_->keys->sealing, &impl_->roots, &impl_->unwraps);
+      impl_->taken(generation, d);
+      if (impl_->deliveries.empty()) {
+        // Drained? What has already arrived is queued first: when more
+        // copies wait, the receipt waits for them too (up to kAckEvery).
+        for (int i = 0; i < kAckLookahead && impl_->deliveries.empty(); ++i) {
+          auto event = impl_->connection->next_event(0);
+          if (!event) break;
+          impl_->absorb(*event);
+        }
+        if (impl_->deliveries.empty()) impl_->acknowledge();
+      }
+      Received r = open_delivered(as_bytes(d.report()), d.broker_seq(), as_bytes(d.receipt()), impl_->broker_id,
+                                  *impl_->directory, impl_->options.node_id, impl_->keys->sealing, &impl_->roots,
+                                  &impl_->unwraps, &impl_->receipts);
       if (r.verification.is_ok() && !impl_->remember(r.report_id_hex)) continue;  // duplicate
       return r;
     }
@@ -446,7 +572,7 @@ std::optional<v1::Frame> send_raw(Session& session, ByteView frame_bytes, int ti
     }
     v1::Frame& f = event->value();
     if (f.has_deliver()) {
-      impl.deliveries.push_back(std::move(*f.mutable_deliver()));
+      impl.deliveries.emplace_back(impl.generation, std::move(*f.mutable_deliver()));
       continue;
     }
     if (f.has_pong() && impl.last_ping_nonce != 0 && f.pong().nonce() == impl.last_ping_nonce) continue;

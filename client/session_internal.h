@@ -17,6 +17,8 @@
 #include "crypto/keys.h"
 #include "identity/directory.h"
 #include "policy/label.h"
+#include "receipt/acceptance.h"
+#include "receipt/delivery.h"
 #include "report/builder.h"
 #include "report/verify.h"
 #include "tearline/client.h"
@@ -45,6 +47,9 @@ std::optional<tearline::v1::Frame> send_raw(Session& session, ByteView frame_byt
 
 // The directory the session loaded at connect().
 const identity::Directory& directory(const Session& session);
+// The broker's id as its last WELCOME said (empty before, or from a broker
+// that names none).
+const std::string& broker_id(const Session& session);
 
 // Builds drafts as one batch with the session's content-key epochs.
 Result<std::vector<report::BuiltReport>> build_batch(Session& session, std::vector<report::ReportDraft> drafts);
@@ -54,10 +59,34 @@ Result<std::vector<report::BuiltReport>> build_batch(Session& session, std::vect
 Result<std::vector<PublishOutcome>> publish_built(Session& session, const std::vector<report::BuiltReport>& built);
 
 // Verifies and opens delivered report bytes as `node_id` (used by Session,
-// and by tools that read a report from a file). The caches (not owned) are
-// the session's: verified batch roots, and content keys unwrapped with `key`.
-Received open_delivered(ByteView report, std::uint64_t broker_seq, const identity::Directory& directory,
-                        std::string_view node_id, const crypto::SealingKey& key, report::RootCache* roots = nullptr,
-                        report::UnwrapCache* unwraps = nullptr);
+// and by tools that read a report from a file). The report is valid only
+// with its broker's acceptance receipt (`receipt`, a serialized
+// AcceptanceReceipt): it must verify for this copy at `broker_seq`, signed
+// by `broker_id` (when not empty: the broker the copy came from); its
+// accepted_ms is then the witness of the revocation rule
+// (report::VerifyOptions::accepted_ms). A missing or failing receipt fails
+// verification with RECEIPT_INVALID first, followed by whatever else the
+// report fails without a witness. No plaintext on any failure. The caches
+// (not owned) are the session's: verified batch roots, content keys
+// unwrapped with `key`, and verified receipt statements.
+Received open_delivered(ByteView report, std::uint64_t broker_seq, ByteView receipt, std::string_view broker_id,
+                        const identity::Directory& directory, std::string_view node_id, const crypto::SealingKey& key,
+                        report::RootCache* roots = nullptr, report::UnwrapCache* unwraps = nullptr,
+                        report::RootCache* receipts = nullptr);
+
+// What a delivery receipt says of one DELIVER (receipt/delivery.h): its
+// seq, the hash of its report bytes exactly, the report id and the indexes
+// of the sections present (not withheld). A copy that does not parse still
+// gets an entry, with what can be read of it (a report id of 16 zero bytes
+// when none): the hash alone says exactly what arrived, and the seq must be
+// acknowledged all the same.
+receipt::DeliveredCopy delivered_copy(std::uint64_t broker_seq, ByteView report);
+
+// Checks the acceptance receipt of an ACCEPTED against the report sent
+// (`report` bytes, seq `broker_seq`, signed by `broker_id` when not empty):
+// the Acceptance, or RECEIPT_INVALID.
+Result<receipt::Acceptance> check_accepted(ByteView report, std::uint64_t broker_seq, ByteView receipt,
+                                           std::string_view broker_id, const identity::Directory& directory,
+                                           report::RootCache* receipts = nullptr);
 
 }  // namespace tearline::client

@@ -114,7 +114,8 @@ std::uint64_t request_id_of(const tearline::v1::Frame& frame);
 bool counts_toward_failure_limit(Code code);
 
 // Whether an ERROR with this code ends the session (state CLOSED):
-// SESSION_REVOKED, TOO_MANY_FAILURES, SLOW_CONSUMER.
+// SESSION_REVOKED, TOO_MANY_FAILURES, SLOW_CONSUMER, RECEIPT_INVALID (an
+// ACK whose delivery receipt failed).
 bool closes_session(Code code);
 
 // OK, or UNSUPPORTED_VERSION naming what the broker supports, for a HELLO

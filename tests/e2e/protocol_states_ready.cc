@@ -74,12 +74,25 @@ void ready_ping() {
   CHECK(state_of(*w) == "READY");
 }
 
+// An ACK with the node's signed delivery receipt for what it was sent (an
+// ACK whose receipt fails closes the session: test_receipts).
 void ready_ack() {
   BrokerFixture fx;
+  auto publisher = ready_session(fx, kPublisher);
   auto w = ready_session(fx, kReader);
-  CHECK(ask(*w, wire::make_ack(0), kQuietMs) == "nothing");
-  CHECK(ask(*w, wire::make_ack(999), kQuietMs) == "nothing");  // beyond anything delivered
-  CHECK(state_of(*w) == "READY");                              // the PONG is the first frame after the ACKs
+  CHECK(ask(*w, wire::make_subscribe(1, {"intel.>"})) == "ACCEPTED / 1");
+  const std::uint64_t first = publish(*publisher, 1, "acknowledged alone");
+  auto one = w->next(kWaitMs);
+  REQUIRE(describe(one) == "DELIVER " + std::to_string(first));
+  CHECK(ask(*w, w->ack({one->deliver()}), kQuietMs) == "nothing");
+  const std::uint64_t second = publish(*publisher, 2, "acknowledged together");
+  const std::uint64_t third = publish(*publisher, 3, "with this one");
+  auto two = w->next(kWaitMs);
+  auto three = w->next(kWaitMs);
+  REQUIRE(describe(two) == "DELIVER " + std::to_string(second));
+  REQUIRE(describe(three) == "DELIVER " + std::to_string(third));
+  CHECK(ask(*w, w->ack({two->deliver(), three->deliver()}), kQuietMs) == "nothing");
+  CHECK(state_of(*w) == "READY");  // the PONG is the first frame after the ACKs
 }
 
 // Live, when the report is committed; and from the store, to a second

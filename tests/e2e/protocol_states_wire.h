@@ -25,6 +25,7 @@
 #include "broker/config.h"
 #include "client/connection.h"
 #include "identity/pki.h"
+#include "receipt/delivery.h"
 #include "report/builder.h"
 #include "support/broker_fixture.h"
 #include "support/e2e_helpers.h"
@@ -37,6 +38,7 @@ using testing::BrokerFixture;
 
 inline constexpr int kWaitMs = 5000;  // for an answer that should come
 inline constexpr int kQuietMs = 500;  // for "nothing": followed by a sentinel that must be answered
+inline constexpr std::string_view kBrokerId = "tearline-broker";  // the demo roster's [broker]
 
 // ---- Wire: raw frames to and from the broker ------------------------------------------
 
@@ -71,6 +73,19 @@ class Wire {
   }
 
   const std::string& node() const { return material_.node_id; }
+  const crypto::SigningKey& signing_key() const { return material_.keys->signing; }
+
+  // An ACK of `delivered` (DELIVERs of this session, broker seq ascending)
+  // with this node's signed delivery receipt for broker `broker_id`, as the
+  // client library sends it.
+  v1::Frame ack(const std::vector<v1::Deliver>& delivered, std::string_view broker_id = kBrokerId) const {
+    std::vector<receipt::DeliveredCopy> copies;
+    copies.reserve(delivered.size());
+    for (const auto& d : delivered) copies.push_back(client::delivered_copy(d.broker_seq(), as_bytes(d.report())));
+    const Bytes signed_receipt = receipt::sign_delivery(material_.node_id, broker_id, material_.keys->signing,
+                                                        SystemClock::instance().now_ms(), copies);
+    return wire::make_ack(copies.back().broker_seq, signed_receipt);
+  }
 
   // Queues one single-part message; false when the socket would block.
   bool try_send(const Bytes& bytes) { return connection_->try_send(bytes).is_ok(); }

@@ -95,12 +95,18 @@ Result<std::unique_ptr<client::Session>> BrokerFixture::connect(const std::strin
 }
 
 void BrokerFixture::revoke(const std::string& agency, const std::string& node) {
+  revoke(agency, node, identity::RevocationReason::kCompromised, 0);
+}
+
+void BrokerFixture::revoke(const std::string& agency, const std::string& node, identity::RevocationReason reason,
+                           std::int64_t compromised_at) {
   const std::int64_t now = SystemClock::instance().now_seconds();
   auto directory = identity::Directory::load(pki_.directory(), now, nullptr);
   if (!directory) throw std::runtime_error("directory: " + directory.status().to_string());
   const identity::Credential* credential = (*directory)->node(node);
   if (credential == nullptr) throw std::runtime_error("revoke: unknown node " + node);
-  auto list = identity::revoke(pki_, agency, {credential->serial}, {}, now);
+  auto list = identity::revoke(pki_, agency,
+                               {identity::CredentialRevocation{credential->serial, reason, compromised_at}}, {}, now);
   if (!list) throw std::runtime_error("revoke " + node + ": " + list.status().to_string());
   if (running()) reload();
 }

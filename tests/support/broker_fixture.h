@@ -78,6 +78,10 @@ class BrokerFixture {
   // reload() when the broker runs (a stopped broker reads the list when it
   // starts). Throws when the node is unknown or the list cannot be issued.
   void revoke(const std::string& agency, const std::string& node);
+  // The same with a reason: RETIRED (its past signatures stand) or
+  // COMPROMISED at `compromised_at` (unix seconds; 0: the list's issue time).
+  void revoke(const std::string& agency, const std::string& node, identity::RevocationReason reason,
+              std::int64_t compromised_at = 0);
   // Broker::request_reload() and waits until the broker has reloaded (its
   // reload counter moved); throws when the reload failed or took over 5 s.
   // When it returns, the sessions of nodes no longer valid have been sent

@@ -5,11 +5,15 @@
 // commit refusing everything that sat on it, and audit checkpoints.
 #include <catch2/catch.hpp>
 
+#include <set>
 #include <string>
 #include <vector>
 
 #include "broker/group_commit.h"
 #include "broker_test_reports.h"
+#include "crypto/merkle.h"
+#include "crypto/signing.h"
+#include "receipt/acceptance.h"
 
 namespace tearline::broker {
 namespace {
@@ -61,7 +65,7 @@ struct Fixture {
   ReplayGuard replay{600'000};
   crypto::SigningKey key = crypto::SigningKey::generate();
   StorageLimits storage;
-  GroupCommit gc{storage, replay, key, nullptr};
+  GroupCommit gc{storage, replay, key, "tearline-broker", nullptr};
   std::map<std::string, std::uint64_t> cursors;
 
   // Stages as the broker does: recorded in the ReplayGuard first.
@@ -255,7 +259,7 @@ TEST_CASE("group commit: lazy entries wait; checkpoints follow the entry count; 
   Fixture f;
   f.storage.audit_checkpoint_entries = 3;
   f.storage.audit_checkpoint_seconds = 3600;
-  GroupCommit gc(f.storage, f.replay, f.key, nullptr);
+  GroupCommit gc(f.storage, f.replay, f.key, "tearline-broker", nullptr);
   gc.restore(0, audit::ChainWriter(), 0, kNow);
   gc.reply_after_commit("r", 1);  // urgent: committed at once
   auto batch = gc.build(kNow, f.cursors);
@@ -280,6 +284,71 @@ TEST_CASE("group commit: lazy entries wait; checkpoints follow the entry count; 
   batch = gc.build(kNow + 10'000, f.cursors);
   REQUIRE(batch);
   CHECK(batch->empty());  // nothing new to checkpoint
+}
+
+}  // namespace
+}  // namespace tearline::broker
+
+namespace tearline::broker {
+namespace {
+
+TEST_CASE("group commit: one acceptance signature per batch; each report stored with its receipt",
+          "[broker][commit][receipt]") {
+  Fixture f;
+  f.gc.restore(41, audit::ChainWriter(), 0, kNow);
+  const std::vector<const TestReport*> reports = {&report_a(), &report_b(), &report_c()};
+  for (std::size_t i = 0; i < reports.size(); ++i) f.stage(*reports[i], "r1", 10 + i);
+  auto batch = f.gc.build(kNow, f.cursors);
+  REQUIRE(batch);
+  REQUIRE(batch->reports.size() == 3);
+  std::set<std::string> signatures;
+  for (std::size_t i = 0; i < 3; ++i) {
+    const StoredReport& row = batch->reports[i];
+    INFO("report " << i);
+    auto r = receipt::parse_acceptance(row.receipt);
+    REQUIRE(r);
+    CHECK(r->broker_id() == "tearline-broker");
+    CHECK(r->first_seq() == 42);
+    CHECK(r->leaf_count() == 3);
+    CHECK(r->leaf_index() == i);
+    CHECK(r->accepted_ms() == kNow);
+    CHECK(row.accepted_ms == kNow);  // the time stored is the time signed
+    signatures.insert(r->signature());
+    // The path leads from this report at its seq to the root that the
+    // broker's key signed.
+    std::vector<ByteView> path;
+    path.reserve(static_cast<std::size_t>(r->path_size()));
+    for (const auto& p : r->path()) path.push_back(as_bytes(p));
+    auto root = crypto::merkle_root_from_path(
+        receipt::kReceiptNodeTag, receipt::receipt_leaf(row.seq, receipt::report_digest(reports[i]->parsed->report)), i,
+        3, receipt::kMaxReceiptLeaves, path);
+    REQUIRE(root);
+    CHECK(to_hex(*root) == to_hex(as_bytes(r->root())));
+    CHECK(crypto::verify(f.key.public_key(), crypto::tags::kAcceptanceBatch,
+                         receipt::acceptance_statement("tearline-broker", 42, 3, kNow, *root),
+                         as_bytes(r->signature())));
+  }
+  CHECK(signatures.size() == 1);  // one signature for the batch
+
+  CommitOutcome out = f.gc.finish(written_ok(std::move(*batch)), kNow + 1);
+  REQUIRE(out.committed.size() == 3);
+  for (std::size_t i = 0; i < 3; ++i) {
+    auto r = receipt::parse_acceptance(out.committed[i].receipt);
+    REQUIRE(r);
+    CHECK(r->leaf_index() == i);
+    CHECK(out.committed[i].accepted_ms == kNow);
+  }
+
+  // The next batch signs its own statement, from the next seq.
+  f.stage(report_a(), "r1", 20);  // a replay guard would refuse it; the group commit signs what it is given
+  auto next = f.gc.build(kNow + 5, f.cursors);
+  REQUIRE(next);
+  REQUIRE(next->reports.size() == 1);
+  auto r = receipt::parse_acceptance(next->reports[0].receipt);
+  REQUIRE(r);
+  CHECK(r->first_seq() == 45);
+  CHECK(r->leaf_count() == 1);
+  CHECK(r->accepted_ms() == kNow + 5);
 }
 
 }  // namespace

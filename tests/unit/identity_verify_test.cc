@@ -17,7 +17,10 @@ TEST_CASE("the demo roster's chain verifies") {
   CHECK(report.rejected.empty());
   CHECK(report.warnings.empty());
 
-  REQUIRE(dir->nodes().size() == world().roster().nodes.size());
+  REQUIRE(dir->nodes().size() == world().roster().nodes.size() + 1);  // and the broker's credential
+  const identity::Credential* broker = dir->node(world().roster().broker.id);
+  REQUIRE(broker != nullptr);
+  CHECK(broker->has_role(identity::kBrokerRole));
   for (const auto& n : world().roster().nodes) {
     INFO(n.id);
     const identity::Credential* c = dir->node(n.id);

@@ -12,9 +12,12 @@
 
 #include "broker/router.h"
 #include "broker_test_reports.h"
+#include "identity/pki.h"
 #include "policy/decisions.h"
+#include "receipt/delivery.h"
 #include "report/verify.h"
 #include "support/demo_world.h"
+#include "support/temp_dir.h"
 #include "wire/frame.h"
 
 namespace tearline::broker {
@@ -199,6 +202,71 @@ TEST_CASE("router: a node whose credential is not valid gets nothing and no audi
   CHECK(w.sent.empty());
   CHECK(w.audit.empty());
   CHECK_FALSE(Router::judge(w.trust, "ghost-node", r, kDemoNow).credential.is_ok());
+}
+
+}  // namespace
+}  // namespace tearline::broker
+
+namespace tearline::broker {
+namespace {
+
+// The demo trust with `node`'s credential revoked COMPROMISED at `at`.
+TrustSnapshot trust_with_compromised(const testing::TempDir& dir, const std::string& agency, const std::string& node,
+                                     std::int64_t at) {
+  const identity::PkiPaths pki(dir.path() / "pki");
+  DemoWorld::generate_into(pki.root());
+  auto before = identity::Directory::load(pki.directory(), kDemoNow, nullptr);
+  REQUIRE(before);
+  const identity::Credential* cred = (*before)->node(node);
+  REQUIRE(cred != nullptr);
+  REQUIRE(identity::revoke(pki, agency,
+                           {identity::CredentialRevocation{cred->serial, identity::RevocationReason::kCompromised, at}},
+                           {}, kDemoNow));
+  auto after = identity::Directory::load(pki.directory(), kDemoNow, nullptr);
+  REQUIRE(after);
+  TrustSnapshot t = demo_trust();
+  t.directory = std::move(after).value();
+  return t;
+}
+
+TEST_CASE("router: a report whose originator was compromised at or before its acceptance goes to nobody",
+          "[broker][router][revocation]") {
+  const testing::TempDir dir("tearline-router-revoked");
+  World w;
+  w.trust = trust_with_compromised(dir, "DIRAN", "diran-bogota-hq", kDemoNow);
+  REQUIRE(w.index.insert("dea-cucuta-agent", "intel.>"));
+  auto rep = make_report("intel.seizures", "diran-bogota-hq", 1, {label(v1::SECRET, {"COL", "USA"})});
+  const std::string hex = rep.parsed->report_id_hex();
+  Session& agent = w.session("r-agent", "dea-cucuta-agent", 4);
+  const Bytes receipt_bytes{0x0a, 0x01, 0x02};
+
+  // Accepted at T: withheld from all, one entry; the session moves on.
+  Routable late{5, rep.parsed.get(), "COL", &rep.bytes, receipt_bytes, kDemoNow * 1000};
+  CHECK_FALSE(Router::standing(w.trust, late).is_ok());
+  CHECK(w.router.route_live(late, w.trust, kDemoNow) == 0);
+  CHECK(w.sent["r-agent"].empty());
+  CHECK(agent.delivered == 5);
+  CHECK(agent.unacked.empty());
+  REQUIRE(w.audit.size() == 1);
+  CHECK(w.audit[0].event == "withheld");
+  CHECK(w.audit[0].node.empty());
+  CHECK(w.audit[0].report == hex);
+  CHECK(w.audit[0].decision == "withheld");
+  CHECK(w.audit[0].detail.rfind("seq 5 all nodes: ", 0) == 0);
+  CHECK(w.audit[0].detail.find("ORIGINATOR_COMPROMISED") != std::string::npos);
+
+  // Accepted a millisecond before T: delivered, with its receipt, and the
+  // copy's hash remembered for the node's ACK.
+  Routable early{6, rep.parsed.get(), "COL", &rep.bytes, receipt_bytes, kDemoNow * 1000 - 1};
+  CHECK(Router::standing(w.trust, early).is_ok());
+  CHECK(w.router.route_live(early, w.trust, kDemoNow) == 1);
+  REQUIRE(w.sent["r-agent"].size() == 1);
+  auto f = wire::decode_frame(w.sent["r-agent"][0], 1 << 24);
+  REQUIRE(f);
+  CHECK(f->deliver().broker_seq() == 6);
+  CHECK(to_bytes(f->deliver().receipt()) == receipt_bytes);
+  REQUIRE(agent.unacked.count(6) == 1);
+  CHECK(agent.unacked.at(6) == receipt::copy_hash(as_bytes(f->deliver().report())));
 }
 
 }  // namespace

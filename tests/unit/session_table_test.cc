@@ -160,3 +160,28 @@ TEST_CASE("session table: close drops the backlog; timeouts remove silent sessio
 
 }  // namespace
 }  // namespace tearline::broker
+
+namespace tearline::broker {
+namespace {
+
+TEST_CASE("session table: unacknowledged copies are remembered, bounded, and forgotten on close",
+          "[broker][sessions][receipt]") {
+  FakeSocket sock;
+  SessionTable t = sock.table(10, 1000);
+  Session& s = *t.attach("r1", "node-a", 0);
+  crypto::Digest h{};
+  const std::size_t cap = 10 + kUnackedSlack;
+  for (std::uint64_t seq = 1; seq <= cap + 5; ++seq) {
+    h[0] = static_cast<std::uint8_t>(seq);
+    t.remember_delivery(s, seq, h);
+  }
+  REQUIRE(s.unacked.size() == cap);
+  CHECK(s.unacked.begin()->first == 6);  // the oldest were forgotten
+  CHECK(s.unacked.rbegin()->first == cap + 5);
+  CHECK(s.unacked.at(cap + 5)[0] == static_cast<std::uint8_t>(cap + 5));
+  SessionTable::close(s);
+  CHECK(s.unacked.empty());
+}
+
+}  // namespace
+}  // namespace tearline::broker

@@ -63,6 +63,33 @@ TEST_CASE("store: read_after returns committed reports in ascending seq, at most
   CHECK((*blob)[0].topic == "intel.flood");
 }
 
+TEST_CASE("store: a report's acceptance receipt round-trips through read_after, and survives a restart") {
+  StorePlace place;
+  {
+    Opened o = place.open();
+    Batch a;
+    a.reports = {blob_report(1, 10, kNowMs), blob_report(2, 10, kNowMs)};
+    a.reports[0].receipt = Bytes{0x0a, 0x00, 0x01, 0xff};  // any bytes, kept exactly (a zero byte too)
+    const Bytes long_receipt(700, 0x5c);
+    a.reports[1].receipt = long_receipt;
+    REQUIRE(o.store->commit(a));
+    Batch b;
+    b.reports = {blob_report(3, 10, kNowMs)};  // none: a report stored before receipts existed reads back empty
+    REQUIRE(o.store->commit(b));
+    auto rows = o.store->read_after(0, 10);
+    REQUIRE(rows);
+    REQUIRE(rows->size() == 3);
+    CHECK((*rows)[0].receipt == Bytes{0x0a, 0x00, 0x01, 0xff});
+    CHECK((*rows)[1].receipt == long_receipt);
+    CHECK((*rows)[2].receipt.empty());
+  }
+  Opened again = place.open();
+  auto rows = again.store->read_after(1, 1);
+  REQUIRE(rows);
+  REQUIRE(rows->size() == 1);
+  CHECK((*rows)[0].receipt == Bytes(700, 0x5c));
+}
+
 TEST_CASE("store: readers on other threads see whole committed batches only, never fewer than before") {
   StorePlace place;
   Opened o = place.open();

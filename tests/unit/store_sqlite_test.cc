@@ -114,6 +114,39 @@ TEST_CASE(
         std::vector<std::vector<std::string>>{{"1", "publish", "accepted"}});
 }
 
+TEST_CASE("sqlite store: a database made before receipts gains the receipt column; its reports read back without one") {
+  StorePlace place;
+  {
+    // The reports table as it was before acceptance receipts.
+    Db db(file_of(place), SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+    db.exec(
+        "CREATE TABLE reports(seq INTEGER PRIMARY KEY, report_id BLOB NOT NULL UNIQUE,"
+        " originator TEXT NOT NULL, agency TEXT NOT NULL, country TEXT NOT NULL, topic TEXT NOT NULL,"
+        " sequence INTEGER NOT NULL, accepted_ms INTEGER NOT NULL, bytes BLOB NOT NULL)");
+    db.exec(
+        "INSERT INTO reports VALUES(1, x'00112233445566778899aabbccddeeff', 'fgr-liaison', 'FGR', 'MEX',"
+        " 'intel.old', 1, 5, x'0102')");
+  }
+  Opened o = place.open();
+  auto old = o.store->read_after(0, 10);
+  REQUIRE(old);
+  REQUIRE(old->size() == 1);
+  CHECK(old->front().topic == "intel.old");
+  CHECK(old->front().receipt.empty());
+  StoredReport r = blob_report(2, 10, kNowMs);
+  r.receipt = Bytes{1, 2, 3};
+  Batch b;
+  b.reports.push_back(r);
+  REQUIRE(o.store->commit(b));
+  auto rows = o.store->read_after(1, 10);
+  REQUIRE(rows);
+  REQUIRE(rows->size() == 1);
+  CHECK(rows->front().receipt == Bytes{1, 2, 3});
+  Db db(file_of(place), SQLITE_OPEN_READONLY);
+  CHECK(db.rows("SELECT COUNT(*) FROM pragma_table_info('reports') WHERE name = 'receipt'") ==
+        std::vector<std::vector<std::string>>{{"1"}});
+}
+
 TEST_CASE("sqlite store: reads see committed transactions only") {
   StorePlace place;
   Opened o = place.open();

@@ -148,7 +148,11 @@ class Session {
   Status admin_reload();
 
   // Waits up to timeout_ms for the next report; verifies, opens and ACKs it.
-  // nullopt on timeout.
+  // ACKs are signed delivery receipts, coalesced: one covers every copy
+  // taken since the last, and goes when no DELIVER is left waiting or after
+  // 64 copies (a copy taken while more wait is acknowledged by a later
+  // call; one still unacknowledged when the session ends is delivered
+  // again to the node's next session). nullopt on timeout.
   std::optional<Received> receive(int timeout_ms);
 
   // The last ERROR frame received outside a request, if any (cleared on read).

@@ -1,0 +1,41 @@
+#include "broker/delivery_ack.h"
+
+#include <algorithm>
+
+#include "receipt/delivery.h"
+
+namespace tearline::broker {
+namespace v1 = tearline::v1;
+
+Result<v1::DeliveryReceipt> check_ack(const Session& s, const v1::Ack& ack, std::string_view broker_id,
+                                      const identity::Directory& directory, std::int64_t now_ms) {
+  auto parsed = receipt::parse_delivery(as_bytes(ack.receipt()));
+  if (!parsed) return parsed.status();
+  const v1::DeliveryReceipt& r = *parsed;
+  Status problems;
+  auto bad = [&](const std::string& why) { problems.add(Code::RECEIPT_INVALID, "delivery receipt: " + why); };
+  if (r.node_id() != s.node_id) bad("signed as " + r.node_id() + ", but the session is " + s.node_id + "'s");
+  if (r.broker_id() != broker_id) {
+    bad("names broker " + r.broker_id() + ", but this broker is " + std::string(broker_id));
+  }
+  const auto& last = r.entries(r.entries_size() - 1);
+  if (ack.broker_seq() != last.broker_seq()) {
+    bad("ACK broker_seq " + std::to_string(ack.broker_seq()) + " is not its last entry's seq " +
+        std::to_string(last.broker_seq()));
+  }
+  for (const auto& e : r.entries()) {
+    auto sent = s.unacked.find(e.broker_seq());
+    if (sent == s.unacked.end()) {
+      bad("seq " + std::to_string(e.broker_seq()) + " is not a copy this session was sent and has not acknowledged");
+    } else if (!std::equal(sent->second.begin(), sent->second.end(), as_bytes(e.copy_hash()).begin())) {
+      bad("seq " + std::to_string(e.broker_seq()) + ": the copy hash is not that of the copy sent");
+    }
+  }
+  // The signature last, and only on a receipt that could be right: a
+  // malformed or misdirected ACK costs no verify.
+  if (problems.is_ok()) problems.merge(receipt::verify_delivery(r, directory, now_ms));
+  if (!problems) return problems;
+  return parsed;
+}
+
+}  // namespace tearline::broker

@@ -1,0 +1,33 @@
+// The broker's check of an ACK (docs/protocol.md, "ACK"): every ACK carries
+// the node's signed delivery receipt (receipt/delivery.h) for copies this
+// session was sent and has not acknowledged yet.
+//
+// check_ack() is pure (no I/O, nothing changed): the I/O thread calls it,
+// then on success forgets the acknowledged copies, moves the node's cursor
+// and keeps the receipt in the audit log. Cost: one Ed25519 verify per ACK,
+// however many copies it acknowledges.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "base/result.h"
+#include "broker/session_table.h"
+#include "identity/directory.h"
+#include "tearline/v1/receipt.pb.h"
+#include "tearline/v1/wire.pb.h"
+
+namespace tearline::broker {
+
+// The receipt of `ack`, parsed, when it is one `s` may send now: it parses
+// (receipt::parse_delivery), is signed by the session's own node for this
+// broker (`broker_id`) and verifies under its credential at `now_ms`; each
+// entry names a copy of `s.unacked` with the very hash sent; ack.broker_seq
+// is its last entry's seq. Otherwise RECEIPT_INVALID with every reason found
+// (the broker then closes the session).
+[[nodiscard]] Result<tearline::v1::DeliveryReceipt> check_ack(const Session& s, const tearline::v1::Ack& ack,
+                                                              std::string_view broker_id,
+                                                              const identity::Directory& directory,
+                                                              std::int64_t now_ms);
+
+}  // namespace tearline::broker
