@@ -326,8 +326,7 @@ bool counts_toward_failure_limit(Code code) {
 }
 
 bool closes_session(Code code) {
-  return code == Code::SESSION_REVOKED || code == Code::TOO_MANY_FAILURES || code == Code::SLOW_CONSUMER ||
-         code == Code::RECEIPT_INVALID;
+  return code == Code::SESSION_REVOKED || code == Code::TOO_MANY_FAILURES || code == Code::SLOW_CONSUMER;
 }
 
 Status check_hello(const tearline::v1::Hello& hello) {

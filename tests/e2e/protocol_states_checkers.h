@@ -27,6 +27,7 @@ void ready_subscribe();
 void ready_unsubscribe();
 void ready_publish();
 void ready_ping();
+void ready_ack_receipt_invalid();
 void ready_ack();
 void ready_report_judged();
 void ready_max_failures();

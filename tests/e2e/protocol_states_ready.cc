@@ -74,8 +74,25 @@ void ready_ping() {
   CHECK(state_of(*w) == "READY");
 }
 
-// An ACK with the node's signed delivery receipt for what it was sent (an
-// ACK whose receipt fails closes the session: test_receipts).
+// An ACK whose receipt does not verify (each kind: test_receipts), one
+// without a receipt, and one for a copy already acknowledged: each a bad
+// frame, the session stays READY; the good ACK after them is taken.
+void ready_ack_receipt_invalid() {
+  BrokerFixture fx;
+  auto publisher = ready_session(fx, kPublisher);
+  auto w = ready_session(fx, kReader);
+  CHECK(ask(*w, wire::make_subscribe(1, {"intel.>"})) == "ACCEPTED / 1");
+  const std::uint64_t seq = publish(*publisher, 1, "acknowledged twice");
+  auto one = w->next(kWaitMs);
+  REQUIRE(describe(one) == "DELIVER " + std::to_string(seq));
+  CHECK(ask(*w, wire::make_ack(seq)) == "ERROR RECEIPT_INVALID / 0");
+  CHECK(state_of(*w) == "READY");
+  CHECK(ask(*w, w->ack({one->deliver()}), kQuietMs) == "nothing");
+  CHECK(ask(*w, w->ack({one->deliver()})) == "ERROR RECEIPT_INVALID / 0");
+  CHECK(state_of(*w) == "READY");
+}
+
+// An ACK with the node's signed delivery receipt for what it was sent.
 void ready_ack() {
   BrokerFixture fx;
   auto publisher = ready_session(fx, kPublisher);

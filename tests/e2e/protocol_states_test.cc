@@ -75,6 +75,10 @@ const std::vector<Checker>& checkers() {
        "checked and, if accepted, committed (section 8)",
        "READY", ready_publish},
       {"READY", "PING", "PONG with the same nonce", "READY", ready_ping},
+      {"READY",
+       "ACK whose delivery receipt does not verify, or names copies this session was not sent or has acknowledged "
+       "(section 6.8)",
+       "ERROR RECEIPT_INVALID / 0", "READY", ready_ack_receipt_invalid},
       {"READY", "ACK", "nothing", "READY", ready_ack},
       {"READY",
        "(a report this session may receive is judged for it: live when it is committed, or read from the store "

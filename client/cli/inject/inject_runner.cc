@@ -28,7 +28,6 @@ namespace {
 constexpr std::int64_t kTenMinutesMs = std::int64_t{10} * 60 * 1000;
 constexpr std::string_view kClientName = "tearline-inject";
 constexpr int kCutOffWaitMs = 100;  // a revoked node's session, read after the sentinel
-constexpr int kClosedWaitMs = 500;  // after an ACK fault's ERROR: a PONG within this means the session is open
 
 std::int64_t now_ms() { return SystemClock::instance().now_ms(); }
 
@@ -406,8 +405,9 @@ struct Runner::State {
   // On a raw connection of the sender (no library session, so nothing ACKs
   // for it): subscribe to the case's topic, publish the case's report,
   // receive its DELIVER, answer with the ACK the fault crafts. The verdict is
-  // the broker's answer to that ACK; then a PING must go unanswered (the
-  // broker closed the session), else a problem is reported with the deliveries.
+  // the broker's answer to that ACK; then a PING must still be answered (a
+  // bad ACK is a bad frame: the session stays), else a problem is reported
+  // with the deliveries.
   Result<Verdict> send_ack_fault(const Case& c, std::size_t index) {
     report::ReportDraft draft = c.draft;
     draft.created_at_ms = now_ms();
@@ -476,18 +476,17 @@ struct Runner::State {
     const auto answer = await(**conn, [](const v1::Frame& f) { return !f.has_deliver() && !f.has_pong(); });
     const Verdict v = verdict_of(answer, timeout());
 
-    // Closed: the broker no longer answers this session's PING with a PONG.
+    // Still served: the broker answers this session's PING with a PONG.
     constexpr std::uint64_t kNonce = 0x7ea1;
+    bool ponged = false;
     if ((*conn)->try_send(wire::make_ping(kNonce))) {
-      const std::int64_t deadline = steady_ms() + kClosedWaitMs;
-      while (steady_ms() < deadline) {
-        auto event = (*conn)->next_event(kClosedWaitMs);
-        if (event && event->is_ok() && event->value().has_pong() && event->value().pong().nonce() == kNonce) {
-          pending_problems.push_back(c.as + ": its session still answered PING after the faulty ACK (not closed)");
-          break;
-        }
+      const std::int64_t deadline = steady_ms() + timeout();
+      while (!ponged && steady_ms() < deadline) {
+        auto event = (*conn)->next_event(static_cast<int>(std::max<std::int64_t>(1, deadline - steady_ms())));
+        ponged = event && event->is_ok() && event->value().has_pong() && event->value().pong().nonce() == kNonce;
       }
     }
+    if (!ponged) pending_problems.push_back(c.as + ": its session no longer answered PING after the faulty ACK");
     return v;
   }
 
