@@ -136,8 +136,8 @@ void Broker::Impl::on_unsubscribe(Session& s, const v1::Unsubscribe& unsub) {
 // An ACK is the node's signed delivery receipt (broker/delivery_ack.h). A
 // receipt that fails is answered like any bad frame (ERROR, counted towards
 // max_failures) and changes nothing: the copies stay unacknowledged and are
-// delivered again to the node's next session. A good one moves the cursor and is kept in the audit log, whole, so that anyone with
-// the directory can verify it again offline (`tearline audit receipts`).
+// delivered again to the node's next session. A good one moves the cursor and is kept in the audit log, whole, so that
+// anyone with the directory can verify it again offline (`tearline audit receipts`).
 void Broker::Impl::on_ack(Session& s, const v1::Ack& ack) {
   const std::int64_t now = clock.now_ms();
   auto receipt = check_ack(s, ack, broker_id, *trust.current()->directory, now);
