@@ -24,7 +24,7 @@ namespace tearline::broker {
 // broker (`broker_id`) and verifies under its credential at `now_ms`; each
 // entry names a copy of `s.unacked` with the very hash sent; ack.broker_seq
 // is its last entry's seq. Otherwise RECEIPT_INVALID with every reason found
-// (the broker then closes the session).
+// (the broker answers it as a bad frame: ERROR, counted towards max_failures).
 [[nodiscard]] Result<tearline::v1::DeliveryReceipt> check_ack(const Session& s, const tearline::v1::Ack& ack,
                                                               std::string_view broker_id,
                                                               const identity::Directory& directory,
