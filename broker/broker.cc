@@ -15,6 +15,7 @@
 #include "broker/broker_impl.h"
 #include "broker/sqlite_store.h"
 #include "crypto/key_file.h"
+#include "receipt/acceptance.h"
 
 namespace tearline::broker {
 namespace v1 = tearline::v1;
@@ -228,7 +229,12 @@ Result<std::unique_ptr<Broker>> Broker::create(const Config& config, const Clock
         std::make_unique<GroupCommit>(config.storage, impl->replay, *impl->audit_key, impl->broker_id, impl->log);
     impl->commits->restore(state.last_seq, audit::ChainWriter(state.last_audit.index, state.last_audit.hash),
                            state.last_checkpoint, clock.now_ms());
-    impl->catch_up = std::make_unique<CatchUp>(*impl->store, impl->routing, impl->sessions, config.limits, impl->log);
+    GroupCommit& commits = *impl->commits;
+    impl->catch_up = std::make_unique<CatchUp>(
+        *impl->store, impl->routing, impl->sessions, config.limits, impl->log,
+        [&commits](std::uint64_t seq, const report::VerifiedReport& r, std::int64_t accepted_ms) {
+          return commits.receipt_for_stored(seq, receipt::report_digest(r.report), accepted_ms);
+        });
     impl->log->info("event=store_recovered seq={} originators={} durable_nodes={} audit_entries={}", state.last_seq,
                     state.sequences.size(), impl->node_cursors.size(), state.last_audit.index);
   }

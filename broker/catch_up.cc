@@ -9,13 +9,14 @@
 namespace tearline::broker {
 
 CatchUp::CatchUp(Store& store, Router& router, SessionTable& sessions, const Limits& limits,
-                 std::shared_ptr<spdlog::logger> log)
+                 std::shared_ptr<spdlog::logger> log, LateReceipt late_receipt)
     : store_(store),
       router_(router),
       sessions_(sessions),
       max_pending_deliveries_(limits.max_pending_deliveries),
       max_pending_bytes_(limits.max_pending_bytes),
-      log_(log ? std::move(log) : spdlog::default_logger()) {}
+      log_(log ? std::move(log) : spdlog::default_logger()),
+      late_receipt_(std::move(late_receipt)) {}
 
 bool CatchUp::behind(std::uint64_t head) const {
   return std::any_of(sessions_.begin(), sessions_.end(),
@@ -28,8 +29,13 @@ namespace {
 struct ParsedRow {
   std::optional<report::VerifiedReport> report;  // nullopt: does not parse
   std::vector<std::string> matched;
-  Status standing;  // the revocation rule (Router::standing); not OK: withheld from all
+  Status standing;     // the revocation rule (Router::standing); not OK: withheld from all
+  Bytes late_receipt;  // signed now for a row stored without a receipt
 };
+
+ByteView receipt_of(const StoredReport& row, const ParsedRow& p) {
+  return row.receipt.empty() ? ByteView(p.late_receipt) : ByteView(row.receipt);
+}
 
 }  // namespace
 
@@ -73,7 +79,8 @@ std::size_t CatchUp::run(std::uint64_t head, const TrustSnapshot& trust, std::in
         if (r) {
           p.report = std::move(r).value();
           const StoredReport& row = (*rows)[i];
-          Routable probe{row.seq, &*p.report, row.source.country, &row.bytes, row.receipt, row.accepted_ms};
+          if (row.receipt.empty() && late_receipt_) p.late_receipt = late_receipt_(row.seq, *p.report, row.accepted_ms);
+          Routable probe{row.seq, &*p.report, row.source.country, &row.bytes, receipt_of(row, p), row.accepted_ms};
           p.standing = Router::standing(trust, probe);
           if (p.standing) {
             p.matched = router_.subscribers(probe);
@@ -106,7 +113,7 @@ std::size_t CatchUp::run(std::uint64_t head, const TrustSnapshot& trust, std::in
           s.delivered = it->seq;
           continue;
         }
-        Routable r{it->seq, &*p.report, it->source.country, &it->bytes, it->receipt, it->accepted_ms};
+        Routable r{it->seq, &*p.report, it->source.country, &it->bytes, receipt_of(*it, p), it->accepted_ms};
         sent += router_.route_to(s, r, p.matched, trust, now_s) ? 1 : 0;
         if (!s.ready() || s.backlog_bytes > max_pending_bytes_ / 4) break;
       }

@@ -24,6 +24,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 
 #include "broker/config.h"
@@ -40,10 +41,17 @@ namespace tearline::broker {
 inline constexpr std::size_t kCatchUpBatch = 256;
 inline constexpr std::size_t kCatchUpBacklogLimit = 64;
 
+// Signs the receipt of a stored report that has none (seq, the report, its
+// stored acceptance time): GroupCommit::receipt_for_stored.
+using LateReceipt = std::function<Bytes(std::uint64_t, const report::VerifiedReport&, std::int64_t)>;
+
 class CatchUp {
  public:
+  // `late_receipt`, when set, gives a receipt to each stored report without
+  // one (so that clients, which refuse a copy without a receipt, still get
+  // a database's older reports); unset, such a copy goes out without.
   CatchUp(Store& store, Router& router, SessionTable& sessions, const Limits& limits,
-          std::shared_ptr<spdlog::logger> log);
+          std::shared_ptr<spdlog::logger> log, LateReceipt late_receipt = nullptr);
 
   // One round up to `head` (the last committed seq). Returns the copies sent.
   std::size_t run(std::uint64_t head, const TrustSnapshot& trust, std::int64_t now_s);
@@ -59,6 +67,7 @@ class CatchUp {
   const std::size_t max_pending_deliveries_;
   const std::size_t max_pending_bytes_;
   std::shared_ptr<spdlog::logger> log_;
+  LateReceipt late_receipt_;
   std::uint64_t reads_ = 0;
 };
 

@@ -38,6 +38,10 @@ GroupCommit::GroupCommit(const StorageLimits& storage, ReplayGuard& replay, cons
       broker_id_(std::move(broker_id)),
       log_(log ? std::move(log) : spdlog::default_logger()) {}
 
+Bytes GroupCommit::receipt_for_stored(std::uint64_t seq, const crypto::Digest& digest, std::int64_t accepted_ms) const {
+  return receipt::sign_acceptance(broker_id_, audit_key_, seq, {digest}, accepted_ms).front();
+}
+
 void GroupCommit::restore(std::uint64_t head, audit::ChainWriter chain, std::uint64_t last_checkpoint_index,
                           std::int64_t now_ms) {
   head_ = head;

@@ -107,6 +107,10 @@ class GroupCommit {
 
   // After a reload: the broker's id as its credential now says.
   void set_broker_id(std::string broker_id) { broker_id_ = std::move(broker_id); }
+  // The receipt of a report stored without one (a database from before
+  // receipts): a statement of one leaf at its stored seq and acceptance
+  // time, the broker's own record of both.
+  Bytes receipt_for_stored(std::uint64_t seq, const crypto::Digest& digest, std::int64_t accepted_ms) const;
   const std::string& broker_id() const { return broker_id_; }
 
   // The recovered state: the last committed seq and audit entry, the last

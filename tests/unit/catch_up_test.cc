@@ -11,6 +11,8 @@
 #include "broker/catch_up.h"
 #include "broker/sqlite_store.h"
 #include "broker_test_reports.h"
+#include "crypto/key_file.h"
+#include "receipt/acceptance.h"
 #include "support/temp_dir.h"
 #include "wire/frame.h"
 
@@ -38,6 +40,7 @@ struct Fixture {
   std::unique_ptr<Store> store;
   std::map<std::string, bool> full;
   std::map<std::string, std::vector<std::uint64_t>> seqs;  // DELIVER seqs by routing id
+  std::map<std::uint64_t, v1::Deliver> frames;             // the last DELIVER of each seq
   std::vector<std::string> slow;
   Limits limits;
   SubscriptionIndex index;
@@ -46,7 +49,7 @@ struct Fixture {
   std::unique_ptr<CatchUp> catch_up;
   TrustSnapshot trust;
 
-  explicit Fixture(std::size_t max_pending_deliveries = 10000) {
+  explicit Fixture(std::size_t max_pending_deliveries = 10000, LateReceipt late_receipt = nullptr) {
     limits.max_pending_deliveries = max_pending_deliveries;
     StoreOptions o;
     o.path = dir.path() / "tearline.db";
@@ -80,13 +83,16 @@ struct Fixture {
           if (full[id]) return false;
           auto f = wire::decode_frame(b, 1 << 24);
           REQUIRE(f);
-          if (f->has_deliver()) seqs[id].push_back(f->deliver().broker_seq());
+          if (f->has_deliver()) {
+            seqs[id].push_back(f->deliver().broker_seq());
+            frames[f->deliver().broker_seq()] = f->deliver();
+          }
           return true;
         },
         [this](Session& s) { slow.push_back(s.routing_id); }, limits.max_pending_deliveries, limits.max_pending_bytes,
         nullptr);
     router = std::make_unique<Router>(index, *sessions, [](auto&&...) {});
-    catch_up = std::make_unique<CatchUp>(*store, *router, *sessions, limits, nullptr);
+    catch_up = std::make_unique<CatchUp>(*store, *router, *sessions, limits, nullptr, std::move(late_receipt));
     trust = test_reports::demo_trust();
   }
 
@@ -137,6 +143,35 @@ TEST_CASE("catch-up: one read serves every session it covers, in seq order", "[b
   CHECK(a.delivered == 300);
   CHECK(c.delivered == 300);
   CHECK_FALSE(f.catch_up->behind(kStored));
+}
+
+// A database from before receipts: its rows have none. Each copy goes out
+// with a receipt signed now for the row's stored seq and acceptance time,
+// which a client verifies like any other.
+TEST_CASE("catch-up: a report stored without a receipt goes out with one for its stored seq and time",
+          "[broker][catch_up]") {
+  auto keys = crypto::read_broker_keys(DemoWorld::get().pki().broker_key());
+  REQUIRE(keys);
+  std::size_t signed_late = 0;
+  Fixture f(10000, [&](std::uint64_t seq, const report::VerifiedReport& r, std::int64_t accepted_ms) {
+    ++signed_late;
+    return receipt::sign_acceptance("tearline-broker", keys->audit, seq, {receipt::report_digest(r.report)},
+                                    accepted_ms)
+        .front();
+  });
+  REQUIRE(f.index.insert("dea-cucuta-agent", "intel.>"));
+  f.session("r-a", "dea-cucuta-agent", 0);
+  f.catch_up->run(kStored, f.trust, kDemoNow);
+  REQUIRE(f.frames.count(7) == 1);
+  CHECK(signed_late == 255);  // once per row read that parses, not per copy
+  const v1::Deliver& d = f.frames.at(7);
+  auto copy = report::parse_report_structure(as_bytes(d.report()));
+  REQUIRE(copy);
+  auto ok = receipt::verify_acceptance(as_bytes(d.receipt()), receipt::report_digest(copy->report),
+                                       *DemoWorld::get().directory(), {7, "tearline-broker"});
+  INFO(ok.status().to_string());
+  REQUIRE(ok);
+  CHECK(ok->accepted_ms == kDemoNow * 1000);
 }
 
 TEST_CASE("catch-up: never more than the backlog has room for", "[broker][catch_up]") {
