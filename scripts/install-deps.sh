@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(cmake make g++ pkg-config libsodium-dev libzmq3-dev cppzmq-dev libprotobuf-dev
           protobuf-compiler catch2 libcli11-dev libtomlplusplus-dev libspdlog-dev libfmt-dev
-          libsqlite3-dev)
+          libsqlite3-dev lld)
 for extra in "$@"; do
   case "$extra" in
     build) ;;
