@@ -50,6 +50,7 @@ TEST_CASE("merkle: MerkleTree's root and paths are the recursive definition's, f
       const auto path = tree.path(i);
       REQUIRE(path == crypto::merkle_path(kTag, leaves, i));
       std::vector<ByteView> views;
+      views.reserve(path.size());
       for (const auto& p : path) views.emplace_back(p.data(), p.size());
       REQUIRE(crypto::merkle_root_from_path(kTag, leaves[i], i, n, 1000, views) == tree.root());
     }

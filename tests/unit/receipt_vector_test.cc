@@ -49,6 +49,7 @@ std::vector<std::pair<std::string, std::string>> compute(const ReceiptWorld& w) 
   out.emplace_back("reader_credential", to_hex(serialize_canonical(w.credential(w.reader))));
   const auto d = report_digests();
   std::vector<crypto::Digest> leaves;
+  leaves.reserve(d.size());
   for (std::size_t i = 0; i < d.size(); ++i) {
     leaves.push_back(receipt::receipt_leaf(kFirstSeq + i, d[i]));
     out.emplace_back("digest" + std::to_string(i), hex(d[i]));
