@@ -165,13 +165,26 @@ std::vector<const Credential*> Directory::nodes() const {
   return out;
 }
 
+namespace {
+
+Status unknown_node(std::string_view node_id) {
+  return Status::fail(Code::UNKNOWN_NODE, "node " + std::string(node_id) + " is not in the directory");
+}
+
+// NOT_YET_VALID / EXPIRED of the credential's window at `t` (unix seconds).
+Status window_status(const Credential& c, std::int64_t t) {
+  Status s;
+  if (t < c.not_before) s.add(Code::NOT_YET_VALID, "credential of " + c.node_id + " is not valid yet");
+  if (t >= c.not_after) s.add(Code::EXPIRED, "credential of " + c.node_id + " has expired");
+  return s;
+}
+
+}  // namespace
+
 Status Directory::check_node(std::string_view node_id, std::int64_t t) const {
   const Credential* c = node(node_id);
-  if (c == nullptr)
-    return Status::fail(Code::UNKNOWN_NODE, "node " + std::string(node_id) + " is not in the directory");
-  Status s;
-  if (t < c->not_before) s.add(Code::NOT_YET_VALID, "credential of " + c->node_id + " is not valid yet");
-  if (t >= c->not_after) s.add(Code::EXPIRED, "credential of " + c->node_id + " has expired");
+  if (c == nullptr) return unknown_node(node_id);
+  Status s = window_status(*c, t);
   const RevocationList* rl = revocation_list(c->agency);
   if (rl != nullptr && rl->revokes_serial(c->serial)) {
     s.add(Code::REVOKED, "credential of " + c->node_id + " (serial " + std::to_string(c->serial) + ") is revoked by " +
@@ -183,11 +196,8 @@ Status Directory::check_node(std::string_view node_id, std::int64_t t) const {
 Status Directory::check_signer(std::string_view node_id, std::int64_t signed_at,
                                std::optional<std::int64_t> witnessed_ms) const {
   const Credential* c = node(node_id);
-  if (c == nullptr)
-    return Status::fail(Code::UNKNOWN_NODE, "node " + std::string(node_id) + " is not in the directory");
-  Status s;
-  if (signed_at < c->not_before) s.add(Code::NOT_YET_VALID, "credential of " + c->node_id + " is not valid yet");
-  if (signed_at >= c->not_after) s.add(Code::EXPIRED, "credential of " + c->node_id + " has expired");
+  if (c == nullptr) return unknown_node(node_id);
+  Status s = window_status(*c, signed_at);
   const RevocationList* rl = revocation_list(c->agency);
   const Revocation* why = rl == nullptr ? nullptr : rl->revocation_of(c->serial);
   if (why == nullptr || why->reason == RevocationReason::kRetired) return s;

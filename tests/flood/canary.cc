@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "base/clock.h"
+#include "client/session_internal.h"
 #include "flood/flood_world.h"
 #include "flood/report_maker.h"
 #include "receipt/delivery.h"
@@ -23,17 +24,6 @@ std::string report_id_of(const std::string& bytes) {
   v1::ReportHeader header;
   if (!report.ParseFromString(bytes) || !header.ParseFromString(report.header())) return {};
   return header.report_id();
-}
-
-// The sections a copy carries (not torn off to their commitment).
-std::vector<std::uint32_t> sections_of(const std::string& bytes) {
-  v1::Report report;
-  std::vector<std::uint32_t> out;
-  if (!report.ParseFromString(bytes)) return out;
-  for (int i = 0; i < report.sections_size(); ++i) {
-    if (report.sections(i).has_sealed()) out.push_back(static_cast<std::uint32_t>(i));
-  }
-  return out;
 }
 
 }  // namespace
@@ -136,14 +126,11 @@ void Canary::publish_loop() {
 }
 
 // An honest subscriber's ACK: one signed delivery receipt per copy
-// (docs/protocol.md 6.8); a report id that does not parse is left as 16
-// zero bytes so the receipt stays well formed.
-void Canary::ack(const v1::Deliver& d, const std::string& report_id) {
-  receipt::DeliveredCopy copy{d.broker_seq(), receipt::copy_hash(as_bytes(d.report())),
-                              report_id.size() == 16 ? report_id : std::string(16, '\0'), sections_of(d.report())};
-  const Bytes signed_receipt =
-      receipt::sign_delivery(subscriber_->node_id(), subscriber_->broker_id(), subscriber_->keys().signing,
-                             SystemClock::instance().now_ms(), {copy});
+// (docs/protocol.md 6.8).
+void Canary::ack(const v1::Deliver& d) {
+  const Bytes signed_receipt = receipt::sign_delivery(subscriber_->node_id(), subscriber_->broker_id(),
+                                                      subscriber_->keys().signing, SystemClock::instance().now_ms(),
+                                                      {client::delivered_copy(d.broker_seq(), as_bytes(d.report()))});
   (void)subscriber_->send(wire::encode_frame(wire::make_ack(d.broker_seq(), signed_receipt)));
 }
 
@@ -154,7 +141,7 @@ void Canary::subscribe_loop() {
     if (f->has_deliver()) {
       const std::int64_t at = now_us();
       const std::string id = report_id_of(f->deliver().report());
-      ack(f->deliver(), id);
+      ack(f->deliver());
       std::lock_guard lock(mu_);
       auto it = sent_at_.find(id);
       if (it != sent_at_.end()) {

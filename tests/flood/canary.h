@@ -57,7 +57,7 @@ class Canary {
  private:
   void publish_loop();
   void subscribe_loop();
-  void ack(const tearline::v1::Deliver& d, const std::string& report_id);
+  void ack(const tearline::v1::Deliver& d);
 
   std::unique_ptr<RawNode> publisher_, subscriber_;
   int window_;

@@ -24,9 +24,6 @@ Result<std::unique_ptr<RawNode>> RawNode::connect(const std::string& endpoint, c
   node->material_ = std::move(material).value();
   auto broker_key = client::read_broker_key(pki.broker_public());
   if (!broker_key) return broker_key.status();
-  if (const identity::Credential* broker = node->material_.directory->node_by_transport_key(*broker_key)) {
-    node->broker_id_ = broker->node_id;
-  }
   client::ConnectionOptions options;
   options.endpoint = endpoint;
   options.client_name = "tearline-flood";

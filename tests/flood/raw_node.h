@@ -33,8 +33,8 @@ class RawNode {
   const std::string& node_id() const { return material_.node_id; }
   const identity::Directory& directory() const { return *material_.directory; }
   const crypto::NodeSecrets& keys() const { return *material_.keys; }
-  // The broker's node id: the directory credential holding its CURVE key.
-  const std::string& broker_id() const { return broker_id_; }
+  // The broker's node id, from its WELCOME.
+  const std::string& broker_id() const { return connection_->welcome().broker_id(); }
 
   // HELLO again on the same connection (after the broker closed the session):
   // OK on WELCOME, the ERROR's status, or UNAVAILABLE after timeout_ms.
@@ -48,7 +48,6 @@ class RawNode {
  private:
   RawNode() = default;
   identity::NodeMaterial material_;
-  std::string broker_id_;
   std::unique_ptr<client::Connection> connection_;
 };
 

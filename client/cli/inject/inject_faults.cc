@@ -99,21 +99,6 @@ report::ReportDraft padded_for_oversize(report::ReportDraft draft) {
 
 Bytes publish_frame(ByteView report) { return wire::encode_frame(wire::make_publish(kRawRequestId, report)); }
 
-Result<receipt::DeliveredCopy> delivered_copy(std::uint64_t broker_seq, ByteView report) {
-  auto parsed = report::parse_report_structure(report);
-  if (!parsed) return parsed.status();
-  receipt::DeliveredCopy copy;
-  copy.broker_seq = broker_seq;
-  copy.copy_hash = receipt::copy_hash(report);
-  Bytes id;
-  if (!from_hex(parsed->report_id_hex(), &id)) return Status::fail(Code::REPORT_MALFORMED, "report id is not hex");
-  copy.report_id = to_string(id);
-  for (std::size_t i = 0; i < parsed->sections.size(); ++i) {
-    if (parsed->sections[i].present) copy.sections.push_back(static_cast<std::uint32_t>(i));
-  }
-  return copy;
-}
-
 Bytes flip_receipt_signature(ByteView receipt) {
   v1::DeliveryReceipt r;
   if (!r.ParseFromArray(receipt.data(), static_cast<int>(receipt.size()))) return Bytes(receipt.begin(), receipt.end());

@@ -65,11 +65,6 @@ Bytes publish_frame(ByteView report);
 // The delivery receipt a node signs for one DELIVER (receipt/delivery.h),
 // then altered. `report` is the copy's bytes exactly as delivered.
 
-// What a receipt names for the copy: its seq, the hash of its bytes, its
-// report id and the sections it carried. REPORT_MALFORMED when the bytes are
-// not a report.
-Result<receipt::DeliveredCopy> delivered_copy(std::uint64_t broker_seq, ByteView report);
-
 // A serialized DeliveryReceipt with the lowest bit of its signature's last
 // byte flipped: the shape stays valid, the signature does not verify.
 Bytes flip_receipt_signature(ByteView receipt);

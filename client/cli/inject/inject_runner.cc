@@ -15,7 +15,6 @@
 #include "client/session_internal.h"
 #include "crypto/key_file.h"
 #include "identity/pki.h"
-#include "receipt/acceptance.h"
 #include "receipt/delivery.h"
 #include "report/verify.h"
 #include "wire/frame.h"
@@ -382,15 +381,6 @@ struct Runner::State {
 
   // ---- ACK faults ------------------------------------------------------------
 
-  // The broker's id as receipts name it: the credential with role broker
-  // whose transport key is the directory's broker.pub.
-  std::string broker_id(const crypto::TransportPublicKey& broker_key) const {
-    for (const identity::Credential* c : directory->nodes()) {
-      if (c->has_role(identity::kBrokerRole) && c->transport_key.bytes == broker_key.bytes) return c->node_id;
-    }
-    return {};
-  }
-
   // The next frame within the timeout that `want` accepts; others are dropped.
   template <typename Want>
   std::optional<v1::Frame> await(client::Connection& conn, Want want) const {
@@ -458,19 +448,17 @@ struct Runner::State {
                                                         std::to_string(timeout()) + " ms, so no ACK was sent"));
     }
     const v1::Deliver& d = deliver->deliver();
-    auto copy = delivered_copy(d.broker_seq(), as_bytes(d.report()));
-    if (!copy) return failed(copy.status());
-    std::string broker = broker_id(*broker_key);
-    if (auto receipt = receipt::parse_acceptance(as_bytes(d.receipt()))) broker = receipt->broker_id();
+    const receipt::DeliveredCopy copy = client::delivered_copy(d.broker_seq(), as_bytes(d.report()));
+    const std::string& broker = (*conn)->welcome().broker_id();
     Bytes ack_receipt;
     switch (c.fault) {
       case Fault::kForgedAckReceipt:
-        ack_receipt = flip_receipt_signature(receipt::sign_delivery(c.as, broker, (*own)->signing, now_ms(), {*copy}));
+        ack_receipt = flip_receipt_signature(receipt::sign_delivery(c.as, broker, (*own)->signing, now_ms(), {copy}));
         break;
       case Fault::kAckReceiptOtherBroker:
-        ack_receipt = receipt::sign_delivery(c.as, other_broker_id(broker), (*own)->signing, now_ms(), {*copy});
+        ack_receipt = receipt::sign_delivery(c.as, other_broker_id(broker), (*own)->signing, now_ms(), {copy});
         break;
-      default: ack_receipt = receipt::sign_delivery(c.as, broker, (*other_key)->signing, now_ms(), {*copy}); break;
+      default: ack_receipt = receipt::sign_delivery(c.as, broker, (*other_key)->signing, now_ms(), {copy}); break;
     }
     if (Status s = (*conn)->send(ack_frame(d.broker_seq(), ack_receipt)); !s) return s;
     const auto answer = await(**conn, [](const v1::Frame& f) { return !f.has_deliver() && !f.has_pong(); });
