@@ -19,10 +19,32 @@ bool request_id_required(const Frame& frame) {
     case Frame::kUnsubscribe:
     case Frame::kPublish:
     case Frame::kAdmin:
+    case Frame::kListSubscriptions:
+    case Frame::kSubscriptionList:
+    case Frame::kBrokerStatus:
     case Frame::kAccepted:
     case Frame::kRejected: return true;
     default: return false;
   }
+}
+
+// The body field numbers of Frame (1..kLastBody): protobuf keeps only the
+// last of a oneof's members on the wire, so a frame that sets two bodies
+// would be read as the later one. The decoder refuses it instead.
+constexpr std::uint32_t kLastBody = 17;
+
+// The number of distinct body fields present at the top level of `bytes`
+// (which parse_strict has already accepted as a Frame); a field repeated with
+// the same number counts once (protobuf merges it).
+int distinct_bodies(ByteView bytes) {
+  google::protobuf::io::CodedInputStream in(bytes.data(), static_cast<int>(bytes.size()));
+  std::uint32_t seen = 0;
+  for (std::uint32_t tag = in.ReadTag(); tag != 0; tag = in.ReadTag()) {
+    const std::uint32_t field = google::protobuf::internal::WireFormatLite::GetTagFieldNumber(tag);
+    if (field >= 1 && field <= kLastBody) seen |= 1U << field;
+    if (!google::protobuf::internal::WireFormatLite::SkipField(&in, tag)) break;
+  }
+  return __builtin_popcount(seen);
 }
 
 }  // namespace
@@ -49,6 +71,10 @@ Result<Frame> decode_frame(ByteView bytes, std::size_t max_frame_bytes) {
   }
   if (frame.body_case() == Frame::BODY_NOT_SET) {
     return Result<Frame>::fail(Code::MALFORMED_FRAME, "frame has no body (empty frame)");
+  }
+  if (distinct_bodies(bytes) > 1) {
+    return Result<Frame>::fail(Code::MALFORMED_FRAME,
+                               "frame sets more than one body (a frame carries exactly one message)");
   }
   if (request_id_required(frame) && request_id_of(frame) == kNoRequestId) {
     return Result<Frame>::fail(Code::MALFORMED_FRAME,
@@ -209,6 +235,32 @@ Frame make_admin(std::uint64_t request_id, std::string_view command) {
   return f;
 }
 
+Frame make_subscribe(std::uint64_t request_id, const std::vector<std::string>& patterns, bool session_only) {
+  Frame f = make_subscribe(request_id, patterns);
+  f.mutable_subscribe()->set_session_only(session_only);
+  return f;
+}
+
+Frame make_unsubscribe(std::uint64_t request_id, const std::vector<std::string>& patterns, bool session_only) {
+  Frame f = make_unsubscribe(request_id, patterns);
+  f.mutable_unsubscribe()->set_session_only(session_only);
+  return f;
+}
+
+Frame make_list_subscriptions(std::uint64_t request_id) {
+  Frame f;
+  f.mutable_list_subscriptions()->set_request_id(request_id);
+  return f;
+}
+
+Frame make_directory_changed(ByteView directory_digest, std::uint64_t generation) {
+  Frame f;
+  auto* changed = f.mutable_directory_changed();
+  changed->set_directory_digest(to_string(directory_digest));
+  changed->set_generation(generation);
+  return f;
+}
+
 // ---- Status <-> wire --------------------------------------------------------
 
 void to_proto(const Status& status, google::protobuf::RepeatedPtrField<tearline::v1::Reason>* out) {
@@ -270,6 +322,10 @@ std::string_view frame_type_name(const Frame& frame) {
     case Frame::kPing: return "PING";
     case Frame::kPong: return "PONG";
     case Frame::kAdmin: return "ADMIN";
+    case Frame::kListSubscriptions: return "LIST_SUBSCRIPTIONS";
+    case Frame::kSubscriptionList: return "SUBSCRIPTION_LIST";
+    case Frame::kBrokerStatus: return "BROKER_STATUS";
+    case Frame::kDirectoryChanged: return "DIRECTORY_CHANGED";
     case Frame::BODY_NOT_SET: break;
   }
   return "EMPTY";
@@ -283,7 +339,8 @@ bool is_client_frame(const Frame& frame) {
     case Frame::kPublish:
     case Frame::kAck:
     case Frame::kPing:
-    case Frame::kAdmin: return true;
+    case Frame::kAdmin:
+    case Frame::kListSubscriptions: return true;
     default: return false;
   }
 }
@@ -295,7 +352,10 @@ bool is_server_frame(const Frame& frame) {
     case Frame::kAccepted:
     case Frame::kRejected:
     case Frame::kDeliver:
-    case Frame::kPong: return true;
+    case Frame::kPong:
+    case Frame::kSubscriptionList:
+    case Frame::kBrokerStatus:
+    case Frame::kDirectoryChanged: return true;
     default: return false;
   }
 }
@@ -306,6 +366,9 @@ std::uint64_t request_id_of(const Frame& frame) {
     case Frame::kUnsubscribe: return frame.unsubscribe().request_id();
     case Frame::kPublish: return frame.publish().request_id();
     case Frame::kAdmin: return frame.admin().request_id();
+    case Frame::kListSubscriptions: return frame.list_subscriptions().request_id();
+    case Frame::kSubscriptionList: return frame.subscription_list().request_id();
+    case Frame::kBrokerStatus: return frame.broker_status().request_id();
     case Frame::kAccepted: return frame.accepted().request_id();
     case Frame::kRejected: return frame.rejected().request_id();
     case Frame::kError: return frame.error().request_id();

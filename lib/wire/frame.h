@@ -31,7 +31,8 @@ inline constexpr std::string_view kZapDomain = "tearline";     // broker ZMQ_ZAP
 inline constexpr std::uint64_t kNoRequestId = 0;
 
 // The ADMIN commands and the role they need.
-inline constexpr std::string_view kAdminReload = "reload";
+inline constexpr std::string_view kAdminReload = "reload";  // answered ACCEPTED
+inline constexpr std::string_view kAdminStatus = "status";  // answered BROKER_STATUS
 inline constexpr std::string_view kAdminRole = "admin";
 
 // ---- Decoding and encoding ------------------------------------------------
@@ -39,7 +40,8 @@ inline constexpr std::string_view kAdminRole = "admin";
 // Parses one frame. Fails with
 //   FRAME_TOO_LARGE  when bytes.size() > max_frame_bytes (checked before parsing);
 //   MALFORMED_FRAME  when the bytes do not parse as a proto3 Frame, carry an
-//                    unknown field at any depth, set no body, or a request
+//                    unknown field at any depth, set no body or more than
+//                    one body (two members of the oneof), or a request
 //                    (or its ACCEPTED/REJECTED answer) carries request_id 0.
 // Each failure's message names what was wrong.
 [[nodiscard]] Result<tearline::v1::Frame> decode_frame(ByteView bytes, std::size_t max_frame_bytes);
@@ -81,6 +83,14 @@ tearline::v1::Frame make_subscribe(std::uint64_t request_id, const std::vector<s
 tearline::v1::Frame make_unsubscribe(std::uint64_t request_id, const std::vector<std::string>& patterns);
 tearline::v1::Frame make_publish(std::uint64_t request_id, ByteView report);
 tearline::v1::Frame make_admin(std::uint64_t request_id, std::string_view command);
+// SUBSCRIBE / UNSUBSCRIBE with Subscribe.session_only set: `session_only`
+// patterns last for the session; the others are the node's durable ones.
+tearline::v1::Frame make_subscribe(std::uint64_t request_id, const std::vector<std::string>& patterns,
+                                   bool session_only);
+tearline::v1::Frame make_unsubscribe(std::uint64_t request_id, const std::vector<std::string>& patterns,
+                                     bool session_only);
+tearline::v1::Frame make_list_subscriptions(std::uint64_t request_id);
+tearline::v1::Frame make_directory_changed(ByteView directory_digest, std::uint64_t generation);
 
 // ---- Status <-> wire --------------------------------------------------------
 
@@ -97,11 +107,14 @@ Status status_of(const tearline::v1::Rejected& rejected);
 
 // ---- Frame types and direction -------------------------------------------
 
-// "HELLO", "WELCOME", ..., "ADMIN"; "EMPTY" when no body is set.
+// "HELLO", "WELCOME", ..., "ADMIN", "LIST_SUBSCRIPTIONS", "SUBSCRIPTION_LIST",
+// "BROKER_STATUS", "DIRECTORY_CHANGED"; "EMPTY" when no body is set.
 std::string_view frame_type_name(const tearline::v1::Frame& frame);
-// Client -> broker: HELLO SUBSCRIBE UNSUBSCRIBE PUBLISH ACK PING ADMIN.
+// Client -> broker: HELLO SUBSCRIBE UNSUBSCRIBE PUBLISH ACK PING ADMIN
+// LIST_SUBSCRIPTIONS.
 bool is_client_frame(const tearline::v1::Frame& frame);
-// Broker -> client: WELCOME ERROR ACCEPTED REJECTED DELIVER PONG.
+// Broker -> client: WELCOME ERROR ACCEPTED REJECTED DELIVER PONG
+// SUBSCRIPTION_LIST BROKER_STATUS DIRECTORY_CHANGED.
 // A broker receiving one answers ERROR UNEXPECTED_FRAME (request id 0).
 bool is_server_frame(const tearline::v1::Frame& frame);
 // The request id a frame carries (requests and their answers, ERROR);
@@ -114,8 +127,8 @@ std::uint64_t request_id_of(const tearline::v1::Frame& frame);
 bool counts_toward_failure_limit(Code code);
 
 // Whether an ERROR with this code ends the session (state CLOSED):
-// SESSION_REVOKED, TOO_MANY_FAILURES, SLOW_CONSUMER, RECEIPT_INVALID (an
-// ACK whose delivery receipt failed).
+// SESSION_REVOKED, TOO_MANY_FAILURES, SLOW_CONSUMER. (RECEIPT_INVALID, an
+// ACK whose delivery receipt failed, is a bad frame: the session stays.)
 bool closes_session(Code code);
 
 // OK, or UNSUPPORTED_VERSION naming what the broker supports, for a HELLO

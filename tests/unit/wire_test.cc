@@ -145,12 +145,16 @@ TEST_CASE("oversize frames fail with FRAME_TOO_LARGE before parsing") {
 TEST_CASE("bad bytes fail with MALFORMED_FRAME and a message naming the problem") {
   Bytes hello = bytes_of(make_hello("tearline-cli/0.1"));
   Bytes truncated(hello.begin(), hello.end() - 3);
-  // Frame field 14 (not in wire.proto), length-delimited, empty.
-  Bytes unknown_type = {0x72, 0x00};
+  // Frame field 30 (not in wire.proto), length-delimited, empty.
+  Bytes unknown_type = {0xf2, 0x01, 0x00};
   // A HELLO whose body carries field 9 (varint 1), which Hello does not define.
   Bytes unknown_nested = {0x0a, 0x02, 0x48, 0x01};
   // PUBLISH with request_id 0 (reserved).
   Bytes zero_request = bytes_of(make_publish(0, Bytes{1, 2, 3}));
+  // A HELLO and a PING in one frame: protobuf would keep the PING alone.
+  Bytes two_bodies = bytes_of(make_hello("tearline-cli/0.1"));
+  const Bytes ping = bytes_of(make_ping(7));
+  two_bodies.insert(two_bodies.end(), ping.begin(), ping.end());
 
   struct Case {
     std::string name;
@@ -164,6 +168,7 @@ TEST_CASE("bad bytes fail with MALFORMED_FRAME and a message naming the problem"
       {"unknown field in a body", unknown_nested, "unknown fields in its HELLO body"},
       {"empty frame", Bytes{}, "no body"},
       {"request id 0", zero_request, "PUBLISH frame has request_id 0"},
+      {"two bodies", two_bodies, "more than one body"},
   };
   for (const auto& c : cases) {
     INFO(c.name);
