@@ -5,6 +5,7 @@
 
 #include "base/files.h"
 #include "base/time_format.h"
+#include "crypto/hash.h"
 
 namespace tearline::identity {
 namespace fs = std::filesystem;
@@ -78,11 +79,14 @@ DirectoryPtr Directory::build(TrustStore trust, const Sources& sources, std::int
       continue;
     }
     std::string agency = rl->agency;
+    rl->object_hash = crypto::blake2b_256(bytes);
     d->revocations_.insert_or_assign(agency, std::move(rl).value());
   }
 
   std::set<std::string> transport_keys;
   std::set<std::string> conflicting;  // node ids with more than one credential: none is trusted
+  std::map<std::string, crypto::Digest> credential_hashes;  // of the credentials kept, by node id
+  std::vector<crypto::Digest> charter_hashes;
   for (const auto& [name, bytes] : sources.credentials) {
     auto cred = verify_credential(bytes, d->trust_);
     if (!cred) {
@@ -93,6 +97,7 @@ DirectoryPtr Directory::build(TrustStore trust, const Sources& sources, std::int
       report->rejected.push_back({name, Reason{Code::DUPLICATE_OBJECT, "more than one credential for node " +
                                                                            cred->node_id + "; all refused"}});
       d->nodes_.erase(cred->node_id);
+      credential_hashes.erase(cred->node_id);
       conflicting.insert(cred->node_id);
       continue;
     }
@@ -109,6 +114,7 @@ DirectoryPtr Directory::build(TrustStore trust, const Sources& sources, std::int
           {name, Reason{Code::NOT_YET_VALID, "credential of " + cred->node_id + " is not valid yet"}});
     }
     std::string id = cred->node_id;
+    credential_hashes[id] = crypto::blake2b_256(bytes);
     d->nodes_.emplace(std::move(id), std::move(cred).value());
   }
 
@@ -142,7 +148,19 @@ DirectoryPtr Directory::build(TrustStore trust, const Sources& sources, std::int
     versions.push_back(std::move(charter).value());
     std::sort(versions.begin(), versions.end(),
               [](const Charter& a, const Charter& b) { return a.version < b.version; });
+    charter_hashes.push_back(crypto::blake2b_256(bytes));
   }
+
+  std::vector<crypto::Digest> hashes = std::move(charter_hashes);
+  hashes.reserve(hashes.size() + credential_hashes.size() + d->revocations_.size());
+  for (const auto& [id, h] : credential_hashes) hashes.push_back(h);
+  for (const auto& [agency, list] : d->revocations_) hashes.push_back(list.object_hash);
+  std::sort(hashes.begin(), hashes.end());
+  crypto::Blake2b256 digest;
+  digest.update_tag("tearline/v1/directory-digest");
+  digest.update_field(as_bytes(d->trust_.to_toml()));
+  for (const auto& h : hashes) digest.update(h);
+  d->digest_ = digest.finish();
   return d;
 }
 

@@ -91,6 +91,14 @@ class Directory {
   // The revocation list held for `agency`; nullptr if none.
   const RevocationList* revocation_list(std::string_view agency) const;
 
+  // The directory's version, as the broker announces it (WELCOME and
+  // DIRECTORY_CHANGED, docs/protocol.md): BLAKE2b-256 of the tag
+  // "tearline/v1/directory-digest", the trust store's TOML rendering, and the
+  // sorted BLAKE2b-256 hashes of the bytes of every object loaded
+  // (credentials, charters, revocation lists held). Equal for two loads of
+  // the same files; any object added, replaced or removed changes it.
+  const std::array<std::uint8_t, 32>& digest() const { return digest_; }
+
  private:
   Status charter_status(const Charter& charter, std::int64_t t) const;
 
@@ -98,6 +106,7 @@ class Directory {
   std::map<std::string, Credential, std::less<>> nodes_;
   std::map<std::string, std::vector<Charter>, std::less<>> charters_;  // by unit, version ascending
   std::map<std::string, RevocationList, std::less<>> revocations_;
+  std::array<std::uint8_t, 32> digest_{};
 };
 
 using DirectoryPtr = std::shared_ptr<const Directory>;

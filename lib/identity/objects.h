@@ -4,6 +4,7 @@
 // (domain tag || 0x00 || body). Byte layouts: docs/trust-model.md.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -92,6 +93,7 @@ struct RevocationList {
   std::int64_t issued_at = 0;
   std::map<std::uint64_t, Revocation> revoked;                          // serial -> why (legacy entries included)
   std::vector<std::pair<std::string, std::uint64_t>> revoked_charters;  // (unit, version)
+  std::array<std::uint8_t, 32> object_hash{};  // BLAKE2b-256 of the signed object's bytes (Directory::digest)
 
   bool revokes_serial(std::uint64_t serial) const;
   // nullptr when `serial` is not revoked.

@@ -13,9 +13,17 @@
 namespace tearline::cli {
 
 // Thrown by a command to end with `code` after printing `message` (one line).
+// `reason` is the stable code behind it when there is one (under --json the
+// error is printed as {"code": NAME, "exit": N, "message": ...} on stderr);
+// Code::OK when the failure has no code of its own (a usage error).
 struct CommandExit : std::runtime_error {
-  CommandExit(int exit_code, const std::string& message) : std::runtime_error(message), code(exit_code) {}
+  CommandExit(int exit_code, const std::string& message, Code reason_code = Code::OK)
+      : std::runtime_error(message), code(exit_code), reason(reason_code) {}
+  // exit_code_for(status), the status's first code, and `prefix` + its text.
+  CommandExit(const Status& status, const std::string& prefix)
+      : std::runtime_error(prefix + status.to_string()), code(exit_code_for(status)), reason(status.code()) {}
   int code;
+  Code reason;
 };
 
 // One declaration per command, each defined in cli/<audience>/<name>_command.cc
