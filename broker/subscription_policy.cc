@@ -107,7 +107,15 @@ Status check_subscribe_pattern(const policy::TopicPolicy& topics, const identity
   const bool other_unit = tokens.size() >= 3 && tokens[0] == "unit" && tokens[1] != "*" && tokens[1] != ">" &&
                           at_witness.has(Code::NOT_UNIT_MEMBER);
   if (allowed_somewhere && !denied_everywhere && !other_unit) return Status::ok();
-  return named_for_pattern(at_witness, witness, pattern);
+  Status reasons = named_for_pattern(at_witness, witness, pattern);
+  if (other_unit) return reasons;
+  // The unit the witness fell under is the witness token's, not one the
+  // pattern names: that reason says nothing about the pattern.
+  Status without_unit;
+  for (const auto& r : reasons.reasons()) {
+    if (r.code != Code::NOT_UNIT_MEMBER) without_unit.add(r.code, r.message);
+  }
+  return without_unit;
 }
 
 }  // namespace tearline::broker

@@ -63,8 +63,9 @@ Bytes frame_bytes(const v1::Frame& frame) { return wire::encode_frame(frame); }
 
 // ---- the world: a broker and one subscribed session per node ---------------------
 
-// A broker and one session per node, each subscribed to "intel.>" and
-// "unit.>". Reports are compared rendered one per line, with report ids
+// A broker and one session per node, each subscribed to "intel.>" and, when
+// the topic policy lets it read anything there, "unit.>" (a pattern denied
+// entirely is REJECTED TOPIC_READ_DENIED). Reports are compared rendered one per line, with report ids
 // replaced by the names the test gave them:
 //   cucuta-seizure from diran-cucuta-commander on unit.cucuta-jtf.seizures:
 //     [withheld] [opened CONFIDENTIAL REL COL,USA UNITS cucuta-jtf "text"]
@@ -73,9 +74,12 @@ class World {
   explicit World(const std::vector<std::string>& nodes = kDemoNodes) {
     for (const auto& node : nodes) {
       sessions_[node] = must_connect(fx, node);
-      Status subscribed = sessions_[node]->subscribe({"intel.>", "unit.>"});
+      Status subscribed = sessions_[node]->subscribe({"intel.>"});
       INFO(node << " subscribe: " << subscribed.to_string());
       REQUIRE(subscribed);
+      Status units = sessions_[node]->subscribe({"unit.>"});
+      INFO(node << " subscribe unit.>: " << units.to_string());
+      REQUIRE((units.is_ok() || units.code() == Code::TOPIC_READ_DENIED));
     }
   }
 

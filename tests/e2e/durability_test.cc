@@ -277,7 +277,9 @@ TEST_CASE("durability: a node offline across a broker restart gets exactly its e
   reports.publish(*hq, "p8", "intel.routes",
                   {{label(v1::SECRET, {"COL", "USA"}), "p8: new border crossing at Paraguachon"}});
 
-  auto back = must_connect(fx, "dea-cucuta-agent");  // no SUBSCRIBE: the subscription is durable
+  // The stored pattern again: the session attaches to the node's mailbox.
+  auto back = must_connect(fx, "dea-cucuta-agent");
+  REQUIRE(back->subscribe({"intel.>"}));
   reports.publish(*hq, "sentinel", "intel.sentinel", {{kEveryone, "sentinel text one"}});
   CHECK(reports.receive_until(*back, "sentinel") ==
         std::vector<std::string>{"p1 [opened]", "p4-partial [opened] [withheld]", "p5 [opened]", "p6 [opened]",
@@ -364,7 +366,10 @@ TEST_CASE("durability: a node removed from its unit while offline gets no unit-s
   REQUIRE(identity::cosign_charter_file(fx.pki(), "cucuta-jtf", *v2, "DIRAN"));
   fx.reload();
 
+  // "unit.>" is now denied the agent entirely (REJECTED); "intel.>" attaches.
   auto back = must_connect(fx, "dea-cucuta-agent");
+  CHECK(back->subscribe({"unit.>"}).code() == Code::TOPIC_READ_DENIED);
+  REQUIRE(back->subscribe({"intel.>"}));
   reports.publish(*commander, "sentinel", "intel.sentinel", {{kEveryone, "sentinel text three"}});
   CHECK(reports.receive_until(*back, "sentinel") ==
         std::vector<std::string>{"u1 [withheld] [opened]", "sentinel [opened]"});
@@ -552,6 +557,7 @@ TEST_CASE("durability: a full store refuses with STORAGE_FULL, delivers every ac
   CHECK(receive_all(*online) == accepted);
   INFO("the offline subscriber catches up from the full store");
   auto back = must_connect(fx, "dea-bogota-analyst");
+  REQUIRE(back->subscribe({"intel.>"}));  // attaches: catch-up from the node's cursor
   CHECK(receive_all(*back) == accepted);
 
   fx.stop();

@@ -189,6 +189,7 @@ TEST_CASE("receipts: ACCEPTED and every DELIVER carry the broker's receipt, whic
 
   // From the store: the receipt written with the report.
   auto late = must_connect(fx, "diran-bogota-hq");
+  REQUIRE(late->subscribe({"intel.>"}));  // attaches: catch-up from the cursor
   const client::Received stored = next_report(*late);
   INFO(stored.verification.to_string());
   CHECK(stored.verification.is_ok());
@@ -321,9 +322,9 @@ TEST_CASE("receipts: a good ACK moves the cursor and is kept whole in the audit 
   reader.reset();
   // Resumes after the cursor the ACKs moved: nothing is delivered again.
   auto back = must_connect(fx, kReader);
+  CHECK(back->subscribe({"intel.other"}));  // attaches: catch-up from the cursor
   const Published sentinel = publish_draft(*publisher, "intel.finance", "sentinel");
   CHECK(next_report(*back).broker_seq == sentinel.outcome.broker_seq);
-  CHECK(back->subscribe({"intel.other"}));
   back.reset();
   publisher.reset();
   fx.stop();
@@ -362,7 +363,8 @@ TEST_CASE("receipts: a RETIRED originator's reports are still delivered from the
   publisher.reset();
   fx.revoke("DEA", kPublisher, identity::RevocationReason::kRetired);
 
-  auto reader = must_connect(fx, kReader);  // catches up from the store
+  auto reader = must_connect(fx, kReader);
+  REQUIRE(reader->subscribe({"intel.>"}));  // attaches: catches up from the store
   const client::Received got = next_report(*reader);
   INFO(got.verification.to_string());
   CHECK(got.verification.is_ok());
@@ -393,6 +395,7 @@ TEST_CASE("receipts: COMPROMISED at T, reports accepted before T stand, those ac
   auto hq = must_connect(fx, "diran-bogota-hq");
   const Published sentinel = publish_draft(*hq, "intel.finance", "sentinel");
   auto reader = must_connect(fx, kReader);
+  REQUIRE(reader->subscribe({"intel.>"}));  // attaches: catches up from the store
   const client::Received first = next_report(*reader);
   INFO(first.verification.to_string());
   CHECK(first.verification.is_ok());
