@@ -25,6 +25,8 @@ void ready_hello();
 void ready_admin();
 void ready_subscribe();
 void ready_unsubscribe();
+void ready_list_subscriptions();
+void ready_directory_changed();
 void ready_publish();
 void ready_ping();
 void ready_ack_receipt_invalid();

@@ -47,6 +47,13 @@ void server_frame() {
         wire::make_rejected(5, Status::fail(Code::TOPIC_INVALID, "x")),
         wire::make_deliver(6, to_bytes("report")),
         wire::make_pong(7),
+        wire::make_subscription_list(8, {"intel.>"}, {}, 0),
+        [] {
+          v1::Frame f;
+          f.mutable_broker_status()->set_request_id(9);
+          return f;
+        }(),
+        wire::make_directory_changed(to_bytes(std::string(32, 'd')), 2),
     };
     for (const auto& frame : server_frames) {
       INFO(wire::frame_type_name(frame));

@@ -25,8 +25,11 @@ void ready_admin() {
   auto admin = ready_session(fx, "diran-cucuta-commander");  // the demo's one admin role
   auto other = ready_session(fx, kReader);
   CHECK(ask(*admin, wire::make_admin(5, wire::kAdminReload)) == "ACCEPTED / 5");
+  auto status = ask(*admin, wire::make_admin(8, wire::kAdminStatus));
+  CHECK(status == "BROKER_STATUS");
   CHECK(ask(*admin, wire::make_admin(6, "reboot")) == "REJECTED INVALID_FIELD / 6");
   CHECK(ask(*other, wire::make_admin(7, wire::kAdminReload)) == "REJECTED NOT_AUTHORIZED / 7");
+  CHECK(ask(*other, wire::make_admin(9, wire::kAdminStatus)) == "REJECTED NOT_AUTHORIZED / 9");
   CHECK(state_of(*admin) == "READY");
   CHECK(state_of(*other) == "READY");
 }
@@ -38,6 +41,29 @@ void ready_subscribe() {
   CHECK(ask(*w, wire::make_subscribe(1, {"intel..finance"})) == "REJECTED TOPIC_INVALID / 1");
   CHECK(ask(*w, wire::make_subscribe(2, {"intel.finance"})) == "ACCEPTED / 2");
   CHECK(ask(*w, wire::make_subscribe(3, {"intel.routes"})) == "REJECTED TOO_MANY_SUBSCRIPTIONS / 3");
+  CHECK(ask(*w, wire::make_subscribe(4, {"ops.>"})) == "REJECTED TOPIC_READ_DENIED / 4");
+  CHECK(ask(*w, wire::make_subscribe(5, {"unit.other-unit.>"})) == "REJECTED NOT_UNIT_MEMBER / 5");
+  CHECK(ask(*w, wire::make_subscribe(6, {"intel.x"}, true)) == "ACCEPTED / 6");  // session-only: at once
+  CHECK(state_of(*w) == "READY");
+}
+
+void ready_list_subscriptions() {
+  BrokerFixture fx;
+  auto w = ready_session(fx, kReader);
+  CHECK(ask(*w, wire::make_subscribe(1, {"intel.finance"})) == "ACCEPTED / 1");
+  w->send(wire::make_list_subscriptions(2));
+  auto list = w->next(kWaitMs);
+  REQUIRE(describe(list) == "SUBSCRIPTION_LIST");
+  CHECK(list->subscription_list().request_id() == 2);
+  CHECK(list->subscription_list().durable_size() == 1);
+  CHECK(state_of(*w) == "READY");
+}
+
+void ready_directory_changed() {
+  BrokerFixture fx;
+  auto w = ready_session(fx, kReader);
+  fx.revoke("DIRAN", "diran-bogota-hq");  // another node: a new revocation list, a new digest
+  CHECK(describe(w->next(kWaitMs)) == "DIRECTORY_CHANGED");
   CHECK(state_of(*w) == "READY");
 }
 
@@ -48,6 +74,8 @@ void ready_unsubscribe() {
   CHECK(ask(*w, wire::make_subscribe(1, {"intel.finance"})) == "ACCEPTED / 1");
   CHECK(ask(*w, wire::make_unsubscribe(2, {"intel.finance"})) == "ACCEPTED / 2");
   CHECK(ask(*w, wire::make_unsubscribe(3, {"intel.never"})) == "ACCEPTED / 3");
+  CHECK(ask(*w, wire::make_unsubscribe(4, {"intel..x"})) == "REJECTED TOPIC_INVALID / 4");
+  CHECK(ask(*w, wire::make_unsubscribe(5, {"intel.x"}, true)) == "ACCEPTED / 5");  // session-only: at once
   CHECK(state_of(*w) == "READY");
 }
 

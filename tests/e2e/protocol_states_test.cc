@@ -43,8 +43,10 @@ const std::vector<Checker>& checkers() {
       {"NEW, READY", "bytes over max_frame_bytes", "ERROR FRAME_TOO_LARGE / 0", "same", bytes_over_max_frame_bytes},
       {"NEW, READY", "bytes that do not decode (section 3)", "ERROR MALFORMED_FRAME / 0", "same",
        bytes_that_do_not_decode},
-      {"NEW, READY", "a server frame (WELCOME ERROR ACCEPTED REJECTED DELIVER PONG)", "ERROR UNEXPECTED_FRAME / 0",
-       "same", server_frame},
+      {"NEW, READY",
+       "a server frame (WELCOME ERROR ACCEPTED REJECTED DELIVER PONG SUBSCRIPTION_LIST BROKER_STATUS "
+       "DIRECTORY_CHANGED)",
+       "ERROR UNEXPECTED_FRAME / 0", "same", server_frame},
       {"NEW, CLOSED", "HELLO with protocol != `tearline` or version != 1", "ERROR UNSUPPORTED_VERSION / 0", "same",
        hello_of_another_version},
       {"NEW, CLOSED",
@@ -57,19 +59,25 @@ const std::vector<Checker>& checkers() {
       {"NEW, CLOSED", "HELLO, and max_connections (default 1024) sessions are READY", "ERROR BROKER_BUSY / 0", "same",
        hello_with_max_connections_ready},
       {"NEW, CLOSED", "HELLO", "WELCOME",
-       "READY (a fresh session: failure counter 0, nothing queued, delivery resumes after the node's cursor, or at "
-       "the current head for a node without one; the node's subscriptions apply)",
+       "READY (a fresh session: failure counter 0, nothing queued, not attached, no session patterns: nothing is "
+       "delivered until a SUBSCRIBE)",
        hello_welcome},
       {"NEW", "any other client frame (including PING and ACK)",
        "ERROR PROTOCOL_VIOLATION / the frame's request id, 0 if none", "NEW", new_other_client_frame},
       {"READY", "HELLO", "ERROR PROTOCOL_VIOLATION / 0", "READY", ready_hello},
-      {"READY", "ADMIN", "ACCEPTED or REJECTED / its request id", "READY", ready_admin},
+      {"READY", "ADMIN", "ACCEPTED (reload), BROKER_STATUS (status) or REJECTED / its request id", "READY",
+       ready_admin},
       {"READY", "SUBSCRIBE",
-       "REJECTED at once (TOPIC_INVALID, TOO_MANY_SUBSCRIPTIONS), or, after the group commit, ACCEPTED or REJECTED "
-       "STORAGE_* / its request id",
-       "READY", ready_subscribe},
-      {"READY", "UNSUBSCRIBE", "after the group commit, ACCEPTED or REJECTED STORAGE_* / its request id", "READY",
-       ready_unsubscribe},
+       "REJECTED at once (TOPIC_INVALID, TOO_MANY_SUBSCRIPTIONS, TOPIC_READ_DENIED, NOT_UNIT_MEMBER), ACCEPTED at "
+       "once when session_only, or, after the group commit, ACCEPTED or REJECTED STORAGE_* / its request id",
+       "READY (a durable SUBSCRIBE attaches the session)", ready_subscribe},
+      {"READY", "UNSUBSCRIBE",
+       "REJECTED TOPIC_INVALID at once, ACCEPTED at once when session_only, or, after the group commit, ACCEPTED or "
+       "REJECTED STORAGE_* / its request id",
+       "READY", ready_unsubscribe},
+      {"READY", "LIST_SUBSCRIPTIONS", "SUBSCRIPTION_LIST / its request id", "READY", ready_list_subscriptions},
+      {"READY", "(a successful reload changes the directory's digest)", "DIRECTORY_CHANGED", "READY",
+       ready_directory_changed},
       {"READY", "PUBLISH",
        "REJECTED STORAGE_HALTED, RATE_LIMITED or BROKER_BUSY at once, or ACCEPTED or REJECTED once the report was "
        "checked and, if accepted, committed (section 8)",
