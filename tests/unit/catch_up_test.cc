@@ -100,6 +100,7 @@ struct Fixture {
     Session& s = *sessions->attach(rid, node, 0);
     s.state = SessionState::kReady;
     s.delivered = delivered;
+    s.attached = true;  // catches up on its node's durable set
     return s;
   }
 };

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -54,6 +55,7 @@ struct World {
     Session& s = *sessions.attach(rid, node, 0);
     s.state = state;
     s.delivered = delivered;
+    s.attached = true;  // its node's durable set applies (Router::wants)
     return s;
   }
 };
@@ -267,6 +269,41 @@ TEST_CASE("router: a report whose originator was compromised at or before its ac
   CHECK(to_bytes(f->deliver().receipt()) == receipt_bytes);
   REQUIRE(agent.unacked.count(6) == 1);
   CHECK(agent.unacked.at(6) == receipt::copy_hash(as_bytes(f->deliver().report())));
+}
+
+TEST_CASE("router: an unattached session receives only what its session patterns select, each seq once",
+          "[broker][router]") {
+  World w;
+  REQUIRE(w.index.insert("dea-cucuta-agent", "intel.>"));
+  const auto shared = label(v1::SECRET, {"COL", "USA"});
+  auto rep5 = make_report("intel.seizures.cucuta", "diran-bogota-hq", 1, {shared});
+  auto rep6 = make_report("intel.routes", "diran-bogota-hq", 2, {shared});
+  auto rep7 = make_report("intel.seizures.cucuta", "diran-bogota-hq", 3, {shared});
+  Routable r5{5, rep5.parsed.get(), "COL", &rep5.bytes};
+  Routable r6{6, rep6.parsed.get(), "COL", &rep6.bytes};
+  Routable r7{7, rep7.parsed.get(), "COL", &rep7.bytes};
+
+  Session& s = w.session("r-agent", "dea-cucuta-agent", 4);
+  s.attached = false;
+  // Accepted when the head was 5: report 5 is older than the pattern.
+  s.session_patterns.push_back(SessionPattern{"intel.seizures.>", 5});
+  CHECK(w.router.route_live(r5, w.trust, kDemoNow) == 0);  // the durable set does not apply, the pattern is newer
+  CHECK(w.router.route_live(r6, w.trust, kDemoNow) == 0);  // the pattern does not match
+  CHECK(w.router.route_live(r7, w.trust, kDemoNow) == 1);
+  CHECK(s.sent_unattached == std::set<std::uint64_t>{7});
+
+  // Attached and rewound (catch-up): 5 and 6 by the durable set, 7 not again.
+  s.attached = true;
+  s.delivered = 4;
+  const std::vector<std::string> matched{"dea-cucuta-agent"};
+  CHECK(w.router.route_to(s, r5, matched, w.trust, kDemoNow));
+  CHECK(w.router.route_to(s, r6, matched, w.trust, kDemoNow));
+  CHECK_FALSE(w.router.route_to(s, r7, matched, w.trust, kDemoNow));
+  CHECK(s.sent_unattached.empty());
+  CHECK(s.delivered == 7);
+  std::vector<std::uint64_t> seqs;
+  for (const auto& f : w.sent["r-agent"]) seqs.push_back(delivered_seq(f));
+  CHECK(seqs == std::vector<std::uint64_t>{7, 5, 6});
 }
 
 }  // namespace
