@@ -209,7 +209,6 @@ void Broker::Impl::on_list_subscriptions(Session& s, const v1::ListSubscriptions
   auto cursor = node_cursors.find(s.node_id);
   send(s, wire::make_subscription_list(list.request_id(), subscriptions.patterns_of(s.node_id), std::move(own),
                                        cursor == node_cursors.end() ? 0 : cursor->second));
-  note_outcome(s, Status::ok());
 }
 
 // An ACK is the node's signed delivery receipt (broker/delivery_ack.h). A
@@ -282,7 +281,6 @@ void Broker::Impl::on_admin(Session& s, const v1::Admin& admin) {
   }
   if (admin.command() == wire::kAdminStatus) {
     answer_status(s, admin.request_id());
-    note_outcome(s, Status::ok());
     return;
   }
   if (admin.command() != wire::kAdminReload) {
