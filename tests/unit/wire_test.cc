@@ -42,6 +42,16 @@ std::vector<FrameCase> every_frame_type() {
       {"PING", true, make_ping(0xfeedface)},
       {"PONG", false, make_pong(0xfeedface)},
       {"ADMIN", true, make_admin(10, kAdminReload)},
+      {"LIST_SUBSCRIPTIONS", true, make_list_subscriptions(11)},
+      {"SUBSCRIPTION_LIST", false, make_subscription_list(11, {"intel.>"}, {"ops.flush"}, 42)},
+      {"BROKER_STATUS", false,
+       [] {
+         Frame f;
+         f.mutable_broker_status()->set_request_id(12);
+         f.mutable_broker_status()->set_version("0.2.0 (git 1a2b3c4)");
+         return f;
+       }()},
+      {"DIRECTORY_CHANGED", false, make_directory_changed(Bytes(32, 0xd1), 2)},
   };
 }
 
@@ -65,7 +75,7 @@ std::string trim(std::string_view s) {
 
 TEST_CASE("every frame type round-trips through encode and decode") {
   auto cases = every_frame_type();
-  REQUIRE(cases.size() == 13);  // one per Frame.body case
+  REQUIRE(cases.size() == 17);  // one per Frame.body case
   for (const auto& c : cases) {
     INFO(c.type);
     CHECK(frame_type_name(c.frame) == c.type);
@@ -125,6 +135,27 @@ TEST_CASE("builders fill the fields the protocol names") {
   Frame accepted = make_accepted(3);
   CHECK(accepted.accepted().report_id().empty());
   CHECK(accepted.accepted().broker_seq() == 0);
+
+  const Bytes digest(32, 0x7e);
+  Frame welcome = make_welcome("n", 1, 2, 3, "tearline-broker", digest);
+  CHECK(welcome.welcome().directory_digest() == std::string(32, '\x7e'));
+  CHECK(make_welcome("n", 1, 2, 3).welcome().directory_digest().empty());
+
+  // Both lists sorted by the builder, whatever order they came in.
+  Frame list = make_subscription_list(4, {"unit.>", "intel.b", "intel.a"}, {"z", "a"}, 9);
+  CHECK(list.subscription_list().request_id() == 4);
+  CHECK(
+      std::vector<std::string>(list.subscription_list().durable().begin(), list.subscription_list().durable().end()) ==
+      std::vector<std::string>{"intel.a", "intel.b", "unit.>"});
+  CHECK(std::vector<std::string>(list.subscription_list().session().begin(),
+                                 list.subscription_list().session().end()) == std::vector<std::string>{"a", "z"});
+  CHECK(list.subscription_list().acked_seq() == 9);
+  CHECK(request_id_of(list) == 4);
+
+  Frame session_only = make_subscribe(5, {"intel.>"}, true);
+  CHECK(session_only.subscribe().session_only());
+  CHECK_FALSE(make_subscribe(5, {"intel.>"}).subscribe().session_only());
+  CHECK(make_unsubscribe(6, {"intel.>"}, true).unsubscribe().session_only());
 }
 
 TEST_CASE("oversize frames fail with FRAME_TOO_LARGE before parsing") {
