@@ -1,8 +1,10 @@
 // CatchUp: sessions behind the head read what they missed from the store.
 //
 // A READY session is behind when its `delivered` is below the broker's head
-// (it resumed after an acknowledged seq, or its backlog kept it from live
-// routing). Each round reads ONE batch of stored reports, starting after the
+// (it attached to its node's mailbox behind the head, docs/protocol.md 6.5,
+// or its backlog kept it from live routing). Whether a row goes to a
+// session is Router::wants: the node's durable set for an attached session,
+// and the session's own patterns. Each round reads ONE batch of stored reports, starting after the
 // session furthest behind, parses each row once, and routes it to every
 // session behind that has not seen it; a session beyond that batch waits for
 // the next read of the same round. Limits, per round and session:

@@ -78,6 +78,8 @@ expect_startup_error "$WORK/empty.toml" "cannot start: EMPTY_TRUST_STORE" 1
 # Missing policy file.
 write_config "$WORK/nopolicy.toml" "$PKI/keys/broker.key" "$PKI/directory" "$WORK/missing-policy.toml"
 expect_startup_error "$WORK/nopolicy.toml" "cannot start: IO_ERROR" 1
+# None of the failed starts made or touched the data_dir.
+[[ ! -e $WORK/data ]] || { ls -la "$WORK/data"; fail "a start that failed created its data_dir"; }
 
 # A good broker: starts, reloads on SIGHUP, stops cleanly on SIGTERM.
 write_config "$WORK/good.toml" "$PKI/keys/broker.key" "$PKI/directory" "$SRC/certs/policy.toml"
