@@ -91,10 +91,10 @@ class Router {
   std::vector<std::string> subscribers(const Routable& r) const;
 
   // Routes a report just committed: every READY session at the head
-  // (delivered == r.seq - 1) moves to r.seq, whether or not its node
-  // subscribed (so that it does not think itself behind and catch up from
-  // the store), and the sessions of matching nodes are judged and sent
-  // their copy. Sessions behind are left to CatchUp. Returns the copies sent.
+  // (delivered == r.seq - 1) moves to r.seq, whether or not it wants it
+  // (so that it does not think itself behind and catch up from the store),
+  // and the sessions that want it (wants()) are judged and sent their copy.
+  // Sessions behind are left to CatchUp. Returns the copies sent.
   std::size_t route_live(const Routable& r, const TrustSnapshot& trust, std::int64_t now_s);
 
   // Judges `r` for one session: its delivered becomes r.seq; when the
