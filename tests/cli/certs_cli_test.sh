@@ -198,7 +198,7 @@ err_line 'UNKNOWN_NODE: member nobody'
 run 2 certs charter create --pki "$PKI" --unit cell --host NOPE --member diran-bogota-hq
 err_line 'UNKNOWN_AUTHORITY: host agency NOPE'
 run 2 certs charter cosign --pki "$PKI" --unit cucuta-jtf --version 9 --agency DIRAN
-err_line 'IO_ERROR'
+err_line 'INVALID_FIELD: charter cucuta-jtf v9 does not exist in .*; the latest version is v1$'
 run 2 certs revoke --pki "$PKI" --agency DEA --charter cucuta-jtf
 err_line 'UNIT:VERSION'
 run 2 certs revoke --pki "$PKI" --agency DEA --serial 0 --reason retired
