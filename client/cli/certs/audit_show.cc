@@ -35,6 +35,7 @@ constexpr std::uint64_t kMaxLimit = 1000000000;
 
 struct ShowArgs {
   std::string db, node, report, decision, event, since, until, limit, idle_exit;
+  bool since_given = false, until_given = false;  // an empty --since "" is bad input, not "unbounded"
   bool follow = false, json = false;
 };
 
@@ -73,8 +74,8 @@ audit::Filter filter_of(const ShowArgs& a) {
   f.decision = a.decision;
   f.event = a.event;
   const std::int64_t now = SystemClock::instance().now_ms();
-  if (!a.since.empty()) f.since_ms = time_or_exit("--since", a.since, now);
-  if (!a.until.empty()) f.until_ms = time_or_exit("--until", a.until, now);
+  if (a.since_given) f.since_ms = time_or_exit("--since", a.since, now);
+  if (a.until_given) f.until_ms = time_or_exit("--until", a.until, now);
   if (f.since_ms != 0 && f.until_ms != 0 && f.since_ms > f.until_ms) {
     usage("--since " + format_utc_ms(f.since_ms) + " is after --until " + format_utc_ms(f.until_ms));
   }
@@ -201,7 +202,11 @@ void add_audit_show(CLI::App& audit) {
   show->add_option("--idle-exit", a->idle_exit, "with --follow: stop after MS milliseconds without a new entry")
       ->type_name("MS");
   show->add_flag("--json", a->json, "one JSON object per entry (CliAuditEntry in proto/tearline/v1/cli_admin.proto)");
-  show->callback([a] { run_show(*a); });
+  show->callback([a, show] {
+    a->since_given = show->count("--since") > 0;
+    a->until_given = show->count("--until") > 0;
+    run_show(*a);
+  });
 }
 
 }  // namespace tearline::cli
