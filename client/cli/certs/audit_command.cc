@@ -30,7 +30,7 @@ crypto::VerifyKey audit_key_or_exit(const std::string& key_hex, const std::strin
   if (hex.empty()) {
     const auto path = std::filesystem::path(pki) / "directory" / "broker-audit.pub";
     auto text = read_file(path, 1024);
-    if (!text) throw CommandExit(kExitUsage, "audit: " + text.status().to_string());
+    if (!text) throw CommandExit(kExitUsage, one_line("audit: " + text.status().to_string()), text.status().code());
     hex = to_string(*text);
     while (!hex.empty() && (hex.back() == '\n' || hex.back() == '\r' || hex.back() == ' ')) hex.pop_back();
   }
@@ -46,8 +46,7 @@ crypto::VerifyKey audit_key_or_exit(const std::string& key_hex, const std::strin
 identity::DirectoryPtr directory_or_exit(std::string_view command, const std::string& pki) {
   const auto path = std::filesystem::path(pki) / "directory";
   auto dir = identity::Directory::load(path, SystemClock::instance().now_seconds(), nullptr);
-  if (!dir)
-    throw CommandExit(exit_code_for(dir.status()), one_line(std::string(command) + ": " + dir.status().to_string()));
+  if (!dir) throw CommandExit(dir.status(), std::string(command) + ": ");
   return std::move(dir).value();
 }
 
@@ -111,9 +110,14 @@ struct VerifyArgs {
 void run_verify(const VerifyArgs& a, bool check_receipts) {
   const crypto::VerifyKey key = audit_key_or_exit(a.key, a.pki);
   auto entries = audit::read_entries(a.db);
-  if (!entries) throw CommandExit(entries.status(), "audit verify: ");
+  // An unreadable database is bad input (exit 2), whatever SQLite's code.
+  if (!entries)
+    throw CommandExit(kExitUsage, one_line("audit verify: " + entries.status().to_string()), entries.status().code());
   auto checkpoints = audit::read_checkpoints(a.db);
-  if (!checkpoints) throw CommandExit(checkpoints.status(), "audit verify: ");
+  if (!checkpoints) {
+    throw CommandExit(kExitUsage, one_line("audit verify: " + checkpoints.status().to_string()),
+                      checkpoints.status().code());
+  }
   const audit::VerifyResult r = audit::verify_chain(*entries, *checkpoints, key);
   tearline::v1::CliAuditVerdict v;
   v.set_verdict(r.ok() ? "OK" : "TAMPERED");
@@ -170,7 +174,10 @@ void run_receipts(const ReceiptsArgs& a) {
   audit::Filter filter;
   filter.event = std::string(kReceiptEvent);
   auto entries = audit::read_entries(a.db, filter);
-  if (!entries) throw CommandExit(kExitUsage, std::string(cmd) + ": " + one_line(entries.status().to_string()));
+  if (!entries) {
+    throw CommandExit(kExitUsage, std::string(cmd) + ": " + one_line(entries.status().to_string()),
+                      entries.status().code());
+  }
   const identity::DirectoryPtr dir = directory_or_exit(cmd, a.pki);
   std::size_t listed = 0, invalid = 0;
   for (const auto& e : *entries) {

@@ -109,7 +109,11 @@ void print_entry(const audit::AuditEntry& e, bool json) {
 // f.after_index when none).
 std::uint64_t print_batch(const std::string& db, const audit::Filter& f, bool json) {
   auto entries = audit::read_entries(db, f);
-  if (!entries) throw CommandExit(entries.status(), std::string(kCommand) + ": ");
+  // An unreadable database is bad input (exit 2), whatever SQLite's code.
+  if (!entries) {
+    throw CommandExit(kExitUsage, one_line(std::string(kCommand) + ": " + entries.status().to_string()),
+                      entries.status().code());
+  }
   std::uint64_t last = f.after_index;
   for (const auto& e : *entries) {
     print_entry(e, json);

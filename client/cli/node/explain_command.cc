@@ -42,7 +42,7 @@ struct ExplainOptions {
 };
 
 [[noreturn]] void fail(int code, const std::string& what, const Status& status) {
-  throw CommandExit(code, one_line(std::string(kCommand) + ": " + what + ": " + status.to_string()));
+  throw CommandExit(code, one_line(std::string(kCommand) + ": " + what + ": " + status.to_string()), status.code());
 }
 
 std::vector<std::string> sources_of(const tearline::v1::ReportHeader& header) {
