@@ -17,6 +17,10 @@
 namespace tearline::cli::certs {
 
 inline constexpr const char* kPkiHelp = "PKI folder (holds directory/ and keys/)";
+// Printed after every change to the directory (issue, revoke).
+inline constexpr std::string_view kReloadReminder =
+    "  the broker reads the directory at start: run `tearline admin reload` (a node with the admin role) or send "
+    "it SIGHUP\n";
 
 std::int64_t now_seconds();
 
@@ -38,6 +42,7 @@ bool path_exists(const std::filesystem::path& path);
 identity::TrustStore load_trust(std::string_view command, const identity::PkiPaths& pki);
 
 // Subcommands registered from their own files.
+void add_revoke(CLI::App& certs);   // certs_revoke.cc
 void add_show(CLI::App& certs);     // certs_show.cc
 void add_inspect(CLI::App& certs);  // certs_inspect.cc
 
