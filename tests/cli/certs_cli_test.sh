@@ -346,6 +346,10 @@ run 0 certs show --pki "$P2"
 out_has '^  cucuta-jtf v2, host DIRAN, in force until '
 run 0 certs charter create --pki "$P2" --unit cucuta-jtf --host DIRAN --member diran-cucuta-commander dea-cucuta-agent
 run 0 certs charter cosign --pki "$P2" --unit cucuta-jtf --version 3 --agency DIRAN
+run 0 certs inspect "$D/charters/cucuta-jtf.v3.charter"
+out_has '^  validity: +VALID now, until .*; not in force until signed by DEA$'
+out_has '^  signer: +DIRAN$'
+out_has '^  signature: valid, but incomplete: MISSING_CONSENT: '
 run 1 certs show --pki "$P2"
 out_has '^    latest version v3 is not in force: MISSING_CONSENT: '
 run 0 certs revoke --pki "$P2" --agency DIRAN --charter cucuta-jtf:2

@@ -11,6 +11,8 @@
 // tearline knows (the line says what it found).
 #include <sys/stat.h>
 
+#include <algorithm>
+#include <functional>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -184,7 +186,15 @@ void inspect_charter(const std::string& file, ByteView bytes, const v1::SignedOb
     }
   }
   out->set_validity(validity);
-  if (ctx.trust) out->set_signature(verdict(identity::verify_charter(bytes, *ctx.trust).status()));
+  if (!ctx.trust) return;
+  const Status verified = identity::verify_charter(bytes, *ctx.trust).status();
+  const auto& reasons = verified.reasons();
+  const bool only_consent_missing = !verified && std::all_of(reasons.begin(), reasons.end(), [](const Reason& r) {
+    return r.code == Code::MISSING_CONSENT;
+  });
+  // A charter on its way through cosign: what it carries verifies; the
+  // validity line says whose consent is missing.
+  out->set_signature(only_consent_missing ? "valid, but incomplete: " + reasons_text(verified) : verdict(verified));
 }
 
 void inspect_revocation_list(const std::string& file, ByteView bytes, const v1::SignedObject& obj, const Context& ctx,
