@@ -316,6 +316,14 @@ run 0 certs inspect "$WORK/copy.bin" --pki "$P2" --json
 no_err
 out_has '^\{"file":".*copy.bin","kind":"credential","signer":"FGR","signature":"valid",'
 out_has '"credential":\{"node_id":"fgr-liaison","agency":"FGR","country":"MEX","clearance":"CONFIDENTIAL"'
+# without the extension, the kind comes from the body
+cp "$D/revocations/DEA.crl" "$WORK/list.bin"
+run 0 certs inspect "$WORK/list.bin" --pki "$P2"
+out_has ': revocation_list$'
+out_has '^  signature: valid '
+cp "$D/charters/cucuta-jtf.v1.charter" "$WORK/charter.bin"
+run 0 certs inspect "$WORK/charter.bin" --directory "$D"
+out_has ': charter$'
 flip_byte "$WORK/copy.bin" -1
 run 1 certs inspect "$WORK/copy.bin" --pki "$P2"
 out_has '^  signature: invalid: BAD_SIGNATURE: '
