@@ -365,6 +365,8 @@ run 1 certs show --pki "$P2"
 out_has '^  cucuta-jtf: NOT IN FORCE: latest version v3: REVOKED: charter cucuta-jtf v2 is revoked by DIRAN$'
 run 2 certs charter cosign --pki "$P2" --unit cucuta-jtf --version 4 --agency DEA
 err_line '^tearline: certs charter cosign: INVALID_FIELD: charter cucuta-jtf v4 does not exist in .*; the latest version is v3$'
+run 2 certs revoke --pki "$P2" --agency DIRAN --charter cucuta-jtf:7
+err_line '^tearline: certs revoke: INVALID_FIELD: charter cucuta-jtf v7 does not exist in .*; the latest version is v3$'
 run 2 certs charter cosign --pki "$P2" --unit no-unit --version 1 --agency DEA
 err_line 'charter no-unit v1 does not exist in .*; unit no-unit has no charter \(certs charter create\)$'
 

@@ -45,6 +45,17 @@ bool path_exists(const std::filesystem::path& path) {
   return std::filesystem::exists(path, ec);
 }
 
+void require_charter_file(std::string_view command, const identity::PkiPaths& pki, const std::string& unit,
+                          std::uint64_t version) {
+  if (path_exists(pki.charter(unit, version))) return;
+  const std::uint64_t latest = identity::latest_charter_version(pki.directory(), unit);
+  fail(command,
+       Status::fail(Code::INVALID_FIELD, "charter " + unit + " v" + std::to_string(version) + " does not exist in " +
+                                             pki.directory().string() + "; " +
+                                             (latest == 0 ? "unit " + unit + " has no charter (certs charter create)"
+                                                          : "the latest version is v" + std::to_string(latest))));
+}
+
 identity::TrustStore load_trust(std::string_view command, const identity::PkiPaths& pki) {
   auto trust = identity::TrustStore::load(pki.trust_store());
   if (!trust) fail(command, trust.status());

@@ -38,6 +38,10 @@ std::uint64_t parse_number(std::string_view command, std::string_view what, std:
                            std::uint64_t max);
 
 bool path_exists(const std::filesystem::path& path);
+// fail() with INVALID_FIELD naming the unit's latest charter version when
+// PKI has no charter file UNIT.vVERSION.
+void require_charter_file(std::string_view command, const identity::PkiPaths& pki, const std::string& unit,
+                          std::uint64_t version);
 // The PKI's trust store, or fail().
 identity::TrustStore load_trust(std::string_view command, const identity::PkiPaths& pki);
 

@@ -73,14 +73,7 @@ struct CharterFile {
 
 CharterFile read_charter_file(std::string_view command, const PkiPaths& pki, const std::string& unit,
                               std::uint64_t version) {
-  if (!path_exists(pki.charter(unit, version))) {
-    const std::uint64_t latest = identity::latest_charter_version(pki.directory(), unit);
-    fail(command,
-         Status::fail(Code::INVALID_FIELD, "charter " + unit + " v" + std::to_string(version) + " does not exist in " +
-                                               pki.directory().string() + "; " +
-                                               (latest == 0 ? "unit " + unit + " has no charter (certs charter create)"
-                                                            : "the latest version is v" + std::to_string(latest))));
-  }
+  certs::require_charter_file(command, pki, unit, version);
   auto bytes = read_file(pki.charter(unit, version), 1u << 20);
   if (!bytes) fail(command, bytes.status());
   v1::SignedObject obj;

@@ -138,8 +138,10 @@ void run_revoke(const RevokeOptions& o) {
     if (colon == std::string::npos) usage(cmd, "--charter '" + c + "' must be UNIT:VERSION");
     const std::string unit = c.substr(0, colon);
     require_id(cmd, "unit", unit);
-    charters.emplace_back(unit,
-                          parse_number(cmd, "charter version", std::string_view(c).substr(colon + 1), 1, UINT64_MAX));
+    const std::uint64_t version =
+        parse_number(cmd, "charter version", std::string_view(c).substr(colon + 1), 1, UINT64_MAX);
+    require_charter_file(cmd, pki, unit, version);
+    charters.emplace_back(unit, version);
   }
   require_known_serials(cmd, pki, agency, credentials);
   auto number = identity::revoke(pki, agency, credentials, charters, now);
