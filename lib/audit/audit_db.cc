@@ -171,4 +171,19 @@ Result<std::vector<Checkpoint>> read_checkpoints(const std::filesystem::path& pa
   return out;
 }
 
+Result<std::vector<std::string>> read_distinct(const std::filesystem::path& path, Column column) {
+  ReadOnly ro;
+  Status s = open_read_only(path, &ro);
+  if (!s) return s;
+  Statement st;
+  const char* sql = column == Column::kEvent ? "SELECT DISTINCT event FROM audit ORDER BY event"
+                                             : "SELECT DISTINCT decision FROM audit ORDER BY decision";
+  if (sqlite3_prepare_v2(ro.db, sql, -1, &st.stmt, nullptr) != SQLITE_OK) return sql_error(ro.db, "read audit log");
+  std::vector<std::string> out;
+  int rc;
+  while ((rc = sqlite3_step(st.stmt)) == SQLITE_ROW) out.push_back(text(st.stmt, 0));
+  if (rc != SQLITE_DONE) return sql_error(ro.db, "read audit log");
+  return out;
+}
+
 }  // namespace tearline::audit

@@ -46,4 +46,8 @@ struct Filter {
 Result<std::vector<AuditEntry>> read_entries(const std::filesystem::path& db_path, const Filter& filter = {});
 Result<std::vector<Checkpoint>> read_checkpoints(const std::filesystem::path& db_path);
 
+enum class Column { kEvent, kDecision };
+// The distinct values of the column in the log, sorted (read-only).
+Result<std::vector<std::string>> read_distinct(const std::filesystem::path& db_path, Column column);
+
 }  // namespace tearline::audit

@@ -45,6 +45,15 @@ err_line "^tearline: audit show: --decision 'rejectd' is not one the broker reco
 run 2 audit show --db "$DB" --event publsh
 err_line "^tearline: audit show: --event 'publsh' is not one the broker records; give one of: broker, connection, "
 
+# a value a newer broker writes is accepted once the log holds it, and listed
+"$FIX" audit-append "$WORK/newer.db" "$NOW_MS" subscription fgr-liaison unsubscribed "ops.>"
+run 0 audit show --db "$WORK/newer.db" --event subscription --decision unsubscribed
+expect_lines 1
+run 2 audit show --db "$WORK/newer.db" --decision subscribd
+err_line "^tearline: audit show: --decision 'subscribd' is not one .*: accepted, .*stopped, unsubscribed, withheld$"
+run 2 audit show --db "$WORK/none.db" --decision subscribd
+err_line '^tearline: audit show: IO_ERROR: no audit database at '
+
 echo "== --since/--until: ISO-8601, a date, a time ago, unix ms"
 run 0 audit show --db "$DB" --since 1h
 expect_lines 3

@@ -3,8 +3,9 @@
 // --follow keeps reading the database (read-only, every kPollInterval) and
 // prints each new matching entry as the broker appends it, like tail -f,
 // until SIGINT or SIGTERM (exit 0), or --idle-exit MS without a new entry.
-// Every argument is checked before the database is opened: exit 2 with one
-// line naming the accepted values.
+// Bad arguments end with exit 2 and one line naming the accepted values
+// (--decision and --event: those the broker writes, audit::kDecisions and
+// kEvents, and any other the log holds).
 #include <csignal>
 
 #include <algorithm>
@@ -13,6 +14,7 @@
 #include <cstdio>
 #include <iostream>
 #include <memory>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -43,11 +45,22 @@ struct ShowArgs {
   throw CommandExit(kExitUsage, one_line(std::string(kCommand) + ": " + message));
 }
 
+// `value` must be one the broker writes (`known`) or one the log holds (a
+// newer broker's); otherwise exit 2 listing both.
 template <std::size_t N>
-void require_one_of(std::string_view option, const std::string& value, const std::array<std::string_view, N>& allowed) {
-  if (value.empty() || std::find(allowed.begin(), allowed.end(), value) != allowed.end()) return;
-  std::vector<std::string> names(allowed.begin(), allowed.end());
-  usage(std::string(option) + " '" + value + "' is not one the broker records; give one of: " + join(names));
+void require_one_of(const std::string& db, std::string_view option, audit::Column column, const std::string& value,
+                    const std::array<std::string_view, N>& known) {
+  if (value.empty() || std::find(known.begin(), known.end(), value) != known.end()) return;
+  auto in_log = audit::read_distinct(db, column);
+  if (!in_log) {
+    throw CommandExit(kExitUsage, one_line(std::string(kCommand) + ": " + in_log.status().to_string()),
+                      in_log.status().code());
+  }
+  if (std::find(in_log->begin(), in_log->end(), value) != in_log->end()) return;
+  std::set<std::string> names(known.begin(), known.end());
+  names.insert(in_log->begin(), in_log->end());
+  usage(std::string(option) + " '" + value +
+        "' is not one the broker records; give one of: " + join(std::vector<std::string>(names.begin(), names.end())));
 }
 
 std::int64_t time_or_exit(std::string_view option, const std::string& text, std::int64_t now_ms) {
@@ -66,8 +79,8 @@ std::uint64_t number_or_exit(std::string_view option, const std::string& text, s
 }
 
 audit::Filter filter_of(const ShowArgs& a) {
-  require_one_of("--decision", a.decision, audit::kDecisions);
-  require_one_of("--event", a.event, audit::kEvents);
+  require_one_of(a.db, "--decision", audit::Column::kDecision, a.decision, audit::kDecisions);
+  require_one_of(a.db, "--event", audit::Column::kEvent, a.event, audit::kEvents);
   audit::Filter f;
   f.node = a.node;
   f.report = a.report;
