@@ -533,11 +533,11 @@ TEST_CASE("audit: --limit keeps the last N matching entries and --follow reads a
 
 TEST_CASE("audit: --since/--until times, as ISO-8601, a date, a time ago or unix ms") {
   constexpr std::int64_t kNow = 1796542427298;  // 2026-12-06T07:33:47.298Z
-  struct Case {
+  struct TimeCase {
     const char* text;
     std::int64_t want;  // 0: refused
   };
-  const Case cases[] = {
+  const TimeCase cases[] = {
       {"2026-12-06T10:00:00Z", 1796551200000},
       {"2026-12-06T10:00:00.250Z", 1796551200250},
       {"2026-12-06", 1796515200000},
@@ -561,7 +561,7 @@ TEST_CASE("audit: --since/--until times, as ISO-8601, a date, a time ago or unix
       {"0", 0},
       {"99999999999999999999", 0},
   };
-  for (const Case& c : cases) {
+  for (const TimeCase& c : cases) {
     CAPTURE(c.text);
     auto got = parse_time_bound(c.text, kNow);
     if (c.want == 0) {
