@@ -2,6 +2,8 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <cstring>
 
 namespace tearline::audit {
@@ -108,12 +110,14 @@ Result<std::vector<AuditEntry>> read_entries(const std::filesystem::path& path, 
   Status s = open_read_only(path, &ro);
   if (!s) return s;
   Statement st;
+  // The newest `limit` rows (?8 = -1: all of them), read back in index order.
   if (sqlite3_prepare_v2(ro.db,
-                         "SELECT idx,time_ms,event,node,report,decision,detail,prev_hash,hash FROM audit"
+                         "SELECT * FROM (SELECT idx,time_ms,event,node,report,decision,detail,prev_hash,hash FROM audit"
                          " WHERE (?1 = '' OR node = ?1 OR (event = 'routing' AND instr(detail, ' | ' || ?1 || ' ') > "
                          "0)) AND (?2 = '' OR report LIKE ?2 || '%')"
                          " AND (?3 = '' OR decision = ?3) AND (?4 = '' OR event = ?4)"
-                         " AND (?5 = 0 OR time_ms >= ?5) AND (?6 = 0 OR time_ms <= ?6) ORDER BY idx",
+                         " AND (?5 = 0 OR time_ms >= ?5) AND (?6 = 0 OR time_ms <= ?6) AND idx > ?7"
+                         " ORDER BY idx DESC LIMIT ?8) ORDER BY idx",
                          -1, &st.stmt, nullptr) != SQLITE_OK) {
     return sql_error(ro.db, "read audit log");
   }
@@ -123,6 +127,9 @@ Result<std::vector<AuditEntry>> read_entries(const std::filesystem::path& path, 
   sqlite3_bind_text(st.stmt, 4, f.event.c_str(), -1, SQLITE_TRANSIENT);
   sqlite3_bind_int64(st.stmt, 5, f.since_ms);
   sqlite3_bind_int64(st.stmt, 6, f.until_ms);
+  sqlite3_bind_int64(st.stmt, 7, static_cast<sqlite3_int64>(std::min<std::uint64_t>(f.after_index, INT64_MAX)));
+  sqlite3_bind_int64(st.stmt, 8,
+                     f.limit == 0 ? -1 : static_cast<sqlite3_int64>(std::min<std::uint64_t>(f.limit, INT64_MAX)));
   std::vector<AuditEntry> out;
   int rc;
   while ((rc = sqlite3_step(st.stmt)) == SQLITE_ROW) {
@@ -161,6 +168,21 @@ Result<std::vector<Checkpoint>> read_checkpoints(const std::filesystem::path& pa
     if (p != nullptr && sqlite3_column_bytes(st.stmt, 3) == 64) std::memcpy(c.signature.data(), p, 64);
     out.push_back(c);
   }
+  return out;
+}
+
+Result<std::vector<std::string>> read_distinct(const std::filesystem::path& path, Column column) {
+  ReadOnly ro;
+  Status s = open_read_only(path, &ro);
+  if (!s) return s;
+  Statement st;
+  const char* sql = column == Column::kEvent ? "SELECT DISTINCT event FROM audit ORDER BY event"
+                                             : "SELECT DISTINCT decision FROM audit ORDER BY decision";
+  if (sqlite3_prepare_v2(ro.db, sql, -1, &st.stmt, nullptr) != SQLITE_OK) return sql_error(ro.db, "read audit log");
+  std::vector<std::string> out;
+  int rc;
+  while ((rc = sqlite3_step(st.stmt)) == SQLITE_ROW) out.push_back(text(st.stmt, 0));
+  if (rc != SQLITE_DONE) return sql_error(ro.db, "read audit log");
   return out;
 }
 

@@ -38,10 +38,16 @@ Result<AuditEntry> last_entry(sqlite3* db);
 struct Filter {
   std::string node, report, decision, event;
   std::int64_t since_ms = 0, until_ms = 0;  // 0: unbounded
+  std::uint64_t after_index = 0;            // only entries with a greater index (audit show --follow)
+  std::uint64_t limit = 0;                  // > 0: only the last `limit` matching entries
 };
 
-// Opens the database read-only and reads everything, in index order.
+// Opens the database read-only and reads the matching entries, in index order.
 Result<std::vector<AuditEntry>> read_entries(const std::filesystem::path& db_path, const Filter& filter = {});
 Result<std::vector<Checkpoint>> read_checkpoints(const std::filesystem::path& db_path);
+
+enum class Column { kEvent, kDecision };
+// The distinct values of the column in the log, sorted (read-only).
+Result<std::vector<std::string>> read_distinct(const std::filesystem::path& db_path, Column column);
 
 }  // namespace tearline::audit

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <charconv>
 #include <map>
 
 #include "base/canonical_proto.h"
@@ -168,21 +169,82 @@ Result<std::pair<Credential, v1::SignedObject>> make_credential(const PkiPaths& 
   return std::make_pair(std::move(checked).value(), sign_credential(body, signer->authority, signer->key));
 }
 
+crypto::NodeSecrets new_node_secrets() {
+  return {crypto::SigningKey::generate(), crypto::SealingKey::generate(), crypto::TransportKey::generate()};
+}
+PublicKeys public_keys_of(const crypto::NodeSecrets& secrets) {
+  return {secrets.signing.public_key(), secrets.sealing.public_key(), secrets.transport.public_key()};
+}
+Status write_node(const PkiPaths& pki, const std::string& node_id, const crypto::NodeSecrets& secrets,
+                  const v1::SignedObject& credential) {
+  Status s = crypto::write_node_keys(pki.node_key(node_id), secrets);
+  if (!s) return s;
+  return write_message(pki.credential(node_id), credential);
+}
+
 }  // namespace
 
 Result<Credential> issue_node(const PkiPaths& pki, const IssueRequest& req) {
   Status s = make_dirs(pki);
   if (!s) return s;
-  crypto::NodeSecrets secrets{crypto::SigningKey::generate(), crypto::SealingKey::generate(),
-                              crypto::TransportKey::generate()};
-  auto made = make_credential(
-      pki, req, {secrets.signing.public_key(), secrets.sealing.public_key(), secrets.transport.public_key()});
+  crypto::NodeSecrets secrets = new_node_secrets();
+  auto made = make_credential(pki, req, public_keys_of(secrets));
   if (!made) return made.status();
-  s = crypto::write_node_keys(pki.node_key(req.node_id), secrets);
-  if (!s) return s;
-  s = write_message(pki.credential(req.node_id), made->second);
+  s = write_node(pki, req.node_id, secrets, made->second);
   if (!s) return s;
   return made->first;
+}
+
+Result<Credential> read_credential(const PkiPaths& pki, const std::string& node_id) {
+  auto trust = TrustStore::load(pki.trust_store());
+  if (!trust) return trust.status();
+  auto bytes = read_file(pki.credential(node_id), 1u << 20);
+  if (!bytes) return bytes.status();
+  return verify_credential(*bytes, *trust);
+}
+
+Result<Reissued> reissue_node(const PkiPaths& pki, const IssueRequest& req, std::int64_t now_seconds) {
+  auto old = read_credential(pki, req.node_id);
+  if (!old) return old.status();
+  crypto::NodeSecrets secrets = new_node_secrets();
+  auto made = make_credential(pki, req, public_keys_of(secrets));
+  if (!made) return made.status();
+  auto number = revoke(pki, old->agency, {{old->serial, RevocationReason::kRetired, 0}}, {}, now_seconds);
+  if (!number) return number.status();
+  Status s = write_node(pki, req.node_id, secrets, made->second);
+  if (!s) return s;
+  return Reissued{made->first, old->serial, old->agency, *number};
+}
+
+std::map<std::uint64_t, std::string> credential_serials(const PkiPaths& pki, const std::string& agency) {
+  std::map<std::uint64_t, std::string> out;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(pki.directory() / "credentials", ec)) {
+    auto obj = read_signed(e.path());
+    if (!obj) continue;
+    v1::CredentialBody body;
+    if (!body.ParseFromString(obj->body())) continue;
+    if (body.agency() == agency) out.emplace(body.serial(), body.node_id());
+  }
+  return out;
+}
+
+std::uint64_t latest_charter_version(const fs::path& directory, const std::string& unit) {
+  const std::string prefix = unit + ".v", suffix = ".charter";
+  std::uint64_t latest = 0;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(directory / "charters", ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.size() <= prefix.size() + suffix.size() || name.rfind(prefix, 0) != 0 ||
+        name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0) {
+      continue;
+    }
+    const std::string digits = name.substr(prefix.size(), name.size() - prefix.size() - suffix.size());
+    std::uint64_t v = 0;
+    auto [end, err] = std::from_chars(digits.data(), digits.data() + digits.size(), v);
+    if (err == std::errc() && end == digits.data() + digits.size()) latest = std::max(latest, v);
+  }
+  return latest;
 }
 
 Result<std::uint64_t> create_charter(const PkiPaths& pki, const std::string& unit, const std::string& host,

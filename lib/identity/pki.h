@@ -13,6 +13,7 @@
 #pragma once
 
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -75,8 +76,38 @@ struct IssueRequest {
 };
 // Generates the node's keys (keys/nodes/<node>.key, 0600) and a credential
 // signed by its agency's authority. Overwrites an existing credential of the
-// node (re-issue) with a new serial.
+// node with a new serial and does not revoke the old one: callers that
+// re-issue use reissue_node (`tearline certs issue` refuses an existing node
+// without --replace).
 Result<Credential> issue_node(const PkiPaths& pki, const IssueRequest& request);
+
+// The credential file of `node_id` verified against the PKI's trust store
+// (its window is not judged). IO_ERROR when the node has no credential file;
+// the verification's reasons when it does not verify.
+Result<Credential> read_credential(const PkiPaths& pki, const std::string& node_id);
+
+struct Reissued {
+  Credential credential;              // the new one
+  std::uint64_t retired_serial = 0;   // the old credential's serial, now revoked (retired)
+  std::string retired_agency;         // the old credential's issuer, who revoked it
+  std::uint64_t revocation_list = 0;  // the number of that agency's new list
+};
+// Replaces the existing credential of request.node_id: new keys and a new
+// serial, and in the same step the old serial is revoked, reason retired
+// (its past signatures stand), in a new revocation list of the old
+// credential's agency issued at now_seconds. Nothing is written when any
+// check fails (the old credential must verify; both agencies' keys must
+// load). The revocation is written before the new credential: a failure in
+// between leaves the old key revoked, never a second valid key.
+Result<Reissued> reissue_node(const PkiPaths& pki, const IssueRequest& request, std::int64_t now_seconds);
+
+// serial -> node id of every credential file of the folder issued by
+// `agency` (parsed, not verified; unreadable files are skipped).
+std::map<std::uint64_t, std::string> credential_serials(const PkiPaths& pki, const std::string& agency);
+
+// The highest version N of a DIRECTORY/charters/<unit>.vN.charter file
+// (`directory`: a PKI's directory() or a bare directory folder); 0 when none.
+std::uint64_t latest_charter_version(const std::filesystem::path& directory, const std::string& unit);
 
 // Writes charter <unit>.v<version> with no signature yet (version 0: one more
 // than the highest present). Member agencies come from their credentials.

@@ -198,7 +198,7 @@ err_line 'UNKNOWN_NODE: member nobody'
 run 2 certs charter create --pki "$PKI" --unit cell --host NOPE --member diran-bogota-hq
 err_line 'UNKNOWN_AUTHORITY: host agency NOPE'
 run 2 certs charter cosign --pki "$PKI" --unit cucuta-jtf --version 9 --agency DIRAN
-err_line 'IO_ERROR'
+err_line 'INVALID_FIELD: charter cucuta-jtf v9 does not exist in .*; the latest version is v1$'
 run 2 certs revoke --pki "$PKI" --agency DEA --charter cucuta-jtf
 err_line 'UNIT:VERSION'
 run 2 certs revoke --pki "$PKI" --agency DEA --serial 0 --reason retired
@@ -214,8 +214,164 @@ printf '# nothing pinned\n' >"$WORK/pki/directory/trust.toml"
 run 2 certs show --pki "$PKI"
 err_line 'EMPTY_TRUST_STORE'
 
+echo "== PKI safety: issue refuses an existing node unless --replace, which revokes the old serial"
+P2=$WORK/p2
+run 0 certs demo --roster "$ROSTER" --out "$P2"
+old_serial=$(sed -n 's/^  serial: *\([0-9]*\)$/\1/p' <("$TL" certs inspect "$P2/directory/credentials/dea-cucuta-agent.cred"))
+[[ -n $old_serial ]] || fail "certs inspect shows no serial"
+cred_before=$(sha256sum <"$P2/directory/credentials/dea-cucuta-agent.cred")
+run 1 certs issue --pki "$P2" --node dea-cucuta-agent --agency DEA --clearance SECRET --role agent
+err_line "^tearline: certs issue: node dea-cucuta-agent already has a credential \(.*\); give --replace to issue a new one and revoke the old serial \(reason retired\)$"
+[[ $(sha256sum <"$P2/directory/credentials/dea-cucuta-agent.cred") == "$cred_before" ]] || fail "a refused issue changed the credential"
+run 2 certs issue --pki "$P2" --node nobody-yet --agency DEA --clearance SECRET --replace
+err_line "^tearline: certs issue: --replace: node nobody-yet has no credential in .* to replace$"
+run 0 certs issue --pki "$P2" --node dea-cucuta-agent --agency DEA --clearance SECRET --role agent --replace
+no_err
+out_has "^  revoked the old serial $old_serial \(retired: its past signatures stand\) in DEA revocation list 2$"
+out_has 'tearline admin reload.*SIGHUP'
+run 0 certs show --pki "$P2"
+out_has "revocation list 2 .*serials \\[$old_serial retired\\]"
+node_block dea-cucuta-agent | grep -q 'status: VALID' || fail "the re-issued node is not VALID"
+node_block dea-cucuta-agent | grep -q "serial $old_serial\$" && fail "the old serial is still shown"
+
+echo "== certs revoke --node; an unknown serial or an empty revoke is refused"
+run 0 certs revoke --pki "$P2" --node dea-bogota-analyst --reason retired
+out_has '^3$'
+out_has 'tearline admin reload'
+run 0 certs show --pki "$P2"
+node_block dea-bogota-analyst | grep -q 'status: REVOKED' || fail "revoke --node did not revoke"
+list_before=$(sha256sum <"$P2/directory/revocations/DEA.crl")
+run 2 certs revoke --pki "$P2" --agency DEA --serial 999 --reason retired
+err_line '^tearline: certs revoke: INVALID_FIELD: serial 999 names no credential of DEA in .*; DEA.s serials: .*dea-cucuta-agent'
+run 2 certs revoke --pki "$P2" --agency DEA
+err_line '^tearline: certs revoke: name what to revoke: --node ID or --serial N \(with --reason\), or --charter UNIT:VERSION$'
+run 2 certs revoke --pki "$P2"
+err_line '^tearline: certs revoke: name what to revoke'
+run 2 certs revoke --pki "$P2" --node ghost --reason retired
+err_line '^tearline: certs revoke: UNKNOWN_NODE: node ghost has no credential in '
+run 2 certs revoke --pki "$P2" --agency DIRAN --node dea-cucuta-agent --reason retired
+err_line "^tearline: certs revoke: node dea-cucuta-agent's credential is issued by DEA, not DIRAN \(give --agency DEA\)$"
+run 2 certs revoke --pki "$P2" --node dea-cucuta-agent
+err_line '^tearline: certs revoke: --node needs --reason retired or --reason compromised$'
+[[ $(sha256sum <"$P2/directory/revocations/DEA.crl") == "$list_before" ]] || fail "a refused revoke changed the list"
+# a serial already listed (its file replaced) may still take a new reason
+run 0 certs revoke --pki "$P2" --agency DEA --serial "$old_serial" --reason compromised
+out_has "serial\\(s\\) $old_serial: compromised at "
+
+echo "== certs inspect: each kind, never a secret"
+D=$P2/directory
+run 0 certs inspect "$D/credentials/fgr-liaison.cred"
+no_err
+out_has "^$D/credentials/fgr-liaison.cred: credential$"
+out_has '^  node: +fgr-liaison$'
+out_has '^  agency: +FGR \(MEX\)$'
+out_has '^  validity: +VALID now, until '
+out_has '^  signer: +FGR$'
+out_has "^  signature: valid \\(trust store $D/trust.toml\\)$"
+run 0 certs inspect "$D/credentials/dea-bogota-analyst.cred"
+out_has '^  validity: +REVOKED \(retired\) by DEA revocation list 4; window VALID now'
+run 0 certs inspect "$D/charters/cucuta-jtf.v1.charter"
+out_has ': charter$'
+out_has '^  unit: +cucuta-jtf v1, host DIRAN$'
+out_has '^  signer: +DEA, DIRAN$'
+out_has '^  signature: valid '
+run 0 certs inspect "$D/revocations/DEA.crl"
+out_has ': revocation_list$'
+out_has '^  number: +4, issued '
+out_has "^  serials: +\\[.*$old_serial compromised at .*\\]$"
+run 0 certs inspect "$D/trust.toml"
+out_has ': trust_store$'
+out_has '^  authority: DIRAN \(COL\) key [0-9a-f]{64}$'
+# KEY:OFFSETS of each 32-byte secret after the 8-byte magic (an Ed25519 secret
+# is its seed then its public key: only the seed is secret).
+for spec in "$P2/keys/nodes/fgr-liaison.key:0 64 96" "$P2/keys/authorities/FGR.key:0" "$P2/keys/broker.key:0 32"; do
+  key=${spec%%:*}
+  run 0 certs inspect "$key"
+  out_has '^  mode: +0600 \(the secret is not shown\)$'
+  secret_hex=$(tail -c +9 "$key" | od -An -tx1 | tr -d ' \n')
+  for offset in ${spec#*:}; do
+    part=${secret_hex:$((offset * 2)):64}
+    [[ ${#part} -eq 64 ]] || fail "no secret at $offset in $key"
+    ! grep -q "$part" "$WORK/out" || fail "certs inspect printed a secret of $key"
+  done
+done
+run 0 certs inspect "$P2/keys/nodes/fgr-liaison.key"
+out_has ': node_key$'
+out_has '^  matches: +the credential of fgr-liaison \(serial [0-9]+\)$'
+run 0 certs inspect "$P2/keys/authorities/FGR.key"
+out_has "^  matches: +the authority FGR pinned in $D/trust.toml$"
+run 0 certs inspect "$P2/keys/broker.key"
+out_has ': broker_key$'
+out_has '^  matches: +the credential of tearline-broker '
+run 0 certs inspect "$D/broker.pub"
+out_has ': broker_public_key$'
+run 0 certs inspect "$D/broker-audit.pub"
+out_has ': broker_audit_key$'
+# no trust store beside a copy: fields shown, signature not checked; --pki checks it
+cp "$D/credentials/fgr-liaison.cred" "$WORK/copy.bin"
+run 0 certs inspect "$WORK/copy.bin"
+out_has ': credential$'
+out_has '^  signature: not checked: no trust.toml beside the file \(give --directory or --pki\)$'
+run 0 certs inspect "$WORK/copy.bin" --pki "$P2" --json
+no_err
+out_has '^\{"file":".*copy.bin","kind":"credential","signer":"FGR","signature":"valid",'
+out_has '"credential":\{"node_id":"fgr-liaison","agency":"FGR","country":"MEX","clearance":"CONFIDENTIAL"'
+# without the extension, the kind comes from the body
+cp "$D/revocations/DEA.crl" "$WORK/list.bin"
+run 0 certs inspect "$WORK/list.bin" --pki "$P2"
+out_has ': revocation_list$'
+out_has '^  signature: valid '
+cp "$D/charters/cucuta-jtf.v1.charter" "$WORK/charter.bin"
+run 0 certs inspect "$WORK/charter.bin" --directory "$D"
+out_has ': charter$'
+flip_byte "$WORK/copy.bin" -1
+run 1 certs inspect "$WORK/copy.bin" --pki "$P2"
+out_has '^  signature: invalid: BAD_SIGNATURE: '
+err_line '^tearline: certs inspect: .*copy.bin: signature invalid: BAD_SIGNATURE: '
+run 2 certs inspect "$ROSTER"
+err_line "^tearline: certs inspect: BAD_ENCODING: .*roster.toml is of no kind tearline knows: [0-9]+ bytes starting "
+printf '' >"$WORK/empty"
+run 2 certs inspect "$WORK/empty"
+err_line 'is of no kind tearline knows: an empty file'
+run 2 certs inspect "$WORK/none.cred"
+err_line '^tearline: certs inspect: IO_ERROR: '
+chmod 644 "$P2/keys/nodes/fgr-liaison.key"
+run 2 certs inspect "$P2/keys/nodes/fgr-liaison.key"
+err_line '^tearline: certs inspect: KEY_FILE: it is a node key file, refused: .*mode 0644'
+chmod 600 "$P2/keys/nodes/fgr-liaison.key"
+
+echo "== certs show --json; a charter not in force names its latest version"
+run 0 certs show --pki "$P2" --json
+no_err
+[[ $(wc -l <"$WORK/out") -eq 1 ]] || fail "certs show --json is not one line"
+out_has '^\{"directory":".*","at":"[0-9]+","at_text":"[0-9T:-]+Z","authorities":\[\{"agency":"DEA","country":"USA","verify_key":"[0-9a-f]{64}","revocation_list":\{"agency":"DEA","number":"4"'
+out_has '"node_id":"dea-bogota-analyst".*"status":"REVOKED: '
+out_has '"units":\[\{"unit_id":"cucuta-jtf","version":"1".*"status":"IN_FORCE"\}\]'
+run 0 certs charter create --pki "$P2" --unit cucuta-jtf --host DIRAN --member diran-cucuta-commander
+run 0 certs charter cosign --pki "$P2" --unit cucuta-jtf --version 2 --agency DIRAN
+run 0 certs revoke --pki "$P2" --agency DIRAN --charter cucuta-jtf:1
+run 0 certs show --pki "$P2"
+out_has '^  cucuta-jtf v2, host DIRAN, in force until '
+run 0 certs charter create --pki "$P2" --unit cucuta-jtf --host DIRAN --member diran-cucuta-commander dea-cucuta-agent
+run 0 certs charter cosign --pki "$P2" --unit cucuta-jtf --version 3 --agency DIRAN
+run 0 certs inspect "$D/charters/cucuta-jtf.v3.charter"
+out_has '^  validity: +VALID now, until .*; not in force until signed by DEA$'
+out_has '^  signer: +DIRAN$'
+out_has '^  signature: valid, but incomplete: MISSING_CONSENT: '
+run 1 certs show --pki "$P2"
+out_has '^    latest version v3 is not in force: MISSING_CONSENT: '
+run 0 certs revoke --pki "$P2" --agency DIRAN --charter cucuta-jtf:2
+run 1 certs show --pki "$P2"
+out_has '^  cucuta-jtf: NOT IN FORCE: latest version v3: REVOKED: charter cucuta-jtf v2 is revoked by DIRAN$'
+run 2 certs charter cosign --pki "$P2" --unit cucuta-jtf --version 4 --agency DEA
+err_line '^tearline: certs charter cosign: INVALID_FIELD: charter cucuta-jtf v4 does not exist in .*; the latest version is v3$'
+run 2 certs revoke --pki "$P2" --agency DIRAN --charter cucuta-jtf:7
+err_line '^tearline: certs revoke: INVALID_FIELD: charter cucuta-jtf v7 does not exist in .*; the latest version is v3$'
+run 2 certs charter cosign --pki "$P2" --unit no-unit --version 1 --agency DEA
+err_line 'charter no-unit v1 does not exist in .*; unit no-unit has no charter \(certs charter create\)$'
+
 echo "== every subcommand has help"
-for sub in demo init-authority issue "charter create" "charter cosign" revoke broker show; do
+for sub in demo init-authority issue "charter create" "charter cosign" revoke broker show inspect; do
   # shellcheck disable=SC2086
   run 0 certs $sub --help
   out_has 'Options:'

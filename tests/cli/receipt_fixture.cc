@@ -15,6 +15,9 @@
 //     report with every section, signed with its key; "forged:NODE": the
 //     same receipt signed with a key that is not NODE's), then a signed
 //     checkpoint over the whole chain
+//   receipt_fixture audit-append DB TIME_MS EVENT NODE DECISION DETAIL
+//     appends one entry, chained after the log's last (creates the tables
+//     when missing), as the broker appends while `audit show --follow` reads
 //
 // Exit 0 on success, 2 with one line on stderr otherwise.
 #include <sqlite3.h>
@@ -140,14 +143,38 @@ int audit_db(const std::vector<std::string>& a) {
   return s ? 0 : die(s.to_string());
 }
 
+int audit_append(const std::vector<std::string>& a) {
+  if (a.size() != 6) return die("audit-append DB TIME_MS EVENT NODE DECISION DETAIL");
+  std::int64_t time_ms = 0;
+  if (!number(a[1], &time_ms)) return die("TIME_MS is a number");
+  sqlite3* db = nullptr;
+  if (sqlite3_open(a[0].c_str(), &db) != SQLITE_OK) return die("cannot open " + a[0]);
+  Status s;
+  if (sqlite3_exec(db, audit::kSchema, nullptr, nullptr, nullptr) != SQLITE_OK) {
+    s = Status::fail(Code::IO_ERROR, sqlite3_errmsg(db));
+  }
+  if (s) {
+    auto last = audit::last_entry(db);
+    if (!last) {
+      s = last.status();
+    } else {
+      audit::ChainWriter chain(last->index, last->hash);
+      s = audit::insert_entries(db, {chain.append(time_ms, a[2], a[3], "", a[4], a[5])});
+    }
+  }
+  sqlite3_close(db);
+  return s ? 0 : die(s.to_string());
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 2) return die("report ... | accept ... | audit-db ...");
+  if (argc < 2) return die("report ... | accept ... | audit-db ... | audit-append ...");
   const std::string command = argv[1];
   const std::vector<std::string> args(argv + 2, argv + argc);
   if (command == "report") return build(args);
   if (command == "accept") return accept(args);
   if (command == "audit-db") return audit_db(args);
+  if (command == "audit-append") return audit_append(args);
   return die("unknown command " + command);
 }

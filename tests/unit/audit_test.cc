@@ -18,6 +18,7 @@
 
 #include "audit/audit.h"
 #include "audit/audit_db.h"
+#include "audit/time_bound.h"
 #include "crypto/keys.h"
 #include "support/temp_dir.h"
 
@@ -499,6 +500,79 @@ TEST_CASE("audit: --node finds a node's own entries and the routing entries with
   CHECK(indexes("node-bb") == std::vector<std::uint64_t>{2});
   CHECK(indexes("node-a") == std::vector<std::uint64_t>{1});
   CHECK(indexes("node").empty());  // a prefix of a node id is not that node
+}
+
+TEST_CASE("audit: --limit keeps the last N matching entries and --follow reads after an index") {
+  const Log log = clean_log();
+  testing::TempDir dir("tearline-audit");
+  const auto path = dir.path() / "tearline.db";
+  write_log(path, log);
+  auto indexes = [&](const Filter& f) {
+    auto got = read_entries(path, f);
+    REQUIRE(got);
+    std::vector<std::uint64_t> out;
+    for (const auto& e : *got) out.push_back(e.index);
+    return out;
+  };
+  Filter f;
+  f.limit = 3;
+  CHECK(indexes(f) == std::vector<std::uint64_t>{18, 19, 20});
+  f.event = "publish";  // accepted: entries 3, 9, 15; rejected: 6, 12, 18
+  f.decision = "accepted";
+  f.limit = 2;
+  CHECK(indexes(f) == std::vector<std::uint64_t>{9, 15});
+  f = Filter{};
+  f.after_index = 17;
+  CHECK(indexes(f) == std::vector<std::uint64_t>{18, 19, 20});
+  f.after_index = 20;
+  CHECK(indexes(f).empty());
+  f.after_index = 5;
+  f.limit = 1000;
+  CHECK(indexes(f).size() == 15);
+}
+
+TEST_CASE("audit: --since/--until times, as ISO-8601, a date, a time ago or unix ms") {
+  constexpr std::int64_t kNow = 1796542427298;  // 2026-12-06T07:33:47.298Z
+  struct TimeCase {
+    const char* text;
+    std::int64_t want;  // 0: refused
+  };
+  const TimeCase cases[] = {
+      {"2026-12-06T10:00:00Z", 1796551200000},
+      {"2026-12-06T10:00:00.250Z", 1796551200250},
+      {"2026-12-06", 1796515200000},
+      {"30s", kNow - 30000},
+      {"10m", kNow - 600000},
+      {"2h", kNow - 7200000},
+      {"3d", kNow - 259200000},
+      {"0m", kNow},
+      {"1796542427298", 1796542427298},
+      {"", 0},
+      {"yesterday", 0},
+      {"10", 10},
+      {"10x", 0},
+      {"-5m", 0},
+      {"m", 0},
+      {"5 m", 0},
+      {"99999999999d", 0},
+      {"2026-02-30", 0},
+      {"2026-12-06T10:00:00", 0},
+      {"2026-12-06T10:00:00+01:00", 0},
+      {"0", 0},
+      {"99999999999999999999", 0},
+  };
+  for (const TimeCase& c : cases) {
+    CAPTURE(c.text);
+    auto got = parse_time_bound(c.text, kNow);
+    if (c.want == 0) {
+      REQUIRE_FALSE(got);
+      CHECK(got.code() == Code::INVALID_FIELD);
+      CHECK(got.status().reasons().front().message.rfind("'" + std::string(c.text) + "' is not a time: give ", 0) == 0);
+    } else {
+      REQUIRE(got);
+      CHECK(*got == c.want);
+    }
+  }
 }
 
 }  // namespace

@@ -121,3 +121,75 @@ TEST_CASE("a second node reusing another node's transport key is refused") {
 }
 
 }  // namespace tearline::identity_test
+
+namespace tearline::identity_test {
+
+// ---- re-issuing --------------------------------------------------------------
+
+TEST_CASE("reissue_node replaces keys and serial and revokes the old serial, retired, in one step") {
+  FreshWorld fresh;
+  auto before = identity::read_credential(fresh.pki, "dea-cucuta-agent");
+  REQUIRE(before);
+  const Bytes old_keys = read_bytes(fresh.pki.node_key("dea-cucuta-agent"));
+  identity::IssueRequest req{"dea-cucuta-agent", "DEA", v1::SECRET, {"agent"}, kDemoNow - 60, kDemoNow + kDay, 0};
+  auto re = identity::reissue_node(fresh.pki, req, kDemoNow);
+  REQUIRE(re);
+  CHECK(re->retired_serial == before->serial);
+  CHECK(re->retired_agency == "DEA");
+  CHECK(re->revocation_list == 2);  // the demo's list 1, plus one
+  CHECK(re->credential.serial == 3);
+  CHECK_FALSE(re->credential.signing_key == before->signing_key);
+  CHECK(read_bytes(fresh.pki.node_key("dea-cucuta-agent")) != old_keys);
+
+  LoadReport report;
+  auto dir = load(fresh.pki, &report);
+  CHECK(report.rejected.empty());
+  CHECK(serial_of(*dir, "dea-cucuta-agent") == 3);
+  CHECK(dir->check_node("dea-cucuta-agent", kDemoNow).is_ok());
+  const identity::Revocation* why = dir->revocation_list("DEA")->revocation_of(before->serial);
+  REQUIRE(why != nullptr);
+  CHECK(why->reason == identity::RevocationReason::kRetired);
+  CHECK(dir->revocation_list("DEA")->issued_at == kDemoNow);
+}
+
+TEST_CASE("reissue_node writes nothing when a check fails") {
+  FreshWorld fresh;
+  const Bytes cred = read_bytes(fresh.pki.credential("dea-cucuta-agent"));
+  const Bytes list = read_bytes(fresh.pki.revocation_list("DEA"));
+  SECTION("a node without a credential") {
+    identity::IssueRequest req{"nobody", "DEA", v1::SECRET, {}, kDemoNow - 60, kDemoNow + kDay, 0};
+    CHECK(identity::reissue_node(fresh.pki, req, kDemoNow).code() == Code::IO_ERROR);
+    CHECK_FALSE(fs::exists(fresh.pki.credential("nobody")));
+  }
+  SECTION("the new agency's key is not usable") {
+    REQUIRE(::chmod(fresh.pki.authority_key("DEA").c_str(), 0644) == 0);
+    identity::IssueRequest req{"dea-cucuta-agent", "DEA", v1::SECRET, {}, kDemoNow - 60, kDemoNow + kDay, 0};
+    CHECK(identity::reissue_node(fresh.pki, req, kDemoNow).code() == Code::KEY_FILE);
+  }
+  SECTION("an inverted window") {
+    identity::IssueRequest req{"dea-cucuta-agent", "DEA", v1::SECRET, {}, kDemoNow + kDay, kDemoNow, 0};
+    CHECK(identity::reissue_node(fresh.pki, req, kDemoNow).code() == Code::INVALID_FIELD);
+  }
+  CHECK(read_bytes(fresh.pki.credential("dea-cucuta-agent")) == cred);
+  CHECK(read_bytes(fresh.pki.revocation_list("DEA")) == list);
+}
+
+TEST_CASE("credential_serials and latest_charter_version read the folder") {
+  FreshWorld fresh;
+  const auto dea = identity::credential_serials(fresh.pki, "DEA");
+  REQUIRE(dea.size() == 2);
+  CHECK(dea.at(1) == "dea-cucuta-agent");
+  CHECK(dea.at(2) == "dea-bogota-analyst");
+  CHECK(identity::credential_serials(fresh.pki, "NOPE").empty());
+
+  CHECK(identity::latest_charter_version(fresh.pki.directory(), "cucuta-jtf") == 1);
+  CHECK(identity::latest_charter_version(fresh.pki.directory(), "none") == 0);
+  REQUIRE(
+      identity::create_charter(fresh.pki, "cucuta-jtf", "DIRAN", {"diran-bogota-hq"}, kDemoNow, kDemoNow + kDay, 12));
+  // cucuta-jtf.v12 is newer than v1; "cucuta" is another unit's prefix, not a version
+  write_bytes(fresh.pki.directory() / "charters" / "cucuta-jtf.vx.charter", as_bytes(std::string_view("x")));
+  CHECK(identity::latest_charter_version(fresh.pki.directory(), "cucuta-jtf") == 12);
+  CHECK(identity::latest_charter_version(fresh.pki.directory(), "cucuta") == 0);
+}
+
+}  // namespace tearline::identity_test

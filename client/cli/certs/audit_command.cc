@@ -2,7 +2,8 @@
 // (read-only) from its database file. verify checks the hash chain and the
 // signed checkpoints and names the first modified, inserted, deleted or
 // reordered entry; with --pki it also verifies every delivery receipt the
-// log keeps. receipts lists the delivery receipts that name one report.
+// log keeps. receipts lists the delivery receipts that name one report;
+// show (audit_show.cc) lists entries, filtered, and follows new ones.
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
@@ -15,9 +16,11 @@
 #include "base/files.h"
 #include "base/time_format.h"
 #include "cli/certs/audit_receipts.h"
+#include "cli/certs/audit_show.h"
 #include "cli/common/commands.h"
 #include "cli/common/print.h"
 #include "tearline/v1/cli.pb.h"
+#include "tearline/v1/cli_admin.pb.h"
 
 namespace tearline::cli {
 namespace {
@@ -27,7 +30,7 @@ crypto::VerifyKey audit_key_or_exit(const std::string& key_hex, const std::strin
   if (hex.empty()) {
     const auto path = std::filesystem::path(pki) / "directory" / "broker-audit.pub";
     auto text = read_file(path, 1024);
-    if (!text) throw CommandExit(kExitUsage, "audit: " + text.status().to_string());
+    if (!text) throw CommandExit(kExitUsage, one_line("audit: " + text.status().to_string()), text.status().code());
     hex = to_string(*text);
     while (!hex.empty() && (hex.back() == '\n' || hex.back() == '\r' || hex.back() == ' ')) hex.pop_back();
   }
@@ -43,8 +46,7 @@ crypto::VerifyKey audit_key_or_exit(const std::string& key_hex, const std::strin
 identity::DirectoryPtr directory_or_exit(std::string_view command, const std::string& pki) {
   const auto path = std::filesystem::path(pki) / "directory";
   auto dir = identity::Directory::load(path, SystemClock::instance().now_seconds(), nullptr);
-  if (!dir)
-    throw CommandExit(exit_code_for(dir.status()), one_line(std::string(command) + ": " + dir.status().to_string()));
+  if (!dir) throw CommandExit(dir.status(), std::string(command) + ": ");
   return std::move(dir).value();
 }
 
@@ -58,26 +60,85 @@ std::string verification_text(const Status& status) {
 }
 
 // Every "receipt" entry of the log verified with the directory of `pki`;
-// prints one line per receipt that does not verify and the counts. False
-// when any does not.
-bool verify_receipts(const std::vector<audit::AuditEntry>& entries, const std::string& pki) {
+// the ones that do not verify go into verdict->invalid_receipts.
+void verify_receipts(const std::vector<audit::AuditEntry>& entries, const std::string& pki,
+                     tearline::v1::CliAuditVerdict* verdict) {
   const identity::DirectoryPtr dir = directory_or_exit("audit verify", pki);
-  std::size_t total = 0, invalid = 0;
+  verdict->set_receipts_checked(true);
   for (const auto& e : entries) {
     if (e.event != kReceiptEvent) continue;
-    ++total;
+    verdict->set_receipts(verdict->receipts() + 1);
     const ReceiptEntry checked = check_receipt_entry(e, *dir);
     if (checked.verification) continue;
-    ++invalid;
-    std::printf("RECEIPT_INVALID at entry %llu (node %s): %s\n", static_cast<unsigned long long>(e.index),
-                printable(e.node).c_str(), verification_text(checked.verification).c_str());
+    auto* bad = verdict->add_invalid_receipts();
+    bad->set_audit_index(e.index);
+    bad->set_node(printable(e.node));
+    bad->set_verification(verification_text(checked.verification));
   }
-  if (invalid == 0) {
-    std::printf("OK %zu delivery receipts, every one verifies with %s/directory\n", total, pki.c_str());
+}
+
+void print_verdict(const tearline::v1::CliAuditVerdict& v, const std::string& pki) {
+  if (v.verdict() != "OK") {
+    std::printf("TAMPERED %s at entry %llu: %s\n", v.tamper().c_str(), static_cast<unsigned long long>(v.at_index()),
+                v.message().c_str());
+    return;
+  }
+  std::printf("OK %llu entries, %llu signed checkpoints; entries 1..%llu are covered by a signed checkpoint\n",
+              static_cast<unsigned long long>(v.entries()), static_cast<unsigned long long>(v.checkpoints()),
+              static_cast<unsigned long long>(v.protected_up_to()));
+  if (!v.receipts_checked()) return;
+  for (const auto& bad : v.invalid_receipts()) {
+    std::printf("RECEIPT_INVALID at entry %llu (node %s): %s\n", static_cast<unsigned long long>(bad.audit_index()),
+                bad.node().c_str(), bad.verification().c_str());
+  }
+  if (v.invalid_receipts_size() == 0) {
+    std::printf("OK %llu delivery receipts, every one verifies with %s/directory\n",
+                static_cast<unsigned long long>(v.receipts()), pki.c_str());
   } else {
-    std::printf("%zu of %zu delivery receipts do not verify\n", invalid, total);
+    std::printf("%d of %llu delivery receipts do not verify\n", v.invalid_receipts_size(),
+                static_cast<unsigned long long>(v.receipts()));
   }
-  return invalid == 0;
+}
+
+struct VerifyArgs {
+  std::string db, pki = "certs/demo", key;
+  bool json = false;
+};
+
+// `audit verify`: exit 0 the chain (and with --pki every receipt) verifies,
+// 1 it does not, 2 bad input.
+void run_verify(const VerifyArgs& a, bool check_receipts) {
+  const crypto::VerifyKey key = audit_key_or_exit(a.key, a.pki);
+  auto entries = audit::read_entries(a.db);
+  // An unreadable database is bad input (exit 2), whatever SQLite's code.
+  if (!entries)
+    throw CommandExit(kExitUsage, one_line("audit verify: " + entries.status().to_string()), entries.status().code());
+  auto checkpoints = audit::read_checkpoints(a.db);
+  if (!checkpoints) {
+    throw CommandExit(kExitUsage, one_line("audit verify: " + checkpoints.status().to_string()),
+                      checkpoints.status().code());
+  }
+  const audit::VerifyResult r = audit::verify_chain(*entries, *checkpoints, key);
+  tearline::v1::CliAuditVerdict v;
+  v.set_verdict(r.ok() ? "OK" : "TAMPERED");
+  if (!r.ok()) {
+    v.set_tamper(std::string(audit::tamper_name(r.tamper)));
+    v.set_at_index(r.at_index);
+  }
+  v.set_message(r.message);
+  v.set_entries(r.entries);
+  v.set_checkpoints(r.checkpoints);
+  v.set_protected_up_to(r.protected_up_to);
+  if (r.ok() && check_receipts) verify_receipts(*entries, a.pki, &v);
+  if (a.json) {
+    std::cout << to_json(v) << "\n";
+  } else {
+    print_verdict(v, a.pki);
+  }
+  std::cout.flush();
+  std::fflush(stdout);
+  if (!r.ok()) throw CommandExit(kExitFailure, "");  // the verdict on stdout says where
+  if (v.invalid_receipts_size() != 0) throw CommandExit(kExitFailure, "", Code::RECEIPT_INVALID);
 }
 
 struct ReceiptsArgs {
@@ -113,7 +174,10 @@ void run_receipts(const ReceiptsArgs& a) {
   audit::Filter filter;
   filter.event = std::string(kReceiptEvent);
   auto entries = audit::read_entries(a.db, filter);
-  if (!entries) throw CommandExit(kExitUsage, std::string(cmd) + ": " + one_line(entries.status().to_string()));
+  if (!entries) {
+    throw CommandExit(kExitUsage, std::string(cmd) + ": " + one_line(entries.status().to_string()),
+                      entries.status().code());
+  }
   const identity::DirectoryPtr dir = directory_or_exit(cmd, a.pki);
   std::size_t listed = 0, invalid = 0;
   for (const auto& e : *entries) {
@@ -182,55 +246,20 @@ void add_audit_command(CLI::App& app) {
   auto* audit = app.add_subcommand("audit", "Verify or inspect a broker's tamper-evident audit log");
   audit->require_subcommand(1);
 
-  struct VerifyArgs {
-    std::string db, pki = "certs/demo", key;
-  };
   auto va = std::make_shared<VerifyArgs>();
-  auto* verify = audit->add_subcommand("verify", "Check the hash chain and the signed checkpoints");
+  auto* verify = audit->add_subcommand(
+      "verify",
+      "Check the hash chain and the signed checkpoints. Exit 0 verified, 1 tampered (or a receipt does "
+      "not verify), 2 bad input");
   verify->add_option("--db", va->db, "the broker's database (DATA_DIR/tearline.db)")->required();
   verify->add_option("--pki", va->pki,
                      "PKI folder holding directory/broker-audit.pub (default certs/demo); when given, every "
                      "delivery receipt of the log is also verified with its directory");
   verify->add_option("--key", va->key, "the broker's audit verify key, hex (instead of --pki)");
-  verify->callback([va, verify] {
-    const crypto::VerifyKey key = audit_key_or_exit(va->key, va->pki);
-    auto entries = audit::read_entries(va->db);
-    if (!entries) throw CommandExit(kExitUsage, "audit verify: " + entries.status().to_string());
-    auto checkpoints = audit::read_checkpoints(va->db);
-    if (!checkpoints) throw CommandExit(kExitUsage, "audit verify: " + checkpoints.status().to_string());
-    const audit::VerifyResult r = audit::verify_chain(*entries, *checkpoints, key);
-    if (!r.ok()) {
-      std::printf("TAMPERED %s at entry %llu: %s\n", std::string(audit::tamper_name(r.tamper)).c_str(),
-                  static_cast<unsigned long long>(r.at_index), r.message.c_str());
-      throw CommandExit(kExitFailure, "");
-    }
-    std::printf("OK %zu entries, %zu signed checkpoints; entries 1..%llu are covered by a signed checkpoint\n",
-                r.entries, r.checkpoints, static_cast<unsigned long long>(r.protected_up_to));
-    if (verify->count("--pki") > 0 && !verify_receipts(*entries, va->pki)) throw CommandExit(kExitFailure, "");
-  });
+  verify->add_flag("--json", va->json, "one JSON object (CliAuditVerdict in proto/tearline/v1/cli_admin.proto)");
+  verify->callback([va, verify] { run_verify(*va, verify->count("--pki") > 0); });
 
-  auto f = std::make_shared<audit::Filter>();
-  auto db = std::make_shared<std::string>();
-  auto* show = audit->add_subcommand("show", "List audit entries, filtered");
-  show->add_option("--db", *db, "the broker's database (DATA_DIR/tearline.db)")->required();
-  show->add_option("--node", f->node, "only entries about this node (routing entries: those with a clause about it)");
-  show->add_option("--report", f->report, "only entries about this report (hex id or a prefix)");
-  show->add_option("--decision", f->decision,
-                   "admitted, refused, accepted, rejected, routed, delivered, withheld, received, closed, ok, failed");
-  show->add_option("--event", f->event,
-                   "connection, session, publish, routing, delivery, withheld, receipt, reload, broker");
-  show->add_option("--since", f->since_ms, "unix milliseconds, inclusive");
-  show->add_option("--until", f->until_ms, "unix milliseconds, inclusive");
-  show->callback([f, db] {
-    auto entries = audit::read_entries(*db, *f);
-    if (!entries) throw CommandExit(kExitUsage, "audit show: " + entries.status().to_string());
-    for (const auto& e : *entries) {
-      std::printf("%6llu %s %-10s %-9s %-24s %-12s %s\n", static_cast<unsigned long long>(e.index),
-                  format_utc_ms(e.time_ms).c_str(), e.event.c_str(), e.decision.c_str(),
-                  e.node.empty() ? "-" : e.node.c_str(), e.report.empty() ? "-" : e.report.substr(0, 12).c_str(),
-                  e.detail.c_str());
-    }
-  });
+  add_audit_show(*audit);
 
   auto ra = std::make_shared<ReceiptsArgs>();
   auto* receipts = audit->add_subcommand(

@@ -1,5 +1,7 @@
 // `tearline certs`: issue and inspect the PKI of the trust model
-// (docs/trust-model.md). Each subcommand is a thin shell over lib/identity:
+// (docs/trust-model.md): demo, init-authority, issue, charter, broker here;
+// revoke, show and inspect in certs_revoke.cc, certs_show.cc and
+// certs_inspect.cc. Each subcommand is a thin shell over lib/identity:
 // it validates its arguments, calls one issuing function, and prints what it
 // did. Every failure ends in CommandExit with one line naming the reason codes
 // (cli/common/exit_codes.h: kExitUsage for bad arguments or input files, kExitFailure otherwise).
@@ -16,7 +18,9 @@
 #include "base/clock.h"
 #include "base/files.h"
 #include "base/time_format.h"
+#include "cli/certs/certs_args.h"
 #include "cli/common/commands.h"
+#include "cli/common/print.h"
 #include "identity/countries.h"
 #include "identity/directory.h"
 #include "identity/pki.h"
@@ -26,6 +30,15 @@ namespace tearline::cli {
 namespace {
 namespace fs = std::filesystem;
 namespace v1 = tearline::v1;
+using certs::fail;
+using certs::kPkiHelp;
+using certs::kReloadReminder;
+using certs::load_trust;
+using certs::now_seconds;
+using certs::parse_number;
+using certs::path_exists;
+using certs::require_id;
+using certs::usage;
 using identity::PkiPaths;
 
 constexpr std::uint64_t kDefaultDays = 365;
@@ -35,43 +48,6 @@ constexpr std::uint64_t kMaxDays = 3650;
 constexpr std::int64_t kClockSkewSeconds = 3600;
 constexpr std::int64_t kSecondsPerDay = 86400;
 
-std::int64_t now_seconds() { return SystemClock::instance().now_seconds(); }
-
-// Messages can quote parser output; the error must stay on one line.
-std::string one_line(std::string text) {
-  for (char& c : text) {
-    if (c == '\n' || c == '\r') c = ' ';
-  }
-  return text;
-}
-
-[[noreturn]] void fail(std::string_view command, const Status& status) {
-  throw CommandExit(exit_code_for(status.code()), one_line(std::string(command) + ": " + status.to_string()));
-}
-
-[[noreturn]] void usage(std::string_view command, const std::string& message) {
-  throw CommandExit(kExitUsage, one_line(std::string(command) + ": " + message));
-}
-
-void require_id(std::string_view command, std::string_view what, const std::string& id) {
-  if (!identity::is_valid_id(id)) {
-    usage(command, std::string(what) + " '" + id +
-                       "' is not a valid id (1-64 characters of A-Z a-z 0-9 _ - ., not starting with '.')");
-  }
-}
-
-// A decimal number in [min, max]; no sign, no other base.
-std::uint64_t parse_number(std::string_view command, std::string_view what, std::string_view text, std::uint64_t min,
-                           std::uint64_t max) {
-  std::uint64_t value = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (text.empty() || ec != std::errc() || end != text.data() + text.size() || value < min || value > max) {
-    usage(command, std::string(what) + " '" + std::string(text) + "' must be a number from " + std::to_string(min) +
-                       " to " + std::to_string(max));
-  }
-  return value;
-}
-
 struct Window {
   std::int64_t not_before, not_after;
 };
@@ -79,26 +55,6 @@ Window window_from_now(std::string_view command, const std::string& days_text) {
   const auto days = static_cast<std::int64_t>(parse_number(command, "--days", days_text, 1, kMaxDays));
   const std::int64_t now = now_seconds();
   return {now - kClockSkewSeconds, now + days * kSecondsPerDay};
-}
-
-std::string join(const std::vector<std::string>& items, std::string_view sep = ", ") {
-  std::string out;
-  for (const auto& item : items) {
-    if (!out.empty()) out += sep;
-    out += item;
-  }
-  return out;
-}
-
-bool path_exists(const fs::path& path) {
-  std::error_code ec;
-  return fs::exists(path, ec);
-}
-
-identity::TrustStore load_trust(std::string_view command, const PkiPaths& pki) {
-  auto trust = identity::TrustStore::load(pki.trust_store());
-  if (!trust) fail(command, trust.status());
-  return std::move(trust).value();
 }
 
 // A charter file as found on disk: who must sign it and who has.
@@ -117,6 +73,7 @@ struct CharterFile {
 
 CharterFile read_charter_file(std::string_view command, const PkiPaths& pki, const std::string& unit,
                               std::uint64_t version) {
+  certs::require_charter_file(command, pki, unit, version);
   auto bytes = read_file(pki.charter(unit, version), 1u << 20);
   if (!bytes) fail(command, bytes.status());
   v1::SignedObject obj;
@@ -241,6 +198,7 @@ void run_init_authority(const AuthorityOptions& o) {
 struct IssueOptions {
   std::string pki, node, agency, clearance, days = std::to_string(kDefaultDays);
   std::vector<std::string> roles;
+  bool replace = false;
 };
 
 void run_issue(const IssueOptions& o) {
@@ -256,15 +214,37 @@ void run_issue(const IssueOptions& o) {
   const Window w = window_from_now(cmd, o.days);
   const PkiPaths pki(o.pki);
   identity::IssueRequest req{o.node, o.agency, *clearance, o.roles, w.not_before, w.not_after, 0};
-  auto cred = identity::issue_node(pki, req);
-  if (!cred) fail(cmd, cred.status());
-  std::cout << "issued credential of " << cred->node_id << ": agency " << cred->agency << " (" << cred->country
-            << "), clearance " << identity::classification_name(cred->clearance) << ", roles [" << join(cred->roles)
-            << "], serial " << cred->serial << "\n"
-            << "  valid from " << format_utc_seconds(cred->not_before) << " until "
-            << format_utc_seconds(cred->not_after) << "\n"
-            << "  credential: " << pki.credential(cred->node_id).string() << "\n"
-            << "  node keys:  " << pki.node_key(cred->node_id).string() << " (mode 0600)\n";
+  const bool exists = path_exists(pki.credential(o.node));
+  if (exists && !o.replace) {
+    certs::refuse(cmd, Code::DUPLICATE_OBJECT,
+                  "node " + o.node + " already has a credential (" + pki.credential(o.node).string() +
+                      "); give --replace to issue a new one and revoke the old serial (reason retired)");
+  }
+  if (!exists && o.replace) {
+    usage(cmd, "--replace: node " + o.node + " has no credential in " + pki.directory().string() + " to replace");
+  }
+  identity::Credential cred;
+  std::string revoked;
+  if (exists) {
+    auto reissued = identity::reissue_node(pki, req, now_seconds());
+    if (!reissued) fail(cmd, reissued.status());
+    cred = reissued->credential;
+    revoked = "  revoked the old serial " + std::to_string(reissued->retired_serial) + " (retired: its past " +
+              "signatures stand) in " + reissued->retired_agency + " revocation list " +
+              std::to_string(reissued->revocation_list) + "\n";
+  } else {
+    auto issued = identity::issue_node(pki, req);
+    if (!issued) fail(cmd, issued.status());
+    cred = std::move(issued).value();
+  }
+  std::cout << "issued credential of " << cred.node_id << ": agency " << cred.agency << " (" << cred.country
+            << "), clearance " << identity::classification_name(cred.clearance) << ", roles [" << join(cred.roles)
+            << "], serial " << cred.serial << "\n"
+            << "  valid from " << format_utc_seconds(cred.not_before) << " until " << format_utc_seconds(cred.not_after)
+            << "\n"
+            << "  credential: " << pki.credential(cred.node_id).string() << "\n"
+            << "  node keys:  " << pki.node_key(cred.node_id).string() << " (mode 0600)\n"
+            << revoked << kReloadReminder;
 }
 
 // ---- certs charter create / cosign -------------------------------------------
@@ -327,78 +307,6 @@ void run_charter_cosign(const CharterCosignOptions& o) {
   }
 }
 
-// ---- certs revoke ------------------------------------------------------------
-
-struct RevokeOptions {
-  std::string pki, agency, reason, compromised_at;
-  std::vector<std::string> serials, charters;
-};
-
-// --compromised-at: RFC 3339 UTC to the second ("2026-03-01T12:00:00Z") or
-// unix seconds; a revocation time is whole seconds (identity.proto).
-std::int64_t parse_compromised_at(std::string_view command, const std::string& text) {
-  const std::string what = "--compromised-at '" + text + "' ";
-  if (!text.empty() && std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-    return static_cast<std::int64_t>(parse_number(command, "--compromised-at", text, 1, INT64_MAX / 1000));
-  }
-  auto ms = parse_utc_ms(text);
-  if (!ms) usage(command, what + "must be a UTC time like 2026-03-01T12:00:00Z, or unix seconds");
-  if (*ms <= 0 || *ms % 1000 != 0) usage(command, what + "must be a whole second after 1970-01-01T00:00:00Z");
-  return *ms / 1000;
-}
-
-void run_revoke(const RevokeOptions& o) {
-  constexpr std::string_view cmd = "certs revoke";
-  require_id(cmd, "agency", o.agency);
-  identity::RevocationReason reason = identity::RevocationReason::kCompromised;
-  if (o.reason == "retired") {
-    reason = identity::RevocationReason::kRetired;
-  } else if (o.reason != "compromised" && !o.reason.empty()) {
-    usage(cmd, "--reason '" + o.reason +
-                   "' must be retired (past signatures stand) or compromised (signatures from --compromised-at on "
-                   "are void)");
-  }
-  if (!o.serials.empty() && o.reason.empty()) {
-    usage(cmd, "--serial needs --reason retired or --reason compromised");
-  }
-  if (o.serials.empty() && !o.reason.empty()) usage(cmd, "--reason applies to --serial: give the serials it revokes");
-  if (!o.compromised_at.empty() && (o.serials.empty() || reason != identity::RevocationReason::kCompromised)) {
-    usage(cmd, "--compromised-at goes with --serial N --reason compromised (a retired key's signatures stand)");
-  }
-  const std::int64_t now = now_seconds();
-  const std::int64_t since = o.compromised_at.empty() ? now : parse_compromised_at(cmd, o.compromised_at);
-  std::vector<identity::CredentialRevocation> credentials;
-  credentials.reserve(o.serials.size());
-  for (const auto& s : o.serials) {
-    const std::uint64_t serial = parse_number(cmd, "--serial", s, 1, UINT64_MAX);
-    credentials.push_back({serial, reason, reason == identity::RevocationReason::kCompromised ? since : 0});
-  }
-  std::vector<std::pair<std::string, std::uint64_t>> charters;
-  charters.reserve(o.charters.size());
-  for (const auto& c : o.charters) {
-    const auto colon = c.rfind(':');
-    if (colon == std::string::npos) usage(cmd, "--charter '" + c + "' must be UNIT:VERSION");
-    const std::string unit = c.substr(0, colon);
-    require_id(cmd, "unit", unit);
-    charters.emplace_back(unit,
-                          parse_number(cmd, "charter version", std::string_view(c).substr(colon + 1), 1, UINT64_MAX));
-  }
-  auto number = identity::revoke(PkiPaths(o.pki), o.agency, credentials, charters, now);
-  if (!number) fail(cmd, number.status());
-  std::cout << *number << "\n"
-            << o.agency << " revocation list " << *number << " issued; newly revoked: " << credentials.size()
-            << " serial(s), " << charters.size() << " charter(s)\n";
-  if (!credentials.empty()) {
-    std::cout << "  serial(s) " << join(o.serials) << ": " << identity::revocation_reason_name(reason);
-    if (reason == identity::RevocationReason::kCompromised) {
-      std::cout << " at " << format_utc_seconds(since) << " (reports accepted from then on are void)";
-    } else {
-      std::cout << " (signatures made before stand)";
-    }
-    std::cout << "\n";
-  }
-}
-
 // ---- certs broker ------------------------------------------------------------
 
 struct BrokerOptions {
@@ -442,102 +350,7 @@ void run_broker(const BrokerOptions& o) {
             << format_utc_seconds(w.not_after) << ": " << pki.credential(o.id).string() << "\n";
 }
 
-// ---- certs show --------------------------------------------------------------
-
-struct ShowOptions {
-  std::string pki;
-};
-
-void print_node(const identity::Directory& dir, const identity::Credential& c, std::int64_t now) {
-  std::cout << "  " << c.node_id << "\n"
-            << "    agency " << c.agency << " (" << c.country << "), clearance "
-            << identity::classification_name(c.clearance) << ", roles [" << join(c.roles) << "], serial " << c.serial
-            << "\n"
-            << "    units in force: [" << join(dir.units_of(c.node_id, now)) << "]\n";
-  Status status = dir.check_node(c.node_id, now);
-  if (status) {
-    std::cout << "    status: VALID from " << format_utc_seconds(c.not_before) << " until "
-              << format_utc_seconds(c.not_after) << "\n";
-  } else {
-    std::cout << "    status: " << status.to_string() << " (window " << format_utc_seconds(c.not_before) << " .. "
-              << format_utc_seconds(c.not_after) << ")\n";
-  }
-}
-
-void print_unit(const identity::Directory& dir, const std::string& unit, std::int64_t now) {
-  auto charter = dir.charter_in_force(unit, now);
-  if (!charter) {
-    std::cout << "  " << unit << ": NOT IN FORCE: " << charter.status().to_string() << "\n";
-    return;
-  }
-  const identity::Charter& c = **charter;
-  std::vector<std::string> members;
-  members.reserve(c.members.size());
-  for (const auto& m : c.members) members.push_back(m.node_id + " (" + m.agency + ")");
-  std::cout << "  " << unit << " v" << c.version << ", host " << c.host_agency << ", in force until "
-            << format_utc_seconds(c.not_after) << "\n"
-            << "    members: " << join(members) << "\n";
-}
-
-void print_issues(std::string_view title, const std::vector<identity::LoadIssue>& issues) {
-  std::cout << title << " (" << issues.size() << "):\n";
-  for (const auto& issue : issues) {
-    std::cout << "  " << issue.object << ": " << code_name(issue.reason.code) << ": " << issue.reason.message << "\n";
-  }
-}
-
-void run_show(const ShowOptions& o) {
-  constexpr std::string_view cmd = "certs show";
-  // --pki is a PKI root; a bare public directory (what a broker holds) works too.
-  const PkiPaths pki(o.pki);
-  fs::path dir_path = pki.directory();
-  if (!path_exists(pki.trust_store()) && path_exists(fs::path(o.pki) / "trust.toml")) dir_path = o.pki;
-  const std::int64_t now = now_seconds();
-  identity::LoadReport report;
-  auto loaded = identity::Directory::load(dir_path, now, &report);
-  if (!loaded) fail(cmd, loaded.status());
-  const identity::Directory& dir = **loaded;
-
-  std::cout << "directory " << dir_path.string() << " at " << format_utc_seconds(now) << "\n";
-  std::cout << "authorities (" << dir.trust().authorities().size() << "):\n";
-  for (const auto& [agency, a] : dir.trust().authorities()) {
-    std::cout << "  " << agency << " (" << a.country << ") key " << to_hex(a.verify_key.view()) << "\n";
-    const identity::RevocationList* rl = dir.revocation_list(agency);
-    if (rl == nullptr) {
-      std::cout << "    no revocation list\n";
-    } else {
-      std::vector<std::string> serials, charters;
-      for (const auto& [serial, why] : rl->revoked) {
-        std::string entry = std::to_string(serial) + " " + std::string(identity::revocation_reason_name(why.reason));
-        if (why.reason == identity::RevocationReason::kCompromised)
-          entry += " at " + format_utc_seconds(why.compromised_at);
-        serials.push_back(entry);
-      }
-      for (const auto& [unit, version] : rl->revoked_charters) charters.push_back(unit + ":" + std::to_string(version));
-      std::cout << "    revocation list " << rl->number;
-      if (rl->issued_at != 0) std::cout << " issued " << format_utc_seconds(rl->issued_at);
-      std::cout << ": serials [" << join(serials) << "], charters [" << join(charters) << "]\n";
-    }
-  }
-  const Split split = split_brokers(dir.nodes());
-  std::cout << "nodes (" << split.nodes.size() << "):\n";
-  for (const identity::Credential* c : split.nodes) print_node(dir, *c, now);
-  std::cout << "brokers (" << split.brokers.size() << "):\n";
-  for (const identity::Credential* c : split.brokers) print_node(dir, *c, now);
-  const auto units = dir.unit_ids();
-  std::cout << "units (" << units.size() << "):\n";
-  for (const auto& unit : units) print_unit(dir, unit, now);
-  print_issues("rejected objects", report.rejected);
-  print_issues("warnings", report.warnings);
-  if (!report.rejected.empty()) {
-    throw CommandExit(kExitFailure, std::string(cmd) + ": " + std::to_string(report.rejected.size()) +
-                                        " object(s) rejected (listed above)");
-  }
-}
-
 // ---- registration ------------------------------------------------------------
-
-constexpr const char* kPkiHelp = "PKI folder (holds directory/ and keys/)";
 
 void add_demo(CLI::App& certs) {
   auto o = std::make_shared<DemoOptions>();
@@ -565,7 +378,8 @@ void add_issue(CLI::App& certs) {
   auto o = std::make_shared<IssueOptions>();
   auto* sub = certs.add_subcommand("issue",
                                    "Generate a node's keys and a credential signed by its agency "
-                                   "(serial: one more than the agency's highest)");
+                                   "(serial: one more than the agency's highest). Refuses a node that has a "
+                                   "credential unless --replace");
   sub->add_option("--pki", o->pki, kPkiHelp)->type_name("DIR")->required();
   sub->add_option("--node", o->node, "Node id")->required();
   sub->add_option("--agency", o->agency, "The node's home agency (must have an authority)")->required();
@@ -573,6 +387,9 @@ void add_issue(CLI::App& certs) {
       ->required();
   sub->add_option("--role", o->roles, "A role of the node (repeatable)");
   sub->add_option("--days", o->days, "Validity in days (1-3650)")->type_name("DAYS")->capture_default_str();
+  sub->add_flag("--replace", o->replace,
+                "Re-issue a node that has a credential: new keys and serial, and the old serial revoked (retired) "
+                "in the same step");
   sub->callback([o] { run_issue(*o); });
 }
 
@@ -600,28 +417,6 @@ void add_charter(CLI::App& certs) {
   cosign->callback([s] { run_charter_cosign(*s); });
 }
 
-void add_revoke(CLI::App& certs) {
-  auto o = std::make_shared<RevokeOptions>();
-  auto* sub = certs.add_subcommand("revoke",
-                                   "Issue the agency's next revocation list (everything already revoked "
-                                   "plus the given items) and print its number");
-  sub->add_option("--pki", o->pki, kPkiHelp)->type_name("DIR")->required();
-  sub->add_option("--agency", o->agency, "The revoking agency")->required();
-  sub->add_option("--serial", o->serials, "Credential serial of this agency to revoke (repeatable; needs --reason)")
-      ->type_name("N");
-  sub->add_option("--reason", o->reason,
-                  "Why the --serial credentials are revoked: retired (their past signatures stand) or compromised "
-                  "(signatures from --compromised-at on are void)")
-      ->type_name("retired|compromised");
-  sub->add_option("--compromised-at", o->compromised_at,
-                  "With --reason compromised: from when its signatures are void, as 2026-03-01T12:00:00Z or unix "
-                  "seconds (default: now)")
-      ->type_name("TIME");
-  sub->add_option("--charter", o->charters, "Charter version to withdraw consent from, as UNIT:VERSION (repeatable)")
-      ->type_name("UNIT:VERSION");
-  sub->callback([o] { run_revoke(*o); });
-}
-
 void add_broker(CLI::App& certs) {
   auto o = std::make_shared<BrokerOptions>();
   auto* sub = certs.add_subcommand("broker",
@@ -636,15 +431,6 @@ void add_broker(CLI::App& certs) {
   sub->callback([o] { run_broker(*o); });
 }
 
-void add_show(CLI::App& certs) {
-  auto o = std::make_shared<ShowOptions>();
-  auto* sub = certs.add_subcommand("show",
-                                   "Load and verify the directory; print every authority, node (status now), "
-                                   "unit and rejected object. Exits 1 if any object is rejected");
-  sub->add_option("--pki", o->pki, "PKI folder, or a public directory folder holding trust.toml")->required();
-  sub->callback([o] { run_show(*o); });
-}
-
 }  // namespace
 
 void add_certs_command(CLI::App& app) {
@@ -654,9 +440,10 @@ void add_certs_command(CLI::App& app) {
   add_init_authority(*certs);
   add_issue(*certs);
   add_charter(*certs);
-  add_revoke(*certs);
+  certs::add_revoke(*certs);
   add_broker(*certs);
-  add_show(*certs);
+  certs::add_show(*certs);
+  certs::add_inspect(*certs);
 }
 
 }  // namespace tearline::cli

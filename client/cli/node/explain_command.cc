@@ -8,6 +8,9 @@
 // sealed to the node. A node whose credential is not valid at created-at is
 // refused with the credential's reasons only (it is delivered nothing).
 //
+// --json prints the same as one CliExplanation object
+// (proto/tearline/v1/cli_admin.proto).
+//
 // Exit 0 when the report verifies, 1 when it does not (code and every reason
 // on stdout), 2 for bad input (unreadable files, unknown --node).
 #include <algorithm>
@@ -23,6 +26,7 @@
 #include "cli/node/node_options.h"
 #include "policy/delivery.h"
 #include "report/verify.h"
+#include "tearline/v1/cli_admin.pb.h"
 
 namespace tearline::cli {
 namespace {
@@ -30,15 +34,18 @@ namespace {
 constexpr std::string_view kCommand = "explain";
 constexpr std::size_t kMaxReportBytes = 64u << 20;  // what the client library accepts in a DELIVER
 
+namespace v1 = tearline::v1;
+
 struct ExplainOptions {
   std::string report_file, node, pki = "certs/demo", directory, policy;
+  bool json = false;
 };
 
 [[noreturn]] void fail(int code, const std::string& what, const Status& status) {
-  throw CommandExit(code, one_line(std::string(kCommand) + ": " + what + ": " + status.to_string()));
+  throw CommandExit(code, one_line(std::string(kCommand) + ": " + what + ": " + status.to_string()), status.code());
 }
 
-std::string sources_text(const tearline::v1::ReportHeader& header) {
+std::vector<std::string> sources_of(const tearline::v1::ReportHeader& header) {
   std::vector<std::string> out;
   for (const auto& s : header.sources()) {
     std::string item = to_hex(as_bytes(s.report_id()));
@@ -47,30 +54,83 @@ std::string sources_text(const tearline::v1::ReportHeader& header) {
     item += numbers.empty() ? " (all sections)" : " (sections " + join(numbers, ",") + ")";
     out.push_back(std::move(item));
   }
-  return join(out, "; ", "none");
+  return out;
 }
 
-void explain_node(const report::VerifiedReport& rep, const report::VerifiedSection& section,
-                  const identity::Directory& dir, const policy::TopicPolicy* topics, const std::string& node_id,
-                  std::int64_t t) {
+void add_reasons(const Status& status, google::protobuf::RepeatedPtrField<v1::Reason>* out) {
+  for (const Reason& r : status.reasons()) {
+    auto* p = out->Add();
+    p->set_code(static_cast<std::uint32_t>(r.code));
+    p->set_name(std::string(code_name(r.code)));
+    p->set_message(r.message);
+  }
+}
+
+constexpr std::string_view kMayRead = "may read";
+constexpr std::string_view kNotAddressed = "may read, not addressed";
+constexpr std::string_view kMayNotRead = "may not read";
+
+// The broker's decision for one node and one section (policy::decide_delivery).
+v1::CliNodeDecision explain_node(const report::VerifiedReport& rep, const report::VerifiedSection& section,
+                                 const identity::Directory& dir, const policy::TopicPolicy* topics,
+                                 const std::string& node_id, std::int64_t t) {
   const bool sealed_to = std::binary_search(section.recipients.begin(), section.recipients.end(), node_id);
   const policy::DeliveryQuestion question{rep.header.topic(), rep.originator.country, {{&*section.label, sealed_to}}};
   const policy::DeliveryDecision d = policy::decide_delivery(dir, topics, node_id, question, t);
   const Status& denials = d.credential ? d.sections.front().denials : d.credential;
-  std::cout << "  " << node_id << ": ";
+  v1::CliNodeDecision out;
+  out.set_node(node_id);
+  out.set_sealed_to(sealed_to);
   if (denials.is_ok()) {
     std::vector<std::string> grounds = d.sections.front().grounds;
-    if (!grounds.empty()) grounds.pop_back();  // the sealing, which the first line states
+    if (!grounds.empty()) grounds.pop_back();  // the sealing, which the decision states
+    out.set_decision(std::string(kMayRead));
+    for (auto& g : grounds) out.add_grounds(std::move(g));
+  } else if (denials.reasons().size() == 1 && denials.code() == Code::NOT_ADDRESSED) {
+    out.set_decision(std::string(kNotAddressed));
+    for (const auto& g : d.sections.front().grounds) out.add_grounds(g);
+  } else {
+    out.set_decision(std::string(kMayNotRead));
+    add_reasons(denials, out.mutable_reasons());
+  }
+  return out;
+}
+
+void print_node(const v1::CliNodeDecision& n) {
+  std::cout << "  " << n.node() << ": ";
+  const std::vector<std::string> grounds(n.grounds().begin(), n.grounds().end());
+  if (n.decision() == kMayRead) {
     std::cout << "may read (sealed to it)\n    grounds: " << join(grounds, "; ") << "\n";
-    return;
+  } else if (n.decision() == kNotAddressed) {
+    std::cout << "may read, but not addressed (the section is not sealed to it)\n    grounds: " << join(grounds, "; ")
+              << "\n";
+  } else {
+    std::cout << "may not read" << (n.sealed_to() ? " (though the section is sealed to it)" : "") << "\n";
+    for (const auto& r : n.reasons()) std::cout << "    " << r.name() << ": " << r.message() << "\n";
   }
-  if (denials.reasons().size() == 1 && denials.code() == Code::NOT_ADDRESSED) {
-    std::cout << "may read, but not addressed (the section is not sealed to it)\n    grounds: "
-              << join(d.sections.front().grounds, "; ") << "\n";
-    return;
+}
+
+// `labels`: policy::describe of each section's label (index from 0; "" when withheld).
+void print_text(const v1::CliExplanation& e, const std::vector<std::string>& labels) {
+  const std::vector<std::string> sources(e.sources().begin(), e.sources().end());
+  std::cout << "report " << e.report_id() << " by " << e.originator() << " (" << e.agency() << ", " << e.country()
+            << ") on " << e.topic() << "\n"
+            << "  created:   " << e.created_at() << " (every decision below is judged at this time)\n"
+            << "  signature: valid; " << e.sections_size() << " section(s), " << e.withheld()
+            << " withheld in this copy\n"
+            << "  sources:   " << join(sources, "; ", "none") << "\n"
+            << "  rules:     " << e.rules() << "\n";
+  for (const auto& section : e.sections()) {
+    std::cout << "\nsection " << section.index() << ": ";
+    if (!section.present()) {
+      std::cout << "withheld (this copy holds only its commitment: nothing to judge)\n";
+      continue;
+    }
+    const std::vector<std::string> sealed(section.sealed_to().begin(), section.sealed_to().end());
+    std::cout << labels[section.index() - 1] << "\n"
+              << "  sealed to: " << join(sealed, ", ", "no one") << "\n";
+    for (const auto& n : section.nodes()) print_node(n);
   }
-  std::cout << "may not read" << (sealed_to ? " (though the section is sealed to it)" : "") << "\n";
-  print_reasons(std::cout, denials, "    ");
 }
 
 void run_explain(const ExplainOptions& o) {
@@ -98,34 +158,53 @@ void run_explain(const ExplainOptions& o) {
     }
   }
 
+  v1::CliExplanation out;
   auto verified = report::verify_report(*bytes, *dir);
   if (!verified) {
-    std::cout << "NOT VERIFIED " << code_name(verified.status().code()) << "\n";
-    print_reasons(std::cout, verified.status());
-    throw CommandExit(kExitFailure, "");
+    if (o.json) {
+      out.set_verdict("NOT_VERIFIED");
+      out.set_code(std::string(code_name(verified.status().code())));
+      add_reasons(verified.status(), out.mutable_reasons());
+      std::cout << to_json(out) << "\n";
+    } else {
+      std::cout << "NOT VERIFIED " << code_name(verified.status().code()) << "\n";
+      print_reasons(std::cout, verified.status());
+    }
+    std::cout.flush();
+    throw CommandExit(kExitFailure, "", verified.status().code());
   }
   const report::VerifiedReport& rep = *verified;
   const std::int64_t t = rep.header.created_at_ms() / 1000;
-  std::cout << "report " << rep.report_id_hex() << " by " << rep.header.originator() << " (" << rep.originator.agency
-            << ", " << rep.originator.country << ") on " << rep.header.topic() << "\n"
-            << "  created:   " << utc(t) << " (every decision below is judged at this time)\n"
-            << "  signature: valid; " << rep.sections.size() << " section(s), " << rep.withheld_count()
-            << " withheld in this copy\n"
-            << "  sources:   " << sources_text(rep.header) << "\n"
-            << "  rules:     "
-            << (topics ? "label rules and read permission under the topic policy " + o.policy
-                       : std::string("label rules only (give --policy to judge topic permissions too)"))
-            << "\n";
+  out.set_verdict("VERIFIED");
+  out.set_report_id(rep.report_id_hex());
+  out.set_originator(rep.header.originator());
+  out.set_agency(rep.originator.agency);
+  out.set_country(rep.originator.country);
+  out.set_topic(rep.header.topic());
+  out.set_created_at_ms(rep.header.created_at_ms());
+  out.set_created_at(utc(t));
+  for (auto& s : sources_of(rep.header)) out.add_sources(std::move(s));
+  out.set_rules(topics ? "label rules and read permission under the topic policy " + o.policy
+                       : std::string("label rules only (give --policy to judge topic permissions too)"));
+  out.set_withheld(static_cast<std::uint32_t>(rep.withheld_count()));
+  std::vector<std::string> labels(rep.sections.size());
   for (std::size_t i = 0; i < rep.sections.size(); ++i) {
     const report::VerifiedSection& section = rep.sections[i];
-    std::cout << "\nsection " << (i + 1) << ": ";
-    if (!section.present) {
-      std::cout << "withheld (this copy holds only its commitment: nothing to judge)\n";
-      continue;
+    auto* m = out.add_sections();
+    m->set_index(static_cast<std::uint32_t>(i + 1));
+    m->set_present(section.present);
+    if (!section.present) continue;
+    *m->mutable_label() = label_message(*section.label);
+    labels[i] = policy::describe(*section.label);
+    for (const auto& r : section.recipients) m->add_sealed_to(r);
+    for (const auto& node : nodes) {
+      *m->add_nodes() = explain_node(rep, section, *dir, topics ? &*topics : nullptr, node, t);
     }
-    std::cout << policy::describe(*section.label) << "\n"
-              << "  sealed to: " << join(section.recipients, ", ", "no one") << "\n";
-    for (const auto& node : nodes) explain_node(rep, section, *dir, topics ? &*topics : nullptr, node, t);
+  }
+  if (o.json) {
+    std::cout << to_json(out) << "\n";
+  } else {
+    print_text(out, labels);
   }
 }
 
@@ -147,6 +226,7 @@ void add_explain_command(CLI::App& app) {
       ->excludes(pki);
   cmd->add_option("--policy", o->policy, "Topic policy TOML (e.g. certs/policy.toml): judge read permission too")
       ->type_name("FILE");
+  cmd->add_flag("--json", o->json, "One JSON object (CliExplanation in proto/tearline/v1/cli_admin.proto)");
   cmd->callback([o] { run_explain(*o); });
 }
 
