@@ -6,11 +6,14 @@
 # publish/subscribe round with the installed `tearline`; a program built on the
 # installed client library through find_package(tearline) publishes too, and
 # pkg-config finds the library. The bash completion completes from --help.
-# Usage: package_test.sh BUILD_DIR SOURCE_DIR
+# Usage: package_test.sh BUILD_DIR SOURCE_DIR [CXX_FLAGS]
+#   CXX_FLAGS: compile and link flags of the program on the library (the
+#   sanitizer of a sanitizer build, whose archive needs its runtime)
 set -euo pipefail
 
 BUILD=${1:?build dir}
 SRC=${2:?source dir}
+CLIENT_FLAGS=${3:-}
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/tearline-package.XXXXXX")
 PIDS=()
 cleanup() {
@@ -82,7 +85,8 @@ out_has '^ACCEPTED report=[0-9a-f]{32} seq=1$'
 
 echo "== a program on the installed library (find_package(tearline))"
 cmake -S "$ROOT/share/doc/tearline/examples/client" -B "$WORK/client-build" -DCMAKE_PREFIX_PATH="$ROOT" \
-  -DCMAKE_BUILD_TYPE=Release >"$WORK/client.log" 2>&1 || { cat "$WORK/client.log"; fail "find_package(tearline) failed"; }
+  -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS="$CLIENT_FLAGS" -DCMAKE_EXE_LINKER_FLAGS="$CLIENT_FLAGS" \
+  >"$WORK/client.log" 2>&1 || { cat "$WORK/client.log"; fail "find_package(tearline) failed"; }
 cmake --build "$WORK/client-build" >>"$WORK/client.log" 2>&1 || { cat "$WORK/client.log"; fail "building on tearline::client failed"; }
 timeout 20 "$WORK/client-build/publish_one" "$EP" "$WORK/pki" gdf-napoli-ops cases.seizures.gioia-tauro DEU,ITA \
   "from the installed library" >"$WORK/out" 2>"$WORK/err" || { cat "$WORK/out" "$WORK/err"; fail "publish_one failed"; }
