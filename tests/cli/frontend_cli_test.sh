@@ -63,8 +63,14 @@ run 2 certs isue --pki "$WORK/pki"
 err_is "tearline: unknown command 'certs isue'; did you mean 'certs issue'? (see tearline certs --help)"
 run 2 certs charter creat
 err_is "tearline: unknown command 'certs charter creat'; did you mean 'certs charter create'? (see tearline certs charter --help)"
+run 2 pbulish  # two letters swapped: one edit
+err_is "tearline: unknown command 'pbulish'; did you mean 'publish'? (see tearline --help)"
 run 2 frobnicate
 err_is "tearline: unknown command 'frobnicate' (see tearline --help)"
+run 2 x  # one letter is no evidence of a typo
+err_is "tearline: unknown command 'x' (see tearline --help)"
+run 2 demo-nod  # one edit from the hidden demo-node, which is not suggested
+err_is "tearline: unknown command 'demo-nod' (see tearline --help)"
 run 2 help pubish
 err_is "tearline: unknown command 'pubish'; did you mean 'publish'? (see tearline --help)"
 no_out
