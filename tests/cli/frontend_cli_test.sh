@@ -97,4 +97,7 @@ one_err_line "^tearline: .*no-such-flag.* \(see --help\)$"
 # A command's own bad input.
 run 2 publish --json --node x --spec "$WORK/missing.toml"
 json_err_is "USAGE|IO_ERROR" 2 "missing.toml"  # IO_ERROR once publish passes its reason on
+# A message with bytes that are not UTF-8 (a file name) is still valid JSON.
+run 2 publish --json --node x --spec "$WORK/"$'bad\xff\tname.toml'
+json_err_is "USAGE|IO_ERROR" 2 'bad\\xff\tname\.toml'
 echo "frontend: OK"
