@@ -16,7 +16,7 @@ ifeq ($(CI),true)
 CMAKE_ARGS += -DTEARLINE_WERROR=ON
 endif
 
-.PHONY: all deps build demo test asan tsan fuzz format format-check tidy clean
+.PHONY: all deps build demo test asan tsan fuzz format format-check tidy deb clean
 
 all: build
 
@@ -128,5 +128,17 @@ else
 	@$(BENCH_BIN) run --json $(BENCH_BUILD)/bench.json $(BENCH_ARGS)
 endif
 
+# A Debian package (CPack's DEB generator, packaging/CMakeLists.txt): both
+# binaries, the client library with its headers, CMake package config and
+# pkg-config file, the systemd unit, example configs, man pages and bash
+# completion. Built in DEB_BUILD with the prefix /usr; the .deb lands there.
+DEB_BUILD ?= build-deb
+deb: deps
+	@cmake -S . -B $(DEB_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTALL_PREFIX=/usr \
+	       -DTEARLINE_BUILD_TESTS=OFF $(CMAKE_ARGS) >/dev/null
+	@cmake --build $(DEB_BUILD) -j $(JOBS)
+	@cd $(DEB_BUILD) && cpack -G DEB
+	@ls $(DEB_BUILD)/tearline_*.deb
+
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(TIDY_BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(TIDY_BUILD) $(FUZZ_BUILD) $(DEB_BUILD)

@@ -3,9 +3,12 @@
 # Idempotent; silent when everything is present. Usage: install-deps.sh [build|fuzz|tsan|bench|format|tidy]...
 set -euo pipefail
 
+# iso-codes: the ISO 3166-1 list the country table is generated from
+# (cmake/Countries.cmake); help2man: the man pages (packaging/); dpkg-dev:
+# dpkg-shlibdeps for `make deb`.
 packages=(cmake make g++ pkg-config libsodium-dev libzmq3-dev cppzmq-dev libprotobuf-dev
           protobuf-compiler catch2 libcli11-dev libtomlplusplus-dev libspdlog-dev libfmt-dev
-          libsqlite3-dev lld)
+          libsqlite3-dev lld iso-codes help2man dpkg-dev)
 for extra in "$@"; do
   case "$extra" in
     build) ;;

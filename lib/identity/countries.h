@@ -1,4 +1,5 @@
-// ISO 3166-1 alpha-3 country codes.
+// ISO 3166-1 alpha-3 country codes: the officially assigned ones of Debian's
+// iso-codes list (iso_3166-1.json), generated at build time (cmake/Countries.cmake).
 #pragma once
 
 #include <string_view>

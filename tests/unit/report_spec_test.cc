@@ -1,9 +1,12 @@
 // The CLI's report descriptions: labels from flags and multi-section TOML
-// specs (client/cli/report_spec.h). Bad specs are one table: text -> every
-// expected code and a phrase of each reason.
+// specs (client/cli/node/report_spec.h), whose keys are the publish flags'
+// names, with version 0.1's keys still read beside a deprecation note. Bad specs
+// are one table: text -> every expected code and a phrase of each reason.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -77,24 +80,26 @@ TEST_CASE("a good spec gives every section, its label and content, and the sourc
   std::ofstream(dir.path() / "body.txt") << "from a file\n";
   const std::string spec = std::string(R"(
 topic = "unit.cucuta-jtf.seizures"
-sources = [{ report_id = ")") +
-                           kId + R"(", sections = [2, 1] }, { report_id = ")" + kId + R"(" }]
+source = [")") + kId + R"(:2,1", ")" +
+                           kId + R"("]
 
 [[section]]
 classification = "SECRET"
-releasable_to = ["COL"]
-units = ["cucuta-jtf"]
+rel = ["COL"]
+unit = ["cucuta-jtf"]
 text = "informant"
 
 [[section]]
 classification = "CONFIDENTIAL"
-releasable_to = ["USA", "COL"]
-units = ["cucuta-jtf"]
+rel = "USA,COL"
+unit = "cucuta-jtf"
 orcon = true
-file = "body.txt"
+body_file = "body.txt"
 )";
-  auto draft = parse_report_spec(spec, dir.path(), "spec.toml");
+  std::vector<tearline::cli::SpecDeprecation> notes;
+  auto draft = parse_report_spec(spec, dir.path(), "spec.toml", &notes);
   REQUIRE(draft);
+  CHECK(notes.empty());
   CHECK(draft->topic == "unit.cucuta-jtf.seizures");
   REQUIRE(draft->sections.size() == 2);
   CHECK(draft->sections[0].label.classification == tearline::v1::SECRET);
@@ -103,6 +108,7 @@ file = "body.txt"
   CHECK_FALSE(draft->sections[0].label.orcon);
   CHECK(draft->sections[0].content == to_bytes("informant"));
   CHECK(draft->sections[1].label.releasable_to == std::vector<std::string>{"COL", "USA"});
+  CHECK(draft->sections[1].label.units == std::vector<std::string>{"cucuta-jtf"});
   CHECK(draft->sections[1].label.orcon);
   CHECK(draft->sections[1].content == to_bytes("from a file\n"));
   REQUIRE(draft->sources.size() == 2);
@@ -111,12 +117,83 @@ file = "body.txt"
   CHECK(draft->sources[1].sections.empty());                              // all sections
 }
 
+TEST_CASE("version 0.1's keys are read as their new names, with one deprecation note per file") {
+  tearline::testing::TempDir dir;
+  std::ofstream(dir.path() / "body.txt") << "old body";
+  const std::string spec = std::string("topic = \"intel.x\"\nsources = [{ report_id = \"") + kId +
+                           "\", sections = [2] }]\n[[section]]\nclassification = \"SECRET\"\n"
+                           "releasable_to = [\"USA\", \"COL\"]\nunits = [\"cucuta-jtf\"]\nfile = \"body.txt\"\n";
+  std::vector<tearline::cli::SpecDeprecation> notes;
+  auto draft = parse_report_spec(spec, dir.path(), "old.toml", &notes);
+  REQUIRE(draft);
+  CHECK(draft->sections.at(0).label.releasable_to == std::vector<std::string>{"COL", "USA"});
+  CHECK(draft->sections.at(0).label.units == std::vector<std::string>{"cucuta-jtf"});
+  CHECK(draft->sections.at(0).content == to_bytes("old body"));
+  REQUIRE(draft->sources.size() == 1);
+  CHECK(draft->sources[0].sections == std::vector<std::uint32_t>{1});
+  REQUIRE(notes.size() == 4);
+  CHECK(notes[0].old_key == "sources");
+  CHECK(notes[0].new_key == "source");
+  CHECK(notes[0].line == 2);
+  CHECK(notes[3].old_key == "file");
+  CHECK(notes[3].new_key == "body_file");
+  CHECK(notes[3].line == 7);
+  CHECK(tearline::cli::deprecation_note("old.toml", notes) ==
+        "old.toml: old key names, still read: 'sources' (line 2) is now 'source', 'releasable_to' (line 5) is now "
+        "'rel', 'units' (line 6) is now 'unit', 'file' (line 7) is now 'body_file' (the publish flags' names)");
+  CHECK(tearline::cli::deprecation_note("new.toml", {}).empty());
+
+  // Two sections with old keys: one note, each key once with its lines.
+  const std::string two =
+      "topic = \"intel.x\"\n[[section]]\nclassification = \"SECRET\"\nunits = [\"a-unit\"]\n"
+      "text = \"t\"\n[[section]]\nclassification = \"SECRET\"\nunits = [\"a-unit\"]\ntext = \"t\"\n";
+  std::ofstream(dir.path() / "old.toml") << two;
+  std::ostringstream printed;
+  REQUIRE(load_report_spec(dir.path() / "old.toml", &printed));
+  CHECK(printed.str() == "tearline: " + (dir.path() / "old.toml").string() +
+                             ": old key names, still read: 'units' (line 4, 8) is now 'unit' (the publish flags' "
+                             "names)\n");
+}
+
+TEST_CASE("parse_source_citation reads HEX and HEX:SECTIONS as the --source flag") {
+  auto whole = tearline::cli::parse_source_citation(kId);
+  REQUIRE(whole);
+  CHECK(to_hex(whole->report_id) == kId);
+  CHECK(whole->sections.empty());
+  auto some = tearline::cli::parse_source_citation(std::string(kId) + ":3,1");
+  REQUIRE(some);
+  CHECK(some->sections == std::vector<std::uint32_t>{2, 0});
+  for (const std::string& bad : {std::string("abc"), std::string(kId) + ":", std::string(kId) + ":0",
+                                 std::string(kId) + ":1,,2", std::string(kId) + ":x"}) {
+    INFO(bad);
+    auto cite = tearline::cli::parse_source_citation(bad);
+    REQUIRE_FALSE(cite);
+    CHECK(cite.code() == Code::INVALID_FIELD);
+    CHECK_THAT(cite.status().to_string(), Catch::Contains("source '" + bad + "'"));
+  }
+}
+
+TEST_CASE("countries: the ISO 3166-1 alpha-3 list generated from iso-codes") {
+  // Assigned codes at both ends of the list and in it, and codes that are not
+  // (withdrawn, user-assigned, alpha-2, lower case).
+  for (const char* known : {"ABW", "COL", "DEU", "ITA", "USA", "ZWE"}) {
+    INFO(known);
+    CHECK(label_from_flags("SECRET", {known}, {}, false));
+  }
+  for (const char* unknown : {"SUN", "XXX", "EUE", "DE", "ita", "ZZZ"}) {
+    INFO(unknown);
+    auto label = label_from_flags("SECRET", {unknown}, {}, false);
+    REQUIRE_FALSE(label);
+    CHECK(label.code() == Code::LABEL_INVALID);
+  }
+}
+
 TEST_CASE("load_report_spec reads files relative to the spec's folder") {
   tearline::testing::TempDir dir;
   std::filesystem::create_directories(dir.path() / "specs" / "bodies");
   std::ofstream(dir.path() / "specs" / "bodies" / "b.txt") << "body";
   std::ofstream(dir.path() / "specs" / "r.toml")
-      << "topic = \"intel.labs\"\n[[section]]\nclassification = \"UNCLASSIFIED\"\nfile = \"bodies/b.txt\"\n";
+      << "topic = \"intel.labs\"\n[[section]]\nclassification = \"UNCLASSIFIED\"\nbody_file = \"bodies/b.txt\"\n";
   auto draft = load_report_spec(dir.path() / "specs" / "r.toml");
   REQUIRE(draft);
   CHECK(draft->sections.at(0).content == to_bytes("body"));
@@ -151,13 +228,13 @@ TEST_CASE("bad specs: every problem, each with its code") {
       {"topic not a string", "topic = 7\n" + section, {"INVALID_FIELD"}, {"topic must be a string"}},
       {"no section", "topic = \"intel.x\"\n", {"INVALID_FIELD"}, {"at least one [[section]]"}},
       {"both text and file",
-       "topic = \"intel.x\"\n[[section]]\nclassification = \"SECRET\"\ntext = \"t\"\nfile = \"f\"\n",
+       "topic = \"intel.x\"\n[[section]]\nclassification = \"SECRET\"\ntext = \"t\"\nbody_file = \"f\"\n",
        {"INVALID_FIELD"},
-       {"give exactly one of text or file"}},
+       {"give exactly one of text or body_file"}},
       {"neither text nor file",
        "topic = \"intel.x\"\n[[section]]\nclassification = \"SECRET\"\n",
        {"INVALID_FIELD"},
-       {"give exactly one of text or file"}},
+       {"give exactly one of text or body_file"}},
       {"bad classification",
        "topic = \"intel.x\"\n[[section]]\nclassification = \"SEKRET\"\ntext = \"t\"\n",
        {"LABEL_INVALID"},
@@ -167,10 +244,23 @@ TEST_CASE("bad specs: every problem, each with its code") {
        {"LABEL_INVALID"},
        {"releasable-to 'col'"}},
       // A wrong type is an error, never dropped: a lost `units` would widen the audience.
-      {"units not a list",
-       "topic = \"intel.x\"\n[[section]]\nclassification = \"SECRET\"\nunits = \"cucuta-jtf\"\ntext = \"t\"\n",
+      {"unit neither a string nor a list",
+       "topic = \"intel.x\"\n[[section]]\nclassification = \"SECRET\"\nunit = 7\ntext = \"t\"\n",
        {"INVALID_FIELD"},
-       {"units must be a list of strings"}},
+       {"unit must be a string or a list of strings"}},
+      {"a key and its old name",
+       "topic = \"intel.x\"\n[[section]]\nclassification = \"SECRET\"\nrel = [\"COL\"]\nreleasable_to = [\"USA\"]\n"
+       "text = \"t\"\n",
+       {"INVALID_FIELD"},
+       {"give 'rel' only ('releasable_to' is its old name)"}},
+      {"bad source text",
+       "topic = \"intel.x\"\nsource = [\"" + std::string(kId) + ":0\"]\n" + section,
+       {"INVALID_FIELD"},
+       {"source '" + std::string(kId) + ":0': sections are numbers from 1"}},
+      {"body_file not a string",
+       "topic = \"intel.x\"\n[[section]]\nclassification = \"SECRET\"\nbody_file = 3\n",
+       {"INVALID_FIELD"},
+       {"body_file must be a string"}},
       {"country not a string",
        "topic = \"intel.x\"\n[[section]]\nclassification = \"SECRET\"\nreleasable_to = [1]\ntext = \"t\"\n",
        {"INVALID_FIELD"},
@@ -193,7 +283,7 @@ TEST_CASE("bad specs: every problem, each with its code") {
        {"INVALID_FIELD"},
        {"unknown key 'section' in a source"}},
       {"missing body file",
-       "topic = \"intel.x\"\n[[section]]\nclassification = \"SECRET\"\nfile = \"nope.txt\"\n",
+       "topic = \"intel.x\"\n[[section]]\nclassification = \"SECRET\"\nbody_file = \"nope.txt\"\n",
        {"IO_ERROR"},
        {"nope.txt"}},
       {"every problem, not only the first",

@@ -27,7 +27,8 @@ struct CommandExit : std::runtime_error {
 };
 
 // One declaration per command, each defined in cli/<audience>/<name>_command.cc
-// (node: publish, subscribe, explain, receipt; certs: certs, audit; inject; demo).
+// (node: publish, subscribe, explain, receipt; certs: certs, audit; inject; demo;
+// common: help).
 void add_certs_command(CLI::App& app);
 void add_audit_command(CLI::App& app);
 void add_publish_command(CLI::App& app);
@@ -36,5 +37,6 @@ void add_explain_command(CLI::App& app);
 void add_receipt_command(CLI::App& app);  // receipt verify
 void add_inject_command(CLI::App& app);
 void add_demo_command(CLI::App& app);  // and the hidden demo-node
+void add_help_command(CLI::App& app);  // help [COMMAND...] (cli/common/help_command.cc)
 
 }  // namespace tearline::cli
