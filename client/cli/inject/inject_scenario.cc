@@ -138,16 +138,24 @@ void parse_sections(const toml::node& n, const std::string& where, report::Repor
     ++index;
     const toml::table& t = *sn.as_table();
     const std::string at = where + "section " + std::to_string(index) + ": ";
-    problems.refuse_unknown_keys(t, {"classification", "releasable_to", "units", "orcon", "text"}, at + "unknown key '",
-                                 "'");
+    // `rel` and `unit` are the publish flags' and report spec's names; the
+    // older `releasable_to` and `units` are still read (not both at once).
+    problems.refuse_unknown_keys(t, {"classification", "rel", "unit", "releasable_to", "units", "orcon", "text"},
+                                 at + "unknown key '", "'");
+    for (const auto& [now, old] : {std::pair{"rel", "releasable_to"}, std::pair{"unit", "units"}}) {
+      if (t.contains(now) && t.contains(old))
+        problems.add(sn, at + "give '" + now + "' or its older name '" + old + "', not both");
+    }
+    const char* rel_key = t.contains("releasable_to") ? "releasable_to" : "rel";
+    const char* unit_key = t.contains("units") ? "units" : "unit";
     const auto classification = problems.string(t, "classification", at + "classification");
     const auto text = problems.string(t, "text", at + "text");
     const toml::node* orcon = t.get("orcon");
     if (orcon != nullptr && !orcon->is_boolean()) problems.add(*orcon, at + "orcon must be true or false");
     if (!classification) problems.add(sn, at + "classification is required");
     if (!text) problems.add(sn, at + "text is required");
-    const auto rel = strings_of(t.get("releasable_to"), at + "releasable_to", problems);
-    const auto units = strings_of(t.get("units"), at + "units", problems);
+    const auto rel = strings_of(t.get(rel_key), at + rel_key, problems);
+    const auto units = strings_of(t.get(unit_key), at + unit_key, problems);
     if (!classification || !text) continue;
     auto label = label_from_flags(*classification, rel, units, orcon != nullptr && orcon->value_or(false));
     if (!label) {
