@@ -20,6 +20,11 @@ int run(int argc, char** argv) {
   tearline::cli::add_receipt_command(app);
   tearline::cli::add_inject_command(app);
   tearline::cli::add_demo_command(app);
+  tearline::cli::add_unsubscribe_command(app);
+  tearline::cli::add_subscriptions_command(app);
+  tearline::cli::add_admin_command(app);
+  tearline::cli::add_status_command(app);
+  tearline::cli::add_context_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -138,10 +138,12 @@ void add_explain_command(CLI::App& app) {
       "Offline: verify a saved report (publish --save) and explain, section by section, which nodes may read it "
       "and every reason the others may not, at the report's created-at");
   cmd->add_option("REPORT_FILE", o->report_file, "The report's bytes")->required();
-  cmd->add_option("--node", o->node,
+  cmd->add_option("-n,--node", o->node,
                   "Explain for this node only (default: every node of the directory but the broker)");
-  auto* pki =
-      cmd->add_option("--pki", o->pki, "PKI folder made by `tearline certs` (default certs/demo)")->type_name("DIR");
+  auto* pki = cmd->add_option("--pki", o->pki,
+                              "PKI folder made by `tearline certs` (env TEARLINE_PKI; default certs/demo, the demo's)")
+                  ->type_name("DIR")
+                  ->envname("TEARLINE_PKI");
   cmd->add_option("--directory", o->directory, "Directory folder (instead of PKI/directory)")
       ->type_name("DIR")
       ->excludes(pki);
