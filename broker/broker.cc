@@ -13,9 +13,7 @@
 
 #include "broker/broker_identity.h"
 #include "broker/broker_impl.h"
-#include "broker/sqlite_store.h"
 #include "crypto/key_file.h"
-#include "receipt/acceptance.h"
 
 namespace tearline::broker {
 namespace v1 = tearline::v1;
@@ -106,6 +104,7 @@ void Broker::Impl::on_frame(Session& s, v1::Frame& frame) {
     case v1::Frame::kAck: on_ack(s, frame.ack()); break;
     case v1::Frame::kPing: send(s, wire::make_pong(frame.ping().nonce())); break;
     case v1::Frame::kAdmin: on_admin(s, frame.admin()); break;
+    case v1::Frame::kListSubscriptions: on_list_subscriptions(s, frame.list_subscriptions()); break;
     default: error(s, Code::UNEXPECTED_FRAME, "unexpected frame"); break;
   }
 }
@@ -204,42 +203,8 @@ Result<std::unique_ptr<Broker>> Broker::create(const Config& config, const Clock
     impl->log->warn("event=directory_rejected object={} code={} reason=\"{}\"", issue.object,
                     code_name(issue.reason.code), issue.reason.message);
   }
-  std::error_code ec;
-  std::filesystem::create_directories(config.data_dir, ec);
-  if (ec)
-    return Status::fail(Code::IO_ERROR, "cannot create data_dir " + config.data_dir.string() + ": " + ec.message());
-  {
-    StoreOptions so;
-    so.path = config.data_dir / "tearline.db";
-    so.retention_seconds = config.storage.retention_seconds;
-    so.retention_bytes = config.storage.retention_bytes;
-    so.max_bytes = config.storage.max_bytes;
-    RecoveredState state;
-    auto store = SqliteStore::open(so, clock.now_ms(), config.replay_memory_ms, &state);
-    if (!store) return store.status();
-    impl->store = std::move(store).value();
-    for (const auto& [originator, seq] : state.sequences) impl->replay.restore_sequence(originator, seq);
-    for (const auto& [id, when] : state.recent_ids) impl->replay.restore_id(id, when);
-    for (auto& [id, record] : state.sources) impl->sources.add(id, std::move(record));
-    Store* st = impl->store.get();
-    impl->sources.set_fallback([st](const std::string& id) { return st->find_source(id); });
-    for (const auto& [node, patterns] : state.subscriptions) impl->subscriptions.set(node, patterns);
-    impl->node_cursors = std::move(state.cursors);
-    impl->commits =
-        std::make_unique<GroupCommit>(config.storage, impl->replay, *impl->audit_key, impl->broker_id, impl->log);
-    impl->commits->restore(state.last_seq, audit::ChainWriter(state.last_audit.index, state.last_audit.hash),
-                           state.last_checkpoint, clock.now_ms());
-    GroupCommit& commits = *impl->commits;
-    impl->catch_up = std::make_unique<CatchUp>(
-        *impl->store, impl->routing, impl->sessions, config.limits, impl->log,
-        [&commits](std::uint64_t seq, const report::VerifiedReport& r, std::int64_t accepted_ms) {
-          return commits.receipt_for_stored(seq, receipt::report_digest(r.report), accepted_ms);
-        });
-    impl->log->info("event=store_recovered seq={} originators={} durable_nodes={} audit_entries={}", state.last_seq,
-                    state.sequences.size(), impl->node_cursors.size(), state.last_audit.index);
-  }
-
   Impl* p = impl.get();
+  const std::string notify = "inproc://tearline-verified-" + std::to_string(reinterpret_cast<std::uintptr_t>(p));
   try {
     // The ZAP handler is bound before the ROUTER exists: no handshake can
     // ever complete without it.
@@ -281,10 +246,17 @@ Result<std::unique_ptr<Broker>> Broker::create(const Config& config, const Clock
       impl->bound_endpoint = r.get(zmq::sockopt::last_endpoint);
     }
 
-    const std::string notify = "inproc://tearline-verified-" + std::to_string(reinterpret_cast<std::uintptr_t>(p));
     impl->results = zmq::socket_t(impl->context, zmq::socket_type::pull);
     impl->results.set(zmq::sockopt::linger, 0);
     impl->results.bind(notify);
+  } catch (const zmq::error_t& e) {
+    return Status::fail(Code::IO_ERROR, "cannot listen on " + config.endpoint + ": " + e.what());
+  }
+  // The store last: a start that fails for any other reason leaves it
+  // untouched, and the lock keeps a second broker off it.
+  Status opened = impl->open_store();
+  if (!opened) return opened;
+  try {
     impl->writer = std::make_unique<StoreWriter>(*impl->store, impl->context, notify);
     impl->pool = std::make_unique<VerifierPool>(
         config.verify_threads, kVerifierQueueLimit, impl->context, notify, [p](IngressJob job) {
@@ -292,8 +264,9 @@ Result<std::unique_ptr<Broker>> Broker::create(const Config& config, const Clock
           return check_publish(std::move(job), *snap, p->sources, p->config.limits, p->clock.now_ms(), &p->roots);
         });
   } catch (const zmq::error_t& e) {
-    return Status::fail(Code::IO_ERROR, "cannot listen on " + config.endpoint + ": " + e.what());
+    return Status::fail(Code::IO_ERROR, std::string("cannot start the store writer and verifiers: ") + e.what());
   }
+  impl->started_at_ms = clock.now_ms();
   return std::unique_ptr<Broker>(new Broker(std::move(impl)));
 }
 

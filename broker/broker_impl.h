@@ -12,9 +12,11 @@
 
 #include <spdlog/spdlog.h>
 
+#include <array>
 #include <atomic>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 #include <zmq.hpp>
@@ -30,6 +32,7 @@
 #include "broker/session_table.h"
 #include "broker/source_index.h"
 #include "broker/store.h"
+#include "broker/store_lock.h"
 #include "broker/store_writer.h"
 #include "broker/subscription_index.h"
 #include "broker/trust_state.h"
@@ -39,6 +42,7 @@
 #include "wire/frame.h"
 
 namespace tearline::broker {
+namespace v1 = tearline::v1;
 
 struct Broker::Impl {
   Impl(Config c, const Clock& clk);
@@ -61,9 +65,12 @@ struct Broker::Impl {
   std::map<std::string, std::uint64_t> node_cursors;  // acked broker seq per node (durable)
   Router routing;
   std::int64_t next_housekeeping_ms = 0;
+  std::int64_t started_at_ms = 0;
   std::int64_t next_retention_ms = 0;
 
-  // Durable state (docs/reliability.md).
+  // Durable state (docs/reliability.md). The lock is taken before the store
+  // is opened and released after it is closed.
+  std::optional<StoreLock> store_lock;
   std::unique_ptr<Store> store;
   std::unique_ptr<StoreWriter> writer;
   std::unique_ptr<crypto::SigningKey> audit_key;  // signs audit checkpoints and acceptance receipts
@@ -94,13 +101,23 @@ struct Broker::Impl {
   std::string endpoint() const EXCLUDES(endpoint_mu);
   void audit_event(std::string event, std::string node, std::string report, std::string decision, std::string detail);
 
+  // ---- store_open.cc: the last step of create() ----
+  // Locks data_dir (StoreLock), opens the store, restores what it holds.
+  Status open_store();
+
   // ---- requests.cc: answering requests ----
   void on_hello(Session& s, const tearline::v1::Hello& hello);
   void on_subscribe(Session& s, const tearline::v1::Subscribe& sub);
   void on_unsubscribe(Session& s, const tearline::v1::Unsubscribe& unsub);
+  Status check_patterns(const google::protobuf::RepeatedPtrField<std::string>& patterns, bool policy_check,
+                        const std::string& node);
+  void attach(Session& s);
   void on_ack(Session& s, const tearline::v1::Ack& ack);
   void on_publish(Session& s, tearline::v1::Publish& pub);
   void on_admin(Session& s, const tearline::v1::Admin& admin);
+  void on_list_subscriptions(Session& s, const tearline::v1::ListSubscriptions& list);
+  // ---- status_report.cc: ADMIN "status" ----
+  void answer_status(Session& s, std::uint64_t request_id);
   void on_verified(IngressResult& r);
   void cancel_queued_jobs(const Session& s);
   void close_session(Session& s, Code code, const Status& reasons);
@@ -117,6 +134,10 @@ struct Broker::Impl {
   void take_zap_events() EXCLUDES(zap_events_mu);
   void apply_retention_if_due();
   Status reload(const std::string& why);
+  // ---- directory_announce.cc ----
+  // DIRECTORY_CHANGED to every READY session when the current directory's
+  // digest differs from `previous_digest`; nothing otherwise.
+  void announce_directory(const std::array<std::uint8_t, 32>& previous_digest);
   // The directory check of every load: the broker's own credential is in it.
   TrustState::Accept own_identity_check();
   void enforce_validity();

@@ -43,8 +43,9 @@ Bytes GroupCommit::receipt_for_stored(std::uint64_t seq, const crypto::Digest& d
 }
 
 void GroupCommit::restore(std::uint64_t head, audit::ChainWriter chain, std::uint64_t last_checkpoint_index,
-                          std::int64_t now_ms) {
+                          std::int64_t now_ms, std::int64_t checkpoint_time_ms) {
   head_ = head;
+  checkpoint_time_ms_ = checkpoint_time_ms;
   chain_ = chain;
   last_checkpoint_index_ = last_checkpoint_index;
   last_checkpoint_ms_ = now_ms;
@@ -185,6 +186,7 @@ CommitOutcome GroupCommit::finish(StoreWriter::Written written, std::int64_t now
     const auto& c = written.batch.checkpoints.back();
     last_checkpoint_index_ = c.index;
     last_checkpoint_ms_ = f.now_ms;
+    checkpoint_time_ms_ = c.time_ms;
     log_->info("event=audit_checkpoint index={} hash={} signature={}", c.index, to_hex(c.hash),
                to_hex(ByteView(c.signature.data(), c.signature.size())));
   }

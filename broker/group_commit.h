@@ -114,8 +114,11 @@ class GroupCommit {
   const std::string& broker_id() const { return broker_id_; }
 
   // The recovered state: the last committed seq and audit entry, the last
-  // checkpointed index; `now_ms` counts as the last checkpoint's time.
-  void restore(std::uint64_t head, audit::ChainWriter chain, std::uint64_t last_checkpoint_index, std::int64_t now_ms);
+  // checkpointed index; `now_ms` counts as the last checkpoint's time for
+  // scheduling the next one. `checkpoint_time_ms`: the time the last stored
+  // checkpoint carries (0 when none), reported by last_checkpoint_time_ms().
+  void restore(std::uint64_t head, audit::ChainWriter chain, std::uint64_t last_checkpoint_index, std::int64_t now_ms,
+               std::int64_t checkpoint_time_ms = 0);
 
   // ---- work for the next batch ----
   void stage(IngressResult accepted, std::uint64_t previous_sequence, std::int64_t recorded_ms);
@@ -145,6 +148,11 @@ class GroupCommit {
   bool idle() const;
   // The last committed broker seq.
   std::uint64_t head() const { return head_; }
+  // Verified reports staged or in flight, not yet committed.
+  std::size_t waiting() const { return staged_.size() + (inflight_ ? inflight_->staged.size() : 0); }
+  // The time of the last audit checkpoint written (this run, or as
+  // recovered); 0 when the log has none.
+  std::int64_t last_checkpoint_time_ms() const { return checkpoint_time_ms_; }
   // When the oldest report not yet written was recorded; `now_ms` if none.
   std::int64_t oldest_pending_ms(std::int64_t now_ms) const;
 
@@ -177,6 +185,7 @@ class GroupCommit {
   audit::ChainWriter chain_;
   std::uint64_t last_checkpoint_index_ = 0;
   std::int64_t last_checkpoint_ms_ = 0;
+  std::int64_t checkpoint_time_ms_ = 0;
   std::int64_t last_commit_ms_ = 0;
   std::int64_t last_error_log_ms_ = 0;
   bool force_ = false;

@@ -133,6 +133,7 @@ TrustState::Accept Broker::Impl::own_identity_check() {
 }
 
 Status Broker::Impl::reload(const std::string& why) {
+  const std::array<std::uint8_t, 32> previous_digest = trust.current()->directory->digest();
   identity::LoadReport report;
   Status s = trust.reload(clock.now_seconds(), &report, own_identity_check());
   for (const auto& issue : report.rejected) {
@@ -152,6 +153,7 @@ Status Broker::Impl::reload(const std::string& why) {
             trust.current()->directory->nodes().size());
   audit_event("reload", "", "", "ok", why + ": generation " + std::to_string(trust.current()->generation));
   enforce_validity();
+  announce_directory(previous_digest);
   return s;
 }
 

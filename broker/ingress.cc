@@ -1,6 +1,7 @@
 #include "broker/ingress.h"
 
 #include <algorithm>
+#include <optional>
 
 #include "broker/replay_guard.h"
 #include "policy/decisions.h"
@@ -10,13 +11,13 @@ namespace v1 = tearline::v1;
 
 namespace {
 
-// The originator named in the header, if the bytes parse that far.
-std::string claimed_originator(ByteView bytes) {
+// The header, if the bytes parse that far (a report malformed further in).
+std::optional<v1::ReportHeader> claimed_header(ByteView bytes) {
   v1::Report r;
   v1::ReportHeader h;
-  if (!r.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) return {};
-  if (!h.ParseFromString(r.header())) return {};
-  return h.originator();
+  if (!r.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) return std::nullopt;
+  if (!h.ParseFromString(r.header())) return std::nullopt;
+  return h;
 }
 
 Status resolve_sources(const report::VerifiedReport& rep, const SourceIndex& index,
@@ -75,7 +76,14 @@ IngressResult check_publish(IngressJob job, const TrustSnapshot& trust, const So
   // Parsed once. A report naming another originator is refused for that
   // before anything else, even when it is malformed in other ways.
   auto parsed = report::parse_report_structure(job.report, options);
-  const std::string claimed = parsed ? parsed->header.originator() : claimed_originator(job.report);
+  std::string claimed;
+  if (parsed) {
+    claimed = parsed->header.originator();
+    out.report_id_hex = parsed->report_id_hex();
+  } else if (auto header = claimed_header(job.report)) {
+    claimed = header->originator();
+    out.report_id_hex = to_hex(as_bytes(header->report_id()));
+  }
   if (!claimed.empty() && claimed != out.node_id) {
     out.status = Status::fail(Code::ORIGINATOR_MISMATCH,
                               "the report names " + claimed + " as originator but the session is " + out.node_id);

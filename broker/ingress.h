@@ -33,6 +33,9 @@ struct IngressResult {
   std::string node_id;
   std::uint64_t request_id = 0;
   Status status;  // OK: verified and allowed, pending the replay check
+  // The report id (hex) whenever the header parsed, even when the report
+  // was refused: the audit row of a rejected PUBLISH names it.
+  std::string report_id_hex;
   std::shared_ptr<const report::VerifiedReport> report;
   Bytes raw;
 };

@@ -1,5 +1,6 @@
 // tearline-broker: thin main. Parses flags, loads the config, starts the
 // broker, and turns SIGINT/SIGTERM into a clean stop and SIGHUP into a reload.
+// Every message is one line on stderr prefixed "tearline-broker: ".
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
@@ -9,6 +10,7 @@
 #include <exception>
 #include <thread>
 
+#include "base/version.h"
 #include "broker/broker.h"
 #include "broker/config.h"
 
@@ -28,24 +30,48 @@ void watch_signals(tearline::broker::Broker* broker, sigset_t set) {
   }
 }
 
+// Exit codes as tearline's (docs/configuration.md): 0 ok, 1 refused (the
+// broker cannot start, or stopped on a failure), 2 bad input (flags, config).
+constexpr int kExitRefused = 1;
+constexpr int kExitBadInput = 2;
+
 int run(int argc, char** argv) {
   CLI::App app{"tearline-broker: routes sealed, signed reports between agency nodes"};
   std::string config_path;
   std::string log_level;
-  app.add_option("-c,--config", config_path, "broker configuration file (TOML)")->required();
+  bool show_version = false;
+  app.add_option("-c,--config", config_path, "broker configuration file (TOML); required");
   app.add_option("-l,--log-level", log_level, "trace, debug, info, warn or error (overrides the config)");
-  CLI11_PARSE(app, argc, argv);
+  app.add_flag("--version", show_version, "print the version and exit");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    std::fputs(app.help().c_str(), stdout);
+    return 0;
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "tearline-broker: %s (see --help)\n", e.what());
+    return kExitBadInput;
+  }
+  if (show_version) {
+    std::printf("tearline-broker %s\n", std::string(tearline::version_string()).c_str());
+    return 0;
+  }
+  if (config_path.empty()) {
+    std::fprintf(stderr, "tearline-broker: --config is required (see --help)\n");
+    return kExitBadInput;
+  }
 
   auto config = tearline::broker::load_config(config_path);
   if (!config) {
     std::fprintf(stderr, "tearline-broker: %s\n", config.status().to_string().c_str());
-    return 2;
+    return kExitBadInput;
   }
   if (!log_level.empty()) config->log_level = log_level;
   auto level = spdlog::level::from_str(config->log_level);
   if (level == spdlog::level::off && config->log_level != "off") {
-    std::fprintf(stderr, "tearline-broker: unknown log level '%s'\n", config->log_level.c_str());
-    return 2;
+    std::fprintf(stderr, "tearline-broker: unknown log level '%s' (trace, debug, info, warn, error or off)\n",
+                 config->log_level.c_str());
+    return kExitBadInput;
   }
   auto logger = spdlog::stderr_logger_mt("broker");
   logger->set_level(level);
@@ -61,14 +87,14 @@ int run(int argc, char** argv) {
   auto broker = tearline::broker::Broker::create(*config);
   if (!broker) {
     std::fprintf(stderr, "tearline-broker: cannot start: %s\n", broker.status().to_string().c_str());
-    return 1;
+    return kExitRefused;
   }
   std::thread signals(watch_signals, broker->get(), set);
   signals.detach();
   tearline::Status done = (*broker)->run();
   if (!done) {
     std::fprintf(stderr, "tearline-broker: %s\n", done.to_string().c_str());
-    return 1;
+    return kExitRefused;
   }
   return 0;
 }

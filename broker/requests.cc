@@ -6,6 +6,7 @@
 
 #include "broker/broker_impl.h"
 #include "broker/delivery_ack.h"
+#include "broker/subscription_policy.h"
 #include "policy/topic.h"
 
 namespace tearline::broker {
@@ -74,34 +75,92 @@ void Broker::Impl::on_hello(Session& s, const v1::Hello& hello) {
   s.failures = 0;
   s.backlog.clear();
   s.backlog_bytes = 0;
-  s.unacked.clear();  // copies of an earlier session are sent again, not acknowledged
-  // Durable: the node resumes after what it acknowledged; a node never seen
-  // starts now.
-  auto cursor = node_cursors.find(s.node_id);
-  s.delivered = cursor == node_cursors.end() ? commits->head() : cursor->second;
+  s.unacked.clear();   // copies of an earlier session are sent again, not acknowledged
+  s.attached = false;  // until its durable SUBSCRIBE (docs/protocol.md, "Subscriptions")
+  s.session_patterns.clear();
+  s.sent_unattached.clear();
+  // Live from here; attaching rewinds to the node's cursor.
+  s.delivered = commits->head();
   s.acked = s.delivered;
-  log->info("event=session_ready node={} client=\"{}\" resume_after={}", s.node_id, hello.client(), s.delivered);
-  audit_event("session", s.node_id, "", "admitted", "resume after " + std::to_string(s.delivered));
+  auto cursor = node_cursors.find(s.node_id);
+  const std::string mailbox =
+      cursor == node_cursors.end() ? std::string("no mailbox") : "mailbox after " + std::to_string(cursor->second);
+  log->info("event=session_ready node={} client=\"{}\" head={} {}", s.node_id, hello.client(), s.delivered, mailbox);
+  audit_event("session", s.node_id, "", "admitted", mailbox);
+  const auto& digest = snap->directory->digest();
   send(s, wire::make_welcome(s.node_id, clock.now_ms(), static_cast<std::uint32_t>(config.limits.max_frame_bytes),
-                             static_cast<std::uint32_t>(config.limits.max_subscriptions), broker_id));
+                             static_cast<std::uint32_t>(config.limits.max_subscriptions), broker_id,
+                             ByteView(digest.data(), digest.size())));
+}
+
+// Patterns of a SUBSCRIBE or UNSUBSCRIBE: 1..kMaxPatternsPerRequest, each
+// valid and within the broker's topic limits; every problem is named.
+Status Broker::Impl::check_patterns(const google::protobuf::RepeatedPtrField<std::string>& patterns, bool policy_check,
+                                    const std::string& node) {
+  Status problems;
+  if (static_cast<std::size_t>(patterns.size()) > wire::kMaxPatternsPerRequest || patterns.empty()) {
+    problems.add(Code::TOPIC_INVALID,
+                 "a SUBSCRIBE or UNSUBSCRIBE carries 1.." + std::to_string(wire::kMaxPatternsPerRequest) + " patterns");
+  }
+  TrustSnapshotPtr snap = trust.current();
+  for (const auto& p : patterns) {
+    Status valid = policy::validate_pattern(p);
+    if (valid) valid = check_topic_limits(p, config.limits);
+    if (valid && policy_check)
+      valid = check_subscribe_pattern(snap->topics, *snap->directory, node, p, clock.now_seconds());
+    problems.merge(valid);
+  }
+  return problems;
+}
+
+// Attaches the session to its node's mailbox: it catches up from the
+// node's cursor (a node without one starts at the session's position), and
+// its ACKs move the cursor from now on. Copies it was sent before
+// attaching, after the cursor, are not sent again (Session::sent_unattached).
+void Broker::Impl::attach(Session& s) {
+  s.attached = true;
+  auto cursor = node_cursors.find(s.node_id);
+  if (cursor == node_cursors.end()) {
+    node_cursors[s.node_id] = s.delivered;
+    commits->cursor_moved(s.node_id);
+    s.sent_unattached.clear();
+  } else {
+    s.delivered = std::min(s.delivered, cursor->second);
+    s.sent_unattached.erase(s.sent_unattached.begin(), s.sent_unattached.upper_bound(cursor->second));
+  }
+  s.acked = node_cursors[s.node_id];
+  log->info("event=session_attached node={} resume_after={}", s.node_id, s.delivered);
 }
 
 void Broker::Impl::on_subscribe(Session& s, const v1::Subscribe& sub) {
-  Status problems;
-  if (static_cast<std::size_t>(sub.patterns_size()) > wire::kMaxPatternsPerRequest || sub.patterns_size() == 0) {
-    problems.add(Code::TOPIC_INVALID,
-                 "a SUBSCRIBE carries 1.." + std::to_string(wire::kMaxPatternsPerRequest) + " patterns");
+  Status problems = check_patterns(sub.patterns(), true, s.node_id);
+  if (sub.session_only()) {
+    std::vector<SessionPattern> patterns = s.session_patterns;
+    for (const auto& p : sub.patterns()) {
+      const bool known = std::any_of(patterns.begin(), patterns.end(), [&](const auto& q) { return q.pattern == p; });
+      if (!known) patterns.push_back(SessionPattern{p, commits->head()});
+    }
+    if (problems.is_ok() && patterns.size() > config.limits.max_subscriptions) {
+      problems.add(Code::TOO_MANY_SUBSCRIPTIONS,
+                   "at most " + std::to_string(config.limits.max_subscriptions) + " session patterns");
+    }
+    if (!problems) {
+      reject(s, sub.request_id(), problems);
+      return;
+    }
+    s.session_patterns = std::move(patterns);
+    log->debug("event=subscribed node={} session_patterns={}", s.node_id, s.session_patterns.size());
+    // Nothing durable: answered at once. Reports committed from here on match.
+    send(s, wire::make_accepted(sub.request_id()));
+    note_outcome(s, Status::ok());
+    return;
   }
   std::vector<std::string> patterns = subscriptions.patterns_of(s.node_id);
   const std::size_t before = patterns.size();
-  for (const auto& p : sub.patterns()) {
-    Status valid = policy::validate_pattern(p);
-    if (valid) valid = check_topic_limits(p, config.limits);
-    if (!valid) {
-      problems.merge(valid);
-      continue;
+  if (problems.is_ok()) {
+    for (const auto& p : sub.patterns()) {
+      if (std::find(patterns.begin(), patterns.end(), p) == patterns.end()) patterns.push_back(p);
     }
-    if (std::find(patterns.begin(), patterns.end(), p) == patterns.end()) patterns.push_back(p);
   }
   if (problems.is_ok() && patterns.size() > config.limits.max_subscriptions) {
     problems.add(Code::TOO_MANY_SUBSCRIPTIONS,
@@ -111,26 +170,46 @@ void Broker::Impl::on_subscribe(Session& s, const v1::Subscribe& sub) {
     reject(s, sub.request_id(), problems);
     return;
   }
-  if (patterns.size() != before || node_cursors.count(s.node_id) == 0) {
+  if (patterns.size() != before) {
     subscriptions.set(s.node_id, patterns);
     commits->subscriptions_changed(s.node_id, patterns);
-    if (node_cursors.count(s.node_id) == 0) {
-      node_cursors[s.node_id] = s.delivered;
-      commits->cursor_moved(s.node_id);
-    }
   }
+  if (!s.attached) attach(s);
   log->debug("event=subscribed node={} patterns={}", s.node_id, patterns.size());
   // Answered after the group commit: the subscription is durable by then.
   commits->reply_after_commit(s.routing_id, sub.request_id());
 }
 
 void Broker::Impl::on_unsubscribe(Session& s, const v1::Unsubscribe& unsub) {
+  Status problems = check_patterns(unsub.patterns(), false, s.node_id);
+  if (!problems) {
+    reject(s, unsub.request_id(), problems);
+    return;
+  }
+  if (unsub.session_only()) {
+    auto& own = s.session_patterns;
+    for (const auto& p : unsub.patterns()) {
+      own.erase(std::remove_if(own.begin(), own.end(), [&](const auto& q) { return q.pattern == p; }), own.end());
+    }
+    send(s, wire::make_accepted(unsub.request_id()));
+    note_outcome(s, Status::ok());
+    return;
+  }
   std::vector<std::string> patterns = subscriptions.patterns_of(s.node_id);
   for (const auto& p : unsub.patterns())
     patterns.erase(std::remove(patterns.begin(), patterns.end(), p), patterns.end());
   subscriptions.set(s.node_id, patterns);
   commits->subscriptions_changed(s.node_id, patterns);
   commits->reply_after_commit(s.routing_id, unsub.request_id());
+}
+
+void Broker::Impl::on_list_subscriptions(Session& s, const v1::ListSubscriptions& list) {
+  std::vector<std::string> own;
+  for (const auto& p : s.session_patterns) own.push_back(p.pattern);
+  auto cursor = node_cursors.find(s.node_id);
+  send(s, wire::make_subscription_list(list.request_id(), subscriptions.patterns_of(s.node_id), std::move(own),
+                                       cursor == node_cursors.end() ? 0 : cursor->second));
+  note_outcome(s, Status::ok());
 }
 
 // An ACK is the node's signed delivery receipt (broker/delivery_ack.h). A
@@ -150,6 +229,7 @@ void Broker::Impl::on_ack(Session& s, const v1::Ack& ack) {
   for (const auto& e : receipt->entries()) s.unacked.erase(e.broker_seq());
   audit_event("receipt", s.node_id, to_hex(as_bytes(receipt->entries(0).report_id())), "received",
               to_hex(as_bytes(ack.receipt())));
+  if (!s.attached) return;  // a receipt, kept; the node's mailbox is not this session's
   const std::uint64_t seq = ack.broker_seq();
   if (seq <= s.acked || seq > s.delivered) return;
   s.acked = seq;
@@ -200,8 +280,14 @@ void Broker::Impl::on_admin(Session& s, const v1::Admin& admin) {
     reject(s, admin.request_id(), Status::fail(Code::NOT_AUTHORIZED, s.node_id + " lacks the admin role"));
     return;
   }
+  if (admin.command() == wire::kAdminStatus) {
+    answer_status(s, admin.request_id());
+    note_outcome(s, Status::ok());
+    return;
+  }
   if (admin.command() != wire::kAdminReload) {
-    reject(s, admin.request_id(), Status::fail(Code::INVALID_FIELD, "unknown admin command '" + admin.command() + "'"));
+    reject(s, admin.request_id(),
+           Status::fail(Code::INVALID_FIELD, "unknown admin command '" + admin.command() + "' (reload or status)"));
     return;
   }
   Status reloaded = reload("admin request from " + s.node_id);
@@ -225,7 +311,7 @@ void Broker::Impl::reject_publish(const Refusal& r) {
 void Broker::Impl::on_verified(IngressResult& r) {
   flood.finished(r.node_id);
   Status status = r.status;
-  const std::string report_hex = r.report ? r.report->report_id_hex() : std::string();
+  const std::string report_hex = r.report ? r.report->report_id_hex() : r.report_id_hex;
   if (status) {
     status = replay.check(r.report->header.report_id(), r.node_id, r.report->header.sequence());
     // An exact copy of a report accepted longer ago than ids stay in

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "policy/topic.h"
 #include "receipt/delivery.h"
 #include "wire/frame.h"
 
@@ -53,7 +54,7 @@ bool Router::route_to(Session& s, const Routable& r, const std::vector<std::stri
 bool Router::judge_and_send(Session& s, const Routable& r, const std::vector<std::string>& matched,
                             const TrustSnapshot& trust, std::int64_t now_s, std::string* clauses) {
   s.delivered = r.seq;
-  if (!std::binary_search(matched.begin(), matched.end(), s.node_id)) return false;
+  if (!wants(s, r, matched)) return false;
   const policy::DeliveryDecision d = judge(trust, s.node_id, r, now_s);
   if (!d.credential) return false;  // the session is closed at the next housekeeping
   // One decision: a clause of route_live's entry, or an entry of its own.
@@ -77,6 +78,10 @@ bool Router::judge_and_send(Session& s, const Routable& r, const std::vector<std
   Bytes frame = deliver_frame(r, d, &copy_hash);
   // Before sending: a send that closes the session (SLOW_CONSUMER) forgets it.
   sessions_.remember_delivery(s, r.seq, copy_hash);
+  if (!s.attached) {
+    s.sent_unattached.insert(r.seq);
+    if (s.sent_unattached.size() > kMaxSentUnattached) s.sent_unattached.erase(s.sent_unattached.begin());
+  }
   sessions_.send(s, std::move(frame));
   if (clauses != nullptr) {
     record("delivery", "delivered", "sections " + d.delivered_list());
@@ -84,6 +89,16 @@ bool Router::judge_and_send(Session& s, const Routable& r, const std::vector<std
     record("delivery", "delivered", "seq " + std::to_string(r.seq) + " sections " + d.delivered_list());
   }
   return true;
+}
+
+bool Router::wants(Session& s, const Routable& r, const std::vector<std::string>& matched) {
+  // Sent already in this session, before it attached: not twice.
+  if (s.sent_unattached.erase(r.seq) > 0) return false;
+  if (s.attached && std::binary_search(matched.begin(), matched.end(), s.node_id)) return true;
+  const std::string& topic = r.report->header.topic();
+  return std::any_of(s.session_patterns.begin(), s.session_patterns.end(), [&](const SessionPattern& p) {
+    return r.seq > p.after_seq && policy::topic_matches(p.pattern, topic);
+  });
 }
 
 policy::DeliveryDecision Router::judge(const TrustSnapshot& trust, std::string_view node, const Routable& r,

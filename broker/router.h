@@ -1,8 +1,10 @@
 // Router: who receives a report, and what of it.
 //
 // For a report (fresh from a group commit, or read back from the store by
-// CatchUp) the SubscriptionIndex names the nodes with a matching pattern;
-// for each of their sessions the one delivery decision
+// CatchUp) the SubscriptionIndex names the nodes with a matching durable
+// pattern; a session receives it when it is attached and its node is named,
+// or when one of its own session patterns selects it (wants()). For each
+// such session the one delivery decision
 // (policy::decide_delivery) says which sections the node receives and why
 // the others are withheld. A session receives a copy torn down to its
 // sections (the exact bytes when it receives them all), or nothing.
@@ -95,11 +97,18 @@ class Router {
   // their copy. Sessions behind are left to CatchUp. Returns the copies sent.
   std::size_t route_live(const Routable& r, const TrustSnapshot& trust, std::int64_t now_s);
 
-  // Judges `r` for one session: its delivered becomes r.seq; when its node
-  // is in `matched` (subscribers(r)) the decision is made, audited and the
-  // copy sent. True when a copy was sent.
+  // Judges `r` for one session: its delivered becomes r.seq; when the
+  // session wants it (wants(), with `matched` = subscribers(r)) the
+  // decision is made, audited and the copy sent. True when a copy was sent.
   bool route_to(Session& s, const Routable& r, const std::vector<std::string>& matched, const TrustSnapshot& trust,
                 std::int64_t now_s);
+
+  // Whether session `s` is to receive `r` (docs/protocol.md,
+  // "Subscriptions"): not when this session was sent it already before it
+  // attached (that mark is consumed); yes when the session is attached and
+  // its node is in `matched` (the durable set), or when one of its session
+  // patterns, accepted before r.seq was committed, matches the topic.
+  static bool wants(Session& s, const Routable& r, const std::vector<std::string>& matched);
 
   // What of `r` the node receives (policy::decide_delivery with the
   // snapshot's directory and topic policy, at now_s).

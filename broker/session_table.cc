@@ -71,6 +71,9 @@ void SessionTable::close(Session& s) {
   s.backlog.clear();
   s.backlog_bytes = 0;
   s.unacked.clear();
+  s.attached = false;
+  s.session_patterns.clear();
+  s.sent_unattached.clear();
   s.state = SessionState::kClosed;
 }
 

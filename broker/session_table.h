@@ -25,6 +25,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,17 @@ class logger;
 namespace tearline::broker {
 
 enum class SessionState { kNew, kReady, kClosed };
+
+// A session-only subscription (Subscribe.session_only): it selects the
+// reports committed after `after_seq`, the head when it was accepted.
+struct SessionPattern {
+  std::string pattern;
+  std::uint64_t after_seq = 0;
+};
+
+// Seqs remembered in Session::sent_unattached at most; beyond, the oldest is
+// forgotten (and could be sent once more if the session attaches).
+inline constexpr std::size_t kMaxSentUnattached = 65536;
 
 struct Session {
   std::string routing_id;
@@ -55,6 +67,15 @@ struct Session {
   // copy's hash (receipt::copy_hash), which the node's delivery receipt must
   // name (broker/delivery_ack.h). Cleared by HELLO and by close().
   std::map<std::uint64_t, crypto::Digest> unacked;
+  // The subscription model (docs/protocol.md, "Subscriptions"). Attached:
+  // the session sent a durable SUBSCRIBE; it receives the node's durable set
+  // from the node's cursor on and its ACKs move the cursor. Unattached, it
+  // receives only what its session patterns select, live.
+  bool attached = false;
+  std::vector<SessionPattern> session_patterns;
+  // Seqs sent while unattached: when the session attaches and catches up
+  // from the node's cursor, these are not sent a second time.
+  std::set<std::uint64_t> sent_unattached;
 
   bool ready() const { return state == SessionState::kReady; }
 };

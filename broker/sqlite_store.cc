@@ -156,9 +156,11 @@ Result<std::unique_ptr<Store>> SqliteStore::open(const StoreOptions& options, st
   if (!last) return last.status();
   st.last_audit = *last;
   {
-    Stmt q(store->db_, "SELECT MAX(idx) FROM audit_checkpoints");
-    if (q && sqlite3_step(q.s) == SQLITE_ROW)
+    Stmt q(store->db_, "SELECT idx, time_ms FROM audit_checkpoints ORDER BY idx DESC LIMIT 1");
+    if (q && sqlite3_step(q.s) == SQLITE_ROW) {
       st.last_checkpoint = static_cast<std::uint64_t>(sqlite3_column_int64(q.s, 0));
+      st.last_checkpoint_ms = sqlite3_column_int64(q.s, 1);
+    }
   }
   {
     MutexLock lock(store->reader_mu_);

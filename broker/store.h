@@ -99,6 +99,7 @@ struct RecoveredState {
                                                               // highest seq, seq order, labels parsed from their bytes
   audit::AuditEntry last_audit;                               // the entry of highest index; index 0 when empty
   std::uint64_t last_checkpoint = 0;                          // the highest checkpoint index; 0 when none
+  std::int64_t last_checkpoint_ms = 0;                        // that checkpoint's time_ms; 0 when none
 };
 
 struct Batch {

@@ -87,6 +87,11 @@ class VerifierPool {
   std::vector<IngressJob> cancel(const std::string& routing_id) EXCLUDES(mu_);
 
   int threads() const { return static_cast<int>(workers_.size()); }
+  // Jobs queued and not yet taken by a worker (BROKER_STATUS.verify_queue).
+  std::size_t queued() const EXCLUDES(mu_) {
+    MutexLock lock(mu_);
+    return queued_;
+  }
 
  private:
   struct NodeQueue {
@@ -102,7 +107,7 @@ class VerifierPool {
   const std::size_t queue_limit_;
   const Work work_;
 
-  Mutex mu_;  // guards the scheduler state below
+  mutable Mutex mu_;  // guards the scheduler state below
   std::condition_variable cv_;
   bool stopping_ GUARDED_BY(mu_) = false;
   // Nodes with queued jobs or one in progress.

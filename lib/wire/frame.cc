@@ -3,6 +3,7 @@
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/wire_format_lite.h>
 
+#include <algorithm>
 #include <cassert>
 #include <cstring>
 
@@ -126,7 +127,7 @@ Frame make_hello(std::string_view client_name) {
 }
 
 Frame make_welcome(std::string_view node_id, std::int64_t broker_time_ms, std::uint32_t max_frame_bytes,
-                   std::uint32_t max_subscriptions, std::string_view broker_id) {
+                   std::uint32_t max_subscriptions, std::string_view broker_id, ByteView directory_digest) {
   Frame f;
   auto* welcome = f.mutable_welcome();
   welcome->set_version(kProtocolVersion);
@@ -135,6 +136,7 @@ Frame make_welcome(std::string_view node_id, std::int64_t broker_time_ms, std::u
   welcome->set_max_frame_bytes(max_frame_bytes);
   welcome->set_max_subscriptions(max_subscriptions);
   welcome->set_broker_id(std::string(broker_id));
+  welcome->set_directory_digest(to_string(directory_digest));
   return f;
 }
 
@@ -258,6 +260,19 @@ Frame make_directory_changed(ByteView directory_digest, std::uint64_t generation
   auto* changed = f.mutable_directory_changed();
   changed->set_directory_digest(to_string(directory_digest));
   changed->set_generation(generation);
+  return f;
+}
+
+Frame make_subscription_list(std::uint64_t request_id, std::vector<std::string> durable,
+                             std::vector<std::string> session, std::uint64_t acked_seq) {
+  std::sort(durable.begin(), durable.end());
+  std::sort(session.begin(), session.end());
+  Frame f;
+  auto* list = f.mutable_subscription_list();
+  list->set_request_id(request_id);
+  for (auto& p : durable) list->add_durable(std::move(p));
+  for (auto& p : session) list->add_session(std::move(p));
+  list->set_acked_seq(acked_seq);
   return f;
 }
 

@@ -60,7 +60,8 @@ Bytes encode_deliver(std::uint64_t broker_seq, ByteView report, ByteView receipt
 
 tearline::v1::Frame make_hello(std::string_view client_name);  // protocol/version from above
 tearline::v1::Frame make_welcome(std::string_view node_id, std::int64_t broker_time_ms, std::uint32_t max_frame_bytes,
-                                 std::uint32_t max_subscriptions, std::string_view broker_id = {});
+                                 std::uint32_t max_subscriptions, std::string_view broker_id = {},
+                                 ByteView directory_digest = {});
 // Error.code = `code`; reasons = every reason of `reasons`, or one reason
 // {code, code_meaning(code)} when `reasons` is OK. Use it for session-level
 // errors that carry underlying causes (SESSION_REVOKED because of REVOKED).
@@ -91,6 +92,9 @@ tearline::v1::Frame make_unsubscribe(std::uint64_t request_id, const std::vector
                                      bool session_only);
 tearline::v1::Frame make_list_subscriptions(std::uint64_t request_id);
 tearline::v1::Frame make_directory_changed(ByteView directory_digest, std::uint64_t generation);
+// SUBSCRIPTION_LIST: both lists sorted here.
+tearline::v1::Frame make_subscription_list(std::uint64_t request_id, std::vector<std::string> durable,
+                                           std::vector<std::string> session, std::uint64_t acked_seq);
 
 // ---- Status <-> wire --------------------------------------------------------
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Black-box test of `tearline-broker` start-up and signals: every start-up
-# error is one clear line on stderr and a non-zero exit (never half-secured);
-# SIGHUP reloads; SIGTERM stops cleanly with exit 0.
+# error is one clear line on stderr prefixed "tearline-broker: " with exit 2
+# (bad flags, bad config) or 1 (cannot start; never half-secured); one broker
+# per data_dir (the store lock); SIGHUP reloads; SIGTERM stops cleanly, exit 0.
 # Usage: broker_cli_test.sh PATH/TO/tearline-broker PATH/TO/tearline SOURCE_DIR
 set -euo pipefail
 
@@ -28,14 +29,31 @@ data_dir = "$WORK/data"
 TOML
 }
 
-# expect_startup_error CONFIG PATTERN: exits non-zero with one stderr line matching PATTERN.
-expect_startup_error() {
-  local rc=0
-  timeout 10 "$BROKER" --config "$1" >"$WORK/out" 2>"$WORK/err" || rc=$?
-  [[ $rc -ne 0 && $rc -ne 124 ]] || fail "broker with $1 exited $rc, expected a start-up error"
+# expect_exit CODE PATTERN ARGS...: the broker exits CODE with one stderr
+# line starting "tearline-broker: " and matching PATTERN, nothing on stdout.
+expect_exit() {
+  local expected=$1 pattern=$2 rc=0
+  shift 2
+  timeout 10 "$BROKER" "$@" >"$WORK/out" 2>"$WORK/err" || rc=$?
+  [[ $rc -eq $expected ]] || { cat "$WORK/err"; fail "tearline-broker $* exited $rc, expected $expected"; }
   [[ $(wc -l <"$WORK/err") -eq 1 ]] || { cat "$WORK/err"; fail "expected exactly one line on stderr"; }
-  grep -qE -- "$2" "$WORK/err" || { cat "$WORK/err"; fail "stderr lacks /$2/"; }
+  grep -qE -- "^tearline-broker: " "$WORK/err" || { cat "$WORK/err"; fail "stderr lacks the prefix"; }
+  grep -qE -- "$pattern" "$WORK/err" || { cat "$WORK/err"; fail "stderr lacks /$pattern/"; }
+  [[ ! -s $WORK/out ]] || { cat "$WORK/out"; fail "unexpected stdout"; }
 }
+# expect_startup_error CONFIG PATTERN [CODE]: bad configuration, exit 2 unless CODE says otherwise.
+expect_startup_error() { expect_exit "${3:-2}" "$2" --config "$1"; }
+
+# The command line: --version, --help, bad flags (exit 2, never a raw parser code).
+rc=0
+"$BROKER" --version >"$WORK/out" 2>"$WORK/err" || rc=$?
+[[ $rc -eq 0 && ! -s $WORK/err ]] || fail "--version exited $rc"
+grep -qE '^tearline-broker [0-9]+\.[0-9]+\.[0-9]+ \(git [0-9a-z-]+\)$' "$WORK/out" || { cat "$WORK/out"; fail "--version"; }
+"$BROKER" --help >"$WORK/out" 2>&1 || fail "--help exited non-zero"
+grep -q -- "--config" "$WORK/out" || fail "--help lacks --config"
+expect_exit 2 "tearline-broker: .*--colour.* \(see --help\)$" --colour
+expect_exit 2 "tearline-broker: --config is required \(see --help\)$"
+expect_exit 2 "tearline-broker: .*--config.* \(see --help\)$" --config
 
 # Missing config file.
 expect_startup_error "$WORK/nope.toml" "IO_ERROR: cannot open .*nope.toml"
@@ -50,16 +68,16 @@ expect_startup_error "$WORK/unknown.toml" "unknown key broker.colour"
 cp "$PKI/keys/broker.key" "$WORK/open.key"
 chmod 0644 "$WORK/open.key"
 write_config "$WORK/perm.toml" "$WORK/open.key" "$PKI/directory" "$SRC/certs/policy.toml"
-expect_startup_error "$WORK/perm.toml" "KEY_FILE: .*mode 0644"
+expect_startup_error "$WORK/perm.toml" "cannot start: KEY_FILE: .*mode 0644" 1
 # Empty trust store.
 mkdir -p "$WORK/emptydir"
 cp -r "$PKI/directory/." "$WORK/emptydir/"
 echo "# nothing pinned" >"$WORK/emptydir/trust.toml"
 write_config "$WORK/empty.toml" "$PKI/keys/broker.key" "$WORK/emptydir" "$SRC/certs/policy.toml"
-expect_startup_error "$WORK/empty.toml" "EMPTY_TRUST_STORE"
+expect_startup_error "$WORK/empty.toml" "cannot start: EMPTY_TRUST_STORE" 1
 # Missing policy file.
 write_config "$WORK/nopolicy.toml" "$PKI/keys/broker.key" "$PKI/directory" "$WORK/missing-policy.toml"
-expect_startup_error "$WORK/nopolicy.toml" "IO_ERROR"
+expect_startup_error "$WORK/nopolicy.toml" "cannot start: IO_ERROR" 1
 
 # A good broker: starts, reloads on SIGHUP, stops cleanly on SIGTERM.
 write_config "$WORK/good.toml" "$PKI/keys/broker.key" "$PKI/directory" "$SRC/certs/policy.toml"
@@ -79,6 +97,24 @@ for _ in $(seq 50); do grep -q "event=reload_failed" "$WORK/log" && break; sleep
 grep -q "event=reload_failed.*EMPTY_TRUST_STORE.*keeping the last good state" "$WORK/log" || { cat "$WORK/log"; fail "failed reload not reported"; }
 kill -0 "$PID" || fail "broker died after a failed reload"
 cp "$WORK/trust.bak" "$PKI/directory/trust.toml"
+
+# The store lock: a second broker on the same data_dir (another port) is
+# refused, naming the first one's PID; the first still accepts a publish.
+EP=$(sed -n 's/.*event=started endpoint=\([^ ]*\).*/\1/p' "$WORK/log")
+[[ $(cat "$WORK/data/tearline.lock") == "$PID" ]] || fail "tearline.lock does not hold the broker's PID"
+expect_startup_error "$WORK/good.toml" \
+  "cannot start: IO_ERROR: data_dir $WORK/data is in use by another broker \(PID $PID\); stop it or choose another data_dir$" 1
+timeout 20 "$TL" publish --pki "$PKI" --broker "$EP" --node fgr-liaison --topic intel.liaison.lock \
+  --classification UNCLASSIFIED --text "after a refused second broker" >"$WORK/out" 2>"$WORK/err" ||
+  { cat "$WORK/err"; fail "the first broker refused a publish after a second one was refused"; }
+grep -qi "accepted" "$WORK/out" "$WORK/err" || { cat "$WORK/out" "$WORK/err"; fail "publish not accepted"; }
+
+# A start that fails on the endpoint (port in use by the first broker)
+# creates no store: its data_dir stays empty.
+mkdir "$WORK/data2"
+sed -e "s|tcp://127.0.0.1:\*|$EP|" -e "s|$WORK/data\"|$WORK/data2\"|" "$WORK/good.toml" >"$WORK/busy.toml"
+expect_startup_error "$WORK/busy.toml" "cannot start: IO_ERROR: cannot listen on $EP" 1
+[[ -z $(ls -A "$WORK/data2") ]] || { ls -la "$WORK/data2"; fail "a start that failed touched its data_dir"; }
 kill -TERM "$PID"
 rc=0
 wait "$PID" || rc=$?

@@ -1,0 +1,53 @@
+// Broker::Impl::answer_status: ADMIN "status", answered BROKER_STATUS with
+// the broker's health (docs/protocol.md, "Admin commands").
+#include <system_error>
+
+#include "base/version.h"
+#include "broker/broker_impl.h"
+
+namespace tearline::broker {
+
+namespace {
+
+// The SQLite files of the store: the database, its write-ahead log and the
+// log's index; a file that does not exist counts 0.
+std::uint64_t store_file_bytes(const std::filesystem::path& data_dir) {
+  std::uint64_t total = 0;
+  for (const char* name : {"tearline.db", "tearline.db-wal", "tearline.db-shm"}) {
+    std::error_code ec;
+    const auto size = std::filesystem::file_size(data_dir / name, ec);
+    if (!ec) total += size;
+  }
+  return total;
+}
+
+}  // namespace
+
+void Broker::Impl::answer_status(Session& s, std::uint64_t request_id) {
+  TrustSnapshotPtr snap = trust.current();
+  const auto& digest = snap->directory->digest();
+  v1::Frame frame;
+  auto* st = frame.mutable_broker_status();
+  st->set_request_id(request_id);
+  st->set_version(std::string(version_string()));
+  st->set_broker_id(broker_id);
+  st->set_started_at_ms(started_at_ms);
+  st->set_broker_time_ms(clock.now_ms());
+  st->set_sessions(static_cast<std::uint32_t>(sessions.ready_count()));
+  st->set_head_seq(commits->head());
+  st->set_verify_queue(static_cast<std::uint32_t>(pool->queued()));
+  st->set_commit_queue(static_cast<std::uint32_t>(commits->waiting()));
+  std::uint64_t backlog = 0;
+  for (const auto& [id, session] : sessions) backlog += session.backlog.size();
+  st->set_delivery_backlog(backlog);
+  st->set_store_bytes(store_file_bytes(config.data_dir));
+  st->set_last_checkpoint_ms(commits->last_checkpoint_time_ms());
+  st->set_directory_digest(std::string(reinterpret_cast<const char*>(digest.data()), digest.size()));
+  st->set_directory_generation(snap->generation);
+  st->set_accepted(counters.accepted);
+  st->set_rejected(counters.rejected);
+  st->set_delivered(counters.delivered);
+  send(s, frame);
+}
+
+}  // namespace tearline::broker
