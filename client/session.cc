@@ -43,9 +43,9 @@ std::int64_t monotonic_ms() {
   return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
 }
 
-// The node's own credential in the local directory, judged before
-// connecting, so that the user learns which of unknown, not yet valid,
-// expired or revoked it is, and what to do, instead of a refused handshake.
+// The node's own credential in the local directory: unknown (checked before
+// connecting), and not yet valid, expired or revoked (added to a refused
+// handshake), each with the date or the list and what to do.
 Status check_own_credential(const identity::Directory& dir, const SessionOptions& o, std::int64_t now) {
   const identity::Credential* c = dir.node(o.node_id);
   if (c == nullptr) {
@@ -464,8 +464,8 @@ Result<std::unique_ptr<Session>> Session::connect(const SessionOptions& options)
   auto dir = identity::Directory::load(options.directory, SystemClock::instance().now_seconds(), nullptr);
   if (!dir) return dir.status();
   impl->directory = std::move(dir).value();
-  if (Status own = check_own_credential(*impl->directory, options, SystemClock::instance().now_seconds()); !own) {
-    return own;
+  if (impl->directory->node(options.node_id) == nullptr) {
+    return check_own_credential(*impl->directory, options, SystemClock::instance().now_seconds());
   }
   auto keys = crypto::read_node_keys(options.key_file);
   if (!keys) {
@@ -496,7 +496,14 @@ Result<std::unique_ptr<Session>> Session::connect(const SessionOptions& options)
   impl->connection = std::move(opened).value();
   Status s = impl->connection->hello();
   impl->absorb_queued();
-  if (!s) return s;
+  if (!s) {
+    // The broker's verdict first; the local directory says why when it can
+    // (not yet valid, expired, revoked: with the date or the list, and what to do).
+    if (impl->connection->handshake_refused()) {
+      s.merge(check_own_credential(*impl->directory, options, SystemClock::instance().now_seconds()));
+    }
+    return s;
+  }
   impl->welcomed();
   return std::unique_ptr<Session>(new Session(std::move(impl)));
 }

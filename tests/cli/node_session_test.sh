@@ -133,7 +133,9 @@ SERIAL=$("$TL" certs issue --pki "$WORK/revoked" --node dea-gone --agency DEA --
   sed -n 's/.*serial \([0-9]*\)$/\1/p')
 "$TL" certs revoke --pki "$WORK/revoked" --agency DEA --serial "$SERIAL" --reason retired >/dev/null
 run 1 subscriptions --pki "$WORK/revoked" -s "$EP" -n dea-gone
-err_line "REVOKED: the credential of dea-gone \(serial $SERIAL\) is revoked by DEA's revocation list [0-9]+: issue a new"
+# The broker never loaded dea-gone: it refuses the handshake, and the local directory says why.
+err_line "HANDSHAKE_REFUSED: the broker at $EP refused dea-gone's transport key" \
+  "REVOKED: the credential of dea-gone \(serial $SERIAL\) is revoked by DEA's revocation list [0-9]+: issue a new"
 
 echo "== status and admin reload (admin role)"
 run 0 status "${A[@]}" -n "$ADMIN"

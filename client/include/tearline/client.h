@@ -182,9 +182,14 @@ struct Received {
 
 class Session {
  public:
-  // Loads the directory and key file, connects and says HELLO. Fails with the
-  // broker's ERROR (e.g. SESSION_REVOKED) or, when nothing answers within
-  // connect_timeout_ms, UNAVAILABLE.
+  // Loads the directory and key file, connects and says HELLO. Fails with
+  // UNKNOWN_NODE when the local directory holds no credential of the node
+  // (nothing is sent); KEY_FILE for a key file that is not the node's (naming
+  // the kind of key it is); HANDSHAKE_REFUSED when the CURVE handshake failed
+  // (the broker refused the node's key: followed by NOT_YET_VALID, EXPIRED or
+  // REVOKED when the local directory says why; or the broker's key does not
+  // match DIRECTORY/broker.pub); the broker's ERROR (e.g. SESSION_REVOKED);
+  // or, when nothing answers within connect_timeout_ms, UNAVAILABLE.
   static Result<std::unique_ptr<Session>> connect(const SessionOptions& options);
   ~Session();
   Session(const Session&) = delete;
