@@ -113,6 +113,8 @@ TEARLINE_PKI=$WORK/nope run 2 subscriptions -s "$EP" -n "$SUB"
 err_line "^tearline: --pki '$WORK/nope' \(from TEARLINE_PKI\): no such folder"
 run 2 subscriptions --pki "$WORK" -s "$EP" -n "$SUB"
 err_line "not a PKI folder \(no directory/trust.toml\)"
+TEARLINE_PKI=$WORK/nope run 2 explain "$WORK/broker.toml"
+err_line "^tearline: explain: --pki '$WORK/nope': not a PKI folder \(no directory/trust.toml\): give --pki DIR or set TEARLINE_PKI"
 run 2 publish --pki "$PKI" --broker localhost:7911 -n "$PUB" -t intel.x --classification UNCLASSIFIED --text x
 err_line "^tearline: --broker 'localhost:7911' is not an endpoint: give tcp://HOST:PORT, e.g. tcp://localhost:7911$"
 run 2 subscriptions "${A[@]}"

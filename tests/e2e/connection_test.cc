@@ -230,6 +230,33 @@ TEST_CASE("session: a refused handshake says why from the local directory (revok
   CHECK(session.status().to_string().find("is revoked by DEA's revocation list") != std::string::npos);
 }
 
+TEST_CASE("session: a credential not yet valid or expired: the refused handshake names which, with the date") {
+  testing::BrokerFixture fx;
+  const std::int64_t now = SystemClock::instance().now_seconds();
+  struct Case {
+    std::string node;
+    std::int64_t not_before, not_after;
+    Code code;
+    std::string says;
+  };
+  const std::vector<Case> cases{
+      {"dea-later", now + 86400, now + 2 * 86400, Code::NOT_YET_VALID, "is valid only from "},
+      {"dea-earlier", now - 2 * 86400, now - 86400, Code::EXPIRED, "expired at "},
+  };
+  for (const auto& c : cases) {
+    REQUIRE(identity::issue_node(fx.pki(), {c.node, "DEA", v1::SECRET, {"agent"}, c.not_before, c.not_after}));
+  }
+  fx.reload();
+  for (const auto& c : cases) {
+    auto session = fx.connect(c.node);
+    REQUIRE_FALSE(session);
+    INFO(session.status().to_string());
+    CHECK(session.status().code() == Code::HANDSHAKE_REFUSED);
+    CHECK(session.status().has(c.code));
+    CHECK(session.status().to_string().find(c.says) != std::string::npos);
+  }
+}
+
 TEST_CASE("session: subscriptions() lists durable and session-only patterns; unsubscribe removes them") {
   testing::BrokerFixture fx;
   auto reader = testing::must_connect(fx, "dea-cucuta-agent");

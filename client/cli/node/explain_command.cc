@@ -76,6 +76,14 @@ void explain_node(const report::VerifiedReport& rep, const report::VerifiedSecti
 void run_explain(const ExplainOptions& o) {
   const std::filesystem::path dir_path =
       o.directory.empty() ? std::filesystem::path(o.pki) / "directory" : std::filesystem::path(o.directory);
+  std::error_code ec;
+  if (o.directory.empty() && !std::filesystem::exists(dir_path / "trust.toml", ec)) {
+    throw CommandExit(kExitUsage,
+                      one_line("explain: --pki '" + o.pki +
+                               "': not a PKI folder (no directory/trust.toml): give --pki DIR or set TEARLINE_PKI to "
+                               "a folder made by `tearline certs`"),
+                      Code::INVALID_FIELD);
+  }
   auto bytes = read_file(o.report_file, kMaxReportBytes);
   if (!bytes) fail(kExitUsage, "report", bytes.status());
   const identity::DirectoryPtr dir = load_directory_or_exit(dir_path);
