@@ -49,7 +49,7 @@ text = "$TEXT2"
 TOML
 
 echo "== --help of every node command"
-for cmd in publish subscribe explain; do
+for cmd in publish subscribe explain unsubscribe subscriptions status context; do
   run 0 "$cmd" --help
   out_has "Usage: .*$cmd"
 done
