@@ -16,12 +16,14 @@ SRC=${3:?source dir}
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/tearline-node-session.XXXXXX")
 PIDS=()
 cleanup() {
-  for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+  for p in "${PIDS[@]}"; do { kill -9 "$p" && wait "$p"; } 2>/dev/null || true; done
   rm -rf "$WORK"
 }
 trap cleanup EXIT
 source "$(dirname "$0")/lib.sh"
 err_line() { one_err_line "$@"; no_out; }
+# JSON is checked as text: protobuf prints fields in their numbers' order (and python3 starts slowly here).
+json_node() { grep -q "^{\"node\":\"$1\"," "$WORK/out" || { cat "$WORK/out"; fail "JSON node is not $1"; }; }
 # Contexts live in the test's own folder; no TEARLINE_* from the caller.
 export XDG_CONFIG_HOME=$WORK/config
 unset TEARLINE_PKI TEARLINE_BROKER TEARLINE_NODE TEARLINE_CONTEXT
@@ -81,21 +83,21 @@ echo "== where --pki, --broker and --node come from: flag > TEARLINE_* > context
 run 0 subscriptions "${A[@]}" -n "$SUB"
 out_has "^node:     $SUB$"
 TEARLINE_PKI=$PKI TEARLINE_BROKER=$EP TEARLINE_NODE=$SUB run 0 subscriptions --json
-python3 -c 'import json,sys; v=json.load(open(sys.argv[1])); assert v["node"]==sys.argv[2], v' "$WORK/out" "$SUB"
+json_node "$SUB"
 TEARLINE_PKI=$PKI TEARLINE_BROKER=$EP TEARLINE_NODE=$SUB run 0 subscriptions --json -n "$PUB"
-python3 -c 'import json,sys; v=json.load(open(sys.argv[1])); assert v["node"]==sys.argv[2], v' "$WORK/out" "$PUB"
+json_node "$PUB"
 run 0 context save lab --pki "$PKI" --broker "$EP" --node "$SUB"
 out_has '^saved context lab '
 run 0 context use lab
 run 0 context list
 [[ $(cat "$WORK/out") == "* lab  pki=$PKI broker=$EP node=$SUB" ]] || { cat "$WORK/out"; fail "context list"; }
 run 0 context show lab --json
-python3 -c 'import json,sys; v=json.load(open(sys.argv[1])); assert v=={"name":"lab","pki":sys.argv[2],"broker":sys.argv[3],"node":sys.argv[4],"selected":True}, v' \
-  "$WORK/out" "$PKI" "$EP" "$SUB"
+[[ $(cat "$WORK/out") == "{\"name\":\"lab\",\"pki\":\"$PKI\",\"broker\":\"$EP\",\"node\":\"$SUB\",\"selected\":true}" ]] ||
+  { cat "$WORK/out"; fail "context show --json"; }
 run 0 subscriptions --json
-python3 -c 'import json,sys; v=json.load(open(sys.argv[1])); assert v["node"]==sys.argv[2], v' "$WORK/out" "$SUB"
+json_node "$SUB"
 TEARLINE_NODE=$PUB run 0 subscriptions --json
-python3 -c 'import json,sys; v=json.load(open(sys.argv[1])); assert v["node"]==sys.argv[2], v' "$WORK/out" "$PUB"
+json_node "$PUB"
 run 0 context rm lab
 run 0 context list
 no_out
@@ -144,13 +146,8 @@ run 0 status "${A[@]}" -n "$ADMIN"
 out_has "^broker:     tearline-broker \([0-9]+\.[0-9]+\.[0-9]+"
 out_has "^directory:  generation 1, digest [0-9a-f]{16} \(equal to this node's\)$"
 run 0 status "${A[@]}" -n "$ADMIN" --json
-python3 - "$WORK/out" <<'PY'
-import json, sys
-v = json.load(open(sys.argv[1]))
-assert v["broker_id"] == "tearline-broker" and v["directory_generation"] == "1", v
-assert len(v["directory_digest"]) == 64 and v["directory_matches_local"] is True, v
-assert v["sessions"] >= 1 and int(v["uptime_s"]) >= 0 and v["started_at"].endswith("Z"), v
-PY
+out_has '^\{"version":"[0-9]+\.[0-9]+\.[0-9]+[^"]*","broker_id":"tearline-broker","started_at_ms":"[0-9]+","started_at":"[0-9T:.-]+Z","uptime_s":"[0-9]+","sessions":[1-9][0-9]*,'
+out_has '"directory_digest":"[0-9a-f]{64}","directory_generation":"1",.*"directory_matches_local":true\}$'
 run 1 status "${A[@]}" -n "$SUB"
 err_line "^tearline: status: "
 run 1 admin reload "${A[@]}" -n "$SUB"
@@ -166,7 +163,8 @@ bg flush "${A[@]}" -n "$SUB" -t intel.flush --json --count 1 --idle-exit 20000
 publish "$PUB" intel.seizures "not for the flush subscriber"
 publish "$PUB" intel.flush "flush"
 finished flush
-python3 -c 'import json,sys; l=open(sys.argv[1]).read().splitlines(); assert len(l)==1 and json.loads(l[0])["topic"]=="intel.flush", l' "$WORK/flush.out"
+[[ $(wc -l <"$WORK/flush.out") -eq 1 ]] && grep -q '"topic":"intel.flush"' "$WORK/flush.out" ||
+  { cat "$WORK/flush.out"; fail "the session-only subscriber printed another topic"; }
 run 0 unsubscribe "${A[@]}" -n "$SUB" --durable -t '>'
 out_has "^unsubscribed $SUB from > \(durable\)$"
 run 0 subscriptions "${A[@]}" -n "$SUB"
@@ -198,7 +196,8 @@ err_of fresh "^tearline: subscribe: reloaded the directory \(the broker announce
 err_of stale "^tearline: subscribe: reloaded the directory .*, not the broker's"
 publish dea-new-agent intel.new "from the new node"
 finished fresh
-python3 -c 'import json,sys; v=json.load(open(sys.argv[1])); assert v["originator"]=="dea-new-agent" and v["signature"]=="valid", v' "$WORK/fresh.out"
+grep -q '"originator":"dea-new-agent","topic":"intel.new","created_at_ms":"[0-9]*","signature":"valid"' "$WORK/fresh.out" ||
+  { cat "$WORK/fresh.out"; fail "fresh: the new node's report is not valid"; }
 for _ in $(seq 100); do grep -q "NOT VERIFIED" "$WORK/stale.out" && break; sleep 0.1; done
 grep -qE "^report \(broker seq [0-9]+\) NOT VERIFIED: " "$WORK/stale.out" || { cat "$WORK/stale.out"; fail "stale: no NOT VERIFIED"; }
 grep -q "^  what to do: " "$WORK/stale.out" || { cat "$WORK/stale.out"; fail "stale: no advice"; }
@@ -221,5 +220,6 @@ err_of again "^tearline: subscribe: regained the broker; delivery resumes after 
 err_of again "reloaded the directory \(the session said HELLO again\): .*, now equal to the broker's$"
 publish dea-newer-agent intel.newer "after the restart"
 finished again
-python3 -c 'import json,sys; v=json.load(open(sys.argv[1])); assert v["originator"]=="dea-newer-agent" and v["signature"]=="valid", v' "$WORK/again.out"
+grep -q '"originator":"dea-newer-agent","topic":"intel.newer","created_at_ms":"[0-9]*","signature":"valid"' "$WORK/again.out" ||
+  { cat "$WORK/again.out"; fail "again: the newer node's report is not valid"; }
 echo "node_session: all passed"
