@@ -710,7 +710,7 @@ Result<BrokerStatus> Session::status() {
   return out;
 }
 
-Status Session::reload_directory() { return impl_->reload("asked by the caller"); }
+Status Session::reload_directory(std::string_view why) { return impl_->reload(std::string(why)); }
 
 std::string Session::directory_digest_hex() const { return hex_of(impl_->directory->digest()); }
 

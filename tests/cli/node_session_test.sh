@@ -204,7 +204,7 @@ grep -q "^  what to do: " "$WORK/stale.out" || { cat "$WORK/stale.out"; fail "st
 ! grep -q "REJECTED" "$WORK/stale.out" || fail "the receiving side says REJECTED"
 cp "$PKI/directory/credentials/"* "$WORK/stale/credentials/"
 kill -HUP "$stale_PID"
-err_of stale "reloaded the directory \(asked by the caller\): .*, now equal to the broker's$"
+err_of stale "reloaded the directory \(SIGHUP\): .*, now equal to the broker's$"
 publish dea-new-agent intel.new "again"
 finished stale
 grep -q "^  originator: dea-new-agent$" "$WORK/stale.out" || { cat "$WORK/stale.out"; fail "stale: not verified after SIGHUP"; }

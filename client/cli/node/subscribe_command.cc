@@ -184,7 +184,7 @@ void run_subscribe(const SubscribeOptions& o) {
       if (left <= 0) return;
       slice = static_cast<int>(std::min<std::int64_t>(slice, left));
     }
-    if (hangup.exchange(false)) (void)session->reload_directory();
+    if (hangup.exchange(false)) (void)session->reload_directory("SIGHUP");
     auto r = session->receive(slice);
     while (auto event = session->take_connection_event()) {
       std::cerr << "tearline: subscribe: " << connection_note(*event) << std::endl;

@@ -222,8 +222,9 @@ class Session {
   Result<BrokerStatus> status();
   // Reads the local directory from disk again (as at connect(), with the
   // revocation lists held carried over). On failure the session keeps the
-  // directory it had. Also queues a kDirectoryReloaded event.
-  Status reload_directory();
+  // directory it had. Also queues a kDirectoryReloaded event whose `why` is
+  // `why` (e.g. "SIGHUP").
+  Status reload_directory(std::string_view why = "on request");
   // The local directory's digest, 64 hex characters.
   std::string directory_digest_hex() const;
 
