@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstring>
 #include <thread>
+#include <utility>
 
 #include "base/files.h"
 #include "wire/frame.h"
@@ -36,7 +38,14 @@ int remaining_ms(std::int64_t deadline) {
   return static_cast<int>(std::max<std::int64_t>(1, deadline - monotonic_ms()));
 }
 
-bool is_answer(const v1::Frame& f) { return f.has_accepted() || f.has_rejected() || f.has_error(); }
+bool is_answer(const v1::Frame& f) {
+  return f.has_accepted() || f.has_rejected() || f.has_error() || f.has_subscription_list() || f.has_broker_status();
+}
+
+// The monitor events a Connection follows: the handshake's outcome and drops.
+constexpr int kMonitoredEvents = ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
+                                 ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_SUCCEEDED |
+                                 ZMQ_EVENT_DISCONNECTED;
 
 // ERROR PROTOCOL_VIOLATION: what a broker that restarted (or forgot an idle
 // session) answers to any frame, whatever request id it carries.
@@ -49,7 +58,7 @@ bool forgets_session(const Connection::Event& e) {
 struct Connection::Socket {
   zmq::context_t context{1};
   zmq::socket_t dealer;
-  zmq::socket_t monitor;  // ZMQ_EVENT_HANDSHAKE_FAILED_AUTH of `dealer`
+  zmq::socket_t monitor;  // kMonitoredEvents of `dealer`
 };
 
 Result<crypto::TransportPublicKey> read_broker_key(const std::filesystem::path& file) {
@@ -99,7 +108,7 @@ Result<std::unique_ptr<Connection>> Connection::open(const ConnectionOptions& op
     s.set(zmq::sockopt::maxmsgsize, static_cast<std::int64_t>(kMaxIncomingFrameBytes));
     s.set(zmq::sockopt::sndtimeo, options.send_timeout_ms);
     const std::string monitor = "inproc://tearline-monitor-" + std::to_string(monitors.fetch_add(1));
-    if (zmq_socket_monitor(s.handle(), monitor.c_str(), ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) != 0) {
+    if (zmq_socket_monitor(s.handle(), monitor.c_str(), kMonitoredEvents) != 0) {
       return Status::fail(Code::UNAVAILABLE, "cannot monitor the connection");
     }
     socket->monitor = zmq::socket_t(socket->context, zmq::socket_type::pair);
@@ -112,16 +121,57 @@ Result<std::unique_ptr<Connection>> Connection::open(const ConnectionOptions& op
   return std::unique_ptr<Connection>(new Connection(options, std::move(socket)));
 }
 
-bool Connection::handshake_refused() {
+void Connection::read_monitor() {
   try {
-    zmq::message_t event;
-    if (!socket_->monitor.recv(event, zmq::recv_flags::dontwait)) return false;
-    zmq::message_t address;
-    (void)socket_->monitor.recv(address, zmq::recv_flags::dontwait);
-    return true;
+    for (;;) {
+      zmq::message_t event;
+      if (!socket_->monitor.recv(event, zmq::recv_flags::dontwait)) return;
+      zmq::message_t address;
+      (void)socket_->monitor.recv(address, zmq::recv_flags::dontwait);
+      if (event.size() < sizeof(std::uint16_t)) continue;
+      std::uint16_t id = 0;
+      std::memcpy(&id, event.data(), sizeof id);
+      switch (id) {
+        case ZMQ_EVENT_HANDSHAKE_SUCCEEDED:
+          handshake_failure_event_ = 0;
+          link_changes_.push_back(true);
+          break;
+        case ZMQ_EVENT_DISCONNECTED: link_changes_.push_back(false); break;
+        case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH: handshake_failure_event_ = id; break;
+        default:  // _NO_DETAIL, _PROTOCOL: keep a refusal (AUTH) seen before it
+          if (handshake_failure_event_ != ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) handshake_failure_event_ = id;
+          break;
+      }
+    }
   } catch (const zmq::error_t&) {
-    return false;
   }
+}
+
+bool Connection::handshake_refused() {
+  read_monitor();
+  return handshake_failure_event_ == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH;
+}
+
+Status Connection::handshake_failure() {
+  read_monitor();
+  const std::string node = options_.node_id.empty() ? "this node" : options_.node_id;
+  if (handshake_failure_event_ == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
+    return Status::fail(Code::HANDSHAKE_REFUSED, "the broker at " + options_.endpoint + " refused " + node +
+                                                     "'s transport key (a credential the broker has not loaded, "
+                                                     "expired or revoked; reload the broker after issuing)");
+  }
+  if (handshake_failure_event_ != 0) {
+    const std::string file = options_.broker_key_file.empty() ? "the broker key given" : options_.broker_key_file;
+    return Status::fail(Code::HANDSHAKE_REFUSED, "the broker's CURVE key does not match " + file + " (the CURVE " +
+                                                     "handshake with " + options_.endpoint +
+                                                     " failed; use the directory of this broker's PKI)");
+  }
+  return Status::ok();
+}
+
+std::vector<bool> Connection::link_changes() {
+  read_monitor();
+  return std::exchange(link_changes_, {});
 }
 
 Status Connection::hello() {
@@ -129,13 +179,14 @@ Status Connection::hello() {
   // succeeded, which a refused key never does: retry until it is taken.
   const std::int64_t deadline = monotonic_ms() + options_.connect_timeout_ms;
   for (;;) {
-    if (handshake_refused()) {
-      return Status::fail(Code::HANDSHAKE_REFUSED, "the broker refused " +
-                                                       (options_.node_id.empty() ? "this node" : options_.node_id) +
-                                                       "'s transport key (unknown, expired or revoked credential)");
-    }
+    if (Status failed = handshake_failure(); !failed) return failed;
     Status s = say_hello(options_.connect_timeout_ms);
-    if (s || s.code() != Code::UNAVAILABLE || monotonic_ms() >= deadline) return s;
+    if (s || s.code() != Code::UNAVAILABLE || monotonic_ms() >= deadline) {
+      if (!s && s.code() == Code::UNAVAILABLE) {
+        if (Status failed = handshake_failure(); !failed) return failed;
+      }
+      return s;
+    }
   }
 }
 

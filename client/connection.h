@@ -11,8 +11,13 @@
 //
 // Errors: ZeroMQ exceptions are caught here and never leave a Connection.
 // Every failure is a Status: UNAVAILABLE when the broker cannot be reached or
-// does not answer in time, HANDSHAKE_REFUSED when the broker's ZAP handler
-// refused the node's transport key, or the broker's own ERROR (see hello()).
+// does not answer in time, HANDSHAKE_REFUSED when the CURVE handshake failed
+// (the broker's ZAP handler refused the node's transport key, or the broker's
+// key is not the one the client holds), or the broker's own ERROR (see hello()).
+//
+// The link: a socket monitor reports the handshake's outcome and every drop
+// of the TCP connection (link_changes()); after a drop ZeroMQ reconnects by
+// itself, but the broker sees a new peer, so the session must say HELLO again.
 //
 // Timeouts: every call that waits takes its bound (or uses the options); a
 // send never blocks beyond send_timeout_ms (ZMQ_SNDTIMEO), and try_send()
@@ -44,6 +49,8 @@
 namespace tearline::client {
 
 struct ConnectionOptions {
+  // Names the broker key's file in handshake failures ("<pki>/directory/broker.pub").
+  std::string broker_key_file;
   std::string endpoint;                         // e.g. tcp://127.0.0.1:7801
   std::string client_name = "tearline-client";  // Hello.client_name
   std::string node_id;                          // named in error messages only
@@ -87,7 +94,8 @@ class Connection {
 
   // Says HELLO until WELCOME, for at most options.connect_timeout_ms: OK; the
   // broker's ERROR (error_status()); HANDSHAKE_REFUSED once the handshake
-  // was refused; or UNAVAILABLE. Other frames that arrive are queued.
+  // failed (handshake_failure()); or UNAVAILABLE. Other frames that arrive
+  // are queued.
   Status hello();
   // One HELLO on the connection as it is (e.g. after the broker closed the
   // session): OK on WELCOME, the ERROR's status, UNAVAILABLE after a 20 ms
@@ -97,6 +105,17 @@ class Connection {
   // True once the broker refused the CURVE handshake (its ZAP handler said
   // no). Such a connection never carries a frame.
   bool handshake_refused();
+  // HANDSHAKE_REFUSED with what failed, once the last handshake failed: the
+  // broker refused this node's transport key (ZMQ_EVENT_HANDSHAKE_FAILED_AUTH),
+  // or the broker closed the handshake, which a CURVE server does when the
+  // client encrypted to another key than its own: the broker's key does not
+  // match options.broker_key_file (_NO_DETAIL, _PROTOCOL). OK otherwise,
+  // and again after a handshake that succeeded.
+  Status handshake_failure();
+  // The link's changes since the last call, oldest first: true when a CURVE
+  // handshake succeeded (the first one, or after a drop), false when the
+  // connection dropped. Never blocks.
+  std::vector<bool> link_changes();
   // The last WELCOME received (default-constructed before the first): its
   // broker_id names the broker whose receipts this session must see.
   const tearline::v1::Welcome& welcome() const { return welcome_; }
@@ -169,6 +188,8 @@ class Connection {
   std::optional<Event> read(int timeout_ms);
   // Files a frame: an answer to a request in flight goes to answers_, the rest to events_.
   void file(Event event);
+  // Reads every pending monitor event into handshake_failure_ and link_changes_.
+  void read_monitor();
 
   ConnectionOptions options_;
   std::unique_ptr<Socket> socket_;
@@ -177,6 +198,8 @@ class Connection {
   std::unordered_map<std::uint64_t, tearline::v1::Frame> answers_;
   std::deque<Event> events_;
   tearline::v1::Welcome welcome_;
+  int handshake_failure_event_ = 0;  // the ZMQ_EVENT_HANDSHAKE_FAILED_* seen last; 0 after a success
+  std::vector<bool> link_changes_;
 };
 
 }  // namespace tearline::client

@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <chrono>
 #include <deque>
+#include <fstream>
 #include <set>
 
 #include "base/clock.h"
+#include "base/time_format.h"
 #include "client/connection.h"
 #include "crypto/key_file.h"
 #include "report/key_epochs.h"
@@ -39,6 +41,51 @@ std::optional<crypto::Digest> digest_of(const v1::Report& report) {
 std::int64_t monotonic_ms() {
   using namespace std::chrono;
   return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
+}
+
+// The node's own credential in the local directory: unknown (checked before
+// connecting), and not yet valid, expired or revoked (added to a refused
+// handshake), each with the date or the list and what to do.
+Status check_own_credential(const identity::Directory& dir, const SessionOptions& o, std::int64_t now) {
+  const identity::Credential* c = dir.node(o.node_id);
+  if (c == nullptr) {
+    return Status::fail(Code::UNKNOWN_NODE, "node " + o.node_id + " has no credential in the directory " +
+                                                o.directory.string() +
+                                                " (not issued yet, or issued after this copy was made): issue it "
+                                                "with `tearline certs issue` or copy the PKI's directory again");
+  }
+  const std::string which = "the credential of " + c->node_id + " (serial " + std::to_string(c->serial) + ")";
+  Status s;
+  if (now < c->not_before) {
+    s.add(Code::NOT_YET_VALID, which + " is valid only from " + format_utc_seconds(c->not_before) +
+                                   ": wait until then, or check this machine's clock");
+  }
+  if (now >= c->not_after) {
+    s.add(Code::EXPIRED, which + " expired at " + format_utc_seconds(c->not_after) +
+                             ": issue a new one (`tearline certs issue --replace`) and reload the broker");
+  }
+  const identity::RevocationList* list = dir.revocation_list(c->agency);
+  if (list != nullptr && list->revokes_serial(c->serial)) {
+    s.add(Code::REVOKED, which + " is revoked by " + c->agency + "'s revocation list " + std::to_string(list->number) +
+                             ": issue a new credential (`tearline certs issue --replace`) and reload the broker");
+  }
+  return s;
+}
+
+// What a key file that is not a node's holds, by its first bytes (the
+// formats of crypto/key_file.h); empty when it is not a tearline key file.
+std::string key_file_kind(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  std::string head(8, '\0');
+  if (!in.read(head.data(), static_cast<std::streamsize>(head.size()))) return "";
+  if (head == "TLAUTH1\n") return "an agency authority's signing key (TLAUTH1)";
+  if (head == "TLBRKR1\n") return "the broker's key file (TLBRKR1)";
+  if (head == "TLNODE1\n") return "a node key file (TLNODE1)";
+  return "";
+}
+
+std::string hex_of(const std::array<std::uint8_t, 32>& digest) {
+  return to_hex(ByteView(digest.data(), digest.size()));
 }
 
 }  // namespace
@@ -180,7 +227,11 @@ struct Session::Impl {
   std::unique_ptr<crypto::NodeSecrets> keys;
   std::unique_ptr<Connection> connection;
   std::uint64_t last_sequence = 0;
-  std::vector<std::string> patterns;
+  std::vector<std::string> durable_patterns, session_patterns;  // re-subscribed after a re-HELLO
+  std::deque<ConnectionEvent> events;                           // for take_connection_event()
+  bool lost = false;                                            // a kBrokerLost was queued and no WELCOME came since
+  std::uint64_t last_seq = 0;                                   // the highest broker seq taken by receive()
+  std::string broker_digest;                                    // the broker's directory digest, as last announced
   // DELIVERs not yet taken, each with the session generation it arrived in.
   std::deque<std::pair<std::uint64_t, v1::Deliver>> deliveries;
   // Each WELCOME starts a generation: copies sent in an earlier one are
@@ -202,12 +253,81 @@ struct Session::Impl {
   report::UnwrapCache unwraps;         // content keys this node unwrapped
   report::RootCache receipts{16, 64};  // acceptance statements this session verified
 
-  // A WELCOME came: a new generation of the session.
+  // A WELCOME came: a new generation of the session. On a re-HELLO the
+  // directory is read again; on the first, when the broker's differs.
   void welcomed() {
     ready = true;
     ++generation;
     broker_id = connection->welcome().broker_id();
+    broker_digest = connection->welcome().directory_digest();
     to_ack.clear();
+    // The link's history up to this WELCOME is settled by it; a drop after
+    // its handshake is not.
+    const std::vector<bool> changes = connection->link_changes();
+    if (lost) {
+      lost = false;
+      ConnectionEvent e;
+      e.kind = ConnectionEvent::Kind::kBrokerRegained;
+      e.resume_after_seq = last_seq;
+      events.push_back(std::move(e));
+    }
+    if (generation > 1) {
+      (void)reload("the session said HELLO again");
+    } else if (!broker_digest.empty() && !matches_broker()) {
+      (void)reload("the broker's directory differs from the local one");
+    }
+    if (!changes.empty() && !changes.back()) {
+      lose(Status::fail(Code::UNAVAILABLE, "the connection to the broker at " + options.endpoint + " dropped"));
+    }
+  }
+
+  bool matches_broker() const {
+    const auto& d = directory->digest();
+    return broker_digest.size() == d.size() &&
+           std::equal(d.begin(), d.end(), broker_digest.begin(),
+                      [](std::uint8_t a, char b) { return a == static_cast<std::uint8_t>(b); });
+  }
+
+  // Reads the directory from disk again; keeps the old one on failure.
+  Status reload(std::string why) {
+    ConnectionEvent e;
+    e.kind = ConnectionEvent::Kind::kDirectoryReloaded;
+    e.why = std::move(why);
+    e.old_digest_hex = hex_of(directory->digest());
+    auto loaded =
+        identity::Directory::load(options.directory, SystemClock::instance().now_seconds(), nullptr, directory.get());
+    if (loaded) {
+      directory = std::move(loaded).value();
+    } else {
+      e.status = loaded.status();
+    }
+    e.new_digest_hex = hex_of(directory->digest());
+    e.matches_broker = matches_broker();
+    Status out = e.status;
+    events.push_back(std::move(e));
+    return out;
+  }
+
+  // The broker is gone for this session: say HELLO again before the next
+  // request, and tell the caller once.
+  void lose(Status why) {
+    ready = false;
+    if (lost || generation == 0) return;
+    lost = true;
+    ConnectionEvent e;
+    e.kind = ConnectionEvent::Kind::kBrokerLost;
+    e.status = std::move(why);
+    events.push_back(std::move(e));
+  }
+
+  // Follows the socket monitor: a dropped connection means a new peer for
+  // the broker when ZeroMQ reconnects, so the session must say HELLO again.
+  void follow_link() {
+    for (bool up : connection->link_changes()) {
+      if (!up && ready) {
+        lose(Status::fail(Code::UNAVAILABLE, "the connection to the broker at " + options.endpoint + " dropped"));
+      }
+    }
   }
 
   // Sends one ACK with the signed delivery receipt of every copy taken
@@ -224,6 +344,7 @@ struct Session::Impl {
   // came in this generation.
   void taken(std::uint64_t generation_of, const v1::Deliver& d) {
     if (generation_of != generation) return;
+    last_seq = std::max(last_seq, d.broker_seq());
     if (!to_ack.empty() && d.broker_seq() <= to_ack.back().broker_seq) acknowledge();  // seqs ascend per receipt
     to_ack.push_back(delivered_copy(d.broker_seq(), as_bytes(d.report())));
     if (to_ack.size() >= kAckEvery) acknowledge();
@@ -236,12 +357,16 @@ struct Session::Impl {
     } else if (f.has_error()) {
       Status st = error_status(f.error());
       // A broker that restarted no longer knows this session.
-      if (f.error().code() == static_cast<std::uint32_t>(Code::PROTOCOL_VIOLATION)) ready = false;
+      if (f.error().code() == static_cast<std::uint32_t>(Code::PROTOCOL_VIOLATION)) lose(st);
       if (wire::closes_session(static_cast<Code>(f.error().code()))) {
         ready = false;
         to_ack.clear();
       }
       session_error = st;
+    } else if (f.has_directory_changed()) {
+      broker_digest = f.directory_changed().directory_digest();
+      (void)reload("the broker announced a new directory (generation " +
+                   std::to_string(f.directory_changed().generation()) + ")");
     }
   }
 
@@ -270,11 +395,14 @@ struct Session::Impl {
 
   // Re-establishes the session after a broker restart and re-subscribes.
   Status ensure_ready() {
+    follow_link();
     if (ready) return Status::ok();
     Status s = hello();
     if (!s) return s;
-    if (!patterns.empty()) {
-      auto answer = request(wire::make_subscribe(connection->next_request_id(), patterns));
+    for (const bool session_only : {false, true}) {
+      const auto& patterns = session_only ? session_patterns : durable_patterns;
+      if (patterns.empty()) continue;
+      auto answer = request(wire::make_subscribe(connection->next_request_id(), patterns, session_only));
       if (!answer) return answer.status();
     }
     return Status::ok();
@@ -337,11 +465,18 @@ Result<std::unique_ptr<Session>> Session::connect(const SessionOptions& options)
   if (!dir) return dir.status();
   impl->directory = std::move(dir).value();
   if (impl->directory->node(options.node_id) == nullptr) {
-    return Status::fail(Code::UNKNOWN_NODE,
-                        "node " + options.node_id + " is not in the directory " + options.directory.string());
+    return check_own_credential(*impl->directory, options, SystemClock::instance().now_seconds());
   }
   auto keys = crypto::read_node_keys(options.key_file);
-  if (!keys) return keys.status();
+  if (!keys) {
+    const std::string kind = key_file_kind(options.key_file);
+    if (!kind.empty() && kind.find("TLNODE1") == std::string::npos) {
+      return Status::fail(Code::KEY_FILE, "key file " + options.key_file.string() + " is " + kind +
+                                              ", not a node key file (TLNODE1): give the node's, PKI/keys/nodes/" +
+                                              options.node_id + ".key");
+    }
+    return keys.status();
+  }
   impl->keys = std::make_unique<crypto::NodeSecrets>(std::move(keys).value());
   if (!(impl->keys->signing.public_key() == impl->directory->node(options.node_id)->signing_key)) {
     return Status::fail(Code::KEY_FILE,
@@ -354,13 +489,21 @@ Result<std::unique_ptr<Session>> Session::connect(const SessionOptions& options)
   connection.client_name = options.client_name;
   connection.node_id = options.node_id;
   connection.connect_timeout_ms = options.connect_timeout_ms;
+  connection.broker_key_file = (options.directory / "broker.pub").string();
   connection.send_timeout_ms = options.connect_timeout_ms;
   auto opened = Connection::open(connection, *broker_key, impl->keys->transport);
   if (!opened) return opened.status();
   impl->connection = std::move(opened).value();
   Status s = impl->connection->hello();
   impl->absorb_queued();
-  if (!s) return s;
+  if (!s) {
+    // The broker's verdict first; the local directory says why when it can
+    // (not yet valid, expired, revoked: with the date or the list, and what to do).
+    if (impl->connection->handshake_refused()) {
+      s.merge(check_own_credential(*impl->directory, options, SystemClock::instance().now_seconds()));
+    }
+    return s;
+  }
   impl->welcomed();
   return std::unique_ptr<Session>(new Session(std::move(impl)));
 }
@@ -479,35 +622,104 @@ Result<PublishOutcome> Session::publish_bytes(ByteView bytes) {
   return outcome_of(*answer, bytes, *impl_);
 }
 
-Status Session::subscribe(const std::vector<std::string>& patterns) {
+namespace {
+
+// An answer that is not `expected`: its refusal, or PROTOCOL_VIOLATION.
+Status refusal_of(const v1::Frame& answer, std::string_view expected) {
+  if (answer.has_rejected()) return wire::status_of(answer.rejected());
+  if (answer.has_error()) return wire::status_of(answer.error());
+  return Status::fail(Code::PROTOCOL_VIOLATION, "the broker answered " + std::string(wire::frame_type_name(answer)) +
+                                                    " where " + std::string(expected) + " was due");
+}
+
+}  // namespace
+
+Status Session::subscribe(const std::vector<std::string>& patterns, SubscriptionMode mode) {
   Status ready = impl_->ensure_ready();
   if (!ready) return ready;
-  auto answer = impl_->request(wire::make_subscribe(impl_->connection->next_request_id(), patterns));
+  const bool session_only = mode == SubscriptionMode::kSessionOnly;
+  auto answer = impl_->request(wire::make_subscribe(impl_->connection->next_request_id(), patterns, session_only));
   if (!answer) return answer.status();
-  if (answer->has_rejected()) return wire::status_of(answer->rejected());
-  if (answer->has_error()) return wire::status_of(answer->error());
+  if (!answer->has_accepted()) return refusal_of(*answer, "ACCEPTED");
+  auto& kept = session_only ? impl_->session_patterns : impl_->durable_patterns;
   for (const auto& p : patterns) {
-    if (std::find(impl_->patterns.begin(), impl_->patterns.end(), p) == impl_->patterns.end())
-      impl_->patterns.push_back(p);
+    if (std::find(kept.begin(), kept.end(), p) == kept.end()) kept.push_back(p);
   }
   return Status::ok();
 }
 
-Status Session::unsubscribe(const std::vector<std::string>& patterns) {
-  auto answer = impl_->request(wire::make_unsubscribe(impl_->connection->next_request_id(), patterns));
+Status Session::unsubscribe(const std::vector<std::string>& patterns, SubscriptionMode mode) {
+  Status ready = impl_->ensure_ready();
+  if (!ready) return ready;
+  const bool session_only = mode == SubscriptionMode::kSessionOnly;
+  auto answer = impl_->request(wire::make_unsubscribe(impl_->connection->next_request_id(), patterns, session_only));
   if (!answer) return answer.status();
-  for (const auto& p : patterns) {
-    impl_->patterns.erase(std::remove(impl_->patterns.begin(), impl_->patterns.end(), p), impl_->patterns.end());
-  }
+  if (!answer->has_accepted()) return refusal_of(*answer, "ACCEPTED");
+  auto& kept = session_only ? impl_->session_patterns : impl_->durable_patterns;
+  for (const auto& p : patterns) kept.erase(std::remove(kept.begin(), kept.end(), p), kept.end());
   return Status::ok();
+}
+
+Result<Subscriptions> Session::subscriptions() {
+  Status ready = impl_->ensure_ready();
+  if (!ready) return ready;
+  auto answer = impl_->request(wire::make_list_subscriptions(impl_->connection->next_request_id()));
+  if (!answer) return answer.status();
+  if (!answer->has_subscription_list()) return refusal_of(*answer, "SUBSCRIPTION_LIST");
+  const v1::SubscriptionList& l = answer->subscription_list();
+  Subscriptions out;
+  out.durable.assign(l.durable().begin(), l.durable().end());
+  out.session.assign(l.session().begin(), l.session().end());
+  out.acked_seq = l.acked_seq();
+  return out;
 }
 
 Status Session::admin_reload() {
+  Status ready = impl_->ensure_ready();
+  if (!ready) return ready;
   auto answer = impl_->request(wire::make_admin(impl_->connection->next_request_id(), wire::kAdminReload));
   if (!answer) return answer.status();
-  if (answer->has_rejected()) return wire::status_of(answer->rejected());
-  if (answer->has_error()) return wire::status_of(answer->error());
+  if (!answer->has_accepted()) return refusal_of(*answer, "ACCEPTED");
   return Status::ok();
+}
+
+Result<BrokerStatus> Session::status() {
+  Status ready = impl_->ensure_ready();
+  if (!ready) return ready;
+  auto answer = impl_->request(wire::make_admin(impl_->connection->next_request_id(), wire::kAdminStatus));
+  if (!answer) return answer.status();
+  if (!answer->has_broker_status()) return refusal_of(*answer, "BROKER_STATUS");
+  const v1::BrokerStatus& b = answer->broker_status();
+  BrokerStatus out;
+  out.version = b.version();
+  out.broker_id = b.broker_id();
+  out.started_at_ms = b.started_at_ms();
+  out.broker_time_ms = b.broker_time_ms();
+  out.sessions = b.sessions();
+  out.head_seq = b.head_seq();
+  out.verify_queue = b.verify_queue();
+  out.commit_queue = b.commit_queue();
+  out.delivery_backlog = b.delivery_backlog();
+  out.store_bytes = b.store_bytes();
+  out.last_checkpoint_ms = b.last_checkpoint_ms();
+  out.directory_digest_hex = to_hex(as_bytes(b.directory_digest()));
+  out.directory_generation = b.directory_generation();
+  out.accepted = b.accepted();
+  out.rejected = b.rejected();
+  out.delivered = b.delivered();
+  return out;
+}
+
+Status Session::reload_directory(std::string_view why) { return impl_->reload(std::string(why)); }
+
+std::string Session::directory_digest_hex() const { return hex_of(impl_->directory->digest()); }
+
+std::optional<ConnectionEvent> Session::take_connection_event() {
+  impl_->follow_link();
+  if (impl_->events.empty()) return std::nullopt;
+  ConnectionEvent e = std::move(impl_->events.front());
+  impl_->events.pop_front();
+  return e;
 }
 
 std::optional<Received> Session::receive(int timeout_ms) {
@@ -535,6 +747,7 @@ std::optional<Received> Session::receive(int timeout_ms) {
     }
     const std::int64_t now = monotonic_ms();
     if (now >= deadline) return std::nullopt;
+    impl_->follow_link();
     if (!impl_->ready) {
       if (!impl_->ensure_ready()) {
         // Refused or unreachable: retry at most every kRetryMs, not in a loop.

@@ -40,6 +40,11 @@ int run(int argc, char** argv) {
   tearline::cli::add_receipt_command(app);
   tearline::cli::add_inject_command(app);
   tearline::cli::add_demo_command(app);
+  tearline::cli::add_unsubscribe_command(app);
+  tearline::cli::add_subscriptions_command(app);
+  tearline::cli::add_admin_command(app);
+  tearline::cli::add_status_command(app);
+  tearline::cli::add_context_command(app);
   tearline::cli::add_help_command(app);
   if (auto unknown = tearline::cli::find_unknown_command(app, argc, argv)) {
     return report(false, Code::OK, tearline::cli::kExitUsage, tearline::cli::unknown_command_message(*unknown));

@@ -1,6 +1,8 @@
 // The client's connection layer (client/connection.h) against a real broker:
 // pipelined requests matched by id, DELIVERs handed on while a request waits,
-// a refused handshake named, and sends that cannot block forever.
+// a refused handshake and a broker key that does not match named, and sends
+// that cannot block forever; and the Session's directory reloads and
+// connection events (issue 15).
 #include <catch2/catch.hpp>
 
 #include <chrono>
@@ -8,8 +10,10 @@
 #include <string>
 #include <vector>
 
+#include "base/clock.h"
 #include "client/connection.h"
 #include "crypto/key_file.h"
+#include "identity/pki.h"
 #include "report/verify.h"
 #include "support/e2e_helpers.h"
 
@@ -119,6 +123,155 @@ TEST_CASE("connection: a refused transport key is HANDSHAKE_REFUSED, and a send 
   CHECK(waited >= std::chrono::milliseconds(150));
   CHECK(waited < std::chrono::milliseconds(3000));
   CHECK((*connection)->try_send(wire::make_ping(2)).code() == Code::UNAVAILABLE);
+}
+
+TEST_CASE("connection: a broker key that does not match is a handshake failure naming the key file") {
+  testing::BrokerFixture fx;
+  auto keys = crypto::read_node_keys(fx.pki().node_key("dea-bogota-analyst"));
+  REQUIRE(keys);
+  const crypto::TransportKey other_broker = crypto::TransportKey::generate();
+  ConnectionOptions options;
+  options.endpoint = fx.endpoint();
+  options.node_id = "dea-bogota-analyst";
+  options.broker_key_file = "elsewhere/broker.pub";
+  options.connect_timeout_ms = kWaitMs;
+  auto connection = Connection::open(options, other_broker.public_key(), keys->transport);
+  REQUIRE(connection);
+  const auto t0 = std::chrono::steady_clock::now();
+  Status hello = (*connection)->hello();
+  INFO(hello.to_string());
+  CHECK(hello.code() == Code::HANDSHAKE_REFUSED);
+  CHECK(hello.to_string().find("the broker's CURVE key does not match elsewhere/broker.pub") != std::string::npos);
+  CHECK_FALSE((*connection)->handshake_refused());  // not a refusal of the node's key
+  CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::milliseconds(kWaitMs));
+}
+
+}  // namespace
+}  // namespace tearline
+
+namespace tearline {
+namespace {
+
+// Every event the session has queued, after receive() gave it `ms` to notice.
+std::vector<client::ConnectionEvent> events_after(client::Session& session, int ms) {
+  (void)session.receive(ms);
+  std::vector<client::ConnectionEvent> out;
+  while (auto e = session.take_connection_event()) out.push_back(std::move(*e));
+  return out;
+}
+
+TEST_CASE("session: a node issued after the session started verifies once the broker announces the new directory") {
+  testing::BrokerFixture fx;
+  auto reader = testing::must_connect(fx, "dea-cucuta-agent");
+  REQUIRE(reader->subscribe({"intel.>"}, client::SubscriptionMode::kSessionOnly));
+  const std::string before = reader->directory_digest_hex();
+  const std::int64_t now = SystemClock::instance().now_seconds();
+  auto issued = identity::issue_node(fx.pki(), {"dea-new-agent", "DEA", v1::SECRET, {"agent"}, now - 60, now + 86400});
+  REQUIRE(issued);
+  fx.reload();  // DIRECTORY_CHANGED to every session
+  auto events = events_after(*reader, 1000);
+  REQUIRE(events.size() == 1);
+  CHECK(events[0].kind == client::ConnectionEvent::Kind::kDirectoryReloaded);
+  CHECK(events[0].status.is_ok());
+  CHECK(events[0].old_digest_hex == before);
+  CHECK(events[0].new_digest_hex == reader->directory_digest_hex());
+  CHECK(events[0].new_digest_hex != before);
+  CHECK(events[0].matches_broker);
+
+  auto publisher = testing::must_connect(fx, "dea-new-agent");
+  auto published = publisher->publish(testing::draft("intel.finance", {{kDeaOnly, "from the new node"}}));
+  REQUIRE(published);
+  REQUIRE(published->accepted);
+  auto r = reader->receive(kWaitMs);
+  REQUIRE(r);
+  INFO(r->verification.to_string());
+  CHECK(r->verification.is_ok());
+  CHECK(r->originator == "dea-new-agent");
+}
+
+TEST_CASE("session: a broker restart is told as lost, then regained with the seq delivery resumes after") {
+  testing::BrokerFixture fx;
+  auto reader = testing::must_connect(fx, "dea-cucuta-agent");
+  REQUIRE(reader->subscribe({"intel.>"}, client::SubscriptionMode::kSessionOnly));
+  auto publisher = testing::must_connect(fx, "dea-bogota-analyst");
+  auto first = publisher->publish(testing::draft("intel.finance", {{kDeaOnly, "before"}}));
+  REQUIRE(first);
+  REQUIRE(first->accepted);
+  REQUIRE(reader->receive(kWaitMs));
+  fx.restart();
+  std::vector<client::ConnectionEvent> events;
+  for (int i = 0; i < 20 && events.size() < 3; ++i) {
+    for (auto& e : events_after(*reader, 250)) events.push_back(std::move(e));
+  }
+  REQUIRE(events.size() == 3);
+  CHECK(events[0].kind == client::ConnectionEvent::Kind::kBrokerLost);
+  CHECK(events[1].kind == client::ConnectionEvent::Kind::kBrokerRegained);
+  CHECK(events[1].resume_after_seq == first->broker_seq);
+  CHECK(events[2].kind == client::ConnectionEvent::Kind::kDirectoryReloaded);  // read again on every re-HELLO
+  CHECK(events[2].matches_broker);
+  // Session-only patterns are subscribed again: a report after the restart arrives.
+  auto second = publisher->publish(testing::draft("intel.finance", {{kDeaOnly, "after"}}));
+  REQUIRE(second);
+  REQUIRE(second->accepted);
+  auto r = reader->receive(kWaitMs);
+  REQUIRE(r);
+  REQUIRE(r->sections.size() == 1);
+  CHECK(r->sections[0].text == "after");
+}
+
+TEST_CASE("session: a refused handshake says why from the local directory (revoked, with the list)") {
+  testing::BrokerFixture fx;
+  fx.revoke("DEA", "dea-cucuta-agent");
+  auto session = fx.connect("dea-cucuta-agent");
+  REQUIRE_FALSE(session);
+  INFO(session.status().to_string());
+  CHECK(session.status().code() == Code::HANDSHAKE_REFUSED);
+  CHECK(session.status().has(Code::REVOKED));
+  CHECK(session.status().to_string().find("is revoked by DEA's revocation list") != std::string::npos);
+}
+
+TEST_CASE("session: a credential not yet valid or expired: the refused handshake names which, with the date") {
+  testing::BrokerFixture fx;
+  const std::int64_t now = SystemClock::instance().now_seconds();
+  struct Case {
+    std::string node;
+    std::int64_t not_before, not_after;
+    Code code;
+    std::string says;
+  };
+  const std::vector<Case> cases{
+      {"dea-later", now + 86400, now + 2 * 86400, Code::NOT_YET_VALID, "is valid only from "},
+      {"dea-earlier", now - 2 * 86400, now - 86400, Code::EXPIRED, "expired at "},
+  };
+  for (const auto& c : cases) {
+    REQUIRE(identity::issue_node(fx.pki(), {c.node, "DEA", v1::SECRET, {"agent"}, c.not_before, c.not_after}));
+  }
+  fx.reload();
+  for (const auto& c : cases) {
+    auto session = fx.connect(c.node);
+    REQUIRE_FALSE(session);
+    INFO(session.status().to_string());
+    CHECK(session.status().code() == Code::HANDSHAKE_REFUSED);
+    CHECK(session.status().has(c.code));
+    CHECK(session.status().to_string().find(c.says) != std::string::npos);
+  }
+}
+
+TEST_CASE("session: subscriptions() lists durable and session-only patterns; unsubscribe removes them") {
+  testing::BrokerFixture fx;
+  auto reader = testing::must_connect(fx, "dea-cucuta-agent");
+  REQUIRE(reader->subscribe({"intel.>"}, client::SubscriptionMode::kDurable));
+  REQUIRE(reader->subscribe({"intel.finance"}, client::SubscriptionMode::kSessionOnly));
+  auto list = reader->subscriptions();
+  INFO(list.status().to_string());
+  REQUIRE(list);
+  CHECK(list->durable == std::vector<std::string>{"intel.>"});
+  CHECK(list->session == std::vector<std::string>{"intel.finance"});
+  REQUIRE(reader->unsubscribe({"intel.>"}, client::SubscriptionMode::kDurable));
+  list = reader->subscriptions();
+  REQUIRE(list);
+  CHECK(list->durable.empty());
+  CHECK(list->session == std::vector<std::string>{"intel.finance"});
 }
 
 }  // namespace

@@ -37,6 +37,11 @@ void add_explain_command(CLI::App& app);
 void add_receipt_command(CLI::App& app);  // receipt verify
 void add_inject_command(CLI::App& app);
 void add_demo_command(CLI::App& app);  // and the hidden demo-node
+void add_unsubscribe_command(CLI::App& app);
+void add_subscriptions_command(CLI::App& app);
+void add_admin_command(CLI::App& app);  // admin reload
+void add_status_command(CLI::App& app);
+void add_context_command(CLI::App& app);
 void add_help_command(CLI::App& app);  // help [COMMAND...] (cli/common/help_command.cc)
 
 }  // namespace tearline::cli

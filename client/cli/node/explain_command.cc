@@ -136,6 +136,14 @@ void print_text(const v1::CliExplanation& e, const std::vector<std::string>& lab
 void run_explain(const ExplainOptions& o) {
   const std::filesystem::path dir_path =
       o.directory.empty() ? std::filesystem::path(o.pki) / "directory" : std::filesystem::path(o.directory);
+  std::error_code ec;
+  if (o.directory.empty() && !std::filesystem::exists(dir_path / "trust.toml", ec)) {
+    throw CommandExit(kExitUsage,
+                      one_line("explain: --pki '" + o.pki +
+                               "': not a PKI folder (no directory/trust.toml): give --pki DIR or set TEARLINE_PKI to "
+                               "a folder made by `tearline certs`"),
+                      Code::INVALID_FIELD);
+  }
   auto bytes = read_file(o.report_file, kMaxReportBytes);
   if (!bytes) fail(kExitUsage, "report", bytes.status());
   const identity::DirectoryPtr dir = load_directory_or_exit(dir_path);
@@ -217,10 +225,12 @@ void add_explain_command(CLI::App& app) {
       "Offline: verify a saved report (publish --save) and explain, section by section, which nodes may read it "
       "and every reason the others may not, at the report's created-at");
   cmd->add_option("REPORT_FILE", o->report_file, "The report's bytes")->required();
-  cmd->add_option("--node", o->node,
+  cmd->add_option("-n,--node", o->node,
                   "Explain for this node only (default: every node of the directory but the broker)");
-  auto* pki =
-      cmd->add_option("--pki", o->pki, "PKI folder made by `tearline certs` (default certs/demo)")->type_name("DIR");
+  auto* pki = cmd->add_option("--pki", o->pki,
+                              "PKI folder made by `tearline certs` (env TEARLINE_PKI; default certs/demo, the demo's)")
+                  ->type_name("DIR")
+                  ->envname("TEARLINE_PKI");
   cmd->add_option("--directory", o->directory, "Directory folder (instead of PKI/directory)")
       ->type_name("DIR")
       ->excludes(pki);

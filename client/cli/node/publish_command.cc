@@ -71,6 +71,20 @@ report::SourceCitation parse_source(const std::string& text) {
   return cite;
 }
 
+// Standard input, up to max_bytes (INVALID_FIELD beyond).
+Result<Bytes> read_stdin(std::size_t max_bytes) {
+  Bytes out;
+  char buffer[65536];
+  while (std::cin.read(buffer, sizeof buffer) || std::cin.gcount() > 0) {
+    out.insert(out.end(), buffer, buffer + std::cin.gcount());
+    if (out.size() > max_bytes) {
+      return Status::fail(Code::INVALID_FIELD, "standard input holds more than " + std::to_string(max_bytes) +
+                                                   " bytes, the largest section");
+    }
+  }
+  return out;
+}
+
 report::ReportDraft draft_from_flags(const PublishOptions& o, const CLI::App& cmd) {
   if (o.topic.empty()) usage("give --topic (and a label and --text or --body-file), or --spec FILE");
   if (o.classification.empty()) usage("--classification is required without --spec");
@@ -83,7 +97,8 @@ report::ReportDraft draft_from_flags(const PublishOptions& o, const CLI::App& cm
   if (cmd.count("--text") > 0) {
     section.content = to_bytes(o.text);
   } else {
-    auto body = read_file(o.body_file, report::kMaxSectionBytes);
+    auto body =
+        o.body_file == "-" ? read_stdin(report::kMaxSectionBytes) : read_file(o.body_file, report::kMaxSectionBytes);
     if (!body) fail(kExitUsage, "--body-file", body.status());
     section.content = std::move(body).value();
   }
@@ -224,7 +239,7 @@ void add_publish_command(CLI::App& app) {
                                "signed together as one batch and sent at once)")
                    ->type_name("FILE");
   std::vector<CLI::Option*> flags{
-      cmd->add_option("--topic", o->topic, "Topic, e.g. intel.seizures.cucuta"),
+      cmd->add_option("-t,--topic", o->topic, "Topic, e.g. intel.seizures.cucuta"),
       cmd->add_option("--classification", o->classification,
                       "UNCLASSIFIED, RESTRICTED, CONFIDENTIAL, SECRET or TOP_SECRET"),
       cmd->add_option("--rel", o->releasable,
@@ -233,7 +248,8 @@ void add_publish_command(CLI::App& app) {
       cmd->add_option("--unit", o->units, "Need-to-know unit (repeatable or comma list)")->type_name("UNIT"),
       cmd->add_flag("--orcon", o->orcon, "Originator control: only the originator's agency may re-disseminate"),
       cmd->add_option("--text", o->text, "The section's content"),
-      cmd->add_option("--body-file", o->body_file, "File holding the section's content")->type_name("FILE"),
+      cmd->add_option("--body-file", o->body_file, "File holding the section's content ('-': standard input)")
+          ->type_name("FILE"),
       cmd->add_option("--source", o->sources,
                       "Cited source report of a derived report, as HEX or HEX:1,2 (sections from 1; repeatable)")
           ->type_name("HEX[:SECTIONS]"),

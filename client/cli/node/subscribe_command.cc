@@ -1,11 +1,21 @@
 // `tearline subscribe`: subscribe as a node and print each report as it
-// arrives, verified and opened: readable by default, or one JSON object per
-// line (proto/tearline/v1/cli.proto, CliReceivedReport). stdout is flushed
-// after every report, since other processes read it.
+// arrives, verified and opened: readable by default, one JSON object per
+// line (--json, proto/tearline/v1/cli.proto, CliReceivedReport), or only the
+// opened sections' bodies (--raw). stdout is flushed after every report,
+// since other processes read it; notes go to stderr.
+//
+// A plain subscribe is session-only: live reports matching --topic while it
+// runs, nothing stored. --durable subscribes the node's mailbox (kept by the
+// broker across sessions, delivered from the node's cursor). Either way only
+// reports matching --topic are printed.
 //
 // Ends after --count reports or --idle-exit milliseconds without one (exit
 // 0); a session the broker closes (SESSION_REVOKED, SLOW_CONSUMER,
-// TOO_MANY_FAILURES) ends it with one line and exit 1.
+// TOO_MANY_FAILURES) ends it with one line and exit 1. SIGHUP reloads the
+// local directory.
+#include <signal.h>
+
+#include <atomic>
 #include <chrono>
 #include <iostream>
 #include <memory>
@@ -14,6 +24,7 @@
 
 #include "cli/common/commands.h"
 #include "cli/common/print.h"
+#include "cli/node/connection_notes.h"
 #include "cli/node/node_options.h"
 #include "policy/topic.h"
 #include "tearline/v1/cli.pb.h"
@@ -23,8 +34,8 @@ namespace tearline::cli {
 namespace {
 
 constexpr std::string_view kCommand = "subscribe";
-// receive() is called in slices this long so that a closed session is noticed
-// promptly however long --idle-exit is.
+// receive() is called in slices this long so that a closed session, a lost
+// broker and SIGHUP are noticed promptly however long --idle-exit is.
 constexpr int kSliceMs = 250;
 
 struct SubscribeOptions {
@@ -32,8 +43,12 @@ struct SubscribeOptions {
   std::vector<std::string> topics{">"};
   int count = 0;         // 0: no limit
   int idle_exit_ms = 0;  // 0: wait forever
-  bool json = false;
+  bool json = false, raw = false, durable = false;
 };
+
+std::atomic<bool> hangup{false};
+
+extern "C" void on_hangup(int) { hangup = true; }
 
 std::int64_t monotonic_ms() {
   using namespace std::chrono;
@@ -57,7 +72,7 @@ void print_json(const client::Received& r) {
     auto* out = m.add_sections();
     out->set_index(static_cast<std::uint32_t>(i + 1));
     out->set_status(std::string(client::section_status_name(s.status)));
-    *out->mutable_label() = label_value(client::to_policy(s.label));
+    if (s.label) *out->mutable_label() = label_message(client::to_policy(*s.label));
     // A proto string must be UTF-8 (protobuf drops it otherwise): other bytes go to `content`.
     if (is_utf8(s.text)) {
       out->set_text(s.text);
@@ -68,9 +83,24 @@ void print_json(const client::Received& r) {
   std::cout << to_json(m) << "\n";
 }
 
+// What to do about a report that did not verify, by its first reason.
+std::string advice_for(const Status& verification) {
+  switch (verification.code()) {
+    case Code::ORIGINATOR_INVALID:
+    case Code::UNKNOWN_NODE:
+      return "if the originator was issued recently, reload this node's directory (copy the PKI's directory, then "
+             "SIGHUP this process)";
+    case Code::RECEIPT_INVALID:
+      return "the broker's acceptance receipt does not verify: check that the directory holds this broker's "
+             "credential";
+    default: return "do not trust its content; compare with the originator through another channel";
+  }
+}
+
 void print_readable(const client::Received& r) {
   if (!r.verification) {
-    std::cout << "report (broker seq " << r.broker_seq << ") REJECTED: signature " << signature_text(r) << "\n\n";
+    std::cout << "report (broker seq " << r.broker_seq << ") NOT VERIFIED: " << r.verification.to_string() << "\n"
+              << "  what to do: " << advice_for(r.verification) << "\n\n";
     return;
   }
   std::cout << "report " << r.report_id_hex << " (broker seq " << r.broker_seq << ")\n"
@@ -95,19 +125,55 @@ void print_readable(const client::Received& r) {
   std::cout << "\n";
 }
 
+// The opened sections' bodies as they are, each ending in a newline; a
+// report that did not verify prints nothing on stdout (a note on stderr).
+void print_raw(const client::Received& r) {
+  if (!r.verification) {
+    std::cerr << "tearline: subscribe: report (broker seq " << r.broker_seq
+              << ") NOT VERIFIED: " << one_line(r.verification.to_string()) << std::endl;
+    return;
+  }
+  for (const auto& s : r.sections) {
+    if (s.status != client::SectionStatus::kOpened) continue;
+    std::cout << s.text;
+    if (s.text.empty() || s.text.back() != '\n') std::cout << "\n";
+  }
+}
+
+bool wanted(const SubscribeOptions& o, const client::Received& r) {
+  if (!r.verification) return true;  // its topic is not known: say so rather than hide it
+  for (const auto& p : o.topics) {
+    if (policy::topic_matches(p, r.topic)) return true;
+  }
+  return false;
+}
+
 void run_subscribe(const SubscribeOptions& o) {
   for (const auto& p : o.topics) {
     if (Status valid = policy::validate_pattern(p); !valid) {
-      throw CommandExit(kExitUsage, one_line(std::string(kCommand) + ": --topic: " + valid.to_string()));
+      throw CommandExit(kExitUsage, one_line(std::string(kCommand) + ": --topic: " + valid.to_string()), valid.code());
     }
   }
   auto session = connect_or_exit(o.node);
-  if (Status s = session->subscribe(o.topics); !s) {
-    throw CommandExit(exit_code_for(s),
-                      one_line(std::string(kCommand) + ": the broker refused the subscription: " + s.to_string()));
+  const auto mode = o.durable ? client::SubscriptionMode::kDurable : client::SubscriptionMode::kSessionOnly;
+  if (Status s = session->subscribe(o.topics, mode); !s) {
+    throw CommandExit(s, one_line(std::string(kCommand) + ": the broker refused the subscription: "));
   }
+  struct sigaction action {};
+  action.sa_handler = on_hangup;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGHUP, &action, nullptr);
   // A readiness note for scripts and people; stdout carries only reports.
-  std::cerr << "subscribed as " << o.node.node << " to " << join(o.topics) << std::endl;
+  std::cerr << "subscribed as " << o.node.node << " to " << join(o.topics)
+            << (o.durable ? " (durable)" : " (this session only)") << std::endl;
+  if (o.durable) {
+    auto list = session->subscriptions();
+    if (list) {
+      std::cerr << "durable patterns of " << o.node.node << ": " << join(list->durable, ", ", "none")
+                << "; delivering from after seq " << list->acked_seq << " (remove one with `tearline unsubscribe "
+                << "--durable -t PATTERN`)" << std::endl;
+    }
+  }
 
   int received = 0;
   std::int64_t last = monotonic_ms();
@@ -118,14 +184,19 @@ void run_subscribe(const SubscribeOptions& o) {
       if (left <= 0) return;
       slice = static_cast<int>(std::min<std::int64_t>(slice, left));
     }
+    if (hangup.exchange(false)) (void)session->reload_directory("SIGHUP");
     auto r = session->receive(slice);
-    if (auto error = session->take_session_error(); error && wire::closes_session(error->code())) {
-      throw CommandExit(kExitFailure,
-                        one_line(std::string(kCommand) + ": the broker closed the session: " + error->to_string()));
+    while (auto event = session->take_connection_event()) {
+      std::cerr << "tearline: subscribe: " << connection_note(*event) << std::endl;
     }
-    if (!r) continue;
+    if (auto error = session->take_session_error(); error && wire::closes_session(error->code())) {
+      throw CommandExit(*error, one_line(std::string(kCommand) + ": the broker closed the session: "));
+    }
+    if (!r || !wanted(o, *r)) continue;
     if (o.json) {
       print_json(*r);
+    } else if (o.raw) {
+      print_raw(*r);
     } else {
       print_readable(*r);
     }
@@ -142,16 +213,23 @@ void add_subscribe_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand(
       "subscribe",
       "Subscribe as a node and print each report as it arrives: every section opened, withheld or not addressed. "
-      "Prints 'subscribed as NODE to ...' on stderr once the broker has accepted the subscription. Without --count "
-      "or --idle-exit it runs until interrupted (re-connecting after a broker restart)");
+      "Plain: this session only (live reports matching --topic). --durable: the node's mailbox, kept by the broker "
+      "across sessions, from the node's cursor. Prints only reports matching --topic. Notes (subscribed, broker "
+      "lost and regained, directory reloaded) go to stderr. SIGHUP reloads the directory. Without --count or "
+      "--idle-exit it runs until interrupted. Example: tearline subscribe -n NODE -t 'intel.>'");
   o->node.add_to(cmd);
-  cmd->add_option("--topic", o->topics, "Topic pattern, e.g. intel.> or unit.*.seizures (repeatable; default >)")
+  cmd->add_option("-t,--topic", o->topics,
+                  "Topic pattern, e.g. 'intel.>' or 'unit.*.seizures' (quote * and >; repeatable; default '>')")
       ->type_name("PATTERN");
+  cmd->add_flag("--durable", o->durable,
+                "Subscribe the node's durable mailbox (stored by the broker; remove with `tearline unsubscribe "
+                "--durable`)");
   cmd->add_option("--count", o->count, "Exit 0 after N reports")->type_name("N")->check(CLI::Range(1, 1000000000));
   cmd->add_option("--idle-exit", o->idle_exit_ms, "Exit 0 after MS milliseconds without a report")
       ->type_name("MS")
       ->check(CLI::Range(1, 86400000));
-  cmd->add_flag("--json", o->json, "One JSON object per report and line (proto/tearline/v1/cli.proto)");
+  auto* json = cmd->add_flag("--json", o->json, "One JSON object per report and line (proto/tearline/v1/cli.proto)");
+  cmd->add_flag("--raw", o->raw, "Print only the opened sections' bodies, each ending in a newline")->excludes(json);
   cmd->callback([o] { run_subscribe(*o); });
 }
 

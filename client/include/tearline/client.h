@@ -7,6 +7,13 @@
 // every reason). After a broker restart the session says HELLO again and
 // re-subscribes by itself; duplicate deliveries are dropped by report id.
 //
+// The directory (who is who) is read from disk at connect() and again on
+// every re-HELLO, when the broker announces a new one (DIRECTORY_CHANGED, or
+// a WELCOME whose directory digest differs from the local one), and on
+// reload_directory(): a node issued after the session started verifies once
+// the local directory holds its credential. What happened to the link and
+// the directory is told by take_connection_event().
+//
 // Self-contained: this header includes std headers and the public error model
 // (<tearline/status.h>) only, never lib/ or generated protobuf headers; a
 // build target (tearline_client_header_check) proves it. Tools inside this
@@ -85,6 +92,59 @@ struct SessionOptions {
   std::string client_name = "tearline-client";
 };
 
+// Durable patterns are the node's, stored by the broker: its mailbox, kept
+// across sessions and broker restarts, delivered from the node's cursor (the
+// last seq it acknowledged) when a session subscribes durably. Session-only
+// patterns live with this session: live reports only, gone when it ends.
+enum class SubscriptionMode { kDurable, kSessionOnly };
+
+// The broker's answer to LIST_SUBSCRIPTIONS.
+struct Subscriptions {
+  std::vector<std::string> durable;  // the node's stored patterns, sorted
+  std::vector<std::string> session;  // this session's own patterns, sorted
+  std::uint64_t acked_seq = 0;       // the node's durable cursor: acknowledged up to here
+};
+
+// The broker's health (ADMIN "status", answered BROKER_STATUS;
+// docs/protocol.md). Times are unix milliseconds.
+struct BrokerStatus {
+  std::string version;  // e.g. "0.2.0 (git 1a2b3c4)"
+  std::string broker_id;
+  std::int64_t started_at_ms = 0;
+  std::int64_t broker_time_ms = 0;
+  std::uint32_t sessions = 0;          // READY sessions
+  std::uint64_t head_seq = 0;          // the last committed broker seq
+  std::uint32_t verify_queue = 0;      // PUBLISHes waiting for verification
+  std::uint32_t commit_queue = 0;      // verified reports waiting for the group commit
+  std::uint64_t delivery_backlog = 0;  // DELIVERs queued behind slow sessions
+  std::uint64_t store_bytes = 0;
+  std::int64_t last_checkpoint_ms = 0;  // 0: no signed audit checkpoint yet
+  std::string directory_digest_hex;     // 64 hex characters
+  std::uint64_t directory_generation = 0;
+  std::uint64_t accepted = 0, rejected = 0, delivered = 0;  // since start
+};
+
+// Something that happened to the session's link or directory, for callers
+// that tell their user (e.g. `tearline subscribe`'s stderr lines).
+struct ConnectionEvent {
+  enum class Kind {
+    kBrokerLost,         // the connection dropped or the broker forgot the session
+    kBrokerRegained,     // WELCOME again; deliveries resume after resume_after_seq
+    kDirectoryReloaded,  // the local directory was read again (see status)
+  };
+  Kind kind = Kind::kBrokerLost;
+  std::uint64_t resume_after_seq = 0;  // kBrokerRegained: the last seq this session took (0: none)
+  // kDirectoryReloaded: the directory digests (64 hex characters) before and
+  // after, whether the local one now equals the broker's last announced one,
+  // and why it was read (e.g. "the broker announced a new directory").
+  std::string old_digest_hex, new_digest_hex;
+  bool matches_broker = false;
+  std::string why;
+  // kBrokerLost: what was seen. kDirectoryReloaded: OK, or why the reload
+  // failed (the session keeps the directory it had).
+  Status status;
+};
+
 struct PublishOutcome {
   bool accepted = false;
   std::vector<std::uint8_t> report_id;
@@ -122,9 +182,14 @@ struct Received {
 
 class Session {
  public:
-  // Loads the directory and key file, connects and says HELLO. Fails with the
-  // broker's ERROR (e.g. SESSION_REVOKED) or, when nothing answers within
-  // connect_timeout_ms, UNAVAILABLE.
+  // Loads the directory and key file, connects and says HELLO. Fails with
+  // UNKNOWN_NODE when the local directory holds no credential of the node
+  // (nothing is sent); KEY_FILE for a key file that is not the node's (naming
+  // the kind of key it is); HANDSHAKE_REFUSED when the CURVE handshake failed
+  // (the broker refused the node's key: followed by NOT_YET_VALID, EXPIRED or
+  // REVOKED when the local directory says why; or the broker's key does not
+  // match DIRECTORY/broker.pub); the broker's ERROR (e.g. SESSION_REVOKED);
+  // or, when nothing answers within connect_timeout_ms, UNAVAILABLE.
   static Result<std::unique_ptr<Session>> connect(const SessionOptions& options);
   ~Session();
   Session(const Session&) = delete;
@@ -143,9 +208,28 @@ class Session {
   // Sends report bytes as they are (for testers) and waits for the verdict.
   Result<PublishOutcome> publish_bytes(std::span<const std::uint8_t> report);
 
-  Status subscribe(const std::vector<std::string>& patterns);
-  Status unsubscribe(const std::vector<std::string>& patterns);
+  // SUBSCRIBE / UNSUBSCRIBE in `mode` (see SubscriptionMode); the broker's
+  // refusal (e.g. a pattern the topic policy denies entirely) as a Status.
+  // The session re-subscribes both sets after a re-HELLO.
+  Status subscribe(const std::vector<std::string>& patterns, SubscriptionMode mode = SubscriptionMode::kDurable);
+  Status unsubscribe(const std::vector<std::string>& patterns, SubscriptionMode mode = SubscriptionMode::kDurable);
+  // The node's durable patterns, this session's patterns and the cursor.
+  Result<Subscriptions> subscriptions();
+  // ADMIN "reload": the broker reads its directory and policy again (the
+  // admin role). OK on ACCEPTED.
   Status admin_reload();
+  // ADMIN "status": the broker's health (the admin role).
+  Result<BrokerStatus> status();
+  // Reads the local directory from disk again (as at connect(), with the
+  // revocation lists held carried over). On failure the session keeps the
+  // directory it had. Also queues a kDirectoryReloaded event whose `why` is
+  // `why` (e.g. "SIGHUP").
+  Status reload_directory(std::string_view why = "on request");
+  // The local directory's digest, 64 hex characters.
+  std::string directory_digest_hex() const;
+
+  // The oldest connection event not yet taken, if any (cleared on read).
+  std::optional<ConnectionEvent> take_connection_event();
 
   // Waits up to timeout_ms for the next report; verifies, opens and ACKs it.
   // ACKs are signed delivery receipts, coalesced: one covers every copy
