@@ -323,7 +323,7 @@ TEST_CASE("durability: a node revoked while offline is refused after the restart
   auto refused = fx.connect("dea-bogota-analyst");
   INFO(refused.status().to_string());
   REQUIRE_FALSE(refused);
-  CHECK(code_names(refused.status()) == std::vector<std::string>{"HANDSHAKE_REFUSED"});
+  CHECK(code_names(refused.status()) == (std::vector<std::string>{"HANDSHAKE_REFUSED", "REVOKED"}));
   reports.publish(*hq, "sentinel", "intel.sentinel", {{kEveryone, "sentinel text two"}});
   CHECK(reports.receive_until(*watcher, "sentinel") ==
         std::vector<std::string>{"r0 [opened]", "r1 [opened]", "sentinel [opened]"});
