@@ -137,7 +137,7 @@ out_has '^\{"verdict":"TAMPERED","tamper":"modified","at_index":"1",'
 run 1 audit verify --db "$DB" --pki "$PKI"
 out_has '^TAMPERED modified at entry 1: '
 run 2 audit verify --db "$WORK/none.db" --pki "$PKI" --json
-one_err_line '^\{"code": "IO_ERROR", "exit": 2, "message": "audit verify: IO_ERROR: no audit database at '
+one_err_line '^\{"code":"IO_ERROR","exit":2,"message":"audit verify: IO_ERROR: no audit database at '
 
 echo "== explain --json"
 run 0 explain "$WORK/r1.report" --pki "$PKI" --node fgr-liaison --json

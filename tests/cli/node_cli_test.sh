@@ -294,7 +294,7 @@ wait "$fudra_PID" || rc=$?
 [[ $rc -eq 1 ]] || { cat "$WORK/fudra.err"; fail "revoked subscriber exited $rc, expected 1"; }
 [[ $(wc -l <"$WORK/fudra.err") -eq 2 ]] || { cat "$WORK/fudra.err"; fail "expected the readiness line and one error line"; }
 # subscribe ran with --json: its error is a JSON object carrying the code.
-tail -n1 "$WORK/fudra.err" | grep -qE '^\{"code": "SESSION_REVOKED", "exit": 1, "message": "subscribe: the broker closed the session: SESSION_REVOKED' || { cat "$WORK/fudra.err"; fail "no SESSION_REVOKED line"; }
+tail -n1 "$WORK/fudra.err" | grep -qE '^\{"code":"SESSION_REVOKED","exit":1,"message":"subscribe: the broker closed the session: SESSION_REVOKED' || { cat "$WORK/fudra.err"; fail "no SESSION_REVOKED line"; }
 # The sentinel (UNCLASSIFIED REL COL,USA, intel.*) was the one report fudra-lab-ops could read.
 python3 -c 'import json,sys; r=[json.loads(l)["report_id"] for l in open(sys.argv[1])]; assert r==[sys.argv[2]], r' \
   "$WORK/fudra.out" "$SENTINEL"

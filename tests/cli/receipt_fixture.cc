@@ -149,8 +149,12 @@ int audit_append(const std::vector<std::string>& a) {
   if (!number(a[1], &time_ms)) return die("TIME_MS is a number");
   sqlite3* db = nullptr;
   if (sqlite3_open(a[0].c_str(), &db) != SQLITE_OK) return die("cannot open " + a[0]);
+  // As the broker's store: WAL, so that a reader (`audit show --follow`)
+  // never blocks the writer, and a wait rather than an error when busy.
+  sqlite3_busy_timeout(db, 5000);
   Status s;
-  if (sqlite3_exec(db, audit::kSchema, nullptr, nullptr, nullptr) != SQLITE_OK) {
+  if (sqlite3_exec(db, "PRAGMA journal_mode=WAL", nullptr, nullptr, nullptr) != SQLITE_OK ||
+      sqlite3_exec(db, audit::kSchema, nullptr, nullptr, nullptr) != SQLITE_OK) {
     s = Status::fail(Code::IO_ERROR, sqlite3_errmsg(db));
   }
   if (s) {

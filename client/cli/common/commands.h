@@ -14,7 +14,7 @@ namespace tearline::cli {
 
 // Thrown by a command to end with `code` after printing `message` (one line).
 // `reason` is the stable code behind it when there is one (under --json the
-// error is printed as {"code": NAME, "exit": N, "message": ...} on stderr);
+// error is printed as {"code":NAME,"exit":N,"message":...} on stderr);
 // Code::OK when the failure has no code of its own (a usage error).
 struct CommandExit : std::runtime_error {
   CommandExit(int exit_code, const std::string& message, Code reason_code = Code::OK)

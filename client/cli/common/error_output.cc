@@ -1,8 +1,7 @@
 #include "cli/common/error_output.h"
 
-#include <cstdio>
-
 #include "cli/common/print.h"
+#include "tearline/v1/cli.pb.h"
 
 namespace tearline::cli {
 
@@ -15,33 +14,14 @@ std::string error_code_name(Code reason, int exit_code) {
   }
 }
 
-std::string json_string(std::string_view text) {
-  const std::string utf8 = is_utf8(text) ? std::string(text) : printable(text);
-  std::string out = "\"";
-  for (const char c : utf8) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char escaped[8];
-          std::snprintf(escaped, sizeof escaped, "\\u%04x", static_cast<unsigned>(static_cast<unsigned char>(c)));
-          out += escaped;
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out + "\"";
-}
-
 std::string error_line(bool json, Code reason, int exit_code, std::string_view message) {
   if (!json) return "tearline: " + std::string(message);
-  return "{\"code\": " + json_string(error_code_name(reason, exit_code)) + ", \"exit\": " + std::to_string(exit_code) +
-         ", \"message\": " + json_string(message) + "}";
+  tearline::v1::CliError error;
+  error.set_code(error_code_name(reason, exit_code));
+  error.set_exit(exit_code);
+  // A proto string must be UTF-8: other bytes are shown as escapes.
+  error.set_message(is_utf8(message) ? std::string(message) : printable(message));
+  return to_json(error);
 }
 
 }  // namespace tearline::cli

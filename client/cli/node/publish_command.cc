@@ -39,36 +39,19 @@ struct PublishOptions {
 };
 
 [[noreturn]] void usage(const std::string& message) {
-  throw CommandExit(kExitUsage, one_line(std::string(kCommand) + ": " + message));
+  throw CommandExit(kExitUsage, one_line(std::string(kCommand) + ": " + message), Code::INVALID_FIELD);
 }
 
 [[noreturn]] void fail(int code, const std::string& what, const Status& status) {
-  throw CommandExit(code, one_line(std::string(kCommand) + ": " + what + ": " + status.to_string()));
+  throw CommandExit(code, one_line(std::string(kCommand) + ": " + what + ": " + status.to_string()), status.code());
 }
 
-// "HEX" or "HEX:1,3" (sections numbered from 1; none listed = all).
+// "HEX" or "HEX:1,3": the parser a spec's `source` uses too (report_spec.h).
 report::SourceCitation parse_source(const std::string& text) {
-  const auto colon = text.find(':');
-  report::SourceCitation cite;
-  if (!from_hex(text.substr(0, colon), &cite.report_id) || cite.report_id.size() != 16) {
-    usage("--source '" + text + "': the report id must be 32 hex characters");
-  }
-  if (colon == std::string::npos) return cite;
-  std::string_view rest = std::string_view(text).substr(colon + 1);
-  while (true) {
-    const auto comma = rest.find(',');
-    const std::string_view item = rest.substr(0, comma);
-    std::uint32_t n = 0;
-    auto [end, ec] = std::from_chars(item.data(), item.data() + item.size(), n);
-    if (item.empty() || ec != std::errc() || end != item.data() + item.size() || n < 1 || n > report::kMaxSections) {
-      usage("--source '" + text + "': sections are numbers from 1 to " + std::to_string(report::kMaxSections) +
-            ", separated by commas");
-    }
-    cite.sections.push_back(n - 1);
-    if (comma == std::string_view::npos) break;
-    rest = rest.substr(comma + 1);
-  }
-  return cite;
+  auto cite = parse_source_citation(text);
+  // Its message reads "source 'TEXT': why": named here as the flag.
+  if (!cite) usage("--" + cite.status().reasons().front().message);
+  return std::move(cite).value();
 }
 
 // Standard input, up to max_bytes (INVALID_FIELD beyond).
