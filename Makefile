@@ -53,7 +53,7 @@ asan: deps
 #   test_store_sqlite   readers on their own threads while the writer commits
 #   test_verifier_pool  the pool's worker threads
 #   test_connection, test_broker_e2e, test_durability, test_limits,
-#   test_protocol_states
+#   test_protocol_states, test_subscriptions
 #                       a broker in the test process (I/O, ZAP, verifier and
 #                       store writer threads) with client sessions, some on
 #                       threads of their own
@@ -68,7 +68,7 @@ asan: deps
 # (halt_on_error) and the target fails if any report appears in the output,
 # even when the retry passed.
 TSAN_TESTS := test_crypto test_store_sqlite test_verifier_pool test_connection test_broker_e2e test_durability \
-              test_limits test_protocol_states test_report
+              test_limits test_protocol_states test_report test_subscriptions
 TSAN_OPTIONS_ALL := suppressions=$(CURDIR)/tests/tsan.supp halt_on_error=1 second_deadlock_stack=1
 empty :=
 space := $(empty) $(empty)

@@ -47,7 +47,7 @@ Bytes sign_delivery(std::string_view node_id, std::string_view broker_id, const 
 
 namespace {
 
-Status invalid(const std::string& why) { return Status::fail(Code::RECEIPT_INVALID, "delivery receipt: " + why); }
+Status delivery_invalid(const std::string& why) { return Status::fail(Code::RECEIPT_INVALID, "delivery receipt: " + why); }
 
 bool has_unknown_fields(const v1::DeliveryReceipt& r) {
   if (!r.GetReflection()->GetUnknownFields(r).empty()) return true;
@@ -61,28 +61,28 @@ bool has_unknown_fields(const v1::DeliveryReceipt& r) {
 
 Result<v1::DeliveryReceipt> parse_delivery(ByteView receipt) {
   v1::DeliveryReceipt r;
-  if (receipt.empty()) return invalid("missing: every ACK carries the node's signed receipt");
+  if (receipt.empty()) return delivery_invalid("missing: every ACK carries the node's signed receipt");
   if (receipt.size() > static_cast<std::size_t>(INT32_MAX) ||
       !r.ParseFromArray(receipt.data(), static_cast<int>(receipt.size()))) {
-    return invalid("does not parse");
+    return delivery_invalid("does not parse");
   }
-  if (has_unknown_fields(r)) return invalid("has unknown fields");
-  if (r.format_version() != 1) return invalid("format version " + std::to_string(r.format_version()) + " is not 1");
+  if (has_unknown_fields(r)) return delivery_invalid("has unknown fields");
+  if (r.format_version() != 1) return delivery_invalid("format version " + std::to_string(r.format_version()) + " is not 1");
   if (r.entries_size() == 0 || static_cast<std::size_t>(r.entries_size()) > kMaxDeliveryEntries) {
-    return invalid("must name 1 to " + std::to_string(kMaxDeliveryEntries) + " copies, not " +
+    return delivery_invalid("must name 1 to " + std::to_string(kMaxDeliveryEntries) + " copies, not " +
                    std::to_string(r.entries_size()));
   }
-  if (r.signature().size() != crypto::Signature{}.size()) return invalid("signature must be 64 bytes");
+  if (r.signature().size() != crypto::Signature{}.size()) return delivery_invalid("signature must be 64 bytes");
   std::uint64_t previous = 0;
   for (int i = 0; i < r.entries_size(); ++i) {
     const auto& e = r.entries(i);
     const std::string what = "entry " + std::to_string(i) + ": ";
-    if (i > 0 && e.broker_seq() <= previous) return invalid(what + "broker seqs must be strictly ascending");
+    if (i > 0 && e.broker_seq() <= previous) return delivery_invalid(what + "broker seqs must be strictly ascending");
     previous = e.broker_seq();
-    if (e.copy_hash().size() != crypto::Digest{}.size()) return invalid(what + "copy hash must be 32 bytes");
-    if (e.report_id().size() != 16) return invalid(what + "report id must be 16 bytes");
+    if (e.copy_hash().size() != crypto::Digest{}.size()) return delivery_invalid(what + "copy hash must be 32 bytes");
+    if (e.report_id().size() != 16) return delivery_invalid(what + "report id must be 16 bytes");
     for (int k = 1; k < e.sections_size(); ++k) {
-      if (e.sections(k) <= e.sections(k - 1)) return invalid(what + "sections must be strictly ascending");
+      if (e.sections(k) <= e.sections(k - 1)) return delivery_invalid(what + "sections must be strictly ascending");
     }
   }
   return r;
@@ -91,7 +91,7 @@ Result<v1::DeliveryReceipt> parse_delivery(ByteView receipt) {
 Status verify_delivery(const v1::DeliveryReceipt& receipt, const identity::Directory& directory,
                        std::int64_t recorded_ms) {
   const identity::Credential* node = directory.node(receipt.node_id());
-  if (node == nullptr) return invalid("signer " + receipt.node_id() + " is not in the directory");
+  if (node == nullptr) return delivery_invalid("signer " + receipt.node_id() + " is not in the directory");
   Status standing = directory.check_signer(receipt.node_id(), recorded_ms / 1000, recorded_ms);
   if (!standing) {
     Status st;
@@ -100,7 +100,7 @@ Status verify_delivery(const v1::DeliveryReceipt& receipt, const identity::Direc
   }
   if (!crypto::verify(node->signing_key, crypto::tags::kDeliveryReceipt, delivery_statement(receipt),
                       as_bytes(receipt.signature()))) {
-    return invalid("the signature does not verify under " + receipt.node_id() + "'s signing key");
+    return delivery_invalid("the signature does not verify under " + receipt.node_id() + "'s signing key");
   }
   return Status::ok();
 }

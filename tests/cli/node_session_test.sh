@@ -165,6 +165,13 @@ publish "$PUB" intel.flush "flush"
 finished flush
 [[ $(wc -l <"$WORK/flush.out") -eq 1 ]] && grep -q '"topic":"intel.flush"' "$WORK/flush.out" ||
   { cat "$WORK/flush.out"; fail "the session-only subscriber printed another topic"; }
+# A durable subscribe drains the node's mailbox: both reports the durable '>'
+# kept, whatever its own --topic (hiding one would lose it: it is acknowledged).
+run 0 subscribe "${A[@]}" -n "$SUB" --durable -t intel.flush --json --count 2 --idle-exit 10000
+grep -q "every report of these patterns is printed" "$WORK/err" || { cat "$WORK/err"; fail "no mailbox note"; }
+out_has '"topic":"intel.seizures"'
+out_has '"topic":"intel.flush"'
+run 0 unsubscribe "${A[@]}" -n "$SUB" --durable -t intel.flush
 run 0 unsubscribe "${A[@]}" -n "$SUB" --durable -t '>'
 out_has "^unsubscribed $SUB from > \(durable\)$"
 run 0 subscriptions "${A[@]}" -n "$SUB"

@@ -142,6 +142,10 @@ void print_raw(const client::Received& r) {
 
 bool wanted(const SubscribeOptions& o, const client::Received& r) {
   if (!r.verification) return true;  // its topic is not known: say so rather than hide it
+  // A durable session drains the node's whole mailbox (every durable
+  // pattern, listed on stderr at the start), and what it takes is
+  // acknowledged: hiding a report here would lose it for good.
+  if (o.durable) return true;
   for (const auto& p : o.topics) {
     if (policy::topic_matches(p, r.topic)) return true;
   }
@@ -170,8 +174,8 @@ void run_subscribe(const SubscribeOptions& o) {
     auto list = session->subscriptions();
     if (list) {
       std::cerr << "durable patterns of " << o.node.node << ": " << join(list->durable, ", ", "none")
-                << "; delivering from after seq " << list->acked_seq << " (remove one with `tearline unsubscribe "
-                << "--durable -t PATTERN`)" << std::endl;
+                << "; delivering from after seq " << list->acked_seq << ", every report of these patterns is printed"
+                << " (remove one with `tearline unsubscribe --durable -t PATTERN`)" << std::endl;
     }
   }
 
