@@ -98,7 +98,7 @@ format-check:
 tidy:
 	@scripts/install-deps.sh build tidy
 	@cmake -S . -B $(TIDY_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DTEARLINE_BUILD_BENCH=ON $(CMAKE_ARGS) >/dev/null
-	@cd $(TIDY_BUILD) && ninja $$(ninja -t targets all | grep -oE '^proto/tearline/v1/[a-z_]+\.pb\.h') >/dev/null
+	@cd $(TIDY_BUILD) && ninja tearline_country_codes $$(ninja -t targets all | grep -oE '^proto/tearline/v1/[a-z_]+\.pb\.h') >/dev/null
 	@scripts/tidy.sh $(TIDY_BUILD) $(TIDY_JOBS)
 
 # libFuzzer targets (tests/fuzz/README.md): clang-16 build, seeds, then every

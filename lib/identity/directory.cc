@@ -84,7 +84,7 @@ DirectoryPtr Directory::build(TrustStore trust, const Sources& sources, std::int
   }
 
   std::set<std::string> transport_keys;
-  std::set<std::string> conflicting;  // node ids with more than one credential: none is trusted
+  std::set<std::string> conflicting;                        // node ids with more than one credential: none is trusted
   std::map<std::string, crypto::Digest> credential_hashes;  // of the credentials kept, by node id
   std::vector<crypto::Digest> charter_hashes;
   for (const auto& [name, bytes] : sources.credentials) {

@@ -47,7 +47,9 @@ Bytes sign_delivery(std::string_view node_id, std::string_view broker_id, const 
 
 namespace {
 
-Status delivery_invalid(const std::string& why) { return Status::fail(Code::RECEIPT_INVALID, "delivery receipt: " + why); }
+Status delivery_invalid(const std::string& why) {
+  return Status::fail(Code::RECEIPT_INVALID, "delivery receipt: " + why);
+}
 
 bool has_unknown_fields(const v1::DeliveryReceipt& r) {
   if (!r.GetReflection()->GetUnknownFields(r).empty()) return true;
@@ -67,10 +69,11 @@ Result<v1::DeliveryReceipt> parse_delivery(ByteView receipt) {
     return delivery_invalid("does not parse");
   }
   if (has_unknown_fields(r)) return delivery_invalid("has unknown fields");
-  if (r.format_version() != 1) return delivery_invalid("format version " + std::to_string(r.format_version()) + " is not 1");
+  if (r.format_version() != 1)
+    return delivery_invalid("format version " + std::to_string(r.format_version()) + " is not 1");
   if (r.entries_size() == 0 || static_cast<std::size_t>(r.entries_size()) > kMaxDeliveryEntries) {
     return delivery_invalid("must name 1 to " + std::to_string(kMaxDeliveryEntries) + " copies, not " +
-                   std::to_string(r.entries_size()));
+                            std::to_string(r.entries_size()));
   }
   if (r.signature().size() != crypto::Signature{}.size()) return delivery_invalid("signature must be 64 bytes");
   std::uint64_t previous = 0;
