@@ -205,6 +205,7 @@ void Broker::Impl::on_unsubscribe(Session& s, const v1::Unsubscribe& unsub) {
 
 void Broker::Impl::on_list_subscriptions(Session& s, const v1::ListSubscriptions& list) {
   std::vector<std::string> own;
+  own.reserve(s.session_patterns.size());
   for (const auto& p : s.session_patterns) own.push_back(p.pattern);
   auto cursor = node_cursors.find(s.node_id);
   send(s, wire::make_subscription_list(list.request_id(), subscriptions.patterns_of(s.node_id), std::move(own),

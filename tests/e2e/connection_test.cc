@@ -240,8 +240,8 @@ TEST_CASE("session: a credential not yet valid or expired: the refused handshake
     std::string says;
   };
   const std::vector<Case> cases{
-      {"dea-later", now + 86400, now + 2 * 86400, Code::NOT_YET_VALID, "is valid only from "},
-      {"dea-earlier", now - 2 * 86400, now - 86400, Code::EXPIRED, "expired at "},
+      {"dea-later", now + 86400, now + 2 * std::int64_t{86400}, Code::NOT_YET_VALID, "is valid only from "},
+      {"dea-earlier", now - 2 * std::int64_t{86400}, now - 86400, Code::EXPIRED, "expired at "},
   };
   for (const auto& c : cases) {
     REQUIRE(identity::issue_node(fx.pki(), {c.node, "DEA", v1::SECRET, {"agent"}, c.not_before, c.not_after}));

@@ -415,8 +415,10 @@ void run_inspect(const InspectOptions& o) {
   const std::string text(reinterpret_cast<const char*>(bytes->data()), bytes->size());
   bool signed_object = false;
   v1::SignedObject obj;
-  if (text.size() >= 8 && inspect_key(o.file, std::string_view(text).substr(0, 8), ctx, &out)) {
-  } else if (inspect_public_key(text, ctx, &out)) {
+  // A key file (secret or public): `out` is filled, nothing more to do here.
+  const bool key = (text.size() >= 8 && inspect_key(o.file, std::string_view(text).substr(0, 8), ctx, &out)) ||
+                   inspect_public_key(text, ctx, &out);
+  if (key) {
   } else if (parse_strict(*bytes, &obj, "signed object") && !obj.body().empty()) {
     const auto kind = kind_of(o.file, obj);
     if (!kind) unknown_kind(o.file, *bytes);

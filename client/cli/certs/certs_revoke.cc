@@ -83,6 +83,7 @@ void require_known_serials(std::string_view cmd, const PkiPaths& pki, const std:
   for (const auto& c : credentials) {
     if (issued.count(c.serial) != 0 || listed.count(c.serial) != 0) continue;
     std::vector<std::string> known;
+    known.reserve(issued.size());
     for (const auto& [serial, node] : issued) known.push_back(std::to_string(serial) + " (" + node + ")");
     fail(cmd, Status::fail(Code::INVALID_FIELD, "serial " + std::to_string(c.serial) + " names no credential of " +
                                                     agency + " in " + pki.directory().string() + "; " + agency +

@@ -15,7 +15,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr std::size_t kMaxContextFileBytes = 64 * 1024;
+constexpr std::size_t kMaxContextFileBytes = 64 * std::size_t{1024};
 
 Result<fs::path> contexts_folder() {
   auto base = config_folder();
