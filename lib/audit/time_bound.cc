@@ -24,9 +24,9 @@ bool all_digits(std::string_view text) {
 std::int64_t unit_ms(char unit) {
   switch (unit) {
     case 's': return 1000;
-    case 'm': return 60 * 1000;
-    case 'h': return 3600 * 1000;
-    case 'd': return 86400 * 1000;
+    case 'm': return std::int64_t{60} * 1000;
+    case 'h': return std::int64_t{3600} * 1000;
+    case 'd': return std::int64_t{86400} * 1000;
     default: return 0;
   }
 }

@@ -13,7 +13,7 @@
 // 0); a session the broker closes (SESSION_REVOKED, SLOW_CONSUMER,
 // TOO_MANY_FAILURES) ends it with one line and exit 1. SIGHUP reloads the
 // local directory.
-#include <signal.h>
+#include <csignal>
 
 #include <atomic>
 #include <chrono>
