@@ -290,6 +290,10 @@ BrokerStats Broker::stats() const {
   s.closed_sessions = impl_->counters.closed;
   s.reloads = impl_->counters.reloads;
   s.failed_reloads = impl_->counters.failed_reloads;
+  s.damaged_records = impl_->counters.damaged_records;
+  s.refused_handshakes = impl_->counters.refused_handshakes;
+  s.refused_hellos = impl_->counters.refused_hellos;
+  s.wall_clock_steps = impl_->counters.wall_clock_steps;
   return s;
 }
 

@@ -27,6 +27,10 @@ namespace tearline::broker {
 struct BrokerStats {
   std::uint64_t accepted = 0, rejected = 0, delivered = 0, sessions = 0, closed_sessions = 0;
   std::uint64_t reloads = 0, failed_reloads = 0;
+  std::uint64_t damaged_records = 0;     // stored records that failed their re-check (GAP sent)
+  std::uint64_t refused_handshakes = 0;  // CURVE handshakes refused by ZAP
+  std::uint64_t refused_hellos = 0;      // HELLOs refused (BROKER_BUSY, cooldown, revoked)
+  std::uint64_t wall_clock_steps = 0;    // wall-clock steps detected
 };
 
 class Broker {
@@ -45,7 +49,7 @@ class Broker {
   void request_reload();  // thread-safe, async-signal-safe (sets a flag)
   // The endpoint actually bound (the port resolved for tcp://127.0.0.1:*).
   std::string endpoint() const;  // thread-safe
-  BrokerStats stats() const;     // thread-safe
+  BrokerStats stats() const;     // thread-safe; `sessions` left 0
 
   struct Impl;
 

@@ -90,6 +90,7 @@ struct Broker::Impl {
   std::string bound_endpoint GUARDED_BY(endpoint_mu);  // set by create(), read by endpoint()
   struct Counters {
     std::atomic<std::uint64_t> accepted{0}, rejected{0}, delivered{0}, closed{0}, reloads{0}, failed_reloads{0};
+    std::atomic<std::uint64_t> damaged_records{0}, refused_handshakes{0}, refused_hellos{0}, wall_clock_steps{0};
   } counters;
 
   // ---- broker.cc: the loop and sending ----

@@ -47,6 +47,10 @@ void Broker::Impl::answer_status(Session& s, std::uint64_t request_id) {
   st->set_accepted(counters.accepted);
   st->set_rejected(counters.rejected);
   st->set_delivered(counters.delivered);
+  st->set_damaged_records(counters.damaged_records);
+  st->set_refused_handshakes(counters.refused_handshakes);
+  st->set_refused_hellos(counters.refused_hellos);
+  st->set_wall_clock_steps(counters.wall_clock_steps);
   send(s, frame);
 }
 

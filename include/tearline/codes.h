@@ -26,6 +26,7 @@ namespace tearline {
   X(SLOW_CONSUMER, 109, "the subscriber fell too far behind; session closed")                       \
   X(UNAVAILABLE, 110, "the broker did not answer in time (client side)")                            \
   X(HANDSHAKE_REFUSED, 111, "the broker refused the node's transport key at the handshake")         \
+  X(SESSION_REPLACED, 112, "a newer session of the same node replaced this one")                    \
   X(BAD_ENCODING, 200, "object bytes are not canonical (duplicate, unknown or reordered field)")    \
   X(BAD_SIGNATURE, 201, "signature does not verify")                                                \
   X(UNKNOWN_AUTHORITY, 202, "signer is not a pinned authority")                                     \
@@ -42,6 +43,7 @@ namespace tearline {
   X(KEY_FILE, 213, "key file missing, malformed or readable by others")                             \
   X(IO_ERROR, 214, "file could not be read or written")                                             \
   X(RECEIPT_INVALID, 215, "receipt is missing, malformed or does not verify")                       \
+  X(WEAK_KEY, 216, "a public key is a small-order or otherwise unusable point")                     \
   X(REPORT_MALFORMED, 300, "report bytes are malformed")                                            \
   X(REPORT_VERSION, 301, "report format version not supported")                                     \
   X(REPORT_SIGNATURE, 302, "report signature does not verify")                                      \
@@ -74,7 +76,9 @@ namespace tearline {
   X(BROKER_BUSY, 507, "broker cannot take more work now")                                           \
   X(STORAGE_FAILED, 600, "report could not be stored durably")                                      \
   X(STORAGE_FULL, 601, "storage is full")                                                           \
-  X(STORAGE_HALTED, 602, "broker stopped accepting after a failed sync")
+  X(STORAGE_HALTED, 602, "broker stopped accepting after a failed sync")                            \
+  X(STORAGE_DAMAGED, 603, "a stored record failed its re-check and was not delivered")              \
+  X(STORAGE_TRUNCATED, 604, "the store ends before an audit checkpoint the broker had signed")
 
 enum class Code : std::uint16_t {
 #define TEARLINE_CODE_ENUM(name, number, text) name = (number),

@@ -276,6 +276,20 @@ Frame make_subscription_list(std::uint64_t request_id, std::vector<std::string> 
   return f;
 }
 
+Frame make_bye(std::string_view reason) {
+  Frame f;
+  f.mutable_bye()->set_reason(std::string(reason.substr(0, kMaxByeReasonBytes)));
+  return f;
+}
+
+Frame make_gap(std::uint64_t broker_seq, const Status& reasons) {
+  Frame f;
+  auto* gap = f.mutable_gap();
+  gap->set_broker_seq(broker_seq);
+  to_proto(reasons, gap->mutable_reasons());
+  return f;
+}
+
 // ---- Status <-> wire --------------------------------------------------------
 
 void to_proto(const Status& status, google::protobuf::RepeatedPtrField<tearline::v1::Reason>* out) {
@@ -320,6 +334,10 @@ Status status_of(const tearline::v1::Error& error) { return status_or_code(error
 
 Status status_of(const tearline::v1::Rejected& rejected) { return status_or_code(rejected.reasons(), rejected.code()); }
 
+Status status_of(const tearline::v1::Gap& gap) {
+  return status_or_code(gap.reasons(), static_cast<std::uint32_t>(Code::STORAGE_DAMAGED));
+}
+
 // ---- Frame types and direction -------------------------------------------
 
 std::string_view frame_type_name(const Frame& frame) {
@@ -341,6 +359,8 @@ std::string_view frame_type_name(const Frame& frame) {
     case Frame::kSubscriptionList: return "SUBSCRIPTION_LIST";
     case Frame::kBrokerStatus: return "BROKER_STATUS";
     case Frame::kDirectoryChanged: return "DIRECTORY_CHANGED";
+    case Frame::kBye: return "BYE";
+    case Frame::kGap: return "GAP";
     case Frame::BODY_NOT_SET: break;
   }
   return "EMPTY";
@@ -355,7 +375,8 @@ bool is_client_frame(const Frame& frame) {
     case Frame::kAck:
     case Frame::kPing:
     case Frame::kAdmin:
-    case Frame::kListSubscriptions: return true;
+    case Frame::kListSubscriptions:
+    case Frame::kBye: return true;
     default: return false;
   }
 }
@@ -370,7 +391,8 @@ bool is_server_frame(const Frame& frame) {
     case Frame::kPong:
     case Frame::kSubscriptionList:
     case Frame::kBrokerStatus:
-    case Frame::kDirectoryChanged: return true;
+    case Frame::kDirectoryChanged:
+    case Frame::kGap: return true;
     default: return false;
   }
 }
@@ -404,7 +426,8 @@ bool counts_toward_failure_limit(Code code) {
 }
 
 bool closes_session(Code code) {
-  return code == Code::SESSION_REVOKED || code == Code::TOO_MANY_FAILURES || code == Code::SLOW_CONSUMER;
+  return code == Code::SESSION_REVOKED || code == Code::TOO_MANY_FAILURES || code == Code::SLOW_CONSUMER ||
+         code == Code::SESSION_REPLACED;
 }
 
 Status check_hello(const tearline::v1::Hello& hello) {

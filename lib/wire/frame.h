@@ -92,6 +92,11 @@ tearline::v1::Frame make_unsubscribe(std::uint64_t request_id, const std::vector
                                      bool session_only);
 tearline::v1::Frame make_list_subscriptions(std::uint64_t request_id);
 tearline::v1::Frame make_directory_changed(ByteView directory_digest, std::uint64_t generation);
+// BYE: the reason is cut to kMaxByeReasonBytes.
+inline constexpr std::size_t kMaxByeReasonBytes = 256;
+tearline::v1::Frame make_bye(std::string_view reason);
+// GAP: the record at broker_seq will not be delivered, for `reasons` (not OK).
+tearline::v1::Frame make_gap(std::uint64_t broker_seq, const Status& reasons);
 // SUBSCRIPTION_LIST: both lists sorted here.
 tearline::v1::Frame make_subscription_list(std::uint64_t request_id, std::vector<std::string> durable,
                                            std::vector<std::string> session, std::uint64_t acked_seq);
@@ -108,17 +113,19 @@ Status status_from_proto(const google::protobuf::RepeatedPtrField<tearline::v1::
 // one reason built from its `code` field.
 Status status_of(const tearline::v1::Error& error);
 Status status_of(const tearline::v1::Rejected& rejected);
+// The reasons of a GAP (never OK; STORAGE_DAMAGED when it carries none).
+Status status_of(const tearline::v1::Gap& gap);
 
 // ---- Frame types and direction -------------------------------------------
 
 // "HELLO", "WELCOME", ..., "ADMIN", "LIST_SUBSCRIPTIONS", "SUBSCRIPTION_LIST",
-// "BROKER_STATUS", "DIRECTORY_CHANGED"; "EMPTY" when no body is set.
+// "BROKER_STATUS", "DIRECTORY_CHANGED", "BYE", "GAP"; "EMPTY" when no body is set.
 std::string_view frame_type_name(const tearline::v1::Frame& frame);
 // Client -> broker: HELLO SUBSCRIBE UNSUBSCRIBE PUBLISH ACK PING ADMIN
-// LIST_SUBSCRIPTIONS.
+// LIST_SUBSCRIPTIONS BYE.
 bool is_client_frame(const tearline::v1::Frame& frame);
 // Broker -> client: WELCOME ERROR ACCEPTED REJECTED DELIVER PONG
-// SUBSCRIPTION_LIST BROKER_STATUS DIRECTORY_CHANGED.
+// SUBSCRIPTION_LIST BROKER_STATUS DIRECTORY_CHANGED GAP.
 // A broker receiving one answers ERROR UNEXPECTED_FRAME (request id 0).
 bool is_server_frame(const tearline::v1::Frame& frame);
 // The request id a frame carries (requests and their answers, ERROR);
@@ -131,7 +138,7 @@ std::uint64_t request_id_of(const tearline::v1::Frame& frame);
 bool counts_toward_failure_limit(Code code);
 
 // Whether an ERROR with this code ends the session (state CLOSED):
-// SESSION_REVOKED, TOO_MANY_FAILURES, SLOW_CONSUMER. (RECEIPT_INVALID, an
+// SESSION_REVOKED, TOO_MANY_FAILURES, SLOW_CONSUMER, SESSION_REPLACED. (RECEIPT_INVALID, an
 // ACK whose delivery receipt failed, is a bad frame: the session stays.)
 bool closes_session(Code code);
 

@@ -52,6 +52,8 @@ std::vector<FrameCase> every_frame_type() {
          return f;
        }()},
       {"DIRECTORY_CHANGED", false, make_directory_changed(Bytes(32, 0xd1), 2)},
+      {"BYE", true, make_bye("tearline subscribe: interrupted")},
+      {"GAP", false, make_gap(43, Status::fail(Code::STORAGE_DAMAGED, "stored report 43 failed its re-check"))},
   };
 }
 
@@ -75,7 +77,7 @@ std::string trim(std::string_view s) {
 
 TEST_CASE("every frame type round-trips through encode and decode") {
   auto cases = every_frame_type();
-  REQUIRE(cases.size() == 17);  // one per Frame.body case
+  REQUIRE(cases.size() == 19);  // one per Frame.body case
   for (const auto& c : cases) {
     INFO(c.type);
     CHECK(frame_type_name(c.frame) == c.type);
