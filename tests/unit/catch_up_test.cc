@@ -268,7 +268,8 @@ TEST_CASE("catch-up: a stored report that fails its re-check is a GAP, reported 
   f.catch_up = std::make_unique<CatchUp>(
       *f.store, *f.router, *f.sessions, f.limits, nullptr, nullptr,
       CatchUpChecks{&roots,
-                    [&](std::string event, std::string node, std::string id, std::string decision, std::string detail) {
+                    [&](const std::string& event, const std::string& node, const std::string& id,
+                        const std::string& decision, const std::string& detail) {
                       audited.push_back(event + "|" + node + "|" + id + "|" + decision + "|" + detail);
                     },
                     &counted});
