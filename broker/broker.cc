@@ -11,6 +11,7 @@
 #include <utility>
 #include <zmq_addon.hpp>
 
+#include "audit/anchor.h"
 #include "broker/broker_identity.h"
 #include "broker/broker_impl.h"
 #include "crypto/key_file.h"
@@ -257,7 +258,8 @@ Result<std::unique_ptr<Broker>> Broker::create(const Config& config, const Clock
   Status opened = impl->open_store();
   if (!opened) return opened;
   try {
-    impl->writer = std::make_unique<StoreWriter>(*impl->store, impl->context, notify);
+    impl->writer = std::make_unique<StoreWriter>(*impl->store, impl->context, notify,
+                                                 audit::anchor_path(config.data_dir), impl->log);
     impl->pool = std::make_unique<VerifierPool>(
         config.verify_threads, kVerifierQueueLimit, impl->context, notify, [p](IngressJob job) {
           TrustSnapshotPtr snap = p->trust.current();

@@ -4,19 +4,23 @@
 
 #include <algorithm>
 #include <optional>
+#include <string>
 #include <vector>
+
+#include "wire/frame.h"
 
 namespace tearline::broker {
 
 CatchUp::CatchUp(Store& store, Router& router, SessionTable& sessions, const Limits& limits,
-                 std::shared_ptr<spdlog::logger> log, LateReceipt late_receipt)
+                 std::shared_ptr<spdlog::logger> log, LateReceipt late_receipt, CatchUpChecks checks)
     : store_(store),
       router_(router),
       sessions_(sessions),
       max_pending_deliveries_(limits.max_pending_deliveries),
       max_pending_bytes_(limits.max_pending_bytes),
       log_(log ? std::move(log) : spdlog::default_logger()),
-      late_receipt_(std::move(late_receipt)) {}
+      late_receipt_(std::move(late_receipt)),
+      checks_(std::move(checks)) {}
 
 bool CatchUp::behind(std::uint64_t head) const {
   return std::any_of(sessions_.begin(), sessions_.end(),
@@ -25,19 +29,48 @@ bool CatchUp::behind(std::uint64_t head) const {
 
 namespace {
 
-// A stored row parsed once per read, with the nodes its topic matches.
+// A stored row parsed and re-checked once per read, with the nodes its topic
+// matches.
 struct ParsedRow {
-  std::optional<report::VerifiedReport> report;  // nullopt: does not parse
+  // The verified report; for a damaged row, its header only when that still
+  // parses (to route the GAP), else nullopt.
+  std::optional<report::VerifiedReport> report;
   std::vector<std::string> matched;
   Status standing;     // the revocation rule (Router::standing); not OK: withheld from all
+  Status damaged;      // not OK: the row failed its re-check (a GAP instead)
   Bytes late_receipt;  // signed now for a row stored without a receipt
 };
+
+// The header of stored bytes that do not verify, when it still parses.
+std::optional<report::VerifiedReport> header_only(ByteView bytes) {
+  tearline::v1::Report r;
+  report::VerifiedReport out;
+  if (!r.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) return std::nullopt;
+  if (!out.header.ParseFromString(r.header()) || out.header.topic().empty()) return std::nullopt;
+  return out;
+}
+
+Status gap_status(std::uint64_t seq, const Status& why) {
+  return Status::fail(Code::STORAGE_DAMAGED, "stored report " + std::to_string(seq) +
+                                                 " failed the broker's re-check: " + why.to_string() +
+                                                 "; it cannot be delivered");
+}
 
 ByteView receipt_of(const StoredReport& row, const ParsedRow& p) {
   return row.receipt.empty() ? ByteView(p.late_receipt) : ByteView(row.receipt);
 }
 
 }  // namespace
+
+void CatchUp::report_damaged(std::uint64_t seq, const std::string& report_hex, const Status& why) {
+  if (!reported_.insert(seq).second) return;
+  log_->error("event=stored_record_damaged seq={} report={} reason=\"{}\"", seq, report_hex, why.to_string());
+  if (checks_.audit) {
+    checks_.audit("storage", "", report_hex == "unreadable" ? "" : report_hex, "damaged",
+                  "seq " + std::to_string(seq) + ": " + why.to_string());
+  }
+  if (checks_.damaged != nullptr) ++*checks_.damaged;
+}
 
 std::size_t CatchUp::run(std::uint64_t head, const TrustSnapshot& trust, std::int64_t now_s) {
   struct Waiting {
@@ -72,24 +105,48 @@ std::size_t CatchUp::run(std::uint64_t head, const TrustSnapshot& trust, std::in
     const bool complete = rows->size() < kCatchUpBatch;
     const std::uint64_t last = rows->empty() ? from : rows->back().seq;
     std::vector<std::optional<ParsedRow>> parsed(rows->size());
-    auto parsed_row = [&](std::size_t i) -> const ParsedRow& {
-      if (!parsed[i]) {
-        ParsedRow p;
-        auto r = report::parse_report_structure((*rows)[i].bytes);
-        if (r) {
-          p.report = std::move(r).value();
-          const StoredReport& row = (*rows)[i];
-          if (row.receipt.empty() && late_receipt_) p.late_receipt = late_receipt_(row.seq, *p.report, row.accepted_ms);
-          Routable probe{row.seq, &*p.report, row.source.country, &row.bytes, receipt_of(row, p), row.accepted_ms};
-          p.standing = Router::standing(trust, probe);
-          if (p.standing) {
-            p.matched = router_.subscribers(probe);
-          } else {
-            router_.withhold_from_all(probe, p.standing);  // once per read of the row
-          }
+    // Parses and re-checks a row, routes nothing.
+    auto recheck = [&](const StoredReport& row, const TrustSnapshot& snapshot) {
+      ParsedRow p;
+      report::VerifyOptions options;
+      options.roots = checks_.roots;
+      options.accepted_ms = row.accepted_ms;
+      auto r = report::parse_report_structure(row.bytes, options);
+      if (!r) {
+        p.damaged = r.status();
+      } else {
+        p.report = std::move(r).value();
+        Routable probe{row.seq, &*p.report, row.source.country, &row.bytes, {}, row.accepted_ms};
+        p.standing = Router::standing(snapshot, probe);
+        if (!p.standing) {
+          router_.withhold_from_all(probe, p.standing);  // once per read of the row
+          return p;
         }
-        parsed[i] = std::move(p);
+        // The signature, as at ingress minus its clock checks (the
+        // revocation rule above is verify_parsed's own, so it passes).
+        report::VerifiedReport header;
+        header.header = p.report->header;
+        auto v = report::verify_parsed(std::move(*p.report), *snapshot.directory, options);
+        if (v) {
+          p.report = std::move(v).value();
+        } else {
+          p.damaged = v.status();
+          p.report = std::move(header);
+        }
       }
+      if (!p.damaged.is_ok()) {
+        if (!p.report) p.report = header_only(row.bytes);
+        report_damaged(row.seq, p.report ? p.report->report_id_hex() : "unreadable", p.damaged);
+        if (p.report) p.matched = router_.subscribers(Routable{row.seq, &*p.report, row.source.country, &row.bytes});
+        return p;
+      }
+      if (row.receipt.empty() && late_receipt_) p.late_receipt = late_receipt_(row.seq, *p.report, row.accepted_ms);
+      p.matched = router_.subscribers(
+          Routable{row.seq, &*p.report, row.source.country, &row.bytes, receipt_of(row, p), row.accepted_ms});
+      return p;
+    };
+    auto parsed_row = [&](std::size_t i) -> const ParsedRow& {
+      if (!parsed[i]) parsed[i] = recheck((*rows)[i], trust);
       return *parsed[i];
     };
 
@@ -109,6 +166,14 @@ std::size_t CatchUp::run(std::uint64_t head, const TrustSnapshot& trust, std::in
       for (std::size_t n = 0; it != rows->end() && n < w.limit; ++it, ++n) {
         if (it->seq > head) break;
         const ParsedRow& p = parsed_row(static_cast<std::size_t>(it - rows->begin()));
+        if (!p.damaged.is_ok()) {
+          s.delivered = it->seq;
+          if (!p.report || Router::wants(s, Routable{it->seq, &*p.report, it->source.country, &it->bytes}, p.matched)) {
+            sessions_.send(s, wire::encode_frame(wire::make_gap(it->seq, gap_status(it->seq, p.damaged))));
+            if (!s.ready()) break;
+          }
+          continue;
+        }
         if (!p.report || !p.standing) {
           s.delivered = it->seq;
           continue;

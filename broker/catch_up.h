@@ -14,20 +14,34 @@
 //  - none while its backlog holds more than kCatchUpBacklogLimit frames or
 //    max_pending_bytes/4 bytes, and it stops once past that byte mark.
 // A session behind with nothing stored after it (retention removed it) moves
-// to the head. A stored row that does not parse is skipped, and so is one
-// whose originator's signature no longer stands (Router::standing, with the
-// row's accepted_ms; audited once per read by Router::withhold_from_all).
-// Each copy carries the row's stored acceptance receipt.
+// to the head. A row whose originator's signature no longer stands
+// (Router::standing, with the row's accepted_ms; audited once per read by
+// Router::withhold_from_all) is skipped. Each copy carries the row's stored
+// acceptance receipt.
+//
+// Re-check (docs/reliability.md, "Damaged records"): every row read back is
+// verified again before it is routed: its structure and every section's
+// commitment (report::parse_report_structure) and the originator's signature
+// (report::verify_parsed, batch roots through `checks.roots`), without the
+// time-window checks of ingress. A row that fails is DAMAGED: reported once
+// per record and broker run (log line event=stored_record_damaged, one audit
+// entry event "storage" decision "damaged", checks.damaged counter), and
+// each session that would have received it gets a GAP frame (STORAGE_DAMAGED,
+// docs/protocol.md 6.13) instead: the sessions Router::wants it for when its
+// header still names a topic, every session reading across it otherwise.
+// Its position moves past the row either way.
 //
 // Ownership and threads: owned by the broker's I/O thread, which alone calls
 // it; borrows the store, the router and the sessions. Store errors are
 // logged and the round ends; the next round tries again.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <set>
 
 #include "broker/config.h"
 #include "broker/router.h"
@@ -47,13 +61,20 @@ inline constexpr std::size_t kCatchUpBacklogLimit = 64;
 // stored acceptance time): GroupCommit::receipt_for_stored.
 using LateReceipt = std::function<Bytes(std::uint64_t, const report::VerifiedReport&, std::int64_t)>;
 
+// Where the re-check reports damaged rows; every member optional.
+struct CatchUpChecks {
+  report::RootCache* roots = nullptr;             // verified batch roots (not owned; thread-safe)
+  Router::Audit audit;                            // receives the "storage" / "damaged" entries
+  std::atomic<std::uint64_t>* damaged = nullptr;  // counts each damaged record once per run
+};
+
 class CatchUp {
  public:
   // `late_receipt`, when set, gives a receipt to each stored report without
   // one (so that clients, which refuse a copy without a receipt, still get
   // a database's older reports); unset, such a copy goes out without.
   CatchUp(Store& store, Router& router, SessionTable& sessions, const Limits& limits,
-          std::shared_ptr<spdlog::logger> log, LateReceipt late_receipt = nullptr);
+          std::shared_ptr<spdlog::logger> log, LateReceipt late_receipt = nullptr, CatchUpChecks checks = {});
 
   // One round up to `head` (the last committed seq). Returns the copies sent.
   std::size_t run(std::uint64_t head, const TrustSnapshot& trust, std::int64_t now_s);
@@ -61,8 +82,13 @@ class CatchUp {
   bool behind(std::uint64_t head) const;
   // Store reads made so far (each serves every session behind it).
   std::uint64_t reads() const { return reads_; }
+  // Distinct damaged records found since this object was made.
+  std::size_t damaged() const { return reported_.size(); }
 
  private:
+  // Logs, audits and counts a damaged row, once per seq.
+  void report_damaged(std::uint64_t seq, const std::string& report_hex, const Status& why);
+
   Store& store_;
   Router& router_;
   SessionTable& sessions_;
@@ -70,6 +96,8 @@ class CatchUp {
   const std::size_t max_pending_bytes_;
   std::shared_ptr<spdlog::logger> log_;
   LateReceipt late_receipt_;
+  CatchUpChecks checks_;
+  std::set<std::uint64_t> reported_;  // damaged seqs already reported
   std::uint64_t reads_ = 0;
 };
 

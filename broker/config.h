@@ -95,6 +95,10 @@ struct Config {
   // How long accepted report ids stay in the ReplayGuard's memory; the store
   // answers for older ones. Not a configuration key: tests shorten it.
   std::int64_t replay_memory_ms = 10'000;
+  // tearline-broker --accept-loss: start although the store ends before the
+  // audit anchor's checkpoint (broker/anchor.h); the loss is audited. Not a
+  // configuration key.
+  bool accept_loss = false;
 };
 
 // INVALID_FIELD naming every problem (unknown key, wrong type, out of range)

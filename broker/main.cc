@@ -31,18 +31,25 @@ void watch_signals(tearline::broker::Broker* broker, sigset_t set) {
 }
 
 // Exit codes as tearline's (docs/configuration.md): 0 ok, 1 refused (the
-// broker cannot start, or stopped on a failure), 2 bad input (flags, config).
+// broker cannot start, or stopped on a failure), 2 bad input (flags, config),
+// 4 the store ends before a checkpoint the broker had signed
+// (STORAGE_TRUNCATED, docs/reliability.md "The audit anchor").
 constexpr int kExitRefused = 1;
 constexpr int kExitBadInput = 2;
+constexpr int kExitTruncated = 4;
 
 int run(int argc, char** argv) {
   CLI::App app{"tearline-broker: routes sealed, signed reports between agency nodes"};
   std::string config_path;
   std::string log_level;
   bool show_version = false;
+  bool accept_loss = false;
   app.add_option("-c,--config", config_path, "broker configuration file (TOML); required");
   app.add_option("-l,--log-level", log_level, "trace, debug, info, warn or error (overrides the config)");
   app.add_flag("--version", show_version, "print the version and exit");
+  app.add_flag("--accept-loss", accept_loss,
+               "start although the store ends before the last audit checkpoint in DATA_DIR/audit.anchor (exit 4 "
+               "otherwise): the lost entries are recorded in the audit log and the anchor starts again");
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {
@@ -67,6 +74,7 @@ int run(int argc, char** argv) {
     return kExitBadInput;
   }
   if (!log_level.empty()) config->log_level = log_level;
+  config->accept_loss = accept_loss;
   auto level = spdlog::level::from_str(config->log_level);
   if (level == spdlog::level::off && config->log_level != "off") {
     std::fprintf(stderr, "tearline-broker: unknown log level '%s' (trace, debug, info, warn, error or off)\n",
@@ -87,7 +95,7 @@ int run(int argc, char** argv) {
   auto broker = tearline::broker::Broker::create(*config);
   if (!broker) {
     std::fprintf(stderr, "tearline-broker: cannot start: %s\n", broker.status().to_string().c_str());
-    return kExitRefused;
+    return broker.status().code() == tearline::Code::STORAGE_TRUNCATED ? kExitTruncated : kExitRefused;
   }
   std::thread signals(watch_signals, broker->get(), set);
   signals.detach();

@@ -2,6 +2,7 @@
 // (StoreLock), opens the SQLite store and restores what it recovered: replay
 // memory, sources, durable subscriptions and cursors, the broker seq and the
 // audit chain.
+#include "audit/anchor.h"
 #include "broker/broker_impl.h"
 #include "broker/sqlite_store.h"
 #include "receipt/acceptance.h"
@@ -22,6 +23,10 @@ Status Broker::Impl::open_store() {
   auto opened = SqliteStore::open(so, clock.now_ms(), config.replay_memory_ms, &state);
   if (!opened) return opened.status();
   store = std::move(opened).value();
+  std::string lost;  // set when --accept-loss accepted a truncation (audited below)
+  Status anchored =
+      audit::check_anchor(config.data_dir, so.path, audit_key->public_key(), config.accept_loss, clock.now_ms(), &lost);
+  if (!anchored) return anchored;
   for (const auto& [originator, seq] : state.sequences) replay.restore_sequence(originator, seq);
   for (const auto& [id, when] : state.recent_ids) replay.restore_id(id, when);
   for (auto& [id, record] : state.sources) sources.add(id, std::move(record));
@@ -32,12 +37,17 @@ Status Broker::Impl::open_store() {
   commits = std::make_unique<GroupCommit>(config.storage, replay, *audit_key, broker_id, log);
   commits->restore(state.last_seq, audit::ChainWriter(state.last_audit.index, state.last_audit.hash),
                    state.last_checkpoint, clock.now_ms(), state.last_checkpoint_ms);
+  if (!lost.empty()) {
+    log->warn("event=storage_truncation_accepted reason=\"{}\"", lost);
+    audit_event("storage", "", "", "lost", lost);
+  }
   GroupCommit& group = *commits;
-  catch_up =
-      std::make_unique<CatchUp>(*store, routing, sessions, config.limits, log,
-                                [&group](std::uint64_t seq, const report::VerifiedReport& r, std::int64_t accepted_ms) {
-                                  return group.receipt_for_stored(seq, receipt::report_digest(r.report), accepted_ms);
-                                });
+  catch_up = std::make_unique<CatchUp>(
+      *store, routing, sessions, config.limits, log,
+      [&group](std::uint64_t seq, const report::VerifiedReport& r, std::int64_t accepted_ms) {
+        return group.receipt_for_stored(seq, receipt::report_digest(r.report), accepted_ms);
+      },
+      CatchUpChecks{&roots, [this](auto... a) { audit_event(std::move(a)...); }, &counters.damaged_records});
   log->info("event=store_recovered seq={} originators={} durable_nodes={} audit_entries={}", state.last_seq,
             state.sequences.size(), node_cursors.size(), state.last_audit.index);
   return Status::ok();

@@ -1,9 +1,17 @@
 #include "broker/store_writer.h"
 
+#include <spdlog/spdlog.h>
+
+#include "audit/anchor.h"
+
 namespace tearline::broker {
 
-StoreWriter::StoreWriter(Store& store, zmq::context_t& context, const std::string& notify_endpoint)
-    : store_(store), notify_(context, zmq::socket_type::push) {
+StoreWriter::StoreWriter(Store& store, zmq::context_t& context, const std::string& notify_endpoint,
+                         std::filesystem::path anchor, std::shared_ptr<spdlog::logger> log)
+    : store_(store),
+      anchor_(std::move(anchor)),
+      log_(log ? std::move(log) : spdlog::default_logger()),
+      notify_(context, zmq::socket_type::push) {
   // Made here, not in the thread, so that a failure reaches Broker::create.
   notify_.set(zmq::sockopt::linger, 0);
   notify_.set(zmq::sockopt::sndhwm, 0);
@@ -47,6 +55,17 @@ StoreWriter::Written StoreWriter::wait() {
   return out;
 }
 
+void StoreWriter::anchor_checkpoints(const Batch& batch) {
+  if (anchor_.empty() || batch.checkpoints.empty()) return;
+  Status appended = audit::append_anchor(anchor_, batch.checkpoints);
+  if (!appended) {
+    log_->error("event=checkpoint_anchor_failed index={} reason=\"{}\"", batch.checkpoints.back().index,
+                appended.to_string());
+    return;
+  }
+  for (const auto& c : batch.checkpoints) log_->info("event=checkpoint_anchored {}", audit::anchor_line(c));
+}
+
 void StoreWriter::run() {
   for (;;) {
     Batch batch;
@@ -61,6 +80,7 @@ void StoreWriter::run() {
     }
     std::string clashing_id;
     Status status = store_.commit(batch, &clashing_id);
+    if (status.is_ok()) anchor_checkpoints(batch);
     {
       MutexLock lock(mu_);
       result_ = Written{std::move(status), std::move(batch), std::move(clashing_id)};

@@ -9,12 +9,20 @@
 // PUSH socket to `notify_endpoint` (inproc, bound by the I/O thread), which
 // wakes the I/O thread's poll.
 //
+// The audit anchor (broker/anchor.h): after a commit that succeeded and held
+// checkpoints, the writer thread appends them to `anchor` and fsyncs it
+// before it signals the result, and logs event=checkpoint_anchored (a
+// failure to append is logged as event=checkpoint_anchor_failed and does not
+// change the commit's result: the anchor then lags, it never leads).
+//
 // submit(), take() and wait() are called by the I/O thread only. While a
 // batch is in flight the writer thread owns the store's write connection;
 // the I/O thread may use it (retention) only while !busy().
 #pragma once
 
 #include <condition_variable>
+#include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <thread>
@@ -23,6 +31,10 @@
 
 #include "base/mutex.h"
 #include "broker/store.h"
+
+namespace spdlog {
+class logger;
+}
 
 namespace tearline::broker {
 
@@ -34,8 +46,10 @@ class StoreWriter {
     std::string clashing_id;  // with REPLAYED_REPORT: the report id already stored
   };
 
-  // Throws zmq::error_t when the notify socket cannot be made.
-  StoreWriter(Store& store, zmq::context_t& context, const std::string& notify_endpoint);
+  // Throws zmq::error_t when the notify socket cannot be made. An empty
+  // `anchor` keeps no anchor.
+  StoreWriter(Store& store, zmq::context_t& context, const std::string& notify_endpoint,
+              std::filesystem::path anchor = {}, std::shared_ptr<spdlog::logger> log = nullptr);
   ~StoreWriter();  // finishes the batch in flight, then stops
   StoreWriter(const StoreWriter&) = delete;
   StoreWriter& operator=(const StoreWriter&) = delete;
@@ -52,8 +66,11 @@ class StoreWriter {
 
  private:
   void run() EXCLUDES(mu_);
+  void anchor_checkpoints(const Batch& batch);
 
   Store& store_;
+  const std::filesystem::path anchor_;
+  std::shared_ptr<spdlog::logger> log_;
   zmq::socket_t notify_;  // built and connected in the constructor, used by the thread
   bool busy_ = false;     // I/O thread only
   Mutex mu_;

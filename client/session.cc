@@ -232,8 +232,11 @@ struct Session::Impl {
   bool lost = false;                                            // a kBrokerLost was queued and no WELCOME came since
   std::uint64_t last_seq = 0;                                   // the highest broker seq taken by receive()
   std::string broker_digest;                                    // the broker's directory digest, as last announced
-  // DELIVERs not yet taken, each with the session generation it arrived in.
+  // DELIVERs not yet taken, each with the session generation it arrived in;
+  // a GAP is queued in order as a Deliver with its seq and no report, its
+  // reasons in `gaps` (oldest first).
   std::deque<std::pair<std::uint64_t, v1::Deliver>> deliveries;
+  std::deque<Status> gaps;
   // Each WELCOME starts a generation: copies sent in an earlier one are
   // not acknowledged (the broker forgot them and sends them again).
   std::uint64_t generation = 0;
@@ -354,6 +357,11 @@ struct Session::Impl {
   void stash(v1::Frame& f) {
     if (f.has_deliver()) {
       deliveries.emplace_back(generation, std::move(*f.mutable_deliver()));
+    } else if (f.has_gap()) {
+      v1::Deliver marker;
+      marker.set_broker_seq(f.gap().broker_seq());
+      deliveries.emplace_back(generation, std::move(marker));
+      gaps.push_back(wire::status_of(f.gap()));
     } else if (f.has_error()) {
       Status st = error_status(f.error());
       // A broker that restarted no longer knows this session.
@@ -707,6 +715,7 @@ Result<BrokerStatus> Session::status() {
   out.accepted = b.accepted();
   out.rejected = b.rejected();
   out.delivered = b.delivered();
+  out.damaged_records = b.damaged_records();
   return out;
 }
 
@@ -728,6 +737,15 @@ std::optional<Received> Session::receive(int timeout_ms) {
     while (!impl_->deliveries.empty()) {
       auto [generation, d] = std::move(impl_->deliveries.front());
       impl_->deliveries.pop_front();
+      if (d.report().empty() && !impl_->gaps.empty()) {  // a GAP (stash)
+        if (impl_->deliveries.empty()) impl_->acknowledge();
+        Received gap;
+        gap.kind = ReceivedKind::kGap;
+        gap.broker_seq = d.broker_seq();
+        gap.gap = std::move(impl_->gaps.front());
+        impl_->gaps.pop_front();
+        return gap;
+      }
       impl_->taken(generation, d);
       if (impl_->deliveries.empty()) {
         // Drained? What has already arrived is queued first: when more

@@ -1,9 +1,12 @@
 // broker/catch_up: sessions behind the head read from a real store, one
 // read serving every session it covers; the batch and backlog limits; the
-// move to the head when nothing is stored after a session; rows that do not
-// parse skipped.
+// move to the head when nothing is stored after a session; rows that fail
+// their re-check (do not parse, a flipped bit in a signature or a section)
+// answered with a GAP to exactly the sessions that would have received them,
+// and reported once.
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <map>
 #include <string>
 #include <vector>
@@ -41,6 +44,7 @@ struct Fixture {
   std::map<std::string, bool> full;
   std::map<std::string, std::vector<std::uint64_t>> seqs;  // DELIVER seqs by routing id
   std::map<std::uint64_t, v1::Deliver> frames;             // the last DELIVER of each seq
+  std::map<std::string, std::vector<std::uint64_t>> gaps;  // GAP seqs by routing id
   std::vector<std::string> slow;
   Limits limits;
   SubscriptionIndex index;
@@ -86,6 +90,10 @@ struct Fixture {
           if (f->has_deliver()) {
             seqs[id].push_back(f->deliver().broker_seq());
             frames[f->deliver().broker_seq()] = f->deliver();
+          }
+          if (f->has_gap()) {
+            CHECK(wire::status_of(f->gap()).code() == Code::STORAGE_DAMAGED);
+            gaps[id].push_back(f->gap().broker_seq());
           }
           return true;
         },
@@ -221,6 +229,82 @@ TEST_CASE("catch-up: nothing stored after a session moves it to the head", "[bro
   f.catch_up->run(295, f.trust, kDemoNow);
   CHECK(f.seqs["r-b"] == range(291, 295));
   CHECK(b.delivered == 295);
+}
+
+// Rows 301 (one bit of the signature flipped) and 302 (one bit of section 1's
+// ciphertext) beside the unreadable row 150: each is a GAP, never a DELIVER,
+// for the sessions that would have received it (150: every session reading
+// across it, nothing of it is readable), and one audit entry, one counter
+// step per record however often it is read.
+TEST_CASE("catch-up: a stored report that fails its re-check is a GAP, reported once", "[broker][catch_up]") {
+  Fixture f;
+  const auto rep = make_report("intel.seizures", "diran-bogota-hq", 1, {label(v1::SECRET, {"COL", "USA"})});
+  v1::Report bad_signature;
+  REQUIRE(bad_signature.ParseFromArray(rep.bytes.data(), static_cast<int>(rep.bytes.size())));
+  v1::Report bad_section = bad_signature;
+  auto flip = [](std::string* bytes, std::size_t at) { (*bytes)[at] = static_cast<char>((*bytes)[at] ^ 1); };
+  flip(bad_signature.mutable_signature(), 5);
+  flip(bad_section.mutable_sections(0)->mutable_sealed()->mutable_ciphertext(), 3);
+  Batch batch;
+  for (std::uint64_t seq = kStored + 1; seq <= kStored + 3; ++seq) {
+    StoredReport r;
+    r.seq = seq;
+    r.report_id = id_of(seq);
+    r.originator = "diran-bogota-hq";
+    r.topic = "intel.seizures";
+    r.accepted_ms = kDemoNow * 1000;
+    r.sequence = seq;
+    r.source = SourceRecord{"diran-bogota-hq", "DIRAN", "COL", {}};
+    const std::string bytes = seq == kStored + 1   ? bad_signature.SerializeAsString()
+                              : seq == kStored + 2 ? bad_section.SerializeAsString()
+                                                   : std::string(rep.bytes.begin(), rep.bytes.end());
+    r.bytes = Bytes(bytes.begin(), bytes.end());
+    batch.reports.push_back(std::move(r));
+  }
+  REQUIRE(f.store->commit(batch));
+  std::vector<std::string> audited;
+  std::atomic<std::uint64_t> counted{0};
+  report::RootCache roots;
+  f.catch_up = std::make_unique<CatchUp>(
+      *f.store, *f.router, *f.sessions, f.limits, nullptr, nullptr,
+      CatchUpChecks{&roots,
+                    [&](const std::string& event, const std::string& node, const std::string& id,
+                        const std::string& decision, const std::string& detail) {
+                      audited.push_back(event + "|" + node + "|" + id + "|" + decision + "|" + detail);
+                    },
+                    &counted});
+  REQUIRE(f.index.insert("dea-cucuta-agent", "intel.>"));
+  REQUIRE(f.index.insert("dea-bogota-analyst", "ops.>"));
+  Session& a = f.session("r-a", "dea-cucuta-agent", 100);
+  Session& c = f.session("r-c", "dea-bogota-analyst", 100);
+  const std::uint64_t head = kStored + 3;
+  while (f.catch_up->behind(head)) f.catch_up->run(head, f.trust, kDemoNow);
+
+  CHECK(f.gaps["r-a"] == std::vector<std::uint64_t>{kGarbageSeq, kStored + 1, kStored + 2});
+  CHECK(f.gaps["r-c"] == std::vector<std::uint64_t>{kGarbageSeq});  // 301, 302 are not its topic
+  std::vector<std::uint64_t> delivered = range(101, kStored, kGarbageSeq);
+  delivered.push_back(kStored + 3);
+  CHECK(f.seqs["r-a"] == delivered);
+  CHECK(f.seqs.count("r-c") == 0);
+  CHECK(a.delivered == head);
+  CHECK(c.delivered == head);
+  v1::ReportHeader header;
+  REQUIRE(header.ParseFromString(bad_signature.header()));
+  const std::string sig_id = to_hex(as_bytes(header.report_id()));  // 301 and 302: the same report
+  REQUIRE(audited.size() == 3);
+  CHECK(audited[0] == "storage|||damaged|seq 150: REPORT_MALFORMED: report does not parse");
+  CHECK(audited[1].rfind("storage||" + sig_id + "|damaged|seq 301: REPORT_SIGNATURE: ", 0) == 0);
+  CHECK(audited[2].rfind("storage||" + sig_id + "|damaged|seq 302: COMMITMENT_MISMATCH: section 1: ", 0) == 0);
+  CHECK(counted == 3);
+  CHECK(f.catch_up->damaged() == 3);
+
+  // A second session reading the same rows: GAPs again, no second report.
+  Session& b = f.session("r-b", "dea-cucuta-agent", 290);
+  while (f.catch_up->behind(head)) f.catch_up->run(head, f.trust, kDemoNow);
+  CHECK(f.gaps["r-b"] == std::vector<std::uint64_t>{kStored + 1, kStored + 2});
+  CHECK(b.delivered == head);
+  CHECK(audited.size() == 3);
+  CHECK(counted == 3);
 }
 
 }  // namespace

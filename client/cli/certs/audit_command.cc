@@ -10,6 +10,7 @@
 #include <iostream>
 #include <string>
 
+#include "audit/anchor.h"
 #include "audit/audit.h"
 #include "audit/audit_db.h"
 #include "base/clock.h"
@@ -78,6 +79,10 @@ void verify_receipts(const std::vector<audit::AuditEntry>& entries, const std::s
 }
 
 void print_verdict(const tearline::v1::CliAuditVerdict& v, const std::string& pki) {
+  if (v.verdict() == "TRUNCATED") {
+    std::printf("%s\n", v.anchor_message().c_str());
+    return;
+  }
   if (v.verdict() != "OK") {
     std::printf("TAMPERED %s at entry %llu: %s\n", v.tamper().c_str(), static_cast<unsigned long long>(v.at_index()),
                 v.message().c_str());
@@ -101,9 +106,27 @@ void print_verdict(const tearline::v1::CliAuditVerdict& v, const std::string& pk
 }
 
 struct VerifyArgs {
-  std::string db, pki = "certs/demo", key;
+  std::string db, pki = "certs/demo", key, anchor;
   bool json = false;
 };
+
+// --anchor: the store compared with the newest anchor checkpoint that
+// verifies (DATA_DIR/audit.anchor, a line of it, or the broker's
+// event=checkpoint_anchored log line): TRUNCATED when the store ends before it.
+void check_anchor_or_exit(const VerifyArgs& a, const crypto::VerifyKey& key, tearline::v1::CliAuditVerdict* v) {
+  const auto anchor = audit::newest_anchor(a.anchor, key);
+  if (!anchor) {
+    throw CommandExit(kExitUsage, one_line("audit verify: --anchor " + a.anchor +
+                                           ": no checkpoint line that verifies with the broker's audit key"));
+  }
+  auto check = audit::compare_with_anchor(a.db, *anchor);
+  if (!check)
+    throw CommandExit(kExitUsage, one_line("audit verify: " + check.status().to_string()), check.status().code());
+  v->set_anchor_index(anchor->index);
+  if (!check->truncated) return;
+  v->set_verdict("TRUNCATED");
+  v->set_anchor_message(check->message);
+}
 
 // `audit verify`: exit 0 the chain (and with --pki every receipt) verifies,
 // 1 it does not, 2 bad input.
@@ -129,7 +152,8 @@ void run_verify(const VerifyArgs& a, bool check_receipts) {
   v.set_entries(r.entries);
   v.set_checkpoints(r.checkpoints);
   v.set_protected_up_to(r.protected_up_to);
-  if (r.ok() && check_receipts) verify_receipts(*entries, a.pki, &v);
+  if (r.ok() && !a.anchor.empty()) check_anchor_or_exit(a, key, &v);
+  if (r.ok() && check_receipts && v.verdict() == "OK") verify_receipts(*entries, a.pki, &v);
   if (a.json) {
     std::cout << to_json(v) << "\n";
   } else {
@@ -137,7 +161,7 @@ void run_verify(const VerifyArgs& a, bool check_receipts) {
   }
   std::cout.flush();
   std::fflush(stdout);
-  if (!r.ok()) throw CommandExit(kExitFailure, "");  // the verdict on stdout says where
+  if (v.verdict() != "OK") throw CommandExit(kExitFailure, "");  // the verdict on stdout says where
   if (v.invalid_receipts_size() != 0) throw CommandExit(kExitFailure, "", Code::RECEIPT_INVALID);
 }
 
@@ -249,13 +273,20 @@ void add_audit_command(CLI::App& app) {
   auto va = std::make_shared<VerifyArgs>();
   auto* verify = audit->add_subcommand(
       "verify",
-      "Check the hash chain and the signed checkpoints. Exit 0 verified, 1 tampered (or a receipt does "
-      "not verify), 2 bad input");
+      "Check the hash chain and the signed checkpoints (and with --anchor that the store does not end before "
+      "the anchored checkpoint). Exit 0 verified, 1 tampered, truncated (or a receipt does not verify), 2 bad "
+      "input");
   verify->add_option("--db", va->db, "the broker's database (DATA_DIR/tearline.db)")->required();
   verify->add_option("--pki", va->pki,
                      "PKI folder holding directory/broker-audit.pub (default certs/demo); when given, every "
                      "delivery receipt of the log is also verified with its directory");
   verify->add_option("--key", va->key, "the broker's audit verify key, hex (instead of --pki)");
+  verify
+      ->add_option("--anchor", va->anchor,
+                   "the broker's anchor file (DATA_DIR/audit.anchor) or one checkpoint line of it (or of its "
+                   "event=checkpoint_anchored log line): TRUNCATED, exit 1, when the store ends before that "
+                   "checkpoint")
+      ->type_name("FILE|LINE");
   verify->add_flag("--json", va->json, "one JSON object (CliAuditVerdict in proto/tearline/v1/cli_admin.proto)");
   verify->callback([va, verify] { run_verify(*va, verify->count("--pki") > 0); });
 

@@ -42,6 +42,7 @@ tearline::v1::CliBrokerStatus to_message(const client::BrokerStatus& b, const st
   m.set_accepted(b.accepted);
   m.set_rejected(b.rejected);
   m.set_delivered(b.delivered);
+  m.set_damaged_records(b.damaged_records);
   m.set_directory_matches_local(b.directory_digest_hex == local_digest);
   return m;
 }
@@ -59,7 +60,7 @@ void print_readable(const tearline::v1::CliBrokerStatus& m) {
             << m.directory_digest().substr(0, 16)
             << (m.directory_matches_local() ? " (equal to this node's)" : " (differs from this node's)") << "\n"
             << "since start: " << m.accepted() << " accepted, " << m.rejected() << " rejected, " << m.delivered()
-            << " delivered\n";
+            << " delivered, " << m.damaged_records() << " damaged stored records (GAP sent)\n";
 }
 
 void run_status(const StatusOptions& o) {

@@ -97,6 +97,16 @@ std::string advice_for(const Status& verification) {
   }
 }
 
+// A gap notice (docs/protocol.md 6.13): "GAP seq N: CODE: reason", or under
+// --json one object {"gap": the GAP frame's fields (tearline.v1.Gap)}.
+void print_gap(const client::Received& r, bool json) {
+  if (json) {
+    std::cout << "{\"gap\":" << to_json(wire::make_gap(r.broker_seq, r.gap).gap()) << "}\n";
+  } else {
+    std::cout << "GAP seq " << r.broker_seq << ": " << one_line(r.gap.to_string()) << "\n";
+  }
+}
+
 void print_readable(const client::Received& r) {
   if (!r.verification) {
     std::cout << "report (broker seq " << r.broker_seq << ") NOT VERIFIED: " << r.verification.to_string() << "\n"
@@ -196,6 +206,12 @@ void run_subscribe(const SubscribeOptions& o) {
     if (auto error = session->take_session_error(); error && wire::closes_session(error->code())) {
       throw CommandExit(*error, one_line(std::string(kCommand) + ": the broker closed the session: "));
     }
+    if (r && r->kind == client::ReceivedKind::kGap) {  // not a report: not counted
+      print_gap(*r, o.json);
+      std::cout.flush();
+      last = monotonic_ms();
+      continue;
+    }
     if (!r || !wanted(o, *r)) continue;
     if (o.json) {
       print_json(*r);
@@ -218,7 +234,9 @@ void add_subscribe_command(CLI::App& app) {
       "subscribe",
       "Subscribe as a node and print each report as it arrives: every section opened, withheld or not addressed. "
       "Plain: this session only (live reports matching --topic). --durable: the node's mailbox, kept by the broker "
-      "across sessions, from the node's cursor. Prints only reports matching --topic. Notes (subscribed, broker "
+      "across sessions, from the node's cursor. Prints only reports matching --topic, and a line 'GAP seq N: CODE: "
+      "reason' for "
+      "a record the broker cannot deliver (a stored report that failed its re-check). Notes (subscribed, broker "
       "lost and regained, directory reloaded) go to stderr. SIGHUP reloads the directory. Without --count or "
       "--idle-exit it runs until interrupted. Example: tearline subscribe -n NODE -t 'intel.>'");
   o->node.add_to(cmd);

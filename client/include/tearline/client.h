@@ -122,6 +122,7 @@ struct BrokerStatus {
   std::string directory_digest_hex;     // 64 hex characters
   std::uint64_t directory_generation = 0;
   std::uint64_t accepted = 0, rejected = 0, delivered = 0;  // since start
+  std::uint64_t damaged_records = 0;  // stored records that failed the broker's re-check since start (GAP sent)
 };
 
 // Something that happened to the session's link or directory, for callers
@@ -165,7 +166,16 @@ struct ReceivedSection {
   std::string text;  // when opened
 };
 
+// What receive() returns: a report, or a gap notice (the broker's GAP frame,
+// docs/protocol.md 6.13): the record at broker_seq exists but will not be
+// delivered, e.g. STORAGE_DAMAGED when the stored report failed the broker's
+// re-check. A gap is never a report: only broker_seq and `gap` are set, and
+// nothing is acknowledged for it (a later ACK covers its seq).
+enum class ReceivedKind { kReport, kGap };
+
 struct Received {
+  ReceivedKind kind = ReceivedKind::kReport;
+  Status gap;  // kGap: the broker's reasons (never OK); kReport: OK
   std::uint64_t broker_seq = 0;
   Status verification;  // OK when the signature and every commitment verified
   std::string report_id_hex, originator, topic;
@@ -231,7 +241,8 @@ class Session {
   // The oldest connection event not yet taken, if any (cleared on read).
   std::optional<ConnectionEvent> take_connection_event();
 
-  // Waits up to timeout_ms for the next report; verifies, opens and ACKs it.
+  // Waits up to timeout_ms for the next report or gap notice (kind kGap, see
+  // Received), in broker order; verifies, opens and ACKs a report.
   // ACKs are signed delivery receipts, coalesced: one covers every copy
   // taken since the last, and goes when no DELIVER is left waiting or after
   // 64 copies (a copy taken while more wait is acknowledged by a later

@@ -1,0 +1,231 @@
+#include "audit/anchor.h"
+
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "base/files.h"
+#include "crypto/signing.h"
+
+namespace tearline::audit {
+
+namespace {
+
+// The value of `key=` in a line of space-separated tokens, or "".
+std::string_view anchor_field(std::string_view line, std::string_view key) {
+  std::size_t at = 0;
+  while (at < line.size()) {
+    std::size_t end = line.find_first_of(" \t\r\n", at);
+    if (end == std::string_view::npos) end = line.size();
+    const std::string_view token = line.substr(at, end - at);
+    if (token.size() > key.size() && token.substr(0, key.size()) == key && token[key.size()] == '=') {
+      return token.substr(key.size() + 1);
+    }
+    at = end + 1;
+  }
+  return {};
+}
+
+template <std::size_t N>
+bool fixed_hex(std::string_view hex, std::array<std::uint8_t, N>* out) {
+  Bytes raw;
+  if (!from_hex(hex, &raw) || raw.size() != N) return false;
+  std::copy(raw.begin(), raw.end(), out->begin());
+  return true;
+}
+
+bool anchor_number(std::string_view text, std::int64_t* out) {
+  if (text.empty() || text.size() > 19) return false;
+  std::int64_t v = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + (c - '0');
+  }
+  *out = v;
+  return true;
+}
+
+// A read-only connection, closed on scope exit.
+struct AnchorDb {
+  sqlite3* db = nullptr;
+  ~AnchorDb() { sqlite3_close(db); }
+};
+
+Status anchor_db_error(sqlite3* db, const std::filesystem::path& path) {
+  return Status::fail(Code::STORAGE_FAILED, "cannot read the audit log in " + path.string() + ": " +
+                                                std::string(db != nullptr ? sqlite3_errmsg(db) : "out of memory"));
+}
+
+// The newest checkpoint stored in the database, if any.
+Result<std::optional<Checkpoint>> stored_checkpoint(const std::filesystem::path& path) {
+  AnchorDb c;
+  if (sqlite3_open_v2(path.c_str(), &c.db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+    return anchor_db_error(c.db, path);
+  }
+  sqlite3_stmt* q = nullptr;
+  if (sqlite3_prepare_v2(c.db, "SELECT idx, hash, time_ms, signature FROM audit_checkpoints ORDER BY idx DESC LIMIT 1",
+                         -1, &q, nullptr) != SQLITE_OK) {
+    return anchor_db_error(c.db, path);
+  }
+  std::optional<Checkpoint> out;
+  const int rc = sqlite3_step(q);
+  if (rc == SQLITE_ROW && sqlite3_column_bytes(q, 1) == 32 && sqlite3_column_bytes(q, 3) == 64) {
+    Checkpoint cp;
+    cp.index = static_cast<std::uint64_t>(sqlite3_column_int64(q, 0));
+    std::memcpy(cp.hash.data(), sqlite3_column_blob(q, 1), 32);
+    cp.time_ms = sqlite3_column_int64(q, 2);
+    std::memcpy(cp.signature.data(), sqlite3_column_blob(q, 3), 64);
+    out = cp;
+  }
+  sqlite3_finalize(q);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return anchor_db_error(c.db, path);
+  return out;
+}
+
+}  // namespace
+
+std::filesystem::path anchor_path(const std::filesystem::path& data_dir) { return data_dir / "audit.anchor"; }
+
+std::string anchor_line(const Checkpoint& c) {
+  return "index=" + std::to_string(c.index) + " hash=" + to_hex(ByteView(c.hash.data(), c.hash.size())) +
+         " time_ms=" + std::to_string(c.time_ms) +
+         " signature=" + to_hex(ByteView(c.signature.data(), c.signature.size()));
+}
+
+std::optional<Checkpoint> parse_anchor_line(std::string_view line) {
+  Checkpoint c;
+  std::int64_t index = 0;
+  if (!anchor_number(anchor_field(line, "index"), &index) || index == 0) return std::nullopt;
+  if (!anchor_number(anchor_field(line, "time_ms"), &c.time_ms)) return std::nullopt;
+  if (!fixed_hex(anchor_field(line, "hash"), &c.hash)) return std::nullopt;
+  if (!fixed_hex(anchor_field(line, "signature"), &c.signature)) return std::nullopt;
+  c.index = static_cast<std::uint64_t>(index);
+  return c;
+}
+
+Status append_anchor(const std::filesystem::path& path, const std::vector<Checkpoint>& checkpoints) {
+  std::string text;
+  for (const auto& c : checkpoints) text += anchor_line(c) + "\n";
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return Status::fail(Code::STORAGE_FAILED, "cannot open " + path.string() + ": " + std::strerror(errno));
+  }
+  std::size_t done = 0;
+  while (done < text.size()) {
+    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      const int err = errno;
+      ::close(fd);
+      return Status::fail(Code::STORAGE_FAILED, "cannot append to " + path.string() + ": " + std::strerror(err));
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  const bool synced = ::fsync(fd) == 0;
+  const int err = errno;
+  ::close(fd);
+  if (!synced) return Status::fail(Code::STORAGE_FAILED, "cannot sync " + path.string() + ": " + std::strerror(err));
+  return Status::ok();
+}
+
+std::optional<Checkpoint> newest_anchor(const std::filesystem::path& path, const crypto::VerifyKey& key,
+                                        std::size_t* skipped) {
+  std::vector<std::string> lines;
+  std::error_code ec;
+  if (std::filesystem::is_regular_file(path, ec)) {
+    std::ifstream in(path);
+    for (std::string line; std::getline(in, line);) {
+      if (!line.empty()) lines.push_back(line);
+    }
+  } else {
+    lines.push_back(path.string());  // a checkpoint line given as is
+  }
+  for (auto it = lines.rbegin(); it != lines.rend(); ++it) {
+    auto c = parse_anchor_line(*it);
+    if (c && crypto::verify(key, crypto::tags::kAuditCheckpoint, checkpoint_payload(c->index, c->hash, c->time_ms),
+                            ByteView(c->signature.data(), c->signature.size()))) {
+      return c;
+    }
+    if (skipped != nullptr) ++*skipped;
+  }
+  return std::nullopt;
+}
+
+Result<AnchorCheck> compare_with_anchor(const std::filesystem::path& db, const Checkpoint& anchor) {
+  AnchorDb c;
+  if (sqlite3_open_v2(db.c_str(), &c.db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) return anchor_db_error(c.db, db);
+  AnchorCheck out;
+  out.anchor = anchor;
+  sqlite3_stmt* q = nullptr;
+  if (sqlite3_prepare_v2(c.db, "SELECT COALESCE(MAX(idx), 0) FROM audit", -1, &q, nullptr) != SQLITE_OK) {
+    return anchor_db_error(c.db, db);
+  }
+  if (sqlite3_step(q) == SQLITE_ROW) out.store_last = static_cast<std::uint64_t>(sqlite3_column_int64(q, 0));
+  sqlite3_finalize(q);
+  const std::string ends = "the store ends at entry " + std::to_string(out.store_last);
+  const std::string names =
+      "checkpoint time_ms=" + std::to_string(anchor.time_ms) + " names entry " + std::to_string(anchor.index);
+  if (out.store_last < anchor.index) {
+    out.truncated = true;
+    out.message = "truncated: " + ends + ", " + names;
+    return out;
+  }
+  if (sqlite3_prepare_v2(c.db, "SELECT hash FROM audit WHERE idx = ?", -1, &q, nullptr) != SQLITE_OK) {
+    return anchor_db_error(c.db, db);
+  }
+  sqlite3_bind_int64(q, 1, static_cast<sqlite3_int64>(anchor.index));
+  bool same = false;
+  if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_bytes(q, 0) == 32) {
+    same = std::memcmp(sqlite3_column_blob(q, 0), anchor.hash.data(), 32) == 0;
+  }
+  sqlite3_finalize(q);
+  if (!same) {
+    out.truncated = true;
+    out.message = "truncated: " + ends + " but its entry " + std::to_string(anchor.index) + " is not the one " + names +
+                  " (the log was cut before it and written again)";
+  }
+  return out;
+}
+
+Status check_anchor(const std::filesystem::path& data_dir, const std::filesystem::path& db,
+                    const crypto::VerifyKey& key, bool accept_loss, std::int64_t now_ms, std::string* lost) {
+  const auto path = anchor_path(data_dir);
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) return Status::ok();
+  const auto anchor = newest_anchor(path, key);
+  if (!anchor) return Status::ok();
+  auto check = compare_with_anchor(db, *anchor);
+  if (!check) return check.status();
+  if (!check->truncated) return Status::ok();
+  const std::string what = check->message + ": committed audit entries " + std::to_string(check->store_last + 1) +
+                           ".." + std::to_string(anchor->index) + " (and the reports committed with them) are lost";
+  if (!accept_loss) {
+    return Status::fail(Code::STORAGE_TRUNCATED,
+                        what + " (" + path.string() +
+                            "); restore the data directory from a backup, or start with --accept-loss to accept the "
+                            "loss, record it in the audit log and re-anchor");
+  }
+  // Re-anchor: the old file stays as evidence; the new one starts at the
+  // store's own newest checkpoint.
+  auto moved = path;
+  moved += ".lost-" + std::to_string(now_ms);
+  std::filesystem::rename(path, moved, ec);
+  if (ec) return Status::fail(Code::STORAGE_FAILED, "cannot move " + path.string() + " aside: " + ec.message());
+  auto stored = stored_checkpoint(db);
+  if (!stored) return stored.status();
+  if (*stored) {
+    Status appended = append_anchor(path, {**stored});
+    if (!appended) return appended;
+  }
+  if (lost != nullptr) *lost = what + "; accepted with --accept-loss, the old anchor kept as " + moved.string();
+  return Status::ok();
+}
+
+}  // namespace tearline::audit
