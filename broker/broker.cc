@@ -123,7 +123,7 @@ void Broker::Impl::receive() {
       user = nullptr;
     }
     if (user == nullptr || *user == '\0') continue;  // cannot happen with ZAP; never trust it anyway
-    Session* found = sessions.attach(parts[0].to_string(), user, clock.now_ms());
+    Session* found = sessions.attach(parts[0].to_string(), user, clock.steady_ms());
     if (found == nullptr) continue;  // the routing id is another node's
     Session& s = *found;
     if (s.state == SessionState::kClosed && parts.size() != 2) continue;  // closed: only HELLO matters
@@ -168,9 +168,9 @@ Status Broker::Impl::run() {
       counters.delivered += catch_up->run(commits->head(), *trust.current(), clock.now_seconds());
     }
     if (backlog) sessions.flush();
-    if (clock.now_ms() >= next_housekeeping_ms || reload_requested) {
+    if (clock.steady_ms() >= next_housekeeping_ms || reload_requested) {
       housekeeping();
-      next_housekeeping_ms = clock.now_ms() + kHousekeepingMs;
+      next_housekeeping_ms = clock.steady_ms() + kHousekeepingMs;
     }
   }
   log->info("event=stopping sessions={}", sessions.size());

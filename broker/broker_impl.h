@@ -21,6 +21,7 @@
 #include <vector>
 #include <zmq.hpp>
 
+#include "base/clock.h"
 #include "base/mutex.h"
 #include "broker/broker.h"
 #include "broker/catch_up.h"
@@ -64,9 +65,10 @@ struct Broker::Impl {
   SubscriptionIndex subscriptions;                    // durable, per node
   std::map<std::string, std::uint64_t> node_cursors;  // acked broker seq per node (durable)
   Router routing;
-  std::int64_t next_housekeeping_ms = 0;
+  std::int64_t next_housekeeping_ms = 0;  // steady time (base/clock.h)
   std::int64_t started_at_ms = 0;
-  std::int64_t next_retention_ms = 0;
+  std::int64_t next_retention_ms = 0;  // steady time
+  WallClockWatch wall_watch;           // wall-clock steps, seen by housekeeping
 
   // Durable state (docs/reliability.md). The lock is taken before the store
   // is opened and released after it is closed.
@@ -142,6 +144,8 @@ struct Broker::Impl {
   // The directory check of every load: the broker's own credential is in it.
   TrustState::Accept own_identity_check();
   void enforce_validity();
+  // Logs, audits and counts a step of the wall clock since the last pass.
+  void watch_wall_clock();
   void housekeeping();
 };
 

@@ -14,7 +14,8 @@
 //
 // State is per node, across its sessions. Ownership and threads: owned by
 // the broker's I/O thread, which alone calls it; not thread-safe. Pure: the
-// caller passes the time.
+// caller passes the time, steady time (Clock::steady_ms), so that a step of
+// the wall clock neither refills a bucket nor ends or prolongs a cooldown.
 #pragma once
 
 #include <cstddef>

@@ -3,6 +3,8 @@
 // work: reload, closing sessions no longer valid, session timeouts,
 // replay-memory expiry, retention.
 #include <algorithm>
+#include <optional>
+#include <string>
 
 #include "broker/broker_identity.h"
 #include "broker/broker_impl.h"
@@ -103,14 +105,15 @@ void Broker::Impl::commit_and_wait() {
   }
 }
 
-// Deletes what retention allows, at most once a minute, only while no batch
-// is in flight (the write connection is the writer's then).
+// Deletes what retention allows, at most once a minute (steady time), only
+// while no batch is in flight (the write connection is the writer's then).
+// The cutoff compares accepted_ms, a wall time, so it takes the wall clock.
 void Broker::Impl::apply_retention_if_due() {
-  const std::int64_t now = clock.now_ms();
-  if (now < next_retention_ms || writer->busy()) return;
-  next_retention_ms = now + 60'000;
+  const std::int64_t steady = clock.steady_ms();
+  if (steady < next_retention_ms || writer->busy()) return;
+  next_retention_ms = steady + 60'000;
   std::vector<std::string> removed_ids;
-  auto removed = store->apply_retention(now, &removed_ids);
+  auto removed = store->apply_retention(clock.now_ms(), &removed_ids);
   sources.remove(removed_ids);
   if (!removed) {
     log->error("event=retention_failed reason=\"{}\"", removed.status().to_string());
@@ -170,8 +173,21 @@ void Broker::Impl::enforce_validity() {
   }
 }
 
+// A step of the wall clock changes report times, validity checks and audit
+// times, never a timer (they run on steady time); it is said once, here.
+void Broker::Impl::watch_wall_clock() {
+  const std::optional<std::int64_t> step = wall_watch.observe(clock);
+  if (!step) return;
+  counters.wall_clock_steps++;
+  log->warn("event=wall_clock_step delta_ms={}", *step);
+  audit_event("clock", "", "", "stepped",
+              "the wall clock moved " + std::to_string(*step) + " ms beyond the steady clock (delta_ms=" +
+                  std::to_string(*step) + "); timers are unaffected, times recorded from now on follow the new clock");
+}
+
 void Broker::Impl::housekeeping() {
-  const std::int64_t now = clock.now_ms();
+  const std::int64_t now = clock.steady_ms();
+  watch_wall_clock();
   if (reload_requested.exchange(false)) (void)reload("SIGHUP");
   enforce_validity();
   // Ids of reports not yet written stay remembered however long the write

@@ -9,6 +9,16 @@
 // the answer is still REPLAYED_REPORT; a new report reusing a stored id is
 // refused when its batch is written (Store::commit). Memory is thus bounded by
 // the accepted rate times remember_ms, not by the clock window.
+//
+// Which clock: the created-at check compares wall times (check_created_at:
+// the report's created_at with the broker's wall clock). The memory's times
+// (record, expire, restore_id) are steady times (Clock::steady_ms): they only
+// measure how long an id has been held. A step of the wall clock then changes
+// nothing here; had the memory run on wall time, a forward step would forget
+// every id at once (harmless: the store answers for them, and ids not yet
+// written are never expired) and a backward step would keep every id for the
+// length of the step (memory no longer bounded). Ids restored from the store
+// carry their wall accepted_ms converted to steady time by the caller.
 #pragma once
 
 #include <cstdint>

@@ -29,7 +29,7 @@ void Broker::Impl::close_session(Session& s, Code code, const Status& reasons) {
 void Broker::Impl::note_outcome(Session& s, const Status& status) {
   if (!SessionTable::count_outcome(s, status, config.limits.max_failures)) return;
   log->warn("event=session_closed node={} reason=TOO_MANY_FAILURES failures={}", s.node_id, s.failures);
-  flood.start_cooldown(s.node_id, clock.now_ms());
+  flood.start_cooldown(s.node_id, clock.steady_ms());
   close_session(s, Code::TOO_MANY_FAILURES,
                 Status::fail(Code::TOO_MANY_FAILURES,
                              std::to_string(s.failures) + " consecutive failed requests; session closed"));
@@ -51,9 +51,9 @@ void Broker::Impl::on_hello(Session& s, const v1::Hello& hello) {
     send(s, wire::make_error(Code::UNSUPPORTED_VERSION, version));
     return;
   }
-  Status cooling = flood.hello_refusal(s.node_id, clock.now_ms());
+  Status cooling = flood.hello_refusal(s.node_id, clock.steady_ms());
   if (!cooling) {
-    if (SessionTable::may_answer_cooldown(s, clock.now_ms()))
+    if (SessionTable::may_answer_cooldown(s, clock.steady_ms()))
       send(s, wire::make_error(Code::TOO_MANY_FAILURES, cooling));
     return;
   }
@@ -246,7 +246,7 @@ void Broker::Impl::on_publish(Session& s, v1::Publish& pub) {
     return;
   }
   // Flood control, before any verification work is spent on the node.
-  const std::int64_t now = clock.now_ms();
+  const std::int64_t now = clock.steady_ms();
   FloodControl::Answer admitted = flood.admit(s.node_id, now);
   if (admitted.verdict != FloodControl::Verdict::kAdmit) {
     reject(s, pub.request_id(), admitted.status);
@@ -344,7 +344,7 @@ void Broker::Impl::on_verified(IngressResult& r) {
     return;
   }
   const std::uint64_t previous_sequence = replay.last_sequence(r.node_id);
-  const std::int64_t recorded_ms = clock.now_ms();
+  const std::int64_t recorded_ms = clock.steady_ms();  // replay memory runs on steady time (replay_guard.h)
   replay.record(r.report->header.report_id(), r.node_id, r.report->header.sequence(), recorded_ms);
   // A report that passed every check ends a run of failures now, in
   // request order, not when its batch is written.

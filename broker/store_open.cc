@@ -28,7 +28,8 @@ Status Broker::Impl::open_store() {
       audit::check_anchor(config.data_dir, so.path, audit_key->public_key(), config.accept_loss, clock.now_ms(), &lost);
   if (!anchored) return anchored;
   for (const auto& [originator, seq] : state.sequences) replay.restore_sequence(originator, seq);
-  for (const auto& [id, when] : state.recent_ids) replay.restore_id(id, when);
+  // Accepted times (wall) become steady times, the replay memory's clock.
+  for (const auto& [id, when] : state.recent_ids) replay.restore_id(id, clock.steady_ms() - (clock.now_ms() - when));
   for (auto& [id, record] : state.sources) sources.add(id, std::move(record));
   Store* st = store.get();
   sources.set_fallback([st](const std::string& id) { return st->find_source(id); });

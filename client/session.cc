@@ -716,6 +716,9 @@ Result<BrokerStatus> Session::status() {
   out.rejected = b.rejected();
   out.delivered = b.delivered();
   out.damaged_records = b.damaged_records();
+  out.refused_handshakes = b.refused_handshakes();
+  out.refused_hellos = b.refused_hellos();
+  out.wall_clock_steps = b.wall_clock_steps();
   return out;
 }
 

@@ -5,10 +5,11 @@ set -euo pipefail
 
 # iso-codes: the ISO 3166-1 list the country table is generated from
 # (cmake/Countries.cmake); help2man: the man pages (packaging/); dpkg-dev:
-# dpkg-shlibdeps for `make deb`.
+# dpkg-shlibdeps for `make deb`; faketime: libfaketime, which steps the broker's
+# wall clock in tests/cli/clock_step_test.sh.
 packages=(cmake make g++ pkg-config libsodium-dev libzmq3-dev cppzmq-dev libprotobuf-dev
           protobuf-compiler catch2 libcli11-dev libtomlplusplus-dev libspdlog-dev libfmt-dev
-          libsqlite3-dev lld iso-codes help2man dpkg-dev)
+          libsqlite3-dev lld iso-codes help2man dpkg-dev faketime)
 for extra in "$@"; do
   case "$extra" in
     build) ;;

@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <optional>
 
 namespace tearline {
 
@@ -47,6 +48,26 @@ class FixedClock final : public Clock {
  private:
   std::atomic<std::int64_t> ms_;
   std::atomic<std::int64_t> steady_;
+};
+
+// Notices steps of the wall clock: between two observations, the wall clock
+// and the steady clock should move by the same amount; a difference larger
+// than `threshold_ms` (either way) is a step, as an operator or NTP makes.
+// Owned by one thread; not thread-safe. The first observation only sets the
+// reference.
+class WallClockWatch {
+ public:
+  static constexpr std::int64_t kDefaultThresholdMs = 2000;
+  explicit WallClockWatch(std::int64_t threshold_ms = kDefaultThresholdMs) : threshold_ms_(threshold_ms) {}
+  // The step since the last observation, wall minus steady movement in ms
+  // (positive: the wall clock jumped forward), when beyond the threshold.
+  std::optional<std::int64_t> observe(const Clock& clock);
+
+ private:
+  std::int64_t threshold_ms_;
+  bool seen_ = false;
+  std::int64_t last_wall_ms_ = 0;
+  std::int64_t last_steady_ms_ = 0;
 };
 
 }  // namespace tearline

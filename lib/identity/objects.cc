@@ -4,6 +4,7 @@
 #include <set>
 
 #include "base/canonical_proto.h"
+#include "crypto/key_checks.h"
 #include "crypto/signing.h"
 #include "identity/countries.h"
 
@@ -202,6 +203,12 @@ Result<Credential> credential_from_body(const v1::CredentialBody& body) {
   if (!sk) s.merge(sk.status());
   if (!ek) s.merge(ek.status());
   if (!tk) s.merge(tk.status());
+  if (!s) return s;
+  // Keys that cannot be right (crypto/key_checks.h): WEAK_KEY, every one named.
+  const std::string whose = "credential of " + body.node_id();
+  s.merge(crypto::check_verify_key(*sk, whose + ": signing_key"));
+  s.merge(crypto::check_sealing_key(*ek, whose + ": sealing_key"));
+  s.merge(crypto::check_transport_key(*tk, whose + ": transport_key"));
   if (!s) return s;
   Credential c;
   c.node_id = body.node_id();

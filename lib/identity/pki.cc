@@ -135,18 +135,8 @@ Status init_authority(const PkiPaths& pki, const std::string& agency, const std:
   return write_message(pki.revocation_list(agency), sign_revocation_list(body, *trust->authority(agency), key));
 }
 
-namespace {
-
-struct PublicKeys {
-  crypto::VerifyKey signing;
-  crypto::SealingPublicKey sealing;
-  crypto::TransportPublicKey transport;
-};
-
-// Signs the credential of `req` naming `keys` with the agency's authority;
-// checks it, but writes nothing.
 Result<std::pair<Credential, v1::SignedObject>> make_credential(const PkiPaths& pki, const IssueRequest& req,
-                                                                const PublicKeys& keys) {
+                                                                const CredentialKeys& keys) {
   auto trust = TrustStore::load(pki.trust_store());
   if (!trust) return trust.status();
   auto signer = load_signer(pki, *trust, req.agency);
@@ -169,10 +159,12 @@ Result<std::pair<Credential, v1::SignedObject>> make_credential(const PkiPaths& 
   return std::make_pair(std::move(checked).value(), sign_credential(body, signer->authority, signer->key));
 }
 
+namespace {
+
 crypto::NodeSecrets new_node_secrets() {
   return {crypto::SigningKey::generate(), crypto::SealingKey::generate(), crypto::TransportKey::generate()};
 }
-PublicKeys public_keys_of(const crypto::NodeSecrets& secrets) {
+CredentialKeys public_keys_of(const crypto::NodeSecrets& secrets) {
   return {secrets.signing.public_key(), secrets.sealing.public_key(), secrets.transport.public_key()};
 }
 Status write_node(const PkiPaths& pki, const std::string& node_id, const crypto::NodeSecrets& secrets,

@@ -16,6 +16,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "base/result.h"
@@ -74,6 +75,20 @@ struct IssueRequest {
   std::int64_t not_after = 0;
   std::uint64_t serial = 0;  // 0: one more than the agency's highest serial
 };
+// The public keys a credential names.
+struct CredentialKeys {
+  crypto::VerifyKey signing;
+  crypto::SealingPublicKey sealing;
+  crypto::TransportPublicKey transport;
+};
+// Checks and signs the credential of `request` naming `keys` with the agency's
+// authority (serial 0: the next one); writes nothing. Every issuance goes
+// through here. Refused with every reason, among them WEAK_KEY naming each
+// key that cannot be right (crypto/key_checks.h): nothing is signed then.
+Result<std::pair<Credential, tearline::v1::SignedObject>> make_credential(const PkiPaths& pki,
+                                                                          const IssueRequest& request,
+                                                                          const CredentialKeys& keys);
+
 // Generates the node's keys (keys/nodes/<node>.key, 0600) and a credential
 // signed by its agency's authority. Overwrites an existing credential of the
 // node with a new serial and does not revoke the old one: callers that

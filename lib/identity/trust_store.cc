@@ -4,6 +4,7 @@
 
 #include "base/files.h"
 #include "base/toml_reader.h"
+#include "crypto/key_checks.h"
 #include "identity/countries.h"
 
 namespace tearline::identity {
@@ -72,6 +73,8 @@ std::string TrustStore::to_toml() const {
 }
 
 Status TrustStore::add(Authority authority) {
+  Status usable = crypto::check_verify_key(authority.verify_key, "the verify_key of authority " + authority.agency);
+  if (!usable) return usable;
   if (authorities_.count(authority.agency) != 0) {
     return Status::fail(Code::DUPLICATE_OBJECT, "authority " + authority.agency + " is pinned twice");
   }

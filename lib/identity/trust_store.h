@@ -25,7 +25,10 @@ class TrustStore final : public AuthorityLookup {
   // Renders the TOML form (authorities sorted by agency).
   std::string to_toml() const;
 
-  Status add(Authority authority);  // DUPLICATE_OBJECT for an agency already pinned
+  // DUPLICATE_OBJECT for an agency already pinned; WEAK_KEY for a verify key
+  // that cannot be right (crypto/key_checks.h): the whole trust store is then
+  // refused, as for any other bad authority entry.
+  Status add(Authority authority);
   const Authority* authority(std::string_view agency) const override;
   const std::map<std::string, Authority, std::less<>>& authorities() const { return authorities_; }
   bool empty() const { return authorities_.empty(); }

@@ -41,9 +41,9 @@ expect_lines 1
 
 echo "== --decision and --event take only what the broker records (exit 2, the list)"
 run 2 audit show --db "$DB" --decision rejectd
-err_line "^tearline: audit show: --decision 'rejectd' is not one the broker records; give one of: accepted, admitted, closed, damaged, delivered, failed, lost, ok, received, refused, rejected, routed, stopped, withheld$"
+err_line "^tearline: audit show: --decision 'rejectd' is not one the broker records; give one of: accepted, admitted, closed, damaged, delivered, failed, lost, ok, received, refused, rejected, routed, stepped, stopped, withheld$"
 run 2 audit show --db "$DB" --event publsh
-err_line "^tearline: audit show: --event 'publsh' is not one the broker records; give one of: broker, connection, "
+err_line "^tearline: audit show: --event 'publsh' is not one the broker records; give one of: broker, clock, connection, "
 
 # a value a newer broker writes is accepted once the log holds it, and listed
 "$FIX" audit-append "$WORK/newer.db" "$NOW_MS" subscription fgr-liaison unsubscribed "ops.>"

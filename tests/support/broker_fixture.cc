@@ -32,7 +32,10 @@ BrokerFixture::BrokerFixture() : BrokerFixture(broker::StorageLimits{}) {}
 BrokerFixture::BrokerFixture(const broker::StorageLimits& storage)
     : BrokerFixture([storage](broker::Config& c) { c.storage = storage; }) {}
 
-BrokerFixture::BrokerFixture(const Configure& configure) : dir_("tearline-e2e"), pki_(dir_.path() / "pki") {
+BrokerFixture::BrokerFixture(const Configure& configure) : BrokerFixture(configure, SystemClock::instance()) {}
+
+BrokerFixture::BrokerFixture(const Configure& configure, const Clock& clock)
+    : dir_("tearline-e2e"), pki_(dir_.path() / "pki"), clock_(&clock) {
   ensure_broker_logger();
   const std::filesystem::path source(TEARLINE_SOURCE_DIR);
   auto roster = identity::load_roster(source / "certs" / "roster.toml");
@@ -57,7 +60,7 @@ void BrokerFixture::start() {
   if (!endpoint_.empty()) config.endpoint = endpoint_;  // a restart binds the same port again
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
   for (;;) {
-    auto created = broker::Broker::create(config);
+    auto created = broker::Broker::create(config, *clock_);
     if (created) {
       broker_ = std::move(created).value();
       break;

@@ -39,6 +39,9 @@ class BrokerFixture {
   // called after the fixture has set the endpoint, paths and defaults.
   using Configure = std::function<void(broker::Config&)>;
   explicit BrokerFixture(const Configure& configure);
+  // The same with the broker asking `clock` (e.g. a FixedClock; it must
+  // outlive the fixture) instead of the system clock.
+  BrokerFixture(const Configure& configure, const Clock& clock);
   ~BrokerFixture();  // stops the broker and joins its thread
   BrokerFixture(const BrokerFixture&) = delete;
   BrokerFixture& operator=(const BrokerFixture&) = delete;
@@ -93,6 +96,7 @@ class BrokerFixture {
   identity::PkiPaths pki_;
   broker::Config config_;
   std::string endpoint_;
+  const Clock* clock_;
   std::unique_ptr<broker::Broker> broker_;
   std::thread thread_;
   Status run_status_;

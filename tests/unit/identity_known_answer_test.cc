@@ -56,11 +56,23 @@ TEST_CASE("known answer: a credential's body, signature and envelope") {
 
   identity::TrustStore trust;
   REQUIRE(trust.add(dea));
+  // The signature verifies and every field is good, but the placeholder
+  // signing key 00 01 .. 1f is not an Ed25519 point: the credential is
+  // refused WEAK_KEY, for that key alone (the X25519 placeholders are of
+  // full order). With real keys in place of the placeholders it loads.
   auto cred = identity::verify_credential(envelope_bytes, trust);
-  REQUIRE(cred);
-  CHECK(cred->node_id == "dea-cucuta-agent");
-  CHECK(cred->clearance == v1::SECRET);
-  CHECK(cred->not_after == 1811808000);
+  REQUIRE_FALSE(cred);
+  REQUIRE(cred.status().reasons().size() == 1);
+  CHECK(cred.status().code() == Code::WEAK_KEY);
+  CHECK(cred.status().to_string().find("credential of dea-cucuta-agent: signing_key (0001020304050607...)") !=
+        std::string::npos);
+  const crypto::SigningKey node = crypto::SigningKey::from_seed(as_bytes(iota_bytes(0)));
+  body.set_signing_key(to_string(node.public_key().view()));
+  auto real = identity::verify_credential(serialize_canonical(identity::sign_credential(body, dea, key)), trust);
+  REQUIRE(real);
+  CHECK(real->node_id == "dea-cucuta-agent");
+  CHECK(real->clearance == v1::SECRET);
+  CHECK(real->not_after == 1811808000);
 }
 
 TEST_CASE("known answer: a revocation list with packed serials") {

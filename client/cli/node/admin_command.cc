@@ -44,6 +44,9 @@ tearline::v1::CliBrokerStatus to_message(const client::BrokerStatus& b, const st
   m.set_delivered(b.delivered);
   m.set_damaged_records(b.damaged_records);
   m.set_directory_matches_local(b.directory_digest_hex == local_digest);
+  m.set_refused_handshakes(b.refused_handshakes);
+  m.set_refused_hellos(b.refused_hellos);
+  m.set_wall_clock_steps(b.wall_clock_steps);
   return m;
 }
 
@@ -60,7 +63,10 @@ void print_readable(const tearline::v1::CliBrokerStatus& m) {
             << m.directory_digest().substr(0, 16)
             << (m.directory_matches_local() ? " (equal to this node's)" : " (differs from this node's)") << "\n"
             << "since start: " << m.accepted() << " accepted, " << m.rejected() << " rejected, " << m.delivered()
-            << " delivered, " << m.damaged_records() << " damaged stored records (GAP sent)\n";
+            << " delivered\n"
+            << "faults:     " << m.damaged_records() << " damaged records, " << m.refused_handshakes()
+            << " refused handshakes, " << m.refused_hellos() << " refused hellos, " << m.wall_clock_steps()
+            << " wall-clock steps\n";
 }
 
 void run_status(const StatusOptions& o) {

@@ -122,7 +122,9 @@ struct BrokerStatus {
   std::string directory_digest_hex;     // 64 hex characters
   std::uint64_t directory_generation = 0;
   std::uint64_t accepted = 0, rejected = 0, delivered = 0;  // since start
-  std::uint64_t damaged_records = 0;  // stored records that failed the broker's re-check since start (GAP sent)
+  // Faults since start (docs/reliability.md): stored records that failed
+  // their re-check, refused CURVE handshakes and HELLOs, wall-clock steps.
+  std::uint64_t damaged_records = 0, refused_handshakes = 0, refused_hellos = 0, wall_clock_steps = 0;
 };
 
 // Something that happened to the session's link or directory, for callers
