@@ -31,12 +31,17 @@ void watch_signals(tearline::broker::Broker* broker, sigset_t set) {
 }
 
 // Exit codes as tearline's (docs/configuration.md): 0 ok, 1 refused (the
-// broker cannot start, or stopped on a failure), 2 bad input (flags, config).
+// broker cannot start, or stopped on a failure), 2 bad input (flags, config),
+// 5 the store is damaged (STORAGE_DAMAGED: restore the data_dir from a backup).
 constexpr int kExitRefused = 1;
 constexpr int kExitBadInput = 2;
+constexpr int kExitStoreDamaged = 5;
 
 int run(int argc, char** argv) {
   CLI::App app{"tearline-broker: routes sealed, signed reports between agency nodes"};
+  app.footer(
+      "Exit codes: 0 clean stop; 1 refused (cannot start, or stopped on a failure); 2 bad flags or configuration;\n"
+      "5 the store in data_dir is damaged (STORAGE_DAMAGED): restore it from a backup (docs/reliability.md, 7).");
   std::string config_path;
   std::string log_level;
   bool show_version = false;
@@ -87,7 +92,7 @@ int run(int argc, char** argv) {
   auto broker = tearline::broker::Broker::create(*config);
   if (!broker) {
     std::fprintf(stderr, "tearline-broker: cannot start: %s\n", broker.status().to_string().c_str());
-    return kExitRefused;
+    return broker.status().code() == tearline::Code::STORAGE_DAMAGED ? kExitStoreDamaged : kExitRefused;
   }
   std::thread signals(watch_signals, broker->get(), set);
   signals.detach();

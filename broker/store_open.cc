@@ -31,7 +31,7 @@ Status Broker::Impl::open_store() {
   node_cursors = std::move(state.cursors);
   commits = std::make_unique<GroupCommit>(config.storage, replay, *audit_key, broker_id, log);
   commits->restore(state.last_seq, audit::ChainWriter(state.last_audit.index, state.last_audit.hash),
-                   state.last_checkpoint, clock.now_ms(), state.last_checkpoint_ms);
+                   state.last_checkpoint, clock.steady_ms(), state.last_checkpoint_ms);
   GroupCommit& group = *commits;
   catch_up =
       std::make_unique<CatchUp>(*store, routing, sessions, config.limits, log,
