@@ -163,6 +163,10 @@ TEST_CASE("group commit: a step of the wall clock moves no schedule", "[broker][
   f.storage.audit_checkpoint_seconds = 10;
   GroupCommit gc(f.storage, f.replay, f.key, "tearline-broker", nullptr);
   gc.restore(0, audit::ChainWriter(), 0, 0);
+  gc.reply_after_commit("r", 1);  // urgent: written at once, at steady 0
+  auto first = gc.build(kWall, 0, f.cursors);
+  REQUIRE(first);
+  gc.finish(StoreWriter::Written{Status::ok(), std::move(*first), ""}, 0);
   gc.audit(AuditEvent{kWall, "delivery", "n", "r", "delivered", "x"});
   // The wall clock jumps two hours ahead, 50 ms of steady time later: the
   // lazy entry still waits for its 100 ms.
