@@ -43,12 +43,12 @@ Bytes GroupCommit::receipt_for_stored(std::uint64_t seq, const crypto::Digest& d
 }
 
 void GroupCommit::restore(std::uint64_t head, audit::ChainWriter chain, std::uint64_t last_checkpoint_index,
-                          std::int64_t now_ms, std::int64_t checkpoint_time_ms) {
+                          std::int64_t steady_ms, std::int64_t checkpoint_time_ms) {
   head_ = head;
   checkpoint_time_ms_ = checkpoint_time_ms;
   chain_ = chain;
   last_checkpoint_index_ = last_checkpoint_index;
-  last_checkpoint_ms_ = now_ms;
+  last_checkpoint_steady_ = steady_ms;
 }
 
 void GroupCommit::stage(IngressResult accepted, std::uint64_t previous_sequence, std::int64_t recorded_ms) {
@@ -75,16 +75,22 @@ void GroupCommit::subscriptions_changed(const std::string& node, std::vector<std
 
 void GroupCommit::cursor_moved(const std::string& node) { dirty_cursors_.insert(node); }
 
-void GroupCommit::audit(AuditEvent event) { events_.push_back(std::move(event)); }
+void GroupCommit::audit(AuditEvent event) {
+  if (failing_ && AuditBacklog::is_refusal(event)) {
+    backlog_.keep(std::move(event));
+    return;
+  }
+  events_.push_back(std::move(event));
+}
 
 void GroupCommit::force() {
-  last_checkpoint_ms_ = 0;  // a checkpoint with the last entries
+  checkpoint_forced_ = true;  // a checkpoint with the last entries
   force_ = true;
 }
 
 bool GroupCommit::idle() const {
   return staged_.empty() && events_.empty() && dirty_cursors_.empty() && replies_.empty() && replays_.empty() &&
-         dirty_subscriptions_.empty();
+         dirty_subscriptions_.empty() && backlog_.empty();
 }
 
 std::int64_t GroupCommit::oldest_pending_ms(std::int64_t now_ms) const {
@@ -93,30 +99,59 @@ std::int64_t GroupCommit::oldest_pending_ms(std::int64_t now_ms) const {
   return now_ms;
 }
 
-bool GroupCommit::checkpoint_due(const audit::ChainWriter& chain, std::int64_t now_ms) const {
+bool GroupCommit::checkpoint_due(const audit::ChainWriter& chain, std::int64_t steady_ms) const {
   return chain.last_index() > last_checkpoint_index_ &&
-         (chain.last_index() - last_checkpoint_index_ >= storage_.audit_checkpoint_entries ||
-          now_ms - last_checkpoint_ms_ >= storage_.audit_checkpoint_seconds * 1000);
+         (chain.last_index() - last_checkpoint_index_ >= storage_.audit_checkpoint_entries || checkpoint_forced_ ||
+          steady_ms - last_checkpoint_steady_ >= storage_.audit_checkpoint_seconds * 1000);
 }
 
-std::optional<Batch> GroupCommit::build(std::int64_t now_ms, const std::map<std::string, std::uint64_t>& cursors) {
+bool GroupCommit::backlog_turn(bool urgent, bool lazy_age) const {
+  return !backlog_.empty() && (backlog_next_ || (!urgent && lazy_age));
+}
+
+std::optional<Batch> GroupCommit::build(std::int64_t now_ms, std::int64_t steady_ms,
+                                        const std::map<std::string, std::uint64_t>& cursors) {
   if (inflight_) return std::nullopt;
   const bool urgent =
       !staged_.empty() || !replays_.empty() || !replies_.empty() || !dirty_subscriptions_.empty() || force_;
-  const bool lazy_due = (!events_.empty() || !dirty_cursors_.empty()) &&
-                        (events_.size() >= kLazyCommitEntries || now_ms - last_commit_ms_ >= kLazyCommitMs);
-  if (!urgent && !lazy_due && !checkpoint_due(chain_, now_ms)) return std::nullopt;
-  force_ = false;
-  last_commit_ms_ = now_ms;
+  const bool lazy_age = !last_commit_steady_ || steady_ms - *last_commit_steady_ >= kLazyCommitMs;
+  const bool lazy_due =
+      (!events_.empty() || !dirty_cursors_.empty()) && (events_.size() >= kLazyCommitEntries || lazy_age);
+  const bool backlog = backlog_turn(urgent, lazy_age);
+  if (!urgent && !lazy_due && !backlog && !checkpoint_due(chain_, steady_ms)) return std::nullopt;
+  last_commit_steady_ = steady_ms;
 
   InFlight f;
-  f.now_ms = now_ms;
+  f.steady_ms = steady_ms;
+  Batch batch;
+  f.next = chain_;
+  if (backlog) {
+    // The backlog's own batch: its entries (older), then the events made
+    // since; reports and answers wait for the next batch.
+    backlog_next_ = false;
+    f.backlog = backlog_.take();
+    for (const auto& e : AuditBacklog::entries(f.backlog)) {
+      batch.audit.push_back(f.next.append(e.time_ms, e.event, e.node, e.report, e.decision, e.detail));
+    }
+    f.events = std::exchange(events_, {});
+    for (const auto& e : f.events) {
+      batch.audit.push_back(f.next.append(e.time_ms, e.event, e.node, e.report, e.decision, e.detail));
+    }
+    if (checkpoint_due(f.next, steady_ms)) {
+      audit::AuditEntry last;
+      last.index = f.next.last_index();
+      last.hash = f.next.last_hash();
+      batch.checkpoints.push_back(audit::sign_checkpoint(last, now_ms, audit_key_));
+    }
+    inflight_ = std::move(f);
+    return batch;
+  }
+  force_ = false;
   f.staged = std::exchange(staged_, {});
   f.replays = std::exchange(replays_, {});
   f.replies = std::exchange(replies_, {});
   f.subscriptions = std::exchange(dirty_subscriptions_, {});
   f.cursor_nodes = std::exchange(dirty_cursors_, {});
-  Batch batch;
   batch.reports.reserve(f.staged.size());
   std::vector<crypto::Digest> digests;
   digests.reserve(f.staged.size());
@@ -151,11 +186,10 @@ std::optional<Batch> GroupCommit::build(std::int64_t now_ms, const std::map<std:
     batch.cursors[node] = it == cursors.end() ? 0 : it->second;
   }
   f.events = std::exchange(events_, {});
-  f.next = chain_;
   for (const auto& e : f.events) {
     batch.audit.push_back(f.next.append(e.time_ms, e.event, e.node, e.report, e.decision, e.detail));
   }
-  if (checkpoint_due(f.next, now_ms)) {
+  if (checkpoint_due(f.next, steady_ms)) {
     audit::AuditEntry last;
     last.index = f.next.last_index();
     last.hash = f.next.last_hash();
@@ -165,7 +199,7 @@ std::optional<Batch> GroupCommit::build(std::int64_t now_ms, const std::map<std:
   return batch;
 }
 
-CommitOutcome GroupCommit::finish(StoreWriter::Written written, std::int64_t now_ms) {
+CommitOutcome GroupCommit::finish(StoreWriter::Written written, std::int64_t steady_ms) {
   InFlight f = std::move(*inflight_);
   inflight_.reset();
   CommitOutcome out;
@@ -177,15 +211,21 @@ CommitOutcome GroupCommit::finish(StoreWriter::Written written, std::int64_t now
   if (!written.status) {
     out.kind = CommitOutcome::Kind::kFailed;
     out.failure = written.status;
-    fail(std::move(f), written.status, now_ms, out);
+    fail(std::move(f), written.status, steady_ms, out);
     return out;
   }
   out.kind = CommitOutcome::Kind::kWritten;
+  if (failing_) {
+    log_->info("event=store_resumed backlog={}", backlog_.size());
+    failing_ = false;
+  }
+  backlog_next_ = !backlog_.empty();
   chain_ = f.next;
   if (!written.batch.checkpoints.empty()) {
     const auto& c = written.batch.checkpoints.back();
     last_checkpoint_index_ = c.index;
-    last_checkpoint_ms_ = f.now_ms;
+    last_checkpoint_steady_ = f.steady_ms;
+    checkpoint_forced_ = false;
     checkpoint_time_ms_ = c.time_ms;
     log_->info("event=audit_checkpoint index={} hash={} signature={}", c.index, to_hex(c.hash),
                to_hex(ByteView(c.signature.data(), c.signature.size())));
@@ -251,15 +291,29 @@ void GroupCommit::unbuild_without(InFlight f, const std::string& clashing_id, Co
   dirty_cursors_.insert(f.cursor_nodes.begin(), f.cursor_nodes.end());
 }
 
-void GroupCommit::fail(InFlight f, const Status& why, std::int64_t now_ms, CommitOutcome& out) {
-  if (now_ms - last_error_log_ms_ >= 1000) {  // at most one line a second while it lasts
-    last_error_log_ms_ = now_ms;
-    log_->error("event=store_failed code={} reason=\"{}\" staged={}", code_name(why.code()), why.to_string(),
-                f.staged.size() + staged_.size());
+void GroupCommit::fail(InFlight f, const Status& why, std::int64_t steady_ms, CommitOutcome& out) {
+  // At most one line a second while it lasts.
+  if (!last_error_log_steady_ || steady_ms - *last_error_log_steady_ >= 1000) {
+    last_error_log_steady_ = steady_ms;
+    log_->error("event=store_failed code={} reason=\"{}\" staged={} audit_backlog={}", code_name(why.code()),
+                why.to_string(), f.staged.size() + staged_.size(), backlog_.size());
   }
-  keep_events(f.events);
+  // Until a batch is written, the audit events of this one (but "accepted",
+  // made again) and the refusals it causes wait in the bounded backlog.
+  failing_ = true;
+  backlog_.put_back(std::move(f.backlog));
+  for (auto& e : f.events) {
+    if (!(e.event == "publish" && e.decision == "accepted")) backlog_.keep(std::move(e));
+  }
   for (auto& [node, patterns] : f.subscriptions) dirty_subscriptions_.try_emplace(node, std::move(patterns));
   dirty_cursors_.insert(f.cursor_nodes.begin(), f.cursor_nodes.end());
+  if (f.staged.empty()) {
+    // No report sat on it: what was staged since waits for the next batch.
+    for (auto& r : replays_) f.replays.push_back(std::move(r));
+    replays_ = std::move(f.replays);
+    out.replies = std::move(f.replies);
+    return;
+  }
 
   auto later = std::exchange(staged_, {});
   for (auto it = later.rbegin(); it != later.rend(); ++it) {

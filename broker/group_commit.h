@@ -16,7 +16,14 @@
 //  - failed: every staged report (in flight and since: their replay records
 //    sat on the failed batch's) and every copy held for them is refused with
 //    the store's answer, and so are the request answers; audit events other
-//    than "accepted" and the subscription and cursor changes are kept.
+//    than "accepted" and the subscription and cursor changes are kept, the
+//    events in the bounded AuditBacklog (refusals counted, not kept one by
+//    one, while the store cannot write). A failed batch without reports
+//    refuses nothing staged since.
+// The backlog goes in a batch of its own, without reports: after a batch
+// was written, or when no report waits. So a backlog never makes a batch of
+// reports too big to fit; its entries are chained after entries made later
+// (the only exception to the order below).
 // Receipts: build() signs ONE acceptance statement per batch over its
 // reports (receipt::sign_acceptance; their seqs are consecutive by
 // construction, head + 1 ...), at the batch's time, which is also each
@@ -29,7 +36,10 @@
 //
 // Ownership and threads: owned by the broker's I/O thread, which alone calls
 // it; borrows the ReplayGuard (unrecord on failure) and the audit key, which
-// must outlive it. Takes the time as arguments.
+// must outlive it. Takes the time as arguments: `now_ms` the wall clock
+// (entry, batch and receipt times), `steady_ms` the monotonic clock
+// (Clock::steady_ms: the lazy-commit age, the checkpoint interval, the
+// error log's rate), so a step of the wall clock moves no schedule.
 #pragma once
 
 #include <cstdint>
@@ -41,6 +51,7 @@
 #include <vector>
 
 #include "audit/audit.h"
+#include "broker/audit_backlog.h"
 #include "broker/config.h"
 #include "broker/ingress.h"
 #include "broker/replay_guard.h"
@@ -53,12 +64,6 @@ class logger;
 }
 
 namespace tearline::broker {
-
-// An audit event not yet chained (chained when its batch is built).
-struct AuditEvent {
-  std::int64_t time_ms = 0;
-  std::string event, node, report, decision, detail;
-};
 
 // An accepted publish waiting for its group commit.
 struct Staged {
@@ -114,11 +119,11 @@ class GroupCommit {
   const std::string& broker_id() const { return broker_id_; }
 
   // The recovered state: the last committed seq and audit entry, the last
-  // checkpointed index; `now_ms` counts as the last checkpoint's time for
+  // checkpointed index; `steady_ms` counts as the last checkpoint's time for
   // scheduling the next one. `checkpoint_time_ms`: the time the last stored
   // checkpoint carries (0 when none), reported by last_checkpoint_time_ms().
-  void restore(std::uint64_t head, audit::ChainWriter chain, std::uint64_t last_checkpoint_index, std::int64_t now_ms,
-               std::int64_t checkpoint_time_ms = 0);
+  void restore(std::uint64_t head, audit::ChainWriter chain, std::uint64_t last_checkpoint_index,
+               std::int64_t steady_ms, std::int64_t checkpoint_time_ms = 0);
 
   // ---- work for the next batch ----
   void stage(IngressResult accepted, std::uint64_t previous_sequence, std::int64_t recorded_ms);
@@ -130,16 +135,19 @@ class GroupCommit {
   void reply_after_commit(std::string routing_id, std::uint64_t request_id);
   void subscriptions_changed(const std::string& node, std::vector<std::string> patterns);
   void cursor_moved(const std::string& node);
+  // While the store cannot write (the last batch failed), the refusal of a
+  // publish is counted in the backlog instead of kept one by one.
   void audit(AuditEvent event);
 
   // ---- the batch ----
   // The next batch when one is due (something urgent, lazy entries old or
   // many enough, a checkpoint due, or force()); nullopt otherwise or while
   // one is in flight. `cursors`: the acknowledged seq per node.
-  std::optional<Batch> build(std::int64_t now_ms, const std::map<std::string, std::uint64_t>& cursors);
+  std::optional<Batch> build(std::int64_t now_ms, std::int64_t steady_ms,
+                             const std::map<std::string, std::uint64_t>& cursors);
   bool in_flight() const { return inflight_.has_value(); }
   // Precondition: in_flight(). See the header comment for the outcome.
-  CommitOutcome finish(StoreWriter::Written written, std::int64_t now_ms);
+  CommitOutcome finish(StoreWriter::Written written, std::int64_t steady_ms);
 
   // The next build() makes a batch even with nothing pending, with a
   // checkpoint over everything written (clean shutdown).
@@ -155,6 +163,12 @@ class GroupCommit {
   std::int64_t last_checkpoint_time_ms() const { return checkpoint_time_ms_; }
   // When the oldest report not yet written was recorded; `now_ms` if none.
   std::int64_t oldest_pending_ms(std::int64_t now_ms) const;
+  // The audit events waiting in the backlog (bounded: AuditBacklog), and
+  // how many refusals of `node`'s publishes with `code` it counts.
+  std::size_t backlog_size() const { return backlog_.size(); }
+  std::uint64_t backlog_refusals(const std::string& node, Code code) const {
+    return backlog_.refusals(node, std::string(code_name(code)));
+  }
 
  private:
   struct InFlight {
@@ -164,13 +178,16 @@ class GroupCommit {
     std::vector<AuditEvent> events;      // chained into batch.audit
     std::set<std::string> cursor_nodes;  // cursors written
     std::map<std::string, std::vector<std::string>> subscriptions;
-    audit::ChainWriter next;  // the chain once the batch is written
-    std::int64_t now_ms = 0;
+    AuditBacklog::Taken backlog;  // a backlog batch: what it took
+    audit::ChainWriter next;      // the chain once the batch is written
+    std::int64_t steady_ms = 0;
   };
 
-  bool checkpoint_due(const audit::ChainWriter& chain, std::int64_t now_ms) const;
+  bool checkpoint_due(const audit::ChainWriter& chain, std::int64_t steady_ms) const;
+  // The next batch is the backlog's own (see the header comment).
+  bool backlog_turn(bool urgent, bool lazy_age) const;
   void unbuild_without(InFlight f, const std::string& clashing_id, CommitOutcome& out);
-  void fail(InFlight f, const Status& why, std::int64_t now_ms, CommitOutcome& out);
+  void fail(InFlight f, const Status& why, std::int64_t steady_ms, CommitOutcome& out);
   // Audit events of `f` other than "accepted" (made again when rebuilt),
   // then the pending ones.
   void keep_events(std::vector<AuditEvent>& from_batch);
@@ -184,17 +201,21 @@ class GroupCommit {
   std::uint64_t head_ = 0;
   audit::ChainWriter chain_;
   std::uint64_t last_checkpoint_index_ = 0;
-  std::int64_t last_checkpoint_ms_ = 0;
+  std::int64_t last_checkpoint_steady_ = 0;
   std::int64_t checkpoint_time_ms_ = 0;
-  std::int64_t last_commit_ms_ = 0;
-  std::int64_t last_error_log_ms_ = 0;
+  std::optional<std::int64_t> last_commit_steady_;  // none yet: lazy entries are due at once
+  std::optional<std::int64_t> last_error_log_steady_;
   bool force_ = false;
+  bool checkpoint_forced_ = false;  // force(): a checkpoint with the next batch written
+  bool failing_ = false;            // the last batch failed (the store cannot write)
+  bool backlog_next_ = false;       // a batch was written since the backlog's last turn
 
   std::optional<InFlight> inflight_;
   std::vector<Staged> staged_;
   std::vector<IngressResult> replays_;  // copies of staged reports, answered after the commit
   std::vector<PendingReply> replies_;
   std::vector<AuditEvent> events_;
+  AuditBacklog backlog_;
   std::set<std::string> dirty_cursors_;
   std::map<std::string, std::vector<std::string>> dirty_subscriptions_;
 };

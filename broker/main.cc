@@ -33,13 +33,20 @@ void watch_signals(tearline::broker::Broker* broker, sigset_t set) {
 // Exit codes as tearline's (docs/configuration.md): 0 ok, 1 refused (the
 // broker cannot start, or stopped on a failure), 2 bad input (flags, config),
 // 4 the store ends before a checkpoint the broker had signed
-// (STORAGE_TRUNCATED, docs/reliability.md "The audit anchor").
+// (STORAGE_TRUNCATED, docs/reliability.md "The audit anchor"), 5 the store is
+// damaged (STORAGE_DAMAGED: restore the data_dir from a backup).
 constexpr int kExitRefused = 1;
 constexpr int kExitBadInput = 2;
 constexpr int kExitTruncated = 4;
+constexpr int kExitStoreDamaged = 5;
 
 int run(int argc, char** argv) {
   CLI::App app{"tearline-broker: routes sealed, signed reports between agency nodes"};
+  app.footer(
+      "Exit codes: 0 clean stop; 1 refused (cannot start, or stopped on a failure); 2 bad flags or configuration;\n"
+      "4 the store ends before an audit checkpoint it had signed (STORAGE_TRUNCATED): restore it from a backup, or\n"
+      "start with --accept-loss to go on and record the loss (docs/reliability.md, 6);\n"
+      "5 the store in data_dir is damaged (STORAGE_DAMAGED): restore it from a backup (docs/reliability.md, 7).");
   std::string config_path;
   std::string log_level;
   bool show_version = false;
@@ -95,7 +102,11 @@ int run(int argc, char** argv) {
   auto broker = tearline::broker::Broker::create(*config);
   if (!broker) {
     std::fprintf(stderr, "tearline-broker: cannot start: %s\n", broker.status().to_string().c_str());
-    return broker.status().code() == tearline::Code::STORAGE_TRUNCATED ? kExitTruncated : kExitRefused;
+    switch (broker.status().code()) {
+      case tearline::Code::STORAGE_TRUNCATED: return kExitTruncated;
+      case tearline::Code::STORAGE_DAMAGED: return kExitStoreDamaged;
+      default: return kExitRefused;
+    }
   }
   std::thread signals(watch_signals, broker->get(), set);
   signals.detach();

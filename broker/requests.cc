@@ -242,7 +242,7 @@ void Broker::Impl::on_ack(Session& s, const v1::Ack& ack) {
 
 void Broker::Impl::on_publish(Session& s, v1::Publish& pub) {
   if (store->halted()) {
-    reject(s, pub.request_id(), Status::fail(Code::STORAGE_HALTED, "the broker stopped accepting after a failed sync"));
+    reject(s, pub.request_id(), Status::fail(Code::STORAGE_HALTED, store->halt_reason()));
     return;
   }
   // Flood control, before any verification work is spent on the node.
@@ -328,8 +328,7 @@ void Broker::Impl::on_verified(IngressResult& r) {
       }
     }
   }
-  if (status && store->halted())
-    status = Status::fail(Code::STORAGE_HALTED, "the broker stopped accepting after a failed sync");
+  if (status && store->halted()) status = Status::fail(Code::STORAGE_HALTED, store->halt_reason());
   if (!status) {
     // A copy of a report staged in this very group commit: REPLAYED_REPORT
     // must mean "accepted before", which is true only once the original is

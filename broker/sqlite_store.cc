@@ -6,6 +6,7 @@
 #include <map>
 
 #include "audit/audit_db.h"
+#include "broker/store_check.h"
 #include "report/verify.h"
 
 namespace tearline::broker {
@@ -30,7 +31,12 @@ struct Stmt {
   explicit operator bool() const { return s != nullptr; }
 };
 
-Code code_for(int rc) { return (rc & 0xff) == SQLITE_FULL ? Code::STORAGE_FULL : Code::STORAGE_FAILED; }
+bool is_damage(int rc) { return (rc & 0xff) == SQLITE_CORRUPT || (rc & 0xff) == SQLITE_NOTADB; }
+
+Code code_for(int rc) {
+  if ((rc & 0xff) == SQLITE_FULL) return Code::STORAGE_FULL;
+  return is_damage(rc) ? Code::STORAGE_DAMAGED : Code::STORAGE_FAILED;
+}
 
 std::string col_text(sqlite3_stmt* s, int i) {
   const unsigned char* p = sqlite3_column_text(s, i);
@@ -76,8 +82,35 @@ Status migrate_receipts(sqlite3* db) {
 }  // namespace
 
 SqliteStore::~SqliteStore() {
-  sqlite3_close(reader_);
-  sqlite3_close(db_);
+  bool closed = false;
+  {
+    MutexLock lock(reader_mu_);
+    closed = sqlite3_close(reader_) == SQLITE_OK;
+  }
+  closed = sqlite3_close(db_) == SQLITE_OK && closed;
+  // A clean stop: the next open need not check the file (store_check.h).
+  if (closed && opened_ && !halted_) store_check::mark_clean_stop(options_.path);
+}
+
+void SqliteStore::halt(std::string reason) {
+  {
+    MutexLock lock(halt_mu_);
+    if (halt_reason_.empty()) halt_reason_ = std::move(reason);
+  }
+  halted_ = true;
+}
+
+std::string SqliteStore::halt_reason() const {
+  MutexLock lock(halt_mu_);
+  return halt_reason_;
+}
+
+Status SqliteStore::unless_damaged(int rc, const std::string& what, Status otherwise) {
+  if (!is_damage(rc)) return otherwise;
+  halt("the store " + options_.path.string() + " is damaged (" + what +
+       "): it accepts nothing more and writes nothing more into the file; stop the broker and " +
+       store_check::kDamageAdvice + ", or restart it to check the file (it refuses to start if it is damaged)");
+  return Status::fail(Code::STORAGE_HALTED, halt_reason());
 }
 
 Status SqliteStore::exec(const char* sql) {
@@ -93,17 +126,35 @@ Status SqliteStore::exec(const char* sql) {
 
 Result<std::unique_ptr<Store>> SqliteStore::open(const StoreOptions& options, std::int64_t now_ms,
                                                  std::int64_t recent_window_ms, RecoveredState* state) {
+  // The record goes first: a refused open leaves none, so the next one checks.
+  const bool clean_stop = store_check::take_clean_stop(options.path);
+  Status header = store_check::check_header(options.path);
+  if (!header) return header;
+  std::error_code size_error;
+  const bool existed = std::filesystem::file_size(options.path, size_error) > 0 && !size_error;
   std::unique_ptr<SqliteStore> store(new SqliteStore());
   store->options_ = options;
-  if (sqlite3_open_v2(options.path.c_str(), &store->db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) !=
-      SQLITE_OK) {
-    return Status::fail(Code::STORAGE_FAILED, "cannot open store " + options.path.string() + ": " +
-                                                  (store->db_ ? sqlite3_errmsg(store->db_) : "out of memory"));
+  const int opened =
+      sqlite3_open_v2(options.path.c_str(), &store->db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
+  if (opened != SQLITE_OK) {
+    return Status::fail(is_damage(opened) ? Code::STORAGE_DAMAGED : Code::STORAGE_FAILED,
+                        "cannot open store " + options.path.string() + ": " +
+                            (store->db_ ? sqlite3_errmsg(store->db_) : "out of memory"));
   }
   sqlite3_busy_timeout(store->db_, 5000);
   for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA foreign_keys=OFF"}) {
     Status s = store->exec(pragma);
+    if (s.has(Code::STORAGE_DAMAGED)) {
+      return Status::fail(Code::STORAGE_DAMAGED, "store " + options.path.string() + " is damaged: SQLite says \"" +
+                                                     sqlite3_errmsg(store->db_) + "\" as it opens; " +
+                                                     store_check::kDamageAdvice);
+    }
     if (!s) return s;
+  }
+  // After a stop that was not clean, the file is checked before it serves.
+  if (existed && !clean_stop) {
+    Status checked = store_check::quick_check(store->db_, options.path);
+    if (!checked) return checked;
   }
   // The hard cap: SQLite refuses to grow past max_page_count (SQLITE_FULL).
   const std::string cap =
@@ -172,17 +223,20 @@ Result<std::unique_ptr<Store>> SqliteStore::open(const StoreOptions& options, st
     sqlite3_busy_timeout(store->reader_, 5000);
   }
   *state = std::move(st);
+  store->opened_ = true;
   return std::unique_ptr<Store>(std::move(store));
 }
 
 Status SqliteStore::commit(const Batch& batch, std::string* clashing_id) {
-  if (halted_) return Status::fail(Code::STORAGE_HALTED, "the store halted after a failed sync; restart the broker");
+  if (halted_) return Status::fail(Code::STORAGE_HALTED, halt_reason());
   if (batch.empty()) return Status::ok();
   Status s = exec("BEGIN IMMEDIATE");
-  if (!s) return s;
+  if (!s) return unless_damaged(sqlite3_errcode(db_), s.to_string(), s);
   auto fail = [&](Status why) {
+    const int rc = sqlite3_errcode(db_);
+    const std::string what = std::string("write: ") + sqlite3_errmsg(db_);
     (void)exec("ROLLBACK");
-    return why;
+    return unless_damaged(rc, what, std::move(why));
   };
   {
     Stmt ins(db_,
@@ -279,7 +333,7 @@ Status SqliteStore::commit(const Batch& batch, std::string* clashing_id) {
   }
   if (fail_syncs_.load() > 0) {
     fail_syncs_.fetch_sub(1);
-    halted_ = true;
+    halt("the store halted after a failed sync (injected); restart the broker");
     return fail(Status::fail(Code::STORAGE_HALTED, "store: sync failed (injected); the store halts"));
   }
   const int rc = sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr);
@@ -287,12 +341,18 @@ Status SqliteStore::commit(const Batch& batch, std::string* clashing_id) {
     const std::string msg = sqlite3_errmsg(db_);
     (void)exec("ROLLBACK");
     if ((rc & 0xff) == SQLITE_IOERR) {
-      halted_ = true;
+      halt("the store halted after a failed sync (" + msg + "); restart the broker");
       return Status::fail(Code::STORAGE_HALTED, "store: commit failed (" + msg + "); the store halts");
     }
+    if (is_damage(rc)) return unless_damaged(rc, "commit: " + msg, Status::ok());
     return Status::fail(code_for(rc), "store: commit failed: " + msg);
   }
   return Status::ok();
+}
+
+Status SqliteStore::read_failure(int rc) {
+  const std::string msg = sqlite3_errmsg(reader_);
+  return unless_damaged(rc, "read: " + msg, Status::fail(Code::STORAGE_FAILED, "store read: " + msg));
 }
 
 Result<std::vector<StoredReport>> SqliteStore::read_after(std::uint64_t after, std::size_t limit) {
@@ -300,7 +360,7 @@ Result<std::vector<StoredReport>> SqliteStore::read_after(std::uint64_t after, s
   Stmt q(reader_,
          "SELECT seq, report_id, originator, agency, country, topic, sequence, accepted_ms, bytes, receipt"
          " FROM reports WHERE seq > ? ORDER BY seq LIMIT ?");
-  if (!q) return Status::fail(Code::STORAGE_FAILED, std::string("store read: ") + sqlite3_errmsg(reader_));
+  if (!q) return read_failure(sqlite3_errcode(reader_));
   sqlite3_bind_int64(q.s, 1, static_cast<sqlite3_int64>(after));
   sqlite3_bind_int64(q.s, 2, static_cast<sqlite3_int64>(limit));
   std::vector<StoredReport> out;
@@ -322,8 +382,7 @@ Result<std::vector<StoredReport>> SqliteStore::read_after(std::uint64_t after, s
     r.receipt.assign(receipt.begin(), receipt.end());
     out.push_back(std::move(r));
   }
-  if (rc != SQLITE_DONE)
-    return Status::fail(Code::STORAGE_FAILED, std::string("store read: ") + sqlite3_errmsg(reader_));
+  if (rc != SQLITE_DONE) return read_failure(rc);
   return out;
 }
 
@@ -333,9 +392,16 @@ std::optional<SourceRecord> SqliteStore::find_source(const std::string& report_i
     // Only the read holds the connection; parsing the report does not.
     MutexLock lock(reader_mu_);
     Stmt q(reader_, "SELECT originator, agency, country, bytes FROM reports WHERE report_id = ?");
-    if (!q) return std::nullopt;
+    if (!q) {
+      (void)read_failure(sqlite3_errcode(reader_));
+      return std::nullopt;
+    }
     sqlite3_bind_blob(q.s, 1, report_id.data(), static_cast<int>(report_id.size()), SQLITE_STATIC);
-    if (sqlite3_step(q.s) != SQLITE_ROW) return std::nullopt;
+    const int rc = sqlite3_step(q.s);
+    if (rc != SQLITE_ROW) {
+      (void)read_failure(rc);
+      return std::nullopt;
+    }
     originator = col_text(q.s, 0);
     agency = col_text(q.s, 1);
     country = col_text(q.s, 2);
@@ -347,12 +413,12 @@ std::optional<SourceRecord> SqliteStore::find_source(const std::string& report_i
 Result<bool> SqliteStore::has_report(const std::string& report_id) {
   MutexLock lock(reader_mu_);
   Stmt q(reader_, "SELECT 1 FROM reports WHERE report_id = ?");
-  if (!q) return Status::fail(Code::STORAGE_FAILED, std::string("store read: ") + sqlite3_errmsg(reader_));
+  if (!q) return read_failure(sqlite3_errcode(reader_));
   sqlite3_bind_blob(q.s, 1, report_id.data(), static_cast<int>(report_id.size()), SQLITE_STATIC);
   const int rc = sqlite3_step(q.s);
   if (rc == SQLITE_ROW) return true;
   if (rc == SQLITE_DONE) return false;
-  return Status::fail(Code::STORAGE_FAILED, std::string("store read: ") + sqlite3_errmsg(reader_));
+  return read_failure(rc);
 }
 
 Result<std::size_t> SqliteStore::apply_retention(std::int64_t now_ms, std::vector<std::string>* removed_ids) {
@@ -365,8 +431,10 @@ Result<std::size_t> SqliteStore::apply_retention(std::int64_t now_ms, std::vecto
       ++deleted;
       if (removed_ids != nullptr) removed_ids->push_back(col_blob(del.s, 0));
     }
-    if (rc != SQLITE_DONE)
-      return Status::fail(Code::STORAGE_FAILED, std::string("store retention: ") + sqlite3_errmsg(db_));
+    if (rc != SQLITE_DONE) {
+      return unless_damaged(rc, std::string("retention: ") + sqlite3_errmsg(db_),
+                            Status::fail(Code::STORAGE_FAILED, std::string("store retention: ") + sqlite3_errmsg(db_)));
+    }
     return Status::ok();
   };
   {

@@ -11,8 +11,17 @@
 // Codes, as store.h: SQLITE_FULL (max_page_count reached or the disk full)
 // is STORAGE_FULL; the UNIQUE index on reports.report_id refusing an insert
 // is REPLAYED_REPORT; a COMMIT failing with SQLITE_IOERR halts the store
-// (STORAGE_HALTED); any other failure is STORAGE_FAILED. Every failure
-// rolls the transaction back.
+// (STORAGE_HALTED); SQLITE_CORRUPT or SQLITE_NOTADB on any read or write
+// (the file is damaged) halts it too, with a reason saying so, and nothing
+// more is written into the file; any other failure is STORAGE_FAILED.
+// Every failure rolls the transaction back.
+//
+// Start-up check (broker/store_check.h): a damaged header is refused at
+// every open; after a stop that was not clean (no clean-stop record, or one
+// that no longer matches the file), PRAGMA quick_check runs before the store
+// serves. Either refuses with STORAGE_DAMAGED, as does a file SQLite finds
+// corrupt or not a database while opening. The destructor writes the
+// clean-stop record when both connections close and the store never halted.
 //
 // The hard cap: max_page_count = max_bytes / 4096 pages of 4096 bytes, at
 // least 64 pages (256 KiB), set on the write connection at every open.
@@ -34,13 +43,15 @@ class SqliteStore final : public Store {
   // Opens, creating if needed, the database at options.path and recovers
   // it into *state. `recent_window_ms`: how far back from now_ms report ids
   // are recovered for replay protection. On error returns STORAGE_FAILED
-  // (or STORAGE_FULL) naming the file, and leaves *state untouched.
+  // (or STORAGE_FULL, or STORAGE_DAMAGED) naming the file, and leaves *state
+  // untouched.
   static Result<std::unique_ptr<Store>> open(const StoreOptions& options, std::int64_t now_ms,
                                              std::int64_t recent_window_ms, RecoveredState* state);
   ~SqliteStore() override;
 
   Status commit(const Batch& batch, std::string* clashing_id) override;
   bool halted() const override { return halted_.load(); }
+  std::string halt_reason() const override;
   Result<std::vector<StoredReport>> read_after(std::uint64_t after, std::size_t limit) override;
   std::optional<SourceRecord> find_source(const std::string& report_id) override;
   Result<bool> has_report(const std::string& report_id) override;
@@ -50,12 +61,23 @@ class SqliteStore final : public Store {
  private:
   SqliteStore() = default;
   Status exec(const char* sql);
+  // Halts the store for good with `reason` (the first reason stays).
+  void halt(std::string reason);
+  // When `rc` says the file is damaged (SQLITE_CORRUPT, SQLITE_NOTADB):
+  // halts and returns STORAGE_HALTED saying so; otherwise `otherwise`.
+  Status unless_damaged(int rc, const std::string& what, Status otherwise);
+  // A read on the read connection failed with `rc`: STORAGE_FAILED, or
+  // STORAGE_HALTED when the file is damaged. Caller holds reader_mu_.
+  Status read_failure(int rc) REQUIRES(reader_mu_);
 
   StoreOptions options_;
   sqlite3* db_ = nullptr;  // the write connection
   Mutex reader_mu_;
   sqlite3* reader_ GUARDED_BY(reader_mu_) = nullptr;  // read-only
+  bool opened_ = false;                               // open() succeeded: a clean close may be recorded
   std::atomic<bool> halted_{false};
+  mutable Mutex halt_mu_;
+  std::string halt_reason_ GUARDED_BY(halt_mu_);
   std::atomic<int> fail_syncs_{0};
 };
 

@@ -28,7 +28,10 @@
 //                    is unknown, so the store halts for the life of this
 //                    object and refuses every later commit, empty or not,
 //                    with STORAGE_HALTED, rather than pretend. A restart (a
-//                    new open) recovers what was synced.
+//                    new open) recovers what was synced. A store that finds
+//                    its file damaged (on any read or write) halts the same
+//                    way, saying so, and writes nothing more into it; a new
+//                    open refuses a damaged store with STORAGE_DAMAGED.
 //
 // Reads (read_after, find_source, has_report) see committed batches only,
 // each whole or not at all, never a batch that failed; a report is visible
@@ -124,8 +127,11 @@ class Store {
   // originator's sequence becomes the highest of its stored one and its
   // reports' in the batch. Writer thread only.
   virtual Status commit(const Batch& batch, std::string* clashing_id = nullptr) = 0;
-  // Whether a failed sync halted the store (then every commit is refused).
+  // Whether a failed sync or damage halted the store (then every commit is
+  // refused); halt_reason(): why, and what to do (empty when not halted).
+  // Any thread.
   virtual bool halted() const = 0;
+  virtual std::string halt_reason() const = 0;
 
   // Reports with seq > after, in ascending seq, at most `limit` (committed
   // only); STORAGE_FAILED when the store cannot be read. Any thread.

@@ -37,7 +37,7 @@ Status Broker::Impl::open_store() {
   node_cursors = std::move(state.cursors);
   commits = std::make_unique<GroupCommit>(config.storage, replay, *audit_key, broker_id, log);
   commits->restore(state.last_seq, audit::ChainWriter(state.last_audit.index, state.last_audit.hash),
-                   state.last_checkpoint, clock.now_ms(), state.last_checkpoint_ms);
+                   state.last_checkpoint, clock.steady_ms(), state.last_checkpoint_ms);
   if (!lost.empty()) {
     log->warn("event=storage_truncation_accepted reason=\"{}\"", lost);
     audit_event("storage", "", "", "lost", lost);

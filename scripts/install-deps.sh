@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages tearline needs, and only those that are missing.
-# Idempotent; silent when everything is present. Usage: install-deps.sh [build|fuzz|tsan|bench|format|tidy]...
+# Idempotent; silent when everything is present. Usage: install-deps.sh [build|fuzz|tsan|bench|format|tidy|measure]...
 set -euo pipefail
 
 # iso-codes: the ISO 3166-1 list the country table is generated from
@@ -20,6 +20,8 @@ for extra in "$@"; do
     format) packages+=(clang-format-16) ;;
     # libnats-dev so that the bench is in the compile commands and checked too.
     tidy)  packages+=(clang-tidy-16 ninja-build libnats-dev) ;;
+    # scripts/measure-store-check.sh: the sqlite3 shell, bc for the figures.
+    measure) packages+=(sqlite3 bc) ;;
     *) echo "install-deps: unknown group '$extra'" >&2; exit 2 ;;
   esac
 done

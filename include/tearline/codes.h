@@ -76,7 +76,7 @@ namespace tearline {
   X(BROKER_BUSY, 507, "broker cannot take more work now")                                           \
   X(STORAGE_FAILED, 600, "report could not be stored durably")                                      \
   X(STORAGE_FULL, 601, "storage is full")                                                           \
-  X(STORAGE_HALTED, 602, "broker stopped accepting after a failed sync")                            \
+  X(STORAGE_HALTED, 602, "broker stopped accepting after a failed sync or damage to its store")     \
   X(STORAGE_DAMAGED, 603, "a stored record failed its re-check and was not delivered")              \
   X(STORAGE_TRUNCATED, 604, "the store ends before an audit checkpoint the broker had signed")
 

@@ -82,7 +82,7 @@ StoreWriter::Written written_ok(Batch b) { return StoreWriter::Written{Status::o
 TEST_CASE("group commit: reports and answers wait for their batch, in order", "[broker][commit]") {
   Fixture f;
   CHECK(f.gc.idle());
-  CHECK_FALSE(f.gc.build(kNow, f.cursors));  // nothing due
+  CHECK_FALSE(f.gc.build(kNow, kNow, f.cursors));  // nothing due
   f.gc.restore(41, audit::ChainWriter(), 0, kNow);
   f.stage(report_a(), "r1", 10);
   f.stage(report_b(), "r1", 11);
@@ -93,7 +93,7 @@ TEST_CASE("group commit: reports and answers wait for their batch, in order", "[
   CHECK_FALSE(f.gc.idle());
   CHECK(f.gc.oldest_pending_ms(kNow + 5) == kNow);
 
-  auto batch = f.gc.build(kNow, f.cursors);
+  auto batch = f.gc.build(kNow, kNow, f.cursors);
   REQUIRE(batch);
   CHECK(f.gc.in_flight());
   REQUIRE(batch->reports.size() == 2);
@@ -108,8 +108,8 @@ TEST_CASE("group commit: reports and answers wait for their batch, in order", "[
   CHECK(batch->audit[0].detail == "seq 42 topic intel.seizures sections 1");
   CHECK(batch->audit[1].detail == "seq 43 topic intel.arrests sections 2");
   CHECK(batch->audit[1].index == 2);
-  CHECK(f.gc.head() == 41);                  // nothing is committed before the writer says so
-  CHECK_FALSE(f.gc.build(kNow, f.cursors));  // one batch at a time
+  CHECK(f.gc.head() == 41);                        // nothing is committed before the writer says so
+  CHECK_FALSE(f.gc.build(kNow, kNow, f.cursors));  // one batch at a time
 
   CommitOutcome out = f.gc.finish(written_ok(std::move(*batch)), kNow + 1);
   CHECK(out.kind == CommitOutcome::Kind::kWritten);
@@ -134,7 +134,7 @@ TEST_CASE("group commit: a copy of a staged report is answered only after the or
   REQUIRE(f.gc.holds_original(copy1));
   CHECK_FALSE(f.gc.holds_original(result_of(report_b(), "r9", 6)));
   f.gc.hold_replay(copy1);  // before the build: travels with the batch
-  auto batch = f.gc.build(kNow, f.cursors);
+  auto batch = f.gc.build(kNow, kNow, f.cursors);
   REQUIRE(batch);
   const IngressResult copy2 = result_of(report_a(), "r9", 6, replayed(report_a()));
   REQUIRE(f.gc.holds_original(copy2));  // in flight
@@ -155,7 +155,7 @@ TEST_CASE("group commit: a copy of a staged report is answered only after the or
     CHECK(r.status.code() == Code::REPLAYED_REPORT);
   }
   CHECK_FALSE(f.gc.idle());  // report B and its copy wait for the next batch
-  auto next = f.gc.build(kNow, f.cursors);
+  auto next = f.gc.build(kNow, kNow, f.cursors);
   REQUIRE(next);
   out = f.gc.finish(written_ok(std::move(*next)), kNow);
   REQUIRE(out.committed.size() == 1);
@@ -169,7 +169,7 @@ TEST_CASE("group commit: an id clash refuses that report and rebuilds the rest",
   f.stage(report_a(), "r1", 1);
   f.stage(report_b(), "r1", 2);
   f.gc.reply_after_commit("r2", 3);
-  auto batch = f.gc.build(kNow, f.cursors);
+  auto batch = f.gc.build(kNow, kNow, f.cursors);
   REQUIRE(batch);
   f.stage(report_c(), "r3", 4);  // arrived meanwhile
   f.gc.audit(AuditEvent{kNow, "session", "n", "", "admitted", "x"});
@@ -186,7 +186,7 @@ TEST_CASE("group commit: an id clash refuses that report and rebuilds the rest",
         "report " + report_a().parsed->report_id_hex() + " was accepted before");
   CHECK(f.gc.head() == 0);
 
-  auto rebuilt = f.gc.build(kNow, f.cursors);
+  auto rebuilt = f.gc.build(kNow, kNow, f.cursors);
   REQUIRE(rebuilt);
   REQUIRE(rebuilt->reports.size() == 2);  // B first, then what arrived since
   CHECK(rebuilt->reports[0].report_id == report_b().parsed->header.report_id());
@@ -208,7 +208,7 @@ TEST_CASE("group commit: a failed commit refuses what sat on it and undoes the r
   f.stage(report_a(), "r1", 1, kNow - 50);
   f.gc.subscriptions_changed("node-x", {"intel.>"});
   f.gc.reply_after_commit("r2", 9);
-  auto batch = f.gc.build(kNow, f.cursors);
+  auto batch = f.gc.build(kNow, kNow, f.cursors);
   REQUIRE(batch);
   f.stage(report_c(), "r3", 2);  // staged since, on top of the failed batch's records
   f.gc.hold_replay(result_of(report_a(), "r4", 3, replayed(report_a())));
@@ -232,7 +232,7 @@ TEST_CASE("group commit: a failed commit refuses what sat on it and undoes the r
   CHECK(f.replay.check(report_a().parsed->header.report_id(), "diran-bogota-hq", 1).is_ok());
   CHECK(f.replay.check(report_c().parsed->header.report_id(), "dea-cucuta-agent", 1).is_ok());
   // The subscription change and the other audit events are kept for the next batch.
-  auto next = f.gc.build(kNow, f.cursors);
+  auto next = f.gc.build(kNow, kNow, f.cursors);
   REQUIRE(next);
   CHECK(next->reports.empty());
   CHECK(next->subscriptions.count("node-x") == 1);
@@ -246,7 +246,7 @@ TEST_CASE("group commit: a copy of a report refused for its stored id keeps its 
   f.stage(report_b(), "r1", 1);
   // A copy of A held while B is staged (A itself is not staged: its id is stored).
   f.gc.hold_replay(result_of(report_a(), "r4", 3, replayed(report_a())));
-  auto batch = f.gc.build(kNow, f.cursors);
+  auto batch = f.gc.build(kNow, kNow, f.cursors);
   REQUIRE(batch);
   CommitOutcome out =
       f.gc.finish(StoreWriter::Written{Status::fail(Code::STORAGE_FULL, "full"), std::move(*batch), ""}, kNow);
@@ -262,26 +262,26 @@ TEST_CASE("group commit: lazy entries wait; checkpoints follow the entry count; 
   GroupCommit gc(f.storage, f.replay, f.key, "tearline-broker", nullptr);
   gc.restore(0, audit::ChainWriter(), 0, kNow);
   gc.reply_after_commit("r", 1);  // urgent: committed at once
-  auto batch = gc.build(kNow, f.cursors);
+  auto batch = gc.build(kNow, kNow, f.cursors);
   REQUIRE(batch);
   gc.finish(written_ok(std::move(*batch)), kNow);
   gc.audit(AuditEvent{kNow, "delivery", "n", "r", "delivered", "seq 1 sections 1"});
-  CHECK_FALSE(gc.build(kNow + 99, f.cursors));  // an audit entry alone waits up to 100 ms
-  batch = gc.build(kNow + 100, f.cursors);
+  CHECK_FALSE(gc.build(kNow + 99, kNow + 99, f.cursors));  // an audit entry alone waits up to 100 ms
+  batch = gc.build(kNow + 100, kNow + 100, f.cursors);
   REQUIRE(batch);
   CHECK(batch->audit.size() == 1);
   CHECK(batch->checkpoints.empty());
   gc.finish(written_ok(std::move(*batch)), kNow + 100);
   for (int i = 0; i < 2; ++i) gc.audit(AuditEvent{kNow, "delivery", "n", "r", "delivered", "x"});
-  batch = gc.build(kNow + 200, f.cursors);
+  batch = gc.build(kNow + 200, kNow + 200, f.cursors);
   REQUIRE(batch);
   REQUIRE(batch->checkpoints.size() == 1);
   CHECK(batch->checkpoints[0].index == 3);
   gc.finish(written_ok(std::move(*batch)), kNow + 200);
   CHECK(gc.idle());
-  CHECK_FALSE(gc.build(kNow + 10'000, f.cursors));
+  CHECK_FALSE(gc.build(kNow + 10'000, kNow + 10'000, f.cursors));
   gc.force();
-  batch = gc.build(kNow + 10'000, f.cursors);
+  batch = gc.build(kNow + 10'000, kNow + 10'000, f.cursors);
   REQUIRE(batch);
   CHECK(batch->empty());  // nothing new to checkpoint
 }
@@ -298,7 +298,7 @@ TEST_CASE("group commit: one acceptance signature per batch; each report stored 
   f.gc.restore(41, audit::ChainWriter(), 0, kNow);
   const std::vector<const TestReport*> reports = {&report_a(), &report_b(), &report_c()};
   for (std::size_t i = 0; i < reports.size(); ++i) f.stage(*reports[i], "r1", 10 + i);
-  auto batch = f.gc.build(kNow, f.cursors);
+  auto batch = f.gc.build(kNow, kNow, f.cursors);
   REQUIRE(batch);
   REQUIRE(batch->reports.size() == 3);
   std::set<std::string> signatures;
@@ -341,7 +341,7 @@ TEST_CASE("group commit: one acceptance signature per batch; each report stored 
 
   // The next batch signs its own statement, from the next seq.
   f.stage(report_a(), "r1", 20);  // a replay guard would refuse it; the group commit signs what it is given
-  auto next = f.gc.build(kNow + 5, f.cursors);
+  auto next = f.gc.build(kNow + 5, kNow + 5, f.cursors);
   REQUIRE(next);
   REQUIRE(next->reports.size() == 1);
   auto r = receipt::parse_acceptance(next->reports[0].receipt);

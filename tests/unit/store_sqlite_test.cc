@@ -199,7 +199,9 @@ TEST_CASE("sqlite store: max_bytes is a cap in 4 KiB pages, never below 64 pages
   }
 }
 
-TEST_CASE("sqlite store: a file that cannot be opened, or is no database, is STORAGE_FAILED and recovers nothing") {
+TEST_CASE(
+    "sqlite store: a file that cannot be opened is STORAGE_FAILED, one that is no database STORAGE_DAMAGED;"
+    " neither recovers anything") {
   testing::TempDir dir("tearline-store");
   RecoveredState state;
   state.last_seq = 77;
@@ -217,7 +219,7 @@ TEST_CASE("sqlite store: a file that cannot be opened, or is no database, is STO
     std::ofstream(options.path, std::ios::binary) << std::string(8192, 'x');
     auto store = SqliteStore::open(options, kNowMs, kWindowMs, &state);
     REQUIRE_FALSE(store);
-    CHECK(codes_of(store.status()) == std::vector<std::string>{"STORAGE_FAILED"});
+    CHECK(codes_of(store.status()) == std::vector<std::string>{"STORAGE_DAMAGED"});
   }
   CHECK(state.last_seq == 77);
   CHECK(state.sequences.empty());
