@@ -15,6 +15,9 @@ ConnectionWatch::ConnectionWatch(zmq::context_t& context, zmq::socket_t& router,
     throw zmq::error_t();
   }
   monitor_.set(zmq::sockopt::linger, 0);
+  // Room for the events of a few seconds of a flood (two per connection)
+  // between two turns of the I/O loop, which reads them every turn.
+  monitor_.set(zmq::sockopt::rcvhwm, 100000);
   monitor_.connect(endpoint);
 }
 

@@ -97,7 +97,6 @@ int run(int argc, char** argv) {
   auto logger = spdlog::stderr_logger_mt("broker");
   logger->set_level(level);
   logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z level=%l %v");
-  raise_descriptor_limit(*logger);
 
   sigset_t set;
   sigemptyset(&set);
@@ -111,6 +110,9 @@ int run(int argc, char** argv) {
     std::fprintf(stderr, "tearline-broker: cannot start: %s\n", broker.status().to_string().c_str());
     return kExitRefused;
   }
+  // Once the broker could start (a refusal stays its one line on stderr),
+  // before it serves any connection.
+  raise_descriptor_limit(*logger);
   std::thread signals(watch_signals, broker->get(), set);
   signals.detach();
   tearline::Status done = (*broker)->run();
