@@ -107,6 +107,7 @@ TEST_CASE("issue 16: a node holding a session may not take the reserved slots", 
     l.reserved_sessions = 2;
   }));
   std::vector<std::unique_ptr<Wire>> held;
+  held.reserve(6);
   for (int i = 0; i < 6; ++i) held.push_back(ready_session(fx, kPublisher));
   auto greedy = new_session(fx, kPublisher);
   CHECK(ask(*greedy, hello()) == "ERROR BROKER_BUSY / 0");

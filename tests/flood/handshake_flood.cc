@@ -21,6 +21,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <deque>
 #include <filesystem>
@@ -110,12 +111,13 @@ void attack(const std::string& endpoint, const std::string& broker_key_z85, int 
 double percentile(std::vector<std::int64_t> v, double p) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
-  const auto at = static_cast<std::size_t>(p * static_cast<double>(v.size() - 1) + 0.5);
+  const auto at = static_cast<std::size_t>(std::lround(p * static_cast<double>(v.size() - 1)));
   return static_cast<double>(v[std::min(at, v.size() - 1)]);
 }
 
 // The refused-handshake lines of the broker's log: how many, and the
-// refusals they count.
+// refusals they count (for comparison, also a broker's that logs one line
+// per refusal).
 std::pair<std::uint64_t, std::uint64_t> refused_in_log(const std::filesystem::path& log) {
   std::ifstream in(log);
   std::string line;
@@ -126,6 +128,9 @@ std::pair<std::uint64_t, std::uint64_t> refused_in_log(const std::filesystem::pa
     if (std::regex_search(line, m, count)) {
       ++lines;
       refusals += std::stoull(m[1].str());
+    } else if (line.find("event=connection_refused") != std::string::npos) {
+      ++lines;  // a broker before issue 16: one line per refusal
+      ++refusals;
     }
   }
   return {lines, refusals};
@@ -229,7 +234,9 @@ int run(const Options& o) {
 }  // namespace
 }  // namespace tearline::flood
 
-int main(int argc, char** argv) {
+namespace {
+
+int parse_and_run(int argc, char** argv) {
   tearline::flood::Options o;
   CLI::App app{"tearline_handshake_flood: refused CURVE handshakes against a descriptor-limited broker"};
   app.add_option("--broker", o.broker, "the tearline-broker binary")->required();
@@ -244,10 +251,18 @@ int main(int argc, char** argv) {
   app.add_option("--attacker-nice", o.attacker_nice, "nice value of the attacker threads");
   app.add_flag("--enforce", o.enforce, "exit 3 when the bound is missed");
   CLI11_PARSE(app, argc, argv);
+  return tearline::flood::run(o);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
   try {
-    return tearline::flood::run(o);
+    return parse_and_run(argc, argv);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "tearline_handshake_flood: %s\n", e.what());
-    return 1;
+  } catch (...) {
+    std::fprintf(stderr, "tearline_handshake_flood: unknown exception\n");
   }
+  return 1;
 }
