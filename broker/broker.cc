@@ -83,6 +83,10 @@ std::string Broker::Impl::endpoint() const {
 }
 
 void Broker::Impl::on_frame(Session& s, v1::Frame& frame) {
+  if (frame.has_bye()) {  // valid in every state; `s` is forgotten
+    on_bye(s, frame.bye());
+    return;
+  }
   if (s.state == SessionState::kClosed && !frame.has_hello()) return;  // closed: only HELLO matters
   if (!wire::is_client_frame(frame)) {
     error(s, Code::UNEXPECTED_FRAME, std::string(wire::frame_type_name(frame)) + " is a broker-to-client frame");
@@ -123,6 +127,7 @@ void Broker::Impl::receive() {
       user = nullptr;
     }
     if (user == nullptr || *user == '\0') continue;  // cannot happen with ZAP; never trust it anyway
+    watch->seen(parts[0].to_string(), zmq_msg_get(parts[1].handle(), ZMQ_SRCFD));  // connection_watch.h
     Session* found = sessions.attach(parts[0].to_string(), user, clock.steady_ms());
     if (found == nullptr) continue;  // the routing id is another node's
     Session& s = *found;
@@ -163,6 +168,7 @@ Status Broker::Impl::run() {
     }
     for (auto& r : pool->drain()) on_verified(r);
     if (items[0].revents & ZMQ_POLLIN) receive();
+    for (const auto& id : watch->take_dropped()) on_disconnected(id);
     commit();
     if (catch_up->behind(commits->head())) {
       counters.delivered += catch_up->run(commits->head(), *trust.current(), clock.now_seconds());
@@ -174,6 +180,7 @@ Status Broker::Impl::run() {
     }
   }
   log->info("event=stopping sessions={}", sessions.size());
+  take_refusals(true);
   audit_event("broker", "", "", "stopped", "clean shutdown");
   commit_and_wait();
   return Status::ok();
@@ -210,12 +217,13 @@ Result<std::unique_ptr<Broker>> Broker::create(const Config& config, const Clock
     // The ZAP handler is bound before the ROUTER exists: no handshake can
     // ever complete without it.
     impl->zap = std::make_unique<ZapHandler>(
-        impl->context, impl->trust, clock, [p](const std::string& who, bool admitted, const std::string& why) {
-          if (admitted) {
-            p->log->info("event=connection_admitted node={}", who);
-          } else {
-            p->log->warn("event=connection_refused who=\"{}\" reason=\"{}\"", who, why);
+        impl->context, impl->trust, clock,
+        [p](const std::string& who, const std::string& address, bool admitted, const std::string& why) {
+          if (!admitted) {  // counted, and logged and audited aggregated (session_churn.cc)
+            p->note_refused_handshake(who, address, why);
+            return;
           }
+          p->log->info("event=connection_admitted node={}", who);
           MutexLock lock(p->zap_events_mu);
           // Bounded: a handshake flood must not grow memory or the log
           // without limit; the excess is counted in one entry.
@@ -223,8 +231,7 @@ Result<std::unique_ptr<Broker>> Broker::create(const Config& config, const Clock
             ++p->zap_events_dropped;
             return;
           }
-          p->zap_events.push_back(
-              AuditEvent{p->clock.now_ms(), "connection", who, "", admitted ? "admitted" : "refused", why});
+          p->zap_events.push_back(AuditEvent{p->clock.now_ms(), "connection", who, "", "admitted", why});
         });
     impl->router = zmq::socket_t(impl->context, zmq::socket_type::router);
     auto& r = impl->router;
@@ -241,6 +248,8 @@ Result<std::unique_ptr<Broker>> Broker::create(const Config& config, const Clock
     r.set(zmq::sockopt::router_mandatory, 1);
     r.set(zmq::sockopt::sndhwm, 1000);
     r.set(zmq::sockopt::rcvhwm, 10000);
+    impl->watch = std::make_unique<ConnectionWatch>(
+        impl->context, r, "tearline-connections-" + std::to_string(reinterpret_cast<std::uintptr_t>(p)));
     r.bind(config.endpoint);
     {
       MutexLock lock(impl->endpoint_mu);

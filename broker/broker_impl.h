@@ -25,9 +25,11 @@
 #include "base/mutex.h"
 #include "broker/broker.h"
 #include "broker/catch_up.h"
+#include "broker/connection_watch.h"
 #include "broker/flood_control.h"
 #include "broker/group_commit.h"
 #include "broker/ingress.h"
+#include "broker/refusal_tally.h"
 #include "broker/replay_guard.h"
 #include "broker/router.h"
 #include "broker/session_table.h"
@@ -47,6 +49,8 @@ namespace v1 = tearline::v1;
 
 struct Broker::Impl {
   Impl(Config c, const Clock& clk);
+  // Distinct (source, reason) pairs a RefusalTally keeps per interval.
+  static constexpr std::size_t kMaxRefusalSources = 256;
 
   Config config;
   const Clock& clock;
@@ -56,6 +60,7 @@ struct Broker::Impl {
   std::unique_ptr<ZapHandler> zap;
   zmq::socket_t router;
   zmq::socket_t results;
+  std::unique_ptr<ConnectionWatch> watch;  // dropped connections (session_churn.cc)
   std::unique_ptr<VerifierPool> pool;
   SourceIndex sources;
   report::RootCache roots;  // batch roots verified at ingress, for every verifier thread
@@ -85,6 +90,10 @@ struct Broker::Impl {
   Mutex zap_events_mu;
   std::vector<AuditEvent> zap_events GUARDED_BY(zap_events_mu);  // from the ZAP thread
   std::uint64_t zap_events_dropped GUARDED_BY(zap_events_mu) = 0;
+  // Refused handshakes (from the ZAP thread) and HELLOs (I/O thread),
+  // logged and audited aggregated (session_churn.cc).
+  RefusalTally handshake_refusals GUARDED_BY(zap_events_mu){config.refusal_interval_ms, kMaxRefusalSources};
+  RefusalTally hello_refusals{config.refusal_interval_ms, kMaxRefusalSources};
 
   std::atomic<bool> stop_requested{false};
   std::atomic<bool> reload_requested{false};
@@ -128,6 +137,22 @@ struct Broker::Impl {
   void error(Session& s, Code code, const std::string& message, std::uint64_t request_id = 0);
   void reject(Session& s, std::uint64_t request_id, const Status& status);
   void reject_publish(const Refusal& r);
+
+  // ---- session_churn.cc: the session bound, BYE, dropped connections, refusals ----
+  SessionBound session_bound() const;
+  void on_bye(Session& s, const tearline::v1::Bye& bye);
+  // The connection of `routing_id` dropped (ConnectionWatch).
+  void on_disconnected(const std::string& routing_id);
+  // Cancels the session's queued jobs and removes it from the table; `s` is
+  // invalid afterwards.
+  void forget_session(Session& s);
+  // Answers a refused HELLO (when `answer`), counts it and tallies it.
+  void refuse_hello(Session& s, Code code, const Status& why, bool answer);
+  // Called on the ZAP thread for each refused handshake.
+  void note_refused_handshake(const std::string& who, const std::string& address, const std::string& reason)
+      EXCLUDES(zap_events_mu);
+  // Logs and audits the refusal tallies that are due (all with `force`).
+  void take_refusals(bool force) EXCLUDES(zap_events_mu);
 
   // ---- housekeeping.cc: the group commit's glue and periodic work ----
   void commit();

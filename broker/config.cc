@@ -59,16 +59,18 @@ Result<Config> parse_config(std::string_view toml_text, const std::filesystem::p
   }
   if (const toml::table* l = doc["limits"].as_table()) {
     r.refuse_unknown_keys(
-        *l,
-        {"max_frame_bytes", "max_connections", "max_subscriptions", "max_sections", "max_recipients",
-         "clock_window_seconds", "max_failures", "max_pending_deliveries", "handshake_timeout_ms", "session_timeout_ms",
-         "max_pending_bytes", "max_topic_length", "max_topic_depth", "publish_rate", "publish_burst",
-         "max_inflight_per_node", "max_rate_limited", "failure_cooldown_ms"},
+        *l, {"max_frame_bytes",      "max_connections",      "max_subscriptions",     "max_sections",
+             "max_recipients",       "clock_window_seconds", "max_failures",          "max_pending_deliveries",
+             "handshake_timeout_ms", "session_timeout_ms",   "max_pending_bytes",     "max_topic_length",
+             "max_topic_depth",      "publish_rate",         "publish_burst",         "max_inflight_per_node",
+             "max_rate_limited",     "failure_cooldown_ms",  "max_sessions_per_node", "reserved_sessions"},
         "unknown key limits.");
     Limits& m = c.limits;
     Fields f{&r, *l};
     f.number("max_frame_bytes", 4096, 64 << 20, &m.max_frame_bytes);
     f.number("max_connections", 1, 100000, &m.max_connections);
+    f.number("max_sessions_per_node", 1, 100000, &m.max_sessions_per_node);
+    f.number("reserved_sessions", 0, 100000, &m.reserved_sessions);
     f.number("max_subscriptions", 1, 100000, &m.max_subscriptions);
     f.number("max_sections", 1, report::kMaxSections, &m.max_sections);
     f.number("max_recipients", 1, report::kMaxRecipients, &m.max_recipients);

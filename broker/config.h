@@ -14,6 +14,10 @@
 //   [limits]
 //   max_frame_bytes = 1048576       # larger frames: ERROR FRAME_TOO_LARGE
 //   max_connections = 1024          # admitted sessions at once
+//   max_sessions_per_node = 8       # READY sessions of one node; a HELLO beyond them replaces the
+//                                   # node's oldest session (ERROR SESSION_REPLACED to it)
+//   reserved_sessions = 64          # the last free slots (at most max_connections / 4) are kept for
+//                                   # nodes that hold no session; a node holding one gets BROKER_BUSY
 //   max_subscriptions = 256         # patterns per node (durable)
 //   max_sections = 64
 //   max_recipients = 256            # per section
@@ -56,6 +60,8 @@ namespace tearline::broker {
 struct Limits {
   std::size_t max_frame_bytes = wire::kDefaultMaxFrameBytes;
   std::size_t max_connections = wire::kDefaultMaxConnections;
+  std::size_t max_sessions_per_node = 8;
+  std::size_t reserved_sessions = 64;
   std::size_t max_subscriptions = wire::kDefaultMaxSubscriptions;
   std::size_t max_sections = report::kMaxSections;
   std::size_t max_recipients = report::kMaxRecipients;
@@ -99,6 +105,10 @@ struct Config {
   // audit anchor's checkpoint (broker/anchor.h); the loss is audited. Not a
   // configuration key.
   bool accept_loss = false;
+  // Refused handshakes and HELLOs are logged and audited aggregated, one
+  // entry per source and reason per interval of this length (RefusalTally).
+  // Not a configuration key: tests shorten it.
+  std::int64_t refusal_interval_ms = 10'000;
 };
 
 // INVALID_FIELD naming every problem (unknown key, wrong type, out of range)

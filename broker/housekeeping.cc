@@ -47,6 +47,7 @@ void Broker::Impl::take_zap_events() {
 
 void Broker::Impl::start_commit() {
   take_zap_events();
+  take_refusals(false);
   auto batch = commits->build(clock.now_ms(), clock.steady_ms(), node_cursors);
   if (batch) writer->submit(std::move(*batch));
 }

@@ -5,6 +5,8 @@
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 
+#include <sys/resource.h>
+
 #include <csignal>
 #include <cstdio>
 #include <exception>
@@ -28,6 +30,25 @@ void watch_signals(tearline::broker::Broker* broker, sigset_t set) {
       return;
     }
   }
+}
+
+// Raises the soft RLIMIT_NOFILE to the hard limit and logs both. Every
+// connection holds a descriptor from accept() until libzmq closes it, also
+// an unauthenticated one during its handshake; with the common soft limit of
+// 1,024 a handshake flood would leave no descriptor for accept(), the store
+// or a legitimate node (docs/reliability.md, "Floods and session churn").
+void raise_descriptor_limit(spdlog::logger& log) {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) {
+    log.warn("event=descriptor_limit reason=\"getrlimit failed\"");
+    return;
+  }
+  const rlim_t before = limit.rlim_cur;
+  if (limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &limit) != 0) limit.rlim_cur = before;
+  }
+  log.info("event=descriptor_limit soft_before={} soft={} hard={}", before, limit.rlim_cur, limit.rlim_max);
 }
 
 // Exit codes as tearline's (docs/configuration.md): 0 ok, 1 refused (the
@@ -108,6 +129,9 @@ int run(int argc, char** argv) {
       default: return kExitRefused;
     }
   }
+  // Once the broker could start (a refusal stays its one line on stderr),
+  // before it serves any connection.
+  raise_descriptor_limit(*logger);
   std::thread signals(watch_signals, broker->get(), set);
   signals.detach();
   tearline::Status done = (*broker)->run();

@@ -53,25 +53,46 @@ void Broker::Impl::on_hello(Session& s, const v1::Hello& hello) {
   }
   Status cooling = flood.hello_refusal(s.node_id, clock.steady_ms());
   if (!cooling) {
-    if (SessionTable::may_answer_cooldown(s, clock.steady_ms()))
-      send(s, wire::make_error(Code::TOO_MANY_FAILURES, cooling));
+    refuse_hello(s, Code::TOO_MANY_FAILURES, cooling, SessionTable::may_answer_cooldown(s, clock.steady_ms()));
     return;
   }
   TrustSnapshotPtr snap = trust.current();
   Status valid = snap->directory->check_node(s.node_id, clock.now_seconds());
   if (!valid) {
-    log->info("event=hello_refused node={} reasons=\"{}\"", s.node_id, valid.to_string());
-    audit_event("session", s.node_id, "", "refused", valid.to_string());
-    send(s, wire::make_error(Code::SESSION_REVOKED, valid));
+    refuse_hello(s, Code::SESSION_REVOKED, valid, true);
     s.state = SessionState::kClosed;
     return;
   }
-  if (sessions.ready_count() >= config.limits.max_connections) {
-    send(s, wire::make_error(Code::BROKER_BUSY, "the broker serves its maximum of " +
-                                                    std::to_string(config.limits.max_connections) + " sessions"));
-    return;
+  // The session bound (session_churn.cc, SessionTable::admit_hello).
+  const SessionBound bound = session_bound();
+  const HelloAdmission admission = sessions.admit_hello(s, bound);
+  switch (admission.verdict) {
+    case HelloAdmission::Verdict::kBusy:
+      refuse_hello(s, Code::BROKER_BUSY,
+                   Status::fail(Code::BROKER_BUSY,
+                                "the broker serves its maximum of " + std::to_string(bound.max_sessions) + " sessions"),
+                   true);
+      return;
+    case HelloAdmission::Verdict::kReserved:
+      refuse_hello(s, Code::BROKER_BUSY,
+                   Status::fail(Code::BROKER_BUSY, "the last " + std::to_string(bound.effective_reserve()) +
+                                                       " free sessions are kept for nodes without one, and " +
+                                                       s.node_id + " holds one; close a session or retry later"),
+                   true);
+      return;
+    case HelloAdmission::Verdict::kReplaceOldest: {
+      Session& old = *admission.replaced;
+      log->info("event=session_replaced node={} max_sessions_per_node={}", old.node_id, bound.per_node);
+      close_session(old, Code::SESSION_REPLACED,
+                    Status::fail(Code::SESSION_REPLACED, s.node_id + " opened a newer session beyond its " +
+                                                             std::to_string(bound.per_node) +
+                                                             " sessions; this, its oldest, is closed"));
+      forget_session(old);
+      break;
+    }
+    case HelloAdmission::Verdict::kAdmit: break;
   }
-  s.state = SessionState::kReady;
+  sessions.mark_ready(s);
   s.failures = 0;
   s.backlog.clear();
   s.backlog_bytes = 0;

@@ -98,6 +98,43 @@ std::size_t SessionTable::ready_count() const {
   return ready;
 }
 
+HelloAdmission SessionTable::admit_hello(const Session& s, const SessionBound& bound) {
+  HelloAdmission out;
+  std::size_t all = 0, own = 0;
+  for (auto& [id, other] : sessions_) {
+    if (!other.ready() || &other == &s) continue;
+    ++all;
+    if (other.node_id != s.node_id) continue;
+    ++own;
+    if (out.replaced == nullptr || other.ready_serial < out.replaced->ready_serial) out.replaced = &other;
+  }
+  if (own >= bound.per_node) {
+    // No net change in the sessions held: allowed however full the broker is.
+    out.verdict = HelloAdmission::Verdict::kReplaceOldest;
+    return out;
+  }
+  out.replaced = nullptr;
+  if (all >= bound.max_sessions) {
+    out.verdict = HelloAdmission::Verdict::kBusy;
+  } else if (own > 0 && all >= bound.max_sessions - bound.effective_reserve()) {
+    out.verdict = HelloAdmission::Verdict::kReserved;
+  }
+  return out;
+}
+
+void SessionTable::mark_ready(Session& s) {
+  s.state = SessionState::kReady;
+  s.ready_serial = next_ready_serial_++;
+}
+
+bool SessionTable::forget(const std::string& routing_id) { return sessions_.erase(routing_id) > 0; }
+
+std::size_t SessionTable::ready_count_of(const std::string& node) const {
+  std::size_t ready = 0;
+  for (const auto& [id, s] : sessions_) ready += s.state == SessionState::kReady && s.node_id == node ? 1 : 0;
+  return ready;
+}
+
 std::vector<Session> SessionTable::take_timed_out(std::int64_t now_ms, std::int64_t timeout_ms) {
   std::vector<Session> out;
   for (auto it = sessions_.begin(); it != sessions_.end();) {

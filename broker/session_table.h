@@ -14,11 +14,17 @@
 // without ZeroMQ. TrySend returns false when the peer's pipe is full; a
 // peer that vanished counts as sent.
 //
+// The session bound (docs/protocol.md 6.12, admit_hello()): each node holds
+// at most `max_sessions_per_node` READY sessions (a HELLO beyond it replaces
+// the node's oldest); all nodes together at most `max_connections`, of which
+// the last `reserve` free slots are kept for nodes that hold no session.
+//
 // Ownership and threads: owned by the broker's I/O thread, which alone calls
 // it (and its callbacks run there); not thread-safe. Session references stay
-// valid until take_timed_out() removes the session.
+// valid until take_timed_out() or forget() removes the session.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -63,6 +69,7 @@ struct Session {
   std::deque<Bytes> backlog;    // frames the socket could not take yet
   std::size_t backlog_bytes = 0;
   std::int64_t hello_refused_ms = -1;  // last HELLO answered with the cooldown refusal
+  std::uint64_t ready_serial = 0;      // order of its WELCOME among all sessions (mark_ready); 0: never
   // Copies sent in this session and not yet acknowledged: broker seq -> the
   // copy's hash (receipt::copy_hash), which the node's delivery receipt must
   // name (broker/delivery_ack.h). Cleared by HELLO and by close().
@@ -89,6 +96,29 @@ inline constexpr std::int64_t kCooldownAnswerIntervalMs = 1000;
 // (SessionTable::remember_delivery): what the sockets' queues hold between
 // the broker's backlog and the node's reading.
 inline constexpr std::size_t kUnackedSlack = 8192;
+
+// The session bound's settings (broker/config.h: max_connections,
+// max_sessions_per_node, reserved_sessions).
+struct SessionBound {
+  std::size_t max_sessions = 1024;  // READY sessions of all nodes
+  std::size_t per_node = 8;         // READY sessions of one node
+  std::size_t reserved = 64;        // slots only a node holding no session may take
+  // The reserve in force: at most a quarter of max_sessions, so that a small
+  // broker still admits a second session of a node.
+  std::size_t effective_reserve() const { return std::min(reserved, max_sessions / 4); }
+};
+
+// What admit_hello() decided for a HELLO.
+struct HelloAdmission {
+  enum class Verdict {
+    kAdmit,          // a free slot
+    kReplaceOldest,  // the node is at its bound: `replaced` (its oldest READY session) makes room
+    kBusy,           // every slot is taken (BROKER_BUSY)
+    kReserved,       // only reserved slots are free and the node already holds a session (BROKER_BUSY)
+  };
+  Verdict verdict = Verdict::kAdmit;
+  Session* replaced = nullptr;
+};
 
 class SessionTable {
  public:
@@ -132,7 +162,17 @@ class SessionTable {
   // kCooldownAnswerIntervalMs per session); records the answer when so.
   static bool may_answer_cooldown(Session& s, std::int64_t now_ms);
 
+  // Whether a HELLO on `s` (not READY) may make it READY under `bound`
+  // (the rule in the header comment). Changes nothing.
+  HelloAdmission admit_hello(const Session& s, const SessionBound& bound);
+  // Makes `s` READY, the newest of its node's sessions.
+  void mark_ready(Session& s);
+  // Removes the session of `routing_id` (BYE, replaced, its connection
+  // dropped); false when unknown. References to it become invalid.
+  bool forget(const std::string& routing_id);
+
   std::size_t ready_count() const;
+  std::size_t ready_count_of(const std::string& node) const;
   std::size_t size() const { return sessions_.size(); }
   // Removes and returns the sessions not heard from for longer than
   // `timeout_ms`.
@@ -151,6 +191,7 @@ class SessionTable {
   const std::size_t max_pending_bytes_;
   std::shared_ptr<spdlog::logger> log_;
   Map sessions_;
+  std::uint64_t next_ready_serial_ = 1;
 };
 
 }  // namespace tearline::broker

@@ -64,7 +64,8 @@ void ZapHandler::run() {
     } else {
       text = "malformed ZAP request";
     }
-    if (hook_) hook_(who, status == "200", text);
+    const std::string address = request.size() > 3 ? request[3].to_string() : std::string();
+    if (hook_) hook_(who, address, status == "200", text);
     std::vector<zmq::const_buffer> reply;
     const std::string version = "1.0";
     const std::string request_id = request.size() > 1 ? request[1].to_string() : std::string();

@@ -22,9 +22,13 @@ namespace tearline::broker {
 
 class ZapHandler {
  public:
-  // `on_decision(node_or_key, admitted, reason)` is called for each handshake
-  // (for logs and the audit trail); it runs on the handler's thread.
-  using DecisionHook = std::function<void(const std::string& who, bool admitted, const std::string& reason)>;
+  // `on_decision(node_or_key, address, admitted, reason)` is called for each
+  // handshake (for logs, counters and the audit trail); `address` is the
+  // ZAP request's address frame (the peer's IP address). It runs on the
+  // handler's thread and must be cheap: a refused-handshake flood calls it
+  // at the flood's rate.
+  using DecisionHook =
+      std::function<void(const std::string& who, const std::string& address, bool admitted, const std::string& reason)>;
 
   ZapHandler(zmq::context_t& context, const TrustState& trust, const Clock& clock, DecisionHook hook);
   ~ZapHandler();  // stops the thread

@@ -334,6 +334,15 @@ Status Connection::try_send(const v1::Frame& frame) {
   return try_send(b);
 }
 
+void Connection::send_last(const v1::Frame& last, int linger_ms) {
+  try {
+    socket_->dealer.set(zmq::sockopt::linger, linger_ms);
+  } catch (const zmq::error_t&) {
+    return;
+  }
+  (void)try_send(last);
+}
+
 std::optional<v1::Frame> Connection::receive(int timeout_ms) {
   while (auto e = take_event()) {
     if (e->is_ok()) return std::move(*e).value();

@@ -166,6 +166,9 @@ class Connection {
   // one part; testers check that the broker refuses more): OK, or
   // UNAVAILABLE when it cannot be queued now.
   Status try_send_parts(const std::vector<Bytes>& parts);
+  // Queues `last` (a BYE) without waiting and lets the socket, when it is
+  // destroyed, spend at most linger_ms sending it (ZMQ_LINGER).
+  void send_last(const tearline::v1::Frame& last, int linger_ms);
   // The next frame within timeout_ms (0: only what has already arrived),
   // queued events first, with no request matching; nullopt on timeout or on
   // bytes that do not decode. For callers that track their own request ids.

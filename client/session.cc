@@ -460,7 +460,16 @@ struct SessionAccess {
 };
 
 Session::Session(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
-Session::~Session() = default;
+// A clean close says BYE, so that the broker frees the session's slot at
+// once (docs/protocol.md 6.12) instead of after its idle timeout; the socket
+// waits at most kByeLingerMs to send it (a broker that is gone costs no more).
+constexpr int kByeLingerMs = 200;
+
+Session::~Session() {
+  if (impl_ && impl_->connection) {
+    impl_->connection->send_last(wire::make_bye("session closed"), kByeLingerMs);
+  }
+}
 
 const std::string& Session::node_id() const { return impl_->options.node_id; }
 const identity::Directory& directory(const Session& session) { return *SessionAccess::impl(session).directory; }

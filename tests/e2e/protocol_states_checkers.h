@@ -37,6 +37,7 @@ void ready_rate_limited_flood();
 void ready_credential_invalid();
 void slow_consumer();
 void session_timeout();
+void bye_in_any_state();  // protocol_states_churn.cc
 void closed_anything_else();
 
 }  // namespace tearline::protocol_states

@@ -107,6 +107,9 @@ const std::vector<Checker>& checkers() {
       {"any", "(no message from the client for session_timeout_ms, default 60 s)",
        "nothing; the session and its queued frames are forgotten (the node's subscriptions and cursor stay)",
        "none: the connection's next message creates a NEW session", session_timeout},
+      {"any", "BYE (section 6.12)",
+       "nothing; the session and its queued frames are forgotten at once (the node's subscriptions and cursor stay)",
+       "none: the connection's next message creates a NEW session", bye_in_any_state},
       {"CLOSED", "anything else, including bytes that do not decode", "nothing (ignored)", "CLOSED",
        closed_anything_else},
   };
