@@ -277,6 +277,17 @@ Result<std::unique_ptr<Broker>> Broker::create(const Config& config, const Clock
   } catch (const zmq::error_t& e) {
     return Status::fail(Code::IO_ERROR, std::string("cannot start the store writer and verifiers: ") + e.what());
   }
+  if (impl->record_accepted_loss) {
+    // --accept-loss: the `lost` entry is committed under a signed checkpoint,
+    // and that checkpoint anchored, before anything is served; otherwise the
+    // start fails and the old anchor still refuses the next one.
+    impl->commit_and_wait();
+    if (!impl->commits->idle() || impl->store->halted()) {
+      return Status::fail(Code::STORAGE_FAILED,
+                          "cannot record the accepted loss in the audit log; the broker did not start (free space "
+                          "or restore the store, then start again with --accept-loss)");
+    }
+  }
   impl->started_at_ms = clock.now_ms();
   return std::unique_ptr<Broker>(new Broker(std::move(impl)));
 }

@@ -85,6 +85,7 @@ struct Broker::Impl {
   std::string broker_id;                          // its own credential's node id (broker_identity.h)
   std::string pending_broker_id;  // found by the last directory check; taken once the whole load succeeds
   std::unique_ptr<GroupCommit> commits;
+  bool record_accepted_loss = false;  // --accept-loss accepted a truncation: audit it before serving
   std::unique_ptr<CatchUp> catch_up;
 
   Mutex zap_events_mu;

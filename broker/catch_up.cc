@@ -119,19 +119,26 @@ std::size_t CatchUp::run(std::uint64_t head, const TrustSnapshot& trust, std::in
         Routable probe{row.seq, &*p.report, row.source.country, &row.bytes, {}, row.accepted_ms};
         p.standing = Router::standing(snapshot, probe);
         if (!p.standing) {
-          router_.withhold_from_all(probe, p.standing);  // once per read of the row
-          return p;
-        }
-        // The signature, as at ingress minus its clock checks (the
-        // revocation rule above is verify_parsed's own, so it passes).
-        report::VerifiedReport header;
-        header.header = p.report->header;
-        auto v = report::verify_parsed(std::move(*p.report), *snapshot.directory, options);
-        if (v) {
-          p.report = std::move(v).value();
+          // Withheld for its originator's standing, unless its signature
+          // fails too: then it is damaged, and reported as such below.
+          Status sig = report::verify_signature_only(*p.report, *snapshot.directory, options.roots);
+          if (sig.is_ok() || !sig.has(Code::REPORT_SIGNATURE)) {
+            router_.withhold_from_all(probe, p.standing);  // once per read of the row
+            return p;
+          }
+          p.damaged = sig;
         } else {
-          p.damaged = v.status();
-          p.report = std::move(header);
+          // The signature, as at ingress minus its clock checks (the
+          // revocation rule above is verify_parsed's own, so it passes).
+          report::VerifiedReport header;
+          header.header = p.report->header;
+          auto v = report::verify_parsed(std::move(*p.report), *snapshot.directory, options);
+          if (v) {
+            p.report = std::move(v).value();
+          } else {
+            p.damaged = v.status();
+            p.report = std::move(header);
+          }
         }
       }
       if (!p.damaged.is_ok()) {

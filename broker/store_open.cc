@@ -41,6 +41,7 @@ Status Broker::Impl::open_store() {
   if (!lost.empty()) {
     log->warn("event=storage_truncation_accepted reason=\"{}\"", lost);
     audit_event("storage", "", "", "lost", lost);
+    record_accepted_loss = true;  // written and anchored before serving (Broker::create)
   }
   GroupCommit& group = *commits;
   catch_up = std::make_unique<CatchUp>(

@@ -1,3 +1,4 @@
+#include "base/clock.h"
 #include "client/connection.h"
 
 #include <zmq.hpp>
@@ -29,13 +30,8 @@ constexpr int kReconnectIntervalMaxMs = 1000;
 constexpr int kHelloRetryMs = 20;
 constexpr std::size_t kMaxBrokerKeyFileBytes = 1024;
 
-std::int64_t monotonic_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
-}
-
 int remaining_ms(std::int64_t deadline) {
-  return static_cast<int>(std::max<std::int64_t>(1, deadline - monotonic_ms()));
+  return static_cast<int>(std::max<std::int64_t>(1, deadline - steady_now_ms()));
 }
 
 bool is_answer(const v1::Frame& f) {
@@ -177,11 +173,11 @@ std::vector<bool> Connection::link_changes() {
 Status Connection::hello() {
   // With ZMQ_IMMEDIATE the HELLO cannot be queued until the handshake has
   // succeeded, which a refused key never does: retry until it is taken.
-  const std::int64_t deadline = monotonic_ms() + options_.connect_timeout_ms;
+  const std::int64_t deadline = steady_now_ms() + options_.connect_timeout_ms;
   for (;;) {
     if (Status failed = handshake_failure(); !failed) return failed;
     Status s = say_hello(options_.connect_timeout_ms);
-    if (s || s.code() != Code::UNAVAILABLE || monotonic_ms() >= deadline) {
+    if (s || s.code() != Code::UNAVAILABLE || steady_now_ms() >= deadline) {
       if (!s && s.code() == Code::UNAVAILABLE) {
         if (Status failed = handshake_failure(); !failed) return failed;
       }
@@ -196,8 +192,8 @@ Status Connection::say_hello(int timeout_ms) {
     std::this_thread::sleep_for(std::chrono::milliseconds(kHelloRetryMs));  // callers retry in a loop
     return s;
   }
-  const std::int64_t deadline = monotonic_ms() + timeout_ms;
-  while (monotonic_ms() < deadline) {
+  const std::int64_t deadline = steady_now_ms() + timeout_ms;
+  while (steady_now_ms() < deadline) {
     auto event = read(remaining_ms(deadline));
     if (!event) continue;
     if (event->is_ok() && (*event)->has_welcome()) {
@@ -220,7 +216,7 @@ Status Connection::start(const v1::Frame& request) {
 }
 
 Result<v1::Frame> Connection::finish(std::uint64_t id, int timeout_ms) {
-  const std::int64_t deadline = monotonic_ms() + timeout_ms;
+  const std::int64_t deadline = steady_now_ms() + timeout_ms;
   for (;;) {
     auto held = answers_.find(id);
     if (held != answers_.end()) {
@@ -229,7 +225,7 @@ Result<v1::Frame> Connection::finish(std::uint64_t id, int timeout_ms) {
       in_flight_.erase(id);
       return answer;
     }
-    if (monotonic_ms() >= deadline) break;
+    if (steady_now_ms() >= deadline) break;
     auto event = read(remaining_ms(deadline));
     if (!event) continue;
     if (forgets_session(*event)) {
@@ -257,10 +253,10 @@ std::optional<Connection::Event> Connection::take_event() {
 }
 
 std::optional<Connection::Event> Connection::next_event(int timeout_ms) {
-  const std::int64_t deadline = monotonic_ms() + timeout_ms;
+  const std::int64_t deadline = steady_now_ms() + timeout_ms;
   for (;;) {
     if (auto e = take_event()) return e;
-    const std::int64_t now = monotonic_ms();
+    const std::int64_t now = steady_now_ms();
     if (timeout_ms > 0 && now >= deadline) return std::nullopt;
     auto event = read(timeout_ms > 0 ? static_cast<int>(deadline - now) : 0);
     if (!event) return std::nullopt;

@@ -38,11 +38,6 @@ std::optional<crypto::Digest> digest_of(const v1::Report& report) {
   return receipt::report_digest(report);
 }
 
-std::int64_t monotonic_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
-}
-
 // The node's own credential in the local directory: unknown (checked before
 // connecting), and not yet valid, expired or revoked (added to a refused
 // handshake), each with the date or the list and what to do.
@@ -419,11 +414,11 @@ struct Session::Impl {
   // Sends a request and waits for its ACCEPTED/REJECTED/ERROR.
   Result<v1::Frame> request(const v1::Frame& frame) {
     const std::uint64_t id = wire::request_id_of(frame);
-    const std::int64_t deadline = monotonic_ms() + options.request_timeout_ms;
+    const std::int64_t deadline = steady_now_ms() + options.request_timeout_ms;
     Status s = connection->start(frame);
     for (;;) {
       if (!s) return s;
-      auto answer = connection->finish(id, static_cast<int>(std::max<std::int64_t>(1, deadline - monotonic_ms())));
+      auto answer = connection->finish(id, static_cast<int>(std::max<std::int64_t>(1, deadline - steady_now_ms())));
       absorb_queued();
       if (!answer) {
         return Status::fail(Code::UNAVAILABLE, "broker did not answer " + std::string(wire::frame_type_name(frame)) +
@@ -612,12 +607,12 @@ Result<std::vector<PublishOutcome>> publish_built(Session& session, const std::v
     if (!started) return started;
     ids.push_back(wire::request_id_of(frame));
   }
-  const std::int64_t deadline = monotonic_ms() + impl.options.request_timeout_ms;
+  const std::int64_t deadline = steady_now_ms() + impl.options.request_timeout_ms;
   std::vector<PublishOutcome> out;
   out.reserve(ids.size());
   for (std::size_t i = 0; i < ids.size(); ++i) {
     const std::uint64_t id = ids[i];
-    auto answer = impl.connection->finish(id, static_cast<int>(std::max<std::int64_t>(1, deadline - monotonic_ms())));
+    auto answer = impl.connection->finish(id, static_cast<int>(std::max<std::int64_t>(1, deadline - steady_now_ms())));
     impl.absorb_queued();
     if (!answer) {
       PublishOutcome lost;
@@ -744,7 +739,7 @@ std::optional<ConnectionEvent> Session::take_connection_event() {
 }
 
 std::optional<Received> Session::receive(int timeout_ms) {
-  const std::int64_t deadline = monotonic_ms() + timeout_ms;
+  const std::int64_t deadline = steady_now_ms() + timeout_ms;
   for (;;) {
     while (!impl_->deliveries.empty()) {
       auto [generation, d] = std::move(impl_->deliveries.front());
@@ -775,7 +770,7 @@ std::optional<Received> Session::receive(int timeout_ms) {
       if (r.verification.is_ok() && !impl_->remember(r.report_id_hex)) continue;  // duplicate
       return r;
     }
-    const std::int64_t now = monotonic_ms();
+    const std::int64_t now = steady_now_ms();
     if (now >= deadline) return std::nullopt;
     impl_->follow_link();
     if (!impl_->ready) {
@@ -796,7 +791,7 @@ std::optional<Received> Session::receive(int timeout_ms) {
     if (event && event->is_ok()) {
       impl_->idle_ms = 0;
     } else {
-      impl_->idle_ms += monotonic_ms() - now;
+      impl_->idle_ms += steady_now_ms() - now;
     }
     if (event) impl_->absorb(*event);
   }
@@ -805,9 +800,9 @@ std::optional<Received> Session::receive(int timeout_ms) {
 std::optional<v1::Frame> send_raw(Session& session, ByteView frame_bytes, int timeout_ms) {
   Session::Impl& impl = SessionAccess::impl(session);
   if (!impl.connection->try_send(frame_bytes)) return std::nullopt;
-  const std::int64_t deadline = monotonic_ms() + timeout_ms;
-  while (monotonic_ms() < deadline) {
-    auto event = impl.connection->next_event(static_cast<int>(std::max<std::int64_t>(1, deadline - monotonic_ms())));
+  const std::int64_t deadline = steady_now_ms() + timeout_ms;
+  while (steady_now_ms() < deadline) {
+    auto event = impl.connection->next_event(static_cast<int>(std::max<std::int64_t>(1, deadline - steady_now_ms())));
     if (!event) continue;
     if (!event->is_ok()) {
       impl.session_error = event->status();

@@ -63,32 +63,6 @@ Status anchor_db_error(sqlite3* db, const std::filesystem::path& path) {
                                                 std::string(db != nullptr ? sqlite3_errmsg(db) : "out of memory"));
 }
 
-// The newest checkpoint stored in the database, if any.
-Result<std::optional<Checkpoint>> stored_checkpoint(const std::filesystem::path& path) {
-  AnchorDb c;
-  if (sqlite3_open_v2(path.c_str(), &c.db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
-    return anchor_db_error(c.db, path);
-  }
-  sqlite3_stmt* q = nullptr;
-  if (sqlite3_prepare_v2(c.db, "SELECT idx, hash, time_ms, signature FROM audit_checkpoints ORDER BY idx DESC LIMIT 1",
-                         -1, &q, nullptr) != SQLITE_OK) {
-    return anchor_db_error(c.db, path);
-  }
-  std::optional<Checkpoint> out;
-  const int rc = sqlite3_step(q);
-  if (rc == SQLITE_ROW && sqlite3_column_bytes(q, 1) == 32 && sqlite3_column_bytes(q, 3) == 64) {
-    Checkpoint cp;
-    cp.index = static_cast<std::uint64_t>(sqlite3_column_int64(q, 0));
-    std::memcpy(cp.hash.data(), sqlite3_column_blob(q, 1), 32);
-    cp.time_ms = sqlite3_column_int64(q, 2);
-    std::memcpy(cp.signature.data(), sqlite3_column_blob(q, 3), 64);
-    out = cp;
-  }
-  sqlite3_finalize(q);
-  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return anchor_db_error(c.db, path);
-  return out;
-}
-
 }  // namespace
 
 std::filesystem::path anchor_path(const std::filesystem::path& data_dir) { return data_dir / "audit.anchor"; }
@@ -199,32 +173,39 @@ Status check_anchor(const std::filesystem::path& data_dir, const std::filesystem
   const auto path = anchor_path(data_dir);
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) return Status::ok();
-  const auto anchor = newest_anchor(path, key);
-  if (!anchor) return Status::ok();
-  auto check = compare_with_anchor(db, *anchor);
-  if (!check) return check.status();
-  if (!check->truncated) return Status::ok();
-  const std::string what = check->message + ": committed audit entries " + std::to_string(check->store_last + 1) +
-                           ".." + std::to_string(anchor->index) + " (and the reports committed with them) are lost";
+  std::size_t skipped = 0;
+  const auto anchor = newest_anchor(path, key, &skipped);
+  std::string what;
+  if (!anchor) {
+    if (skipped == 0) return Status::ok();  // an empty file: nothing was anchored yet
+    // Lines, none of which verifies: a damaged file or another audit key.
+    // The check cannot run, and silence would let a truncation pass.
+    what = "the audit anchor's " + std::to_string(skipped) +
+           " lines do not verify with the broker's audit key (the file is damaged, or the audit key changed), so "
+           "the store cannot be checked for truncation";
+  } else {
+    auto check = compare_with_anchor(db, *anchor);
+    if (!check) return check.status();
+    if (!check->truncated) return Status::ok();
+    what = check->message + ": committed audit entries " + std::to_string(check->store_last + 1) + ".." +
+           std::to_string(anchor->index) + " (and the reports committed with them) are lost";
+  }
   if (!accept_loss) {
     return Status::fail(Code::STORAGE_TRUNCATED,
                         what + " (" + path.string() +
                             "); restore the data directory from a backup, or start with --accept-loss to accept the "
                             "loss, record it in the audit log and re-anchor");
   }
-  // Re-anchor: the old file stays as evidence; the new one starts at the
-  // store's own newest checkpoint.
-  auto moved = path;
-  moved += ".lost-" + std::to_string(now_ms);
-  std::filesystem::rename(path, moved, ec);
-  if (ec) return Status::fail(Code::STORAGE_FAILED, "cannot move " + path.string() + " aside: " + ec.message());
-  auto stored = stored_checkpoint(db);
-  if (!stored) return stored.status();
-  if (*stored) {
-    Status appended = append_anchor(path, {**stored});
-    if (!appended) return appended;
-  }
-  if (lost != nullptr) *lost = what + "; accepted with --accept-loss, the old anchor kept as " + moved.string();
+  // The old file stays in place until the loss is recorded: the broker
+  // writes the `lost` entry and a checkpoint over it, anchored after this
+  // file's lines, before it serves anything (Broker::create). A crash before
+  // that leaves the old anchor newest, so the next start refuses again. A
+  // copy is kept as evidence.
+  auto kept = path;
+  kept += ".lost-" + std::to_string(now_ms);
+  std::filesystem::copy_file(path, kept, ec);
+  if (ec) return Status::fail(Code::STORAGE_FAILED, "cannot copy " + path.string() + " aside: " + ec.message());
+  if (lost != nullptr) *lost = what + "; accepted with --accept-loss, the old anchor kept as " + kept.string();
   return Status::ok();
 }
 

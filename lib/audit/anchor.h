@@ -13,10 +13,11 @@
 // audit log with the newest anchor line whose signature verifies under the
 // broker's audit key: when the store ends before entry K, or holds another
 // hash at K, committed entries were lost and the broker refuses to start
-// with STORAGE_TRUNCATED, unless it was started with --accept-loss: then the
-// loss is returned (the caller audits it) and the file is re-anchored: the
-// old file is kept as audit.anchor.lost-<ms>, the new one starts with the
-// store's own newest checkpoint.
+// with STORAGE_TRUNCATED; so it does when the file has lines but none
+// verifies (a damaged file, another audit key: the check cannot run). With
+// --accept-loss the loss is returned instead: the caller audits it and
+// commits a new checkpoint, anchored after the old lines, before serving;
+// a copy of the old file is kept as audit.anchor.lost-<ms>.
 //
 // parse_anchor_line() also reads the tail of a broker log line
 // `event=checkpoint_anchored index=... hash=... time_ms=... signature=...`
@@ -71,8 +72,9 @@ Result<AnchorCheck> compare_with_anchor(const std::filesystem::path& db, const C
 
 // The start-up check (see above). OK when nothing was lost (or there is no
 // anchor yet). STORAGE_TRUNCATED with the message when committed entries were
-// lost and !accept_loss. With accept_loss: OK, *lost set to the message
-// (entries N+1..K) and the file re-anchored.
+// lost (or no line verifies) and !accept_loss. With accept_loss: OK, *lost
+// set to the message (entries N+1..K), the old file copied aside; the caller
+// re-anchors by committing a checkpoint (Broker::create).
 Status check_anchor(const std::filesystem::path& data_dir, const std::filesystem::path& db,
                     const crypto::VerifyKey& key, bool accept_loss, std::int64_t now_ms, std::string* lost);
 

@@ -14,6 +14,8 @@ std::int64_t SystemClock::steady_ms() const {
   return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
 }
 
+std::int64_t steady_now_ms() { return SystemClock::instance().steady_ms(); }
+
 const SystemClock& SystemClock::instance() {
   static const SystemClock clock;
   return clock;

@@ -31,6 +31,10 @@ class SystemClock final : public Clock {
   static const SystemClock& instance();
 };
 
+// SystemClock::instance().steady_ms(), for code that takes no Clock (the
+// client library's timeouts).
+std::int64_t steady_now_ms();
+
 // A clock that returns what it is set to; thread-safe. advance_ms() moves
 // both times, as real time passing does; set_ms() moves only the wall clock
 // (a step, as an operator or NTP makes), so the steady time stays.

@@ -235,6 +235,15 @@ Result<VerifiedReport> verify_parsed(VerifiedReport out, const identity::Directo
   return out;
 }
 
+Status verify_signature_only(const VerifiedReport& parsed, const identity::Directory& directory, RootCache* roots) {
+  const identity::Credential* cred = directory.node(parsed.header.originator());
+  if (cred == nullptr) {
+    return Status::fail(Code::ORIGINATOR_INVALID,
+                        "originator " + parsed.header.originator() + " is not in the directory");
+  }
+  return check_signature(parsed, cred->signing_key, roots);
+}
+
 std::vector<OpenedSection> open_sections(const VerifiedReport& report, std::string_view node_id,
                                          const crypto::SealingKey& key, UnwrapCache* unwraps) {
   std::vector<OpenedSection> out(report.sections.size());

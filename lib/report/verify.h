@@ -76,6 +76,14 @@ struct VerifyOptions {
 [[nodiscard]] Result<VerifiedReport> verify_parsed(VerifiedReport parsed, const identity::Directory& directory,
                                                    const VerifyOptions& options = {});
 
+// The originator's signature alone, without the validity and revocation
+// rules: ORIGINATOR_INVALID when the originator is not in `directory`,
+// REPORT_SIGNATURE when the signature does not verify under its credential's
+// key. For the broker's re-check of stored reports: a stored report withheld
+// for its originator's standing may still be damaged.
+[[nodiscard]] Status verify_signature_only(const VerifiedReport& parsed, const identity::Directory& directory,
+                                           RootCache* roots = nullptr);
+
 // The structural half of verify_report (parsing, canonical encoding, sizes,
 // labels, commitments) without the originator and signature checks. Only for
 // bytes that were verified before and kept by this process (the broker's own

@@ -117,6 +117,17 @@ flip_byte "$WORK/flip/tearline.db-wal" $(($(stat -c %s "$WORK/flip/tearline.db-w
 try "$WORK/flip" flip
 ((LOST_CASES >= 2)) || fail "expected the deleted and the truncated WAL to lose committed entries"
 
+echo "== an anchor file none of whose lines verifies: the check cannot run, the start is refused"
+cp -r "$WORK/data" "$WORK/badanchor"
+# every signature cut to its first byte: no line parses as a signed checkpoint
+sed -i 's/ signature=\(..\)[0-9a-f]*$/ signature=\1/' "$WORK/badanchor/audit.anchor"
+config "$WORK/badanchor"
+rc=0
+timeout 20 "$BROKER" --config "$WORK/broker.toml" 2>"$WORK/badanchor.log" || rc=$?
+[[ $rc -eq 4 ]] || { cat "$WORK/badanchor.log"; fail "bad anchor: exit $rc, expected 4"; }
+grep -q "^tearline-broker: cannot start: STORAGE_TRUNCATED: the audit anchor's [0-9]* lines do not verify" \
+  "$WORK/badanchor.log" || { cat "$WORK/badanchor.log"; fail "bad anchor: no STORAGE_TRUNCATED line"; }
+
 echo "== audit verify: OK alone, truncated with --anchor"
 cp -r "$WORK/data" "$WORK/verify"
 rm "$WORK/verify/tearline.db-wal"

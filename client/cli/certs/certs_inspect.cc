@@ -34,7 +34,7 @@ namespace {
 
 namespace fs = std::filesystem;
 namespace v1 = tearline::v1;
-constexpr std::string_view kCommand = "certs inspect";
+constexpr std::string_view kInspectCommand = "certs inspect";
 constexpr std::size_t kMaxFileBytes = 1u << 20;  // what Directory::load reads of an object
 constexpr std::string_view kKinds =
     "tearline reads credentials (.cred), charters (.charter), revocation lists (.crl), trust.toml, key files "
@@ -77,7 +77,7 @@ Context load_context(const InspectOptions& o, std::int64_t now) {
   }
   auto trust = identity::TrustStore::load(*dir / "trust.toml");
   if (!trust) {
-    if (!o.directory.empty() || !o.pki.empty()) fail(kCommand, trust.status());
+    if (!o.directory.empty() || !o.pki.empty()) fail(kInspectCommand, trust.status());
     ctx.missing = "not checked: " + reasons_text(trust.status());
     return ctx;
   }
@@ -130,7 +130,7 @@ std::optional<ObjectKind> kind_of(const std::string& file, const v1::SignedObjec
 }
 
 [[noreturn]] void bad_body(const std::string& file, std::string_view kind, const Status& s) {
-  fail(kCommand, Status::fail(s.code(), file + " is a signed object but not a well-formed " + std::string(kind) + ": " +
+  fail(kInspectCommand, Status::fail(s.code(), file + " is a signed object but not a well-formed " + std::string(kind) + ": " +
                                             reasons_text(s)));
 }
 
@@ -251,7 +251,7 @@ bool inspect_key(const std::string& file, std::string_view magic, const Context&
   v1::CliKeyFile* key = out->mutable_key();
   key->set_mode(mode_of(file));
   auto refused = [&](std::string_view kind, const Status& s) {
-    fail(kCommand, Status::fail(s.code(), "it is " + std::string(kind) + ", refused: " + s.reasons().front().message));
+    fail(kInspectCommand, Status::fail(s.code(), "it is " + std::string(kind) + ", refused: " + s.reasons().front().message));
   };
   if (magic == "TLAUTH1\n") {
     auto k = crypto::read_authority_key(file);
@@ -321,7 +321,7 @@ bool inspect_trust_store(const std::string& file, const std::string& text, v1::C
   const bool named = fs::path(file).filename() == "trust.toml";
   auto trust = identity::TrustStore::parse(text, file);
   if (!trust) {
-    if (named) fail(kCommand, trust.status());
+    if (named) fail(kInspectCommand, trust.status());
     return false;
   }
   out->set_kind("trust_store");
@@ -340,7 +340,7 @@ bool inspect_trust_store(const std::string& file, const std::string& text, v1::C
   const std::string found = bytes.empty() ? "an empty file"
                                           : std::to_string(bytes.size()) + " bytes starting \"" + printable(start) +
                                                 "\" (hex " + to_hex(ByteView(bytes.data(), shown)) + ")";
-  fail(kCommand, Status::fail(Code::BAD_ENCODING, file + " is of no kind tearline knows: " + found +
+  fail(kInspectCommand, Status::fail(Code::BAD_ENCODING, file + " is of no kind tearline knows: " + found +
                                                       ", neither a signed object, a key file nor a trust store; " +
                                                       std::string(kKinds)));
 }
@@ -407,7 +407,7 @@ void print_text(const v1::CliInspected& r) {
 
 void run_inspect(const InspectOptions& o) {
   auto bytes = read_file(o.file, kMaxFileBytes);
-  if (!bytes) fail(kCommand, bytes.status());
+  if (!bytes) fail(kInspectCommand, bytes.status());
   const std::int64_t now = now_seconds();
   const Context ctx = load_context(o, now);
   v1::CliInspected out;
@@ -441,7 +441,7 @@ void run_inspect(const InspectOptions& o) {
   }
   if (signed_object && out.signature().rfind("invalid", 0) == 0) {
     std::cout.flush();
-    throw CommandExit(kExitFailure, std::string(kCommand) + ": " + o.file + ": signature " + out.signature(),
+    throw CommandExit(kExitFailure, std::string(kInspectCommand) + ": " + o.file + ": signature " + out.signature(),
                       Code::BAD_SIGNATURE);
   }
 }

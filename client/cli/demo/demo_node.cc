@@ -1,3 +1,4 @@
+#include "base/clock.h"
 #include "cli/demo/demo_node.h"
 
 #include <google/protobuf/util/json_util.h>
@@ -21,11 +22,6 @@ namespace {
 
 constexpr int kReceiveSliceMs = 50;           // stdin is looked at between slices (receive() pings across them)
 constexpr std::int64_t kClosedPollMs = 1000;  // after the broker closed the session
-
-std::int64_t monotonic_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
-}
 
 // Length of the UTF-8 sequence starting at s[i], or 0 when it is not valid.
 std::size_t utf8_sequence(std::string_view s, std::size_t i) {
@@ -255,7 +251,7 @@ int run_node(const NodeOptions& options) {
       emit(answer(session, command));
       if (auto error = session.take_session_error()) note_session_error(*error);
     }
-    const std::int64_t now = monotonic_ms();
+    const std::int64_t now = steady_now_ms();
     if (closed && now < next_closed_poll) {
       // Nothing should arrive any more: look only now and then (each look
       // says HELLO again, which the broker refuses).

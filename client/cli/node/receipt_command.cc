@@ -26,8 +26,8 @@
 namespace tearline::cli {
 namespace {
 
-constexpr std::string_view kCommand = "receipt verify";
-constexpr std::size_t kMaxReportBytes = 64u << 20;   // what the client library accepts in a DELIVER
+constexpr std::string_view kReceiptCommand = "receipt verify";
+constexpr std::size_t kMaxReceiptReportBytes = 64u << 20;   // what the client library accepts in a DELIVER
 constexpr std::size_t kMaxReceiptBytes = 64u << 10;  // a receipt: a path of at most 16 hashes and one signature
 
 struct ReceiptOptions {
@@ -35,8 +35,8 @@ struct ReceiptOptions {
   bool json = false;
 };
 
-[[noreturn]] void fail(int code, const std::string& what, const Status& status) {
-  throw CommandExit(code, one_line(std::string(kCommand) + ": " + what + ": " + status.to_string()));
+[[noreturn]] void fail_receipt(int code, const std::string& what, const Status& status) {
+  throw CommandExit(code, one_line(std::string(kReceiptCommand) + ": " + what + ": " + status.to_string()));
 }
 
 struct Checked {
@@ -88,13 +88,13 @@ void print(const Checked& c, bool json) {
 
 int run_verify(const ReceiptOptions& o) {
   const std::string receipt_file = o.receipt_file.empty() ? o.report_file + ".receipt" : o.receipt_file;
-  auto bytes = read_file(o.report_file, kMaxReportBytes);
-  if (!bytes) fail(kExitUsage, "--report", bytes.status());
+  auto bytes = read_file(o.report_file, kMaxReceiptReportBytes);
+  if (!bytes) fail_receipt(kExitUsage, "--report", bytes.status());
   auto structure = report::parse_report_structure(*bytes);
-  if (!structure) fail(kExitUsage, "--report " + o.report_file + " is not a report", structure.status());
+  if (!structure) fail_receipt(kExitUsage, "--report " + o.report_file + " is not a report", structure.status());
   auto receipt_bytes = read_file(receipt_file, kMaxReceiptBytes);
   if (!receipt_bytes) {
-    fail(kExitUsage, "--receipt (publish --save FILE writes FILE.receipt)", receipt_bytes.status());
+    fail_receipt(kExitUsage, "--receipt (publish --save FILE writes FILE.receipt)", receipt_bytes.status());
   }
   const std::filesystem::path dir_path =
       o.directory.empty() ? std::filesystem::path(o.pki) / "directory" : std::filesystem::path(o.directory);

@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "base/clock.h"
 #include "cli/common/commands.h"
 #include "cli/common/print.h"
 #include "cli/node/connection_notes.h"
@@ -33,7 +34,7 @@
 namespace tearline::cli {
 namespace {
 
-constexpr std::string_view kCommand = "subscribe";
+constexpr std::string_view kSubscribeCommand = "subscribe";
 // receive() is called in slices this long so that a closed session, a lost
 // broker and SIGHUP are noticed promptly however long --idle-exit is.
 constexpr int kSliceMs = 250;
@@ -49,11 +50,6 @@ struct SubscribeOptions {
 std::atomic<bool> hangup{false};
 
 extern "C" void on_hangup(int) { hangup = true; }
-
-std::int64_t monotonic_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
-}
 
 std::string signature_text(const client::Received& r) {
   return r.verification ? "valid" : "invalid: " + r.verification.to_string();
@@ -165,13 +161,13 @@ bool wanted(const SubscribeOptions& o, const client::Received& r) {
 void run_subscribe(const SubscribeOptions& o) {
   for (const auto& p : o.topics) {
     if (Status valid = policy::validate_pattern(p); !valid) {
-      throw CommandExit(kExitUsage, one_line(std::string(kCommand) + ": --topic: " + valid.to_string()), valid.code());
+      throw CommandExit(kExitUsage, one_line(std::string(kSubscribeCommand) + ": --topic: " + valid.to_string()), valid.code());
     }
   }
   auto session = connect_or_exit(o.node);
   const auto mode = o.durable ? client::SubscriptionMode::kDurable : client::SubscriptionMode::kSessionOnly;
   if (Status s = session->subscribe(o.topics, mode); !s) {
-    throw CommandExit(s, one_line(std::string(kCommand) + ": the broker refused the subscription: "));
+    throw CommandExit(s, one_line(std::string(kSubscribeCommand) + ": the broker refused the subscription: "));
   }
   struct sigaction action {};
   action.sa_handler = on_hangup;
@@ -190,11 +186,11 @@ void run_subscribe(const SubscribeOptions& o) {
   }
 
   int received = 0;
-  std::int64_t last = monotonic_ms();
+  std::int64_t last = steady_now_ms();
   for (;;) {
     int slice = kSliceMs;
     if (o.idle_exit_ms > 0) {
-      const std::int64_t left = last + o.idle_exit_ms - monotonic_ms();
+      const std::int64_t left = last + o.idle_exit_ms - steady_now_ms();
       if (left <= 0) return;
       slice = static_cast<int>(std::min<std::int64_t>(slice, left));
     }
@@ -204,12 +200,12 @@ void run_subscribe(const SubscribeOptions& o) {
       std::cerr << "tearline: subscribe: " << connection_note(*event) << std::endl;
     }
     if (auto error = session->take_session_error(); error && wire::closes_session(error->code())) {
-      throw CommandExit(*error, one_line(std::string(kCommand) + ": the broker closed the session: "));
+      throw CommandExit(*error, one_line(std::string(kSubscribeCommand) + ": the broker closed the session: "));
     }
     if (r && r->kind == client::ReceivedKind::kGap) {  // not a report: not counted
       print_gap(*r, o.json);
       std::cout.flush();
-      last = monotonic_ms();
+      last = steady_now_ms();
       continue;
     }
     if (!r || !wanted(o, *r)) continue;
@@ -221,7 +217,7 @@ void run_subscribe(const SubscribeOptions& o) {
       print_readable(*r);
     }
     std::cout.flush();
-    last = monotonic_ms();
+    last = steady_now_ms();
     if (o.count > 0 && ++received >= o.count) return;
   }
 }
