@@ -1,5 +1,5 @@
-#include "base/clock.h"
 #include "client/connection.h"
+#include "base/clock.h"
 
 #include <zmq.hpp>
 

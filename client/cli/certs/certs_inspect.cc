@@ -130,8 +130,8 @@ std::optional<ObjectKind> kind_of(const std::string& file, const v1::SignedObjec
 }
 
 [[noreturn]] void bad_body(const std::string& file, std::string_view kind, const Status& s) {
-  fail(kInspectCommand, Status::fail(s.code(), file + " is a signed object but not a well-formed " + std::string(kind) + ": " +
-                                            reasons_text(s)));
+  fail(kInspectCommand, Status::fail(s.code(), file + " is a signed object but not a well-formed " + std::string(kind) +
+                                                   ": " + reasons_text(s)));
 }
 
 void inspect_credential(const std::string& file, ByteView bytes, const v1::SignedObject& obj, const Context& ctx,
@@ -251,7 +251,8 @@ bool inspect_key(const std::string& file, std::string_view magic, const Context&
   v1::CliKeyFile* key = out->mutable_key();
   key->set_mode(mode_of(file));
   auto refused = [&](std::string_view kind, const Status& s) {
-    fail(kInspectCommand, Status::fail(s.code(), "it is " + std::string(kind) + ", refused: " + s.reasons().front().message));
+    fail(kInspectCommand,
+         Status::fail(s.code(), "it is " + std::string(kind) + ", refused: " + s.reasons().front().message));
   };
   if (magic == "TLAUTH1\n") {
     auto k = crypto::read_authority_key(file);
@@ -340,9 +341,10 @@ bool inspect_trust_store(const std::string& file, const std::string& text, v1::C
   const std::string found = bytes.empty() ? "an empty file"
                                           : std::to_string(bytes.size()) + " bytes starting \"" + printable(start) +
                                                 "\" (hex " + to_hex(ByteView(bytes.data(), shown)) + ")";
-  fail(kInspectCommand, Status::fail(Code::BAD_ENCODING, file + " is of no kind tearline knows: " + found +
-                                                      ", neither a signed object, a key file nor a trust store; " +
-                                                      std::string(kKinds)));
+  fail(kInspectCommand,
+       Status::fail(Code::BAD_ENCODING, file + " is of no kind tearline knows: " + found +
+                                            ", neither a signed object, a key file nor a trust store; " +
+                                            std::string(kKinds)));
 }
 
 // ---- output -----------------------------------------------------------------

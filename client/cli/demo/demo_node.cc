@@ -1,5 +1,5 @@
-#include "base/clock.h"
 #include "cli/demo/demo_node.h"
+#include "base/clock.h"
 
 #include <google/protobuf/util/json_util.h>
 #include <poll.h>

@@ -27,8 +27,8 @@ namespace tearline::cli {
 namespace {
 
 constexpr std::string_view kReceiptCommand = "receipt verify";
-constexpr std::size_t kMaxReceiptReportBytes = 64u << 20;   // what the client library accepts in a DELIVER
-constexpr std::size_t kMaxReceiptBytes = 64u << 10;  // a receipt: a path of at most 16 hashes and one signature
+constexpr std::size_t kMaxReceiptReportBytes = 64u << 20;  // what the client library accepts in a DELIVER
+constexpr std::size_t kMaxReceiptBytes = 64u << 10;        // a receipt: a path of at most 16 hashes and one signature
 
 struct ReceiptOptions {
   std::string report_file, receipt_file, pki = "certs/demo", directory;

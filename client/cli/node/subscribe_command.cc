@@ -161,7 +161,8 @@ bool wanted(const SubscribeOptions& o, const client::Received& r) {
 void run_subscribe(const SubscribeOptions& o) {
   for (const auto& p : o.topics) {
     if (Status valid = policy::validate_pattern(p); !valid) {
-      throw CommandExit(kExitUsage, one_line(std::string(kSubscribeCommand) + ": --topic: " + valid.to_string()), valid.code());
+      throw CommandExit(kExitUsage, one_line(std::string(kSubscribeCommand) + ": --topic: " + valid.to_string()),
+                        valid.code());
     }
   }
   auto session = connect_or_exit(o.node);
