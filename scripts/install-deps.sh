@@ -6,10 +6,11 @@ set -euo pipefail
 # iso-codes: the ISO 3166-1 list the country table is generated from
 # (cmake/Countries.cmake); help2man: the man pages (packaging/); dpkg-dev:
 # dpkg-shlibdeps for `make deb`; faketime: libfaketime, which steps the broker's
-# wall clock in tests/cli/clock_step_test.sh.
+# wall clock in tests/cli/clock_step_test.sh; sqlite3: the SQLite shell, with
+# which the storage tests damage and inspect copies of a store.
 packages=(cmake make g++ pkg-config libsodium-dev libzmq3-dev cppzmq-dev libprotobuf-dev
           protobuf-compiler catch2 libcli11-dev libtomlplusplus-dev libspdlog-dev libfmt-dev
-          libsqlite3-dev lld iso-codes help2man dpkg-dev faketime)
+          libsqlite3-dev sqlite3 lld iso-codes help2man dpkg-dev faketime)
 for extra in "$@"; do
   case "$extra" in
     build) ;;
@@ -20,8 +21,8 @@ for extra in "$@"; do
     format) packages+=(clang-format-16) ;;
     # libnats-dev so that the bench is in the compile commands and checked too.
     tidy)  packages+=(clang-tidy-16 ninja-build libnats-dev) ;;
-    # scripts/measure-store-check.sh: the sqlite3 shell, bc for the figures.
-    measure) packages+=(sqlite3 bc) ;;
+    # scripts/measure-store-check.sh: bc for the figures.
+    measure) packages+=(bc) ;;
     *) echo "install-deps: unknown group '$extra'" >&2; exit 2 ;;
   esac
 done
