@@ -99,6 +99,23 @@ std::int64_t GroupCommit::oldest_pending_ms(std::int64_t now_ms) const {
   return now_ms;
 }
 
+// The end of every build(): the pending audit events chained into `batch`,
+// a signed checkpoint when one is due, and `f` in flight.
+std::optional<Batch> GroupCommit::finish_build(InFlight f, Batch& batch, std::int64_t now_ms, std::int64_t steady_ms) {
+  f.events = std::exchange(events_, {});
+  for (const auto& e : f.events) {
+    batch.audit.push_back(f.next.append(e.time_ms, e.event, e.node, e.report, e.decision, e.detail));
+  }
+  if (checkpoint_due(f.next, steady_ms)) {
+    audit::AuditEntry last;
+    last.index = f.next.last_index();
+    last.hash = f.next.last_hash();
+    batch.checkpoints.push_back(audit::sign_checkpoint(last, now_ms, audit_key_));
+  }
+  inflight_ = std::move(f);
+  return std::move(batch);
+}
+
 bool GroupCommit::checkpoint_due(const audit::ChainWriter& chain, std::int64_t steady_ms) const {
   return chain.last_index() > last_checkpoint_index_ &&
          (chain.last_index() - last_checkpoint_index_ >= storage_.audit_checkpoint_entries || checkpoint_forced_ ||
@@ -133,18 +150,7 @@ std::optional<Batch> GroupCommit::build(std::int64_t now_ms, std::int64_t steady
     for (const auto& e : AuditBacklog::entries(f.backlog)) {
       batch.audit.push_back(f.next.append(e.time_ms, e.event, e.node, e.report, e.decision, e.detail));
     }
-    f.events = std::exchange(events_, {});
-    for (const auto& e : f.events) {
-      batch.audit.push_back(f.next.append(e.time_ms, e.event, e.node, e.report, e.decision, e.detail));
-    }
-    if (checkpoint_due(f.next, steady_ms)) {
-      audit::AuditEntry last;
-      last.index = f.next.last_index();
-      last.hash = f.next.last_hash();
-      batch.checkpoints.push_back(audit::sign_checkpoint(last, now_ms, audit_key_));
-    }
-    inflight_ = std::move(f);
-    return batch;
+    return finish_build(std::move(f), batch, now_ms, steady_ms);
   }
   force_ = false;
   f.staged = std::exchange(staged_, {});
@@ -185,18 +191,7 @@ std::optional<Batch> GroupCommit::build(std::int64_t now_ms, std::int64_t steady
     auto it = cursors.find(node);
     batch.cursors[node] = it == cursors.end() ? 0 : it->second;
   }
-  f.events = std::exchange(events_, {});
-  for (const auto& e : f.events) {
-    batch.audit.push_back(f.next.append(e.time_ms, e.event, e.node, e.report, e.decision, e.detail));
-  }
-  if (checkpoint_due(f.next, steady_ms)) {
-    audit::AuditEntry last;
-    last.index = f.next.last_index();
-    last.hash = f.next.last_hash();
-    batch.checkpoints.push_back(audit::sign_checkpoint(last, now_ms, audit_key_));
-  }
-  inflight_ = std::move(f);
-  return batch;
+  return finish_build(std::move(f), batch, now_ms, steady_ms);
 }
 
 CommitOutcome GroupCommit::finish(StoreWriter::Written written, std::int64_t steady_ms) {

@@ -184,6 +184,7 @@ class GroupCommit {
   };
 
   bool checkpoint_due(const audit::ChainWriter& chain, std::int64_t steady_ms) const;
+  std::optional<Batch> finish_build(InFlight f, Batch& batch, std::int64_t now_ms, std::int64_t steady_ms);
   // The next batch is the backlog's own (see the header comment).
   bool backlog_turn(bool urgent, bool lazy_age) const;
   void unbuild_without(InFlight f, const std::string& clashing_id, CommitOutcome& out);
