@@ -24,6 +24,11 @@ cleanup() {
 trap cleanup EXIT
 source "$(dirname "$0")/lib.sh"
 [[ -f $LIBFAKETIME ]] || fail "$LIBFAKETIME is missing: install Debian's faketime (scripts/install-deps.sh build)"
+# A sanitizer build (make asan) links libasan, whose runtime must be the first
+# library loaded: preload it ahead of libfaketime.
+PRELOAD=$LIBFAKETIME
+ASAN_RUNTIME=$(ldd "$BROKER" | awk '/libasan/ { print $3 }')
+[[ -z $ASAN_RUNTIME ]] || PRELOAD=$ASAN_RUNTIME:$LIBFAKETIME
 export XDG_CONFIG_HOME=$WORK/config
 unset TEARLINE_PKI TEARLINE_BROKER TEARLINE_NODE TEARLINE_CONTEXT
 PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
@@ -44,13 +49,13 @@ TOML
 CLOCK=$WORK/faketime.rc
 echo "+0" >"$CLOCK"
 faked() {  # exec: a faked command run with & is the process $! names
-  exec env LD_PRELOAD="$LIBFAKETIME" FAKETIME_TIMESTAMP_FILE="$CLOCK" FAKETIME_NO_CACHE=1 DONT_FAKE_MONOTONIC=1 "$@"
+  exec env LD_PRELOAD="$PRELOAD" FAKETIME_TIMESTAMP_FILE="$CLOCK" FAKETIME_NO_CACHE=1 DONT_FAKE_MONOTONIC=1 "$@"
 }
 TL_REAL=$TL
 TL="$WORK/tearline-faked"  # run() (lib.sh) runs $TL: the CLI under the same offset
 cat >"$TL" <<SH
 #!/usr/bin/env bash
-exec env LD_PRELOAD="$LIBFAKETIME" FAKETIME_TIMESTAMP_FILE="$CLOCK" FAKETIME_NO_CACHE=1 DONT_FAKE_MONOTONIC=1 "$TL_REAL" "\$@"
+exec env LD_PRELOAD="$PRELOAD" FAKETIME_TIMESTAMP_FILE="$CLOCK" FAKETIME_NO_CACHE=1 DONT_FAKE_MONOTONIC=1 "$TL_REAL" "\$@"
 SH
 chmod +x "$TL"
 wait_log() {  # wait_log PATTERN: the broker log gets a line matching PATTERN within 5 s
