@@ -7,6 +7,17 @@
 #include "wire/frame.h"
 
 namespace tearline::broker {
+namespace {
+
+// Not a ZAP status code (RFC 27 allows 200, 300, 400, 500): libzmq 4.3.4
+// fails the handshake as a protocol error (ZMQ_PROTOCOL_ERROR_ZAP_INVALID_
+// STATUS_CODE) and closes the connection at once, sending nothing. A valid
+// 300 closes it only when the reply is read before INITIATE's processing
+// ends; otherwise the connection, like one told 400, waits for
+// ZMQ_HANDSHAKE_IVL (zap_client.cpp, stream_engine_base.cpp).
+constexpr const char* kCloseAtOnce = "000";
+
+}  // namespace
 
 ZapHandler::ZapHandler(zmq::context_t& context, const TrustState& trust, const Clock& clock, DecisionHook hook)
     : socket_(context, zmq::socket_type::rep), trust_(trust), clock_(clock), hook_(std::move(hook)) {
@@ -66,6 +77,8 @@ void ZapHandler::run() {
     }
     const std::string address = request.size() > 3 ? request[3].to_string() : std::string();
     if (hook_) hook_(who, address, status == "200", text);
+    // Beyond the address's budget of ERRORs, close at once (refusal_notice.h).
+    if (status != "200" && !notices_.tell(address, clock_.steady_ms())) status = kCloseAtOnce;
     std::vector<zmq::const_buffer> reply;
     const std::string version = "1.0";
     const std::string request_id = request.size() > 1 ? request[1].to_string() : std::string();

@@ -4,7 +4,9 @@
 // without it. Fail-closed: it admits a CURVE client only in domain "tearline"
 // and only when its transport key belongs to a credential that is valid and
 // unrevoked now; the reply's User-Id is that node's id, the only identity the
-// broker ever uses.
+// broker ever uses. A refusal is a ZAP 400 (libzmq sends the client an ERROR
+// naming the reason) within its address's budget of ERRORs; beyond it the
+// reply makes libzmq close the connection at once (refusal_notice.h).
 #pragma once
 
 #include <atomic>
@@ -16,6 +18,7 @@
 #include <zmq_addon.hpp>
 
 #include "base/clock.h"
+#include "broker/refusal_notice.h"
 #include "broker/trust_state.h"
 
 namespace tearline::broker {
@@ -42,6 +45,7 @@ class ZapHandler {
   const TrustState& trust_;
   const Clock& clock_;
   DecisionHook hook_;
+  RefusalNotices notices_;  // the handler's thread alone
   std::atomic<bool> stop_{false};
   std::thread thread_;
 };

@@ -158,9 +158,14 @@ Status Connection::handshake_failure() {
   }
   if (handshake_failure_event_ != 0) {
     const std::string file = options_.broker_key_file.empty() ? "the broker key given" : options_.broker_key_file;
-    return Status::fail(Code::HANDSHAKE_REFUSED, "the broker's CURVE key does not match " + file + " (the CURVE " +
-                                                     "handshake with " + options_.endpoint +
-                                                     " failed; use the directory of this broker's PKI)");
+    // The broker closes the handshake without a word both when its key is
+    // not the one given and when it refuses past an address's budget of
+    // ERRORs (broker/refusal_notice.h): the client cannot tell them apart.
+    return Status::fail(Code::HANDSHAKE_REFUSED,
+                        "the broker's CURVE key does not match " + file + " (the CURVE handshake with " +
+                            options_.endpoint +
+                            " failed; use the directory of this broker's PKI), or the broker refused " + node +
+                            "'s transport key without saying why, as it does after many refusals from one address");
   }
   return Status::ok();
 }

@@ -10,8 +10,14 @@
 // max, failures), the broker's open descriptors (peak, and after), its RSS before, at the peak and --settle seconds
 // after the flood, and the refused handshakes the broker logged (aggregated lines, and the refusals they count).
 //
+// With --ignore-error the attackers are raw CURVE peers (support/raw_curve_
+// peer.h) that finish the handshake up to INITIATE and then ignore the
+// broker's answer, keeping their end open for --hold-ms: only the broker
+// can close those connections (refusal_notice.h).
+//
 // With --enforce, exit status 3 when a connect failed or the p99 exceeds
-// --max-p99-ms (2000), or when the broker died. Exit status 1: the test
+// --max-p99-ms (2000), when the broker's open descriptors exceeded
+// --max-fds (if given), or when the broker died. Exit status 1: the test
 // could not run.
 #include <sys/resource.h>
 #include <unistd.h>
@@ -19,6 +25,7 @@
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -26,14 +33,17 @@
 #include <deque>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <regex>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "client/connection.h"
+#include "crypto/keys.h"
 #include "flood/cpu_usage.h"
 #include "flood/flood_world.h"
+#include "support/raw_curve_peer.h"
 #include "tearline/client.h"
 
 namespace tearline::flood {
@@ -53,6 +63,9 @@ struct Options {
   int attacker_threads = 2;
   int attacker_nice = 10;
   bool enforce = false;
+  bool ignore_error = false;
+  int max_fds = 0;  // with --enforce: the bound on the broker's open descriptors (0: none)  // raw CURVE peers that
+                    // keep their end open after the broker's ERROR
 };
 
 std::int64_t ms_between(SteadyClock::time_point a, SteadyClock::time_point b) {
@@ -136,6 +149,31 @@ std::pair<std::uint64_t, std::uint64_t> refused_in_log(const std::filesystem::pa
   return {lines, refusals};
 }
 
+// One attacker thread of --ignore-error: `rate` raw refused handshakes a
+// second from 127.0.0.1, each peer closed by this side `hold_ms` after its
+// INITIATE (by then the broker has closed it, or still holds it).
+void attack_ignoring_error(std::uint16_t port, const std::array<std::uint8_t, 32>& server_key, int rate, int hold_ms,
+                           int nice, const std::atomic<bool>& stop, std::atomic<std::uint64_t>& opened) {
+  if (nice != 0) (void)setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), nice);
+  std::deque<std::pair<std::unique_ptr<testing::RawCurvePeer>, SteadyClock::time_point>> live;
+  const auto period = std::chrono::microseconds(1'000'000 / std::max(rate, 1));
+  auto next = SteadyClock::now();
+  while (!stop) {
+    const auto now = SteadyClock::now();
+    while (!live.empty() && ms_between(live.front().second, now) >= hold_ms) live.pop_front();
+    if (now < next) {
+      std::this_thread::sleep_for(std::min<SteadyClock::duration>(next - now, std::chrono::milliseconds(1)));
+      continue;
+    }
+    next += period;
+    auto peer = std::make_unique<testing::RawCurvePeer>();
+    if (peer->open(port, server_key, 2000)) {
+      live.emplace_back(std::move(peer), SteadyClock::now());
+      ++opened;
+    }
+  }
+}
+
 int run(const Options& o) {
   BrokerSettings settings;
   FloodWorld world(settings);
@@ -176,9 +214,21 @@ int run(const Options& o) {
   std::atomic<std::uint64_t> opened{0};
   std::vector<std::thread> attackers;
   attackers.reserve(static_cast<std::size_t>(o.attacker_threads));
+  const std::string endpoint = world.endpoint();
+  const auto port = static_cast<std::uint16_t>(std::stoi(endpoint.substr(endpoint.rfind(':') + 1)));
+  auto server_key = crypto::transport_key_from_z85(broker_key);
+  if (!server_key) {
+    std::fprintf(stderr, "tearline_handshake_flood: bad broker key: %s\n", server_key.status().to_string().c_str());
+    return 1;
+  }
   for (int i = 0; i < o.attacker_threads; ++i) {
-    attackers.emplace_back(attack, world.endpoint(), broker_key, o.rate / o.attacker_threads, o.hold_ms,
-                           o.attacker_nice, std::cref(stop), std::ref(opened));
+    if (o.ignore_error) {
+      attackers.emplace_back(attack_ignoring_error, port, server_key->bytes, o.rate / o.attacker_threads, o.hold_ms,
+                             o.attacker_nice, std::cref(stop), std::ref(opened));
+    } else {
+      attackers.emplace_back(attack, endpoint, broker_key, o.rate / o.attacker_threads, o.hold_ms, o.attacker_nice,
+                             std::cref(stop), std::ref(opened));
+    }
   }
   std::atomic<std::size_t> fds_peak{fds_before};
   std::atomic<double> rss_peak{rss_before};
@@ -215,19 +265,21 @@ int run(const Options& o) {
   const double p50 = percentile(waits, 0.50), p99 = percentile(waits, 0.99);
   const double worst = waits.empty() ? 0 : static_cast<double>(*std::max_element(waits.begin(), waits.end()));
   std::printf(
-      "{\"seconds\": %.1f, \"rate\": %d, \"hold_ms\": %d, \"nofile\": %d, \"connections_opened\": %llu,\n"
+      "{\"seconds\": %.1f, \"rate\": %d, \"hold_ms\": %d, \"ignore_error\": %s, \"nofile\": %d, "
+      "\"connections_opened\": %llu,\n"
       " \"refused_logged\": %llu, \"refused_log_lines\": %llu,\n"
       " \"probe_connects\": %zu, \"probe_failures\": %zu, \"probe_p50_ms\": %.0f, \"probe_p99_ms\": %.0f, "
       "\"probe_max_ms\": %.0f,\n"
       " \"fds_before\": %zu, \"fds_peak\": %zu, \"fds_at_end\": %zu, \"fds_after\": %zu,\n"
       " \"rss_before_mib\": %.1f, \"rss_peak_mib\": %.1f, \"rss_after_mib\": %.1f, \"broker_alive\": %s}\n",
-      o.seconds, o.rate, o.hold_ms, o.nofile, static_cast<unsigned long long>(opened.load()),
-      static_cast<unsigned long long>(refusals), static_cast<unsigned long long>(lines), waits.size(), failures.size(),
-      p50, p99, worst, fds_before, fds_peak.load(), fds_end, fds_after, rss_before, rss_peak.load(), rss_after,
-      alive ? "true" : "false");
+      o.seconds, o.rate, o.hold_ms, o.ignore_error ? "true" : "false", o.nofile,
+      static_cast<unsigned long long>(opened.load()), static_cast<unsigned long long>(refusals),
+      static_cast<unsigned long long>(lines), waits.size(), failures.size(), p50, p99, worst, fds_before,
+      fds_peak.load(), fds_end, fds_after, rss_before, rss_peak.load(), rss_after, alive ? "true" : "false");
   for (std::size_t i = 0; i < failures.size() && i < 5; ++i) std::printf("failure: %s\n", failures[i].c_str());
   if (!alive) return o.enforce ? 3 : 1;
   if (o.enforce && (!failures.empty() || p99 > o.max_p99_ms)) return 3;
+  if (o.enforce && o.max_fds > 0 && fds_peak.load() > static_cast<std::size_t>(o.max_fds)) return 3;
   return 0;
 }
 
@@ -250,6 +302,9 @@ int parse_and_run(int argc, char** argv) {
   app.add_option("--attacker-threads", o.attacker_threads, "attacker threads");
   app.add_option("--attacker-nice", o.attacker_nice, "nice value of the attacker threads");
   app.add_flag("--enforce", o.enforce, "exit 3 when the bound is missed");
+  app.add_option("--max-fds", o.max_fds, "with --enforce: the bound on the broker's open descriptors");
+  app.add_flag("--ignore-error", o.ignore_error,
+               "attackers are raw CURVE peers that ignore the broker's ERROR and keep their end open");
   CLI11_PARSE(app, argc, argv);
   return tearline::flood::run(o);
 }

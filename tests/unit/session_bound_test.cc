@@ -1,10 +1,12 @@
 // The session bound (SessionTable::admit_hello, mark_ready, forget: docs/
-// protocol.md 6.12) and RefusalTally (refusals aggregated per source and
-// reason per interval, bounded), without ZeroMQ.
+// protocol.md 6.12), RefusalTally (refusals aggregated per source and
+// reason per interval, bounded) and RefusalNotices (each address's budget of
+// ERRORs), without ZeroMQ.
 #include <catch2/catch.hpp>
 
 #include <string>
 
+#include "broker/refusal_notice.h"
 #include "broker/refusal_tally.h"
 #include "broker/session_table.h"
 
@@ -140,6 +142,33 @@ TEST_CASE("refusal tally: distinct sources beyond the cap are counted together",
   CHECK(all->entries.size() == 4);
   CHECK(all->overflow == 96);
   CHECK(all->total() == 101);
+}
+
+TEST_CASE("refusal notices: each address is told why for a burst, then at the refill rate", "[broker][refusals]") {
+  RefusalNotices notices(3, 2, 16);  // 3 at once, 2 a second
+  for (int i = 0; i < 3; ++i) CHECK(notices.tell("10.0.0.1", 1000));
+  CHECK_FALSE(notices.tell("10.0.0.1", 1000));
+  CHECK(notices.tell("10.0.0.2", 1000));        // another address has its own budget
+  CHECK_FALSE(notices.tell("10.0.0.1", 1400));  // 0.8 of a token
+  CHECK(notices.tell("10.0.0.1", 1600));        // 1.2
+  CHECK_FALSE(notices.tell("10.0.0.1", 1600));
+  // Refilled to the burst, never beyond.
+  for (int i = 0; i < 3; ++i) CHECK(notices.tell("10.0.0.1", 60000));
+  CHECK_FALSE(notices.tell("10.0.0.1", 60000));
+  // A clock that steps back refills nothing and takes nothing away.
+  CHECK_FALSE(notices.tell("10.0.0.1", 0));
+}
+
+TEST_CASE("refusal notices: a full table forgets refilled addresses, else closes new ones at once",
+          "[broker][refusals]") {
+  RefusalNotices notices(2, 1, 2);  // at most 2 addresses
+  CHECK(notices.tell("a", 0));
+  CHECK(notices.tell("b", 0));
+  CHECK_FALSE(notices.tell("c", 100));  // a and b still spending: c is not tracked, not told
+  CHECK(notices.tracked() == 2);
+  CHECK_FALSE(notices.tell("c", 200));  // within 250 ms of the last scan: no new scan
+  CHECK(notices.tell("c", 1000));       // a and b full again: forgotten
+  CHECK(notices.tracked() == 1);
 }
 
 }  // namespace
