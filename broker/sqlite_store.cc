@@ -85,11 +85,15 @@ SqliteStore::~SqliteStore() {
   bool closed = false;
   {
     MutexLock lock(reader_mu_);
+    if (leave_as_found_ && reader_ != nullptr) sqlite3_db_config(reader_, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
     closed = sqlite3_close(reader_) == SQLITE_OK;
   }
+  // The last connection to close would otherwise copy the WAL into the
+  // database and delete it.
+  if (leave_as_found_ && db_ != nullptr) sqlite3_db_config(db_, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
   closed = sqlite3_close(db_) == SQLITE_OK && closed;
   // A clean stop: the next open need not check the file (store_check.h).
-  if (closed && opened_ && !halted_) store_check::mark_clean_stop(options_.path);
+  if (closed && opened_ && !halted_ && !leave_as_found_) store_check::mark_clean_stop(options_.path);
 }
 
 void SqliteStore::halt(std::string reason) {

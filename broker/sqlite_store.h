@@ -52,6 +52,7 @@ class SqliteStore final : public Store {
   Status commit(const Batch& batch, std::string* clashing_id) override;
   bool halted() const override { return halted_.load(); }
   std::string halt_reason() const override;
+  void leave_as_found() override { leave_as_found_ = true; }
   Result<std::vector<StoredReport>> read_after(std::uint64_t after, std::size_t limit) override;
   std::optional<SourceRecord> find_source(const std::string& report_id) override;
   Result<bool> has_report(const std::string& report_id) override;
@@ -76,6 +77,7 @@ class SqliteStore final : public Store {
   sqlite3* reader_ GUARDED_BY(reader_mu_) = nullptr;  // read-only
   bool opened_ = false;                               // open() succeeded: a clean close may be recorded
   std::atomic<bool> halted_{false};
+  bool leave_as_found_ = false;
   mutable Mutex halt_mu_;
   std::string halt_reason_ GUARDED_BY(halt_mu_);
   std::atomic<int> fail_syncs_{0};

@@ -132,6 +132,11 @@ class Store {
   // Any thread.
   virtual bool halted() const = 0;
   virtual std::string halt_reason() const = 0;
+  // The start was refused after the store opened (STORAGE_TRUNCATED): close
+  // it leaving its files as they were, for whoever examines the loss: no
+  // checkpoint of the WAL into the database, no record of a clean stop.
+  // Start-up thread only, before any commit.
+  virtual void leave_as_found() = 0;
 
   // Reports with seq > after, in ascending seq, at most `limit` (committed
   // only); STORAGE_FAILED when the store cannot be read. Any thread.

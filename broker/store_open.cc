@@ -26,7 +26,10 @@ Status Broker::Impl::open_store() {
   std::string lost;  // set when --accept-loss accepted a truncation (audited below)
   Status anchored =
       audit::check_anchor(config.data_dir, so.path, audit_key->public_key(), config.accept_loss, clock.now_ms(), &lost);
-  if (!anchored) return anchored;
+  if (!anchored) {
+    store->leave_as_found();  // the evidence of the loss stays as it is
+    return anchored;
+  }
   for (const auto& [originator, seq] : state.sequences) replay.restore_sequence(originator, seq);
   // Accepted times (wall) become steady times, the replay memory's clock.
   for (const auto& [id, when] : state.recent_ids) replay.restore_id(id, clock.steady_ms() - (clock.now_ms() - when));

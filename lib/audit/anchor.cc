@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -17,6 +18,12 @@
 namespace tearline::audit {
 
 namespace {
+
+// The file is read from its end, at most this much (some 200 lines): only
+// its newest verifying line counts.
+constexpr std::size_t kTailBytes = std::size_t{64} << 10;
+// Past this size the file is rewritten with the newest lines alone.
+constexpr off_t kCompactBytes = off_t{1} << 20;
 
 // The value of `key=` in a line of space-separated tokens, or "".
 std::string_view anchor_field(std::string_view line, std::string_view key) {
@@ -104,8 +111,18 @@ Status append_anchor(const std::filesystem::path& path, const std::vector<Checkp
   }
   const bool synced = ::fsync(fd) == 0;
   const int err = errno;
+  struct stat st {};
+  const bool large = ::fstat(fd, &st) == 0 && st.st_size > kCompactBytes;
   ::close(fd);
   if (!synced) return Status::fail(Code::STORAGE_FAILED, "cannot sync " + path.string() + ": " + std::strerror(err));
+  if (large) {
+    // Only the newest line counts: rewrite the file with the lines just
+    // appended (already durable above, so a crash during the rewrite leaves
+    // either file, each ending with them).
+    Status compacted =
+        write_file_atomic(path, ByteView(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()), 0600);
+    if (!compacted) return Status::fail(Code::STORAGE_FAILED, compacted.reasons().front().message);
+  }
   return Status::ok();
 }
 
@@ -114,8 +131,14 @@ std::optional<Checkpoint> newest_anchor(const std::filesystem::path& path, const
   std::vector<std::string> lines;
   std::error_code ec;
   if (std::filesystem::is_regular_file(path, ec)) {
-    std::ifstream in(path);
-    for (std::string line; std::getline(in, line);) {
+    std::ifstream in(path, std::ios::binary);
+    in.seekg(0, std::ios::end);
+    const auto size = static_cast<std::size_t>(std::max<std::streamoff>(0, in.tellg()));
+    const std::size_t from = size > kTailBytes ? size - kTailBytes : 0;
+    in.seekg(static_cast<std::streamoff>(from));
+    std::string line;
+    if (from > 0) std::getline(in, line);  // the part of a line before the tail
+    while (std::getline(in, line)) {
       if (!line.empty()) lines.push_back(line);
     }
   } else {

@@ -81,6 +81,12 @@ store_last() {
   rm -rf "$WORK/scratch" && cp -r "$1" "$WORK/scratch"
   sqlite3 "$WORK/scratch/tearline.db" "SELECT COALESCE(MAX(idx), 0) FROM audit"
 }
+# evidence DIR: the database's and its WAL's digests (an empty WAL counts as
+# none: SQLite makes one at open; the -shm index is rebuilt at each open).
+evidence() {
+  sha256sum "$1/tearline.db"
+  [[ ! -s $1/tearline.db-wal ]] || sha256sum "$1/tearline.db-wal"
+}
 # try DIR NAME: starts the broker on DIR; exit 4 with one line when entries
 # were lost, a normal start otherwise. Echoes "lost" or "kept".
 LOST_CASES=0
@@ -89,11 +95,17 @@ try() {
   last=$(store_last "$dir")
   config "$dir"
   if ((last < ANCHORED)); then
+    local before
+    before=$(evidence "$dir")
     timeout 20 "$BROKER" --config "$WORK/broker.toml" 2>"$WORK/$name.log" || rc=$?
     [[ $rc -eq 4 ]] || { cat "$WORK/$name.log"; fail "$name: exit $rc, expected 4 (store ends at $last < $ANCHORED)"; }
     grep -q "^tearline-broker: cannot start: STORAGE_TRUNCATED: truncated: the store ends at entry $last, checkpoint time_ms=[0-9]* names entry $ANCHORED: committed audit entries $((last + 1))\.\.$ANCHORED .* --accept-loss" \
       "$WORK/$name.log" || { cat "$WORK/$name.log"; fail "$name: no STORAGE_TRUNCATED line"; }
     [[ $(grep -c '^tearline-broker: ' "$WORK/$name.log") -eq 1 ]] || { cat "$WORK/$name.log"; fail "$name: not one line"; }
+    # The refused start leaves the evidence as it was: the WAL not copied
+    # into the database nor deleted, no clean stop recorded.
+    [[ $(evidence "$dir") == "$before" ]] || fail "$name: the refused start changed the database or its WAL"
+    [[ ! -e $dir/tearline.db.clean-stop ]] || fail "$name: the refused start recorded a clean stop"
     LOST_CASES=$((LOST_CASES + 1))
     echo "   $name: store ends at $last, anchor names $ANCHORED: refused, exit 4"
   else
