@@ -64,6 +64,12 @@ void StoreWriter::anchor_checkpoints(const Batch& batch) {
     return;
   }
   for (const auto& c : batch.checkpoints) log_->info("event=checkpoint_anchored {}", audit::anchor_line(c));
+  auto compacted = audit::compact_anchor(anchor_, batch.checkpoints);
+  if (!compacted) {
+    log_->warn("event=checkpoint_anchor_compact_failed reason=\"{}\"", compacted.status().to_string());
+  } else if (*compacted) {
+    log_->info("event=checkpoint_anchor_compacted index={}", batch.checkpoints.back().index);
+  }
 }
 
 void StoreWriter::run() {

@@ -77,8 +77,16 @@ void ZapHandler::run() {
     }
     const std::string address = request.size() > 3 ? request[3].to_string() : std::string();
     if (hook_) hook_(who, address, status == "200", text);
-    // Beyond the address's budget of ERRORs, close at once (refusal_notice.h).
-    if (status != "200" && !notices_.tell(address, clock_.steady_ms())) status = kCloseAtOnce;
+    // Beyond the budget of ERRORs, close at once (refusal_notice.h). The
+    // text and User-Id frames go empty: libzmq 4.3.4 closes only the first
+    // frame of a reply it rejects (zap_client.cpp: close_and_return(msg, -1)
+    // picks the one-message overload), so a frame too long to be stored in
+    // the message itself (over 33 bytes) would leak with each such reply.
+    if (status != "200" && !notices_.tell(address, clock_.steady_ms())) {
+      status = kCloseAtOnce;
+      text.clear();
+      user_id.clear();
+    }
     std::vector<zmq::const_buffer> reply;
     const std::string version = "1.0";
     const std::string request_id = request.size() > 1 ? request[1].to_string() : std::string();

@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <sqlite3.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -23,7 +22,7 @@ namespace {
 // its newest verifying line counts.
 constexpr std::size_t kTailBytes = std::size_t{64} << 10;
 // Past this size the file is rewritten with the newest lines alone.
-constexpr off_t kCompactBytes = off_t{1} << 20;
+constexpr std::uintmax_t kCompactBytes = std::uintmax_t{1} << 20;
 
 // The value of `key=` in a line of space-separated tokens, or "".
 std::string_view anchor_field(std::string_view line, std::string_view key) {
@@ -111,19 +110,24 @@ Status append_anchor(const std::filesystem::path& path, const std::vector<Checkp
   }
   const bool synced = ::fsync(fd) == 0;
   const int err = errno;
-  struct stat st {};
-  const bool large = ::fstat(fd, &st) == 0 && st.st_size > kCompactBytes;
   ::close(fd);
   if (!synced) return Status::fail(Code::STORAGE_FAILED, "cannot sync " + path.string() + ": " + std::strerror(err));
-  if (large) {
-    // Only the newest line counts: rewrite the file with the lines just
-    // appended (already durable above, so a crash during the rewrite leaves
-    // either file, each ending with them).
-    Status compacted =
-        write_file_atomic(path, ByteView(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()), 0600);
-    if (!compacted) return Status::fail(Code::STORAGE_FAILED, compacted.reasons().front().message);
-  }
   return Status::ok();
+}
+
+Result<bool> compact_anchor(const std::filesystem::path& path, const std::vector<Checkpoint>& newest) {
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(path, ec);
+  if (ec || size <= kCompactBytes || newest.empty()) return false;
+  // Only the newest line counts. The lines were appended durably first, so a
+  // crash during the rewrite leaves either file, each ending with them; the
+  // rename is made durable (the directory fsynced) before any later append.
+  std::string text;
+  for (const auto& c : newest) text += anchor_line(c) + "\n";
+  Status written =
+      write_file_atomic(path, ByteView(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()), 0600);
+  if (!written) return Status::fail(Code::STORAGE_FAILED, written.reasons().front().message);
+  return true;
 }
 
 std::optional<Checkpoint> newest_anchor(const std::filesystem::path& path, const crypto::VerifyKey& key,
@@ -135,9 +139,15 @@ std::optional<Checkpoint> newest_anchor(const std::filesystem::path& path, const
     in.seekg(0, std::ios::end);
     const auto size = static_cast<std::size_t>(std::max<std::streamoff>(0, in.tellg()));
     const std::size_t from = size > kTailBytes ? size - kTailBytes : 0;
-    in.seekg(static_cast<std::streamoff>(from));
     std::string line;
-    if (from > 0) std::getline(in, line);  // the part of a line before the tail
+    if (from > 0) {
+      // Start at the first whole line of the tail: unless the byte before it
+      // ends a line, skip the part of a line the tail begins with.
+      in.seekg(static_cast<std::streamoff>(from - 1));
+      if (in.get() != '\n') std::getline(in, line);
+    } else {
+      in.seekg(0);
+    }
     while (std::getline(in, line)) {
       if (!line.empty()) lines.push_back(line);
     }

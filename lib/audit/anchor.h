@@ -49,14 +49,17 @@ std::string anchor_line(const Checkpoint& c);
 // field is missing or malformed.
 std::optional<Checkpoint> parse_anchor_line(std::string_view line);
 
-// Appends one line per checkpoint and fsyncs the file (creating it, mode
-// 0600). Past 1 MiB the file is then rewritten (atomically) with these lines
-// alone, so it never grows beyond that.
+// Appends one line per checkpoint and fsyncs the file (creating it, mode 0600).
 Status append_anchor(const std::filesystem::path& path, const std::vector<Checkpoint>& checkpoints);
+// After an append: when the file has passed 1 MiB, rewrites it atomically
+// with the `newest` lines alone (those just appended) and fsyncs its
+// directory; true when it did. So the file stays within 1 MiB plus one batch
+// of lines. STORAGE_FAILED when the rewrite failed (the appended lines stay).
+Result<bool> compact_anchor(const std::filesystem::path& path, const std::vector<Checkpoint>& newest);
 
 // The newest line of `path` (or `path` itself read as one line, when no such
 // file exists) that parses and whose signature verifies under `key`, among
-// the lines of its last 64 KiB;
+// the whole lines of its last 64 KiB;
 // nullopt when there is none (no file, an empty file). `skipped` counts the
 // lines that did not parse or verify.
 std::optional<Checkpoint> newest_anchor(const std::filesystem::path& path, const crypto::VerifyKey& key,

@@ -66,6 +66,17 @@ Status write_file_atomic(const std::filesystem::path& path, ByteView data, mode_
     ::unlink(tmp.c_str());
     return Status::fail(Code::IO_ERROR, "cannot rename to " + path.string() + ": " + std::strerror(err));
   }
+  return sync_directory(path.parent_path());
+}
+
+Status sync_directory(const std::filesystem::path& dir) {
+  const std::string name = dir.empty() ? std::string(".") : dir.string();
+  const int fd = ::open(name.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return Status::fail(Code::IO_ERROR, "cannot open directory " + name + ": " + std::strerror(errno));
+  const bool synced = ::fsync(fd) == 0;
+  const int err = errno;
+  ::close(fd);
+  if (!synced) return Status::fail(Code::IO_ERROR, "cannot sync directory " + name + ": " + std::strerror(err));
   return Status::ok();
 }
 

@@ -166,7 +166,7 @@ TEST_CASE("issue 16: refused handshakes are counted one by one and audited per a
 // A peer that ignores the broker's ERROR and keeps its end open: libzmq
 // 4.3.4 would keep each such refused connection, and its descriptor, until
 // handshake_timeout_ms (5 s). Past the address's budget of ERRORs the broker
-// answers ZAP 300, and libzmq closes the connection at once without an ERROR.
+// answers `000`, and libzmq closes the connection at once without an ERROR.
 TEST_CASE(
     "issue 16: refused handshakes past an address's budget are closed at once, even by a peer that "
     "ignores ERROR",
@@ -184,8 +184,9 @@ TEST_CASE(
   const auto started = Clock::now();
   for (int i = 0; i < kPeers; ++i) {
     auto peer = std::make_unique<testing::RawCurvePeer>();
+    const bool opened = peer->open(port, broker_key->bytes, kWaitMs);
     INFO("peer " << i << ": " << peer->why());
-    REQUIRE(peer->open(port, broker_key->bytes, kWaitMs));
+    REQUIRE(opened);
     initiated.push_back(Clock::now());
     peers.push_back(std::move(peer));
   }

@@ -63,9 +63,8 @@ struct Options {
   int attacker_threads = 2;
   int attacker_nice = 10;
   bool enforce = false;
-  bool ignore_error = false;
-  int max_fds = 0;  // with --enforce: the bound on the broker's open descriptors (0: none)  // raw CURVE peers that
-                    // keep their end open after the broker's ERROR
+  bool ignore_error = false;  // raw CURVE peers that keep their end open after the broker's ERROR
+  int max_fds = 0;            // with --enforce: the bound on the broker's open descriptors (0: none)
 };
 
 std::int64_t ms_between(SteadyClock::time_point a, SteadyClock::time_point b) {
@@ -175,6 +174,19 @@ void attack_ignoring_error(std::uint16_t port, const std::array<std::uint8_t, 32
 }
 
 int run(const Options& o) {
+  // This process holds every attacker connection it keeps open (up to rate x
+  // hold-ms / 1000 with --ignore-error): its own soft limit goes to the hard one.
+  rlimit own{};
+  if (getrlimit(RLIMIT_NOFILE, &own) == 0 && own.rlim_cur < own.rlim_max) {
+    own.rlim_cur = own.rlim_max;
+    (void)setrlimit(RLIMIT_NOFILE, &own);
+  }
+  const auto held = static_cast<rlim_t>(o.ignore_error ? static_cast<std::int64_t>(o.rate) * o.hold_ms / 1000 : 0);
+  if (getrlimit(RLIMIT_NOFILE, &own) == 0 && own.rlim_cur < held + 256) {
+    std::fprintf(stderr, "tearline_handshake_flood: the descriptor limit (%llu) is too low to keep %llu connections\n",
+                 static_cast<unsigned long long>(own.rlim_cur), static_cast<unsigned long long>(held));
+    return 1;
+  }
   BrokerSettings settings;
   FloodWorld world(settings);
   world.start_broker(o.broker);

@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstring>
 
 namespace tearline::testing {
@@ -152,7 +153,10 @@ bool RawCurvePeer::open(std::uint16_t port, const std::array<std::uint8_t, 32>& 
   std::string plain(reinterpret_cast<const char*>(c_pub), 32);
   plain.append(reinterpret_cast<const char*>(vouch_nonce + 8), 16);
   plain.append(reinterpret_cast<const char*>(vouch_box), 80);
-  plain.append(std::string("\x0bSocket-Type\x00\x00\x00\x06" "DEALER", 22));
+  plain.append(
+      std::string("\x0bSocket-Type\x00\x00\x00\x06"
+                  "DEALER",
+                  22));
   std::string initiate_box(plain.size() + crypto_box_MACBYTES, '\0');
   std::uint8_t initiate_nonce[24];
   std::memcpy(initiate_nonce, "CurveZMQINITIATE", 16);
@@ -174,9 +178,12 @@ bool RawCurvePeer::open(std::uint16_t port, const std::array<std::uint8_t, 32>& 
 }
 
 bool RawCurvePeer::closed_by_broker(int timeout_ms) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   for (;;) {
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
     pollfd p{fd_, POLLIN, 0};
-    if (::poll(&p, 1, timeout_ms) <= 0) return false;
+    if (left <= 0 || ::poll(&p, 1, static_cast<int>(left)) <= 0) return false;
     char buf[512];
     const ssize_t got = ::recv(fd_, buf, sizeof buf, 0);
     if (got <= 0) return true;  // EOF or reset: the broker closed its end
@@ -187,7 +194,9 @@ bool RawCurvePeer::closed_by_broker(int timeout_ms) {
 bool RawCurvePeer::got_error() const {
   // A short command frame whose body starts with the name ERROR.
   return after_initiate_.size() >= 8 && after_initiate_[0] == '\x04' &&
-         after_initiate_.compare(2, 6, "\x05" "ERROR") == 0;
+         after_initiate_.compare(2, 6,
+                                 "\x05"
+                                 "ERROR") == 0;
 }
 
 }  // namespace tearline::testing

@@ -21,7 +21,7 @@ class RawCurvePeer {
   // (32 bytes). Returns false (with why()) when the broker closed or failed
   // the handshake before that.
   bool open(std::uint16_t port, const std::array<std::uint8_t, 32>& server_key, int timeout_ms);
-  // After open(): waits up to timeout_ms for the broker to close the
+  // After open(): waits up to timeout_ms in all for the broker to close the
   // connection, reading (and keeping) whatever it sends first. True when the
   // broker closed it.
   bool closed_by_broker(int timeout_ms);

@@ -33,10 +33,15 @@ TEST_CASE("audit anchor: the file never grows past 1 MiB and keeps the newest ch
   const std::size_t line_bytes = anchor_line(checkpoint_at(1, key)).size() + 1;
   const std::uint64_t lines = kMiB / line_bytes + 100;  // enough to pass 1 MiB once
   std::uintmax_t largest = 0;
+  int compactions = 0;
   for (std::uint64_t i = 1; i <= lines; ++i) {
     REQUIRE(append_anchor(path, {checkpoint_at(i, key)}));
     largest = std::max(largest, std::filesystem::file_size(path));
+    auto compacted = compact_anchor(path, {checkpoint_at(i, key)});
+    REQUIRE(compacted);
+    compactions += *compacted ? 1 : 0;
   }
+  CHECK(compactions == 1);
   CHECK(largest <= kMiB + line_bytes);
   CHECK(std::filesystem::file_size(path) < kMiB / 4);  // rewritten once, then appended to
   CHECK((std::filesystem::status(path).permissions() & std::filesystem::perms::others_read) ==
@@ -74,6 +79,24 @@ TEST_CASE("audit anchor: read from the end; a damaged last line falls back to th
   CHECK_FALSE(newest_anchor(path, key.public_key(), &skipped));
   CHECK(skipped > 1000);
   CHECK(skipped < 2000);
+}
+
+TEST_CASE("audit anchor: a tail that begins exactly at a line keeps that line", "[audit][anchor]") {
+  testing::TempDir dir;
+  const auto key = crypto::SigningKey::generate();
+  const auto path = anchor_path(dir.path());
+  const std::string line = anchor_line(checkpoint_at(9, key)) + "\n";
+  {
+    // The last 64 KiB: the verifying line, then one filler line up to
+    // exactly 64 KiB in all; a line before them.
+    const std::size_t filler = (std::size_t{64} << 10) - line.size();
+    std::ofstream out(path);
+    out << std::string(63, 'x') << "\n" << line << std::string(filler - 1, 'y') << "\n";
+  }
+  std::size_t skipped = 0;
+  const auto newest = newest_anchor(path, key.public_key(), &skipped);
+  REQUIRE(newest);
+  CHECK(newest->index == 9);
 }
 
 }  // namespace

@@ -159,6 +159,17 @@ TEST_CASE("refusal notices: each address is told why for a burst, then at the re
   CHECK_FALSE(notices.tell("10.0.0.1", 0));
 }
 
+TEST_CASE("refusal notices: all addresses together share one more budget", "[broker][refusals]") {
+  RefusalNotices notices(10, 0, 100, 3, 1);  // 10 per address, never refilled; 3 in all, 1 a second
+  CHECK(notices.tell("10.0.0.1", 0));
+  CHECK(notices.tell("10.0.0.2", 0));
+  CHECK(notices.tell("10.0.0.3", 0));
+  CHECK_FALSE(notices.tell("10.0.0.4", 0));  // a fresh address, but the shared budget is spent
+  CHECK_FALSE(notices.tell("10.0.0.1", 500));
+  CHECK(notices.tell("10.0.0.4", 1000));  // one shared token refilled
+  CHECK_FALSE(notices.tell("10.0.0.1", 1000));
+}
+
 TEST_CASE("refusal notices: a full table forgets refilled addresses, else closes new ones at once",
           "[broker][refusals]") {
   RefusalNotices notices(2, 1, 2);  // at most 2 addresses
