@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "base/time_format.h"
 #include "wire/frame.h"
 
 namespace tearline::broker {
@@ -36,9 +37,10 @@ struct ParsedRow {
   // parses (to route the GAP), else nullopt.
   std::optional<report::VerifiedReport> report;
   std::vector<std::string> matched;
-  Status standing;     // the revocation rule (Router::standing); not OK: withheld from all
-  Status damaged;      // not OK: the row failed its re-check (a GAP instead)
-  Bytes late_receipt;  // signed now for a row stored without a receipt
+  Status standing;          // the revocation rule (Router::standing); not OK: withheld from all
+  Status damaged;           // not OK: the row failed its re-check (a GAP instead)
+  bool superseded = false;  // `damaged` is a signature under a key the originator held before (not damage)
+  Bytes late_receipt;       // signed now for a row stored without a receipt
 };
 
 // The header of stored bytes that do not verify, when it still parses.
@@ -50,10 +52,32 @@ std::optional<report::VerifiedReport> header_only(ByteView bytes) {
   return out;
 }
 
-Status gap_status(std::uint64_t seq, const Status& why) {
+Status gap_status(std::uint64_t seq, const ParsedRow& p) {
+  if (p.superseded) {
+    return Status::fail(Code::ORIGINATOR_INVALID, "stored report " + std::to_string(seq) + " cannot be verified: " +
+                                                      p.damaged.reasons().front().message + "; it cannot be delivered");
+  }
   return Status::fail(Code::STORAGE_DAMAGED, "stored report " + std::to_string(seq) +
-                                                 " failed the broker's re-check: " + why.to_string() +
+                                                 " failed the broker's re-check: " + p.damaged.to_string() +
                                                  "; it cannot be delivered");
+}
+
+// A signature that fails on a row accepted before the originator's current
+// credential became valid was made with the key that credential replaced
+// (`tearline certs issue --replace`): the directory holds one credential per
+// node, so that key is gone and the report cannot be verified by anyone. It
+// is not evidence of damage (nor can damage to it be told apart).
+std::optional<Status> signed_with_replaced_key(const Status& failed, const std::string& originator,
+                                               const identity::Directory& directory, std::int64_t accepted_ms) {
+  if (!failed.has(Code::REPORT_SIGNATURE)) return std::nullopt;
+  const identity::Credential* now = directory.node(originator);
+  if (now == nullptr || now->not_before * 1000 <= accepted_ms) return std::nullopt;
+  return Status::fail(Code::ORIGINATOR_INVALID,
+                      "it was accepted at " + format_utc_ms(accepted_ms) + ", before " + now->node_id +
+                          "'s current credential (serial " + std::to_string(now->serial) + ") became valid at " +
+                          format_utc_seconds(now->not_before) +
+                          ", and its signature does not verify under that credential's key: it was signed with "
+                          "the key that credential replaced, which the directory no longer holds");
 }
 
 ByteView receipt_of(const StoredReport& row, const ParsedRow& p) {
@@ -61,6 +85,17 @@ ByteView receipt_of(const StoredReport& row, const ParsedRow& p) {
 }
 
 }  // namespace
+
+void CatchUp::report_unverifiable(std::uint64_t seq, const std::string& report_hex, const std::string& originator,
+                                  const Status& why) {
+  if (!unverifiable_.insert(seq).second) return;
+  log_->warn("event=stored_report_unverifiable seq={} report={} originator={} reason=\"{}\"", seq, report_hex,
+             originator, why.to_string());
+  if (checks_.audit) {
+    checks_.audit("withheld", originator, report_hex, "withheld",
+                  "seq " + std::to_string(seq) + ": " + why.to_string());
+  }
+}
 
 void CatchUp::report_damaged(std::uint64_t seq, const std::string& report_hex, const Status& why) {
   if (!reported_.insert(seq).second) return;
@@ -137,9 +172,19 @@ std::size_t CatchUp::run(std::uint64_t head, const TrustSnapshot& trust, std::in
             p.report = std::move(v).value();
           } else {
             p.damaged = v.status();
+            if (auto why = signed_with_replaced_key(p.damaged, header.header.originator(), *snapshot.directory,
+                                                    row.accepted_ms)) {
+              p.damaged = *why;
+              p.superseded = true;
+            }
             p.report = std::move(header);
           }
         }
+      }
+      if (p.superseded) {
+        report_unverifiable(row.seq, p.report->report_id_hex(), p.report->header.originator(), p.damaged);
+        p.matched = router_.subscribers(Routable{row.seq, &*p.report, row.source.country, &row.bytes});
+        return p;
       }
       if (!p.damaged.is_ok()) {
         if (!p.report) p.report = header_only(row.bytes);
@@ -176,7 +221,7 @@ std::size_t CatchUp::run(std::uint64_t head, const TrustSnapshot& trust, std::in
         if (!p.damaged.is_ok()) {
           s.delivered = it->seq;
           if (!p.report || Router::wants(s, Routable{it->seq, &*p.report, it->source.country, &it->bytes}, p.matched)) {
-            sessions_.send(s, wire::encode_frame(wire::make_gap(it->seq, gap_status(it->seq, p.damaged))));
+            sessions_.send(s, wire::encode_frame(wire::make_gap(it->seq, gap_status(it->seq, p))));
             if (!s.ready()) break;
           }
           continue;

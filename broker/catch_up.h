@@ -29,7 +29,14 @@
 // each session that would have received it gets a GAP frame (STORAGE_DAMAGED,
 // docs/protocol.md 6.13) instead: the sessions Router::wants it for when its
 // header still names a topic, every session reading across it otherwise.
-// Its position moves past the row either way.
+// Its position moves past the row either way. One case is not damage: a
+// signature that fails on a row accepted before its originator's current
+// credential became valid was made with the key that credential replaced
+// (`tearline certs issue --replace`; the directory holds one credential per
+// node, so no one can verify it any more). It is logged
+// event=stored_report_unverifiable, audited once as event "withheld"
+// decision "withheld", not counted as damage, and its GAP carries
+// ORIGINATOR_INVALID with that reason.
 //
 // Ownership and threads: owned by the broker's I/O thread, which alone calls
 // it; borrows the store, the router and the sessions. Store errors are
@@ -88,6 +95,10 @@ class CatchUp {
  private:
   // Logs, audits and counts a damaged row, once per seq.
   void report_damaged(std::uint64_t seq, const std::string& report_hex, const Status& why);
+  // A row signed with a key its originator's credential has since replaced:
+  // logged (warn) and audited as withheld, not damage; its GAP says why.
+  void report_unverifiable(std::uint64_t seq, const std::string& report_hex, const std::string& originator,
+                           const Status& why);
 
   Store& store_;
   Router& router_;
@@ -97,7 +108,8 @@ class CatchUp {
   std::shared_ptr<spdlog::logger> log_;
   LateReceipt late_receipt_;
   CatchUpChecks checks_;
-  std::set<std::uint64_t> reported_;  // damaged seqs already reported
+  std::set<std::uint64_t> reported_;      // damaged seqs already reported
+  std::set<std::uint64_t> unverifiable_;  // seqs signed with a replaced key, already reported
   std::uint64_t reads_ = 0;
 };
 

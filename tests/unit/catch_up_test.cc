@@ -45,6 +45,7 @@ struct Fixture {
   std::map<std::string, std::vector<std::uint64_t>> seqs;  // DELIVER seqs by routing id
   std::map<std::uint64_t, v1::Deliver> frames;             // the last DELIVER of each seq
   std::map<std::string, std::vector<std::uint64_t>> gaps;  // GAP seqs by routing id
+  std::map<std::uint64_t, Code> gap_codes;                 // the last GAP's code of each seq
   std::vector<std::string> slow;
   Limits limits;
   SubscriptionIndex index;
@@ -92,7 +93,7 @@ struct Fixture {
             frames[f->deliver().broker_seq()] = f->deliver();
           }
           if (f->has_gap()) {
-            CHECK(wire::status_of(f->gap()).code() == Code::STORAGE_DAMAGED);
+            gap_codes[f->gap().broker_seq()] = wire::status_of(f->gap()).code();
             gaps[id].push_back(f->gap().broker_seq());
           }
           return true;
@@ -282,6 +283,7 @@ TEST_CASE("catch-up: a stored report that fails its re-check is a GAP, reported 
 
   CHECK(f.gaps["r-a"] == std::vector<std::uint64_t>{kGarbageSeq, kStored + 1, kStored + 2});
   CHECK(f.gaps["r-c"] == std::vector<std::uint64_t>{kGarbageSeq});  // 301, 302 are not its topic
+  for (const auto& [seq, code] : f.gap_codes) CHECK(code == Code::STORAGE_DAMAGED);
   std::vector<std::uint64_t> delivered = range(101, kStored, kGarbageSeq);
   delivered.push_back(kStored + 3);
   CHECK(f.seqs["r-a"] == delivered);
@@ -305,6 +307,67 @@ TEST_CASE("catch-up: a stored report that fails its re-check is a GAP, reported 
   CHECK(b.delivered == head);
   CHECK(audited.size() == 3);
   CHECK(counted == 3);
+}
+
+// `tearline certs issue --replace` gives a node a new credential and key;
+// its reports accepted before that were signed with the old key, which the
+// directory no longer holds. Their failing signature is not damage.
+TEST_CASE("catch-up: a report signed with the key its originator's credential replaced is withheld, not damage",
+          "[broker][catch_up]") {
+  Fixture f;
+  const identity::Credential* current = f.trust.directory->node("diran-bogota-hq");
+  REQUIRE(current != nullptr);
+  const auto rep = make_report("intel.seizures", "diran-bogota-hq", 1, {label(v1::SECRET, {"COL", "USA"})});
+  v1::Report other_key;  // as a signature by another key looks to the current one
+  REQUIRE(other_key.ParseFromArray(rep.bytes.data(), static_cast<int>(rep.bytes.size())));
+  (*other_key.mutable_signature())[5] = static_cast<char>((*other_key.mutable_signature())[5] ^ 1);
+  const std::string bytes = other_key.SerializeAsString();
+  Batch batch;
+  for (std::uint64_t seq = kStored + 1; seq <= kStored + 2; ++seq) {
+    StoredReport r;
+    r.seq = seq;
+    r.report_id = id_of(seq);
+    r.originator = "diran-bogota-hq";
+    r.topic = "intel.seizures";
+    // 301: accepted before the current credential became valid (the old
+    // key's report); 302: after it (the same bytes are damage then).
+    r.accepted_ms = seq == kStored + 1 ? (current->not_before - 60) * 1000 : kDemoNow * 1000;
+    r.sequence = seq;
+    r.source = SourceRecord{"diran-bogota-hq", "DIRAN", "COL", {}};
+    r.bytes = Bytes(bytes.begin(), bytes.end());
+    batch.reports.push_back(std::move(r));
+  }
+  REQUIRE(f.store->commit(batch));
+  std::vector<std::string> audited;
+  std::atomic<std::uint64_t> counted{0};
+  f.catch_up = std::make_unique<CatchUp>(
+      *f.store, *f.router, *f.sessions, f.limits, nullptr, nullptr,
+      CatchUpChecks{nullptr,
+                    [&](const std::string& event, const std::string& node, const std::string& id,
+                        const std::string& decision, const std::string& detail) {
+                      audited.push_back(event + "|" + node + "|" + id + "|" + decision + "|" + detail);
+                    },
+                    &counted});
+  REQUIRE(f.index.insert("dea-cucuta-agent", "intel.>"));
+  Session& a = f.session("r-a", "dea-cucuta-agent", kStored);
+  const std::uint64_t head = kStored + 2;
+  while (f.catch_up->behind(head)) f.catch_up->run(head, f.trust, kDemoNow);
+
+  CHECK(f.gaps["r-a"] == std::vector<std::uint64_t>{kStored + 1, kStored + 2});
+  CHECK(f.gap_codes[kStored + 1] == Code::ORIGINATOR_INVALID);
+  CHECK(f.gap_codes[kStored + 2] == Code::STORAGE_DAMAGED);
+  CHECK(f.seqs.count("r-a") == 0);
+  CHECK(a.delivered == head);
+  v1::ReportHeader header;
+  REQUIRE(header.ParseFromString(other_key.header()));
+  const std::string id = to_hex(as_bytes(header.report_id()));
+  REQUIRE(audited.size() == 2);
+  CHECK(audited[0].rfind(
+            "withheld|diran-bogota-hq|" + id + "|withheld|seq 301: ORIGINATOR_INVALID: it was accepted at ", 0) == 0);
+  CHECK(audited[0].find("signed with the key that credential replaced") != std::string::npos);
+  CHECK(audited[1].rfind("storage||" + id + "|damaged|seq 302: REPORT_SIGNATURE: ", 0) == 0);
+  CHECK(counted == 1);  // only 302 is damage
+  CHECK(f.catch_up->damaged() == 1);
 }
 
 }  // namespace
