@@ -1,0 +1,99 @@
+// What a session does with what the broker sends back (session_internal.h):
+// a delivered report verified and opened with its acceptance receipt, the
+// entry a delivery receipt makes of a copy, and an ACCEPTED's receipt
+// checked against the report sent.
+#include "client/session_internal.h"
+
+namespace tearline::client {
+namespace v1 = tearline::v1;
+
+namespace {
+
+// The digest an acceptance receipt commits to, when `report` is well formed
+// enough to have one (every commitment 32 bytes: receipt::report_digest's
+// precondition); nullopt otherwise.
+std::optional<crypto::Digest> digest_of(const v1::Report& report) {
+  for (const auto& s : report.sections()) {
+    if (s.commitment().size() != crypto::Digest{}.size()) return std::nullopt;
+  }
+  return receipt::report_digest(report);
+}
+
+}  // namespace
+
+Received open_delivered(ByteView bytes, std::uint64_t broker_seq, ByteView receipt, std::string_view broker_id,
+                        const identity::Directory& directory, std::string_view node_id, const crypto::SealingKey& key,
+                        report::RootCache* roots, report::UnwrapCache* unwraps, report::RootCache* receipts) {
+  Received r;
+  r.broker_seq = broker_seq;
+  r.raw.assign(bytes.begin(), bytes.end());
+  r.receipt.assign(receipt.begin(), receipt.end());
+  report::VerifyOptions options;
+  options.roots = roots;
+  auto parsed = report::parse_report_structure(bytes, options);
+  if (!parsed) {
+    r.verification = parsed.status();
+    return r;
+  }
+  // The receipt first: its time is the witness the revocation rule needs.
+  auto accepted = receipt::verify_acceptance(receipt, receipt::report_digest(parsed->report), directory,
+                                             receipt::AcceptanceCheck{broker_seq, broker_id, receipts});
+  Status refused;
+  if (accepted) {
+    options.accepted_ms = accepted->accepted_ms;
+  } else {
+    refused = accepted.status();  // never valid without it; what else fails is said too
+  }
+  auto verified = report::verify_parsed(std::move(parsed).value(), directory, options);
+  if (!verified) refused.merge(verified.status());
+  if (!refused) {
+    r.verification = refused;
+    return r;
+  }
+  r.accepted_ms = accepted->accepted_ms;
+  r.report_id_hex = verified->report_id_hex();
+  r.originator = verified->header.originator();
+  r.topic = verified->header.topic();
+  r.created_at_ms = verified->header.created_at_ms();
+  for (auto& o : report::open_sections(*verified, node_id, key, unwraps)) {
+    ReceivedSection s;
+    s.status = from_report(o.status);
+    if (o.label) s.label = from_policy(*o.label);
+    s.text = to_string(o.plaintext);
+    r.sections.push_back(std::move(s));
+  }
+  return r;
+}
+
+receipt::DeliveredCopy delivered_copy(std::uint64_t broker_seq, ByteView bytes) {
+  receipt::DeliveredCopy c;
+  c.broker_seq = broker_seq;
+  c.copy_hash = receipt::copy_hash(bytes);
+  v1::Report rep;
+  v1::ReportHeader header;
+  if (bytes.size() <= static_cast<std::size_t>(INT32_MAX) &&
+      rep.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    if (header.ParseFromString(rep.header()) && header.report_id().size() == 16) c.report_id = header.report_id();
+    for (int i = 0; i < rep.sections_size(); ++i) {
+      if (rep.sections(i).has_sealed()) c.sections.push_back(static_cast<std::uint32_t>(i));
+    }
+  }
+  if (c.report_id.size() != 16) c.report_id.assign(16, '\0');
+  return c;
+}
+
+Result<receipt::Acceptance> check_accepted(ByteView report, std::uint64_t broker_seq, ByteView receipt,
+                                           std::string_view broker_id, const identity::Directory& directory,
+                                           report::RootCache* receipts) {
+  v1::Report rep;
+  if (report.size() > static_cast<std::size_t>(INT32_MAX) ||
+      !rep.ParseFromArray(report.data(), static_cast<int>(report.size()))) {
+    return Status::fail(Code::RECEIPT_INVALID, "acceptance receipt: the report sent does not parse");
+  }
+  auto digest = digest_of(rep);
+  if (!digest) return Status::fail(Code::RECEIPT_INVALID, "acceptance receipt: the report sent is malformed");
+  return receipt::verify_acceptance(receipt, *digest, directory,
+                                    receipt::AcceptanceCheck{broker_seq, broker_id, receipts});
+}
+
+}  // namespace tearline::client
