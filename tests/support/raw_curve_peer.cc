@@ -152,7 +152,10 @@ bool RawCurvePeer::open(std::uint16_t port, const std::array<std::uint8_t, 32>& 
   std::string plain(reinterpret_cast<const char*>(c_pub), 32);
   plain.append(reinterpret_cast<const char*>(vouch_nonce + 8), 16);
   plain.append(reinterpret_cast<const char*>(vouch_box), 80);
-  plain.append(std::string("\x0bSocket-Type\x00\x00\x00\x06" "DEALER", 22));
+  plain.append(
+      std::string("\x0bSocket-Type\x00\x00\x00\x06"
+                  "DEALER",
+                  22));
   std::string initiate_box(plain.size() + crypto_box_MACBYTES, '\0');
   std::uint8_t initiate_nonce[24];
   std::memcpy(initiate_nonce, "CurveZMQINITIATE", 16);
@@ -187,7 +190,9 @@ bool RawCurvePeer::closed_by_broker(int timeout_ms) {
 bool RawCurvePeer::got_error() const {
   // A short command frame whose body starts with the name ERROR.
   return after_initiate_.size() >= 8 && after_initiate_[0] == '\x04' &&
-         after_initiate_.compare(2, 6, "\x05" "ERROR") == 0;
+         after_initiate_.compare(2, 6,
+                                 "\x05"
+                                 "ERROR") == 0;
 }
 
 }  // namespace tearline::testing
