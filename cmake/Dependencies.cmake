@@ -3,6 +3,8 @@ find_package(PkgConfig REQUIRED)
 pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)
 pkg_check_modules(ZMQ REQUIRED IMPORTED_TARGET libzmq)
 pkg_check_modules(SQLITE3 REQUIRED IMPORTED_TARGET sqlite3)
+# libpqxx 6.4 (and libpq under it): the PostgreSQL store, broker/pg_store.h.
+pkg_check_modules(PQXX REQUIRED IMPORTED_TARGET libpqxx)
 find_package(cppzmq REQUIRED)
 find_package(Protobuf REQUIRED)
 find_package(Threads REQUIRED)

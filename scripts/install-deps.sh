@@ -7,10 +7,12 @@ set -euo pipefail
 # (cmake/Countries.cmake); help2man: the man pages (packaging/); dpkg-dev:
 # dpkg-shlibdeps for `make deb`; faketime: libfaketime, which steps the broker's
 # wall clock in tests/cli/clock_step_test.sh; sqlite3: the SQLite shell, with
-# which the storage tests damage and inspect copies of a store.
+# which the storage tests damage and inspect copies of a store; libpqxx-dev and
+# libpq-dev: the PostgreSQL store (broker/pg_store.h); postgresql: initdb and
+# pg_ctl, with which its tests start a private cluster (tests/support/pg_cluster.h).
 packages=(cmake make g++ pkg-config libsodium-dev libzmq3-dev cppzmq-dev libprotobuf-dev
           protobuf-compiler catch2 libcli11-dev libtomlplusplus-dev libspdlog-dev libfmt-dev
-          libsqlite3-dev sqlite3 lld iso-codes help2man dpkg-dev faketime)
+          libsqlite3-dev sqlite3 libpq-dev libpqxx-dev postgresql lld iso-codes help2man dpkg-dev faketime)
 for extra in "$@"; do
   case "$extra" in
     build) ;;

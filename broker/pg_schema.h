@@ -1,0 +1,84 @@
+// The PostgreSQL store's schema (broker/pg_store.h), as migrations: entry
+// v-1 of kPgMigrations takes a store from schema version v-1 to v. PgStore
+// applies the missing ones at open, in one transaction, and records the
+// version reached in schema_version (one row). A store whose version is
+// higher than kPgSchemaVersion was made by a newer tearline: it is refused.
+// Never edit a migration once released; add the next one.
+//
+// writer_id: the broker writer that wrote a row. Issue 17 step 1 has one
+// writer (PgStore::kWriterId); the column is there so that several brokers
+// can later share the store, each numbering its reports and chaining its
+// audit log on its own (seq and idx are per writer). Report ids and
+// originators' sequences are shared by every writer: replay protection
+// holds across brokers.
+#pragma once
+
+namespace tearline::broker {
+
+inline constexpr int kPgSchemaVersion = 1;
+
+inline constexpr const char* kPgMigrations[kPgSchemaVersion] = {
+    // Version 1: the tables of the SQLite store (broker/sqlite_store.cc,
+    // lib/audit/audit_db.h), plus writer_id, and writers in place of meta.
+    R"sql(
+CREATE TABLE writers (
+  writer_id    integer PRIMARY KEY,
+  last_seq     bigint NOT NULL DEFAULT 0,  -- the highest seq ever committed, kept when retention deletes
+  report_bytes bigint NOT NULL DEFAULT 0   -- SUM(octet_length(bytes)) of its stored reports
+);
+CREATE TABLE reports (
+  writer_id   integer NOT NULL,
+  seq         bigint NOT NULL,
+  report_id   bytea NOT NULL UNIQUE,       -- unique for good, across writers: REPLAYED_REPORT
+  originator  text NOT NULL,
+  agency      text NOT NULL,
+  country     text NOT NULL,
+  topic       text NOT NULL,
+  sequence    bigint NOT NULL,
+  accepted_ms bigint NOT NULL,
+  bytes       bytea NOT NULL,
+  receipt     bytea NOT NULL DEFAULT ''::bytea,
+  PRIMARY KEY (writer_id, seq)
+);
+CREATE INDEX reports_by_time ON reports (writer_id, accepted_ms);
+CREATE TABLE originators (
+  node          text PRIMARY KEY,
+  last_sequence bigint NOT NULL
+);
+CREATE TABLE subscriptions (
+  node     text NOT NULL,
+  pattern  text NOT NULL,
+  position integer NOT NULL,               -- the pattern's place in the node's list
+  PRIMARY KEY (node, pattern)
+);
+CREATE TABLE cursors (
+  node      text NOT NULL,
+  writer_id integer NOT NULL,              -- the acked seq is one of this writer's
+  acked     bigint NOT NULL,
+  PRIMARY KEY (node, writer_id)
+);
+CREATE TABLE audit (
+  writer_id integer NOT NULL,
+  idx       bigint NOT NULL,
+  time_ms   bigint NOT NULL,
+  event     text NOT NULL,
+  node      text NOT NULL,
+  report    text NOT NULL,
+  decision  text NOT NULL,
+  detail    text NOT NULL,
+  prev_hash bytea NOT NULL,
+  hash      bytea NOT NULL,
+  PRIMARY KEY (writer_id, idx)
+);
+CREATE TABLE audit_checkpoints (
+  writer_id integer NOT NULL,
+  idx       bigint NOT NULL,
+  time_ms   bigint NOT NULL,
+  hash      bytea NOT NULL,
+  signature bytea NOT NULL,
+  PRIMARY KEY (writer_id, idx)
+);
+)sql",
+};
+
+}  // namespace tearline::broker

@@ -1,0 +1,226 @@
+// PgStore: connecting, the schema and its migrations, and recovery at open
+// (pg_store.h). Commits and retention: pg_store_write.cc; reads:
+// pg_store_read.cc.
+#include "broker/pg_store.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "broker/pg_schema.h"
+#include "broker/pg_store_internal.h"
+#include "report/verify.h"
+
+namespace tearline::broker {
+namespace pg {
+
+std::unique_ptr<PgStore::Connection> connect(const std::string& conninfo, const char* application_name) {
+  auto c = std::make_unique<PgStore::Connection>(conninfo);
+  // set_variable: libpqxx sets it again should it ever reconnect by itself.
+  c->conn.set_variable("application_name", c->conn.quote(std::string(application_name)));
+  // The store's statements, parsed once per connection.
+  c->conn.prepare("insert_report",
+                  "INSERT INTO reports(writer_id, seq, report_id, originator, agency, country, topic, sequence,"
+                  " accepted_ms, bytes, receipt) VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+                  " ON CONFLICT (report_id) DO NOTHING RETURNING seq");
+  c->conn.prepare("raise_sequence",
+                  "INSERT INTO originators(node, last_sequence) VALUES($1, $2) ON CONFLICT (node) DO UPDATE"
+                  " SET last_sequence = GREATEST(originators.last_sequence, EXCLUDED.last_sequence)");
+  c->conn.prepare("advance_writer",
+                  "INSERT INTO writers(writer_id, last_seq, report_bytes) VALUES($1, $2, $3) ON CONFLICT (writer_id)"
+                  " DO UPDATE SET last_seq = GREATEST(writers.last_seq, EXCLUDED.last_seq),"
+                  " report_bytes = writers.report_bytes + EXCLUDED.report_bytes RETURNING report_bytes");
+  c->conn.prepare("clear_subscriptions", "DELETE FROM subscriptions WHERE node = $1");
+  c->conn.prepare("insert_subscription",
+                  "INSERT INTO subscriptions(node, pattern, position) VALUES($1, $2, $3) ON CONFLICT DO NOTHING");
+  c->conn.prepare("set_cursor",
+                  "INSERT INTO cursors(node, writer_id, acked) VALUES($1, $2, $3) ON CONFLICT (node, writer_id)"
+                  " DO UPDATE SET acked = EXCLUDED.acked");
+  c->conn.prepare("insert_audit",
+                  "INSERT INTO audit(writer_id, idx, time_ms, event, node, report, decision, detail, prev_hash, hash)"
+                  " VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)");
+  c->conn.prepare("insert_checkpoint",
+                  "INSERT INTO audit_checkpoints(writer_id, idx, time_ms, hash, signature) VALUES($1, $2, $3, $4, $5)"
+                  " ON CONFLICT (writer_id, idx) DO UPDATE SET time_ms = EXCLUDED.time_ms, hash = EXCLUDED.hash,"
+                  " signature = EXCLUDED.signature");
+  c->conn.prepare("read_after",
+                  "SELECT seq, report_id, originator, agency, country, topic, sequence, accepted_ms, bytes, receipt"
+                  " FROM reports WHERE writer_id = $1 AND seq > $2 ORDER BY seq LIMIT $3");
+  c->conn.prepare("find_source", "SELECT originator, agency, country, bytes FROM reports WHERE report_id = $1");
+  c->conn.prepare("has_report", "SELECT 1 FROM reports WHERE report_id = $1");
+  return c;
+}
+
+pqxx::binarystring blob(const void* data, std::size_t size) {
+  // An empty vector's data() may be null, which memcpy must not be given.
+  return size == 0 ? pqxx::binarystring(std::string()) : pqxx::binarystring(data, size);
+}
+
+std::string bytes_of(const pqxx::field& f) { return f.is_null() ? std::string() : pqxx::binarystring(f).str(); }
+
+std::string message_of(const std::exception& e) {
+  std::string m = e.what();
+  while (!m.empty() && (m.back() == '\n' || m.back() == ' ')) m.pop_back();
+  return m.empty() ? std::string("the connection to PostgreSQL was lost") : m;
+}
+
+std::string sqlstate_of(const std::exception& e) {
+  const auto* sql = dynamic_cast<const pqxx::sql_error*>(&e);
+  return sql != nullptr ? sql->sqlstate() : std::string();
+}
+
+bool is_damage(const std::exception& e) {
+  const std::string state = sqlstate_of(e);
+  return state == "XX001" || state == "XX002";
+}
+
+SourceRecord source_of(const std::string& originator, const std::string& agency, const std::string& country,
+                       const std::string& bytes) {
+  SourceRecord r{originator, agency, country, {}};
+  auto parsed = report::parse_report_structure(as_bytes(bytes));
+  if (parsed) {
+    for (const auto& s : parsed->sections) r.labels.push_back(s.label.value_or(policy::Label{}));
+  }
+  return r;
+}
+
+}  // namespace pg
+
+namespace {
+
+// Creates or migrates the schema (pg_schema.h) and makes sure this writer
+// has its row, its report bytes recounted; one transaction.
+Status migrate_schema(pqxx::connection& conn) {
+  pqxx::work tx(conn);
+  // Two brokers opening one new store at once would both create the tables.
+  tx.exec("SELECT pg_advisory_xact_lock(7171717017)");
+  tx.exec("CREATE TABLE IF NOT EXISTS schema_version (version integer NOT NULL)");
+  const int version = tx.exec("SELECT COALESCE(MAX(version), 0) FROM schema_version")[0][0].as<int>();
+  if (version > kPgSchemaVersion) {
+    return Status::fail(Code::STORAGE_FAILED, "the PostgreSQL store has schema version " + std::to_string(version) +
+                                                  ", made by a newer tearline (this one knows up to version " +
+                                                  std::to_string(kPgSchemaVersion) + "); it is left as it is");
+  }
+  for (int v = version + 1; v <= kPgSchemaVersion; ++v) tx.exec(kPgMigrations[v - 1]);
+  if (version < kPgSchemaVersion) {
+    tx.exec("DELETE FROM schema_version");
+    tx.exec_params("INSERT INTO schema_version(version) VALUES($1)", kPgSchemaVersion);
+  }
+  // The count max_bytes and retention_bytes use, made true again at every open.
+  tx.exec_params("INSERT INTO writers(writer_id) VALUES($1) ON CONFLICT (writer_id) DO NOTHING", PgStore::kWriterId);
+  tx.exec_params(
+      "UPDATE writers SET report_bytes = (SELECT COALESCE(SUM(octet_length(bytes)), 0) FROM reports"
+      " WHERE writer_id = $1) WHERE writer_id = $1",
+      PgStore::kWriterId);
+  tx.commit();
+  return Status::ok();
+}
+
+void copy_digest(const pqxx::field& f, std::uint8_t* out, std::size_t size) {
+  const std::string b = pg::bytes_of(f);
+  std::fill(out, out + size, std::uint8_t{0});
+  std::copy_n(b.begin(), std::min(size, b.size()), out);
+}
+
+// What SqliteStore::open recovers, read in one snapshot.
+RecoveredState recover_state(pqxx::connection& conn, std::int64_t now_ms, std::int64_t recent_window_ms) {
+  constexpr int w = PgStore::kWriterId;
+  pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> tx(conn);
+  RecoveredState st;
+  st.last_seq = static_cast<std::uint64_t>(
+      tx.exec_params("SELECT GREATEST((SELECT COALESCE(MAX(seq), 0) FROM reports WHERE writer_id = $1),"
+                     " (SELECT COALESCE(MAX(last_seq), 0) FROM writers WHERE writer_id = $1))",
+                     w)[0][0]
+          .as<std::int64_t>());
+  for (const auto& row :
+       tx.exec_params("SELECT report_id, accepted_ms FROM reports WHERE accepted_ms >= $1 ORDER BY seq, writer_id",
+                      now_ms - recent_window_ms)) {
+    st.recent_ids.emplace_back(pg::bytes_of(row[0]), row[1].as<std::int64_t>());
+  }
+  // The most recent sources only: older ones are looked up on demand.
+  for (const auto& row : tx.exec_params("SELECT report_id, originator, agency, country, bytes FROM reports"
+                                        " ORDER BY seq DESC, writer_id DESC LIMIT $1",
+                                        static_cast<std::int64_t>(SourceIndex::kDefaultCapacity))) {
+    st.sources.emplace_back(pg::bytes_of(row[0]), pg::source_of(row[1].as<std::string>(), row[2].as<std::string>(),
+                                                                row[3].as<std::string>(), pg::bytes_of(row[4])));
+  }
+  std::reverse(st.sources.begin(), st.sources.end());
+  for (const auto& row : tx.exec("SELECT node, last_sequence FROM originators")) {
+    st.sequences[row[0].as<std::string>()] = static_cast<std::uint64_t>(row[1].as<std::int64_t>());
+  }
+  for (const auto& row : tx.exec("SELECT node, pattern FROM subscriptions ORDER BY node, position")) {
+    st.subscriptions[row[0].as<std::string>()].push_back(row[1].as<std::string>());
+  }
+  for (const auto& row : tx.exec_params("SELECT node, acked FROM cursors WHERE writer_id = $1", w)) {
+    st.cursors[row[0].as<std::string>()] = static_cast<std::uint64_t>(row[1].as<std::int64_t>());
+  }
+  const pqxx::result audit =
+      tx.exec_params("SELECT idx, hash FROM audit WHERE writer_id = $1 ORDER BY idx DESC LIMIT 1", w);
+  if (!audit.empty()) {
+    st.last_audit.index = static_cast<std::uint64_t>(audit[0][0].as<std::int64_t>());
+    copy_digest(audit[0][1], st.last_audit.hash.data(), st.last_audit.hash.size());
+  }
+  const pqxx::result checkpoint =
+      tx.exec_params("SELECT idx, time_ms FROM audit_checkpoints WHERE writer_id = $1 ORDER BY idx DESC LIMIT 1", w);
+  if (!checkpoint.empty()) {
+    st.last_checkpoint = static_cast<std::uint64_t>(checkpoint[0][0].as<std::int64_t>());
+    st.last_checkpoint_ms = checkpoint[0][1].as<std::int64_t>();
+  }
+  tx.commit();
+  return st;
+}
+
+}  // namespace
+
+PgStore::PgStore() = default;
+PgStore::~PgStore() = default;
+
+Result<std::unique_ptr<Store>> PgStore::open(const std::string& conninfo, const StoreOptions& options,
+                                             std::int64_t now_ms, std::int64_t recent_window_ms,
+                                             RecoveredState* state) {
+  std::unique_ptr<PgStore> store(new PgStore());
+  store->conninfo_ = conninfo;
+  store->options_ = options;
+  RecoveredState st;
+  try {
+    store->writer_ = pg::connect(conninfo, kWriteApplicationName);
+    Status migrated = migrate_schema(store->writer_->conn);
+    if (!migrated) return migrated;
+    st = recover_state(store->writer_->conn, now_ms, recent_window_ms);
+    MutexLock lock(store->reader_mu_);
+    store->reader_ = pg::connect(conninfo, kReadApplicationName);
+  } catch (const std::exception& e) {
+    if (pg::is_damage(e)) {
+      return Status::fail(Code::STORAGE_DAMAGED,
+                          "the PostgreSQL store reports damaged data as it opens: " + pg::message_of(e));
+    }
+    return Status::fail(Code::STORAGE_FAILED, "cannot open the PostgreSQL store: " + pg::message_of(e));
+  }
+  *state = std::move(st);
+  return std::unique_ptr<Store>(std::move(store));
+}
+
+void PgStore::halt(std::string reason) {
+  {
+    MutexLock lock(halt_mu_);
+    if (halt_reason_.empty()) halt_reason_ = std::move(reason);
+  }
+  halted_ = true;
+}
+
+std::string PgStore::halt_reason() const {
+  MutexLock lock(halt_mu_);
+  return halt_reason_;
+}
+
+Status PgStore::failure(const std::exception& e, const std::string& what) {
+  const std::string msg = pg::message_of(e);
+  if (pg::is_damage(e)) {
+    halt("the PostgreSQL store reports damaged data (" + what + ": " + msg +
+         "): it accepts nothing more; stop the broker and have the database checked and restored");
+    return Status::fail(Code::STORAGE_HALTED, halt_reason());
+  }
+  if (pg::sqlstate_of(e) == "53100") return Status::fail(Code::STORAGE_FULL, "store " + what + ": " + msg);
+  return Status::fail(Code::STORAGE_FAILED, "store " + what + ": " + msg);
+}
+
+}  // namespace tearline::broker

@@ -1,0 +1,142 @@
+// The Store on PostgreSQL (issue 17, step 1): one broker's store in a
+// PostgreSQL database, through libpqxx. It passes the same contract suite as
+// SqliteStore (tests/unit/store_contract.h) against a real server.
+//
+// Where the data lives: the database and schema the conninfo names (tables
+// unqualified, so a conninfo `options=-csearch_path=NAME` picks a schema);
+// one broker's store per database or schema. open() creates the tables when
+// they are missing and applies migrations (broker/pg_schema.h, recorded in
+// schema_version), under an advisory lock so that two openers do not race.
+// The role needs CREATE on that schema the first time (PostgreSQL 15 no
+// longer grants it on `public` to every role).
+//
+// Batches: one transaction (READ COMMITTED) per Batch: its reports, each
+// originator's highest sequence, the writer's last seq and report bytes,
+// subscriptions, cursors, audit entries and checkpoints. commit() returns OK
+// only after COMMIT returned, i.e. once the server flushed the commit record
+// (and, when the cluster has synchronous standbys and synchronous_commit is
+// on, once they confirmed: the server's settings decide; PgStore sets none
+// and never sets a statement_timeout, and never cancels a COMMIT: a
+// cancelled wait for a standby leaves the transaction committed locally).
+// Codes, as store.h:
+//   REPLAYED_REPORT  a report's id is already stored (the UNIQUE constraint
+//                    on reports.report_id, as SQLite's UNIQUE index: ids are
+//                    unique whoever the originator; ON CONFLICT DO NOTHING
+//                    finds the first such id, which *clashing_id receives).
+//   STORAGE_FULL     the reports' bytes would exceed max_bytes, or the server
+//                    reports a full disk (SQLSTATE 53100).
+//   STORAGE_FAILED   any other error, the transaction rolled back: nothing
+//                    of the batch is written. This includes a connection
+//                    lost before COMMIT was sent (the server rolls back an
+//                    open transaction whose connection ends); the next
+//                    commit connects anew.
+//   STORAGE_HALTED   the connection was lost while COMMIT was in flight: the
+//                    batch may or may not have committed, and the store
+//                    cannot tell, so it halts (store.h: the state is
+//                    unknown) rather than guess or retry the COMMIT. A
+//                    restart recovers whatever did commit; a publisher's
+//                    retry of a report that had committed is then
+//                    REPLAYED_REPORT, so nothing is stored twice. Also a
+//                    server reporting damaged data (SQLSTATE XX001, XX002),
+//                    on any read or write, halts the store saying so.
+//
+// max_bytes and retention_bytes measure the same thing: the sum of the
+// reports' own bytes (octet_length(bytes), before PostgreSQL compresses
+// them), kept in writers.report_bytes in the same transactions that insert
+// and delete reports, and recomputed at every open. Receipts, the audit log,
+// indexes, TOAST and WAL are not counted (SQLite's cap counts its whole
+// file): the server's disk-full error is the bound for those. Measured this
+// way, the cap does not depend on how well the reports compress, nor on
+// vacuum.
+//
+// Connections: two, like SqliteStore: the write connection (commit,
+// apply_retention; one thread at a time, store.h) and the read connection
+// (read_after, find_source, has_report; guarded by reader_mu_, any
+// thread). Each read is one statement, so it sees whole committed batches
+// only. A read that finds its connection lost connects anew and tries once
+// more; a commit that finds it lost at BEGIN (nothing sent yet) does the
+// same. application_name is kWriteApplicationName or kReadApplicationName,
+// so operators (and the tests) can find them in pg_stat_activity.
+//
+// leave_as_found(): nothing to do. The server owns the files; closing the
+// connections changes nothing in the database.
+//
+// Not yet (issue 17's later steps): selecting this store in the broker's
+// configuration (store = "postgresql"), several brokers on one store (one
+// writer_id each, leases and fencing for cursors, one NOTIFY per batch),
+// failover to a synchronous standby, the demo and the bench. Today the
+// writer is always kWriterId.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "base/mutex.h"
+#include "broker/store.h"
+
+namespace pqxx {
+class dbtransaction;
+class transaction_base;
+}  // namespace pqxx
+
+namespace tearline::broker {
+
+class PgStore final : public Store {
+ public:
+  static constexpr int kWriterId = 1;
+  static constexpr const char* kWriteApplicationName = "tearline-store-write";
+  static constexpr const char* kReadApplicationName = "tearline-store-read";
+
+  // Connects with `conninfo` (a libpq connection string or URI), creates or
+  // migrates the schema and recovers the store into *state (as
+  // SqliteStore::open: `recent_window_ms` back from now_ms for report ids).
+  // options.path is not used. On error returns STORAGE_FAILED (or
+  // STORAGE_DAMAGED when the server reports damaged data) with the server's
+  // message, never the conninfo (it may hold a password), and leaves *state
+  // untouched.
+  static Result<std::unique_ptr<Store>> open(const std::string& conninfo, const StoreOptions& options,
+                                             std::int64_t now_ms, std::int64_t recent_window_ms, RecoveredState* state);
+  ~PgStore() override;
+
+  Status commit(const Batch& batch, std::string* clashing_id) override;
+  bool halted() const override { return halted_.load(); }
+  std::string halt_reason() const override;
+  void leave_as_found() override {}
+  Result<std::vector<StoredReport>> read_after(std::uint64_t after, std::size_t limit) override;
+  std::optional<SourceRecord> find_source(const std::string& report_id) override;
+  Result<bool> has_report(const std::string& report_id) override;
+  Result<std::size_t> apply_retention(std::int64_t now_ms, std::vector<std::string>* removed_ids) override;
+  void fail_next_syncs_for_testing(int n) override { fail_syncs_ = n; }
+
+  struct Connection;  // a pqxx connection and its prepared statements (pg_store_internal.h)
+
+ private:
+  PgStore();
+  // Starts the batch's transaction on the write connection, connecting
+  // (again) when there is none or it was lost before anything was sent.
+  Status begin_write(std::unique_ptr<pqxx::dbtransaction>* tx);
+  // Writes the batch's rows inside `tx`; REPLAYED_REPORT or STORAGE_FULL as
+  // values, server errors as exceptions.
+  Status write_batch(pqxx::transaction_base& tx, const Batch& batch, std::string* clashing_id);
+  // Runs `query` on the read connection, connecting (again) when needed.
+  Status read(const std::function<void(pqxx::transaction_base&)>& query);
+  // Halts the store for good with `reason` (the first reason stays).
+  void halt(std::string reason);
+  // The status for a server error: halts on damaged data.
+  Status failure(const std::exception& e, const std::string& what);
+
+  std::string conninfo_;
+  StoreOptions options_;
+  std::unique_ptr<Connection> writer_;  // writer thread only
+  Mutex reader_mu_;
+  std::unique_ptr<Connection> reader_ GUARDED_BY(reader_mu_);
+  std::atomic<bool> halted_{false};
+  mutable Mutex halt_mu_;
+  std::string halt_reason_ GUARDED_BY(halt_mu_);
+  std::atomic<int> fail_syncs_{0};
+};
+
+}  // namespace tearline::broker

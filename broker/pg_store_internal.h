@@ -1,0 +1,52 @@
+// What the files of the PostgreSQL store (pg_store.cc, pg_store_write.cc,
+// pg_store_read.cc) share: a connection with its prepared statements, and
+// conversions between tearline's types and libpqxx's. Not for other code.
+//
+// Names here live in namespace pg (not file-local): the broker library is
+// compiled as unity sources, where file-local names must not collide.
+#pragma once
+
+#include <pqxx/pqxx>
+
+#include <cstdint>
+#include <exception>
+#include <memory>
+#include <string>
+
+#include "broker/pg_store.h"
+
+namespace tearline::broker {
+
+struct PgStore::Connection {
+  explicit Connection(const std::string& conninfo) : conn(conninfo) {}
+  pqxx::connection conn;
+};
+
+namespace pg {
+
+// Connects, names the session `application_name` and prepares every
+// statement of the store. Throws what libpqxx throws.
+std::unique_ptr<PgStore::Connection> connect(const std::string& conninfo, const char* application_name);
+
+// A bytea parameter (binary format: no escaping, any bytes).
+pqxx::binarystring blob(const void* data, std::size_t size);
+inline pqxx::binarystring blob(const std::string& s) { return blob(s.data(), s.size()); }
+// A bytea column's bytes.
+std::string bytes_of(const pqxx::field& f);
+// A uint64 as the bigint PostgreSQL stores (the store's seqs and sequences
+// stay below 2^63, as with SQLite's INTEGER).
+inline std::int64_t big(std::uint64_t v) { return static_cast<std::int64_t>(v); }
+
+// The server's or libpqxx's message, without the trailing newline.
+std::string message_of(const std::exception& e);
+// SQLSTATE of a server error ("" when none).
+std::string sqlstate_of(const std::exception& e);
+// The server reports damaged data: XX001 data_corrupted, XX002 index_corrupted.
+bool is_damage(const std::exception& e);
+
+// Labels of a stored report (verified before it was stored), as SqliteStore.
+SourceRecord source_of(const std::string& originator, const std::string& agency, const std::string& country,
+                       const std::string& bytes);
+
+}  // namespace pg
+}  // namespace tearline::broker

@@ -1,0 +1,83 @@
+// PgStore's reads: one statement each on the read connection, any thread
+// (pg_store.h).
+#include <algorithm>
+#include <cstdint>
+#include <utility>
+
+#include "broker/pg_store_internal.h"
+
+namespace tearline::broker {
+
+Status PgStore::read(const std::function<void(pqxx::transaction_base&)>& query) {
+  MutexLock lock(reader_mu_);
+  // Twice at most: a read changes nothing, so one that found its connection
+  // lost (a server restart, an idle connection ended) runs again on a new one.
+  for (int attempt = 0;; ++attempt) {
+    try {
+      if (!reader_) reader_ = pg::connect(conninfo_, kReadApplicationName);
+      pqxx::nontransaction tx(reader_->conn);
+      query(tx);
+      return Status::ok();
+    } catch (const pqxx::broken_connection& e) {
+      reader_.reset();
+      if (attempt > 0) return Status::fail(Code::STORAGE_FAILED, "store read: " + pg::message_of(e));
+    } catch (const std::exception& e) {
+      return failure(e, "read");
+    }
+  }
+}
+
+Result<std::vector<StoredReport>> PgStore::read_after(std::uint64_t after, std::size_t limit) {
+  std::vector<StoredReport> out;
+  Status s = read([&](pqxx::transaction_base& tx) {
+    out.clear();
+    const auto rows = tx.exec_prepared("read_after", kWriterId, pg::big(after),
+                                       static_cast<std::int64_t>(std::min<std::size_t>(limit, INT64_MAX)));
+    for (const auto& row : rows) {
+      StoredReport r;
+      r.seq = static_cast<std::uint64_t>(row[0].as<std::int64_t>());
+      r.report_id = pg::bytes_of(row[1]);
+      r.originator = row[2].as<std::string>();
+      r.source.originator = r.originator;
+      r.source.agency = row[3].as<std::string>();
+      r.source.country = row[4].as<std::string>();
+      r.topic = row[5].as<std::string>();
+      r.sequence = static_cast<std::uint64_t>(row[6].as<std::int64_t>());
+      r.accepted_ms = row[7].as<std::int64_t>();
+      const std::string bytes = pg::bytes_of(row[8]);
+      r.bytes.assign(bytes.begin(), bytes.end());
+      const std::string receipt = pg::bytes_of(row[9]);
+      r.receipt.assign(receipt.begin(), receipt.end());
+      out.push_back(std::move(r));
+    }
+  });
+  if (!s) return s;
+  return out;
+}
+
+std::optional<SourceRecord> PgStore::find_source(const std::string& report_id) {
+  std::string originator, agency, country, bytes;
+  bool found = false;
+  Status s = read([&](pqxx::transaction_base& tx) {
+    const auto rows = tx.exec_prepared("find_source", pg::blob(report_id));
+    found = !rows.empty();
+    if (!found) return;
+    originator = rows[0][0].as<std::string>();
+    agency = rows[0][1].as<std::string>();
+    country = rows[0][2].as<std::string>();
+    bytes = pg::bytes_of(rows[0][3]);
+  });
+  if (!s || !found) return std::nullopt;
+  // Parsed outside the read: the connection is not held for it.
+  return pg::source_of(originator, agency, country, bytes);
+}
+
+Result<bool> PgStore::has_report(const std::string& report_id) {
+  bool has = false;
+  Status s =
+      read([&](pqxx::transaction_base& tx) { has = !tx.exec_prepared("has_report", pg::blob(report_id)).empty(); });
+  if (!s) return s;
+  return has;
+}
+
+}  // namespace tearline::broker

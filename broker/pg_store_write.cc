@@ -1,0 +1,181 @@
+// PgStore's write path: one transaction per batch, and retention
+// (pg_store.h states the codes and the rule for a COMMIT whose outcome is
+// unknown).
+#include <algorithm>
+#include <cstdint>
+#include <map>
+#include <utility>
+
+#include "base/bytes.h"
+#include "broker/pg_store_internal.h"
+
+namespace tearline::broker {
+
+Status PgStore::begin_write(std::unique_ptr<pqxx::dbtransaction>* tx) {
+  // Twice at most: a connection the server ended while idle is found out
+  // only when used, and at BEGIN nothing of the batch was sent yet.
+  for (int attempt = 0;; ++attempt) {
+    try {
+      if (!writer_) writer_ = pg::connect(conninfo_, kWriteApplicationName);
+      *tx = std::make_unique<pqxx::work>(writer_->conn);
+      return Status::ok();
+    } catch (const pqxx::broken_connection& e) {
+      writer_.reset();
+      if (attempt > 0)
+        return Status::fail(Code::STORAGE_FAILED, "store: cannot reach PostgreSQL: " + pg::message_of(e));
+    } catch (const std::exception& e) {
+      writer_.reset();
+      return failure(e, "begin");
+    }
+  }
+}
+
+Status PgStore::write_batch(pqxx::transaction_base& tx, const Batch& batch, std::string* clashing_id) {
+  std::map<std::string, std::uint64_t> highest_sequence;
+  std::uint64_t last_seq = 0;
+  std::int64_t added_bytes = 0;
+  for (const auto& r : batch.reports) {
+    const pqxx::result inserted =
+        tx.exec_prepared("insert_report", kWriterId, pg::big(r.seq), pg::blob(r.report_id), r.originator,
+                         r.source.agency, r.source.country, r.topic, pg::big(r.sequence), r.accepted_ms,
+                         pg::blob(r.bytes.data(), r.bytes.size()), pg::blob(r.receipt.data(), r.receipt.size()));
+    if (inserted.empty()) {
+      // ON CONFLICT (report_id) DO NOTHING: the id is stored already (or
+      // earlier in this batch). The batch fails naming it, so that the
+      // broker refuses that report and writes the others in its next batch.
+      if (clashing_id != nullptr) *clashing_id = r.report_id;
+      return Status::fail(Code::REPLAYED_REPORT, "report " + to_hex(as_bytes(r.report_id)) + " was accepted before");
+    }
+    auto& highest = highest_sequence[r.originator];
+    highest = std::max(highest, r.sequence);
+    last_seq = std::max(last_seq, r.seq);
+    added_bytes += static_cast<std::int64_t>(r.bytes.size());
+  }
+  // Once per batch, not per report: each originator's highest sequence, the
+  // writer's last seq and its reports' bytes.
+  for (const auto& [originator, sequence] : highest_sequence) {
+    tx.exec_prepared("raise_sequence", originator, pg::big(sequence));
+  }
+  if (!batch.reports.empty()) {
+    const auto held =
+        tx.exec_prepared("advance_writer", kWriterId, pg::big(last_seq), added_bytes)[0][0].as<std::int64_t>();
+    if (static_cast<std::uint64_t>(held) > options_.max_bytes) {
+      return Status::fail(Code::STORAGE_FULL, "store full: its reports would hold " + std::to_string(held) +
+                                                  " bytes, more than max_bytes (" + std::to_string(options_.max_bytes) +
+                                                  ")");
+    }
+  }
+  for (const auto& [node, patterns] : batch.subscriptions) {
+    tx.exec_prepared("clear_subscriptions", node);
+    int position = 0;
+    for (const auto& p : patterns) tx.exec_prepared("insert_subscription", node, p, position++);
+  }
+  for (const auto& [node, acked] : batch.cursors) tx.exec_prepared("set_cursor", node, kWriterId, pg::big(acked));
+  for (const auto& e : batch.audit) {
+    tx.exec_prepared("insert_audit", kWriterId, pg::big(e.index), e.time_ms, e.event, e.node, e.report, e.decision,
+                     e.detail, pg::blob(e.prev_hash.data(), e.prev_hash.size()),
+                     pg::blob(e.hash.data(), e.hash.size()));
+  }
+  for (const auto& c : batch.checkpoints) {
+    tx.exec_prepared("insert_checkpoint", kWriterId, pg::big(c.index), c.time_ms,
+                     pg::blob(c.hash.data(), c.hash.size()), pg::blob(c.signature.data(), c.signature.size()));
+  }
+  return Status::ok();
+}
+
+Status PgStore::commit(const Batch& batch, std::string* clashing_id) {
+  if (halted_) return Status::fail(Code::STORAGE_HALTED, halt_reason());
+  if (batch.empty()) return Status::ok();
+  std::unique_ptr<pqxx::dbtransaction> tx;
+  Status begun = begin_write(&tx);
+  if (!begun) return begun;
+  bool committing = false;
+  try {
+    Status written = write_batch(*tx, batch, clashing_id);
+    if (!written) {
+      tx->abort();
+      return written;
+    }
+    if (fail_syncs_.load() > 0) {
+      fail_syncs_.fetch_sub(1);
+      tx->abort();
+      halt("the store halted after a failed sync (injected); restart the broker");
+      return Status::fail(Code::STORAGE_HALTED, "store: sync failed (injected); the store halts");
+    }
+    committing = true;
+    tx->commit();
+    return Status::ok();
+  } catch (const std::exception& e) {
+    const bool lost = dynamic_cast<const pqxx::in_doubt_error*>(&e) != nullptr ||
+                      dynamic_cast<const pqxx::broken_connection*>(&e) != nullptr;
+    tx.reset();  // rolls back what is still open
+    if (lost) writer_.reset();
+    if (lost && committing) {
+      // Never retried: the batch may have committed (PostgreSQL, or its
+      // standby, may hold it) or not, and only a restart can read which.
+      halt("the connection to PostgreSQL was lost during COMMIT (" + pg::message_of(e) +
+           "): whether the batch committed is unknown; restart the broker, it recovers what did commit");
+      return Status::fail(Code::STORAGE_HALTED, halt_reason());
+    }
+    if (lost) {
+      return Status::fail(Code::STORAGE_FAILED, "store: the connection to PostgreSQL was lost before COMMIT (" +
+                                                    pg::message_of(e) + "): nothing of the batch was written");
+    }
+    return failure(e, "write");
+  }
+}
+
+Result<std::size_t> PgStore::apply_retention(std::int64_t now_ms, std::vector<std::string>* removed_ids) {
+  if (halted_) return std::size_t{0};
+  std::unique_ptr<pqxx::dbtransaction> tx;
+  Status begun = begin_write(&tx);
+  if (!begun) return begun;
+  std::vector<std::string> removed;
+  try {
+    std::int64_t removed_bytes = 0;
+    // Runs a DELETE ... RETURNING seq, report_id, octet_length(bytes), in seq order.
+    auto collect = [&](const pqxx::result& rows) {
+      for (const auto& row : rows) {
+        removed.push_back(pg::bytes_of(row[0]));
+        removed_bytes += row[1].as<std::int64_t>();
+      }
+      return rows.size();
+    };
+    collect(
+        tx->exec_params("WITH d AS (DELETE FROM reports WHERE writer_id = $1 AND accepted_ms < $2"
+                        " RETURNING seq, report_id, octet_length(bytes) AS n) SELECT report_id, n FROM d ORDER BY seq",
+                        kWriterId, now_ms - options_.retention_seconds * 1000));
+    // Oldest first, and only as many as the excess: the shortest run of
+    // oldest reports whose bytes reach it. The audit log is kept whole.
+    std::int64_t held =
+        tx->exec_params("SELECT report_bytes FROM writers WHERE writer_id = $1", kWriterId)[0][0].as<std::int64_t>() -
+        removed_bytes;
+    while (held > static_cast<std::int64_t>(std::min<std::uint64_t>(options_.retention_bytes, INT64_MAX))) {
+      const std::int64_t before = removed_bytes;
+      const std::size_t deleted = collect(tx->exec_params(
+          "WITH cut AS (SELECT COALESCE((SELECT seq FROM (SELECT seq, SUM(octet_length(bytes)) OVER (ORDER BY seq)"
+          " AS upto FROM reports WHERE writer_id = $1) r WHERE upto >= $2 ORDER BY seq LIMIT 1),"
+          " (SELECT MAX(seq) FROM reports WHERE writer_id = $1)) AS seq),"
+          " d AS (DELETE FROM reports WHERE writer_id = $1 AND seq <= (SELECT seq FROM cut)"
+          " RETURNING seq, report_id, octet_length(bytes) AS n) SELECT report_id, n FROM d ORDER BY seq",
+          kWriterId, held - static_cast<std::int64_t>(options_.retention_bytes)));
+      if (deleted == 0) break;
+      held -= removed_bytes - before;
+    }
+    tx->exec_params("UPDATE writers SET report_bytes = report_bytes - $2 WHERE writer_id = $1", kWriterId,
+                    removed_bytes);
+    tx->commit();
+  } catch (const std::exception& e) {
+    const bool lost = dynamic_cast<const pqxx::in_doubt_error*>(&e) != nullptr ||
+                      dynamic_cast<const pqxx::broken_connection*>(&e) != nullptr;
+    tx.reset();
+    if (lost) writer_.reset();
+    // Deleting is idempotent: whatever a lost COMMIT did, the next pass
+    // deletes what is still due, and the count moved with the rows.
+    return failure(e, "retention");
+  }
+  if (removed_ids != nullptr) removed_ids->insert(removed_ids->end(), removed.begin(), removed.end());
+  return removed.size();
+}
+
+}  // namespace tearline::broker
