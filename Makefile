@@ -38,7 +38,7 @@ test: build
 asan: deps
 	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DTEARLINE_SANITIZE=ON $(CMAKE_ARGS) >/dev/null
 	@cmake --build $(ASAN_BUILD) -j $(JOBS)
-	@cd $(ASAN_BUILD) && ctest --output-on-failure -j $(JOBS) --repeat until-pass:2
+	@cd $(ASAN_BUILD) && LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp ctest --output-on-failure -j $(JOBS) --repeat until-pass:2
 
 # ThreadSanitizer (cmake/Sanitizers.cmake), built with clang-16, whose
 # runtime finds llvm-symbolizer-16 (package llvm-16): without a symbolizer
