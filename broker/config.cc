@@ -2,6 +2,7 @@
 
 #include <set>
 
+#include "audit/pg_audit_reader.h"
 #include "base/files.h"
 #include "base/toml_reader.h"
 
@@ -89,12 +90,30 @@ Result<Config> parse_config(std::string_view toml_text, const std::filesystem::p
     f.number("failure_cooldown_ms", 0, 3600000, &m.failure_cooldown_ms);
   }
   if (const toml::table* st = doc["storage"].as_table()) {
-    r.refuse_unknown_keys(
-        *st,
-        {"retention_seconds", "retention_bytes", "max_bytes", "audit_checkpoint_entries", "audit_checkpoint_seconds"},
-        "unknown key storage.");
+    r.refuse_unknown_keys(*st,
+                          {"store", "conninfo", "retention_seconds", "retention_bytes", "max_bytes",
+                           "audit_checkpoint_entries", "audit_checkpoint_seconds"},
+                          "unknown key storage.");
     StorageLimits& m = c.storage;
     Fields f{&r, *st};
+    std::string store = "sqlite";
+    f.text("store", &store);
+    f.text("conninfo", &m.conninfo);
+    if (store == "postgresql") {
+      m.backend = StoreBackend::kPostgresql;
+      if (Status parsed = audit::check_conninfo(m.conninfo); !m.conninfo.empty() && !parsed) {
+        r.add_unplaced("storage.conninfo: " + parsed.reasons().front().message);
+      }
+      if (m.conninfo.empty()) {
+        r.add_unplaced(
+            "storage.conninfo is required with store = \"postgresql\" (a libpq connection string, e.g."
+            " \"host=/run/postgresql dbname=tearline\" or \"postgresql://tearline@db1/tearline\")");
+      }
+    } else if (store != "sqlite") {
+      r.add_unplaced("storage.store must be \"sqlite\" (DATA_DIR/tearline.db, the default) or \"postgresql\"");
+    } else if (!m.conninfo.empty()) {
+      r.add_unplaced("storage.conninfo is only for store = \"postgresql\"");
+    }
     f.number("retention_seconds", 60, std::int64_t{10} * 365 * 86400, &m.retention_seconds);
     f.number("retention_bytes", 1 << 20, std::int64_t{1} << 50, &m.retention_bytes);
     f.number("max_bytes", 1 << 20, std::int64_t{1} << 50, &m.max_bytes);

@@ -36,7 +36,12 @@
 //   handshake_timeout_ms = 5000
 //   session_timeout_ms = 60000      # no frame for this long: session forgotten
 //
-//   [storage]                       # the durable store: DATA_DIR/tearline.db
+//   [storage]
+//   store = "sqlite"                # DATA_DIR/tearline.db (the default), or "postgresql":
+//   conninfo = "host=/run/postgresql dbname=tearline"
+//                                   # libpq connection string or URI, required with
+//                                   # "postgresql" (docs/scale-out.md). A password belongs
+//                                   # in ~/.pgpass or PGPASSFILE, not here.
 //   retention_seconds = 2592000     # 30 days: older reports are deleted
 //   retention_bytes = 1073741824    # 1 GiB: oldest reports deleted beyond it
 //   max_bytes = 4294967296          # 4 GiB hard cap: PUBLISH gets STORAGE_FULL
@@ -80,7 +85,11 @@ struct Limits {
   std::int64_t session_timeout_ms = wire::kSessionTimeoutMs;
 };
 
+enum class StoreBackend { kSqlite, kPostgresql };
+
 struct StorageLimits {
+  StoreBackend backend = StoreBackend::kSqlite;
+  std::string conninfo;  // kPostgresql: the libpq connection string
   std::int64_t retention_seconds = std::int64_t{30} * 86400;
   std::uint64_t retention_bytes = 1ull << 30;
   std::uint64_t max_bytes = 4ull << 30;

@@ -50,6 +50,71 @@ std::unique_ptr<PgStore::Connection> connect(const std::string& conninfo, const 
   return c;
 }
 
+namespace {
+
+// The session that holds writer `writer_id`'s lock in this database: its
+// pid and a description; pid 0 when none is listed (it just ended).
+std::pair<int, std::string> lock_holder(pqxx::transaction_base& tx, int writer_id) {
+  const pqxx::result holder = tx.exec_params(
+      "SELECT a.pid, COALESCE(host(a.client_addr), 'a local socket'),"
+      " COALESCE(to_char(a.backend_start, 'YYYY-MM-DD\"T\"HH24:MI:SSOF'), 'an unknown time')"
+      " FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted"
+      " AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+      " AND l.classid = $1::oid AND l.objid = $2::oid AND l.objsubid = 2",
+      PgStore::kWriterLockClass, writer_id);
+  if (holder.empty()) return {0, "another session"};
+  return {holder[0][0].as<int>(), "the session of server pid " + holder[0][0].as<std::string>() + " (from " +
+                                      holder[0][1].as<std::string>() + ", since " + holder[0][2].as<std::string>() +
+                                      ")"};
+}
+
+bool try_lock(pqxx::transaction_base& tx, int writer_id) {
+  return tx.exec_params("SELECT pg_try_advisory_lock($1, $2)", PgStore::kWriterLockClass, writer_id)[0][0].as<bool>();
+}
+
+}  // namespace
+
+Result<int> take_writer_lock(PgStore::Connection& c, const WriterLock& expect) {
+  const int w = expect.writer_id;
+  pqxx::nontransaction tx(c.conn);
+  bool locked = try_lock(tx, w);
+  if (!locked && expect.previous_pid != 0) {
+    // This store's own lost session may still hold it: a connection that
+    // died without a word lingers on the server until its keepalive gives
+    // up. End it (waiting up to 5 s for it to exit) and try once more.
+    auto [pid, who] = lock_holder(tx, w);
+    if (pid == expect.previous_pid) {
+      tx.exec_params("SELECT pg_terminate_backend($1, 5000)", pid);
+      locked = try_lock(tx, w);
+    }
+  }
+  if (!locked) {
+    return Status::fail(Code::STORAGE_FAILED, "writer " + std::to_string(w) + " of the PostgreSQL store is held by " +
+                                                  lock_holder(tx, w).second +
+                                                  ": another broker writes this store; stop it, or give this "
+                                                  "broker its own database");
+  }
+  if (expect.last_seq) {
+    // Nobody may have written as this writer since this store last did:
+    // neither reports (last_seq) nor audit entries (the highest idx).
+    const pqxx::result row = tx.exec_params(
+        "SELECT COALESCE((SELECT last_seq FROM writers WHERE writer_id = $1), 0),"
+        " COALESCE((SELECT MAX(idx) FROM audit WHERE writer_id = $1), 0)",
+        w);
+    const auto seq = static_cast<std::uint64_t>(row[0][0].as<std::int64_t>());
+    const auto idx = static_cast<std::uint64_t>(row[0][1].as<std::int64_t>());
+    if (seq != *expect.last_seq || idx != expect.last_audit) {
+      tx.exec_params("SELECT pg_advisory_unlock($1, $2)", PgStore::kWriterLockClass, w);
+      return Status::fail(Code::STORAGE_FAILED,
+                          "writer " + std::to_string(w) + " of the PostgreSQL store wrote up to seq " +
+                              std::to_string(seq) + " and audit entry " + std::to_string(idx) +
+                              " while this broker, which had written up to seq " + std::to_string(*expect.last_seq) +
+                              " and audit entry " + std::to_string(expect.last_audit) + ", was disconnected");
+    }
+  }
+  return c.conn.backendpid();
+}
+
 pqxx::binarystring blob(const void* data, std::size_t size) {
   // An empty vector's data() may be null, which memcpy must not be given.
   return size == 0 ? pqxx::binarystring(std::string()) : pqxx::binarystring(data, size);
@@ -58,8 +123,19 @@ pqxx::binarystring blob(const void* data, std::size_t size) {
 std::string bytes_of(const pqxx::field& f) { return f.is_null() ? std::string() : pqxx::binarystring(f).str(); }
 
 std::string message_of(const std::exception& e) {
-  std::string m = e.what();
-  while (!m.empty() && (m.back() == '\n' || m.back() == ' ')) m.pop_back();
+  // One line: libpq's messages run over several ("...failed: ...\n\tIs the
+  // server running...?\n"); each line break and its indent become one space.
+  std::string m;
+  bool breaking = false;
+  for (const char c : std::string(e.what())) {
+    if (c == '\n' || c == '\r' || (breaking && (c == '\t' || c == ' '))) {
+      breaking = true;
+      continue;
+    }
+    if (breaking && !m.empty()) m += ' ';
+    breaking = false;
+    m += c;
+  }
   return m.empty() ? std::string("the connection to PostgreSQL was lost") : m;
 }
 
@@ -183,9 +259,14 @@ Result<std::unique_ptr<Store>> PgStore::open(const std::string& conninfo, const 
   RecoveredState st;
   try {
     store->writer_ = pg::connect(conninfo, kWriteApplicationName);
+    auto locked = pg::take_writer_lock(*store->writer_, pg::WriterLock{kWriterId, std::nullopt, 0, 0});
+    if (!locked) return locked.status();
+    store->writer_pid_ = *locked;
     Status migrated = migrate_schema(store->writer_->conn);
     if (!migrated) return migrated;
     st = recover_state(store->writer_->conn, now_ms, recent_window_ms);
+    store->committed_seq_ = st.last_seq;
+    store->committed_audit_ = st.last_audit.index;
     MutexLock lock(store->reader_mu_);
     store->reader_ = pg::connect(conninfo, kReadApplicationName);
   } catch (const std::exception& e) {
@@ -199,24 +280,11 @@ Result<std::unique_ptr<Store>> PgStore::open(const std::string& conninfo, const 
   return std::unique_ptr<Store>(std::move(store));
 }
 
-void PgStore::halt(std::string reason) {
-  {
-    MutexLock lock(halt_mu_);
-    if (halt_reason_.empty()) halt_reason_ = std::move(reason);
-  }
-  halted_ = true;
-}
-
-std::string PgStore::halt_reason() const {
-  MutexLock lock(halt_mu_);
-  return halt_reason_;
-}
-
 Status PgStore::failure(const std::exception& e, const std::string& what) {
   const std::string msg = pg::message_of(e);
   if (pg::is_damage(e)) {
-    halt("the PostgreSQL store reports damaged data (" + what + ": " + msg +
-         "): it accepts nothing more; stop the broker and have the database checked and restored");
+    halt_.halt("the PostgreSQL store reports damaged data (" + what + ": " + msg +
+               "): it accepts nothing more; stop the broker and have the database checked and restored");
     return Status::fail(Code::STORAGE_HALTED, halt_reason());
   }
   if (pg::sqlstate_of(e) == "53100") return Status::fail(Code::STORAGE_FULL, "store " + what + ": " + msg);

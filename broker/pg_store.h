@@ -1,4 +1,4 @@
-// The Store on PostgreSQL (issue 17, step 1): one broker's store in a
+// The Store on PostgreSQL (issue 17): one broker's store in a
 // PostgreSQL database, through libpqxx. It passes the same contract suite as
 // SqliteStore (tests/unit/store_contract.h) against a real server.
 //
@@ -58,14 +58,24 @@
 // same. application_name is kWriteApplicationName or kReadApplicationName,
 // so operators (and the tests) can find them in pg_stat_activity.
 //
+// One writer: a broker writes as its writer only while its write session
+// holds that writer's advisory lock (pg_try_advisory_lock(kWriterLockClass,
+// writer_id), taken at open, held for the session's life). A second broker
+// opening the same store as the same writer is refused (STORAGE_FAILED
+// naming the session that holds it); its data_dir lock cannot see another
+// host. When the write session is lost, the lock goes with it: the next
+// commit connects anew and must take the lock again and find the writer's
+// last_seq where this store left it; otherwise another broker wrote as this
+// writer meanwhile, and the store halts rather than interleave with it.
+//
 // leave_as_found(): nothing to do. The server owns the files; closing the
 // connections changes nothing in the database.
 //
-// Not yet (issue 17's later steps): selecting this store in the broker's
-// configuration (store = "postgresql"), several brokers on one store (one
-// writer_id each, leases and fencing for cursors, one NOTIFY per batch),
-// failover to a synchronous standby, the demo and the bench. Today the
-// writer is always kWriterId.
+// A broker opens it when its configuration says storage.store =
+// "postgresql" (broker/store_open.cc). Not yet (issue 17's later steps):
+// several brokers on one store (one writer_id each, leases and fencing for
+// cursors, one NOTIFY per batch), failover to a synchronous standby, the
+// demo and the bench. Today the writer is always kWriterId.
 #pragma once
 
 #include <atomic>
@@ -74,7 +84,9 @@
 #include <memory>
 #include <string>
 
+#include "audit/pg_audit_reader.h"
 #include "base/mutex.h"
+#include "broker/halt_latch.h"
 #include "broker/store.h"
 
 namespace pqxx {
@@ -86,7 +98,9 @@ namespace tearline::broker {
 
 class PgStore final : public Store {
  public:
-  static constexpr int kWriterId = 1;
+  static constexpr int kWriterId = audit::kPgWriterId;
+  // The advisory lock of writer W is (kWriterLockClass, W) ("One writer").
+  static constexpr int kWriterLockClass = 0x746c7772;  // "tlwr"
   static constexpr const char* kWriteApplicationName = "tearline-store-write";
   static constexpr const char* kReadApplicationName = "tearline-store-read";
 
@@ -102,8 +116,9 @@ class PgStore final : public Store {
   ~PgStore() override;
 
   Status commit(const Batch& batch, std::string* clashing_id) override;
-  bool halted() const override { return halted_.load(); }
-  std::string halt_reason() const override;
+  bool halted() const override { return halt_.halted(); }
+  std::string halt_reason() const override { return halt_.reason(); }
+  std::uint64_t footprint_bytes() override;
   void leave_as_found() override {}
   Result<std::vector<StoredReport>> read_after(std::uint64_t after, std::size_t limit) override;
   std::optional<SourceRecord> find_source(const std::string& report_id) override;
@@ -123,8 +138,6 @@ class PgStore final : public Store {
   Status write_batch(pqxx::transaction_base& tx, const Batch& batch, std::string* clashing_id);
   // Runs `query` on the read connection, connecting (again) when needed.
   Status read(const std::function<void(pqxx::transaction_base&)>& query);
-  // Halts the store for good with `reason` (the first reason stays).
-  void halt(std::string reason);
   // The status for a server error: halts on damaged data.
   Status failure(const std::exception& e, const std::string& what);
 
@@ -133,10 +146,13 @@ class PgStore final : public Store {
   std::unique_ptr<Connection> writer_;  // writer thread only
   Mutex reader_mu_;
   std::unique_ptr<Connection> reader_ GUARDED_BY(reader_mu_);
-  std::atomic<bool> halted_{false};
-  mutable Mutex halt_mu_;
-  std::string halt_reason_ GUARDED_BY(halt_mu_);
+  HaltLatch halt_;
   std::atomic<int> fail_syncs_{0};
+  // Writer thread only: the highest seq and audit idx this store committed
+  // (or recovered), and its write session's server pid.
+  std::uint64_t committed_seq_ = 0;
+  std::uint64_t committed_audit_ = 0;
+  int writer_pid_ = 0;
 };
 
 }  // namespace tearline::broker

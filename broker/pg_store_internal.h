@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <exception>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "broker/pg_store.h"
@@ -28,6 +29,27 @@ namespace pg {
 // statement of the store. Throws what libpqxx throws.
 std::unique_ptr<PgStore::Connection> connect(const std::string& conninfo, const char* application_name);
 
+// What take_writer_lock expects to find.
+struct WriterLock {
+  int writer_id = 0;
+  // Set when taking the lock again after a lost session: the writer's
+  // last_seq and highest audit idx must still be these (nobody wrote as this
+  // writer meanwhile).
+  std::optional<std::uint64_t> last_seq;
+  std::uint64_t last_audit = 0;
+  // The server pid of this store's previous write session (0: none): if it
+  // still holds the lock (a dead connection the server has not noticed), it
+  // is ended and the lock taken.
+  int previous_pid = 0;
+};
+
+// Takes writer `expect.writer_id`'s lock on `c` (pg_store.h, "One writer"): a
+// session advisory lock, held until the session ends. Returns the session's
+// server pid. STORAGE_FAILED naming the session that holds it (pid, address,
+// since when) when another does; STORAGE_FAILED too when the expectations
+// do not hold (the lock is then released again). Throws what libpqxx throws.
+Result<int> take_writer_lock(PgStore::Connection& c, const WriterLock& expect);
+
 // A bytea parameter (binary format: no escaping, any bytes).
 pqxx::binarystring blob(const void* data, std::size_t size);
 inline pqxx::binarystring blob(const std::string& s) { return blob(s.data(), s.size()); }
@@ -37,7 +59,7 @@ std::string bytes_of(const pqxx::field& f);
 // stay below 2^63, as with SQLite's INTEGER).
 inline std::int64_t big(std::uint64_t v) { return static_cast<std::int64_t>(v); }
 
-// The server's or libpqxx's message, without the trailing newline.
+// The server's or libpqxx's message, on one line (line breaks become spaces).
 std::string message_of(const std::exception& e);
 // SQLSTATE of a server error ("" when none).
 std::string sqlstate_of(const std::exception& e);

@@ -80,4 +80,19 @@ Result<bool> PgStore::has_report(const std::string& report_id) {
   return has;
 }
 
+std::uint64_t PgStore::footprint_bytes() {
+  std::uint64_t total = 0;
+  Status s = read([&](pqxx::transaction_base& tx) {
+    total = static_cast<std::uint64_t>(
+        tx.exec("SELECT COALESCE(SUM(pg_total_relation_size(c.oid)), 0)::bigint FROM pg_class c"
+                " WHERE c.relkind = 'r' AND c.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = "
+                "current_schema())"
+                " AND c.relname IN"
+                " ('reports', 'originators', 'subscriptions', 'cursors', 'audit', 'audit_checkpoints', 'writers',"
+                " 'schema_version')")[0][0]
+            .as<std::int64_t>());
+  });
+  return s ? total : 0;
+}
+
 }  // namespace tearline::broker

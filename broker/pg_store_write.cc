@@ -16,9 +16,28 @@ Status PgStore::begin_write(std::unique_ptr<pqxx::dbtransaction>* tx) {
   // only when used, and at BEGIN nothing of the batch was sent yet.
   for (int attempt = 0;; ++attempt) {
     try {
-      if (!writer_) writer_ = pg::connect(conninfo_, kWriteApplicationName);
+      if (!writer_) {
+        auto fresh = pg::connect(conninfo_, kWriteApplicationName);
+        // The writer lock went with the lost session: take it again, and
+        // make sure nobody wrote as this writer in between.
+        auto relocked = pg::take_writer_lock(*fresh, {kWriterId, committed_seq_, committed_audit_, writer_pid_});
+        if (!relocked) {
+          halt_.halt(relocked.status().reasons().front().message +
+                     "; this broker accepts nothing more: stop one of the two brokers");
+          return Status::fail(Code::STORAGE_HALTED, halt_reason());
+        }
+        writer_pid_ = *relocked;
+        writer_ = std::move(fresh);
+      }
       *tx = std::make_unique<pqxx::work>(writer_->conn);
-      return Status::ok();
+      // libpqxx 6.4 may have reconnected by itself at BEGIN, in a session
+      // that does not hold the writer lock: then start over, as after a
+      // lost session.
+      if (writer_->conn.backendpid() == writer_pid_) return Status::ok();
+      tx->reset();
+      writer_.reset();
+      if (attempt > 0) return Status::fail(Code::STORAGE_FAILED, "store: the write session changed twice at BEGIN");
+      continue;
     } catch (const pqxx::broken_connection& e) {
       writer_.reset();
       if (attempt > 0)
@@ -84,7 +103,7 @@ Status PgStore::write_batch(pqxx::transaction_base& tx, const Batch& batch, std:
 }
 
 Status PgStore::commit(const Batch& batch, std::string* clashing_id) {
-  if (halted_) return Status::fail(Code::STORAGE_HALTED, halt_reason());
+  if (halt_.halted()) return Status::fail(Code::STORAGE_HALTED, halt_reason());
   if (batch.empty()) return Status::ok();
   std::unique_ptr<pqxx::dbtransaction> tx;
   Status begun = begin_write(&tx);
@@ -99,11 +118,13 @@ Status PgStore::commit(const Batch& batch, std::string* clashing_id) {
     if (fail_syncs_.load() > 0) {
       fail_syncs_.fetch_sub(1);
       tx->abort();
-      halt("the store halted after a failed sync (injected); restart the broker");
+      halt_.halt("the store halted after a failed sync (injected); restart the broker");
       return Status::fail(Code::STORAGE_HALTED, "store: sync failed (injected); the store halts");
     }
     committing = true;
     tx->commit();
+    for (const auto& r : batch.reports) committed_seq_ = std::max(committed_seq_, r.seq);
+    for (const auto& e : batch.audit) committed_audit_ = std::max(committed_audit_, e.index);
     return Status::ok();
   } catch (const std::exception& e) {
     const bool lost = dynamic_cast<const pqxx::in_doubt_error*>(&e) != nullptr ||
@@ -113,8 +134,8 @@ Status PgStore::commit(const Batch& batch, std::string* clashing_id) {
     if (lost && committing) {
       // Never retried: the batch may have committed (PostgreSQL, or its
       // standby, may hold it) or not, and only a restart can read which.
-      halt("the connection to PostgreSQL was lost during COMMIT (" + pg::message_of(e) +
-           "): whether the batch committed is unknown; restart the broker, it recovers what did commit");
+      halt_.halt("the connection to PostgreSQL was lost during COMMIT (" + pg::message_of(e) +
+                 "): whether the batch committed is unknown; restart the broker, it recovers what did commit");
       return Status::fail(Code::STORAGE_HALTED, halt_reason());
     }
     if (lost) {
@@ -126,7 +147,7 @@ Status PgStore::commit(const Batch& batch, std::string* clashing_id) {
 }
 
 Result<std::size_t> PgStore::apply_retention(std::int64_t now_ms, std::vector<std::string>* removed_ids) {
-  if (halted_) return std::size_t{0};
+  if (halt_.halted()) return std::size_t{0};
   std::unique_ptr<pqxx::dbtransaction> tx;
   Status begun = begin_write(&tx);
   if (!begun) return begun;

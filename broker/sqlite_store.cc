@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <map>
+#include <system_error>
 
 #include "audit/audit_db.h"
 #include "broker/store_check.h"
@@ -93,27 +94,24 @@ SqliteStore::~SqliteStore() {
   if (leave_as_found_ && db_ != nullptr) sqlite3_db_config(db_, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
   closed = sqlite3_close(db_) == SQLITE_OK && closed;
   // A clean stop: the next open need not check the file (store_check.h).
-  if (closed && opened_ && !halted_ && !leave_as_found_) store_check::mark_clean_stop(options_.path);
+  if (closed && opened_ && !halt_.halted() && !leave_as_found_) store_check::mark_clean_stop(options_.path);
 }
 
-void SqliteStore::halt(std::string reason) {
-  {
-    MutexLock lock(halt_mu_);
-    if (halt_reason_.empty()) halt_reason_ = std::move(reason);
+std::uint64_t SqliteStore::footprint_bytes() {
+  std::uint64_t total = 0;
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    std::error_code ec;
+    const auto size = std::filesystem::file_size(options_.path.string() + suffix, ec);
+    if (!ec) total += size;  // a file that does not exist counts 0
   }
-  halted_ = true;
-}
-
-std::string SqliteStore::halt_reason() const {
-  MutexLock lock(halt_mu_);
-  return halt_reason_;
+  return total;
 }
 
 Status SqliteStore::unless_damaged(int rc, const std::string& what, Status otherwise) {
   if (!is_damage(rc)) return otherwise;
-  halt("the store " + options_.path.string() + " is damaged (" + what +
-       "): it accepts nothing more and writes nothing more into the file; stop the broker and " +
-       store_check::kDamageAdvice + ", or restart it to check the file (it refuses to start if it is damaged)");
+  halt_.halt("the store " + options_.path.string() + " is damaged (" + what +
+             "): it accepts nothing more and writes nothing more into the file; stop the broker and " +
+             store_check::kDamageAdvice + ", or restart it to check the file (it refuses to start if it is damaged)");
   return Status::fail(Code::STORAGE_HALTED, halt_reason());
 }
 
@@ -232,7 +230,7 @@ Result<std::unique_ptr<Store>> SqliteStore::open(const StoreOptions& options, st
 }
 
 Status SqliteStore::commit(const Batch& batch, std::string* clashing_id) {
-  if (halted_) return Status::fail(Code::STORAGE_HALTED, halt_reason());
+  if (halt_.halted()) return Status::fail(Code::STORAGE_HALTED, halt_reason());
   if (batch.empty()) return Status::ok();
   Status s = exec("BEGIN IMMEDIATE");
   if (!s) return unless_damaged(sqlite3_errcode(db_), s.to_string(), s);
@@ -337,7 +335,7 @@ Status SqliteStore::commit(const Batch& batch, std::string* clashing_id) {
   }
   if (fail_syncs_.load() > 0) {
     fail_syncs_.fetch_sub(1);
-    halt("the store halted after a failed sync (injected); restart the broker");
+    halt_.halt("the store halted after a failed sync (injected); restart the broker");
     return fail(Status::fail(Code::STORAGE_HALTED, "store: sync failed (injected); the store halts"));
   }
   const int rc = sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr);
@@ -345,7 +343,7 @@ Status SqliteStore::commit(const Batch& batch, std::string* clashing_id) {
     const std::string msg = sqlite3_errmsg(db_);
     (void)exec("ROLLBACK");
     if ((rc & 0xff) == SQLITE_IOERR) {
-      halt("the store halted after a failed sync (" + msg + "); restart the broker");
+      halt_.halt("the store halted after a failed sync (" + msg + "); restart the broker");
       return Status::fail(Code::STORAGE_HALTED, "store: commit failed (" + msg + "); the store halts");
     }
     if (is_damage(rc)) return unless_damaged(rc, "commit: " + msg, Status::ok());
@@ -426,7 +424,7 @@ Result<bool> SqliteStore::has_report(const std::string& report_id) {
 }
 
 Result<std::size_t> SqliteStore::apply_retention(std::int64_t now_ms, std::vector<std::string>* removed_ids) {
-  if (halted_) return std::size_t{0};
+  if (halt_.halted()) return std::size_t{0};
   std::size_t deleted = 0;
   // Runs a DELETE ... RETURNING report_id; counts and collects the ids.
   auto run_delete = [&](Stmt& del) -> Status {

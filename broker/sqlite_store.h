@@ -32,6 +32,7 @@
 #include <memory>
 
 #include "base/mutex.h"
+#include "broker/halt_latch.h"
 #include "broker/store.h"
 
 struct sqlite3;
@@ -50,8 +51,9 @@ class SqliteStore final : public Store {
   ~SqliteStore() override;
 
   Status commit(const Batch& batch, std::string* clashing_id) override;
-  bool halted() const override { return halted_.load(); }
-  std::string halt_reason() const override;
+  bool halted() const override { return halt_.halted(); }
+  std::string halt_reason() const override { return halt_.reason(); }
+  std::uint64_t footprint_bytes() override;
   void leave_as_found() override { leave_as_found_ = true; }
   Result<std::vector<StoredReport>> read_after(std::uint64_t after, std::size_t limit) override;
   std::optional<SourceRecord> find_source(const std::string& report_id) override;
@@ -62,8 +64,6 @@ class SqliteStore final : public Store {
  private:
   SqliteStore() = default;
   Status exec(const char* sql);
-  // Halts the store for good with `reason` (the first reason stays).
-  void halt(std::string reason);
   // When `rc` says the file is damaged (SQLITE_CORRUPT, SQLITE_NOTADB):
   // halts and returns STORAGE_HALTED saying so; otherwise `otherwise`.
   Status unless_damaged(int rc, const std::string& what, Status otherwise);
@@ -76,10 +76,8 @@ class SqliteStore final : public Store {
   Mutex reader_mu_;
   sqlite3* reader_ GUARDED_BY(reader_mu_) = nullptr;  // read-only
   bool opened_ = false;                               // open() succeeded: a clean close may be recorded
-  std::atomic<bool> halted_{false};
+  HaltLatch halt_;
   bool leave_as_found_ = false;
-  mutable Mutex halt_mu_;
-  std::string halt_reason_ GUARDED_BY(halt_mu_);
   std::atomic<int> fail_syncs_{0};
 };
 

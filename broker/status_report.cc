@@ -1,27 +1,9 @@
 // Broker::Impl::answer_status: ADMIN "status", answered BROKER_STATUS with
 // the broker's health (docs/protocol.md, "Admin commands").
-#include <system_error>
-
 #include "base/version.h"
 #include "broker/broker_impl.h"
 
 namespace tearline::broker {
-
-namespace {
-
-// The SQLite files of the store: the database, its write-ahead log and the
-// log's index; a file that does not exist counts 0.
-std::uint64_t store_file_bytes(const std::filesystem::path& data_dir) {
-  std::uint64_t total = 0;
-  for (const char* name : {"tearline.db", "tearline.db-wal", "tearline.db-shm"}) {
-    std::error_code ec;
-    const auto size = std::filesystem::file_size(data_dir / name, ec);
-    if (!ec) total += size;
-  }
-  return total;
-}
-
-}  // namespace
 
 void Broker::Impl::answer_status(Session& s, std::uint64_t request_id) {
   TrustSnapshotPtr snap = trust.current();
@@ -40,7 +22,7 @@ void Broker::Impl::answer_status(Session& s, std::uint64_t request_id) {
   std::uint64_t backlog = 0;
   for (const auto& [id, session] : sessions) backlog += session.backlog.size();
   st->set_delivery_backlog(backlog);
-  st->set_store_bytes(store_file_bytes(config.data_dir));
+  st->set_store_bytes(store->footprint_bytes());
   st->set_last_checkpoint_ms(commits->last_checkpoint_time_ms());
   st->set_directory_digest(std::string(reinterpret_cast<const char*>(digest.data()), digest.size()));
   st->set_directory_generation(snap->generation);

@@ -157,6 +157,12 @@ class Store {
   // Sequences, last_seq and the audit log are kept. Writer thread only.
   virtual Result<std::size_t> apply_retention(std::int64_t now_ms, std::vector<std::string>* removed_ids = nullptr) = 0;
 
+  // What the store takes up where it lives, in bytes: SQLite, its files
+  // (database, WAL, WAL index); PostgreSQL, its tables with their indexes
+  // and TOAST (pg_total_relation_size). 0 when it cannot be told. For
+  // `tearline status`. Any thread.
+  virtual std::uint64_t footprint_bytes() = 0;
+
   // Test seam, implemented by every backend: the next `n` non-empty commits
   // fail as a failed sync would (nothing written, STORAGE_HALTED, halted()).
   virtual void fail_next_syncs_for_testing(int n) = 0;

@@ -1,9 +1,12 @@
 // Broker::Impl::open_store: the last step of start-up. Locks the data_dir
-// (StoreLock), opens the SQLite store and restores what it recovered: replay
-// memory, sources, durable subscriptions and cursors, the broker seq and the
-// audit chain.
+// (StoreLock), opens the store the configuration names (SQLite in the
+// data_dir, or PostgreSQL), checks it against the audit anchor and restores
+// what it recovered: replay memory, sources, durable subscriptions and
+// cursors, the broker seq and the audit chain.
 #include "audit/anchor.h"
+#include "audit/pg_audit_reader.h"
 #include "broker/broker_impl.h"
+#include "broker/pg_store.h"
 #include "broker/sqlite_store.h"
 #include "receipt/acceptance.h"
 
@@ -20,12 +23,26 @@ Status Broker::Impl::open_store() {
   so.retention_bytes = config.storage.retention_bytes;
   so.max_bytes = config.storage.max_bytes;
   RecoveredState state;
-  auto opened = SqliteStore::open(so, clock.now_ms(), config.replay_memory_ms, &state);
+  const bool on_pg = config.storage.backend == StoreBackend::kPostgresql;
+  auto opened = on_pg ? PgStore::open(config.storage.conninfo, so, clock.now_ms(), config.replay_memory_ms, &state)
+                      : SqliteStore::open(so, clock.now_ms(), config.replay_memory_ms, &state);
   if (!opened) return opened.status();
   store = std::move(opened).value();
+  // The anchor in the data_dir holds this broker's checkpoints whichever
+  // store it writes: a PostgreSQL store restored from an older backup, or a
+  // standby promoted without the last commits, is found short the same way.
+  std::unique_ptr<audit::AuditReader> audit_log;
+  if (on_pg) {
+    auto reader = audit::pg_audit_reader(config.storage.conninfo, PgStore::kWriterId);
+    if (!reader) return reader.status();
+    audit_log = std::move(reader).value();
+  } else {
+    audit_log = audit::sqlite_audit_reader(so.path);
+  }
   std::string lost;  // set when --accept-loss accepted a truncation (audited below)
-  Status anchored =
-      audit::check_anchor(config.data_dir, so.path, audit_key->public_key(), config.accept_loss, clock.now_ms(), &lost);
+  Status anchored = audit::check_anchor(config.data_dir, *audit_log, audit_key->public_key(), config.accept_loss,
+                                        clock.now_ms(), &lost);
+  audit_log.reset();
   if (!anchored) {
     store->leave_as_found();  // the evidence of the loss stays as it is
     return anchored;
@@ -53,8 +70,9 @@ Status Broker::Impl::open_store() {
         return group.receipt_for_stored(seq, receipt::report_digest(r.report), accepted_ms);
       },
       CatchUpChecks{&roots, [this](auto... a) { audit_event(std::move(a)...); }, &counters.damaged_records});
-  log->info("event=store_recovered seq={} originators={} durable_nodes={} audit_entries={}", state.last_seq,
-            state.sequences.size(), node_cursors.size(), state.last_audit.index);
+  log->info("event=store_recovered store={} seq={} originators={} durable_nodes={} audit_entries={}",
+            on_pg ? "postgresql" : "sqlite", state.last_seq, state.sequences.size(), node_cursors.size(),
+            state.last_audit.index);
   return Status::ok();
 }
 

@@ -1,7 +1,6 @@
 #include "audit/anchor.h"
 
 #include <fcntl.h>
-#include <sqlite3.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -56,17 +55,6 @@ bool anchor_number(std::string_view text, std::int64_t* out) {
   }
   *out = v;
   return true;
-}
-
-// A read-only connection, closed on scope exit.
-struct AnchorDb {
-  sqlite3* db = nullptr;
-  ~AnchorDb() { sqlite3_close(db); }
-};
-
-Status anchor_db_error(sqlite3* db, const std::filesystem::path& path) {
-  return Status::fail(Code::STORAGE_FAILED, "cannot read the audit log in " + path.string() + ": " +
-                                                std::string(db != nullptr ? sqlite3_errmsg(db) : "out of memory"));
 }
 
 }  // namespace
@@ -165,17 +153,12 @@ std::optional<Checkpoint> newest_anchor(const std::filesystem::path& path, const
   return std::nullopt;
 }
 
-Result<AnchorCheck> compare_with_anchor(const std::filesystem::path& db, const Checkpoint& anchor) {
-  AnchorDb c;
-  if (sqlite3_open_v2(db.c_str(), &c.db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) return anchor_db_error(c.db, db);
+Result<AnchorCheck> compare_with_anchor(AuditReader& log, const Checkpoint& anchor) {
   AnchorCheck out;
   out.anchor = anchor;
-  sqlite3_stmt* q = nullptr;
-  if (sqlite3_prepare_v2(c.db, "SELECT COALESCE(MAX(idx), 0) FROM audit", -1, &q, nullptr) != SQLITE_OK) {
-    return anchor_db_error(c.db, db);
-  }
-  if (sqlite3_step(q) == SQLITE_ROW) out.store_last = static_cast<std::uint64_t>(sqlite3_column_int64(q, 0));
-  sqlite3_finalize(q);
+  auto last = log.last_index();
+  if (!last) return last.status();
+  out.store_last = *last;
   const std::string ends = "the store ends at entry " + std::to_string(out.store_last);
   const std::string names =
       "checkpoint time_ms=" + std::to_string(anchor.time_ms) + " names entry " + std::to_string(anchor.index);
@@ -184,15 +167,9 @@ Result<AnchorCheck> compare_with_anchor(const std::filesystem::path& db, const C
     out.message = "truncated: " + ends + ", " + names;
     return out;
   }
-  if (sqlite3_prepare_v2(c.db, "SELECT hash FROM audit WHERE idx = ?", -1, &q, nullptr) != SQLITE_OK) {
-    return anchor_db_error(c.db, db);
-  }
-  sqlite3_bind_int64(q, 1, static_cast<sqlite3_int64>(anchor.index));
-  bool same = false;
-  if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_bytes(q, 0) == 32) {
-    same = std::memcmp(sqlite3_column_blob(q, 0), anchor.hash.data(), 32) == 0;
-  }
-  sqlite3_finalize(q);
+  auto hash = log.hash_at(anchor.index);
+  if (!hash) return hash.status();
+  const bool same = hash->has_value() && **hash == anchor.hash;
   if (!same) {
     out.truncated = true;
     out.message = "truncated: " + ends + " but its entry " + std::to_string(anchor.index) + " is not the one " + names +
@@ -201,8 +178,8 @@ Result<AnchorCheck> compare_with_anchor(const std::filesystem::path& db, const C
   return out;
 }
 
-Status check_anchor(const std::filesystem::path& data_dir, const std::filesystem::path& db,
-                    const crypto::VerifyKey& key, bool accept_loss, std::int64_t now_ms, std::string* lost) {
+Status check_anchor(const std::filesystem::path& data_dir, AuditReader& log, const crypto::VerifyKey& key,
+                    bool accept_loss, std::int64_t now_ms, std::string* lost) {
   const auto path = anchor_path(data_dir);
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) return Status::ok();
@@ -217,7 +194,7 @@ Status check_anchor(const std::filesystem::path& data_dir, const std::filesystem
            " lines do not verify with the broker's audit key (the file is damaged, or the audit key changed), so "
            "the store cannot be checked for truncation";
   } else {
-    auto check = compare_with_anchor(db, *anchor);
+    auto check = compare_with_anchor(log, *anchor);
     if (!check) return check.status();
     if (!check->truncated) return Status::ok();
     what = check->message + ": committed audit entries " + std::to_string(check->store_last + 1) + ".." +

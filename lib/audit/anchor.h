@@ -36,6 +36,7 @@
 #include <vector>
 
 #include "audit/audit.h"
+#include "audit/audit_reader.h"
 #include "base/result.h"
 #include "crypto/keys.h"
 
@@ -72,16 +73,17 @@ struct AnchorCheck {
   Checkpoint anchor;             // the anchor's checkpoint (index 0: none)
   std::string message;           // "truncated: the store ends at entry N, checkpoint M names entry K" or ""
 };
-// Compares the audit tables of the SQLite database at `db` (opened
-// read-only) with `anchor`. STORAGE_FAILED when the database cannot be read.
-Result<AnchorCheck> compare_with_anchor(const std::filesystem::path& db, const Checkpoint& anchor);
+// Compares the store's audit log, read through `log` (either backend,
+// audit/audit_reader.h), with `anchor`. The reader's error when the log
+// cannot be read.
+Result<AnchorCheck> compare_with_anchor(AuditReader& log, const Checkpoint& anchor);
 
 // The start-up check (see above). OK when nothing was lost (or there is no
 // anchor yet). STORAGE_TRUNCATED with the message when committed entries were
 // lost (or no line verifies) and !accept_loss. With accept_loss: OK, *lost
 // set to the message (entries N+1..K), the old file copied aside; the caller
 // re-anchors by committing a checkpoint (Broker::create).
-Status check_anchor(const std::filesystem::path& data_dir, const std::filesystem::path& db,
-                    const crypto::VerifyKey& key, bool accept_loss, std::int64_t now_ms, std::string* lost);
+Status check_anchor(const std::filesystem::path& data_dir, AuditReader& log, const crypto::VerifyKey& key,
+                    bool accept_loss, std::int64_t now_ms, std::string* lost);
 
 }  // namespace tearline::audit

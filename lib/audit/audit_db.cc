@@ -5,6 +5,9 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <utility>
+
+#include "audit/audit_reader.h"
 
 namespace tearline::audit {
 namespace {
@@ -184,6 +187,55 @@ Result<std::vector<std::string>> read_distinct(const std::filesystem::path& path
   while ((rc = sqlite3_step(st.stmt)) == SQLITE_ROW) out.push_back(text(st.stmt, 0));
   if (rc != SQLITE_DONE) return sql_error(ro.db, "read audit log");
   return out;
+}
+
+namespace {
+
+class SqliteAuditReader final : public AuditReader {
+ public:
+  explicit SqliteAuditReader(std::filesystem::path db) : db_(std::move(db)) {}
+  Result<std::vector<AuditEntry>> entries(const Filter& filter) override { return read_entries(db_, filter); }
+  Result<std::vector<Checkpoint>> checkpoints() override { return read_checkpoints(db_); }
+  Result<std::vector<std::string>> distinct(Column column) override { return read_distinct(db_, column); }
+
+  Result<std::uint64_t> last_index() override {
+    ReadOnly ro;
+    Status s = open_read_only(db_, &ro);
+    if (!s) return s;
+    Statement st;
+    if (sqlite3_prepare_v2(ro.db, "SELECT COALESCE(MAX(idx), 0) FROM audit", -1, &st.stmt, nullptr) != SQLITE_OK) {
+      return sql_error(ro.db, "read the audit log in " + db_.string());
+    }
+    if (sqlite3_step(st.stmt) != SQLITE_ROW) return sql_error(ro.db, "read the audit log in " + db_.string());
+    return static_cast<std::uint64_t>(sqlite3_column_int64(st.stmt, 0));
+  }
+
+  Result<std::optional<crypto::Digest>> hash_at(std::uint64_t index) override {
+    ReadOnly ro;
+    Status s = open_read_only(db_, &ro);
+    if (!s) return s;
+    Statement st;
+    if (sqlite3_prepare_v2(ro.db, "SELECT hash FROM audit WHERE idx = ?", -1, &st.stmt, nullptr) != SQLITE_OK) {
+      return sql_error(ro.db, "read the audit log in " + db_.string());
+    }
+    sqlite3_bind_int64(st.stmt, 1, static_cast<sqlite3_int64>(std::min<std::uint64_t>(index, INT64_MAX)));
+    const int rc = sqlite3_step(st.stmt);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return sql_error(ro.db, "read the audit log in " + db_.string());
+    // A hash of another length is no entry's hash: none.
+    if (rc == SQLITE_DONE || sqlite3_column_bytes(st.stmt, 0) != 32) return std::optional<crypto::Digest>();
+    crypto::Digest d{};
+    copy_digest(st.stmt, 0, &d);
+    return std::optional<crypto::Digest>(d);
+  }
+
+ private:
+  std::filesystem::path db_;
+};
+
+}  // namespace
+
+std::unique_ptr<AuditReader> sqlite_audit_reader(const std::filesystem::path& db) {
+  return std::make_unique<SqliteAuditReader>(db);
 }
 
 }  // namespace tearline::audit

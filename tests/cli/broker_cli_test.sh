@@ -64,6 +64,15 @@ expect_startup_error "$WORK/bad.toml" "INVALID_FIELD"
 write_config "$WORK/unknown.toml" "$PKI/keys/broker.key" "$PKI/directory" "$SRC/certs/policy.toml"
 echo "colour = 1" >>"$WORK/unknown.toml"
 expect_startup_error "$WORK/unknown.toml" "unknown key broker.colour"
+# The store: an unknown backend, postgresql without its connection string,
+# a connection string for SQLite.
+for bad in 'store = "mysql"|storage.store must be "sqlite"' \
+  'store = "postgresql"|storage.conninfo is required with store = "postgresql"' \
+  'conninfo = "dbname=x"|storage.conninfo is only for store = "postgresql"'; do
+  write_config "$WORK/store.toml" "$PKI/keys/broker.key" "$PKI/directory" "$SRC/certs/policy.toml"
+  printf '[storage]\n%s\n' "${bad%%|*}" >>"$WORK/store.toml"
+  expect_startup_error "$WORK/store.toml" "INVALID_FIELD: .*${bad#*|}"
+done
 # Broker key readable by others.
 cp "$PKI/keys/broker.key" "$WORK/open.key"
 chmod 0644 "$WORK/open.key"

@@ -89,6 +89,6 @@ expect_damaged truncated "malformed"
 copy crashed
 rm "$WORK/crashed/tearline.db.clean-stop"
 start "$WORK/crashed"
-grep -q "event=store_recovered seq=12 " "$WORK/log" || { cat "$WORK/log"; fail "the crashed copy did not recover"; }
+grep -q "event=store_recovered store=sqlite seq=12 " "$WORK/log" || { cat "$WORK/log"; fail "the crashed copy did not recover"; }
 stop
 echo "store_damage_cli: all checks passed"

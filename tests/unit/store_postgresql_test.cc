@@ -18,6 +18,7 @@
 #include "audit/audit.h"
 #include "broker/pg_store.h"
 #include "store_contract.h"
+#include "store_postgresql_support.h"
 #include "support/pg_cluster.h"
 
 namespace tearline::broker::store_contract {
@@ -25,11 +26,7 @@ namespace {
 
 namespace fs = std::filesystem;
 namespace v1 = tearline::v1;
-using Rows = std::vector<std::vector<std::string>>;
 using testing::PgCluster;
-
-// The case's database: named after its folder (StorePlace makes a new one).
-std::string database_of(const fs::path& dir) { return dir.filename().string(); }
 
 class PostgresBackend final : public StoreBackend {
  public:
@@ -48,40 +45,6 @@ class PostgresBackend final : public StoreBackend {
     }
   }
 };
-
-// A connection of the test's own, to the case's database or another.
-class Db {
- public:
-  explicit Db(const std::string& database) : conn_(PgCluster::shared().conninfo(database)) {}
-  explicit Db(const StorePlace& place) : Db(database_of(place.dir())) {}
-
-  // Every row of `sql`, each column as text ("" for NULL).
-  Rows rows(const std::string& sql) {
-    pqxx::nontransaction tx(conn_);
-    Rows out;
-    for (const auto& row : tx.exec(sql)) {
-      std::vector<std::string> values;
-      for (const auto& field : row) values.emplace_back(field.is_null() ? "" : field.c_str());
-      out.push_back(std::move(values));
-    }
-    return out;
-  }
-  void exec(const std::string& sql) { rows(sql); }
-  pqxx::connection& connection() { return conn_; }
-
- private:
-  pqxx::connection conn_;
-};
-
-// Ends the store's sessions named `application` in the case's database
-// (waiting until they are gone); how many there were.
-std::size_t end_sessions(const StorePlace& place, const char* application) {
-  Db admin("postgres");
-  return admin
-      .rows("SELECT pg_terminate_backend(pid, 10000) FROM pg_stat_activity WHERE application_name = '" +
-            std::string(application) + "' AND datname = '" + database_of(place.dir()) + "'")
-      .size();
-}
 
 // Waits (up to a minute) until the store's write session of the case waits
 // for `wait_event`; whether it did. A state reached, not a time guessed.

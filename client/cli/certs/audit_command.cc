@@ -1,5 +1,6 @@
 // `tearline audit verify|show|receipts`: reads a broker's audit log
-// (read-only) from its database file. verify checks the hash chain and the
+// (read-only) from its store: the SQLite file (--db) or PostgreSQL (--pg),
+// cli/certs/audit_store.h. verify checks the hash chain and the
 // signed checkpoints and names the first modified, inserted, deleted or
 // reordered entry; with --pki it also verifies every delivery receipt the
 // log keeps. receipts lists the delivery receipts that name one report;
@@ -18,6 +19,7 @@
 #include "base/time_format.h"
 #include "cli/certs/audit_receipts.h"
 #include "cli/certs/audit_show.h"
+#include "cli/certs/audit_store.h"
 #include "cli/common/commands.h"
 #include "cli/common/print.h"
 #include "tearline/v1/cli.pb.h"
@@ -106,20 +108,22 @@ void print_verdict(const tearline::v1::CliAuditVerdict& v, const std::string& pk
 }
 
 struct VerifyArgs {
-  std::string db, pki = "certs/demo", key, anchor;
+  AuditStoreArgs store;
+  std::string pki = "certs/demo", key, anchor;
   bool json = false;
 };
 
 // --anchor: the store compared with the newest anchor checkpoint that
 // verifies (DATA_DIR/audit.anchor, a line of it, or the broker's
 // event=checkpoint_anchored log line): TRUNCATED when the store ends before it.
-void check_anchor_or_exit(const VerifyArgs& a, const crypto::VerifyKey& key, tearline::v1::CliAuditVerdict* v) {
+void check_anchor_or_exit(const VerifyArgs& a, audit::AuditReader& log, const crypto::VerifyKey& key,
+                          tearline::v1::CliAuditVerdict* v) {
   const auto anchor = audit::newest_anchor(a.anchor, key);
   if (!anchor) {
     throw CommandExit(kExitUsage, one_line("audit verify: --anchor " + a.anchor +
                                            ": no checkpoint line that verifies with the broker's audit key"));
   }
-  auto check = audit::compare_with_anchor(a.db, *anchor);
+  auto check = audit::compare_with_anchor(log, *anchor);
   if (!check)
     throw CommandExit(kExitUsage, one_line("audit verify: " + check.status().to_string()), check.status().code());
   v->set_anchor_index(anchor->index);
@@ -132,11 +136,12 @@ void check_anchor_or_exit(const VerifyArgs& a, const crypto::VerifyKey& key, tea
 // 1 it does not, 2 bad input.
 void run_verify(const VerifyArgs& a, bool check_receipts) {
   const crypto::VerifyKey key = audit_key_or_exit(a.key, a.pki);
-  auto entries = audit::read_entries(a.db);
+  const auto log = open_audit_or_exit("audit verify", a.store);
+  auto entries = log->entries({});
   // An unreadable database is bad input (exit 2), whatever SQLite's code.
   if (!entries)
     throw CommandExit(kExitUsage, one_line("audit verify: " + entries.status().to_string()), entries.status().code());
-  auto checkpoints = audit::read_checkpoints(a.db);
+  auto checkpoints = log->checkpoints();
   if (!checkpoints) {
     throw CommandExit(kExitUsage, one_line("audit verify: " + checkpoints.status().to_string()),
                       checkpoints.status().code());
@@ -152,7 +157,7 @@ void run_verify(const VerifyArgs& a, bool check_receipts) {
   v.set_entries(r.entries);
   v.set_checkpoints(r.checkpoints);
   v.set_protected_up_to(r.protected_up_to);
-  if (r.ok() && !a.anchor.empty()) check_anchor_or_exit(a, key, &v);
+  if (r.ok() && !a.anchor.empty()) check_anchor_or_exit(a, *log, key, &v);
   if (r.ok() && check_receipts && v.verdict() == "OK") verify_receipts(*entries, a.pki, &v);
   if (a.json) {
     std::cout << to_json(v) << "\n";
@@ -166,7 +171,8 @@ void run_verify(const VerifyArgs& a, bool check_receipts) {
 }
 
 struct ReceiptsArgs {
-  std::string db, report, pki = "certs/demo";
+  AuditStoreArgs store;
+  std::string report, pki = "certs/demo";
   bool json = false;
 };
 
@@ -197,7 +203,7 @@ void run_receipts(const ReceiptsArgs& a) {
   }
   audit::Filter filter;
   filter.event = std::string(kReceiptEvent);
-  auto entries = audit::read_entries(a.db, filter);
+  auto entries = open_audit_or_exit(cmd, a.store)->entries(filter);
   if (!entries) {
     throw CommandExit(kExitUsage, std::string(cmd) + ": " + one_line(entries.status().to_string()),
                       entries.status().code());
@@ -276,7 +282,7 @@ void add_audit_command(CLI::App& app) {
       "Check the hash chain and the signed checkpoints (and with --anchor that the store does not end before "
       "the anchored checkpoint). Exit 0 verified, 1 tampered, truncated (or a receipt does not verify), 2 bad "
       "input");
-  verify->add_option("--db", va->db, "the broker's database (DATA_DIR/tearline.db)")->required();
+  add_audit_store_options(*verify, &va->store);
   verify->add_option("--pki", va->pki,
                      "PKI folder holding directory/broker-audit.pub (default certs/demo); when given, every "
                      "delivery receipt of the log is also verified with its directory");
@@ -297,7 +303,7 @@ void add_audit_command(CLI::App& app) {
       "receipts",
       "List the delivery receipts in the log that name a report: who received which sections and when, each "
       "verified offline with the directory. Exit 0 every one verifies, 1 any does not, 2 bad input");
-  receipts->add_option("--db", ra->db, "the broker's database (DATA_DIR/tearline.db)")->required();
+  add_audit_store_options(*receipts, &ra->store);
   receipts->add_option("--report", ra->report, "the report id, hex, or a prefix of it")->required();
   receipts->add_option("--pki", ra->pki, "PKI folder whose directory verifies the receipts (default certs/demo)");
   receipts->add_flag("--json", ra->json,

@@ -24,6 +24,7 @@
 #include "base/clock.h"
 #include "base/time_format.h"
 #include "cli/certs/audit_show.h"
+#include "cli/certs/audit_store.h"
 #include "cli/common/commands.h"
 #include "cli/common/print.h"
 #include "tearline/v1/cli_admin.pb.h"
@@ -36,7 +37,8 @@ constexpr auto kPollInterval = std::chrono::milliseconds(100);
 constexpr std::uint64_t kMaxLimit = 1000000000;
 
 struct ShowArgs {
-  std::string db, node, report, decision, event, since, until, limit, idle_exit;
+  AuditStoreArgs store;
+  std::string node, report, decision, event, since, until, limit, idle_exit;
   bool since_given = false, until_given = false;  // an empty --since "" is bad input, not "unbounded"
   bool follow = false, json = false;
 };
@@ -48,10 +50,10 @@ struct ShowArgs {
 // `value` must be one the broker writes (`known`) or one the log holds (a
 // newer broker's); otherwise exit 2 listing both.
 template <std::size_t N>
-void require_one_of(const std::string& db, std::string_view option, audit::Column column, const std::string& value,
+void require_one_of(audit::AuditReader& log, std::string_view option, audit::Column column, const std::string& value,
                     const std::array<std::string_view, N>& known) {
   if (value.empty() || std::find(known.begin(), known.end(), value) != known.end()) return;
-  auto in_log = audit::read_distinct(db, column);
+  auto in_log = log.distinct(column);
   if (!in_log) {
     throw CommandExit(kExitUsage, one_line(std::string(kCommand) + ": " + in_log.status().to_string()),
                       in_log.status().code());
@@ -78,9 +80,9 @@ std::uint64_t number_or_exit(std::string_view option, const std::string& text, s
   return n;
 }
 
-audit::Filter filter_of(const ShowArgs& a) {
-  require_one_of(a.db, "--decision", audit::Column::kDecision, a.decision, audit::kDecisions);
-  require_one_of(a.db, "--event", audit::Column::kEvent, a.event, audit::kEvents);
+audit::Filter filter_of(const ShowArgs& a, audit::AuditReader& log) {
+  require_one_of(log, "--decision", audit::Column::kDecision, a.decision, audit::kDecisions);
+  require_one_of(log, "--event", audit::Column::kEvent, a.event, audit::kEvents);
   audit::Filter f;
   f.node = a.node;
   f.report = a.report;
@@ -120,8 +122,8 @@ void print_entry(const audit::AuditEntry& e, bool json) {
 
 // Prints the entries matching `f`; returns the index of the last printed (or
 // f.after_index when none).
-std::uint64_t print_batch(const std::string& db, const audit::Filter& f, bool json) {
-  auto entries = audit::read_entries(db, f);
+std::uint64_t print_batch(audit::AuditReader& log, const audit::Filter& f, bool json) {
+  auto entries = log.entries(f);
   // An unreadable database is bad input (exit 2), whatever SQLite's code.
   if (!entries) {
     throw CommandExit(kExitUsage, one_line(std::string(kCommand) + ": " + entries.status().to_string()),
@@ -162,7 +164,7 @@ class StopSignals {
   }, old_term_{};
 };
 
-void follow(const std::string& db, audit::Filter f, bool json, std::uint64_t idle_exit_ms) {
+void follow(audit::AuditReader& log, audit::Filter f, bool json, std::uint64_t idle_exit_ms) {
   const StopSignals signals;
   g_stop = 0;
   auto last_new = std::chrono::steady_clock::now();
@@ -170,7 +172,7 @@ void follow(const std::string& db, audit::Filter f, bool json, std::uint64_t idl
   while (g_stop == 0) {
     std::this_thread::sleep_for(kPollInterval);
     if (g_stop != 0) break;
-    const std::uint64_t last = print_batch(db, f, json);
+    const std::uint64_t last = print_batch(log, f, json);
     const auto now = std::chrono::steady_clock::now();
     if (last != f.after_index) {
       f.after_index = last;
@@ -182,14 +184,15 @@ void follow(const std::string& db, audit::Filter f, bool json, std::uint64_t idl
 }
 
 void run_show(const ShowArgs& a) {
-  audit::Filter f = filter_of(a);
   std::uint64_t idle_exit_ms = 0;
   if (!a.idle_exit.empty()) {
     if (!a.follow) usage("--idle-exit goes with --follow");
     idle_exit_ms = number_or_exit("--idle-exit", a.idle_exit, 86400000);
   }
-  f.after_index = print_batch(a.db, f, a.json);
-  if (a.follow) follow(a.db, f, a.json, idle_exit_ms);
+  const auto log = open_audit_or_exit(kCommand, a.store);
+  audit::Filter f = filter_of(a, *log);
+  f.after_index = print_batch(*log, f, a.json);
+  if (a.follow) follow(*log, f, a.json, idle_exit_ms);
 }
 
 }  // namespace
@@ -200,7 +203,7 @@ void add_audit_show(CLI::App& audit) {
       "show",
       "List audit entries, filtered (every filter at once); with --follow keep printing new ones as the broker "
       "appends them. Exit 0, 2 bad input or no database");
-  show->add_option("--db", a->db, "the broker's database (DATA_DIR/tearline.db)")->required();
+  add_audit_store_options(*show, &a->store);
   show->add_option("--node", a->node, "only entries about this node (routing entries: those with a clause about it)");
   show->add_option("--report", a->report, "only entries about this report (hex id or a prefix)");
   std::vector<std::string> decisions(audit::kDecisions.begin(), audit::kDecisions.end());

@@ -1,0 +1,32 @@
+// The audit log of a PostgreSQL store (broker/pg_store.h, tables in
+// broker/pg_schema.h), read through audit/audit_reader.h: one writer's
+// chain (audit and audit_checkpoints rows of `writer_id`), as
+// `tearline audit verify|show|receipts --pg CONNINFO` and a broker's
+// start-up anchor check read it.
+//
+// The connection opens at pg_audit_reader() (application_name
+// tearline-audit-read): INVALID_FIELD when `conninfo` does not parse
+// (libpq's reason), UNAVAILABLE when the server cannot be reached or refuses
+// the session. Each call is then one read-only statement, STORAGE_FAILED
+// when it fails. Messages carry the server's words, never the conninfo (it
+// may hold a password).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "audit/audit_reader.h"
+#include "base/result.h"
+
+namespace tearline::audit {
+
+// The writer a single broker writes as (PgStore::kWriterId is this one).
+inline constexpr int kPgWriterId = 1;
+
+// Whether `conninfo` parses as a libpq connection string or URI; the
+// reason (libpq's) when it does not. Nothing is connected.
+Status check_conninfo(const std::string& conninfo);
+
+Result<std::unique_ptr<AuditReader>> pg_audit_reader(const std::string& conninfo, int writer_id);
+
+}  // namespace tearline::audit

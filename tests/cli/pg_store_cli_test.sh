@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# Issue 17 step 2: a broker on PostgreSQL (storage.store = "postgresql"),
+# black-box, against a private cluster (scripts/pg-cluster.sh). Reports
+# published to it are stored there and reach a durable subscriber after the
+# broker restarts; `tearline status` counts the store's bytes; `tearline
+# audit verify|show|receipts --pg` read the store's audit log; a second
+# broker on the same store is refused (one writer), and so is a bad
+# connection string (exit 2) or a server that is not there (exit 1 at start,
+# exit 3 for the CLI).
+# Usage: pg_store_cli_test.sh PATH/TO/tearline PATH/TO/tearline-broker SOURCE_DIR
+set -euo pipefail
+
+TL=${1:?tearline}
+BROKER=${2:?tearline-broker}
+SRC=${3:?source dir}
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/tearline-pgcli.XXXXXX")
+PGDIR=$(mktemp -d "${TMPDIR:-/tmp}/tearline-pgcli-db.XXXXXX")
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do { kill -9 "$p" && wait "$p"; } 2>/dev/null || true; done
+  "$SRC/scripts/pg-cluster.sh" stop "$PGDIR" >/dev/null 2>&1 || true
+  rm -rf "$WORK" "$PGDIR"
+}
+trap cleanup EXIT
+source "$(dirname "$0")/lib.sh"
+
+CONNINFO=$("$SRC/scripts/pg-cluster.sh" start "$PGDIR")
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+EP=tcp://127.0.0.1:$(free_port)
+"$TL" certs demo --roster "$SRC/certs/roster.toml" --out "$WORK/pki" >/dev/null
+PKI=$WORK/pki
+config() {  # config FILE ENDPOINT DATA_DIR CONNINFO
+  cat >"$1" <<TOML
+[broker]
+endpoint = "$2"
+key_file = "$PKI/keys/broker.key"
+directory = "$PKI/directory"
+policy = "$SRC/certs/policy.toml"
+data_dir = "$3"
+[storage]
+store = "postgresql"
+conninfo = "$4"
+audit_checkpoint_entries = 1
+audit_checkpoint_seconds = 1
+TOML
+}
+# start_broker CONFIG LOG: waits for event=started.
+start_broker() {
+  "$BROKER" --config "$1" 2>"$2" &
+  BROKER_PID=$!
+  PIDS+=("$BROKER_PID")
+  for _ in $(seq 100); do grep -q "event=started" "$2" && return; sleep 0.1; done
+  cat "$2"
+  fail "broker did not start"
+}
+stop_broker() { kill -TERM "$BROKER_PID" && wait "$BROKER_PID"; }
+# broker_refuses CONFIG EXIT PATTERN: the broker exits EXIT with one stderr line matching PATTERN.
+broker_refuses() {
+  local rc=0
+  timeout 30 "$BROKER" --config "$1" >"$WORK/out" 2>"$WORK/err" || rc=$?
+  [[ $rc -eq $2 ]] || { cat "$WORK/err"; fail "tearline-broker exited $rc, expected $2"; }
+  one_err_line "^tearline-broker: " "$3"
+}
+A=(--pki "$PKI" -s "$EP")
+publish() {
+  run 0 publish "${A[@]}" -n dea-bogota-analyst -t "intel.pg.$1" --classification UNCLASSIFIED --rel COL,USA \
+    --text "report $1"
+}
+
+echo "== a broker on PostgreSQL stores, and a durable subscriber gets the reports after a restart"
+config "$WORK/broker.toml" "$EP" "$WORK/data" "$CONNINFO"
+start_broker "$WORK/broker.toml" "$WORK/run1.log"
+grep -q "event=store_recovered store=postgresql seq=0 " "$WORK/run1.log" || { cat "$WORK/run1.log"; fail "no store_recovered"; }
+run 0 subscribe "${A[@]}" -n diran-bogota-hq -t 'intel.pg.>' --durable --idle-exit 300
+publish 1
+publish 2
+publish 3
+[[ ! -e $WORK/data/tearline.db ]] || fail "a broker on PostgreSQL made a SQLite store"
+stop_broker
+start_broker "$WORK/broker.toml" "$WORK/run2.log"
+grep -q "event=store_recovered store=postgresql seq=3 " "$WORK/run2.log" || { cat "$WORK/run2.log"; fail "did not recover 3"; }
+run 0 subscribe "${A[@]}" -n diran-bogota-hq -t 'intel.pg.>' --durable --count 3 --raw
+[[ $(cat "$WORK/out") == $'report 1\nreport 2\nreport 3' ]] || { cat "$WORK/out"; fail "the durable subscriber's reports"; }
+run 0 status "${A[@]}" -n diran-cucuta-commander --json
+python3 - "$WORK/out" <<'PY' || fail "status: store_bytes"
+import json, sys
+status = json.load(open(sys.argv[1]))
+assert int(status["store_bytes"]) > 8192, status
+PY
+
+echo "== one writer: a second broker on the same store is refused, naming the session that holds it"
+config "$WORK/second.toml" "tcp://127.0.0.1:$(free_port)" "$WORK/data2" "$CONNINFO"
+broker_refuses "$WORK/second.toml" 1 \
+  "cannot start: STORAGE_FAILED: writer 1 of the PostgreSQL store is held by the session of server pid [0-9]+ .*: another broker writes this store"
+publish 4
+stop_broker
+
+echo "== audit verify|show|receipts --pg read the store's log"
+run 0 audit verify --pg "$CONNINFO" --pki "$PKI" --anchor "$WORK/data/audit.anchor"
+out_has '^OK '
+run 0 audit show --pg "$CONNINFO" --event publish --decision accepted --json
+[[ $(wc -l <"$WORK/out") -eq 4 ]] || { cat "$WORK/out"; fail "audit show: 4 accepted publishes"; }
+run 0 audit show --pg "$CONNINFO" --node diran-bogota-hq --limit 1
+[[ $(wc -l <"$WORK/out") -eq 1 ]] || { cat "$WORK/out"; fail "audit show --limit 1"; }
+REPORT=$(sed -n 's/.*"report":"\([0-9a-f]*\)".*/\1/p' <("$TL" audit show --pg "$CONNINFO" --event publish --json) | head -1)
+run 0 audit receipts --pg "$CONNINFO" --report "${REPORT:0:10}" --pki "$PKI"
+out_has "^diran-bogota-hq received report $REPORT seq 1, sections \[1\]$"
+run 2 audit show --db "$WORK/x.db" --pg "$CONNINFO"
+one_err_line "--db excludes --pg|--pg excludes --db"
+run 2 audit show
+one_err_line "^tearline: audit show: give the broker's store: --db DATA_DIR/tearline.db \(SQLite\) or --pg CONNINFO \(PostgreSQL\)$"
+run 2 audit verify --pg "host=$PGDIR port=5432 dbname" --pki "$PKI"
+one_err_line "^tearline: audit verify: INVALID_FIELD: the PostgreSQL connection string does not parse: "
+run 2 audit verify --pg "postgresql://tearline:50%off@localhost/tearline" --pki "$PKI"
+one_err_line "^tearline: audit verify: INVALID_FIELD: the PostgreSQL connection string does not parse: "
+! grep -q "50%off" "$WORK/err" || fail "a password in a URI that does not parse was printed"
+run 3 audit verify --pg "host=$WORK/nobody port=5432 dbname=tearline password=hunter2" --pki "$PKI"
+one_err_line "^tearline: audit verify: UNAVAILABLE: cannot connect to the PostgreSQL store: "
+! grep -q hunter2 "$WORK/err" || fail "the password was printed"
+
+echo "== a tampered row is found; a store cut short of the anchor is refused at start"
+psql -q "$CONNINFO" -c "UPDATE audit SET detail = detail || ' (edited)' WHERE idx = 2"
+run 1 audit verify --pg "$CONNINFO" --pki "$PKI"
+out_has "TAMPERED"
+psql -q "$CONNINFO" -c "DELETE FROM audit WHERE idx >= 2; DELETE FROM audit_checkpoints WHERE idx >= 2"
+broker_refuses "$WORK/broker.toml" 4 "cannot start: STORAGE_TRUNCATED: truncated: the store ends at entry 1, "
+
+echo "== bad configuration: a connection string that does not parse (exit 2); no server there (exit 1)"
+config "$WORK/bad.toml" "$EP" "$WORK/data3" "host=$PGDIR dbname"
+broker_refuses "$WORK/bad.toml" 2 "INVALID_FIELD: .*storage.conninfo: the PostgreSQL connection string does not parse: "
+config "$WORK/none.toml" "$EP" "$WORK/data4" "host=$WORK/nobody port=5432 dbname=tearline password=hunter2"
+broker_refuses "$WORK/none.toml" 1 "cannot start: STORAGE_FAILED: cannot open the PostgreSQL store: "
+! grep -q hunter2 "$WORK/err" || fail "the password was printed"
+echo "PASS"
