@@ -8,7 +8,6 @@
 
 #include "broker/pg_schema.h"
 #include "broker/pg_store_internal.h"
-#include "report/verify.h"
 
 namespace tearline::broker {
 namespace pg {
@@ -122,22 +121,7 @@ pqxx::binarystring blob(const void* data, std::size_t size) {
 
 std::string bytes_of(const pqxx::field& f) { return f.is_null() ? std::string() : pqxx::binarystring(f).str(); }
 
-std::string message_of(const std::exception& e) {
-  // One line: libpq's messages run over several ("...failed: ...\n\tIs the
-  // server running...?\n"); each line break and its indent become one space.
-  std::string m;
-  bool breaking = false;
-  for (const char c : std::string(e.what())) {
-    if (c == '\n' || c == '\r' || (breaking && (c == '\t' || c == ' '))) {
-      breaking = true;
-      continue;
-    }
-    if (breaking && !m.empty()) m += ' ';
-    breaking = false;
-    m += c;
-  }
-  return m.empty() ? std::string("the connection to PostgreSQL was lost") : m;
-}
+std::string message_of(const std::exception& e) { return audit::pg_message(e); }
 
 std::string sqlstate_of(const std::exception& e) {
   const auto* sql = dynamic_cast<const pqxx::sql_error*>(&e);
@@ -147,16 +131,6 @@ std::string sqlstate_of(const std::exception& e) {
 bool is_damage(const std::exception& e) {
   const std::string state = sqlstate_of(e);
   return state == "XX001" || state == "XX002";
-}
-
-SourceRecord source_of(const std::string& originator, const std::string& agency, const std::string& country,
-                       const std::string& bytes) {
-  SourceRecord r{originator, agency, country, {}};
-  auto parsed = report::parse_report_structure(as_bytes(bytes));
-  if (parsed) {
-    for (const auto& s : parsed->sections) r.labels.push_back(s.label.value_or(policy::Label{}));
-  }
-  return r;
 }
 
 }  // namespace pg
@@ -216,7 +190,7 @@ RecoveredState recover_state(pqxx::connection& conn, std::int64_t now_ms, std::i
   for (const auto& row : tx.exec_params("SELECT report_id, originator, agency, country, bytes FROM reports"
                                         " ORDER BY seq DESC, writer_id DESC LIMIT $1",
                                         static_cast<std::int64_t>(SourceIndex::kDefaultCapacity))) {
-    st.sources.emplace_back(pg::bytes_of(row[0]), pg::source_of(row[1].as<std::string>(), row[2].as<std::string>(),
+    st.sources.emplace_back(pg::bytes_of(row[0]), stored_source(row[1].as<std::string>(), row[2].as<std::string>(),
                                                                 row[3].as<std::string>(), pg::bytes_of(row[4])));
   }
   std::reverse(st.sources.begin(), st.sources.end());

@@ -66,9 +66,5 @@ std::string sqlstate_of(const std::exception& e);
 // The server reports damaged data: XX001 data_corrupted, XX002 index_corrupted.
 bool is_damage(const std::exception& e);
 
-// Labels of a stored report (verified before it was stored), as SqliteStore.
-SourceRecord source_of(const std::string& originator, const std::string& agency, const std::string& country,
-                       const std::string& bytes);
-
 }  // namespace pg
 }  // namespace tearline::broker

@@ -69,7 +69,7 @@ std::optional<SourceRecord> PgStore::find_source(const std::string& report_id) {
   });
   if (!s || !found) return std::nullopt;
   // Parsed outside the read: the connection is not held for it.
-  return pg::source_of(originator, agency, country, bytes);
+  return stored_source(originator, agency, country, bytes);
 }
 
 Result<bool> PgStore::has_report(const std::string& report_id) {

@@ -1,6 +1,18 @@
 #include "broker/source_index.h"
 
+#include "report/verify.h"
+
 namespace tearline::broker {
+
+SourceRecord stored_source(const std::string& originator, const std::string& agency, const std::string& country,
+                           const std::string& bytes) {
+  SourceRecord r{originator, agency, country, {}};
+  auto parsed = report::parse_report_structure(as_bytes(bytes));
+  if (parsed) {
+    for (const auto& s : parsed->sections) r.labels.push_back(s.label.value_or(policy::Label{}));
+  }
+  return r;
+}
 
 void SourceIndex::add(const std::string& report_id, SourceRecord record) {
   WriterLock lock(mu_);

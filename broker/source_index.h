@@ -27,6 +27,11 @@ struct SourceRecord {
   std::vector<policy::Label> labels;
 };
 
+// The record of a stored report (verified before it was stored): its labels
+// parsed from `bytes` (none when they do not parse). Both stores read it so.
+SourceRecord stored_source(const std::string& originator, const std::string& agency, const std::string& country,
+                           const std::string& bytes);
+
 class SourceIndex {
  public:
   using Fallback = std::function<std::optional<SourceRecord>(const std::string& report_id)>;

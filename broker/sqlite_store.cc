@@ -8,7 +8,6 @@
 
 #include "audit/audit_db.h"
 #include "broker/store_check.h"
-#include "report/verify.h"
 
 namespace tearline::broker {
 namespace {
@@ -48,17 +47,6 @@ std::string col_blob(sqlite3_stmt* s, int i) {
   const void* p = sqlite3_column_blob(s, i);
   return p ? std::string(static_cast<const char*>(p), static_cast<std::size_t>(sqlite3_column_bytes(s, i)))
            : std::string();
-}
-
-// Labels of a stored report (verified before it was stored).
-SourceRecord source_of(const std::string& originator, const std::string& agency, const std::string& country,
-                       const std::string& bytes) {
-  SourceRecord r{originator, agency, country, {}};
-  auto parsed = report::parse_report_structure(as_bytes(bytes));
-  if (parsed) {
-    for (const auto& s : parsed->sections) r.labels.push_back(s.label.value_or(policy::Label{}));
-  }
-  return r;
 }
 
 // A database made before acceptance receipts has no receipt column: add it
@@ -183,7 +171,7 @@ Result<std::unique_ptr<Store>> SqliteStore::open(const StoreOptions& options, st
     sqlite3_bind_int64(q.s, 1, static_cast<sqlite3_int64>(SourceIndex::kDefaultCapacity));
     while (q && sqlite3_step(q.s) == SQLITE_ROW) {
       st.sources.emplace_back(col_blob(q.s, 0),
-                              source_of(col_text(q.s, 1), col_text(q.s, 2), col_text(q.s, 3), col_blob(q.s, 4)));
+                              stored_source(col_text(q.s, 1), col_text(q.s, 2), col_text(q.s, 3), col_blob(q.s, 4)));
     }
     std::reverse(st.sources.begin(), st.sources.end());
     Stmt meta(store->db_, "SELECT value FROM meta WHERE key='last_seq'");
@@ -409,7 +397,7 @@ std::optional<SourceRecord> SqliteStore::find_source(const std::string& report_i
     country = col_text(q.s, 2);
     bytes = col_blob(q.s, 3);
   }
-  return source_of(originator, agency, country, bytes);
+  return stored_source(originator, agency, country, bytes);
 }
 
 Result<bool> SqliteStore::has_report(const std::string& report_id) {

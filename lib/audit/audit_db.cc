@@ -200,24 +200,16 @@ class SqliteAuditReader final : public AuditReader {
 
   Result<std::uint64_t> last_index() override {
     ReadOnly ro;
-    Status s = open_read_only(db_, &ro);
-    if (!s) return s;
     Statement st;
-    if (sqlite3_prepare_v2(ro.db, "SELECT COALESCE(MAX(idx), 0) FROM audit", -1, &st.stmt, nullptr) != SQLITE_OK) {
-      return sql_error(ro.db, "read the audit log in " + db_.string());
-    }
+    if (Status s = prepare("SELECT COALESCE(MAX(idx), 0) FROM audit", &ro, &st); !s) return s;
     if (sqlite3_step(st.stmt) != SQLITE_ROW) return sql_error(ro.db, "read the audit log in " + db_.string());
     return static_cast<std::uint64_t>(sqlite3_column_int64(st.stmt, 0));
   }
 
   Result<std::optional<crypto::Digest>> hash_at(std::uint64_t index) override {
     ReadOnly ro;
-    Status s = open_read_only(db_, &ro);
-    if (!s) return s;
     Statement st;
-    if (sqlite3_prepare_v2(ro.db, "SELECT hash FROM audit WHERE idx = ?", -1, &st.stmt, nullptr) != SQLITE_OK) {
-      return sql_error(ro.db, "read the audit log in " + db_.string());
-    }
+    if (Status s = prepare("SELECT hash FROM audit WHERE idx = ?", &ro, &st); !s) return s;
     sqlite3_bind_int64(st.stmt, 1, static_cast<sqlite3_int64>(std::min<std::uint64_t>(index, INT64_MAX)));
     const int rc = sqlite3_step(st.stmt);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) return sql_error(ro.db, "read the audit log in " + db_.string());
@@ -229,6 +221,15 @@ class SqliteAuditReader final : public AuditReader {
   }
 
  private:
+  // Opens the database read-only into *ro and prepares `sql` into *st.
+  Status prepare(const char* sql, ReadOnly* ro, Statement* st) const {
+    if (Status s = open_read_only(db_, ro); !s) return s;
+    if (sqlite3_prepare_v2(ro->db, sql, -1, &st->stmt, nullptr) != SQLITE_OK) {
+      return sql_error(ro->db, "read the audit log in " + db_.string());
+    }
+    return Status::ok();
+  }
+
   std::filesystem::path db_;
 };
 

@@ -10,23 +10,6 @@
 namespace tearline::audit {
 namespace {
 
-std::string server_message(const std::exception& e) {
-  // One line: libpq's messages run over several ("...failed: ...\n\tIs the
-  // server running...?\n"); each line break and its indent become one space.
-  std::string m;
-  bool breaking = false;
-  for (const char c : std::string(e.what())) {
-    if (c == '\n' || c == '\r' || (breaking && (c == '\t' || c == ' '))) {
-      breaking = true;
-      continue;
-    }
-    if (breaking && !m.empty()) m += ' ';
-    breaking = false;
-    m += c;
-  }
-  return m.empty() ? std::string("the connection to PostgreSQL was lost") : m;
-}
-
 crypto::Digest digest_of(const pqxx::field& f) {
   crypto::Digest d{};
   if (f.is_null()) return d;
@@ -97,10 +80,9 @@ class PgAuditReader final : public AuditReader {
   Result<std::vector<std::string>> distinct(Column column) override {
     return read<std::vector<std::string>>([&](pqxx::transaction_base& tx) {
       // Byte order, as SQLite sorts (not the database's collation).
-      const char* sql =
-          column == Column::kEvent
-              ? "SELECT DISTINCT event COLLATE \"C\" FROM audit WHERE writer_id = $1 ORDER BY 1"
-              : "SELECT DISTINCT decision COLLATE \"C\" FROM audit WHERE writer_id = $1 ORDER BY 1";
+      const char* sql = column == Column::kEvent
+                            ? "SELECT DISTINCT event COLLATE \"C\" FROM audit WHERE writer_id = $1 ORDER BY 1"
+                            : "SELECT DISTINCT decision COLLATE \"C\" FROM audit WHERE writer_id = $1 ORDER BY 1";
       std::vector<std::string> out;
       for (const auto& row : tx.exec_params(sql, writer_)) out.push_back(row[0].as<std::string>());
       return out;
@@ -136,7 +118,7 @@ class PgAuditReader final : public AuditReader {
       tx.commit();
       return out;
     } catch (const std::exception& e) {
-      return Status::fail(Code::STORAGE_FAILED, "cannot read the audit log in PostgreSQL: " + server_message(e));
+      return Status::fail(Code::STORAGE_FAILED, "cannot read the audit log in PostgreSQL: " + pg_message(e));
     }
   }
 
@@ -145,6 +127,23 @@ class PgAuditReader final : public AuditReader {
 };
 
 }  // namespace
+
+std::string pg_message(const std::exception& e) {
+  // One line: libpq's messages run over several ("...failed: ...\n\tIs the
+  // server running...?\n"); each line break and its indent become one space.
+  std::string m;
+  bool breaking = false;
+  for (const char c : std::string(e.what())) {
+    if (c == '\n' || c == '\r' || (breaking && (c == '\t' || c == ' '))) {
+      breaking = true;
+      continue;
+    }
+    if (breaking && !m.empty()) m += ' ';
+    breaking = false;
+    m += c;
+  }
+  return m.empty() ? std::string("the connection to PostgreSQL was lost") : m;
+}
 
 Status check_conninfo(const std::string& conninfo) {
   char* error = nullptr;
@@ -177,7 +176,7 @@ Result<std::unique_ptr<AuditReader>> pg_audit_reader(const std::string& conninfo
   try {
     return std::unique_ptr<AuditReader>(std::make_unique<PgAuditReader>(conninfo, writer_id));
   } catch (const std::exception& e) {
-    return Status::fail(Code::UNAVAILABLE, "cannot connect to the PostgreSQL store: " + server_message(e));
+    return Status::fail(Code::UNAVAILABLE, "cannot connect to the PostgreSQL store: " + pg_message(e));
   }
 }
 

@@ -12,6 +12,7 @@
 // may hold a password).
 #pragma once
 
+#include <exception>
 #include <memory>
 #include <string>
 
@@ -22,6 +23,11 @@ namespace tearline::audit {
 
 // The writer a single broker writes as (PgStore::kWriterId is this one).
 inline constexpr int kPgWriterId = 1;
+
+// A libpq/libpqxx error as one line: each line break and its indent become
+// one space; "the connection to PostgreSQL was lost" when it says nothing.
+// The broker's store reports its errors with it too.
+std::string pg_message(const std::exception& e);
 
 // Whether `conninfo` parses as a libpq connection string or URI; the
 // reason (libpq's) when it does not. Nothing is connected.
