@@ -232,6 +232,25 @@ TEST_CASE("catch-up: nothing stored after a session moves it to the head", "[bro
   CHECK(b.delivered == 295);
 }
 
+namespace {
+
+// A stored row of diran-bogota-hq's at `seq` (its sequence too), accepted
+// at `accepted_ms`, holding `bytes` as written.
+StoredReport stored_row(std::uint64_t seq, std::int64_t accepted_ms, const std::string& bytes) {
+  StoredReport r;
+  r.seq = seq;
+  r.report_id = id_of(seq);
+  r.originator = "diran-bogota-hq";
+  r.topic = "intel.seizures";
+  r.accepted_ms = accepted_ms;
+  r.sequence = seq;
+  r.source = SourceRecord{"diran-bogota-hq", "DIRAN", "COL", {}};
+  r.bytes = Bytes(bytes.begin(), bytes.end());
+  return r;
+}
+
+}  // namespace
+
 // Rows 301 (one bit of the signature flipped) and 302 (one bit of section 1's
 // ciphertext) beside the unreadable row 150: each is a GAP, never a DELIVER,
 // for the sessions that would have received it (150: every session reading
@@ -247,21 +266,9 @@ TEST_CASE("catch-up: a stored report that fails its re-check is a GAP, reported 
   flip(bad_signature.mutable_signature(), 5);
   flip(bad_section.mutable_sections(0)->mutable_sealed()->mutable_ciphertext(), 3);
   Batch batch;
-  for (std::uint64_t seq = kStored + 1; seq <= kStored + 3; ++seq) {
-    StoredReport r;
-    r.seq = seq;
-    r.report_id = id_of(seq);
-    r.originator = "diran-bogota-hq";
-    r.topic = "intel.seizures";
-    r.accepted_ms = kDemoNow * 1000;
-    r.sequence = seq;
-    r.source = SourceRecord{"diran-bogota-hq", "DIRAN", "COL", {}};
-    const std::string bytes = seq == kStored + 1   ? bad_signature.SerializeAsString()
-                              : seq == kStored + 2 ? bad_section.SerializeAsString()
-                                                   : std::string(rep.bytes.begin(), rep.bytes.end());
-    r.bytes = Bytes(bytes.begin(), bytes.end());
-    batch.reports.push_back(std::move(r));
-  }
+  batch.reports.push_back(stored_row(kStored + 1, kDemoNow * 1000, bad_signature.SerializeAsString()));
+  batch.reports.push_back(stored_row(kStored + 2, kDemoNow * 1000, bad_section.SerializeAsString()));
+  batch.reports.push_back(stored_row(kStored + 3, kDemoNow * 1000, std::string(rep.bytes.begin(), rep.bytes.end())));
   REQUIRE(f.store->commit(batch));
   std::vector<std::string> audited;
   std::atomic<std::uint64_t> counted{0};
@@ -323,20 +330,10 @@ TEST_CASE("catch-up: a report signed with the key its originator's credential re
   (*other_key.mutable_signature())[5] = static_cast<char>((*other_key.mutable_signature())[5] ^ 1);
   const std::string bytes = other_key.SerializeAsString();
   Batch batch;
-  for (std::uint64_t seq = kStored + 1; seq <= kStored + 2; ++seq) {
-    StoredReport r;
-    r.seq = seq;
-    r.report_id = id_of(seq);
-    r.originator = "diran-bogota-hq";
-    r.topic = "intel.seizures";
-    // 301: accepted before the current credential became valid (the old
-    // key's report); 302: after it (the same bytes are damage then).
-    r.accepted_ms = seq == kStored + 1 ? (current->not_before - 60) * 1000 : kDemoNow * 1000;
-    r.sequence = seq;
-    r.source = SourceRecord{"diran-bogota-hq", "DIRAN", "COL", {}};
-    r.bytes = Bytes(bytes.begin(), bytes.end());
-    batch.reports.push_back(std::move(r));
-  }
+  // 301: accepted before the current credential became valid (the old
+  // key's report); 302: after it (the same bytes are damage then).
+  batch.reports.push_back(stored_row(kStored + 1, (current->not_before - 60) * 1000, bytes));
+  batch.reports.push_back(stored_row(kStored + 2, kDemoNow * 1000, bytes));
   REQUIRE(f.store->commit(batch));
   std::vector<std::string> audited;
   std::atomic<std::uint64_t> counted{0};
