@@ -398,7 +398,11 @@ Status generate_from_roster(const Roster& roster, const PkiPaths& pki, std::int6
       if (!s) return s;
     }
   }
-  return init_broker(pki, {roster.broker.id, roster.broker.agency, not_before, not_after});
+  // The roster's default (roster.h): the first agency issues the broker's
+  // credential, whether the roster came from a file or was built in code.
+  const std::string broker_agency =
+      roster.broker.agency.empty() && !roster.agencies.empty() ? roster.agencies.front().id : roster.broker.agency;
+  return init_broker(pki, {roster.broker.id, broker_agency, not_before, not_after});
 }
 
 }  // namespace tearline::identity

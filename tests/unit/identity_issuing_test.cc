@@ -193,3 +193,27 @@ TEST_CASE("credential_serials and latest_charter_version read the folder") {
 }
 
 }  // namespace tearline::identity_test
+
+namespace tearline::identity_test {
+
+// The roster's documented default (roster.h) holds for a roster built in
+// code too, as tearline-bench builds one: no [broker] agency given, the
+// first agency issues the broker's credential.
+TEST_CASE("a roster built in code without a broker agency: the first agency issues the broker's credential") {
+  TempDir dir("tearline-identity");
+  const PkiPaths pki(dir.path() / "pki");
+  identity::Roster roster;
+  roster.validity_days = 2;
+  roster.agencies.push_back(identity::RosterAgency{"BENCH", "COL", "bench agency"});
+  roster.nodes.push_back(identity::RosterNode{"bench-node", "BENCH", "a node", tearline::v1::SECRET, {}});
+  const Status made = identity::generate_from_roster(roster, pki, kDemoNow);
+  INFO(made.to_string());
+  REQUIRE(made);
+  LoadReport report;
+  const auto directory = load(pki, &report);
+  const identity::Credential* broker = directory->node("tearline-broker");
+  REQUIRE(broker != nullptr);
+  CHECK(broker->agency == "BENCH");
+}
+
+}  // namespace tearline::identity_test
