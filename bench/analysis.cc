@@ -140,10 +140,13 @@ RunMetrics analyze(const RunData& d) {
   if (accepted_in > 0) {
     m.server_cpu_us_per_report = server_cpu * 1e6 / static_cast<double>(accepted_in);
     m.pubs_cpu_us_per_report = d.pubs_cpu_s * 1e6 / static_cast<double>(accepted_in);
+    m.store_cpu_us_per_report = d.store_cpu_s * 1e6 / static_cast<double>(accepted_in);
   }
   if (delivered_in > 0) m.subs_cpu_us_per_delivery = d.subs_cpu_s * 1e6 / static_cast<double>(delivered_in);
   m.server_cpu_cores = server_cpu / m.interval_s;
-  m.background_cores = std::max(0.0, (d.machine_busy_s - server_cpu - d.pubs_cpu_s - d.subs_cpu_s) / m.interval_s);
+  if (d.spec.pg_store) m.store = "postgresql";
+  m.background_cores =
+      std::max(0.0, (d.machine_busy_s - server_cpu - d.store_cpu_s - d.pubs_cpu_s - d.subs_cpu_s) / m.interval_s);
   m.loadavg = d.loadavg_end;
   m.server_rss_begin_mib = static_cast<double>(d.server_begin.rss_kib) / 1024;
   m.server_rss_end_mib = static_cast<double>(d.server_end.rss_kib) / 1024;

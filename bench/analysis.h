@@ -41,7 +41,9 @@ struct RunMetrics {
   Latency latency;
   Latency accept_latency;  // due time to the verdict (ACCEPTED: after the durable sync)
   double server_cpu_us_per_report = 0;
-  double server_cpu_cores = 0;  // average cores the server used
+  double server_cpu_cores = 0;         // average cores the server used
+  std::string store = "sqlite";        // tearline: where the broker's store lives ("postgresql")
+  double store_cpu_us_per_report = 0;  // postgresql: the PostgreSQL server's CPU per report
   double pubs_cpu_us_per_report = 0;
   double subs_cpu_us_per_delivery = 0;
   // Measurement quality: cores busy with anything but this run (other

@@ -7,6 +7,7 @@
 
 #include "base/ports.h"
 #include "bench/control.h"
+#include "bench/pg_server.h"
 #include "bench/roles.h"
 #include "identity/pki.h"
 
@@ -30,7 +31,7 @@ std::vector<std::string> shape_args(const Shape& s) {
 }
 
 Status write_broker_config(const std::filesystem::path& file, const World& world, const RunSpec& spec, int port,
-                           const std::filesystem::path& data) {
+                           const std::filesystem::path& data, const PgServer* pg) {
   identity::PkiPaths pki(world.pki);
   std::ofstream out(file);
   const std::size_t frame_limit = std::max<std::size_t>(std::size_t{1} << 20, 2 * spec.payload_bytes + 65536);
@@ -47,6 +48,7 @@ Status write_broker_config(const std::filesystem::path& file, const World& world
       // The benchmark's publishers are the busy nodes the broker is sized
       // for: the per-node flood limits must not be what is measured.
       << "publish_rate = 1000000\npublish_burst = 1000000\nmax_inflight_per_node = 100000\n";
+  if (pg != nullptr) out << "[storage]\nstore = \"postgresql\"\nconninfo = \"" << pg->conninfo() << "\"\n";
   if (!out) return Status::fail(Code::IO_ERROR, "cannot write " + file.string());
   return Status::ok();
 }
@@ -115,10 +117,17 @@ Result<RunData> run_system(const World& world, const Tools& tools, const RunSpec
   const std::filesystem::path server_log = dir / "server.log";
   const std::filesystem::path store_dir = dir / "data";
   std::filesystem::path ca;
+  std::unique_ptr<PgServer> pg;  // pg_store: started first, stopped last
+  if (spec.pg_store) {
+    if (tools.pg_cluster.empty()) return Status::fail(Code::UNAVAILABLE, "no scripts/pg-cluster.sh");
+    auto started = PgServer::start(tools.pg_cluster, dir);
+    if (!started) return started.status();
+    pg = std::move(started).value();
+  }
   {
     Result<std::unique_ptr<Child>> started = Status::fail(Code::IO_ERROR, "no server");
     if (spec.system == System::kTearline) {
-      Status s = write_broker_config(dir / "broker.toml", world, spec, *port, store_dir);
+      Status s = write_broker_config(dir / "broker.toml", world, spec, *port, store_dir, pg.get());
       if (!s) return s;
       started = Child::start({tools.broker.string(), "--config", (dir / "broker.toml").string()}, server_log);
     } else if (spec.system == System::kRawZmq) {
@@ -242,6 +251,7 @@ Result<RunData> run_system(const World& world, const Tools& tools, const RunSpec
   }
   data.server_begin = sample_proc(server->pid());
   const double pubs_begin = cpu_of(pubs), subs_begin = cpu_of(subs);
+  const double store_begin = pg ? pg->cpu_seconds() : 0;
   const double busy_begin = machine_busy_seconds();
   while (mono_ns() < data.measure_end_ns && !ctl.abort.load()) {
     data.server_rss.emplace_back(mono_ns(), sample_proc(server->pid()).rss_kib);
@@ -250,6 +260,7 @@ Result<RunData> run_system(const World& world, const Tools& tools, const RunSpec
   data.server_end = sample_proc(server->pid());
   data.pubs_cpu_s = cpu_of(pubs) - pubs_begin;
   data.subs_cpu_s = cpu_of(subs) - subs_begin;
+  if (pg) data.store_cpu_s = pg->cpu_seconds() - store_begin;
   data.machine_busy_s = machine_busy_seconds() - busy_begin;
   data.loadavg_end = load_average();
   for (auto& p : profilers) {

@@ -28,7 +28,8 @@ struct Tools {
   std::filesystem::path broker;       // tearline-broker
   std::filesystem::path nats_server;  // empty: not installed
   std::filesystem::path openssl;
-  std::filesystem::path perf;  // empty: not installed
+  std::filesystem::path perf;        // empty: not installed
+  std::filesystem::path pg_cluster;  // scripts/pg-cluster.sh; empty: no PostgreSQL runs
 };
 
 struct RunSpec {
@@ -40,6 +41,7 @@ struct RunSpec {
   double duration_s = 10;
   double rate = 0;         // total offered reports/s; 0 = closed loop
   int verify_threads = 2;  // tearline
+  bool pg_store = false;   // tearline: the store on a private PostgreSQL server (Tools::pg_cluster)
   std::string broker_log_level = "info";
   bool stall = false;  // subscriber 0 stops reading 0.5 s after the start
   std::uint64_t pool_per_publisher = 0;
@@ -69,9 +71,10 @@ struct RunData {
   std::int64_t server_hwm_kib = 0;
   std::vector<std::pair<std::int64_t, std::int64_t>> server_rss;  // (t ns, KiB) over the interval
   double pubs_cpu_s = 0, subs_cpu_s = 0;                          // over the measured interval
-  double machine_busy_s = 0;                                      // all CPUs busy time over the interval (/proc/stat)
-  double loadavg_end = 0;                                         // 1-minute load average at the end of the interval
-  std::int64_t prebuild_wall_ns = 0;                              // from starting publishers to all ready
+  double store_cpu_s = 0;             // pg_store: the PostgreSQL server's processes over the interval
+  double machine_busy_s = 0;          // all CPUs busy time over the interval (/proc/stat)
+  double loadavg_end = 0;             // 1-minute load average at the end of the interval
+  std::int64_t prebuild_wall_ns = 0;  // from starting publishers to all ready
   std::string server_log_tail;
   bool stalled_sub_closed = false;  // the broker logged event=slow_consumer for subscriber 0
 };

@@ -81,7 +81,7 @@ int run_main(int argc, char** argv) {
   run->add_option("--profile", options.profile_dir,
                   "perf record the broker and subscriber 0 during the first tearline run into this folder");
   run->add_option("--only", options.only,
-                  "run only these runs of each cell (max, max-vt1, max-vt2, raw, nats, nats-sealed, latency,"
+                  "run only these runs of each cell (max, max-vt1, max-vt2, max-pg, raw, nats, nats-sealed, latency,"
                   " nats-latency, stall); max always runs")
       ->delimiter(',');
   run->add_option("--repeat", options.repeat, "rounds of the maximum runs, interleaved; the median is reported")
@@ -91,6 +91,8 @@ int run_main(int argc, char** argv) {
   run->add_flag("--markdown", options.markdown, "print a markdown table of all cells at the end");
   run->add_flag("--no-extras", no_extras, "skip the verify-thread comparison, NATS latency and the stall test");
   run->add_flag("--no-nats", no_nats, "skip both NATS peers");
+  bool no_pg = false;
+  run->add_flag("--no-pg", no_pg, "skip the run with the store on PostgreSQL");
   run->add_flag("--quick", quick, "3 s runs, 1 s warm-up, no extras (a smoke test)");
   bool prebuilt = false, build_inline = false;
   run->add_flag("--prebuilt", prebuilt,
@@ -148,6 +150,17 @@ int run_main(int argc, char** argv) {
   }
   if (!no_nats) tools.nats_server = find_on_path("nats-server", {"/usr/sbin", "/usr/bin"});
   tools.openssl = find_on_path("openssl", {"/usr/bin"});
+  // The script of this source tree (its path is compiled in); without it,
+  // or without the PostgreSQL server programs it needs, no max-pg run.
+  tools.pg_cluster = TEARLINE_PG_CLUSTER_SCRIPT;
+  if (!no_pg &&
+      (::access(tools.pg_cluster.c_str(), X_OK) != 0 || ::access("/usr/lib/postgresql/15/bin/initdb", X_OK) != 0)) {
+    std::fprintf(stderr,
+                 "tearline-bench: %s or PostgreSQL 15 (package postgresql) missing; the max-pg run is skipped\n",
+                 tools.pg_cluster.c_str());
+    tools.pg_cluster.clear();
+  }
+  if (no_pg) tools.pg_cluster.clear();
   tools.perf = find_on_path("perf", {"/usr/bin"});
   if (!options.profile_dir.empty() && tools.perf.empty()) {
     std::fprintf(stderr, "tearline-bench: --profile needs perf (Debian linux-perf)\n");
@@ -177,6 +190,7 @@ int run_main(int argc, char** argv) {
   for (auto& c : cells) {
     if (no_extras) c.nats_latency = c.vt_compare = c.stall = false;
     if (no_nats) c.nats = c.nats_latency = false;
+    if (no_pg) c.pg = false;
   }
   auto result = tb::run_suite(cells, options, tools);
   if (!result) {

@@ -190,6 +190,11 @@ void print_cell(const CellResult& cell) {
                         fmt("%.2f", m.background_cores)})
                   .c_str());
   }
+  for (const auto& m : cell.runs) {
+    if (m.store != "postgresql") continue;
+    std::printf("  %s: PostgreSQL's own processes %.1f us per report, beside the broker's %.1f us\n", m.label.c_str(),
+                m.store_cpu_us_per_report, m.server_cpu_us_per_report);
+  }
   std::printf(
       "  (srv RSS: at the start / end of the interval / peak; srv cpu: cores the server used;\n"
       "   vs nats: tearline / the nats sign+verify peer; vs nats-s: / nats sealed to every subscriber (same\n"
@@ -394,7 +399,8 @@ Status write_json(const SuiteResult& r, const std::filesystem::path& file) {
         << ",\"accept_latency_ms\":{\"p50\":" << num(x.accept_latency.p50_ms)
         << ",\"p99\":" << num(x.accept_latency.p99_ms) << ",\"p999\":" << num(x.accept_latency.p999_ms) << "}"
         << ",\"server_cpu_us_per_report\":" << num(x.server_cpu_us_per_report)
-        << ",\"server_cpu_cores\":" << num(x.server_cpu_cores)
+        << ",\"server_cpu_cores\":" << num(x.server_cpu_cores) << ",\"store\":\"" << x.store << "\""
+        << ",\"store_cpu_us_per_report\":" << num(x.store_cpu_us_per_report)
         << ",\"publishers_cpu_us_per_report\":" << num(x.pubs_cpu_us_per_report)
         << ",\"subscribers_cpu_us_per_delivery\":" << num(x.subs_cpu_us_per_delivery)
         << ",\"background_cores\":" << num(x.background_cores) << ",\"loadavg\":" << num(x.loadavg)

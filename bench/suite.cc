@@ -155,8 +155,8 @@ Result<SuiteResult> run_suite(const std::vector<CellPlan>& cells, const SuiteOpt
     cell.crypto = *crypto;
     print_crypto(cell.crypto);
 
-    auto run = [&](const std::string& role, const std::string& label, System system, double rate, int vt,
-                   bool stall) -> std::optional<RunMetrics> {
+    auto run = [&](const std::string& role, const std::string& label, System system, double rate, int vt, bool stall,
+                   bool pg = false) -> std::optional<RunMetrics> {
       if (role != "max" && !options.only.empty() &&
           std::find(options.only.begin(), options.only.end(), role) == options.only.end()) {
         return std::nullopt;
@@ -172,6 +172,7 @@ Result<SuiteResult> run_suite(const std::vector<CellPlan>& cells, const SuiteOpt
       spec.verify_threads = vt;
       spec.broker_log_level = options.broker_log_level;
       spec.stall = stall;
+      spec.pg_store = pg;
       spec.payload_bytes = cell.crypto.frame_bytes;
       spec.pool_tag = "cell" + std::to_string(result.cells.size());
       spec.pool_per_publisher = pool_for(system, cell.crypto, shape, options, rate, result.machine.cores);
@@ -196,8 +197,12 @@ Result<SuiteResult> run_suite(const std::vector<CellPlan>& cells, const SuiteOpt
       std::string role, label;
       System system;
       int vt;
+      bool pg = false;
     };
     std::vector<Maximum> maxima{{"max", threads(vt), System::kTearline, vt}};
+    if (plan.pg && !tools.pg_cluster.empty()) {
+      maxima.push_back({"max-pg", threads(vt) + ", PostgreSQL store", System::kTearline, vt, true});
+    }
     if (plan.vt_compare) {
       const int other = vt == 1 ? 2 : 1;
       maxima.push_back({"max-vt" + std::to_string(other), threads(other), System::kTearline, other});
@@ -211,7 +216,7 @@ Result<SuiteResult> run_suite(const std::vector<CellPlan>& cells, const SuiteOpt
     for (int round = 0; round < std::max(1, options.repeat); ++round) {
       for (std::size_t i = 0; i < maxima.size(); ++i) {
         const Maximum& x = maxima[i];
-        if (auto m = run(x.role, x.label, x.system, 0, x.vt, false)) rounds[i].push_back(std::move(*m));
+        if (auto m = run(x.role, x.label, x.system, 0, x.vt, false, x.pg)) rounds[i].push_back(std::move(*m));
       }
     }
     for (auto& r : rounds) {

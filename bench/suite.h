@@ -25,6 +25,7 @@ struct CellPlan {
   bool nats_latency = false;  // NATS paced at half its maximum
   bool vt_compare = false;    // tearline also with the other verify-thread count (1 <-> 2)
   bool stall = false;         // tearline with subscriber 0 stopping to read
+  bool pg = true;             // tearline with its store on PostgreSQL (when Tools::pg_cluster is set)
 };
 
 struct SuiteOptions {
