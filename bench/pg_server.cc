@@ -1,7 +1,5 @@
 #include "bench/pg_server.h"
 
-#include <stdlib.h>
-
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -38,7 +36,7 @@ Result<std::unique_ptr<PgServer>> PgServer::start(const std::filesystem::path& s
   // A folder of its own under /tmp: the run's folder may be closed to the
   // postgres account the server runs as (when the bench runs as root).
   std::string tmpl = "/tmp/tearline-bench-pg.XXXXXX";
-  if (::mkdtemp(tmpl.data()) == nullptr) return Status::fail(Code::IO_ERROR, "cannot make a folder under /tmp");
+  if (mkdtemp(tmpl.data()) == nullptr) return Status::fail(Code::IO_ERROR, "cannot make a folder under /tmp");
   const std::filesystem::path dir = tmpl;
   const std::filesystem::path out = run_dir / "pg.conninfo";
   const std::string cmd = script.string() + " start " + dir.string() + " >" + out.string() + " 2>&1";
