@@ -4,6 +4,8 @@
 #include "broker/pg_store.h"
 
 #include <algorithm>
+#include <chrono>
+#include <thread>
 #include <utility>
 
 #include "broker/pg_schema.h"
@@ -233,7 +235,14 @@ Result<std::unique_ptr<Store>> PgStore::open(const std::string& conninfo, const 
   RecoveredState st;
   try {
     store->writer_ = pg::connect(conninfo, kWriteApplicationName);
+    // A broker restarted after a crash may find its previous session still
+    // ending on the server, holding the lock: wait for it a little.
+    const auto deadline = std::chrono::steady_clock::now() + kWriterLockWait;
     auto locked = pg::take_writer_lock(*store->writer_, pg::WriterLock{kWriterId, std::nullopt, 0, 0});
+    while (!locked && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      locked = pg::take_writer_lock(*store->writer_, pg::WriterLock{kWriterId, std::nullopt, 0, 0});
+    }
     if (!locked) return locked.status();
     store->writer_pid_ = *locked;
     Status migrated = migrate_schema(store->writer_->conn);

@@ -62,11 +62,11 @@
 // holds that writer's advisory lock (pg_try_advisory_lock(kWriterLockClass,
 // writer_id), taken at open, held for the session's life). A second broker
 // opening the same store as the same writer is refused (STORAGE_FAILED
-// naming the session that holds it); its data_dir lock cannot see another
-// host. When the write session is lost, the lock goes with it: the next
-// commit connects anew and must take the lock again and find the writer's
-// last_seq where this store left it; otherwise another broker wrote as this
-// writer meanwhile, and the store halts rather than interleave with it.
+// naming the session that holds it) once kWriterLockWait has passed: a
+// broker restarted after a crash may find its previous session still ending
+// on the server. Its data_dir lock cannot see another host. When the write session is lost, the lock goes with it: the
+// next commit connects anew and must take the lock again and find the writer's last_seq where this store left it;
+// otherwise another broker wrote as this writer meanwhile, and the store halts rather than interleave with it.
 //
 // leave_as_found(): nothing to do. The server owns the files; closing the
 // connections changes nothing in the database.
@@ -79,6 +79,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -101,6 +102,8 @@ class PgStore final : public Store {
   static constexpr int kWriterId = audit::kPgWriterId;
   // The advisory lock of writer W is (kWriterLockClass, W) ("One writer").
   static constexpr int kWriterLockClass = 0x746c7772;  // "tlwr"
+  // How long open() waits for a writer lock that another session holds.
+  static constexpr std::chrono::milliseconds kWriterLockWait{3000};
   static constexpr const char* kWriteApplicationName = "tearline-store-write";
   static constexpr const char* kReadApplicationName = "tearline-store-read";
 

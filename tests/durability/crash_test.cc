@@ -29,11 +29,16 @@
 //
 // Usage: tearline_crash_test --broker PATH [--tearline PATH] [--pki DIR]
 //          [--kills N (20)] [--min-ms 100] [--max-ms 700] [--seed N] [--keep]
+//          [--store sqlite|postgresql]
+// --store postgresql: the broker's store on a private PostgreSQL 15 cluster
+// (tests/support/pg_cluster.h), checked there (issue 17).
 // Exit 0 when every check holds; 1 on any violation; 2 on a setup failure.
 #include <netinet/in.h>
 #include <sqlite3.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include <pqxx/pqxx>
 
 #include <algorithm>
 #include <atomic>
@@ -52,7 +57,8 @@
 #include <vector>
 
 #include "audit/audit.h"
-#include "audit/audit_db.h"
+#include "audit/audit_reader.h"
+#include "audit/pg_audit_reader.h"
 #include "base/clock.h"
 #include "base/files.h"
 #include "base/ports.h"
@@ -62,6 +68,7 @@
 #include "identity/roster.h"
 #include "policy/delivery.h"
 #include "policy/topic_policy.h"
+#include "support/pg_cluster.h"
 
 namespace tearline {
 namespace {
@@ -85,6 +92,7 @@ struct Options {
   int min_ms = 100, max_ms = 700;
   std::uint64_t seed = 0;
   bool keep = false;
+  bool postgresql = false;  // --store postgresql
 };
 
 Options parse_args(int argc, char** argv) {
@@ -112,10 +120,14 @@ Options parse_args(int argc, char** argv) {
       o.seed = std::stoull(value());
     } else if (a == "--keep") {
       o.keep = true;
+    } else if (a == "--store") {
+      const std::string store = value();
+      if (store != "sqlite" && store != "postgresql") die("--store is sqlite or postgresql");
+      o.postgresql = store == "postgresql";
     } else {
       die("unknown argument " + a +
           " (usage: --broker PATH [--tearline PATH] [--pki DIR] [--kills N] [--min-ms N] [--max-ms N] [--seed N] "
-          "[--keep])");
+          "[--keep] [--store sqlite|postgresql])");
     }
   }
   if (o.broker.empty()) die("--broker PATH is required");
@@ -210,6 +222,7 @@ const std::map<std::string, std::string> kEntitled = {
 struct Setup {
   fs::path pki;
   std::string endpoint;
+  std::string conninfo;  // the PostgreSQL store's; empty: SQLite in the data dir
 };
 
 client::SessionOptions session_options(const Setup& setup, const std::string& node) {
@@ -355,7 +368,7 @@ struct Stored {
   std::set<std::string> accepted_in_audit;      // report ids with a "publish accepted" entry
 };
 
-Stored read_store(const fs::path& db_path) {
+Stored read_store_sqlite(const fs::path& db_path) {
   Stored out;
   sqlite3* db = nullptr;
   if (sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK)
@@ -373,6 +386,23 @@ Stored read_store(const fs::path& db_path) {
   sqlite3_finalize(q);
   sqlite3_close(db);
   return out;
+}
+
+Stored read_store_postgresql(const std::string& conninfo) {
+  Stored out;
+  pqxx::connection conn(conninfo);
+  pqxx::read_transaction tx(conn);
+  for (const auto& row : tx.exec("SELECT encode(report_id, 'hex'), seq FROM reports ORDER BY seq")) {
+    out.seq_of[row[0].as<std::string>()] = static_cast<std::uint64_t>(row[1].as<std::int64_t>());
+  }
+  for (const auto& row : tx.exec("SELECT report FROM audit WHERE event = 'publish' AND decision = 'accepted'")) {
+    out.accepted_in_audit.insert(row[0].as<std::string>());
+  }
+  return out;
+}
+
+Stored read_store(const Setup& setup, const fs::path& data_dir) {
+  return setup.conninfo.empty() ? read_store_sqlite(data_dir / "tearline.db") : read_store_postgresql(setup.conninfo);
 }
 
 crypto::VerifyKey audit_key(const identity::PkiPaths& pki) {
@@ -436,6 +466,7 @@ void write_config(const fs::path& path, const Setup& setup, const fs::path& poli
       // The publishers send as fast as the broker answers: durability, not
       // the per-node flood limits, is what this test is about.
       << "[limits]\npublish_rate = 1000000\npublish_burst = 1000000\n";
+  if (!setup.conninfo.empty()) out << "[storage]\nstore = \"postgresql\"\nconninfo = \"" << setup.conninfo << "\"\n";
   if (!out) die("cannot write " + path.string());
 }
 
@@ -457,6 +488,11 @@ int run(const Options& opt) {
   }
   const identity::PkiPaths pki(setup.pki);
   check_entitlement_table(pki, policy_path);
+  if (opt.postgresql) {
+    const testing::PgCluster& cluster = testing::PgCluster::shared();
+    cluster.create_database("tearline_crash");
+    setup.conninfo = cluster.conninfo("tearline_crash");
+  }
   auto port = free_loopback_port();
   if (!port) die(port.status().to_string());
   setup.endpoint = "tcp://127.0.0.1:" + std::to_string(*port);
@@ -543,7 +579,7 @@ int run(const Options& opt) {
   if (exit_code != 0) violations.push_back("the broker exited " + std::to_string(exit_code) + " on SIGTERM");
 
   // 1, 2: the store holds exactly the accepted reports.
-  const Stored stored = read_store(data_dir / "tearline.db");
+  const Stored stored = read_store(setup, data_dir);
   std::size_t lost = 0, phantom = 0;
   for (const auto& [id, kind] : accepted) {
     if (stored.seq_of.count(id) == 0) {
@@ -605,8 +641,16 @@ int run(const Options& opt) {
   }
 
   // 4: the audit log.
-  auto entries = audit::read_entries(data_dir / "tearline.db");
-  auto checkpoints = audit::read_checkpoints(data_dir / "tearline.db");
+  std::unique_ptr<audit::AuditReader> log;
+  if (setup.conninfo.empty()) {
+    log = audit::sqlite_audit_reader(data_dir / "tearline.db");
+  } else {
+    auto reader = audit::pg_audit_reader(setup.conninfo, audit::kPgWriterId);
+    if (!reader) die(reader.status().to_string());
+    log = std::move(reader).value();
+  }
+  auto entries = log->entries({});
+  auto checkpoints = log->checkpoints();
   std::string audit_summary;
   if (!entries || !checkpoints) {
     violations.push_back("cannot read the audit log: " +
@@ -622,8 +666,13 @@ int run(const Options& opt) {
   }
   if (!opt.tearline.empty()) {
     ProcessSpec spec;
-    spec.argv = {opt.tearline.string(), "audit", "verify", "--db", (data_dir / "tearline.db").string(), "--pki",
-                 setup.pki.string()};
+    spec.argv = {opt.tearline.string(), "audit", "verify"};
+    if (setup.conninfo.empty()) {
+      spec.argv.insert(spec.argv.end(), {"--db", (data_dir / "tearline.db").string()});
+    } else {
+      spec.argv.insert(spec.argv.end(), {"--pg", setup.conninfo});
+    }
+    spec.argv.insert(spec.argv.end(), {"--pki", setup.pki.string()});
     spec.stdout_file = work / "audit-verify.txt";
     spec.stderr_to_stdout = true;
     auto verify = Process::spawn(spec);
