@@ -708,4 +708,15 @@ int run(const Options& opt) {
 }  // namespace
 }  // namespace tearline
 
-int main(int argc, char** argv) { return tearline::run(tearline::parse_args(argc, argv)); }
+// An exception that escapes (the PostgreSQL cluster cannot start, the
+// server cannot be read) ends the test with exit 1 and its message.
+int main(int argc, char** argv) {
+  try {
+    return tearline::run(tearline::parse_args(argc, argv));
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "crash_test: FAIL: %s\n", e.what());
+  } catch (...) {
+    std::fprintf(stderr, "crash_test: FAIL: unknown exception\n");
+  }
+  return 1;
+}
