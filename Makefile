@@ -16,7 +16,7 @@ ifeq ($(CI),true)
 CMAKE_ARGS += -DTEARLINE_WERROR=ON
 endif
 
-.PHONY: all deps build demo test asan tsan fuzz format format-check tidy deb clean
+.PHONY: all deps build demo demo-pg test asan tsan fuzz format format-check tidy deb clean
 
 all: build
 
@@ -31,6 +31,15 @@ build: deps $(BUILD)/CMakeCache.txt
 
 demo: build
 	@$(BUILD)/client/tearline demo
+
+# The demo with the broker's store in PostgreSQL (docs/scale-out.md): a
+# private server in a temporary folder (scripts/pg-cluster.sh), stopped and
+# removed afterwards, whatever the demo's outcome.
+demo-pg: build
+	@dir=$$(mktemp -d /tmp/tearline-demo-pg.XXXXXX); \
+	conninfo=$$(scripts/pg-cluster.sh start $$dir) || { rm -rf $$dir; exit 1; }; \
+	rc=0; $(BUILD)/client/tearline demo --pg "$$conninfo" || rc=$$?; \
+	scripts/pg-cluster.sh stop $$dir >/dev/null; rm -rf $$dir; exit $$rc
 
 test: build
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)

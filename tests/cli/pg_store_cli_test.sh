@@ -131,4 +131,15 @@ broker_refuses "$WORK/bad.toml" 2 "INVALID_FIELD: .*storage.conninfo: the Postgr
 config "$WORK/none.toml" "$EP" "$WORK/data4" "host=$WORK/nobody port=5432 dbname=tearline password=hunter2"
 broker_refuses "$WORK/none.toml" 1 "cannot start: STORAGE_FAILED: cannot open the PostgreSQL store: "
 ! grep -q hunter2 "$WORK/err" || fail "the password was printed"
+echo "== tearline demo --pg: the Cucuta story with the broker's store in PostgreSQL; a used database is refused"
+psql -q "$CONNINFO" -c "CREATE DATABASE demo"
+DEMO_DB="host=$PGDIR port=5432 user=postgres dbname=demo"
+rc=0
+timeout 120 "$TL" demo --pki "$PKI" --policy "$SRC/certs/policy.toml" --pg "$DEMO_DB" >"$WORK/out" 2>"$WORK/err" || rc=$?
+[[ $rc -eq 0 ]] || { cat "$WORK/out" "$WORK/err"; fail "tearline demo --pg exited $rc"; }
+grep -q "listening on tcp://.*, its store in PostgreSQL$" "$WORK/err" || { cat "$WORK/err"; fail "no PostgreSQL note"; }
+out_has "^Every node got exactly what the policy says"
+[[ $(psql -tA "$DEMO_DB" -c "SELECT count(*) FROM reports") -eq 6 ]] || fail "the demo's 6 reports are not in PostgreSQL"
+run 1 demo --pki "$PKI" --policy "$SRC/certs/policy.toml" --pg "$DEMO_DB"
+one_err_line "the database of --pg already holds a tearline store: give the demo an empty database"
 echo "PASS"

@@ -60,6 +60,7 @@ struct DemoOptions {
   std::string pki = "certs/demo";
   std::string roster = "certs/roster.toml";
   std::string policy = "certs/policy.toml";
+  std::string pg;  // --pg CONNINFO
   bool keep_running = false;
   bool json = false;
 };
@@ -107,7 +108,7 @@ class Demo {
     exe_ = *exe;
     auto broker = demo::find_broker_binary();
     if (!broker) fail(broker.status().to_string());
-    auto world = demo::World::create(exe_, {options_.pki, options_.roster, options_.policy}, progress_);
+    auto world = demo::World::create(exe_, {options_.pki, options_.roster, options_.policy, options_.pg}, progress_);
     if (!world) fail(world.status().to_string());
     world_ = std::move(world).value();
     auto topics = policy::TopicPolicy::load(world_->policy());
@@ -123,7 +124,8 @@ class Demo {
     }
     Status started = world_->start_broker(*broker);
     if (!started) fail(started.to_string());
-    progress_ << "demo: tearline-broker (" << broker->string() << ") listening on " << world_->endpoint() << "\n";
+    progress_ << "demo: tearline-broker (" << broker->string() << ") listening on " << world_->endpoint()
+              << (options_.pg.empty() ? "" : ", its store in PostgreSQL") << "\n";
     for (const auto& n : demo::scenario_nodes()) {
       auto p = NodeProcess::start(exe_, n.id, world_->directory(), world_->node_key(n.id), world_->endpoint(),
                                   world_->node_log(n.id));
@@ -475,6 +477,10 @@ void add_demo_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--roster", o->roster, "roster to generate a missing PKI from")->capture_default_str();
   cmd->add_option("--policy", o->policy, "topic policy for the broker and the expectations")->capture_default_str();
+  cmd->add_option("--pg", o->pg,
+                  "keep the broker's store in this PostgreSQL database (a libpq connection string; an empty "
+                  "database: `make demo-pg` starts a private server and makes one)")
+      ->type_name("CONNINFO");
   cmd->add_flag("--keep-running", o->keep_running,
                 "after the table, leave the broker and nodes running and print what they receive until Ctrl-C");
   cmd->add_flag("--json", o->json, "print the outcome as JSON (tearline.v1.DemoOutcome) instead of the table");

@@ -2,6 +2,7 @@
 
 #include <toml++/toml.h>
 #include <unistd.h>
+#include <pqxx/pqxx>
 
 #include <chrono>
 #include <cstdlib>
@@ -10,10 +11,31 @@
 #include <sstream>
 #include <thread>
 
+#include "audit/pg_audit_reader.h"
+
 namespace tearline::cli::demo {
 namespace fs = std::filesystem;
 
 namespace {
+
+// `tearline demo --pg`: the scenario's expectations assume a new store (the
+// originators' sequences, the durable cursors), so the database must not
+// hold one yet.
+Status require_empty_database(const std::string& conninfo) {
+  if (Status parsed = audit::check_conninfo(conninfo); !parsed) return parsed;
+  try {
+    pqxx::connection conn(conninfo);
+    pqxx::nontransaction tx(conn);
+    if (tx.exec("SELECT to_regclass('reports') IS NOT NULL")[0][0].as<bool>()) {
+      return Status::fail(Code::INVALID_FIELD,
+                          "the database of --pg already holds a tearline store: give the demo an empty database "
+                          "(`make demo-pg` makes a new one each time)");
+    }
+  } catch (const std::exception& e) {
+    return Status::fail(Code::UNAVAILABLE, "cannot connect to the PostgreSQL of --pg: " + audit::pg_message(e));
+  }
+  return Status::ok();
+}
 
 constexpr auto kPkiTimeout = std::chrono::seconds(60);
 constexpr auto kBrokerStartTimeout = std::chrono::seconds(10);
@@ -71,7 +93,8 @@ std::string started_endpoint(const fs::path& log) {
 
 Result<std::unique_ptr<World>> World::create(const fs::path& exe, const WorldOptions& options, std::ostream& progress) {
   std::error_code ec;
-  WorldOptions o{fs::absolute(options.pki, ec), fs::absolute(options.roster, ec), fs::absolute(options.policy, ec)};
+  WorldOptions o{fs::absolute(options.pki, ec), fs::absolute(options.roster, ec), fs::absolute(options.policy, ec),
+                 options.pg_conninfo};
   if (!fs::is_regular_file(o.policy, ec)) {
     return Status::fail(Code::IO_ERROR, "topic policy " + options.policy.string() +
                                             " not found: run from the repository root or pass --policy");
@@ -82,6 +105,11 @@ Result<std::unique_ptr<World>> World::create(const fs::path& exe, const WorldOpt
   world->root_ = *root;
   world->pki_ = o.pki;
   world->policy_ = o.policy;
+  world->pg_conninfo_ = o.pg_conninfo;
+  if (!o.pg_conninfo.empty()) {
+    Status empty = require_empty_database(o.pg_conninfo);
+    if (!empty) return empty;
+  }
 
   const identity::PkiPaths pki(o.pki);
   if (!fs::exists(pki.trust_store(), ec)) {
@@ -130,7 +158,9 @@ Status World::start_broker(const fs::path& broker_binary) {
   const fs::path config = root_ / "broker.toml";
   {
     std::ofstream out(config);
-    out << "# Written by `tearline demo`.\n" << toml::table{{"broker", broker}} << "\n";
+    toml::table doc{{"broker", broker}};
+    if (!pg_conninfo_.empty()) doc.insert("storage", toml::table{{"store", "postgresql"}, {"conninfo", pg_conninfo_}});
+    out << "# Written by `tearline demo`.\n" << doc << "\n";
     if (!out) return Status::fail(Code::IO_ERROR, "cannot write " + config.string());
   }
   ChildSpec spec;

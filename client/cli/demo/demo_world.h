@@ -24,6 +24,7 @@ struct WorldOptions {
   std::filesystem::path pki;     // PKI root, as `tearline certs demo --out`
   std::filesystem::path roster;  // used only when the PKI is missing
   std::filesystem::path policy;  // topic policy given to the broker
+  std::string pg_conninfo;       // non-empty: the broker's store in this PostgreSQL database (empty)
 };
 
 class World {
@@ -59,6 +60,7 @@ class World {
   std::filesystem::path root_;
   std::filesystem::path pki_;
   std::filesystem::path policy_;
+  std::string pg_conninfo_;
   std::unique_ptr<ChildProcess> broker_;
   std::string endpoint_;
 };
