@@ -64,9 +64,13 @@
 // opening the same store as the same writer is refused (STORAGE_FAILED
 // naming the session that holds it) once kWriterLockWait has passed: a
 // broker restarted after a crash may find its previous session still ending
-// on the server. Its data_dir lock cannot see another host. When the write session is lost, the lock goes with it: the
-// next commit connects anew and must take the lock again and find the writer's last_seq where this store left it;
-// otherwise another broker wrote as this writer meanwhile, and the store halts rather than interleave with it.
+// on the server. Its data_dir lock cannot see another host. When the write
+// session is lost, the lock goes with it: the next commit connects anew and
+// must take the lock again and find the writer's last_seq and highest audit
+// idx where this store left them; otherwise another broker wrote as this
+// writer meanwhile, and the store halts rather than interleave with it. A
+// previous session of this store's own that still holds the lock (a dead
+// connection the server has not noticed) is ended first.
 //
 // leave_as_found(): nothing to do. The server owns the files; closing the
 // connections changes nothing in the database.
