@@ -59,7 +59,7 @@ bool writer_lock_free(const StorePlace& place) {
   Db db(place);
   const std::string sql =
       "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND classid = " + std::to_string(PgStore::kWriterLockClass) +
-      " AND objid = 1 AND objsubid = 2";
+      " AND objid = 1 AND objsubid = 2 AND database = (SELECT oid FROM pg_database WHERE datname = current_database())";
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(1);
   while (std::chrono::steady_clock::now() < deadline) {
     if (db.rows(sql).empty()) return true;
