@@ -16,9 +16,10 @@ if(NOT TEARLINE_BUILD_TESTS)
   message(FATAL_ERROR "TEARLINE_FUZZ=ON needs TEARLINE_BUILD_TESTS=ON (the targets use the test fixtures)")
 endif()
 
-# -O1 over the Debug flags: fast enough to fuzz, and assert() stays on.
+# -O1 over the Debug flags: fast enough to fuzz, and assert() stays on; -g1
+# (line tables) is enough for a crash's stack.
 # _GLIBCXX_ASSERTIONS bounds-checks operator[] of vector, span and string.
-add_compile_options(-O1 -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
+add_compile_options(-O1 -g1 -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
                     -fno-omit-frame-pointer
                     -fsanitize-ignorelist=${PROJECT_SOURCE_DIR}/tests/fuzz/ubsan_ignorelist.txt)
 add_compile_definitions(_GLIBCXX_ASSERTIONS)
