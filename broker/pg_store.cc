@@ -259,6 +259,7 @@ Result<std::unique_ptr<Store>> PgStore::open(const std::string& conninfo, const 
     }
     return Status::fail(Code::STORAGE_FAILED, "cannot open the PostgreSQL store: " + pg::message_of(e));
   }
+  store->measure_footprint();
   *state = std::move(st);
   return std::unique_ptr<Store>(std::move(store));
 }

@@ -125,7 +125,7 @@ class PgStore final : public Store {
   Status commit(const Batch& batch, std::string* clashing_id) override;
   bool halted() const override { return halt_.halted(); }
   std::string halt_reason() const override { return halt_.reason(); }
-  std::uint64_t footprint_bytes() override;
+  std::uint64_t footprint_bytes() override { return footprint_.load(); }
   void leave_as_found() override {}
   Result<std::vector<StoredReport>> read_after(std::uint64_t after, std::size_t limit) override;
   std::optional<SourceRecord> find_source(const std::string& report_id) override;
@@ -147,6 +147,9 @@ class PgStore final : public Store {
   Status read(const std::function<void(pqxx::transaction_base&)>& query);
   // The status for a server error: halts on damaged data.
   Status failure(const std::exception& e, const std::string& what);
+  // Asks the server for the tables' size into footprint_ (read connection);
+  // leaves it as it was when the server does not answer.
+  void measure_footprint();
 
   std::string conninfo_;
   StoreOptions options_;
@@ -160,6 +163,11 @@ class PgStore final : public Store {
   std::uint64_t committed_seq_ = 0;
   std::uint64_t committed_audit_ = 0;
   int writer_pid_ = 0;
+  // footprint_bytes(): measured at open, then after a commit at most once
+  // per kFootprintEvery (writer thread), read by any thread.
+  static constexpr auto kFootprintEvery = std::chrono::seconds(1);
+  std::atomic<std::uint64_t> footprint_{0};
+  std::chrono::steady_clock::time_point footprint_at_{};  // writer thread only
 };
 
 }  // namespace tearline::broker

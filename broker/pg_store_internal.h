@@ -14,12 +14,15 @@
 #include <optional>
 #include <string>
 
+#include "audit/pg_conninfo.h"
 #include "broker/pg_store.h"
 
 namespace tearline::broker {
 
+// Opened with audit::with_default_settings (connection and keepalive
+// timeouts, audit/pg_conninfo.h) unless the conninfo sets its own.
 struct PgStore::Connection {
-  explicit Connection(const std::string& conninfo) : conn(conninfo) {}
+  explicit Connection(const std::string& conninfo) : conn(audit::with_default_settings(conninfo)) {}
   pqxx::connection conn;
 };
 

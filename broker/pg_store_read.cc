@@ -80,7 +80,7 @@ Result<bool> PgStore::has_report(const std::string& report_id) {
   return has;
 }
 
-std::uint64_t PgStore::footprint_bytes() {
+void PgStore::measure_footprint() {
   std::uint64_t total = 0;
   Status s = read([&](pqxx::transaction_base& tx) {
     total = static_cast<std::uint64_t>(
@@ -92,7 +92,7 @@ std::uint64_t PgStore::footprint_bytes() {
                 " 'schema_version')")[0][0]
             .as<std::int64_t>());
   });
-  return s ? total : 0;
+  if (s) footprint_ = total;
 }
 
 }  // namespace tearline::broker

@@ -2,6 +2,7 @@
 // (pg_store.h states the codes and the rule for a COMMIT whose outcome is
 // unknown).
 #include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <utility>
@@ -125,6 +126,10 @@ Status PgStore::commit(const Batch& batch, std::string* clashing_id) {
     tx->commit();
     for (const auto& r : batch.reports) committed_seq_ = std::max(committed_seq_, r.seq);
     for (const auto& e : batch.audit) committed_audit_ = std::max(committed_audit_, e.index);
+    if (const auto now = std::chrono::steady_clock::now(); now - footprint_at_ >= kFootprintEvery) {
+      footprint_at_ = now;
+      measure_footprint();
+    }
     return Status::ok();
   } catch (const std::exception& e) {
     const bool lost = dynamic_cast<const pqxx::in_doubt_error*>(&e) != nullptr ||

@@ -160,7 +160,10 @@ class Store {
   // What the store takes up where it lives, in bytes: SQLite, its files
   // (database, WAL, WAL index); PostgreSQL, its tables with their indexes
   // and TOAST (pg_total_relation_size). 0 when it cannot be told. For
-  // `tearline status`. Any thread.
+  // `tearline status`. Any thread; it never waits for a server (the I/O
+  // thread answers status with it): a backend that must ask one returns
+  // what it last learned (PgStore: at most about a second old while
+  // batches commit).
   virtual std::uint64_t footprint_bytes() = 0;
 
   // Test seam, implemented by every backend: the next `n` non-empty commits

@@ -1,6 +1,5 @@
 #include "audit/pg_audit_reader.h"
 
-#include <libpq-fe.h>
 #include <pqxx/pqxx>
 
 #include <algorithm>
@@ -22,7 +21,8 @@ std::int64_t big(std::uint64_t v) { return static_cast<std::int64_t>(std::min<st
 
 class PgAuditReader final : public AuditReader {
  public:
-  PgAuditReader(const std::string& conninfo, int writer_id) : conn_(conninfo), writer_(writer_id) {
+  PgAuditReader(const std::string& conninfo, int writer_id)
+      : conn_(with_default_settings(conninfo)), writer_(writer_id) {
     conn_.set_variable("application_name", conn_.quote(std::string("tearline-audit-read")));
   }
 
@@ -143,31 +143,6 @@ std::string pg_message(const std::exception& e) {
     m += c;
   }
   return m.empty() ? std::string("the connection to PostgreSQL was lost") : m;
-}
-
-Status check_conninfo(const std::string& conninfo) {
-  char* error = nullptr;
-  PQconninfoOption* options = PQconninfoParse(conninfo.c_str(), &error);
-  if (options != nullptr) {
-    PQconninfoFree(options);
-    return Status::ok();
-  }
-  const std::string said = error != nullptr ? error : "out of memory";
-  PQfreemem(error);
-  // libpq quotes parts of the string in its reason (`invalid
-  // percent-encoded token: "50%off"`), which may be a password: quoted parts
-  // longer than one character are left out.
-  std::string reason;
-  for (std::size_t i = 0; i < said.size(); ++i) {
-    const std::size_t close = said[i] == '"' ? said.find('"', i + 1) : std::string::npos;
-    if (close != std::string::npos && close - i > 2) {
-      reason += "\"...\"";
-      i = close;
-    } else if (said[i] != '\n') {
-      reason += said[i];
-    }
-  }
-  return Status::fail(Code::INVALID_FIELD, "the PostgreSQL connection string does not parse: " + reason);
 }
 
 Result<std::unique_ptr<AuditReader>> pg_audit_reader(const std::string& conninfo, int writer_id) {

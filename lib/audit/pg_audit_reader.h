@@ -17,6 +17,7 @@
 #include <string>
 
 #include "audit/audit_reader.h"
+#include "audit/pg_conninfo.h"
 #include "base/result.h"
 
 namespace tearline::audit {
@@ -28,10 +29,6 @@ inline constexpr int kPgWriterId = 1;
 // one space; "the connection to PostgreSQL was lost" when it says nothing.
 // The broker's store reports its errors with it too.
 std::string pg_message(const std::exception& e);
-
-// Whether `conninfo` parses as a libpq connection string or URI; the
-// reason (libpq's) when it does not. Nothing is connected.
-Status check_conninfo(const std::string& conninfo);
 
 Result<std::unique_ptr<AuditReader>> pg_audit_reader(const std::string& conninfo, int writer_id);
 

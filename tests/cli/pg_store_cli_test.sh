@@ -5,8 +5,8 @@
 # broker restarts; `tearline status` counts the store's bytes; `tearline
 # audit verify|show|receipts --pg` read the store's audit log; a second
 # broker on the same store is refused (one writer), and so is a bad
-# connection string (exit 2) or a server that is not there (exit 1 at start,
-# exit 3 for the CLI).
+# connection string (exit 2) or a server that is not there, or that never
+# answers (exit 1 at start, exit 3 for the CLI).
 # Usage: pg_store_cli_test.sh PATH/TO/tearline PATH/TO/tearline-broker SOURCE_DIR
 set -euo pipefail
 
@@ -57,7 +57,7 @@ stop_broker() { kill -TERM "$BROKER_PID" && wait "$BROKER_PID"; }
 # broker_refuses CONFIG EXIT PATTERN: the broker exits EXIT with one stderr line matching PATTERN.
 broker_refuses() {
   local rc=0
-  timeout 30 "$BROKER" --config "$1" >"$WORK/out" 2>"$WORK/err" || rc=$?
+  timeout -k 5 30 "$BROKER" --config "$1" >"$WORK/out" 2>"$WORK/err" || rc=$?
   [[ $rc -eq $2 ]] || { cat "$WORK/err"; fail "tearline-broker exited $rc, expected $2"; }
   one_err_line "^tearline-broker: " "$3"
 }
@@ -131,6 +131,29 @@ broker_refuses "$WORK/bad.toml" 2 "INVALID_FIELD: .*storage.conninfo: the Postgr
 config "$WORK/none.toml" "$EP" "$WORK/data4" "host=$WORK/nobody port=5432 dbname=tearline password=hunter2"
 broker_refuses "$WORK/none.toml" 1 "cannot start: STORAGE_FAILED: cannot open the PostgreSQL store: "
 ! grep -q hunter2 "$WORK/err" || fail "the password was printed"
+
+echo "== a server that accepts and never answers is given up on after connect_timeout (5 s by default)"
+# (audit/pg_conninfo.h; without the default libpq waits for ever, and
+# broker_refuses' and run's own timeouts, 30 s and 20 s, fail the test.)
+mkdir "$WORK/silent"
+python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.bind(sys.argv[1])
+s.listen(16)
+held = []
+while True:
+    held.append(s.accept()[0])
+' "$WORK/silent/.s.PGSQL.5432" &
+PIDS+=("$!")
+for _ in $(seq 50); do [[ -S $WORK/silent/.s.PGSQL.5432 ]] && break; sleep 0.1; done
+config "$WORK/silent.toml" "$EP" "$WORK/data5" "host=$WORK/silent dbname=tearline"
+started=$SECONDS
+broker_refuses "$WORK/silent.toml" 1 "cannot start: STORAGE_FAILED: cannot open the PostgreSQL store: .*timeout expired"
+run 3 audit verify --pg "host=$WORK/silent dbname=tearline" --pki "$PKI"
+one_err_line "^tearline: audit verify: UNAVAILABLE: cannot connect to the PostgreSQL store: .*timeout expired"
+(( SECONDS - started < 25 )) || fail "giving up on a silent server took $((SECONDS - started)) s"
+
 echo "== tearline demo --pg: the Cucuta story with the broker's store in PostgreSQL; a used database is refused"
 psql -q "$CONNINFO" -c "CREATE DATABASE demo"
 DEMO_DB="host=$PGDIR port=5432 user=postgres dbname=demo"

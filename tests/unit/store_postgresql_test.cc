@@ -110,6 +110,32 @@ TEST_CASE("postgresql store: the documented tables at schema version 1; rows hol
   CHECK(db.rows("SELECT writer_id, idx, event, decision FROM audit") == Rows{{"1", "1", "publish", "accepted"}});
 }
 
+// footprint_bytes() never asks the server itself (status is answered on the
+// broker's I/O thread): it is measured at open and after a commit.
+TEST_CASE("postgresql store: footprint_bytes is the tables' size as measured at open and after a commit") {
+  StorePlace place;
+  Opened o = place.open();
+  Db db(place);
+  const auto tables_size = [&db] {
+    return std::stoull(
+        db.rows("SELECT SUM(pg_total_relation_size(format('%I.%I', schemaname, tablename)))::bigint FROM pg_tables"
+                " WHERE schemaname = 'public'")[0][0]);
+  };
+  const std::uint64_t at_open = tables_size();
+  CHECK(o.store->footprint_bytes() == at_open);
+  StoredReport r = real_report(1, "diran-cucuta-commander", 1, kNowMs, {label(v1::CONFIDENTIAL, {"COL"})});
+  r.receipt.resize(std::size_t{256} * 1024);  // bytes that do not compress: TOAST keeps them all
+  std::uint32_t x = 2463534242u;
+  for (auto& b : r.receipt) {
+    x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+    b = static_cast<std::uint8_t>(x);
+  }
+  REQUIRE(o.store->commit(reports_batch({r}, 1)));
+  const std::uint64_t after_commit = tables_size();
+  CHECK(after_commit > at_open);
+  CHECK(o.store->footprint_bytes() == after_commit);
+}
+
 TEST_CASE(
     "postgresql store: a newer schema version is refused and left as it is; no server is STORAGE_FAILED without the "
     "password; neither recovers anything") {

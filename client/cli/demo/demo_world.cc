@@ -24,7 +24,7 @@ namespace {
 Status require_empty_database(const std::string& conninfo) {
   if (Status parsed = audit::check_conninfo(conninfo); !parsed) return parsed;
   try {
-    pqxx::connection conn(conninfo);
+    pqxx::connection conn(audit::with_default_settings(conninfo));
     pqxx::nontransaction tx(conn);
     if (tx.exec("SELECT to_regclass('reports') IS NOT NULL")[0][0].as<bool>()) {
       return Status::fail(Code::INVALID_FIELD,
