@@ -16,14 +16,14 @@
 namespace tearline::audit {
 namespace {
 
-constexpr std::int64_t kT0 = 1780272000000;
+constexpr std::int64_t kAnchorT0 = 1780272000000;
 constexpr std::uintmax_t kMiB = std::uintmax_t{1} << 20;
 
 Checkpoint checkpoint_at(std::uint64_t index, const crypto::SigningKey& key) {
   AuditEntry last;
   last.index = index;
   last.hash.fill(static_cast<std::uint8_t>(index));
-  return sign_checkpoint(last, kT0 + static_cast<std::int64_t>(index), key);
+  return sign_checkpoint(last, kAnchorT0 + static_cast<std::int64_t>(index), key);
 }
 
 TEST_CASE("audit anchor: the file never grows past 1 MiB and keeps the newest checkpoint", "[audit][anchor]") {

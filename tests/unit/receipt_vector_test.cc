@@ -27,7 +27,7 @@ namespace {
 
 const std::string kPath = std::string(TEARLINE_SOURCE_DIR) + "/tests/vectors/receipt_v1.txt";
 constexpr std::uint64_t kFirstSeq = 41;
-constexpr std::int64_t kAcceptedMs = kNow * 1000 + 250;
+constexpr std::int64_t kVectorAcceptedMs = kNow * 1000 + 250;
 constexpr std::int64_t kSignedMs = kNow * 1000 + 900;
 
 std::string hex(const crypto::Digest& d) { return to_hex(ByteView(d.data(), d.size())); }
@@ -57,10 +57,10 @@ std::vector<std::pair<std::string, std::string>> compute(const ReceiptWorld& w) 
   }
   const crypto::Digest root = crypto::merkle_root(receipt::kReceiptNodeTag, leaves);
   out.emplace_back("root", hex(root));
-  const Bytes statement = receipt::acceptance_statement("kat-broker", kFirstSeq, 3, kAcceptedMs, root);
+  const Bytes statement = receipt::acceptance_statement("kat-broker", kFirstSeq, 3, kVectorAcceptedMs, root);
   out.emplace_back("acceptance_signature_input",
                    to_hex(crypto::signature_input(crypto::tags::kAcceptanceBatch, statement)));
-  const auto receipts = receipt::sign_acceptance("kat-broker", w.broker.signing, kFirstSeq, d, kAcceptedMs);
+  const auto receipts = receipt::sign_acceptance("kat-broker", w.broker.signing, kFirstSeq, d, kVectorAcceptedMs);
   for (std::size_t i = 0; i < receipts.size(); ++i)
     out.emplace_back("receipt" + std::to_string(i), to_hex(receipts[i]));
   const Bytes delivery = receipt::sign_delivery("kat-reader", "kat-broker", w.reader.signing, kSignedMs, delivered());
@@ -100,7 +100,7 @@ TEST_CASE("receipt vectors: tests/vectors/receipt_v1.txt is reproduced byte for 
     auto ok = receipt::verify_acceptance(unhex(stored.at("receipt" + std::to_string(i))), d[i], *dir,
                                          {kFirstSeq + i, "kat-broker"});
     REQUIRE(ok.is_ok());
-    CHECK(ok->accepted_ms == kAcceptedMs);
+    CHECK(ok->accepted_ms == kVectorAcceptedMs);
   }
   auto delivery = receipt::parse_delivery(unhex(stored.at("delivery_receipt")));
   REQUIRE(delivery.is_ok());
