@@ -144,12 +144,14 @@ class PgStore final : public Store {
   // values, server errors as exceptions.
   Status write_batch(pqxx::transaction_base& tx, const Batch& batch, std::string* clashing_id);
   // Runs `query` on the read connection, connecting (again) when needed.
-  Status read(const std::function<void(pqxx::transaction_base&)>& query);
+  Status read(const std::function<void(pqxx::transaction_base&)>& query) EXCLUDES(reader_mu_);
   // The status for a server error: halts on damaged data.
   Status failure(const std::exception& e, const std::string& what);
-  // Asks the server for the tables' size into footprint_ (read connection);
-  // leaves it as it was when the server does not answer.
-  void measure_footprint();
+  // Asks the server for the tables' size into footprint_, on the read
+  // connection, only when that is free and connected: it never waits for a
+  // read of another thread, nor connects; footprint_ is left as it was when
+  // it cannot measure. Never throws.
+  void measure_footprint() EXCLUDES(reader_mu_);
 
   std::string conninfo_;
   StoreOptions options_;
@@ -163,8 +165,9 @@ class PgStore final : public Store {
   std::uint64_t committed_seq_ = 0;
   std::uint64_t committed_audit_ = 0;
   int writer_pid_ = 0;
-  // footprint_bytes(): measured at open, then after a commit at most once
-  // per kFootprintEvery (writer thread), read by any thread.
+  // footprint_bytes(): measured at open, then after a commit (once its
+  // outcome is known) at most once per kFootprintEvery (writer thread),
+  // read by any thread.
   static constexpr auto kFootprintEvery = std::chrono::seconds(1);
   std::atomic<std::uint64_t> footprint_{0};
   std::chrono::steady_clock::time_point footprint_at_{};  // writer thread only

@@ -2,6 +2,7 @@
 // (pg_store.h).
 #include <algorithm>
 #include <cstdint>
+#include <optional>
 #include <utility>
 
 #include "broker/pg_store_internal.h"
@@ -81,18 +82,28 @@ Result<bool> PgStore::has_report(const std::string& report_id) {
 }
 
 void PgStore::measure_footprint() {
-  std::uint64_t total = 0;
-  Status s = read([&](pqxx::transaction_base& tx) {
-    total = static_cast<std::uint64_t>(
-        tx.exec("SELECT COALESCE(SUM(pg_total_relation_size(c.oid)), 0)::bigint FROM pg_class c"
-                " WHERE c.relkind = 'r' AND c.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = "
-                "current_schema())"
-                " AND c.relname IN"
-                " ('reports', 'originators', 'subscriptions', 'cursors', 'audit', 'audit_checkpoints', 'writers',"
-                " 'schema_version')")[0][0]
-            .as<std::int64_t>());
-  });
-  if (s) footprint_ = total;
+  if (!reader_mu_.try_lock()) return;
+  std::optional<std::uint64_t> total;
+  if (reader_ && reader_->conn.is_open()) {
+    try {
+      // Open: starting the statement does not connect again (libpqxx
+      // reconnects only a closed connection); one lost meanwhile fails it,
+      // and the next read() connects anew.
+      pqxx::nontransaction tx(reader_->conn);
+      total = static_cast<std::uint64_t>(
+          tx.exec("SELECT COALESCE(SUM(pg_total_relation_size(c.oid)), 0)::bigint FROM pg_class c"
+                  " WHERE c.relkind = 'r' AND c.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = "
+                  "current_schema())"
+                  " AND c.relname IN"
+                  " ('reports', 'originators', 'subscriptions', 'cursors', 'audit', 'audit_checkpoints', 'writers',"
+                  " 'schema_version')")[0][0]
+              .as<std::int64_t>());
+    } catch (const std::exception&) {
+      // Not measured this time; the next commit tries again.
+    }
+  }
+  reader_mu_.unlock();
+  if (total) footprint_ = *total;
 }
 
 }  // namespace tearline::broker

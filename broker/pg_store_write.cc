@@ -126,11 +126,6 @@ Status PgStore::commit(const Batch& batch, std::string* clashing_id) {
     tx->commit();
     for (const auto& r : batch.reports) committed_seq_ = std::max(committed_seq_, r.seq);
     for (const auto& e : batch.audit) committed_audit_ = std::max(committed_audit_, e.index);
-    if (const auto now = std::chrono::steady_clock::now(); now - footprint_at_ >= kFootprintEvery) {
-      footprint_at_ = now;
-      measure_footprint();
-    }
-    return Status::ok();
   } catch (const std::exception& e) {
     const bool lost = dynamic_cast<const pqxx::in_doubt_error*>(&e) != nullptr ||
                       dynamic_cast<const pqxx::broken_connection*>(&e) != nullptr;
@@ -149,6 +144,13 @@ Status PgStore::commit(const Batch& batch, std::string* clashing_id) {
     }
     return failure(e, "write");
   }
+  // The batch's outcome is settled; the answers wait for this at most for
+  // one catalog query, once a second, and never for the I/O thread's reads.
+  if (const auto now = std::chrono::steady_clock::now(); now - footprint_at_ >= kFootprintEvery) {
+    footprint_at_ = now;
+    measure_footprint();
+  }
+  return Status::ok();
 }
 
 Result<std::size_t> PgStore::apply_retention(std::int64_t now_ms, std::vector<std::string>* removed_ids) {

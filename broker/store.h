@@ -162,8 +162,9 @@ class Store {
   // and TOAST (pg_total_relation_size). 0 when it cannot be told. For
   // `tearline status`. Any thread; it never waits for a server (the I/O
   // thread answers status with it): a backend that must ask one returns
-  // what it last learned (PgStore: at most about a second old while
-  // batches commit).
+  // what it last measured (PgStore: at open, then after a commit at most
+  // once a second, so the batches of the second after a measurement are
+  // counted only by the next commit's).
   virtual std::uint64_t footprint_bytes() = 0;
 
   // Test seam, implemented by every backend: the next `n` non-empty commits

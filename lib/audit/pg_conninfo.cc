@@ -54,6 +54,14 @@ std::string with_default_settings(const std::string& conninfo) {
   // PQconninfoParse lists every keyword libpq knows, in libpq's order, with
   // the value the string gave it, or none: the result keeps that order, so
   // applying this twice changes nothing more.
+  bool service = std::getenv("PGSERVICE") != nullptr;
+  for (const PQconninfoOption* o = options; o->keyword != nullptr; ++o) {
+    if (std::strcmp(o->keyword, "service") == 0 && o->val != nullptr) service = true;
+  }
+  if (service) {
+    PQconninfoFree(options);
+    return conninfo;
+  }
   std::string out;
   for (const PQconninfoOption* o = options; o->keyword != nullptr; ++o) {
     const char* value = o->val;

@@ -21,9 +21,10 @@ Status check_conninfo(const std::string& conninfo);
 // an operator's `audit verify`, would hang with it. With them:
 //   connect_timeout=5      a connection not established in 5 s fails (each
 //                          host of a multi-host conninfo in turn);
-//   keepalives_idle=10, keepalives_interval=5, keepalives_count=3
-//                          a TCP peer silent for about 25 s is lost;
-//   tcp_user_timeout=30000 data unacknowledged for 30 s: lost.
+//   keepalives_idle=10, keepalives_interval=5, keepalives_count=3,
+//   tcp_user_timeout=30000 a TCP peer silent (unanswered keepalives, or data
+//                          unacknowledged) for about 30 s is lost (on Linux
+//                          tcp_user_timeout also bounds the probes).
 // A lost connection is what the store already handles (pg_store.h): a read
 // or a batch not yet committed fails and is tried on a new connection; a
 // COMMIT in flight halts the store. None of these is a statement timeout: a
@@ -36,8 +37,11 @@ inline constexpr const char* kPgDefaultSettings[][2] = {
 
 // `conninfo` with kPgDefaultSettings added where neither it nor libpq's
 // environment variable for the setting (PGCONNECT_TIMEOUT) sets one, as one
-// "key='value' ..." string (a URI's settings included). `conninfo` must
-// parse (check_conninfo); otherwise it is returned unchanged.
+// "key='value' ..." string (a URI's settings included). A conninfo that
+// names a service file entry (`service=`, or PGSERVICE in the environment)
+// is returned unchanged: the service file fills only the settings the string
+// leaves empty, so defaults written here would silently override it. So is
+// one that does not parse (check_conninfo says why).
 std::string with_default_settings(const std::string& conninfo);
 
 }  // namespace tearline::audit

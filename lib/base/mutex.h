@@ -22,6 +22,8 @@ class CAPABILITY("mutex") Mutex {
   Mutex& operator=(const Mutex&) = delete;
 
   void lock() ACQUIRE() { mu_.lock(); }
+  // Takes the mutex only if it is free at once; whether it did.
+  bool try_lock() TRY_ACQUIRE(true) { return mu_.try_lock(); }
   void unlock() RELEASE() { mu_.unlock(); }
   // For std::condition_variable (std::unique_lock<std::mutex>).
   std::mutex& native() { return mu_; }

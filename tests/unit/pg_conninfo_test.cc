@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 
 #include <cstdlib>
+#include <optional>
 #include <string>
 
 namespace tearline::audit {
@@ -16,8 +17,44 @@ bool has(const std::string& conninfo, const std::string& setting) {
   return (" " + conninfo + " ").find(" " + setting + " ") != std::string::npos;
 }
 
+// Sets (or, with nullptr, unsets) an environment variable for one scope, and
+// puts back what was there: the cases must not depend on, nor change, the
+// environment the tests run in.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const char* value) : name_(name) {
+    if (const char* was = std::getenv(name)) was_ = was;
+    if (value != nullptr) {
+      ::setenv(name, value, 1);
+    } else {
+      ::unsetenv(name);
+    }
+  }
+  ~ScopedEnv() {
+    if (was_) {
+      ::setenv(name_, was_->c_str(), 1);
+    } else {
+      ::unsetenv(name_);
+    }
+  }
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+ private:
+  const char* name_;
+  std::optional<std::string> was_;
+};
+
+// What the cases below assume of the environment: none of libpq's variables
+// that with_default_settings looks at.
+struct CleanEnv {
+  ScopedEnv timeout{"PGCONNECT_TIMEOUT", nullptr};
+  ScopedEnv service{"PGSERVICE", nullptr};
+};
+
 TEST_CASE("pg conninfo: every default is added to a string that sets none, and the string's own settings kept",
           "[pg_conninfo]") {
+  const CleanEnv env;
   const std::string out = with_default_settings("host=/tmp/pg dbname=tearline");
   for (const auto& [key, value] : kPgDefaultSettings) {
     CHECK(has(out, std::string(key) + "='" + value + "'"));
@@ -29,6 +66,7 @@ TEST_CASE("pg conninfo: every default is added to a string that sets none, and t
 }
 
 TEST_CASE("pg conninfo: a setting the string gives is the string's, in either form", "[pg_conninfo]") {
+  const CleanEnv env;
   const std::string plain = with_default_settings("host=db connect_timeout=20 keepalives_idle=60");
   CHECK(has(plain, "connect_timeout='20'"));
   CHECK(has(plain, "keepalives_idle='60'"));
@@ -48,17 +86,31 @@ TEST_CASE("pg conninfo: a setting the string gives is the string's, in either fo
 }
 
 TEST_CASE("pg conninfo: quotes and backslashes in a value survive", "[pg_conninfo]") {
+  const CleanEnv env;
   const std::string out = with_default_settings(R"(host=db password='it\'s a \\secret')");
   CHECK(has(out, R"(password='it\'s a \\secret')"));
   CHECK(with_default_settings(out) == out);
 }
 
 TEST_CASE("pg conninfo: PGCONNECT_TIMEOUT in the environment is the user's setting", "[pg_conninfo]") {
-  ::setenv("PGCONNECT_TIMEOUT", "42", 1);
-  const std::string out = with_default_settings("host=db");
-  ::unsetenv("PGCONNECT_TIMEOUT");
+  const CleanEnv env;
+  std::string out;
+  {
+    const ScopedEnv timeout("PGCONNECT_TIMEOUT", "42");
+    out = with_default_settings("host=db");
+  }
   CHECK(out.find("connect_timeout") == std::string::npos);
   CHECK(has(out, "keepalives_count='3'"));
+}
+
+TEST_CASE(
+    "pg conninfo: a string that names a service file entry is returned as it is (the file fills what it leaves empty)",
+    "[pg_conninfo]") {
+  const CleanEnv env;
+  CHECK(with_default_settings("service=tearline") == "service=tearline");
+  CHECK(with_default_settings("postgresql:///tearline?service=tl") == "postgresql:///tearline?service=tl");
+  const ScopedEnv service("PGSERVICE", "tearline");
+  CHECK(with_default_settings("dbname=tearline") == "dbname=tearline");
 }
 
 TEST_CASE("pg conninfo: a string that does not parse is returned as it is", "[pg_conninfo]") {
