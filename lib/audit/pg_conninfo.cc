@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <string_view>
 
 namespace tearline::audit {
@@ -49,21 +50,19 @@ std::string quoted(std::string_view value) {
 }  // namespace
 
 std::string with_default_settings(const std::string& conninfo) {
-  PQconninfoOption* options = PQconninfoParse(conninfo.c_str(), nullptr);
+  const std::unique_ptr<PQconninfoOption, decltype(&PQconninfoFree)> options(PQconninfoParse(conninfo.c_str(), nullptr),
+                                                                             &PQconninfoFree);
   if (options == nullptr) return conninfo;
+  bool service = std::getenv("PGSERVICE") != nullptr;
+  for (const PQconninfoOption* o = options.get(); o->keyword != nullptr; ++o) {
+    if (std::strcmp(o->keyword, "service") == 0 && o->val != nullptr) service = true;
+  }
+  if (service) return conninfo;
   // PQconninfoParse lists every keyword libpq knows, in libpq's order, with
   // the value the string gave it, or none: the result keeps that order, so
   // applying this twice changes nothing more.
-  bool service = std::getenv("PGSERVICE") != nullptr;
-  for (const PQconninfoOption* o = options; o->keyword != nullptr; ++o) {
-    if (std::strcmp(o->keyword, "service") == 0 && o->val != nullptr) service = true;
-  }
-  if (service) {
-    PQconninfoFree(options);
-    return conninfo;
-  }
   std::string out;
-  for (const PQconninfoOption* o = options; o->keyword != nullptr; ++o) {
+  for (const PQconninfoOption* o = options.get(); o->keyword != nullptr; ++o) {
     const char* value = o->val;
     // A default only where neither the string nor libpq's environment
     // variable for it (PGCONNECT_TIMEOUT) sets one: the user's choice.
@@ -76,7 +75,6 @@ std::string with_default_settings(const std::string& conninfo) {
     if (!out.empty()) out += ' ';
     out.append(o->keyword).append("=").append(quoted(value));
   }
-  PQconninfoFree(options);
   return out;
 }
 
