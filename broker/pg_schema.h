@@ -5,17 +5,16 @@
 // higher than kPgSchemaVersion was made by a newer tearline: it is refused.
 // Never edit a migration once released; add the next one.
 //
-// writer_id: the broker writer that wrote a row. Issue 17 step 1 has one
-// writer (PgStore::kWriterId); the column is there so that several brokers
-// can later share the store, each numbering its reports and chaining its
-// audit log on its own (seq and idx are per writer). Report ids and
-// originators' sequences are shared by every writer: replay protection
-// holds across brokers.
+// writer_id: the broker writer that wrote a row. Several brokers share the
+// store, each as its own writer (writers.broker_id names it, version 2),
+// numbering its reports and chaining its audit log on its own (seq and idx
+// are per writer). Report ids and originators' sequences are shared by
+// every writer: replay protection holds across brokers.
 #pragma once
 
 namespace tearline::broker {
 
-inline constexpr int kPgSchemaVersion = 1;
+inline constexpr int kPgSchemaVersion = 2;
 
 inline constexpr const char* kPgMigrations[kPgSchemaVersion] = {
     // Version 1: the tables of the SQLite store (broker/sqlite_store.cc,
@@ -78,6 +77,13 @@ CREATE TABLE audit_checkpoints (
   signature bytea NOT NULL,
   PRIMARY KEY (writer_id, idx)
 );
+)sql",
+    // Version 2: writers are named by their broker's node id (PgStore::open
+    // registers a broker, or finds its writer again). The one writer of a
+    // version 1 store is left unnamed (NULL): the first broker that opens
+    // the store and may claim it does (pg_store.h, "Writers").
+    R"sql(
+ALTER TABLE writers ADD COLUMN broker_id text UNIQUE;
 )sql",
 };
 

@@ -10,6 +10,7 @@
 
 #include "broker/pg_schema.h"
 #include "broker/pg_store_internal.h"
+#include "tearline/v1/receipt.pb.h"
 
 namespace tearline::broker {
 namespace pg {
@@ -36,6 +37,11 @@ std::unique_ptr<PgStore::Connection> connect(const std::string& conninfo, const 
   c->conn.prepare("set_cursor",
                   "INSERT INTO cursors(node, writer_id, acked) VALUES($1, $2, $3) ON CONFLICT (node, writer_id)"
                   " DO UPDATE SET acked = EXCLUDED.acked");
+  c->conn.prepare("set_stream_cursor",
+                  "INSERT INTO cursors(node, writer_id, acked) SELECT $1, writer_id, $3 FROM writers"
+                  " WHERE broker_id = $2 ON CONFLICT (node, writer_id) DO UPDATE SET acked = EXCLUDED.acked"
+                  " RETURNING writer_id");
+  c->conn.prepare("notify", "SELECT pg_notify($1, $2)");
   c->conn.prepare("insert_audit",
                   "INSERT INTO audit(writer_id, idx, time_ms, event, node, report, decision, detail, prev_hash, hash)"
                   " VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)");
@@ -46,6 +52,7 @@ std::unique_ptr<PgStore::Connection> connect(const std::string& conninfo, const 
   c->conn.prepare("read_after",
                   "SELECT seq, report_id, originator, agency, country, topic, sequence, accepted_ms, bytes, receipt"
                   " FROM reports WHERE writer_id = $1 AND seq > $2 ORDER BY seq LIMIT $3");
+  c->conn.prepare("stream_heads", "SELECT writer_id, broker_id, last_seq FROM writers WHERE broker_id IS NOT NULL");
   c->conn.prepare("find_source", "SELECT originator, agency, country, bytes FROM reports WHERE report_id = $1");
   c->conn.prepare("has_report", "SELECT 1 FROM reports WHERE report_id = $1");
   return c;
@@ -139,11 +146,29 @@ bool is_damage(const std::exception& e) {
 
 namespace {
 
-// Creates or migrates the schema (pg_schema.h) and makes sure this writer
-// has its row, its report bytes recounted; one transaction.
-Status migrate_schema(pqxx::connection& conn) {
+// Whether `name` may take the unnamed writer 1 of a version 1 store. Its
+// newest report's receipt names the broker that wrote it: that broker, and
+// only it, may. Without that evidence (no report, or one stored before
+// receipts), the first broker to open the store after the upgrade may, as
+// long as no other writer has registered.
+bool may_claim_unnamed(pqxx::transaction_base& tx, const std::string& name) {
+  if (tx.exec("SELECT 1 FROM writers WHERE writer_id = 1 AND broker_id IS NULL").empty()) return false;
+  const pqxx::result newest = tx.exec("SELECT receipt FROM reports WHERE writer_id = 1 ORDER BY seq DESC LIMIT 1");
+  const std::string bytes = newest.empty() ? std::string() : pg::bytes_of(newest[0][0]);
+  if (!bytes.empty()) {
+    tearline::v1::AcceptanceReceipt receipt;
+    return receipt.ParseFromString(bytes) && receipt.broker_id() == name;
+  }
+  return tx.exec("SELECT COUNT(*) FROM writers")[0][0].as<std::int64_t>() == 1;
+}
+
+// Creates or migrates the schema (pg_schema.h), then finds this broker's
+// writer (`name`), registering it when new; one transaction. Returns the
+// writer id.
+Result<int> migrate_schema(pqxx::connection& conn, const std::string& name) {
   pqxx::work tx(conn);
-  // Two brokers opening one new store at once would both create the tables.
+  // Two brokers opening one new store at once would both create the tables
+  // (and both register as the next writer id).
   tx.exec("SELECT pg_advisory_xact_lock(7171717017)");
   tx.exec("CREATE TABLE IF NOT EXISTS schema_version (version integer NOT NULL)");
   const int version = tx.exec("SELECT COALESCE(MAX(version), 0) FROM schema_version")[0][0].as<int>();
@@ -157,14 +182,24 @@ Status migrate_schema(pqxx::connection& conn) {
     tx.exec("DELETE FROM schema_version");
     tx.exec_params("INSERT INTO schema_version(version) VALUES($1)", kPgSchemaVersion);
   }
-  // The count max_bytes and retention_bytes use, made true again at every open.
-  tx.exec_params("INSERT INTO writers(writer_id) VALUES($1) ON CONFLICT (writer_id) DO NOTHING", PgStore::kWriterId);
-  tx.exec_params(
-      "UPDATE writers SET report_bytes = (SELECT COALESCE(SUM(octet_length(bytes)), 0) FROM reports"
-      " WHERE writer_id = $1) WHERE writer_id = $1",
-      PgStore::kWriterId);
+  int writer = 0;
+  if (const pqxx::result mine = tx.exec_params("SELECT writer_id FROM writers WHERE broker_id = $1", name);
+      !mine.empty()) {
+    writer = mine[0][0].as<int>();
+  } else if (may_claim_unnamed(tx, name)) {
+    const pqxx::result claimed = tx.exec_params(
+        "UPDATE writers SET broker_id = $1 WHERE writer_id = 1 AND broker_id IS NULL RETURNING writer_id", name);
+    if (!claimed.empty()) writer = 1;
+  }
+  if (writer == 0) {
+    writer = tx.exec_params(
+                   "INSERT INTO writers(writer_id, broker_id) SELECT COALESCE(MAX(writer_id), 0) + 1, $1 FROM writers"
+                   " RETURNING writer_id",
+                   name)[0][0]
+                 .as<int>();
+  }
   tx.commit();
-  return Status::ok();
+  return writer;
 }
 
 void copy_digest(const pqxx::field& f, std::uint8_t* out, std::size_t size) {
@@ -174,8 +209,7 @@ void copy_digest(const pqxx::field& f, std::uint8_t* out, std::size_t size) {
 }
 
 // What SqliteStore::open recovers, read in one snapshot.
-RecoveredState recover_state(pqxx::connection& conn, std::int64_t now_ms, std::int64_t recent_window_ms) {
-  constexpr int w = PgStore::kWriterId;
+RecoveredState recover_state(pqxx::connection& conn, int w, std::int64_t now_ms, std::int64_t recent_window_ms) {
   pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> tx(conn);
   RecoveredState st;
   st.last_seq = static_cast<std::uint64_t>(
@@ -205,6 +239,14 @@ RecoveredState recover_state(pqxx::connection& conn, std::int64_t now_ms, std::i
   for (const auto& row : tx.exec_params("SELECT node, acked FROM cursors WHERE writer_id = $1", w)) {
     st.cursors[row[0].as<std::string>()] = static_cast<std::uint64_t>(row[1].as<std::int64_t>());
   }
+  // Cursors in other writers' streams; an unnamed writer's cannot be set.
+  for (const auto& row : tx.exec_params("SELECT c.node, w.broker_id, c.acked FROM cursors c JOIN writers w"
+                                        " ON w.writer_id = c.writer_id WHERE c.writer_id <> $1 AND w.broker_id"
+                                        " IS NOT NULL",
+                                        w)) {
+    st.stream_cursors[row[0].as<std::string>()][row[1].as<std::string>()] =
+        static_cast<std::uint64_t>(row[2].as<std::int64_t>());
+  }
   const pqxx::result audit =
       tx.exec_params("SELECT idx, hash FROM audit WHERE writer_id = $1 ORDER BY idx DESC LIMIT 1", w);
   if (!audit.empty()) {
@@ -229,25 +271,39 @@ PgStore::~PgStore() = default;
 Result<std::unique_ptr<Store>> PgStore::open(const std::string& conninfo, const StoreOptions& options,
                                              std::int64_t now_ms, std::int64_t recent_window_ms,
                                              RecoveredState* state) {
+  if (options.writer.empty() || options.writer.size() > kMaxWriterNameBytes) {
+    return Status::fail(Code::STORAGE_FAILED, "the PostgreSQL store's writer name must be 1 to " +
+                                                  std::to_string(kMaxWriterNameBytes) + " bytes (the broker's id)");
+  }
   std::unique_ptr<PgStore> store(new PgStore());
   store->conninfo_ = conninfo;
   store->options_ = options;
   RecoveredState st;
   try {
     store->writer_ = pg::connect(conninfo, kWriteApplicationName);
+    auto registered = migrate_schema(store->writer_->conn, options.writer);
+    if (!registered) return registered.status();
+    const int writer = *registered;
+    store->writer_id_ = writer;
     // A broker restarted after a crash may find its previous session still
     // ending on the server, holding the lock: wait for it a little.
     const auto deadline = std::chrono::steady_clock::now() + kWriterLockWait;
-    auto locked = pg::take_writer_lock(*store->writer_, pg::WriterLock{kWriterId, std::nullopt, 0, 0});
+    auto locked = pg::take_writer_lock(*store->writer_, pg::WriterLock{writer, std::nullopt, 0, 0});
     while (!locked && std::chrono::steady_clock::now() < deadline) {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      locked = pg::take_writer_lock(*store->writer_, pg::WriterLock{kWriterId, std::nullopt, 0, 0});
+      locked = pg::take_writer_lock(*store->writer_, pg::WriterLock{writer, std::nullopt, 0, 0});
     }
     if (!locked) return locked.status();
     store->writer_pid_ = *locked;
-    Status migrated = migrate_schema(store->writer_->conn);
-    if (!migrated) return migrated;
-    st = recover_state(store->writer_->conn, now_ms, recent_window_ms);
+    // Once the lock is held, nobody else writes as this writer: the count
+    // max_bytes and retention_bytes use is made true again, and the writer's
+    // state recovered.
+    pqxx::nontransaction(store->writer_->conn)
+        .exec_params(
+            "UPDATE writers SET report_bytes = (SELECT COALESCE(SUM(octet_length(bytes)), 0) FROM reports"
+            " WHERE writer_id = $1) WHERE writer_id = $1",
+            writer);
+    st = recover_state(store->writer_->conn, writer, now_ms, recent_window_ms);
     store->committed_seq_ = st.last_seq;
     store->committed_audit_ = st.last_audit.index;
     MutexLock lock(store->reader_mu_);

@@ -51,41 +51,55 @@
 //
 // Connections: two, like SqliteStore: the write connection (commit,
 // apply_retention; one thread at a time, store.h) and the read connection
-// (read_after, find_source, has_report; guarded by reader_mu_, any
-// thread). Each read is one statement, so it sees whole committed batches
-// only. A read that finds its connection lost connects anew and tries once
-// more; a commit that finds it lost at BEGIN (nothing sent yet) does the
-// same. application_name is kWriteApplicationName or kReadApplicationName,
-// so operators (and the tests) can find them in pg_stat_activity.
+// (read_after, read_streams, find_source, has_report; guarded by
+// reader_mu_, any thread), and one more per watch(). Each read is one
+// statement (read_streams: one snapshot), so it sees whole committed
+// batches only. A read that finds its connection lost connects anew and
+// tries once more; a commit that finds it lost at BEGIN (nothing sent yet)
+// does the same. application_name is kWriteApplicationName,
+// kReadApplicationName or kWatchApplicationName, so operators (and the
+// tests) can find them in pg_stat_activity.
 //
-// One writer: a broker writes as its writer only while its write session
-// holds that writer's advisory lock (pg_try_advisory_lock(kWriterLockClass,
-// writer_id), taken at open, held for the session's life). A second broker
-// opening the same store as the same writer is refused (STORAGE_FAILED
-// naming the session that holds it) once kWriterLockWait has passed: a
-// broker restarted after a crash may find its previous session still ending
-// on the server. Its data_dir lock cannot see another host. When the write
-// session is lost, the lock goes with it: the next commit connects anew and
-// must take the lock again and find the writer's last_seq and highest audit
-// idx where this store left them; otherwise another broker wrote as this
-// writer meanwhile, and the store halts rather than interleave with it. A
-// previous session of this store's own that still holds the lock (a dead
-// connection the server has not noticed) is ended first.
+// Writers: each broker writes as its own writer, named by its node id
+// (StoreOptions::writer, writers.broker_id). open() finds the writer of that
+// name, or registers it with the next writer id; the unnamed writer 1 of a
+// schema-1 store goes to the broker its newest report's receipt names (or,
+// lacking one, to the first broker to open the store while no other writer
+// exists). Every commit with reports sends one NOTIFY on kNotifyChannel,
+// its payload the writer id, at COMMIT: a wake-up hint for watch(), whose
+// caller then reads every writer's last_seq and what lies past its position
+// (read_streams, one REPEATABLE READ snapshot). Cursors in another writer's
+// stream (Batch::stream_cursors) are rows of `cursors` under that writer's
+// id; the other writers' rows are never written otherwise.
+//
+// One session per writer: a broker writes as its writer only while its
+// write session holds that writer's advisory lock
+// (pg_try_advisory_lock(kWriterLockClass, writer_id), taken at open, held
+// for the session's life). A second broker opening the same store as the
+// same writer is refused (STORAGE_FAILED naming the session that holds it)
+// once kWriterLockWait has passed: a broker restarted after a crash may
+// find its previous session still ending on the server. Its data_dir lock
+// cannot see another host. When the write session is lost, the lock goes
+// with it: the next commit connects anew and must take the lock again and
+// find the writer's last_seq and highest audit idx where this store left
+// them; otherwise another broker wrote as this writer meanwhile, and the
+// store halts rather than interleave with it. A previous session of this
+// store's own that still holds the lock (a dead connection the server has
+// not noticed) is ended first.
 //
 // leave_as_found(): nothing to do. The server owns the files; closing the
 // connections changes nothing in the database.
 //
 // A broker opens it when its configuration says storage.store =
 // "postgresql" (broker/store_open.cc). Not yet (issue 17's later steps):
-// several brokers on one store (one writer_id each, leases and fencing for
-// cursors, one NOTIFY per batch), failover to a synchronous standby, the
-// demo and the bench. Today the writer is always kWriterId.
+// brokers that route each other's reports, leases and fencing for cursors.
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -103,13 +117,16 @@ namespace tearline::broker {
 
 class PgStore final : public Store {
  public:
-  static constexpr int kWriterId = audit::kPgWriterId;
   // The advisory lock of writer W is (kWriterLockClass, W) ("One writer").
   static constexpr int kWriterLockClass = 0x746c7772;  // "tlwr"
   // How long open() waits for a writer lock that another session holds.
   static constexpr std::chrono::milliseconds kWriterLockWait{3000};
   static constexpr const char* kWriteApplicationName = "tearline-store-write";
   static constexpr const char* kReadApplicationName = "tearline-store-read";
+  static constexpr const char* kWatchApplicationName = "tearline-store-watch";
+  // Every commit with reports sends one NOTIFY on this channel, its payload
+  // the writer id; watch() LISTENs to it.
+  static constexpr const char* kNotifyChannel = "tearline_reports";
 
   // Connects with `conninfo` (a libpq connection string or URI), creates or
   // migrates the schema and recovers the store into *state (as
@@ -131,7 +148,11 @@ class PgStore final : public Store {
   std::optional<SourceRecord> find_source(const std::string& report_id) override;
   Result<bool> has_report(const std::string& report_id) override;
   Result<std::size_t> apply_retention(std::int64_t now_ms, std::vector<std::string>* removed_ids) override;
+  Result<StreamRead> read_streams(const std::map<std::string, std::uint64_t>& after, std::size_t limit) override;
+  std::unique_ptr<StoreWatch> watch() override;
   void fail_next_syncs_for_testing(int n) override { fail_syncs_ = n; }
+  // This broker's writer id in the store (registered at open).
+  int writer_id() const { return writer_id_; }
 
   struct Connection;  // a pqxx connection and its prepared statements (pg_store_internal.h)
 
@@ -144,7 +165,9 @@ class PgStore final : public Store {
   // values, server errors as exceptions.
   Status write_batch(pqxx::transaction_base& tx, const Batch& batch, std::string* clashing_id);
   // Runs `query` on the read connection, connecting (again) when needed.
-  Status read(const std::function<void(pqxx::transaction_base&)>& query) EXCLUDES(reader_mu_);
+  // `snapshot`: in one REPEATABLE READ read-only transaction (several
+  // statements that must agree); otherwise one statement, no transaction.
+  Status read(const std::function<void(pqxx::transaction_base&)>& query, bool snapshot = false) EXCLUDES(reader_mu_);
   // The status for a server error: halts on damaged data.
   Status failure(const std::exception& e, const std::string& what);
   // Asks the server for the tables' size into footprint_, on the read
@@ -155,6 +178,7 @@ class PgStore final : public Store {
 
   std::string conninfo_;
   StoreOptions options_;
+  int writer_id_ = 0;                   // set by open()
   std::unique_ptr<Connection> writer_;  // writer thread only
   Mutex reader_mu_;
   std::unique_ptr<Connection> reader_ GUARDED_BY(reader_mu_);

@@ -13,6 +13,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "audit/pg_conninfo.h"
 #include "broker/pg_store.h"
@@ -52,6 +53,10 @@ struct WriterLock {
 // since when) when another does; STORAGE_FAILED too when the expectations
 // do not hold (the lock is then released again). Throws what libpqxx throws.
 Result<int> take_writer_lock(PgStore::Connection& c, const WriterLock& expect);
+
+// The rows of the prepared statement "read_after" (one writer's reports in
+// seq order), as StoredReports without their writer.
+std::vector<StoredReport> stored_reports(const pqxx::result& rows);
 
 // A bytea parameter (binary format: no escaping, any bytes).
 pqxx::binarystring blob(const void* data, std::size_t size);

@@ -9,15 +9,21 @@
 
 namespace tearline::broker {
 
-Status PgStore::read(const std::function<void(pqxx::transaction_base&)>& query) {
+Status PgStore::read(const std::function<void(pqxx::transaction_base&)>& query, bool snapshot) {
   MutexLock lock(reader_mu_);
   // Twice at most: a read changes nothing, so one that found its connection
   // lost (a server restart, an idle connection ended) runs again on a new one.
   for (int attempt = 0;; ++attempt) {
     try {
       if (!reader_) reader_ = pg::connect(conninfo_, kReadApplicationName);
-      pqxx::nontransaction tx(reader_->conn);
-      query(tx);
+      if (snapshot) {
+        pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> tx(reader_->conn);
+        query(tx);
+        tx.commit();
+      } else {
+        pqxx::nontransaction tx(reader_->conn);
+        query(tx);
+      }
       return Status::ok();
     } catch (const pqxx::broken_connection& e) {
       reader_.reset();
@@ -28,30 +34,74 @@ Status PgStore::read(const std::function<void(pqxx::transaction_base&)>& query) 
   }
 }
 
+namespace pg {
+
+// The rows of the prepared statement "read_after", as StoredReports.
+std::vector<StoredReport> stored_reports(const pqxx::result& rows) {
+  std::vector<StoredReport> out;
+  out.reserve(rows.size());
+  for (const auto& row : rows) {
+    StoredReport r;
+    r.seq = static_cast<std::uint64_t>(row[0].as<std::int64_t>());
+    r.report_id = pg::bytes_of(row[1]);
+    r.originator = row[2].as<std::string>();
+    r.source.originator = r.originator;
+    r.source.agency = row[3].as<std::string>();
+    r.source.country = row[4].as<std::string>();
+    r.topic = row[5].as<std::string>();
+    r.sequence = static_cast<std::uint64_t>(row[6].as<std::int64_t>());
+    r.accepted_ms = row[7].as<std::int64_t>();
+    const std::string bytes = pg::bytes_of(row[8]);
+    r.bytes.assign(bytes.begin(), bytes.end());
+    const std::string receipt = pg::bytes_of(row[9]);
+    r.receipt.assign(receipt.begin(), receipt.end());
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+}  // namespace pg
+
 Result<std::vector<StoredReport>> PgStore::read_after(std::uint64_t after, std::size_t limit) {
   std::vector<StoredReport> out;
   Status s = read([&](pqxx::transaction_base& tx) {
-    out.clear();
-    const auto rows = tx.exec_prepared("read_after", kWriterId, pg::big(after),
-                                       static_cast<std::int64_t>(std::min<std::size_t>(limit, INT64_MAX)));
-    for (const auto& row : rows) {
-      StoredReport r;
-      r.seq = static_cast<std::uint64_t>(row[0].as<std::int64_t>());
-      r.report_id = pg::bytes_of(row[1]);
-      r.originator = row[2].as<std::string>();
-      r.source.originator = r.originator;
-      r.source.agency = row[3].as<std::string>();
-      r.source.country = row[4].as<std::string>();
-      r.topic = row[5].as<std::string>();
-      r.sequence = static_cast<std::uint64_t>(row[6].as<std::int64_t>());
-      r.accepted_ms = row[7].as<std::int64_t>();
-      const std::string bytes = pg::bytes_of(row[8]);
-      r.bytes.assign(bytes.begin(), bytes.end());
-      const std::string receipt = pg::bytes_of(row[9]);
-      r.receipt.assign(receipt.begin(), receipt.end());
-      out.push_back(std::move(r));
-    }
+    out = pg::stored_reports(tx.exec_prepared("read_after", writer_id_, pg::big(after),
+                                              static_cast<std::int64_t>(std::min<std::size_t>(limit, INT64_MAX))));
   });
+  if (!s) return s;
+  return out;
+}
+
+Result<StreamRead> PgStore::read_streams(const std::map<std::string, std::uint64_t>& after, std::size_t limit) {
+  StreamRead out;
+  const auto wanted = static_cast<std::int64_t>(std::min<std::size_t>(limit, INT64_MAX - 1));
+  Status s = read(
+      [&](pqxx::transaction_base& tx) {
+        out = StreamRead{};
+        // Ordered by name: the reports come out in (writer, seq) order.
+        std::map<std::string, std::pair<int, std::uint64_t>> writers;
+        for (const auto& row : tx.exec_prepared("stream_heads")) {
+          writers[row[1].as<std::string>()] = {row[0].as<int>(), static_cast<std::uint64_t>(row[2].as<std::int64_t>())};
+        }
+        for (const auto& [name, writer] : writers) {
+          const auto& [id, head] = writer;
+          out.heads[name] = head;
+          const auto from = after.find(name);
+          const std::uint64_t start = from == after.end() ? 0 : from->second;
+          if (id == writer_id_ || head <= start || limit == 0) continue;
+          // One more than asked: whether the writer has more.
+          auto rows = pg::stored_reports(tx.exec_prepared("read_after", id, pg::big(start), wanted + 1));
+          if (rows.size() > limit) {
+            rows.resize(limit);
+            out.more.push_back(name);
+          }
+          for (auto& r : rows) {
+            r.writer = name;
+            out.reports.push_back(std::move(r));
+          }
+        }
+      },
+      /*snapshot=*/true);
   if (!s) return s;
   return out;
 }

@@ -21,7 +21,7 @@ Status PgStore::begin_write(std::unique_ptr<pqxx::dbtransaction>* tx) {
         auto fresh = pg::connect(conninfo_, kWriteApplicationName);
         // The writer lock went with the lost session: take it again, and
         // make sure nobody wrote as this writer in between.
-        auto relocked = pg::take_writer_lock(*fresh, {kWriterId, committed_seq_, committed_audit_, writer_pid_});
+        auto relocked = pg::take_writer_lock(*fresh, {writer_id_, committed_seq_, committed_audit_, writer_pid_});
         if (!relocked) {
           halt_.halt(relocked.status().reasons().front().message +
                      "; this broker accepts nothing more: stop one of the two brokers");
@@ -56,7 +56,7 @@ Status PgStore::write_batch(pqxx::transaction_base& tx, const Batch& batch, std:
   std::int64_t added_bytes = 0;
   for (const auto& r : batch.reports) {
     const pqxx::result inserted =
-        tx.exec_prepared("insert_report", kWriterId, pg::big(r.seq), pg::blob(r.report_id), r.originator,
+        tx.exec_prepared("insert_report", writer_id_, pg::big(r.seq), pg::blob(r.report_id), r.originator,
                          r.source.agency, r.source.country, r.topic, pg::big(r.sequence), r.accepted_ms,
                          pg::blob(r.bytes.data(), r.bytes.size()), pg::blob(r.receipt.data(), r.receipt.size()));
     if (inserted.empty()) {
@@ -78,26 +78,37 @@ Status PgStore::write_batch(pqxx::transaction_base& tx, const Batch& batch, std:
   }
   if (!batch.reports.empty()) {
     const auto held =
-        tx.exec_prepared("advance_writer", kWriterId, pg::big(last_seq), added_bytes)[0][0].as<std::int64_t>();
+        tx.exec_prepared("advance_writer", writer_id_, pg::big(last_seq), added_bytes)[0][0].as<std::int64_t>();
     if (static_cast<std::uint64_t>(held) > options_.max_bytes) {
       return Status::fail(Code::STORAGE_FULL, "store full: its reports would hold " + std::to_string(held) +
                                                   " bytes, more than max_bytes (" + std::to_string(options_.max_bytes) +
                                                   ")");
     }
+    // One wake-up per batch for the other brokers' watches, delivered at
+    // COMMIT (a hint only: readers go by each writer's last_seq).
+    tx.exec_prepared("notify", std::string(kNotifyChannel), std::to_string(writer_id_));
   }
   for (const auto& [node, patterns] : batch.subscriptions) {
     tx.exec_prepared("clear_subscriptions", node);
     int position = 0;
     for (const auto& p : patterns) tx.exec_prepared("insert_subscription", node, p, position++);
   }
-  for (const auto& [node, acked] : batch.cursors) tx.exec_prepared("set_cursor", node, kWriterId, pg::big(acked));
+  for (const auto& [node, acked] : batch.cursors) tx.exec_prepared("set_cursor", node, writer_id_, pg::big(acked));
+  for (const auto& [key, acked] : batch.stream_cursors) {
+    const auto& [node, writer] = key;
+    if (tx.exec_prepared("set_stream_cursor", node, writer, pg::big(acked)).empty()) {
+      return Status::fail(Code::STORAGE_FAILED, "store: no writer \"" + writer +
+                                                    "\" in the PostgreSQL store, so no "
+                                                    "cursor in its stream; nothing of the batch was written");
+    }
+  }
   for (const auto& e : batch.audit) {
-    tx.exec_prepared("insert_audit", kWriterId, pg::big(e.index), e.time_ms, e.event, e.node, e.report, e.decision,
+    tx.exec_prepared("insert_audit", writer_id_, pg::big(e.index), e.time_ms, e.event, e.node, e.report, e.decision,
                      e.detail, pg::blob(e.prev_hash.data(), e.prev_hash.size()),
                      pg::blob(e.hash.data(), e.hash.size()));
   }
   for (const auto& c : batch.checkpoints) {
-    tx.exec_prepared("insert_checkpoint", kWriterId, pg::big(c.index), c.time_ms,
+    tx.exec_prepared("insert_checkpoint", writer_id_, pg::big(c.index), c.time_ms,
                      pg::blob(c.hash.data(), c.hash.size()), pg::blob(c.signature.data(), c.signature.size()));
   }
   return Status::ok();
@@ -172,11 +183,11 @@ Result<std::size_t> PgStore::apply_retention(std::int64_t now_ms, std::vector<st
     collect(
         tx->exec_params("WITH d AS (DELETE FROM reports WHERE writer_id = $1 AND accepted_ms < $2"
                         " RETURNING seq, report_id, octet_length(bytes) AS n) SELECT report_id, n FROM d ORDER BY seq",
-                        kWriterId, now_ms - options_.retention_seconds * 1000));
+                        writer_id_, now_ms - options_.retention_seconds * 1000));
     // Oldest first, and only as many as the excess: the shortest run of
     // oldest reports whose bytes reach it. The audit log is kept whole.
     std::int64_t held =
-        tx->exec_params("SELECT report_bytes FROM writers WHERE writer_id = $1", kWriterId)[0][0].as<std::int64_t>() -
+        tx->exec_params("SELECT report_bytes FROM writers WHERE writer_id = $1", writer_id_)[0][0].as<std::int64_t>() -
         removed_bytes;
     while (held > static_cast<std::int64_t>(std::min<std::uint64_t>(options_.retention_bytes, INT64_MAX))) {
       const std::int64_t before = removed_bytes;
@@ -186,11 +197,11 @@ Result<std::size_t> PgStore::apply_retention(std::int64_t now_ms, std::vector<st
           " (SELECT MAX(seq) FROM reports WHERE writer_id = $1)) AS seq),"
           " d AS (DELETE FROM reports WHERE writer_id = $1 AND seq <= (SELECT seq FROM cut)"
           " RETURNING seq, report_id, octet_length(bytes) AS n) SELECT report_id, n FROM d ORDER BY seq",
-          kWriterId, held - static_cast<std::int64_t>(options_.retention_bytes)));
+          writer_id_, held - static_cast<std::int64_t>(options_.retention_bytes)));
       if (deleted == 0) break;
       held -= removed_bytes - before;
     }
-    tx->exec_params("UPDATE writers SET report_bytes = report_bytes - $2 WHERE writer_id = $1", kWriterId,
+    tx->exec_params("UPDATE writers SET report_bytes = report_bytes - $2 WHERE writer_id = $1", writer_id_,
                     removed_bytes);
     tx->commit();
   } catch (const std::exception& e) {

@@ -220,6 +220,11 @@ Result<std::unique_ptr<Store>> SqliteStore::open(const StoreOptions& options, st
 Status SqliteStore::commit(const Batch& batch, std::string* clashing_id) {
   if (halt_.halted()) return Status::fail(Code::STORAGE_HALTED, halt_reason());
   if (batch.empty()) return Status::ok();
+  if (!batch.stream_cursors.empty()) {
+    return Status::fail(Code::STORAGE_FAILED,
+                        "store: a SQLite store has one writer, so no cursor in another writer's stream; nothing of the "
+                        "batch was written");
+  }
   Status s = exec("BEGIN IMMEDIATE");
   if (!s) return unless_damaged(sqlite3_errcode(db_), s.to_string(), s);
   auto fail = [&](Status why) {
@@ -373,6 +378,21 @@ Result<std::vector<StoredReport>> SqliteStore::read_after(std::uint64_t after, s
     out.push_back(std::move(r));
   }
   if (rc != SQLITE_DONE) return read_failure(rc);
+  return out;
+}
+
+Result<StreamRead> SqliteStore::read_streams(const std::map<std::string, std::uint64_t>& /*after*/,
+                                             std::size_t /*limit*/) {
+  MutexLock lock(reader_mu_);
+  // As open() recovers it: retention may have deleted the newest report.
+  Stmt q(reader_,
+         "SELECT MAX(COALESCE((SELECT MAX(seq) FROM reports), 0),"
+         " COALESCE((SELECT value FROM meta WHERE key = 'last_seq'), 0))");
+  if (!q) return read_failure(sqlite3_errcode(reader_));
+  const int rc = sqlite3_step(q.s);
+  if (rc != SQLITE_ROW) return read_failure(rc);
+  StreamRead out;
+  out.heads[options_.writer] = static_cast<std::uint64_t>(sqlite3_column_int64(q.s, 0));
   return out;
 }
 

@@ -59,6 +59,9 @@ class SqliteStore final : public Store {
   std::optional<SourceRecord> find_source(const std::string& report_id) override;
   Result<bool> has_report(const std::string& report_id) override;
   Result<std::size_t> apply_retention(std::int64_t now_ms, std::vector<std::string>* removed_ids) override;
+  // One writer: its own head (StoreOptions::writer), no other stream.
+  Result<StreamRead> read_streams(const std::map<std::string, std::uint64_t>& after, std::size_t limit) override;
+  std::unique_ptr<StoreWatch> watch() override { return nullptr; }
   void fail_next_syncs_for_testing(int n) override { fail_syncs_ = n; }
 
  private:

@@ -48,6 +48,15 @@
 // serializes them internally as it needs to (WAL: readers never block the
 // writer). fail_next_syncs_for_testing() may be called from any thread.
 //
+// Writers (several brokers on one store, docs/scale-out.md): every broker
+// writes its own stream of reports, numbered by its own gap-free seq and
+// named by the broker's node id (StoreOptions::writer). A SQLite store has
+// one writer, its own; a PostgreSQL store may hold several. Report ids and
+// originators' sequences are shared by every writer (replay protection holds
+// across them); seqs, cursors and the audit chain are per writer.
+// read_streams() reads the other writers' reports; watch() wakes a reader
+// when one of them commits.
+//
 // Ownership: the caller owns the Store; it must outlive every thread that
 // calls it (the StoreWriter and the source index fallback hold references).
 #pragma once
@@ -72,7 +81,12 @@ struct StoreOptions {
   std::int64_t retention_seconds = std::int64_t{30} * 86400;  // reports older than this are deleted
   std::uint64_t retention_bytes = 1ull << 30;  // oldest reports deleted while the reports' bytes exceed this
   std::uint64_t max_bytes = 4ull << 30;        // hard cap: commits beyond it fail with STORAGE_FULL
+  // This store's writer: the broker's node id (1 to kMaxWriterNameBytes
+  // bytes). SQLite keeps no name (one writer); PostgreSQL registers it.
+  std::string writer = "broker";
 };
+
+inline constexpr std::size_t kMaxWriterNameBytes = 128;
 
 struct StoredReport {
   std::uint64_t seq = 0;  // the broker's; unique, the order of reads
@@ -86,6 +100,26 @@ struct StoredReport {
   // receipt/acceptance.h), delivered with every copy; empty for a report
   // stored before receipts existed. read_after returns it as written.
   Bytes receipt;
+  // read_streams: the writer that accepted it (its broker's node id); empty
+  // for this store's own reports (read_after).
+  std::string writer;
+};
+
+// Other writers' reports, read in one snapshot (Store::read_streams).
+struct StreamRead {
+  std::vector<StoredReport> reports;           // ascending (writer, seq); each names its writer
+  std::map<std::string, std::uint64_t> heads;  // every writer's last committed seq then, this store's own included
+  std::vector<std::string> more;               // writers with reports past `limit` (read again after the last)
+};
+
+// Wakes a reader of other writers' streams (Store::watch). One thread.
+class StoreWatch {
+ public:
+  virtual ~StoreWatch() = default;
+  // Waits up to `timeout_ms` for another writer to commit reports; true when
+  // one may have (a notification came, or the watch had to reconnect and
+  // may have missed one), false when the time passed quietly. Never throws.
+  virtual bool wait(std::int64_t timeout_ms) = 0;
 };
 
 // What a restarted broker recovers: what every batch that committed OK
@@ -96,6 +130,8 @@ struct RecoveredState {
   std::map<std::string, std::vector<std::string>>
       subscriptions;                             // node -> patterns, as last committed, duplicates once
   std::map<std::string, std::uint64_t> cursors;  // node -> acked broker seq, as last committed
+  // node -> (writer -> acked seq) in other writers' streams, as last committed
+  std::map<std::string, std::map<std::string, std::uint64_t>> stream_cursors;
   std::vector<std::pair<std::string, std::int64_t>>
       recent_ids;  // (report id, accepted ms) of the stored reports accepted at or after now - recent_window, seq order
   std::vector<std::pair<std::string, SourceRecord>> sources;  // the SourceIndex::kDefaultCapacity stored reports of
@@ -109,11 +145,15 @@ struct Batch {
   std::vector<StoredReport> reports;
   std::map<std::string, std::vector<std::string>> subscriptions;  // node -> full pattern list (replaces; empty: none)
   std::map<std::string, std::uint64_t> cursors;                   // node -> acked seq (replaces)
+  // (node, writer) -> acked seq in another writer's stream (replaces);
+  // a store with one writer refuses a batch with any (STORAGE_FAILED).
+  std::map<std::pair<std::string, std::string>, std::uint64_t> stream_cursors;
   std::vector<audit::AuditEntry> audit;
   std::vector<audit::Checkpoint> checkpoints;
 
   bool empty() const {
-    return reports.empty() && subscriptions.empty() && cursors.empty() && audit.empty() && checkpoints.empty();
+    return reports.empty() && subscriptions.empty() && cursors.empty() && stream_cursors.empty() && audit.empty() &&
+           checkpoints.empty();
   }
 };
 
@@ -148,6 +188,16 @@ class Store {
   // Whether a committed report has this id; STORAGE_FAILED when the store
   // cannot be read. Any thread.
   virtual Result<bool> has_report(const std::string& report_id) = 0;
+
+  // In one snapshot: every writer's head, and the reports of each writer
+  // other than this store's own with seq > after[writer] (0 when absent), at
+  // most `limit` per writer. A store with one writer returns its own head
+  // and no reports. STORAGE_FAILED when the store cannot be read. Any thread.
+  virtual Result<StreamRead> read_streams(const std::map<std::string, std::uint64_t>& after, std::size_t limit) = 0;
+  // A watch on the other writers' commits, on its own connection; nullptr
+  // for a store with one writer (there is nothing to watch). Any thread;
+  // the watch must not outlive the store.
+  virtual std::unique_ptr<StoreWatch> watch() = 0;
 
   // Deletes the reports accepted before now_ms - retention_seconds, then,
   // while the reports' own bytes (not the audit log's) exceed

@@ -22,6 +22,7 @@ Status Broker::Impl::open_store() {
   so.retention_seconds = config.storage.retention_seconds;
   so.retention_bytes = config.storage.retention_bytes;
   so.max_bytes = config.storage.max_bytes;
+  so.writer = broker_id;  // this broker's stream in a store several brokers share
   RecoveredState state;
   const bool on_pg = config.storage.backend == StoreBackend::kPostgresql;
   auto opened = on_pg ? PgStore::open(config.storage.conninfo, so, clock.now_ms(), config.replay_memory_ms, &state)
@@ -33,7 +34,7 @@ Status Broker::Impl::open_store() {
   // standby promoted without the last commits, is found short the same way.
   std::unique_ptr<audit::AuditReader> audit_log;
   if (on_pg) {
-    auto reader = audit::pg_audit_reader(config.storage.conninfo, PgStore::kWriterId);
+    auto reader = audit::pg_audit_reader(config.storage.conninfo, static_cast<PgStore&>(*store).writer_id());
     if (!reader) return reader.status();
     audit_log = std::move(reader).value();
   } else {

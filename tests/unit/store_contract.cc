@@ -105,6 +105,7 @@ void check_same_state(const RecoveredState& got, const RecoveredState& want) {
   CHECK(got.sequences == want.sequences);
   CHECK(got.subscriptions == want.subscriptions);
   CHECK(got.cursors == want.cursors);
+  CHECK(got.stream_cursors == want.stream_cursors);
   CHECK(got.recent_ids == want.recent_ids);
   REQUIRE(got.sources.size() == want.sources.size());
   for (std::size_t i = 0; i < got.sources.size(); ++i) {

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <map>
 #include <string>
 #include <thread>
 #include <vector>
@@ -207,6 +208,27 @@ TEST_CASE(
   again.reports.back().seq = 3;
   REQUIRE(o.store->commit(again));
   CHECK(has(old.report_id));
+}
+
+// A store only this broker wrote: its own head, nothing of other writers
+// (SQLite never has any; PostgreSQL: store_postgresql_streams_test.cc).
+TEST_CASE("store: read_streams of a store with one writer gives its head and no reports") {
+  StorePlace place;
+  StoreOptions options;
+  options.writer = "broker-a";
+  Opened o = place.open(options);
+  auto empty = o.store->read_streams({}, 10);
+  REQUIRE(empty);
+  CHECK(empty->heads == std::map<std::string, std::uint64_t>{{"broker-a", 0}});
+  CHECK(empty->reports.empty());
+  Batch b;
+  b.reports = {blob_report(1, 20, kNowMs), blob_report(2, 20, kNowMs)};
+  REQUIRE(o.store->commit(b));
+  auto read = o.store->read_streams({{"broker-a", 0}, {"broker-b", 0}}, 10);
+  REQUIRE(read);
+  CHECK(read->heads == std::map<std::string, std::uint64_t>{{"broker-a", 2}});
+  CHECK(read->reports.empty());
+  CHECK(read->more.empty());
 }
 
 }  // namespace tearline::broker::store_contract

@@ -75,7 +75,7 @@ const StoreBackend& store_backend_under_test() {
   return backend;
 }
 
-TEST_CASE("postgresql store: the documented tables at schema version 1; rows hold the batch as committed") {
+TEST_CASE("postgresql store: the documented tables at schema version 2; rows hold the batch as committed") {
   StorePlace place;
   Opened o = place.open();
   const StoredReport r = real_report(1, "diran-cucuta-commander", 9, kNowMs - 7, {label(v1::CONFIDENTIAL, {"COL"})});
@@ -87,7 +87,7 @@ TEST_CASE("postgresql store: the documented tables at schema version 1; rows hol
   REQUIRE(o.store->commit(b));
 
   Db db(place);
-  CHECK(db.rows("SELECT version FROM schema_version") == Rows{{"1"}});
+  CHECK(db.rows("SELECT version FROM schema_version") == Rows{{"2"}});
   CHECK(db.rows("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename") ==
         Rows{{"audit"},
              {"audit_checkpoints"},
@@ -101,8 +101,8 @@ TEST_CASE("postgresql store: the documented tables at schema version 1; rows hol
                 " accepted_ms, octet_length(bytes), octet_length(receipt) FROM reports") ==
         Rows{{"1", "1", to_hex(as_bytes(r.report_id)), "diran-cucuta-commander", r.source.agency, r.source.country,
               "intel.seizures", "9", std::to_string(kNowMs - 7), std::to_string(r.bytes.size()), "0"}});
-  CHECK(db.rows("SELECT writer_id, last_seq, report_bytes FROM writers") ==
-        Rows{{"1", "1", std::to_string(r.bytes.size())}});
+  CHECK(db.rows("SELECT writer_id, broker_id, last_seq, report_bytes FROM writers") ==
+        Rows{{"1", "broker", "1", std::to_string(r.bytes.size())}});
   CHECK(db.rows("SELECT node, last_sequence FROM originators") == Rows{{"diran-cucuta-commander", "9"}});
   CHECK(db.rows("SELECT node, pattern, position FROM subscriptions ORDER BY position") ==
         Rows{{"fgr-liaison", "unit.>", "0"}, {"fgr-liaison", "intel.>", "1"}});
@@ -141,15 +141,15 @@ TEST_CASE(
     "password; neither recovers anything") {
   RecoveredState state;
   state.last_seq = 77;
-  SECTION("schema version 2") {
+  SECTION("schema version 3") {
     StorePlace place;
     { Opened o = place.open(); }
-    Db(place).exec("UPDATE schema_version SET version = 2");
+    Db(place).exec("UPDATE schema_version SET version = 3");
     auto store = store_backend_under_test().open(place.dir(), StoreOptions{}, kNowMs, kWindowMs, &state);
     REQUIRE_FALSE(store);
     CHECK(codes_of(store.status()) == std::vector<std::string>{"STORAGE_FAILED"});
-    CHECK(store.status().reasons()[0].message.find("schema version 2") != std::string::npos);
-    CHECK(Db(place).rows("SELECT version FROM schema_version") == Rows{{"2"}});
+    CHECK(store.status().reasons()[0].message.find("schema version 3") != std::string::npos);
+    CHECK(Db(place).rows("SELECT version FROM schema_version") == Rows{{"3"}});
   }
   SECTION("a socket folder where no server listens") {
     auto store = PgStore::open("host=/nonexistent-tearline-pg port=5432 dbname=x password=hunter2", StoreOptions{},
