@@ -69,6 +69,9 @@ struct Broker::Impl {
   SessionTable sessions;
   SubscriptionIndex subscriptions;                    // durable, per node
   std::map<std::string, std::uint64_t> node_cursors;  // acked broker seq per node (durable)
+  // node -> (writer -> acked seq) in other brokers' streams (durable;
+  // docs/protocol.md 6.14), as the store recovered them
+  std::map<std::string, std::map<std::string, std::uint64_t>> node_stream_cursors;
   Router routing;
   std::int64_t next_housekeeping_ms = 0;  // steady time (base/clock.h)
   std::int64_t started_at_ms = 0;

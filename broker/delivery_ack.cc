@@ -1,6 +1,8 @@
 #include "broker/delivery_ack.h"
 
 #include <algorithm>
+#include <map>
+#include <string>
 
 #include "receipt/delivery.h"
 
@@ -18,15 +20,26 @@ Result<v1::DeliveryReceipt> check_ack(const Session& s, const v1::Ack& ack, std:
   if (r.broker_id() != broker_id) {
     bad("names broker " + r.broker_id() + ", but this broker is " + std::string(broker_id));
   }
+  // The stream acknowledged (docs/protocol.md 6.14): this broker's own
+  // unless the ACK names another writer; the receipt must cover that one.
+  const bool own = ack.writer().empty() || ack.writer() == broker_id;
+  if (own ? !r.writer().empty() : r.writer() != ack.writer()) {
+    bad("covers the stream of " + (r.writer().empty() ? r.broker_id() : r.writer()) + ", but the ACK names that of " +
+        (own ? std::string(broker_id) : ack.writer()));
+  }
+  const std::map<std::uint64_t, crypto::Digest> none;
+  const auto& unacked = own ? s.unacked : none;  // no other broker's copies are sent yet
+  const std::string stream = own ? "" : " of " + ack.writer() + "'s stream";
   const auto& last = r.entries(r.entries_size() - 1);
   if (ack.broker_seq() != last.broker_seq()) {
     bad("ACK broker_seq " + std::to_string(ack.broker_seq()) + " is not its last entry's seq " +
         std::to_string(last.broker_seq()));
   }
   for (const auto& e : r.entries()) {
-    auto sent = s.unacked.find(e.broker_seq());
-    if (sent == s.unacked.end()) {
-      bad("seq " + std::to_string(e.broker_seq()) + " is not a copy this session was sent and has not acknowledged");
+    auto sent = unacked.find(e.broker_seq());
+    if (sent == unacked.end()) {
+      bad("seq " + std::to_string(e.broker_seq()) + stream +
+          " is not a copy this session was sent and has not acknowledged");
     } else if (!std::equal(sent->second.begin(), sent->second.end(), as_bytes(e.copy_hash()).begin())) {
       bad("seq " + std::to_string(e.broker_seq()) + ": the copy hash is not that of the copy sent");
     }

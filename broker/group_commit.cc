@@ -200,7 +200,7 @@ CommitOutcome GroupCommit::finish(StoreWriter::Written written, std::int64_t ste
   CommitOutcome out;
   if (!written.clashing_id.empty()) {
     out.kind = CommitOutcome::Kind::kRebuilt;
-    unbuild_without(std::move(f), written.clashing_id, out);
+    unbuild_without(std::move(f), written.clashing_id, written.status, out);
     return out;
   }
   if (!written.status) {
@@ -261,7 +261,7 @@ void GroupCommit::keep_events(std::vector<AuditEvent>& from_batch) {
   events_ = std::move(events);
 }
 
-void GroupCommit::unbuild_without(InFlight f, const std::string& clashing_id, CommitOutcome& out) {
+void GroupCommit::unbuild_without(InFlight f, const std::string& clashing_id, const Status& why, CommitOutcome& out) {
   std::vector<Staged> keep;
   for (auto& st : f.staged) {
     const std::string& id = st.result.report->header.report_id();
@@ -270,9 +270,13 @@ void GroupCommit::unbuild_without(InFlight f, const std::string& clashing_id, Co
       continue;
     }
     // Its id stays remembered (it is a used id) and its sequence counts.
+    // The store's SEQUENCE_REGRESSION (another broker accepted a later
+    // report of its originator) is told as the store said it.
     out.refused.push_back(refusal_of(
-        st.result,
-        Status::fail(Code::REPLAYED_REPORT, "report " + st.result.report->report_id_hex() + " was accepted before")));
+        st.result, why.code() == Code::SEQUENCE_REGRESSION
+                       ? why
+                       : Status::fail(Code::REPLAYED_REPORT,
+                                      "report " + st.result.report->report_id_hex() + " was accepted before")));
   }
   for (auto& st : staged_) keep.push_back(std::move(st));
   staged_ = std::move(keep);

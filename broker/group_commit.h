@@ -10,8 +10,10 @@
 //  - written: the request answers (ACCEPTED), then each committed report in
 //    seq order (answer ACCEPTED to its publisher, route it), then the
 //    refusals (copies of reports of this batch: REPLAYED_REPORT is true now);
-//  - rebuilt (a report reused the id of a stored report): that report is
-//    refused REPLAYED_REPORT; everything else of the batch goes back, in
+//  - rebuilt (a report reused the id of a stored report, or, in a store
+//    several brokers share, its sequence was reached by another broker's
+//    report): that report is refused REPLAYED_REPORT (or the store's
+//    SEQUENCE_REGRESSION); everything else of the batch goes back, in
 //    order, ahead of what arrived since, and is built again;
 //  - failed: every staged report (in flight and since: their replay records
 //    sat on the failed batch's) and every copy held for them is refused with
@@ -187,7 +189,7 @@ class GroupCommit {
   std::optional<Batch> finish_build(InFlight f, Batch& batch, std::int64_t now_ms, std::int64_t steady_ms);
   // The next batch is the backlog's own (see the header comment).
   bool backlog_turn(bool urgent, bool lazy_age) const;
-  void unbuild_without(InFlight f, const std::string& clashing_id, CommitOutcome& out);
+  void unbuild_without(InFlight f, const std::string& clashing_id, const Status& why, CommitOutcome& out);
   void fail(InFlight f, const Status& why, std::int64_t steady_ms, CommitOutcome& out);
   // Audit events of `f` other than "accepted" (made again when rebuilt),
   // then the pending ones.

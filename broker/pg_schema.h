@@ -81,9 +81,14 @@ CREATE TABLE audit_checkpoints (
     // Version 2: writers are named by their broker's node id (PgStore::open
     // registers a broker, or finds its writer again). The one writer of a
     // version 1 store is left unnamed (NULL): the first broker that opens
-    // the store and may claim it does (pg_store.h, "Writers").
+    // the store and may claim it does (pg_store.h, "Writers"). Each
+    // originator's last report is located (writer, seq), and each report
+    // names where its originator's previous one was when it was committed:
+    // readers of several streams keep each originator's order with it.
     R"sql(
 ALTER TABLE writers ADD COLUMN broker_id text UNIQUE;
+ALTER TABLE originators ADD COLUMN last_writer integer, ADD COLUMN last_seq bigint;  -- NULL: not known (version 1)
+ALTER TABLE reports ADD COLUMN prev_writer integer, ADD COLUMN prev_seq bigint;     -- NULL: none, or not known
 )sql",
 };
 

@@ -22,11 +22,17 @@ std::unique_ptr<PgStore::Connection> connect(const std::string& conninfo, const 
   // The store's statements, parsed once per connection.
   c->conn.prepare("insert_report",
                   "INSERT INTO reports(writer_id, seq, report_id, originator, agency, country, topic, sequence,"
-                  " accepted_ms, bytes, receipt) VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+                  " accepted_ms, bytes, receipt, prev_writer, prev_seq)"
+                  " VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
                   " ON CONFLICT (report_id) DO NOTHING RETURNING seq");
-  c->conn.prepare("raise_sequence",
-                  "INSERT INTO originators(node, last_sequence) VALUES($1, $2) ON CONFLICT (node) DO UPDATE"
-                  " SET last_sequence = GREATEST(originators.last_sequence, EXCLUDED.last_sequence)");
+  // Locks the originator's row (made when new) for the batch's transaction
+  // and returns where its last report is.
+  c->conn.prepare("lock_originator",
+                  "INSERT INTO originators(node, last_sequence) VALUES($1, 0) ON CONFLICT (node) DO UPDATE"
+                  " SET node = EXCLUDED.node RETURNING last_sequence, last_writer, last_seq,"
+                  " (SELECT broker_id FROM writers WHERE writer_id = originators.last_writer)");
+  c->conn.prepare("set_originator",
+                  "UPDATE originators SET last_sequence = $2, last_writer = $3, last_seq = $4 WHERE node = $1");
   c->conn.prepare("advance_writer",
                   "INSERT INTO writers(writer_id, last_seq, report_bytes) VALUES($1, $2, $3) ON CONFLICT (writer_id)"
                   " DO UPDATE SET last_seq = GREATEST(writers.last_seq, EXCLUDED.last_seq),"
@@ -49,10 +55,18 @@ std::unique_ptr<PgStore::Connection> connect(const std::string& conninfo, const 
                   "INSERT INTO audit_checkpoints(writer_id, idx, time_ms, hash, signature) VALUES($1, $2, $3, $4, $5)"
                   " ON CONFLICT (writer_id, idx) DO UPDATE SET time_ms = EXCLUDED.time_ms, hash = EXCLUDED.hash,"
                   " signature = EXCLUDED.signature");
-  c->conn.prepare("read_after",
-                  "SELECT seq, report_id, originator, agency, country, topic, sequence, accepted_ms, bytes, receipt"
-                  " FROM reports WHERE writer_id = $1 AND seq > $2 ORDER BY seq LIMIT $3");
+  c->conn.prepare(
+      "read_after",
+      "SELECT seq, report_id, originator, agency, country, topic, sequence, accepted_ms, bytes, receipt, prev_seq,"
+      " (SELECT broker_id FROM writers WHERE writer_id = reports.prev_writer)"
+      " FROM reports WHERE writer_id = $1 AND seq > $2 ORDER BY seq LIMIT $3");
   c->conn.prepare("stream_heads", "SELECT writer_id, broker_id, last_seq FROM writers WHERE broker_id IS NOT NULL");
+  c->conn.prepare(
+      "read_stream",
+      "SELECT seq, report_id, originator, agency, country, topic, sequence, accepted_ms, bytes, receipt, prev_seq,"
+      " (SELECT broker_id FROM writers WHERE writer_id = reports.prev_writer)"
+      " FROM reports WHERE writer_id = (SELECT writer_id FROM writers WHERE broker_id = $1) AND seq > $2"
+      " ORDER BY seq LIMIT $3");
   c->conn.prepare("find_source", "SELECT originator, agency, country, bytes FROM reports WHERE report_id = $1");
   c->conn.prepare("has_report", "SELECT 1 FROM reports WHERE report_id = $1");
   return c;

@@ -19,6 +19,14 @@
 // and never sets a statement_timeout, and never cancels a COMMIT: a
 // cancelled wait for a standby leaves the transaction committed locally).
 // Codes, as store.h:
+//   SEQUENCE_REGRESSION  a report's sequence is not above its originator's
+//                    stored one, which another writer's report reached (a
+//                    later report of it went to another broker; against its
+//                    own reports the broker's ReplayGuard judges, and the
+//                    stored sequence stays the highest, as store.h says):
+//                    the originators' rows of the batch are locked
+//                    (in name order) before its reports are written, so two
+//                    brokers' batches are checked one after the other.
 //   REPLAYED_REPORT  a report's id is already stored (the UNIQUE constraint
 //                    on reports.report_id, as SQLite's UNIQUE index: ids are
 //                    unique whoever the originator; ON CONFLICT DO NOTHING
@@ -51,10 +59,9 @@
 //
 // Connections: two, like SqliteStore: the write connection (commit,
 // apply_retention; one thread at a time, store.h) and the read connection
-// (read_after, read_streams, find_source, has_report; guarded by
+// (read_after, heads, read_stream, find_source, has_report; guarded by
 // reader_mu_, any thread), and one more per watch(). Each read is one
-// statement (read_streams: one snapshot), so it sees whole committed
-// batches only. A read that finds its connection lost connects anew and
+// statement, so it sees whole committed batches only. A read that finds its connection lost connects anew and
 // tries once more; a commit that finds it lost at BEGIN (nothing sent yet)
 // does the same. application_name is kWriteApplicationName,
 // kReadApplicationName or kWatchApplicationName, so operators (and the
@@ -67,8 +74,8 @@
 // lacking one, to the first broker to open the store while no other writer
 // exists). Every commit with reports sends one NOTIFY on kNotifyChannel,
 // its payload the writer id, at COMMIT: a wake-up hint for watch(), whose
-// caller then reads every writer's last_seq and what lies past its position
-// (read_streams, one REPEATABLE READ snapshot). Cursors in another writer's
+// caller then reads every writer's last_seq (heads) and what lies past its
+// position in each stream (read_stream). Cursors in another writer's
 // stream (Batch::stream_cursors) are rows of `cursors` under that writer's
 // id; the other writers' rows are never written otherwise.
 //
@@ -139,7 +146,8 @@ class PgStore final : public Store {
                                              std::int64_t now_ms, std::int64_t recent_window_ms, RecoveredState* state);
   ~PgStore() override;
 
-  Status commit(const Batch& batch, std::string* clashing_id) override;
+  Status commit(const Batch& batch, std::string* clashing_id,
+                std::vector<std::optional<StreamPosition>>* prevs) override;
   bool halted() const override { return halt_.halted(); }
   std::string halt_reason() const override { return halt_.reason(); }
   std::uint64_t footprint_bytes() override { return footprint_.load(); }
@@ -148,7 +156,9 @@ class PgStore final : public Store {
   std::optional<SourceRecord> find_source(const std::string& report_id) override;
   Result<bool> has_report(const std::string& report_id) override;
   Result<std::size_t> apply_retention(std::int64_t now_ms, std::vector<std::string>* removed_ids) override;
-  Result<StreamRead> read_streams(const std::map<std::string, std::uint64_t>& after, std::size_t limit) override;
+  Result<std::map<std::string, std::uint64_t>> heads() override;
+  Result<std::vector<StoredReport>> read_stream(const std::string& writer, std::uint64_t after,
+                                                std::size_t limit) override;
   std::unique_ptr<StoreWatch> watch() override;
   void fail_next_syncs_for_testing(int n) override { fail_syncs_ = n; }
   // This broker's writer id in the store (registered at open).
@@ -161,13 +171,13 @@ class PgStore final : public Store {
   // Starts the batch's transaction on the write connection, connecting
   // (again) when there is none or it was lost before anything was sent.
   Status begin_write(std::unique_ptr<pqxx::dbtransaction>* tx);
-  // Writes the batch's rows inside `tx`; REPLAYED_REPORT or STORAGE_FULL as
-  // values, server errors as exceptions.
-  Status write_batch(pqxx::transaction_base& tx, const Batch& batch, std::string* clashing_id);
+  // Writes the batch's rows inside `tx`; REPLAYED_REPORT,
+  // SEQUENCE_REGRESSION or STORAGE_FULL as values, server errors as
+  // exceptions. Fills *prevs (when given) as commit() says.
+  Status write_batch(pqxx::transaction_base& tx, const Batch& batch, std::string* clashing_id,
+                     std::vector<std::optional<StreamPosition>>* prevs);
   // Runs `query` on the read connection, connecting (again) when needed.
-  // `snapshot`: in one REPEATABLE READ read-only transaction (several
-  // statements that must agree); otherwise one statement, no transaction.
-  Status read(const std::function<void(pqxx::transaction_base&)>& query, bool snapshot = false) EXCLUDES(reader_mu_);
+  Status read(const std::function<void(pqxx::transaction_base&)>& query) EXCLUDES(reader_mu_);
   // The status for a server error: halts on damaged data.
   Status failure(const std::exception& e, const std::string& what);
   // Asks the server for the tables' size into footprint_, on the read

@@ -9,21 +9,15 @@
 
 namespace tearline::broker {
 
-Status PgStore::read(const std::function<void(pqxx::transaction_base&)>& query, bool snapshot) {
+Status PgStore::read(const std::function<void(pqxx::transaction_base&)>& query) {
   MutexLock lock(reader_mu_);
   // Twice at most: a read changes nothing, so one that found its connection
   // lost (a server restart, an idle connection ended) runs again on a new one.
   for (int attempt = 0;; ++attempt) {
     try {
       if (!reader_) reader_ = pg::connect(conninfo_, kReadApplicationName);
-      if (snapshot) {
-        pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> tx(reader_->conn);
-        query(tx);
-        tx.commit();
-      } else {
-        pqxx::nontransaction tx(reader_->conn);
-        query(tx);
-      }
+      pqxx::nontransaction tx(reader_->conn);
+      query(tx);
       return Status::ok();
     } catch (const pqxx::broken_connection& e) {
       reader_.reset();
@@ -55,6 +49,9 @@ std::vector<StoredReport> stored_reports(const pqxx::result& rows) {
     r.bytes.assign(bytes.begin(), bytes.end());
     const std::string receipt = pg::bytes_of(row[9]);
     r.receipt.assign(receipt.begin(), receipt.end());
+    if (!row[10].is_null() && !row[11].is_null()) {
+      r.prev = StreamPosition{row[11].as<std::string>(), static_cast<std::uint64_t>(row[10].as<std::int64_t>())};
+    }
     out.push_back(std::move(r));
   }
   return out;
@@ -72,37 +69,30 @@ Result<std::vector<StoredReport>> PgStore::read_after(std::uint64_t after, std::
   return out;
 }
 
-Result<StreamRead> PgStore::read_streams(const std::map<std::string, std::uint64_t>& after, std::size_t limit) {
-  StreamRead out;
-  const auto wanted = static_cast<std::int64_t>(std::min<std::size_t>(limit, INT64_MAX - 1));
-  Status s = read(
-      [&](pqxx::transaction_base& tx) {
-        out = StreamRead{};
-        // Ordered by name: the reports come out in (writer, seq) order.
-        std::map<std::string, std::pair<int, std::uint64_t>> writers;
-        for (const auto& row : tx.exec_prepared("stream_heads")) {
-          writers[row[1].as<std::string>()] = {row[0].as<int>(), static_cast<std::uint64_t>(row[2].as<std::int64_t>())};
-        }
-        for (const auto& [name, writer] : writers) {
-          const auto& [id, head] = writer;
-          out.heads[name] = head;
-          const auto from = after.find(name);
-          const std::uint64_t start = from == after.end() ? 0 : from->second;
-          if (id == writer_id_ || head <= start || limit == 0) continue;
-          // One more than asked: whether the writer has more.
-          auto rows = pg::stored_reports(tx.exec_prepared("read_after", id, pg::big(start), wanted + 1));
-          if (rows.size() > limit) {
-            rows.resize(limit);
-            out.more.push_back(name);
-          }
-          for (auto& r : rows) {
-            r.writer = name;
-            out.reports.push_back(std::move(r));
-          }
-        }
-      },
-      /*snapshot=*/true);
+Result<std::map<std::string, std::uint64_t>> PgStore::heads() {
+  std::map<std::string, std::uint64_t> out;
+  Status s = read([&](pqxx::transaction_base& tx) {
+    out.clear();
+    for (const auto& row : tx.exec_prepared("stream_heads")) {
+      out[row[1].as<std::string>()] = static_cast<std::uint64_t>(row[2].as<std::int64_t>());
+    }
+  });
   if (!s) return s;
+  return out;
+}
+
+Result<std::vector<StoredReport>> PgStore::read_stream(const std::string& writer, std::uint64_t after,
+                                                       std::size_t limit) {
+  std::vector<StoredReport> out;
+  const bool own = writer == options_.writer;
+  Status s = read([&](pqxx::transaction_base& tx) {
+    out = pg::stored_reports(tx.exec_prepared("read_stream", writer, pg::big(after),
+                                              static_cast<std::int64_t>(std::min<std::size_t>(limit, INT64_MAX))));
+  });
+  if (!s) return s;
+  if (!own) {
+    for (auto& r : out) r.writer = writer;
+  }
   return out;
 }
 

@@ -5,7 +5,9 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <utility>
+#include <vector>
 
 #include "base/bytes.h"
 #include "broker/pg_store_internal.h"
@@ -50,15 +52,53 @@ Status PgStore::begin_write(std::unique_ptr<pqxx::dbtransaction>* tx) {
   }
 }
 
-Status PgStore::write_batch(pqxx::transaction_base& tx, const Batch& batch, std::string* clashing_id) {
-  std::map<std::string, std::uint64_t> highest_sequence;
+Status PgStore::write_batch(pqxx::transaction_base& tx, const Batch& batch, std::string* clashing_id,
+                            std::vector<std::optional<StreamPosition>>* prevs) {
+  // Each originator of the batch: its row locked, in name order (two
+  // brokers' batches never wait for each other in a cycle), and where its
+  // last report is. Its sequence is checked under that lock: a report of it
+  // that another writer committed first is seen here.
+  struct Origin {
+    std::uint64_t last_sequence = 0;
+    std::optional<StreamPosition> last;
+    std::optional<int> last_writer;
+  };
+  std::map<std::string, Origin> origins;
+  for (const auto& r : batch.reports) origins.try_emplace(r.originator);
+  for (auto& [node, o] : origins) {
+    const pqxx::row row = tx.exec_prepared("lock_originator", node)[0];
+    o.last_sequence = static_cast<std::uint64_t>(row[0].as<std::int64_t>());
+    if (!row[1].is_null() && !row[2].is_null() && !row[3].is_null()) {
+      o.last_writer = row[1].as<int>();
+      o.last = StreamPosition{row[3].as<std::string>(), static_cast<std::uint64_t>(row[2].as<std::int64_t>())};
+    }
+  }
+  if (prevs != nullptr) prevs->clear();
   std::uint64_t last_seq = 0;
   std::int64_t added_bytes = 0;
   for (const auto& r : batch.reports) {
+    Origin& o = origins[r.originator];
+    // Against this writer's own reports the broker's ReplayGuard is the
+    // judge (store.h: the stored sequence stays the highest); against
+    // another writer's, only the store can be.
+    if (r.sequence <= o.last_sequence && o.last_writer && *o.last_writer != writer_id_) {
+      // An exact copy of a stored report repeats its sequence too: that
+      // one is a replay.
+      const bool stored = !tx.exec_prepared("has_report", pg::blob(r.report_id)).empty();
+      if (clashing_id != nullptr) *clashing_id = r.report_id;
+      if (stored) {
+        return Status::fail(Code::REPLAYED_REPORT, "report " + to_hex(as_bytes(r.report_id)) + " was accepted before");
+      }
+      return Status::fail(Code::SEQUENCE_REGRESSION,
+                          "sequence " + std::to_string(r.sequence) + " of " + r.originator +
+                              " is not above its last accepted sequence " + std::to_string(o.last_sequence) +
+                              (o.last ? " (accepted by " + o.last->writer + ")" : std::string()));
+    }
     const pqxx::result inserted =
         tx.exec_prepared("insert_report", writer_id_, pg::big(r.seq), pg::blob(r.report_id), r.originator,
                          r.source.agency, r.source.country, r.topic, pg::big(r.sequence), r.accepted_ms,
-                         pg::blob(r.bytes.data(), r.bytes.size()), pg::blob(r.receipt.data(), r.receipt.size()));
+                         pg::blob(r.bytes.data(), r.bytes.size()), pg::blob(r.receipt.data(), r.receipt.size()),
+                         o.last_writer, o.last ? std::optional<std::int64_t>(pg::big(o.last->seq)) : std::nullopt);
     if (inserted.empty()) {
       // ON CONFLICT (report_id) DO NOTHING: the id is stored already (or
       // earlier in this batch). The batch fails naming it, so that the
@@ -66,16 +106,18 @@ Status PgStore::write_batch(pqxx::transaction_base& tx, const Batch& batch, std:
       if (clashing_id != nullptr) *clashing_id = r.report_id;
       return Status::fail(Code::REPLAYED_REPORT, "report " + to_hex(as_bytes(r.report_id)) + " was accepted before");
     }
-    auto& highest = highest_sequence[r.originator];
-    highest = std::max(highest, r.sequence);
+    if (prevs != nullptr) prevs->push_back(o.last);
+    o.last_sequence = std::max(o.last_sequence, r.sequence);
+    o.last = StreamPosition{options_.writer, r.seq};
+    o.last_writer = writer_id_;
     last_seq = std::max(last_seq, r.seq);
     added_bytes += static_cast<std::int64_t>(r.bytes.size());
   }
-  // Once per batch, not per report: each originator's highest sequence, the
-  // writer's last seq and its reports' bytes.
-  for (const auto& [originator, sequence] : highest_sequence) {
-    tx.exec_prepared("raise_sequence", originator, pg::big(sequence));
+  for (const auto& [node, o] : origins) {
+    tx.exec_prepared("set_originator", node, pg::big(o.last_sequence), o.last_writer,
+                     o.last ? std::optional<std::int64_t>(pg::big(o.last->seq)) : std::nullopt);
   }
+  // Once per batch, not per report: the writer's last seq and its reports' bytes.
   if (!batch.reports.empty()) {
     const auto held =
         tx.exec_prepared("advance_writer", writer_id_, pg::big(last_seq), added_bytes)[0][0].as<std::int64_t>();
@@ -114,7 +156,8 @@ Status PgStore::write_batch(pqxx::transaction_base& tx, const Batch& batch, std:
   return Status::ok();
 }
 
-Status PgStore::commit(const Batch& batch, std::string* clashing_id) {
+Status PgStore::commit(const Batch& batch, std::string* clashing_id,
+                       std::vector<std::optional<StreamPosition>>* prevs) {
   if (halt_.halted()) return Status::fail(Code::STORAGE_HALTED, halt_reason());
   if (batch.empty()) return Status::ok();
   std::unique_ptr<pqxx::dbtransaction> tx;
@@ -122,7 +165,7 @@ Status PgStore::commit(const Batch& batch, std::string* clashing_id) {
   if (!begun) return begun;
   bool committing = false;
   try {
-    Status written = write_batch(*tx, batch, clashing_id);
+    Status written = write_batch(*tx, batch, clashing_id, prevs);
     if (!written) {
       tx->abort();
       return written;

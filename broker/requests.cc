@@ -229,8 +229,17 @@ void Broker::Impl::on_list_subscriptions(Session& s, const v1::ListSubscriptions
   own.reserve(s.session_patterns.size());
   for (const auto& p : s.session_patterns) own.push_back(p.pattern);
   auto cursor = node_cursors.find(s.node_id);
-  send(s, wire::make_subscription_list(list.request_id(), subscriptions.patterns_of(s.node_id), std::move(own),
-                                       cursor == node_cursors.end() ? 0 : cursor->second));
+  v1::Frame f = wire::make_subscription_list(list.request_id(), subscriptions.patterns_of(s.node_id), std::move(own),
+                                             cursor == node_cursors.end() ? 0 : cursor->second);
+  // Its cursors in other brokers' streams (docs/protocol.md 6.14).
+  if (auto streams = node_stream_cursors.find(s.node_id); streams != node_stream_cursors.end()) {
+    for (const auto& [stream, acked] : streams->second) {
+      auto* c = f.mutable_subscription_list()->add_streams();
+      c->set_writer(stream);
+      c->set_acked_seq(acked);
+    }
+  }
+  send(s, f);
 }
 
 // An ACK is the node's signed delivery receipt (broker/delivery_ack.h). A

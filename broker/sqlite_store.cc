@@ -217,7 +217,9 @@ Result<std::unique_ptr<Store>> SqliteStore::open(const StoreOptions& options, st
   return std::unique_ptr<Store>(std::move(store));
 }
 
-Status SqliteStore::commit(const Batch& batch, std::string* clashing_id) {
+Status SqliteStore::commit(const Batch& batch, std::string* clashing_id,
+                           std::vector<std::optional<StreamPosition>>* prevs) {
+  if (prevs != nullptr) prevs->assign(batch.reports.size(), std::nullopt);
   if (halt_.halted()) return Status::fail(Code::STORAGE_HALTED, halt_reason());
   if (batch.empty()) return Status::ok();
   if (!batch.stream_cursors.empty()) {
@@ -381,8 +383,13 @@ Result<std::vector<StoredReport>> SqliteStore::read_after(std::uint64_t after, s
   return out;
 }
 
-Result<StreamRead> SqliteStore::read_streams(const std::map<std::string, std::uint64_t>& /*after*/,
-                                             std::size_t /*limit*/) {
+Result<std::vector<StoredReport>> SqliteStore::read_stream(const std::string& writer, std::uint64_t after,
+                                                           std::size_t limit) {
+  if (writer != options_.writer) return std::vector<StoredReport>{};
+  return read_after(after, limit);
+}
+
+Result<std::map<std::string, std::uint64_t>> SqliteStore::heads() {
   MutexLock lock(reader_mu_);
   // As open() recovers it: retention may have deleted the newest report.
   Stmt q(reader_,
@@ -391,9 +398,8 @@ Result<StreamRead> SqliteStore::read_streams(const std::map<std::string, std::ui
   if (!q) return read_failure(sqlite3_errcode(reader_));
   const int rc = sqlite3_step(q.s);
   if (rc != SQLITE_ROW) return read_failure(rc);
-  StreamRead out;
-  out.heads[options_.writer] = static_cast<std::uint64_t>(sqlite3_column_int64(q.s, 0));
-  return out;
+  return std::map<std::string, std::uint64_t>{
+      {options_.writer, static_cast<std::uint64_t>(sqlite3_column_int64(q.s, 0))}};
 }
 
 std::optional<SourceRecord> SqliteStore::find_source(const std::string& report_id) {

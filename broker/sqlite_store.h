@@ -50,7 +50,9 @@ class SqliteStore final : public Store {
                                              std::int64_t recent_window_ms, RecoveredState* state);
   ~SqliteStore() override;
 
-  Status commit(const Batch& batch, std::string* clashing_id) override;
+  // `prevs`: every report's is nullopt (one writer).
+  Status commit(const Batch& batch, std::string* clashing_id,
+                std::vector<std::optional<StreamPosition>>* prevs) override;
   bool halted() const override { return halt_.halted(); }
   std::string halt_reason() const override { return halt_.reason(); }
   std::uint64_t footprint_bytes() override;
@@ -59,8 +61,10 @@ class SqliteStore final : public Store {
   std::optional<SourceRecord> find_source(const std::string& report_id) override;
   Result<bool> has_report(const std::string& report_id) override;
   Result<std::size_t> apply_retention(std::int64_t now_ms, std::vector<std::string>* removed_ids) override;
-  // One writer: its own head (StoreOptions::writer), no other stream.
-  Result<StreamRead> read_streams(const std::map<std::string, std::uint64_t>& after, std::size_t limit) override;
+  // One writer: its own head and stream (StoreOptions::writer), no other.
+  Result<std::map<std::string, std::uint64_t>> heads() override;
+  Result<std::vector<StoredReport>> read_stream(const std::string& writer, std::uint64_t after,
+                                                std::size_t limit) override;
   std::unique_ptr<StoreWatch> watch() override { return nullptr; }
   void fail_next_syncs_for_testing(int n) override { fail_syncs_ = n; }
 

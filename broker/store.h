@@ -21,6 +21,8 @@
 //                    of an earlier report of the same batch); the first such
 //                    id is stored in *clashing_id when given. Not a storage
 //                    fault: the store is not halted.
+//   SEQUENCE_REGRESSION  (several writers only) the same for a report whose
+//                    sequence another writer's report already reached.
 //   STORAGE_FULL     the store reached max_bytes, or the disk is full. Not
 //                    halted: reads go on, and a batch that fits commits.
 //   STORAGE_FAILED   any other failure to write the batch; not halted.
@@ -54,8 +56,8 @@
 // one writer, its own; a PostgreSQL store may hold several. Report ids and
 // originators' sequences are shared by every writer (replay protection holds
 // across them); seqs, cursors and the audit chain are per writer.
-// read_streams() reads the other writers' reports; watch() wakes a reader
-// when one of them commits.
+// heads() and read_stream() read the other writers' streams; watch() wakes
+// a reader when one of them commits.
 //
 // Ownership: the caller owns the Store; it must outlive every thread that
 // calls it (the StoreWriter and the source index fallback hold references).
@@ -88,6 +90,13 @@ struct StoreOptions {
 
 inline constexpr std::size_t kMaxWriterNameBytes = 128;
 
+// A place in a writer's stream.
+struct StreamPosition {
+  std::string writer;  // the writer's name (its broker's node id)
+  std::uint64_t seq = 0;
+  bool operator==(const StreamPosition&) const = default;
+};
+
 struct StoredReport {
   std::uint64_t seq = 0;  // the broker's; unique, the order of reads
   std::string report_id;  // raw 16 bytes; unique among stored reports
@@ -100,16 +109,13 @@ struct StoredReport {
   // receipt/acceptance.h), delivered with every copy; empty for a report
   // stored before receipts existed. read_after returns it as written.
   Bytes receipt;
-  // read_streams: the writer that accepted it (its broker's node id); empty
+  // read_stream: the writer that accepted it (its broker's node id); empty
   // for this store's own reports (read_after).
   std::string writer;
-};
-
-// Other writers' reports, read in one snapshot (Store::read_streams).
-struct StreamRead {
-  std::vector<StoredReport> reports;           // ascending (writer, seq); each names its writer
-  std::map<std::string, std::uint64_t> heads;  // every writer's last committed seq then, this store's own included
-  std::vector<std::string> more;               // writers with reports past `limit` (read again after the last)
+  // Where its originator's previous report was when it was committed (read
+  // back as commit() found it); nullopt when it had none, or the store keeps
+  // no such record (SQLite: one writer, whose own order is the originators').
+  std::optional<StreamPosition> prev;
 };
 
 // Wakes a reader of other writers' streams (Store::watch). One thread.
@@ -165,8 +171,15 @@ class Store {
 
   // Writes `batch` in one atomic, durable step; the codes above. Each
   // originator's sequence becomes the highest of its stored one and its
-  // reports' in the batch. Writer thread only.
-  virtual Status commit(const Batch& batch, std::string* clashing_id = nullptr) = 0;
+  // reports' in the batch. A store several writers share also refuses,
+  // with SEQUENCE_REGRESSION, a report whose sequence is not above its
+  // originator's stored one when another writer's report reached that (a
+  // later report of it went to another broker), the report's id in
+  // *clashing_id as for REPLAYED_REPORT; and, when
+  // `prevs` is given, fills it in batch order with each report's `prev`
+  // (StoredReport::prev). Writer thread only.
+  virtual Status commit(const Batch& batch, std::string* clashing_id = nullptr,
+                        std::vector<std::optional<StreamPosition>>* prevs = nullptr) = 0;
   // Whether a failed sync or damage halted the store (then every commit is
   // refused); halt_reason(): why, and what to do (empty when not halted).
   // Any thread.
@@ -189,11 +202,16 @@ class Store {
   // cannot be read. Any thread.
   virtual Result<bool> has_report(const std::string& report_id) = 0;
 
-  // In one snapshot: every writer's head, and the reports of each writer
-  // other than this store's own with seq > after[writer] (0 when absent), at
-  // most `limit` per writer. A store with one writer returns its own head
-  // and no reports. STORAGE_FAILED when the store cannot be read. Any thread.
-  virtual Result<StreamRead> read_streams(const std::map<std::string, std::uint64_t>& after, std::size_t limit) = 0;
+  // Every writer's last committed seq (its head), this store's own
+  // included, by writer name; STORAGE_FAILED when the store cannot be read.
+  // Any thread.
+  virtual Result<std::map<std::string, std::uint64_t>> heads() = 0;
+  // Reports of the writer named `writer` with seq > after, in ascending seq,
+  // at most `limit`, each naming `writer` (this store's own writer: as
+  // read_after, writer left empty); none for a writer the store does not
+  // hold. STORAGE_FAILED when the store cannot be read. Any thread.
+  virtual Result<std::vector<StoredReport>> read_stream(const std::string& writer, std::uint64_t after,
+                                                        std::size_t limit) = 0;
   // A watch on the other writers' commits, on its own connection; nullptr
   // for a store with one writer (there is nothing to watch). Any thread;
   // the watch must not outlive the store.

@@ -56,6 +56,7 @@ Status Broker::Impl::open_store() {
   sources.set_fallback([st](const std::string& id) { return st->find_source(id); });
   for (const auto& [node, patterns] : state.subscriptions) subscriptions.set(node, patterns);
   node_cursors = std::move(state.cursors);
+  node_stream_cursors = std::move(state.stream_cursors);
   commits = std::make_unique<GroupCommit>(config.storage, replay, *audit_key, broker_id, log);
   commits->restore(state.last_seq, audit::ChainWriter(state.last_audit.index, state.last_audit.hash),
                    state.last_checkpoint, clock.steady_ms(), state.last_checkpoint_ms);

@@ -43,7 +43,7 @@ class StoreWriter {
   struct Written {
     Status status;            // Store::commit's answer
     Batch batch;              // the batch, handed back
-    std::string clashing_id;  // with REPLAYED_REPORT: the report id already stored
+    std::string clashing_id;  // with REPLAYED_REPORT (SEQUENCE_REGRESSION): the report id refused
   };
 
   // Throws zmq::error_t when the notify socket cannot be made. An empty

@@ -542,6 +542,7 @@ Result<Subscriptions> Session::subscriptions() {
   out.durable.assign(l.durable().begin(), l.durable().end());
   out.session.assign(l.session().begin(), l.session().end());
   out.acked_seq = l.acked_seq();
+  for (const auto& c : l.streams()) out.streams[c.writer()] = c.acked_seq();
   return out;
 }
 

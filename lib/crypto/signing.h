@@ -20,6 +20,8 @@ inline constexpr std::string_view kReportBatch = "tearline/v2/report-batch";  //
 inline constexpr std::string_view kAuditCheckpoint = "tearline/v1/audit-checkpoint";
 inline constexpr std::string_view kAcceptanceBatch = "tearline/v1/acceptance-batch";  // a broker's commit batch
 inline constexpr std::string_view kDeliveryReceipt = "tearline/v1/delivery-receipt";  // a node's ACK
+// a node's ACK of copies of another broker's stream (format 2)
+inline constexpr std::string_view kStreamDeliveryReceipt = "tearline/v1/stream-delivery-receipt";
 }  // namespace tags
 
 // The exact bytes signed: tag || 0x00 || payload.

@@ -12,6 +12,7 @@ Bytes delivery_statement(const v1::DeliveryReceipt& receipt) {
   ByteWriter w;
   w.field(receipt.node_id());
   w.field(receipt.broker_id());
+  if (!receipt.writer().empty()) w.field(receipt.writer());  // format 2
   w.u64(static_cast<std::uint64_t>(receipt.signed_ms()));
   w.u32(static_cast<std::uint32_t>(receipt.entries_size()));
   for (const auto& e : receipt.entries()) {
@@ -24,12 +25,17 @@ Bytes delivery_statement(const v1::DeliveryReceipt& receipt) {
   return w.take();
 }
 
+std::string_view delivery_tag(const v1::DeliveryReceipt& receipt) {
+  return receipt.writer().empty() ? crypto::tags::kDeliveryReceipt : crypto::tags::kStreamDeliveryReceipt;
+}
+
 Bytes sign_delivery(std::string_view node_id, std::string_view broker_id, const crypto::SigningKey& key,
-                    std::int64_t signed_ms, const std::vector<DeliveredCopy>& copies) {
+                    std::int64_t signed_ms, const std::vector<DeliveredCopy>& copies, std::string_view writer) {
   v1::DeliveryReceipt r;
-  r.set_format_version(1);
+  r.set_format_version(writer.empty() ? 1 : 2);
   r.set_node_id(std::string(node_id));
   r.set_broker_id(std::string(broker_id));
+  r.set_writer(std::string(writer));
   r.set_signed_ms(signed_ms);
   for (const auto& c : copies) {
     auto* e = r.add_entries();
@@ -38,7 +44,7 @@ Bytes sign_delivery(std::string_view node_id, std::string_view broker_id, const 
     e->set_report_id(c.report_id);
     for (std::uint32_t s : c.sections) e->add_sections(s);
   }
-  const crypto::Signature sig = crypto::sign(key, crypto::tags::kDeliveryReceipt, delivery_statement(r));
+  const crypto::Signature sig = crypto::sign(key, delivery_tag(r), delivery_statement(r));
   r.set_signature(sig.data(), sig.size());
   Bytes out(r.ByteSizeLong());
   r.SerializeToArray(out.data(), static_cast<int>(out.size()));
@@ -69,8 +75,12 @@ Result<v1::DeliveryReceipt> parse_delivery(ByteView receipt) {
     return delivery_invalid("does not parse");
   }
   if (has_unknown_fields(r)) return delivery_invalid("has unknown fields");
-  if (r.format_version() != 1)
-    return delivery_invalid("format version " + std::to_string(r.format_version()) + " is not 1");
+  if (r.format_version() != 1 && r.format_version() != 2)
+    return delivery_invalid("format version " + std::to_string(r.format_version()) + " is not 1 or 2");
+  if (r.format_version() == 1 && !r.writer().empty())
+    return delivery_invalid("format 1 names no writer (format 2 acknowledges another broker's stream)");
+  if (r.format_version() == 2 && (r.writer().empty() || r.writer() == r.broker_id()))
+    return delivery_invalid("format 2 names the writer of another broker's stream, not none or broker_id");
   if (r.entries_size() == 0 || static_cast<std::size_t>(r.entries_size()) > kMaxDeliveryEntries) {
     return delivery_invalid("must name 1 to " + std::to_string(kMaxDeliveryEntries) + " copies, not " +
                             std::to_string(r.entries_size()));
@@ -101,7 +111,7 @@ Status verify_delivery(const v1::DeliveryReceipt& receipt, const identity::Direc
     for (const auto& reason : standing.reasons()) st.add(Code::RECEIPT_INVALID, "delivery receipt: " + reason.message);
     return st;
   }
-  if (!crypto::verify(node->signing_key, crypto::tags::kDeliveryReceipt, delivery_statement(receipt),
+  if (!crypto::verify(node->signing_key, delivery_tag(receipt), delivery_statement(receipt),
                       as_bytes(receipt.signature()))) {
     return delivery_invalid("the signature does not verify under " + receipt.node_id() + "'s signing key");
   }

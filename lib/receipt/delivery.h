@@ -8,6 +8,13 @@
 //                  || u32(#sections) || u32(section) ...
 //   signature = Ed25519( tag("tearline/v1/delivery-receipt") || statement )
 //
+// That is format 1: the copies are of broker_id's own stream. Format 2 (a
+// store several brokers share, docs/protocol.md 6.14) acknowledges copies of
+// another broker's stream, `writer`, and differs in two places: field(writer)
+// follows field(broker_id), and the tag is
+// "tearline/v1/stream-delivery-receipt", so that no statement of one format
+// is ever a statement of the other.
+//
 // copy_hash is the BLAKE2b-256 of the DELIVER's report bytes exactly as
 // received (a redacted copy has its own hash); sections lists the indexes of
 // the sections the copy carried. The broker checks each receipt against what
@@ -41,16 +48,22 @@ struct DeliveredCopy {
 // The hash a delivery receipt names for a copy: BLAKE2b-256 of its bytes.
 crypto::Digest copy_hash(ByteView report_bytes);
 
+// The bytes signed after the tag (format 1 or 2, by receipt.writer()).
 Bytes delivery_statement(const tearline::v1::DeliveryReceipt& receipt);
+// The tag the receipt's format signs under.
+std::string_view delivery_tag(const tearline::v1::DeliveryReceipt& receipt);
 
-// A signed, serialized DeliveryReceipt. Precondition: 1..kMaxDeliveryEntries
-// copies, broker_seq strictly ascending.
+// A signed, serialized DeliveryReceipt: format 1 when `writer` is empty
+// (broker_id's own stream), else format 2 for `writer`'s stream.
+// Precondition: 1..kMaxDeliveryEntries copies, broker_seq strictly
+// ascending; `writer` empty or not broker_id.
 Bytes sign_delivery(std::string_view node_id, std::string_view broker_id, const crypto::SigningKey& key,
-                    std::int64_t signed_ms, const std::vector<DeliveredCopy>& copies);
+                    std::int64_t signed_ms, const std::vector<DeliveredCopy>& copies, std::string_view writer = {});
 
 // Parses and checks the receipt's shape (no signature): RECEIPT_INVALID when
 // it does not parse, carries unknown fields, has a format version other than
-// 1, no entry or more than kMaxDeliveryEntries, seqs not strictly ascending,
+// 1 or 2, a writer with format 1, none or broker_id itself with format 2,
+// no entry or more than kMaxDeliveryEntries, seqs not strictly ascending,
 // a copy hash not 32 bytes, a report id not 16 bytes, sections not strictly
 // ascending, or a signature not 64 bytes.
 [[nodiscard]] Result<tearline::v1::DeliveryReceipt> parse_delivery(ByteView receipt);

@@ -86,16 +86,18 @@ Result<Frame> decode_frame(ByteView bytes, std::size_t max_frame_bytes) {
 
 Bytes encode_frame(const Frame& frame) { return serialize_canonical(frame); }
 
-Bytes encode_deliver(std::uint64_t broker_seq, ByteView report, ByteView receipt) {
+Bytes encode_deliver(std::uint64_t broker_seq, ByteView report, ByteView receipt, std::string_view writer) {
   using google::protobuf::internal::WireFormatLite;
   using google::protobuf::io::CodedOutputStream;
   // Deliver { 1: broker_seq (varint, omitted when 0), 2: report (bytes, omitted
-  // when empty), 3: receipt (bytes, omitted when empty) }
+  // when empty), 3: receipt (bytes, omitted when empty), 4: writer (string,
+  // omitted when empty) }
   const auto bytes_field = [](ByteView b) {
     return b.empty() ? 0 : 1 + CodedOutputStream::VarintSize32(static_cast<std::uint32_t>(b.size())) + b.size();
   };
   const std::size_t seq_bytes = broker_seq == 0 ? 0 : 1 + CodedOutputStream::VarintSize64(broker_seq);
-  const std::size_t body = seq_bytes + bytes_field(report) + bytes_field(receipt);
+  const ByteView writer_bytes = as_bytes(writer);
+  const std::size_t body = seq_bytes + bytes_field(report) + bytes_field(receipt) + bytes_field(writer_bytes);
   // Frame { 9: deliver (message) }
   Bytes out(1 + CodedOutputStream::VarintSize32(static_cast<std::uint32_t>(body)) + body);
   std::uint8_t* p = out.data();
@@ -112,6 +114,7 @@ Bytes encode_deliver(std::uint64_t broker_seq, ByteView report, ByteView receipt
   };
   write_bytes(tearline::v1::Deliver::kReportFieldNumber, report);
   write_bytes(tearline::v1::Deliver::kReceiptFieldNumber, receipt);
+  write_bytes(tearline::v1::Deliver::kWriterFieldNumber, writer_bytes);
   return out;
 }
 
@@ -177,19 +180,21 @@ Frame make_accepted(std::uint64_t request_id, ByteView report_id, std::uint64_t 
   return f;
 }
 
-Frame make_deliver(std::uint64_t broker_seq, ByteView report, ByteView receipt) {
+Frame make_deliver(std::uint64_t broker_seq, ByteView report, ByteView receipt, std::string_view writer) {
   Frame f;
   auto* deliver = f.mutable_deliver();
   deliver->set_broker_seq(broker_seq);
   deliver->set_report(to_string(report));
   deliver->set_receipt(to_string(receipt));
+  deliver->set_writer(std::string(writer));
   return f;
 }
 
-Frame make_ack(std::uint64_t broker_seq, ByteView receipt) {
+Frame make_ack(std::uint64_t broker_seq, ByteView receipt, std::string_view writer) {
   Frame f;
   f.mutable_ack()->set_broker_seq(broker_seq);
   f.mutable_ack()->set_receipt(to_string(receipt));
+  f.mutable_ack()->set_writer(std::string(writer));
   return f;
 }
 
@@ -282,10 +287,11 @@ Frame make_bye(std::string_view reason) {
   return f;
 }
 
-Frame make_gap(std::uint64_t broker_seq, const Status& reasons) {
+Frame make_gap(std::uint64_t broker_seq, const Status& reasons, std::string_view writer) {
   Frame f;
   auto* gap = f.mutable_gap();
   gap->set_broker_seq(broker_seq);
+  gap->set_writer(std::string(writer));
   to_proto(reasons, gap->mutable_reasons());
   return f;
 }

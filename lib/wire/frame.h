@@ -52,7 +52,7 @@ Bytes encode_frame(const tearline::v1::Frame& frame);
 // encode_frame(make_deliver(broker_seq, report, receipt)), byte for byte, written
 // straight into one buffer: the broker's per-delivery path, without copying
 // the report into a Frame first.
-Bytes encode_deliver(std::uint64_t broker_seq, ByteView report, ByteView receipt = {});
+Bytes encode_deliver(std::uint64_t broker_seq, ByteView report, ByteView receipt = {}, std::string_view writer = {});
 
 // ---- Builders ---------------------------------------------------------------
 // Each returns a frame with exactly the named body set. Builders do not
@@ -75,9 +75,11 @@ tearline::v1::Frame make_rejected(std::uint64_t request_id, const Status& status
 // empty and 0 for other requests.
 tearline::v1::Frame make_accepted(std::uint64_t request_id, ByteView report_id = {}, std::uint64_t broker_seq = 0,
                                   ByteView receipt = {});
-tearline::v1::Frame make_deliver(std::uint64_t broker_seq, ByteView report, ByteView receipt = {});
+tearline::v1::Frame make_deliver(std::uint64_t broker_seq, ByteView report, ByteView receipt = {},
+                                 std::string_view writer = {});
 // `receipt`: the node's serialized, signed DeliveryReceipt (receipt/delivery.h).
-tearline::v1::Frame make_ack(std::uint64_t broker_seq, ByteView receipt = {});
+// `writer`: the stream acknowledged (docs/protocol.md 6.14); empty: the broker's own.
+tearline::v1::Frame make_ack(std::uint64_t broker_seq, ByteView receipt = {}, std::string_view writer = {});
 tearline::v1::Frame make_ping(std::uint64_t nonce);
 tearline::v1::Frame make_pong(std::uint64_t nonce);
 tearline::v1::Frame make_subscribe(std::uint64_t request_id, const std::vector<std::string>& patterns);
@@ -96,7 +98,7 @@ tearline::v1::Frame make_directory_changed(ByteView directory_digest, std::uint6
 inline constexpr std::size_t kMaxByeReasonBytes = 256;
 tearline::v1::Frame make_bye(std::string_view reason);
 // GAP: the record at broker_seq will not be delivered, for `reasons` (not OK).
-tearline::v1::Frame make_gap(std::uint64_t broker_seq, const Status& reasons);
+tearline::v1::Frame make_gap(std::uint64_t broker_seq, const Status& reasons, std::string_view writer = {});
 // SUBSCRIPTION_LIST: both lists sorted here.
 tearline::v1::Frame make_subscription_list(std::uint64_t request_id, std::vector<std::string> durable,
                                            std::vector<std::string> session, std::uint64_t acked_seq);

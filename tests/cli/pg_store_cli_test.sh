@@ -77,10 +77,24 @@ publish 2
 publish 3
 [[ ! -e $WORK/data/tearline.db ]] || fail "a broker on PostgreSQL made a SQLite store"
 stop_broker
+[[ $(psql -tA "$CONNINFO" -c "SELECT writer_id, broker_id, last_seq FROM writers") == "1|tearline-broker|3" ]] ||
+  fail "the broker's writer is not registered by its id"
+# The node's cursor in another broker's stream, as that broker writes it
+# (docs/protocol.md 6.14): recovered, and listed with the node's cursor.
+psql -q "$CONNINFO" -c "INSERT INTO writers(writer_id, broker_id) VALUES (2, 'tearline-broker-2');
+  INSERT INTO cursors(node, writer_id, acked) VALUES ('diran-bogota-hq', 2, 7)"
 start_broker "$WORK/broker.toml" "$WORK/run2.log"
 grep -q "event=store_recovered store=postgresql seq=3 " "$WORK/run2.log" || { cat "$WORK/run2.log"; fail "did not recover 3"; }
 run 0 subscribe "${A[@]}" -n diran-bogota-hq -t 'intel.pg.>' --durable --count 3 --raw
 [[ $(cat "$WORK/out") == $'report 1\nreport 2\nreport 3' ]] || { cat "$WORK/out"; fail "the durable subscriber's reports"; }
+run 0 subscriptions "${A[@]}" -n diran-bogota-hq --json
+python3 - "$WORK/out" <<'PY' || fail "subscriptions: the cursors by stream"
+import json, sys
+listed = json.load(open(sys.argv[1]))
+assert listed["acked_seq"] == "3" and listed["streams"] == [{"writer": "tearline-broker-2", "acked_seq": "7"}], listed
+PY
+run 0 subscriptions "${A[@]}" -n diran-bogota-hq
+out_has "^          in tearline-broker-2's stream, up to seq 7$"
 run 0 status "${A[@]}" -n diran-cucuta-commander --json
 python3 - "$WORK/out" <<'PY' || fail "status: store_bytes"
 import json, sys

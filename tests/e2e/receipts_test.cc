@@ -243,7 +243,16 @@ TEST_CASE("receipts: the reports of one publish batch verify with their receipts
 // READY and the cursor does not move); another session is served on.
 TEST_CASE("receipts: an ACK whose delivery receipt fails is ERROR RECEIPT_INVALID and moves nothing",
           "[e2e][receipt]") {
-  enum class Fault { kFlippedSignature, kOtherBroker, kOtherNodesKey, kMissing, kWrongSeq, kNotSent };
+  enum class Fault {
+    kFlippedSignature,
+    kOtherBroker,
+    kOtherNodesKey,
+    kMissing,
+    kWrongSeq,
+    kNotSent,
+    kOtherStreamsReceipt,
+    kOtherStream
+  };
   const auto [fault, expected] = GENERATE(table<Fault, std::string>({
       {Fault::kFlippedSignature, "the signature does not verify"},
       {Fault::kOtherBroker, "names broker other-broker"},
@@ -251,6 +260,9 @@ TEST_CASE("receipts: an ACK whose delivery receipt fails is ERROR RECEIPT_INVALI
       {Fault::kMissing, "missing"},
       {Fault::kWrongSeq, "is not its last entry's seq"},
       {Fault::kNotSent, "is not a copy this session was sent"},
+      // docs/protocol.md 6.14: the receipt covers the stream the ACK names.
+      {Fault::kOtherStreamsReceipt, "covers the stream of broker-2, but the ACK names that of tearline-broker"},
+      {Fault::kOtherStream, " of broker-2's stream is not a copy this session was sent"},
   }));
   BrokerFixture fx;
   auto publisher = ready_session(fx, kPublisher);
@@ -288,6 +300,13 @@ TEST_CASE("receipts: an ACK whose delivery receipt fails is ERROR RECEIPT_INVALI
       ack = wire::make_ack(seq + 7, receipt::sign_delivery(kReader, kBrokerId, w->signing_key(), now, unsent));
       break;
     }
+    case Fault::kOtherStreamsReceipt:
+      ack = wire::make_ack(seq, receipt::sign_delivery(kReader, kBrokerId, w->signing_key(), now, copies, "broker-2"));
+      break;
+    case Fault::kOtherStream:
+      ack = wire::make_ack(seq, receipt::sign_delivery(kReader, kBrokerId, w->signing_key(), now, copies, "broker-2"),
+                           "broker-2");
+      break;
   }
   w->send(ack);
   auto error = w->next(kWaitMs);

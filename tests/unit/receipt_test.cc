@@ -275,7 +275,9 @@ TEST_CASE("delivery: a node's receipt verifies offline; each defect is RECEIPT_I
     CHECK(receipt::verify_delivery(*reparsed, *dir, kAcceptedMs).code() == Code::RECEIPT_INVALID);
   }
   const std::vector<std::pair<std::string, std::function<void(v1::DeliveryReceipt&)>>> shape_defects = {
-      {"format version 2", [](auto& r) { r.set_format_version(2); }},
+      {"format version 2 without a writer", [](auto& r) { r.set_format_version(2); }},
+      {"format version 3", [](auto& r) { r.set_format_version(3); }},
+      {"a writer in format 1", [](auto& r) { r.set_writer("kat-broker-2"); }},
       {"no entry", [](auto& r) { r.clear_entries(); }},
       {"seqs not ascending", [](auto& r) { r.mutable_entries(1)->set_broker_seq(3); }},
       {"copy hash too short", [](auto& r) { r.mutable_entries(0)->mutable_copy_hash()->pop_back(); }},
@@ -300,6 +302,61 @@ TEST_CASE("delivery: a node's receipt verifies offline; each defect is RECEIPT_I
     e->set_broker_seq(e->broker_seq() + 1);
   }
   CHECK(receipt::parse_delivery(serialized(too_many)).code() == Code::RECEIPT_INVALID);
+}
+
+// Format 2: copies of another broker's stream. Its statement names the
+// writer and is signed under its own tag, so neither format's signature
+// stands for a statement of the other.
+TEST_CASE("delivery: a receipt of another broker's stream names its writer, under its own tag") {
+  const ReceiptWorld w;
+  const auto dir = w.directory();
+  const Bytes bytes =
+      receipt::sign_delivery("kat-reader", "kat-broker", w.reader.signing, kAcceptedMs, copies(), "kat-broker-2");
+  const v1::DeliveryReceipt good = parsed_delivery(bytes);
+  CHECK(good.format_version() == 2);
+  CHECK(good.writer() == "kat-broker-2");
+  REQUIRE(receipt::verify_delivery(good, *dir, kAcceptedMs + 5).is_ok());
+
+  const auto fails = [&](const v1::DeliveryReceipt& r) {
+    auto reparsed = receipt::parse_delivery(serialized(r));
+    return !reparsed.is_ok() || receipt::verify_delivery(*reparsed, *dir, kAcceptedMs).code() == Code::RECEIPT_INVALID;
+  };
+  v1::DeliveryReceipt other_writer = good;
+  other_writer.set_writer("kat-broker-3");
+  CHECK(fails(other_writer));
+  // The same signature presented as format 1 (writer dropped): refused.
+  v1::DeliveryReceipt as_format_1 = good;
+  as_format_1.set_format_version(1);
+  as_format_1.clear_writer();
+  CHECK(fails(as_format_1));
+  // A format 1 signature made to look like format 2.
+  v1::DeliveryReceipt as_format_2 =
+      parsed_delivery(receipt::sign_delivery("kat-reader", "kat-broker", w.reader.signing, kAcceptedMs, copies()));
+  as_format_2.set_format_version(2);
+  as_format_2.set_writer("kat-broker-2");
+  CHECK(fails(as_format_2));
+  // The writer is never the receipt's own broker: that is format 1.
+  v1::DeliveryReceipt own = good;
+  own.set_writer("kat-broker");
+  CHECK(receipt::parse_delivery(serialized(own)).code() == Code::RECEIPT_INVALID);
+  // The statement's bytes: format 1's with field(writer) after field(broker_id).
+  v1::DeliveryReceipt without = good;
+  without.clear_writer();
+  const Bytes v1_statement = receipt::delivery_statement(without);
+  const Bytes v2_statement = receipt::delivery_statement(good);
+  ByteWriter head;
+  head.field(std::string_view("kat-reader"));
+  head.field(std::string_view("kat-broker"));
+  ByteWriter writer_field;
+  writer_field.field(std::string_view("kat-broker-2"));
+  const std::size_t h = head.bytes().size();
+  const std::size_t wf = writer_field.bytes().size();
+  REQUIRE(v2_statement.size() == v1_statement.size() + wf);
+  CHECK(Bytes(v2_statement.begin(), v2_statement.begin() + static_cast<std::ptrdiff_t>(h)) == head.bytes());
+  CHECK(Bytes(v2_statement.begin() + static_cast<std::ptrdiff_t>(h),
+              v2_statement.begin() + static_cast<std::ptrdiff_t>(h + wf)) == writer_field.bytes());
+  CHECK(Bytes(v2_statement.begin() + static_cast<std::ptrdiff_t>(h + wf), v2_statement.end()) ==
+        Bytes(v1_statement.begin() + static_cast<std::ptrdiff_t>(h), v1_statement.end()));
 }
 
 TEST_CASE("delivery: a signer compromised at T; its receipts recorded before T stand, later ones do not") {

@@ -69,6 +69,15 @@ std::vector<std::pair<std::string, std::string>> compute(const ReceiptWorld& w) 
   out.emplace_back("delivery_signature_input", to_hex(crypto::signature_input(crypto::tags::kDeliveryReceipt,
                                                                               receipt::delivery_statement(*parsed))));
   out.emplace_back("delivery_receipt", to_hex(delivery));
+  // Format 2: the same copies, of the stream of broker kat-broker-2.
+  const Bytes stream_delivery =
+      receipt::sign_delivery("kat-reader", "kat-broker", w.reader.signing, kSignedMs, delivered(), "kat-broker-2");
+  auto stream_parsed = receipt::parse_delivery(stream_delivery);
+  REQUIRE(stream_parsed.is_ok());
+  out.emplace_back("stream_delivery_signature_input",
+                   to_hex(crypto::signature_input(crypto::tags::kStreamDeliveryReceipt,
+                                                  receipt::delivery_statement(*stream_parsed))));
+  out.emplace_back("stream_delivery_receipt", to_hex(stream_delivery));
   return out;
 }
 
@@ -84,7 +93,8 @@ TEST_CASE("receipt vectors: tests/vectors/receipt_v1.txt is reproduced byte for 
         << "# broker \"broker signing\", reader \"reader signing\". Acceptance: broker kat-broker, first_seq 41,\n"
         << "# accepted_ms 1780272000250, digest i = BLAKE2b-256(\"report i\"). Delivery: node kat-reader,\n"
         << "# signed_ms 1780272000900, entries (41, BLAKE2b-256(\"copy of report 0\"), 16 x 0x01, [0,1]) and\n"
-        << "# (43, BLAKE2b-256(\"copy of report 2\"), 16 x 0x03, [1]).\n";
+        << "# (43, BLAKE2b-256(\"copy of report 2\"), 16 x 0x03, [1]). Stream delivery (format 2): the same,\n"
+        << "# writer kat-broker-2.\n";
     for (const auto& [k, v] : computed) out << k << " = " << v << "\n";
   }
   const auto stored = read_vector_file(kPath);
@@ -105,4 +115,8 @@ TEST_CASE("receipt vectors: tests/vectors/receipt_v1.txt is reproduced byte for 
   auto delivery = receipt::parse_delivery(unhex(stored.at("delivery_receipt")));
   REQUIRE(delivery.is_ok());
   CHECK(receipt::verify_delivery(*delivery, *dir, kSignedMs).is_ok());
+  auto stream_delivery = receipt::parse_delivery(unhex(stored.at("stream_delivery_receipt")));
+  REQUIRE(stream_delivery.is_ok());
+  CHECK(stream_delivery->writer() == "kat-broker-2");
+  CHECK(receipt::verify_delivery(*stream_delivery, *dir, kSignedMs).is_ok());
 }

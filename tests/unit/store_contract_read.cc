@@ -210,25 +210,31 @@ TEST_CASE(
   CHECK(has(old.report_id));
 }
 
-// A store only this broker wrote: its own head, nothing of other writers
-// (SQLite never has any; PostgreSQL: store_postgresql_streams_test.cc).
-TEST_CASE("store: read_streams of a store with one writer gives its head and no reports") {
+// A store only this broker wrote: its own head and stream, nothing of
+// other writers (SQLite never has any; PostgreSQL:
+// store_postgresql_streams_test.cc).
+TEST_CASE("store: heads and read_stream of a store with one writer: its own, and nothing of others") {
   StorePlace place;
   StoreOptions options;
   options.writer = "broker-a";
   Opened o = place.open(options);
-  auto empty = o.store->read_streams({}, 10);
+  auto empty = o.store->heads();
   REQUIRE(empty);
-  CHECK(empty->heads == std::map<std::string, std::uint64_t>{{"broker-a", 0}});
-  CHECK(empty->reports.empty());
+  CHECK(*empty == std::map<std::string, std::uint64_t>{{"broker-a", 0}});
   Batch b;
   b.reports = {blob_report(1, 20, kNowMs), blob_report(2, 20, kNowMs)};
   REQUIRE(o.store->commit(b));
-  auto read = o.store->read_streams({{"broker-a", 0}, {"broker-b", 0}}, 10);
-  REQUIRE(read);
-  CHECK(read->heads == std::map<std::string, std::uint64_t>{{"broker-a", 2}});
-  CHECK(read->reports.empty());
-  CHECK(read->more.empty());
+  auto heads = o.store->heads();
+  REQUIRE(heads);
+  CHECK(*heads == std::map<std::string, std::uint64_t>{{"broker-a", 2}});
+  auto own = o.store->read_stream("broker-a", 1, 10);
+  REQUIRE(own);
+  REQUIRE(own->size() == 1);
+  CHECK((*own)[0].seq == 2);
+  CHECK((*own)[0].writer.empty());
+  auto other = o.store->read_stream("broker-b", 0, 10);
+  REQUIRE(other);
+  CHECK(other->empty());
 }
 
 }  // namespace tearline::broker::store_contract

@@ -1,14 +1,16 @@
 // broker/pg_store with several writers on one store (issue 17): each broker
 // registers as its own writer by name and numbers its own reports; report
-// ids stay unique across writers; read_streams reads the others' reports in
-// one snapshot; cursors in another writer's stream; the watch woken by
+// ids stay unique across writers; heads and read_stream read the others'
+// streams; cursors in another writer's stream; the watch woken by
 // another writer's commit; and the unnamed writer of a schema-1 store
 // claimed only by the broker its receipts name.
 #include <catch2/catch.hpp>
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -25,10 +27,20 @@ StoreOptions as_writer(const std::string& name) {
   return o;
 }
 
-// A blob report whose id differs from blob_report(seq)'s by `salt`.
+// A blob report whose id differs from blob_report(seq)'s by `salt`, from
+// an originator of its own ("node-<salt>"), whose sequences are its own.
 StoredReport salted_report(std::uint64_t seq, char salt) {
   StoredReport r = blob_report(seq, 40, kNowMs);
   r.report_id[14] = salt;
+  r.originator = r.source.originator = std::string("node-") + salt;
+  return r;
+}
+
+// The same, from blob_report's originator with `sequence`.
+StoredReport same_originator(std::uint64_t seq, char salt, std::uint64_t sequence) {
+  StoredReport r = blob_report(seq, 40, kNowMs);
+  r.report_id[14] = salt;
+  r.sequence = sequence;
   return r;
 }
 
@@ -38,10 +50,11 @@ Batch reports(std::vector<StoredReport> rs) {
   return b;
 }
 
-std::vector<std::pair<std::string, std::uint64_t>> positions_of(const StreamRead& read) {
+std::vector<std::pair<std::string, std::uint64_t>> positions_of(const Result<std::vector<StoredReport>>& read) {
+  REQUIRE(read);
   std::vector<std::pair<std::string, std::uint64_t>> out;
-  out.reserve(read.reports.size());
-  for (const auto& r : read.reports) out.emplace_back(r.writer, r.seq);
+  out.reserve(read->size());
+  for (const auto& r : *read) out.emplace_back(r.writer, r.seq);
   return out;
 }
 
@@ -53,6 +66,8 @@ using Heads = std::map<std::string, std::uint64_t>;
 void downgrade_to_schema_1(const StorePlace& place) {
   Db db(place);
   db.exec("ALTER TABLE writers DROP COLUMN broker_id");
+  db.exec("ALTER TABLE originators DROP COLUMN last_writer, DROP COLUMN last_seq");
+  db.exec("ALTER TABLE reports DROP COLUMN prev_writer, DROP COLUMN prev_seq");
   db.exec("UPDATE schema_version SET version = 1");
 }
 
@@ -75,31 +90,22 @@ TEST_CASE("postgresql streams: two writers on one store number their own reports
   CHECK(static_cast<PgStore&>(*a.store).writer_id() == 1);
   CHECK(static_cast<PgStore&>(*b.store).writer_id() == 2);
 
-  // Own reports through read_after, the others' through read_streams.
+  // Own reports through read_after, the others' through read_stream.
   CHECK(stored_seqs(*b.store) == std::vector<std::uint64_t>{1});
-  auto all = b.store->read_streams({}, 10);
-  REQUIRE(all);
-  CHECK(all->heads == Heads{{"broker-a", 3}, {"broker-b", 1}});
-  CHECK(positions_of(*all) == Positions{{"broker-a", 1}, {"broker-a", 2}, {"broker-a", 3}});
-  CHECK(all->reports[1].report_id == blob_report(2, 40, kNowMs).report_id);
-  CHECK(all->reports[1].bytes == blob_report(2, 40, kNowMs).bytes);
-  CHECK(all->more.empty());
-
-  auto page = b.store->read_streams({}, 2);
-  REQUIRE(page);
-  CHECK(positions_of(*page) == Positions{{"broker-a", 1}, {"broker-a", 2}});
-  CHECK(page->more == std::vector<std::string>{"broker-a"});
-  auto rest = b.store->read_streams({{"broker-a", 2}}, 2);
-  REQUIRE(rest);
-  CHECK(positions_of(*rest) == Positions{{"broker-a", 3}});
-  CHECK(rest->more.empty());
-  auto none = b.store->read_streams({{"broker-a", 3}}, 2);
-  REQUIRE(none);
-  CHECK(none->reports.empty());
-
-  auto from_a = a.store->read_streams({}, 10);
-  REQUIRE(from_a);
-  CHECK(positions_of(*from_a) == Positions{{"broker-b", 1}});
+  auto heads = b.store->heads();
+  REQUIRE(heads);
+  CHECK(*heads == Heads{{"broker-a", 3}, {"broker-b", 1}});
+  auto all = b.store->read_stream("broker-a", 0, 10);
+  CHECK(positions_of(all) == Positions{{"broker-a", 1}, {"broker-a", 2}, {"broker-a", 3}});
+  CHECK((*all)[1].report_id == blob_report(2, 40, kNowMs).report_id);
+  CHECK((*all)[1].bytes == blob_report(2, 40, kNowMs).bytes);
+  CHECK(positions_of(b.store->read_stream("broker-a", 0, 2)) == Positions{{"broker-a", 1}, {"broker-a", 2}});
+  CHECK(positions_of(b.store->read_stream("broker-a", 2, 2)) == Positions{{"broker-a", 3}});
+  CHECK(positions_of(b.store->read_stream("broker-a", 3, 2)).empty());
+  CHECK(positions_of(b.store->read_stream("broker-z", 0, 2)).empty());
+  // Its own stream, as read_after: the writer left empty.
+  CHECK(positions_of(b.store->read_stream("broker-b", 0, 2)) == Positions{{"", 1}});
+  CHECK(positions_of(a.store->read_stream("broker-b", 0, 10)) == Positions{{"broker-b", 1}});
 
   // Each writer found again by name; a new name is the next writer.
   a.store.reset();
@@ -170,6 +176,70 @@ TEST_CASE("postgresql streams: the watch wakes on another writer's reports, not 
   INFO(committed.to_string());
   REQUIRE(committed);
   CHECK(watch->wait(60000));
+}
+
+// Per-originator sequences hold across writers (docs/scale-out.md, step 4):
+// checked in the commit's transaction, under the originator's row lock.
+TEST_CASE("postgresql streams: an originator's sequence holds across writers, and each report names its previous") {
+  StorePlace place;
+  Opened a = place.open(as_writer("broker-a"));
+  Opened b = place.open(as_writer("broker-b"));
+  using Prevs = std::vector<std::optional<StreamPosition>>;
+  Prevs prevs;
+  REQUIRE(a.store->commit(reports({blob_report(1, 40, kNowMs), blob_report(2, 40, kNowMs)}), nullptr, &prevs));
+  CHECK(prevs == Prevs{std::nullopt, StreamPosition{"broker-a", 1}});
+
+  // B has not seen A's sequence 2: the store has.
+  StoredReport behind = same_originator(1, 'b', 2);
+  std::string clash;
+  const Status regressed = b.store->commit(reports({behind}), &clash, &prevs);
+  CHECK(code_of(regressed) == "SEQUENCE_REGRESSION");
+  CHECK(regressed.reasons()[0].message ==
+        "sequence 2 of diran-bogota-hq is not above its last accepted sequence 2 (accepted by broker-a)");
+  CHECK(clash == behind.report_id);
+  // A copy of the stored report itself is a replay.
+  CHECK(code_of(b.store->commit(reports({blob_report(2, 40, kNowMs)}), &clash)) == "REPLAYED_REPORT");
+  CHECK(Db(place).rows("SELECT COUNT(*) FROM reports WHERE writer_id = 2") == Rows{{"0"}});
+
+  StoredReport next = same_originator(1, 'b', 3);
+  REQUIRE(b.store->commit(reports({next}), nullptr, &prevs));
+  CHECK(prevs == Prevs{StreamPosition{"broker-a", 2}});
+  CHECK(Db(place).rows("SELECT node, last_sequence, last_writer, last_seq FROM originators") ==
+        Rows{{"diran-bogota-hq", "3", "2", "1"}});
+
+  // Read back as committed, from either side.
+  auto from_b = a.store->read_stream("broker-b", 0, 10);
+  REQUIRE(from_b);
+  REQUIRE(from_b->size() == 1);
+  CHECK((*from_b)[0].prev == std::optional<StreamPosition>(StreamPosition{"broker-a", 2}));
+  auto own = a.store->read_after(0, 10);
+  REQUIRE(own);
+  REQUIRE(own->size() == 2);
+  CHECK_FALSE((*own)[0].prev);
+  CHECK((*own)[1].prev == std::optional<StreamPosition>(StreamPosition{"broker-a", 1}));
+}
+
+// Two brokers' batches of one originator: the second waits for the first's
+// row lock and then sees what it committed.
+TEST_CASE("postgresql streams: a commit waits for another writer's open batch of the same originator") {
+  StorePlace place;
+  Opened a = place.open(as_writer("broker-a"));
+  Opened b = place.open(as_writer("broker-b"));
+  REQUIRE(b.store->commit(reports({same_originator(1, 'b', 1)})));
+  // broker-a's batch, open: the originator's row locked, a later sequence
+  // of it written but not committed yet (as PgStore writes it).
+  Db other(place);
+  pqxx::work open_batch(other.connection());
+  open_batch.exec(
+      "UPDATE originators SET last_sequence = 10, last_writer = 1, last_seq = 7 WHERE node = 'diran-bogota-hq'");
+  StoredReport r = same_originator(2, 'b', 5);
+  Status waited;
+  std::thread writer([&] { waited = b.store->commit(reports({r})); });
+  const bool blocked = writer_waits_for(place, "transactionid");
+  open_batch.commit();
+  writer.join();
+  CHECK(blocked);
+  CHECK(code_of(waited) == "SEQUENCE_REGRESSION");
 }
 
 TEST_CASE("postgresql streams: a schema-1 store's unnamed writer goes to the broker its receipts name") {

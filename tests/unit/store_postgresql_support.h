@@ -4,10 +4,13 @@
 
 #include <pqxx/pqxx>
 
+#include <chrono>
 #include <filesystem>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "broker/pg_store.h"
 #include "store_contract.h"
 #include "support/pg_cluster.h"
 
@@ -50,6 +53,21 @@ inline std::size_t end_sessions(const StorePlace& place, const char* application
       .rows("SELECT pg_terminate_backend(pid, 10000) FROM pg_stat_activity WHERE application_name = '" +
             std::string(application) + "' AND datname = '" + database_of(place.dir()) + "'")
       .size();
+}
+
+// Waits (up to a minute) until the store's write session of the case waits
+// for `wait_event`; whether it did. A state reached, not a time guessed.
+inline bool writer_waits_for(const StorePlace& place, const std::string& wait_event) {
+  Db admin("postgres");
+  const std::string sql = "SELECT pid FROM pg_stat_activity WHERE application_name = '" +
+                          std::string(PgStore::kWriteApplicationName) + "' AND datname = '" + database_of(place.dir()) +
+                          "' AND wait_event = '" + wait_event + "'";
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(1);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (!admin.rows(sql).empty()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return false;
 }
 
 }  // namespace tearline::broker::store_contract

@@ -46,21 +46,6 @@ class PostgresBackend final : public StoreBackend {
   }
 };
 
-// Waits (up to a minute) until the store's write session of the case waits
-// for `wait_event`; whether it did. A state reached, not a time guessed.
-bool writer_waits_for(const StorePlace& place, const std::string& wait_event) {
-  Db admin("postgres");
-  const std::string sql = "SELECT pid FROM pg_stat_activity WHERE application_name = '" +
-                          std::string(PgStore::kWriteApplicationName) + "' AND datname = '" + database_of(place.dir()) +
-                          "' AND wait_event = '" + wait_event + "'";
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(1);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (!admin.rows(sql).empty()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return false;
-}
-
 Batch reports_batch(std::vector<StoredReport> reports, std::uint64_t cursor) {
   Batch b;
   b.reports = std::move(reports);

@@ -52,6 +52,11 @@ void run_subscriptions(const SubscriptionsOptions& o) {
     for (const auto& p : list->durable) m.add_durable(p);
     for (const auto& p : list->session) m.add_session(p);
     m.set_acked_seq(list->acked_seq);
+    for (const auto& [writer, acked] : list->streams) {
+      auto* c = m.add_streams();
+      c->set_writer(writer);
+      c->set_acked_seq(acked);
+    }
     std::cout << to_json(m) << "\n";
     return;
   }
@@ -59,6 +64,9 @@ void run_subscriptions(const SubscriptionsOptions& o) {
             << "durable:  " << join(list->durable, " ", "none") << "\n"
             << "session:  " << join(list->session, " ", "none") << "\n"
             << "cursor:   acknowledged up to seq " << list->acked_seq << "\n";
+  for (const auto& [writer, acked] : list->streams) {
+    std::cout << "          in " << writer << "'s stream, up to seq " << acked << "\n";
+  }
 }
 
 }  // namespace

@@ -25,6 +25,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <optional>
 #include <span>
@@ -103,6 +104,9 @@ struct Subscriptions {
   std::vector<std::string> durable;  // the node's stored patterns, sorted
   std::vector<std::string> session;  // this session's own patterns, sorted
   std::uint64_t acked_seq = 0;       // the node's durable cursor: acknowledged up to here
+  // Its cursors in other brokers' streams, by writer (docs/protocol.md
+  // 6.14); empty when the broker shares its store with no other.
+  std::map<std::string, std::uint64_t> streams;
 };
 
 // The broker's health (ADMIN "status", answered BROKER_STATUS;
