@@ -155,4 +155,40 @@ Result<std::unique_ptr<AuditReader>> pg_audit_reader(const std::string& conninfo
   }
 }
 
+Result<int> pg_writer_id(const std::string& conninfo, const std::string& broker) {
+  Status parsed = check_conninfo(conninfo);
+  if (!parsed) return parsed;
+  std::vector<std::pair<int, std::string>> writers;  // (id, broker id; "" unnamed)
+  try {
+    pqxx::connection conn(with_default_settings(conninfo));
+    try {
+      pqxx::read_transaction tx(conn);
+      for (const auto& row : tx.exec("SELECT writer_id, COALESCE(broker_id, '') FROM writers ORDER BY writer_id")) {
+        writers.emplace_back(row[0].as<int>(), row[1].as<std::string>());
+      }
+    } catch (const pqxx::sql_error& e) {
+      // 42P01: no store here yet (the reads say so); 42703: a store made
+      // before writers had names (schema 1), whose one writer is kPgWriterId.
+      if (e.sqlstate() != "42P01" && e.sqlstate() != "42703") throw;
+    }
+  } catch (const pqxx::broken_connection& e) {
+    return Status::fail(Code::UNAVAILABLE, "cannot connect to the PostgreSQL store: " + pg_message(e));
+  } catch (const std::exception& e) {
+    return Status::fail(Code::STORAGE_FAILED, "cannot read the PostgreSQL store's writers: " + pg_message(e));
+  }
+  std::string names;
+  for (const auto& [id, name] : writers) {
+    if (!broker.empty() && name == broker) return id;
+    names += (names.empty() ? "" : ", ") + (name.empty() ? "writer " + std::to_string(id) + " (unnamed)" : name);
+  }
+  if (broker.empty() && writers.size() <= 1) return writers.empty() ? kPgWriterId : writers.front().first;
+  if (broker.empty()) {
+    return Status::fail(Code::INVALID_FIELD, "the PostgreSQL store holds the audit logs of several brokers (" + names +
+                                                 "): name one with --writer");
+  }
+  return Status::fail(Code::INVALID_FIELD, "no broker " + broker + " writes an audit log in the PostgreSQL store (" +
+                                               (names.empty() ? std::string("it has none yet") : "it holds " + names) +
+                                               ")");
+}
+
 }  // namespace tearline::audit

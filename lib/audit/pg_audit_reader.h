@@ -15,6 +15,7 @@
 #include <exception>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "audit/audit_reader.h"
 #include "audit/pg_conninfo.h"
@@ -31,5 +32,14 @@ inline constexpr int kPgWriterId = 1;
 std::string pg_message(const std::exception& e);
 
 Result<std::unique_ptr<AuditReader>> pg_audit_reader(const std::string& conninfo, int writer_id);
+
+// The writer id of the broker `broker` (its node id) in a store several
+// brokers may share (each keeps its own chain); when `broker` is empty, the
+// store's only writer (kPgWriterId when it has none yet, or was made before
+// writers had names). INVALID_FIELD when `broker` writes no chain there, or
+// is empty while several brokers do: the message names them. Errors
+// otherwise as pg_audit_reader, and STORAGE_FAILED when the store cannot be
+// read.
+Result<int> pg_writer_id(const std::string& conninfo, const std::string& broker);
 
 }  // namespace tearline::audit

@@ -3,8 +3,10 @@
 # black-box, against a private cluster (scripts/pg-cluster.sh). Reports
 # published to it are stored there and reach a durable subscriber after the
 # broker restarts; `tearline status` counts the store's bytes; `tearline
-# audit verify|show|receipts --pg` read the store's audit log; a second
-# broker on the same store is refused (one writer), and so is a bad
+# audit verify|show|receipts --pg` read the store's audit log (one broker's
+# chain, chosen with --writer when the store holds several); the node's
+# cursors in other brokers' streams are listed; a second broker of the same
+# id on the same store is refused (one session per writer), and so is a bad
 # connection string (exit 2) or a server that is not there, or that never
 # answers (exit 1 at start, exit 3 for the CLI).
 # Usage: pg_store_cli_test.sh PATH/TO/tearline PATH/TO/tearline-broker SOURCE_DIR
@@ -102,22 +104,31 @@ status = json.load(open(sys.argv[1]))
 assert int(status["store_bytes"]) > 8192, status
 PY
 
-echo "== one writer: a second broker on the same store is refused, naming the session that holds it"
+echo "== one session per writer: a second broker of the same id on the same store is refused, naming the session"
 config "$WORK/second.toml" "tcp://127.0.0.1:$(free_port)" "$WORK/data2" "$CONNINFO"
 broker_refuses "$WORK/second.toml" 1 \
   "cannot start: STORAGE_FAILED: writer 1 of the PostgreSQL store is held by the session of server pid [0-9]+ .*: another broker writes this store"
 publish 4
 stop_broker
 
-echo "== audit verify|show|receipts --pg read the store's log"
-run 0 audit verify --pg "$CONNINFO" --pki "$PKI" --anchor "$WORK/data/audit.anchor"
+echo "== audit verify|show|receipts --pg read the store's log: one broker's chain, chosen with --writer"
+# The store holds two writers (tearline-broker-2's row above): each keeps its
+# own chain, so the commands ask which one.
+W=(--writer tearline-broker)
+run 2 audit verify --pg "$CONNINFO" --pki "$PKI"
+one_err_line "^tearline: audit verify: INVALID_FIELD: the PostgreSQL store holds the audit logs of several brokers \(tearline-broker, tearline-broker-2\): name one with --writer$"
+run 2 audit show --pg "$CONNINFO" --writer nobody
+one_err_line "^tearline: audit show: INVALID_FIELD: no broker nobody writes an audit log in the PostgreSQL store \(it holds tearline-broker, tearline-broker-2\)$"
+run 2 audit verify --pg "$CONNINFO" --writer tearline-broker-2 --pki "$PKI"
+one_err_line "^tearline: audit verify: --writer tearline-broker-2: no broker credential of that id in .*/directory; give its audit key with --key$"
+run 0 audit verify --pg "$CONNINFO" "${W[@]}" --pki "$PKI" --anchor "$WORK/data/audit.anchor"
 out_has '^OK '
-run 0 audit show --pg "$CONNINFO" --event publish --decision accepted --json
+run 0 audit show --pg "$CONNINFO" "${W[@]}" --event publish --decision accepted --json
 [[ $(wc -l <"$WORK/out") -eq 4 ]] || { cat "$WORK/out"; fail "audit show: 4 accepted publishes"; }
-run 0 audit show --pg "$CONNINFO" --node diran-bogota-hq --limit 1
+run 0 audit show --pg "$CONNINFO" "${W[@]}" --node diran-bogota-hq --limit 1
 [[ $(wc -l <"$WORK/out") -eq 1 ]] || { cat "$WORK/out"; fail "audit show --limit 1"; }
-REPORT=$(sed -n 's/.*"report":"\([0-9a-f]*\)".*/\1/p' <("$TL" audit show --pg "$CONNINFO" --event publish --json) | head -1)
-run 0 audit receipts --pg "$CONNINFO" --report "${REPORT:0:10}" --pki "$PKI"
+REPORT=$(sed -n 's/.*"report":"\([0-9a-f]*\)".*/\1/p' <("$TL" audit show --pg "$CONNINFO" "${W[@]}" --event publish --json) | head -1)
+run 0 audit receipts --pg "$CONNINFO" "${W[@]}" --report "${REPORT:0:10}" --pki "$PKI"
 out_has "^diran-bogota-hq received report $REPORT seq 1, sections \[1\]$"
 run 2 audit show --db "$WORK/x.db" --pg "$CONNINFO"
 one_err_line "--db excludes --pg|--pg excludes --db"
@@ -134,7 +145,7 @@ one_err_line "^tearline: audit verify: UNAVAILABLE: cannot connect to the Postgr
 
 echo "== a tampered row is found; a store cut short of the anchor is refused at start"
 psql -q "$CONNINFO" -c "UPDATE audit SET detail = detail || ' (edited)' WHERE idx = 2"
-run 1 audit verify --pg "$CONNINFO" --pki "$PKI"
+run 1 audit verify --pg "$CONNINFO" "${W[@]}" --pki "$PKI"
 out_has "TAMPERED"
 psql -q "$CONNINFO" -c "DELETE FROM audit WHERE idx >= 2; DELETE FROM audit_checkpoints WHERE idx >= 2"
 broker_refuses "$WORK/broker.toml" 4 "cannot start: STORAGE_TRUNCATED: truncated: the store ends at entry 1, "

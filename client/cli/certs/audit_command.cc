@@ -132,10 +132,24 @@ void check_anchor_or_exit(const VerifyArgs& a, audit::AuditReader& log, const cr
   v->set_anchor_message(check->message);
 }
 
+// The key the chain's checkpoints are signed with: --key; else, for a
+// chain picked with --writer, that broker's credential's signing key (its
+// audit key) in the --pki directory; else the PKI's broker-audit.pub.
+crypto::VerifyKey chain_key_or_exit(const VerifyArgs& a) {
+  if (!a.key.empty() || a.store.writer.empty()) return audit_key_or_exit(a.key, a.pki);
+  const identity::DirectoryPtr dir = directory_or_exit("audit verify", a.pki);
+  const identity::Credential* broker = dir->node(a.store.writer);
+  if (broker == nullptr || !broker->has_role("broker")) {
+    throw CommandExit(kExitUsage, one_line("audit verify: --writer " + a.store.writer + ": no broker credential of " +
+                                           "that id in " + a.pki + "/directory; give its audit key with --key"));
+  }
+  return broker->signing_key;
+}
+
 // `audit verify`: exit 0 the chain (and with --pki every receipt) verifies,
 // 1 it does not, 2 bad input.
 void run_verify(const VerifyArgs& a, bool check_receipts) {
-  const crypto::VerifyKey key = audit_key_or_exit(a.key, a.pki);
+  const crypto::VerifyKey key = chain_key_or_exit(a);
   const auto log = open_audit_or_exit("audit verify", a.store);
   auto entries = log->entries({});
   // An unreadable database is bad input (exit 2), whatever SQLite's code.

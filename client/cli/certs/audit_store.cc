@@ -18,6 +18,11 @@ void add_audit_store_options(CLI::App& command, AuditStoreArgs* args) {
                                 "string or URI; a password belongs in ~/.pgpass)");
   pg->type_name("CONNINFO");
   db->excludes(pg);
+  auto* writer = command.add_option("--writer", args->writer,
+                                    "with --pg: the broker whose audit log to read, by its node id, in a store several "
+                                    "brokers share (default: the store's only broker)");
+  writer->type_name("BROKER_ID");
+  writer->needs(pg);
 }
 
 std::unique_ptr<audit::AuditReader> open_audit_or_exit(std::string_view command, const AuditStoreArgs& args) {
@@ -27,7 +32,13 @@ std::unique_ptr<audit::AuditReader> open_audit_or_exit(std::string_view command,
                                       "CONNINFO (PostgreSQL)");
   }
   if (!args.db.empty()) return audit::sqlite_audit_reader(args.db);
-  auto reader = audit::pg_audit_reader(args.pg, audit::kPgWriterId);
+  auto writer = audit::pg_writer_id(args.pg, args.writer);
+  if (!writer) {
+    // A store that cannot be read is bad input, as the readers' errors are.
+    throw CommandExit(writer.status().code() == Code::STORAGE_FAILED ? kExitUsage : exit_code_for(writer.status()),
+                      one_line(std::string(command) + ": " + writer.status().to_string()), writer.status().code());
+  }
+  auto reader = audit::pg_audit_reader(args.pg, *writer);
   if (!reader) {
     // INVALID_FIELD (the string does not parse): 2; UNAVAILABLE: 3.
     throw CommandExit(exit_code_for(reader.status()),
