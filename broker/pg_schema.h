@@ -87,8 +87,11 @@ CREATE TABLE audit_checkpoints (
     // readers of several streams keep each originator's order with it.
     R"sql(
 ALTER TABLE writers ADD COLUMN broker_id text UNIQUE;
-ALTER TABLE originators ADD COLUMN last_writer integer, ADD COLUMN last_seq bigint;  -- NULL: not known (version 1)
+ALTER TABLE originators ADD COLUMN last_writer integer, ADD COLUMN last_seq bigint;  -- last_seq NULL: deleted
 ALTER TABLE reports ADD COLUMN prev_writer integer, ADD COLUMN prev_seq bigint;     -- NULL: none, or not known
+-- Version 1 had one writer, 1: every originator's last report was its.
+UPDATE originators o SET last_writer = 1,
+  last_seq = (SELECT MAX(seq) FROM reports r WHERE r.writer_id = 1 AND r.originator = o.node);
 )sql",
 };
 

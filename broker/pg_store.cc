@@ -10,6 +10,7 @@
 
 #include "broker/pg_schema.h"
 #include "broker/pg_store_internal.h"
+#include "crypto/signing.h"
 #include "tearline/v1/receipt.pb.h"
 
 namespace tearline::broker {
@@ -111,10 +112,11 @@ Result<int> take_writer_lock(PgStore::Connection& c, const WriterLock& expect) {
     }
   }
   if (!locked) {
-    return Status::fail(Code::STORAGE_FAILED, "writer " + std::to_string(w) + " of the PostgreSQL store is held by " +
-                                                  lock_holder(tx, w).second +
-                                                  ": another broker writes this store; stop it, or give this "
-                                                  "broker its own database");
+    return Status::fail(Code::STORAGE_FAILED,
+                        "writer " + std::to_string(w) + " of the PostgreSQL store is held by " +
+                            lock_holder(tx, w).second +
+                            ": another broker with the same id writes this store; stop it, or give "
+                            "this broker an id of its own (tearline certs broker --additional)");
   }
   if (expect.last_seq) {
     // Nobody may have written as this writer since this store last did:
@@ -160,26 +162,44 @@ bool is_damage(const std::exception& e) {
 
 namespace {
 
-// Whether `name` may take the unnamed writer 1 of a version 1 store. Its
-// newest report's receipt names the broker that wrote it: that broker, and
-// only it, may. Without that evidence (no report, or one stored before
-// receipts), the first broker to open the store after the upgrade may, as
-// long as no other writer has registered.
-bool may_claim_unnamed(pqxx::transaction_base& tx, const std::string& name) {
+// Whether the broker `name`, whose audit key is `key`, may take the unnamed
+// writer 1 of a store made by schema 1 (one broker, nameless), by the
+// evidence writer 1 holds: its newest audit checkpoint, signed with its
+// broker's audit key; else its newest report's receipt, which names its
+// broker; else, holding neither a report nor an audit entry, nothing is
+// owned and the first broker may take it while no other writer exists.
+bool may_claim_unnamed(pqxx::transaction_base& tx, const std::string& name,
+                       const std::optional<crypto::VerifyKey>& key) {
   if (tx.exec("SELECT 1 FROM writers WHERE writer_id = 1 AND broker_id IS NULL").empty()) return false;
+  const pqxx::result checkpoint = tx.exec(
+      "SELECT idx, hash, time_ms, signature FROM audit_checkpoints WHERE writer_id = 1 ORDER BY idx DESC LIMIT 1");
+  if (!checkpoint.empty()) {
+    if (!key) return false;
+    crypto::Digest hash{};
+    const std::string h = pg::bytes_of(checkpoint[0][1]);
+    const std::string signature = pg::bytes_of(checkpoint[0][3]);
+    if (h.size() != hash.size()) return false;
+    std::copy(h.begin(), h.end(), hash.begin());
+    return crypto::verify(*key, crypto::tags::kAuditCheckpoint,
+                          audit::checkpoint_payload(static_cast<std::uint64_t>(checkpoint[0][0].as<std::int64_t>()),
+                                                    hash, checkpoint[0][2].as<std::int64_t>()),
+                          as_bytes(signature));
+  }
   const pqxx::result newest = tx.exec("SELECT receipt FROM reports WHERE writer_id = 1 ORDER BY seq DESC LIMIT 1");
   const std::string bytes = newest.empty() ? std::string() : pg::bytes_of(newest[0][0]);
   if (!bytes.empty()) {
     tearline::v1::AcceptanceReceipt receipt;
     return receipt.ParseFromString(bytes) && receipt.broker_id() == name;
   }
-  return tx.exec("SELECT COUNT(*) FROM writers")[0][0].as<std::int64_t>() == 1;
+  return newest.empty() && tx.exec("SELECT 1 FROM audit WHERE writer_id = 1 LIMIT 1").empty() &&
+         tx.exec("SELECT COUNT(*) FROM writers")[0][0].as<std::int64_t>() == 1;
 }
 
 // Creates or migrates the schema (pg_schema.h), then finds this broker's
 // writer (`name`), registering it when new; one transaction. Returns the
 // writer id.
-Result<int> migrate_schema(pqxx::connection& conn, const std::string& name) {
+Result<int> migrate_schema(pqxx::connection& conn, const std::string& name,
+                           const std::optional<crypto::VerifyKey>& key) {
   pqxx::work tx(conn);
   // Two brokers opening one new store at once would both create the tables
   // (and both register as the next writer id).
@@ -191,6 +211,16 @@ Result<int> migrate_schema(pqxx::connection& conn, const std::string& name) {
                                                   ", made by a newer tearline (this one knows up to version " +
                                                   std::to_string(kPgSchemaVersion) + "); it is left as it is");
   }
+  // Writer 1's lock, for the length of this transaction's decisions: a
+  // broker of an older tearline that still writes the store holds it, and
+  // neither the migration nor a claim of writer 1 may happen under it.
+  const bool writer_1_free =
+      tx.exec_params("SELECT pg_try_advisory_xact_lock($1, 1)", PgStore::kWriterLockClass)[0][0].as<bool>();
+  if (version == 1 && !writer_1_free) {
+    return Status::fail(Code::STORAGE_FAILED,
+                        "the PostgreSQL store (schema version 1) is written by a broker of an older tearline (it "
+                        "holds writer 1): stop that broker, then start this one, which upgrades the store");
+  }
   for (int v = version + 1; v <= kPgSchemaVersion; ++v) tx.exec(kPgMigrations[v - 1]);
   if (version < kPgSchemaVersion) {
     tx.exec("DELETE FROM schema_version");
@@ -200,7 +230,7 @@ Result<int> migrate_schema(pqxx::connection& conn, const std::string& name) {
   if (const pqxx::result mine = tx.exec_params("SELECT writer_id FROM writers WHERE broker_id = $1", name);
       !mine.empty()) {
     writer = mine[0][0].as<int>();
-  } else if (may_claim_unnamed(tx, name)) {
+  } else if (writer_1_free && may_claim_unnamed(tx, name, key)) {
     const pqxx::result claimed = tx.exec_params(
         "UPDATE writers SET broker_id = $1 WHERE writer_id = 1 AND broker_id IS NULL RETURNING writer_id", name);
     if (!claimed.empty()) writer = 1;
@@ -295,7 +325,7 @@ Result<std::unique_ptr<Store>> PgStore::open(const std::string& conninfo, const 
   RecoveredState st;
   try {
     store->writer_ = pg::connect(conninfo, kWriteApplicationName);
-    auto registered = migrate_schema(store->writer_->conn, options.writer);
+    auto registered = migrate_schema(store->writer_->conn, options.writer, options.writer_key);
     if (!registered) return registered.status();
     const int writer = *registered;
     store->writer_id_ = writer;

@@ -1,10 +1,11 @@
-// The Store on PostgreSQL (issue 17): one broker's store in a
-// PostgreSQL database, through libpqxx. It passes the same contract suite as
+// The Store on PostgreSQL (issue 17): the store of one broker, or of
+// several that share it ("Writers"), in a PostgreSQL database, through
+// libpqxx. It passes the same contract suite as
 // SqliteStore (tests/unit/store_contract.h) against a real server.
 //
 // Where the data lives: the database and schema the conninfo names (tables
 // unqualified, so a conninfo `options=-csearch_path=NAME` picks a schema);
-// one broker's store per database or schema. open() creates the tables when
+// one store per database or schema. open() creates the tables when
 // they are missing and applies migrations (broker/pg_schema.h, recorded in
 // schema_version), under an advisory lock so that two openers do not race.
 // The role needs CREATE on that schema the first time (PostgreSQL 15 no
@@ -72,10 +73,13 @@
 // name, or registers it with the next writer id; the unnamed writer 1 of a
 // schema-1 store goes to the broker its newest report's receipt names (or,
 // lacking one, to the first broker to open the store while no other writer
-// exists). Every commit with reports sends one NOTIFY on kNotifyChannel,
-// its payload the writer id, at COMMIT: a wake-up hint for watch(), whose
-// caller then reads every writer's last_seq (heads) and what lies past its
-// position in each stream (read_stream). Cursors in another writer's
+// exists). Every commit with reports is followed by one NOTIFY on
+// kNotifyChannel, its payload the writer id, in a transaction of its own
+// (in the batch's, it would serialize every broker's commits): a wake-up
+// hint for watch(), whose caller then reads every writer's last_seq (heads)
+// and what lies past its position in each stream (read_stream). A hint can
+// be lost (a broker killed between the two): a reader also reads the heads
+// now and then without one. Cursors in another writer's
 // stream (Batch::stream_cursors) are rows of `cursors` under that writer's
 // id; the other writers' rows are never written otherwise.
 //
@@ -180,6 +184,9 @@ class PgStore final : public Store {
   Status read(const std::function<void(pqxx::transaction_base&)>& query) EXCLUDES(reader_mu_);
   // The status for a server error: halts on damaged data.
   Status failure(const std::exception& e, const std::string& what);
+  // After a commit with reports: one NOTIFY on kNotifyChannel, in its own
+  // transaction with synchronous_commit off; failing, it is lost (a hint).
+  void notify_watchers();
   // Asks the server for the tables' size into footprint_, on the read
   // connection, only when that is free and connected: it never waits for a
   // read of another thread, nor connects; footprint_ is left as it was when

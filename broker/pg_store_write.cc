@@ -54,10 +54,15 @@ Status PgStore::begin_write(std::unique_ptr<pqxx::dbtransaction>* tx) {
 
 Status PgStore::write_batch(pqxx::transaction_base& tx, const Batch& batch, std::string* clashing_id,
                             std::vector<std::optional<StreamPosition>>* prevs) {
-  // Each originator of the batch: its row locked, in name order (two
-  // brokers' batches never wait for each other in a cycle), and where its
-  // last report is. Its sequence is checked under that lock: a report of it
-  // that another writer committed first is seen here.
+  // Rows that another broker's batch may write too are written in one
+  // order that every broker follows (originators, report ids, patterns and
+  // cursors by key), so that two batches never wait for each other in a
+  // cycle on them. (A cycle through other rows, should one arise, ends in
+  // PostgreSQL's deadlock error: STORAGE_FAILED, nothing written.)
+  //
+  // Each originator of the batch: its row locked, and where its last report
+  // is. Its sequence is checked under that lock: a report of it that
+  // another writer committed first is seen here.
   struct Origin {
     std::uint64_t last_sequence = 0;
     std::optional<StreamPosition> last;
@@ -68,12 +73,18 @@ Status PgStore::write_batch(pqxx::transaction_base& tx, const Batch& batch, std:
   for (auto& [node, o] : origins) {
     const pqxx::row row = tx.exec_prepared("lock_originator", node)[0];
     o.last_sequence = static_cast<std::uint64_t>(row[0].as<std::int64_t>());
-    if (!row[1].is_null() && !row[2].is_null() && !row[3].is_null()) {
-      o.last_writer = row[1].as<int>();
-      o.last = StreamPosition{row[3].as<std::string>(), static_cast<std::uint64_t>(row[2].as<std::int64_t>())};
+    if (!row[1].is_null()) o.last_writer = row[1].as<int>();
+    if (!row[1].is_null() && !row[2].is_null()) {
+      // The name only for the record (a writer is never deleted).
+      const std::string name = row[3].is_null() ? "writer " + row[1].as<std::string>() : row[3].as<std::string>();
+      o.last = StreamPosition{name, static_cast<std::uint64_t>(row[2].as<std::int64_t>())};
     }
   }
-  if (prevs != nullptr) prevs->clear();
+  // In batch order: each report's check and its originator's previous report.
+  std::vector<std::optional<StreamPosition>> prev_of;
+  std::vector<std::optional<int>> prev_writer_of;
+  prev_of.reserve(batch.reports.size());
+  prev_writer_of.reserve(batch.reports.size());
   std::uint64_t last_seq = 0;
   std::int64_t added_bytes = 0;
   for (const auto& r : batch.reports) {
@@ -94,11 +105,26 @@ Status PgStore::write_batch(pqxx::transaction_base& tx, const Batch& batch, std:
                               " is not above its last accepted sequence " + std::to_string(o.last_sequence) +
                               (o.last ? " (accepted by " + o.last->writer + ")" : std::string()));
     }
-    const pqxx::result inserted =
-        tx.exec_prepared("insert_report", writer_id_, pg::big(r.seq), pg::blob(r.report_id), r.originator,
-                         r.source.agency, r.source.country, r.topic, pg::big(r.sequence), r.accepted_ms,
-                         pg::blob(r.bytes.data(), r.bytes.size()), pg::blob(r.receipt.data(), r.receipt.size()),
-                         o.last_writer, o.last ? std::optional<std::int64_t>(pg::big(o.last->seq)) : std::nullopt);
+    prev_of.push_back(o.last);
+    prev_writer_of.push_back(o.last_writer);
+    o.last_sequence = std::max(o.last_sequence, r.sequence);
+    o.last = StreamPosition{options_.writer, r.seq};
+    o.last_writer = writer_id_;
+    last_seq = std::max(last_seq, r.seq);
+    added_bytes += static_cast<std::int64_t>(r.bytes.size());
+  }
+  // The reports, in report id order (each names its own seq).
+  std::vector<std::size_t> by_id(batch.reports.size());
+  for (std::size_t i = 0; i < by_id.size(); ++i) by_id[i] = i;
+  std::sort(by_id.begin(), by_id.end(),
+            [&](std::size_t x, std::size_t y) { return batch.reports[x].report_id < batch.reports[y].report_id; });
+  for (const std::size_t i : by_id) {
+    const StoredReport& r = batch.reports[i];
+    const pqxx::result inserted = tx.exec_prepared(
+        "insert_report", writer_id_, pg::big(r.seq), pg::blob(r.report_id), r.originator, r.source.agency,
+        r.source.country, r.topic, pg::big(r.sequence), r.accepted_ms, pg::blob(r.bytes.data(), r.bytes.size()),
+        pg::blob(r.receipt.data(), r.receipt.size()), prev_writer_of[i],
+        prev_of[i] ? std::optional<std::int64_t>(pg::big(prev_of[i]->seq)) : std::nullopt);
     if (inserted.empty()) {
       // ON CONFLICT (report_id) DO NOTHING: the id is stored already (or
       // earlier in this batch). The batch fails naming it, so that the
@@ -106,12 +132,6 @@ Status PgStore::write_batch(pqxx::transaction_base& tx, const Batch& batch, std:
       if (clashing_id != nullptr) *clashing_id = r.report_id;
       return Status::fail(Code::REPLAYED_REPORT, "report " + to_hex(as_bytes(r.report_id)) + " was accepted before");
     }
-    if (prevs != nullptr) prevs->push_back(o.last);
-    o.last_sequence = std::max(o.last_sequence, r.sequence);
-    o.last = StreamPosition{options_.writer, r.seq};
-    o.last_writer = writer_id_;
-    last_seq = std::max(last_seq, r.seq);
-    added_bytes += static_cast<std::int64_t>(r.bytes.size());
   }
   for (const auto& [node, o] : origins) {
     tx.exec_prepared("set_originator", node, pg::big(o.last_sequence), o.last_writer,
@@ -126,24 +146,36 @@ Status PgStore::write_batch(pqxx::transaction_base& tx, const Batch& batch, std:
                                                   " bytes, more than max_bytes (" + std::to_string(options_.max_bytes) +
                                                   ")");
     }
-    // One wake-up per batch for the other brokers' watches, delivered at
-    // COMMIT (a hint only: readers go by each writer's last_seq).
-    tx.exec_prepared("notify", std::string(kNotifyChannel), std::to_string(writer_id_));
   }
   for (const auto& [node, patterns] : batch.subscriptions) {
     tx.exec_prepared("clear_subscriptions", node);
+    // Inserted in pattern order; `position` keeps the list's own order.
+    std::map<std::string, int> sorted;
     int position = 0;
-    for (const auto& p : patterns) tx.exec_prepared("insert_subscription", node, p, position++);
+    for (const auto& p : patterns) sorted.try_emplace(p, position++);
+    for (const auto& [p, at] : sorted) tx.exec_prepared("insert_subscription", node, p, at);
   }
-  for (const auto& [node, acked] : batch.cursors) tx.exec_prepared("set_cursor", node, writer_id_, pg::big(acked));
-  for (const auto& [key, acked] : batch.stream_cursors) {
+  // Every cursor row, this writer's and the other writers', in (node,
+  // writer name) order.
+  std::map<std::pair<std::string, std::string>, std::uint64_t> cursors(batch.stream_cursors.begin(),
+                                                                       batch.stream_cursors.end());
+  if (std::any_of(cursors.begin(), cursors.end(), [&](const auto& c) { return c.first.second == options_.writer; })) {
+    return Status::fail(Code::STORAGE_FAILED,
+                        "store: a cursor in this broker's own stream belongs in "
+                        "Batch::cursors, not stream_cursors; nothing of the batch was written");
+  }
+  for (const auto& [node, acked] : batch.cursors) cursors[{node, options_.writer}] = acked;
+  for (const auto& [key, acked] : cursors) {
     const auto& [node, writer] = key;
-    if (tx.exec_prepared("set_stream_cursor", node, writer, pg::big(acked)).empty()) {
+    if (writer == options_.writer) {
+      tx.exec_prepared("set_cursor", node, writer_id_, pg::big(acked));
+    } else if (tx.exec_prepared("set_stream_cursor", node, writer, pg::big(acked)).empty()) {
       return Status::fail(Code::STORAGE_FAILED, "store: no writer \"" + writer +
-                                                    "\" in the PostgreSQL store, so no "
-                                                    "cursor in its stream; nothing of the batch was written");
+                                                    "\" in the PostgreSQL store, so no cursor in its stream; nothing "
+                                                    "of the batch was written");
     }
   }
+  if (prevs != nullptr) *prevs = std::move(prev_of);
   for (const auto& e : batch.audit) {
     tx.exec_prepared("insert_audit", writer_id_, pg::big(e.index), e.time_ms, e.event, e.node, e.report, e.decision,
                      e.detail, pg::blob(e.prev_hash.data(), e.prev_hash.size()),
@@ -154,6 +186,23 @@ Status PgStore::write_batch(pqxx::transaction_base& tx, const Batch& batch, std:
                      pg::blob(c.hash.data(), c.hash.size()), pg::blob(c.signature.data(), c.signature.size()));
   }
   return Status::ok();
+}
+
+void PgStore::notify_watchers() {
+  // Not in the batch's transaction: a NOTIFY takes a lock that PostgreSQL
+  // holds through the COMMIT (and its wait for a synchronous standby), which
+  // would make every broker's commits wait for each other's. Here it is a
+  // short transaction of its own that waits for no flush.
+  try {
+    pqxx::work n(writer_->conn);
+    n.exec("SET LOCAL synchronous_commit = off");
+    n.exec_prepared("notify", std::string(kNotifyChannel), std::to_string(writer_id_));
+    n.commit();
+  } catch (const pqxx::broken_connection&) {
+    writer_.reset();  // the next commit connects anew; the hint is lost
+  } catch (const std::exception&) {
+    // A hint only: lost, the watchers' readers find the batch by the heads.
+  }
 }
 
 Status PgStore::commit(const Batch& batch, std::string* clashing_id,
@@ -178,6 +227,8 @@ Status PgStore::commit(const Batch& batch, std::string* clashing_id,
     }
     committing = true;
     tx->commit();
+    committing = false;
+    if (!batch.reports.empty()) notify_watchers();
     for (const auto& r : batch.reports) committed_seq_ = std::max(committed_seq_, r.seq);
     for (const auto& e : batch.audit) committed_audit_ = std::max(committed_audit_, e.index);
   } catch (const std::exception& e) {

@@ -86,6 +86,9 @@ struct StoreOptions {
   // This store's writer: the broker's node id (1 to kMaxWriterNameBytes
   // bytes). SQLite keeps no name (one writer); PostgreSQL registers it.
   std::string writer = "broker";
+  // The broker's audit verify key: PostgreSQL gives the nameless writer of
+  // a schema-1 store to the broker whose key signed its last checkpoint.
+  std::optional<crypto::VerifyKey> writer_key;
 };
 
 inline constexpr std::size_t kMaxWriterNameBytes = 128;

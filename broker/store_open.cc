@@ -23,6 +23,7 @@ Status Broker::Impl::open_store() {
   so.retention_bytes = config.storage.retention_bytes;
   so.max_bytes = config.storage.max_bytes;
   so.writer = broker_id;  // this broker's stream in a store several brokers share
+  so.writer_key = audit_key->public_key();
   RecoveredState state;
   const bool on_pg = config.storage.backend == StoreBackend::kPostgresql;
   auto opened = on_pg ? PgStore::open(config.storage.conninfo, so, clock.now_ms(), config.replay_memory_ms, &state)

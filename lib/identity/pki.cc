@@ -28,6 +28,9 @@ fs::path PkiPaths::authority_key(std::string_view agency) const {
   return keys() / "authorities" / (std::string(agency) + ".key");
 }
 fs::path PkiPaths::node_key(std::string_view node) const { return keys() / "nodes" / (std::string(node) + ".key"); }
+fs::path PkiPaths::other_broker_key(std::string_view id) const {
+  return keys() / "brokers" / (std::string(id) + ".key");
+}
 
 Result<NodeMaterial> load_node_material(const PkiPaths& pki, const std::string& node_id, std::int64_t now_seconds) {
   NodeMaterial material;
@@ -349,7 +352,7 @@ Result<std::uint64_t> revoke(const PkiPaths& pki, const std::string& agency,
   return body.number();
 }
 
-Status init_broker(const PkiPaths& pki, const BrokerIdentity& who) {
+Status init_broker(const PkiPaths& pki, const BrokerIdentity& who, bool first) {
   if (!is_valid_id(who.node_id)) {
     return Status::fail(Code::INVALID_FIELD, "broker id '" + who.node_id + "' is not a valid id");
   }
@@ -363,10 +366,15 @@ Status init_broker(const PkiPaths& pki, const BrokerIdentity& who) {
       pki, req,
       {secrets.audit.public_key(), crypto::SealingKey::generate().public_key(), secrets.transport.public_key()});
   if (!made) return made.status();
-  s = crypto::write_broker_keys(pki.broker_key(), secrets);
+  if (!first) {
+    std::error_code ec;
+    std::filesystem::create_directories(pki.other_broker_key(who.node_id).parent_path(), ec);
+    if (ec) return Status::fail(Code::IO_ERROR, "cannot create " + pki.keys().string() + "/brokers: " + ec.message());
+  }
+  s = crypto::write_broker_keys(first ? pki.broker_key() : pki.other_broker_key(who.node_id), secrets);
   if (!s) return s;
   s = write_message(pki.credential(who.node_id), made->second);
-  if (!s) return s;
+  if (!s || !first) return s;
   std::string pub = crypto::to_z85(secrets.transport.public_key()) + "\n";
   s = write_file_atomic(pki.broker_public(), as_bytes(pub), 0644);
   if (!s) return s;

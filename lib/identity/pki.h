@@ -10,6 +10,8 @@
 //     broker-audit.pub           the broker's audit checkpoint key (hex Ed25519)
 //   ROOT/keys/                   secret, mode 0700, never committed
 //     authorities/<AGENCY>.key   nodes/<node>.key   broker.key
+//     brokers/<id>.key           further brokers (several on one store):
+//                                their CURVE keys are in their credentials
 #pragma once
 
 #include <filesystem>
@@ -43,6 +45,8 @@ class PkiPaths {
   std::filesystem::path authority_key(std::string_view agency) const;
   std::filesystem::path node_key(std::string_view node) const;
   std::filesystem::path broker_key() const { return keys() / "broker.key"; }
+  // The key file of a further broker of the PKI (init_broker, not the first).
+  std::filesystem::path other_broker_key(std::string_view id) const;
 
  private:
   std::filesystem::path root_;
@@ -164,7 +168,11 @@ struct BrokerIdentity {
 
 // Generates the broker's transport and audit keys, writes broker.pub and
 // broker-audit.pub, and issues its credential (credentials/<node_id>.cred).
-Status init_broker(const PkiPaths& pki, const BrokerIdentity& who);
+// With `first` false, a further broker of the PKI (brokers that share one
+// store, docs/scale-out.md): its keys go to keys/brokers/<id>.key and only
+// its credential is published (clients find its CURVE key there); the
+// first broker's files are left as they are.
+Status init_broker(const PkiPaths& pki, const BrokerIdentity& who, bool first = true);
 
 // Generates the whole PKI of a roster into an empty ROOT: authorities, node
 // credentials, charters co-signed by every party, an empty revocation list

@@ -12,7 +12,7 @@ Bytes delivery_statement(const v1::DeliveryReceipt& receipt) {
   ByteWriter w;
   w.field(receipt.node_id());
   w.field(receipt.broker_id());
-  if (!receipt.writer().empty()) w.field(receipt.writer());  // format 2
+  if (receipt.format_version() == 2) w.field(receipt.writer());
   w.u64(static_cast<std::uint64_t>(receipt.signed_ms()));
   w.u32(static_cast<std::uint32_t>(receipt.entries_size()));
   for (const auto& e : receipt.entries()) {
@@ -26,7 +26,7 @@ Bytes delivery_statement(const v1::DeliveryReceipt& receipt) {
 }
 
 std::string_view delivery_tag(const v1::DeliveryReceipt& receipt) {
-  return receipt.writer().empty() ? crypto::tags::kDeliveryReceipt : crypto::tags::kStreamDeliveryReceipt;
+  return receipt.format_version() == 2 ? crypto::tags::kStreamDeliveryReceipt : crypto::tags::kDeliveryReceipt;
 }
 
 Bytes sign_delivery(std::string_view node_id, std::string_view broker_id, const crypto::SigningKey& key,
@@ -81,6 +81,8 @@ Result<v1::DeliveryReceipt> parse_delivery(ByteView receipt) {
     return delivery_invalid("format 1 names no writer (format 2 acknowledges another broker's stream)");
   if (r.format_version() == 2 && (r.writer().empty() || r.writer() == r.broker_id()))
     return delivery_invalid("format 2 names the writer of another broker's stream, not none or broker_id");
+  if (r.writer().size() > kMaxWriterBytes)
+    return delivery_invalid("writer longer than " + std::to_string(kMaxWriterBytes) + " bytes");
   if (r.entries_size() == 0 || static_cast<std::size_t>(r.entries_size()) > kMaxDeliveryEntries) {
     return delivery_invalid("must name 1 to " + std::to_string(kMaxDeliveryEntries) + " copies, not " +
                             std::to_string(r.entries_size()));

@@ -37,6 +37,7 @@
 namespace tearline::receipt {
 
 inline constexpr std::size_t kMaxDeliveryEntries = 1024;
+inline constexpr std::size_t kMaxWriterBytes = 128;  // a broker's node id
 
 struct DeliveredCopy {
   std::uint64_t broker_seq = 0;
@@ -48,7 +49,7 @@ struct DeliveredCopy {
 // The hash a delivery receipt names for a copy: BLAKE2b-256 of its bytes.
 crypto::Digest copy_hash(ByteView report_bytes);
 
-// The bytes signed after the tag (format 1 or 2, by receipt.writer()).
+// The bytes signed after the tag (format 1 or 2, by receipt.format_version()).
 Bytes delivery_statement(const tearline::v1::DeliveryReceipt& receipt);
 // The tag the receipt's format signs under.
 std::string_view delivery_tag(const tearline::v1::DeliveryReceipt& receipt);
@@ -63,6 +64,7 @@ Bytes sign_delivery(std::string_view node_id, std::string_view broker_id, const 
 // Parses and checks the receipt's shape (no signature): RECEIPT_INVALID when
 // it does not parse, carries unknown fields, has a format version other than
 // 1 or 2, a writer with format 1, none or broker_id itself with format 2,
+// a writer longer than kMaxWriterBytes,
 // no entry or more than kMaxDeliveryEntries, seqs not strictly ascending,
 // a copy hash not 32 bytes, a report id not 16 bytes, sections not strictly
 // ascending, or a signature not 64 bytes.

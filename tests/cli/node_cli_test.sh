@@ -334,4 +334,32 @@ out_has '"verdict":"VALID"'
 
 kill -TERM "$BROKER_PID"
 wait "$BROKER_PID" || fail "broker did not stop cleanly"
+
+echo "== a further broker of the PKI (certs broker --additional): nodes name it with --broker-id"
+run 0 certs broker --pki "$PKI" --agency DEA --id tearline-broker-2 --additional
+out_has "^broker keys of tearline-broker-2 written to .*/keys/brokers/tearline-broker-2\.key \(mode 0600\)$"
+out_has "nodes reach it with --broker-id tearline-broker-2"
+[[ $(stat -c %a "$PKI/keys/brokers/tearline-broker-2.key") == 600 ]] || fail "the second broker's key file mode"
+run 2 certs broker --pki "$PKI" --agency DEA --id tearline-broker-2 --additional
+err_line "a credential of tearline-broker-2 already exists"
+sed -e "s|keys/broker.key|keys/brokers/tearline-broker-2.key|" -e "s|$WORK/data|$WORK/data2|" \
+  "$WORK/broker.toml" >"$WORK/broker2.toml"
+"$BROKER" --config "$WORK/broker2.toml" 2>"$WORK/broker2.log" &
+BROKER_PID=$!
+PIDS+=("$BROKER_PID")
+for _ in $(seq 100); do grep -q "event=started" "$WORK/broker2.log" && break; sleep 0.1; done
+EP2=$(sed -n 's/.*event=started endpoint=\([^ ]*\).*/\1/p' "$WORK/broker2.log")
+[[ $EP2 == tcp://127.0.0.1:* ]] || { cat "$WORK/broker2.log"; fail "the second broker did not start"; }
+ONE=(--node fgr-liaison --topic intel.liaison.x --classification CONFIDENTIAL --text "to the second broker")
+run 0 publish --pki "$PKI" --broker "$EP2" --broker-id tearline-broker-2 "${ONE[@]}"
+out_has '^  receipt: accepted by tearline-broker-2 at [0-9T:.-]+Z as seq 1 \(signed, verified\)$'
+TEARLINE_BROKER_ID=tearline-broker-2 run 0 publish --pki "$PKI" --broker "$EP2" "${ONE[@]}"
+out_has 'accepted by tearline-broker-2 .* as seq 2 '
+# Without it, the PKI's first broker's key (broker.pub) is not this broker's.
+run 1 publish --pki "$PKI" --broker "$EP2" "${ONE[@]}" --timeout 3000
+err_line "HANDSHAKE_REFUSED: the broker's CURVE key does not match .*/directory/broker\.pub"
+run 2 publish --pki "$PKI" --broker "$EP2" --broker-id fgr-liaison "${ONE[@]}"
+err_line "UNKNOWN_NODE: no broker fgr-liaison in the directory .* \(a credential with role broker; "
+kill -TERM "$BROKER_PID"
+wait "$BROKER_PID" || fail "the second broker did not stop cleanly"
 echo "node_cli: all checks passed"

@@ -107,7 +107,7 @@ PY
 echo "== one session per writer: a second broker of the same id on the same store is refused, naming the session"
 config "$WORK/second.toml" "tcp://127.0.0.1:$(free_port)" "$WORK/data2" "$CONNINFO"
 broker_refuses "$WORK/second.toml" 1 \
-  "cannot start: STORAGE_FAILED: writer 1 of the PostgreSQL store is held by the session of server pid [0-9]+ .*: another broker writes this store"
+  "cannot start: STORAGE_FAILED: writer 1 of the PostgreSQL store is held by the session of server pid [0-9]+ .*: another broker with the same id writes this store; "
 publish 4
 stop_broker
 

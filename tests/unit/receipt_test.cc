@@ -342,6 +342,7 @@ TEST_CASE("delivery: a receipt of another broker's stream names its writer, unde
   // The statement's bytes: format 1's with field(writer) after field(broker_id).
   v1::DeliveryReceipt without = good;
   without.clear_writer();
+  without.set_format_version(1);
   const Bytes v1_statement = receipt::delivery_statement(without);
   const Bytes v2_statement = receipt::delivery_statement(good);
   ByteWriter head;

@@ -14,7 +14,9 @@
 #include <utility>
 #include <vector>
 
+#include "audit/audit.h"
 #include "broker/pg_store.h"
+#include "crypto/keys.h"
 #include "store_postgresql_support.h"
 #include "tearline/v1/receipt.pb.h"
 
@@ -234,10 +236,18 @@ TEST_CASE("postgresql streams: a commit waits for another writer's open batch of
       "UPDATE originators SET last_sequence = 10, last_writer = 1, last_seq = 7 WHERE node = 'diran-bogota-hq'");
   StoredReport r = same_originator(2, 'b', 5);
   Status waited;
-  std::thread writer([&] { waited = b.store->commit(reports({r})); });
-  const bool blocked = writer_waits_for(place, "transactionid");
-  open_batch.commit();
-  writer.join();
+  bool blocked = false;
+  {
+    std::thread writer([&] { waited = b.store->commit(reports({r})); });
+    // Joined however the waiting below ends (an exception would otherwise
+    // leave a joinable thread: std::terminate).
+    struct Join {
+      std::thread& t;
+      ~Join() { t.join(); }
+    } join{writer};
+    blocked = writer_waits_for(place, "transactionid");
+    open_batch.commit();
+  }
   CHECK(blocked);
   CHECK(code_of(waited) == "SEQUENCE_REGRESSION");
 }
@@ -263,18 +273,80 @@ TEST_CASE("postgresql streams: a schema-1 store's unnamed writer goes to the bro
   CHECK(Db(place).rows("SELECT version FROM schema_version") == Rows{{"2"}});
 }
 
-TEST_CASE("postgresql streams: without receipts, the first broker to open a schema-1 store takes its writer") {
+// The strongest evidence: writer 1's last audit checkpoint, signed with its
+// broker's audit key (StoreOptions::writer_key).
+TEST_CASE("postgresql streams: a schema-1 store's unnamed writer goes to the broker whose key signed its checkpoint") {
   StorePlace place;
+  const crypto::SigningKey key_a = crypto::SigningKey::generate();
+  const crypto::SigningKey key_b = crypto::SigningKey::generate();
   {
     Opened a = place.open(as_writer("broker-a"));
-    REQUIRE(a.store->commit(reports({blob_report(1, 40, kNowMs)})));  // no receipt
+    audit::ChainWriter chain;
+    Batch b = reports({blob_report(1, 40, kNowMs)});  // no receipt
+    b.audit.push_back(chain.append(kNowMs, "publish", "n", "", "accepted", "d"));
+    b.checkpoints.push_back(audit::sign_checkpoint(b.audit.back(), kNowMs, key_a));
+    REQUIRE(a.store->commit(b));
   }
   downgrade_to_schema_1(place);
+  StoreOptions b_options = as_writer("broker-a");  // even in A's name: the key decides
+  b_options.writer_key = key_b.public_key();
+  StoreOptions a_options = as_writer("broker-b");
+  a_options.writer_key = key_a.public_key();
+  Opened b = place.open(b_options);
+  CHECK(static_cast<PgStore&>(*b.store).writer_id() == 2);
+  Opened a = place.open(a_options);
+  CHECK(static_cast<PgStore&>(*a.store).writer_id() == 1);
+  CHECK(a.state.last_audit.index == 1);
+}
+
+TEST_CASE(
+    "postgresql streams: a schema-1 store's writer with nothing in it goes to the first broker; one with no "
+    "evidence to no one") {
+  SECTION("empty: the first broker takes it") {
+    StorePlace place;
+    {
+      Opened a = place.open(as_writer("broker-a"));
+      Batch cursor_only;
+      cursor_only.cursors["fgr-liaison"] = 0;
+      REQUIRE(a.store->commit(cursor_only));
+    }
+    downgrade_to_schema_1(place);
+    Opened b = place.open(as_writer("broker-b"));
+    CHECK(static_cast<PgStore&>(*b.store).writer_id() == 1);
+  }
+  SECTION("a report without receipt or checkpoint: no claim") {
+    StorePlace place;
+    {
+      Opened a = place.open(as_writer("broker-a"));
+      REQUIRE(a.store->commit(reports({blob_report(1, 40, kNowMs)})));
+    }
+    downgrade_to_schema_1(place);
+    Opened b = place.open(as_writer("broker-b"));
+    CHECK(static_cast<PgStore&>(*b.store).writer_id() == 2);
+    CHECK(Db(place).rows("SELECT writer_id, broker_id FROM writers ORDER BY writer_id") ==
+          Rows{{"1", ""}, {"2", "broker-b"}});
+  }
+}
+
+// An older broker still writing a schema-1 store holds writer 1's lock: the
+// store is not upgraded under it.
+TEST_CASE("postgresql streams: a schema-1 store is not upgraded while an older broker writes it") {
+  StorePlace place;
+  { Opened a = place.open(as_writer("broker-a")); }
+  downgrade_to_schema_1(place);
+  Db old_broker(place);
+  old_broker.exec("SELECT pg_advisory_lock(" + std::to_string(PgStore::kWriterLockClass) + ", 1)");
+  RecoveredState state;
+  auto refused = store_backend_under_test().open(place.dir(), as_writer("broker-b"), kNowMs, kWindowMs, &state);
+  REQUIRE_FALSE(refused);
+  CHECK(code_of(refused.status()) == "STORAGE_FAILED");
+  CHECK(refused.status().reasons()[0].message ==
+        "the PostgreSQL store (schema version 1) is written by a broker of an older tearline (it holds writer 1): stop "
+        "that broker, then start this one, which upgrades the store");
+  CHECK(Db(place).rows("SELECT version FROM schema_version") == Rows{{"1"}});
+  old_broker.exec("SELECT pg_advisory_unlock_all()");
   Opened b = place.open(as_writer("broker-b"));
-  CHECK(static_cast<PgStore&>(*b.store).writer_id() == 1);
-  CHECK(b.state.last_seq == 1);
-  Opened a = place.open(as_writer("broker-a"));
-  CHECK(static_cast<PgStore&>(*a.store).writer_id() == 2);
+  CHECK(Db(place).rows("SELECT version FROM schema_version") == Rows{{"2"}});
 }
 
 }  // namespace tearline::broker::store_contract

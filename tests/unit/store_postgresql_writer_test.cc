@@ -84,7 +84,9 @@ TEST_CASE(
   INFO(refused.status().to_string());
   CHECK(codes_of(refused.status()) == std::vector<std::string>{"STORAGE_FAILED"});
   CHECK(has(refused.status(), "writer 1 of the PostgreSQL store is held by the session of server pid "));
-  CHECK(has(refused.status(), ": another broker writes this store; stop it, or give this broker its own database"));
+  CHECK(has(refused.status(),
+            ": another broker with the same id writes this store; stop it, or give this broker an "
+            "id of its own (tearline certs broker --additional)"));
   CHECK(untouched.last_seq == 77);
 
   INFO("the first store's write session is lost: the lock goes with it, and a second store takes writer 1");

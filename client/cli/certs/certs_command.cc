@@ -312,6 +312,7 @@ void run_charter_cosign(const CharterCosignOptions& o) {
 struct BrokerOptions {
   std::string pki, id = "tearline-broker", agency, days = std::to_string(kDefaultDays);
   bool force = false;
+  bool additional = false;  // a further broker (keys/brokers/ID.key), beside the first
 };
 
 void run_broker(const BrokerOptions& o) {
@@ -329,6 +330,23 @@ void run_broker(const BrokerOptions& o) {
     agency = trust.authorities().begin()->first;
   }
   require_id(cmd, "agency", agency);
+  if (o.additional) {
+    if (!path_exists(pki.broker_key())) {
+      usage(cmd, "--additional adds a broker beside the PKI's first, and " + pki.broker_key().string() +
+                     " does not exist: make the first without --additional");
+    }
+    if (path_exists(pki.credential(o.id)) && !o.force) {
+      usage(cmd, "a credential of " + o.id + " already exists in " + pki.credential(o.id).string() +
+                     "; choose another --id or use --force to replace its keys");
+    }
+    Status s = identity::init_broker(pki, {o.id, agency, w.not_before, w.not_after}, /*first=*/false);
+    if (!s) fail(cmd, s);
+    std::cout << "broker keys of " << o.id << " written to " << pki.other_broker_key(o.id).string() << " (mode 0600)\n"
+              << "  credential of " << o.id << " (role broker, issued by " << agency << "), valid until "
+              << format_utc_seconds(w.not_after) << ": " << pki.credential(o.id).string() << "\n"
+              << "  nodes reach it with --broker-id " << o.id << " (its CURVE key is in its credential)\n";
+    return;
+  }
   if (path_exists(pki.broker_key()) && !o.force) {
     usage(cmd, "broker keys already exist in " + pki.broker_key().string() +
                    "; use --force to replace them (nodes must then be given the new broker.pub)");
@@ -428,6 +446,9 @@ void add_broker(CLI::App& certs) {
                   "The agency that issues the broker's credential (default: the PKI's only authority)");
   sub->add_option("--days", o->days, "Validity in days (1-3650)")->type_name("DAYS")->capture_default_str();
   sub->add_flag("--force", o->force, "Replace existing broker keys and credential");
+  sub->add_flag("--additional", o->additional,
+                "Add a further broker beside the PKI's first (brokers sharing one store): keys in "
+                "keys/brokers/ID.key, its CURVE key only in its credential (nodes use --broker-id ID)");
   sub->callback([o] { run_broker(*o); });
 }
 

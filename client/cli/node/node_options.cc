@@ -52,6 +52,11 @@ void NodeOptions::add_to(CLI::App* cmd, bool required) {
                   "broker endpoint tcp://HOST:PORT (env TEARLINE_BROKER; default tcp://127.0.0.1:7801, the demo's)")
       ->type_name("ENDPOINT")
       ->each([this](const std::string&) { broker_from = "--broker"; });
+  if (const char* id = std::getenv("TEARLINE_BROKER_ID"); id != nullptr) broker_id = id;
+  cmd->add_option("--broker-id", broker_id,
+                  "the broker's node id, when the PKI has several (env TEARLINE_BROKER_ID; default: the PKI's "
+                  "first, PKI/directory/broker.pub): its CURVE key is its credential's")
+      ->type_name("ID");
   cmd->add_option("--timeout", timeout_ms, "milliseconds to wait for the broker (default 5000)")
       ->check(CLI::Range(100, 600000));
 }
@@ -95,6 +100,7 @@ client::SessionOptions NodeOptions::session_options() const {
   o.directory = directory_path();
   o.key_file = key_path();
   o.node_id = node;
+  o.broker_id = broker_id;
   o.connect_timeout_ms = timeout_ms;
   o.request_timeout_ms = timeout_ms;
   o.client_name = "tearline-cli";

@@ -7,6 +7,8 @@
 // (--pki, -s/--broker, -n/--node), the environment (TEARLINE_PKI,
 // TEARLINE_BROKER, TEARLINE_NODE), the selected context (node_context.h),
 // else the demo's defaults (certs/demo, tcp://127.0.0.1:7801; no node).
+// `--broker-id ID` (env TEARLINE_BROKER_ID) names the broker when the PKI
+// has several: its CURVE key is then its credential's (client.h).
 // The environment and the context are read when add_to() is called, before
 // parsing; the flags then overwrite what they name.
 #pragma once
@@ -27,6 +29,7 @@ struct NodeOptions {
   std::string key;        // default: <pki>/keys/nodes/<node>.key
   std::string node;
   std::string broker = "tcp://127.0.0.1:7801";
+  std::string broker_id;  // "": the PKI's first broker (directory/broker.pub)
   int timeout_ms = 5000;
   // Where pki, broker and node came from, for messages: "--pki",
   // "TEARLINE_PKI", "context NAME" or "the demo's default".
@@ -36,7 +39,7 @@ struct NodeOptions {
 
   // Fills pki, broker and node from the environment and the selected
   // context, then adds --pki, --directory, --key, -n/--node, -s/--broker,
-  // --timeout to `cmd`. The object must outlive the parse (the flags record
+  // --broker-id, --timeout to `cmd`. The object must outlive the parse (the flags record
   // their source through it).
   void add_to(CLI::App* cmd, bool node_required = true);
 

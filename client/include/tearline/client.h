@@ -88,6 +88,11 @@ struct SessionOptions {
   std::filesystem::path directory;  // PKI directory: trust.toml, credentials/, ..., broker.pub
   std::filesystem::path key_file;   // the node's key file (mode 0600)
   std::string node_id;
+  // The broker to speak to, by its node id, when its PKI has several (they
+  // may share one store, docs/scale-out.md): its CURVE key is then the
+  // transport key of its credential in `directory` (role "broker"), which
+  // its agency signed. Empty: DIRECTORY/broker.pub, the PKI's first broker.
+  std::string broker_id;
   int connect_timeout_ms = 5000;  // HELLO answered within this, or UNAVAILABLE
   int request_timeout_ms = 5000;  // each request answered within this
   std::string client_name = "tearline-client";
