@@ -353,29 +353,16 @@ Result<std::unique_ptr<Session>> Session::connect(const SessionOptions& options)
     return Status::fail(Code::KEY_FILE,
                         "key file " + options.key_file.string() + " does not hold " + options.node_id + "'s keys");
   }
+  auto broker_key = broker_key_for(options, *impl->directory);
+  if (!broker_key) return broker_key.status();
   ConnectionOptions connection;
-  crypto::TransportPublicKey broker_key;
-  if (options.broker_id.empty()) {
-    auto from_file = read_broker_key(options.directory / "broker.pub");
-    if (!from_file) return from_file.status();
-    broker_key = *from_file;
-    connection.broker_key_file = (options.directory / "broker.pub").string();
-  } else {
-    const identity::Credential* broker = impl->directory->node(options.broker_id);
-    if (broker == nullptr || !broker->has_role("broker")) {
-      return Status::fail(Code::UNKNOWN_NODE, "no broker " + options.broker_id + " in the directory " +
-                                                  options.directory.string() +
-                                                  " (a credential with role broker; `tearline certs broker`)");
-    }
-    broker_key = broker->transport_key;
-    connection.broker_key_file = "the transport key of " + options.broker_id + "'s credential";
-  }
+  connection.broker_key_file = broker_key->source;
   connection.endpoint = options.endpoint;
   connection.client_name = options.client_name;
   connection.node_id = options.node_id;
   connection.connect_timeout_ms = options.connect_timeout_ms;
   connection.send_timeout_ms = options.connect_timeout_ms;
-  auto opened = Connection::open(connection, broker_key, impl->keys->transport);
+  auto opened = Connection::open(connection, broker_key->key, impl->keys->transport);
   if (!opened) return opened.status();
   impl->connection = std::move(opened).value();
   Status s = impl->connection->hello();

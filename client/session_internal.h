@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 
 #include "base/bytes.h"
@@ -57,6 +58,16 @@ Result<std::vector<report::BuiltReport>> build_batch(Session& session, std::vect
 // Sends built reports as PUBLISHes all at once (pipelined) and waits for
 // every verdict; outcomes in order (UNAVAILABLE for one not answered in time).
 Result<std::vector<PublishOutcome>> publish_built(Session& session, const std::vector<report::BuiltReport>& built);
+
+// The broker's CURVE public key for `options`: DIRECTORY/broker.pub, or,
+// with options.broker_id, the transport key of that broker's credential in
+// `directory` (UNKNOWN_NODE when it has none with role "broker"). `source`
+// names where it came from, for a handshake failure's message.
+struct BrokerKey {
+  crypto::TransportPublicKey key;
+  std::string source;
+};
+Result<BrokerKey> broker_key_for(const SessionOptions& options, const identity::Directory& directory);
 
 // Verifies and opens delivered report bytes as `node_id` (used by Session,
 // and by tools that read a report from a file). The report is valid only

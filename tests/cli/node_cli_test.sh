@@ -63,12 +63,16 @@ directory = "$PKI/directory"
 policy = "$POLICY"
 data_dir = "$WORK/data"
 TOML
-"$BROKER" --config "$WORK/broker.toml" 2>"$WORK/broker.log" &
-BROKER_PID=$!
-PIDS+=("$BROKER_PID")
-for _ in $(seq 100); do grep -q "event=started" "$WORK/broker.log" && break; sleep 0.1; done
-EP=$(sed -n 's/.*event=started endpoint=\([^ ]*\).*/\1/p' "$WORK/broker.log")
-[[ $EP == tcp://127.0.0.1:* ]] || { cat "$WORK/broker.log"; fail "broker did not start"; }
+# start_broker CONFIG LOG: starts a broker (BROKER_PID) and sets EP to its endpoint.
+start_broker() {
+  "$BROKER" --config "$1" 2>"$2" &
+  BROKER_PID=$!
+  PIDS+=("$BROKER_PID")
+  for _ in $(seq 100); do grep -q "event=started" "$2" && break; sleep 0.1; done
+  EP=$(sed -n 's/.*event=started endpoint=\([^ ]*\).*/\1/p' "$2")
+  [[ $EP == tcp://127.0.0.1:* ]] || { cat "$2"; fail "broker ($1) did not start"; }
+}
+start_broker "$WORK/broker.toml" "$WORK/broker.log"
 AS=(--pki "$PKI" --broker "$EP")
 
 echo "== bad input: one stderr line, exit 2 (or 3 when the broker is unreachable)"
@@ -344,12 +348,8 @@ run 2 certs broker --pki "$PKI" --agency DEA --id tearline-broker-2 --additional
 err_line "a credential of tearline-broker-2 already exists"
 sed -e "s|keys/broker.key|keys/brokers/tearline-broker-2.key|" -e "s|$WORK/data|$WORK/data2|" \
   "$WORK/broker.toml" >"$WORK/broker2.toml"
-"$BROKER" --config "$WORK/broker2.toml" 2>"$WORK/broker2.log" &
-BROKER_PID=$!
-PIDS+=("$BROKER_PID")
-for _ in $(seq 100); do grep -q "event=started" "$WORK/broker2.log" && break; sleep 0.1; done
-EP2=$(sed -n 's/.*event=started endpoint=\([^ ]*\).*/\1/p' "$WORK/broker2.log")
-[[ $EP2 == tcp://127.0.0.1:* ]] || { cat "$WORK/broker2.log"; fail "the second broker did not start"; }
+start_broker "$WORK/broker2.toml" "$WORK/broker2.log"
+EP2=$EP
 ONE=(--node fgr-liaison --topic intel.liaison.x --classification CONFIDENTIAL --text "to the second broker")
 run 0 publish --pki "$PKI" --broker "$EP2" --broker-id tearline-broker-2 "${ONE[@]}"
 out_has '^  receipt: accepted by tearline-broker-2 at [0-9T:.-]+Z as seq 1 \(signed, verified\)$'
