@@ -152,9 +152,10 @@ void Broker::Impl::receive() {
 Status Broker::Impl::run() {
   zmq::pollitem_t items[] = {{router.handle(), 0, ZMQ_POLLIN, 0}, {results.handle(), 0, ZMQ_POLLIN, 0}};
   log->info("event=started endpoint={} verify_threads={} resume_seq={}", endpoint(), pool->threads(), commits->head());
+  bool streams_behind = false;
   while (!stop_requested) {
     const bool backlog = sessions.any_backlog();
-    const bool busy = backlog || catch_up->behind(commits->head());
+    const bool busy = backlog || catch_up->behind(commits->head()) || streams_behind;
     try {
       zmq::poll(items, 2, std::chrono::milliseconds(busy ? 2 : 50));
     } catch (const zmq::error_t& e) {
@@ -173,6 +174,7 @@ Status Broker::Impl::run() {
     if (catch_up->behind(commits->head())) {
       counters.delivered += catch_up->run(commits->head(), *trust.current(), clock.now_seconds());
     }
+    streams_behind = follow_streams();
     if (backlog) sessions.flush();
     // The next pass is due kHousekeepingMs after this one began, by the
     // steady time read before it: read after it, time that passed during the
@@ -190,11 +192,23 @@ Status Broker::Impl::run() {
   return Status::ok();
 }
 
+bool Broker::Impl::follow_streams() {
+  feed->refresh(clock.steady_ms());
+  bool behind = false;
+  for (const auto& [stream, head] : feed->heads()) {
+    if (!catch_up->behind_in(stream, head)) continue;
+    counters.delivered += catch_up->run_stream(stream, head, *trust.current(), clock.now_seconds());
+    behind = behind || catch_up->behind_in(stream, head);
+  }
+  return behind;
+}
+
 Broker::Broker(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 Broker::~Broker() {
   if (!impl_) return;
   impl_->pool.reset();
+  impl_->feed.reset();
   impl_->writer.reset();
   impl_->router.close();
   impl_->results.close();
@@ -273,6 +287,7 @@ Result<std::unique_ptr<Broker>> Broker::create(const Config& config, const Clock
   try {
     impl->writer = std::make_unique<StoreWriter>(*impl->store, impl->context, notify,
                                                  audit::anchor_path(config.data_dir), impl->log);
+    impl->feed = std::make_unique<StreamFeed>(*impl->store, impl->store_writer, impl->context, notify, impl->log);
     impl->pool = std::make_unique<VerifierPool>(
         config.verify_threads, kVerifierQueueLimit, impl->context, notify, [p](IngressJob job) {
           TrustSnapshotPtr snap = p->trust.current();

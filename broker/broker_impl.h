@@ -37,6 +37,7 @@
 #include "broker/store.h"
 #include "broker/store_lock.h"
 #include "broker/store_writer.h"
+#include "broker/stream_feed.h"
 #include "broker/subscription_index.h"
 #include "broker/trust_state.h"
 #include "broker/verifier_pool.h"
@@ -90,6 +91,8 @@ struct Broker::Impl {
   std::unique_ptr<GroupCommit> commits;
   bool record_accepted_loss = false;  // --accept-loss accepted a truncation: audit it before serving
   std::unique_ptr<CatchUp> catch_up;
+  std::string store_writer;          // the name this broker writes its stream under (StoreOptions::writer)
+  std::unique_ptr<StreamFeed> feed;  // other brokers' streams in a shared store (broker.cc routes them)
 
   Mutex zap_events_mu;
   std::vector<AuditEvent> zap_events GUARDED_BY(zap_events_mu);  // from the ZAP thread
@@ -111,6 +114,9 @@ struct Broker::Impl {
   // ---- broker.cc: the loop and sending ----
   Status run();
   void receive();
+  // Routes what other brokers sharing the store accepted (StreamFeed,
+  // CatchUp::run_stream); true when some session is still behind in one.
+  bool follow_streams();
   void on_frame(Session& s, tearline::v1::Frame& frame);
   bool try_send(const std::string& routing_id, const Bytes& bytes);
   void send(Session& s, const tearline::v1::Frame& frame);

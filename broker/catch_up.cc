@@ -23,9 +23,14 @@ CatchUp::CatchUp(Store& store, Router& router, SessionTable& sessions, const Lim
       late_receipt_(std::move(late_receipt)),
       checks_(std::move(checks)) {}
 
-bool CatchUp::behind(std::uint64_t head) const {
-  return std::any_of(sessions_.begin(), sessions_.end(),
-                     [&](const auto& kv) { return kv.second.ready() && kv.second.delivered < head; });
+bool CatchUp::behind_in(std::string_view writer, std::uint64_t head) const {
+  return std::any_of(sessions_.begin(), sessions_.end(), [&](const auto& kv) {
+    const Session& s = kv.second;
+    if (!s.ready() || s.delivered_in(writer) >= head) return false;
+    if (writer.empty()) return !s.held(s);
+    auto place = s.streams.find(writer);
+    return place == s.streams.end() || !s.held(place->second);  // no place yet: from its start
+  });
 }
 
 namespace {
@@ -52,14 +57,14 @@ std::optional<report::VerifiedReport> header_only(ByteView bytes) {
   return out;
 }
 
-Status gap_status(std::uint64_t seq, const ParsedRow& p) {
+Status gap_status(const std::string& writer, std::uint64_t seq, const ParsedRow& p) {
+  const std::string which = writer.empty() ? std::to_string(seq) : std::to_string(seq) + " of " + writer + "'s stream";
   if (p.superseded) {
-    return Status::fail(Code::ORIGINATOR_INVALID, "stored report " + std::to_string(seq) + " cannot be verified: " +
+    return Status::fail(Code::ORIGINATOR_INVALID, "stored report " + which + " cannot be verified: " +
                                                       p.damaged.reasons().front().message + "; it cannot be delivered");
   }
-  return Status::fail(Code::STORAGE_DAMAGED, "stored report " + std::to_string(seq) +
-                                                 " failed the broker's re-check: " + p.damaged.to_string() +
-                                                 "; it cannot be delivered");
+  return Status::fail(Code::STORAGE_DAMAGED, "stored report " + which + " failed the broker's re-check: " +
+                                                 p.damaged.to_string() + "; it cannot be delivered");
 }
 
 // A signature that fails on a row accepted before the originator's current
@@ -86,53 +91,70 @@ ByteView receipt_of(const StoredReport& row, const ParsedRow& p) {
 
 }  // namespace
 
-void CatchUp::report_unverifiable(std::uint64_t seq, const std::string& report_hex, const std::string& originator,
-                                  const Status& why) {
-  if (!unverifiable_.insert(seq).second) return;
-  log_->warn("event=stored_report_unverifiable seq={} report={} originator={} reason=\"{}\"", seq, report_hex,
-             originator, why.to_string());
+namespace {
+
+// "seq S", or "WRITER seq S" in another broker's stream (Routable::place_label).
+std::string place_label(const std::string& writer, std::uint64_t seq) {
+  return (writer.empty() ? "" : writer + " ") + "seq " + std::to_string(seq);
+}
+
+}  // namespace
+
+void CatchUp::report_unverifiable(const std::string& writer, std::uint64_t seq, const std::string& report_hex,
+                                  const std::string& originator, const Status& why) {
+  if (!unverifiable_.emplace(writer, seq).second) return;
+  log_->warn("event=stored_report_unverifiable seq={} report={} originator={} reason=\"{}\"{}", seq, report_hex,
+             originator, why.to_string(), writer.empty() ? "" : " writer=" + writer);
   if (checks_.audit) {
-    checks_.audit("withheld", originator, report_hex, "withheld",
-                  "seq " + std::to_string(seq) + ": " + why.to_string());
+    checks_.audit("withheld", originator, report_hex, "withheld", place_label(writer, seq) + ": " + why.to_string());
   }
 }
 
-void CatchUp::report_damaged(std::uint64_t seq, const std::string& report_hex, const Status& why) {
-  if (!reported_.insert(seq).second) return;
-  log_->error("event=stored_record_damaged seq={} report={} reason=\"{}\"", seq, report_hex, why.to_string());
+void CatchUp::report_damaged(const std::string& writer, std::uint64_t seq, const std::string& report_hex,
+                             const Status& why) {
+  if (!reported_.emplace(writer, seq).second) return;
+  log_->error("event=stored_record_damaged seq={} report={} reason=\"{}\"{}", seq, report_hex, why.to_string(),
+              writer.empty() ? "" : " writer=" + writer);
   if (checks_.audit) {
     checks_.audit("storage", "", report_hex == "unreadable" ? "" : report_hex, "damaged",
-                  "seq " + std::to_string(seq) + ": " + why.to_string());
+                  place_label(writer, seq) + ": " + why.to_string());
   }
   if (checks_.damaged != nullptr) ++*checks_.damaged;
 }
 
-std::size_t CatchUp::run(std::uint64_t head, const TrustSnapshot& trust, std::int64_t now_s) {
+std::size_t CatchUp::run_stream(const std::string& writer, std::uint64_t head, const TrustSnapshot& trust,
+                                std::int64_t now_s) {
   struct Waiting {
     Session* s;
-    std::size_t limit;  // reports this round
+    StreamPlace* place;  // the session's place in this stream
+    std::size_t limit;   // reports this round
   };
   std::vector<Waiting> waiting;
   for (auto& [id, s] : sessions_) {
-    if (!s.ready() || s.delivered >= head || s.backlog.size() > kCatchUpBacklogLimit ||
+    if (!s.ready() || s.delivered_in(writer) >= head || s.backlog.size() > kCatchUpBacklogLimit ||
         s.backlog_bytes > max_pending_bytes_ / 4) {
       continue;
     }
+    StreamPlace& place = s.place(writer);
+    if (s.held(place)) continue;
+    place.waits_seq = 0;
     const std::size_t room =
         max_pending_deliveries_ > s.backlog.size() ? max_pending_deliveries_ - s.backlog.size() : 0;
     if (room == 0) continue;
-    waiting.push_back(Waiting{&s, std::min(kCatchUpBatch, room)});
+    waiting.push_back(Waiting{&s, &place, std::min(kCatchUpBatch, room)});
   }
 
   std::size_t sent = 0;
   while (!waiting.empty()) {
-    std::uint64_t from = waiting.front().s->delivered;
-    for (const auto& w : waiting) from = std::min(from, w.s->delivered);
+    std::uint64_t from = waiting.front().place->delivered;
+    for (const auto& w : waiting) from = std::min(from, w.place->delivered);
     ++reads_;
-    auto rows = store_.read_after(from, kCatchUpBatch);
+    auto rows =
+        writer.empty() ? store_.read_after(from, kCatchUpBatch) : store_.read_stream(writer, from, kCatchUpBatch);
     if (!rows) {
       for (const auto& w : waiting) {
-        log_->error("event=catch_up_failed node={} reason=\"{}\"", w.s->node_id, rows.status().to_string());
+        log_->error("event=catch_up_failed node={} reason=\"{}\"{}", w.s->node_id, rows.status().to_string(),
+                    writer.empty() ? "" : " writer=" + writer);
       }
       return sent;
     }
@@ -151,7 +173,7 @@ std::size_t CatchUp::run(std::uint64_t head, const TrustSnapshot& trust, std::in
         p.damaged = r.status();
       } else {
         p.report = std::move(r).value();
-        Routable probe{row.seq, &*p.report, row.source.country, &row.bytes, {}, row.accepted_ms};
+        Routable probe{row.seq, &*p.report, row.source.country, &row.bytes, {}, row.accepted_ms, writer};
         p.standing = Router::standing(snapshot, probe);
         if (!p.standing) {
           // Withheld for its originator's standing, unless its signature
@@ -182,17 +204,19 @@ std::size_t CatchUp::run(std::uint64_t head, const TrustSnapshot& trust, std::in
         }
       }
       if (p.superseded) {
-        report_unverifiable(row.seq, p.report->report_id_hex(), p.report->header.originator(), p.damaged);
+        report_unverifiable(writer, row.seq, p.report->report_id_hex(), p.report->header.originator(), p.damaged);
         p.matched = router_.subscribers(Routable{row.seq, &*p.report, row.source.country, &row.bytes});
         return p;
       }
       if (!p.damaged.is_ok()) {
         if (!p.report) p.report = header_only(row.bytes);
-        report_damaged(row.seq, p.report ? p.report->report_id_hex() : "unreadable", p.damaged);
+        report_damaged(writer, row.seq, p.report ? p.report->report_id_hex() : "unreadable", p.damaged);
         if (p.report) p.matched = router_.subscribers(Routable{row.seq, &*p.report, row.source.country, &row.bytes});
         return p;
       }
-      if (row.receipt.empty() && late_receipt_) p.late_receipt = late_receipt_(row.seq, *p.report, row.accepted_ms);
+      // Late receipts are this broker's to sign, for its own stream only.
+      if (row.receipt.empty() && late_receipt_ && writer.empty())
+        p.late_receipt = late_receipt_(row.seq, *p.report, row.accepted_ms);
       p.matched = router_.subscribers(
           Routable{row.seq, &*p.report, row.source.country, &row.bytes, receipt_of(row, p), row.accepted_ms});
       return p;
@@ -205,32 +229,44 @@ std::size_t CatchUp::run(std::uint64_t head, const TrustSnapshot& trust, std::in
     std::vector<Waiting> later;
     for (const auto& w : waiting) {
       Session& s = *w.s;
-      if (!complete && s.delivered >= last) {  // beyond this batch: the next read
+      StreamPlace& place = *w.place;
+      if (!complete && place.delivered >= last) {  // beyond this batch: the next read
         later.push_back(w);
         continue;
       }
-      auto it = std::upper_bound(rows->begin(), rows->end(), s.delivered,
+      auto it = std::upper_bound(rows->begin(), rows->end(), place.delivered,
                                  [](std::uint64_t seq, const StoredReport& row) { return seq < row.seq; });
       if (it == rows->end()) {
-        s.delivered = head;  // retention removed what was left
+        place.delivered = head;  // retention removed what was left
         continue;
       }
       for (std::size_t n = 0; it != rows->end() && n < w.limit; ++it, ++n) {
         if (it->seq > head) break;
         const ParsedRow& p = parsed_row(static_cast<std::size_t>(it - rows->begin()));
         if (!p.damaged.is_ok()) {
-          s.delivered = it->seq;
-          if (!p.report || Router::wants(s, Routable{it->seq, &*p.report, it->source.country, &it->bytes}, p.matched)) {
-            sessions_.send(s, wire::encode_frame(wire::make_gap(it->seq, gap_status(it->seq, p))));
+          place.delivered = it->seq;
+          if (!p.report ||
+              Router::wants(s, Routable{it->seq, &*p.report, it->source.country, &it->bytes, {}, 0, writer},
+                            p.matched)) {
+            sessions_.send(s, wire::encode_frame(wire::make_gap(it->seq, gap_status(writer, it->seq, p), writer)));
             if (!s.ready()) break;
           }
           continue;
         }
         if (!p.report || !p.standing) {
-          s.delivered = it->seq;
+          place.delivered = it->seq;
           continue;
         }
-        Routable r{it->seq, &*p.report, it->source.country, &it->bytes, receipt_of(*it, p), it->accepted_ms};
+        Routable r{it->seq, &*p.report, it->source.country, &it->bytes, receipt_of(*it, p), it->accepted_ms, writer};
+        if (it->prev) {
+          r.prev_writer = it->prev->writer == own_writer_ ? std::string_view() : std::string_view(it->prev->writer);
+          r.prev_seq = it->prev->seq;
+        }
+        if (!Router::passed_prev(s, r)) {  // held here until the other stream gets there
+          place.waits_writer = std::string(r.prev_writer);
+          place.waits_seq = r.prev_seq;
+          break;
+        }
         sent += router_.route_to(s, r, p.matched, trust, now_s) ? 1 : 0;
         if (!s.ready() || s.backlog_bytes > max_pending_bytes_ / 4) break;
       }

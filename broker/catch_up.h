@@ -1,5 +1,14 @@
 // CatchUp: sessions behind the head read what they missed from the store.
 //
+// Streams (docs/protocol.md 6.14): run() reads this broker's own stream,
+// run_stream() another broker's that shares the store (its reports read
+// back with Store::read_stream, routed to each session at its place in that
+// stream, Session::place, with GAPs naming the stream); both work alike.
+// A report goes to a session only once the session passed its originator's
+// previous report (Router::passed_prev), in whichever stream: until then the
+// session is held at it in this stream (StreamPlace::waits_seq) and skipped
+// by later rounds until its place in the other stream gets there.
+//
 // A READY session is behind when its `delivered` is below the broker's head
 // (it attached to its node's mailbox behind the head, docs/protocol.md 6.5,
 // or its backlog kept it from live routing). Whether a row goes to a
@@ -49,6 +58,9 @@
 #include <functional>
 #include <memory>
 #include <set>
+#include <string>
+#include <string_view>
+#include <utility>
 
 #include "broker/config.h"
 #include "broker/router.h"
@@ -83,10 +95,20 @@ class CatchUp {
   CatchUp(Store& store, Router& router, SessionTable& sessions, const Limits& limits,
           std::shared_ptr<spdlog::logger> log, LateReceipt late_receipt = nullptr, CatchUpChecks checks = {});
 
-  // One round up to `head` (the last committed seq). Returns the copies sent.
-  std::size_t run(std::uint64_t head, const TrustSnapshot& trust, std::int64_t now_s);
-  // Whether some READY session is behind `head`.
-  bool behind(std::uint64_t head) const;
+  // One round of this broker's own stream up to `head` (the last committed
+  // seq). Returns the copies sent.
+  std::size_t run(std::uint64_t head, const TrustSnapshot& trust, std::int64_t now_s) {
+    return run_stream("", head, trust, now_s);
+  }
+  // One round of `writer`'s stream (empty: this broker's) up to its `head`.
+  std::size_t run_stream(const std::string& writer, std::uint64_t head, const TrustSnapshot& trust, std::int64_t now_s);
+  // Whether some READY session, not held, is behind `head` in this
+  // broker's stream (behind_in: in `writer`'s).
+  bool behind(std::uint64_t head) const { return behind_in("", head); }
+  bool behind_in(std::string_view writer, std::uint64_t head) const;
+  // The name this broker writes under (StoreOptions::writer): a `prev` the
+  // store reads back in that stream is this broker's own.
+  void set_own_writer(std::string name) { own_writer_ = std::move(name); }
   // Store reads made so far (each serves every session behind it).
   std::uint64_t reads() const { return reads_; }
   // Distinct damaged records found since this object was made.
@@ -94,11 +116,11 @@ class CatchUp {
 
  private:
   // Logs, audits and counts a damaged row, once per seq.
-  void report_damaged(std::uint64_t seq, const std::string& report_hex, const Status& why);
+  void report_damaged(const std::string& writer, std::uint64_t seq, const std::string& report_hex, const Status& why);
   // A row signed with a key its originator's credential has since replaced:
   // logged (warn) and audited as withheld, not damage; its GAP says why.
-  void report_unverifiable(std::uint64_t seq, const std::string& report_hex, const std::string& originator,
-                           const Status& why);
+  void report_unverifiable(const std::string& writer, std::uint64_t seq, const std::string& report_hex,
+                           const std::string& originator, const Status& why);
 
   Store& store_;
   Router& router_;
@@ -108,8 +130,9 @@ class CatchUp {
   std::shared_ptr<spdlog::logger> log_;
   LateReceipt late_receipt_;
   CatchUpChecks checks_;
-  std::set<std::uint64_t> reported_;      // damaged seqs already reported
-  std::set<std::uint64_t> unverifiable_;  // seqs signed with a replaced key, already reported
+  std::string own_writer_;
+  std::set<std::pair<std::string, std::uint64_t>> reported_;      // damaged (writer, seq) already reported
+  std::set<std::pair<std::string, std::uint64_t>> unverifiable_;  // signed with a replaced key, already reported
   std::uint64_t reads_ = 0;
 };
 

@@ -28,7 +28,8 @@ Result<v1::DeliveryReceipt> check_ack(const Session& s, const v1::Ack& ack, std:
         (own ? std::string(broker_id) : ack.writer()));
   }
   const std::map<std::uint64_t, crypto::Digest> none;
-  const auto& unacked = own ? s.unacked : none;  // no other broker's copies are sent yet
+  auto place = own ? s.streams.end() : s.streams.find(ack.writer());
+  const auto& unacked = own ? s.unacked : place == s.streams.end() ? none : place->second.unacked;
   const std::string stream = own ? "" : " of " + ack.writer() + "'s stream";
   const auto& last = r.entries(r.entries_size() - 1);
   if (ack.broker_seq() != last.broker_seq()) {

@@ -25,8 +25,9 @@ namespace tearline::broker {
 // covers the stream the ACK names (ack.writer: empty or broker_id, this
 // broker's own, format 1; another writer's, format 2); each entry names a
 // copy of that stream this session was sent and has not acknowledged
-// (`s.unacked`; no other stream's copies are sent yet), with the very hash
-// sent; ack.broker_seq is its last entry's seq. Otherwise RECEIPT_INVALID with every reason found
+// (the `unacked` of its place in that stream, Session::place), with the
+// very hash sent; ack.broker_seq is its last entry's seq. Otherwise
+// RECEIPT_INVALID with every reason found
 // (the broker answers it as a bad frame: ERROR, counted towards max_failures).
 [[nodiscard]] Result<tearline::v1::DeliveryReceipt> check_ack(const Session& s, const tearline::v1::Ack& ack,
                                                               std::string_view broker_id,

@@ -73,7 +73,9 @@ void GroupCommit::subscriptions_changed(const std::string& node, std::vector<std
   dirty_subscriptions_[node] = std::move(patterns);
 }
 
-void GroupCommit::cursor_moved(const std::string& node) { dirty_cursors_.insert(node); }
+void GroupCommit::cursor_moved(const std::string& node, const std::string& writer) {
+  dirty_cursors_.emplace(node, writer);
+}
 
 void GroupCommit::audit(AuditEvent event) {
   if (failing_ && AuditBacklog::is_refusal(event)) {
@@ -126,8 +128,9 @@ bool GroupCommit::backlog_turn(bool urgent, bool lazy_age) const {
   return !backlog_.empty() && (backlog_next_ || (!urgent && lazy_age));
 }
 
-std::optional<Batch> GroupCommit::build(std::int64_t now_ms, std::int64_t steady_ms,
-                                        const std::map<std::string, std::uint64_t>& cursors) {
+std::optional<Batch> GroupCommit::build(
+    std::int64_t now_ms, std::int64_t steady_ms, const std::map<std::string, std::uint64_t>& cursors,
+    const std::map<std::string, std::map<std::string, std::uint64_t>>& stream_cursors) {
   if (inflight_) return std::nullopt;
   const bool urgent =
       !staged_.empty() || !replays_.empty() || !replies_.empty() || !dirty_subscriptions_.empty() || force_;
@@ -187,9 +190,16 @@ std::optional<Batch> GroupCommit::build(std::int64_t now_ms, std::int64_t steady
     for (std::size_t i = 0; i < receipts.size(); ++i) batch.reports[i].receipt = std::move(receipts[i]);
   }
   batch.subscriptions = f.subscriptions;
-  for (const auto& node : f.cursor_nodes) {
-    auto it = cursors.find(node);
-    batch.cursors[node] = it == cursors.end() ? 0 : it->second;
+  for (const auto& [node, writer] : f.cursor_nodes) {
+    if (writer.empty()) {
+      auto it = cursors.find(node);
+      batch.cursors[node] = it == cursors.end() ? 0 : it->second;
+      continue;
+    }
+    auto of_node = stream_cursors.find(node);
+    if (of_node == stream_cursors.end()) continue;
+    auto it = of_node->second.find(writer);
+    if (it != of_node->second.end()) batch.stream_cursors[{node, writer}] = it->second;
   }
   return finish_build(std::move(f), batch, now_ms, steady_ms);
 }
@@ -232,7 +242,8 @@ CommitOutcome GroupCommit::finish(StoreWriter::Written written, std::int64_t ste
     head_ = st.seq;
     auto& row = written.batch.reports[static_cast<std::size_t>(st.seq - head_before - 1)];
     const std::int64_t accepted_ms = row.accepted_ms;
-    out.committed.push_back(Committed{std::move(st), std::move(row.source), std::move(row.receipt), accepted_ms});
+    out.committed.push_back(
+        Committed{std::move(st), std::move(row.source), std::move(row.receipt), accepted_ms, std::move(row.prev)});
   }
   for (auto& r : f.replays) out.refused.push_back(refusal_of(r, r.status));
   // Copies that arrived while their original was in this batch: it is

@@ -50,6 +50,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "audit/audit.h"
@@ -94,6 +95,7 @@ struct Committed {
   SourceRecord source;  // as written
   Bytes receipt;        // its acceptance receipt, as written
   std::int64_t accepted_ms = 0;
+  std::optional<StreamPosition> prev;  // its originator's previous report (StoredReport::prev)
 };
 
 struct CommitOutcome {
@@ -136,7 +138,8 @@ class GroupCommit {
   void hold_replay(IngressResult copy);
   void reply_after_commit(std::string routing_id, std::uint64_t request_id);
   void subscriptions_changed(const std::string& node, std::vector<std::string> patterns);
-  void cursor_moved(const std::string& node);
+  // The node's cursor in `writer`'s stream (empty: this broker's) moved.
+  void cursor_moved(const std::string& node, const std::string& writer = "");
   // While the store cannot write (the last batch failed), the refusal of a
   // publish is counted in the backlog instead of kept one by one.
   void audit(AuditEvent event);
@@ -144,9 +147,11 @@ class GroupCommit {
   // ---- the batch ----
   // The next batch when one is due (something urgent, lazy entries old or
   // many enough, a checkpoint due, or force()); nullopt otherwise or while
-  // one is in flight. `cursors`: the acknowledged seq per node.
+  // one is in flight. `cursors`: the acknowledged seq per node;
+  // `stream_cursors`: per node and other broker's stream.
   std::optional<Batch> build(std::int64_t now_ms, std::int64_t steady_ms,
-                             const std::map<std::string, std::uint64_t>& cursors);
+                             const std::map<std::string, std::uint64_t>& cursors,
+                             const std::map<std::string, std::map<std::string, std::uint64_t>>& stream_cursors = {});
   bool in_flight() const { return inflight_.has_value(); }
   // Precondition: in_flight(). See the header comment for the outcome.
   CommitOutcome finish(StoreWriter::Written written, std::int64_t steady_ms);
@@ -177,8 +182,8 @@ class GroupCommit {
     std::vector<Staged> staged;
     std::vector<IngressResult> replays;  // copies of staged reports, answered after
     std::vector<PendingReply> replies;
-    std::vector<AuditEvent> events;      // chained into batch.audit
-    std::set<std::string> cursor_nodes;  // cursors written
+    std::vector<AuditEvent> events;                              // chained into batch.audit
+    std::set<std::pair<std::string, std::string>> cursor_nodes;  // (node, writer) cursors written
     std::map<std::string, std::vector<std::string>> subscriptions;
     AuditBacklog::Taken backlog;  // a backlog batch: what it took
     audit::ChainWriter next;      // the chain once the batch is written
@@ -219,7 +224,7 @@ class GroupCommit {
   std::vector<PendingReply> replies_;
   std::vector<AuditEvent> events_;
   AuditBacklog backlog_;
-  std::set<std::string> dirty_cursors_;
+  std::set<std::pair<std::string, std::string>> dirty_cursors_;  // (node, writer; empty: own)
   std::map<std::string, std::vector<std::string>> dirty_subscriptions_;
 };
 

@@ -48,7 +48,7 @@ void Broker::Impl::take_zap_events() {
 void Broker::Impl::start_commit() {
   take_zap_events();
   take_refusals(false);
-  auto batch = commits->build(clock.now_ms(), clock.steady_ms(), node_cursors);
+  auto batch = commits->build(clock.now_ms(), clock.steady_ms(), node_cursors, node_stream_cursors);
   if (batch) writer->submit(std::move(*batch));
 }
 
@@ -78,6 +78,10 @@ CommitOutcome::Kind Broker::Impl::finish_commit(StoreWriter::Written written) {
         send(*s, wire::make_accepted(st.result.request_id, as_bytes(rep.header.report_id()), st.seq, c.receipt));
       }
       Routable r{st.seq, &rep, rep.originator.country, &st.result.raw, c.receipt, c.accepted_ms};
+      if (c.prev) {  // its originator's previous report (Router::passed_prev)
+        r.prev_writer = c.prev->writer == store_writer ? std::string_view() : std::string_view(c.prev->writer);
+        r.prev_seq = c.prev->seq;
+      }
       counters.delivered += routing.route_live(r, *snap, clock.now_seconds());
     }
   }

@@ -100,9 +100,16 @@ void Broker::Impl::on_hello(Session& s, const v1::Hello& hello) {
   s.attached = false;  // until its durable SUBSCRIBE (docs/protocol.md, "Subscriptions")
   s.session_patterns.clear();
   s.sent_unattached.clear();
-  // Live from here; attaching rewinds to the node's cursor.
+  // Live from here, in every stream (other brokers': at their heads as last
+  // read); attaching rewinds to the node's cursors.
   s.delivered = commits->head();
   s.acked = s.delivered;
+  s.waits_seq = 0;
+  s.streams.clear();
+  for (const auto& [stream, head] : feed->heads()) {
+    StreamPlace& place = s.place(stream);
+    place.delivered = place.acked = head;
+  }
   auto cursor = node_cursors.find(s.node_id);
   const std::string mailbox =
       cursor == node_cursors.end() ? std::string("no mailbox") : "mailbox after " + std::to_string(cursor->second);
@@ -135,22 +142,45 @@ Status Broker::Impl::check_patterns(const google::protobuf::RepeatedPtrField<std
 }
 
 // Attaches the session to its node's mailbox: it catches up from the
-// node's cursor (a node without one starts at the session's position), and
-// its ACKs move the cursor from now on. Copies it was sent before
-// attaching, after the cursor, are not sent again (Session::sent_unattached).
+// node's cursors, one per stream (a node without a mailbox gets one at the
+// session's places; a node with one but no cursor in some other broker's
+// stream starts that stream from its beginning), and its ACKs move them
+// from now on. Copies it was sent before attaching, after a cursor, are not
+// sent again (StreamPlace::sent_unattached).
 void Broker::Impl::attach(Session& s) {
   s.attached = true;
   auto cursor = node_cursors.find(s.node_id);
+  auto& stream_cursors = node_stream_cursors[s.node_id];
   if (cursor == node_cursors.end()) {
     node_cursors[s.node_id] = s.delivered;
     commits->cursor_moved(s.node_id);
     s.sent_unattached.clear();
+    for (auto& [stream, place] : s.streams) {
+      stream_cursors[stream] = place.delivered;
+      commits->cursor_moved(s.node_id, stream);
+      place.sent_unattached.clear();
+    }
   } else {
-    s.delivered = std::min(s.delivered, cursor->second);
-    s.sent_unattached.erase(s.sent_unattached.begin(), s.sent_unattached.upper_bound(cursor->second));
+    auto rewind = [](StreamPlace& place, std::uint64_t acked) {
+      place.delivered = std::min(place.delivered, acked);
+      place.sent_unattached.erase(place.sent_unattached.begin(), place.sent_unattached.upper_bound(acked));
+      place.acked = acked;
+      place.waits_seq = 0;
+    };
+    rewind(s, cursor->second);
+    for (auto& [stream, place] : s.streams) {
+      auto at = stream_cursors.find(stream);
+      rewind(place, at == stream_cursors.end() ? 0 : at->second);
+    }
+    // Streams the node has a cursor in that this session has no place in
+    // yet (their writers not read by the feed so far).
+    for (const auto& [stream, acked] : stream_cursors) {
+      if (s.streams.find(stream) == s.streams.end()) rewind(s.place(stream), acked);
+    }
   }
   s.acked = node_cursors[s.node_id];
-  log->info("event=session_attached node={} resume_after={}", s.node_id, s.delivered);
+  if (stream_cursors.empty()) node_stream_cursors.erase(s.node_id);
+  log->info("event=session_attached node={} resume_after={} streams={}", s.node_id, s.delivered, s.streams.size());
 }
 
 void Broker::Impl::on_subscribe(Session& s, const v1::Subscribe& sub) {
@@ -159,7 +189,11 @@ void Broker::Impl::on_subscribe(Session& s, const v1::Subscribe& sub) {
     std::vector<SessionPattern> patterns = s.session_patterns;
     for (const auto& p : sub.patterns()) {
       const bool known = std::any_of(patterns.begin(), patterns.end(), [&](const auto& q) { return q.pattern == p; });
-      if (!known) patterns.push_back(SessionPattern{p, commits->head()});
+      if (!known) {
+        SessionPattern added{p, commits->head(), {}};
+        for (const auto& [stream, head] : feed->heads()) added.after_streams.emplace(stream, head);
+        patterns.push_back(std::move(added));
+      }
     }
     if (problems.is_ok() && patterns.size() > config.limits.max_subscriptions) {
       problems.add(Code::TOO_MANY_SUBSCRIPTIONS,
@@ -256,17 +290,20 @@ void Broker::Impl::on_ack(Session& s, const v1::Ack& ack) {
     note_outcome(s, receipt.status());
     return;
   }
-  for (const auto& e : receipt->entries()) s.unacked.erase(e.broker_seq());
+  // The stream acknowledged: this broker's own, or another's (delivery_ack.h).
+  const std::string stream = ack.writer() == broker_id ? std::string() : ack.writer();
+  StreamPlace& place = s.place(stream);
+  for (const auto& e : receipt->entries()) place.unacked.erase(e.broker_seq());
   audit_event("receipt", s.node_id, to_hex(as_bytes(receipt->entries(0).report_id())), "received",
               to_hex(as_bytes(ack.receipt())));
   if (!s.attached) return;  // a receipt, kept; the node's mailbox is not this session's
   const std::uint64_t seq = ack.broker_seq();
-  if (seq <= s.acked || seq > s.delivered) return;
-  s.acked = seq;
-  auto& cursor = node_cursors[s.node_id];
+  if (seq <= place.acked || seq > place.delivered) return;
+  place.acked = seq;
+  auto& cursor = stream.empty() ? node_cursors[s.node_id] : node_stream_cursors[s.node_id][stream];
   if (seq > cursor) {
     cursor = seq;
-    commits->cursor_moved(s.node_id);
+    commits->cursor_moved(s.node_id, stream);
   }
 }
 

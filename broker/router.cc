@@ -8,6 +8,12 @@
 
 namespace tearline::broker {
 
+std::string Routable::place_label() const {
+  std::string out;
+  if (!writer.empty()) out.append(writer).append(" ");
+  return out.append("seq ").append(std::to_string(seq));
+}
+
 Router::Router(const SubscriptionIndex& subscriptions, SessionTable& sessions, Audit audit)
     : subscriptions_(subscriptions), sessions_(sessions), audit_(std::move(audit)) {}
 
@@ -21,15 +27,14 @@ Status Router::standing(const TrustSnapshot& trust, const Routable& r) {
 }
 
 void Router::withhold_from_all(const Routable& r, const Status& why) {
-  audit_("withheld", "", r.report->report_id_hex(), "withheld",
-         "seq " + std::to_string(r.seq) + " all nodes: " + why.to_string());
+  audit_("withheld", "", r.report->report_id_hex(), "withheld", r.place_label() + " all nodes: " + why.to_string());
 }
 
 std::size_t Router::route_live(const Routable& r, const TrustSnapshot& trust, std::int64_t now_s) {
   Status stands = standing(trust, r);
   if (!stands) {
     for (auto& [id, s] : sessions_) {
-      if (s.ready() && s.delivered == r.seq - 1) s.delivered = r.seq;
+      if (s.ready() && s.delivered == r.seq - 1 && passed_prev(s, r)) s.delivered = r.seq;
     }
     withhold_from_all(r, stands);
     return 0;
@@ -38,10 +43,11 @@ std::size_t Router::route_live(const Routable& r, const TrustSnapshot& trust, st
   std::size_t sent = 0;
   std::string clauses;
   for (auto& [id, s] : sessions_) {
-    if (s.ready() && s.delivered == r.seq - 1) sent += judge_and_send(s, r, matched, trust, now_s, &clauses) ? 1 : 0;
+    if (s.ready() && s.delivered == r.seq - 1 && passed_prev(s, r))
+      sent += judge_and_send(s, r, matched, trust, now_s, &clauses) ? 1 : 0;
   }
   if (!clauses.empty()) {
-    audit_("routing", "", r.report->report_id_hex(), "routed", "seq " + std::to_string(r.seq) + clauses);
+    audit_("routing", "", r.report->report_id_hex(), "routed", r.place_label() + clauses);
   }
   return sent;
 }
@@ -53,7 +59,8 @@ bool Router::route_to(Session& s, const Routable& r, const std::vector<std::stri
 
 bool Router::judge_and_send(Session& s, const Routable& r, const std::vector<std::string>& matched,
                             const TrustSnapshot& trust, std::int64_t now_s, std::string* clauses) {
-  s.delivered = r.seq;
+  StreamPlace& place = s.place(r.writer);
+  place.delivered = r.seq;
   if (!wants(s, r, matched)) return false;
   const policy::DeliveryDecision d = judge(trust, s.node_id, r, now_s);
   if (!d.credential) return false;  // the session is closed at the next housekeeping
@@ -77,27 +84,27 @@ bool Router::judge_and_send(Session& s, const Routable& r, const std::vector<std
   crypto::Digest copy_hash{};
   Bytes frame = deliver_frame(r, d, &copy_hash);
   // Before sending: a send that closes the session (SLOW_CONSUMER) forgets it.
-  sessions_.remember_delivery(s, r.seq, copy_hash);
+  sessions_.remember_delivery(s, r.writer, r.seq, copy_hash);
   if (!s.attached) {
-    s.sent_unattached.insert(r.seq);
-    if (s.sent_unattached.size() > kMaxSentUnattached) s.sent_unattached.erase(s.sent_unattached.begin());
+    place.sent_unattached.insert(r.seq);
+    if (place.sent_unattached.size() > kMaxSentUnattached) place.sent_unattached.erase(place.sent_unattached.begin());
   }
   sessions_.send(s, std::move(frame));
   if (clauses != nullptr) {
     record("delivery", "delivered", "sections " + d.delivered_list());
   } else {
-    record("delivery", "delivered", "seq " + std::to_string(r.seq) + " sections " + d.delivered_list());
+    record("delivery", "delivered", r.place_label() + " sections " + d.delivered_list());
   }
   return true;
 }
 
 bool Router::wants(Session& s, const Routable& r, const std::vector<std::string>& matched) {
   // Sent already in this session, before it attached: not twice.
-  if (s.sent_unattached.erase(r.seq) > 0) return false;
+  if (s.place(r.writer).sent_unattached.erase(r.seq) > 0) return false;
   if (s.attached && std::binary_search(matched.begin(), matched.end(), s.node_id)) return true;
   const std::string& topic = r.report->header.topic();
   return std::any_of(s.session_patterns.begin(), s.session_patterns.end(), [&](const SessionPattern& p) {
-    return r.seq > p.after_seq && policy::topic_matches(p.pattern, topic);
+    return r.seq > p.after(r.writer) && policy::topic_matches(p.pattern, topic);
   });
 }
 
@@ -121,11 +128,11 @@ Bytes Router::deliver_frame(const Routable& r, const policy::DeliveryDecision& d
       if (!r.raw_hash) r.raw_hash = receipt::copy_hash(ByteView(*r.raw));
       *copy_hash = *r.raw_hash;
     }
-    return wire::encode_deliver(r.seq, ByteView(*r.raw), r.receipt);
+    return wire::encode_deliver(r.seq, ByteView(*r.raw), r.receipt, r.writer);
   }
   const std::string torn = report::redact(r.report->report, decision.delivered()).SerializeAsString();
   if (copy_hash != nullptr) *copy_hash = receipt::copy_hash(as_bytes(torn));
-  return wire::encode_deliver(r.seq, as_bytes(torn), r.receipt);
+  return wire::encode_deliver(r.seq, as_bytes(torn), r.receipt, r.writer);
 }
 
 }  // namespace tearline::broker

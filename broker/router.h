@@ -16,6 +16,13 @@
 // delivered to nobody, with one entry: event "withheld", node "", decision
 // "withheld", detail "seq S all nodes: <reasons>" (withhold_from_all).
 //
+// Streams (docs/protocol.md 6.14): a report is routed in the stream of the
+// broker that accepted it (Routable::writer; empty: this broker's own), and
+// every position below (delivered, acked, the copies awaiting an ACK, the
+// seqs sent before attaching) is the session's place in that stream
+// (Session::place). "seq S" in the audit entries below reads "WRITER seq S"
+// for another broker's report.
+//
 // Audit entries, exactly (docs/reliability.md, "Audit log"). For one
 // session (route_to, which CatchUp uses):
 //   topic not readable     -> withheld "all sections: <topic reasons>"
@@ -55,20 +62,30 @@ namespace tearline::broker {
 // Borrowed pointers; they live as long as the routing call.
 struct Routable {
   Routable(std::uint64_t seq_, const report::VerifiedReport* report_, std::string_view originator_country_,
-           const Bytes* raw_, ByteView receipt_ = {}, std::int64_t accepted_ms_ = 0)
+           const Bytes* raw_, ByteView receipt_ = {}, std::int64_t accepted_ms_ = 0, std::string_view writer_ = {})
       : seq(seq_),
         report(report_),
         originator_country(originator_country_),
         raw(raw_),
         receipt(receipt_),
-        accepted_ms(accepted_ms_) {}
+        accepted_ms(accepted_ms_),
+        writer(writer_) {}
 
-  std::uint64_t seq = 0;
+  // "seq S" in this broker's stream, "WRITER seq S" in another's: how
+  // audit entries name the report's place.
+  std::string place_label() const;
+
+  std::uint64_t seq = 0;  // in the stream of `writer`
   const report::VerifiedReport* report = nullptr;
   std::string_view originator_country;
   const Bytes* raw = nullptr;  // the report's exact bytes
   ByteView receipt;            // the broker's acceptance receipt, sent with every copy
   std::int64_t accepted_ms = 0;
+  std::string_view writer;  // the broker that accepted it, when another (its stream); empty: this broker
+  // Where its originator's previous report is (StoredReport::prev): in
+  // the stream of prev_writer (empty: this broker's) at prev_seq; 0: none.
+  std::string_view prev_writer;
+  std::uint64_t prev_seq = 0;
   // BLAKE2b-256 of *raw, computed once for the sessions that get it whole.
   mutable std::optional<crypto::Digest> raw_hash;
 };
@@ -87,17 +104,26 @@ class Router {
   // Records that `r` goes to nobody because `why` (one audit entry).
   void withhold_from_all(const Routable& r, const Status& why);
 
+  // The per-originator order across streams: whether `s` has passed the
+  // place of r's originator's previous report (or it has none). A report
+  // goes to a session only once this holds; until then the session stays
+  // before it in r's stream.
+  static bool passed_prev(const Session& s, const Routable& r) {
+    return r.prev_seq == 0 || s.delivered_in(r.prev_writer) >= r.prev_seq;
+  }
+
   // The nodes with a pattern matching the report's topic (sorted).
   std::vector<std::string> subscribers(const Routable& r) const;
 
-  // Routes a report just committed: every READY session at the head
-  // (delivered == r.seq - 1) moves to r.seq, whether or not it wants it
-  // (so that it does not think itself behind and catch up from the store),
-  // and the sessions that want it (wants()) are judged and sent their copy.
-  // Sessions behind are left to CatchUp. Returns the copies sent.
+  // Routes a report of this broker's own just committed: every READY
+  // session at the head (delivered == r.seq - 1) that passed_prev() moves
+  // to r.seq, whether or not it wants it (so that it does not think itself
+  // behind and catch up from the store), and the sessions that want it
+  // (wants()) are judged and sent their copy. Sessions behind, or not past
+  // the report's prev, are left to CatchUp. Returns the copies sent.
   std::size_t route_live(const Routable& r, const TrustSnapshot& trust, std::int64_t now_s);
 
-  // Judges `r` for one session: its delivered becomes r.seq; when the
+  // Judges `r` for one session: its delivered (in r's stream) becomes r.seq; when the
   // session wants it (wants(), with `matched` = subscribers(r)) the
   // decision is made, audited and the copy sent. True when a copy was sent.
   bool route_to(Session& s, const Routable& r, const std::vector<std::string>& matched, const TrustSnapshot& trust,
@@ -107,7 +133,8 @@ class Router {
   // "Subscriptions"): not when this session was sent it already before it
   // attached (that mark is consumed); yes when the session is attached and
   // its node is in `matched` (the durable set), or when one of its session
-  // patterns, accepted before r.seq was committed, matches the topic.
+  // patterns, accepted before r.seq was committed in its stream, matches
+  // the topic.
   static bool wants(Session& s, const Routable& r, const std::vector<std::string>& matched);
 
   // What of `r` the node receives (policy::decide_delivery with the
@@ -116,8 +143,8 @@ class Router {
                                         std::int64_t now_s);
   // The DELIVER frame of `r` for a decision that delivers something: the
   // exact bytes when every section is delivered, else a redacted copy; with
-  // the acceptance receipt. `copy_hash`, when given, receives the hash of
-  // the report bytes it carries (receipt::copy_hash).
+  // the acceptance receipt, naming r's stream when it is another broker's. `copy_hash`, when given, receives the hash
+  // of the report bytes it carries (receipt::copy_hash).
   static Bytes deliver_frame(const Routable& r, const policy::DeliveryDecision& decision,
                              crypto::Digest* copy_hash = nullptr);
 

@@ -49,9 +49,11 @@ SessionTable::Sent SessionTable::send(Session& s, Bytes frame) {
   return Sent::kClosedSlowConsumer;
 }
 
-void SessionTable::remember_delivery(Session& s, std::uint64_t seq, const crypto::Digest& hash) const {
-  s.unacked[seq] = hash;
-  while (s.unacked.size() > max_pending_deliveries_ + kUnackedSlack) s.unacked.erase(s.unacked.begin());
+void SessionTable::remember_delivery(Session& s, std::string_view writer, std::uint64_t seq,
+                                     const crypto::Digest& hash) const {
+  auto& unacked = s.place(writer).unacked;
+  unacked[seq] = hash;
+  while (unacked.size() > max_pending_deliveries_ + kUnackedSlack) unacked.erase(unacked.begin());
 }
 
 void SessionTable::flush() {
@@ -74,6 +76,10 @@ void SessionTable::close(Session& s) {
   s.attached = false;
   s.session_patterns.clear();
   s.sent_unattached.clear();
+  for (auto& [writer, place] : s.streams) {
+    place.unacked.clear();
+    place.sent_unattached.clear();
+  }
   s.state = SessionState::kClosed;
 }
 

@@ -33,6 +33,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/bytes.h"
@@ -48,42 +49,81 @@ namespace tearline::broker {
 enum class SessionState { kNew, kReady, kClosed };
 
 // A session-only subscription (Subscribe.session_only): it selects the
-// reports committed after `after_seq`, the head when it was accepted.
+// reports committed after the heads when it was accepted: `after_seq` in
+// this broker's stream, `after_streams` in other brokers' (a stream not
+// named there: from its start).
 struct SessionPattern {
   std::string pattern;
   std::uint64_t after_seq = 0;
+  std::map<std::string, std::uint64_t, std::less<>> after_streams;
+  // The head of `writer`'s stream (empty: this broker's) when accepted.
+  std::uint64_t after(std::string_view writer) const {
+    if (writer.empty()) return after_seq;
+    auto it = after_streams.find(writer);
+    return it == after_streams.end() ? 0 : it->second;
+  }
 };
 
-// Seqs remembered in Session::sent_unattached at most; beyond, the oldest is
-// forgotten (and could be sent once more if the session attaches).
+// Seqs remembered in StreamPlace::sent_unattached at most; beyond, the
+// oldest is forgotten (and could be sent once more if the session attaches).
 inline constexpr std::size_t kMaxSentUnattached = 65536;
 
-struct Session {
+// A session's place in one stream of reports (docs/protocol.md 6.14): this
+// broker's own, or another broker's sharing its store. Seqs are that
+// stream's.
+struct StreamPlace {
+  std::uint64_t acked = 0;
+  std::uint64_t delivered = 0;  // highest seq routed to this session (sent or judged)
+  // Copies sent in this session and not yet acknowledged: seq -> the
+  // copy's hash (receipt::copy_hash), which the node's delivery receipt must
+  // name (broker/delivery_ack.h). Cleared by HELLO and by close().
+  std::map<std::uint64_t, crypto::Digest> unacked;
+  // Seqs sent while unattached: when the session attaches and catches up
+  // from the node's cursor, these are not sent a second time.
+  std::set<std::uint64_t> sent_unattached;
+  // Held back at the report after `delivered`, whose originator's previous
+  // report (Router::passed_prev) is in `waits_writer`'s stream at
+  // `waits_seq`, not yet passed; 0: not held.
+  std::string waits_writer;
+  std::uint64_t waits_seq = 0;
+};
+
+// A session. Its place in this broker's own stream is the StreamPlace it
+// derives from (s.delivered, s.acked, ...); its places in other brokers'
+// streams are in `streams`, by writer (a writer not there: from its start).
+struct Session : StreamPlace {
   std::string routing_id;
   std::string node_id;  // authenticated (ZAP User-Id)
   SessionState state = SessionState::kNew;
   int failures = 0;  // consecutive failed requests
   std::int64_t last_seen_ms = 0;
-  std::uint64_t acked = 0;
-  std::uint64_t delivered = 0;  // highest broker seq routed to this session (sent or judged)
-  std::deque<Bytes> backlog;    // frames the socket could not take yet
+  std::deque<Bytes> backlog;  // frames the socket could not take yet
   std::size_t backlog_bytes = 0;
   std::int64_t hello_refused_ms = -1;  // last HELLO answered with the cooldown refusal
   std::uint64_t ready_serial = 0;      // order of its WELCOME among all sessions (mark_ready); 0: never
-  // Copies sent in this session and not yet acknowledged: broker seq -> the
-  // copy's hash (receipt::copy_hash), which the node's delivery receipt must
-  // name (broker/delivery_ack.h). Cleared by HELLO and by close().
-  std::map<std::uint64_t, crypto::Digest> unacked;
   // The subscription model (docs/protocol.md, "Subscriptions"). Attached:
   // the session sent a durable SUBSCRIBE; it receives the node's durable set
-  // from the node's cursor on and its ACKs move the cursor. Unattached, it
+  // from the node's cursors on and its ACKs move them. Unattached, it
   // receives only what its session patterns select, live.
   bool attached = false;
   std::vector<SessionPattern> session_patterns;
-  // Seqs sent while unattached: when the session attaches and catches up
-  // from the node's cursor, these are not sent a second time.
-  std::set<std::uint64_t> sent_unattached;
+  std::map<std::string, StreamPlace, std::less<>> streams;  // other brokers' streams, by writer
 
+  // Its place in `writer`'s stream (empty: this broker's own), made when new.
+  StreamPlace& place(std::string_view writer) {
+    if (writer.empty()) return *this;
+    auto it = streams.find(writer);
+    if (it == streams.end()) it = streams.emplace(std::string(writer), StreamPlace{}).first;
+    return it->second;
+  }
+  // Whether its place in a stream is held back (StreamPlace::waits_seq).
+  bool held(const StreamPlace& p) const { return p.waits_seq != 0 && delivered_in(p.waits_writer) < p.waits_seq; }
+  // Where it is in `writer`'s stream, without making a place (0: not there).
+  std::uint64_t delivered_in(std::string_view writer) const {
+    if (writer.empty()) return delivered;
+    auto it = streams.find(writer);
+    return it == streams.end() ? 0 : it->second.delivered;
+  }
   bool ready() const { return state == SessionState::kReady; }
 };
 
@@ -141,12 +181,11 @@ class SessionTable {
   // Sends `frame`, or queues it behind the session's backlog. May close the
   // session SLOW_CONSUMER (then the frame is dropped with the backlog).
   Sent send(Session& s, Bytes frame);
-  // Remembers that `s` was sent the copy of `seq` whose hash is `hash`, for
-  // its ACK. Bounded: beyond max_pending_deliveries + kUnackedSlack copies
-  // the oldest is forgotten (an ACK naming it later fails; a node that
-  // follows the protocol acknowledges long before: at most 64 copies after
-  // it took them, and the pipes between hold far fewer).
-  void remember_delivery(Session& s, std::uint64_t seq, const crypto::Digest& hash) const;
+  // Remembers that `s` was sent the copy of `seq` in `writer`'s stream
+  // (empty: this broker's) whose hash is `hash`, for its ACK. Bounded: beyond max_pending_deliveries + kUnackedSlack
+  // copies the oldest is forgotten (an ACK naming it later fails; a node that follows the protocol acknowledges long
+  // before: at most 64 copies after it took them, and the pipes between hold far fewer).
+  void remember_delivery(Session& s, std::string_view writer, std::uint64_t seq, const crypto::Digest& hash) const;
   // Sends what the backlogs hold, in order, while the pipes take it.
   void flush();
   bool any_backlog() const;

@@ -23,6 +23,7 @@ Status Broker::Impl::open_store() {
   so.retention_bytes = config.storage.retention_bytes;
   so.max_bytes = config.storage.max_bytes;
   so.writer = broker_id;  // this broker's stream in a store several brokers share
+  store_writer = so.writer;
   so.writer_key = audit_key->public_key();
   RecoveredState state;
   const bool on_pg = config.storage.backend == StoreBackend::kPostgresql;
@@ -73,6 +74,7 @@ Status Broker::Impl::open_store() {
         return group.receipt_for_stored(seq, receipt::report_digest(r.report), accepted_ms);
       },
       CatchUpChecks{&roots, [this](auto... a) { audit_event(std::move(a)...); }, &counters.damaged_records});
+  catch_up->set_own_writer(store_writer);
   log->info("event=store_recovered store={} seq={} originators={} durable_nodes={} audit_entries={}",
             on_pg ? "postgresql" : "sqlite", state.last_seq, state.sequences.size(), node_cursors.size(),
             state.last_audit.index);

@@ -85,8 +85,13 @@ void StoreWriter::run() {
       job_.reset();
     }
     std::string clashing_id;
-    Status status = store_.commit(batch, &clashing_id);
-    if (status.is_ok()) anchor_checkpoints(batch);
+    std::vector<std::optional<StreamPosition>> prevs;
+    Status status = store_.commit(batch, &clashing_id, &prevs);
+    if (status.is_ok()) {
+      anchor_checkpoints(batch);
+      // Each report's `prev` as the store found it (Written's contract).
+      for (std::size_t i = 0; i < prevs.size() && i < batch.reports.size(); ++i) batch.reports[i].prev = prevs[i];
+    }
     {
       MutexLock lock(mu_);
       result_ = Written{std::move(status), std::move(batch), std::move(clashing_id)};

@@ -42,7 +42,7 @@ class StoreWriter {
  public:
   struct Written {
     Status status;            // Store::commit's answer
-    Batch batch;              // the batch, handed back
+    Batch batch;              // the batch, handed back; written, each report's `prev` as the store found it
     std::string clashing_id;  // with REPLAYED_REPORT (SEQUENCE_REGRESSION): the report id refused
   };
 

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <deque>
 #include <fstream>
+#include <map>
 #include <set>
 
 #include "base/clock.h"
@@ -94,8 +95,11 @@ struct Session::Impl {
   // Each WELCOME starts a generation: copies sent in an earlier one are
   // not acknowledged (the broker forgot them and sends them again).
   std::uint64_t generation = 0;
-  std::string broker_id;                       // WELCOME's
-  std::vector<receipt::DeliveredCopy> to_ack;  // taken in this generation, not yet acknowledged
+  std::string broker_id;  // WELCOME's
+  // Taken in this generation, not yet acknowledged, per stream: the writer
+  // (empty: broker_id's own stream; docs/protocol.md 6.14).
+  std::map<std::string, std::vector<receipt::DeliveredCopy>> to_ack;
+  std::size_t to_ack_count = 0;
   std::optional<Status> session_error;
   std::set<std::string> seen_ids;
   std::deque<std::string> seen_order;
@@ -118,6 +122,7 @@ struct Session::Impl {
     broker_id = connection->welcome().broker_id();
     broker_digest = connection->welcome().directory_digest();
     to_ack.clear();
+    to_ack_count = 0;
     // The link's history up to this WELCOME is settled by it; a drop after
     // its handshake is not.
     const std::vector<bool> changes = connection->link_changes();
@@ -187,24 +192,32 @@ struct Session::Impl {
     }
   }
 
-  // Sends one ACK with the signed delivery receipt of every copy taken
-  // since the last one (nothing when none).
+  // Sends, per stream, one ACK with the signed delivery receipt of every
+  // copy taken since the last one (nothing when none): format 1 for the
+  // broker's own stream, format 2 naming the writer for another's.
   void acknowledge() {
-    if (to_ack.empty()) return;
-    const Bytes signed_receipt =
-        receipt::sign_delivery(options.node_id, broker_id, keys->signing, SystemClock::instance().now_ms(), to_ack);
-    (void)connection->try_send(wire::make_ack(to_ack.back().broker_seq, signed_receipt));
+    for (const auto& [writer, copies] : to_ack) {
+      if (copies.empty()) continue;
+      const Bytes signed_receipt = receipt::sign_delivery(options.node_id, broker_id, keys->signing,
+                                                          SystemClock::instance().now_ms(), copies, writer);
+      (void)connection->try_send(wire::make_ack(copies.back().broker_seq, signed_receipt, writer));
+    }
     to_ack.clear();
+    to_ack_count = 0;
   }
 
   // A copy taken by receive(): acknowledged with the next receipt when it
   // came in this generation.
   void taken(std::uint64_t generation_of, const v1::Deliver& d) {
     if (generation_of != generation) return;
-    last_seq = std::max(last_seq, d.broker_seq());
-    if (!to_ack.empty() && d.broker_seq() <= to_ack.back().broker_seq) acknowledge();  // seqs ascend per receipt
-    to_ack.push_back(delivered_copy(d.broker_seq(), as_bytes(d.report())));
-    if (to_ack.size() >= kAckEvery) acknowledge();
+    const std::string writer = d.writer() == broker_id ? std::string() : d.writer();
+    if (writer.empty()) last_seq = std::max(last_seq, d.broker_seq());
+    auto pending = to_ack.find(writer);
+    if (pending != to_ack.end() && !pending->second.empty() && d.broker_seq() <= pending->second.back().broker_seq) {
+      acknowledge();  // seqs ascend per receipt
+    }
+    to_ack[writer].push_back(delivered_copy(d.broker_seq(), as_bytes(d.report())));
+    if (++to_ack_count >= kAckEvery) acknowledge();
   }
 
   // Handles a frame that is not the answer being waited for.
@@ -214,6 +227,7 @@ struct Session::Impl {
     } else if (f.has_gap()) {
       v1::Deliver marker;
       marker.set_broker_seq(f.gap().broker_seq());
+      marker.set_writer(f.gap().writer());
       deliveries.emplace_back(generation, std::move(marker));
       gaps.push_back(wire::status_of(f.gap()));
     } else if (f.has_error()) {
@@ -223,6 +237,7 @@ struct Session::Impl {
       if (wire::closes_session(static_cast<Code>(f.error().code()))) {
         ready = false;
         to_ack.clear();
+        to_ack_count = 0;
       }
       session_error = st;
     } else if (f.has_directory_changed()) {
@@ -609,6 +624,7 @@ std::optional<Received> Session::receive(int timeout_ms) {
         Received gap;
         gap.kind = ReceivedKind::kGap;
         gap.broker_seq = d.broker_seq();
+        gap.writer = d.writer() == impl_->broker_id ? std::string() : d.writer();
         gap.gap = std::move(impl_->gaps.front());
         impl_->gaps.pop_front();
         return gap;
@@ -624,9 +640,12 @@ std::optional<Received> Session::receive(int timeout_ms) {
         }
         if (impl_->deliveries.empty()) impl_->acknowledge();
       }
-      Received r = open_delivered(as_bytes(d.report()), d.broker_seq(), as_bytes(d.receipt()), impl_->broker_id,
+      // Another broker's report: its receipt is that broker's (6.14).
+      const std::string& accepted_by = d.writer().empty() ? impl_->broker_id : d.writer();
+      Received r = open_delivered(as_bytes(d.report()), d.broker_seq(), as_bytes(d.receipt()), accepted_by,
                                   *impl_->directory, impl_->options.node_id, impl_->keys->sealing, &impl_->roots,
                                   &impl_->unwraps, &impl_->receipts);
+      r.writer = d.writer() == impl_->broker_id ? std::string() : d.writer();
       if (r.verification.is_ok() && !impl_->remember(r.report_id_hex)) continue;  // duplicate
       return r;
     }

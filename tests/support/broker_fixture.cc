@@ -52,6 +52,25 @@ BrokerFixture::BrokerFixture(const Configure& configure, const Clock& clock)
   start();
 }
 
+BrokerFixture::BrokerFixture(BrokerFixture& first, const std::string& broker_id, const std::string& agency,
+                             const Configure& configure)
+    : dir_("tearline-e2e"), pki_(first.pki_), broker_id_(broker_id), clock_(first.clock_) {
+  identity::BrokerIdentity who;
+  who.node_id = broker_id;
+  who.agency = agency;
+  who.not_before = SystemClock::instance().now_seconds() - 60;
+  who.not_after = who.not_before + 365 * 86400;
+  Status made = identity::init_broker(pki_, who, false);
+  if (!made) throw std::runtime_error("broker " + broker_id + ": " + made.to_string());
+  config_ = first.config_;
+  config_.endpoint = "tcp://127.0.0.1:*";
+  config_.key_file = pki_.other_broker_key(broker_id);
+  config_.data_dir = dir_.path() / "data";
+  if (configure) configure(config_);
+  if (first.running()) first.reload();
+  start();
+}
+
 BrokerFixture::~BrokerFixture() { stop(); }
 
 void BrokerFixture::start() {
@@ -90,6 +109,7 @@ client::SessionOptions BrokerFixture::options(const std::string& node) const {
   o.directory = pki_.directory();
   o.key_file = pki_.node_key(node);
   o.node_id = node;
+  o.broker_id = broker_id_;
   return o;
 }
 

@@ -42,6 +42,14 @@ class BrokerFixture {
   // The same with the broker asking `clock` (e.g. a FixedClock; it must
   // outlive the fixture) instead of the system clock.
   BrokerFixture(const Configure& configure, const Clock& clock);
+  // A further broker of `first`'s PKI (what `tearline certs broker
+  // --additional` makes): a credential `broker_id` of `agency` is issued
+  // into the directory, with its keys under keys/brokers/; it gets a
+  // data_dir of its own, the configuration `configure` makes of first's,
+  // and `first` (when running) reloads the directory. Sessions from
+  // options() name it (SessionOptions::broker_id).
+  BrokerFixture(BrokerFixture& first, const std::string& broker_id, const std::string& agency,
+                const Configure& configure);
   ~BrokerFixture();  // stops the broker and joins its thread
   BrokerFixture(const BrokerFixture&) = delete;
   BrokerFixture& operator=(const BrokerFixture&) = delete;
@@ -96,6 +104,7 @@ class BrokerFixture {
   identity::PkiPaths pki_;
   broker::Config config_;
   std::string endpoint_;
+  std::string broker_id_;  // a further broker's id; empty: the PKI's first broker
   const Clock* clock_;
   std::unique_ptr<broker::Broker> broker_;
   std::thread thread_;

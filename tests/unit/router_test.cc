@@ -286,7 +286,7 @@ TEST_CASE("router: an unattached session receives only what its session patterns
   Session& s = w.session("r-agent", "dea-cucuta-agent", 4);
   s.attached = false;
   // Accepted when the head was 5: report 5 is older than the pattern.
-  s.session_patterns.push_back(SessionPattern{"intel.seizures.>", 5});
+  s.session_patterns.push_back(SessionPattern{"intel.seizures.>", 5, {}});
   CHECK(w.router.route_live(r5, w.trust, kDemoNow) == 0);  // the durable set does not apply, the pattern is newer
   CHECK(w.router.route_live(r6, w.trust, kDemoNow) == 0);  // the pattern does not match
   CHECK(w.router.route_live(r7, w.trust, kDemoNow) == 1);

@@ -173,7 +173,7 @@ TEST_CASE("session table: unacknowledged copies are remembered, bounded, and for
   const std::size_t cap = 10 + kUnackedSlack;
   for (std::uint64_t seq = 1; seq <= cap + 5; ++seq) {
     h[0] = static_cast<std::uint8_t>(seq);
-    t.remember_delivery(s, seq, h);
+    t.remember_delivery(s, "", seq, h);
   }
   REQUIRE(s.unacked.size() == cap);
   CHECK(s.unacked.begin()->first == 6);  // the oldest were forgotten

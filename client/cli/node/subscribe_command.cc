@@ -58,6 +58,7 @@ std::string signature_text(const client::Received& r) {
 void print_json(const client::Received& r) {
   tearline::v1::CliReceivedReport m;
   m.set_broker_seq(r.broker_seq);
+  m.set_accepted_by(r.writer);
   m.set_report_id(r.report_id_hex);
   m.set_originator(r.originator);
   m.set_topic(r.topic);
@@ -93,23 +94,28 @@ std::string advice_for(const Status& verification) {
   }
 }
 
+// "seq N", or "seq N of BROKER" in another broker's stream (6.14).
+std::string seq_text(const client::Received& r) {
+  return "seq " + std::to_string(r.broker_seq) + (r.writer.empty() ? "" : " of " + r.writer);
+}
+
 // A gap notice (docs/protocol.md 6.13): "GAP seq N: CODE: reason", or under
 // --json one object {"gap": the GAP frame's fields (tearline.v1.Gap)}.
 void print_gap(const client::Received& r, bool json) {
   if (json) {
-    std::cout << "{\"gap\":" << to_json(wire::make_gap(r.broker_seq, r.gap).gap()) << "}\n";
+    std::cout << "{\"gap\":" << to_json(wire::make_gap(r.broker_seq, r.gap, r.writer).gap()) << "}\n";
   } else {
-    std::cout << "GAP seq " << r.broker_seq << ": " << one_line(r.gap.to_string()) << "\n";
+    std::cout << "GAP " << seq_text(r) << ": " << one_line(r.gap.to_string()) << "\n";
   }
 }
 
 void print_readable(const client::Received& r) {
   if (!r.verification) {
-    std::cout << "report (broker seq " << r.broker_seq << ") NOT VERIFIED: " << r.verification.to_string() << "\n"
+    std::cout << "report (broker " << seq_text(r) << ") NOT VERIFIED: " << r.verification.to_string() << "\n"
               << "  what to do: " << advice_for(r.verification) << "\n\n";
     return;
   }
-  std::cout << "report " << r.report_id_hex << " (broker seq " << r.broker_seq << ")\n"
+  std::cout << "report " << r.report_id_hex << " (broker " << seq_text(r) << ")\n"
             << "  originator: " << r.originator << "\n"
             << "  topic:      " << r.topic << "\n"
             << "  created:    " << utc(r.created_at_ms / 1000) << "\n"

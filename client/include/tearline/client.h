@@ -188,6 +188,10 @@ struct Received {
   ReceivedKind kind = ReceivedKind::kReport;
   Status gap;  // kGap: the broker's reasons (never OK); kReport: OK
   std::uint64_t broker_seq = 0;
+  // The broker whose stream broker_seq is in, when not the one this session
+  // speaks to: another broker sharing its store accepted the report
+  // (docs/protocol.md 6.14); empty otherwise.
+  std::string writer;
   Status verification;  // OK when the signature and every commitment verified
   std::string report_id_hex, originator, topic;
   std::int64_t created_at_ms = 0;
