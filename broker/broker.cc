@@ -198,7 +198,9 @@ bool Broker::Impl::follow_streams() {
   for (const auto& [stream, head] : feed->heads()) {
     if (!catch_up->behind_in(stream, head)) continue;
     counters.delivered += catch_up->run_stream(stream, head, *trust.current(), clock.now_seconds());
-    behind = behind || catch_up->behind_in(stream, head);
+    // A stream that cannot be read now is tried again at the next pass,
+    // not at once.
+    behind = behind || (catch_up->behind_in(stream, head) && !catch_up->failing(stream));
   }
   return behind;
 }
@@ -288,6 +290,9 @@ Result<std::unique_ptr<Broker>> Broker::create(const Config& config, const Clock
     impl->writer = std::make_unique<StoreWriter>(*impl->store, impl->context, notify,
                                                  audit::anchor_path(config.data_dir), impl->log);
     impl->feed = std::make_unique<StreamFeed>(*impl->store, impl->store_writer, impl->context, notify, impl->log);
+    // The heads before the first HELLO: a session's places in the other
+    // streams start at them (a stream unknown then is read from its start).
+    impl->feed->refresh(clock.steady_ms());
     impl->pool = std::make_unique<VerifierPool>(
         config.verify_threads, kVerifierQueueLimit, impl->context, notify, [p](IngressJob job) {
           TrustSnapshotPtr snap = p->trust.current();

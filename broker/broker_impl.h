@@ -73,6 +73,9 @@ struct Broker::Impl {
   // node -> (writer -> acked seq) in other brokers' streams (durable;
   // docs/protocol.md 6.14), as the store recovered them
   std::map<std::string, std::map<std::string, std::uint64_t>> node_stream_cursors;
+  // node -> the fencing number of this broker's claim on its durable state,
+  // in a store several brokers share (Store::claim_node); empty otherwise.
+  std::map<std::string, std::uint64_t> node_fences;
   Router routing;
   std::int64_t next_housekeeping_ms = 0;  // steady time (base/clock.h)
   std::int64_t started_at_ms = 0;
@@ -134,6 +137,15 @@ struct Broker::Impl {
   Status check_patterns(const google::protobuf::RepeatedPtrField<std::string>& patterns, bool policy_check,
                         const std::string& node);
   void attach(Session& s);
+  // ---- node_claims.cc: a node's durable state in a store several brokers share ----
+  // Claims the node of `s` for this broker and takes its stored patterns
+  // and cursors, unless another session of the node is attached here (this
+  // broker holds the claim then); OK for a store with one writer.
+  Status claim_node_of(const Session& s);
+  // Another broker claimed `node` after this broker's claim `fence`: when
+  // that is still the claim held, the node's attached sessions here are
+  // closed SESSION_REPLACED (their next attach claims it back).
+  void lost_claim(const std::string& node, std::uint64_t fence);
   void on_ack(Session& s, const tearline::v1::Ack& ack);
   void on_publish(Session& s, tearline::v1::Publish& pub);
   void on_admin(Session& s, const tearline::v1::Admin& admin);

@@ -152,11 +152,14 @@ std::size_t CatchUp::run_stream(const std::string& writer, std::uint64_t head, c
     auto rows =
         writer.empty() ? store_.read_after(from, kCatchUpBatch) : store_.read_stream(writer, from, kCatchUpBatch);
     if (!rows) {
-      for (const auto& w : waiting) {
-        log_->error("event=catch_up_failed node={} reason=\"{}\"{}", w.s->node_id, rows.status().to_string(),
+      if (failing_.insert(writer).second) {  // once per run of failures
+        log_->error("event=catch_up_failed sessions={} reason=\"{}\"{}", waiting.size(), rows.status().to_string(),
                     writer.empty() ? "" : " writer=" + writer);
       }
       return sent;
+    }
+    if (failing_.erase(writer) > 0) {
+      log_->info("event=catch_up_resumed{}", writer.empty() ? "" : " writer=" + writer);
     }
     // A short batch holds every stored row after `from`.
     const bool complete = rows->size() < kCatchUpBatch;
@@ -257,6 +260,9 @@ std::size_t CatchUp::run_stream(const std::string& writer, std::uint64_t head, c
           place.delivered = it->seq;
           continue;
         }
+        // Rows before this one that are not stored (retention deleted
+        // them) are passed: a prev among them is passed with them.
+        if (it->seq > place.delivered + 1) place.delivered = it->seq - 1;
         Routable r{it->seq, &*p.report, it->source.country, &it->bytes, receipt_of(*it, p), it->accepted_ms, writer};
         if (it->prev) {
           r.prev_writer = it->prev->writer == own_writer_ ? std::string_view() : std::string_view(it->prev->writer);

@@ -49,7 +49,8 @@
 //
 // Ownership and threads: owned by the broker's I/O thread, which alone calls
 // it; borrows the store, the router and the sessions. Store errors are
-// logged and the round ends; the next round tries again.
+// logged (once per run of failures of a stream) and the round ends; the
+// next round tries again.
 #pragma once
 
 #include <atomic>
@@ -109,6 +110,9 @@ class CatchUp {
   // The name this broker writes under (StoreOptions::writer): a `prev` the
   // store reads back in that stream is this broker's own.
   void set_own_writer(std::string name) { own_writer_ = std::move(name); }
+  // Whether the last read of `writer`'s stream failed (the caller need not
+  // try again at once).
+  bool failing(const std::string& writer) const { return failing_.count(writer) != 0; }
   // Store reads made so far (each serves every session behind it).
   std::uint64_t reads() const { return reads_; }
   // Distinct damaged records found since this object was made.
@@ -131,6 +135,7 @@ class CatchUp {
   LateReceipt late_receipt_;
   CatchUpChecks checks_;
   std::string own_writer_;
+  std::set<std::string> failing_;                                 // streams whose last read failed
   std::set<std::pair<std::string, std::uint64_t>> reported_;      // damaged (writer, seq) already reported
   std::set<std::pair<std::string, std::uint64_t>> unverifiable_;  // signed with a replaced key, already reported
   std::uint64_t reads_ = 0;

@@ -130,7 +130,8 @@ bool GroupCommit::backlog_turn(bool urgent, bool lazy_age) const {
 
 std::optional<Batch> GroupCommit::build(
     std::int64_t now_ms, std::int64_t steady_ms, const std::map<std::string, std::uint64_t>& cursors,
-    const std::map<std::string, std::map<std::string, std::uint64_t>>& stream_cursors) {
+    const std::map<std::string, std::map<std::string, std::uint64_t>>& stream_cursors,
+    const std::map<std::string, std::uint64_t>& fences) {
   if (inflight_) return std::nullopt;
   const bool urgent =
       !staged_.empty() || !replays_.empty() || !replies_.empty() || !dirty_subscriptions_.empty() || force_;
@@ -201,6 +202,12 @@ std::optional<Batch> GroupCommit::build(
     auto it = of_node->second.find(writer);
     if (it != of_node->second.end()) batch.stream_cursors[{node, writer}] = it->second;
   }
+  auto fence = [&](const std::string& node) {
+    if (auto it = fences.find(node); it != fences.end()) batch.fences[node] = it->second;
+  };
+  for (const auto& [node, patterns] : batch.subscriptions) fence(node);
+  for (const auto& [node, acked] : batch.cursors) fence(node);
+  for (const auto& [key, acked] : batch.stream_cursors) fence(key.first);
   return finish_build(std::move(f), batch, now_ms, steady_ms);
 }
 
@@ -236,6 +243,10 @@ CommitOutcome GroupCommit::finish(StoreWriter::Written written, std::int64_t ste
                to_hex(ByteView(c.signature.data(), c.signature.size())));
   }
   out.replies = std::move(f.replies);
+  for (const auto& node : written.fenced) {
+    if (auto it = written.batch.fences.find(node); it != written.batch.fences.end())
+      out.fenced.emplace_back(node, it->second);
+  }
   const std::uint64_t head_before = head_;
   out.committed.reserve(f.staged.size());
   for (auto& st : f.staged) {

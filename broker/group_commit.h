@@ -105,6 +105,9 @@ struct CommitOutcome {
   std::vector<Committed> committed;   // kWritten, in seq order
   std::vector<Refusal> refused;
   Status failure;  // kFailed: the store's answer
+  // kWritten: (node, fence) whose rows the store kept out: another writer
+  // claimed the node after this broker's claim with that fence.
+  std::vector<std::pair<std::string, std::uint64_t>> fenced;
 };
 
 class GroupCommit {
@@ -148,10 +151,13 @@ class GroupCommit {
   // The next batch when one is due (something urgent, lazy entries old or
   // many enough, a checkpoint due, or force()); nullopt otherwise or while
   // one is in flight. `cursors`: the acknowledged seq per node;
-  // `stream_cursors`: per node and other broker's stream.
+  // `stream_cursors`: per node and other broker's stream; `fences`: the
+  // fencing number of this broker's claim per node (Batch::fences), for
+  // the nodes whose rows the batch writes.
   std::optional<Batch> build(std::int64_t now_ms, std::int64_t steady_ms,
                              const std::map<std::string, std::uint64_t>& cursors,
-                             const std::map<std::string, std::map<std::string, std::uint64_t>>& stream_cursors = {});
+                             const std::map<std::string, std::map<std::string, std::uint64_t>>& stream_cursors = {},
+                             const std::map<std::string, std::uint64_t>& fences = {});
   bool in_flight() const { return inflight_.has_value(); }
   // Precondition: in_flight(). See the header comment for the outcome.
   CommitOutcome finish(StoreWriter::Written written, std::int64_t steady_ms);

@@ -48,13 +48,14 @@ void Broker::Impl::take_zap_events() {
 void Broker::Impl::start_commit() {
   take_zap_events();
   take_refusals(false);
-  auto batch = commits->build(clock.now_ms(), clock.steady_ms(), node_cursors, node_stream_cursors);
+  auto batch = commits->build(clock.now_ms(), clock.steady_ms(), node_cursors, node_stream_cursors, node_fences);
   if (batch) writer->submit(std::move(*batch));
 }
 
 // Answers and routes what the written (or failed) batch settled.
 CommitOutcome::Kind Broker::Impl::finish_commit(StoreWriter::Written written) {
   CommitOutcome out = commits->finish(std::move(written), clock.steady_ms());
+  for (const auto& [node, fence] : out.fenced) lost_claim(node, fence);
   if (out.kind == CommitOutcome::Kind::kWritten) {
     for (const auto& p : out.replies) {
       Session* s = sessions.find(p.routing_id);

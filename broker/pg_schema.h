@@ -14,7 +14,7 @@
 
 namespace tearline::broker {
 
-inline constexpr int kPgSchemaVersion = 2;
+inline constexpr int kPgSchemaVersion = 3;
 
 inline constexpr const char* kPgMigrations[kPgSchemaVersion] = {
     // Version 1: the tables of the SQLite store (broker/sqlite_store.cc,
@@ -92,6 +92,16 @@ ALTER TABLE reports ADD COLUMN prev_writer integer, ADD COLUMN prev_seq bigint; 
 -- Version 1 had one writer, 1: every originator's last report was its.
 UPDATE originators o SET last_writer = 1,
   last_seq = (SELECT MAX(seq) FROM reports r WHERE r.writer_id = 1 AND r.originator = o.node);
+)sql",
+    // Version 3: claims. A node's durable state (subscriptions, cursors) is
+    // written by the writer that last claimed it, under the claim's fencing
+    // number, which every claim raises (pg_store.h, "Claims").
+    R"sql(
+CREATE TABLE node_claims (
+  node   text PRIMARY KEY,
+  holder integer NOT NULL,  -- the writer that holds the claim
+  fence  bigint NOT NULL    -- raised by every claim
+);
 )sql",
 };
 

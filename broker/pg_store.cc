@@ -39,6 +39,14 @@ std::unique_ptr<PgStore::Connection> connect(const std::string& conninfo, const 
                   " DO UPDATE SET last_seq = GREATEST(writers.last_seq, EXCLUDED.last_seq),"
                   " report_bytes = writers.report_bytes + EXCLUDED.report_bytes RETURNING report_bytes");
   c->conn.prepare("clear_subscriptions", "DELETE FROM subscriptions WHERE node = $1");
+  c->conn.prepare("lock_claim", "SELECT holder, fence FROM node_claims WHERE node = $1 FOR SHARE");
+  c->conn.prepare("claim_node",
+                  "INSERT INTO node_claims(node, holder, fence) VALUES($1, $2, 1) ON CONFLICT (node)"
+                  " DO UPDATE SET holder = EXCLUDED.holder, fence = node_claims.fence + 1 RETURNING fence");
+  c->conn.prepare("node_patterns", "SELECT pattern FROM subscriptions WHERE node = $1 ORDER BY position, pattern");
+  c->conn.prepare("node_cursors",
+                  "SELECT c.writer_id, w.broker_id, c.acked FROM cursors c JOIN writers w USING (writer_id)"
+                  " WHERE c.node = $1 ORDER BY c.writer_id");
   c->conn.prepare("insert_subscription",
                   "INSERT INTO subscriptions(node, pattern, position) VALUES($1, $2, $3) ON CONFLICT DO NOTHING");
   c->conn.prepare("set_cursor",

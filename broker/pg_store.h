@@ -102,8 +102,14 @@
 // connections changes nothing in the database.
 //
 // A broker opens it when its configuration says storage.store =
-// "postgresql" (broker/store_open.cc). Not yet (issue 17's later steps):
-// brokers that route each other's reports, leases and fencing for cursors.
+// "postgresql" (broker/store_open.cc).
+//
+// Claims (node_claims, schema 3): a node's subscriptions and cursors are
+// written only by the writer that last claimed the node (claim_node), and
+// only under that claim's fencing number: write_batch locks each fenced
+// node's claim row (FOR SHARE, in node order) and leaves out the rows of a
+// node whose claim moved on (*fenced). A claim waits for a batch that holds
+// the row; a batch that comes after a claim sees it.
 #pragma once
 
 #include <atomic>
@@ -150,8 +156,8 @@ class PgStore final : public Store {
                                              std::int64_t now_ms, std::int64_t recent_window_ms, RecoveredState* state);
   ~PgStore() override;
 
-  Status commit(const Batch& batch, std::string* clashing_id,
-                std::vector<std::optional<StreamPosition>>* prevs) override;
+  Status commit(const Batch& batch, std::string* clashing_id, std::vector<std::optional<StreamPosition>>* prevs,
+                std::vector<std::string>* fenced) override;
   bool halted() const override { return halt_.halted(); }
   std::string halt_reason() const override { return halt_.reason(); }
   std::uint64_t footprint_bytes() override { return footprint_.load(); }
@@ -164,6 +170,9 @@ class PgStore final : public Store {
   Result<std::vector<StoredReport>> read_stream(const std::string& writer, std::uint64_t after,
                                                 std::size_t limit) override;
   std::unique_ptr<StoreWatch> watch() override;
+  // One statement on the read connection takes the claim (node_claims:
+  // holder this writer, fence one more); then the node's rows are read.
+  Result<std::optional<NodeClaim>> claim_node(const std::string& node) override;
   void fail_next_syncs_for_testing(int n) override { fail_syncs_ = n; }
   // This broker's writer id in the store (registered at open).
   int writer_id() const { return writer_id_; }
@@ -179,7 +188,7 @@ class PgStore final : public Store {
   // SEQUENCE_REGRESSION or STORAGE_FULL as values, server errors as
   // exceptions. Fills *prevs (when given) as commit() says.
   Status write_batch(pqxx::transaction_base& tx, const Batch& batch, std::string* clashing_id,
-                     std::vector<std::optional<StreamPosition>>* prevs);
+                     std::vector<std::optional<StreamPosition>>* prevs, std::vector<std::string>* fenced);
   // Runs `query` on the read connection, connecting (again) when needed.
   Status read(const std::function<void(pqxx::transaction_base&)>& query) EXCLUDES(reader_mu_);
   // The status for a server error: halts on damaged data.

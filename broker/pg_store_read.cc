@@ -81,6 +81,27 @@ Result<std::map<std::string, std::uint64_t>> PgStore::heads() {
   return out;
 }
 
+Result<std::optional<NodeClaim>> PgStore::claim_node(const std::string& node) {
+  NodeClaim claim;
+  // The claim is one statement (autocommit); a retry after a lost
+  // connection claims again, which only raises the fence once more.
+  Status s = read([&](pqxx::transaction_base& tx) {
+    claim = NodeClaim{};
+    claim.fence = static_cast<std::uint64_t>(tx.exec_prepared("claim_node", node, writer_id_)[0][0].as<std::int64_t>());
+    for (const auto& row : tx.exec_prepared("node_patterns", node)) claim.patterns.push_back(row[0].as<std::string>());
+    for (const auto& row : tx.exec_prepared("node_cursors", node)) {
+      const auto acked = static_cast<std::uint64_t>(row[2].as<std::int64_t>());
+      if (row[0].as<int>() == writer_id_) {
+        claim.cursor = acked;
+      } else if (!row[1].is_null()) {
+        claim.stream_cursors[row[1].as<std::string>()] = acked;
+      }
+    }
+  });
+  if (!s) return s;
+  return std::optional<NodeClaim>(std::move(claim));
+}
+
 Result<std::vector<StoredReport>> PgStore::read_stream(const std::string& writer, std::uint64_t after,
                                                        std::size_t limit) {
   std::vector<StoredReport> out;
@@ -136,7 +157,7 @@ void PgStore::measure_footprint() {
                   "current_schema())"
                   " AND c.relname IN"
                   " ('reports', 'originators', 'subscriptions', 'cursors', 'audit', 'audit_checkpoints', 'writers',"
-                  " 'schema_version')")[0][0]
+                  " 'schema_version', 'node_claims')")[0][0]
               .as<std::int64_t>());
     } catch (const std::exception&) {
       // Not measured this time; the next commit tries again.

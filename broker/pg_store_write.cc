@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <utility>
 #include <vector>
 
@@ -53,7 +54,7 @@ Status PgStore::begin_write(std::unique_ptr<pqxx::dbtransaction>* tx) {
 }
 
 Status PgStore::write_batch(pqxx::transaction_base& tx, const Batch& batch, std::string* clashing_id,
-                            std::vector<std::optional<StreamPosition>>* prevs) {
+                            std::vector<std::optional<StreamPosition>>* prevs, std::vector<std::string>* fenced) {
   // Rows that another broker's batch may write too are written in one
   // order that every broker follows (originators, report ids, patterns and
   // cursors by key), so that two batches never wait for each other in a
@@ -147,7 +148,19 @@ Status PgStore::write_batch(pqxx::transaction_base& tx, const Batch& batch, std:
                                                   ")");
     }
   }
+  // Claims (pg_store.h): each fenced node's claim row locked, in node
+  // order; a node whose claim moved on has none of its rows written.
+  std::set<std::string> fenced_out;
+  for (const auto& [node, fence] : batch.fences) {
+    const pqxx::result claim = tx.exec_prepared("lock_claim", node);
+    if (claim.empty() || claim[0][0].as<int>() != writer_id_ ||
+        static_cast<std::uint64_t>(claim[0][1].as<std::int64_t>()) != fence) {
+      fenced_out.insert(node);
+    }
+  }
+  if (fenced != nullptr) fenced->assign(fenced_out.begin(), fenced_out.end());
   for (const auto& [node, patterns] : batch.subscriptions) {
+    if (fenced_out.count(node) != 0) continue;
     tx.exec_prepared("clear_subscriptions", node);
     // Inserted in pattern order; `position` keeps the list's own order.
     std::map<std::string, int> sorted;
@@ -167,6 +180,7 @@ Status PgStore::write_batch(pqxx::transaction_base& tx, const Batch& batch, std:
   for (const auto& [node, acked] : batch.cursors) cursors[{node, options_.writer}] = acked;
   for (const auto& [key, acked] : cursors) {
     const auto& [node, writer] = key;
+    if (fenced_out.count(node) != 0) continue;
     if (writer == options_.writer) {
       tx.exec_prepared("set_cursor", node, writer_id_, pg::big(acked));
     } else if (tx.exec_prepared("set_stream_cursor", node, writer, pg::big(acked)).empty()) {
@@ -205,8 +219,9 @@ void PgStore::notify_watchers() {
   }
 }
 
-Status PgStore::commit(const Batch& batch, std::string* clashing_id,
-                       std::vector<std::optional<StreamPosition>>* prevs) {
+Status PgStore::commit(const Batch& batch, std::string* clashing_id, std::vector<std::optional<StreamPosition>>* prevs,
+                       std::vector<std::string>* fenced) {
+  if (fenced != nullptr) fenced->clear();
   if (halt_.halted()) return Status::fail(Code::STORAGE_HALTED, halt_reason());
   if (batch.empty()) return Status::ok();
   std::unique_ptr<pqxx::dbtransaction> tx;
@@ -214,7 +229,7 @@ Status PgStore::commit(const Batch& batch, std::string* clashing_id,
   if (!begun) return begun;
   bool committing = false;
   try {
-    Status written = write_batch(*tx, batch, clashing_id, prevs);
+    Status written = write_batch(*tx, batch, clashing_id, prevs, fenced);
     if (!written) {
       tx->abort();
       return written;

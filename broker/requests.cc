@@ -143,15 +143,16 @@ Status Broker::Impl::check_patterns(const google::protobuf::RepeatedPtrField<std
 
 // Attaches the session to its node's mailbox: it catches up from the
 // node's cursors, one per stream (a node without a mailbox gets one at the
-// session's places; a node with one but no cursor in some other broker's
-// stream starts that stream from its beginning), and its ACKs move them
+// session's places; a node with one but no cursor in some stream, this
+// broker's or another's, starts that stream from its beginning), and its
+// ACKs move them
 // from now on. Copies it was sent before attaching, after a cursor, are not
 // sent again (StreamPlace::sent_unattached).
 void Broker::Impl::attach(Session& s) {
   s.attached = true;
   auto cursor = node_cursors.find(s.node_id);
   auto& stream_cursors = node_stream_cursors[s.node_id];
-  if (cursor == node_cursors.end()) {
+  if (cursor == node_cursors.end() && stream_cursors.empty()) {  // no mailbox yet
     node_cursors[s.node_id] = s.delivered;
     commits->cursor_moved(s.node_id);
     s.sent_unattached.clear();
@@ -167,15 +168,17 @@ void Broker::Impl::attach(Session& s) {
       place.acked = acked;
       place.waits_seq = 0;
     };
-    rewind(s, cursor->second);
+    rewind(s, cursor == node_cursors.end() ? 0 : cursor->second);
     for (auto& [stream, place] : s.streams) {
       auto at = stream_cursors.find(stream);
       rewind(place, at == stream_cursors.end() ? 0 : at->second);
     }
     // Streams the node has a cursor in that this session has no place in
-    // yet (their writers not read by the feed so far).
+    // yet (their writers not read by the feed so far): from the cursor.
     for (const auto& [stream, acked] : stream_cursors) {
-      if (s.streams.find(stream) == s.streams.end()) rewind(s.place(stream), acked);
+      if (s.streams.find(stream) != s.streams.end()) continue;
+      StreamPlace& place = s.place(stream);
+      place.delivered = place.acked = acked;
     }
   }
   s.acked = node_cursors[s.node_id];
@@ -210,6 +213,7 @@ void Broker::Impl::on_subscribe(Session& s, const v1::Subscribe& sub) {
     note_outcome(s, Status::ok());
     return;
   }
+  if (problems.is_ok() && !s.attached) problems.merge(claim_node_of(s));
   std::vector<std::string> patterns = subscriptions.patterns_of(s.node_id);
   const std::size_t before = patterns.size();
   if (problems.is_ok()) {
@@ -249,6 +253,13 @@ void Broker::Impl::on_unsubscribe(Session& s, const v1::Unsubscribe& unsub) {
     send(s, wire::make_accepted(unsub.request_id()));
     note_outcome(s, Status::ok());
     return;
+  }
+  if (!s.attached) {
+    Status claimed = claim_node_of(s);
+    if (!claimed) {
+      reject(s, unsub.request_id(), claimed);
+      return;
+    }
   }
   std::vector<std::string> patterns = subscriptions.patterns_of(s.node_id);
   for (const auto& p : unsub.patterns())

@@ -218,8 +218,9 @@ Result<std::unique_ptr<Store>> SqliteStore::open(const StoreOptions& options, st
 }
 
 Status SqliteStore::commit(const Batch& batch, std::string* clashing_id,
-                           std::vector<std::optional<StreamPosition>>* prevs) {
+                           std::vector<std::optional<StreamPosition>>* prevs, std::vector<std::string>* fenced) {
   if (prevs != nullptr) prevs->assign(batch.reports.size(), std::nullopt);
+  if (fenced != nullptr) fenced->clear();
   if (halt_.halted()) return Status::fail(Code::STORAGE_HALTED, halt_reason());
   if (batch.empty()) return Status::ok();
   if (!batch.stream_cursors.empty()) {

@@ -50,9 +50,10 @@ class SqliteStore final : public Store {
                                              std::int64_t recent_window_ms, RecoveredState* state);
   ~SqliteStore() override;
 
-  // `prevs`: every report's is nullopt (one writer).
-  Status commit(const Batch& batch, std::string* clashing_id,
-                std::vector<std::optional<StreamPosition>>* prevs) override;
+  // `prevs`: every report's is nullopt; `fenced`: none, Batch::fences is
+  // ignored (one writer).
+  Status commit(const Batch& batch, std::string* clashing_id, std::vector<std::optional<StreamPosition>>* prevs,
+                std::vector<std::string>* fenced) override;
   bool halted() const override { return halt_.halted(); }
   std::string halt_reason() const override { return halt_.reason(); }
   std::uint64_t footprint_bytes() override;
@@ -66,6 +67,7 @@ class SqliteStore final : public Store {
   Result<std::vector<StoredReport>> read_stream(const std::string& writer, std::uint64_t after,
                                                 std::size_t limit) override;
   std::unique_ptr<StoreWatch> watch() override { return nullptr; }
+  Result<std::optional<NodeClaim>> claim_node(const std::string&) override { return std::optional<NodeClaim>(); }
   void fail_next_syncs_for_testing(int n) override { fail_syncs_ = n; }
 
  private:

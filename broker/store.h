@@ -150,6 +150,14 @@ struct RecoveredState {
   std::int64_t last_checkpoint_ms = 0;                        // that checkpoint's time_ms; 0 when none
 };
 
+// A node's durable state as one writer takes it over (Store::claim_node).
+struct NodeClaim {
+  std::uint64_t fence = 0;              // this claim's fencing number: higher than every earlier claim of the node
+  std::vector<std::string> patterns;    // the node's durable patterns, in their order
+  std::optional<std::uint64_t> cursor;  // in the claiming writer's stream; nullopt: none
+  std::map<std::string, std::uint64_t> stream_cursors;  // in the other writers' streams, by writer name
+};
+
 struct Batch {
   std::vector<StoredReport> reports;
   std::map<std::string, std::vector<std::string>> subscriptions;  // node -> full pattern list (replaces; empty: none)
@@ -157,6 +165,13 @@ struct Batch {
   // (node, writer) -> acked seq in another writer's stream (replaces);
   // a store with one writer refuses a batch with any (STORAGE_FAILED).
   std::map<std::pair<std::string, std::string>, std::uint64_t> stream_cursors;
+  // node -> the fencing number of this writer's claim (claim_node) under
+  // which the batch writes the node's subscriptions and cursors. When
+  // another writer has claimed the node since, none of that node's rows
+  // are written (the rest of the batch is) and commit() names the node in
+  // *fenced. A node not listed is written unfenced; a store with one
+  // writer ignores this.
+  std::map<std::string, std::uint64_t> fences;
   std::vector<audit::AuditEntry> audit;
   std::vector<audit::Checkpoint> checkpoints;
 
@@ -180,9 +195,11 @@ class Store {
   // later report of it went to another broker), the report's id in
   // *clashing_id as for REPLAYED_REPORT; and, when
   // `prevs` is given, fills it in batch order with each report's `prev`
-  // (StoredReport::prev). Writer thread only.
+  // (StoredReport::prev); `fenced`, when given, receives the nodes whose
+  // rows Batch::fences kept out. Writer thread only.
   virtual Status commit(const Batch& batch, std::string* clashing_id = nullptr,
-                        std::vector<std::optional<StreamPosition>>* prevs = nullptr) = 0;
+                        std::vector<std::optional<StreamPosition>>* prevs = nullptr,
+                        std::vector<std::string>* fenced = nullptr) = 0;
   // Whether a failed sync or damage halted the store (then every commit is
   // refused); halt_reason(): why, and what to do (empty when not halted).
   // Any thread.
@@ -219,6 +236,14 @@ class Store {
   // for a store with one writer (there is nothing to watch). Any thread;
   // the watch must not outlive the store.
   virtual std::unique_ptr<StoreWatch> watch() = 0;
+  // Claims `node` for this writer (docs/scale-out.md, "Claims"): from now
+  // on only this writer's batches write the node's subscriptions and
+  // cursors (Batch::fences with the returned fence); an earlier claim of
+  // another writer, or of this one, is superseded. Returns the node's
+  // durable state as stored at the claim. nullopt for a store with one
+  // writer: there is nothing to claim, the caller's memory is the truth.
+  // STORAGE_FAILED when the store cannot be reached. Any thread.
+  virtual Result<std::optional<NodeClaim>> claim_node(const std::string& node) = 0;
 
   // Deletes the reports accepted before now_ms - retention_seconds, then,
   // while the reports' own bytes (not the audit log's) exceed

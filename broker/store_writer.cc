@@ -86,7 +86,8 @@ void StoreWriter::run() {
     }
     std::string clashing_id;
     std::vector<std::optional<StreamPosition>> prevs;
-    Status status = store_.commit(batch, &clashing_id, &prevs);
+    std::vector<std::string> fenced;
+    Status status = store_.commit(batch, &clashing_id, &prevs, &fenced);
     if (status.is_ok()) {
       anchor_checkpoints(batch);
       // Each report's `prev` as the store found it (Written's contract).
@@ -94,7 +95,7 @@ void StoreWriter::run() {
     }
     {
       MutexLock lock(mu_);
-      result_ = Written{std::move(status), std::move(batch), std::move(clashing_id)};
+      result_ = Written{std::move(status), std::move(batch), std::move(clashing_id), std::move(fenced)};
     }
     cv_.notify_all();
     try {

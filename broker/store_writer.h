@@ -41,9 +41,10 @@ namespace tearline::broker {
 class StoreWriter {
  public:
   struct Written {
-    Status status;            // Store::commit's answer
-    Batch batch;              // the batch, handed back; written, each report's `prev` as the store found it
-    std::string clashing_id;  // with REPLAYED_REPORT (SEQUENCE_REGRESSION): the report id refused
+    Status status;                    // Store::commit's answer
+    Batch batch;                      // the batch, handed back; written, each report's `prev` as the store found it
+    std::string clashing_id;          // with REPLAYED_REPORT (SEQUENCE_REGRESSION): the report id refused
+    std::vector<std::string> fenced;  // written: the nodes Batch::fences kept out (Store::commit)
   };
 
   // Throws zmq::error_t when the notify socket cannot be made. An empty

@@ -13,7 +13,7 @@
 // Ownership and threads: owned by the I/O thread, which alone calls
 // refresh() and heads(); the thread touches only the atomics and its socket.
 // The store must outlive it; the destructor stops the thread (within the
-// watch's wait, kWaitMs).
+// watch's wait, kWaitMs, or the connection attempt the watch is making).
 #pragma once
 
 #include <atomic>

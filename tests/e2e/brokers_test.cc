@@ -5,7 +5,9 @@
 // B, torn by B's own policy decision, with A's acceptance receipt; a node's
 // cursor in A's stream survives its session and B's restart; an
 // originator's reports reach every subscriber in its own order whichever
-// broker accepted each.
+// broker accepted each; a node that moves to the other broker continues
+// where it left off; and when two brokers race for one node's mailbox, the
+// fencing keeps the loser from writing it.
 #include <catch2/catch.hpp>
 
 #include <chrono>
@@ -14,6 +16,9 @@
 #include <thread>
 #include <vector>
 
+#include <pqxx/pqxx>
+
+#include "protocol_states_wire.h"
 #include "support/broker_fixture.h"
 #include "support/e2e_helpers.h"
 #include "support/pg_cluster.h"
@@ -55,6 +60,31 @@ struct TwoBrokers {
   BrokerFixture a;
   BrokerFixture b;
 };
+
+// One value of `sql` in `database`, as text ("" when no row).
+std::string value_of(const std::string& database, const std::string& sql) {
+  pqxx::connection conn(testing::PgCluster::shared().conninfo(database));
+  pqxx::nontransaction tx(conn);
+  const pqxx::result r = tx.exec(sql);
+  return r.empty() || r[0][0].is_null() ? std::string() : r[0][0].c_str();
+}
+
+// The stored cursor of `node` in `writer`'s stream.
+std::string stored_cursor(const std::string& database, const std::string& node, const std::string& writer) {
+  return value_of(database, "SELECT c.acked FROM cursors c JOIN writers w USING (writer_id) WHERE c.node = '" + node +
+                                "' AND w.broker_id = '" + writer + "'");
+}
+
+// Waits (up to 10 s) until `probe` returns `want`; what it returned last.
+std::string eventually(const std::function<std::string()>& probe, const std::string& want) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  std::string got = probe();
+  while (got != want && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    got = probe();
+  }
+  return got;
+}
 
 // The next report (not a gap) within kWaitMs; fails the test when none came.
 Received next_report(client::Session& s) {
@@ -171,6 +201,62 @@ TEST_CASE("two brokers: an originator's reports arrive in its order, whichever b
     CHECK(streams.size() == 2);  // half from its own broker, half from the other's stream
     CHECK_FALSE(s->receive(300));
   }
+}
+
+TEST_CASE("two brokers: a node that moves to the other broker continues where it left off") {
+  TwoBrokers world("brokers_move");
+  auto commander = must_connect(world.a, "diran-cucuta-commander");
+  std::vector<std::string> ids;
+  {
+    auto agent = must_connect(world.a, "dea-cucuta-agent");
+    REQUIRE(agent->subscribe({"unit.cucuta-jtf.>", "intel.>"}));
+    for (int i = 1; i <= 3; ++i) ids.push_back(published_id(*commander, cucuta_seizure(std::to_string(i))));
+    for (int i = 0; i < 3; ++i) CHECK(next_report(*agent).report_id_hex == ids[static_cast<std::size_t>(i)]);
+    CHECK(eventually([&] { return stored_cursor(world.database, "dea-cucuta-agent", kBrokerA); }, "3") == "3");
+  }
+  for (int i = 4; i <= 5; ++i) ids.push_back(published_id(*commander, cucuta_seizure(std::to_string(i))));
+
+  // B, running since before the node subscribed, takes its mailbox from the store.
+  auto agent = must_connect(world.b, "dea-cucuta-agent");
+  REQUIRE(agent->subscribe({"intel.bulletins"}));
+  auto list = agent->subscriptions();
+  REQUIRE(list);
+  CHECK(list->durable == std::vector<std::string>{"intel.>", "intel.bulletins", "unit.cucuta-jtf.>"});
+  CHECK(list->streams == std::map<std::string, std::uint64_t>{{kBrokerA, 3}});
+  Received four = next_report(*agent);
+  CHECK(four.report_id_hex == ids[3]);
+  CHECK(four.writer == kBrokerA);
+  CHECK(next_report(*agent).report_id_hex == ids[4]);
+  CHECK_FALSE(agent->receive(300));
+  CHECK(value_of(world.database,
+                 "SELECT w.broker_id || ' ' || c.fence FROM node_claims c JOIN writers w"
+                 " ON w.writer_id = c.holder WHERE c.node = 'dea-cucuta-agent'") == kBrokerB + " 2");
+}
+
+TEST_CASE("two brokers: when both serve one node, the fencing keeps the older claim from writing its cursor") {
+  namespace ps = protocol_states;
+  TwoBrokers world("brokers_race");
+  // The node attached on A (claim 1), by raw frames, then on B (claim 2).
+  auto on_a = ps::ready_session(world.a, "dea-cucuta-agent");
+  CHECK(ps::ask(*on_a, wire::make_subscribe(1, {"unit.cucuta-jtf.>"})) == "ACCEPTED / 1");
+  auto on_b = must_connect(world.b, "dea-cucuta-agent");
+  REQUIRE(on_b->subscribe({"unit.cucuta-jtf.>"}));
+  CHECK(stored_cursor(world.database, "dea-cucuta-agent", kBrokerA) == "0");
+
+  auto commander = must_connect(world.a, "diran-cucuta-commander");
+  const std::string id = published_id(*commander, cucuta_seizure("1"));
+  auto delivered = on_a->next(kWaitMs);
+  REQUIRE(delivered);
+  REQUIRE(delivered->has_deliver());
+  // A's ACK moves nothing: A's batch is fenced out, and A closes its session.
+  on_a->send(on_a->ack({delivered->deliver()}));
+  CHECK(ps::describe(on_a->next(kWaitMs)) == "ERROR SESSION_REPLACED / 0");
+  CHECK(stored_cursor(world.database, "dea-cucuta-agent", kBrokerA) == "0");
+  // B's session, the claim's holder, moves it.
+  Received r = next_report(*on_b);
+  CHECK(r.report_id_hex == id);
+  CHECK(eventually([&] { return stored_cursor(world.database, "dea-cucuta-agent", kBrokerA); }, "1") == "1");
+  CHECK_FALSE(on_b->take_session_error());
 }
 
 }  // namespace

@@ -143,4 +143,24 @@ TEST_CASE("catch-up streams: a session past the prev at its HELLO is not held; o
   CHECK(broker.sent["r-second"] == std::vector<Place>{{"broker-a", 1}, {"", 1}});
 }
 
+TEST_CASE("catch-up streams: a prev that retention deleted is passed with the rows around it") {
+  StorePlace place;
+  Opened a = place.open(stream_writer("broker-a"));
+  Opened b = place.open(stream_writer("broker-b"));
+  REQUIRE(commit_one(*a.store, seizure(1, 1)));
+  REQUIRE(commit_one(*a.store, seizure(2, 2)));                            // prev: broker-a 1
+  REQUIRE(commit_one(*b.store, seizure(1, 3)));                            // prev: broker-a 2
+  REQUIRE(commit_one(*a.store, seizure(3, 4)));                            // prev: broker-b 1
+  Db(place).exec("DELETE FROM reports WHERE writer_id = 1 AND seq <= 2");  // as retention would
+
+  BrokerB broker(*b.store);
+  // A's stream from its start: rows 1 and 2 are gone, so 3's prev (B1) is
+  // what holds it; B1's prev (A2) is passed with the gap.
+  CHECK(broker.catch_up->run_stream("broker-a", 3, broker.trust, testing::kDemoNow) == 0);
+  CHECK(broker.agent->delivered_in("broker-a") == 2);
+  CHECK(broker.catch_up->run(1, broker.trust, testing::kDemoNow) == 1);
+  CHECK(broker.catch_up->run_stream("broker-a", 3, broker.trust, testing::kDemoNow) == 1);
+  CHECK(broker.sent["r-agent"] == std::vector<Place>{{"", 1}, {"broker-a", 3}});
+}
+
 }  // namespace tearline::broker::store_contract

@@ -58,7 +58,7 @@ struct FullFixture {
   CommitOutcome commit(std::int64_t at, const Status& result) {
     auto batch = gc.build(at, steady, cursors);
     REQUIRE(batch);
-    return gc.finish(StoreWriter::Written{result, std::move(*batch), ""}, steady);
+    return gc.finish(StoreWriter::Written{result, std::move(*batch), "", {}}, steady);
   }
 };
 
@@ -87,7 +87,7 @@ TEST_CASE("group commit while full: N refusals are one counted entry, memory bou
   REQUIRE(batch->reports.size() == 1);
   REQUIRE(batch->audit.size() == 1);
   CHECK(batch->audit[0].decision == "accepted");
-  CommitOutcome out = f.gc.finish(StoreWriter::Written{Status::ok(), std::move(*batch), ""}, f.steady);
+  CommitOutcome out = f.gc.finish(StoreWriter::Written{Status::ok(), std::move(*batch), "", {}}, f.steady);
   CHECK(out.kind == CommitOutcome::Kind::kWritten);
   REQUIRE(out.committed.size() == 1);
 
@@ -101,7 +101,7 @@ TEST_CASE("group commit while full: N refusals are one counted entry, memory bou
   CHECK(backlog->audit[0].decision == "rejected");
   CHECK(backlog->audit[0].detail.rfind("5000 x STORAGE_FULL between 2023-11-14T22:13:20.000Z and ", 0) == 0);
   CHECK(backlog->audit[0].index == 2);
-  f.gc.finish(StoreWriter::Written{Status::ok(), std::move(*backlog), ""}, f.steady);
+  f.gc.finish(StoreWriter::Written{Status::ok(), std::move(*backlog), "", {}}, f.steady);
   CHECK(f.gc.backlog_size() == 0);
   CHECK(f.gc.idle());
 }
@@ -132,7 +132,7 @@ TEST_CASE("group commit while full: a failed backlog batch refuses nothing and k
   REQUIRE(backlog);
   CHECK(backlog->reports.empty());
   CHECK(backlog->audit.size() == 2);
-  CommitOutcome out = f.gc.finish(StoreWriter::Written{kFull, std::move(*backlog), ""}, f.steady);
+  CommitOutcome out = f.gc.finish(StoreWriter::Written{kFull, std::move(*backlog), "", {}}, f.steady);
   CHECK(out.kind == CommitOutcome::Kind::kFailed);
   CHECK(out.refused.empty());
   CHECK(f.gc.backlog_refusals("diran-bogota-hq", Code::STORAGE_FULL) == 3);
@@ -166,7 +166,7 @@ TEST_CASE("group commit: a step of the wall clock moves no schedule", "[broker][
   gc.reply_after_commit("r", 1);  // urgent: written at once, at steady 0
   auto first = gc.build(kWall, 0, f.cursors);
   REQUIRE(first);
-  gc.finish(StoreWriter::Written{Status::ok(), std::move(*first), ""}, 0);
+  gc.finish(StoreWriter::Written{Status::ok(), std::move(*first), "", {}}, 0);
   gc.audit(AuditEvent{kWall, "delivery", "n", "r", "delivered", "x"});
   // The wall clock jumps two hours ahead, 50 ms of steady time later: the
   // lazy entry still waits for its 100 ms.
@@ -174,7 +174,7 @@ TEST_CASE("group commit: a step of the wall clock moves no schedule", "[broker][
   auto batch = gc.build(kWall + 7'200'050, 100, f.cursors);
   REQUIRE(batch);
   CHECK(batch->checkpoints.empty());  // 100 ms of steady time: no checkpoint due
-  gc.finish(StoreWriter::Written{Status::ok(), std::move(*batch), ""}, 100);
+  gc.finish(StoreWriter::Written{Status::ok(), std::move(*batch), "", {}}, 100);
   CHECK_FALSE(gc.build(kWall + 9'999'999, 9'999, f.cursors));  // the wall clock says hours, the interval is 10 s
   batch = gc.build(kWall, 10'000, f.cursors);                  // steady 10 s later, the wall clock stepped back
   REQUIRE(batch);

@@ -77,7 +77,7 @@ struct Fixture {
   }
 };
 
-StoreWriter::Written written_ok(Batch b) { return StoreWriter::Written{Status::ok(), std::move(b), ""}; }
+StoreWriter::Written written_ok(Batch b) { return StoreWriter::Written{Status::ok(), std::move(b), "", {}}; }
 
 TEST_CASE("group commit: reports and answers wait for their batch, in order", "[broker][commit]") {
   Fixture f;
@@ -175,7 +175,7 @@ TEST_CASE("group commit: an id clash refuses that report and rebuilds the rest",
   f.gc.audit(AuditEvent{kNow, "session", "n", "", "admitted", "x"});
 
   CommitOutcome out = f.gc.finish(
-      StoreWriter::Written{replayed(report_a()), std::move(*batch), report_a().parsed->header.report_id()}, kNow);
+      StoreWriter::Written{replayed(report_a()), std::move(*batch), report_a().parsed->header.report_id(), {}}, kNow);
   CHECK(out.kind == CommitOutcome::Kind::kRebuilt);
   CHECK(out.committed.empty());
   CHECK(out.replies.empty());
@@ -216,7 +216,7 @@ TEST_CASE("group commit: a failed commit refuses what sat on it and undoes the r
   CHECK(f.gc.oldest_pending_ms(kNow) == kNow - 50);
 
   const Status why = Status::fail(Code::STORAGE_FAILED, "disk on fire");
-  CommitOutcome out = f.gc.finish(StoreWriter::Written{why, std::move(*batch), ""}, kNow);
+  CommitOutcome out = f.gc.finish(StoreWriter::Written{why, std::move(*batch), "", {}}, kNow);
   CHECK(out.kind == CommitOutcome::Kind::kFailed);
   CHECK(out.failure.code() == Code::STORAGE_FAILED);
   CHECK(out.committed.empty());
@@ -249,7 +249,7 @@ TEST_CASE("group commit: a copy of a report refused for its stored id keeps its 
   auto batch = f.gc.build(kNow, kNow, f.cursors);
   REQUIRE(batch);
   CommitOutcome out =
-      f.gc.finish(StoreWriter::Written{Status::fail(Code::STORAGE_FULL, "full"), std::move(*batch), ""}, kNow);
+      f.gc.finish(StoreWriter::Written{Status::fail(Code::STORAGE_FULL, "full"), std::move(*batch), "", {}}, kNow);
   REQUIRE(out.refused.size() == 2);
   CHECK(out.refused[0].status.code() == Code::STORAGE_FULL);
   CHECK(out.refused[1].status.code() == Code::REPLAYED_REPORT);

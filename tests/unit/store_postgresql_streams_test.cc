@@ -70,6 +70,7 @@ void downgrade_to_schema_1(const StorePlace& place) {
   db.exec("ALTER TABLE writers DROP COLUMN broker_id");
   db.exec("ALTER TABLE originators DROP COLUMN last_writer, DROP COLUMN last_seq");
   db.exec("ALTER TABLE reports DROP COLUMN prev_writer, DROP COLUMN prev_seq");
+  db.exec("DROP TABLE node_claims");
   db.exec("UPDATE schema_version SET version = 1");
 }
 
@@ -119,6 +120,62 @@ TEST_CASE("postgresql streams: two writers on one store number their own reports
   CHECK(c.state.last_seq == 0);
   // Replay protection across writers holds after a restart too.
   CHECK(c.state.recent_ids.size() == 4);
+}
+
+TEST_CASE("postgresql streams: a node's claim fences out the writer that held it before") {
+  StorePlace place;
+  Opened a = place.open(as_writer("broker-a"));
+  Opened b = place.open(as_writer("broker-b"));
+  auto first = a.store->claim_node("fgr-liaison");
+  REQUIRE(first);
+  REQUIRE(first->has_value());
+  CHECK((*first)->fence == 1);
+  CHECK((*first)->patterns.empty());
+  CHECK_FALSE((*first)->cursor);
+  Batch mailbox = reports({blob_report(1, 40, kNowMs)});
+  mailbox.subscriptions["fgr-liaison"] = {"unit.>", "intel.>"};
+  mailbox.cursors["fgr-liaison"] = 0;
+  mailbox.fences["fgr-liaison"] = 1;
+  std::vector<std::string> fenced{"left over"};
+  REQUIRE(a.store->commit(mailbox, nullptr, nullptr, &fenced));
+  CHECK(fenced.empty());
+
+  // B takes the node over and reads what A wrote of it.
+  auto second = b.store->claim_node("fgr-liaison");
+  REQUIRE(second);
+  REQUIRE(second->has_value());
+  CHECK((*second)->fence == 2);
+  CHECK((*second)->patterns == std::vector<std::string>{"unit.>", "intel.>"});
+  CHECK_FALSE((*second)->cursor);
+  CHECK((*second)->stream_cursors == std::map<std::string, std::uint64_t>{{"broker-a", 0}});
+
+  // A, still under fence 1: the node's rows are kept out, the rest is written.
+  Batch late = reports({blob_report(2, 40, kNowMs)});
+  late.subscriptions["fgr-liaison"] = {"intel.>"};
+  late.cursors["fgr-liaison"] = 2;
+  late.cursors["dea-cucuta-agent"] = 2;
+  late.fences["fgr-liaison"] = 1;
+  REQUIRE(a.store->commit(late, nullptr, nullptr, &fenced));
+  CHECK(fenced == std::vector<std::string>{"fgr-liaison"});
+  Db db(place);
+  CHECK(db.rows("SELECT node, writer_id, acked FROM cursors ORDER BY node, writer_id") ==
+        Rows{{"dea-cucuta-agent", "1", "2"}, {"fgr-liaison", "1", "0"}});
+  CHECK(db.rows("SELECT pattern FROM subscriptions WHERE node = 'fgr-liaison' ORDER BY position") ==
+        Rows{{"unit.>"}, {"intel.>"}});
+  CHECK(stored_seqs(*a.store) == std::vector<std::uint64_t>{1, 2});
+
+  // B, under fence 2, writes; A claiming back reads B's writes.
+  Batch moved;
+  moved.stream_cursors[{"fgr-liaison", "broker-a"}] = 2;
+  moved.fences["fgr-liaison"] = 2;
+  REQUIRE(b.store->commit(moved, nullptr, nullptr, &fenced));
+  CHECK(fenced.empty());
+  auto back = a.store->claim_node("fgr-liaison");
+  REQUIRE(back);
+  REQUIRE(back->has_value());
+  CHECK((*back)->fence == 3);
+  CHECK((*back)->cursor == std::optional<std::uint64_t>(2));
+  CHECK(db.rows("SELECT node, holder, fence FROM node_claims") == Rows{{"fgr-liaison", "1", "3"}});
 }
 
 TEST_CASE("postgresql streams: a cursor in another writer's stream is that writer's cursor of the node") {
@@ -270,7 +327,7 @@ TEST_CASE("postgresql streams: a schema-1 store's unnamed writer goes to the bro
   Opened a = place.open(as_writer("broker-a"));
   CHECK(static_cast<PgStore&>(*a.store).writer_id() == 1);
   CHECK(a.state.last_seq == 1);
-  CHECK(Db(place).rows("SELECT version FROM schema_version") == Rows{{"2"}});
+  CHECK(Db(place).rows("SELECT version FROM schema_version") == Rows{{"3"}});
 }
 
 // The strongest evidence: writer 1's last audit checkpoint, signed with its
@@ -346,7 +403,7 @@ TEST_CASE("postgresql streams: a schema-1 store is not upgraded while an older b
   CHECK(Db(place).rows("SELECT version FROM schema_version") == Rows{{"1"}});
   old_broker.exec("SELECT pg_advisory_unlock_all()");
   Opened b = place.open(as_writer("broker-b"));
-  CHECK(Db(place).rows("SELECT version FROM schema_version") == Rows{{"2"}});
+  CHECK(Db(place).rows("SELECT version FROM schema_version") == Rows{{"3"}});
 }
 
 }  // namespace tearline::broker::store_contract

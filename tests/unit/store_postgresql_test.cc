@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "audit/audit.h"
+#include "broker/pg_schema.h"
 #include "broker/pg_store.h"
 #include "store_contract.h"
 #include "store_postgresql_support.h"
@@ -60,7 +61,7 @@ const StoreBackend& store_backend_under_test() {
   return backend;
 }
 
-TEST_CASE("postgresql store: the documented tables at schema version 2; rows hold the batch as committed") {
+TEST_CASE("postgresql store: the documented tables at schema version 3; rows hold the batch as committed") {
   StorePlace place;
   Opened o = place.open();
   const StoredReport r = real_report(1, "diran-cucuta-commander", 9, kNowMs - 7, {label(v1::CONFIDENTIAL, {"COL"})});
@@ -72,11 +73,12 @@ TEST_CASE("postgresql store: the documented tables at schema version 2; rows hol
   REQUIRE(o.store->commit(b));
 
   Db db(place);
-  CHECK(db.rows("SELECT version FROM schema_version") == Rows{{"2"}});
+  CHECK(db.rows("SELECT version FROM schema_version") == Rows{{"3"}});
   CHECK(db.rows("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename") ==
         Rows{{"audit"},
              {"audit_checkpoints"},
              {"cursors"},
+             {"node_claims"},
              {"originators"},
              {"reports"},
              {"schema_version"},
@@ -126,15 +128,16 @@ TEST_CASE(
     "password; neither recovers anything") {
   RecoveredState state;
   state.last_seq = 77;
-  SECTION("schema version 3") {
+  SECTION("the schema version after this tearline's") {
     StorePlace place;
     { Opened o = place.open(); }
-    Db(place).exec("UPDATE schema_version SET version = 3");
+    const std::string newer = std::to_string(kPgSchemaVersion + 1);
+    Db(place).exec("UPDATE schema_version SET version = " + newer);
     auto store = store_backend_under_test().open(place.dir(), StoreOptions{}, kNowMs, kWindowMs, &state);
     REQUIRE_FALSE(store);
     CHECK(codes_of(store.status()) == std::vector<std::string>{"STORAGE_FAILED"});
-    CHECK(store.status().reasons()[0].message.find("schema version 3") != std::string::npos);
-    CHECK(Db(place).rows("SELECT version FROM schema_version") == Rows{{"3"}});
+    CHECK(store.status().reasons()[0].message.find("schema version " + newer) != std::string::npos);
+    CHECK(Db(place).rows("SELECT version FROM schema_version") == Rows{{newer}});
   }
   SECTION("a socket folder where no server listens") {
     auto store = PgStore::open("host=/nonexistent-tearline-pg port=5432 dbname=x password=hunter2", StoreOptions{},

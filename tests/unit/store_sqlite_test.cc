@@ -226,3 +226,24 @@ TEST_CASE(
 }
 
 }  // namespace tearline::broker::store_contract
+
+namespace tearline::broker::store_contract {
+
+TEST_CASE("sqlite store: one writer has no claims: claim_node says so, fences are ignored") {
+  StorePlace place;
+  Opened o = place.open();
+  auto claim = o.store->claim_node("fgr-liaison");
+  REQUIRE(claim);
+  CHECK_FALSE(claim->has_value());
+  Batch b;
+  b.cursors["fgr-liaison"] = 0;
+  b.fences["fgr-liaison"] = 7;
+  std::vector<std::string> fenced{"left over"};
+  REQUIRE(o.store->commit(b, nullptr, nullptr, &fenced));
+  CHECK(fenced.empty());
+  o.store.reset();
+  Opened again = place.open();
+  CHECK(again.state.cursors == std::map<std::string, std::uint64_t>{{"fgr-liaison", 0}});
+}
+
+}  // namespace tearline::broker::store_contract
