@@ -16,7 +16,7 @@ ifeq ($(CI),true)
 CMAKE_ARGS += -DTEARLINE_WERROR=ON
 endif
 
-.PHONY: all deps build demo demo-pg test asan tsan fuzz format format-check tidy deb clean
+.PHONY: all deps build demo demo-pg demo-cluster test asan tsan fuzz format format-check tidy deb clean
 
 all: build
 
@@ -39,6 +39,15 @@ demo-pg: build
 	@dir=$$(mktemp -d /tmp/tearline-demo-pg.XXXXXX); \
 	conninfo=$$(scripts/pg-cluster.sh start $$dir) || { rm -rf $$dir; exit 1; }; \
 	rc=0; $(BUILD)/client/tearline demo --pg "$$conninfo" || rc=$$?; \
+	scripts/pg-cluster.sh stop $$dir >/dev/null; rm -rf $$dir; exit $$rc
+
+# Two brokers on one PostgreSQL store (docs/scale-out.md): DIRAN's, FUDRA's
+# and FGR's nodes on the first, DEA's on a second run by DEA; the same
+# routing table as `make demo`.
+demo-cluster: build
+	@dir=$$(mktemp -d /tmp/tearline-demo-pg.XXXXXX); \
+	conninfo=$$(scripts/pg-cluster.sh start $$dir) || { rm -rf $$dir; exit 1; }; \
+	rc=0; $(BUILD)/client/tearline demo --brokers 2 --pg "$$conninfo" || rc=$$?; \
 	scripts/pg-cluster.sh stop $$dir >/dev/null; rm -rf $$dir; exit $$rc
 
 test: build

@@ -65,8 +65,15 @@ bool GroupCommit::holds_original(const IngressResult& copy) const {
 
 void GroupCommit::hold_replay(IngressResult copy) { replays_.push_back(std::move(copy)); }
 
-void GroupCommit::reply_after_commit(std::string routing_id, std::uint64_t request_id) {
-  replies_.push_back(PendingReply{std::move(routing_id), request_id});
+void GroupCommit::reply_after_commit(std::string routing_id, std::uint64_t request_id, std::string node) {
+  replies_.push_back(PendingReply{std::move(routing_id), request_id, std::move(node)});
+}
+
+void GroupCommit::drop_pending(const std::string& node) {
+  dirty_subscriptions_.erase(node);
+  for (auto it = dirty_cursors_.lower_bound({node, ""}); it != dirty_cursors_.end() && it->first == node;) {
+    it = dirty_cursors_.erase(it);
+  }
 }
 
 void GroupCommit::subscriptions_changed(const std::string& node, std::vector<std::string> patterns) {

@@ -80,6 +80,7 @@ struct Staged {
 struct PendingReply {
   std::string routing_id;
   std::uint64_t request_id = 0;
+  std::string node;  // the node whose durable rows the request changed ("" for none)
 };
 
 // A publish to answer REJECTED (and audit "rejected").
@@ -139,7 +140,12 @@ class GroupCommit {
   // Keeps a copy (its status says REPLAYED_REPORT) until its original's
   // batch is written or fails.
   void hold_replay(IngressResult copy);
-  void reply_after_commit(std::string routing_id, std::uint64_t request_id);
+  // `node`: the node whose durable rows the request changed, when any: its
+  // answer is a refusal should the store fence that node's rows out.
+  void reply_after_commit(std::string routing_id, std::uint64_t request_id, std::string node = "");
+  // Forgets the node's pending subscription and cursor changes (this
+  // broker's memory of the node was replaced by the store's).
+  void drop_pending(const std::string& node);
   void subscriptions_changed(const std::string& node, std::vector<std::string> patterns);
   // The node's cursor in `writer`'s stream (empty: this broker's) moved.
   void cursor_moved(const std::string& node, const std::string& writer = "");

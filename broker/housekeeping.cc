@@ -59,6 +59,15 @@ CommitOutcome::Kind Broker::Impl::finish_commit(StoreWriter::Written written) {
   if (out.kind == CommitOutcome::Kind::kWritten) {
     for (const auto& p : out.replies) {
       Session* s = sessions.find(p.routing_id);
+      const bool fenced = !p.node.empty() && std::any_of(out.fenced.begin(), out.fenced.end(),
+                                                         [&](const auto& f) { return f.first == p.node; });
+      if (s != nullptr && s->ready() && fenced) {
+        reject(*s, p.request_id,
+               Status::fail(Code::SESSION_REPLACED,
+                            p.node + "'s mailbox was taken over by another broker sharing the store before this "
+                                     "change was written; nothing changed: send it again"));
+        continue;
+      }
       if (s != nullptr && s->ready()) {
         send(*s, wire::make_accepted(p.request_id));
         note_outcome(*s, Status::ok());

@@ -21,8 +21,16 @@ Status Broker::Impl::claim_node_of(const Session& s) {
   }
   if (!claimed->has_value()) return Status::ok();  // one writer: nothing to claim
   NodeClaim& claim = **claimed;
-  // The stored state replaces what this broker remembered: another broker
-  // may have served the node since.
+  // The same fence: this broker held the claim all along, and its memory
+  // (with changes not yet written) is newer than the store.
+  if (auto held = node_fences.find(s.node_id); held != node_fences.end() && held->second == claim.fence) {
+    return Status::ok();
+  }
+  // Else the stored state replaces what this broker remembered (another
+  // broker served the node since, or this one restarted), and changes of
+  // the node still pending here are dropped: they were made under a claim
+  // that ended, and would overwrite the newer state.
+  commits->drop_pending(s.node_id);
   node_fences[s.node_id] = claim.fence;
   subscriptions.set(s.node_id, claim.patterns);
   if (claim.cursor) {
@@ -49,8 +57,9 @@ void Broker::Impl::lost_claim(const std::string& node, std::uint64_t fence) {
     if (!s.ready() || !s.attached || s.node_id != node) continue;
     close_session(s, Code::SESSION_REPLACED,
                   Status::fail(Code::SESSION_REPLACED,
-                               node + "'s mailbox is now served by another broker sharing the store (it attached "
-                                      "there); this session is closed, and attaching here again takes it back"));
+                               node + "'s mailbox is now served by another broker sharing the store (a session of "
+                                      "it subscribed or unsubscribed there); this session is closed, and subscribing "
+                                      "here again takes the mailbox back"));
   }
 }
 

@@ -42,7 +42,8 @@ std::unique_ptr<PgStore::Connection> connect(const std::string& conninfo, const 
   c->conn.prepare("lock_claim", "SELECT holder, fence FROM node_claims WHERE node = $1 FOR SHARE");
   c->conn.prepare("claim_node",
                   "INSERT INTO node_claims(node, holder, fence) VALUES($1, $2, 1) ON CONFLICT (node)"
-                  " DO UPDATE SET holder = EXCLUDED.holder, fence = node_claims.fence + 1 RETURNING fence");
+                  " DO UPDATE SET holder = EXCLUDED.holder, fence = CASE WHEN node_claims.holder = EXCLUDED.holder"
+                  " THEN node_claims.fence ELSE node_claims.fence + 1 END RETURNING fence");
   c->conn.prepare("node_patterns", "SELECT pattern FROM subscriptions WHERE node = $1 ORDER BY position, pattern");
   c->conn.prepare("node_cursors",
                   "SELECT c.writer_id, w.broker_id, c.acked FROM cursors c JOIN writers w USING (writer_id)"
@@ -229,6 +230,17 @@ Result<int> migrate_schema(pqxx::connection& conn, const std::string& name,
                         "the PostgreSQL store (schema version 1) is written by a broker of an older tearline (it "
                         "holds writer 1): stop that broker, then start this one, which upgrades the store");
   }
+  // Brokers of schema 2 write nodes' rows without claims: the store gains
+  // them (version 3) only while none of its writers is held.
+  if (version == 2 && tx.exec_params("SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND classid = $1 AND granted "
+                                     "AND pid <> pg_backend_pid() AND "
+                                     "database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+                                     PgStore::kWriterLockClass)
+                              .size() > 0) {
+    return Status::fail(Code::STORAGE_FAILED,
+                        "the PostgreSQL store (schema version 2) is written by brokers of an older tearline: stop "
+                        "them all, then start this one, which upgrades the store");
+  }
   for (int v = version + 1; v <= kPgSchemaVersion; ++v) tx.exec(kPgMigrations[v - 1]);
   if (version < kPgSchemaVersion) {
     tx.exec("DELETE FROM schema_version");
@@ -359,7 +371,7 @@ Result<std::unique_ptr<Store>> PgStore::open(const std::string& conninfo, const 
     store->committed_seq_ = st.last_seq;
     store->committed_audit_ = st.last_audit.index;
     MutexLock lock(store->reader_mu_);
-    store->reader_ = pg::connect(conninfo, kReadApplicationName);
+    store->reader_ = pg::connect_reader(conninfo);
   } catch (const std::exception& e) {
     if (pg::is_damage(e)) {
       return Status::fail(Code::STORAGE_DAMAGED,

@@ -60,13 +60,13 @@
 //
 // Connections: two, like SqliteStore: the write connection (commit,
 // apply_retention; one thread at a time, store.h) and the read connection
-// (read_after, heads, read_stream, find_source, has_report; guarded by
-// reader_mu_, any thread), and one more per watch(). Each read is one
-// statement, so it sees whole committed batches only. A read that finds its connection lost connects anew and
-// tries once more; a commit that finds it lost at BEGIN (nothing sent yet)
-// does the same. application_name is kWriteApplicationName,
-// kReadApplicationName or kWatchApplicationName, so operators (and the
-// tests) can find them in pg_stat_activity.
+// (read_after, heads, read_stream, find_source, has_report, claim_node;
+// guarded by reader_mu_, any thread; lock_timeout kReadLockTimeout), and one
+// more per watch(). Each read is one statement, so it sees whole committed
+// batches only; claim_node is three (the claim, then the node's rows). A read that finds its connection lost connects
+// anew and tries once more; a commit that finds it lost at BEGIN (nothing sent yet) does the same. application_name is
+// kWriteApplicationName, kReadApplicationName or kWatchApplicationName, so operators (and the tests) can find them in
+// pg_stat_activity.
 //
 // Writers: each broker writes as its own writer, named by its node id
 // (StoreOptions::writer, writers.broker_id). open() finds the writer of that

@@ -32,6 +32,11 @@ namespace pg {
 // Connects, names the session `application_name` and prepares every
 // statement of the store. Throws what libpqxx throws.
 std::unique_ptr<PgStore::Connection> connect(const std::string& conninfo, const char* application_name);
+// The read connection: connect() with lock_timeout = kReadLockTimeout, so
+// that claim_node, its only statement that takes a row lock, waits at most
+// that long for a batch holding the node's claim row (then STORAGE_FAILED).
+inline constexpr const char* kReadLockTimeout = "500ms";
+std::unique_ptr<PgStore::Connection> connect_reader(const std::string& conninfo);
 
 // What take_writer_lock expects to find.
 struct WriterLock {

@@ -15,7 +15,7 @@ Status PgStore::read(const std::function<void(pqxx::transaction_base&)>& query) 
   // lost (a server restart, an idle connection ended) runs again on a new one.
   for (int attempt = 0;; ++attempt) {
     try {
-      if (!reader_) reader_ = pg::connect(conninfo_, kReadApplicationName);
+      if (!reader_) reader_ = pg::connect_reader(conninfo_);
       pqxx::nontransaction tx(reader_->conn);
       query(tx);
       return Status::ok();
@@ -29,6 +29,12 @@ Status PgStore::read(const std::function<void(pqxx::transaction_base&)>& query) 
 }
 
 namespace pg {
+
+std::unique_ptr<PgStore::Connection> connect_reader(const std::string& conninfo) {
+  auto c = connect(conninfo, PgStore::kReadApplicationName);
+  pqxx::nontransaction(c->conn).exec(std::string("SET lock_timeout = '") + kReadLockTimeout + "'");
+  return c;
+}
 
 // The rows of the prepared statement "read_after", as StoredReports.
 std::vector<StoredReport> stored_reports(const pqxx::result& rows) {

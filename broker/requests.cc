@@ -162,8 +162,10 @@ void Broker::Impl::attach(Session& s) {
       place.sent_unattached.clear();
     }
   } else {
+    // From the cursor, also when it is past the place (another broker's
+    // head as last read may be older than what the node acknowledged).
     auto rewind = [](StreamPlace& place, std::uint64_t acked) {
-      place.delivered = std::min(place.delivered, acked);
+      place.delivered = acked;
       place.sent_unattached.erase(place.sent_unattached.begin(), place.sent_unattached.upper_bound(acked));
       place.acked = acked;
       place.waits_seq = 0;
@@ -236,7 +238,7 @@ void Broker::Impl::on_subscribe(Session& s, const v1::Subscribe& sub) {
   if (!s.attached) attach(s);
   log->debug("event=subscribed node={} patterns={}", s.node_id, patterns.size());
   // Answered after the group commit: the subscription is durable by then.
-  commits->reply_after_commit(s.routing_id, sub.request_id());
+  commits->reply_after_commit(s.routing_id, sub.request_id(), s.node_id);
 }
 
 void Broker::Impl::on_unsubscribe(Session& s, const v1::Unsubscribe& unsub) {
@@ -266,7 +268,7 @@ void Broker::Impl::on_unsubscribe(Session& s, const v1::Unsubscribe& unsub) {
     patterns.erase(std::remove(patterns.begin(), patterns.end(), p), patterns.end());
   subscriptions.set(s.node_id, patterns);
   commits->subscriptions_changed(s.node_id, patterns);
-  commits->reply_after_commit(s.routing_id, unsub.request_id());
+  commits->reply_after_commit(s.routing_id, unsub.request_id(), s.node_id);
 }
 
 void Broker::Impl::on_list_subscriptions(Session& s, const v1::ListSubscriptions& list) {

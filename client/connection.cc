@@ -38,10 +38,11 @@ bool is_answer(const v1::Frame& f) {
   return f.has_accepted() || f.has_rejected() || f.has_error() || f.has_subscription_list() || f.has_broker_status();
 }
 
-// The monitor events a Connection follows: the handshake's outcome and drops.
+// The monitor events a Connection follows: the handshake's outcome, drops,
+// and connection attempts refused (nothing listens).
 constexpr int kMonitoredEvents = ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
                                  ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_SUCCEEDED |
-                                 ZMQ_EVENT_DISCONNECTED;
+                                 ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_CONNECTED | ZMQ_EVENT_CONNECT_RETRIED;
 
 // ERROR PROTOCOL_VIOLATION: what a broker that restarted (or forgot an idle
 // session) answers to any frame, whatever request id it carries.
@@ -134,6 +135,17 @@ void Connection::read_monitor() {
           break;
         case ZMQ_EVENT_DISCONNECTED: link_changes_.push_back(false); break;
         case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH: handshake_failure_event_ = id; break;
+        case ZMQ_EVENT_CONNECTED: retried_since_connected_ = false; break;
+        case ZMQ_EVENT_CONNECT_RETRIED:
+          // A retry follows every ended connection; two in a row mean an
+          // attempt in between found nothing listening. A handshake that
+          // failed without a word before that was the broker going away
+          // (killed mid-handshake), not a refusal; a refusal (AUTH) stands.
+          if (retried_since_connected_ && handshake_failure_event_ != ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
+            handshake_failure_event_ = 0;
+          }
+          retried_since_connected_ = true;
+          break;
         default:  // _NO_DETAIL, _PROTOCOL: keep a refusal (AUTH) seen before it
           if (handshake_failure_event_ != ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) handshake_failure_event_ = id;
           break;

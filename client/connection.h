@@ -201,7 +201,9 @@ class Connection {
   std::unordered_map<std::uint64_t, tearline::v1::Frame> answers_;
   std::deque<Event> events_;
   tearline::v1::Welcome welcome_;
-  int handshake_failure_event_ = 0;  // the ZMQ_EVENT_HANDSHAKE_FAILED_* seen last; 0 after a success
+  int handshake_failure_event_ =
+      0;  // the ZMQ_EVENT_HANDSHAKE_FAILED_* seen last; 0 after a success, or once nothing listens
+  bool retried_since_connected_ = false;  // a ZMQ_EVENT_CONNECT_RETRIED since the last CONNECTED
   std::vector<bool> link_changes_;
 };
 

@@ -187,7 +187,28 @@ timeout 120 "$TL" demo --pki "$PKI" --policy "$SRC/certs/policy.toml" --pg "$DEM
 [[ $rc -eq 0 ]] || { cat "$WORK/out" "$WORK/err"; fail "tearline demo --pg exited $rc"; }
 grep -q "listening on tcp://.*, its store in PostgreSQL$" "$WORK/err" || { cat "$WORK/err"; fail "no PostgreSQL note"; }
 out_has "^Every node got exactly what the policy says"
+cp "$WORK/out" "$WORK/demo1.out"
 [[ $(psql -tA "$DEMO_DB" -c "SELECT count(*) FROM reports") -eq 6 ]] || fail "the demo's 6 reports are not in PostgreSQL"
 run 1 demo --pki "$PKI" --policy "$SRC/certs/policy.toml" --pg "$DEMO_DB"
 one_err_line "the database of --pg already holds a tearline store: give the demo an empty database"
+
+echo "== tearline demo --brokers 2: DEA's nodes on a second broker sharing the store; the same table"
+psql -q "$CONNINFO" -c "CREATE DATABASE cluster"
+CLUSTER_DB="host=$PGDIR port=5432 user=postgres dbname=cluster"
+rc=0
+timeout 120 "$TL" demo --brokers 2 --pki "$PKI" --policy "$SRC/certs/policy.toml" --pg "$CLUSTER_DB" \
+  >"$WORK/out2" 2>"$WORK/err2" || rc=$?
+[[ $rc -eq 0 ]] || { cat "$WORK/out2" "$WORK/err2"; fail "tearline demo --brokers 2 exited $rc"; }
+grep -q "^tearline demo: two brokers sharing one store (tcp://.*as tearline-broker-dea, for DEA's nodes)" \
+  "$WORK/out2" || fail "the table does not say there are two brokers"
+grep -q "as tearline-broker-dea listening on tcp://.*, the same store$" "$WORK/err2" ||
+  { cat "$WORK/err2"; fail "no second broker"; }
+# The routing table is the single broker's, line for line (the lines that
+# name times, ids and the run's own events aside).
+strip() { grep -Ev '^(--|demo:|tearline demo:)|REJECTED ORCON_VIOLATION|revokes|[0-9a-f]{8}' "$1"; }
+diff <(strip "$WORK/demo1.out") <(strip "$WORK/out2") || fail "the two-broker table differs from the one-broker table"
+[[ $(psql -tA "$CLUSTER_DB" -c "SELECT count(DISTINCT writer_id) FROM reports") -eq 2 ]] ||
+  fail "the reports are not from both brokers"
+run 2 demo --brokers 2 --pki "$PKI" --policy "$SRC/certs/policy.toml"
+one_err_line "--brokers 2 runs two brokers on one store, which needs PostgreSQL: give --pg CONNINFO"
 echo "PASS"

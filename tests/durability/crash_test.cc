@@ -61,6 +61,7 @@
 #include "base/process.h"
 #include "client/session_internal.h"
 #include "crash_support.h"
+#include "crash_world.h"
 #include "identity/pki.h"
 #include "identity/roster.h"
 #include "policy/delivery.h"
@@ -126,31 +127,7 @@ Options parse_args(int argc, char** argv) {
   return o;
 }
 
-// ---- the world --------------------------------------------------------------------
-
-struct Kind {
-  char name;
-  std::string publisher, topic;
-  policy::Label label;
-};
-
-policy::Label label(identity::Classification c, std::vector<std::string> rel) {
-  return policy::normalized(policy::Label{c, std::move(rel), {}, false});
-}
-
-const std::vector<Kind> kKinds = {
-    {'A', "diran-bogota-hq", "intel.seizures", label(v1::CONFIDENTIAL, {"COL", "MEX", "USA"})},
-    {'B', "diran-bogota-hq", "intel.routes", label(v1::SECRET, {"COL", "USA"})},
-    {'C', "dea-bogota-analyst", "intel.finance", label(v1::CONFIDENTIAL, {"COL", "USA"})},
-    {'D', "fudra-lab-ops", "intel.labs", label(v1::CONFIDENTIAL, {"COL"})},
-};
-const std::vector<std::string> kPublishers = {"diran-bogota-hq", "dea-bogota-analyst", "fudra-lab-ops"};
-// Subscriber -> the kinds it may read (checked against policy::decide_delivery).
-const std::map<std::string, std::string> kEntitled = {
-    {"diran-cucuta-analyst", "ABCD"},  // SECRET, COL
-    {"dea-cucuta-agent", "ABC"},       // SECRET, USA
-    {"fgr-liaison", "A"},              // CONFIDENTIAL, MEX
-};
+// ---- the world (crash_world.h) ------------------------------------------------------
 
 struct Setup {
   fs::path pki;
@@ -296,27 +273,6 @@ void subscribe_loop(const Setup& setup, const std::string& node, const std::atom
 
 // ---- checks ---------------------------------------------------------------------------
 
-// Checks the hand-written entitlement table against the policy itself.
-void check_entitlement_table(const identity::PkiPaths& pki, const fs::path& policy_path) {
-  const std::int64_t now = SystemClock::instance().now_seconds();
-  auto dir = identity::Directory::load(pki.directory(), now, nullptr);
-  if (!dir) die(dir.status().to_string());
-  auto topics = policy::TopicPolicy::load(policy_path);
-  if (!topics) die(topics.status().to_string());
-  for (const auto& [node, kinds] : kEntitled) {
-    for (const auto& k : kKinds) {
-      const identity::Credential* originator = (*dir)->node(k.publisher);
-      if (originator == nullptr) die("unknown publisher " + k.publisher);
-      // The builder seals to every node the label admits; where the label refuses, sealing is moot.
-      const policy::DeliveryQuestion q{k.topic, originator->country, {{&k.label, true}}};
-      const bool may = policy::decide_delivery(**dir, &*topics, node, q, now).all_delivered();
-      if (may != (kinds.find(k.name) != std::string::npos)) {
-        die(std::string("entitlement table wrong for ") + node + " and kind " + k.name);
-      }
-    }
-  }
-}
-
 std::string count_lines(const fs::path& log_dir, const std::string& needle) {
   std::size_t n = 0;
   for (const auto& f : fs::directory_iterator(log_dir)) {
@@ -324,29 +280,6 @@ std::string count_lines(const fs::path& log_dir, const std::string& needle) {
     for (std::size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
   }
   return std::to_string(n);
-}
-
-fs::path make_work_dir() {
-  std::string pattern = (fs::temp_directory_path() / "tearline-crash-XXXXXX").string();
-  if (::mkdtemp(pattern.data()) == nullptr) die("mkdtemp " + pattern);
-  return pattern;
-}
-
-void write_config(const fs::path& path, const Setup& setup, const fs::path& policy, const fs::path& data_dir) {
-  identity::PkiPaths pki(setup.pki);
-  std::ofstream out(path);
-  out << "[broker]\n"
-      << "endpoint = \"" << setup.endpoint << "\"\n"
-      << "key_file = \"" << pki.broker_key().string() << "\"\n"
-      << "directory = \"" << pki.directory().string() << "\"\n"
-      << "policy = \"" << policy.string() << "\"\n"
-      << "data_dir = \"" << data_dir.string() << "\"\n"
-      << "log_level = \"info\"\n"
-      // The publishers send as fast as the broker answers: durability, not
-      // the per-node flood limits, is what this test is about.
-      << "[limits]\npublish_rate = 1000000\npublish_burst = 1000000\n";
-  if (!setup.conninfo.empty()) out << "[storage]\nstore = \"postgresql\"\nconninfo = \"" << setup.conninfo << "\"\n";
-  if (!out) die("cannot write " + path.string());
 }
 
 int run(const Options& opt) {
@@ -377,7 +310,7 @@ int run(const Options& opt) {
   setup.endpoint = "tcp://127.0.0.1:" + std::to_string(*port);
   const fs::path data_dir = work / "data", log_dir = work / "logs", config = work / "broker.toml";
   fs::create_directories(log_dir);
-  write_config(config, setup, policy_path, data_dir);
+  write_config(config, pki, BrokerPlace{setup.endpoint, pki.broker_key(), data_dir, setup.conninfo}, policy_path);
   std::printf("crash_test: work %s, seed %llu, %d kills %d..%d ms apart, endpoint %s\n", work.c_str(),
               static_cast<unsigned long long>(opt.seed), opt.kills, opt.min_ms, opt.max_ms, setup.endpoint.c_str());
   std::fflush(stdout);

@@ -185,6 +185,7 @@ TEST_CASE("two brokers: an originator's reports arrive in its order, whichever b
 
   constexpr int kReports = 40;
   std::vector<std::string> sent;
+  sent.reserve(kReports);
   for (int i = 0; i < kReports; ++i) {
     sent.push_back(published_id(i % 2 == 0 ? *via_a : *via_b, cucuta_seizure(std::to_string(i))));
   }

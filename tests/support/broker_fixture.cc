@@ -59,7 +59,7 @@ BrokerFixture::BrokerFixture(BrokerFixture& first, const std::string& broker_id,
   who.node_id = broker_id;
   who.agency = agency;
   who.not_before = SystemClock::instance().now_seconds() - 60;
-  who.not_after = who.not_before + 365 * 86400;
+  who.not_after = who.not_before + std::int64_t{365} * 86400;
   Status made = identity::init_broker(pki_, who, false);
   if (!made) throw std::runtime_error("broker " + broker_id + ": " + made.to_string());
   config_ = first.config_;

@@ -353,3 +353,39 @@ TEST_CASE("group commit: one acceptance signature per batch; each report stored 
 
 }  // namespace
 }  // namespace tearline::broker
+
+namespace tearline::broker {
+namespace {
+
+TEST_CASE(
+    "group commit: a node's rows carry its claim's fence; the store's fenced nodes come back; "
+    "dropped changes are not written",
+    "[broker][commit]") {
+  Fixture f;
+  f.gc.subscriptions_changed("node-x", {"intel.>"});
+  f.gc.cursor_moved("node-x");
+  f.gc.cursor_moved("node-x", "broker-b");
+  f.gc.cursor_moved("node-y");
+  f.gc.cursor_moved("node-z");
+  f.gc.drop_pending("node-z");
+  f.gc.reply_after_commit("r1", 5, "node-x");
+  const std::map<std::string, std::uint64_t> cursors{{"node-x", 3}, {"node-y", 4}, {"node-z", 9}};
+  const std::map<std::string, std::map<std::string, std::uint64_t>> streams{{"node-x", {{"broker-b", 7}}}};
+  const std::map<std::string, std::uint64_t> fences{{"node-x", 12}, {"node-z", 2}};
+  auto batch = f.gc.build(kNow, kNow, cursors, streams, fences);
+  REQUIRE(batch);
+  CHECK(batch->cursors == std::map<std::string, std::uint64_t>{{"node-x", 3}, {"node-y", 4}});
+  CHECK(batch->stream_cursors ==
+        std::map<std::pair<std::string, std::string>, std::uint64_t>{{{"node-x", "broker-b"}, 7}});
+  CHECK(batch->fences == std::map<std::string, std::uint64_t>{{"node-x", 12}});  // node-y: no claim held
+  StoreWriter::Written w = written_ok(std::move(*batch));
+  w.fenced = {"node-x"};
+  CommitOutcome out = f.gc.finish(std::move(w), kNow);
+  CHECK(out.kind == CommitOutcome::Kind::kWritten);
+  CHECK(out.fenced == std::vector<std::pair<std::string, std::uint64_t>>{{"node-x", 12}});
+  REQUIRE(out.replies.size() == 1);
+  CHECK(out.replies[0].node == "node-x");
+}
+
+}  // namespace
+}  // namespace tearline::broker

@@ -175,7 +175,33 @@ TEST_CASE("postgresql streams: a node's claim fences out the writer that held it
   REQUIRE(back->has_value());
   CHECK((*back)->fence == 3);
   CHECK((*back)->cursor == std::optional<std::uint64_t>(2));
+  // The holder claiming again keeps its fence: its own batches stay valid.
+  auto again = a.store->claim_node("fgr-liaison");
+  REQUIRE(again);
+  REQUIRE(again->has_value());
+  CHECK((*again)->fence == 3);
   CHECK(db.rows("SELECT node, holder, fence FROM node_claims") == Rows{{"fgr-liaison", "1", "3"}});
+}
+
+TEST_CASE("postgresql streams: a schema-2 store gains claims only while no broker writes it") {
+  StorePlace place;
+  { Opened first = place.open(as_writer("broker-a")); }
+  Db db(place);
+  db.exec("DROP TABLE node_claims");
+  db.exec("UPDATE schema_version SET version = 2");
+  Db old_broker(place);  // a broker of schema 2, writing as writer 1
+  old_broker.exec("SELECT pg_advisory_lock(" + std::to_string(PgStore::kWriterLockClass) + ", 1)");
+  RecoveredState state;
+  auto refused = store_backend_under_test().open(place.dir(), as_writer("broker-b"), kNowMs, kWindowMs, &state);
+  REQUIRE_FALSE(refused);
+  CHECK(refused.status().reasons()[0].message ==
+        "the PostgreSQL store (schema version 2) is written by brokers of an older tearline: stop them all, then "
+        "start this one, which upgrades the store");
+  CHECK(db.rows("SELECT version FROM schema_version") == Rows{{"2"}});
+  old_broker.exec("SELECT pg_advisory_unlock_all()");
+  Opened b = place.open(as_writer("broker-b"));
+  CHECK(db.rows("SELECT version FROM schema_version") == Rows{{"3"}});
+  CHECK(db.rows("SELECT count(*) FROM node_claims") == Rows{{"0"}});
 }
 
 TEST_CASE("postgresql streams: a cursor in another writer's stream is that writer's cursor of the node") {

@@ -60,7 +60,8 @@ struct DemoOptions {
   std::string pki = "certs/demo";
   std::string roster = "certs/roster.toml";
   std::string policy = "certs/policy.toml";
-  std::string pg;  // --pg CONNINFO
+  std::string pg;   // --pg CONNINFO
+  int brokers = 1;  // --brokers 2: DEA's nodes on a second broker sharing the store
   bool keep_running = false;
   bool json = false;
 };
@@ -108,7 +109,8 @@ class Demo {
     exe_ = *exe;
     auto broker = demo::find_broker_binary();
     if (!broker) fail(broker.status().to_string());
-    auto world = demo::World::create(exe_, {options_.pki, options_.roster, options_.policy, options_.pg}, progress_);
+    auto world = demo::World::create(
+        exe_, {options_.pki, options_.roster, options_.policy, options_.pg, options_.brokers}, progress_);
     if (!world) fail(world.status().to_string());
     world_ = std::move(world).value();
     auto topics = policy::TopicPolicy::load(world_->policy());
@@ -122,13 +124,21 @@ class Demo {
              "); regenerate the PKI with `tearline certs demo --force --out " + options_.pki + "`");
       }
     }
-    Status started = world_->start_broker(*broker);
+    Status started = world_->start_brokers(*broker);
     if (!started) fail(started.to_string());
-    progress_ << "demo: tearline-broker (" << broker->string() << ") listening on " << world_->endpoint()
-              << (options_.pg.empty() ? "" : ", its store in PostgreSQL") << "\n";
+    for (int i = 0; i < world_->brokers(); ++i) {
+      progress_ << "demo: tearline-broker (" << broker->string() << ")"
+                << (i == 0 ? "" : " as " + world_->broker_id_of(i)) << " listening on " << world_->endpoint_of(i)
+                << (options_.pg.empty() ? ""
+                    : i == 0            ? ", its store in PostgreSQL"
+                                        : ", the same store")
+                << "\n";
+    }
     for (const auto& n : demo::scenario_nodes()) {
-      auto p = NodeProcess::start(exe_, n.id, world_->directory(), world_->node_key(n.id), world_->endpoint(),
-                                  world_->node_log(n.id));
+      const identity::Credential* cred = dir_->node(n.id);
+      const int at = world_->broker_for(cred != nullptr ? cred->agency : "");
+      auto p = NodeProcess::start(exe_, n.id, world_->directory(), world_->node_key(n.id), world_->endpoint_of(at),
+                                  world_->node_log(n.id), world_->broker_id_of(at));
       if (!p) fail(p.status().to_string());
       nodes_[n.id] = std::move(p).value();
     }
@@ -147,7 +157,11 @@ class Demo {
       }
       fail("node processes not ready within 20 s:" + missing);
     }
-    progress_ << "demo: " << nodes_.size() << " node processes connected and subscribed to \">\"\n";
+    progress_ << "demo: " << nodes_.size() << " node processes connected and subscribed to \">\""
+              << (world_->brokers() == 1
+                      ? std::string()
+                      : ", " + std::string(demo::kSecondBrokerAgency) + "'s to " + demo::kSecondBroker)
+              << "\n";
   }
 
   void reload_directory() {
@@ -178,7 +192,9 @@ class Demo {
   void check_alive() {
     if (demo::InterruptGuard::interrupted()) fail("interrupted");
     if (!world_->broker_running()) {
-      fail("tearline-broker ended unexpectedly:\n" + demo::tail_of_file(world_->broker_log()));
+      std::string logs;
+      for (int i = 0; i < world_->brokers(); ++i) logs += demo::tail_of_file(world_->broker_log(i));
+      fail("tearline-broker ended unexpectedly:\n" + logs);
     }
     for (auto& [id, p] : nodes_) {
       if (const auto failure = p->failure()) fail("node " + id + " failed: " + failure->reasons());
@@ -336,6 +352,10 @@ class Demo {
     events.push_back(plan.reload_by + " (role admin) asks the broker to reload: " +
                      (answer.accepted() ? std::string("ACCEPTED") : "REJECTED " + answer.reasons()));
     if (!answer.accepted()) played_.problems.push_back("the broker refused the reload: " + answer.reasons());
+    if (world_->brokers() > 1) {
+      world_->reload_other_brokers();
+      events.push_back(std::string(demo::kSecondBroker) + " is told to reload too (SIGHUP), as its operator would");
+    }
     NodeProcess& revoked = node(plan.node);
     wait_until([&] { return revoked.session_closed().has_value(); }, kSessionCloseTimeout);
     const auto closed = revoked.session_closed();
@@ -393,7 +413,12 @@ class Demo {
       std::cout << text << std::flush;
       return;
     }
-    std::cout << "tearline demo: one broker (" << outcome.broker_endpoint() << ") and " << outcome.nodes_size()
+    const std::string brokers = world_->brokers() == 1
+                                    ? "one broker (" + outcome.broker_endpoint() + ")"
+                                    : "two brokers sharing one store (" + outcome.broker_endpoint() + "; " +
+                                          world_->endpoint_of(1) + " as " + world_->broker_id_of(1) + ", for " +
+                                          demo::kSecondBrokerAgency + "'s nodes)";
+    std::cout << "tearline demo: " << brokers << " and " << outcome.nodes_size()
               << " agency nodes, each its own process, subscribed to \">\".\n"
               << "Each cell: what the node received of a report section, as the policy decided it at publish time\n"
               << "(may_read: clearance, releasable-to country, unit membership, topic, credential).\n\n";
@@ -408,8 +433,12 @@ class Demo {
   // Leaves everything running and prints what the nodes receive until Ctrl-C.
   void keep_running() {
     std::cout << "\nThe broker and the node processes keep running; Ctrl-C stops them.\n"
-              << "  broker     " << world_->endpoint() << " (log " << world_->broker_log().string() << ")\n"
-              << "  directory  " << world_->directory().string() << " (with the revocation)\n"
+              << "  broker     " << world_->endpoint() << " (log " << world_->broker_log().string() << ")\n";
+    for (int i = 1; i < world_->brokers(); ++i) {
+      std::cout << "  broker     " << world_->endpoint_of(i) << " as " << world_->broker_id_of(i) << " (log "
+                << world_->broker_log(i).string() << ")\n";
+    }
+    std::cout << "  directory  " << world_->directory().string() << " (with the revocation)\n"
               << "  node keys  " << (fs::path(options_.pki) / "keys" / "nodes").string() << "/<node>.key\n"
               << "Try, from another terminal:\n"
               << "  " << exe_.string() << " publish --pki " << options_.pki << " --broker " << world_->endpoint()
@@ -481,10 +510,21 @@ void add_demo_command(CLI::App& app) {
                   "keep the broker's store in this PostgreSQL database (a libpq connection string; an empty "
                   "database: `make demo-pg` starts a private server and makes one)")
       ->type_name("CONNINFO");
+  cmd->add_option("--brokers", o->brokers,
+                  "run this many brokers (1 or 2) on one store: with 2, DEA's nodes speak to a second broker, run "
+                  "by DEA, sharing the --pg store (`make demo-cluster`); the routing table is the same")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 2));
   cmd->add_flag("--keep-running", o->keep_running,
                 "after the table, leave the broker and nodes running and print what they receive until Ctrl-C");
   cmd->add_flag("--json", o->json, "print the outcome as JSON (tearline.v1.DemoOutcome) instead of the table");
   cmd->callback([o] {
+    // Checked before anything starts (World::create says the same).
+    if (o->brokers == 2 && o->pg.empty()) {
+      throw CommandExit(kExitUsage,
+                        "INVALID_FIELD: --brokers 2 runs two brokers on one store, which needs PostgreSQL: give --pg "
+                        "CONNINFO (`make demo-cluster` starts a private server and does)");
+    }
     const int code = run_demo(*o);
     if (code != kExitOk) throw CommandExit(code, "");
   });

@@ -270,10 +270,12 @@ int run_node(const NodeOptions& options) {
 Result<std::unique_ptr<NodeProcess>> NodeProcess::start(const std::filesystem::path& exe, const std::string& node,
                                                         const std::filesystem::path& directory,
                                                         const std::filesystem::path& key_file,
-                                                        const std::string& endpoint, const std::filesystem::path& log) {
+                                                        const std::string& endpoint, const std::filesystem::path& log,
+                                                        const std::string& broker_id) {
   ChildSpec spec;
   spec.argv = {exe.string(),       "demo-node", "--node",          node,       "--directory",
                directory.string(), "--key",     key_file.string(), "--broker", endpoint};
+  if (!broker_id.empty()) spec.argv.insert(spec.argv.end(), {"--broker-id", broker_id});
   spec.program = kSelfExe;  // the demo's own binary, as the JSON lines must match
   spec.pipe_stdin = true;
   spec.pipe_stdout = true;

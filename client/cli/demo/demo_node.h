@@ -41,7 +41,8 @@ class NodeProcess {
   static Result<std::unique_ptr<NodeProcess>> start(const std::filesystem::path& exe, const std::string& node,
                                                     const std::filesystem::path& directory,
                                                     const std::filesystem::path& key_file, const std::string& endpoint,
-                                                    const std::filesystem::path& log);
+                                                    const std::filesystem::path& log,
+                                                    const std::string& broker_id = "");
 
   const std::string& node() const { return node_; }
   const std::filesystem::path& log() const { return log_; }

@@ -69,6 +69,8 @@ class ChildProcess {
 
   // The exit status once the child has ended (reaps it); nullopt while it runs.
   std::optional<int> poll_exit() { return process_.poll_exit(); }
+  // Sends `signal`; false when the child has ended.
+  bool signal(int signal) { return process_.signal(signal); }
   // SIGTERM, then SIGKILL after `grace`; reaps. Idempotent.
   void stop(std::chrono::milliseconds grace = Process::kDefaultGrace) { process_.stop(grace); }
 

@@ -5,6 +5,7 @@
 #include <pqxx/pqxx>
 
 #include <chrono>
+#include <csignal>
 #include <cstdlib>
 #include <fstream>
 #include <ostream>
@@ -12,6 +13,7 @@
 #include <thread>
 
 #include "audit/pg_audit_reader.h"
+#include "base/clock.h"
 
 namespace tearline::cli::demo {
 namespace fs = std::filesystem;
@@ -89,12 +91,34 @@ std::string started_endpoint(const fs::path& log) {
   return "";
 }
 
+// keys/ of the temporary folder: a symlink to each entry of the PKI's
+// keys/ (the authorities' keys, reached, never copied), except brokers/,
+// which is the folder's own: the second broker's keys are made there.
+Status link_keys(const fs::path& pki_keys, const fs::path& keys) {
+  std::error_code ec;
+  fs::create_directory(keys, ec);
+  if (ec) return Status::fail(Code::IO_ERROR, "cannot make " + keys.string() + ": " + ec.message());
+  for (const auto& entry : fs::directory_iterator(pki_keys, ec)) {
+    if (entry.path().filename() == "brokers") continue;
+    fs::create_symlink(entry.path(), keys / entry.path().filename(), ec);
+    if (ec) return Status::fail(Code::IO_ERROR, "cannot link " + entry.path().string() + ": " + ec.message());
+  }
+  if (ec) return Status::fail(Code::IO_ERROR, "cannot read " + pki_keys.string() + ": " + ec.message());
+  return Status::ok();
+}
+
 }  // namespace
 
 Result<std::unique_ptr<World>> World::create(const fs::path& exe, const WorldOptions& options, std::ostream& progress) {
   std::error_code ec;
   WorldOptions o{fs::absolute(options.pki, ec), fs::absolute(options.roster, ec), fs::absolute(options.policy, ec),
-                 options.pg_conninfo};
+                 options.pg_conninfo, options.brokers};
+  if (o.brokers != 1 && o.brokers != 2) return Status::fail(Code::INVALID_FIELD, "--brokers is 1 or 2");
+  if (o.brokers == 2 && o.pg_conninfo.empty()) {
+    return Status::fail(Code::INVALID_FIELD,
+                        "--brokers 2 runs two brokers on one store, which needs PostgreSQL: give --pg CONNINFO "
+                        "(`make demo-cluster` starts a private server and does)");
+  }
   if (!fs::is_regular_file(o.policy, ec)) {
     return Status::fail(Code::IO_ERROR, "topic policy " + options.policy.string() +
                                             " not found: run from the repository root or pass --policy");
@@ -106,6 +130,7 @@ Result<std::unique_ptr<World>> World::create(const fs::path& exe, const WorldOpt
   world->pki_ = o.pki;
   world->policy_ = o.policy;
   world->pg_conninfo_ = o.pg_conninfo;
+  world->brokers_wanted_ = static_cast<std::size_t>(o.brokers);
   if (!o.pg_conninfo.empty()) {
     Status empty = require_empty_database(o.pg_conninfo);
     if (!empty) return empty;
@@ -127,35 +152,61 @@ Result<std::unique_ptr<World>> World::create(const fs::path& exe, const WorldOpt
   }
   fs::copy(pki.directory(), world->directory(), fs::copy_options::recursive, ec);
   if (ec) return Status::fail(Code::IO_ERROR, "cannot copy " + pki.directory().string() + ": " + ec.message());
-  fs::create_directory_symlink(pki.keys(), world->root_ / "keys", ec);
-  if (ec) return Status::fail(Code::IO_ERROR, "cannot link " + pki.keys().string() + ": " + ec.message());
+  if (Status linked = link_keys(pki.keys(), world->root_ / "keys"); !linked) return linked;
+  if (o.brokers == 2) {
+    const std::int64_t now = SystemClock::instance().now_seconds();
+    identity::BrokerIdentity dea{kSecondBroker, kSecondBrokerAgency, now - 3600, now + std::int64_t{7} * 86400};
+    if (Status made = identity::init_broker(world->revocation_pki(), dea, false); !made) return made;
+    progress << "demo: issued a credential for a second broker, " << kSecondBroker << " (run by " << kSecondBrokerAgency
+             << "), into the demo's copy of the directory\n";
+  }
   fs::create_directory(world->root_ / "nodes", ec);
   return world;
 }
 
 World::~World() {
-  if (broker_) broker_->stop(std::chrono::milliseconds(3000));
+  for (auto& b : brokers_) b->stop(std::chrono::milliseconds(3000));
   if (root_.empty()) return;
   std::error_code ec;
-  fs::remove_all(root_, ec);  // does not follow the keys/ symlink
+  fs::remove_all(root_, ec);  // does not follow the symlinks in keys/
 }
 
 fs::path World::node_key(const std::string& node) const { return identity::PkiPaths(pki_).node_key(node); }
 
 fs::path World::node_log(const std::string& node) const { return root_ / "nodes" / (node + ".log"); }
 
-bool World::broker_running() { return broker_ && !broker_->poll_exit(); }
+bool World::broker_running() {
+  if (brokers_.size() != brokers_wanted_) return false;
+  for (auto& b : brokers_) {
+    if (b->poll_exit()) return false;
+  }
+  return true;
+}
 
-Status World::start_broker(const fs::path& broker_binary) {
+void World::reload_other_brokers() {
+  for (std::size_t i = 1; i < brokers_.size(); ++i) (void)brokers_[i]->signal(SIGHUP);
+}
+
+Status World::start_brokers(const fs::path& broker_binary) {
+  for (std::size_t i = 0; i < brokers_wanted_; ++i) {
+    Status started = start_broker(broker_binary, static_cast<int>(i));
+    if (!started) return started;
+  }
+  return Status::ok();
+}
+
+Status World::start_broker(const fs::path& broker_binary, int i) {
   const identity::PkiPaths pki(pki_);
+  const std::string suffix = i == 0 ? "" : "-2";
+  const fs::path key = i == 0 ? pki.broker_key() : revocation_pki().other_broker_key(kSecondBroker);
   toml::table broker{{"endpoint", "tcp://127.0.0.1:*"},
-                     {"key_file", pki.broker_key().string()},
+                     {"key_file", key.string()},
                      {"directory", directory().string()},
                      {"policy", policy_.string()},
-                     {"data_dir", (root_ / "data").string()},
+                     {"data_dir", (root_ / ("data" + suffix)).string()},
                      {"log_level", "info"},
                      {"verify_threads", 2}};
-  const fs::path config = root_ / "broker.toml";
+  const fs::path config = root_ / ("broker" + suffix + ".toml");
   {
     std::ofstream out(config);
     toml::table doc{{"broker", broker}};
@@ -165,21 +216,25 @@ Status World::start_broker(const fs::path& broker_binary) {
   }
   ChildSpec spec;
   spec.argv = {broker_binary.string(), "--config", config.string()};
-  spec.stderr_file = broker_log();
+  spec.stderr_file = broker_log(i);
   auto child = ChildProcess::start(spec);
   if (!child) return child.status();
-  broker_ = std::move(child).value();
+  brokers_.push_back(std::move(child).value());
+  ChildProcess& started = *brokers_.back();
   const auto deadline = std::chrono::steady_clock::now() + kBrokerStartTimeout;
   for (;;) {
-    endpoint_ = started_endpoint(broker_log());
-    if (!endpoint_.empty()) return Status::ok();
+    std::string endpoint = started_endpoint(broker_log(i));
+    if (!endpoint.empty()) {
+      endpoints_.push_back(std::move(endpoint));
+      return Status::ok();
+    }
     if (InterruptGuard::interrupted()) return interrupted();
-    if (broker_->poll_exit()) {
-      return Status::fail(Code::UNAVAILABLE, "tearline-broker exited at start-up:\n" + tail_of_file(broker_log()));
+    if (started.poll_exit()) {
+      return Status::fail(Code::UNAVAILABLE, "tearline-broker exited at start-up:\n" + tail_of_file(broker_log(i)));
     }
     if (std::chrono::steady_clock::now() >= deadline) {
       return Status::fail(Code::UNAVAILABLE,
-                          "tearline-broker did not log event=started within 10 s:\n" + tail_of_file(broker_log()));
+                          "tearline-broker did not log event=started within 10 s:\n" + tail_of_file(broker_log(i)));
     }
     std::this_thread::sleep_for(kPollInterval);
   }
