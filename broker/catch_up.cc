@@ -91,15 +91,6 @@ ByteView receipt_of(const StoredReport& row, const ParsedRow& p) {
 
 }  // namespace
 
-namespace {
-
-// "seq S", or "WRITER seq S" in another broker's stream (Routable::place_label).
-std::string place_label(const std::string& writer, std::uint64_t seq) {
-  return (writer.empty() ? "" : writer + " ") + "seq " + std::to_string(seq);
-}
-
-}  // namespace
-
 void CatchUp::report_unverifiable(const std::string& writer, std::uint64_t seq, const std::string& report_hex,
                                   const std::string& originator, const Status& why) {
   if (!unverifiable_.emplace(writer, seq).second) return;

@@ -8,7 +8,7 @@
 
 namespace tearline::broker {
 
-std::string Routable::place_label() const {
+std::string place_label(std::string_view writer, std::uint64_t seq) {
   std::string out;
   if (!writer.empty()) out.append(writer).append(" ");
   return out.append("seq ").append(std::to_string(seq));

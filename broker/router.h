@@ -58,6 +58,10 @@
 
 namespace tearline::broker {
 
+// "seq S" in this broker's stream (writer empty), "WRITER seq S" in
+// another's: how audit entries name a report's place.
+std::string place_label(std::string_view writer, std::uint64_t seq);
+
 // A report ready to route: from a fresh verification or from the store.
 // Borrowed pointers; they live as long as the routing call.
 struct Routable {
@@ -71,9 +75,7 @@ struct Routable {
         accepted_ms(accepted_ms_),
         writer(writer_) {}
 
-  // "seq S" in this broker's stream, "WRITER seq S" in another's: how
-  // audit entries name the report's place.
-  std::string place_label() const;
+  std::string place_label() const { return broker::place_label(writer, seq); }
 
   std::uint64_t seq = 0;  // in the stream of `writer`
   const report::VerifiedReport* report = nullptr;

@@ -60,4 +60,38 @@ report::SectionStatus to_report(SectionStatus status) {
   return report::SectionStatus::kOpenFailed;
 }
 
+Subscriptions from_wire(const tearline::v1::SubscriptionList& list) {
+  Subscriptions out;
+  out.durable.assign(list.durable().begin(), list.durable().end());
+  out.session.assign(list.session().begin(), list.session().end());
+  out.acked_seq = list.acked_seq();
+  for (const auto& c : list.streams()) out.streams[c.writer()] = c.acked_seq();
+  return out;
+}
+
+BrokerStatus from_wire(const tearline::v1::BrokerStatus& b) {
+  BrokerStatus out;
+  out.version = b.version();
+  out.broker_id = b.broker_id();
+  out.started_at_ms = b.started_at_ms();
+  out.broker_time_ms = b.broker_time_ms();
+  out.sessions = b.sessions();
+  out.head_seq = b.head_seq();
+  out.verify_queue = b.verify_queue();
+  out.commit_queue = b.commit_queue();
+  out.delivery_backlog = b.delivery_backlog();
+  out.store_bytes = b.store_bytes();
+  out.last_checkpoint_ms = b.last_checkpoint_ms();
+  out.directory_digest_hex = to_hex(as_bytes(b.directory_digest()));
+  out.directory_generation = b.directory_generation();
+  out.accepted = b.accepted();
+  out.rejected = b.rejected();
+  out.delivered = b.delivered();
+  out.damaged_records = b.damaged_records();
+  out.refused_handshakes = b.refused_handshakes();
+  out.refused_hellos = b.refused_hellos();
+  out.wall_clock_steps = b.wall_clock_steps();
+  return out;
+}
+
 }  // namespace tearline::client

@@ -552,13 +552,7 @@ Result<Subscriptions> Session::subscriptions() {
   auto answer = impl_->request(wire::make_list_subscriptions(impl_->connection->next_request_id()));
   if (!answer) return answer.status();
   if (!answer->has_subscription_list()) return refusal_of(*answer, "SUBSCRIPTION_LIST");
-  const v1::SubscriptionList& l = answer->subscription_list();
-  Subscriptions out;
-  out.durable.assign(l.durable().begin(), l.durable().end());
-  out.session.assign(l.session().begin(), l.session().end());
-  out.acked_seq = l.acked_seq();
-  for (const auto& c : l.streams()) out.streams[c.writer()] = c.acked_seq();
-  return out;
+  return from_wire(answer->subscription_list());
 }
 
 Status Session::admin_reload() {
@@ -576,29 +570,7 @@ Result<BrokerStatus> Session::status() {
   auto answer = impl_->request(wire::make_admin(impl_->connection->next_request_id(), wire::kAdminStatus));
   if (!answer) return answer.status();
   if (!answer->has_broker_status()) return refusal_of(*answer, "BROKER_STATUS");
-  const v1::BrokerStatus& b = answer->broker_status();
-  BrokerStatus out;
-  out.version = b.version();
-  out.broker_id = b.broker_id();
-  out.started_at_ms = b.started_at_ms();
-  out.broker_time_ms = b.broker_time_ms();
-  out.sessions = b.sessions();
-  out.head_seq = b.head_seq();
-  out.verify_queue = b.verify_queue();
-  out.commit_queue = b.commit_queue();
-  out.delivery_backlog = b.delivery_backlog();
-  out.store_bytes = b.store_bytes();
-  out.last_checkpoint_ms = b.last_checkpoint_ms();
-  out.directory_digest_hex = to_hex(as_bytes(b.directory_digest()));
-  out.directory_generation = b.directory_generation();
-  out.accepted = b.accepted();
-  out.rejected = b.rejected();
-  out.delivered = b.delivered();
-  out.damaged_records = b.damaged_records();
-  out.refused_handshakes = b.refused_handshakes();
-  out.refused_hellos = b.refused_hellos();
-  out.wall_clock_steps = b.wall_clock_steps();
-  return out;
+  return from_wire(answer->broker_status());
 }
 
 Status Session::reload_directory(std::string_view why) { return impl_->reload(std::string(why)); }

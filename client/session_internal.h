@@ -36,6 +36,10 @@ report::ReportDraft to_report_draft(const Draft& draft);
 Draft from_report_draft(const report::ReportDraft& draft);
 SectionStatus from_report(report::SectionStatus status);
 report::SectionStatus to_report(SectionStatus status);
+// The broker's answers to LIST_SUBSCRIPTIONS and ADMIN "status", as the
+// public types.
+Subscriptions from_wire(const tearline::v1::SubscriptionList& list);
+BrokerStatus from_wire(const tearline::v1::BrokerStatus& status);
 
 // Builds a report as publish() would (sequence and created-at filled in when
 // 0) without sending it (for `tearline explain` and testers).

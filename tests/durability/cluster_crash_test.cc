@@ -333,22 +333,8 @@ int run(const Options& opt) {
     replayed += p.replayed;
     violations.insert(violations.end(), p.violations.begin(), p.violations.end());
   }
-  std::map<std::string, std::set<std::string>> expected;
-  for (const auto& [node, kinds] : kEntitled) {
-    for (const auto& [id, kind] : accepted) {
-      if (kinds.find(kind) != std::string::npos) expected[node].insert(id);
-    }
-  }
-  const auto drain_start = Clock::now();
-  for (bool drained = false; !drained && seconds_since(drain_start) < 120;) {
-    drained = true;
-    for (auto& [node, sub] : subscribed) {
-      std::lock_guard lock(sub.mu);
-      drained = drained && std::includes(sub.ids.begin(), sub.ids.end(), expected[node].begin(), expected[node].end());
-    }
-    if (!drained) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // anything extra would show up now
+  std::map<std::string, std::set<std::string>> expected = entitled_reports(accepted);
+  (void)wait_drained(subscribed, expected);
   stop_subscribers = true;
   for (auto& t : subscriber_threads) t.join();
   for (int i = 0; i < 2; ++i) {
@@ -359,20 +345,7 @@ int run(const Options& opt) {
 
   // 1: the store holds exactly the accepted reports, each with its audit entry.
   const Stored stored = read_store(conninfo, work);
-  std::size_t lost = 0, phantom = 0;
-  for (const auto& [id, kind] : accepted) {
-    if (stored.seq_of.count(id) == 0) {
-      ++lost;
-      violations.push_back("ACCEPTED report " + id + " (kind " + kind + ") is not in the store");
-    }
-  }
-  for (const auto& [id, seq] : stored.seq_of) {
-    if (accepted.count(id) == 0) {
-      ++phantom;
-      violations.push_back("stored report " + id + " was never ACCEPTED to its publisher");
-    }
-    if (stored.accepted_in_audit.count(id) == 0) violations.push_back("stored report " + id + " has no audit entry");
-  }
+  const auto [lost, phantom] = check_stored(accepted, stored, &violations);
   // 2: each subscriber got its share, each originator's in publication order.
   std::string per_subscriber;
   std::uint64_t moves = 0;
@@ -409,7 +382,7 @@ int run(const Options& opt) {
     if (!failed.empty()) violations.push_back(failed);
   }
 
-  for (std::size_t i = 0; i < violations.size() && i < 50; ++i) std::printf("VIOLATION %s\n", violations[i].c_str());
+  print_violations(violations);
   std::printf(
       "cluster_crash_test: %s kills=%d accepted=%zu (accepted-before %llu, publisher moves %llu) stored=%zu lost=%zu "
       "phantom=%zu subscriber moves=%llu [%s] handshakes lost to kills=%llu duration_s=%.1f violations=%zu "
@@ -419,27 +392,13 @@ int run(const Options& opt) {
       static_cast<unsigned long long>(moves), per_subscriber.c_str(),
       static_cast<unsigned long long>(g_handshakes_lost_to_kills.load()), seconds_since(t0), violations.size(),
       static_cast<unsigned long long>(opt.seed));
-  if (violations.empty() && !opt.keep) {
-    std::error_code ec;
-    fs::remove_all(work, ec);
-  } else {
-    std::printf("cluster_crash_test: kept %s\n", work.c_str());
-  }
-  return violations.empty() ? 0 : 1;
+  return finish_run("cluster_crash_test", violations, work, opt.keep);
 }
 
 }  // namespace
 }  // namespace tearline
 
-// An exception that escapes (the PostgreSQL cluster cannot start, the
-// server cannot be read) ends the test with exit 1 and its message.
 int main(int argc, char** argv) {
-  try {
-    return tearline::run(tearline::parse_args(argc, argv));
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "cluster_crash_test: FAIL: %s\n", e.what());
-  } catch (...) {
-    std::fprintf(stderr, "cluster_crash_test: FAIL: unknown exception\n");
-  }
-  return 1;
+  return tearline::crash_test::guarded_main("cluster_crash_test",
+                                            [&] { return tearline::run(tearline::parse_args(argc, argv)); });
 }

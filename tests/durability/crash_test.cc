@@ -368,23 +368,8 @@ int run(const Options& opt) {
     replayed += p.replayed;
     violations.insert(violations.end(), p.violations.begin(), p.violations.end());
   }
-  std::map<std::string, std::set<std::string>> expected;
-  for (const auto& [node, kinds] : kEntitled) {
-    for (const auto& [id, kind] : accepted) {
-      if (kinds.find(kind) != std::string::npos) expected[node].insert(id);
-    }
-  }
-  const auto drain_start = Clock::now();
-  for (bool drained = false; !drained && seconds_since(drain_start) < 120;) {
-    drained = true;
-    for (auto& [node, sub] : subscribed) {
-      std::lock_guard lock(sub.mu);
-      drained = drained && std::includes(sub.ids.begin(), sub.ids.end(), expected[node].begin(), expected[node].end());
-    }
-    if (!drained) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // anything extra would show up now
-  const double drain = seconds_since(drain_start);
+  std::map<std::string, std::set<std::string>> expected = entitled_reports(accepted);
+  const double drain = wait_drained(subscribed, expected);
   stop_subscribers = true;
   for (auto& t : subscriber_threads) t.join();
   const int exit_code = broker.terminate();
@@ -392,23 +377,7 @@ int run(const Options& opt) {
 
   // 1, 2: the store holds exactly the accepted reports.
   const Stored stored = read_store(setup.conninfo, data_dir);
-  std::size_t lost = 0, phantom = 0;
-  for (const auto& [id, kind] : accepted) {
-    if (stored.seq_of.count(id) == 0) {
-      ++lost;
-      violations.push_back("ACCEPTED report " + id + " (kind " + kind + ") is not in the store");
-    }
-  }
-  for (const auto& [id, seq] : stored.seq_of) {
-    if (accepted.count(id) == 0) {
-      ++phantom;
-      violations.push_back("stored report " + id + " (seq " + std::to_string(seq) +
-                           ") was never ACCEPTED to its publisher");
-    }
-    if (stored.accepted_in_audit.count(id) == 0) {
-      violations.push_back("stored report " + id + " has no 'publish accepted' audit entry");
-    }
-  }
+  const auto [lost, phantom] = check_stored(accepted, stored, &violations);
   {
     std::uint64_t expect_seq = 1;
     std::vector<std::uint64_t> seqs;
@@ -495,8 +464,7 @@ int run(const Options& opt) {
     }
   }
 
-  for (std::size_t i = 0; i < violations.size() && i < 50; ++i) std::printf("VIOLATION %s\n", violations[i].c_str());
-  if (violations.size() > 50) std::printf("... and %zu more violations\n", violations.size() - 50);
+  print_violations(violations);
   std::printf(
       "crash_test: %s kills=%d starts=%d accepted=%zu (publish attempts %llu, re-sent %llu, accepted-before %llu) "
       "stored=%zu lost=%zu phantom=%zu delivered=%llu [%s] audit=[%s] checkpoints_logged=%s "
@@ -508,27 +476,13 @@ int run(const Options& opt) {
       static_cast<unsigned long long>(delivered), per_subscriber.c_str(), audit_summary.c_str(),
       count_lines(log_dir, "event=audit_checkpoint").c_str(), startup_first, startup_last, startup_max, kill_phase,
       drain, seconds_since(t0), violations.size(), static_cast<unsigned long long>(opt.seed));
-  if (violations.empty() && !opt.keep) {
-    std::error_code ec;
-    fs::remove_all(work, ec);
-  } else {
-    std::printf("crash_test: kept %s\n", work.c_str());
-  }
-  return violations.empty() ? 0 : 1;
+  return finish_run("crash_test", violations, work, opt.keep);
 }
 
 }  // namespace
 }  // namespace tearline
 
-// An exception that escapes (the PostgreSQL cluster cannot start, the
-// server cannot be read) ends the test with exit 1 and its message.
 int main(int argc, char** argv) {
-  try {
-    return tearline::run(tearline::parse_args(argc, argv));
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "crash_test: FAIL: %s\n", e.what());
-  } catch (...) {
-    std::fprintf(stderr, "crash_test: FAIL: unknown exception\n");
-  }
-  return 1;
+  return tearline::crash_test::guarded_main("crash_test",
+                                            [&] { return tearline::run(tearline::parse_args(argc, argv)); });
 }
