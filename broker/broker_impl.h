@@ -79,8 +79,10 @@ struct Broker::Impl {
   Router routing;
   std::int64_t next_housekeeping_ms = 0;  // steady time (base/clock.h)
   std::int64_t started_at_ms = 0;
-  std::int64_t next_retention_ms = 0;  // steady time
-  WallClockWatch wall_watch;           // wall-clock steps, seen by housekeeping
+  std::int64_t next_retention_ms = 0;    // steady time
+  std::int64_t next_chains_read_ms = 0;  // steady time: the other audit chains' heads (read_other_chains)
+  bool chains_read_failing = false;
+  WallClockWatch wall_watch;  // wall-clock steps, seen by housekeeping
 
   // Durable state (docs/reliability.md). The lock is taken before the store
   // is opened and released after it is closed.
@@ -183,6 +185,9 @@ struct Broker::Impl {
   void commit_and_wait();
   void take_zap_events() EXCLUDES(zap_events_mu);
   void apply_retention_if_due();
+  // In a store several brokers share, their audit chains' heads for the
+  // next heads entry (GroupCommit::other_chains), at most once a second.
+  void read_other_chains();
   Status reload(const std::string& why);
   // ---- directory_announce.cc ----
   // DIRECTORY_CHANGED to every READY session when the current directory's

@@ -115,6 +115,11 @@ std::optional<Batch> GroupCommit::finish_build(InFlight f, Batch& batch, std::in
   for (const auto& e : f.events) {
     batch.audit.push_back(f.next.append(e.time_ms, e.event, e.node, e.report, e.decision, e.detail));
   }
+  if (heads_due(steady_ms) || (checkpoint_due(f.next, steady_ms) && chains_moved())) {
+    f.named = chains_read_;
+    batch.audit.push_back(f.next.append(now_ms, std::string(audit::kHeadsEvent), "", "",
+                                        std::string(audit::kHeadsDecision), audit::heads_detail(f.named)));
+  }
   if (checkpoint_due(f.next, steady_ms)) {
     audit::AuditEntry last;
     last.index = f.next.last_index();
@@ -129,6 +134,18 @@ bool GroupCommit::checkpoint_due(const audit::ChainWriter& chain, std::int64_t s
   return chain.last_index() > last_checkpoint_index_ &&
          (chain.last_index() - last_checkpoint_index_ >= storage_.audit_checkpoint_entries || checkpoint_forced_ ||
           steady_ms - last_checkpoint_steady_ >= storage_.audit_checkpoint_seconds * 1000);
+}
+
+bool GroupCommit::chains_moved() const {
+  return std::any_of(chains_read_.begin(), chains_read_.end(), [&](const audit::ChainHead& h) {
+    auto it = chains_named_.find(h.writer);
+    if (it == chains_named_.end()) return true;
+    return h.index > it->second && !(h.heads_entry && h.index == it->second + 1);
+  });
+}
+
+bool GroupCommit::heads_due(std::int64_t steady_ms) const {
+  return steady_ms - last_checkpoint_steady_ >= storage_.audit_checkpoint_seconds * 1000 && chains_moved();
 }
 
 bool GroupCommit::backlog_turn(bool urgent, bool lazy_age) const {
@@ -146,7 +163,9 @@ std::optional<Batch> GroupCommit::build(
   const bool lazy_due =
       (!events_.empty() || !dirty_cursors_.empty()) && (events_.size() >= kLazyCommitEntries || lazy_age);
   const bool backlog = backlog_turn(urgent, lazy_age);
-  if (!urgent && !lazy_due && !backlog && !checkpoint_due(chain_, steady_ms)) return std::nullopt;
+  if (!urgent && !lazy_due && !backlog && !checkpoint_due(chain_, steady_ms) && !heads_due(steady_ms)) {
+    return std::nullopt;
+  }
   last_commit_steady_ = steady_ms;
 
   InFlight f;
@@ -246,6 +265,7 @@ CommitOutcome GroupCommit::finish(StoreWriter::Written written, std::int64_t ste
     last_checkpoint_steady_ = f.steady_ms;
     checkpoint_forced_ = false;
     checkpoint_time_ms_ = c.time_ms;
+    for (const auto& h : f.named) chains_named_[h.writer] = h.index;
     log_->info("event=audit_checkpoint index={} hash={} signature={}", c.index, to_hex(c.hash),
                to_hex(ByteView(c.signature.data(), c.signature.size())));
   }

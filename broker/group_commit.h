@@ -152,6 +152,14 @@ class GroupCommit {
   // While the store cannot write (the last batch failed), the refusal of a
   // publish is counted in the backlog instead of kept one by one.
   void audit(AuditEvent event);
+  // The other brokers' audit chains as last read (Store::audit_heads). When
+  // one moved since the last heads entry, the next checkpoint is preceded by
+  // a heads entry naming them all (audit/chain_heads.h), and a checkpoint is
+  // due once audit_checkpoint_seconds passed, even with no entry of this
+  // broker's. A chain whose only news is its own heads entry right after the
+  // index last named did not move (else two idle brokers would name each
+  // other's heads entries for ever).
+  void other_chains(std::vector<audit::ChainHead> heads) { chains_read_ = std::move(heads); }
 
   // ---- the batch ----
   // The next batch when one is due (something urgent, lazy entries old or
@@ -197,12 +205,15 @@ class GroupCommit {
     std::vector<AuditEvent> events;                              // chained into batch.audit
     std::set<std::pair<std::string, std::string>> cursor_nodes;  // (node, writer) cursors written
     std::map<std::string, std::vector<std::string>> subscriptions;
-    AuditBacklog::Taken backlog;  // a backlog batch: what it took
-    audit::ChainWriter next;      // the chain once the batch is written
+    AuditBacklog::Taken backlog;          // a backlog batch: what it took
+    audit::ChainWriter next;              // the chain once the batch is written
+    std::vector<audit::ChainHead> named;  // its heads entry's heads (none: no heads entry)
     std::int64_t steady_ms = 0;
   };
 
   bool checkpoint_due(const audit::ChainWriter& chain, std::int64_t steady_ms) const;
+  bool chains_moved() const;
+  bool heads_due(std::int64_t steady_ms) const;
   std::optional<Batch> finish_build(InFlight f, Batch& batch, std::int64_t now_ms, std::int64_t steady_ms);
   // The next batch is the backlog's own (see the header comment).
   bool backlog_turn(bool urgent, bool lazy_age) const;
@@ -230,6 +241,8 @@ class GroupCommit {
   bool failing_ = false;            // the last batch failed (the store cannot write)
   bool backlog_next_ = false;       // a batch was written since the backlog's last turn
 
+  std::vector<audit::ChainHead> chains_read_;          // other_chains()
+  std::map<std::string, std::uint64_t> chains_named_;  // by the last heads entry written
   std::optional<InFlight> inflight_;
   std::vector<Staged> staged_;
   std::vector<IngressResult> replays_;  // copies of staged reports, answered after the commit

@@ -213,6 +213,23 @@ void Broker::Impl::housekeeping() {
     cancel_queued_jobs(gone);
   }
   apply_retention_if_due();
+  read_other_chains();
+}
+
+void Broker::Impl::read_other_chains() {
+  const std::int64_t now = clock.steady_ms();
+  // No other writer known (feed->heads()): nothing to read.
+  if (!feed || feed->heads().empty() || now < next_chains_read_ms) return;
+  next_chains_read_ms = now + 1000;
+  auto heads = store->audit_heads();
+  if (!heads) {
+    if (!chains_read_failing) log->error("event=audit_heads_failed reason=\"{}\"", heads.status().to_string());
+    chains_read_failing = true;
+    return;
+  }
+  if (chains_read_failing) log->info("event=audit_heads_resumed chains={}", heads->size());
+  chains_read_failing = false;
+  commits->other_chains(std::move(heads).value());
 }
 
 }  // namespace tearline::broker

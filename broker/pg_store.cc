@@ -71,6 +71,12 @@ std::unique_ptr<PgStore::Connection> connect(const std::string& conninfo, const 
       " (SELECT broker_id FROM writers WHERE writer_id = reports.prev_writer)"
       " FROM reports WHERE writer_id = $1 AND seq > $2 ORDER BY seq LIMIT $3");
   c->conn.prepare("stream_heads", "SELECT writer_id, broker_id, last_seq FROM writers WHERE broker_id IS NOT NULL");
+  // One backward step of the audit primary key per writer.
+  c->conn.prepare("audit_heads",
+                  "SELECT w.broker_id, a.idx, a.hash, a.event = $2 AND a.decision = $3 FROM writers w"
+                  " CROSS JOIN LATERAL (SELECT idx, hash, event, decision FROM audit"
+                  " WHERE audit.writer_id = w.writer_id ORDER BY idx DESC LIMIT 1) a"
+                  " WHERE w.broker_id IS NOT NULL AND w.writer_id <> $1 ORDER BY w.broker_id");
   c->conn.prepare(
       "read_stream",
       "SELECT seq, report_id, originator, agency, country, topic, sequence, accepted_ms, bytes, receipt, prev_seq,"

@@ -167,6 +167,7 @@ class PgStore final : public Store {
   Result<bool> has_report(const std::string& report_id) override;
   Result<std::size_t> apply_retention(std::int64_t now_ms, std::vector<std::string>* removed_ids) override;
   Result<std::map<std::string, std::uint64_t>> heads() override;
+  Result<std::vector<audit::ChainHead>> audit_heads() override;
   Result<std::vector<StoredReport>> read_stream(const std::string& writer, std::uint64_t after,
                                                 std::size_t limit) override;
   std::unique_ptr<StoreWatch> watch() override;

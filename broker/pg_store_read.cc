@@ -87,6 +87,26 @@ Result<std::map<std::string, std::uint64_t>> PgStore::heads() {
   return out;
 }
 
+Result<std::vector<audit::ChainHead>> PgStore::audit_heads() {
+  std::vector<audit::ChainHead> out;
+  Status s = read([&](pqxx::transaction_base& tx) {
+    out.clear();
+    for (const auto& row : tx.exec_prepared("audit_heads", writer_id_, std::string(audit::kHeadsEvent),
+                                            std::string(audit::kHeadsDecision))) {
+      audit::ChainHead head;
+      head.writer = row[0].as<std::string>();
+      head.index = static_cast<std::uint64_t>(row[1].as<std::int64_t>());
+      const std::string hash = pg::bytes_of(row[2]);
+      if (hash.size() != head.hash.size()) continue;  // not a hash: verify says so, not the reader
+      std::copy(hash.begin(), hash.end(), head.hash.begin());
+      head.heads_entry = row[3].as<bool>();
+      out.push_back(std::move(head));
+    }
+  });
+  if (!s) return s;
+  return out;
+}
+
 Result<std::optional<NodeClaim>> PgStore::claim_node(const std::string& node) {
   NodeClaim claim;
   // The claim is one statement (autocommit); a retry after a lost

@@ -64,6 +64,7 @@ class SqliteStore final : public Store {
   Result<std::size_t> apply_retention(std::int64_t now_ms, std::vector<std::string>* removed_ids) override;
   // One writer: its own head and stream (StoreOptions::writer), no other.
   Result<std::map<std::string, std::uint64_t>> heads() override;
+  Result<std::vector<audit::ChainHead>> audit_heads() override { return std::vector<audit::ChainHead>{}; }
   Result<std::vector<StoredReport>> read_stream(const std::string& writer, std::uint64_t after,
                                                 std::size_t limit) override;
   std::unique_ptr<StoreWatch> watch() override { return nullptr; }

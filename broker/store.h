@@ -73,6 +73,7 @@
 #include <vector>
 
 #include "audit/audit.h"
+#include "audit/chain_heads.h"
 #include "base/result.h"
 #include "broker/source_index.h"
 
@@ -226,6 +227,10 @@ class Store {
   // included, by writer name; STORAGE_FAILED when the store cannot be read.
   // Any thread.
   virtual Result<std::map<std::string, std::uint64_t>> heads() = 0;
+  // The last audit entry of every other named writer's chain that has one
+  // (audit/chain_heads.h), sorted by writer name; none for a store with one
+  // writer. STORAGE_FAILED when the store cannot be read. Any thread.
+  virtual Result<std::vector<audit::ChainHead>> audit_heads() = 0;
   // Reports of the writer named `writer` with seq > after, in ascending seq,
   // at most `limit`, each naming `writer` (this store's own writer: as
   // read_after, writer left empty); none for a writer the store does not

@@ -155,16 +155,16 @@ Result<std::unique_ptr<AuditReader>> pg_audit_reader(const std::string& conninfo
   }
 }
 
-Result<int> pg_writer_id(const std::string& conninfo, const std::string& broker) {
+Result<std::vector<PgWriter>> pg_writers(const std::string& conninfo) {
   Status parsed = check_conninfo(conninfo);
   if (!parsed) return parsed;
-  std::vector<std::pair<int, std::string>> writers;  // (id, broker id; "" unnamed)
+  std::vector<PgWriter> writers;
   try {
     pqxx::connection conn(with_default_settings(conninfo));
     try {
       pqxx::read_transaction tx(conn);
       for (const auto& row : tx.exec("SELECT writer_id, COALESCE(broker_id, '') FROM writers ORDER BY writer_id")) {
-        writers.emplace_back(row[0].as<int>(), row[1].as<std::string>());
+        writers.push_back(PgWriter{row[0].as<int>(), row[1].as<std::string>()});
       }
     } catch (const pqxx::sql_error& e) {
       // 42P01: no store here yet (the reads say so); 42703: a store made
@@ -176,12 +176,19 @@ Result<int> pg_writer_id(const std::string& conninfo, const std::string& broker)
   } catch (const std::exception& e) {
     return Status::fail(Code::STORAGE_FAILED, "cannot read the PostgreSQL store's writers: " + pg_message(e));
   }
+  return writers;
+}
+
+Result<int> pg_writer_id(const std::string& conninfo, const std::string& broker) {
+  auto read = pg_writers(conninfo);
+  if (!read) return read.status();
+  const std::vector<PgWriter>& writers = *read;
   std::string names;
   for (const auto& [id, name] : writers) {
     if (!broker.empty() && name == broker) return id;
     names += (names.empty() ? "" : ", ") + (name.empty() ? "writer " + std::to_string(id) + " (unnamed)" : name);
   }
-  if (broker.empty() && writers.size() <= 1) return writers.empty() ? kPgWriterId : writers.front().first;
+  if (broker.empty() && writers.size() <= 1) return writers.empty() ? kPgWriterId : writers.front().id;
   if (broker.empty()) {
     return Status::fail(Code::INVALID_FIELD, "the PostgreSQL store holds the audit logs of several brokers (" + names +
                                                  "): name one with --writer");

@@ -42,4 +42,13 @@ Result<std::unique_ptr<AuditReader>> pg_audit_reader(const std::string& conninfo
 // read.
 Result<int> pg_writer_id(const std::string& conninfo, const std::string& broker);
 
+// Every writer of the store, in writer id order: its id and its broker's
+// node id ("" for the unnamed writer of a store made before writers had
+// names); none for a store not made yet. Errors as pg_writer_id.
+struct PgWriter {
+  int id = 0;
+  std::string broker;
+};
+Result<std::vector<PgWriter>> pg_writers(const std::string& conninfo);
+
 }  // namespace tearline::audit

@@ -41,7 +41,7 @@ expect_lines 1
 
 echo "== --decision and --event take only what the broker records (exit 2, the list)"
 run 2 audit show --db "$DB" --decision rejectd
-err_line "^tearline: audit show: --decision 'rejectd' is not one the broker records; give one of: accepted, admitted, closed, damaged, delivered, failed, lost, ok, received, refused, rejected, routed, stepped, stopped, withheld$"
+err_line "^tearline: audit show: --decision 'rejectd' is not one the broker records; give one of: accepted, admitted, closed, covered, damaged, delivered, failed, lost, ok, received, refused, rejected, routed, stepped, stopped, withheld$"
 run 2 audit show --db "$DB" --event publsh
 err_line "^tearline: audit show: --event 'publsh' is not one the broker records; give one of: broker, clock, connection, "
 
@@ -127,7 +127,7 @@ grep -q '^ *9 .* reload .*appended third$' "$WORK/follow.out" || { cat "$WORK/fo
 echo "== audit verify --json"
 run 0 audit verify --db "$DB" --pki "$PKI" --json
 no_err
-out_has '^\{"verdict":"OK","tamper":"","at_index":"0","message":"","entries":"9","checkpoints":"1","protected_up_to":"2","receipts_checked":true,"receipts":"1","invalid_receipts":\[\],"anchor_index":"0","anchor_message":""\}$'
+out_has '^\{"verdict":"OK","tamper":"","at_index":"0","message":"","entries":"9","checkpoints":"1","protected_up_to":"2","receipts_checked":true,"receipts":"1","invalid_receipts":\[\],"anchor_index":"0","anchor_message":"","writer":""\}$'
 "$FIX" audit-db "$PKI" tearline-broker "$WORK/forged.db" "$WORK/r1.report" 7 forged:dea-bogota-analyst
 run 1 audit verify --db "$WORK/forged.db" --pki "$PKI" --json
 out_has '"verdict":"OK".*"receipts":"1","invalid_receipts":\[\{"audit_index":"2","node":"dea-bogota-analyst","verification":"invalid: RECEIPT_INVALID '

@@ -4,7 +4,8 @@
 # published to it are stored there and reach a durable subscriber after the
 # broker restarts; `tearline status` counts the store's bytes; `tearline
 # audit verify|show|receipts --pg` read the store's audit log (one broker's
-# chain, chosen with --writer when the store holds several); the node's
+# chain, chosen with --writer when the store holds several; verify checks
+# every one without it); the node's
 # cursors in other brokers' streams are listed; a second broker of the same
 # id on the same store is refused (one session per writer), and so is a bad
 # connection string (exit 2) or a server that is not there, or that never
@@ -113,10 +114,17 @@ stop_broker
 
 echo "== audit verify|show|receipts --pg read the store's log: one broker's chain, chosen with --writer"
 # The store holds two writers (tearline-broker-2's row above): each keeps its
-# own chain, so the commands ask which one.
+# own chain, so show and receipts ask which one; verify checks every one (an
+# empty log needs no key), and refuses one broker's --key or --anchor then.
 W=(--writer tearline-broker)
-run 2 audit verify --pg "$CONNINFO" --pki "$PKI"
-one_err_line "^tearline: audit verify: INVALID_FIELD: the PostgreSQL store holds the audit logs of several brokers \(tearline-broker, tearline-broker-2\): name one with --writer$"
+run 2 audit show --pg "$CONNINFO"
+one_err_line "^tearline: audit show: INVALID_FIELD: the PostgreSQL store holds the audit logs of several brokers \(tearline-broker, tearline-broker-2\): name one with --writer$"
+run 0 audit verify --pg "$CONNINFO" --pki "$PKI"
+out_has "^tearline-broker: OK [0-9]+ entries, [0-9]+ signed checkpoints; "
+out_has "^tearline-broker-2: OK 0 entries, 0 signed checkpoints; "
+out_has "^OK 0 signed heads entries: every log holds what the other brokers signed of it$"
+run 2 audit verify --pg "$CONNINFO" --pki "$PKI" --anchor "$WORK/data/audit.anchor"
+one_err_line "^tearline: audit verify: --anchor is one broker's anchor: the PostgreSQL store holds the audit logs of several brokers \(tearline-broker, tearline-broker-2\); name it with --writer$"
 run 2 audit show --pg "$CONNINFO" --writer nobody
 one_err_line "^tearline: audit show: INVALID_FIELD: no broker nobody writes an audit log in the PostgreSQL store \(it holds tearline-broker, tearline-broker-2\)$"
 run 2 audit verify --pg "$CONNINFO" --writer tearline-broker-2 --pki "$PKI"

@@ -1,6 +1,11 @@
 // tearline_cluster_crash_test: two brokers share one PostgreSQL store
 // (issue 17, docs/scale-out.md); broker A is killed with SIGKILL at random
 // moments and restarted, while nodes publish and durable subscribers read.
+// With --fault drop-session, A runs on and the server ends A's write
+// session at random moments instead: a batch caught before its COMMIT is
+// answered STORAGE_FAILED (nothing written; the publisher sends the same
+// bytes again), one caught during COMMIT halts A's store (the outcome is
+// unknown) and A is restarted, as a supervisor would.
 // Every node speaks to one broker at a time and moves to the other when it
 // loses its broker, and now and then besides (a subscriber that moves takes
 // its mailbox with it: claims). Afterwards:
@@ -14,11 +19,15 @@
 //      entitled to and nothing else, each originator's in the order they
 //      were published (the first time each arrived; a node that moves may be
 //      sent again what it had not acknowledged: at least once);
-//   3. each broker's audit chain verifies (`tearline audit verify --pg
-//      --writer ID`), and both stop cleanly at the end.
+//   3. the audit: every broker's log verifies in one run (`tearline audit
+//      verify --pg`), and the heads entries cover both: each broker signed
+//      the other's chain head. Then B's log is cut short below what A
+//      signed of it, its own checkpoints with it (B's log alone still
+//      verifies): verify must say TAMPERED deleted, at the first entry cut.
+//      Both brokers stop cleanly at the end.
 //
 // Usage: tearline_cluster_crash_test --broker PATH --tearline PATH
-//          [--kills N (6)] [--seed N] [--keep]
+//          [--fault kill|drop-session] [--kills N (6): faults] [--seed N] [--keep]
 // Exit 0 when every check holds; 1 on any violation; 2 on a setup failure.
 #include <algorithm>
 #include <atomic>
@@ -26,7 +35,9 @@
 #include <cstdio>
 #include <map>
 #include <mutex>
+#include <pqxx/pqxx>
 #include <random>
+#include <regex>
 #include <set>
 #include <string>
 #include <thread>
@@ -49,10 +60,13 @@ using namespace crash_test;
 using Clock = std::chrono::steady_clock;
 
 constexpr const char* kSecondBroker = "tearline-broker-2";
+// The first key of a writer's advisory lock, pg_try_advisory_lock(0x746c7772, WRITER_ID).
+constexpr std::int64_t kWriterLockClass = 0x746c7772;
 
 struct Options {
   fs::path broker, tearline;
-  int kills = 6;
+  int kills = 6;               // faults: kills of A, or drops of its write session
+  bool drop_sessions = false;  // --fault drop-session
   std::uint64_t seed = 0;
   bool keep = false;
 };
@@ -76,8 +90,13 @@ Options parse_args(int argc, char** argv) {
       o.seed = std::stoull(value());
     } else if (a == "--keep") {
       o.keep = true;
+    } else if (a == "--fault") {
+      const std::string fault = value();
+      if (fault != "kill" && fault != "drop-session") die("--fault takes kill or drop-session");
+      o.drop_sessions = fault == "drop-session";
     } else {
-      die("unknown argument " + a + " (usage: --broker PATH --tearline PATH [--kills N] [--seed N] [--keep])");
+      die("unknown argument " + a +
+          " (usage: --broker PATH --tearline PATH [--fault kill|drop-session] [--kills N] [--seed N] [--keep])");
     }
   }
   if (o.broker.empty() || o.tearline.empty()) die("--broker PATH and --tearline PATH are required");
@@ -133,6 +152,7 @@ struct Published {
   std::vector<std::string> accepted;  // report ids hex, in publication order
   std::map<std::string, char> kind_of;
   std::uint64_t moves = 0, replayed = 0;
+  std::uint64_t storage_failed = 0, storage_halted = 0;  // answers (--fault drop-session)
   std::vector<std::string> violations;
 };
 
@@ -185,6 +205,21 @@ void publish_loop(const Cluster& c, const std::string& node, const std::atomic<b
       }
       if (outcome->status.has(Code::BROKER_BUSY)) {
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        continue;
+      }
+      // Its batch lost its session before COMMIT: nothing written; the
+      // same bytes again are a new attempt (ACCEPTED, never REPLAYED_REPORT).
+      if (outcome->status.has(Code::STORAGE_FAILED)) {
+        ++out->storage_failed;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        continue;
+      }
+      // Lost during COMMIT: the outcome is unknown and the broker's store
+      // halts until it is restarted. The other broker knows: REPLAYED_REPORT
+      // there means it was committed.
+      if (outcome->status.has(Code::STORAGE_HALTED)) {
+        ++out->storage_halted;
+        move();
         continue;
       }
       out->violations.push_back(node + ": report " + id + " (attempt " + std::to_string(attempt) +
@@ -246,17 +281,57 @@ void subscribe_loop(const Cluster& c, const std::string& node, const std::atomic
   }
 }
 
-// Runs `tearline audit verify` on one broker's chain; "" when it verifies.
-std::string verify_audit(const Options& opt, const Cluster& c, const std::string& conninfo, const std::string& writer,
-                         const fs::path& out) {
+struct Verified {
+  int rc = -1;  // -1: it did not run
+  std::string out;
+};
+
+// Runs `tearline audit verify` on every broker's log of the store.
+Verified verify_audit(const Options& opt, const Cluster& c, const std::string& conninfo, const fs::path& out) {
   ProcessSpec spec;
-  spec.argv = {opt.tearline.string(), "audit", "verify", "--pg", conninfo, "--writer", writer, "--pki", c.pki.string()};
+  spec.argv = {opt.tearline.string(), "audit", "verify", "--pg", conninfo, "--pki", c.pki.string()};
   spec.stdout_file = out;
   spec.stderr_to_stdout = true;
   auto run = Process::spawn(spec);
   const std::optional<int> rc = run ? run->wait_exit(std::chrono::minutes(10)) : std::nullopt;
-  if (rc == 0) return "";
-  return writer + ": tearline audit verify failed: " + (run ? read_text(out) : run.status().to_string());
+  return Verified{rc.value_or(-1), run ? read_text(out) : run.status().to_string()};
+}
+
+// The last entry of `broker`'s log the other's signed heads entries name
+// ("BROKER 1..N" in verify's last line); 0 when none does.
+std::uint64_t covered_up_to(const std::string& verified, const std::string& broker) {
+  const std::regex covered("[(, ]" + broker + " 1\\.\\.([0-9]+)[,)]");
+  std::smatch m;
+  return std::regex_search(verified, m, covered) ? std::stoull(m[1].str()) : 0;
+}
+
+// Check 3 (see the top): the violations found.
+std::vector<std::string> check_audit(const Options& opt, const Cluster& c, const std::string& conninfo,
+                                     const fs::path& work) {
+  const Verified clean = verify_audit(opt, c, conninfo, work / "verify.txt");
+  if (clean.rc != 0) return {"tearline audit verify exited " + std::to_string(clean.rc) + ": " + clean.out};
+  const std::uint64_t a = covered_up_to(clean.out, "tearline-broker"), b = covered_up_to(clean.out, kSecondBroker);
+  if (a == 0 || b == 0) return {"the heads entries do not cover both brokers' logs: " + clean.out};
+  {
+    pqxx::connection conn(conninfo);
+    pqxx::work tx(conn);
+    const std::string writer = "(SELECT writer_id FROM writers WHERE broker_id = " + tx.quote(kSecondBroker) + ")";
+    tx.exec0("DELETE FROM audit WHERE writer_id = " + writer + " AND idx >= " + std::to_string(b));
+    tx.exec0("DELETE FROM audit_checkpoints WHERE writer_id = " + writer + " AND idx >= " + std::to_string(b));
+    tx.commit();
+  }
+  const Verified cut = verify_audit(opt, c, conninfo, work / "verify-cut.txt");
+  const std::string expected = "TAMPERED deleted at entry " + std::to_string(b) + " of " + kSecondBroker + ": ";
+  if (cut.rc != 1 || cut.out.find(expected) == std::string::npos ||
+      cut.out.find(std::string(kSecondBroker) + ": OK ") == std::string::npos) {
+    return {"B's log cut short at entry " + std::to_string(b) + ": tearline audit verify exited " +
+            std::to_string(cut.rc) + ", without \"" + expected + "\" (and B's own log verifying): " + cut.out};
+  }
+  std::printf(
+      "cluster_crash_test: audit verified; heads entries cover A up to %llu, B up to %llu; B cut at %llu "
+      "found\n",
+      static_cast<unsigned long long>(a), static_cast<unsigned long long>(b), static_cast<unsigned long long>(b));
+  return {};
 }
 
 int run(const Options& opt) {
@@ -292,8 +367,9 @@ int run(const Options& opt) {
     brokers[i] = std::make_unique<BrokerProcess>(opt.broker, config, logs);
     brokers[i]->start();
   }
-  std::printf("cluster_crash_test: work %s, seed %llu, %d kills of broker A\n", work.c_str(),
-              static_cast<unsigned long long>(opt.seed), opt.kills);
+  const char* fault = opt.drop_sessions ? "drops of broker A's write session" : "kills of broker A";
+  std::printf("cluster_crash_test: work %s, seed %llu, %d %s\n", work.c_str(),
+              static_cast<unsigned long long>(opt.seed), opt.kills, fault);
   std::fflush(stdout);
 
   std::atomic<bool> stop_subscribers{false}, stop_publishers{false};
@@ -315,7 +391,36 @@ int run(const Options& opt) {
   }
   std::mt19937_64 rng(opt.seed);
   std::uniform_int_distribution<int> gap(300, 1500);
-  for (int k = 1; k <= opt.kills; ++k) {
+  std::uint64_t sessions_dropped = 0, halt_restarts = 0;
+  if (opt.drop_sessions) {
+    // A's write session (the one holding A's writer lock, docs/scale-out.md,
+    // "One session per writer") ended by the server at random moments, B's
+    // left alone. A store halted by a drop during COMMIT is restarted, as a
+    // supervisor would.
+    pqxx::connection admin(conninfo);
+    std::uniform_int_distribution<int> short_gap(100, 700);
+    for (int k = 1; k <= opt.kills; ++k) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(short_gap(rng)));
+      if (read_text(brokers[0]->log()).find("code=STORAGE_HALTED") != std::string::npos) {
+        brokers[0]->kill_now();
+        brokers[0]->start();
+        ++halt_restarts;
+      }
+      pqxx::nontransaction tx(admin);
+      sessions_dropped +=
+          tx.exec("SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND classid = " +
+                  std::to_string(kWriterLockClass) +
+                  " AND objid = (SELECT writer_id FROM writers WHERE broker_id = 'tearline-broker') AND granted")
+              .size();
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    if (read_text(brokers[0]->log()).find("code=STORAGE_HALTED") != std::string::npos) {
+      brokers[0]->kill_now();
+      brokers[0]->start();
+      ++halt_restarts;
+    }
+  }
+  for (int k = 1; !opt.drop_sessions && k <= opt.kills; ++k) {
     std::this_thread::sleep_for(std::chrono::milliseconds(gap(rng)));
     brokers[0]->kill_now();
     std::this_thread::sleep_for(std::chrono::milliseconds(gap(rng)));  // its nodes move to B meanwhile
@@ -326,11 +431,13 @@ int run(const Options& opt) {
 
   std::vector<std::string> violations;
   std::map<std::string, char> accepted;
-  std::uint64_t publisher_moves = 0, replayed = 0;
+  std::uint64_t publisher_moves = 0, replayed = 0, storage_failed = 0, storage_halted = 0;
   for (auto& [node, p] : published) {
     accepted.insert(p.kind_of.begin(), p.kind_of.end());
     publisher_moves += p.moves;
     replayed += p.replayed;
+    storage_failed += p.storage_failed;
+    storage_halted += p.storage_halted;
     violations.insert(violations.end(), p.violations.begin(), p.violations.end());
   }
   std::map<std::string, std::set<std::string>> expected = entitled_reports(accepted);
@@ -376,20 +483,24 @@ int run(const Options& opt) {
       }
     }
   }
-  // 3: each broker's chain.
-  for (const std::string writer : {"tearline-broker", kSecondBroker}) {
-    std::string failed = verify_audit(opt, cluster, conninfo, writer, work / ("verify-" + writer + ".txt"));
-    if (!failed.empty()) violations.push_back(failed);
-  }
+  // 3: the audit (last: it cuts B's log short).
+  for (auto& v : check_audit(opt, cluster, conninfo, work)) violations.push_back(std::move(v));
 
   print_violations(violations);
+  if (opt.drop_sessions) {
+    std::printf(
+        "cluster_crash_test: A's write session dropped %llu times: answered STORAGE_FAILED %llu, "
+        "STORAGE_HALTED %llu, A restarted after a halt %llu\n",
+        static_cast<unsigned long long>(sessions_dropped), static_cast<unsigned long long>(storage_failed),
+        static_cast<unsigned long long>(storage_halted), static_cast<unsigned long long>(halt_restarts));
+  }
   std::printf(
-      "cluster_crash_test: %s kills=%d accepted=%zu (accepted-before %llu, publisher moves %llu) stored=%zu lost=%zu "
+      "cluster_crash_test: %s %s=%d accepted=%zu (accepted-before %llu, publisher moves %llu) stored=%zu lost=%zu "
       "phantom=%zu subscriber moves=%llu [%s] handshakes lost to kills=%llu duration_s=%.1f violations=%zu "
       "seed=%llu\n",
-      violations.empty() ? "PASS" : "FAIL", opt.kills, accepted.size(), static_cast<unsigned long long>(replayed),
-      static_cast<unsigned long long>(publisher_moves), stored.seq_of.size(), lost, phantom,
-      static_cast<unsigned long long>(moves), per_subscriber.c_str(),
+      violations.empty() ? "PASS" : "FAIL", opt.drop_sessions ? "drops" : "kills", opt.kills, accepted.size(),
+      static_cast<unsigned long long>(replayed), static_cast<unsigned long long>(publisher_moves), stored.seq_of.size(),
+      lost, phantom, static_cast<unsigned long long>(moves), per_subscriber.c_str(),
       static_cast<unsigned long long>(g_handshakes_lost_to_kills.load()), seconds_since(t0), violations.size(),
       static_cast<unsigned long long>(opt.seed));
   return finish_run("cluster_crash_test", violations, work, opt.keep);

@@ -43,6 +43,8 @@ class BrokerProcess {
   // not stopped within 10 minutes.
   int terminate();
   int starts() const { return starts_; }
+  // The log of its current run (stdout and stderr).
+  const std::filesystem::path& log() const { return log_; }
 
  private:
   std::filesystem::path binary_, config_, log_dir_, log_;

@@ -433,3 +433,53 @@ TEST_CASE("postgresql streams: a schema-1 store is not upgraded while an older b
 }
 
 }  // namespace tearline::broker::store_contract
+
+namespace tearline::broker::store_contract {
+
+TEST_CASE(
+    "postgresql streams: audit_heads names each other writer's last audit entry, and whether it is a heads entry") {
+  StorePlace place;
+  Opened a = place.open(as_writer("broker-a"));
+  Opened b = place.open(as_writer("broker-b"));
+  Opened c = place.open(as_writer("broker-c"));
+  auto none = a.store->audit_heads();
+  REQUIRE(none);
+  CHECK(none->empty());  // no other writer has an entry yet
+
+  audit::ChainWriter chain_b;
+  Batch of_b;
+  of_b.audit.push_back(chain_b.append(kNowMs, "broker", "", "", "ok", "started"));
+  of_b.audit.push_back(chain_b.append(kNowMs, "session", "n", "", "admitted", ""));
+  REQUIRE(b.store->commit(of_b));
+  audit::ChainWriter chain_c;
+  Batch of_c;
+  of_c.audit.push_back(chain_c.append(kNowMs, "broker", "", "", "ok", "started"));
+  of_c.audit.push_back(chain_c.append(kNowMs, std::string(audit::kHeadsEvent), "", "",
+                                      std::string(audit::kHeadsDecision), "broker-b 2 " + std::string(64, '0')));
+  REQUIRE(c.store->commit(of_c));
+  REQUIRE(a.store->commit([&] {
+    audit::ChainWriter chain_a;
+    Batch of_a;
+    of_a.audit.push_back(chain_a.append(kNowMs, "broker", "", "", "ok", "started"));
+    return of_a;
+  }()));
+
+  auto heads = a.store->audit_heads();
+  REQUIRE(heads);
+  REQUIRE(heads->size() == 2);  // its own is not among them
+  CHECK((*heads)[0].writer == "broker-b");
+  CHECK((*heads)[0].index == 2);
+  CHECK((*heads)[0].hash == chain_b.last_hash());
+  CHECK_FALSE((*heads)[0].heads_entry);
+  CHECK((*heads)[1].writer == "broker-c");
+  CHECK((*heads)[1].index == 2);
+  CHECK((*heads)[1].hash == chain_c.last_hash());
+  CHECK((*heads)[1].heads_entry);
+  auto from_b = b.store->audit_heads();
+  REQUIRE(from_b);
+  REQUIRE(from_b->size() == 2);
+  CHECK((*from_b)[0].writer == "broker-a");
+  CHECK((*from_b)[0].index == 1);
+}
+
+}  // namespace tearline::broker::store_contract

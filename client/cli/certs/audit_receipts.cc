@@ -1,11 +1,31 @@
 #include "cli/certs/audit_receipts.h"
 
+#include <filesystem>
 #include <string>
 
 #include "base/bytes.h"
+#include "base/clock.h"
+#include "cli/common/commands.h"
+#include "cli/common/print.h"
 #include "receipt/delivery.h"
 
 namespace tearline::cli {
+
+identity::DirectoryPtr directory_or_exit(std::string_view command, const std::string& pki) {
+  const auto path = std::filesystem::path(pki) / "directory";
+  auto dir = identity::Directory::load(path, SystemClock::instance().now_seconds(), nullptr);
+  if (!dir) throw CommandExit(dir.status(), std::string(command) + ": ");
+  return std::move(dir).value();
+}
+
+// "valid", or "invalid: CODE message; CODE message".
+std::string verification_text(const Status& status) {
+  if (status) return "valid";
+  std::vector<std::string> reasons;
+  reasons.reserve(status.reasons().size());
+  for (const Reason& r : status.reasons()) reasons.push_back(std::string(code_name(r.code)) + " " + r.message);
+  return one_line("invalid: " + join(reasons, "; "));
+}
 
 ReceiptEntry check_receipt_entry(const audit::AuditEntry& entry, const identity::Directory& directory) {
   ReceiptEntry out;

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -30,5 +31,11 @@ struct ReceiptEntry {
 // not hex of a well-formed receipt, when the receipt's node is not the
 // entry's node, or when verify_delivery refuses it at entry.time_ms.
 ReceiptEntry check_receipt_entry(const audit::AuditEntry& entry, const identity::Directory& directory);
+
+// The directory of the PKI folder `pki` (PKI/directory), as of now; exit 2
+// (CommandExit, "<command>: " and the reason) when it does not load.
+identity::DirectoryPtr directory_or_exit(std::string_view command, const std::string& pki);
+// "valid", or "invalid: CODE message; CODE message".
+std::string verification_text(const Status& status);
 
 }  // namespace tearline::cli

@@ -438,8 +438,13 @@ class Demo {
       std::cout << "  broker     " << world_->endpoint_of(i) << " as " << world_->broker_id_of(i) << " (log "
                 << world_->broker_log(i).string() << ")\n";
     }
-    std::cout << "  directory  " << world_->directory().string() << " (with the revocation)\n"
-              << "  node keys  " << (fs::path(options_.pki) / "keys" / "nodes").string() << "/<node>.key\n"
+    std::cout << "  directory  " << world_->directory().string() << " (with the revocation)\n";
+    if (!options_.pg.empty()) {
+      // The connection string is not printed: it may hold a password.
+      std::cout << "  audit      " << exe_.string() << " audit verify --pg CONNINFO --pki " << world_->root().string()
+                << " (CONNINFO: the --pg given; every broker's log)\n";
+    }
+    std::cout << "  node keys  " << (fs::path(options_.pki) / "keys" / "nodes").string() << "/<node>.key\n"
               << "Try, from another terminal:\n"
               << "  " << exe_.string() << " publish --pki " << options_.pki << " --broker " << world_->endpoint()
               << " --node dea-cucuta-agent --topic unit.cucuta-jtf.seizures --classification CONFIDENTIAL"
