@@ -136,7 +136,7 @@ RunMetrics analyze(const RunData& d) {
     }
   }
 
-  const double server_cpu = d.server_end.cpu_seconds - d.server_begin.cpu_seconds;
+  const double server_cpu = d.server_end.cpu_seconds - d.server_begin.cpu_seconds + d.other_brokers_cpu_s;
   if (accepted_in > 0) {
     m.server_cpu_us_per_report = server_cpu * 1e6 / static_cast<double>(accepted_in);
     m.pubs_cpu_us_per_report = d.pubs_cpu_s * 1e6 / static_cast<double>(accepted_in);

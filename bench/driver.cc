@@ -30,14 +30,15 @@ std::vector<std::string> shape_args(const Shape& s) {
           "--recipients", std::to_string(s.recipients), "--window",      std::to_string(s.window)};
 }
 
+// `second`: the config of the PKI's second broker (kSecondBroker).
 Status write_broker_config(const std::filesystem::path& file, const World& world, const RunSpec& spec, int port,
-                           const std::filesystem::path& data, const PgServer* pg) {
+                           const std::filesystem::path& data, const PgServer* pg, bool second = false) {
   identity::PkiPaths pki(world.pki);
   std::ofstream out(file);
   const std::size_t frame_limit = std::max<std::size_t>(std::size_t{1} << 20, 2 * spec.payload_bytes + 65536);
   out << "[broker]\n"
       << "endpoint = \"tcp://127.0.0.1:" << port << "\"\n"
-      << "key_file = \"" << pki.broker_key().string() << "\"\n"
+      << "key_file = \"" << (second ? pki.other_broker_key(kSecondBroker) : pki.broker_key()).string() << "\"\n"
       << "directory = \"" << pki.directory().string() << "\"\n"
       << "policy = \"" << world.policy.string() << "\"\n"
       << "data_dir = \"" << data.string() << "\"\n"
@@ -153,10 +154,39 @@ Result<RunData> run_system(const World& world, const Tools& tools, const RunSpec
   };
   Status up = wait_for_port(*port, *server, std::chrono::seconds(20));
   if (!up) return fail(up);
+  // brokers 2: the second broker on the same store, started once the first
+  // made the schema.
+  std::unique_ptr<Child> second;
+  std::string second_endpoint;
+  if (spec.brokers == 2) {
+    if (spec.system != System::kTearline || !pg)
+      return fail(Status::fail(Code::INVALID_FIELD, "2 brokers need PostgreSQL"));
+    auto port2 = free_loopback_port();
+    if (!port2) return fail(port2.status());
+    second_endpoint = "tcp://127.0.0.1:" + std::to_string(*port2);
+    Status s = write_broker_config(dir / "broker-2.toml", world, spec, *port2, dir / "data-2", pg.get(), true);
+    if (!s) return fail(s);
+    auto started =
+        Child::start({tools.broker.string(), "--config", (dir / "broker-2.toml").string()}, dir / "server-2.log");
+    if (!started) return fail(started.status());
+    second = std::move(started).value();
+    up = wait_for_port(*port2, *second, std::chrono::seconds(20));
+    if (!up) return fail(up);
+  }
 
   auto role_argv = [&](const char* role, int index) {
-    std::vector<std::string> argv{tools.self.string(), role,         "--run-dir", dir.string(), "--pki",
-                                  world.pki.string(),  "--endpoint", endpoint,    "--index",    std::to_string(index)};
+    const bool to_second = second && index % 2 == 1;
+    std::vector<std::string> argv{tools.self.string(),
+                                  role,
+                                  "--run-dir",
+                                  dir.string(),
+                                  "--pki",
+                                  world.pki.string(),
+                                  "--endpoint",
+                                  to_second ? second_endpoint : endpoint,
+                                  "--index",
+                                  std::to_string(index)};
+    if (to_second) argv.insert(argv.end(), {"--broker-id", kSecondBroker});
     for (auto& a : shape_args(shape)) argv.push_back(a);
     argv.insert(argv.end(), {"--pool", std::to_string(spec.pool_per_publisher), "--rate",
                              str(spec.rate / shape.publishers), "--payload-bytes", std::to_string(spec.payload_bytes)});
@@ -191,7 +221,8 @@ Result<RunData> run_system(const World& world, const Tools& tools, const RunSpec
           }
         }
       }
-      if (server->poll_exit()) return Status::fail(Code::UNAVAILABLE, "the server exited");
+      if (server->poll_exit() || (second && second->poll_exit()))
+        return Status::fail(Code::UNAVAILABLE, "the server exited");
       if (std::chrono::steady_clock::now() > deadline) {
         return Status::fail(Code::UNAVAILABLE, std::string(what) + "s not ready in time; see " + dir.string());
       }
@@ -250,6 +281,7 @@ Result<RunData> run_system(const World& world, const Tools& tools, const RunSpec
     }
   }
   data.server_begin = sample_proc(server->pid());
+  const double second_begin = second ? sample_proc(second->pid()).cpu_seconds : 0;
   const double pubs_begin = cpu_of(pubs), subs_begin = cpu_of(subs);
   const double store_begin = pg ? pg->cpu_seconds() : 0;
   const double busy_begin = machine_busy_seconds();
@@ -258,6 +290,7 @@ Result<RunData> run_system(const World& world, const Tools& tools, const RunSpec
     sleep_until(std::min(mono_ns() + 100'000'000, data.measure_end_ns));
   }
   data.server_end = sample_proc(server->pid());
+  if (second) data.other_brokers_cpu_s = sample_proc(second->pid()).cpu_seconds - second_begin;
   data.pubs_cpu_s = cpu_of(pubs) - pubs_begin;
   data.subs_cpu_s = cpu_of(subs) - subs_begin;
   if (pg) data.store_cpu_s = pg->cpu_seconds() - store_begin;
@@ -280,6 +313,7 @@ Result<RunData> run_system(const World& world, const Tools& tools, const RunSpec
   data.server_hwm_kib = sample_proc(server->pid()).hwm_kib;
   if (data.server_hwm_kib == 0) data.server_hwm_kib = data.server_end.hwm_kib;
   server->stop(std::chrono::seconds(20));
+  if (second) second->stop(std::chrono::seconds(20));
   data.server_log_tail = tail_of(server_log, 5);
   if (spec.stall && spec.system == System::kTearline) {
     std::ifstream log(server_log);
@@ -303,6 +337,7 @@ Result<RunData> run_system(const World& world, const Tools& tools, const RunSpec
     data.subs.push_back(std::move(d));
   }
   std::filesystem::remove_all(store_dir, ec);
+  std::filesystem::remove_all(dir / "data-2", ec);
   return data;
 }
 

@@ -42,6 +42,9 @@ struct RunSpec {
   double rate = 0;         // total offered reports/s; 0 = closed loop
   int verify_threads = 2;  // tearline
   bool pg_store = false;   // tearline: the store on a private PostgreSQL server (Tools::pg_cluster)
+  // tearline with pg_store: 2 runs a second broker (kSecondBroker) on the
+  // same store; publisher and subscriber i speak to broker i % 2.
+  int brokers = 1;
   std::string broker_log_level = "info";
   bool stall = false;  // subscriber 0 stops reading 0.5 s after the start
   std::uint64_t pool_per_publisher = 0;
@@ -67,7 +70,8 @@ struct RunData {
   std::int64_t start_ns = 0, measure_begin_ns = 0, measure_end_ns = 0, stall_ns = 0;
   std::vector<PubData> pubs;
   std::vector<SubData> subs;
-  ProcSample server_begin, server_end;
+  ProcSample server_begin, server_end;  // the (first) broker
+  double other_brokers_cpu_s = 0;       // RunSpec::brokers 2: the second broker's CPU over the interval
   std::int64_t server_hwm_kib = 0;
   std::vector<std::pair<std::int64_t, std::int64_t>> server_rss;  // (t ns, KiB) over the interval
   double pubs_cpu_s = 0, subs_cpu_s = 0;                          // over the measured interval

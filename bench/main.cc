@@ -80,9 +80,10 @@ int run_main(int argc, char** argv) {
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
   run->add_option("--profile", options.profile_dir,
                   "perf record the broker and subscriber 0 during the first tearline run into this folder");
-  run->add_option("--only", options.only,
-                  "run only these runs of each cell (max, max-vt1, max-vt2, max-pg, raw, nats, nats-sealed, latency,"
-                  " nats-latency, stall); max always runs")
+  run->add_option(
+         "--only", options.only,
+         "run only these runs of each cell (max, max-vt1, max-vt2, max-pg, max-pg2, raw, nats, nats-sealed, latency,"
+         " nats-latency, stall); max always runs")
       ->delimiter(',');
   run->add_option("--repeat", options.repeat, "rounds of the maximum runs, interleaved; the median is reported")
       ->check(CLI::Range(1, 9));
@@ -92,7 +93,7 @@ int run_main(int argc, char** argv) {
   run->add_flag("--no-extras", no_extras, "skip the verify-thread comparison, NATS latency and the stall test");
   run->add_flag("--no-nats", no_nats, "skip both NATS peers");
   bool no_pg = false;
-  run->add_flag("--no-pg", no_pg, "skip the run with the store on PostgreSQL");
+  run->add_flag("--no-pg", no_pg, "skip the runs with the store on PostgreSQL (one broker and two)");
   run->add_flag("--quick", quick, "3 s runs, 1 s warm-up, no extras (a smoke test)");
   bool prebuilt = false, build_inline = false;
   run->add_flag("--prebuilt", prebuilt,
@@ -108,6 +109,7 @@ int run_main(int argc, char** argv) {
     sub->add_option("--run-dir", role.run_dir)->required();
     sub->add_option("--pki", role.pki)->required();
     sub->add_option("--endpoint", role.endpoint)->required();
+    sub->add_option("--broker-id", role.broker_id);
     sub->add_option("--index", role.index);
     sub->add_option("--pool", role.pool);
     sub->add_option("--rate", role.rate);

@@ -15,8 +15,9 @@ namespace tearline::bench {
 struct RoleArgs {
   std::filesystem::path run_dir;
   std::filesystem::path pki;
-  std::string endpoint;  // tcp://127.0.0.1:PORT (tearline, raw) or tls://127.0.0.1:PORT (nats)
-  int index = 0;         // publisher or subscriber index
+  std::string endpoint;   // tcp://127.0.0.1:PORT (tearline, raw) or tls://127.0.0.1:PORT (nats)
+  std::string broker_id;  // tearline: the broker's id when not the PKI's first (its key from its credential)
+  int index = 0;          // publisher or subscriber index
   Shape shape;
   std::uint64_t pool = 0;         // publishers: reports built ahead of the start
   double rate = 0;                // publishers: reports/s, 0 = closed loop

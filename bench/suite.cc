@@ -156,7 +156,7 @@ Result<SuiteResult> run_suite(const std::vector<CellPlan>& cells, const SuiteOpt
     print_crypto(cell.crypto);
 
     auto run = [&](const std::string& role, const std::string& label, System system, double rate, int vt, bool stall,
-                   bool pg = false) -> std::optional<RunMetrics> {
+                   bool pg = false, int brokers = 1) -> std::optional<RunMetrics> {
       if (role != "max" && !options.only.empty() &&
           std::find(options.only.begin(), options.only.end(), role) == options.only.end()) {
         return std::nullopt;
@@ -173,6 +173,7 @@ Result<SuiteResult> run_suite(const std::vector<CellPlan>& cells, const SuiteOpt
       spec.broker_log_level = options.broker_log_level;
       spec.stall = stall;
       spec.pg_store = pg;
+      spec.brokers = brokers;
       spec.payload_bytes = cell.crypto.frame_bytes;
       spec.pool_tag = "cell" + std::to_string(result.cells.size());
       spec.pool_per_publisher = pool_for(system, cell.crypto, shape, options, rate, result.machine.cores);
@@ -198,10 +199,12 @@ Result<SuiteResult> run_suite(const std::vector<CellPlan>& cells, const SuiteOpt
       System system;
       int vt;
       bool pg = false;
+      int brokers = 1;
     };
     std::vector<Maximum> maxima{{"max", threads(vt), System::kTearline, vt}};
     if (plan.pg && !tools.pg_cluster.empty()) {
       maxima.push_back({"max-pg", threads(vt) + ", PostgreSQL store", System::kTearline, vt, true});
+      maxima.push_back({"max-pg2", threads(vt) + ", PostgreSQL, 2 brokers", System::kTearline, vt, true, 2});
     }
     if (plan.vt_compare) {
       const int other = vt == 1 ? 2 : 1;
@@ -216,7 +219,9 @@ Result<SuiteResult> run_suite(const std::vector<CellPlan>& cells, const SuiteOpt
     for (int round = 0; round < std::max(1, options.repeat); ++round) {
       for (std::size_t i = 0; i < maxima.size(); ++i) {
         const Maximum& x = maxima[i];
-        if (auto m = run(x.role, x.label, x.system, 0, x.vt, false, x.pg)) rounds[i].push_back(std::move(*m));
+        if (auto m = run(x.role, x.label, x.system, 0, x.vt, false, x.pg, x.brokers)) {
+          rounds[i].push_back(std::move(*m));
+        }
       }
     }
     for (auto& r : rounds) {

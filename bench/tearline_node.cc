@@ -26,7 +26,12 @@ Result<std::unique_ptr<TearlineNode>> TearlineNode::load(const std::filesystem::
 }
 
 Status TearlineNode::open_socket(const std::string& endpoint) {
-  auto broker_key = client::read_broker_key(identity::PkiPaths(pki).broker_public());
+  Result<crypto::TransportPublicKey> broker_key = Status::fail(Code::UNKNOWN_NODE, "no broker " + broker_id);
+  if (broker_id.empty()) {
+    broker_key = client::read_broker_key(identity::PkiPaths(pki).broker_public());
+  } else if (const identity::Credential* broker = directory->node(broker_id); broker != nullptr) {
+    broker_key = broker->transport_key;
+  }
   if (!broker_key) return broker_key.status();
   client::ConnectionOptions options;
   options.endpoint = endpoint;

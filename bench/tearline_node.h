@@ -28,6 +28,7 @@ struct TearlineNode {
   identity::DirectoryPtr directory;
   std::unique_ptr<crypto::NodeSecrets> keys;
   std::unique_ptr<client::Connection> connection;  // after open_socket()
+  std::string broker_id;  // the broker spoken to, when not the PKI's first: its key from its credential
 
   // Loads the node's keys and the directory from the PKI folder.
   static Result<std::unique_ptr<TearlineNode>> load(const std::filesystem::path& pki, const std::string& node_id);

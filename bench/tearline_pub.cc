@@ -166,6 +166,7 @@ int tearline_pub_main(const RoleArgs& args) {
   // An extended pool keeps the stamp of its oldest reports.
   if (!args.pool_file.empty() && pool.size() > reused) save_pool(args.pool_file, pool, built_at);
 
+  (*node)->broker_id = args.broker_id;
   Status connected = (*node)->connect(args.endpoint);
   if (!connected) return fail(connected);
   (*control)->ready_pubs.fetch_add(1);

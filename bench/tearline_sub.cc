@@ -9,6 +9,8 @@
 // batch it takes from the socket.
 #include <cstdio>
 #include <cstring>
+#include <map>
+#include <string>
 #include <vector>
 
 #include "base/clock.h"
@@ -91,6 +93,7 @@ int tearline_sub_main(const RoleArgs& args) {
   auto node = TearlineNode::load(args.pki, subscriber_node(args.index));
   if (!node) return fail(node.status());
   TearlineNode& n = **node;
+  n.broker_id = args.broker_id;
   Status s = n.connect(args.endpoint);
   if (!s) return fail(s);
   s = n.request(wire::make_subscribe(1, {"bench.>"}));
@@ -100,14 +103,19 @@ int tearline_sub_main(const RoleArgs& args) {
 
   std::int64_t last_sent = mono_ns();
   while (!(*core)->over()) {
-    // One signed delivery receipt per read batch, as the client library
-    // coalesces them: the ACK's cost is part of what the bench measures.
-    std::vector<receipt::DeliveredCopy> copies;
+    // One signed delivery receipt per read batch and stream (the broker's
+    // own: writer ""; another broker's sharing its store: that broker's
+    // id), as the client library coalesces them: the ACK's cost is part of
+    // what the bench measures.
+    std::map<std::string, std::vector<receipt::DeliveredCopy>> copies;
+    bool any = false;
     for (int i = 0; i < kBatch; ++i) {
       auto f = n.receive(i == 0 ? 20 : 0);
       if (!f) break;
       if (f->has_deliver()) {
-        copies.push_back(client::delivered_copy(f->deliver().broker_seq(), as_bytes(f->deliver().report())));
+        any = true;
+        copies[f->deliver().writer()].push_back(
+            client::delivered_copy(f->deliver().broker_seq(), as_bytes(f->deliver().report())));
         check_delivery(**core, args, n, caches, f->deliver().report());
       } else if (f->has_error()) {
         auto& sum = (*core)->summary();
@@ -116,10 +124,13 @@ int tearline_sub_main(const RoleArgs& args) {
         std::fprintf(stderr, "sub %d: ERROR %s\n", args.index, wire::status_of(f->error()).to_string().c_str());
       }
     }
-    if (!copies.empty()) {
-      const Bytes signed_receipt = receipt::sign_delivery(n.node_id, n.connection->welcome().broker_id(),
-                                                          n.keys->signing, SystemClock::instance().now_ms(), copies);
-      (void)n.send(wire::make_ack(copies.back().broker_seq, signed_receipt));
+    if (any) {
+      for (const auto& [writer, of_stream] : copies) {
+        const Bytes signed_receipt =
+            receipt::sign_delivery(n.node_id, n.connection->welcome().broker_id(), n.keys->signing,
+                                   SystemClock::instance().now_ms(), of_stream, writer);
+        (void)n.send(wire::make_ack(of_stream.back().broker_seq, signed_receipt, writer));
+      }
       last_sent = mono_ns();
     } else if (mono_ns() - last_sent > 5'000'000'000) {
       (void)n.send(wire::make_ping(2));

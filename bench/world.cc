@@ -32,7 +32,12 @@ Result<World> World::create(const std::filesystem::path& root, int publishers, i
                                                 cleared(1, j) ? tearline::v1::TOP_SECRET : tearline::v1::SECRET,
                                                 {}});
   }
-  Status s = identity::generate_from_roster(roster, identity::PkiPaths(w.pki), SystemClock::instance().now_seconds());
+  const std::int64_t now = SystemClock::instance().now_seconds();
+  Status s = identity::generate_from_roster(roster, identity::PkiPaths(w.pki), now);
+  if (!s) return s;
+  s = identity::init_broker(identity::PkiPaths(w.pki),
+                            identity::BrokerIdentity{kSecondBroker, "BENCH", now - 60, now + std::int64_t{2} * 86400},
+                            false);
   if (!s) return s;
   std::ofstream policy(w.policy);
   policy << "# tearline-bench: every node may publish and subscribe under bench.>\n"

@@ -1,7 +1,8 @@
 // The bench's world: one agency (BENCH, country USA) with P publisher and N
 // subscriber nodes (clearances as plan.h says), its whole PKI generated with
-// identity::generate_from_roster into WORKDIR/pki, and a topic policy that
-// lets every node publish and subscribe under bench.>.
+// identity::generate_from_roster into WORKDIR/pki, a second broker of the
+// same PKI (kSecondBroker), and a topic policy that lets every node publish
+// and subscribe under bench.>.
 #pragma once
 
 #include <filesystem>
@@ -9,6 +10,9 @@
 #include "base/result.h"
 
 namespace tearline::bench {
+
+// The PKI's second broker (RunSpec::brokers 2: two brokers on one store).
+inline constexpr const char* kSecondBroker = "tearline-broker-2";
 
 struct World {
   std::filesystem::path root;

@@ -144,8 +144,10 @@ bool GroupCommit::chains_moved() const {
   });
 }
 
+// Not while the store fails (or halted): the heads entry's batch would fail
+// too, at once, and be built again in a loop; failures retry on their own.
 bool GroupCommit::heads_due(std::int64_t steady_ms) const {
-  return steady_ms - last_checkpoint_steady_ >= storage_.audit_checkpoint_seconds * 1000 && chains_moved();
+  return !failing_ && steady_ms - last_checkpoint_steady_ >= storage_.audit_checkpoint_seconds * 1000 && chains_moved();
 }
 
 bool GroupCommit::backlog_turn(bool urgent, bool lazy_age) const {
@@ -340,7 +342,12 @@ void GroupCommit::unbuild_without(InFlight f, const std::string& clashing_id, co
 }
 
 void GroupCommit::fail(InFlight f, const Status& why, std::int64_t steady_ms, CommitOutcome& out) {
-  // At most one line a second while it lasts.
+  // A halt once, at once (it lasts until a restart: an operator's or a
+  // supervisor's cue); any failure at most one line a second while it lasts.
+  if (why.code() == Code::STORAGE_HALTED && !halt_logged_) {
+    halt_logged_ = true;
+    log_->error("event=store_halted reason=\"{}\"", why.to_string());
+  }
   if (!last_error_log_steady_ || steady_ms - *last_error_log_steady_ >= 1000) {
     last_error_log_steady_ = steady_ms;
     log_->error("event=store_failed code={} reason=\"{}\" staged={} audit_backlog={}", code_name(why.code()),

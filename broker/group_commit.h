@@ -156,9 +156,9 @@ class GroupCommit {
   // one moved since the last heads entry, the next checkpoint is preceded by
   // a heads entry naming them all (audit/chain_heads.h), and a checkpoint is
   // due once audit_checkpoint_seconds passed, even with no entry of this
-  // broker's. A chain whose only news is its own heads entry right after the
-  // index last named did not move (else two idle brokers would name each
-  // other's heads entries for ever).
+  // broker's, unless the store is failing. A chain whose only news is its
+  // own heads entry right after the index last named did not move (else two
+  // idle brokers would name each other's heads entries for ever).
   void other_chains(std::vector<audit::ChainHead> heads) { chains_read_ = std::move(heads); }
 
   // ---- the batch ----
@@ -239,6 +239,7 @@ class GroupCommit {
   bool force_ = false;
   bool checkpoint_forced_ = false;  // force(): a checkpoint with the next batch written
   bool failing_ = false;            // the last batch failed (the store cannot write)
+  bool halt_logged_ = false;        // event=store_halted logged (once: a halt lasts until a restart)
   bool backlog_next_ = false;       // a batch was written since the backlog's last turn
 
   std::vector<audit::ChainHead> chains_read_;          // other_chains()

@@ -225,6 +225,9 @@ void Broker::Impl::read_other_chains() {
   if (!heads) {
     if (!chains_read_failing) log->error("event=audit_heads_failed reason=\"{}\"", heads.status().to_string());
     chains_read_failing = true;
+    // A read that fails may have waited for a connection (connect_timeout
+    // per host) on this thread: not again for a while.
+    next_chains_read_ms = now + 10'000;
     return;
   }
   if (chains_read_failing) log->info("event=audit_heads_resumed chains={}", heads->size());

@@ -23,7 +23,9 @@
 //      verify --pg`), and the heads entries cover both: each broker signed
 //      the other's chain head. Then B's log is cut short below what A
 //      signed of it, its own checkpoints with it (B's log alone still
-//      verifies): verify must say TAMPERED deleted, at the first entry cut.
+//      verifies): verify must say TAMPERED deleted, at the first entry cut;
+//      and with B's log and writer row deleted altogether (the store passes
+//      for A's alone), that A's heads entries name a log that is not there.
 //      Both brokers stop cleanly at the end.
 //
 // Usage: tearline_cluster_crash_test --broker PATH --tearline PATH
@@ -327,9 +329,28 @@ std::vector<std::string> check_audit(const Options& opt, const Cluster& c, const
     return {"B's log cut short at entry " + std::to_string(b) + ": tearline audit verify exited " +
             std::to_string(cut.rc) + ", without \"" + expected + "\" (and B's own log verifying): " + cut.out};
   }
+  // B's log gone altogether, its writer row too: the store passes for A's
+  // alone, but A's signed heads entries name B.
+  {
+    pqxx::connection conn(conninfo);
+    pqxx::work tx(conn);
+    const std::string writer = "(SELECT writer_id FROM writers WHERE broker_id = " + tx.quote(kSecondBroker) + ")";
+    tx.exec0("DELETE FROM audit WHERE writer_id = " + writer);
+    tx.exec0("DELETE FROM audit_checkpoints WHERE writer_id = " + writer);
+    tx.exec0("DELETE FROM writers WHERE broker_id = " + tx.quote(kSecondBroker));
+    tx.commit();
+  }
+  const Verified gone = verify_audit(opt, c, conninfo, work / "verify-gone.txt");
+  const std::string no_log = std::string(kSecondBroker) +
+                             ": TAMPERED deleted at entry 1: the store holds no audit log of " + kSecondBroker +
+                             ", yet tearline-broker's entry ";
+  if (gone.rc != 1 || gone.out.find(no_log) == std::string::npos) {
+    return {"B's log and writer deleted: tearline audit verify exited " + std::to_string(gone.rc) + ", without \"" +
+            no_log + "\": " + gone.out};
+  }
   std::printf(
       "cluster_crash_test: audit verified; heads entries cover A up to %llu, B up to %llu; B cut at %llu "
-      "found\n",
+      "found; B's log deleted found\n",
       static_cast<unsigned long long>(a), static_cast<unsigned long long>(b), static_cast<unsigned long long>(b));
   return {};
 }
@@ -401,7 +422,7 @@ int run(const Options& opt) {
     std::uniform_int_distribution<int> short_gap(100, 700);
     for (int k = 1; k <= opt.kills; ++k) {
       std::this_thread::sleep_for(std::chrono::milliseconds(short_gap(rng)));
-      if (read_text(brokers[0]->log()).find("code=STORAGE_HALTED") != std::string::npos) {
+      if (read_text(brokers[0]->log()).find("event=store_halted") != std::string::npos) {
         brokers[0]->kill_now();
         brokers[0]->start();
         ++halt_restarts;
@@ -414,7 +435,7 @@ int run(const Options& opt) {
               .size();
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
-    if (read_text(brokers[0]->log()).find("code=STORAGE_HALTED") != std::string::npos) {
+    if (read_text(brokers[0]->log()).find("event=store_halted") != std::string::npos) {
       brokers[0]->kill_now();
       brokers[0]->start();
       ++halt_restarts;
@@ -486,6 +507,10 @@ int run(const Options& opt) {
   // 3: the audit (last: it cuts B's log short).
   for (auto& v : check_audit(opt, cluster, conninfo, work)) violations.push_back(std::move(v));
 
+  if (opt.drop_sessions && sessions_dropped == 0) violations.emplace_back("no write session of A was ever dropped");
+  if (opt.drop_sessions && storage_failed + storage_halted == 0) {
+    violations.emplace_back("no drop caught a batch of A's (no STORAGE_FAILED, no STORAGE_HALTED answered)");
+  }
   print_violations(violations);
   if (opt.drop_sessions) {
     std::printf(

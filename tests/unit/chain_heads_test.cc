@@ -16,6 +16,7 @@ namespace {
 std::vector<AuditEntry> chain_of(int n, const std::vector<ChainHead>& heads = {}) {
   ChainWriter w;
   std::vector<AuditEntry> out;
+  out.reserve(static_cast<std::size_t>(n) + 1);
   for (int i = 0; i < n; ++i) out.push_back(w.append(1000 + i, "publish", "n", "r", "accepted", std::to_string(i)));
   if (!heads.empty()) {
     out.push_back(w.append(2000, std::string(kHeadsEvent), "", "", std::string(kHeadsDecision), heads_detail(heads)));

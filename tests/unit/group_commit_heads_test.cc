@@ -6,6 +6,8 @@
 // each other's heads entries for ever).
 #include <catch2/catch.hpp>
 
+#include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -121,6 +123,76 @@ TEST_CASE("group commit heads: a checkpoint due by the entry count names moved c
   REQUIRE(batch);
   CHECK(batch->checkpoints.size() == 1);
   CHECK(heads_entries(*batch).empty());  // written already, not moved since
+}
+
+TEST_CASE("group commit heads: no heads-only batch again while the store fails", "[broker][commit][heads]") {
+  HeadsFixture f;
+  f.gc.other_chains({chain_at("broker-b", 5, 0x05)});
+  auto batch = f.gc.build(kWallClock + 10'000, 10'000, f.cursors);
+  REQUIRE(batch);  // the heads entry alone, with its checkpoint
+  REQUIRE(heads_entries(*batch).size() == 1);
+  f.gc.finish(StoreWriter::Written{Status::fail(Code::STORAGE_HALTED, "halted"), std::move(*batch), "", {}}, 10'000);
+  // Not built again and again while nothing can be written (a halted store
+  // refuses at once: that would spin both threads).
+  CHECK_FALSE(f.gc.build(kWallClock + 10'001, 10'001, f.cursors));
+  CHECK_FALSE(f.gc.build(kWallClock + 60'000, 60'000, f.cursors));
+  INFO("a batch written again (the store came back) brings the heads entry back");
+  f.gc.reply_after_commit("r", 1);
+  batch = f.gc.build(kWallClock + 60'100, 60'100, f.cursors);
+  REQUIRE(batch);
+  f.gc.finish(StoreWriter::Written{Status::ok(), std::move(*batch), "", {}}, 60'100);
+  batch = f.gc.build(kWallClock + 60'200, 60'200, f.cursors);
+  REQUIRE(batch);
+  CHECK(heads_entries(*batch).size() == 1);
+}
+
+TEST_CASE("group commit heads: two brokers naming each other stop once neither has news", "[broker][commit][heads]") {
+  // Two GroupCommits, each reading the other's chain head every 500 ms of
+  // steady time as its broker would; each starts with one entry of its own.
+  struct Broker {
+    std::string name;
+    ReplayGuard replay{600'000};
+    crypto::SigningKey key = crypto::SigningKey::generate();
+    StorageLimits storage;
+    std::unique_ptr<GroupCommit> gc;
+    audit::ChainHead head;  // its chain's last entry, as the other reads it
+    int heads_entries = 0;
+    std::int64_t last_batch = -1;
+  };
+  Broker brokers[2];
+  for (int i = 0; i < 2; ++i) {
+    Broker& b = brokers[i];
+    b.name = i == 0 ? "broker-a" : "broker-b";
+    b.storage.audit_checkpoint_seconds = 10;
+    b.gc = std::make_unique<GroupCommit>(b.storage, b.replay, b.key, b.name, nullptr);
+    b.gc->restore(0, audit::ChainWriter(), 0, 0);
+    b.gc->audit(AuditEvent{kWallClock, "broker", "", "", "ok", "started"});
+    b.head.writer = b.name;
+  }
+  std::map<std::string, std::uint64_t> cursors;
+  for (std::int64_t t = 0; t <= 300'000; t += 500) {
+    for (int i = 0; i < 2; ++i) {
+      Broker& b = brokers[i];
+      b.gc->other_chains(brokers[1 - i].head.index == 0 ? std::vector<audit::ChainHead>{}
+                                                        : std::vector<audit::ChainHead>{brokers[1 - i].head});
+      auto batch = b.gc->build(kWallClock + t, t, cursors);
+      if (!batch) continue;
+      for (const auto& e : batch->audit) {
+        b.heads_entries += audit::is_heads_entry(e) ? 1 : 0;
+        b.head.index = e.index;
+        b.head.hash = e.hash;
+        b.head.heads_entry = audit::is_heads_entry(e);
+      }
+      b.last_batch = t;
+      b.gc->finish(StoreWriter::Written{Status::ok(), std::move(*batch), "", {}}, t);
+    }
+  }
+  for (const Broker& b : brokers) {
+    INFO(b.name);
+    CHECK(b.heads_entries >= 1);  // each named the other
+    CHECK(b.heads_entries <= 2);
+    CHECK(b.last_batch <= 30'000);  // then nothing more, for minutes
+  }
 }
 
 }  // namespace

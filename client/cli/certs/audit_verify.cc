@@ -196,6 +196,20 @@ void print_chains(const tearline::v1::CliAuditChains& out, const std::string& pk
   }
 }
 
+// A store's only log whose signed heads entries name other brokers' logs:
+// the store must hold them still (their rows deleted, writer and all, the
+// store would pass for one broker's).
+void check_heads_alone(const std::string& broker, const std::vector<audit::AuditEntry>& entries,
+                       tearline::v1::CliAuditVerdict* v) {
+  const audit::HeadsResult heads = audit::verify_heads({{broker, audit::ChainRead{&entries, v->protected_up_to()}}});
+  if (heads.ok()) return;
+  v->set_verdict("TAMPERED");
+  v->set_writer(heads.writer);
+  v->set_tamper(std::string(audit::tamper_name(heads.tamper)));
+  v->set_at_index(heads.at_index);
+  v->set_message(heads.message);
+}
+
 // Every broker's log of a store several share, then the heads entries.
 // Exit 0 all verify, 1 any does not (or a receipt), 2 bad input.
 void run_verify_chains(const VerifyArgs& a, const std::vector<audit::PgWriter>& writers, bool check_receipts) {
@@ -274,15 +288,18 @@ crypto::VerifyKey chain_key_or_exit(const VerifyArgs& a) {
 // `audit verify`: exit 0 the chain (and with --pki every receipt) verifies,
 // 1 it does not, 2 bad input.
 void run_verify(const VerifyArgs& a, bool check_receipts) {
+  std::string only_broker;  // a PostgreSQL store's only writer, read without --writer
   if (!a.store.pg.empty() && a.store.writer.empty()) {
     const auto writers = writers_or_exit(a.store.pg);
     if (writers.size() > 1) return run_verify_chains(a, writers, check_receipts);
+    if (!writers.empty()) only_broker = writers.front().broker;
   }
   const crypto::VerifyKey key = chain_key_or_exit(a);
   const auto log = open_audit_or_exit("audit verify", a.store);
   const auto entries = entries_or_exit(*log);
   const auto checkpoints = checkpoints_or_exit(*log);
   tearline::v1::CliAuditVerdict v = verdict_of(entries, checkpoints, key);
+  if (v.verdict() == "OK" && !only_broker.empty()) check_heads_alone(only_broker, entries, &v);
   if (v.verdict() == "OK" && !a.anchor.empty()) check_anchor_or_exit(a, *log, key, &v);
   if (check_receipts && v.verdict() == "OK") verify_receipts(entries, a.pki, &v);
   if (a.json) {
