@@ -15,6 +15,7 @@ namespace tags {
 inline constexpr std::string_view kCredential = "tearline/v1/credential";
 inline constexpr std::string_view kCharter = "tearline/v1/charter";
 inline constexpr std::string_view kRevocationList = "tearline/v1/revocation-list";
+inline constexpr std::string_view kPeering = "tearline/v1/peering";
 inline constexpr std::string_view kReport = "tearline/v1/report";             // format 1: one report
 inline constexpr std::string_view kReportBatch = "tearline/v2/report-batch";  // format 2: a batch root
 inline constexpr std::string_view kAuditCheckpoint = "tearline/v1/audit-checkpoint";

@@ -7,6 +7,7 @@
 #include "crypto/key_checks.h"
 #include "crypto/signing.h"
 #include "identity/countries.h"
+#include "identity/signed_object.h"
 
 namespace tearline::identity {
 namespace v1 = tearline::v1;
@@ -76,7 +77,7 @@ bool RevocationList::revokes_charter(std::string_view unit, std::uint64_t versio
 
 // ---- signing ----------------------------------------------------------------
 
-namespace {
+// Shared with the other signed objects (identity/signed_object.h).
 
 void put_signature(v1::SignedObject* obj, const Authority& signer, const crypto::SigningKey& key,
                    std::string_view tag) {
@@ -99,8 +100,6 @@ v1::SignedObject signed_body(const google::protobuf::Message& body) {
   return obj;
 }
 
-}  // namespace
-
 v1::SignedObject sign_credential(const v1::CredentialBody& body, const Authority& issuer,
                                  const crypto::SigningKey& key) {
   v1::SignedObject obj = signed_body(body);
@@ -122,8 +121,6 @@ void cosign_charter(v1::SignedObject* charter, const Authority& signer, const cr
 }
 
 // ---- verification -----------------------------------------------------------
-
-namespace {
 
 // Parses the envelope and its canonical body.
 Status open_envelope(ByteView bytes, std::string_view what, v1::SignedObject* obj, google::protobuf::Message* body) {
@@ -178,8 +175,6 @@ Status check_version(std::uint32_t v, std::string_view what) {
   }
   return Status::ok();
 }
-
-}  // namespace
 
 Result<Credential> credential_from_body(const v1::CredentialBody& body) {
   Status s;
@@ -334,6 +329,13 @@ Result<RevocationList> verify_revocation_list(ByteView bytes, const AuthorityLoo
   }
   if (!s) return s;
   for (const auto& rc : body.revoked_charters()) rl.revoked_charters.emplace_back(rc.unit_id(), rc.version());
+  for (const auto& rp : body.revoked_peerings()) {
+    if (!is_valid_id(rp.peering_id()) || rp.version() == 0) {
+      return Status::fail(Code::INVALID_FIELD, "revocation list: a revoked peering needs a valid id and a version > 0");
+    }
+    auto& up_to = rl.revoked_peerings[rp.peering_id()];
+    up_to = std::max(up_to, rp.version());
+  }
   return rl;
 }
 

@@ -138,6 +138,19 @@ bool topic_matches(std::string_view pattern, std::string_view topic) {
   return topic.empty();  // topic is deeper than the pattern
 }
 
+bool pattern_covers(std::string_view wide, std::string_view narrow) {
+  if (!validate_pattern(wide).is_ok() || !validate_pattern(narrow).is_ok()) return false;
+  while (!wide.empty()) {
+    const std::string_view w = next_segment(&wide);
+    if (w == ">") return !narrow.empty();  // narrow goes on by one segment or more
+    if (narrow.empty()) return false;      // wide is deeper
+    const std::string_view n = next_segment(&narrow);
+    if (n == ">") return false;  // one or more segments, wide asks for exactly one here
+    if (w != "*" && (n == "*" || w != n)) return false;
+  }
+  return narrow.empty();
+}
+
 std::optional<std::string> unit_of_topic(std::string_view topic) {
   if (!validate_topic(topic).is_ok()) return std::nullopt;
   if (next_segment(&topic) != "unit" || topic.empty()) return std::nullopt;

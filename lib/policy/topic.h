@@ -34,6 +34,11 @@ Status validate_pattern(std::string_view pattern);
 // True when the valid `pattern` matches the valid `topic`; false if either is invalid.
 bool topic_matches(std::string_view pattern, std::string_view topic);
 
+// True when the valid pattern `wide` matches every topic the valid pattern
+// `narrow` matches ("intel.>" covers "intel.labs.*"; "intel.*" does not
+// cover "intel.>"); false if either is invalid.
+bool pattern_covers(std::string_view wide, std::string_view narrow);
+
 // For "unit.<id>" and "unit.<id>.rest", the unit id; nullopt for other
 // topics and for invalid ones. ("unit.<id>" itself counts as the unit's, so a
 // grant on "unit.*" cannot open it to non-members.)

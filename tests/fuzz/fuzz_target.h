@@ -31,6 +31,7 @@ void label(ByteView input);               // policy::decode_label
 void scenario(ByteView input);            // cli::parse_scenario + check_scenario (tearline inject)
 void acceptance_receipt(ByteView input);  // receipt::verify_acceptance (digest, then receipt)
 void delivery_receipt(ByteView input);    // receipt::parse_delivery + verify_delivery
+void peering(ByteView input);             // federation::verify_peering + effective_peering
 
 struct Target {
   std::string_view name;  // the executable, and the folder of its corpus, artifacts and regressions
@@ -52,6 +53,7 @@ inline constexpr Target kTargets[] = {
     {"fuzz_scenario", scenario},
     {"fuzz_acceptance_receipt", acceptance_receipt},
     {"fuzz_delivery_receipt", delivery_receipt},
+    {"fuzz_peering", peering},
 };
 
 // Aborts, naming the broken invariant, when `holds` is false. Unlike assert()

@@ -1,4 +1,5 @@
-// Topics and patterns as they arrive in SUBSCRIBE frames and report headers.
+// Topics and patterns as they arrive in SUBSCRIBE frames, report headers and
+// peering agreements.
 // The input is split at its first '\n' into a pattern and a topic; both
 // halves are also judged in the other role.
 #include <algorithm>
@@ -21,6 +22,16 @@ void judge(std::string_view pattern, std::string_view topic) {
   const bool matches = policy::topic_matches(pattern, topic);
   require(!matches || (pattern_ok.is_ok() && topic_ok.is_ok()), "only a valid pattern matches, only a valid topic");
   if (pattern_ok.is_ok() && topic_ok.is_ok() && pattern == topic) require(matches, "a topic matches itself");
+  // pattern_covers, the peerings' narrowing rule: a topic is a pattern that
+  // matches itself alone, so covering it is matching it.
+  if (topic_ok.is_ok()) require(policy::pattern_covers(pattern, topic) == matches, "covering a topic is matching it");
+  if (pattern_ok.is_ok()) {
+    require(policy::pattern_covers(pattern, pattern) && policy::pattern_covers(">", pattern),
+            "a pattern covers itself, and '>' covers it");
+  } else {
+    require(!policy::pattern_covers(pattern, ">") && !policy::pattern_covers(">", pattern),
+            "an invalid pattern covers nothing and is covered by nothing");
+  }
 
   if (!topic_ok.is_ok()) {
     require(!policy::unit_of_topic(topic), "an invalid topic belongs to no unit");

@@ -14,6 +14,7 @@
 
 #include "base/canonical_proto.h"
 #include "crypto/key_file.h"
+#include "federation/peering.h"
 #include "fuzz_world.h"
 #include "identity/objects.h"
 #include "policy/label.h"
@@ -145,7 +146,41 @@ v1::SignedObject revocation_list_with_entries(const fuzz::FuzzWorld& world) {
   auto* charter = body.add_revoked_charters();
   charter->set_unit_id("cucuta-jtf");
   charter->set_version(1);
+  auto* revoked_peering = body.add_revoked_peerings();
+  revoked_peering->set_peering_id("diran-dea");
+  revoked_peering->set_version(2);
   return identity::sign_revocation_list(body, *world.directory().trust().authority("DEA"), *key);
+}
+
+// DIRAN <-> DEA, signed by `signers` (authority keys of the fuzz world).
+Bytes peering(const fuzz::FuzzWorld& world, const std::vector<std::string>& signers) {
+  v1::PeeringBody body;
+  body.set_format_version(identity::kFormatVersion);
+  body.set_peering_id("diran-dea");
+  const identity::Credential* broker = world.directory().node("tearline-broker");
+  if (broker == nullptr) throw std::runtime_error("no tearline-broker credential");
+  for (auto [party, agency] : {std::pair{body.mutable_first(), "DIRAN"}, std::pair{body.mutable_second(), "DEA"}}) {
+    party->set_agency(agency);
+    party->set_broker_id(std::string("broker-") + agency);
+    party->set_signing_key(broker->signing_key.bytes.data(), broker->signing_key.bytes.size());
+    party->set_transport_key(broker->transport_key.bytes.data(), broker->transport_key.bytes.size());
+  }
+  body.mutable_first_to_second()->add_topics("intel.>");
+  body.mutable_first_to_second()->set_ceiling(v1::SECRET);
+  body.mutable_first_to_second()->add_releasable_to("USA");
+  body.mutable_second_to_first()->add_topics("intel.routes.*");
+  body.mutable_second_to_first()->set_ceiling(v1::CONFIDENTIAL);
+  body.mutable_second_to_first()->set_transit(true);
+  body.set_version(1);
+  body.set_not_before(testing::kDemoNow - 60);
+  body.set_not_after(testing::kDemoNow + 86400);
+  v1::SignedObject obj = federation::new_peering(body);
+  for (const auto& agency : signers) {
+    auto key = crypto::read_authority_key(world.pki().authority_key(agency));
+    if (!key) throw std::runtime_error(agency + " authority key: " + key.status().to_string());
+    federation::cosign_peering(&obj, *world.directory().trust().authority(agency), *key);
+  }
+  return serialize_canonical(obj);
 }
 
 void frames(Corpus& corpus, const Bytes& report) {
@@ -262,6 +297,8 @@ int main(int argc, char** argv) {
     corpus.copy_all("fuzz_charter", world.pki().directory() / "charters", ".charter");
     corpus.copy_all("fuzz_revocation_list", world.pki().directory() / "revocations", ".crl");
     corpus.write("fuzz_revocation_list", "DEA-entries.crl", serialize_canonical(revocation_list_with_entries(world)));
+    corpus.write("fuzz_peering", "both.peering", peering(world, {"DIRAN", "DEA"}));
+    corpus.write("fuzz_peering", "one.peering", peering(world, {"DEA"}));
 
     for (const auto& [name, text] :
          std::vector<std::pair<std::string, std::string>>{{"exact", "intel.seizures.cucuta\nintel.seizures.cucuta"},

@@ -47,6 +47,7 @@ TEST_CASE("the domain tags are the documented strings") {
   CHECK(tags::kCredential == "tearline/v1/credential");
   CHECK(tags::kCharter == "tearline/v1/charter");
   CHECK(tags::kRevocationList == "tearline/v1/revocation-list");
+  CHECK(tags::kPeering == "tearline/v1/peering");
 }
 
 TEST_CASE("Ed25519 known answer under a domain tag") {
