@@ -19,6 +19,7 @@
 // Validity in time is the caller's question (Peering::valid_at).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -70,17 +71,43 @@ tearline::v1::SignedObject new_peering(const tearline::v1::PeeringBody& body);
 void cosign_peering(tearline::v1::SignedObject* peering, const identity::Authority& signer,
                     const crypto::SigningKey& key);
 
-// Parses and checks one signed version: its fields (ids, keys, two distinct
-// agencies, topic patterns, a ceiling, country codes, the window) and every
-// signature: each must be a party's (WRONG_AUTHORITY otherwise), pinned and
-// valid; at least one party must have signed (MISSING_CONSENT). Whether it
-// takes effect is effective_peering's question.
+// Parses and checks one signed version (docs/trust-model.md 6.4): its fields
+// (ids, key sizes, two distinct agencies, topic patterns, a ceiling, country
+// codes, the window: INVALID_FIELD, all listed), then its keys (WEAK_KEY),
+// then every signature: each must be a party's (WRONG_AUTHORITY otherwise),
+// pinned and valid; so one party or both signed it. Whether it takes effect
+// is effective_peering's question.
 Result<Peering> verify_peering(ByteView signed_object, const identity::AuthorityLookup& trust);
 
-// The version in effect among `versions` (verified versions of one peering
-// id, any order), given `revoked_up_to` (0: none revoked): the rules above,
-// applied from the lowest version up. NOT_FOUND, with why each version does
-// not take effect, when none does.
-Result<Peering> effective_peering(std::vector<Peering> versions, std::uint64_t revoked_up_to = 0);
+// A peering: its id between two agencies (sorted). Versions of another pair
+// under the same id are another peering.
+struct PeeringKey {
+  std::string peering_id;
+  std::array<std::string, 2> agencies;
+
+  bool operator==(const PeeringKey& o) const { return peering_id == o.peering_id && agencies == o.agencies; }
+};
+PeeringKey key_of(const Peering& p);
+
+// The highest version of the peering revoked by the two parties' own lists
+// (a list of any other agency does not count; nullptr entries are skipped);
+// 0 when none.
+std::uint64_t revoked_up_to(const PeeringKey& key, const std::vector<const identity::RevocationList*>& lists);
+
+// The version in effect among `versions` (verified versions, any order) of
+// the peering `key`, given `revoked_up_to`: the rules above, applied from
+// the lowest version up. Versions of another key are left out
+// (WRONG_AUTHORITY, in the reasons). Copies of one version number with the
+// same terms count their signatures together. With different terms, the
+// copies signed by both are judged first, then those signed by one side,
+// which must narrow what is then in effect; of several copies that would
+// take effect, the one that narrows every other does, and when none does,
+// nothing does from that number on (DUPLICATE_OBJECT: the peering is
+// suspended until a later version both sign). So neither the copies' order
+// nor a party's conflicting copy can widen anything. NO_PEERING, with why each version does not take effect,
+// when none does. A version signed by one side alone at the highest possible
+// number ends the peering id for good: a new id is needed.
+Result<Peering> effective_peering(std::vector<Peering> versions, const PeeringKey& key,
+                                  std::uint64_t revoked_up_to = 0);
 
 }  // namespace tearline::federation

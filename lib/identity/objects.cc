@@ -327,15 +327,16 @@ Result<RevocationList> verify_revocation_list(ByteView bytes, const AuthorityLoo
     }
     if (!rl.revoked.emplace(rc.serial(), why).second) s.add(Code::INVALID_FIELD, what + " is listed twice");
   }
+  for (const auto& rp : body.revoked_peerings()) {
+    const std::string what = "revocation list: peering '" + rp.peering_id() + "'";
+    if (!is_valid_id(rp.peering_id())) s.add(Code::INVALID_FIELD, what + " is not a valid id");
+    if (rp.version() == 0) s.add(Code::INVALID_FIELD, what + ": version must be > 0");
+    if (!rl.revoked_peerings.emplace(rp.peering_id(), rp.version()).second) {
+      s.add(Code::INVALID_FIELD, what + " is listed twice");
+    }
+  }
   if (!s) return s;
   for (const auto& rc : body.revoked_charters()) rl.revoked_charters.emplace_back(rc.unit_id(), rc.version());
-  for (const auto& rp : body.revoked_peerings()) {
-    if (!is_valid_id(rp.peering_id()) || rp.version() == 0) {
-      return Status::fail(Code::INVALID_FIELD, "revocation list: a revoked peering needs a valid id and a version > 0");
-    }
-    auto& up_to = rl.revoked_peerings[rp.peering_id()];
-    up_to = std::max(up_to, rp.version());
-  }
   return rl;
 }
 

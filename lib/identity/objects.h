@@ -93,7 +93,8 @@ struct RevocationList {
   std::int64_t issued_at = 0;
   std::map<std::uint64_t, Revocation> revoked;                          // serial -> why (legacy entries included)
   std::vector<std::pair<std::string, std::uint64_t>> revoked_charters;  // (unit, version)
-  std::map<std::string, std::uint64_t> revoked_peerings;  // peering id -> its versions up to this one are void
+  std::map<std::string, std::uint64_t>
+      revoked_peerings;  // peering id -> its versions up to this one are void (federation/peering.h)
   std::array<std::uint8_t, 32> object_hash{};  // BLAKE2b-256 of the signed object's bytes (Directory::digest)
 
   bool revokes_serial(std::uint64_t serial) const;

@@ -322,6 +322,11 @@ Result<std::uint64_t> revoke(const PkiPaths& pki, const std::string& agency,
       rc->set_unit_id(u);
       rc->set_version(v);
     }
+    for (const auto& [id, up_to] : current->revoked_peerings) {
+      auto* rp = body.add_revoked_peerings();
+      rp->set_peering_id(id);
+      rp->set_version(up_to);
+    }
   }
   for (const auto& c : credentials) {
     Revocation why{c.reason, c.reason == RevocationReason::kCompromised ? c.compromised_at : 0};

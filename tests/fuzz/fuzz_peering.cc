@@ -26,7 +26,7 @@ void peering(ByteView input) {
     require(std::is_sorted(d->releasable_to.begin(), d->releasable_to.end()), "countries sorted");
   }
   require(p.narrows(p).is_ok(), "a version narrows itself");
-  auto effective = federation::effective_peering({p});
+  auto effective = federation::effective_peering({p}, federation::key_of(p));
   require(effective.is_ok() == p.signed_by_both(), "alone, a version takes effect exactly when both signed");
 }
 

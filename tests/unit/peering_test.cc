@@ -5,6 +5,9 @@
 // authority keys (identity_test_helpers.h).
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <functional>
+
 #include "federation/peering.h"
 #include "identity_test_helpers.h"
 #include "policy/topic.h"
@@ -70,6 +73,12 @@ Peering verified(const v1::PeeringBody& body, const std::vector<std::string>& ag
   INFO(p.status().to_string());
   REQUIRE(p);
   return std::move(p).value();
+}
+
+const federation::PeeringKey kKey{"diran-dea", {"DEA", "DIRAN"}};
+
+Result<Peering> effective(std::vector<Peering> versions, std::uint64_t revoked_up_to = 0) {
+  return federation::effective_peering(std::move(versions), kKey, revoked_up_to);
 }
 
 std::vector<std::string> codes_of(const Status& s) {
@@ -163,7 +172,7 @@ TEST_CASE("peering: both signatures take effect; one side alone only narrows; a 
   const Peering v1_both = verified(base_body(1), {"DIRAN", "DEA"});
 
   SECTION("nothing signed by both: no peering") {
-    auto e = federation::effective_peering({verified(base_body(1), {"DIRAN"})});
+    auto e = effective({verified(base_body(1), {"DIRAN"})});
     REQUIRE_FALSE(e);
     CHECK(codes_of(e.status()) == std::vector<std::string>{"NO_PEERING", "NO_PEERING"});
     CHECK(e.status().to_string().find("v1, signed by DIRAN alone, has no version in effect to narrow") !=
@@ -176,7 +185,7 @@ TEST_CASE("peering: both signatures take effect; one side alone only narrows; a 
     b.mutable_first_to_second()->set_ceiling(v1::CONFIDENTIAL);
     b.mutable_second_to_first()->add_releasable_to("USA");
     b.set_not_after(kDemoNow + 10 * kDay);
-    auto e = federation::effective_peering({verified(b, {"DEA"}), v1_both});
+    auto e = effective({verified(b, {"DEA"}), v1_both});
     INFO(e.status().to_string());
     REQUIRE(e);
     CHECK(e->version == 2);
@@ -198,11 +207,11 @@ TEST_CASE("peering: both signatures take effect; one side alone only narrows; a 
     CHECK(text.find("DIRAN to DEA: a crossing section need no longer be releasable to USA") != std::string::npos);
     CHECK(text.find("DEA to DIRAN: allows transit, which was not") != std::string::npos);
     CHECK(text.find("its validity is not within v1's") != std::string::npos);
-    auto e = federation::effective_peering({v1_both, widened});
+    auto e = effective({v1_both, widened});
     REQUIRE(e);
     CHECK(e->version == 1);
     INFO("the same widening signed by both takes effect");
-    auto both = federation::effective_peering({v1_both, verified(b, {"DEA", "DIRAN"})});
+    auto both = effective({v1_both, verified(b, {"DEA", "DIRAN"})});
     REQUIRE(both);
     CHECK(both->version == 2);
   }
@@ -211,7 +220,7 @@ TEST_CASE("peering: both signatures take effect; one side alone only narrows; a 
     set_party(b.mutable_second(), "DEA", "tearline-broker-dea", BrokerKeys{});
     const Peering rekeyed = verified(b, {"DEA"});
     CHECK(codes_of(rekeyed.narrows(v1_both)) == std::vector<std::string>{"PEERING_WIDENED"});
-    auto e = federation::effective_peering({v1_both, rekeyed});
+    auto e = effective({v1_both, rekeyed});
     REQUIRE(e);
     CHECK(e->version == 1);
   }
@@ -221,7 +230,7 @@ TEST_CASE("peering: both signatures take effect; one side alone only narrows; a 
     v1::PeeringBody b3 = b2;
     b3.set_version(3);
     b3.mutable_second_to_first()->clear_topics();
-    auto e = federation::effective_peering({verified(b3, {"DIRAN"}), verified(b2, {"DEA"}), v1_both});
+    auto e = effective({verified(b3, {"DIRAN"}), verified(b2, {"DEA"}), v1_both});
     REQUIRE(e);
     CHECK(e->version == 3);
     CHECK(e->second_to_first.topics.empty());
@@ -230,14 +239,239 @@ TEST_CASE("peering: both signatures take effect; one side alone only narrows; a 
     v1::PeeringBody b2 = base_body(2);
     v1::PeeringBody b3 = base_body(3);
     b3.mutable_first_to_second()->set_ceiling(v1::RESTRICTED);
-    auto e = federation::effective_peering({v1_both, verified(b2, {"DIRAN", "DEA"}), verified(b3, {"DEA"})}, 2);
+    auto e = effective({v1_both, verified(b2, {"DIRAN", "DEA"}), verified(b3, {"DEA"})}, 2);
     REQUIRE_FALSE(e);
     CHECK(e.code() == Code::NO_PEERING);
     CHECK(e.status().to_string().find("v2 is revoked (every version up to v2)") != std::string::npos);
     INFO("a new version signed by both takes effect again");
-    auto again = federation::effective_peering({v1_both, verified(base_body(4), {"DIRAN", "DEA"})}, 2);
+    auto again = effective({v1_both, verified(base_body(4), {"DIRAN", "DEA"})}, 2);
     REQUIRE(again);
     CHECK(again->version == 4);
+  }
+}
+
+TEST_CASE("peering: each single change narrows, or widens by exactly that", "[federation][peering]") {
+  v1::PeeringBody wide_body = base_body(1);
+  wide_body.mutable_second_to_first()->set_transit(true);  // so that dropping it can be tried
+  const Peering base = verified(wide_body, {"DIRAN", "DEA"});
+  struct Change {
+    const char* name;
+    std::function<void(v1::PeeringBody&)> change;
+    bool narrows;
+    bool several = false;  // a change that widens in several ways at once
+  };
+  const std::vector<Change> changes = {
+      {"a topic within the old ones",
+       [](v1::PeeringBody& b) {
+         b.mutable_first_to_second()->clear_topics();
+         b.mutable_first_to_second()->add_topics("intel.labs.*");
+       },
+       true},
+      {"no topic at all", [](v1::PeeringBody& b) { b.mutable_second_to_first()->clear_topics(); }, true},
+      {"a lower ceiling", [](v1::PeeringBody& b) { b.mutable_first_to_second()->set_ceiling(v1::RESTRICTED); }, true},
+      {"one more country", [](v1::PeeringBody& b) { b.mutable_first_to_second()->add_releasable_to("GBR"); }, true},
+      {"transit dropped", [](v1::PeeringBody& b) { b.mutable_second_to_first()->set_transit(false); }, true},
+      {"a later start", [](v1::PeeringBody& b) { b.set_not_before(b.not_before() + 1); }, true},
+      {"an earlier end", [](v1::PeeringBody& b) { b.set_not_after(b.not_after() - 1); }, true},
+      {"a topic outside", [](v1::PeeringBody& b) { b.mutable_second_to_first()->add_topics("intel.labs.>"); }, false},
+      {"a wider pattern",
+       [](v1::PeeringBody& b) {
+         b.mutable_second_to_first()->clear_topics();
+         b.mutable_second_to_first()->add_topics("intel.>");
+       },
+       false},
+      {"a higher ceiling", [](v1::PeeringBody& b) { b.mutable_second_to_first()->set_ceiling(v1::SECRET); }, false},
+      {"a country fewer", [](v1::PeeringBody& b) { b.mutable_first_to_second()->clear_releasable_to(); }, false},
+      {"transit added", [](v1::PeeringBody& b) { b.mutable_first_to_second()->set_transit(true); }, false},
+      {"an earlier start", [](v1::PeeringBody& b) { b.set_not_before(b.not_before() - 1); }, false},
+      {"a later end", [](v1::PeeringBody& b) { b.set_not_after(b.not_after() + 1); }, false},
+      {"another broker id", [](v1::PeeringBody& b) { b.mutable_second()->set_broker_id("dea-edge"); }, false},
+      {"the parties swapped",
+       [](v1::PeeringBody& b) {
+         auto first = b.first();
+         *b.mutable_first() = b.second();
+         *b.mutable_second() = first;
+         std::swap(*b.mutable_first_to_second(), *b.mutable_second_to_first());
+       },
+       false, true},
+  };
+  for (const Change& c : changes) {
+    SECTION(c.name) {
+      v1::PeeringBody body = wide_body;
+      body.set_version(2);
+      c.change(body);
+      const Peering alone = verified(body, {"DEA"});
+      const Status why = alone.narrows(base);
+      INFO(why.to_string());
+      auto e = effective({base, alone});
+      REQUIRE(e);
+      if (c.narrows) {
+        CHECK(why.is_ok());
+        CHECK(e->version == 2);
+      } else {
+        const auto codes = codes_of(why);
+        REQUIRE_FALSE(codes.empty());
+        CHECK(
+            std::all_of(codes.begin(), codes.end(), [](const std::string& code) { return code == "PEERING_WIDENED"; }));
+        if (c.several) {
+          CHECK(why.to_string().find("its parties (agency, broker or keys) differ from v1's") != std::string::npos);
+        } else {
+          CHECK(codes.size() == 1);  // exactly that change
+        }
+        CHECK(e->version == 1);
+      }
+    }
+  }
+}
+
+TEST_CASE("peering: repeated entries, a party signing twice and an unpinned party are refused",
+          "[federation][peering]") {
+  SECTION("a topic twice, a country twice") {
+    v1::PeeringBody b = base_body();
+    b.mutable_first_to_second()->add_topics("intel.>");
+    b.mutable_second_to_first()->add_releasable_to("COL");
+    auto p = federation::verify_peering(signed_by(b, {"DEA"}), demo_trust());
+    REQUIRE_FALSE(p);
+    CHECK(codes_of(p.status()) == std::vector<std::string>{"INVALID_FIELD", "INVALID_FIELD"});
+  }
+  SECTION("DIRAN's signature twice") {
+    const Bytes raw = serialize_canonical(base_body());
+    auto p = federation::verify_peering(
+        make_signed(raw, {{"DIRAN", &key_of("DIRAN"), tags::kPeering}, {"DIRAN", &key_of("DIRAN"), tags::kPeering}}),
+        demo_trust());
+    REQUIRE_FALSE(p);
+    CHECK(codes_of(p.status()) == std::vector<std::string>{"BAD_ENCODING"});
+  }
+  SECTION("a party whose agency is not pinned signs") {
+    v1::PeeringBody b = base_body();
+    b.mutable_second()->set_agency("NSA");
+    const crypto::SigningKey stranger = crypto::SigningKey::generate();
+    auto p = federation::verify_peering(make_signed(serialize_canonical(b), {{"NSA", &stranger, tags::kPeering}}),
+                                        demo_trust());
+    REQUIRE_FALSE(p);
+    CHECK(codes_of(p.status()) == std::vector<std::string>{"UNKNOWN_AUTHORITY"});
+  }
+  SECTION("field errors come before weak keys") {
+    v1::PeeringBody b = base_body();
+    b.mutable_first()->set_transport_key(std::string(32, '\0'));
+    b.set_version(0);
+    auto p = federation::verify_peering(signed_by(b, {"DEA"}), demo_trust());
+    REQUIRE_FALSE(p);
+    CHECK(codes_of(p.status()) == std::vector<std::string>{"INVALID_FIELD"});
+  }
+}
+
+TEST_CASE("peering: one version number with several terms; versions of another pair of agencies",
+          "[federation][peering]") {
+  const Peering v1_both = verified(base_body(1), {"DIRAN", "DEA"});
+  v1::PeeringBody narrow = base_body(2);
+  narrow.mutable_first_to_second()->set_ceiling(v1::CONFIDENTIAL);
+  v1::PeeringBody between = base_body(2);  // wider than `narrow`, within v1
+  between.mutable_first_to_second()->set_ceiling(v1::SECRET);
+  between.mutable_first_to_second()->clear_topics();
+  between.mutable_first_to_second()->add_topics("intel.labs.>");
+
+  SECTION("the same terms signed apart count as signed by both") {
+    v1::PeeringBody wider = base_body(2);
+    wider.mutable_first_to_second()->set_ceiling(v1::TOP_SECRET);
+    auto e = effective({v1_both, verified(wider, {"DIRAN"}), verified(wider, {"DEA"})});
+    REQUIRE(e);
+    CHECK(e->version == 2);
+    CHECK(e->signed_by_both());
+  }
+  SECTION("a party's own copy cannot undo a narrowing both signed, in either order") {
+    const Peering both = verified(narrow, {"DIRAN", "DEA"});
+    const Peering mine = verified(between, {"DIRAN"});
+    for (const auto& order : {std::vector<Peering>{v1_both, both, mine}, std::vector<Peering>{mine, v1_both, both}}) {
+      auto e = effective(order);
+      REQUIRE(e);
+      CHECK(e->version == 2);
+      CHECK(e->first_to_second.ceiling == v1::CONFIDENTIAL);
+      CHECK(e->first_to_second.topics == std::vector<std::string>{"intel.>"});
+    }
+  }
+  SECTION("copies none of which is within the others suspend the peering") {
+    v1::PeeringBody other = base_body(2);
+    other.mutable_second_to_first()->clear_topics();  // narrower one way, wider than `narrow` the other
+    auto e = effective({v1_both, verified(narrow, {"DEA"}), verified(other, {"DIRAN"})});
+    REQUIRE_FALSE(e);
+    CHECK(e.code() == Code::NO_PEERING);
+    CHECK(e.status().has(Code::DUPLICATE_OBJECT));
+  }
+  SECTION("v3 narrowing v1 but widening v2 leaves v2 in effect") {
+    v1::PeeringBody b3 = base_body(3);
+    b3.mutable_first_to_second()->set_ceiling(v1::SECRET);  // v2's is CONFIDENTIAL
+    b3.mutable_second_to_first()->clear_topics();
+    auto e = effective({v1_both, verified(narrow, {"DEA"}), verified(b3, {"DIRAN"})});
+    REQUIRE(e);
+    CHECK(e->version == 2);
+  }
+  SECTION("the same id between two other agencies is another peering") {
+    v1::PeeringBody theirs = base_body(9);
+    set_party(theirs.mutable_first(), "FGR", "fgr-broker", diran_broker());
+    auto e = effective({v1_both, verified(theirs, {"FGR", "DEA"})});
+    REQUIRE(e);
+    CHECK(e->version == 1);
+    CHECK(e.status().is_ok());
+    auto only_theirs = effective({verified(theirs, {"FGR", "DEA"})});
+    REQUIRE_FALSE(only_theirs);
+    CHECK(only_theirs.status().has(Code::WRONG_AUTHORITY));
+  }
+  SECTION("only the two parties' revocation lists count") {
+    identity::RevocationList fgr, dea;
+    fgr.agency = "FGR";
+    fgr.revoked_peerings["diran-dea"] = 5;
+    dea.agency = "DEA";
+    CHECK(federation::revoked_up_to(kKey, {&fgr, &dea, nullptr}) == 0);
+    dea.revoked_peerings["diran-dea"] = 2;
+    dea.revoked_peerings["other"] = 7;
+    CHECK(federation::revoked_up_to(kKey, {&fgr, &dea}) == 2);
+  }
+}
+
+TEST_CASE("revocation lists name peerings: every bad entry refused; certs revoke carries them over",
+          "[federation][peering]") {
+  auto list_with = [](const std::vector<std::pair<std::string, std::uint64_t>>& peerings) {
+    v1::RevocationListBody body;
+    body.set_format_version(1);
+    body.set_agency("DEA");
+    body.set_number(2);
+    for (const auto& [id, version] : peerings) {
+      auto* rp = body.add_revoked_peerings();
+      rp->set_peering_id(id);
+      rp->set_version(version);
+    }
+    return body;
+  };
+  SECTION("read back exactly") {
+    const auto signed_list = identity::sign_revocation_list(list_with({{"diran-dea", 2}, {"dea-fgr", 7}}),
+                                                            authority_of("DEA"), key_of("DEA"));
+    auto rl = identity::verify_revocation_list(serialize_canonical(signed_list), demo_trust());
+    REQUIRE(rl);
+    CHECK(rl->revoked_peerings == std::map<std::string, std::uint64_t>{{"dea-fgr", 7}, {"diran-dea", 2}});
+  }
+  SECTION("an invalid id, version 0 and an id twice: each named") {
+    const auto signed_list = identity::sign_revocation_list(
+        list_with({{".bad", 1}, {"diran-dea", 0}, {"dea-fgr", 1}, {"dea-fgr", 2}}), authority_of("DEA"), key_of("DEA"));
+    auto rl = identity::verify_revocation_list(serialize_canonical(signed_list), demo_trust());
+    REQUIRE_FALSE(rl);
+    CHECK(codes_of(rl.status()) == std::vector<std::string>(3, "INVALID_FIELD"));
+    CHECK(rl.status().to_string().find("peering 'dea-fgr' is listed twice") != std::string::npos);
+  }
+  SECTION("the next list made by certs revoke still names them") {
+    FreshWorld fresh;
+    LoadReport report;
+    const auto dir = load(fresh.pki, &report);
+    auto key = crypto::read_authority_key(fresh.pki.authority_key("DEA"));
+    REQUIRE(key);
+    const auto first =
+        identity::sign_revocation_list(list_with({{"diran-dea", 2}}), *dir->trust().authority("DEA"), *key);
+    write_bytes(fresh.pki.revocation_list("DEA"), serialize_canonical(first));
+    REQUIRE(identity::revoke(fresh.pki, "DEA", {}, {}, kDemoNow).is_ok());
+    auto next = identity::verify_revocation_list(read_bytes(fresh.pki.revocation_list("DEA")), dir->trust());
+    REQUIRE(next);
+    CHECK(next->number == 3);
+    CHECK(next->revoked_peerings == std::map<std::string, std::uint64_t>{{"diran-dea", 2}});
   }
 }
 
@@ -260,7 +494,12 @@ TEST_CASE("topic patterns: pattern_covers", "[federation][peering]") {
                                          {"intel.*.cucuta", "intel.labs.*", false},
                                          {"intel.labs", "intel.labs.x", false},
                                          {"intel.labs.x", "intel.labs", false},
-                                         {"intel..x", "intel.x", false}}) {
+                                         {"intel..x", "intel.x", false},
+                                         {"*", ">", false},
+                                         {"intel.*.>", "intel.>", false},
+                                         {"intel.>", "intel.*.>", true},
+                                         {">", ">", true},
+                                         {">", "intel..x", false}}) {
     INFO(c.wide << " covers " << c.narrow);
     CHECK(policy::pattern_covers(c.wide, c.narrow) == c.covers);
   }

@@ -214,6 +214,10 @@ void inspect_revocation_list(const std::string& file, ByteView bytes, const v1::
         rc.compromised_at()};
   }
   for (const auto& rc : body.revoked_charters()) list.revoked_charters.emplace_back(rc.unit_id(), rc.version());
+  for (const auto& rp : body.revoked_peerings()) {
+    auto& up_to = list.revoked_peerings[rp.peering_id()];
+    up_to = std::max(up_to, rp.version());
+  }
   out->set_kind("revocation_list");
   *out->mutable_revocation_list() = revocation_list_message(list);
   if (ctx.directory) {
@@ -386,6 +390,10 @@ void print_text(const v1::CliInspected& r) {
               << "\n"
               << "  serials:   [" << join(serials) << "]\n"
               << "  charters:  [" << join(charters) << "]\n";
+    std::vector<std::string> peerings;
+    for (const auto& p : l.revoked_peerings())
+      peerings.push_back(p.peering_id() + " up to v" + std::to_string(p.version()));
+    if (!peerings.empty()) std::cout << "  peerings:  [" << join(peerings) << "]\n";
   }
   for (const auto& a : r.authorities()) {
     std::cout << "  authority: " << a.agency() << " (" << a.country() << ") key " << a.verify_key() << "\n";

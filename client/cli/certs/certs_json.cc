@@ -71,6 +71,11 @@ v1::CliRevocationList revocation_list_message(const identity::RevocationList& li
     rc->set_unit_id(unit);
     rc->set_version(version);
   }
+  for (const auto& [id, up_to] : list.revoked_peerings) {
+    auto* rp = out.add_revoked_peerings();
+    rp->set_peering_id(id);
+    rp->set_version(up_to);
+  }
   return out;
 }
 

@@ -121,7 +121,12 @@ void print_list(const v1::CliRevocationList& rl) {
   for (const auto& c : rl.revoked_charters()) charters.push_back(c.unit_id() + ":" + std::to_string(c.version()));
   std::cout << "    revocation list " << rl.number();
   if (rl.issued_at() != 0) std::cout << " issued " << rl.issued_at_text();
-  std::cout << ": serials [" << join(serials) << "], charters [" << join(charters) << "]\n";
+  std::cout << ": serials [" << join(serials) << "], charters [" << join(charters) << "]";
+  std::vector<std::string> peerings;
+  for (const auto& p : rl.revoked_peerings())
+    peerings.push_back(p.peering_id() + " up to v" + std::to_string(p.version()));
+  if (!peerings.empty()) std::cout << ", peerings [" << join(peerings) << "]";
+  std::cout << "\n";
 }
 
 void add_issues(const std::vector<identity::LoadIssue>& issues,
