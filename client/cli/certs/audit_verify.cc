@@ -43,16 +43,32 @@ crypto::VerifyKey audit_key_or_exit(const std::string& key_hex, const std::strin
   return key;
 }
 
-// Every "receipt" entry of the log verified with the directory of `pki`;
-// the ones that do not verify go into verdict->invalid_receipts.
-void verify_receipts(const std::vector<audit::AuditEntry>& entries, const std::string& pki,
+// The --pki directory, loaded at the first use (exit 2 when it does not
+// load), then kept for the run.
+class DirectoryOnce {
+ public:
+  explicit DirectoryOnce(std::string pki) : pki_(std::move(pki)) {}
+  const identity::Directory& get() {
+    if (!dir_) dir_ = directory_or_exit("audit verify", pki_);
+    return *dir_;
+  }
+  const std::string& pki() const { return pki_; }
+
+ private:
+  std::string pki_;
+  identity::DirectoryPtr dir_;
+};
+
+// Every "receipt" entry of the log verified with the --pki directory; the
+// ones that do not verify go into verdict->invalid_receipts.
+void verify_receipts(const std::vector<audit::AuditEntry>& entries, DirectoryOnce& directory,
                      tearline::v1::CliAuditVerdict* verdict) {
-  const identity::DirectoryPtr dir = directory_or_exit("audit verify", pki);
+  const identity::Directory& dir = directory.get();
   verdict->set_receipts_checked(true);
   for (const auto& e : entries) {
     if (e.event != kReceiptEvent) continue;
     verdict->set_receipts(verdict->receipts() + 1);
-    const ReceiptEntry checked = check_receipt_entry(e, *dir);
+    const ReceiptEntry checked = check_receipt_entry(e, dir);
     if (checked.verification) continue;
     auto* bad = verdict->add_invalid_receipts();
     bad->set_audit_index(e.index);
@@ -117,13 +133,12 @@ void check_anchor_or_exit(const VerifyArgs& a, audit::AuditReader& log, const cr
 // The signing key (audit key) of the broker credential `broker` in the
 // --pki directory; exit 2 when there is none. `named`: how the user named it;
 // `instead`: how to give the key instead.
-crypto::VerifyKey broker_key_or_exit(const std::string& pki, const std::string& broker, const std::string& named,
+crypto::VerifyKey broker_key_or_exit(DirectoryOnce& directory, const std::string& broker, const std::string& named,
                                      const std::string& instead) {
-  const identity::DirectoryPtr dir = directory_or_exit("audit verify", pki);
-  const identity::Credential* cred = dir->node(broker);
+  const identity::Credential* cred = directory.get().node(broker);
   if (cred == nullptr || !cred->has_role("broker")) {
-    throw CommandExit(kExitUsage, one_line("audit verify: " + named + ": no broker credential of that id in " + pki +
-                                           "/directory; give its audit key with " + instead));
+    throw CommandExit(kExitUsage, one_line("audit verify: " + named + ": no broker credential of that id in " +
+                                           directory.pki() + "/directory; give its audit key with " + instead));
   }
   return cred->signing_key;
 }
@@ -196,18 +211,39 @@ void print_chains(const tearline::v1::CliAuditChains& out, const std::string& pk
   }
 }
 
+// A failed heads check into either verdict message (CliAuditVerdict,
+// CliAuditChains: the same fields).
+template <typename Verdict>
+void set_heads_failure(const audit::HeadsResult& heads, Verdict* v) {
+  v->set_verdict("TAMPERED");
+  v->set_writer(heads.writer);
+  v->set_tamper(std::string(audit::tamper_name(heads.tamper)));
+  v->set_at_index(heads.at_index);
+  v->set_message(heads.message);
+}
+
+// Prints the verdict (one JSON object with --json), then exits 1 when it is
+// not OK or a receipt did not verify; returns when all is well.
+template <typename Verdict, typename Print>
+void print_or_exit(const Verdict& v, bool json, bool receipts_bad, Print print) {
+  if (json) {
+    std::cout << to_json(v) << "\n";
+  } else {
+    print(v);
+  }
+  std::cout.flush();
+  std::fflush(stdout);
+  if (v.verdict() != "OK") throw CommandExit(kExitFailure, "");  // the verdict on stdout says where
+  if (receipts_bad) throw CommandExit(kExitFailure, "", Code::RECEIPT_INVALID);
+}
+
 // A store's only log whose signed heads entries name other brokers' logs:
 // the store must hold them still (their rows deleted, writer and all, the
 // store would pass for one broker's).
 void check_heads_alone(const std::string& broker, const std::vector<audit::AuditEntry>& entries,
                        tearline::v1::CliAuditVerdict* v) {
   const audit::HeadsResult heads = audit::verify_heads({{broker, audit::ChainRead{&entries, v->protected_up_to()}}});
-  if (heads.ok()) return;
-  v->set_verdict("TAMPERED");
-  v->set_writer(heads.writer);
-  v->set_tamper(std::string(audit::tamper_name(heads.tamper)));
-  v->set_at_index(heads.at_index);
-  v->set_message(heads.message);
+  if (!heads.ok()) set_heads_failure(heads, v);
 }
 
 // Every broker's log of a store several share, then the heads entries.
@@ -225,6 +261,7 @@ void run_verify_chains(const VerifyArgs& a, const std::vector<audit::PgWriter>& 
                       "audit verify: --anchor is one broker's anchor: " + several + "; name it with --writer");
   }
   tearline::v1::CliAuditChains out;
+  DirectoryOnce directory(a.pki);
   std::map<std::string, std::vector<audit::AuditEntry>> logs;
   std::map<std::string, audit::ChainRead> reads;
   bool all_ok = true;
@@ -238,14 +275,14 @@ void run_verify_chains(const VerifyArgs& a, const std::vector<audit::PgWriter>& 
     auto& entries = logs[writer_name(w)] = entries_or_exit(**reader);
     const auto checkpoints = checkpoints_or_exit(**reader);
     // An empty log needs no key (a broker registered that never wrote).
-    const crypto::VerifyKey key =
-        entries.empty() && checkpoints.empty() ? crypto::VerifyKey{}
-        : w.broker.empty()
-            ? audit_key_or_exit("", a.pki)
-            : broker_key_or_exit(a.pki, w.broker, "broker " + w.broker, "--key and --writer, or a --pki that holds it");
+    const crypto::VerifyKey key = entries.empty() && checkpoints.empty() ? crypto::VerifyKey{}
+                                  : w.broker.empty()
+                                      ? audit_key_or_exit("", a.pki)
+                                      : broker_key_or_exit(directory, w.broker, "broker " + w.broker,
+                                                           "--key and --writer, or a --pki that holds it");
     tearline::v1::CliAuditVerdict v = verdict_of(entries, checkpoints, key);
     v.set_writer(writer_name(w));
-    if (check_receipts && v.verdict() == "OK") verify_receipts(entries, a.pki, &v);
+    if (check_receipts && v.verdict() == "OK") verify_receipts(entries, directory, &v);
     all_ok = all_ok && v.verdict() == "OK";
     receipts_ok = receipts_ok && v.invalid_receipts_size() == 0;
     if (!w.broker.empty()) reads[w.broker] = audit::ChainRead{&entries, v.protected_up_to()};
@@ -255,34 +292,21 @@ void run_verify_chains(const VerifyArgs& a, const std::vector<audit::PgWriter>& 
     const audit::HeadsResult heads = audit::verify_heads(reads);
     out.set_heads_entries(heads.heads_entries);
     for (const auto& [writer, up_to] : heads.covered_up_to) (*out.mutable_covered_up_to())[writer] = up_to;
-    out.set_verdict(heads.ok() ? "OK" : "TAMPERED");
-    if (!heads.ok()) {
-      out.set_tamper(std::string(audit::tamper_name(heads.tamper)));
-      out.set_writer(heads.writer);
-      out.set_at_index(heads.at_index);
-      out.set_message(heads.message);
-    }
+    out.set_verdict("OK");
+    if (!heads.ok()) set_heads_failure(heads, &out);
   } else {
     out.set_verdict("TAMPERED");
     out.set_message("a log does not verify on its own");
   }
-  if (a.json) {
-    std::cout << to_json(out) << "\n";
-  } else {
-    print_chains(out, a.pki);
-  }
-  std::cout.flush();
-  std::fflush(stdout);
-  if (out.verdict() != "OK") throw CommandExit(kExitFailure, "");  // the verdict on stdout says where
-  if (!receipts_ok) throw CommandExit(kExitFailure, "", Code::RECEIPT_INVALID);
+  print_or_exit(out, a.json, !receipts_ok, [&](const auto& chains) { print_chains(chains, a.pki); });
 }
 
 // The key the chain's checkpoints are signed with: --key; else, for a
 // chain picked with --writer, that broker's credential's signing key (its
 // audit key) in the --pki directory; else the PKI's broker-audit.pub.
-crypto::VerifyKey chain_key_or_exit(const VerifyArgs& a) {
+crypto::VerifyKey chain_key_or_exit(const VerifyArgs& a, DirectoryOnce& directory) {
   if (!a.key.empty() || a.store.writer.empty()) return audit_key_or_exit(a.key, a.pki);
-  return broker_key_or_exit(a.pki, a.store.writer, "--writer " + a.store.writer, "--key");
+  return broker_key_or_exit(directory, a.store.writer, "--writer " + a.store.writer, "--key");
 }
 
 // `audit verify`: exit 0 the chain (and with --pki every receipt) verifies,
@@ -294,23 +318,16 @@ void run_verify(const VerifyArgs& a, bool check_receipts) {
     if (writers.size() > 1) return run_verify_chains(a, writers, check_receipts);
     if (!writers.empty()) only_broker = writers.front().broker;
   }
-  const crypto::VerifyKey key = chain_key_or_exit(a);
+  DirectoryOnce directory(a.pki);
+  const crypto::VerifyKey key = chain_key_or_exit(a, directory);
   const auto log = open_audit_or_exit("audit verify", a.store);
   const auto entries = entries_or_exit(*log);
   const auto checkpoints = checkpoints_or_exit(*log);
   tearline::v1::CliAuditVerdict v = verdict_of(entries, checkpoints, key);
   if (v.verdict() == "OK" && !only_broker.empty()) check_heads_alone(only_broker, entries, &v);
   if (v.verdict() == "OK" && !a.anchor.empty()) check_anchor_or_exit(a, *log, key, &v);
-  if (check_receipts && v.verdict() == "OK") verify_receipts(entries, a.pki, &v);
-  if (a.json) {
-    std::cout << to_json(v) << "\n";
-  } else {
-    print_verdict(v, a.pki);
-  }
-  std::cout.flush();
-  std::fflush(stdout);
-  if (v.verdict() != "OK") throw CommandExit(kExitFailure, "");  // the verdict on stdout says where
-  if (v.invalid_receipts_size() != 0) throw CommandExit(kExitFailure, "", Code::RECEIPT_INVALID);
+  if (check_receipts && v.verdict() == "OK") verify_receipts(entries, directory, &v);
+  print_or_exit(v, a.json, v.invalid_receipts_size() != 0, [&](const auto& verdict) { print_verdict(verdict, a.pki); });
 }
 
 }  // namespace
