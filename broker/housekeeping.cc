@@ -181,7 +181,7 @@ void Broker::Impl::enforce_validity() {
   const std::int64_t now = clock.now_seconds();
   for (auto& [id, s] : sessions) {
     if (!s.ready()) continue;
-    Status valid = snap->directory->check_node(s.node_id, now);
+    Status valid = snap->check_session_node(s.node_id, now);
     if (valid) continue;
     log->warn("event=session_revoked node={} reasons=\"{}\"", s.node_id, valid.to_string());
     close_session(s, Code::SESSION_REVOKED, valid);

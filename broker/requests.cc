@@ -57,7 +57,7 @@ void Broker::Impl::on_hello(Session& s, const v1::Hello& hello) {
     return;
   }
   TrustSnapshotPtr snap = trust.current();
-  Status valid = snap->directory->check_node(s.node_id, clock.now_seconds());
+  Status valid = snap->check_session_node(s.node_id, clock.now_seconds());
   if (!valid) {
     refuse_hello(s, Code::SESSION_REVOKED, valid, true);
     s.state = SessionState::kClosed;

@@ -2,6 +2,17 @@
 
 namespace tearline::broker {
 
+Status TrustSnapshot::check_session_node(std::string_view node_id, std::int64_t now_seconds) const {
+  Status valid = directory->check_node(node_id, now_seconds);
+  const identity::Credential* node = directory->node(node_id);
+  const identity::Authority* issuer = node == nullptr ? nullptr : directory->trust().authority(node->agency);
+  if (issuer != nullptr && issuer->partner) {
+    valid.add(Code::FOREIGN_NODE, std::string(node_id) + " belongs to partner agency " + node->agency +
+                                      ", which runs its own broker: connect it there");
+  }
+  return valid;
+}
+
 Status TrustState::reload(std::int64_t now_seconds, identity::LoadReport* report, const Accept& accept) {
   TrustSnapshotPtr previous = current();
   auto directory =

@@ -19,6 +19,13 @@ struct TrustSnapshot {
   identity::DirectoryPtr directory;
   policy::TopicPolicy topics;
   std::uint64_t generation = 0;
+
+  // Whether `node_id` may hold a session now: its credential valid and
+  // unrevoked (Directory::check_node's reasons) and its agency not a partner
+  // agency (FOREIGN_NODE: docs/federation.md, its nodes connect to their
+  // own agency's broker). Asked at the handshake, at HELLO and after each
+  // reload.
+  Status check_session_node(std::string_view node_id, std::int64_t now_seconds) const;
 };
 using TrustSnapshotPtr = std::shared_ptr<const TrustSnapshot>;
 

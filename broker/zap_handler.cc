@@ -62,7 +62,7 @@ void ZapHandler::run() {
           text = "transport key is not in any credential";
         } else {
           who = node->node_id;
-          Status valid = snap->directory->check_node(node->node_id, clock_.now_seconds());
+          Status valid = snap->check_session_node(node->node_id, clock_.now_seconds());
           if (valid) {
             status = "200";
             text = "OK";

@@ -55,6 +55,12 @@ Status check_own_credential(const identity::Directory& dir, const SessionOptions
     s.add(Code::REVOKED, which + " is revoked by " + c->agency + "'s revocation list " + std::to_string(list->number) +
                              ": issue a new credential (`tearline certs issue --replace`) and reload the broker");
   }
+  const identity::Authority* issuer = dir.trust().authority(c->agency);
+  if (issuer != nullptr && issuer->partner) {
+    s.add(Code::FOREIGN_NODE, c->node_id + " is a node of " + c->agency + ", a partner agency in the directory " +
+                                  o.directory.string() +
+                                  ": it connects to its own agency's broker, with its own agency's directory");
+  }
   return s;
 }
 

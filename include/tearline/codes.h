@@ -46,6 +46,7 @@ namespace tearline {
   X(WEAK_KEY, 216, "a public key is a small-order or otherwise unusable point")                     \
   X(PEERING_WIDENED, 217, "a peering version signed by one side alone widens the one in effect")    \
   X(NO_PEERING, 218, "no version of the peering agreement is in effect")                            \
+  X(FOREIGN_NODE, 219, "the node belongs to a partner agency and connects to its own broker")       \
   X(REPORT_MALFORMED, 300, "report bytes are malformed")                                            \
   X(REPORT_VERSION, 301, "report format version not supported")                                     \
   X(REPORT_SIGNATURE, 302, "report signature does not verify")                                      \

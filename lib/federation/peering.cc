@@ -131,11 +131,8 @@ void cosign_peering(v1::SignedObject* peering, const identity::Authority& signer
   identity::put_signature(peering, signer, key, crypto::tags::kPeering);
 }
 
-Result<Peering> verify_peering(ByteView bytes, const identity::AuthorityLookup& trust) {
-  v1::SignedObject obj;
-  v1::PeeringBody body;
-  Status s = identity::open_envelope(bytes, "peering", &obj, &body);
-  if (!s) return s;
+Result<Peering> read_peering_body(const v1::PeeringBody& body) {
+  Status s;
   Peering p;
   p.peering_id = body.peering_id();
   p.version = body.version();
@@ -157,7 +154,18 @@ Result<Peering> verify_peering(ByteView bytes, const identity::AuthorityLookup& 
   s.merge(check_party_keys(p.first, "first"));
   s.merge(check_party_keys(p.second, "second"));
   if (!s) return s;
+  return p;
+}
 
+Result<Peering> verify_peering(ByteView bytes, const identity::AuthorityLookup& trust) {
+  v1::SignedObject obj;
+  v1::PeeringBody body;
+  Status s = identity::open_envelope(bytes, "peering", &obj, &body);
+  if (!s) return s;
+  auto read = read_peering_body(body);
+  if (!read) return read.status();
+  Peering p = std::move(read).value();
+  const std::string first = p.first.agency, second = p.second.agency;
   const std::string what = "peering " + p.peering_id + " v" + std::to_string(p.version);
   std::set<std::string> signed_by;
   for (const auto& sig : obj.signatures()) {
@@ -195,7 +203,8 @@ std::uint64_t revoked_up_to(const PeeringKey& key, const std::vector<const ident
   return up_to;
 }
 
-Result<Peering> effective_peering(std::vector<Peering> versions, const PeeringKey& key, std::uint64_t revoked_up_to) {
+Result<Peering> effective_peering(std::vector<Peering> versions, const PeeringKey& key, std::uint64_t revoked_up_to,
+                                  Status* passed_over) {
   Status why;
   // Only versions of this peering between these two agencies, grouped by
   // number; copies with the same terms count their signatures together.
@@ -262,6 +271,7 @@ Result<Peering> effective_peering(std::vector<Peering> versions, const PeeringKe
     }
     settle(narrowing);
   }
+  if (passed_over != nullptr) *passed_over = why;
   if (current) return *current;
   Status none = Status::fail(Code::NO_PEERING, "no version of peering " + key.peering_id + " is in effect");
   none.merge(why);

@@ -71,6 +71,10 @@ tearline::v1::SignedObject new_peering(const tearline::v1::PeeringBody& body);
 void cosign_peering(tearline::v1::SignedObject* peering, const identity::Authority& signer,
                     const crypto::SigningKey& key);
 
+// The terms of one version, unsigned: the field checks (INVALID_FIELD, all
+// listed), then the keys (WEAK_KEY). signed_by is left empty.
+Result<Peering> read_peering_body(const tearline::v1::PeeringBody& body);
+
 // Parses and checks one signed version (docs/trust-model.md 6.4): its fields
 // (ids, key sizes, two distinct agencies, topic patterns, a ceiling, country
 // codes, the window: INVALID_FIELD, all listed), then its keys (WEAK_KEY),
@@ -107,7 +111,9 @@ std::uint64_t revoked_up_to(const PeeringKey& key, const std::vector<const ident
 // nor a party's conflicting copy can widen anything. NO_PEERING, with why each version does not take effect,
 // when none does. A version signed by one side alone at the highest possible
 // number ends the peering id for good: a new id is needed.
-Result<Peering> effective_peering(std::vector<Peering> versions, const PeeringKey& key,
-                                  std::uint64_t revoked_up_to = 0);
+// `passed_over`, when given, receives why each other version does not take
+// effect, also when one does.
+Result<Peering> effective_peering(std::vector<Peering> versions, const PeeringKey& key, std::uint64_t revoked_up_to = 0,
+                                  Status* passed_over = nullptr);
 
 }  // namespace tearline::federation

@@ -37,6 +37,9 @@ struct Authority {
   std::string agency;
   std::string country;
   crypto::VerifyKey verify_key;
+  // A partner agency's, pinned by `tearline certs import` (trust_store.h):
+  // its nodes are known but connect to their own agency's broker only.
+  bool partner = false;
 };
 
 struct Credential {

@@ -79,12 +79,9 @@ Result<v1::SignedObject> read_signed(const fs::path& path) {
   return obj;
 }
 
-// The authority and its secret key, for signing.
-struct Signer {
-  Authority authority;
-  crypto::SigningKey key;
-};
-Result<Signer> load_signer(const PkiPaths& pki, const TrustStore& trust, const std::string& agency) {
+}  // namespace
+
+Result<AuthoritySigner> load_signer(const PkiPaths& pki, const TrustStore& trust, const std::string& agency) {
   const Authority* a = trust.authority(agency);
   if (a == nullptr)
     return Status::fail(Code::UNKNOWN_AUTHORITY,
@@ -94,8 +91,10 @@ Result<Signer> load_signer(const PkiPaths& pki, const TrustStore& trust, const s
   if (!(key->public_key() == a->verify_key)) {
     return Status::fail(Code::KEY_FILE, "authority key of " + agency + " does not match the pinned key");
   }
-  return Signer{*a, std::move(key).value()};
+  return AuthoritySigner{*a, std::move(key).value()};
 }
+
+namespace {
 
 // Highest serial among the agency's credentials in the folder.
 std::uint64_t highest_serial(const PkiPaths& pki, const std::string& agency) {

@@ -6,6 +6,7 @@
 //     credentials/<node>.cred
 //     charters/<unit>.v<N>.charter
 //     revocations/<AGENCY>.crl
+//     peerings/<id>.v<N>.peering  (federation/peering_files.h)
 //     broker.pub                 the broker's CURVE public key (Z85 text)
 //     broker-audit.pub           the broker's audit checkpoint key (hex Ed25519)
 //   ROOT/keys/                   secret, mode 0700, never committed
@@ -65,6 +66,16 @@ struct NodeMaterial {
 // The directory's failure, or the key file's (KEY_FILE, IO_ERROR, ...).
 // Does not check that the node is in the directory or that the keys are its.
 Result<NodeMaterial> load_node_material(const PkiPaths& pki, const std::string& node_id, std::int64_t now_seconds);
+
+// An agency's authority and its secret key (keys/authorities/<AGENCY>.key),
+// for signing.
+struct AuthoritySigner {
+  Authority authority;
+  crypto::SigningKey key;
+};
+// UNKNOWN_AUTHORITY when `trust` does not pin the agency; the key file's
+// failure (KEY_FILE, IO_ERROR); KEY_FILE when the key is not the pinned one.
+Result<AuthoritySigner> load_signer(const PkiPaths& pki, const TrustStore& trust, const std::string& agency);
 
 // Creates an agency authority: a new key pair, its secret in keys/, its public
 // key pinned in trust.toml. DUPLICATE_OBJECT if the agency exists.

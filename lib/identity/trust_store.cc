@@ -33,11 +33,12 @@ Result<TrustStore> TrustStore::parse(std::string_view toml_text, std::string_vie
         problems.add(Code::INVALID_FIELD, where + " is not a table");
         continue;
       }
-      reader.refuse_unknown_keys(*t, {"agency", "country", "verify_key"},
+      reader.refuse_unknown_keys(*t, {"agency", "country", "verify_key", "partner"},
                                  "authority #" + std::to_string(index) + ": unknown key ");
       auto agency = (*t)["agency"].value<std::string>();
       auto country = (*t)["country"].value<std::string>();
       auto key_hex = (*t)["verify_key"].value<std::string>();
+      const toml::node_view<const toml::node> partner = (*t)["partner"];
       Bytes key;
       if (!agency || !is_valid_id(*agency)) {
         problems.add(Code::INVALID_FIELD, where + ": agency missing or not a valid id");
@@ -45,8 +46,10 @@ Result<TrustStore> TrustStore::parse(std::string_view toml_text, std::string_vie
         problems.add(Code::INVALID_FIELD, where + ": country missing or not ISO 3166-1 alpha-3");
       } else if (!key_hex || !from_hex(*key_hex, &key) || key.size() != 32) {
         problems.add(Code::INVALID_FIELD, where + ": verify_key must be 64 hex characters");
+      } else if (partner && !partner.is_boolean()) {
+        problems.add(Code::INVALID_FIELD, where + ": partner must be true or false");
       } else {
-        Authority a{*agency, *country, {}};
+        Authority a{*agency, *country, {}, partner.value_or(false)};
         std::copy(key.begin(), key.end(), a.verify_key.bytes.begin());
         Status added = store.add(std::move(a));
         if (!added) problems.merge(added);
@@ -68,6 +71,7 @@ std::string TrustStore::to_toml() const {
   for (const auto& [agency, a] : authorities_) {
     out << "\n[[authority]]\nagency = \"" << a.agency << "\"\ncountry = \"" << a.country << "\"\nverify_key = \""
         << to_hex(a.verify_key.view()) << "\"\n";
+    if (a.partner) out << "partner = true\n";
   }
   return out.str();
 }

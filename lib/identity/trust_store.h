@@ -5,6 +5,12 @@
 //   agency = "DIRAN"
 //   country = "COL"
 //   verify_key = "<64 hex chars: Ed25519 public key>"
+//   partner = true      # optional: a partner agency of a peering
+//
+// A partner agency (docs/federation.md, "Directories across agencies") runs
+// its own broker: its credentials are loaded so that nodes can seal to its
+// nodes and verify their signatures, but its nodes never connect to this
+// PKI's brokers (FOREIGN_NODE); `tearline certs import` pins it.
 #pragma once
 
 #include <filesystem>

@@ -11,9 +11,11 @@
 #include <vector>
 
 #include "base/clock.h"
+#include "base/files.h"
 #include "client/connection.h"
 #include "crypto/key_file.h"
 #include "identity/pki.h"
+#include "identity/trust_store.h"
 #include "report/verify.h"
 #include "support/e2e_helpers.h"
 
@@ -336,4 +338,49 @@ TEST_CASE(
 }
 
 }  // namespace
+}  // namespace tearline
+
+namespace tearline {
+namespace {
+
+// Marks `agency` a partner in the fixture's trust store (what `tearline
+// certs import` pins) and reloads the broker.
+void make_partner(testing::BrokerFixture& fx, const std::string& agency) {
+  auto trust = identity::TrustStore::load(fx.pki().trust_store());
+  REQUIRE(trust);
+  identity::TrustStore next;
+  for (auto [id, a] : trust->authorities()) {
+    a.partner = id == agency;
+    REQUIRE(next.add(a));
+  }
+  const std::string text = next.to_toml();
+  REQUIRE(write_file_atomic(fx.pki().trust_store(), as_bytes(text), 0644));
+  fx.reload();
+}
+
+}  // namespace
+
+TEST_CASE("connection: a partner agency's node is FOREIGN_NODE: closed at the reload, refused at the handshake") {
+  testing::BrokerFixture fx;
+  auto agent = fx.connect("dea-cucuta-agent");
+  REQUIRE(agent);
+  make_partner(fx, "DEA");
+  std::optional<Status> error;
+  const auto reloaded = std::chrono::steady_clock::now();
+  while (!error && std::chrono::steady_clock::now() - reloaded < std::chrono::seconds(2)) {
+    auto r = (*agent)->receive(50);
+    REQUIRE_FALSE(r);
+    error = (*agent)->take_session_error();
+  }
+  REQUIRE(error);
+  CHECK(code_name(error->code()) == "SESSION_REVOKED");
+  CHECK(error->has(Code::FOREIGN_NODE));
+  auto again = fx.connect("dea-bogota-analyst");
+  REQUIRE_FALSE(again);
+  CHECK(testing::code_names(again.status()) == std::vector<std::string>{"HANDSHAKE_REFUSED", "FOREIGN_NODE"});
+  CHECK(again.status().to_string().find("dea-bogota-analyst is a node of DEA, a partner agency") != std::string::npos);
+  // The broker's own agencies' nodes are served as before.
+  CHECK(fx.connect("diran-bogota-hq"));
+}
+
 }  // namespace tearline

@@ -1,8 +1,10 @@
 // lib/identity: known answers. The byte vectors of docs/trust-model.md
 // ("Worked example"), produced by an independent encoder (hand-written
-// protobuf + Python `cryptography` Ed25519) (helpers: identity_test_helpers.h).
+// protobuf + Python `cryptography` Ed25519 and X25519) (helpers:
+// identity_test_helpers.h); the peering's encoder is tests/vectors/peering_kat.py.
 #include <catch2/catch.hpp>
 
+#include "federation/peering.h"
 #include "identity_test_helpers.h"
 
 namespace tearline::identity_test {
@@ -115,6 +117,67 @@ TEST_CASE("known answer: a revocation list with packed serials") {
     s->set_signature(sig.data(), sig.size());
     CHECK(identity::verify_revocation_list(serialize_canonical(obj), trust).code() == Code::BAD_ENCODING);
   }
+}
+
+TEST_CASE("known answer: a peering agreement signed by both agencies") {
+  const crypto::SigningKey diran_key = crypto::SigningKey::from_seed(unhex(kRfc8032Seed));
+  const crypto::SigningKey dea_key = crypto::SigningKey::from_seed(Bytes(32, 0x42));
+  const identity::Authority diran{"DIRAN", "COL", diran_key.public_key()};
+  const identity::Authority dea{"DEA", "USA", dea_key.public_key()};
+  auto party = [](v1::PeeringParty* p, const char* agency, const char* broker, int seed_from) {
+    p->set_agency(agency);
+    p->set_broker_id(broker);
+    const auto sk = crypto::SigningKey::from_seed(as_bytes(iota_bytes(seed_from))).public_key();
+    p->set_signing_key(sk.bytes.data(), sk.bytes.size());
+    auto tk = crypto::TransportKey::from_secret(as_bytes(iota_bytes(seed_from + 32)));
+    REQUIRE(tk);
+    p->set_transport_key(tk->public_key().bytes.data(), tk->public_key().bytes.size());
+  };
+  v1::PeeringBody body;
+  body.set_format_version(1);
+  body.set_peering_id("diran-dea");
+  party(body.mutable_first(), "DIRAN", "diran-broker", 0);
+  party(body.mutable_second(), "DEA", "dea-broker", 64);
+  body.mutable_first_to_second()->add_topics("intel.>");
+  body.mutable_first_to_second()->set_ceiling(v1::SECRET);
+  body.mutable_first_to_second()->add_releasable_to("USA");
+  body.mutable_second_to_first()->add_topics("intel.routes.>");
+  body.mutable_second_to_first()->set_ceiling(v1::CONFIDENTIAL);
+  body.set_version(1);
+  body.set_not_before(1780268400);
+  body.set_not_after(1811808000);
+
+  CHECK(to_hex(serialize_canonical(body)) ==
+        "08011209646972616e2d6465611a590a05444952414e120c646972616e2d62726f6b65721a2003a107bff3ce10be1d70dd18e74bc099"
+        "67e4d6309ba50d5f1ddc8664125531b82220358072d6365880d1aeea329adf9121383851ed21a28e3b75e965d0d2cd16625422550a03"
+        "444541120a6465612d62726f6b65721a202543b92ff1095511476adc8369db6ddc933665a11978dda1404ee1066ca9559d2220675dd5"
+        "74ed7789310b3d2e7681f3790b466c773b1521fecf36577958371ea52f2a100a07696e74656c2e3e10041a0355534132120a0e696e74"
+        "656c2e726f757465732e3e1003380140f0faf2d0064880fef7df06");
+  v1::SignedObject obj = federation::new_peering(body);
+  federation::cosign_peering(&obj, diran, diran_key);
+  federation::cosign_peering(&obj, dea, dea_key);
+  const Bytes envelope_bytes = serialize_canonical(obj);
+  CHECK(to_hex(envelope_bytes) ==
+        "0af30108011209646972616e2d6465611a590a05444952414e120c646972616e2d62726f6b65721a2003a107bff3ce10be1d70dd18e7"
+        "4bc09967e4d6309ba50d5f1ddc8664125531b82220358072d6365880d1aeea329adf9121383851ed21a28e3b75e965d0d2cd16625422"
+        "550a03444541120a6465612d62726f6b65721a202543b92ff1095511476adc8369db6ddc933665a11978dda1404ee1066ca9559d2220"
+        "675dd574ed7789310b3d2e7681f3790b466c773b1521fecf36577958371ea52f2a100a07696e74656c2e3e10041a0355534132120a0e"
+        "696e74656c2e726f757465732e3e1003380140f0faf2d0064880fef7df0612490a05444952414e1240fe2ba116788f53f55e3a033a39"
+        "af723ade133c53abe2aaed0416e03d501a8238a6978ce65b81823412cd449799dcf85e441e3fb3fa413a3d4bd5596d523a3f0d12470a"
+        "034445411240e4e323d71b354c26439162872f45bf23f6cc577d27b6ca13512b65b97caaf117914cc0dc57ec3bc3b1864f109f06b35f"
+        "9e537daeb5d62e109db11baddad57007");
+
+  identity::TrustStore trust;
+  REQUIRE(trust.add(diran));
+  REQUIRE(trust.add(dea));
+  auto peering = federation::verify_peering(envelope_bytes, trust);
+  INFO(peering.status().to_string());
+  REQUIRE(peering);
+  CHECK(peering->signed_by == std::vector<std::string>{"DEA", "DIRAN"});
+  CHECK(peering->first_to_second.ceiling == v1::SECRET);
+  auto effective = federation::effective_peering({*peering}, federation::key_of(*peering));
+  REQUIRE(effective);
+  CHECK(effective->version == 1);
 }
 
 }  // namespace tearline::identity_test

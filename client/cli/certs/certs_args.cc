@@ -40,6 +40,15 @@ std::uint64_t parse_number(std::string_view command, std::string_view what, std:
   return value;
 }
 
+Window window_from_now(std::string_view command, const std::string& days_text) {
+  constexpr std::uint64_t kMaxDays = 3650;
+  constexpr std::int64_t kClockSkewSeconds = 3600;
+  constexpr std::int64_t kSecondsPerDay = 86400;
+  const auto days = static_cast<std::int64_t>(parse_number(command, "--days", days_text, 1, kMaxDays));
+  const std::int64_t now = now_seconds();
+  return {now - kClockSkewSeconds, now + days * kSecondsPerDay};
+}
+
 bool path_exists(const std::filesystem::path& path) {
   std::error_code ec;
   return std::filesystem::exists(path, ec);

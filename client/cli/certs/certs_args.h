@@ -37,6 +37,15 @@ void require_id(std::string_view command, std::string_view what, const std::stri
 std::uint64_t parse_number(std::string_view command, std::string_view what, std::string_view text, std::uint64_t min,
                            std::uint64_t max);
 
+inline constexpr std::uint64_t kDefaultDays = 365;
+// The validity of an object issued now for --days DAYS (1-3650): from an
+// hour ago, as generate_from_roster's objects, so that a verifier whose
+// clock is slightly behind does not see NOT_YET_VALID.
+struct Window {
+  std::int64_t not_before, not_after;
+};
+Window window_from_now(std::string_view command, const std::string& days_text);
+
 bool path_exists(const std::filesystem::path& path);
 // fail() with INVALID_FIELD naming the unit's latest charter version when
 // PKI has no charter file UNIT.vVERSION.
@@ -49,5 +58,7 @@ identity::TrustStore load_trust(std::string_view command, const identity::PkiPat
 void add_revoke(CLI::App& certs);   // certs_revoke.cc
 void add_show(CLI::App& certs);     // certs_show.cc
 void add_inspect(CLI::App& certs);  // certs_inspect.cc
+void add_peering(CLI::App& certs);  // certs_peering.cc
+void add_import(CLI::App& certs);   // certs_import.cc
 
 }  // namespace tearline::cli::certs

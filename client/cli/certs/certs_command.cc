@@ -41,21 +41,9 @@ using certs::require_id;
 using certs::usage;
 using identity::PkiPaths;
 
-constexpr std::uint64_t kDefaultDays = 365;
-constexpr std::uint64_t kMaxDays = 3650;
-// Objects issued here start an hour early, as generate_from_roster's do, so a
-// verifier whose clock is slightly behind does not see NOT_YET_VALID.
-constexpr std::int64_t kClockSkewSeconds = 3600;
-constexpr std::int64_t kSecondsPerDay = 86400;
-
-struct Window {
-  std::int64_t not_before, not_after;
-};
-Window window_from_now(std::string_view command, const std::string& days_text) {
-  const auto days = static_cast<std::int64_t>(parse_number(command, "--days", days_text, 1, kMaxDays));
-  const std::int64_t now = now_seconds();
-  return {now - kClockSkewSeconds, now + days * kSecondsPerDay};
-}
+using certs::kDefaultDays;
+using certs::Window;
+using certs::window_from_now;
 
 // A charter file as found on disk: who must sign it and who has.
 struct CharterFile {
@@ -465,6 +453,8 @@ void add_certs_command(CLI::App& app) {
   add_broker(*certs);
   certs::add_show(*certs);
   certs::add_inspect(*certs);
+  certs::add_peering(*certs);
+  certs::add_import(*certs);
 }
 
 }  // namespace tearline::cli

@@ -168,6 +168,7 @@ void run_show(const ShowOptions& o) {
     m->set_agency(agency);
     m->set_country(a.country);
     m->set_verify_key(to_hex(a.verify_key.view()));
+    m->set_partner(a.partner);
     if (const identity::RevocationList* rl = dir.revocation_list(agency)) {
       *m->mutable_revocation_list() = revocation_list_message(*rl);
     }
@@ -189,7 +190,8 @@ void run_show(const ShowOptions& o) {
     std::cout << "directory " << out.directory() << " at " << out.at_text() << "\n";
     std::cout << "authorities (" << out.authorities_size() << "):\n";
     for (const auto& a : out.authorities()) {
-      std::cout << "  " << a.agency() << " (" << a.country() << ") key " << a.verify_key() << "\n";
+      std::cout << "  " << a.agency() << " (" << a.country() << ") key " << a.verify_key()
+                << (a.partner() ? ", partner agency (its nodes use its own broker)" : "") << "\n";
       if (a.has_revocation_list()) {
         print_list(a.revocation_list());
       } else {

@@ -1,0 +1,325 @@
+#include "federation/partner_import.h"
+
+#include <algorithm>
+#include <set>
+
+#include "base/canonical_proto.h"
+#include "base/files.h"
+#include "federation/peering_files.h"
+#include "identity/trust_store.h"
+
+namespace tearline::federation {
+namespace fs = std::filesystem;
+namespace v1 = tearline::v1;
+
+namespace {
+
+constexpr std::size_t kMaxObject = 1u << 20;
+
+// The regular files DIR/sub/*ext, sorted.
+std::vector<fs::path> files_of(const fs::path& dir, std::string_view ext) {
+  std::vector<fs::path> out;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    if (e.is_regular_file(ec) && e.path().extension() == ext) out.push_back(e.path());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+void refuse(ImportSummary* sum, const std::string& object, const Status& why) {
+  for (const auto& r : why.reasons()) sum->refused.push_back({object, r});
+}
+
+// Writes `bytes` to `path` unless it holds them already; true when written.
+Result<bool> write_if_changed(const fs::path& path, ByteView bytes) {
+  auto held = read_file(path, kMaxObject);
+  if (held && std::equal(held->begin(), held->end(), bytes.begin(), bytes.end())) return false;
+  std::error_code ec;
+  fs::create_directories(path.parent_path(), ec);
+  if (ec) return Status::fail(Code::IO_ERROR, "cannot create " + path.parent_path().string() + ": " + ec.message());
+  Status s = write_file_atomic(path, bytes, 0644);
+  if (!s) return s;
+  return true;
+}
+
+// The pinning rules of the header; the authority to pin.
+Result<identity::Authority> authority_to_pin(const identity::PkiPaths& pki, const identity::TrustStore& ours,
+                                             const identity::TrustStore& theirs, const ImportRequest& r,
+                                             ImportSummary* sum) {
+  const std::string source = (r.from / "trust.toml").string();
+  const identity::Authority* their = theirs.authority(r.agency);
+  if (their == nullptr) {
+    std::string pinned;
+    for (const auto& [agency, a] : theirs.authorities()) pinned += (pinned.empty() ? "" : ", ") + agency;
+    return Status::fail(Code::INVALID_FIELD, source + " pins no authority " + r.agency + " (it pins " + pinned + ")");
+  }
+  const identity::Authority* held = ours.authority(r.agency);
+  std::error_code ec;
+  if ((held != nullptr && !held->partner) || fs::exists(pki.authority_key(r.agency), ec)) {
+    return Status::fail(Code::INVALID_FIELD, r.agency + " is one of this PKI's own agencies (its authority key is in " +
+                                                 pki.keys().string() + "): import names a partner agency");
+  }
+  const std::string their_hex = to_hex(their->verify_key.view());
+  if (r.verify_key && !(r.verify_key->bytes == their->verify_key.bytes)) {
+    return Status::fail(Code::WRONG_AUTHORITY, "the authority key of " + r.agency + " in " + source + " is " +
+                                                   their_hex + ", not the key given (" + to_hex(r.verify_key->view()) +
+                                                   "): do not import this folder; ask " + r.agency);
+  }
+  if (held == nullptr && !r.verify_key) {
+    return Status::fail(Code::UNKNOWN_AUTHORITY, r.agency + " is not pinned yet; its authority key in " + source +
+                                                     " is " + their_hex + ": check it with " + r.agency +
+                                                     " out of band, then import with --verify-key " + their_hex);
+  }
+  if (held != nullptr && !(held->verify_key.bytes == their->verify_key.bytes) && !r.verify_key) {
+    return Status::fail(Code::WRONG_AUTHORITY, "the authority key of " + r.agency + " changed from " +
+                                                   to_hex(held->verify_key.view()) + " (pinned) to " + their_hex +
+                                                   " in " + source + ": check the new key with " + r.agency +
+                                                   " out of band, then import with --verify-key " + their_hex);
+  }
+  sum->pinned = held == nullptr || !(held->verify_key.bytes == their->verify_key.bytes);
+  sum->country = their->country;
+  sum->verify_key = their->verify_key;
+  return identity::Authority{r.agency, their->country, their->verify_key, true};
+}
+
+// The partner's credentials (the header's rules); writes and removes files.
+Status import_credentials(const identity::PkiPaths& pki, const identity::TrustStore& partner_only,
+                          const identity::Directory& ours, const ImportRequest& r, ImportSummary* sum) {
+  std::set<std::string> published;
+  for (const fs::path& path : files_of(r.from / "credentials", ".cred")) {
+    const std::string name = "credentials/" + path.filename().string();
+    auto bytes = read_file(path, kMaxObject);
+    if (!bytes) {
+      refuse(sum, name, bytes.status());
+      continue;
+    }
+    v1::SignedObject obj;
+    v1::CredentialBody body;
+    if (parse_strict(*bytes, &obj, name) && parse_strict(as_bytes(obj.body()), &body, name) &&
+        body.agency() != r.agency) {
+      sum->skipped.push_back(name);  // another agency's: not the partner's to give
+      continue;
+    }
+    auto cred = identity::verify_credential(*bytes, partner_only);
+    if (!cred) {
+      refuse(sum, name, cred.status());
+      continue;
+    }
+    if (path.filename() != cred->node_id + ".cred") {
+      refuse(sum, name,
+             Status::fail(Code::INVALID_FIELD,
+                          "the file of " + cred->node_id + " is not named " + cred->node_id + ".cred"));
+      continue;
+    }
+    const identity::Credential* same_id = ours.node(cred->node_id);
+    const identity::Credential* same_key = ours.node_by_transport_key(cred->transport_key);
+    if (same_id != nullptr && same_id->agency != r.agency) {
+      refuse(sum, name,
+             Status::fail(Code::FOREIGN_NODE, cred->node_id + " is a node of " + same_id->agency +
+                                                  " here: a partner's credential cannot take its name"));
+      continue;
+    }
+    if (same_key != nullptr && same_key->agency != r.agency) {
+      refuse(sum, name,
+             Status::fail(Code::FOREIGN_NODE, cred->node_id + "'s transport key is that of " + same_key->node_id +
+                                                  " of " + same_key->agency + " here"));
+      continue;
+    }
+    published.insert(cred->node_id);
+    const bool existed = fs::exists(pki.credential(cred->node_id));
+    auto written = write_if_changed(pki.credential(cred->node_id), *bytes);
+    if (!written) return written.status();
+    if (*written) (existed ? sum->credentials_updated : sum->credentials_added).push_back(cred->node_id);
+  }
+  // Mirror: the partner's credentials it no longer publishes go.
+  for (const fs::path& path : files_of(pki.directory() / "credentials", ".cred")) {
+    auto bytes = read_file(path, kMaxObject);
+    if (!bytes) continue;
+    auto cred = identity::verify_credential(*bytes, partner_only);
+    if (!cred || cred->agency != r.agency || published.count(cred->node_id) != 0) continue;
+    std::error_code ec;
+    fs::remove(path, ec);
+    if (ec) return Status::fail(Code::IO_ERROR, "cannot remove " + path.string() + ": " + ec.message());
+    sum->credentials_removed.push_back(cred->node_id);
+  }
+  return Status::ok();
+}
+
+Status import_revocation_list(const identity::PkiPaths& pki, const identity::TrustStore& partner_only,
+                              const identity::Directory& ours, const ImportRequest& r, ImportSummary* sum) {
+  const identity::RevocationList* held = ours.revocation_list(r.agency);
+  sum->revocation_list = held != nullptr ? held->number : 0;
+  const fs::path path = r.from / "revocations" / (r.agency + ".crl");
+  const std::string name = "revocations/" + r.agency + ".crl";
+  std::error_code ec;
+  if (!fs::exists(path, ec)) return Status::ok();
+  auto bytes = read_file(path, kMaxObject);
+  if (!bytes) {
+    refuse(sum, name, bytes.status());
+    return Status::ok();
+  }
+  auto list = identity::verify_revocation_list(*bytes, partner_only);
+  if (!list) {
+    refuse(sum, name, list.status());
+    return Status::ok();
+  }
+  if (held != nullptr && list->number < held->number) {
+    refuse(sum, name,
+           Status::fail(Code::REVOCATION_ROLLBACK, "list " + std::to_string(list->number) + " is older than list " +
+                                                       std::to_string(held->number) + " held; keeping the newer"));
+    return Status::ok();
+  }
+  auto written = write_if_changed(pki.revocation_list(r.agency), *bytes);
+  if (!written) return written.status();
+  sum->revocation_list = list->number;
+  sum->revocation_list_updated = *written;
+  return Status::ok();
+}
+
+Status import_charters(const identity::PkiPaths& pki, const identity::TrustStore& both, const ImportRequest& r,
+                       ImportSummary* sum) {
+  for (const fs::path& path : files_of(r.from / "charters", ".charter")) {
+    const std::string name = "charters/" + path.filename().string();
+    auto bytes = read_file(path, kMaxObject);
+    if (!bytes) {
+      refuse(sum, name, bytes.status());
+      continue;
+    }
+    v1::SignedObject obj;
+    v1::CharterBody body;
+    if (!parse_strict(*bytes, &obj, name) || !parse_strict(as_bytes(obj.body()), &body, name)) {
+      refuse(sum, name, Status::fail(Code::BAD_ENCODING, "not a charter"));
+      continue;
+    }
+    if (body.host_agency() != r.agency) {
+      // Our own units come back in the partner's folder: ours already.
+      // Another partner's are not this partner's to give.
+      const identity::Authority* host = both.authority(body.host_agency());
+      if (host == nullptr || host->partner) sum->skipped.push_back(name);
+      continue;
+    }
+    auto charter = identity::verify_charter(*bytes, both);
+    if (!charter) {
+      refuse(sum, name, charter.status());
+      continue;
+    }
+    // A unit of another host with that id here: labels name units by id.
+    bool taken = false;
+    for (std::uint64_t v = identity::latest_charter_version(pki.directory(), charter->unit_id); v > 0 && !taken; --v) {
+      v1::SignedObject o;
+      v1::CharterBody b;
+      auto held = read_file(pki.charter(charter->unit_id, v), kMaxObject);
+      taken = held && parse_strict(*held, &o, name) && parse_strict(as_bytes(o.body()), &b, name) &&
+              b.host_agency() != r.agency;
+    }
+    if (taken) {
+      refuse(sum, name,
+             Status::fail(Code::DUPLICATE_OBJECT, "unit " + charter->unit_id +
+                                                      " is another host's unit here: unit ids are shared "
+                                                      "by every agency's labels"));
+      continue;
+    }
+    auto written = write_if_changed(pki.charter(charter->unit_id, charter->version), *bytes);
+    if (!written) return written.status();
+    if (*written) sum->charters.push_back(name);
+  }
+  return Status::ok();
+}
+
+// A copy of a peering version with the same body as the one held adds its
+// signatures to it; one with other terms is kept beside it.
+Status import_peerings(const identity::PkiPaths& pki, const identity::TrustStore& both, const ImportRequest& r,
+                       ImportSummary* sum) {
+  for (const fs::path& path : files_of(r.from / "peerings", ".peering")) {
+    const std::string name = "peerings/" + path.filename().string();
+    auto bytes = read_file(path, kMaxObject);
+    if (!bytes) {
+      refuse(sum, name, bytes.status());
+      continue;
+    }
+    v1::SignedObject obj;
+    v1::PeeringBody body;
+    if (parse_strict(*bytes, &obj, name) && parse_strict(as_bytes(obj.body()), &body, name)) {
+      if (obj.signatures_size() == 0) {
+        sum->skipped.push_back(name);  // a draft nobody signed yet
+        continue;
+      }
+      // Only a peering between the partner and one of this PKI's own agencies.
+      const bool theirs_first = body.first().agency() == r.agency;
+      const identity::Authority* own = both.authority(theirs_first ? body.second().agency() : body.first().agency());
+      if ((!theirs_first && body.second().agency() != r.agency) || own == nullptr || own->partner) {
+        sum->skipped.push_back(name);
+        continue;
+      }
+    }
+    auto peering = verify_peering(*bytes, both);
+    if (!peering) {
+      refuse(sum, name, peering.status());
+      continue;
+    }
+    v1::SignedObject theirs;
+    if (!parse_strict(*bytes, &theirs, name)) continue;  // verified above: not reached
+    const fs::path mine = peering_file(pki.directory(), peering->peering_id, peering->version);
+    auto held = read_file(mine, kMaxObject);
+    v1::SignedObject ours;
+    fs::path target = mine;
+    v1::SignedObject out = theirs;
+    if (held && parse_strict(*held, &ours, name)) {
+      if (ours.body() == theirs.body()) {
+        out = ours;
+        for (const auto& sig : theirs.signatures()) {
+          const bool have = std::any_of(out.signatures().begin(), out.signatures().end(),
+                                        [&](const v1::Signature& s) { return s.agency() == sig.agency(); });
+          if (!have) *out.add_signatures() = sig;
+        }
+      } else {
+        target = mine.parent_path() /
+                 (peering->peering_id + ".v" + std::to_string(peering->version) + "." + r.agency + ".peering");
+      }
+    }
+    auto written = write_if_changed(target, serialize_canonical(out));
+    if (!written) return written.status();
+    if (*written) sum->peerings.push_back("peerings/" + target.filename().string());
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
+Result<ImportSummary> import_partner(const identity::PkiPaths& pki, const ImportRequest& r, std::int64_t now_seconds) {
+  if (!identity::is_valid_id(r.agency)) {
+    return Status::fail(Code::INVALID_FIELD, "agency '" + r.agency + "' is not a valid id");
+  }
+  auto theirs = identity::TrustStore::load(r.from / "trust.toml");
+  if (!theirs) return theirs.status();
+  auto ours = identity::TrustStore::load(pki.trust_store());
+  if (!ours) return ours.status();
+  ImportSummary sum;
+  auto pin = authority_to_pin(pki, *ours, *theirs, r, &sum);
+  if (!pin) return pin.status();
+
+  identity::TrustStore next, partner_only;
+  for (const auto& [agency, a] : ours->authorities()) {
+    if (agency != r.agency) (void)next.add(a);
+  }
+  Status s = next.add(*pin);
+  if (s) s = partner_only.add(*pin);
+  if (!s) return s;
+  auto dir = identity::Directory::load(pki.directory(), now_seconds, nullptr);
+  if (!dir) return dir.status();
+
+  s = import_credentials(pki, partner_only, **dir, r, &sum);
+  if (s) s = import_revocation_list(pki, partner_only, **dir, r, &sum);
+  if (s) s = import_charters(pki, next, r, &sum);
+  if (s) s = import_peerings(pki, next, r, &sum);
+  if (!s) return s;
+  // Pinned last: until then the objects written are the partner's, left
+  // out at load as signed by an unknown authority.
+  const std::string text = next.to_toml();
+  s = write_file_atomic(pki.trust_store(), as_bytes(text), 0644);
+  if (!s) return s;
+  return sum;
+}
+
+}  // namespace tearline::federation
