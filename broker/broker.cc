@@ -231,6 +231,7 @@ Result<std::unique_ptr<Broker>> Broker::create(const Config& config, const Clock
     impl->log->warn("event=directory_rejected object={} code={} reason=\"{}\"", issue.object,
                     code_name(issue.reason.code), issue.reason.message);
   }
+  impl->log_peerings();
   Impl* p = impl.get();
   const std::string notify = "inproc://tearline-verified-" + std::to_string(reinterpret_cast<std::uintptr_t>(p));
   try {

@@ -196,6 +196,8 @@ struct Broker::Impl {
   // The directory check of every load: the broker's own credential is in it.
   TrustState::Accept own_identity_check();
   void enforce_validity();
+  // Logs the peer links of the current snapshot and why any peering is not used.
+  void log_peerings();
   // Logs, audits and counts a step of the wall clock since the last pass.
   void watch_wall_clock();
   void housekeeping();

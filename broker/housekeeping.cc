@@ -142,11 +142,11 @@ void Broker::Impl::apply_retention_if_due() {
 // without it is refused (at start, the broker does not start; on reload,
 // the last good state stays).
 TrustState::Accept Broker::Impl::own_identity_check() {
-  return [this](const identity::Directory& directory) -> Status {
+  return [this](const identity::Directory& directory) -> Result<std::string> {
     auto id = find_broker_identity(directory, transport_key, audit_key->public_key());
     if (!id) return id.status();
-    pending_broker_id = std::move(id).value();
-    return Status::ok();
+    pending_broker_id = *id;
+    return id;
   };
 }
 
@@ -170,9 +170,19 @@ Status Broker::Impl::reload(const std::string& why) {
   log->info("event=reloaded why=\"{}\" generation={} nodes={}", why, trust.current()->generation,
             trust.current()->directory->nodes().size());
   audit_event("reload", "", "", "ok", why + ": generation " + std::to_string(trust.current()->generation));
+  log_peerings();
   enforce_validity();
   announce_directory(previous_digest);
   return s;
+}
+
+void Broker::Impl::log_peerings() {
+  TrustSnapshotPtr snap = trust.current();
+  for (const auto& [peer, link] : snap->peers) {
+    log->info("event=peering_linked peer={} agency={} peering={} version={} valid_until={}", peer, link.them().agency,
+              link.peering.peering_id, link.peering.version, link.peering.not_after);
+  }
+  for (const auto& issue : snap->peering_issues) log->warn("event=peering_not_used reason=\"{}\"", issue);
 }
 
 // Closes the sessions of nodes no longer valid; they receive nothing more.

@@ -134,8 +134,12 @@ Status Broker::Impl::check_patterns(const google::protobuf::RepeatedPtrField<std
   for (const auto& p : patterns) {
     Status valid = policy::validate_pattern(p);
     if (valid) valid = check_topic_limits(p, config.limits);
-    if (valid && policy_check)
+    const PeerLink* peer = snap->peer(node, clock.now_seconds());
+    if (valid && policy_check && peer != nullptr) {
+      valid = check_peer_pattern(*peer, p);
+    } else if (valid && policy_check) {
       valid = check_subscribe_pattern(snap->topics, *snap->directory, node, p, clock.now_seconds());
+    }
     problems.merge(valid);
   }
   return problems;

@@ -1,5 +1,7 @@
 #include "broker/router.h"
 
+#include "federation/crossing.h"
+
 #include <algorithm>
 
 #include "policy/topic.h"
@@ -111,6 +113,24 @@ bool Router::wants(Session& s, const Routable& r, const std::vector<std::string>
 policy::DeliveryDecision Router::judge(const TrustSnapshot& trust, std::string_view node, const Routable& r,
                                        std::int64_t now_s) {
   const auto& rep = *r.report;
+  if (const PeerLink* link = trust.peer(node, now_s)) {
+    // A partner's boundary broker: the peering decides (docs/federation.md).
+    const federation::Crossing crossing{&link->peering, &link->to_them(), link->them().agency, link->partner_country};
+    federation::CrossingQuestion q;
+    q.topic = rep.header.topic();
+    q.originator_country = std::string(r.originator_country);
+    for (const auto& sec : rep.sections) {
+      const bool theirs = std::any_of(sec.recipients.begin(), sec.recipients.end(), [&](const std::string& id) {
+        const identity::Credential* c = trust.directory->node(id);
+        return c != nullptr && c->agency == crossing.partner_agency;
+      });
+      q.sections.push_back(federation::CrossingSection{&*sec.label, theirs});
+    }
+    policy::DeliveryDecision d = federation::decide_crossing(crossing, q);
+    d.credential = trust.directory->check_node(node, now_s);
+    if (!d.credential) d.sections.clear();
+    return d;
+  }
   policy::DeliveryQuestion q;
   q.topic = rep.header.topic();
   q.originator_country = std::string(r.originator_country);

@@ -118,4 +118,17 @@ Status check_subscribe_pattern(const policy::TopicPolicy& topics, const identity
   return without_unit;
 }
 
+Status check_peer_pattern(const PeerLink& link, std::string_view pattern) {
+  const auto& topics = link.to_them().topics;
+  if (std::any_of(topics.begin(), topics.end(), [&](const std::string& t) { return patterns_intersect(t, pattern); })) {
+    return Status::ok();
+  }
+  std::string allowed;
+  for (const auto& t : topics) allowed += (allowed.empty() ? "" : ", ") + t;
+  return Status::fail(Code::PEERING_TOPIC, "pattern " + std::string(pattern) + " meets no topic peering " +
+                                               link.peering.peering_id + " v" + std::to_string(link.peering.version) +
+                                               " lets cross to " + link.them().agency + " (" +
+                                               (allowed.empty() ? "none" : allowed) + ")");
+}
+
 }  // namespace tearline::broker

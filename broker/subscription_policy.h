@@ -23,6 +23,7 @@
 #include <string_view>
 
 #include "base/result.h"
+#include "broker/trust_state.h"
 #include "identity/directory.h"
 #include "policy/topic_policy.h"
 
@@ -32,6 +33,11 @@ namespace tearline::broker {
 // (valid, policy::validate_pattern) is denied `node` entirely at `t`.
 Status check_subscribe_pattern(const policy::TopicPolicy& topics, const identity::Directory& directory,
                                std::string_view node, std::string_view pattern, std::int64_t t);
+
+// For a partner's boundary broker (trust_state.h, PeerLink): OK when the
+// pattern meets a topic the peering lets cross towards it, else
+// PEERING_TOPIC naming the topics it does.
+Status check_peer_pattern(const PeerLink& link, std::string_view pattern);
 
 // Pattern algebra on valid patterns (policy/topic.h grammar), for the above.
 // Some topic matches both `a` and `b`.

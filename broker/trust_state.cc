@@ -1,15 +1,88 @@
 #include "broker/trust_state.h"
 
+#include <set>
+
+#include "base/time_format.h"
+#include "federation/peering_files.h"
+
 namespace tearline::broker {
 
+namespace {
+
+// The peer links of `dir`'s peerings for the broker `own_id` (the header's rules).
+void link_peers(const federation::PeeringSet& set, const identity::Directory& dir, const std::string& own_id,
+                TrustSnapshot* out) {
+  for (const auto& f : set.files) {
+    const bool draft = f.terms && f.signatures.empty();
+    if (!f.verified && !draft) out->peering_issues.push_back(f.name + ": " + f.verified.to_string());
+  }
+  std::set<std::string> twice;
+  for (const auto& v : set.peerings) {
+    if (!v.in_effect) continue;
+    const federation::Peering& p = *v.in_effect;
+    PeerLink link{p, p.first.broker_id == own_id, ""};
+    if (!link.we_are_first && p.second.broker_id != own_id) continue;  // another broker's peering
+    const std::string what = "peering " + p.peering_id + " v" + std::to_string(p.version);
+    const identity::Authority* ours = dir.trust().authority(link.us().agency);
+    const identity::Authority* theirs = dir.trust().authority(link.them().agency);
+    const identity::Credential* own = dir.node(own_id);
+    const identity::Credential* peer = dir.node(link.them().broker_id);
+    std::string problem;
+    if (ours == nullptr || ours->partner || own == nullptr || own->agency != link.us().agency) {
+      problem = "names this broker for " + link.us().agency + ", which is not its agency";
+    } else if (theirs == nullptr || !theirs->partner) {
+      problem = link.them().agency + " is not a partner agency here (tearline certs import pins it)";
+    } else if (peer == nullptr || peer->agency != link.them().agency || !peer->has_role(identity::kBrokerRole)) {
+      problem = "the partner broker " + link.them().broker_id + " has no broker credential of " + link.them().agency +
+                " here (tearline certs import)";
+    } else if (!(peer->transport_key.bytes == link.them().transport_key.bytes) ||
+               !(peer->signing_key.bytes == link.them().signing_key.bytes)) {
+      problem = "the credential of " + link.them().broker_id +
+                " carries other keys than the peering names: a new version signed by both is needed";
+    }
+    if (!problem.empty()) {
+      out->peering_issues.push_back(what + ": not used: " + problem);
+      continue;
+    }
+    link.partner_country = theirs->country;
+    const std::string id = link.them().broker_id;
+    if (out->peers.count(id) != 0 || twice.count(id) != 0) {
+      // Two peerings naming one partner broker: which terms apply would be
+      // a guess, so neither does.
+      twice.insert(id);
+      out->peers.erase(id);
+      out->peering_issues.push_back(what + ": not used: another peering in effect also names " + id);
+      continue;
+    }
+    out->peers.emplace(id, std::move(link));
+  }
+}
+
+}  // namespace
+
+const PeerLink* TrustSnapshot::peer(std::string_view node_id, std::int64_t now_seconds) const {
+  auto it = peers.find(node_id);
+  if (it == peers.end() || !it->second.peering.valid_at(now_seconds)) return nullptr;
+  return &it->second;
+}
+
 Status TrustSnapshot::check_session_node(std::string_view node_id, std::int64_t now_seconds) const {
-  Status valid = directory->check_node(node_id, now_seconds);
+  // FOREIGN_NODE first, then the credential's own reasons: the ZAP reply's
+  // text starts with the code (docs/protocol.md 2.3).
+  Status valid;
   const identity::Credential* node = directory->node(node_id);
   const identity::Authority* issuer = node == nullptr ? nullptr : directory->trust().authority(node->agency);
-  if (issuer != nullptr && issuer->partner) {
-    valid.add(Code::FOREIGN_NODE, std::string(node_id) + " belongs to partner agency " + node->agency +
-                                      ", which runs its own broker: connect it there");
+  if (issuer != nullptr && issuer->partner && peer(node_id, now_seconds) == nullptr) {
+    auto it = peers.find(node_id);
+    valid.add(Code::FOREIGN_NODE, it != peers.end()
+                                      ? std::string(node_id) + " is the partner broker of peering " +
+                                            it->second.peering.peering_id + ", which is not valid now (valid " +
+                                            format_utc_seconds(it->second.peering.not_before) + " .. " +
+                                            format_utc_seconds(it->second.peering.not_after) + ")"
+                                      : std::string(node_id) + " belongs to partner agency " + node->agency +
+                                            ", which runs its own broker: connect it there");
   }
+  valid.merge(directory->check_node(node_id, now_seconds));
   return valid;
 }
 
@@ -21,9 +94,11 @@ Status TrustState::reload(std::int64_t now_seconds, identity::LoadReport* report
   if ((*directory)->nodes().empty()) {
     return Status::fail(Code::INVALID_FIELD, "directory " + directory_path_.string() + " holds no valid credential");
   }
+  std::string own_id;
   if (accept) {
-    Status accepted = accept(**directory);
-    if (!accepted) return accepted;
+    auto accepted = accept(**directory);
+    if (!accepted) return accepted.status();
+    own_id = std::move(accepted).value();
   }
   auto topics = policy::TopicPolicy::load(policy_path_);
   if (!topics) return topics.status();
@@ -31,6 +106,8 @@ Status TrustState::reload(std::int64_t now_seconds, identity::LoadReport* report
   next->directory = std::move(directory).value();
   next->topics = std::move(topics).value();
   next->generation = previous ? previous->generation + 1 : 1;
+  next->broker_id = own_id;
+  link_peers(federation::load_peerings(directory_path_, *next->directory), *next->directory, own_id, next.get());
   MutexLock lock(mu_);
   current_ = std::move(next);
   return Status::ok();

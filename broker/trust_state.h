@@ -6,24 +6,57 @@
 
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "base/mutex.h"
 #include "base/result.h"
+#include "federation/peering.h"
 #include "identity/directory.h"
 #include "policy/topic_policy.h"
 
 namespace tearline::broker {
 
+// A partner agency's boundary broker at the other end of a peering in
+// effect that names this broker (docs/federation.md): it may hold a session
+// here, and what it receives is decided by the peering (federation/
+// crossing.h), not by the topic policy.
+struct PeerLink {
+  federation::Peering peering;  // the version in effect
+  bool we_are_first = false;    // this broker is the peering's first party
+  std::string partner_country;  // the partner authority's country
+
+  const federation::PeeringParty& us() const { return we_are_first ? peering.first : peering.second; }
+  const federation::PeeringParty& them() const { return we_are_first ? peering.second : peering.first; }
+  // What may cross from this agency to the partner.
+  const federation::PeeringDirection& to_them() const {
+    return we_are_first ? peering.first_to_second : peering.second_to_first;
+  }
+};
+
 struct TrustSnapshot {
   identity::DirectoryPtr directory;
   policy::TopicPolicy topics;
   std::uint64_t generation = 0;
+  std::string broker_id;  // this broker's own id in `directory`
+  // By the partner broker's node id: the peerings in effect (whatever their
+  // window) naming this broker and, on the other side, a partner agency's
+  // broker whose credential carries the keys the peering names.
+  std::map<std::string, PeerLink, std::less<>> peers;
+  // Why a peering file or version is not used here (logged at each reload).
+  std::vector<std::string> peering_issues;
+
+  // The link of `node_id` when it is a partner's broker of a peering in
+  // effect and valid at `now_seconds`; nullptr otherwise.
+  const PeerLink* peer(std::string_view node_id, std::int64_t now_seconds) const;
 
   // Whether `node_id` may hold a session now: its credential valid and
   // unrevoked (Directory::check_node's reasons) and its agency not a partner
   // agency (FOREIGN_NODE: docs/federation.md, its nodes connect to their
-  // own agency's broker). Asked at the handshake, at HELLO and after each
+  // own agency's broker), unless it is the partner's broker of a peering
+  // valid now (peer()). Asked at the handshake, at HELLO and after each
   // reload.
   Status check_session_node(std::string_view node_id, std::int64_t now_seconds) const;
 };
@@ -34,14 +67,14 @@ class TrustState {
   TrustState(std::filesystem::path directory, std::filesystem::path policy)
       : directory_path_(std::move(directory)), policy_path_(std::move(policy)) {}
 
-  // Judges a loaded directory before it is swapped in (the broker: its own
-  // credential must be there); a failure fails the reload.
-  using Accept = std::function<Status(const identity::Directory&)>;
+  // Judges a loaded directory before it is swapped in and names the
+  // broker's own id in it (its own credential must be there); a failure
+  // fails the reload.
+  using Accept = std::function<Result<std::string>(const identity::Directory&)>;
 
-  // Loads the directory and policy; on success (and when `accept`, if given,
-  // says OK) swaps them in. On failure the current snapshot stays and every
-  // reason is returned. `report` receives the objects the directory loader
-  // left out.
+  // Loads the directory, the peerings of its folder (DIR/peerings) and the
+  // policy; on success (and when `accept`, if given, says OK) swaps them in. On failure the current snapshot stays and
+  // every reason is returned. `report` receives the objects the directory loader left out.
   Status reload(std::int64_t now_seconds, identity::LoadReport* report, const Accept& accept = {}) EXCLUDES(mu_);
 
   TrustSnapshotPtr current() const EXCLUDES(mu_) {

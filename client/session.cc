@@ -56,7 +56,9 @@ Status check_own_credential(const identity::Directory& dir, const SessionOptions
                              ": issue a new credential (`tearline certs issue --replace`) and reload the broker");
   }
   const identity::Authority* issuer = dir.trust().authority(c->agency);
-  if (issuer != nullptr && issuer->partner) {
+  // A partner's boundary broker (role broker) connects to our broker as the
+  // peer of a peering; whether one is in effect is the broker's question.
+  if (issuer != nullptr && issuer->partner && !c->has_role(identity::kBrokerRole)) {
     s.add(Code::FOREIGN_NODE, c->node_id + " is a node of " + c->agency + ", a partner agency in the directory " +
                                   o.directory.string() +
                                   ": it connects to its own agency's broker, with its own agency's directory");

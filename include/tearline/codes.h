@@ -69,6 +69,8 @@ namespace tearline {
   X(UNIT_NOT_HELD, 407, "label names a unit the originator is not a member of")                     \
   X(DERIVED_LABEL_LOOSER, 408, "derived section is less restrictive than its source")               \
   X(ORCON_VIOLATION, 409, "ORCON source re-disseminated by another agency")                         \
+  X(PEERING_TOPIC, 410, "topic not among those the peering lets cross")                             \
+  X(ABOVE_PEERING_CEILING, 411, "section classified above the peering's ceiling")                   \
   X(UNKNOWN_SOURCE, 500, "cited source report is unknown to the broker")                            \
   X(ORIGINATOR_MISMATCH, 501, "report originator is not the authenticated node")                    \
   X(REPLAYED_REPORT, 502, "report id seen before")                                                  \

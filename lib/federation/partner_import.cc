@@ -5,7 +5,9 @@
 
 #include "base/canonical_proto.h"
 #include "base/files.h"
+#include "crypto/signing.h"
 #include "federation/peering_files.h"
+#include "identity/signed_object.h"
 #include "identity/trust_store.h"
 
 namespace tearline::federation {
@@ -16,13 +18,17 @@ namespace {
 
 constexpr std::size_t kMaxObject = 1u << 20;
 
-// The regular files DIR/sub/*ext, sorted.
-std::vector<fs::path> files_of(const fs::path& dir, std::string_view ext) {
+// The regular files DIR/*ext, sorted. A folder that does not exist holds
+// none; one that cannot be listed is IO_ERROR.
+Result<std::vector<fs::path>> files_of(const fs::path& dir, std::string_view ext) {
   std::vector<fs::path> out;
   std::error_code ec;
-  for (const auto& e : fs::directory_iterator(dir, ec)) {
-    if (e.is_regular_file(ec) && e.path().extension() == ext) out.push_back(e.path());
+  if (!fs::exists(dir, ec)) return out;
+  fs::directory_iterator it(dir, ec);
+  for (; !ec && it != fs::directory_iterator(); it.increment(ec)) {
+    if (it->is_regular_file(ec) && it->path().extension() == ext) out.push_back(it->path());
   }
+  if (ec) return Status::fail(Code::IO_ERROR, "cannot list " + dir.string() + ": " + ec.message());
   std::sort(out.begin(), out.end());
   return out;
 }
@@ -43,16 +49,49 @@ Result<bool> write_if_changed(const fs::path& path, ByteView bytes) {
   return true;
 }
 
-// The pinning rules of the header; the authority to pin.
+// The envelope and body of a file, unverified; nullopt when they do not parse.
+template <typename Body>
+std::optional<std::pair<v1::SignedObject, Body>> parse_object(ByteView bytes, const std::string& name) {
+  v1::SignedObject obj;
+  Body body;
+  if (!parse_strict(bytes, &obj, name) || !parse_strict(as_bytes(obj.body()), &body, name)) return std::nullopt;
+  return std::make_pair(std::move(obj), std::move(body));
+}
+
+// Copies of one object with the same body: ours (`held`) takes each of the
+// partner's signatures it lacks, and one of its own that no longer verifies
+// (signed under a key since rotated) gives way to the partner's verified
+// one. A signature of ours that verifies is never replaced.
+v1::SignedObject merge_signatures(v1::SignedObject held, const v1::SignedObject& theirs,
+                                  const identity::TrustStore& trust, std::string_view tag) {
+  for (const auto& sig : theirs.signatures()) {
+    if (!identity::check_signature(theirs, sig, trust, tag, "copy")) continue;
+    auto mine = std::find_if(held.mutable_signatures()->begin(), held.mutable_signatures()->end(),
+                             [&](const v1::Signature& s) { return s.agency() == sig.agency(); });
+    if (mine == held.mutable_signatures()->end()) {
+      *held.add_signatures() = sig;
+    } else if (!identity::check_signature(held, *mine, trust, tag, "copy")) {
+      *mine = sig;
+    }
+  }
+  return held;
+}
+
+// The pinning rules of the header: the authority to pin.
 Result<identity::Authority> authority_to_pin(const identity::PkiPaths& pki, const identity::TrustStore& ours,
                                              const identity::TrustStore& theirs, const ImportRequest& r,
-                                             ImportSummary* sum) {
+                                             ImportSummary* sum, bool* key_changed) {
   const std::string source = (r.from / "trust.toml").string();
   const identity::Authority* their = theirs.authority(r.agency);
   if (their == nullptr) {
     std::string pinned;
     for (const auto& [agency, a] : theirs.authorities()) pinned += (pinned.empty() ? "" : ", ") + agency;
     return Status::fail(Code::INVALID_FIELD, source + " pins no authority " + r.agency + " (it pins " + pinned + ")");
+  }
+  if (their->partner) {
+    return Status::fail(Code::INVALID_FIELD, source + " pins " + r.agency +
+                                                 " as a partner: it is another agency's copy; import the directory " +
+                                                 r.agency + " publishes itself");
   }
   const identity::Authority* held = ours.authority(r.agency);
   std::error_code ec;
@@ -66,18 +105,34 @@ Result<identity::Authority> authority_to_pin(const identity::PkiPaths& pki, cons
                                                    their_hex + ", not the key given (" + to_hex(r.verify_key->view()) +
                                                    "): do not import this folder; ask " + r.agency);
   }
-  if (held == nullptr && !r.verify_key) {
-    return Status::fail(Code::UNKNOWN_AUTHORITY, r.agency + " is not pinned yet; its authority key in " + source +
-                                                     " is " + their_hex + ": check it with " + r.agency +
-                                                     " out of band, then import with --verify-key " + their_hex);
+  if (r.country && *r.country != their->country) {
+    return Status::fail(Code::WRONG_AUTHORITY, "the country of " + r.agency + " in " + source + " is " +
+                                                   their->country + ", not the country given (" + *r.country +
+                                                   "): do not import this folder; ask " + r.agency);
   }
-  if (held != nullptr && !(held->verify_key.bytes == their->verify_key.bytes) && !r.verify_key) {
+  const std::string confirm = "--verify-key " + their_hex + " --country " + their->country;
+  if (held == nullptr && (!r.verify_key || !r.country)) {
+    return Status::fail(Code::UNKNOWN_AUTHORITY, r.agency + " is not pinned yet; in " + source +
+                                                     " its authority key is " + their_hex + " and its country " +
+                                                     their->country + ": check both with " + r.agency +
+                                                     " out of band, then import with " + confirm);
+  }
+  *key_changed = held != nullptr && !(held->verify_key.bytes == their->verify_key.bytes);
+  if (*key_changed && !r.verify_key) {
     return Status::fail(Code::WRONG_AUTHORITY, "the authority key of " + r.agency + " changed from " +
                                                    to_hex(held->verify_key.view()) + " (pinned) to " + their_hex +
                                                    " in " + source + ": check the new key with " + r.agency +
-                                                   " out of band, then import with --verify-key " + their_hex);
+                                                   " out of band, then import with " + confirm);
   }
-  sum->pinned = held == nullptr || !(held->verify_key.bytes == their->verify_key.bytes);
+  // The country decides releasability to its nodes: a change is confirmed
+  // like a new key, never taken silently.
+  if (held != nullptr && held->country != their->country && !r.country) {
+    return Status::fail(Code::WRONG_AUTHORITY, "the country of " + r.agency + " changed from " + held->country +
+                                                   " (pinned) to " + their->country + " in " + source +
+                                                   ": check it with " + r.agency + " out of band, then import with " +
+                                                   confirm);
+  }
+  sum->pinned = held == nullptr || *key_changed || held->country != their->country;
   sum->country = their->country;
   sum->verify_key = their->verify_key;
   return identity::Authority{r.agency, their->country, their->verify_key, true};
@@ -86,18 +141,24 @@ Result<identity::Authority> authority_to_pin(const identity::PkiPaths& pki, cons
 // The partner's credentials (the header's rules); writes and removes files.
 Status import_credentials(const identity::PkiPaths& pki, const identity::TrustStore& partner_only,
                           const identity::Directory& ours, const ImportRequest& r, ImportSummary* sum) {
-  std::set<std::string> published;
-  for (const fs::path& path : files_of(r.from / "credentials", ".cred")) {
+  const fs::path folder = r.from / "credentials";
+  std::error_code ec;
+  if (!fs::is_directory(folder, ec)) {
+    return Status::fail(Code::IO_ERROR, r.from.string() + " has no credentials/ folder: is it a published directory?");
+  }
+  auto files = files_of(folder, ".cred");
+  if (!files) return files.status();
+  std::set<std::string> listed;  // every node the partner still lists, verified or not
+  for (const fs::path& path : *files) {
     const std::string name = "credentials/" + path.filename().string();
+    listed.insert(path.stem().string());
     auto bytes = read_file(path, kMaxObject);
     if (!bytes) {
       refuse(sum, name, bytes.status());
       continue;
     }
-    v1::SignedObject obj;
-    v1::CredentialBody body;
-    if (parse_strict(*bytes, &obj, name) && parse_strict(as_bytes(obj.body()), &body, name) &&
-        body.agency() != r.agency) {
+    auto parsed = parse_object<v1::CredentialBody>(*bytes, name);
+    if (parsed && parsed->second.agency() != r.agency) {
       sum->skipped.push_back(name);  // another agency's: not the partner's to give
       continue;
     }
@@ -115,9 +176,12 @@ Status import_credentials(const identity::PkiPaths& pki, const identity::TrustSt
     const identity::Credential* same_id = ours.node(cred->node_id);
     const identity::Credential* same_key = ours.node_by_transport_key(cred->transport_key);
     if (same_id != nullptr && same_id->agency != r.agency) {
+      const std::string hint = same_id->has_role(identity::kBrokerRole)
+                                   ? " (two agencies' brokers need two ids: tearline certs broker --id)"
+                                   : "";
       refuse(sum, name,
              Status::fail(Code::FOREIGN_NODE, cred->node_id + " is a node of " + same_id->agency +
-                                                  " here: a partner's credential cannot take its name"));
+                                                  " here: a partner's credential cannot take its name" + hint));
       continue;
     }
     if (same_key != nullptr && same_key->agency != r.agency) {
@@ -126,34 +190,42 @@ Status import_credentials(const identity::PkiPaths& pki, const identity::TrustSt
                                                   " of " + same_key->agency + " here"));
       continue;
     }
-    published.insert(cred->node_id);
-    const bool existed = fs::exists(pki.credential(cred->node_id));
+    const bool existed = fs::exists(pki.credential(cred->node_id), ec);
     auto written = write_if_changed(pki.credential(cred->node_id), *bytes);
     if (!written) return written.status();
     if (*written) (existed ? sum->credentials_updated : sum->credentials_added).push_back(cred->node_id);
   }
-  // Mirror: the partner's credentials it no longer publishes go.
-  for (const fs::path& path : files_of(pki.directory() / "credentials", ".cred")) {
+  // Mirror: a held credential of the partner (by its body's agency, so also
+  // one signed under a key since rotated) whose node it no longer lists at
+  // all goes. A node it lists but whose file was refused keeps what we hold.
+  auto held = files_of(pki.directory() / "credentials", ".cred");
+  if (!held) return held.status();
+  for (const fs::path& path : *held) {
     auto bytes = read_file(path, kMaxObject);
     if (!bytes) continue;
-    auto cred = identity::verify_credential(*bytes, partner_only);
-    if (!cred || cred->agency != r.agency || published.count(cred->node_id) != 0) continue;
-    std::error_code ec;
+    auto parsed = parse_object<v1::CredentialBody>(*bytes, path.filename().string());
+    if (!parsed || parsed->second.agency() != r.agency || listed.count(path.stem().string()) != 0) continue;
     fs::remove(path, ec);
     if (ec) return Status::fail(Code::IO_ERROR, "cannot remove " + path.string() + ": " + ec.message());
-    sum->credentials_removed.push_back(cred->node_id);
+    sum->credentials_removed.push_back(path.stem().string());
   }
   return Status::ok();
 }
 
 Status import_revocation_list(const identity::PkiPaths& pki, const identity::TrustStore& partner_only,
-                              const identity::Directory& ours, const ImportRequest& r, ImportSummary* sum) {
-  const identity::RevocationList* held = ours.revocation_list(r.agency);
+                              const identity::Directory& ours, bool key_changed, const ImportRequest& r,
+                              ImportSummary* sum) {
+  // After a key rotation the list held was signed under the old key: the
+  // new PKI's numbering starts again, and the old list goes.
+  const identity::RevocationList* held = key_changed ? nullptr : ours.revocation_list(r.agency);
   sum->revocation_list = held != nullptr ? held->number : 0;
   const fs::path path = r.from / "revocations" / (r.agency + ".crl");
   const std::string name = "revocations/" + r.agency + ".crl";
   std::error_code ec;
-  if (!fs::exists(path, ec)) return Status::ok();
+  if (!fs::exists(path, ec)) {
+    if (key_changed) fs::remove(pki.revocation_list(r.agency), ec);
+    return Status::ok();
+  }
   auto bytes = read_file(path, kMaxObject);
   if (!bytes) {
     refuse(sum, name, bytes.status());
@@ -177,21 +249,30 @@ Status import_revocation_list(const identity::PkiPaths& pki, const identity::Tru
   return Status::ok();
 }
 
+// Whether the only reasons are missing consents: a charter that waits for
+// signatures (ours among them, maybe), whose present signatures verified.
+bool awaits_consent(const Status& s) {
+  return std::all_of(s.reasons().begin(), s.reasons().end(),
+                     [](const Reason& r) { return r.code == Code::MISSING_CONSENT; });
+}
+
 Status import_charters(const identity::PkiPaths& pki, const identity::TrustStore& both, const ImportRequest& r,
                        ImportSummary* sum) {
-  for (const fs::path& path : files_of(r.from / "charters", ".charter")) {
+  auto files = files_of(r.from / "charters", ".charter");
+  if (!files) return files.status();
+  for (const fs::path& path : *files) {
     const std::string name = "charters/" + path.filename().string();
     auto bytes = read_file(path, kMaxObject);
     if (!bytes) {
       refuse(sum, name, bytes.status());
       continue;
     }
-    v1::SignedObject obj;
-    v1::CharterBody body;
-    if (!parse_strict(*bytes, &obj, name) || !parse_strict(as_bytes(obj.body()), &body, name)) {
+    auto parsed = parse_object<v1::CharterBody>(*bytes, name);
+    if (!parsed) {
       refuse(sum, name, Status::fail(Code::BAD_ENCODING, "not a charter"));
       continue;
     }
+    const v1::CharterBody& body = parsed->second;
     if (body.host_agency() != r.agency) {
       // Our own units come back in the partner's folder: ours already.
       // Another partner's are not this partner's to give.
@@ -199,30 +280,38 @@ Status import_charters(const identity::PkiPaths& pki, const identity::TrustStore
       if (host == nullptr || host->partner) sum->skipped.push_back(name);
       continue;
     }
+    // A charter that waits only for consents (ours, say: we sign it with
+    // `certs charter cosign` once it is here) is taken too.
     auto charter = identity::verify_charter(*bytes, both);
-    if (!charter) {
+    if (!charter && !awaits_consent(charter.status())) {
       refuse(sum, name, charter.status());
       continue;
     }
+    const std::string unit = body.unit_id();  // a valid id: verify_charter checked it
     // A unit of another host with that id here: labels name units by id.
     bool taken = false;
-    for (std::uint64_t v = identity::latest_charter_version(pki.directory(), charter->unit_id); v > 0 && !taken; --v) {
-      v1::SignedObject o;
-      v1::CharterBody b;
-      auto held = read_file(pki.charter(charter->unit_id, v), kMaxObject);
-      taken = held && parse_strict(*held, &o, name) && parse_strict(as_bytes(o.body()), &b, name) &&
-              b.host_agency() != r.agency;
+    for (std::uint64_t v = identity::latest_charter_version(pki.directory(), unit); v > 0 && !taken; --v) {
+      auto held = read_file(pki.charter(unit, v), kMaxObject);
+      auto held_parsed = held ? parse_object<v1::CharterBody>(*held, name) : std::nullopt;
+      taken = held_parsed && held_parsed->second.host_agency() != r.agency;
     }
     if (taken) {
       refuse(sum, name,
-             Status::fail(Code::DUPLICATE_OBJECT, "unit " + charter->unit_id +
+             Status::fail(Code::DUPLICATE_OBJECT, "unit " + unit +
                                                       " is another host's unit here: unit ids are shared "
                                                       "by every agency's labels"));
       continue;
     }
-    auto written = write_if_changed(pki.charter(charter->unit_id, charter->version), *bytes);
+    const fs::path target = pki.charter(unit, body.version());
+    v1::SignedObject out = parsed->first;
+    auto held = read_file(target, kMaxObject);
+    if (auto mine = held ? parse_object<v1::CharterBody>(*held, name) : std::nullopt;
+        mine && mine->first.body() == out.body()) {
+      out = merge_signatures(mine->first, out, both, crypto::tags::kCharter);
+    }
+    auto written = write_if_changed(target, serialize_canonical(out));
     if (!written) return written.status();
-    if (*written) sum->charters.push_back(name);
+    if (*written) sum->charters.push_back("charters/" + target.filename().string());
   }
   return Status::ok();
 }
@@ -231,21 +320,22 @@ Status import_charters(const identity::PkiPaths& pki, const identity::TrustStore
 // signatures to it; one with other terms is kept beside it.
 Status import_peerings(const identity::PkiPaths& pki, const identity::TrustStore& both, const ImportRequest& r,
                        ImportSummary* sum) {
-  for (const fs::path& path : files_of(r.from / "peerings", ".peering")) {
+  auto files = files_of(r.from / "peerings", ".peering");
+  if (!files) return files.status();
+  for (const fs::path& path : *files) {
     const std::string name = "peerings/" + path.filename().string();
     auto bytes = read_file(path, kMaxObject);
     if (!bytes) {
       refuse(sum, name, bytes.status());
       continue;
     }
-    v1::SignedObject obj;
-    v1::PeeringBody body;
-    if (parse_strict(*bytes, &obj, name) && parse_strict(as_bytes(obj.body()), &body, name)) {
-      if (obj.signatures_size() == 0) {
+    if (auto parsed = parse_object<v1::PeeringBody>(*bytes, name)) {
+      if (parsed->first.signatures_size() == 0) {
         sum->skipped.push_back(name);  // a draft nobody signed yet
         continue;
       }
       // Only a peering between the partner and one of this PKI's own agencies.
+      const v1::PeeringBody& body = parsed->second;
       const bool theirs_first = body.first().agency() == r.agency;
       const identity::Authority* own = both.authority(theirs_first ? body.second().agency() : body.first().agency());
       if ((!theirs_first && body.second().agency() != r.agency) || own == nullptr || own->partner) {
@@ -267,15 +357,9 @@ Status import_peerings(const identity::PkiPaths& pki, const identity::TrustStore
     v1::SignedObject out = theirs;
     if (held && parse_strict(*held, &ours, name)) {
       if (ours.body() == theirs.body()) {
-        out = ours;
-        for (const auto& sig : theirs.signatures()) {
-          const bool have = std::any_of(out.signatures().begin(), out.signatures().end(),
-                                        [&](const v1::Signature& s) { return s.agency() == sig.agency(); });
-          if (!have) *out.add_signatures() = sig;
-        }
+        out = merge_signatures(ours, theirs, both, crypto::tags::kPeering);
       } else {
-        target = mine.parent_path() /
-                 (peering->peering_id + ".v" + std::to_string(peering->version) + "." + r.agency + ".peering");
+        target = partner_copy_file(pki.directory(), peering->peering_id, peering->version, r.agency);
       }
     }
     auto written = write_if_changed(target, serialize_canonical(out));
@@ -296,7 +380,8 @@ Result<ImportSummary> import_partner(const identity::PkiPaths& pki, const Import
   auto ours = identity::TrustStore::load(pki.trust_store());
   if (!ours) return ours.status();
   ImportSummary sum;
-  auto pin = authority_to_pin(pki, *ours, *theirs, r, &sum);
+  bool key_changed = false;
+  auto pin = authority_to_pin(pki, *ours, *theirs, r, &sum, &key_changed);
   if (!pin) return pin.status();
 
   identity::TrustStore next, partner_only;
@@ -310,7 +395,7 @@ Result<ImportSummary> import_partner(const identity::PkiPaths& pki, const Import
   if (!dir) return dir.status();
 
   s = import_credentials(pki, partner_only, **dir, r, &sum);
-  if (s) s = import_revocation_list(pki, partner_only, **dir, r, &sum);
+  if (s) s = import_revocation_list(pki, partner_only, **dir, key_changed, r, &sum);
   if (s) s = import_charters(pki, next, r, &sum);
   if (s) s = import_peerings(pki, next, r, &sum);
   if (!s) return s;

@@ -19,7 +19,7 @@ constexpr std::string_view kSuffix = ".peering";
 
 fs::path peerings_folder(const fs::path& directory) { return directory / "peerings"; }
 
-// The version N of a file named <id>.v<N>.peering or <id>.v<N>.<AGENCY>.peering.
+// The version N of a file named <id>.v<N>.peering or <id>.v<N>+<AGENCY>.peering.
 std::optional<std::uint64_t> version_of(std::string_view name, std::string_view id) {
   const std::string prefix = std::string(id) + ".v";
   if (name.size() <= prefix.size() + kSuffix.size() || name.substr(0, prefix.size()) != prefix ||
@@ -30,7 +30,7 @@ std::optional<std::uint64_t> version_of(std::string_view name, std::string_view 
   std::uint64_t v = 0;
   auto [end, err] = std::from_chars(rest.data(), rest.data() + rest.size(), v);
   if (err != std::errc() || end == rest.data()) return std::nullopt;
-  if (end != rest.data() + rest.size() && *end != '.') return std::nullopt;
+  if (end != rest.data() + rest.size() && *end != '+') return std::nullopt;
   return v;
 }
 
@@ -79,6 +79,12 @@ Status fill_party(const identity::Directory& dir, const std::string& agency, con
 
 fs::path peering_file(const fs::path& directory, std::string_view id, std::uint64_t version) {
   return peerings_folder(directory) / (std::string(id) + ".v" + std::to_string(version) + std::string(kSuffix));
+}
+
+fs::path partner_copy_file(const fs::path& directory, std::string_view id, std::uint64_t version,
+                           std::string_view agency) {
+  return peerings_folder(directory) /
+         (std::string(id) + ".v" + std::to_string(version) + "+" + std::string(agency) + std::string(kSuffix));
 }
 
 std::uint64_t latest_peering_version(const fs::path& directory, std::string_view id) {
@@ -135,7 +141,7 @@ Result<std::uint64_t> create_peering_file(const identity::PkiPaths& pki, const P
 }
 
 Status cosign_peering_file(const identity::PkiPaths& pki, std::string_view id, std::uint64_t version,
-                           const std::string& agency) {
+                           const std::string& agency, std::int64_t now_seconds) {
   const fs::path path = peering_file(pki.directory(), id, version);
   v1::PeeringBody body;
   auto obj = read_envelope(path, &body);
@@ -154,6 +160,19 @@ Status cosign_peering_file(const identity::PkiPaths& pki, std::string_view id, s
                             " is a partner agency in this PKI: it signs with its own PKI, and its signed copy "
                             "comes back with tearline certs import");
   }
+  // What is signed: the terms, and our own side as our directory knows it.
+  auto terms = read_peering_body(body);
+  if (!terms) return terms.status();
+  auto dir = identity::Directory::load(pki.directory(), now_seconds, nullptr);
+  if (!dir) return dir.status();
+  const v1::PeeringParty& named = agency == body.first().agency() ? body.first() : body.second();
+  v1::PeeringParty expected;
+  Status own = fill_party(**dir, agency, named.broker_id(), now_seconds, &expected);
+  if (own && (expected.signing_key() != named.signing_key() || expected.transport_key() != named.transport_key())) {
+    own.add(Code::WRONG_AUTHORITY, "peering " + std::string(id) + " v" + std::to_string(version) + " names keys for " +
+                                       named.broker_id() + " that its credential here does not carry: not signed");
+  }
+  if (!own) return own;
   auto signer = identity::load_signer(pki, *trust, agency);
   if (!signer) return signer.status();
   cosign_peering(&obj.value(), signer->authority, signer->key);

@@ -1,8 +1,9 @@
 // Peering agreements as files of a directory folder (docs/federation.md,
 // "Files"): DIR/peerings/<id>.v<N>.peering, one SignedObject(PeeringBody)
 // each. A partner's copy of a version whose terms differ from the copy held
-// is kept beside it as <id>.v<N>.<AGENCY>.peering (`tearline certs import`),
-// so that effective_peering judges both. Used by `tearline certs peering`,
+// is kept beside it as <id>.v<N>+<AGENCY>.peering (`tearline certs import`;
+// '+' is in no id, so that name is never another version's), so that
+// effective_peering judges both. Used by `tearline certs peering`,
 // `tearline certs import` and tests; reads and writes files only.
 #pragma once
 
@@ -23,7 +24,10 @@ namespace tearline::federation {
 
 // DIR/peerings/<id>.v<version>.peering (DIR: a PKI's directory() folder).
 std::filesystem::path peering_file(const std::filesystem::path& directory, std::string_view id, std::uint64_t version);
-// The highest N of any DIR/peerings/<id>.v<N>[.<AGENCY>].peering; 0 when none.
+// DIR/peerings/<id>.v<version>+<agency>.peering: a partner's copy with other terms.
+std::filesystem::path partner_copy_file(const std::filesystem::path& directory, std::string_view id,
+                                        std::uint64_t version, std::string_view agency);
+// The highest N of any DIR/peerings/<id>.v<N>[+<AGENCY>].peering; 0 when none.
 std::uint64_t latest_peering_version(const std::filesystem::path& directory, std::string_view id);
 
 // What `tearline certs peering create` asks for: the parties by agency and
@@ -49,10 +53,15 @@ Result<std::uint64_t> create_peering_file(const identity::PkiPaths& pki, const P
                                           std::int64_t now_seconds);
 
 // Adds `agency`'s signature, made with its authority key in the PKI, to the
-// version's file (<id>.v<N>.peering). WRONG_AUTHORITY when the agency is not
-// one of the version's two parties; the file's or the key's failure.
+// version's file (<id>.v<N>.peering), after checking what it signs: the
+// terms must pass read_peering_body, and the agency's own party must name a
+// broker credential of the agency in the directory, valid at `now_seconds`,
+// with the keys the version names (what create_peering_file checks for
+// both). WRONG_AUTHORITY when the agency is not one of the version's two
+// parties or is a partner agency here (it signs with its own PKI); those
+// checks' reasons; the file's or the key's failure.
 Status cosign_peering_file(const identity::PkiPaths& pki, std::string_view id, std::uint64_t version,
-                           const std::string& agency);
+                           const std::string& agency, std::int64_t now_seconds);
 
 // One file of DIR/peerings as found.
 struct PeeringFile {

@@ -113,6 +113,13 @@ Result<Acceptance> verify_acceptance(ByteView receipt, const crypto::Digest& rep
   if (broker == nullptr || !broker->has_role(identity::kBrokerRole)) {
     return invalid("'" + r.broker_id() + "' is not a broker in the directory (a credential with role broker)");
   }
+  // A partner agency's broker (docs/federation.md) accepts nothing here:
+  // it is no witness of when a report reached this agency's brokers.
+  const identity::Authority* issuer = directory.trust().authority(broker->agency);
+  if (issuer != nullptr && issuer->partner) {
+    return invalid("'" + r.broker_id() + "' is a broker of partner agency " + broker->agency +
+                   ", not one of this directory's brokers");
+  }
   Status standing = directory.check_signer(r.broker_id(), r.accepted_ms() / 1000, r.accepted_ms());
   if (!standing) {
     Status st;

@@ -71,7 +71,8 @@ struct AcceptanceCheck {
 // empty or malformed bytes (unknown fields, wrong sizes, format version),
 // another seq or broker than `check` asks, a broker_id that is not a
 // credential with role "broker" standing at accepted_ms (the revocation rule,
-// identity::Directory::check_signer), a path that does not lead to a root
+// identity::Directory::check_signer) or is a partner agency's broker
+// (docs/federation.md: no witness here), a path that does not lead to a root
 // of leaf_count leaves, a signature that does not verify.
 [[nodiscard]] Result<Acceptance> verify_acceptance(ByteView receipt, const crypto::Digest& report_digest,
                                                    const identity::Directory& directory,

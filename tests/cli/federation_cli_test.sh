@@ -34,15 +34,19 @@ one_err_line '^tearline: certs peering create: UNKNOWN_AUTHORITY: agency DEA has
 echo "== import pins only with the key told out of band"
 before=$(sha256sum <"$A/directory/trust.toml")
 run 2 certs import --pki "$A" --from "$B" --agency DEA
-one_err_line "^tearline: certs import: UNKNOWN_AUTHORITY: DEA is not pinned yet; its authority key in .* is $KB: check it with DEA out of band, then import with --verify-key $KB\$"
-run 1 certs import --pki "$A" --from "$B/directory" --agency DEA --verify-key "$KA"
+one_err_line "^tearline: certs import: UNKNOWN_AUTHORITY: DEA is not pinned yet; in .* its authority key is $KB and its country USA: check both with DEA out of band, then import with --verify-key $KB --country USA\$"
+run 2 certs import --pki "$A" --from "$B" --agency DEA --verify-key "$KB"
+one_err_line 'UNKNOWN_AUTHORITY: DEA is not pinned yet'
+run 1 certs import --pki "$A" --from "$B" --agency DEA --verify-key "$KB" --country COL
+one_err_line 'WRONG_AUTHORITY: the country of DEA in .* is USA, not the country given \(COL\)'
+run 1 certs import --pki "$A" --from "$B/directory" --agency DEA --verify-key "$KA" --country USA
 one_err_line "^tearline: certs import: WRONG_AUTHORITY: the authority key of DEA in .* is $KB, not the key given \\($KA\\)"
 [[ $(sha256sum <"$A/directory/trust.toml") == "$before" ]] || fail "a refused import changed the trust store"
 run 2 certs import --pki "$A" --from "$B" --agency DEA --verify-key abc
 one_err_line '--verify-key must be 64 hex characters'
-run 0 certs import --pki "$A" --from "$B" --agency DEA --verify-key "$KB"
+run 0 certs import --pki "$A" --from "$B" --agency DEA --verify-key "$KB" --country USA
 no_err
-out_has "^  authority key $KB \\(pinned now, partner = true\\)\$"
+out_has "^  authority key $KB, country USA \\(pinned now, partner = true\\)\$"
 out_has '^  credentials: added \[dea-agent, dea-broker\], updated \[\], removed \[\]$'
 run 0 certs show --pki "$A"
 out_has "^  DEA \\(USA\\) key $KB, partner agency \\(its nodes use its own broker\\)\$"
@@ -64,6 +68,7 @@ run 1 certs peering show --pki "$A" --id diran-dea
 out_has '^  diran-dea.v1.peering: signed by \[\], awaiting DIRAN, DEA$'
 run 0 certs peering cosign --pki "$A" --id diran-dea --version 1 --agency DIRAN
 out_has 'it carries the signatures of DIRAN$'
+out_has '^  DIRAN -> DEA: topics \[intel.>\], ceiling SECRET, releasable to \[USA\], transit no$'
 run 1 certs peering cosign --pki "$A" --id diran-dea --version 1 --agency DEA
 one_err_line 'WRONG_AUTHORITY: DEA is a partner agency in this PKI: it signs with its own PKI'
 run 2 certs peering cosign --pki "$A" --id diran-dea --version 2 --agency DIRAN
@@ -73,7 +78,7 @@ out_has '^  diran-dea between DEA and DIRAN: NOT_IN_EFFECT: NO_PEERING: .*v1, si
 one_err_line 'peering diran-dea is not in effect now'
 
 echo "== DEA imports DIRAN's directory, signs its copy; DIRAN imports it back"
-run 0 certs import --pki "$B" --from "$A" --agency DIRAN --verify-key "$KA"
+run 0 certs import --pki "$B" --from "$A" --agency DIRAN --verify-key "$KA" --country COL
 out_has '^  charters \[\], peerings \[peerings/diran-dea.v1.peering\]$'
 out_has '^  2 object\(s\) of other agencies left out \(not DIRAN.s to give\)$'
 run 0 certs peering cosign --pki "$B" --id diran-dea --version 1 --agency DEA
@@ -111,6 +116,23 @@ run 0 certs peering cosign --pki "$A" --id diran-dea --version 3 --agency DIRAN
 run 0 certs peering show --pki "$A" --id diran-dea
 out_has '^  diran-dea between DEA and DIRAN: v2 IN_EFFECT$'
 out_has '^    passed over: PEERING_WIDENED: v3, signed by DIRAN alone, does not narrow v2: '
+
+echo "== a partner's object that does not verify is refused, the rest imported, exit 1; --json"
+cp "$B/directory/credentials/dea-agent.cred" "$WORK/agent.cred"
+flip_byte "$B/directory/credentials/dea-agent.cred" -3
+run 1 certs import --pki "$A" --from "$B" --agency DEA --json
+one_err_line '^\{"code":"BAD_SIGNATURE","exit":1,"message":"certs import: 1 object\(s\) of DEA refused \(listed in \\"refused\\"\)"\}$'
+python3 - "$WORK/out" <<'PY'
+import json, sys
+doc = json.load(open(sys.argv[1]))
+assert doc["agency"] == "DEA" and doc["country"] == "USA" and doc["pinned"] is False, doc
+assert [r["object"] for r in doc["refused"]] == ["credentials/dea-agent.cred"], doc["refused"]
+assert doc["refused"][0]["reason"]["name"] == "BAD_SIGNATURE", doc["refused"][0]
+assert doc["credentials_removed"] == [], doc
+PY
+[[ -f $A/directory/credentials/dea-agent.cred ]] || fail "a refused update removed the credential held"
+cp "$WORK/agent.cred" "$B/directory/credentials/dea-agent.cred"
+run 0 certs import --pki "$A" --from "$B" --agency DEA
 
 echo "== every subcommand has help"
 for sub in import "peering create" "peering cosign" "peering show"; do

@@ -39,9 +39,18 @@ struct AgencyPki {
     REQUIRE(trust);
     return trust->authority(agency)->verify_key;
   }
+  std::string country() const {
+    auto trust = identity::TrustStore::load(pki.trust_store());
+    REQUIRE(trust);
+    return trust->authority(agency)->country;
+  }
+  // What the operator was told out of band: the partner's key and country.
+  ImportRequest told(const AgencyPki& partner) const {
+    return ImportRequest{partner.pki.directory(), partner.agency, partner.authority_key(), partner.country()};
+  }
   Result<federation::ImportSummary> import(const AgencyPki& partner, bool with_key = true) const {
-    ImportRequest r{partner.pki.directory(), partner.agency, std::nullopt};
-    if (with_key) r.verify_key = partner.authority_key();
+    ImportRequest r = told(partner);
+    if (!with_key) r.verify_key.reset();
     return federation::import_partner(pki, r, now());
   }
   federation::PeeringSet peerings() const {
@@ -101,8 +110,23 @@ TEST_CASE("federation: two agencies meet: pinned with the key told, a peering si
   }
   {
     INFO("a key that is not the folder's is refused");
-    ImportRequest r{w.dea.pki.directory(), "DEA", w.diran.authority_key()};
+    ImportRequest r = w.diran.told(w.dea);
+    r.verify_key = w.diran.authority_key();
     auto done = federation::import_partner(w.diran.pki, r, now());
+    REQUIRE_FALSE(done);
+    CHECK(reason_codes(done.status()) == Strings{"WRONG_AUTHORITY"});
+    CHECK(read_bytes(w.diran.pki.trust_store()) == trust_before);
+  }
+  {
+    INFO("the key alone does not pin: the country is confirmed too, and must be the folder's");
+    ImportRequest r = w.diran.told(w.dea);
+    r.country.reset();
+    auto done = federation::import_partner(w.diran.pki, r, now());
+    REQUIRE_FALSE(done);
+    CHECK(reason_codes(done.status()) == Strings{"UNKNOWN_AUTHORITY"});
+    CHECK(done.status().to_string().find("--country USA") != std::string::npos);
+    r.country = "COL";
+    done = federation::import_partner(w.diran.pki, r, now());
     REQUIRE_FALSE(done);
     CHECK(reason_codes(done.status()) == Strings{"WRONG_AUTHORITY"});
     CHECK(read_bytes(w.diran.pki.trust_store()) == trust_before);
@@ -122,9 +146,9 @@ TEST_CASE("federation: two agencies meet: pinned with the key told, a peering si
   auto v = federation::create_peering_file(w.diran.pki, draft(), now());
   REQUIRE(v);
   CHECK(*v == 1);
-  REQUIRE(federation::cosign_peering_file(w.diran.pki, "diran-dea", 1, "DIRAN"));
-  CHECK(federation::cosign_peering_file(w.diran.pki, "diran-dea", 1, "DEA").code() == Code::WRONG_AUTHORITY);
-  CHECK(federation::cosign_peering_file(w.diran.pki, "diran-dea", 1, "FGR").code() == Code::WRONG_AUTHORITY);
+  REQUIRE(federation::cosign_peering_file(w.diran.pki, "diran-dea", 1, "DIRAN", now()));
+  CHECK(federation::cosign_peering_file(w.diran.pki, "diran-dea", 1, "DEA", now()).code() == Code::WRONG_AUTHORITY);
+  CHECK(federation::cosign_peering_file(w.diran.pki, "diran-dea", 1, "FGR", now()).code() == Code::WRONG_AUTHORITY);
   {
     const auto set = w.diran.peerings();
     REQUIRE(set.peerings.size() == 1);
@@ -139,7 +163,7 @@ TEST_CASE("federation: two agencies meet: pinned with the key told, a peering si
   CHECK(back->credentials_added == Strings{"diran-analyst", "diran-broker"});
   CHECK(back->peerings == Strings{"peerings/diran-dea.v1.peering"});
   CHECK(back->skipped == Strings{"credentials/dea-agent.cred", "credentials/dea-broker.cred"});
-  REQUIRE(federation::cosign_peering_file(w.dea.pki, "diran-dea", 1, "DEA"));
+  REQUIRE(federation::cosign_peering_file(w.dea.pki, "diran-dea", 1, "DEA", now()));
   {
     const auto set = w.dea.peerings();
     REQUIRE(set.peerings.size() == 1);
@@ -187,11 +211,13 @@ TEST_CASE("federation: import takes only the partner's own objects, mirrored, ne
     REQUIRE(r);
     CHECK(r->credentials_removed == Strings{"dea-agent"});
     CHECK_FALSE(fs::exists(w.diran.pki.credential("dea-agent")));
+    CHECK(fs::exists(w.diran.pki.credential("diran-analyst")));
   }
   {
     INFO("an older revocation list than the one held is REVOCATION_ROLLBACK");
     const Bytes list1 = read_bytes(w.dea.pki.revocation_list("DEA"));
     REQUIRE(identity::revoke(w.dea.pki, "DEA", {}, {{"some-unit", 1}}, now()));
+    const Bytes list2 = read_bytes(w.dea.pki.revocation_list("DEA"));
     auto r = w.diran.import(w.dea);
     REQUIRE(r);
     CHECK(r->revocation_list == 2);
@@ -201,27 +227,72 @@ TEST_CASE("federation: import takes only the partner's own objects, mirrored, ne
     REQUIRE(old);
     CHECK(refused_codes(*old) == Strings{"revocations/DEA.crl REVOCATION_ROLLBACK"});
     CHECK(old->revocation_list == 2);
+    write_bytes(w.dea.pki.revocation_list("DEA"), list2);
   }
   {
-    INFO("a changed authority key needs the new key told again");
+    INFO("a partner credential with the transport key of one of our nodes is FOREIGN_NODE");
+    auto ours = identity::read_credential(w.diran.pki, "diran-analyst");
+    REQUIRE(ours);
+    identity::IssueRequest twin{"dea-twin", "DEA", v1::SECRET, {"agent"}, now() - 60, now() + kDay, 0};
+    auto made = identity::make_credential(
+        w.dea.pki, twin, {crypto::SigningKey::generate().public_key(), ours->sealing_key, ours->transport_key});
+    REQUIRE(made);
+    write_bytes(w.dea.pki.credential("dea-twin"), serialize_canonical(made->second));
+    auto r = w.diran.import(w.dea);
+    REQUIRE(r);
+    CHECK(refused_codes(*r) == Strings{"credentials/dea-twin.cred FOREIGN_NODE"});
+    CHECK_FALSE(fs::exists(w.diran.pki.credential("dea-twin")));
+    fs::remove(w.dea.pki.credential("dea-twin"));
+  }
+  {
+    INFO("a changed country is confirmed like a new key");
+    const std::string theirs = to_string(read_bytes(w.dea.pki.trust_store()));
+    std::string moved = theirs;
+    moved.replace(moved.find("\"USA\""), 5, "\"MEX\"");
+    write_bytes(w.dea.pki.trust_store(), as_bytes(moved));
+    ImportRequest r = w.diran.told(w.dea);
+    r.country.reset();
+    auto refused = federation::import_partner(w.diran.pki, r, now());
+    REQUIRE_FALSE(refused);
+    CHECK(reason_codes(refused.status()) == Strings{"WRONG_AUTHORITY"});
+    CHECK(refused.status().to_string().find("changed from USA (pinned) to MEX") != std::string::npos);
+    write_bytes(w.dea.pki.trust_store(), as_bytes(theirs));
+  }
+  {
+    INFO("a rotated authority key needs the new key told again; what the old key signed is replaced");
     AgencyPki other_dea{"DEA", "USA", "dea-agent", "dea-broker"};
-    ImportRequest r{other_dea.pki.directory(), "DEA", std::nullopt};
+    ImportRequest r = w.diran.told(other_dea);
+    r.verify_key.reset();
     auto refused = federation::import_partner(w.diran.pki, r, now());
     REQUIRE_FALSE(refused);
     CHECK(reason_codes(refused.status()) == Strings{"WRONG_AUTHORITY"});
     CHECK(refused.status().to_string().find("changed from") != std::string::npos);
-    r.verify_key = other_dea.authority_key();
-    auto pinned = federation::import_partner(w.diran.pki, r, now());
+    auto pinned = federation::import_partner(w.diran.pki, w.diran.told(other_dea), now());
     REQUIRE(pinned);
     CHECK(pinned->pinned);
+    CHECK(pinned->refused.empty());
+    CHECK(pinned->revocation_list == 1);  // the new PKI's list 1 replaces the old key's list 2
+    CHECK(pinned->revocation_list_updated);
+    LoadReport report;
+    REQUIRE(Directory::load(w.diran.pki.directory(), now(), &report));
+    CHECK(report.rejected.empty());
   }
   {
     INFO("an agency of this PKI is never imported as a partner");
     REQUIRE(w.dea.import(w.diran));
-    ImportRequest r{w.dea.pki.directory(), "DIRAN", w.diran.authority_key()};
+    ImportRequest r{w.dea.pki.directory(), "DIRAN", w.diran.authority_key(), "COL"};
     auto own = federation::import_partner(w.diran.pki, r, now());
     REQUIRE_FALSE(own);
     CHECK(reason_codes(own.status()) == Strings{"INVALID_FIELD"});
+  }
+  {
+    INFO("a folder that pins the agency as its own partner is a third party's copy");
+    AgencyPki fgr{"FGR", "MEX", "fgr-liaison", "fgr-broker"};
+    ImportRequest r{w.dea.pki.directory(), "DIRAN", w.diran.authority_key(), "COL"};
+    auto copy = federation::import_partner(fgr.pki, r, now());
+    REQUIRE_FALSE(copy);
+    CHECK(reason_codes(copy.status()) == Strings{"INVALID_FIELD"});
+    CHECK(copy.status().to_string().find("another agency's copy") != std::string::npos);
   }
 }
 
@@ -230,14 +301,14 @@ TEST_CASE("federation: a partner's copy of a version with other terms is kept be
   REQUIRE(w.diran.import(w.dea));
   REQUIRE(w.dea.import(w.diran));
   REQUIRE(federation::create_peering_file(w.diran.pki, draft(1), now()));
-  REQUIRE(federation::cosign_peering_file(w.diran.pki, "diran-dea", 1, "DIRAN"));
+  REQUIRE(federation::cosign_peering_file(w.diran.pki, "diran-dea", 1, "DIRAN", now()));
   PeeringDraft wider = draft(1);
   wider.second_to_first.set_ceiling(v1::TOP_SECRET);
   REQUIRE(federation::create_peering_file(w.dea.pki, wider, now()));
-  REQUIRE(federation::cosign_peering_file(w.dea.pki, "diran-dea", 1, "DEA"));
+  REQUIRE(federation::cosign_peering_file(w.dea.pki, "diran-dea", 1, "DEA", now()));
   auto r = w.diran.import(w.dea);
   REQUIRE(r);
-  CHECK(r->peerings == Strings{"peerings/diran-dea.v1.DEA.peering"});
+  CHECK(r->peerings == Strings{"peerings/diran-dea.v1+DEA.peering"});
   const auto set = w.diran.peerings();
   REQUIRE(set.files.size() == 2);
   REQUIRE(set.peerings.size() == 1);
@@ -245,6 +316,43 @@ TEST_CASE("federation: a partner's copy of a version with other terms is kept be
   CHECK_FALSE(set.peerings[0].in_effect);
   CHECK(set.peerings[0].why.code() == Code::NO_PEERING);
   CHECK(federation::latest_peering_version(w.diran.pki.directory(), "diran-dea") == 1);
+  // Our version 2 is a new file, never the partner's copy of version 1.
+  REQUIRE(federation::create_peering_file(w.diran.pki, draft(), now()));
+  CHECK(federation::latest_peering_version(w.diran.pki.directory(), "diran-dea") == 2);
+}
+
+TEST_CASE("federation: a charter the partner hosts comes over awaiting our consent; signatures merge") {
+  TwoAgencies w;
+  REQUIRE(w.diran.import(w.dea));
+  REQUIRE(w.dea.import(w.diran));
+  REQUIRE(
+      identity::create_charter(w.dea.pki, "dea-ops", "DEA", {"dea-agent", "diran-analyst"}, now() - 60, now() + kDay));
+  REQUIRE(identity::cosign_charter_file(w.dea.pki, "dea-ops", 1, "DEA"));
+  auto r = w.diran.import(w.dea);
+  REQUIRE(r);
+  CHECK(r->refused.empty());
+  CHECK(r->charters == Strings{"charters/dea-ops.v1.charter"});
+  auto before = Directory::load(w.diran.pki.directory(), now(), nullptr);
+  REQUIRE(before);
+  CHECK_FALSE((*before)->charter_in_force("dea-ops", now()));  // left out at load: MISSING_CONSENT
+  REQUIRE(identity::cosign_charter_file(w.diran.pki, "dea-ops", 1, "DIRAN"));
+  // DEA's copy, still without DIRAN's signature, does not undo ours.
+  auto again = w.diran.import(w.dea);
+  REQUIRE(again);
+  CHECK(again->charters.empty());
+  auto after = Directory::load(w.diran.pki.directory(), now(), nullptr);
+  REQUIRE(after);
+  CHECK((*after)->charter_in_force("dea-ops", now()));
+  CHECK((*after)->is_member("diran-analyst", "dea-ops", now()));
+  {
+    INFO("a unit id that is one of our units is never taken over");
+    REQUIRE(identity::create_charter(w.diran.pki, "joint", "DIRAN", {"diran-analyst"}, now() - 60, now() + kDay));
+    REQUIRE(identity::create_charter(w.dea.pki, "joint", "DEA", {"dea-agent"}, now() - 60, now() + kDay));
+    REQUIRE(identity::cosign_charter_file(w.dea.pki, "joint", 1, "DEA"));
+    auto taken = w.diran.import(w.dea);
+    REQUIRE(taken);
+    CHECK(refused_codes(*taken) == Strings{"charters/joint.v1.charter DUPLICATE_OBJECT"});
+  }
 }
 
 TEST_CASE("federation: peering create names each broker from its credential, or says why not") {

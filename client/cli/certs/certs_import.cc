@@ -1,8 +1,8 @@
 // `tearline certs import`: a partner agency's published directory into this
 // PKI's (federation/partner_import.h, docs/federation.md). Like ssh's first
-// connection, the partner's authority is pinned only with the key its
-// operator read out of band (--verify-key); later imports refuse a changed
-// key without it. --json prints CliImport (proto/tearline/v1/cli_admin.proto).
+// connection, the partner's authority is pinned only with the key and
+// country its operator read out of band (--verify-key, --country); later
+// imports refuse a changed key or country without them. --json prints CliImport (proto/tearline/v1/cli_admin.proto).
 // Exit 1 when one of the partner's objects was refused (listed), after the
 // rest was imported.
 #include <algorithm>
@@ -22,7 +22,7 @@ namespace v1 = tearline::v1;
 constexpr std::string_view kImportCommand = "certs import";
 
 struct ImportOptions {
-  std::string pki, from, agency, verify_key;
+  std::string pki, from, agency, verify_key, country;
   bool json = false;
 };
 
@@ -48,6 +48,7 @@ void run_import(const ImportOptions& o) {
     std::copy(key.begin(), key.end(), k.bytes.begin());
     request.verify_key = k;
   }
+  if (!o.country.empty()) request.country = o.country;
   const identity::PkiPaths pki(o.pki);
   auto done = federation::import_partner(pki, request, now_seconds());
   if (!done) fail(kImportCommand, done.status());
@@ -77,8 +78,8 @@ void run_import(const ImportOptions& o) {
     std::cout << to_json(out) << "\n";
   } else {
     std::cout << "imported partner " << o.agency << " (" << sum.country << ") from " << request.from.string() << "\n"
-              << "  authority key " << out.verify_key() << (sum.pinned ? " (pinned now, partner = true)" : " (pinned)")
-              << "\n"
+              << "  authority key " << out.verify_key() << ", country " << sum.country
+              << (sum.pinned ? " (pinned now, partner = true)" : " (pinned)") << "\n"
               << "  credentials: added [" << join(sum.credentials_added) << "], updated ["
               << join(sum.credentials_updated) << "], removed [" << join(sum.credentials_removed) << "]\n"
               << "  revocation list " << sum.revocation_list << (sum.revocation_list_updated ? " (new)" : "") << "\n"
@@ -117,6 +118,10 @@ void add_import(CLI::App& certs) {
                   "The partner authority's key (64 hex) as its operator told you out of band: needed to pin it "
                   "the first time and to accept a new key")
       ->type_name("HEX");
+  sub->add_option("--country", o->country,
+                  "The partner's country (ISO3) as its operator told you: needed to pin it the first time and to "
+                  "accept a change (releasability to its nodes follows it)")
+      ->type_name("ISO3");
   sub->add_flag("--json", o->json, "One JSON object (CliImport in proto/tearline/v1/cli_admin.proto)");
   sub->callback([o] { run_import(*o); });
 }

@@ -94,16 +94,17 @@ struct PeeringCosignOptions {
   std::string pki, id, version, agency;
 };
 
-// The signatures the version carries now, when at least one verifies.
-std::vector<std::string> signers_now(const identity::PkiPaths& pki, const std::string& id, std::uint64_t version) {
-  auto dir = identity::Directory::load(pki.directory(), now_seconds(), nullptr);
-  if (!dir) return {};
-  const federation::PeeringSet set = federation::load_peerings(pki.directory(), **dir);
+v1::CliPeeringVersion version_message(const federation::Peering& p);
+void print_peering_version(const v1::CliPeeringVersion& v, std::string_view indent);
+
+// The version's file as found now: its terms and the signatures it carries.
+const federation::PeeringFile* file_now(const federation::PeeringSet& set, const identity::PkiPaths& pki,
+                                        const std::string& id, std::uint64_t version) {
   const std::string name = federation::peering_file(pki.directory(), id, version).filename().string();
   for (const auto& f : set.files) {
-    if (f.name == name) return f.signatures;
+    if (f.name == name) return &f;
   }
-  return {};
+  return nullptr;
 }
 
 void run_peering_cosign(const PeeringCosignOptions& o) {
@@ -121,11 +122,17 @@ void run_peering_cosign(const PeeringCosignOptions& o) {
                                (latest == 0 ? "there is no version of " + o.id + " (certs peering create)"
                                             : "the latest version is v" + std::to_string(latest))));
   }
-  Status s = federation::cosign_peering_file(pki, o.id, version, o.agency);
+  Status s = federation::cosign_peering_file(pki, o.id, version, o.agency, now_seconds());
   if (!s) fail(cmd, s);
-  const auto signers = signers_now(pki, o.id, version);
+  auto dir = identity::Directory::load(pki.directory(), now_seconds(), nullptr);
+  if (!dir) fail(cmd, dir.status());
+  const federation::PeeringSet set = federation::load_peerings(pki.directory(), **dir);
+  const federation::PeeringFile* now = file_now(set, pki, o.id, version);
+  const std::vector<std::string> signers = now != nullptr ? now->signatures : std::vector<std::string>{};
   std::cout << "peering " << o.id << " v" << version << " signed by " << o.agency << " (" << file.string()
             << "); it carries the signatures of " << join(signers) << "\n";
+  // What was signed, so that the operator sees the terms it consented to.
+  if (now != nullptr && now->terms) print_peering_version(version_message(*now->terms), "  ");
   if (signers.size() < 2) {
     std::cout << "  the other agency signs its copy with its own PKI once it imported this directory "
                  "(certs import), and its signed copy comes back the same way\n";

@@ -1,0 +1,62 @@
+#include "federation/crossing.h"
+
+#include <algorithm>
+
+#include "identity/objects.h"
+#include "policy/topic.h"
+
+namespace tearline::federation {
+
+policy::DeliveryDecision decide_crossing(const Crossing& c, const CrossingQuestion& q) {
+  policy::DeliveryDecision d;
+  const PeeringDirection& way = *c.way;
+  const std::string which = "peering " + c.peering->peering_id + " v" + std::to_string(c.peering->version);
+  const bool topic_crosses = std::any_of(way.topics.begin(), way.topics.end(),
+                                         [&](const std::string& p) { return policy::topic_matches(p, q.topic); });
+  if (!topic_crosses) {
+    std::string allowed;
+    for (const auto& t : way.topics) allowed += (allowed.empty() ? "" : ", ") + t;
+    d.topic.add(Code::PEERING_TOPIC, "topic " + std::string(q.topic) + " is not among the topics " + which +
+                                         " lets cross to " + c.partner_agency + " (" +
+                                         (allowed.empty() ? "none" : allowed) + ")");
+  }
+  std::vector<std::string> required = way.releasable_to;
+  if (!std::binary_search(required.begin(), required.end(), c.partner_country)) {
+    required.insert(std::upper_bound(required.begin(), required.end(), c.partner_country), c.partner_country);
+  }
+  for (const CrossingSection& s : q.sections) {
+    policy::Decision sec;
+    if (!d.topic) sec.denials.merge(d.topic);
+    const policy::Label& label = *s.label;
+    if (label.classification > way.ceiling) {
+      sec.denials.add(Code::ABOVE_PEERING_CEILING, std::string(identity::classification_name(label.classification)) +
+                                                       " is above the ceiling " +
+                                                       std::string(identity::classification_name(way.ceiling)) +
+                                                       " of " + which + " towards " + c.partner_agency);
+    } else {
+      sec.grounds.push_back(std::string(identity::classification_name(label.classification)) + " within the ceiling " +
+                            std::string(identity::classification_name(way.ceiling)) + " of " + which);
+    }
+    const std::vector<std::string> releasable = policy::effective_releasable_to(label, q.originator_country);
+    for (const auto& country : required) {
+      if (!std::binary_search(releasable.begin(), releasable.end(), country)) {
+        sec.denials.add(Code::COUNTRY_NOT_RELEASABLE,
+                        "not releasable to " + country + ", which " + which + " requires towards " + c.partner_agency);
+      }
+    }
+    if (!s.sealed_to_partner) {
+      sec.denials.add(Code::NOT_ADDRESSED,
+                      "sealed to no node of " + c.partner_agency + ": none of theirs could open it");
+    }
+    if (sec.allowed()) {
+      std::string countries;
+      for (const auto& country : required) countries += (countries.empty() ? "" : ", ") + country;
+      sec.grounds.push_back("releasable to " + countries);
+      sec.grounds.push_back("sealed to a node of " + c.partner_agency);
+    }
+    d.sections.push_back(std::move(sec));
+  }
+  return d;
+}
+
+}  // namespace tearline::federation

@@ -1,0 +1,83 @@
+// lib/federation/crossing: what of a report crosses a peering. Each rule
+// alone, with its exact code, against a control section that crosses.
+#include <catch2/catch.hpp>
+
+#include "federation/crossing.h"
+#include "identity_test_helpers.h"
+
+namespace tearline::identity_test {
+namespace {
+
+using federation::CrossingQuestion;
+using federation::CrossingSection;
+
+federation::Peering peering() {
+  federation::Peering p;
+  p.peering_id = "diran-dea";
+  p.version = 3;
+  p.first.agency = "DIRAN";
+  p.second.agency = "DEA";
+  p.first_to_second.topics = {"intel.routes.>", "intel.labs.*"};
+  p.first_to_second.ceiling = v1::SECRET;
+  p.first_to_second.releasable_to = {"GBR"};
+  return p;
+}
+
+policy::DeliveryDecision decide(const CrossingQuestion& q) {
+  static const federation::Peering p = peering();
+  return federation::decide_crossing({&p, &p.first_to_second, "DEA", "USA"}, q);
+}
+
+std::vector<std::string> codes_of(const policy::Decision& d) {
+  std::vector<std::string> out;
+  for (const auto& r : d.denials.reasons()) out.emplace_back(code_name(r.code));
+  return out;
+}
+
+policy::Label make(identity::Classification c, std::vector<std::string> rel) {
+  return policy::normalized(policy::Label{c, std::move(rel), {}, false});
+}
+
+}  // namespace
+
+TEST_CASE("crossing: each section is judged by the ceiling, the releasability and whom it is sealed to") {
+  const policy::Label ok = make(v1::SECRET, {"COL", "GBR", "USA"});
+  const policy::Label high = make(v1::TOP_SECRET, {"COL", "GBR", "USA"});
+  const policy::Label no_usa = make(v1::CONFIDENTIAL, {"COL", "GBR"});
+  const policy::Label no_gbr = make(v1::CONFIDENTIAL, {"COL", "USA"});
+  const policy::Label home_only = make(v1::RESTRICTED, {});  // the originator's country alone
+  CrossingQuestion q{"intel.routes.north",
+                     "COL",
+                     {CrossingSection{&ok, true}, CrossingSection{&high, true}, CrossingSection{&no_usa, true},
+                      CrossingSection{&no_gbr, true}, CrossingSection{&home_only, true}, CrossingSection{&ok, false}}};
+  const policy::DeliveryDecision d = decide(q);
+  CHECK(d.topic);
+  CHECK(d.credential);
+  REQUIRE(d.sections.size() == 6);
+  CHECK(d.sections[0].allowed());
+  CHECK(d.sections[0].grounds.size() == 3);
+  CHECK(codes_of(d.sections[1]) == std::vector<std::string>{"ABOVE_PEERING_CEILING"});
+  CHECK(d.sections[1].denials.to_string() ==
+        "ABOVE_PEERING_CEILING: TOP_SECRET is above the ceiling SECRET of peering diran-dea v3 towards DEA");
+  CHECK(codes_of(d.sections[2]) == std::vector<std::string>{"COUNTRY_NOT_RELEASABLE"});
+  CHECK(d.sections[2].denials.to_string().find("not releasable to USA") != std::string::npos);
+  CHECK(codes_of(d.sections[3]) == std::vector<std::string>{"COUNTRY_NOT_RELEASABLE"});
+  CHECK(d.sections[3].denials.to_string().find("not releasable to GBR") != std::string::npos);
+  CHECK(codes_of(d.sections[4]) == std::vector<std::string>{"COUNTRY_NOT_RELEASABLE", "COUNTRY_NOT_RELEASABLE"});
+  CHECK(codes_of(d.sections[5]) == std::vector<std::string>{"NOT_ADDRESSED"});
+  CHECK(d.delivered_list() == "1");
+}
+
+TEST_CASE("crossing: a topic the peering does not name withholds every section") {
+  const policy::Label ok = make(v1::SECRET, {"COL", "GBR", "USA"});
+  for (const char* topic : {"intel.hq.budget", "intel.labs.a.b", "intel.routes"}) {
+    INFO(topic);
+    const policy::DeliveryDecision d = decide({topic, "COL", {CrossingSection{&ok, true}}});
+    CHECK(d.topic.code() == Code::PEERING_TOPIC);
+    CHECK_FALSE(d.any_delivered());
+    CHECK(codes_of(d.sections[0]) == std::vector<std::string>{"PEERING_TOPIC"});
+  }
+  CHECK(decide({"intel.labs.guaviare", "COL", {CrossingSection{&ok, true}}}).all_delivered());
+}
+
+}  // namespace tearline::identity_test
