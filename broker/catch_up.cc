@@ -239,6 +239,9 @@ std::size_t CatchUp::run_stream(const std::string& writer, std::uint64_t head, c
         const ParsedRow& p = parsed_row(static_cast<std::size_t>(it - rows->begin()));
         if (!p.damaged.is_ok()) {
           place.delivered = it->seq;
+          // A partner's broker is told of no damaged row: its reasons name
+          // originators and topics the peering may not carry.
+          if (trust.is_partner_node(s.node_id)) continue;
           if (!p.report ||
               Router::wants(s, Routable{it->seq, &*p.report, it->source.country, &it->bytes, {}, 0, writer},
                             p.matched)) {

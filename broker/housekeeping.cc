@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 
+#include "base/time_format.h"
 #include "broker/broker_identity.h"
 #include "broker/broker_impl.h"
 
@@ -178,9 +179,12 @@ Status Broker::Impl::reload(const std::string& why) {
 
 void Broker::Impl::log_peerings() {
   TrustSnapshotPtr snap = trust.current();
-  for (const auto& [peer, link] : snap->peers) {
-    log->info("event=peering_linked peer={} agency={} peering={} version={} valid_until={}", peer, link.them().agency,
-              link.peering.peering_id, link.peering.version, link.peering.not_after);
+  for (const auto& [peer, links] : snap->peers) {
+    for (const PeerLink& link : links) {
+      log->info("event=peering_linked peer={} agency={} peering={} version={} valid_from={} valid_until={}", peer,
+                link.them().agency, link.peering.peering_id, link.peering.version,
+                format_utc_seconds(link.peering.not_before), format_utc_seconds(link.peering.not_after));
+    }
   }
   for (const auto& issue : snap->peering_issues) log->warn("event=peering_not_used reason=\"{}\"", issue);
 }

@@ -69,10 +69,10 @@ IngressResult check_publish(IngressJob job, const TrustSnapshot& trust, const So
   out.node_id = std::move(job.node_id);
   out.request_id = job.request_id;
 
-  if (const PeerLink* peer = trust.peer(out.node_id, now_ms / 1000)) {
-    out.status = Status::fail(Code::NOT_AUTHORIZED, out.node_id + " is the boundary broker of " + peer->them().agency +
-                                                        " (peering " + peer->peering.peering_id +
-                                                        "): it receives over the peering and does not publish here");
+  if (trust.is_partner_node(out.node_id)) {
+    out.status = Status::fail(Code::NOT_AUTHORIZED, out.node_id +
+                                                        " is a partner agency's node: a partner's boundary broker "
+                                                        "receives over its peering and does not publish here");
     return out;
   }
   report::VerifyOptions options;

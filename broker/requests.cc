@@ -137,6 +137,8 @@ Status Broker::Impl::check_patterns(const google::protobuf::RepeatedPtrField<std
     const PeerLink* peer = snap->peer(node, clock.now_seconds());
     if (valid && policy_check && peer != nullptr) {
       valid = check_peer_pattern(*peer, p);
+    } else if (valid && policy_check && snap->is_partner_node(node)) {
+      valid = Status::fail(Code::FOREIGN_NODE, node + " is a partner agency's node and no peering names it now");
     } else if (valid && policy_check) {
       valid = check_subscribe_pattern(snap->topics, *snap->directory, node, p, clock.now_seconds());
     }
@@ -362,6 +364,13 @@ void Broker::Impl::on_admin(Session& s, const v1::Admin& admin) {
   const identity::Credential* cred = snap->directory->node(s.node_id);
   if (cred == nullptr || !cred->has_role(wire::kAdminRole)) {
     reject(s, admin.request_id(), Status::fail(Code::NOT_AUTHORIZED, s.node_id + " lacks the admin role"));
+    return;
+  }
+  // A partner's authority grants roles to its own nodes, never on our broker.
+  if (snap->is_partner_node(s.node_id)) {
+    reject(s, admin.request_id(),
+           Status::fail(Code::NOT_AUTHORIZED, s.node_id + " is a partner agency's node: a role its agency gave it "
+                                                          "does not administer this broker"));
     return;
   }
   if (admin.command() == wire::kAdminStatus) {

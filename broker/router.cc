@@ -1,6 +1,9 @@
 #include "broker/router.h"
 
+#include <algorithm>
+
 #include "federation/crossing.h"
+#include "policy/decisions.h"
 
 #include <algorithm>
 
@@ -113,16 +116,32 @@ bool Router::wants(Session& s, const Routable& r, const std::vector<std::string>
 policy::DeliveryDecision Router::judge(const TrustSnapshot& trust, std::string_view node, const Routable& r,
                                        std::int64_t now_s) {
   const auto& rep = *r.report;
-  if (const PeerLink* link = trust.peer(node, now_s)) {
-    // A partner's boundary broker: the peering decides (docs/federation.md).
-    const federation::Crossing crossing{&link->peering, &link->to_them(), link->them().agency, link->partner_country};
+  if (trust.is_partner_node(node)) {
+    // A partner's boundary broker: the peering decides (docs/federation.md);
+    // with no peering valid now, nothing (the session closes at the next
+    // housekeeping).
+    const PeerLink* link = trust.peer(node, now_s);
+    if (link == nullptr) {
+      policy::DeliveryDecision none;
+      none.credential = trust.check_session_node(node, now_s);
+      return none;
+    }
+    const federation::Crossing crossing{&link->peering, &link->to_them(), link->us().agency, link->them().agency,
+                                        link->partner_country};
     federation::CrossingQuestion q;
     q.topic = rep.header.topic();
     q.originator_country = std::string(r.originator_country);
+    const identity::Credential* originator = trust.directory->node(rep.header.originator());
+    q.originator_agency = originator != nullptr ? originator->agency : std::string();
+    q.accepted_ms = r.accepted_ms;
     for (const auto& sec : rep.sections) {
+      // A recipient counts when it is one of theirs whom the label admits
+      // now (valid, cleared, in the label's units), as a node of ours must
+      // be at each delivery; never a broker.
       const bool theirs = std::any_of(sec.recipients.begin(), sec.recipients.end(), [&](const std::string& id) {
         const identity::Credential* c = trust.directory->node(id);
-        return c != nullptr && c->agency == crossing.partner_agency;
+        return c != nullptr && c->agency == crossing.partner_agency && !c->has_role(identity::kBrokerRole) &&
+               policy::label_admits(*trust.directory, id, *sec.label, q.originator_country, now_s).allowed();
       });
       q.sections.push_back(federation::CrossingSection{&*sec.label, theirs});
     }

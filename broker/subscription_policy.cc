@@ -1,5 +1,6 @@
 #include "broker/subscription_policy.h"
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -120,12 +121,14 @@ Status check_subscribe_pattern(const policy::TopicPolicy& topics, const identity
 
 Status check_peer_pattern(const PeerLink& link, std::string_view pattern) {
   const auto& topics = link.to_them().topics;
-  if (std::any_of(topics.begin(), topics.end(), [&](const std::string& t) { return patterns_intersect(t, pattern); })) {
+  // Within the peering's topics, not merely meeting them: a wider pattern
+  // would be judged PEERING_TOPIC, and audited, for every other report.
+  if (std::any_of(topics.begin(), topics.end(), [&](const std::string& t) { return pattern_covers(t, pattern); })) {
     return Status::ok();
   }
   std::string allowed;
   for (const auto& t : topics) allowed += (allowed.empty() ? "" : ", ") + t;
-  return Status::fail(Code::PEERING_TOPIC, "pattern " + std::string(pattern) + " meets no topic peering " +
+  return Status::fail(Code::PEERING_TOPIC, "pattern " + std::string(pattern) + " is not within the topics peering " +
                                                link.peering.peering_id + " v" + std::to_string(link.peering.version) +
                                                " lets cross to " + link.them().agency + " (" +
                                                (allowed.empty() ? "none" : allowed) + ")");

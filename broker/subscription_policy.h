@@ -35,8 +35,8 @@ Status check_subscribe_pattern(const policy::TopicPolicy& topics, const identity
                                std::string_view node, std::string_view pattern, std::int64_t t);
 
 // For a partner's boundary broker (trust_state.h, PeerLink): OK when the
-// pattern meets a topic the peering lets cross towards it, else
-// PEERING_TOPIC naming the topics it does.
+// pattern lies within a topic pattern the peering lets cross towards it
+// (pattern_covers), else PEERING_TOPIC naming the topics it does.
 Status check_peer_pattern(const PeerLink& link, std::string_view pattern);
 
 // Pattern algebra on valid patterns (policy/topic.h grammar), for the above.

@@ -1,7 +1,5 @@
 #include "broker/trust_state.h"
 
-#include <set>
-
 #include "base/time_format.h"
 #include "federation/peering_files.h"
 
@@ -16,7 +14,6 @@ void link_peers(const federation::PeeringSet& set, const identity::Directory& di
     const bool draft = f.terms && f.signatures.empty();
     if (!f.verified && !draft) out->peering_issues.push_back(f.name + ": " + f.verified.to_string());
   }
-  std::set<std::string> twice;
   for (const auto& v : set.peerings) {
     if (!v.in_effect) continue;
     const federation::Peering& p = *v.in_effect;
@@ -45,16 +42,31 @@ void link_peers(const federation::PeeringSet& set, const identity::Directory& di
       continue;
     }
     link.partner_country = theirs->country;
-    const std::string id = link.them().broker_id;
-    if (out->peers.count(id) != 0 || twice.count(id) != 0) {
-      // Two peerings naming one partner broker: which terms apply would be
-      // a guess, so neither does.
-      twice.insert(id);
-      out->peers.erase(id);
-      out->peering_issues.push_back(what + ": not used: another peering in effect also names " + id);
-      continue;
+    out->peers[link.them().broker_id].push_back(std::move(link));
+  }
+  // Links of one partner broker whose windows overlap: neither is used.
+  for (auto it = out->peers.begin(); it != out->peers.end();) {
+    std::vector<PeerLink>& links = it->second;
+    std::vector<bool> overlaps(links.size(), false);
+    for (std::size_t i = 0; i < links.size(); ++i) {
+      for (std::size_t j = i + 1; j < links.size(); ++j) {
+        const federation::Peering& x = links[i].peering;
+        const federation::Peering& y = links[j].peering;
+        if (x.not_before < y.not_after && y.not_before < x.not_after) overlaps[i] = overlaps[j] = true;
+      }
     }
-    out->peers.emplace(id, std::move(link));
+    std::vector<PeerLink> kept;
+    for (std::size_t i = 0; i < links.size(); ++i) {
+      if (!overlaps[i]) {
+        kept.push_back(std::move(links[i]));
+        continue;
+      }
+      out->peering_issues.push_back(
+          "peering " + links[i].peering.peering_id + " v" + std::to_string(links[i].peering.version) +
+          ": not used: another peering in effect names " + it->first + " for an overlapping time");
+    }
+    links = std::move(kept);
+    it = links.empty() ? out->peers.erase(it) : std::next(it);
   }
 }
 
@@ -62,25 +74,39 @@ void link_peers(const federation::PeeringSet& set, const identity::Directory& di
 
 const PeerLink* TrustSnapshot::peer(std::string_view node_id, std::int64_t now_seconds) const {
   auto it = peers.find(node_id);
-  if (it == peers.end() || !it->second.peering.valid_at(now_seconds)) return nullptr;
-  return &it->second;
+  if (it == peers.end()) return nullptr;
+  for (const PeerLink& link : it->second) {
+    if (link.peering.valid_at(now_seconds)) return &link;
+  }
+  return nullptr;
+}
+
+bool TrustSnapshot::is_partner_node(std::string_view node_id) const {
+  const identity::Credential* node = directory->node(node_id);
+  const identity::Authority* issuer = node == nullptr ? nullptr : directory->trust().authority(node->agency);
+  return issuer != nullptr && issuer->partner;
 }
 
 Status TrustSnapshot::check_session_node(std::string_view node_id, std::int64_t now_seconds) const {
   // FOREIGN_NODE first, then the credential's own reasons: the ZAP reply's
   // text starts with the code (docs/protocol.md 2.3).
   Status valid;
-  const identity::Credential* node = directory->node(node_id);
-  const identity::Authority* issuer = node == nullptr ? nullptr : directory->trust().authority(node->agency);
-  if (issuer != nullptr && issuer->partner && peer(node_id, now_seconds) == nullptr) {
+  if (is_partner_node(node_id) && peer(node_id, now_seconds) == nullptr) {
     auto it = peers.find(node_id);
-    valid.add(Code::FOREIGN_NODE, it != peers.end()
-                                      ? std::string(node_id) + " is the partner broker of peering " +
-                                            it->second.peering.peering_id + ", which is not valid now (valid " +
-                                            format_utc_seconds(it->second.peering.not_before) + " .. " +
-                                            format_utc_seconds(it->second.peering.not_after) + ")"
-                                      : std::string(node_id) + " belongs to partner agency " + node->agency +
-                                            ", which runs its own broker: connect it there");
+    if (it == peers.end()) {
+      valid.add(Code::FOREIGN_NODE, std::string(node_id) + " belongs to partner agency " +
+                                        directory->node(node_id)->agency +
+                                        ", which runs its own broker: connect it there");
+    } else {
+      std::string windows;
+      for (const PeerLink& link : it->second) {
+        windows += (windows.empty() ? "" : "; ") + link.peering.peering_id + " v" +
+                   std::to_string(link.peering.version) + " valid " + format_utc_seconds(link.peering.not_before) +
+                   " .. " + format_utc_seconds(link.peering.not_after);
+      }
+      valid.add(Code::FOREIGN_NODE,
+                std::string(node_id) + " is the partner broker of a peering that is not valid now (" + windows + ")");
+    }
   }
   valid.merge(directory->check_node(node_id, now_seconds));
   return valid;

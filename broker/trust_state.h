@@ -41,16 +41,21 @@ struct TrustSnapshot {
   policy::TopicPolicy topics;
   std::uint64_t generation = 0;
   std::string broker_id;  // this broker's own id in `directory`
-  // By the partner broker's node id: the peerings in effect (whatever their
-  // window) naming this broker and, on the other side, a partner agency's
-  // broker whose credential carries the keys the peering names.
-  std::map<std::string, PeerLink, std::less<>> peers;
+  // By the partner broker's node id: the peerings in effect naming this
+  // broker and, on the other side, a partner agency's broker whose
+  // credential carries the keys the peering names; several when their
+  // windows do not overlap (a peering renewed under a new id), none of
+  // those whose windows overlap (which terms apply would be a guess).
+  std::map<std::string, std::vector<PeerLink>, std::less<>> peers;
   // Why a peering file or version is not used here (logged at each reload).
   std::vector<std::string> peering_issues;
 
   // The link of `node_id` when it is a partner's broker of a peering in
   // effect and valid at `now_seconds`; nullptr otherwise.
   const PeerLink* peer(std::string_view node_id, std::int64_t now_seconds) const;
+  // Whether `node_id` is a node of a partner agency (its brokers included),
+  // whatever any peering says: such a node is never served as one of ours.
+  bool is_partner_node(std::string_view node_id) const;
 
   // Whether `node_id` may hold a session now: its credential valid and
   // unrevoked (Directory::check_node's reasons) and its agency not a partner

@@ -20,6 +20,15 @@ policy::DeliveryDecision decide_crossing(const Crossing& c, const CrossingQuesti
                                          " lets cross to " + c.partner_agency + " (" +
                                          (allowed.empty() ? "none" : allowed) + ")");
   }
+  if (q.originator_agency != c.our_agency) {
+    d.topic.add(Code::NO_PEERING,
+                "its originator is a node of " +
+                    (q.originator_agency.empty() ? std::string("no known agency") : q.originator_agency) + ", not of " +
+                    c.our_agency + ": " + which + " carries " + c.our_agency + "'s reports only");
+  }
+  if (q.accepted_ms < c.peering->not_before * 1000) {
+    d.topic.add(Code::NO_PEERING, "accepted before " + which + " took effect: no backlog crosses from before it");
+  }
   std::vector<std::string> required = way.releasable_to;
   if (!std::binary_search(required.begin(), required.end(), c.partner_country)) {
     required.insert(std::upper_bound(required.begin(), required.end(), c.partner_country), c.partner_country);

@@ -4,7 +4,11 @@
 // decide_delivery. Pure: no I/O, no clock.
 //
 // The report crosses only when its topic is one the peering lets cross
-// this way (PEERING_TOPIC otherwise: every section withheld). A section
+// this way (PEERING_TOPIC otherwise), its originator is a node of our
+// party's agency (NO_PEERING otherwise: a co-tenant agency of our broker
+// signed no peering) and it was accepted once this version was valid
+// (NO_PEERING otherwise: a cursor kept from an older peering carries no
+// backlog from before this one); otherwise every section is withheld. A section
 // crosses when all of these hold, and is torn off (crosses as its
 // commitment) with every reason that fails:
 //   - its classification is at most the direction's ceiling
@@ -12,12 +16,15 @@
 //   - it is releasable to the partner agency's country and to every country
 //     the direction requires (COUNTRY_NOT_RELEASABLE, naming each; an empty
 //     releasable-to reads as the originator's country alone);
-//   - it is sealed to at least one node of the partner agency
-//     (NOT_ADDRESSED): a section none of theirs can open does not leave.
+//   - it is sealed to at least one node of the partner agency whom its
+//     label admits now (NOT_ADDRESSED): a section none of theirs may open
+//     does not leave. The caller judges that (policy::label_admits: valid,
+//     cleared, in the label's units), as at every delivery to a node.
 // The originator's signature is never touched: a torn-off section still
 // verifies by its commitment.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -30,12 +37,14 @@ namespace tearline::federation {
 
 struct CrossingSection {
   const policy::Label* label = nullptr;  // borrowed; never null
-  bool sealed_to_partner = false;        // a key wrap for a node of the partner agency
+  bool sealed_to_partner = false;        // a key wrap for a node of theirs the label admits now
 };
 
 struct CrossingQuestion {
   std::string_view topic;
   std::string originator_country;
+  std::string originator_agency;
+  std::int64_t accepted_ms = 0;  // when this broker's store accepted it
   std::vector<CrossingSection> sections;
 };
 
@@ -43,6 +52,7 @@ struct CrossingQuestion {
 struct Crossing {
   const Peering* peering = nullptr;       // borrowed; never null
   const PeeringDirection* way = nullptr;  // the direction towards the partner
+  std::string our_agency;                 // our party's
   std::string partner_agency, partner_country;
 };
 

@@ -305,8 +305,15 @@ Status import_charters(const identity::PkiPaths& pki, const identity::TrustStore
     const fs::path target = pki.charter(unit, body.version());
     v1::SignedObject out = parsed->first;
     auto held = read_file(target, kMaxObject);
-    if (auto mine = held ? parse_object<v1::CharterBody>(*held, name) : std::nullopt;
-        mine && mine->first.body() == out.body()) {
+    if (auto mine = held ? parse_object<v1::CharterBody>(*held, name) : std::nullopt) {
+      if (mine->first.body() != out.body()) {
+        // Our copy may carry our consent to its terms: never replaced.
+        refuse(sum, name,
+               Status::fail(Code::DUPLICATE_OBJECT, "charter " + unit + " v" + std::to_string(body.version()) +
+                                                        " is held here with other terms: " + r.agency +
+                                                        " publishes a new version instead"));
+        continue;
+      }
       out = merge_signatures(mine->first, out, both, crypto::tags::kCharter);
     }
     auto written = write_if_changed(target, serialize_canonical(out));

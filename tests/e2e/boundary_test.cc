@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <string>
 #include <thread>
@@ -39,12 +40,9 @@ constexpr int kWaitMs = 5000;
 
 std::int64_t now() { return SystemClock::instance().now_seconds(); }
 
-// DEA's boundary broker, a partner agency, and the peering: intel.routes.>
-// and intel.finance.> may cross from DIRAN to DEA up to SECRET, releasable
-// to USA; nothing the other way.
-void make_peering(BrokerFixture& fx, std::int64_t not_after) {
-  const identity::PkiPaths& pki = fx.pki();
-  REQUIRE(identity::issue_node(pki, {"dea-broker", "DEA", v1::UNCLASSIFIED, {"broker"}, now() - 60, now() + 86400, 0}));
+// DIRAN to DEA: intel.routes.> and intel.finance.> up to SECRET,
+// releasable to USA; nothing the other way.
+federation::PeeringDraft draft_of(std::int64_t not_after) {
   federation::PeeringDraft d;
   d.peering_id = "diran-dea";
   d.first_agency = "DIRAN";
@@ -58,12 +56,38 @@ void make_peering(BrokerFixture& fx, std::int64_t not_after) {
   d.second_to_first.set_ceiling(v1::UNCLASSIFIED);
   d.not_before = now() - 60;
   d.not_after = not_after;
-  auto version = federation::create_peering_file(pki, d, now());
+  return d;
+}
+
+// DIRAN signs the version; DEA too when `dea` (DEA's authority key is in
+// the demo PKI: signed directly, as DEA would with its own PKI).
+void sign(const BrokerFixture& fx, std::uint64_t version, bool dea) {
+  REQUIRE(federation::cosign_peering_file(fx.pki(), "diran-dea", version, "DIRAN", now()));
+  if (!dea) return;
+  const auto path = federation::peering_file(fx.pki().directory(), "diran-dea", version);
+  auto bytes = read_file(path);
+  REQUIRE(bytes);
+  v1::SignedObject obj;
+  REQUIRE(obj.ParseFromArray(bytes->data(), static_cast<int>(bytes->size())));
+  auto key = crypto::read_authority_key(fx.pki().authority_key("DEA"));
+  REQUIRE(key);
+  auto trust = identity::TrustStore::load(fx.pki().trust_store());
+  REQUIRE(trust);
+  federation::cosign_peering(&obj, *trust->authority("DEA"), *key);
+  REQUIRE(write_file_atomic(path, serialize_canonical(obj), 0644));
+}
+
+// DEA's boundary broker (its credential carries the roles its agency gave
+// it: an admin role among them administers nothing here), peering v1 signed
+// by both, then DEA made a partner agency; the broker reloads.
+void make_peering(BrokerFixture& fx, std::int64_t not_after) {
+  const identity::PkiPaths& pki = fx.pki();
+  REQUIRE(identity::issue_node(
+      pki, {"dea-broker", "DEA", v1::UNCLASSIFIED, {"broker", "admin"}, now() - 60, now() + 86400, 0}));
+  auto version = federation::create_peering_file(pki, draft_of(not_after), now());
   INFO(version.status().to_string());
   REQUIRE(version);
-  // Both sign while both are this PKI's agencies; then DEA becomes a partner.
-  REQUIRE(federation::cosign_peering_file(pki, "diran-dea", *version, "DIRAN", now()));
-  REQUIRE(federation::cosign_peering_file(pki, "diran-dea", *version, "DEA", now()));
+  sign(fx, *version, /*dea=*/true);
   auto trust = identity::TrustStore::load(pki.trust_store());
   REQUIRE(trust);
   identity::TrustStore next;
@@ -111,7 +135,8 @@ TEST_CASE("boundary: a partner's broker receives only what the peering lets cros
     fx.reload();
     CHECK(fx.connect("dea-stray-broker"));  // DEA is not a partner yet: served as any DEA node
   }
-  make_peering(fx, now() + 86400);
+  const std::int64_t until = now() + 86400;
+  make_peering(fx, until);
   {
     INFO("a DEA broker no peering names is a partner's node: FOREIGN_NODE");
     auto stray = fx.connect("dea-stray-broker");
@@ -121,18 +146,25 @@ TEST_CASE("boundary: a partner's broker receives only what the peering lets cros
   auto peer = fx.connect("dea-broker");
   INFO((peer ? std::string() : peer.status().to_string()));
   REQUIRE(peer);
-  client::Session& dea_broker = **peer;
-  {
-    const Status outside = dea_broker.subscribe({"ops.>"});
+  std::unique_ptr<client::Session> dea_broker = std::move(peer).value();
+  for (const char* wider : {"ops.>", "intel.>", ">"}) {
+    INFO(wider);
+    const Status outside = dea_broker->subscribe({wider});
     CHECK(testing::code_names(outside) == Strings{"PEERING_TOPIC"});
-    CHECK(outside.to_string().find("meets no topic peering diran-dea v1 lets cross to DEA") != std::string::npos);
+    CHECK(outside.to_string().find("is not within the topics peering diran-dea v1 lets cross to DEA") !=
+          std::string::npos);
   }
-  REQUIRE(dea_broker.subscribe({"intel.>"}));
+  const std::vector<std::string> patterns = {"intel.routes.>", "intel.finance.>"};
+  REQUIRE(dea_broker->subscribe(patterns));
   {
-    auto published = dea_broker.publish(testing::draft("intel.routes.north", {{testing::kEveryone, "x"}}));
+    auto published = dea_broker->publish(testing::draft("intel.routes.north", {{testing::kEveryone, "x"}}));
     REQUIRE(published);
     CHECK_FALSE(published->accepted);
     CHECK(testing::code_names(published->status) == Strings{"NOT_AUTHORIZED"});
+    auto status = dea_broker->status();
+    REQUIRE_FALSE(status);
+    CHECK(testing::code_names(status.status()) == Strings{"NOT_AUTHORIZED"});
+    CHECK(status.status().to_string().find("does not administer this broker") != std::string::npos);
   }
 
   auto commander = testing::must_connect(fx, "diran-cucuta-commander");
@@ -142,19 +174,12 @@ TEST_CASE("boundary: a partner's broker receives only what the peering lets cros
   auto sent = commander->publish(testing::draft("intel.routes.north", {crosses, colombia_only, too_high}));
   REQUIRE(sent);
   REQUIRE(sent->accepted);
-  auto got = dea_broker.receive(kWaitMs);
+  auto got = dea_broker->receive(kWaitMs);
   REQUIRE(got);
   INFO(got->verification.to_string());
   CHECK(got->verification);  // the originator's signature verifies over the torn copy
   CHECK(got->report_id_hex == to_hex(sent->report_id));
   CHECK(statuses(*got) == Strings{"not addressed", "withheld", "withheld"});
-
-  // A topic the peering does not name, though dea-broker's pattern matches it.
-  auto finance = commander->publish(testing::draft("intel.hq.budget", {crosses}));
-  REQUIRE(finance);
-  REQUIRE(finance->accepted);
-  CHECK_FALSE(dea_broker.receive(500));
-
   {
     INFO("a partner's broker is no witness of acceptance here: a receipt it signs does not verify");
     v1::Report copy;
@@ -168,8 +193,51 @@ TEST_CASE("boundary: a partner's broker receives only what the peering lets cros
     auto verdict = receipt::verify_acceptance(forged.front(), digest, **dir);
     REQUIRE_FALSE(verdict);
     CHECK(verdict.status().to_string().find("'dea-broker' is a broker of partner agency DEA") != std::string::npos);
-    auto genuine = receipt::verify_acceptance(got->receipt, digest, **dir);
-    CHECK(genuine);
+    CHECK(receipt::verify_acceptance(got->receipt, digest, **dir));
+  }
+  {
+    INFO("a co-tenant agency's report does not cross a peering DIRAN signed");
+    auto fudra = testing::must_connect(fx, "fudra-lab-ops");
+    auto theirs =
+        fudra->publish(testing::draft("intel.routes.lab", {{label(v1::CONFIDENTIAL, {"COL", "USA"}), "lab"}}));
+    REQUIRE(theirs);
+    REQUIRE(theirs->accepted);
+  }
+  {
+    INFO("a unit section crosses while a member of theirs may read it; once revoked, the catch-up leaves it home");
+    const testing::Section unit_only{label(v1::SECRET, {"COL", "USA"}, {"cucuta-jtf"}), "the safe house"};
+    auto live = commander->publish(testing::draft("intel.routes.unit", {unit_only}));
+    REQUIRE(live);
+    REQUIRE(live->accepted);
+    auto crossed = dea_broker->receive(kWaitMs);
+    REQUIRE(crossed);
+    CHECK(crossed->report_id_hex == to_hex(live->report_id));
+    CHECK(statuses(*crossed) == Strings{"not addressed"});
+    dea_broker.reset();  // the link goes down
+    auto later = commander->publish(testing::draft("intel.routes.unit", {unit_only}));
+    REQUIRE(later);
+    REQUIRE(later->accepted);
+    fx.revoke("DEA", "dea-cucuta-agent");
+    auto again = fx.connect("dea-broker");
+    REQUIRE(again);
+    dea_broker = std::move(again).value();
+    REQUIRE(dea_broker->subscribe(patterns));
+    CHECK_FALSE(dea_broker->receive(1500));
+  }
+  {
+    INFO("narrowed by DIRAN alone while the link is up: intel.finance.> no longer crosses");
+    federation::PeeringDraft narrower = draft_of(until);
+    narrower.first_to_second.clear_topics();
+    narrower.first_to_second.add_topics("intel.routes.>");
+    narrower.not_before = now() - 30;
+    narrower.version = 2;
+    REQUIRE(federation::create_peering_file(fx.pki(), narrower, now()));
+    sign(fx, 2, /*dea=*/false);
+    fx.reload();
+    auto finance = commander->publish(testing::draft("intel.finance.cash", {crosses}));
+    REQUIRE(finance);
+    REQUIRE(finance->accepted);
+    CHECK_FALSE(dea_broker->receive(1500));
   }
 
   const Strings audit = audit_mentions(fx, "dea-broker");
@@ -181,19 +249,23 @@ TEST_CASE("boundary: a partner's broker receives only what the peering lets cros
                      "SECRET of peering diran-dea v1 towards DEA"));
   CHECK(any_contains(audit, "dea-broker delivered sections 1"));
   CHECK(any_contains(audit,
-                     "dea-broker withheld all sections: PEERING_TOPIC: topic intel.hq.budget is not among the "
-                     "topics peering diran-dea v1 lets cross to DEA (intel.routes.>, intel.finance.>)"));
+                     "dea-broker withheld all sections: NO_PEERING: its originator is a node of FUDRA, not of "
+                     "DIRAN: peering diran-dea v1 carries DIRAN's reports only"));
+  CHECK(any_contains(audit, "section 1: NOT_ADDRESSED: sealed to no node of DEA"));
+  CHECK(any_contains(audit,
+                     "dea-broker withheld all sections: PEERING_TOPIC: topic intel.finance.cash is not among the "
+                     "topics peering diran-dea v2 lets cross to DEA (intel.routes.>)"));
 }
 
 TEST_CASE("boundary: a peering outside its window admits no partner broker", "[e2e]") {
   BrokerFixture fx;
-  make_peering(fx, now() + 2);
+  make_peering(fx, now() + 5);
   auto linked = fx.connect("dea-broker");
   REQUIRE(linked);
   // Past its end, housekeeping closes the session and the next handshake
   // is refused.
   std::optional<Status> closed;
-  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(12);
   while (!closed && std::chrono::steady_clock::now() < until) {
     CHECK_FALSE((*linked)->receive(100));
     closed = (*linked)->take_session_error();
@@ -201,7 +273,7 @@ TEST_CASE("boundary: a peering outside its window admits no partner broker", "[e
   REQUIRE(closed);
   CHECK(code_name(closed->code()) == "SESSION_REVOKED");
   CHECK(closed->has(Code::FOREIGN_NODE));
-  CHECK(closed->to_string().find("is the partner broker of peering diran-dea, which is not valid now") !=
+  CHECK(closed->to_string().find("is the partner broker of a peering that is not valid now (diran-dea v1 valid") !=
         std::string::npos);
   auto late = fx.connect("dea-broker");
   REQUIRE_FALSE(late);

@@ -11,8 +11,13 @@ namespace {
 using federation::CrossingQuestion;
 using federation::CrossingSection;
 
+constexpr std::int64_t kNotBefore = 1780000000;
+constexpr std::int64_t kAccepted = (kNotBefore + 60) * 1000;
+
 federation::Peering peering() {
   federation::Peering p;
+  p.not_before = kNotBefore;
+  p.not_after = kNotBefore + 86400;
   p.peering_id = "diran-dea";
   p.version = 3;
   p.first.agency = "DIRAN";
@@ -25,7 +30,7 @@ federation::Peering peering() {
 
 policy::DeliveryDecision decide(const CrossingQuestion& q) {
   static const federation::Peering p = peering();
-  return federation::decide_crossing({&p, &p.first_to_second, "DEA", "USA"}, q);
+  return federation::decide_crossing({&p, &p.first_to_second, "DIRAN", "DEA", "USA"}, q);
 }
 
 std::vector<std::string> codes_of(const policy::Decision& d) {
@@ -48,11 +53,12 @@ TEST_CASE("crossing: each section is judged by the ceiling, the releasability an
   const policy::Label home_only = make(v1::RESTRICTED, {});  // the originator's country alone
   CrossingQuestion q{"intel.routes.north",
                      "COL",
+                     "DIRAN",
+                     kAccepted,
                      {CrossingSection{&ok, true}, CrossingSection{&high, true}, CrossingSection{&no_usa, true},
                       CrossingSection{&no_gbr, true}, CrossingSection{&home_only, true}, CrossingSection{&ok, false}}};
   const policy::DeliveryDecision d = decide(q);
   CHECK(d.topic);
-  CHECK(d.credential);
   REQUIRE(d.sections.size() == 6);
   CHECK(d.sections[0].allowed());
   CHECK(d.sections[0].grounds.size() == 3);
@@ -72,12 +78,26 @@ TEST_CASE("crossing: a topic the peering does not name withholds every section")
   const policy::Label ok = make(v1::SECRET, {"COL", "GBR", "USA"});
   for (const char* topic : {"intel.hq.budget", "intel.labs.a.b", "intel.routes"}) {
     INFO(topic);
-    const policy::DeliveryDecision d = decide({topic, "COL", {CrossingSection{&ok, true}}});
+    const policy::DeliveryDecision d = decide({topic, "COL", "DIRAN", kAccepted, {CrossingSection{&ok, true}}});
     CHECK(d.topic.code() == Code::PEERING_TOPIC);
     CHECK_FALSE(d.any_delivered());
     CHECK(codes_of(d.sections[0]) == std::vector<std::string>{"PEERING_TOPIC"});
   }
-  CHECK(decide({"intel.labs.guaviare", "COL", {CrossingSection{&ok, true}}}).all_delivered());
+  CHECK(decide({"intel.labs.guaviare", "COL", "DIRAN", kAccepted, {CrossingSection{&ok, true}}}).all_delivered());
+}
+
+TEST_CASE("crossing: only our party's agency's reports cross, and none accepted before the version took effect") {
+  const policy::Label ok = make(v1::SECRET, {"COL", "GBR", "USA"});
+  const policy::DeliveryDecision cotenant =
+      decide({"intel.routes.x", "COL", "FUDRA", kAccepted, {CrossingSection{&ok, true}}});
+  CHECK(cotenant.topic.code() == Code::NO_PEERING);
+  CHECK(cotenant.topic.to_string().find("a node of FUDRA, not of DIRAN") != std::string::npos);
+  CHECK_FALSE(cotenant.any_delivered());
+  const policy::DeliveryDecision old =
+      decide({"intel.routes.x", "COL", "DIRAN", kNotBefore * 1000 - 1, {CrossingSection{&ok, true}}});
+  CHECK(old.topic.code() == Code::NO_PEERING);
+  CHECK(old.topic.to_string().find("accepted before peering diran-dea v3 took effect") != std::string::npos);
+  CHECK(decide({"intel.routes.x", "COL", "DIRAN", kNotBefore * 1000, {CrossingSection{&ok, true}}}).all_delivered());
 }
 
 }  // namespace tearline::identity_test
