@@ -3,7 +3,6 @@
 #include <algorithm>
 
 #include "federation/crossing.h"
-#include "policy/decisions.h"
 
 #include <algorithm>
 
@@ -136,14 +135,10 @@ policy::DeliveryDecision Router::judge(const TrustSnapshot& trust, std::string_v
     q.accepted_ms = r.accepted_ms;
     for (const auto& sec : rep.sections) {
       // A recipient counts when it is one of theirs whom the label admits
-      // now (valid, cleared, in the label's units), as a node of ours must
-      // be at each delivery; never a broker.
-      const bool theirs = std::any_of(sec.recipients.begin(), sec.recipients.end(), [&](const std::string& id) {
-        const identity::Credential* c = trust.directory->node(id);
-        return c != nullptr && c->agency == crossing.partner_agency && !c->has_role(identity::kBrokerRole) &&
-               policy::label_admits(*trust.directory, id, *sec.label, q.originator_country, now_s).allowed();
-      });
-      q.sections.push_back(federation::CrossingSection{&*sec.label, theirs});
+      // now, as a node of ours must be at each delivery.
+      q.sections.push_back(federation::CrossingSection{
+          &*sec.label, federation::sealed_to_admitted_partner(*trust.directory, sec.recipients, *sec.label,
+                                                              crossing.partner_agency, q.originator_country, now_s)});
     }
     policy::DeliveryDecision d = federation::decide_crossing(crossing, q);
     d.credential = trust.directory->check_node(node, now_s);

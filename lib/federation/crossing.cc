@@ -3,9 +3,20 @@
 #include <algorithm>
 
 #include "identity/objects.h"
+#include "policy/decisions.h"
 #include "policy/topic.h"
 
 namespace tearline::federation {
+
+bool sealed_to_admitted_partner(const identity::Directory& directory, const std::vector<std::string>& recipients,
+                                const policy::Label& label, std::string_view partner_agency,
+                                const std::string& originator_country, std::int64_t t) {
+  return std::any_of(recipients.begin(), recipients.end(), [&](const std::string& id) {
+    const identity::Credential* c = directory.node(id);
+    return c != nullptr && c->agency == partner_agency && !c->has_role(identity::kBrokerRole) &&
+           policy::label_admits(directory, id, label, originator_country, t).allowed();
+  });
+}
 
 policy::DeliveryDecision decide_crossing(const Crossing& c, const CrossingQuestion& q) {
   policy::DeliveryDecision d;

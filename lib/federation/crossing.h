@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "federation/peering.h"
+#include "identity/directory.h"
 #include "policy/delivery.h"
 #include "policy/label.h"
 
@@ -55,6 +56,14 @@ struct Crossing {
   std::string our_agency;                 // our party's
   std::string partner_agency, partner_country;
 };
+
+// Whether one of `recipients` (a section's key-wrap node ids) is a node of
+// `partner_agency`, not a broker, whom `label` admits at `t`
+// (policy::label_admits): CrossingSection::sealed_to_partner, as the
+// sending broker and `tearline explain` judge it.
+bool sealed_to_admitted_partner(const identity::Directory& directory, const std::vector<std::string>& recipients,
+                                const policy::Label& label, std::string_view partner_agency,
+                                const std::string& originator_country, std::int64_t t);
 
 // The decision, shaped like policy::decide_delivery's (its `credential` is
 // left OK: the partner broker's session was admitted on its credential and

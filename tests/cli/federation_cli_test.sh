@@ -3,10 +3,12 @@
 # agencies' PKIs, each made with its own `tearline certs`, meet with
 # `certs import` (pinned only with the key told out of band) and agree a
 # peering with `certs peering create|cosign|show`, each signing its own copy.
-# Usage: federation_cli_test.sh PATH/TO/tearline
+# `tearline explain` then says what of a report would cross the peering.
+# Usage: federation_cli_test.sh PATH/TO/tearline PATH/TO/receipt_fixture
 set -euo pipefail
 
 TL=${1:?path of the tearline binary}
+FIX=${2:?path of receipt_fixture}
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/tearline-federation-cli.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 A=$WORK/diran
@@ -102,6 +104,22 @@ assert p["in_effect"]["directions"][0]["ceiling"] == "SECRET"
 assert doc["files"][0]["reasons"] == [] and doc["files"][0]["awaiting"] == []
 PY
 
+echo "== explain: what of a report would cross the peering"
+# One UNCLASSIFIED section releasable to COL, MEX and USA on intel.receipts,
+# sealed by diran-analyst to every node its label admits, dea-agent among them.
+"$FIX" report "$A" diran-analyst "$(date +%s%3N)" "$WORK/r.report"
+run 0 explain "$WORK/r.report" --pki "$A" --node diran-analyst
+out_has '^peerings \(1\): what would cross each boundary$'
+out_has '^  diran-dea v1, DIRAN -> DEA \(broker dea-broker\): crosses sections 1$'
+run 0 explain "$WORK/r.report" --pki "$B" --json
+python3 - "$WORK/out" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))["crossings"]
+assert len(c) == 1 and c[0]["decision"] == "crosses sections 1", c
+assert c[0]["from_agency"] == "DIRAN" and c[0]["to_broker"] == "dea-broker", c
+assert c[0]["sections"][0]["decision"] == "crosses" and c[0]["reasons"] == [], c
+PY
+
 echo "== a one-sided narrower version takes effect; a one-sided wider one does not"
 run 0 certs peering create --pki "$A" --id diran-dea --first DIRAN --first-broker diran-broker --second DEA \
   --second-broker dea-broker --first-to-second-topic 'intel.labs.>' --first-to-second-ceiling CONFIDENTIAL \
@@ -116,6 +134,9 @@ run 0 certs peering cosign --pki "$A" --id diran-dea --version 3 --agency DIRAN
 run 0 certs peering show --pki "$A" --id diran-dea
 out_has '^  diran-dea between DEA and DIRAN: v2 IN_EFFECT$'
 out_has '^    passed over: PEERING_WIDENED: v3, signed by DIRAN alone, does not narrow v2: '
+run 0 explain "$WORK/r.report" --pki "$A" --node diran-analyst
+out_has '^  diran-dea v2, DIRAN -> DEA \(broker dea-broker\): does not cross$'
+out_has '^    PEERING_TOPIC: topic intel.receipts is not among the topics peering diran-dea v2 lets cross to DEA \(intel.labs.>\)$'
 
 echo "== a partner's object that does not verify is refused, the rest imported, exit 1; --json"
 cp "$B/directory/credentials/dea-agent.cred" "$WORK/agent.cred"

@@ -8,6 +8,11 @@
 // sealed to the node. A node whose credential is not valid at created-at is
 // refused with the credential's reasons only (it is delivered nothing).
 //
+// Then, for each peering in effect in the directory's folder
+// (docs/federation.md), what of the report would cross from the
+// originator's agency to its partner, and every reason each other section
+// would be torn off.
+//
 // --json prints the same as one CliExplanation object
 // (proto/tearline/v1/cli_admin.proto).
 //
@@ -24,6 +29,8 @@
 #include "cli/common/commands.h"
 #include "cli/common/print.h"
 #include "cli/node/node_options.h"
+#include "federation/crossing.h"
+#include "federation/peering_files.h"
 #include "policy/delivery.h"
 #include "report/verify.h"
 #include "tearline/v1/cli_admin.pb.h"
@@ -66,6 +73,9 @@ void add_reasons(const Status& status, google::protobuf::RepeatedPtrField<v1::Re
   }
 }
 
+// Stands for the label of a section withheld in this copy (not judged).
+const policy::Label kNoLabel{};
+
 constexpr std::string_view kMayRead = "may read";
 constexpr std::string_view kNotAddressed = "may read, not addressed";
 constexpr std::string_view kMayNotRead = "may not read";
@@ -94,6 +104,77 @@ v1::CliNodeDecision explain_node(const report::VerifiedReport& rep, const report
     add_reasons(denials, out.mutable_reasons());
   }
   return out;
+}
+
+// The report at each peering in effect and valid at `t` in the directory's
+// folder: from the originator's agency (when a party; else the first
+// party, and the originator's agency is the reason nothing crosses) to the
+// other. The broker's own decision (federation::decide_crossing), judged at
+// created-at, which stands in for the time the sending broker accepted it.
+std::vector<v1::CliCrossing> explain_crossings(const report::VerifiedReport& rep, const identity::Directory& dir,
+                                               const std::filesystem::path& dir_path, std::int64_t t) {
+  std::vector<v1::CliCrossing> out;
+  const federation::PeeringSet set = federation::load_peerings(dir_path, dir);
+  for (const auto& v : set.peerings) {
+    if (!v.in_effect || !v.in_effect->valid_at(t)) continue;
+    const federation::Peering& p = *v.in_effect;
+    const bool from_second = p.second.agency == rep.originator.agency;
+    const federation::PeeringParty& from = from_second ? p.second : p.first;
+    const federation::PeeringParty& to = from_second ? p.first : p.second;
+    const identity::Authority* partner = dir.trust().authority(to.agency);
+    const federation::Crossing crossing{&p, from_second ? &p.second_to_first : &p.first_to_second, from.agency,
+                                        to.agency, partner != nullptr ? partner->country : std::string()};
+    federation::CrossingQuestion q;
+    q.topic = rep.header.topic();
+    q.originator_country = rep.originator.country;
+    q.originator_agency = rep.originator.agency;
+    q.accepted_ms = rep.header.created_at_ms();
+    std::vector<bool> present;
+    for (const auto& section : rep.sections) {
+      present.push_back(section.present);
+      const bool theirs =
+          section.present && federation::sealed_to_admitted_partner(dir, section.recipients, *section.label, to.agency,
+                                                                    q.originator_country, t);
+      q.sections.push_back(federation::CrossingSection{section.present ? &*section.label : &kNoLabel, theirs});
+    }
+    const policy::DeliveryDecision d = federation::decide_crossing(crossing, q);
+    v1::CliCrossing c;
+    c.set_peering_id(p.peering_id);
+    c.set_version(p.version);
+    c.set_from_agency(from.agency);
+    c.set_to_agency(to.agency);
+    c.set_to_broker(to.broker_id);
+    add_reasons(d.topic, c.mutable_reasons());
+    std::vector<std::string> crossing_sections;
+    for (std::size_t i = 0; i < d.sections.size(); ++i) {
+      auto* m = c.add_sections();
+      m->set_node("section " + std::to_string(i + 1));
+      if (!present[i]) {
+        m->set_decision("withheld in this copy");
+        continue;
+      }
+      const policy::Decision& sec = d.sections[i];
+      m->set_decision(sec.allowed() ? "crosses" : "torn off");
+      for (const auto& g : sec.grounds) m->add_grounds(g);
+      add_reasons(sec.denials, m->mutable_reasons());
+      if (sec.allowed()) crossing_sections.push_back(std::to_string(i + 1));
+    }
+    c.set_decision(crossing_sections.empty() ? "does not cross" : "crosses sections " + join(crossing_sections, ","));
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+void print_crossing(const v1::CliCrossing& c) {
+  std::cout << "  " << c.peering_id() << " v" << c.version() << ", " << c.from_agency() << " -> " << c.to_agency()
+            << " (broker " << c.to_broker() << "): " << c.decision() << "\n";
+  for (const auto& r : c.reasons()) std::cout << "    " << r.name() << ": " << r.message() << "\n";
+  if (c.reasons_size() > 0) return;  // every section shares those reasons
+  for (const auto& s : c.sections()) {
+    if (s.decision() != "torn off") continue;
+    std::cout << "    " << s.node() << " torn off:\n";
+    for (const auto& r : s.reasons()) std::cout << "      " << r.name() << ": " << r.message() << "\n";
+  }
 }
 
 void print_node(const v1::CliNodeDecision& n) {
@@ -130,6 +211,10 @@ void print_text(const v1::CliExplanation& e, const std::vector<std::string>& lab
     std::cout << labels[section.index() - 1] << "\n"
               << "  sealed to: " << join(sealed, ", ", "no one") << "\n";
     for (const auto& n : section.nodes()) print_node(n);
+  }
+  if (e.crossings_size() > 0) {
+    std::cout << "\npeerings (" << e.crossings_size() << "): what would cross each boundary\n";
+    for (const auto& c : e.crossings()) print_crossing(c);
   }
 }
 
@@ -209,6 +294,7 @@ void run_explain(const ExplainOptions& o) {
       *m->add_nodes() = explain_node(rep, section, *dir, topics ? &*topics : nullptr, node, t);
     }
   }
+  for (auto& c : explain_crossings(rep, *dir, dir_path, t)) *out.add_crossings() = std::move(c);
   if (o.json) {
     std::cout << to_json(out) << "\n";
   } else {
