@@ -294,7 +294,8 @@ Status cosign_charter_file(const PkiPaths& pki, const std::string& unit, std::ui
 Result<std::uint64_t> revoke(const PkiPaths& pki, const std::string& agency,
                              const std::vector<CredentialRevocation>& credentials,
                              const std::vector<std::pair<std::string, std::uint64_t>>& charters,
-                             std::int64_t now_seconds) {
+                             std::int64_t now_seconds,
+                             const std::vector<std::pair<std::string, std::uint64_t>>& peerings) {
   auto trust = TrustStore::load(pki.trust_store());
   if (!trust) return trust.status();
   auto signer = load_signer(pki, *trust, agency);
@@ -308,6 +309,7 @@ Result<std::uint64_t> revoke(const PkiPaths& pki, const std::string& agency,
   }
   v1::RevocationListBody body;
   std::map<std::uint64_t, Revocation> revoked;
+  std::map<std::string, std::uint64_t> revoked_peerings;
   std::error_code ec;
   if (fs::exists(pki.revocation_list(agency), ec)) {
     auto bytes = read_file(pki.revocation_list(agency));
@@ -321,11 +323,20 @@ Result<std::uint64_t> revoke(const PkiPaths& pki, const std::string& agency,
       rc->set_unit_id(u);
       rc->set_version(v);
     }
-    for (const auto& [id, up_to] : current->revoked_peerings) {
-      auto* rp = body.add_revoked_peerings();
-      rp->set_peering_id(id);
-      rp->set_version(up_to);
+    revoked_peerings = current->revoked_peerings;
+  }
+  for (const auto& [id, up_to] : peerings) {
+    if (!is_valid_id(id) || up_to == 0) {
+      return Status::fail(Code::INVALID_FIELD,
+                          "peering '" + id + "' v" + std::to_string(up_to) + ": give a valid id and a version > 0");
     }
+    std::uint64_t& held = revoked_peerings[id];
+    held = std::max(held, up_to);
+  }
+  for (const auto& [id, up_to] : revoked_peerings) {
+    auto* rp = body.add_revoked_peerings();
+    rp->set_peering_id(id);
+    rp->set_version(up_to);
   }
   for (const auto& c : credentials) {
     Revocation why{c.reason, c.reason == RevocationReason::kCompromised ? c.compromised_at : 0};

@@ -161,10 +161,13 @@ struct CredentialRevocation {
 // the new reason and time (an agency may learn that a retired key was in
 // fact compromised). INVALID_FIELD for kLegacy or a compromised_at < 0.
 // Returns the new list number.
+// `peerings` (id, version): every version of the peering up to that one is
+// void (docs/federation.md); a peering already listed keeps the higher.
 Result<std::uint64_t> revoke(const PkiPaths& pki, const std::string& agency,
                              const std::vector<CredentialRevocation>& credentials,
                              const std::vector<std::pair<std::string, std::uint64_t>>& charters,
-                             std::int64_t now_seconds);
+                             std::int64_t now_seconds,
+                             const std::vector<std::pair<std::string, std::uint64_t>>& peerings = {});
 
 // Who the broker is in the directory: its credential, issued by `agency`
 // with role "broker", names its audit key as signing key (it signs

@@ -244,7 +244,7 @@ list_before=$(sha256sum <"$P2/directory/revocations/DEA.crl")
 run 2 certs revoke --pki "$P2" --agency DEA --serial 999 --reason retired
 err_line '^tearline: certs revoke: INVALID_FIELD: serial 999 names no credential of DEA in .*; DEA.s serials: .*dea-cucuta-agent'
 run 2 certs revoke --pki "$P2" --agency DEA
-err_line '^tearline: certs revoke: name what to revoke: --node ID or --serial N \(with --reason\), or --charter UNIT:VERSION$'
+err_line '^tearline: certs revoke: name what to revoke: --node ID or --serial N \(with --reason\), --charter UNIT:VERSION or --peering ID:VERSION$'
 run 2 certs revoke --pki "$P2"
 err_line '^tearline: certs revoke: name what to revoke'
 run 2 certs revoke --pki "$P2" --node ghost --reason retired

@@ -138,6 +138,21 @@ run 0 explain "$WORK/r.report" --pki "$A" --node diran-analyst
 out_has '^  diran-dea v2, DIRAN -> DEA \(broker dea-broker\): does not cross$'
 out_has '^    PEERING_TOPIC: topic intel.receipts is not among the topics peering diran-dea v2 lets cross to DEA \(intel.labs.>\)$'
 
+echo "== a revocation list of a party ends the peering; no other agency's names it"
+run 1 certs revoke --pki "$A" --agency DEA --peering diran-dea:2
+one_err_line '^tearline: certs revoke: DEA is a partner agency here: it revokes with its own PKI'
+run 0 certs init-authority --pki "$A" --agency FUDRA --country COL
+run 1 certs revoke --pki "$A" --agency FUDRA --peering diran-dea:2
+one_err_line '^tearline: certs revoke: FUDRA is not a party of peering diran-dea \(parties: DIRAN, DEA\): only a party.s revocation list ends it$'
+run 2 certs revoke --pki "$A" --agency DIRAN --peering diran-dea:9
+one_err_line 'peering diran-dea v9 does not exist in .*; the latest version is v3$'
+run 0 certs revoke --pki "$A" --agency DIRAN --peering diran-dea:2
+out_has '^  peering diran-dea: every version up to v2 is void; a new version needs both agencies. signatures$'
+run 1 certs peering show --pki "$A" --id diran-dea
+out_has '^  diran-dea between DEA and DIRAN: NOT_IN_EFFECT: NO_PEERING: .*v1 is revoked \(every version up to v2\)'
+run 0 certs show --pki "$A"
+out_has 'peerings \[diran-dea up to v2\]'
+
 echo "== a partner's object that does not verify is refused, the rest imported, exit 1; --json"
 cp "$B/directory/credentials/dea-agent.cred" "$WORK/agent.cred"
 flip_byte "$B/directory/credentials/dea-agent.cred" -3

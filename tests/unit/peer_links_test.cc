@@ -111,6 +111,12 @@ TEST_CASE("peer links: a peering in effect links its partner broker while its wi
   CHECK(snap->check_session_node("dea-broker", now()));
   CHECK(snap->check_session_node("dea-broker", now() + 2 * kDay).code() == Code::FOREIGN_NODE);
   CHECK(snap->peering_issues.empty());
+
+  // A party's revocation list ends it at the next reload.
+  REQUIRE(identity::revoke(w.pki, "DIRAN", {}, {}, now(), {{"diran-dea", 1}}));
+  const TrustSnapshotPtr revoked = w.reload();
+  CHECK(revoked->peers.empty());
+  CHECK(revoked->check_session_node("dea-broker", now()).code() == Code::FOREIGN_NODE);
 }
 
 TEST_CASE("peer links: two peerings naming one partner broker apply one after the other, never at once") {

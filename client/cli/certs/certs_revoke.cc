@@ -1,6 +1,6 @@
 // `tearline certs revoke`: issues the agency's next revocation list, with
 // everything its current list revokes plus the credentials (--serial, --node)
-// and charters (--charter) named. Refuses, before anything is written, a
+// charters (--charter) and peerings (--peering) named. Refuses, before anything is written, a
 // revoke naming nothing and a serial that names no credential of the agency
 // (exit 2, cli/common/exit_codes.h: an argument naming nothing is bad input,
 // like an unknown --node).
@@ -11,10 +11,12 @@
 #include <string>
 #include <vector>
 
+#include "base/canonical_proto.h"
 #include "base/files.h"
 #include "base/time_format.h"
 #include "cli/certs/certs_args.h"
 #include "cli/common/print.h"
+#include "federation/peering_files.h"
 #include "identity/pki.h"
 
 namespace tearline::cli::certs {
@@ -24,8 +26,41 @@ using identity::PkiPaths;
 
 struct RevokeOptions {
   std::string pki, agency, reason, compromised_at;
-  std::vector<std::string> serials, nodes, charters;
+  std::vector<std::string> serials, nodes, charters, peerings;
 };
+
+// --peering ID:VERSION: the version's file must exist and name `agency` as a
+// party (another agency's list does not count for a peering: revoked_up_to).
+std::pair<std::string, std::uint64_t> peering_to_revoke(std::string_view cmd, const PkiPaths& pki,
+                                                        const std::string& agency, const std::string& text) {
+  const auto colon = text.rfind(':');
+  if (colon == std::string::npos) usage(cmd, "--peering '" + text + "' must be ID:VERSION");
+  const std::string id = text.substr(0, colon);
+  require_id(cmd, "peering id", id);
+  const std::uint64_t version =
+      parse_number(cmd, "peering version", std::string_view(text).substr(colon + 1), 1, UINT64_MAX);
+  const auto file = federation::peering_file(pki.directory(), id, version);
+  auto bytes = read_file(file, 1u << 20);
+  if (!bytes) {
+    const std::uint64_t latest = federation::latest_peering_version(pki.directory(), id);
+    fail(cmd,
+         Status::fail(Code::INVALID_FIELD, "peering " + id + " v" + std::to_string(version) + " does not exist in " +
+                                               pki.directory().string() + "; " +
+                                               (latest == 0 ? "there is no version of " + id
+                                                            : "the latest version is v" + std::to_string(latest))));
+  }
+  tearline::v1::SignedObject obj;
+  tearline::v1::PeeringBody body;
+  Status parsed = parse_strict(*bytes, &obj, file.filename().string());
+  if (parsed) parsed = parse_strict(as_bytes(obj.body()), &body, file.filename().string());
+  if (!parsed) fail(cmd, parsed);
+  if (body.first().agency() != agency && body.second().agency() != agency) {
+    refuse(cmd, Code::WRONG_AUTHORITY,
+           agency + " is not a party of peering " + id + " (parties: " + body.first().agency() + ", " +
+               body.second().agency() + "): only a party's revocation list ends it");
+  }
+  return {id, version};
+}
 
 // --compromised-at: RFC 3339 UTC to the second ("2026-03-01T12:00:00Z") or
 // unix seconds; a revocation time is whole seconds (identity.proto).
@@ -113,8 +148,10 @@ void run_revoke(const RevokeOptions& o) {
   if (!o.compromised_at.empty() && (!credentials_named || reason != identity::RevocationReason::kCompromised)) {
     usage(cmd, "--compromised-at goes with --serial N --reason compromised (a retired key's signatures stand)");
   }
-  if (!credentials_named && o.charters.empty()) {
-    usage(cmd, "name what to revoke: --node ID or --serial N (with --reason), or --charter UNIT:VERSION");
+  if (!credentials_named && o.charters.empty() && o.peerings.empty()) {
+    usage(cmd,
+          "name what to revoke: --node ID or --serial N (with --reason), --charter UNIT:VERSION or --peering "
+          "ID:VERSION");
   }
   std::string agency = o.agency;
   if (agency.empty()) {
@@ -122,6 +159,10 @@ void run_revoke(const RevokeOptions& o) {
     agency = credential_of_node(cmd, pki, o.nodes.front()).agency;
   }
   require_id(cmd, "agency", agency);
+  if (const identity::Authority* a = load_trust(cmd, pki).authority(agency); a != nullptr && a->partner) {
+    refuse(cmd, Code::WRONG_AUTHORITY,
+           agency + " is a partner agency here: it revokes with its own PKI, and its list comes with certs import");
+  }
   std::vector<std::string> serial_texts = o.serials;
   const std::int64_t now = now_seconds();
   const std::int64_t since = o.compromised_at.empty() ? now : parse_compromised_at(cmd, o.compromised_at);
@@ -144,12 +185,19 @@ void run_revoke(const RevokeOptions& o) {
     require_charter_file(cmd, pki, unit, version);
     charters.emplace_back(unit, version);
   }
+  std::vector<std::pair<std::string, std::uint64_t>> peerings;
+  peerings.reserve(o.peerings.size());
+  for (const auto& p : o.peerings) peerings.push_back(peering_to_revoke(cmd, pki, agency, p));
   require_known_serials(cmd, pki, agency, credentials);
-  auto number = identity::revoke(pki, agency, credentials, charters, now);
+  auto number = identity::revoke(pki, agency, credentials, charters, now, peerings);
   if (!number) fail(cmd, number.status());
   std::cout << *number << "\n"
             << agency << " revocation list " << *number << " issued; newly revoked: " << credentials.size()
-            << " serial(s), " << charters.size() << " charter(s)\n";
+            << " serial(s), " << charters.size() << " charter(s), " << peerings.size() << " peering(s)\n";
+  for (const auto& [id, version] : peerings) {
+    std::cout << "  peering " << id << ": every version up to v" << version
+              << " is void; a new version needs both agencies' signatures\n";
+  }
   if (!credentials.empty()) {
     std::cout << "  serial(s) " << join(serial_texts) << ": " << identity::revocation_reason_name(reason);
     if (reason == identity::RevocationReason::kCompromised) {
@@ -186,6 +234,10 @@ void add_revoke(CLI::App& certs) {
       ->type_name("TIME");
   sub->add_option("--charter", o->charters, "Charter version to withdraw consent from, as UNIT:VERSION (repeatable)")
       ->type_name("UNIT:VERSION");
+  sub->add_option("--peering", o->peerings,
+                  "Peering version to end, as ID:VERSION: every version up to it is void (repeatable; the agency "
+                  "must be a party)")
+      ->type_name("ID:VERSION");
   sub->callback([o] { run_revoke(*o); });
 }
 
