@@ -327,6 +327,14 @@ void Broker::Impl::on_ack(Session& s, const v1::Ack& ack) {
 }
 
 void Broker::Impl::on_publish(Session& s, v1::Publish& pub) {
+  // A partner's node publishes nothing here: refused before any work, and
+  // before the broker's own state (halted, busy) is told to it.
+  if (trust.current()->is_partner_node(s.node_id)) {
+    reject(s, pub.request_id(),
+           Status::fail(Code::NOT_AUTHORIZED, s.node_id + " is a partner agency's node: a partner's boundary broker "
+                                                          "receives over its peering and does not publish here"));
+    return;
+  }
   if (store->halted()) {
     reject(s, pub.request_id(), Status::fail(Code::STORAGE_HALTED, store->halt_reason()));
     return;

@@ -4,8 +4,6 @@
 
 #include "federation/crossing.h"
 
-#include <algorithm>
-
 #include "policy/topic.h"
 #include "receipt/delivery.h"
 #include "wire/frame.h"
@@ -125,13 +123,12 @@ policy::DeliveryDecision Router::judge(const TrustSnapshot& trust, std::string_v
       none.credential = trust.check_session_node(node, now_s);
       return none;
     }
-    const federation::Crossing crossing{&link->peering, &link->to_them(), link->us().agency, link->them().agency,
-                                        link->partner_country};
+    const federation::Crossing crossing{&link->peering, &link->to_them(),    link->us().agency,
+                                        link->since,    link->them().agency, link->partner_country};
     federation::CrossingQuestion q;
     q.topic = rep.header.topic();
     q.originator_country = std::string(r.originator_country);
-    const identity::Credential* originator = trust.directory->node(rep.header.originator());
-    q.originator_agency = originator != nullptr ? originator->agency : std::string();
+    q.originator_agency = rep.originator.agency;
     q.accepted_ms = r.accepted_ms;
     for (const auto& sec : rep.sections) {
       // A recipient counts when it is one of theirs whom the label admits

@@ -9,7 +9,7 @@ namespace {
 
 // The peer links of `dir`'s peerings for the broker `own_id` (the header's rules).
 void link_peers(const federation::PeeringSet& set, const identity::Directory& dir, const std::string& own_id,
-                TrustSnapshot* out) {
+                std::int64_t now, TrustSnapshot* out) {
   for (const auto& f : set.files) {
     const bool draft = f.terms && f.signatures.empty();
     if (!f.verified && !draft) out->peering_issues.push_back(f.name + ": " + f.verified.to_string());
@@ -25,7 +25,12 @@ void link_peers(const federation::PeeringSet& set, const identity::Directory& di
     const identity::Credential* own = dir.node(own_id);
     const identity::Credential* peer = dir.node(link.them().broker_id);
     std::string problem;
-    if (ours == nullptr || ours->partner || own == nullptr || own->agency != link.us().agency) {
+    if (p.not_after <= now) continue;  // ended: never valid again, and overlaps nothing to come
+    if (ours != nullptr && ours->partner) {
+      problem = link.us().agency +
+                ", this broker's side, is marked partner = true in trust.toml: a partner is "
+                "another agency; remove the mark";
+    } else if (ours == nullptr || own == nullptr || own->agency != link.us().agency) {
       problem = "names this broker for " + link.us().agency + ", which is not its agency";
     } else if (theirs == nullptr || !theirs->partner) {
       problem = link.them().agency + " is not a partner agency here (tearline certs import pins it)";
@@ -39,9 +44,11 @@ void link_peers(const federation::PeeringSet& set, const identity::Directory& di
     }
     if (!problem.empty()) {
       out->peering_issues.push_back(what + ": not used: " + problem);
+      out->unlinked[link.them().broker_id].push_back(what + ": " + problem);
       continue;
     }
     link.partner_country = theirs->country;
+    link.since = federation::in_effect_since(v);
     out->peers[link.them().broker_id].push_back(std::move(link));
   }
   // Links of one partner broker whose windows overlap: neither is used.
@@ -61,9 +68,13 @@ void link_peers(const federation::PeeringSet& set, const identity::Directory& di
         kept.push_back(std::move(links[i]));
         continue;
       }
-      out->peering_issues.push_back(
-          "peering " + links[i].peering.peering_id + " v" + std::to_string(links[i].peering.version) +
-          ": not used: another peering in effect names " + it->first + " for an overlapping time");
+      const std::string what =
+          "peering " + links[i].peering.peering_id + " v" + std::to_string(links[i].peering.version);
+      const std::string problem = "another peering in effect names " + it->first +
+                                  " for an overlapping time: end one (tearline certs revoke --peering ID:VERSION) or "
+                                  "agree windows that follow each other";
+      out->peering_issues.push_back(what + ": not used: " + problem);
+      out->unlinked[it->first].push_back(what + ": " + problem);
     }
     links = std::move(kept);
     it = links.empty() ? out->peers.erase(it) : std::next(it);
@@ -93,7 +104,13 @@ Status TrustSnapshot::check_session_node(std::string_view node_id, std::int64_t 
   Status valid;
   if (is_partner_node(node_id) && peer(node_id, now_seconds) == nullptr) {
     auto it = peers.find(node_id);
-    if (it == peers.end()) {
+    auto why = unlinked.find(node_id);
+    if (it == peers.end() && why != unlinked.end()) {
+      std::string reasons;
+      for (const auto& r : why->second) reasons += (reasons.empty() ? "" : "; ") + r;
+      valid.add(Code::FOREIGN_NODE,
+                std::string(node_id) + " is named by a peering this broker does not use: " + reasons);
+    } else if (it == peers.end()) {
       valid.add(Code::FOREIGN_NODE, std::string(node_id) + " belongs to partner agency " +
                                         directory->node(node_id)->agency +
                                         ", which runs its own broker: connect it there");
@@ -133,7 +150,8 @@ Status TrustState::reload(std::int64_t now_seconds, identity::LoadReport* report
   next->topics = std::move(topics).value();
   next->generation = previous ? previous->generation + 1 : 1;
   next->broker_id = own_id;
-  link_peers(federation::load_peerings(directory_path_, *next->directory), *next->directory, own_id, next.get());
+  link_peers(federation::load_peerings(directory_path_, *next->directory), *next->directory, own_id, now_seconds,
+             next.get());
   MutexLock lock(mu_);
   current_ = std::move(next);
   return Status::ok();

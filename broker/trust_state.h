@@ -27,6 +27,9 @@ struct PeerLink {
   federation::Peering peering;  // the version in effect
   bool we_are_first = false;    // this broker is the peering's first party
   std::string partner_country;  // the partner authority's country
+  // Since when the peering has run unbroken (federation::in_effect_since):
+  // reports accepted before it stay home.
+  std::int64_t since = 0;
 
   const federation::PeeringParty& us() const { return we_are_first ? peering.first : peering.second; }
   const federation::PeeringParty& them() const { return we_are_first ? peering.second : peering.first; }
@@ -41,12 +44,15 @@ struct TrustSnapshot {
   policy::TopicPolicy topics;
   std::uint64_t generation = 0;
   std::string broker_id;  // this broker's own id in `directory`
-  // By the partner broker's node id: the peerings in effect naming this
-  // broker and, on the other side, a partner agency's broker whose
+  // By the partner broker's node id: the peerings in effect, not ended at
+  // the reload, naming this broker and, on the other side, a partner agency's broker whose
   // credential carries the keys the peering names; several when their
   // windows do not overlap (a peering renewed under a new id), none of
   // those whose windows overlap (which terms apply would be a guess).
   std::map<std::string, std::vector<PeerLink>, std::less<>> peers;
+  // By the partner broker's node id: why a peering naming it is not used
+  // (told to it when it is refused).
+  std::map<std::string, std::vector<std::string>, std::less<>> unlinked;
   // Why a peering file or version is not used here (logged at each reload).
   std::vector<std::string> peering_issues;
 

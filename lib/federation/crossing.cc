@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "base/time_format.h"
 #include "identity/objects.h"
 #include "policy/decisions.h"
 #include "policy/topic.h"
@@ -37,8 +38,11 @@ policy::DeliveryDecision decide_crossing(const Crossing& c, const CrossingQuesti
                     (q.originator_agency.empty() ? std::string("no known agency") : q.originator_agency) + ", not of " +
                     c.our_agency + ": " + which + " carries " + c.our_agency + "'s reports only");
   }
-  if (q.accepted_ms < c.peering->not_before * 1000) {
-    d.topic.add(Code::NO_PEERING, "accepted before " + which + " took effect: no backlog crosses from before it");
+  if (q.accepted_ms < c.since * 1000) {
+    d.topic.add(Code::NO_PEERING, "accepted before peering " + c.peering->peering_id +
+                                      " began (its versions run "
+                                      "unbroken since " +
+                                      format_utc_seconds(c.since) + "): no backlog crosses from before it");
   }
   std::vector<std::string> required = way.releasable_to;
   if (!std::binary_search(required.begin(), required.end(), c.partner_country)) {
@@ -65,8 +69,8 @@ policy::DeliveryDecision decide_crossing(const Crossing& c, const CrossingQuesti
       }
     }
     if (!s.sealed_to_partner) {
-      sec.denials.add(Code::NOT_ADDRESSED,
-                      "sealed to no node of " + c.partner_agency + ": none of theirs could open it");
+      sec.denials.add(Code::NOT_ADDRESSED, "sealed to no node of " + c.partner_agency +
+                                               " whom its label admits now: none of theirs may open it");
     }
     if (sec.allowed()) {
       std::string countries;

@@ -6,9 +6,10 @@
 // The report crosses only when its topic is one the peering lets cross
 // this way (PEERING_TOPIC otherwise), its originator is a node of our
 // party's agency (NO_PEERING otherwise: a co-tenant agency of our broker
-// signed no peering) and it was accepted once this version was valid
-// (NO_PEERING otherwise: a cursor kept from an older peering carries no
-// backlog from before this one); otherwise every section is withheld. A section
+// signed no peering) and it was accepted since the peering has run
+// unbroken (Crossing::since; NO_PEERING otherwise: a cursor kept from an
+// older peering carries no backlog from before it, while a new version of
+// a running peering keeps it); otherwise every section is withheld. A section
 // crosses when all of these hold, and is torn off (crosses as its
 // commitment) with every reason that fails:
 //   - its classification is at most the direction's ceiling
@@ -54,6 +55,7 @@ struct Crossing {
   const Peering* peering = nullptr;       // borrowed; never null
   const PeeringDirection* way = nullptr;  // the direction towards the partner
   std::string our_agency;                 // our party's
+  std::int64_t since = 0;                 // unix seconds: reports accepted before it stay home
   std::string partner_agency, partner_country;
 };
 

@@ -179,6 +179,17 @@ Status cosign_peering_file(const identity::PkiPaths& pki, std::string_view id, s
   return write_envelope(path, *obj);
 }
 
+std::int64_t in_effect_since(const PeeringVerdict& v) {
+  if (!v.in_effect) return 0;
+  std::int64_t since = v.in_effect->not_before;
+  for (const Peering& p : v.versions) {
+    if (p.signed_by_both() && p.version > v.revoked_up_to && p.version <= v.in_effect->version) {
+      since = std::min(since, p.not_before);
+    }
+  }
+  return since;
+}
+
 const PeeringVerdict* PeeringSet::find(std::string_view peering_id) const {
   for (const auto& p : peerings) {
     if (p.key.peering_id == peering_id) return &p;

@@ -80,6 +80,12 @@ struct PeeringVerdict {
   Status why;  // NO_PEERING... when none is in effect; else why others are not
 };
 
+// Since when the peering has run unbroken: the earliest not_before among
+// the version in effect and every version signed by both, up to it, that no
+// revocation voids (versions both agreed; a one-sided version narrows, so
+// its window lies inside one of them). 0 when none is in effect.
+std::int64_t in_effect_since(const PeeringVerdict& verdict);
+
 struct PeeringSet {
   std::vector<PeeringFile> files;                                 // by name
   std::vector<PeeringVerdict> peerings;                           // by id, then agencies

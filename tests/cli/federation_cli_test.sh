@@ -147,7 +147,7 @@ one_err_line '^tearline: certs revoke: FUDRA is not a party of peering diran-dea
 run 2 certs revoke --pki "$A" --agency DIRAN --peering diran-dea:9
 one_err_line 'peering diran-dea v9 does not exist in .*; the latest version is v3$'
 run 0 certs revoke --pki "$A" --agency DIRAN --peering diran-dea:2
-out_has '^  peering diran-dea: every version up to v2 is void; a new version needs both agencies. signatures$'
+out_has '^  peering diran-dea: every version up to v2 is void; no version is in effect now: a new one needs both agencies. signatures$'
 run 1 certs peering show --pki "$A" --id diran-dea
 out_has '^  diran-dea between DEA and DIRAN: NOT_IN_EFFECT: NO_PEERING: .*v1 is revoked \(every version up to v2\)'
 run 0 certs show --pki "$A"
@@ -169,6 +169,16 @@ PY
 [[ -f $A/directory/credentials/dea-agent.cred ]] || fail "a refused update removed the credential held"
 cp "$WORK/agent.cred" "$B/directory/credentials/dea-agent.cred"
 run 0 certs import --pki "$A" --from "$B" --agency DEA
+
+echo "== a renewal under a new id starts where the running one ends (--not-before)"
+run 2 certs peering create --pki "$A" --id renewal --first DIRAN --first-broker diran-broker --second DEA \
+  --second-broker dea-broker --not-before tomorrow
+one_err_line "--not-before 'tomorrow' must be a UTC time"
+run 0 certs peering create --pki "$A" --id renewal --first DIRAN --first-broker diran-broker --second DEA \
+  --second-broker dea-broker --first-to-second-topic 'intel.>' --first-to-second-ceiling SECRET \
+  --not-before 2030-01-01T00:00:00Z --days 10
+run 0 certs peering cosign --pki "$A" --id renewal --version 1 --agency DIRAN
+out_has '^  valid 2030-01-01T00:00:00Z \.\. 2030-01-11T00:00:00Z$'
 
 echo "== every subcommand has help"
 for sub in import "peering create" "peering cosign" "peering show"; do

@@ -251,7 +251,7 @@ TEST_CASE("boundary: a partner's broker receives only what the peering lets cros
   CHECK(any_contains(audit,
                      "dea-broker withheld all sections: NO_PEERING: its originator is a node of FUDRA, not of "
                      "DIRAN: peering diran-dea v1 carries DIRAN's reports only"));
-  CHECK(any_contains(audit, "section 1: NOT_ADDRESSED: sealed to no node of DEA"));
+  CHECK(any_contains(audit, "section 1: NOT_ADDRESSED: sealed to no node of DEA whom its label admits now"));
   CHECK(any_contains(audit,
                      "dea-broker withheld all sections: PEERING_TOPIC: topic intel.finance.cash is not among the "
                      "topics peering diran-dea v2 lets cross to DEA (intel.routes.>)"));

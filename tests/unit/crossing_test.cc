@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "federation/crossing.h"
+#include "federation/peering_files.h"
 #include "identity_test_helpers.h"
 
 namespace tearline::identity_test {
@@ -30,7 +31,7 @@ federation::Peering peering() {
 
 policy::DeliveryDecision decide(const CrossingQuestion& q) {
   static const federation::Peering p = peering();
-  return federation::decide_crossing({&p, &p.first_to_second, "DIRAN", "DEA", "USA"}, q);
+  return federation::decide_crossing({&p, &p.first_to_second, "DIRAN", kNotBefore, "DEA", "USA"}, q);
 }
 
 std::vector<std::string> codes_of(const policy::Decision& d) {
@@ -96,8 +97,35 @@ TEST_CASE("crossing: only our party's agency's reports cross, and none accepted 
   const policy::DeliveryDecision old =
       decide({"intel.routes.x", "COL", "DIRAN", kNotBefore * 1000 - 1, {CrossingSection{&ok, true}}});
   CHECK(old.topic.code() == Code::NO_PEERING);
-  CHECK(old.topic.to_string().find("accepted before peering diran-dea v3 took effect") != std::string::npos);
+  CHECK(old.topic.to_string().find("accepted before peering diran-dea began") != std::string::npos);
   CHECK(decide({"intel.routes.x", "COL", "DIRAN", kNotBefore * 1000, {CrossingSection{&ok, true}}}).all_delivered());
+}
+
+}  // namespace tearline::identity_test
+
+namespace tearline::identity_test {
+
+TEST_CASE("crossing: a peering runs unbroken since its earliest version both signed that no revocation voids") {
+  auto version = [](std::uint64_t n, std::int64_t not_before, std::vector<std::string> signers) {
+    federation::Peering p;
+    p.peering_id = "diran-dea";
+    p.version = n;
+    p.not_before = not_before;
+    p.not_after = not_before + 86400;
+    p.signed_by = std::move(signers);
+    return p;
+  };
+  federation::PeeringVerdict v;
+  v.versions = {version(1, 100, {"DEA", "DIRAN"}), version(2, 200, {"DEA", "DIRAN"}), version(3, 300, {"DIRAN"}),
+                version(4, 50, {"DEA"})};
+  CHECK(federation::in_effect_since(v) == 0);  // nothing in effect
+  v.in_effect = v.versions[2];                 // v3, DIRAN's narrowing of v2
+  CHECK(federation::in_effect_since(v) == 100);
+  v.revoked_up_to = 1;
+  CHECK(federation::in_effect_since(v) == 200);
+  v.in_effect = v.versions[1];  // v2: a later version signed by both does not count
+  v.versions.push_back(version(5, 10, {"DEA", "DIRAN"}));
+  CHECK(federation::in_effect_since(v) == 200);
 }
 
 }  // namespace tearline::identity_test

@@ -120,10 +120,11 @@ TEST_CASE("peer links: a peering in effect links its partner broker while its wi
 }
 
 TEST_CASE("peer links: two peerings naming one partner broker apply one after the other, never at once") {
+  const std::int64_t t0 = now();
   SECTION("windows that do not overlap: each in its time") {
     World w;
-    w.peering("old", now() - 60, now() + kDay);
-    w.peering("renewed", now() + kDay, now() + 2 * kDay);
+    w.peering("old", t0 - 60, t0 + kDay);
+    w.peering("renewed", t0 + kDay, t0 + 2 * kDay);
     w.partners({"DEA"});
     const TrustSnapshotPtr snap = w.reload();
     REQUIRE(snap->peer("dea-broker", now()) != nullptr);
@@ -141,6 +142,22 @@ TEST_CASE("peer links: two peerings naming one partner broker apply one after th
     CHECK(snap->peer("dea-broker", now()) == nullptr);
     CHECK(mentions(snap->peering_issues, "peering one v1: not used: another peering in effect names dea-broker"));
     CHECK(mentions(snap->peering_issues, "peering two v1: not used: another peering in effect names dea-broker"));
+    // The partner broker is told why, and what to do.
+    const Status refused = snap->check_session_node("dea-broker", now());
+    CHECK(refused.code() == Code::FOREIGN_NODE);
+    CHECK(refused.to_string().find("is named by a peering this broker does not use: peering one v1: another "
+                                   "peering in effect names dea-broker for an overlapping time: end one "
+                                   "(tearline certs revoke --peering ID:VERSION)") != std::string::npos);
+  }
+  SECTION("a peering whose window has ended overlaps nothing: its successor is used") {
+    World w;
+    w.peering("ended", t0 - 2 * kDay, t0 - kDay);
+    w.peering("current", t0 - 3 * kDay, t0 + kDay);
+    w.partners({"DEA"});
+    const TrustSnapshotPtr snap = w.reload();
+    REQUIRE(snap->peer("dea-broker", now()) != nullptr);
+    CHECK(snap->peer("dea-broker", now())->peering.peering_id == "current");
+    CHECK(snap->peering_issues.empty());
   }
 }
 
@@ -169,7 +186,7 @@ TEST_CASE("peer links: what a peering names must be what the directory holds") {
     w.partners({"DEA", "DIRAN"});
     const TrustSnapshotPtr snap = w.reload();
     CHECK(snap->peers.empty());
-    CHECK(mentions(snap->peering_issues, "names this broker for DIRAN, which is not its agency"));
+    CHECK(mentions(snap->peering_issues, "DIRAN, this broker's side, is marked partner = true in trust.toml"));
   }
   SECTION("a peering of another broker of ours is not this broker's") {
     World w;

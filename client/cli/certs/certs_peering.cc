@@ -34,9 +34,22 @@ struct DirectionOptions {
 };
 
 struct PeeringCreateOptions {
-  std::string pki, id, first, first_broker, second, second_broker, days = std::to_string(kDefaultDays), version;
+  std::string pki, id, first, first_broker, second, second_broker, days = std::to_string(kDefaultDays), version,
+                                                                   not_before;
   DirectionOptions first_to_second, second_to_first;
 };
+
+// RFC 3339 UTC to the second or unix seconds.
+std::int64_t parse_time(std::string_view cmd, const std::string& flag, const std::string& text) {
+  if (!text.empty() && std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return static_cast<std::int64_t>(parse_number(cmd, flag, text, 1, INT64_MAX / 1000));
+  }
+  auto ms = parse_utc_ms(text);
+  if (!ms || *ms <= 0 || *ms % 1000 != 0) {
+    usage(cmd, flag + " '" + text + "' must be a UTC time like 2027-01-01T00:00:00Z, or unix seconds");
+  }
+  return *ms / 1000;
+}
 
 v1::PeeringDirection direction_terms(std::string_view cmd, const std::string& flag, const DirectionOptions& d) {
   v1::PeeringDirection out;
@@ -71,7 +84,13 @@ void run_peering_create(const PeeringCreateOptions& o) {
   draft.second_broker = o.second_broker;
   draft.first_to_second = direction_terms(cmd, "first-to-second", o.first_to_second);
   draft.second_to_first = direction_terms(cmd, "second-to-first", o.second_to_first);
-  const Window w = window_from_now(cmd, o.days);
+  Window w = window_from_now(cmd, o.days);
+  if (!o.not_before.empty()) {
+    // A renewal starts where the running peering ends (docs/federation.md):
+    // windows that overlap would leave both unused.
+    const std::int64_t from = parse_time(cmd, "--not-before", o.not_before);
+    w = Window{from, from + (w.not_after - w.not_before - 3600)};
+  }
   draft.not_before = w.not_before;
   draft.not_after = w.not_after;
   if (!o.version.empty()) draft.version = parse_number(cmd, "--version", o.version, 1, UINT64_MAX);
@@ -346,6 +365,11 @@ void add_peering(CLI::App& certs) {
   add_peering_direction_options(create, "second-to-first", &c->second_to_first, "from the second agency to the first");
   create->add_option("--days", c->days, "Validity in days (1-3650)")->type_name("DAYS")->capture_default_str();
   create->add_option("--version", c->version, "The version (default: one more than the latest)")->type_name("N");
+  create
+      ->add_option("--not-before", c->not_before,
+                   "Start of its window (default: an hour ago), as 2027-01-01T00:00:00Z or unix seconds: a renewal "
+                   "under a new id starts where the running one ends; it lasts --days from then")
+      ->type_name("TIME");
   create->callback([c] { run_peering_create(*c); });
 
   auto s = std::make_shared<PeeringCosignOptions>();

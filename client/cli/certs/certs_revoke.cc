@@ -39,7 +39,15 @@ std::pair<std::string, std::uint64_t> peering_to_revoke(std::string_view cmd, co
   require_id(cmd, "peering id", id);
   const std::uint64_t version =
       parse_number(cmd, "peering version", std::string_view(text).substr(colon + 1), 1, UINT64_MAX);
-  const auto file = federation::peering_file(pki.directory(), id, version);
+  // Our copy of the version, or else a partner's copy of it (<id>.v<N>+<AGENCY>).
+  auto file = federation::peering_file(pki.directory(), id, version);
+  std::error_code ec;
+  if (!std::filesystem::exists(file, ec)) {
+    for (const auto& e : std::filesystem::directory_iterator(file.parent_path(), ec)) {
+      const std::string name = e.path().filename().string();
+      if (name.rfind(id + ".v" + std::to_string(version) + "+", 0) == 0) file = e.path();
+    }
+  }
   auto bytes = read_file(file, 1u << 20);
   if (!bytes) {
     const std::uint64_t latest = federation::latest_peering_version(pki.directory(), id);
@@ -194,9 +202,18 @@ void run_revoke(const RevokeOptions& o) {
   std::cout << *number << "\n"
             << agency << " revocation list " << *number << " issued; newly revoked: " << credentials.size()
             << " serial(s), " << charters.size() << " charter(s), " << peerings.size() << " peering(s)\n";
+  // What the list changes: the peering's state judged again now.
+  auto dir = identity::Directory::load(pki.directory(), now, nullptr);
+  const federation::PeeringSet set = dir ? federation::load_peerings(pki.directory(), **dir) : federation::PeeringSet{};
   for (const auto& [id, version] : peerings) {
-    std::cout << "  peering " << id << ": every version up to v" << version
-              << " is void; a new version needs both agencies' signatures\n";
+    std::cout << "  peering " << id << ": every version up to v" << version << " is void; ";
+    const federation::PeeringVerdict* v = set.find(id);
+    if (v != nullptr && v->in_effect) {
+      std::cout << "v" << v->in_effect->version << ", a later version, is still in effect (revoke up to it to end "
+                << "the peering)\n";
+    } else {
+      std::cout << "no version is in effect now: a new one needs both agencies' signatures\n";
+    }
   }
   if (!credentials.empty()) {
     std::cout << "  serial(s) " << join(serial_texts) << ": " << identity::revocation_reason_name(reason);

@@ -122,8 +122,9 @@ std::vector<v1::CliCrossing> explain_crossings(const report::VerifiedReport& rep
     const federation::PeeringParty& from = from_second ? p.second : p.first;
     const federation::PeeringParty& to = from_second ? p.first : p.second;
     const identity::Authority* partner = dir.trust().authority(to.agency);
-    const federation::Crossing crossing{&p, from_second ? &p.second_to_first : &p.first_to_second, from.agency,
-                                        to.agency, partner != nullptr ? partner->country : std::string()};
+    const federation::Crossing crossing{&p,          from_second ? &p.second_to_first : &p.first_to_second,
+                                        from.agency, federation::in_effect_since(v),
+                                        to.agency,   partner != nullptr ? partner->country : std::string()};
     federation::CrossingQuestion q;
     q.topic = rep.header.topic();
     q.originator_country = rep.originator.country;
