@@ -167,7 +167,9 @@ void run_revoke(const RevokeOptions& o) {
     agency = credential_of_node(cmd, pki, o.nodes.front()).agency;
   }
   require_id(cmd, "agency", agency);
-  if (const identity::Authority* a = load_trust(cmd, pki).authority(agency); a != nullptr && a->partner) {
+  // The trust store outlives the pointer into it.
+  const identity::TrustStore trust = load_trust(cmd, pki);
+  if (const identity::Authority* a = trust.authority(agency); a != nullptr && a->partner) {
     refuse(cmd, Code::WRONG_AUTHORITY,
            agency + " is a partner agency here: it revokes with its own PKI, and its list comes with certs import");
   }
