@@ -34,14 +34,19 @@ std::optional<std::uint64_t> version_of(std::string_view name, std::string_view 
   return v;
 }
 
+// The envelope and body of a file's bytes, unverified.
+Result<v1::SignedObject> parse_envelope(ByteView bytes, const std::string& name, v1::PeeringBody* body) {
+  v1::SignedObject obj;
+  Status s = parse_strict(bytes, &obj, name);
+  if (s) s = parse_strict(as_bytes(obj.body()), body, name + " body");
+  if (!s) return s;
+  return obj;
+}
+
 Result<v1::SignedObject> read_envelope(const fs::path& path, v1::PeeringBody* body) {
   auto bytes = read_file(path, kMaxPeeringFile);
   if (!bytes) return bytes.status();
-  v1::SignedObject obj;
-  Status s = parse_strict(*bytes, &obj, path.filename().string());
-  if (s) s = parse_strict(as_bytes(obj.body()), body, path.filename().string() + " body");
-  if (!s) return s;
-  return obj;
+  return parse_envelope(*bytes, path.filename().string(), body);
 }
 
 Status write_envelope(const fs::path& path, const v1::SignedObject& obj) {
@@ -212,8 +217,10 @@ PeeringSet load_peerings(const fs::path& directory, const identity::Directory& d
   for (const fs::path& path : paths) {
     PeeringFile file;
     file.name = path.filename().string();
+    // Read once: the terms shown and the verdict come from the same bytes.
+    auto bytes = read_file(path, kMaxPeeringFile);
     v1::PeeringBody body;
-    auto obj = read_envelope(path, &body);
+    auto obj = bytes ? parse_envelope(*bytes, file.name, &body) : Result<v1::SignedObject>(bytes.status());
     if (!obj) {
       file.verified = obj.status();
       set.files.push_back(std::move(file));
@@ -221,8 +228,7 @@ PeeringSet load_peerings(const fs::path& directory, const identity::Directory& d
     }
     for (const auto& sig : obj->signatures()) file.signatures.push_back(sig.agency());
     if (auto terms = read_peering_body(body)) file.terms = *terms;
-    auto bytes = read_file(path, kMaxPeeringFile);
-    auto verified = bytes ? verify_peering(*bytes, dir.trust()) : Result<Peering>(bytes.status());
+    auto verified = verify_peering(*bytes, dir.trust());
     if (verified) {
       const PeeringKey key = key_of(*verified);
       auto it = std::find_if(grouped.begin(), grouped.end(), [&](const auto& g) { return g.first == key; });
