@@ -110,7 +110,7 @@ format-check:
 	@scripts/install-deps.sh format
 	@scripts/check-format.sh
 
-# clang-tidy-16 with .clang-tidy over every project source (scripts/tidy.sh),
+# clang-tidy-22 with .clang-tidy over every project source (scripts/tidy.sh),
 # from the compile commands of TIDY_BUILD (bench included); only the protobuf
 # headers are generated, nothing is compiled; no unity sources, so every
 # source is checked alone. Fails on any warning.

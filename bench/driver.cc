@@ -60,6 +60,7 @@ Status write_nats_config(const std::filesystem::path& dir, const Tools& tools, i
                           " req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2"
                           " -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 -keyout " +
                           key + " -out " + cert + " >" + (dir / "openssl.log").string() + " 2>&1";
+  // NOLINTNEXTLINE(bugprone-command-processor): openssl with paths the bench made; the shell redirects
   if (std::system(cmd.c_str()) != 0)
     return Status::fail(Code::IO_ERROR, "openssl could not make a certificate: " + cmd);
   std::ofstream out(dir / "nats.conf");
@@ -271,7 +272,7 @@ Result<RunData> run_system(const World& world, const Tools& tools, const RunSpec
   std::vector<std::unique_ptr<Child>> profilers;
   if (!spec.profile_dir.empty()) {
     std::filesystem::create_directories(spec.profile_dir);
-    for (auto [name, pid] :
+    for (const auto& [name, pid] :
          {std::pair{std::string("server"), server->pid()}, std::pair{std::string("sub0"), subs.front()->pid()}}) {
       auto c =
           Child::start({spec.perf.string(), "record", "-e", "cpu-clock", "-F", "499", "--call-graph", "dwarf,16384",

@@ -66,7 +66,7 @@ int run_main(int argc, char** argv) {
   tb::Shape shape;
   tb::SuiteOptions options;
   bool matrix = false, quick = false, no_extras = false, no_nats = false;
-  std::string broker, verify_threads_text;
+  std::string broker;
   auto* run = app.add_subcommand("run", "run the benchmark and print the results");
   add_shape(run, shape);
   run->add_option("--duration", options.duration_s, "measured seconds per run")->check(CLI::Range(1.0, 3600.0));

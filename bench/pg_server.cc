@@ -1,5 +1,6 @@
 #include "bench/pg_server.h"
 
+#include <charconv>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -27,6 +28,14 @@ pid_t parent_of(const std::string& stat) {
   return static_cast<pid_t>(ppid);
 }
 
+// The pid a text starts with (postmaster.pid's first line, a /proc entry's
+// name); 0 when it does not start with a number.
+pid_t pid_of(const std::string& text) {
+  pid_t pid = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), pid);
+  return ec == std::errc() ? pid : 0;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<PgServer>> PgServer::start(const std::filesystem::path& script,
@@ -40,6 +49,7 @@ Result<std::unique_ptr<PgServer>> PgServer::start(const std::filesystem::path& s
   const std::filesystem::path dir = tmpl;
   const std::filesystem::path out = run_dir / "pg.conninfo";
   const std::string cmd = script.string() + " start " + dir.string() + " >" + out.string() + " 2>&1";
+  // NOLINTNEXTLINE(bugprone-command-processor): the bench's own script, paths it made; the shell redirects
   if (std::system(cmd.c_str()) != 0) {
     std::error_code ec;
     std::filesystem::remove_all(dir, ec);
@@ -48,7 +58,7 @@ Result<std::unique_ptr<PgServer>> PgServer::start(const std::filesystem::path& s
   pg->dir_ = dir;  // from here on the destructor stops it
   pg->conninfo_ = file_text(out);
   while (!pg->conninfo_.empty() && pg->conninfo_.back() == '\n') pg->conninfo_.pop_back();
-  pg->postmaster_ = static_cast<pid_t>(std::atol(file_text(dir / "data" / "postmaster.pid").c_str()));
+  pg->postmaster_ = pid_of(file_text(dir / "data" / "postmaster.pid"));
   if (pg->postmaster_ <= 0) return Status::fail(Code::IO_ERROR, "no postmaster.pid in " + dir.string());
   return pg;
 }
@@ -56,6 +66,7 @@ Result<std::unique_ptr<PgServer>> PgServer::start(const std::filesystem::path& s
 PgServer::~PgServer() {
   if (dir_.empty()) return;
   const std::string cmd = script_.string() + " stop " + dir_.string() + " >/dev/null 2>&1";
+  // NOLINTNEXTLINE(bugprone-command-processor): the bench's own script, paths it made; the shell redirects
   if (std::system(cmd.c_str()) != 0) {
     // Nothing more to do: a server whose folder is gone stops by itself.
   }
@@ -70,7 +81,7 @@ double PgServer::cpu_seconds() const {
     const std::string name = entry.path().filename().string();
     if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
     if (parent_of(file_text(entry.path() / "stat")) != postmaster_) continue;
-    total += sample_proc(static_cast<pid_t>(std::atol(name.c_str()))).cpu_seconds;
+    total += sample_proc(pid_of(name)).cpu_seconds;
   }
   return total;
 }

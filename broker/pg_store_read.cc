@@ -186,7 +186,7 @@ void PgStore::measure_footprint() {
                   " 'schema_version', 'node_claims')")[0][0]
               .as<std::int64_t>());
     } catch (const std::exception&) {
-      // Not measured this time; the next commit tries again.
+      // Ignored: not measured this time; the next commit tries again.
     }
   }
   reader_mu_.unlock();

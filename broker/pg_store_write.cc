@@ -215,7 +215,7 @@ void PgStore::notify_watchers() {
   } catch (const pqxx::broken_connection&) {
     writer_.reset();  // the next commit connects anew; the hint is lost
   } catch (const std::exception&) {
-    // A hint only: lost, the watchers' readers find the batch by the heads.
+    // Ignored: a hint only; lost, the watchers' readers find the batch by the heads.
   }
 }
 

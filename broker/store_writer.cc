@@ -101,7 +101,7 @@ void StoreWriter::run() {
     try {
       notify_.send(zmq::const_buffer(nullptr, 0), zmq::send_flags::dontwait);
     } catch (const zmq::error_t&) {
-      // The context is closing; the result is still taken by wait().
+      // Ignored: the context is closing; the result is still taken by wait().
     }
   }
 }

@@ -32,7 +32,7 @@ void StreamFeed::run() {
     try {
       notify_.send(zmq::const_buffer(nullptr, 0), zmq::send_flags::dontwait);
     } catch (const zmq::error_t&) {
-      // The context is closing, or a poke is already queued: the flag stays up.
+      // Ignored: the context is closing, or a poke is already queued; the flag stays up.
     }
   }
 }

@@ -113,7 +113,7 @@ void VerifierPool::run(zmq::socket_t notify) {
       try {
         notify.send(zmq::const_buffer(nullptr, 0), zmq::send_flags::dontwait);
       } catch (const zmq::error_t&) {
-        // The context is closing; the pool is being torn down with it.
+        // Ignored: the context is closing; the pool is being torn down with it.
       }
     }
 

@@ -152,6 +152,7 @@ void Connection::read_monitor() {
       }
     }
   } catch (const zmq::error_t&) {
+    // Ignored: the monitor socket closes with the connection; no event is pending then.
   }
 }
 

@@ -22,7 +22,7 @@ for extra in "$@"; do
     bench) packages+=(nats-server libnats-dev openssl linux-perf) ;;
     format) packages+=(clang-format-16) ;;
     # libnats-dev so that the bench is in the compile commands and checked too.
-    tidy)  packages+=(clang-tidy-16 ninja-build libnats-dev) ;;
+    tidy)  packages+=(clang-tidy-22 ninja-build libnats-dev) ;;
     # scripts/measure-store-check.sh: bc for the figures.
     measure) packages+=(bc) ;;
     *) echo "install-deps: unknown group '$extra'" >&2; exit 2 ;;

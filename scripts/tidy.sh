@@ -10,7 +10,7 @@ jobs=${2:-2}
 root=$(pwd)
 filter=${3:-"^$root/(lib|broker|client|tests|bench)/"}
 log="$build/tidy.log"
-run-clang-tidy-16 -clang-tidy-binary clang-tidy-16 -p "$build" -j "$jobs" -quiet "$filter" >"$log" 2>&1 || true
+run-clang-tidy-22 -clang-tidy-binary clang-tidy-22 -p "$build" -j "$jobs" -quiet "$filter" >"$log" 2>&1 || true
 # run-clang-tidy's own exit code also counts files clang-tidy could not open;
 # judge by the diagnostics themselves.
 warnings=$(grep -cE '^/.*:[0-9]+:[0-9]+: (warning|error):' "$log" || true)

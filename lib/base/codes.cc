@@ -28,6 +28,7 @@ bool code_from_number(std::uint32_t number, Code* out) {
   case value: *out = Code::name; return true;
     TEARLINE_CODES(TEARLINE_CODE_NUM)
 #undef TEARLINE_CODE_NUM
+    default: break;
   }
   return false;
 }

@@ -72,7 +72,7 @@ std::string name_of(std::string_view key, std::string_view name) { return std::s
 std::optional<std::string> TomlReader::string(const toml::table& table, std::string_view key, std::string_view name) {
   const toml::node* n = table.get(key);
   if (n == nullptr) return std::nullopt;
-  if (auto v = n->value<std::string>()) return *v;
+  if (auto v = n->value<std::string>()) return v;
   add(*n, name_of(key, name) + " must be a string");
   return std::nullopt;
 }
@@ -80,7 +80,7 @@ std::optional<std::string> TomlReader::string(const toml::table& table, std::str
 std::optional<bool> TomlReader::boolean(const toml::table& table, std::string_view key, std::string_view name) {
   const toml::node* n = table.get(key);
   if (n == nullptr) return std::nullopt;
-  if (auto v = n->value<bool>()) return *v;
+  if (auto v = n->value<bool>()) return v;
   add(*n, name_of(key, name) + " must be true or false");
   return std::nullopt;
 }
@@ -94,7 +94,7 @@ std::optional<std::int64_t> TomlReader::integer(const toml::table& table, std::s
     add(*n, name_of(key, name) + " must be an integer in " + std::to_string(lo) + ".." + std::to_string(hi));
     return std::nullopt;
   }
-  return *v;
+  return v;
 }
 
 std::optional<std::vector<std::string>> TomlReader::strings(const toml::table& table, std::string_view key,

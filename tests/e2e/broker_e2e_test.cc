@@ -208,8 +208,7 @@ TEST_CASE("e2e: the demo world's delivery matrix, node by node and section by se
                           "Informant CUCUTA-7: the load crosses at Puerto Santander on Friday"};
   const Section tearline{label(v1::CONFIDENTIAL, {"COL", "USA"}, {"cucuta-jtf"}),
                          "1.2 t of cocaine seized in Cucuta; two arrests"};
-  const std::string a =
-      w.publish("diran-cucuta-commander", "cucuta-seizure", draft("unit.cucuta-jtf.seizures", {informant, tearline}));
+  (void)w.publish("diran-cucuta-commander", "cucuta-seizure", draft("unit.cucuta-jtf.seizures", {informant, tearline}));
   const std::string a_line = "cucuta-seizure from diran-cucuta-commander on unit.cucuta-jtf.seizures:";
 
   // (b) A DEA Bogota financial lead for everyone cleared CONFIDENTIAL in COL, MEX, USA.
@@ -567,6 +566,7 @@ TEST_CASE("e2e: a subscriber that never reads does not stall the others", "[e2e]
   };
   std::vector<Got> got(readers.size());
   std::vector<std::thread> threads;
+  threads.reserve(readers.size());
   for (std::size_t i = 0; i < readers.size(); ++i) {
     threads.emplace_back([&, i] {
       while (got[i].ids.size() < kReports) {

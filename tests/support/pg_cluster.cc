@@ -81,7 +81,7 @@ PgCluster::~PgCluster() {
   try {
     run({"pg_ctl", "-D", (dir_.path() / "data").string(), "-m", "fast", "-w", "stop"}, "pg_ctl stop");
   } catch (const std::exception&) {
-    // Nothing more to do at exit: the server stops once its folder is gone.
+    // Ignored: nothing more to do at exit; the server stops once its folder is gone.
   }
 }
 

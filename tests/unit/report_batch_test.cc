@@ -74,6 +74,7 @@ std::vector<ByteView> views(const std::vector<crypto::Digest>& path) {
 TEST_CASE("batch tree: every leaf of every size up to 64 leads to the root, and only by its own path") {
   for (std::size_t n = 1; n <= report::kMaxBatch; ++n) {
     std::vector<crypto::Digest> leaves;
+    leaves.reserve(n);
     for (std::size_t i = 0; i < n; ++i) leaves.push_back(digest_of(static_cast<std::uint8_t>(i)));
     const crypto::Digest root = report::batch_root(leaves);
     for (std::size_t i = 0; i < n; ++i) {

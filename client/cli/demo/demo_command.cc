@@ -457,13 +457,14 @@ class Demo {
       for (auto& [id, p] : nodes_) {
         for (const auto& e : p->take_new_received()) {
           if (options_.json) {
-            std::cout << demo::to_json_line(e) << std::endl;
+            std::cout << demo::to_json_line(e) << '\n' << std::flush;
             continue;
           }
           std::vector<std::string> sections;
           for (const auto& s : e.sections()) sections.push_back(std::to_string(s.index()) + " " + s.status());
           std::cout << "  " << id << " received " << e.report_id().substr(0, 8) << " from " << e.originator() << " on "
-                    << e.topic() << ": " << join(sections) << std::endl;
+                    << e.topic() << ": " << join(sections) << '\n'
+                    << std::flush;
         }
       }
     }

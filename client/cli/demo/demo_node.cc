@@ -196,7 +196,7 @@ Status from_json_line(const std::string& line, google::protobuf::Message* messag
 int run_node(const NodeOptions& options) {
   auto emit = [&](v1::DemoEvent e) {
     e.set_node(options.node);
-    std::cout << to_json_line(e) << std::endl;  // one line, flushed: the demo waits for it
+    std::cout << to_json_line(e) << '\n' << std::flush;  // one line, flushed: the demo waits for it
   };
   auto connected = client::Session::connect(options.session_options());
   if (!connected) {

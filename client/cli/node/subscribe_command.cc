@@ -142,7 +142,8 @@ void print_readable(const client::Received& r) {
 void print_raw(const client::Received& r) {
   if (!r.verification) {
     std::cerr << "tearline: subscribe: report (broker seq " << r.broker_seq
-              << ") NOT VERIFIED: " << one_line(r.verification.to_string()) << std::endl;
+              << ") NOT VERIFIED: " << one_line(r.verification.to_string()) << '\n'
+              << std::flush;
     return;
   }
   for (const auto& s : r.sections) {
@@ -182,13 +183,15 @@ void run_subscribe(const SubscribeOptions& o) {
   sigaction(SIGHUP, &action, nullptr);
   // A readiness note for scripts and people; stdout carries only reports.
   std::cerr << "subscribed as " << o.node.node << " to " << join(o.topics)
-            << (o.durable ? " (durable)" : " (this session only)") << std::endl;
+            << (o.durable ? " (durable)" : " (this session only)") << '\n'
+            << std::flush;
   if (o.durable) {
     auto list = session->subscriptions();
     if (list) {
       std::cerr << "durable patterns of " << o.node.node << ": " << join(list->durable, ", ", "none")
                 << "; delivering from after seq " << list->acked_seq << ", every report of these patterns is printed"
-                << " (remove one with `tearline unsubscribe --durable -t PATTERN`)" << std::endl;
+                << " (remove one with `tearline unsubscribe --durable -t PATTERN`)" << '\n'
+                << std::flush;
     }
   }
 
@@ -204,7 +207,7 @@ void run_subscribe(const SubscribeOptions& o) {
     if (hangup.exchange(false)) (void)session->reload_directory("SIGHUP");
     auto r = session->receive(slice);
     while (auto event = session->take_connection_event()) {
-      std::cerr << "tearline: subscribe: " << connection_note(*event) << std::endl;
+      std::cerr << "tearline: subscribe: " << connection_note(*event) << '\n' << std::flush;
     }
     if (auto error = session->take_session_error(); error && wire::closes_session(error->code())) {
       throw CommandExit(*error, one_line(std::string(kSubscribeCommand) + ": the broker closed the session: "));
