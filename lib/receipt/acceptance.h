@@ -64,6 +64,10 @@ struct AcceptanceCheck {
   std::optional<std::uint64_t> seq;    // when set, the receipt must be for this broker seq
   std::string_view broker_id;          // when not empty, the receipt must be this broker's
   report::RootCache* cache = nullptr;  // verified statements (not owned); null: verify every time
+  // A receiving boundary broker checking what its peer delivered
+  // (federation/arrival.h): `broker_id`, which must then be set, may be a
+  // partner agency's broker. Otherwise a partner's broker witnesses nothing.
+  bool partner_broker = false;
 };
 
 // Verifies `receipt` (a serialized AcceptanceReceipt) for the report whose

@@ -1,0 +1,255 @@
+// lib/federation/arrival: the receiving side's check of a copy a partner's
+// broker delivered. DIRAN's broker receives from DEA's (dea-broker) over a
+// peering whose DEA -> DIRAN direction lets intel.finance.> cross up to
+// SECRET, releasable to COL. Real reports of the demo PKI (DEA marked a
+// partner), real acceptance receipts signed by dea-broker; each refusal
+// alone, with its exact code, against a control copy that is taken.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "base/clock.h"
+#include "base/files.h"
+#include "crypto/key_file.h"
+#include "federation/arrival.h"
+#include "identity/pki.h"
+#include "identity/trust_store.h"
+#include "receipt/acceptance.h"
+#include "report/builder.h"
+#include "support/demo_world.h"
+#include "support/temp_dir.h"
+
+namespace tearline::arrival_test {
+namespace {
+
+namespace v1 = tearline::v1;
+using report::Recipient;
+
+constexpr std::uint64_t kSeq = 41;
+
+std::int64_t now_s() { return SystemClock::instance().now_seconds(); }
+
+struct World {
+  testing::TempDir dir;
+  identity::PkiPaths pki{dir.path()};
+  identity::DirectoryPtr directory;
+  federation::Peering peering;
+  federation::Boundary boundary;
+
+  World() {
+    testing::DemoWorld::generate_into(dir.path());
+    REQUIRE(identity::issue_node(
+        pki, {"dea-broker", "DEA", v1::UNCLASSIFIED, {"broker"}, now_s() - 60, now_s() + 86400, 0}));
+    // DEA becomes a partner agency of this (DIRAN's) directory.
+    auto trust = identity::TrustStore::load(pki.trust_store());
+    REQUIRE(trust);
+    identity::TrustStore next;
+    for (auto [id, a] : trust->authorities()) {
+      a.partner = id == "DEA";
+      REQUIRE(next.add(a));
+    }
+    REQUIRE(write_file_atomic(pki.trust_store(), as_bytes(next.to_toml()), 0644));
+    identity::LoadReport report;
+    auto loaded = identity::Directory::load(pki.directory(), now_s(), &report);
+    REQUIRE(loaded);
+    directory = *loaded;
+    peering.peering_id = "diran-dea";
+    peering.version = 2;
+    peering.first.agency = "DIRAN";
+    peering.first.broker_id = "tearline-broker";
+    peering.second.agency = "DEA";
+    peering.second.broker_id = "dea-broker";
+    peering.second_to_first.topics = {"intel.finance.>"};
+    peering.second_to_first.ceiling = v1::SECRET;
+    peering.second_to_first.releasable_to = {"COL"};
+    peering.not_before = now_s() - 3600;
+    peering.not_after = now_s() + 86400;
+    boundary = {&peering, &peering.second_to_first, "DIRAN", "COL", "DEA", "dea-broker", now_s() - 3600};
+  }
+
+  crypto::SigningKey signing_key_of(const std::string& node) const {
+    auto k = crypto::read_node_keys(pki.node_key(node));
+    REQUIRE(k);
+    return std::move(k->signing);
+  }
+
+  std::vector<Recipient> to(const std::vector<std::string>& nodes) const {
+    std::vector<Recipient> out;
+    out.reserve(nodes.size());
+    for (const auto& n : nodes) out.push_back(Recipient{n, directory->node(n)->sealing_key});
+    return out;
+  }
+
+  // A report by `originator` with one section per (label, recipients).
+  Bytes report(const std::string& originator, const std::string& topic,
+               const std::vector<std::pair<policy::Label, std::vector<std::string>>>& sections) const {
+    static std::uint64_t sequence = 0;
+    report::ReportDraft d;
+    d.topic = topic;
+    d.created_at_ms = SystemClock::instance().now_ms() - 10'000;
+    d.sequence = ++sequence;
+    std::vector<std::vector<Recipient>> recipients;
+    for (const auto& [label, nodes] : sections) {
+      d.sections.push_back({policy::normalized(label), to_bytes("section for " + topic)});
+      recipients.push_back(to(nodes));
+    }
+    auto built = report::build_report_to(d, originator, signing_key_of(originator), recipients);
+    INFO(built.status().to_string());
+    REQUIRE(built);
+    return built->bytes;
+  }
+
+  // `broker`'s acceptance receipt for `bytes` as its seq `seq`.
+  Bytes receipt(const Bytes& bytes, const std::string& broker = "dea-broker", std::uint64_t seq = kSeq,
+                std::int64_t accepted_ms = 0) const {
+    v1::Report r;
+    REQUIRE(r.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())));
+    const std::int64_t at = accepted_ms != 0 ? accepted_ms : SystemClock::instance().now_ms();
+    const crypto::SigningKey key = broker == "tearline-broker"
+                                       ? std::move(crypto::read_broker_keys(pki.broker_key()).value().audit)
+                                       : signing_key_of(broker);
+    return receipt::sign_acceptance(broker, key, seq, {receipt::report_digest(r)}, at).front();
+  }
+
+  Result<federation::Arrival> check(const Bytes& bytes, const Bytes& witness, std::uint64_t seq = kSeq) const {
+    return federation::check_arrival(boundary, {seq, ByteView(bytes), ByteView(witness)}, *directory, now_s());
+  }
+};
+
+policy::Label label(identity::Classification c, std::vector<std::string> releasable) {
+  return policy::Label{c, std::move(releasable), {}, false};
+}
+
+const std::vector<std::string> kDiran = {"diran-bogota-hq", "diran-cucuta-analyst"};
+const std::vector<std::string> kDea = {"dea-bogota-analyst"};
+
+std::vector<Code> codes_of(const Status& s) {
+  std::vector<Code> out;
+  for (const auto& r : s.reasons()) out.push_back(r.code);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("arrival: a copy within the peering is taken, at the partner broker's acceptance time", "[federation]") {
+  World w;
+  const Bytes r =
+      w.report("dea-bogota-analyst", "intel.finance.cartel", {{label(v1::CONFIDENTIAL, {"COL", "USA"}), kDiran}});
+  const std::int64_t accepted = SystemClock::instance().now_ms() - 5000;
+  auto got = w.check(r, w.receipt(r, "dea-broker", kSeq, accepted));
+  INFO(got.status().to_string());
+  REQUIRE(got);
+  CHECK(got->accepted_ms == accepted);
+  CHECK(got->report.originator.node_id == "dea-bogota-analyst");
+  CHECK(got->report.withheld_count() == 0);
+
+  SECTION("a copy with a section torn off upstream is taken: it verifies by its commitment") {
+    const Bytes two = w.report("dea-bogota-analyst", "intel.finance.cartel",
+                               {{label(v1::CONFIDENTIAL, {"COL", "USA"}), kDiran}, {label(v1::SECRET, {"USA"}), kDea}});
+    v1::Report parsed;
+    REQUIRE(parsed.ParseFromArray(two.data(), static_cast<int>(two.size())));
+    const std::string torn = report::redact(parsed, {true, false}).SerializeAsString();
+    const Bytes torn_bytes = to_bytes(torn);
+    auto taken = w.check(torn_bytes, w.receipt(two));
+    INFO(taken.status().to_string());
+    REQUIRE(taken);
+    CHECK(taken->report.withheld_count() == 1);
+  }
+}
+
+TEST_CASE("arrival: the partner broker's receipt must verify for this seq and be the peering's broker's",
+          "[federation]") {
+  World w;
+  const Bytes r =
+      w.report("dea-bogota-analyst", "intel.finance.cartel", {{label(v1::CONFIDENTIAL, {"COL", "USA"}), kDiran}});
+  CHECK(w.check(r, {}).code() == Code::RECEIPT_INVALID);
+  CHECK(w.check(r, w.receipt(r), kSeq + 1).code() == Code::RECEIPT_INVALID);
+  // Our own broker is no witness of what DEA's accepted.
+  CHECK(w.check(r, w.receipt(r, "tearline-broker")).code() == Code::RECEIPT_INVALID);
+  // A DEA node that is not the peering's broker.
+  CHECK(w.check(r, w.receipt(r, "dea-bogota-analyst")).code() == Code::RECEIPT_INVALID);
+  // A receipt for another report.
+  const Bytes other =
+      w.report("dea-bogota-analyst", "intel.finance.other", {{label(v1::CONFIDENTIAL, {"COL", "USA"}), kDiran}});
+  CHECK(w.check(r, w.receipt(other)).code() == Code::RECEIPT_INVALID);
+}
+
+TEST_CASE("arrival: the report is verified again, never taken on the partner's word", "[federation]") {
+  World w;
+  const Bytes r =
+      w.report("dea-bogota-analyst", "intel.finance.cartel", {{label(v1::CONFIDENTIAL, {"COL", "USA"}), kDiran}});
+  v1::Report parsed;
+  REQUIRE(parsed.ParseFromArray(r.data(), static_cast<int>(r.size())));
+  SECTION("a sealed section changed in transit") {
+    std::string* sealed = parsed.mutable_sections(0)->mutable_sealed()->mutable_ciphertext();
+    REQUIRE(!sealed->empty());
+    (*sealed)[sealed->size() / 2] = static_cast<char>((*sealed)[sealed->size() / 2] ^ 0x01);
+    const Bytes bad = to_bytes(parsed.SerializeAsString());
+    CHECK(w.check(bad, w.receipt(r)).code() == Code::COMMITMENT_MISMATCH);
+  }
+  SECTION("the originator's signature changed") {
+    std::string* sig = parsed.mutable_signature();
+    REQUIRE(!sig->empty());
+    (*sig)[0] = static_cast<char>((*sig)[0] ^ 0x01);
+    const Bytes bad = to_bytes(parsed.SerializeAsString());
+    CHECK(w.check(bad, w.receipt(bad)).code() == Code::REPORT_SIGNATURE);
+  }
+}
+
+TEST_CASE("arrival: a report of our own agency is a loop; one of a third agency is transit", "[federation]") {
+  World w;
+  const Bytes ours =
+      w.report("diran-bogota-hq", "intel.finance.cartel", {{label(v1::CONFIDENTIAL, {"COL", "USA"}), kDiran}});
+  CHECK(codes_of(w.check(ours, w.receipt(ours)).status()) == std::vector<Code>{Code::CROSSING_LOOP});
+  const Bytes third =
+      w.report("fgr-liaison", "intel.finance.cartel", {{label(v1::CONFIDENTIAL, {"COL", "MEX", "USA"}), kDiran}});
+  const Status transit = w.check(third, w.receipt(third)).status();
+  CHECK(codes_of(transit) == std::vector<Code>{Code::NO_PEERING});
+  CHECK(transit.to_string().find("no transit") != std::string::npos);
+}
+
+TEST_CASE("arrival: each rule of the direction towards us, with its exact code", "[federation]") {
+  World w;
+  const policy::Label ok = label(v1::CONFIDENTIAL, {"COL", "USA"});
+  SECTION("a topic the direction does not carry") {
+    const Bytes r = w.report("dea-bogota-analyst", "intel.routes.north", {{ok, kDiran}});
+    CHECK(codes_of(w.check(r, w.receipt(r)).status()) == std::vector<Code>{Code::PEERING_TOPIC});
+  }
+  SECTION("a section above the ceiling, and one not releasable to COL, each named") {
+    const Bytes r = w.report("dea-bogota-analyst", "intel.finance.cartel",
+                             {{ok, kDiran},
+                              {label(v1::TOP_SECRET, {"COL", "USA"}), {"diran-cucuta-commander"}},
+                              {label(v1::CONFIDENTIAL, {"USA"}), kDiran}});
+    const Status s = w.check(r, w.receipt(r)).status();
+    REQUIRE(codes_of(s).size() >= 2);
+    CHECK(s.has(Code::ABOVE_PEERING_CEILING));
+    CHECK(s.has(Code::COUNTRY_NOT_RELEASABLE));
+    CHECK(s.to_string().find("section 2: ") != std::string::npos);
+    CHECK(s.to_string().find("section 3: ") != std::string::npos);
+    CHECK(s.to_string().find("section 1: ") == std::string::npos);
+  }
+  SECTION("a section sealed to none of ours") {
+    const Bytes r = w.report("dea-bogota-analyst", "intel.finance.cartel", {{ok, kDiran}, {ok, kDea}});
+    const Status s = w.check(r, w.receipt(r)).status();
+    CHECK(codes_of(s) == std::vector<Code>{Code::NOT_ADDRESSED});
+    CHECK(s.to_string().find("section 2: ") != std::string::npos);
+  }
+  SECTION("accepted by the partner before the peering began") {
+    const Bytes r = w.report("dea-bogota-analyst", "intel.finance.cartel", {{ok, kDiran}});
+    w.boundary.since = now_s() - 5;  // dea-broker's credential holds from 60 s ago
+    const std::int64_t before = (now_s() - 20) * 1000;
+    CHECK(codes_of(w.check(r, w.receipt(r, "dea-broker", kSeq, before)).status()) ==
+          std::vector<Code>{Code::NO_PEERING});
+  }
+  SECTION("every section torn off upstream: nothing here to open") {
+    const Bytes r = w.report("dea-bogota-analyst", "intel.finance.cartel", {{ok, kDiran}});
+    v1::Report parsed;
+    REQUIRE(parsed.ParseFromArray(r.data(), static_cast<int>(r.size())));
+    const Bytes torn = to_bytes(report::redact(parsed, {false}).SerializeAsString());
+    CHECK(codes_of(w.check(torn, w.receipt(r)).status()) == std::vector<Code>{Code::NOT_ADDRESSED});
+  }
+}
+
+}  // namespace tearline::arrival_test
