@@ -115,7 +115,7 @@ int tearline_sub_main(const RoleArgs& args) {
       if (f->has_deliver()) {
         any = true;
         copies[f->deliver().writer()].push_back(
-            client::delivered_copy(f->deliver().broker_seq(), as_bytes(f->deliver().report())));
+            receipt::describe_copy(f->deliver().broker_seq(), as_bytes(f->deliver().report())));
         check_delivery(**core, args, n, caches, f->deliver().report());
       } else if (f->has_error()) {
         auto& sum = (*core)->summary();

@@ -150,14 +150,18 @@ void Broker::Impl::receive() {
 }
 
 Status Broker::Impl::run() {
-  zmq::pollitem_t items[] = {{router.handle(), 0, ZMQ_POLLIN, 0}, {results.handle(), 0, ZMQ_POLLIN, 0}};
+  std::vector<zmq::pollitem_t> items;
   log->info("event=started endpoint={} verify_threads={} resume_seq={}", endpoint(), pool->threads(), commits->head());
   bool streams_behind = false;
   while (!stop_requested) {
     const bool backlog = sessions.any_backlog();
     const bool busy = backlog || catch_up->behind(commits->head()) || streams_behind;
+    items = {{router.handle(), 0, ZMQ_POLLIN, 0}, {results.handle(), 0, ZMQ_POLLIN, 0}};
+    for (auto& link : peer_links) {
+      if (void* h = link->socket_handle()) items.push_back({h, 0, ZMQ_POLLIN, 0});
+    }
     try {
-      zmq::poll(items, 2, std::chrono::milliseconds(busy ? 2 : 50));
+      zmq::poll(items.data(), items.size(), std::chrono::milliseconds(busy ? 2 : 50));
     } catch (const zmq::error_t& e) {
       if (e.num() == EINTR) continue;
       throw;
@@ -169,8 +173,10 @@ Status Broker::Impl::run() {
     }
     for (auto& r : pool->drain()) on_verified(r);
     if (items[0].revents & ZMQ_POLLIN) receive();
+    drive_peer_links();
     for (const auto& id : watch->take_dropped()) on_disconnected(id);
     commit();
+    for (auto& link : peer_links) link->flush_acks(clock.now_ms());
     if (catch_up->behind(commits->head())) {
       counters.delivered += catch_up->run(commits->head(), *trust.current(), clock.now_seconds());
     }
@@ -189,6 +195,7 @@ Status Broker::Impl::run() {
   take_refusals(true);
   audit_event("broker", "", "", "stopped", "clean shutdown");
   commit_and_wait();
+  for (auto& link : peer_links) link->flush_acks(clock.now_ms());  // what that last commit made durable
   return Status::ok();
 }
 
@@ -210,6 +217,7 @@ Broker::Broker(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Broker::~Broker() {
   if (!impl_) return;
   impl_->pool.reset();
+  impl_->peer_links.clear();
   impl_->feed.reset();
   impl_->writer.reset();
   impl_->router.close();
@@ -283,6 +291,12 @@ Result<std::unique_ptr<Broker>> Broker::create(const Config& config, const Clock
   } catch (const zmq::error_t& e) {
     return Status::fail(Code::IO_ERROR, "cannot listen on " + config.endpoint + ": " + e.what());
   }
+  impl->transport_secret = std::make_unique<crypto::TransportKey>(std::move(keys->transport));
+  for (const PeerEndpoint& peer : config.peers) {
+    impl->peer_links.push_back(
+        std::make_unique<PeerConnection>(peer, impl->broker_id, impl->context,
+                                         PeerConnection::Keys{*impl->transport_secret, *impl->audit_key}, impl->log));
+  }
   // The store last: a start that fails for any other reason leaves it
   // untouched, and the lock keeps a second broker off it.
   Status opened = impl->open_store();
@@ -297,6 +311,8 @@ Result<std::unique_ptr<Broker>> Broker::create(const Config& config, const Clock
     impl->pool = std::make_unique<VerifierPool>(
         config.verify_threads, kVerifierQueueLimit, impl->context, notify, [p](IngressJob job) {
           TrustSnapshotPtr snap = p->trust.current();
+          if (job.arrival)
+            return check_arrival_job(std::move(job), *snap, p->config.limits, p->clock.now_ms(), &p->roots);
           return check_publish(std::move(job), *snap, p->sources, p->config.limits, p->clock.now_ms(), &p->roots);
         });
   } catch (const zmq::error_t& e) {

@@ -29,6 +29,7 @@
 #include "broker/flood_control.h"
 #include "broker/group_commit.h"
 #include "broker/ingress.h"
+#include "broker/peer_connection.h"
 #include "broker/refusal_tally.h"
 #include "broker/replay_guard.h"
 #include "broker/router.h"
@@ -89,9 +90,12 @@ struct Broker::Impl {
   std::optional<StoreLock> store_lock;
   std::unique_ptr<Store> store;
   std::unique_ptr<StoreWriter> writer;
-  std::unique_ptr<crypto::SigningKey> audit_key;  // signs audit checkpoints and acceptance receipts
-  crypto::TransportPublicKey transport_key;       // the broker's CURVE public key
-  std::string broker_id;                          // its own credential's node id (broker_identity.h)
+  std::unique_ptr<crypto::SigningKey> audit_key;           // signs audit checkpoints and acceptance receipts
+  crypto::TransportPublicKey transport_key;                // the broker's CURVE public key
+  std::unique_ptr<crypto::TransportKey> transport_secret;  // its key pair, for the links to partner brokers
+  // One per [[peer]]: the receiving side of a boundary (peer_arrivals.cc).
+  std::vector<std::unique_ptr<PeerConnection>> peer_links;
+  std::string broker_id;          // its own credential's node id (broker_identity.h)
   std::string pending_broker_id;  // found by the last directory check; taken once the whole load succeeds
   std::unique_ptr<GroupCommit> commits;
   bool record_accepted_loss = false;  // --accept-loss accepted a truncation: audit it before serving
@@ -127,6 +131,17 @@ struct Broker::Impl {
   void send(Session& s, const tearline::v1::Frame& frame);
   std::string endpoint() const EXCLUDES(endpoint_mu);
   void audit_event(std::string event, std::string node, std::string report, std::string decision, std::string detail);
+
+  // ---- peer_arrivals.cc: what partner brokers deliver (docs/federation.md) ----
+  // Ticks each PeerConnection, reads what it received and hands each copy
+  // to the verifiers.
+  void drive_peer_links();
+  // A checked copy: refused for good, a duplicate, or staged in the group commit.
+  void on_arrival(IngressResult& r);
+  // A staged copy the group commit settled: stored (`refusal` null) or refused.
+  void arrival_settled(const ArrivalTag& tag, const std::string& report_hex, const Refusal* refusal,
+                       std::uint64_t seq = 0);
+  void settle_arrival(const ArrivalTag& tag, PeerConnection::Settled how);
 
   // ---- store_open.cc: the last step of create() ----
   // Locks data_dir (StoreLock), opens the store, restores what it holds.

@@ -1,5 +1,6 @@
 #include "broker/config.h"
 
+#include <algorithm>
 #include <set>
 
 #include "audit/pg_audit_reader.h"
@@ -37,7 +38,7 @@ Result<Config> parse_config(std::string_view toml_text, const std::filesystem::p
   if (!r.parsed()) return r.status();
   const toml::table& doc = r.root();
   Config c;
-  r.refuse_unknown_keys(doc, {"broker", "limits", "storage"});
+  r.refuse_unknown_keys(doc, {"broker", "limits", "storage", "peer"});
   const toml::table* b = doc["broker"].as_table();
   if (b == nullptr) return Status::fail(Code::INVALID_FIELD, std::string(source_name) + ": missing [broker] table");
   r.refuse_unknown_keys(*b, {"endpoint", "key_file", "directory", "policy", "data_dir", "log_level", "verify_threads"},
@@ -119,6 +120,24 @@ Result<Config> parse_config(std::string_view toml_text, const std::filesystem::p
     f.number("max_bytes", 1 << 20, std::int64_t{1} << 50, &m.max_bytes);
     f.number("audit_checkpoint_entries", 1, 1000000, &m.audit_checkpoint_entries);
     f.number("audit_checkpoint_seconds", 1, 86400, &m.audit_checkpoint_seconds);
+  }
+  if (const toml::array* peers = r.tables(doc, "peer", "[[peer]]")) {
+    for (const auto& node : *peers) {
+      const toml::table& p = *node.as_table();
+      r.refuse_unknown_keys(p, {"broker", "endpoint"}, "unknown key peer.");
+      PeerEndpoint e;
+      Fields f{&r, p};
+      f.text("broker", &e.broker);
+      f.text("endpoint", &e.endpoint);
+      if (e.broker.empty()) r.add(node, "peer.broker is required: the partner broker's node id");
+      if (e.endpoint.rfind("tcp://", 0) != 0 && e.endpoint.rfind("ipc://", 0) != 0) {
+        r.add(node, "peer.endpoint must be tcp://HOST:PORT or ipc://PATH (where the partner broker listens)");
+      }
+      const bool twice =
+          std::any_of(c.peers.begin(), c.peers.end(), [&](const PeerEndpoint& o) { return o.broker == e.broker; });
+      if (twice && !e.broker.empty()) r.add(node, "peer " + e.broker + " is named twice");
+      c.peers.push_back(std::move(e));
+    }
   }
   if (!r.ok()) return r.status();
   return c;

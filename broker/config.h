@@ -47,11 +47,16 @@
 //   max_bytes = 4294967296          # 4 GiB hard cap: PUBLISH gets STORAGE_FULL
 //   audit_checkpoint_entries = 1000 # a signed checkpoint at least this often
 //   audit_checkpoint_seconds = 10   # ... or this often, whichever first
+//
+//   [[peer]]                        # a partner agency's boundary broker to receive from
+//   broker = "dea-broker"           # (docs/federation.md): its node id, as a peering in effect
+//   endpoint = "tcp://10.0.0.7:7801" # names it, and where it listens; one table per partner
 #pragma once
 
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "base/result.h"
 #include "policy/topic.h"
@@ -97,6 +102,13 @@ struct StorageLimits {
   std::int64_t audit_checkpoint_seconds = 10;
 };
 
+// A partner broker this broker connects to, to receive what crosses
+// towards it (broker/peer_connection.h). Its keys come from the peering.
+struct PeerEndpoint {
+  std::string broker;  // its node id
+  std::string endpoint;
+};
+
 struct Config {
   std::string endpoint = "tcp://127.0.0.1:7801";
   std::filesystem::path key_file;
@@ -107,6 +119,7 @@ struct Config {
   int verify_threads = 2;
   Limits limits;
   StorageLimits storage;
+  std::vector<PeerEndpoint> peers;  // [[peer]], one per partner broker
   // How long accepted report ids stay in the ReplayGuard's memory; the store
   // answers for older ones. Not a configuration key: tests shorten it.
   std::int64_t replay_memory_ms = 10'000;

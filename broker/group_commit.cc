@@ -25,7 +25,7 @@ bool holds(const std::vector<Staged>& list, const IngressResult& copy) {
 }
 
 Refusal refusal_of(const IngressResult& r, Status status) {
-  return Refusal{r.routing_id, r.node_id, r.request_id, r.report->report_id_hex(), std::move(status)};
+  return Refusal{r.routing_id, r.node_id, r.request_id, r.report->report_id_hex(), std::move(status), r.arrival};
 }
 
 }  // namespace
@@ -205,7 +205,14 @@ std::optional<Batch> GroupCommit::build(
     sr.accepted_ms = now_ms;
     sr.sequence = rep.header.sequence();
     sr.source = SourceRecord{rep.originator.node_id, rep.originator.agency, rep.originator.country, {}};
-    for (const auto& sec : rep.sections) sr.source.labels.push_back(*sec.label);
+    for (const auto& sec : rep.sections) {
+      // A section torn off upstream (a report that arrived over a peering)
+      // has no label here: a report citing it is held to the strictest one
+      // the originator could have set (its country only, TOP_SECRET, ORCON).
+      sr.source.labels.push_back(sec.present && sec.label
+                                     ? *sec.label
+                                     : policy::Label{tearline::v1::TOP_SECRET, {rep.originator.country}, {}, true});
+    }
     sr.bytes = st.result.raw;
     batch.reports.push_back(std::move(sr));
     digests.push_back(receipt::report_digest(rep.report));

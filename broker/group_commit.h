@@ -89,6 +89,7 @@ struct Refusal {
   std::uint64_t request_id = 0;
   std::string report_hex;
   Status status;
+  std::optional<ArrivalTag> arrival;  // a copy from a partner's broker (ingress.h)
 };
 
 struct Committed {

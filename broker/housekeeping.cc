@@ -84,8 +84,9 @@ CommitOutcome::Kind Broker::Impl::finish_commit(StoreWriter::Written written) {
       counters.accepted++;
       log->debug("event=publish_accepted node={} report={} topic={} seq={} sections={}", st.result.node_id,
                  short_hex(rep.header.report_id()), rep.header.topic(), st.seq, rep.sections.size());
-      Session* s = sessions.find(st.result.routing_id);
-      if (s != nullptr && s->ready()) {
+      if (st.result.arrival) {
+        arrival_settled(*st.result.arrival, rep.report_id_hex(), nullptr, st.seq);
+      } else if (Session* s = sessions.find(st.result.routing_id); s != nullptr && s->ready()) {
         send(*s, wire::make_accepted(st.result.request_id, as_bytes(rep.header.report_id()), st.seq, c.receipt));
       }
       Routable r{st.seq, &rep, rep.originator.country, &st.result.raw, c.receipt, c.accepted_ms};

@@ -4,6 +4,7 @@
 #include <optional>
 
 #include "broker/replay_guard.h"
+#include "federation/arrival.h"
 #include "policy/decisions.h"
 
 namespace tearline::broker {
@@ -139,6 +140,50 @@ IngressResult check_publish(IngressJob job, const TrustSnapshot& trust, const So
     return out;
   }
   out.report = std::make_shared<const report::VerifiedReport>(std::move(verified).value());
+  out.raw = std::move(job.report);
+  return out;
+}
+
+IngressResult check_arrival_job(IngressJob job, const TrustSnapshot& trust, const Limits& limits, std::int64_t now_ms,
+                                report::RootCache* roots) {
+  IngressResult out;
+  out.routing_id = std::move(job.routing_id);
+  out.node_id = std::move(job.node_id);
+  out.arrival = std::move(job.arrival);
+  if (!out.arrival) {
+    out.status = Status::fail(Code::REPORT_MALFORMED, "not a copy from a partner's broker");
+    return out;
+  }
+  if (auto header = claimed_header(job.report)) out.report_id_hex = to_hex(as_bytes(header->report_id()));
+  const std::int64_t now_s = now_ms / 1000;
+  const PeerLink* link = trust.peer(out.arrival->peer, now_s);
+  if (link == nullptr) {
+    out.status = Status::fail(Code::NO_PEERING, "no peering with " + out.arrival->peer +
+                                                    " is in effect here now: nothing it delivers is taken");
+    return out;
+  }
+  const identity::Authority* ours = trust.directory->trust().authority(link->us().agency);
+  const federation::Boundary boundary{
+      &link->peering,      &link->to_us(),         link->us().agency, ours != nullptr ? ours->country : std::string(),
+      link->them().agency, link->them().broker_id, link->since};
+  federation::ArrivalLimits bounds;
+  bounds.max_sections = limits.max_sections;
+  bounds.max_recipients = limits.max_recipients;
+  const federation::ArrivedCopy copy{out.arrival->broker_seq, ByteView(job.report), ByteView(out.arrival->receipt)};
+  auto taken = federation::check_arrival(boundary, copy, *trust.directory, now_s, bounds, roots);
+  if (!taken) {
+    out.status = taken.status();
+    return out;
+  }
+  Status topic_limits = check_topic_limits(taken->report.header.topic(), limits);
+  if (!topic_limits) {
+    out.status = topic_limits;
+    return out;
+  }
+  out.node_id = taken->report.originator.node_id;
+  out.partner_accepted_ms = taken->accepted_ms;
+  out.report = std::make_shared<const report::VerifiedReport>(std::move(taken->report));
+  out.report_id_hex = out.report->report_id_hex();
   out.raw = std::move(job.report);
   return out;
 }

@@ -399,6 +399,10 @@ void Broker::Impl::on_admin(Session& s, const v1::Admin& admin) {
 }
 
 void Broker::Impl::reject_publish(const Refusal& r) {
+  if (r.arrival) {
+    arrival_settled(*r.arrival, r.report_hex, &r);
+    return;
+  }
   counters.rejected++;
   log->info("event=publish_rejected node={} request={} code={} reasons=\"{}\"", r.node_id, r.request_id,
             code_name(r.status.code()), r.status.to_string());
@@ -409,6 +413,10 @@ void Broker::Impl::reject_publish(const Refusal& r) {
 
 // Checks replay and stages an accepted report for the next group commit.
 void Broker::Impl::on_verified(IngressResult& r) {
+  if (r.arrival) {  // a copy from a partner's broker (peer_arrivals.cc)
+    on_arrival(r);
+    return;
+  }
   flood.finished(r.node_id);
   Status status = r.status;
   const std::string report_hex = r.report ? r.report->report_id_hex() : r.report_id_hex;
@@ -440,7 +448,7 @@ void Broker::Impl::on_verified(IngressResult& r) {
       commits->hold_replay(std::move(r));
       return;
     }
-    reject_publish(Refusal{r.routing_id, r.node_id, r.request_id, report_hex, status});
+    reject_publish(Refusal{r.routing_id, r.node_id, r.request_id, report_hex, status, std::nullopt});
     return;
   }
   const std::uint64_t previous_sequence = replay.last_sequence(r.node_id);

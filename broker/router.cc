@@ -110,8 +110,40 @@ bool Router::wants(Session& s, const Routable& r, const std::vector<std::string>
   });
 }
 
+namespace {
+
+// A report that arrived over a peering may carry sections torn off
+// upstream (only their commitments crossed): they are withheld from every
+// node, and the policy judges the others. `present` holds the indexes of
+// the sections the report carries sealed; `d` decided those, in order.
+policy::DeliveryDecision with_torn_sections(policy::DeliveryDecision d, const std::vector<std::size_t>& present,
+                                            std::size_t total) {
+  if (present.size() == total || !d.credential) return d;
+  std::vector<policy::Decision> all(total);
+  for (std::size_t i = 0; i < total; ++i) {
+    all[i].denials.add(Code::TORN_UPSTREAM,
+                       "section " + std::to_string(i + 1) + " was torn off before the report reached this broker");
+  }
+  for (std::size_t k = 0; k < present.size() && k < d.sections.size(); ++k) all[present[k]] = std::move(d.sections[k]);
+  d.sections = std::move(all);
+  return d;
+}
+
+}  // namespace
+
 policy::DeliveryDecision Router::judge(const TrustSnapshot& trust, std::string_view node, const Routable& r,
                                        std::int64_t now_s) {
+  const auto& rep = *r.report;
+  std::vector<std::size_t> present;
+  present.reserve(rep.sections.size());
+  for (std::size_t i = 0; i < rep.sections.size(); ++i) {
+    if (rep.sections[i].present && rep.sections[i].label) present.push_back(i);
+  }
+  return with_torn_sections(judge_present(trust, node, r, present, now_s), present, rep.sections.size());
+}
+
+policy::DeliveryDecision Router::judge_present(const TrustSnapshot& trust, std::string_view node, const Routable& r,
+                                               const std::vector<std::size_t>& present, std::int64_t now_s) {
   const auto& rep = *r.report;
   if (trust.is_partner_node(node)) {
     // A partner's boundary broker: the peering decides (docs/federation.md);
@@ -130,7 +162,8 @@ policy::DeliveryDecision Router::judge(const TrustSnapshot& trust, std::string_v
     q.originator_country = std::string(r.originator_country);
     q.originator_agency = rep.originator.agency;
     q.accepted_ms = r.accepted_ms;
-    for (const auto& sec : rep.sections) {
+    for (const std::size_t i : present) {
+      const report::VerifiedSection& sec = rep.sections[i];
       // A recipient counts when it is one of theirs whom the label admits
       // now, as a node of ours must be at each delivery.
       q.sections.push_back(federation::CrossingSection{
@@ -145,8 +178,9 @@ policy::DeliveryDecision Router::judge(const TrustSnapshot& trust, std::string_v
   policy::DeliveryQuestion q;
   q.topic = rep.header.topic();
   q.originator_country = std::string(r.originator_country);
-  q.sections.reserve(rep.sections.size());
-  for (const auto& sec : rep.sections) {
+  q.sections.reserve(present.size());
+  for (const std::size_t i : present) {
+    const report::VerifiedSection& sec = rep.sections[i];
     q.sections.push_back(
         policy::SectionFacts{&*sec.label, std::binary_search(sec.recipients.begin(), sec.recipients.end(), node)});
   }

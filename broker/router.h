@@ -140,7 +140,10 @@ class Router {
   static bool wants(Session& s, const Routable& r, const std::vector<std::string>& matched);
 
   // What of `r` the node receives (policy::decide_delivery with the
-  // snapshot's directory and topic policy, at now_s).
+  // snapshot's directory and topic policy, at now_s; for a partner's
+  // broker, federation::decide_crossing). A section torn off before the
+  // report reached this broker (it arrived over a peering) is withheld from
+  // every node, TORN_UPSTREAM.
   static policy::DeliveryDecision judge(const TrustSnapshot& trust, std::string_view node, const Routable& r,
                                         std::int64_t now_s);
   // The DELIVER frame of `r` for a decision that delivers something: the
@@ -151,6 +154,9 @@ class Router {
                              crypto::Digest* copy_hash = nullptr);
 
  private:
+  // judge() for the sections of `present` (indexes of those carried sealed), in order.
+  static policy::DeliveryDecision judge_present(const TrustSnapshot& trust, std::string_view node, const Routable& r,
+                                                const std::vector<std::size_t>& present, std::int64_t now_s);
   // route_to's work; the audit goes to `clauses` (route_live's one entry)
   // when given, else one entry per decision.
   bool judge_and_send(Session& s, const Routable& r, const std::vector<std::string>& matched,

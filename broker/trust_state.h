@@ -37,6 +37,10 @@ struct PeerLink {
   const federation::PeeringDirection& to_them() const {
     return we_are_first ? peering.first_to_second : peering.second_to_first;
   }
+  // What may cross from the partner to this agency.
+  const federation::PeeringDirection& to_us() const {
+    return we_are_first ? peering.second_to_first : peering.first_to_second;
+  }
 };
 
 struct TrustSnapshot {

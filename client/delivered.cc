@@ -65,23 +65,6 @@ Received open_delivered(ByteView bytes, std::uint64_t broker_seq, ByteView recei
   return r;
 }
 
-receipt::DeliveredCopy delivered_copy(std::uint64_t broker_seq, ByteView bytes) {
-  receipt::DeliveredCopy c;
-  c.broker_seq = broker_seq;
-  c.copy_hash = receipt::copy_hash(bytes);
-  v1::Report rep;
-  v1::ReportHeader header;
-  if (bytes.size() <= static_cast<std::size_t>(INT32_MAX) &&
-      rep.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
-    if (header.ParseFromString(rep.header()) && header.report_id().size() == 16) c.report_id = header.report_id();
-    for (int i = 0; i < rep.sections_size(); ++i) {
-      if (rep.sections(i).has_sealed()) c.sections.push_back(static_cast<std::uint32_t>(i));
-    }
-  }
-  if (c.report_id.size() != 16) c.report_id.assign(16, '\0');
-  return c;
-}
-
 Result<receipt::Acceptance> check_accepted(ByteView report, std::uint64_t broker_seq, ByteView receipt,
                                            std::string_view broker_id, const identity::Directory& directory,
                                            report::RootCache* receipts) {

@@ -224,7 +224,7 @@ struct Session::Impl {
     if (pending != to_ack.end() && !pending->second.empty() && d.broker_seq() <= pending->second.back().broker_seq) {
       acknowledge();  // seqs ascend per receipt
     }
-    to_ack[writer].push_back(delivered_copy(d.broker_seq(), as_bytes(d.report())));
+    to_ack[writer].push_back(receipt::describe_copy(d.broker_seq(), as_bytes(d.report())));
     if (++to_ack_count >= kAckEvery) acknowledge();
   }
 

@@ -89,14 +89,6 @@ Received open_delivered(ByteView report, std::uint64_t broker_seq, ByteView rece
                         report::RootCache* roots = nullptr, report::UnwrapCache* unwraps = nullptr,
                         report::RootCache* receipts = nullptr);
 
-// What a delivery receipt says of one DELIVER (receipt/delivery.h): its
-// seq, the hash of its report bytes exactly, the report id and the indexes
-// of the sections present (not withheld). A copy that does not parse still
-// gets an entry, with what can be read of it (a report id of 16 zero bytes
-// when none): the hash alone says exactly what arrived, and the seq must be
-// acknowledged all the same.
-receipt::DeliveredCopy delivered_copy(std::uint64_t broker_seq, ByteView report);
-
 // Checks the acceptance receipt of an ACCEPTED against the report sent
 // (`report` bytes, seq `broker_seq`, signed by `broker_id` when not empty):
 // the Acceptance, or RECEIPT_INVALID.

@@ -72,6 +72,7 @@ namespace tearline {
   X(PEERING_TOPIC, 410, "topic not among those the peering lets cross")                             \
   X(ABOVE_PEERING_CEILING, 411, "section classified above the peering's ceiling")                   \
   X(CROSSING_LOOP, 412, "report came back over a peering to the agency it left")                    \
+  X(TORN_UPSTREAM, 413, "section was torn off before the report reached this broker")               \
   X(UNKNOWN_SOURCE, 500, "cited source report is unknown to the broker")                            \
   X(ORIGINATOR_MISMATCH, 501, "report originator is not the authenticated node")                    \
   X(REPLAYED_REPORT, 502, "report id seen before")                                                  \

@@ -1,12 +1,32 @@
 #include "receipt/delivery.h"
 
+#include <climits>
+
 #include "crypto/signing.h"
+#include "tearline/v1/report.pb.h"
 
 namespace tearline::receipt {
 
 namespace v1 = tearline::v1;
 
 crypto::Digest copy_hash(ByteView report_bytes) { return crypto::blake2b_256(report_bytes); }
+
+DeliveredCopy describe_copy(std::uint64_t broker_seq, ByteView bytes) {
+  DeliveredCopy c;
+  c.broker_seq = broker_seq;
+  c.copy_hash = copy_hash(bytes);
+  v1::Report rep;
+  v1::ReportHeader header;
+  if (bytes.size() <= static_cast<std::size_t>(INT32_MAX) &&
+      rep.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    if (header.ParseFromString(rep.header()) && header.report_id().size() == 16) c.report_id = header.report_id();
+    for (int i = 0; i < rep.sections_size(); ++i) {
+      if (rep.sections(i).has_sealed()) c.sections.push_back(static_cast<std::uint32_t>(i));
+    }
+  }
+  if (c.report_id.size() != 16) c.report_id.assign(16, '\0');
+  return c;
+}
 
 Bytes delivery_statement(const v1::DeliveryReceipt& receipt) {
   ByteWriter w;

@@ -49,6 +49,14 @@ struct DeliveredCopy {
 // The hash a delivery receipt names for a copy: BLAKE2b-256 of its bytes.
 crypto::Digest copy_hash(ByteView report_bytes);
 
+// The entry a receipt gives the copy `report_bytes` a DELIVER of
+// `broker_seq` carried: its hash (of the bytes exactly), its report id and
+// the indexes of the sections it carried sealed. A copy that does not parse
+// still gets an entry, with what can be read of it (16 zero bytes for its id
+// when none): the hash alone says exactly what arrived, and the seq must be
+// acknowledged all the same.
+DeliveredCopy describe_copy(std::uint64_t broker_seq, ByteView report_bytes);
+
 // The bytes signed after the tag (format 1 or 2, by receipt.format_version()).
 Bytes delivery_statement(const tearline::v1::DeliveryReceipt& receipt);
 // The tag the receipt's format signs under.

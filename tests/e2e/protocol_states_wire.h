@@ -81,7 +81,7 @@ class Wire {
   v1::Frame ack(const std::vector<v1::Deliver>& delivered, std::string_view broker_id = kBrokerId) const {
     std::vector<receipt::DeliveredCopy> copies;
     copies.reserve(delivered.size());
-    for (const auto& d : delivered) copies.push_back(client::delivered_copy(d.broker_seq(), as_bytes(d.report())));
+    for (const auto& d : delivered) copies.push_back(receipt::describe_copy(d.broker_seq(), as_bytes(d.report())));
     const Bytes signed_receipt = receipt::sign_delivery(material_.node_id, broker_id, material_.keys->signing,
                                                         SystemClock::instance().now_ms(), copies);
     return wire::make_ack(copies.back().broker_seq, signed_receipt);

@@ -277,7 +277,7 @@ TEST_CASE("receipts: an ACK whose delivery receipt fails is ERROR RECEIPT_INVALI
   CHECK(next_report(*other).broker_seq == seq);
 
   v1::Frame ack = w->ack({d});
-  const std::vector<receipt::DeliveredCopy> copies = {client::delivered_copy(d.broker_seq(), as_bytes(d.report()))};
+  const std::vector<receipt::DeliveredCopy> copies = {receipt::describe_copy(d.broker_seq(), as_bytes(d.report()))};
   const std::int64_t now = SystemClock::instance().now_ms();
   switch (fault) {
     case Fault::kFlippedSignature:

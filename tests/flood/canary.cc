@@ -130,7 +130,7 @@ void Canary::publish_loop() {
 void Canary::ack(const v1::Deliver& d) {
   const Bytes signed_receipt = receipt::sign_delivery(subscriber_->node_id(), subscriber_->broker_id(),
                                                       subscriber_->keys().signing, SystemClock::instance().now_ms(),
-                                                      {client::delivered_copy(d.broker_seq(), as_bytes(d.report()))});
+                                                      {receipt::describe_copy(d.broker_seq(), as_bytes(d.report()))});
   (void)subscriber_->send(wire::encode_frame(wire::make_ack(d.broker_seq(), signed_receipt)));
 }
 

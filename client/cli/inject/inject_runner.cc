@@ -448,7 +448,7 @@ struct Runner::State {
                                                         std::to_string(timeout()) + " ms, so no ACK was sent"));
     }
     const v1::Deliver& d = deliver->deliver();
-    const receipt::DeliveredCopy copy = client::delivered_copy(d.broker_seq(), as_bytes(d.report()));
+    const receipt::DeliveredCopy copy = receipt::describe_copy(d.broker_seq(), as_bytes(d.report()));
     const std::string& broker = (*conn)->welcome().broker_id();
     Bytes ack_receipt;
     switch (c.fault) {

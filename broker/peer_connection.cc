@@ -1,0 +1,231 @@
+#include "broker/peer_connection.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <utility>
+
+#include "base/bytes.h"
+#include "wire/frame.h"
+#include "wire/limits.h"
+
+namespace tearline::broker {
+namespace v1 = tearline::v1;
+
+namespace {
+
+// A partner that refuses us is asked again no faster than this.
+constexpr std::int64_t kMaxRetryMs = 30'000;
+constexpr int kReceiveBatch = 256;
+constexpr std::size_t kMaxAckEntries = receipt::kMaxDeliveryEntries;
+
+}  // namespace
+
+PeerConnection::PeerConnection(PeerEndpoint where, std::string our_id, zmq::context_t& context, Keys keys,
+                               std::shared_ptr<spdlog::logger> log)
+    : where_(std::move(where)),
+      our_id_(std::move(our_id)),
+      routing_id_(std::string(kPeerRoutingPrefix) + where_.broker),
+      context_(context),
+      keys_(keys),
+      log_(std::move(log)) {}
+
+PeerConnection::~PeerConnection() {
+  if (socket_) close("the broker is stopping", true);
+}
+
+void* PeerConnection::socket_handle() { return socket_ ? socket_->handle() : nullptr; }
+
+std::size_t PeerConnection::unsettled() const {
+  std::size_t n = past_unsettled_;
+  for (const auto& [writer, q] : copies_) {
+    n += static_cast<std::size_t>(std::count_if(q.begin(), q.end(), [](const Copy& c) { return !c.settled; }));
+  }
+  return n;
+}
+
+void PeerConnection::tick(const PeerLink* link, std::int64_t steady_ms) {
+  if (socket_) {
+    if (link == nullptr || link->to_us().topics.empty()) {
+      close("no peering in effect now lets anything cross from " + where_.broker + " to us", true);
+    } else if (steady_ms - heard_ms_ > kSilentMs) {
+      close(where_.broker + " said nothing for " + std::to_string(kSilentMs / 1000) + " s", false);
+    } else if (state_ == State::kReady && steady_ms - pinged_ms_ >= kPingMs) {
+      pinged_ms_ = steady_ms;
+      send(wire::make_ping(static_cast<std::uint64_t>(steady_ms)));
+    }
+    return;
+  }
+  // A peering that lets nothing cross towards us needs no session.
+  if (link == nullptr || link->to_us().topics.empty() || past_unsettled_ > 0) return;
+  // Doubles while the partner keeps refusing us, from kRetryMs to kMaxRetryMs.
+  if (opened_ms_ != 0 && steady_ms - opened_ms_ < retry_ms_) return;
+  open(*link, steady_ms);
+}
+
+void PeerConnection::open(const PeerLink& link, std::int64_t steady_ms) {
+  ++session_;
+  opened_ms_ = heard_ms_ = pinged_ms_ = steady_ms;
+  patterns_ = link.to_us().topics;
+  const crypto::TransportPublicKey& server = link.them().transport_key;
+  try {
+    auto s = std::make_unique<zmq::socket_t>(context_, zmq::socket_type::dealer);
+    s->set(zmq::sockopt::linger, 200);  // the ACKs of a clean stop still leave
+    s->set(zmq::sockopt::curve_serverkey, zmq::buffer(server.bytes.data(), server.bytes.size()));
+    s->set(zmq::sockopt::curve_publickey,
+           zmq::buffer(keys_.transport.public_key().bytes.data(), keys_.transport.public_key().bytes.size()));
+    s->set(zmq::sockopt::curve_secretkey,
+           zmq::buffer(keys_.transport.secret().data(), keys_.transport.secret().size()));
+    s->set(zmq::sockopt::maxmsgsize, wire::transport_max_message_bytes(wire::kDefaultMaxFrameBytes));
+    s->set(zmq::sockopt::rcvhwm, 10000);
+    s->connect(where_.endpoint);
+    socket_ = std::move(s);
+  } catch (const zmq::error_t& e) {
+    log_->error("event=peer_link_failed peer={} endpoint={} reason=\"{}\"", where_.broker, where_.endpoint, e.what());
+    socket_.reset();
+    return;
+  }
+  state_ = State::kHello;
+  log_->info("event=peer_link_connecting peer={} endpoint={} session={}", where_.broker, where_.endpoint, session_);
+  send(wire::make_hello("tearline-broker " + our_id_));
+}
+
+void PeerConnection::close(const std::string& why, bool say_bye) {
+  if (!socket_) return;
+  if (say_bye) send(wire::make_bye(why));
+  log_->warn("event=peer_link_closed peer={} session={} reason=\"{}\"", where_.broker, session_, why);
+  socket_.reset();
+  retry_ms_ = state_ == State::kReady ? kRetryMs : std::min(kMaxRetryMs, retry_ms_ * 2);
+  state_ = State::kIdle;
+  // What was not settled is counted off as it settles; nothing of this
+  // session is acknowledged any more (the partner sends it again).
+  for (const auto& [writer, q] : copies_) {
+    past_unsettled_ +=
+        static_cast<std::size_t>(std::count_if(q.begin(), q.end(), [](const Copy& c) { return !c.settled; }));
+  }
+  copies_.clear();
+}
+
+void PeerConnection::send(const v1::Frame& frame) {
+  if (!socket_) return;
+  const Bytes bytes = wire::encode_frame(frame);
+  try {
+    (void)socket_->send(zmq::buffer(bytes.data(), bytes.size()), zmq::send_flags::dontwait);
+  } catch (const zmq::error_t& e) {
+    log_->warn("event=peer_link_send_failed peer={} reason=\"{}\"", where_.broker, e.what());
+  }
+}
+
+std::vector<IngressJob> PeerConnection::receive(std::int64_t steady_ms, std::int64_t now_ms) {
+  std::vector<IngressJob> jobs;
+  for (int i = 0; i < kReceiveBatch && socket_; ++i) {
+    zmq::message_t m;
+    if (!socket_->recv(m, zmq::recv_flags::dontwait)) break;
+    heard_ms_ = steady_ms;
+    auto frame =
+        wire::decode_frame(ByteView(static_cast<const std::uint8_t*>(m.data()), m.size()), wire::kDefaultMaxFrameBytes);
+    if (!frame) {
+      close(where_.broker + " sent a frame that does not decode: " + frame.status().to_string(), true);
+      break;
+    }
+    on_frame(*frame, now_ms, &jobs);
+  }
+  return jobs;
+}
+
+void PeerConnection::on_frame(v1::Frame& frame, std::int64_t now_ms, std::vector<IngressJob>* jobs) {
+  switch (frame.body_case()) {
+    case v1::Frame::kWelcome: {
+      if (state_ != State::kHello) break;
+      const v1::Welcome& w = frame.welcome();
+      if (w.broker_id() != where_.broker) {
+        close("the broker at " + where_.endpoint + " is " + w.broker_id() + ", not " + where_.broker, true);
+        break;
+      }
+      subscribe_request_ = next_request_++;
+      state_ = State::kSubscribing;
+      send(wire::make_subscribe(subscribe_request_, patterns_, false));
+      break;
+    }
+    case v1::Frame::kAccepted:
+      if (state_ == State::kSubscribing && frame.accepted().request_id() == subscribe_request_) {
+        state_ = State::kReady;
+        retry_ms_ = kRetryMs;
+        std::string list;
+        for (const auto& p : patterns_) list += (list.empty() ? "" : ",") + p;
+        log_->info("event=peer_link_ready peer={} session={} patterns={}", where_.broker, session_, list);
+      }
+      break;
+    case v1::Frame::kRejected:
+      close(where_.broker + " refused our durable SUBSCRIBE: " + wire::status_of(frame.rejected()).to_string(), true);
+      break;
+    case v1::Frame::kError: {
+      const Status why = wire::status_of(frame.error());
+      const Code code = static_cast<Code>(frame.error().code());
+      log_->warn("event=peer_link_error peer={} session={} code={} reasons=\"{}\"", where_.broker, session_,
+                 code_name(code), why.to_string());
+      // Before READY an ERROR is the answer to our HELLO or SUBSCRIBE.
+      if (state_ != State::kReady || wire::closes_session(code)) close("ERROR " + std::string(code_name(code)), false);
+      break;
+    }
+    case v1::Frame::kDeliver: {
+      // The backlog may come before the SUBSCRIBE's answer: the partner
+      // answers it once its group commit has written our cursor, and starts
+      // catching us up as soon as the session attached.
+      if (state_ != State::kReady && state_ != State::kSubscribing) break;
+      v1::Deliver& d = *frame.mutable_deliver();
+      std::deque<Copy>& q = copies_[d.writer()];
+      if (!q.empty() && d.broker_seq() <= q.back().entry.broker_seq) {
+        close(where_.broker + " sent seq " + std::to_string(d.broker_seq()) + " after " +
+                  std::to_string(q.back().entry.broker_seq),
+              true);
+        break;
+      }
+      q.push_back(Copy{receipt::describe_copy(d.broker_seq(), as_bytes(d.report())), std::nullopt});
+      IngressJob job;
+      job.routing_id = routing_id_;
+      job.node_id = routing_id_;  // the verifier pool keeps one partner's copies in order
+      job.report = to_bytes(d.report());
+      job.received_ms = now_ms;
+      job.arrival = ArrivalTag{where_.broker, session_, d.writer(), d.broker_seq(), to_bytes(d.receipt())};
+      jobs->push_back(std::move(job));
+      break;
+    }
+    case v1::Frame::kBye: close(where_.broker + " said BYE: " + frame.bye().reason(), false); break;
+    default: break;  // PONG, GAP, DIRECTORY_CHANGED: hearing them is enough
+  }
+}
+
+void PeerConnection::settle(std::uint64_t session, const std::string& writer, std::uint64_t broker_seq, Settled how) {
+  if (session != session_ || !socket_) {
+    if (past_unsettled_ > 0) --past_unsettled_;
+    return;
+  }
+  auto it = copies_.find(writer);
+  if (it == copies_.end()) return;
+  for (Copy& c : it->second) {
+    if (c.entry.broker_seq != broker_seq) continue;
+    c.settled = how;
+    break;
+  }
+  if (how == Settled::kRetry) {
+    close("a copy from " + where_.broker + " could not be stored; it and what follows come again next session", true);
+  }
+}
+
+void PeerConnection::flush_acks(std::int64_t now_ms) {
+  if (!socket_ || state_ != State::kReady) return;
+  for (auto& [writer, q] : copies_) {
+    std::vector<receipt::DeliveredCopy> entries;
+    while (!q.empty() && q.front().settled == Settled::kDone && entries.size() < kMaxAckEntries) {
+      entries.push_back(std::move(q.front().entry));
+      q.pop_front();
+    }
+    if (entries.empty()) continue;
+    const std::uint64_t last = entries.back().broker_seq;
+    const Bytes receipt = receipt::sign_delivery(our_id_, where_.broker, keys_.signing, now_ms, entries, writer);
+    send(wire::make_ack(last, receipt, writer));
+  }
+}
+
+}  // namespace tearline::broker

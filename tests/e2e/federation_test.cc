@@ -1,0 +1,235 @@
+// Two agencies' brokers, each its own (docs/federation.md, "The receiving
+// boundary broker"): DIRAN's broker (the demo PKI's first, tearline-broker)
+// and DEA's (dea-broker, with a directory folder of its own in which DIRAN
+// is the partner agency, as DEA's operator would hold it after `certs
+// import`). A peering signed by both lets intel.finance.> cross from DIRAN
+// to DEA up to SECRET, releasable to USA. DEA's broker connects to DIRAN's
+// ([[peer]]), takes each copy into its own store after checking it again,
+// and serves DEA's own nodes from there, with its own policy and receipts.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "audit/audit_db.h"
+#include "base/clock.h"
+#include "base/files.h"
+#include "federation/peering_files.h"
+#include "identity/pki.h"
+#include "identity/trust_store.h"
+#include "support/e2e_helpers.h"
+
+namespace tearline {
+namespace {
+
+namespace v1 = tearline::v1;
+using testing::BrokerFixture;
+using testing::label;
+using Strings = std::vector<std::string>;
+
+constexpr int kWaitMs = 5000;
+const std::string kAnalyst = "dea-bogota-analyst";
+const std::string kHq = "diran-bogota-hq";
+
+std::int64_t now() { return SystemClock::instance().now_seconds(); }
+
+// Makes `partner` the only partner agency of the trust store at `path`.
+void mark_partner(const std::filesystem::path& path, const std::string& partner) {
+  auto trust = identity::TrustStore::load(path);
+  REQUIRE(trust);
+  identity::TrustStore next;
+  for (auto [id, a] : trust->authorities()) {
+    a.partner = id == partner;
+    REQUIRE(next.add(a));
+  }
+  REQUIRE(write_file_atomic(path, as_bytes(next.to_toml()), 0644));
+}
+
+// DEA's broker beside DIRAN's `diran`: the peering, both views of the
+// directory, and [[peer]] towards DIRAN's broker.
+struct Federation {
+  BrokerFixture diran;
+  std::filesystem::path dea_directory = diran.root() / "dea-view";
+  std::unique_ptr<BrokerFixture> dea;
+
+  Federation() {
+    dea = std::make_unique<BrokerFixture>(diran, "dea-broker", "DEA", [this](broker::Config& c) {
+      const identity::PkiPaths& pki = diran.pki();
+      federation::PeeringDraft d;
+      d.peering_id = "diran-dea";
+      d.first_agency = "DIRAN";
+      d.first_broker = "tearline-broker";
+      d.second_agency = "DEA";
+      d.second_broker = "dea-broker";
+      d.first_to_second.add_topics("intel.finance.>");
+      d.first_to_second.set_ceiling(v1::SECRET);
+      d.first_to_second.add_releasable_to("USA");
+      d.second_to_first.set_ceiling(v1::UNCLASSIFIED);
+      d.not_before = now() - 60;
+      d.not_after = now() + 86400;
+      auto version = federation::create_peering_file(pki, d, now());
+      INFO(version.status().to_string());
+      REQUIRE(version);
+      REQUIRE(federation::cosign_peering_file(pki, "diran-dea", *version, "DIRAN", now()));
+      REQUIRE(federation::cosign_peering_file(pki, "diran-dea", *version, "DEA", now()));
+      // DEA's view: the same objects, with DIRAN the partner.
+      std::filesystem::copy(pki.directory(), dea_directory, std::filesystem::copy_options::recursive);
+      mark_partner(dea_directory / "trust.toml", "DIRAN");
+      mark_partner(pki.trust_store(), "DEA");
+      c.directory = dea_directory;
+      c.peers = {broker::PeerEndpoint{"tearline-broker", diran.endpoint()}};
+    });
+  }
+
+  client::SessionOptions dea_options(const std::string& node) const {
+    client::SessionOptions o = dea->options(node);
+    o.directory = dea_directory;
+    return o;
+  }
+  std::unique_ptr<client::Session> dea_node(const std::string& node) const {
+    auto s = client::Session::connect(dea_options(node));
+    INFO(node << ": " << s.status().to_string());
+    REQUIRE(s);
+    return std::move(s).value();
+  }
+
+  // Publishes sentinels at DIRAN's broker until one reaches `reader` through
+  // DEA's: the link is up and subscribed. Each sentinel the reader does not
+  // see in time is taken off its queue later by `drain`.
+  void wait_for_link(client::Session& publisher, client::Session& reader) const {
+    for (int i = 0; i < 40; ++i) {
+      auto sent = publisher.publish(testing::draft("intel.finance.sentinel", {{testing::kEveryone, "sentinel"}}));
+      REQUIRE(sent);
+      REQUIRE(sent->accepted);
+      if (auto got = reader.receive(500); got && got->topic == "intel.finance.sentinel") {
+        while (reader.receive(300)) {
+        }
+        return;
+      }
+    }
+    FAIL("DEA's broker never relayed a sentinel from DIRAN's");
+  }
+};
+
+Strings statuses(const client::Received& r) {
+  Strings out;
+  for (const auto& s : r.sections) out.emplace_back(client::section_status_name(s.status));
+  return out;
+}
+
+// The (decision, detail) of every "crossing" audit entry of the database.
+std::vector<std::pair<std::string, std::string>> crossings(const std::filesystem::path& database) {
+  auto entries = audit::read_entries(database);
+  REQUIRE(entries);
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& e : *entries) {
+    if (e.event == "crossing") out.emplace_back(e.decision, e.detail);
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("federation: DEA's broker takes what crosses into its own store and serves its own nodes from it",
+          "[e2e][federation]") {
+  Federation f;
+  auto hq = testing::must_connect(f.diran, kHq);
+  auto analyst = f.dea_node(kAnalyst);
+  REQUIRE(analyst->subscribe({"intel.finance.>"}));
+  f.wait_for_link(*hq, *analyst);
+
+  const testing::Section crosses{label(v1::SECRET, {"COL", "USA"}), "the cartel's accountant banks in Panama"};
+  const testing::Section colombia_only{label(v1::SECRET, {"COL"}), "informant: the accountant's driver"};
+  auto sent = hq->publish(testing::draft("intel.finance.cartel", {crosses, colombia_only}));
+  REQUIRE(sent);
+  REQUIRE(sent->accepted);
+  auto got = analyst->receive(kWaitMs);
+  REQUIRE(got);
+  INFO(got->verification.to_string());
+  CHECK(got->verification);  // DIRAN's originator signature, verified by DEA's node over the torn copy
+  CHECK(got->report_id_hex == to_hex(sent->report_id));
+  CHECK(got->originator == kHq);
+  CHECK(got->writer.empty());  // DEA's broker's own stream: its own acceptance receipt
+  CHECK(statuses(*got) == Strings{"opened", "withheld"});
+  CHECK(got->sections.front().text == crosses.text);
+  {
+    INFO("a topic the peering does not carry stays home");
+    auto routes = hq->publish(testing::draft("intel.routes.north", {{testing::kEveryone, "route"}}));
+    REQUIRE(routes);
+    REQUIRE(routes->accepted);
+    auto finance = hq->publish(testing::draft("intel.finance.second", {crosses}));
+    REQUIRE(finance);
+    auto next = analyst->receive(kWaitMs);
+    REQUIRE(next);
+    CHECK(next->report_id_hex == to_hex(finance->report_id));  // not the routes report
+  }
+  {
+    INFO("DEA's broker acknowledged the copies while running: DIRAN's broker holds its signed receipts");
+    bool acknowledged = false;
+    for (int i = 0; i < 50 && !acknowledged; ++i) {
+      auto entries = audit::read_entries(f.diran.database());
+      REQUIRE(entries);
+      acknowledged = std::any_of(entries->begin(), entries->end(), [&](const audit::AuditEntry& e) {
+        return e.event == "receipt" && e.node == "dea-broker" && e.decision == "received";
+      });
+      if (!acknowledged) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    CHECK(acknowledged);
+  }
+  analyst.reset();
+  hq.reset();
+  f.dea->stop();
+  const auto audit = crossings(f.dea->database());
+  const auto taken = std::count_if(audit.begin(), audit.end(), [](const auto& e) { return e.first == "taken"; });
+  CHECK(taken >= 3);  // sentinel(s), the cartel report, the second
+  CHECK(std::none_of(audit.begin(), audit.end(), [](const auto& e) { return e.first == "refused"; }));
+  CHECK(std::any_of(audit.begin(), audit.end(), [](const auto& e) {
+    return e.first == "taken" && e.second.find("from tearline-broker seq ") == 0;
+  }));
+}
+
+TEST_CASE("federation: a copy is acknowledged once durable: DEA's broker restarted loses nothing, takes nothing twice",
+          "[e2e][federation]") {
+  Federation f;
+  auto hq = testing::must_connect(f.diran, kHq);
+  {
+    auto analyst = f.dea_node(kAnalyst);
+    REQUIRE(analyst->subscribe({"intel.finance.>"}));
+    f.wait_for_link(*hq, *analyst);
+  }
+  f.dea->stop();
+  Strings sent_ids;
+  for (int i = 0; i < 3; ++i) {
+    auto sent =
+        hq->publish(testing::draft("intel.finance.batch", {{testing::kEveryone, "while DEA's broker is down"}}));
+    REQUIRE(sent);
+    REQUIRE(sent->accepted);
+    sent_ids.push_back(to_hex(sent->report_id));
+  }
+  f.dea->start();
+  auto analyst = f.dea_node(kAnalyst);
+  REQUIRE(analyst->subscribe({"intel.finance.>"}));
+  Strings got_ids;
+  while (got_ids.size() < sent_ids.size()) {
+    auto got = analyst->receive(kWaitMs);
+    REQUIRE(got);
+    CHECK(got->verification);
+    if (got->topic == "intel.finance.batch") got_ids.push_back(got->report_id_hex);
+  }
+  CHECK(got_ids == sent_ids);  // the backlog, in order
+  // Restarted again: DIRAN's broker sends nothing again, as every copy was acknowledged.
+  f.dea->restart();
+  CHECK_FALSE(analyst->receive(2500));
+  analyst.reset();
+  f.dea->stop();
+  const auto audit = crossings(f.dea->database());
+  CHECK(std::none_of(audit.begin(), audit.end(), [](const auto& e) { return e.first == "duplicate"; }));
+  CHECK(std::none_of(audit.begin(), audit.end(), [](const auto& e) { return e.first == "refused"; }));
+}
+
+}  // namespace tearline
