@@ -169,6 +169,7 @@ IngressResult check_arrival_job(IngressJob job, const TrustSnapshot& trust, cons
   federation::ArrivalLimits bounds;
   bounds.max_sections = limits.max_sections;
   bounds.max_recipients = limits.max_recipients;
+  bounds.clock_window_ms = limits.clock_window_seconds * 1000;
   const federation::ArrivedCopy copy{out.arrival->broker_seq, ByteView(job.report), ByteView(out.arrival->receipt)};
   auto taken = federation::check_arrival(boundary, copy, *trust.directory, now_s, bounds, roots);
   if (!taken) {

@@ -26,6 +26,22 @@ Result<Arrival> check_arrival(const Boundary& b, const ArrivedCopy& copy, const 
   options.accepted_ms = accepted->accepted_ms;
   auto verified = report::verify_parsed(std::move(parsed).value(), directory, options);
   if (!verified) return verified.status();
+  // 2b. The time window, at the partner broker's acceptance.
+  const std::int64_t created = verified->header.created_at_ms(), at = accepted->accepted_ms;
+  const std::string window = "; the window is " + std::to_string(limits.clock_window_ms / 1000) + " s";
+  if (created < at - limits.clock_window_ms) {
+    return Status::fail(Code::STALE_REPORT, "created-at is " + std::to_string((at - created) / 1000) + " s before " +
+                                                b.their_broker + " says it accepted it" + window);
+  }
+  if (created > at + limits.clock_window_ms) {
+    return Status::fail(Code::FUTURE_REPORT, "created-at is " + std::to_string((created - at) / 1000) + " s after " +
+                                                 b.their_broker + " says it accepted it" + window);
+  }
+  if (at > now_s * 1000 + limits.clock_window_ms) {
+    return Status::fail(Code::FUTURE_REPORT, b.their_broker + " says it accepted the report " +
+                                                 std::to_string((at - now_s * 1000) / 1000) +
+                                                 " s after this broker's clock" + window);
+  }
   // 3. Whose report it is.
   const std::string& agency = verified->originator.agency;
   if (agency == b.our_agency) {

@@ -14,6 +14,12 @@
 //     commitments of the sections that crossed sealed, the batch proof
 //     (report::verify_report's codes). Nothing is re-signed: a section torn
 //     off upstream verifies by its commitment;
+//  2b. the time window, against the partner broker's acceptance time: the
+//     report's created-at within clock_window_ms of it (STALE_REPORT,
+//     FUTURE_REPORT: every broker refuses one outside its window, so its
+//     broker must not have accepted it), and that time not beyond our own
+//     clock by more than the window (FUTURE_REPORT). A copy accepted long
+//     ago (a backlog after a link outage) is not stale for that;
 //  3. the originator is a node of the partner agency. One of ours is a loop
 //     (CROSSING_LOOP: the report left this agency and came back); one of a
 //     third agency would be transit, which this version does not carry
@@ -72,6 +78,7 @@ struct Arrival {
 struct ArrivalLimits {
   std::size_t max_sections = report::kMaxSections;
   std::size_t max_recipients = report::kMaxRecipients;
+  std::int64_t clock_window_ms = 300'000;  // the receiving broker's clock_window_seconds
 };
 
 // `roots`: verified batch roots (not owned; null: verify every signature).

@@ -41,7 +41,7 @@ struct World {
   World() {
     testing::DemoWorld::generate_into(dir.path());
     REQUIRE(identity::issue_node(
-        pki, {"dea-broker", "DEA", v1::UNCLASSIFIED, {"broker"}, now_s() - 60, now_s() + 86400, 0}));
+        pki, {"dea-broker", "DEA", v1::UNCLASSIFIED, {"broker"}, now_s() - 3600, now_s() + 86400, 0}));
     // DEA becomes a partner agency of this (DIRAN's) directory.
     auto trust = identity::TrustStore::load(pki.trust_store());
     REQUIRE(trust);
@@ -83,12 +83,14 @@ struct World {
   }
 
   // A report by `originator` with one section per (label, recipients).
+  // Created 10 s ago, or `ahead_ms` from now when given.
   Bytes report(const std::string& originator, const std::string& topic,
-               const std::vector<std::pair<policy::Label, std::vector<std::string>>>& sections) const {
+               const std::vector<std::pair<policy::Label, std::vector<std::string>>>& sections,
+               std::int64_t ahead_ms = 0) const {
     static std::uint64_t sequence = 0;
     report::ReportDraft d;
     d.topic = topic;
-    d.created_at_ms = SystemClock::instance().now_ms() - 10'000;
+    d.created_at_ms = SystemClock::instance().now_ms() + (ahead_ms != 0 ? ahead_ms : -10'000);
     d.sequence = ++sequence;
     std::vector<std::vector<Recipient>> recipients;
     for (const auto& [label, nodes] : sections) {
@@ -176,6 +178,22 @@ TEST_CASE("arrival: the partner broker's receipt must verify for this seq and be
   CHECK(w.check(r, w.receipt(other)).code() == Code::RECEIPT_INVALID);
 }
 
+TEST_CASE("arrival: created-at within the window of the partner's acceptance, which is not in our future",
+          "[federation]") {
+  World w;
+  const Bytes r =
+      w.report("dea-bogota-analyst", "intel.finance.cartel", {{label(v1::CONFIDENTIAL, {"COL", "USA"}), kDiran}});
+  const std::int64_t now_ms = SystemClock::instance().now_ms();
+  // The report was created 10 s ago (World::report).
+  CHECK(w.check(r, w.receipt(r, "dea-broker", kSeq, now_ms + 301'000)).code() == Code::STALE_REPORT);
+  CHECK(w.check(r, w.receipt(r, "dea-broker", kSeq, now_ms - 320'000)).code() == Code::FUTURE_REPORT);
+  // Within the window of its created-at, and in our future beyond the window.
+  const Bytes ahead = w.report("dea-bogota-analyst", "intel.finance.cartel",
+                               {{label(v1::CONFIDENTIAL, {"COL", "USA"}), kDiran}}, 600'000);
+  CHECK(w.check(ahead, w.receipt(ahead, "dea-broker", kSeq, now_ms + 600'000)).code() == Code::FUTURE_REPORT);
+  CHECK(w.check(r, w.receipt(r, "dea-broker", kSeq, now_ms - 290'000)));
+}
+
 TEST_CASE("arrival: the report is verified again, never taken on the partner's word", "[federation]") {
   World w;
   const Bytes r =
@@ -238,8 +256,8 @@ TEST_CASE("arrival: each rule of the direction towards us, with its exact code",
   }
   SECTION("accepted by the partner before the peering began") {
     const Bytes r = w.report("dea-bogota-analyst", "intel.finance.cartel", {{ok, kDiran}});
-    w.boundary.since = now_s() - 5;  // dea-broker's credential holds from 60 s ago
-    const std::int64_t before = (now_s() - 20) * 1000;
+    w.boundary.since = now_s() - 60;
+    const std::int64_t before = (now_s() - 120) * 1000;
     CHECK(codes_of(w.check(r, w.receipt(r, "dea-broker", kSeq, before)).status()) ==
           std::vector<Code>{Code::NO_PEERING});
   }
