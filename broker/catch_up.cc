@@ -258,6 +258,7 @@ std::size_t CatchUp::run_stream(const std::string& writer, std::uint64_t head, c
         // them) are passed: a prev among them is passed with them.
         if (it->seq > place.delivered + 1) place.delivered = it->seq - 1;
         Routable r{it->seq, &*p.report, it->source.country, &it->bytes, receipt_of(*it, p), it->accepted_ms, writer};
+        r.path = ByteView(it->path);
         if (it->prev) {
           r.prev_writer = it->prev->writer == own_writer_ ? std::string_view() : std::string_view(it->prev->writer);
           r.prev_seq = it->prev->seq;

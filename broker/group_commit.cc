@@ -206,14 +206,11 @@ std::optional<Batch> GroupCommit::build(
     sr.sequence = rep.header.sequence();
     sr.source = SourceRecord{rep.originator.node_id, rep.originator.agency, rep.originator.country, {}};
     for (const auto& sec : rep.sections) {
-      // A section torn off upstream (a report that arrived over a peering)
-      // has no label here: a report citing it is held to the strictest one
-      // the originator could have set (its country only, TOP_SECRET, ORCON).
-      sr.source.labels.push_back(sec.present && sec.label
-                                     ? *sec.label
-                                     : policy::Label{tearline::v1::TOP_SECRET, {rep.originator.country}, {}, true});
+      if (!sec.present || !sec.label) sr.source.torn.push_back(static_cast<std::uint32_t>(sr.source.labels.size()));
+      sr.source.labels.push_back(sec.present && sec.label ? *sec.label : torn_section_label(rep.originator.country));
     }
     sr.bytes = st.result.raw;
+    sr.path = st.result.path;
     batch.reports.push_back(std::move(sr));
     digests.push_back(receipt::report_digest(rep.report));
     events_.push_back(AuditEvent{now_ms, "publish", st.result.node_id, rep.report_id_hex(), "accepted",

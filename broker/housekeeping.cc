@@ -90,6 +90,7 @@ CommitOutcome::Kind Broker::Impl::finish_commit(StoreWriter::Written written) {
         send(*s, wire::make_accepted(st.result.request_id, as_bytes(rep.header.report_id()), st.seq, c.receipt));
       }
       Routable r{st.seq, &rep, rep.originator.country, &st.result.raw, c.receipt, c.accepted_ms};
+      r.path = ByteView(st.result.path);
       if (c.prev) {  // its originator's previous report (Router::passed_prev)
         r.prev_writer = c.prev->writer == store_writer ? std::string_view() : std::string_view(c.prev->writer);
         r.prev_seq = c.prev->seq;

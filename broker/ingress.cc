@@ -40,6 +40,11 @@ Status resolve_sources(const report::VerifiedReport& rep, const SourceIndex& ind
         s.add(Code::UNKNOWN_SOURCE, "cited source " + id_hex + " has no section " + std::to_string(idx + 1));
         continue;
       }
+      if (std::find(record->torn.begin(), record->torn.end(), idx) != record->torn.end()) {
+        s.add(Code::UNKNOWN_SOURCE, "cited source " + id_hex + " reached this broker with section " +
+                                        std::to_string(idx + 1) + " torn off: it cannot be cited here");
+        continue;
+      }
       out->push_back(
           policy::SourceSection{id_hex, idx, record->labels[idx], record->originator, record->agency, record->country});
     }
@@ -170,7 +175,8 @@ IngressResult check_arrival_job(IngressJob job, const TrustSnapshot& trust, cons
   bounds.max_sections = limits.max_sections;
   bounds.max_recipients = limits.max_recipients;
   bounds.clock_window_ms = limits.clock_window_seconds * 1000;
-  const federation::ArrivedCopy copy{out.arrival->broker_seq, ByteView(job.report), ByteView(out.arrival->receipt)};
+  const federation::ArrivedCopy copy{out.arrival->broker_seq, ByteView(job.report), ByteView(out.arrival->receipt),
+                                     ByteView(out.arrival->path), out.arrival->writer};
   auto taken = federation::check_arrival(boundary, copy, *trust.directory, now_s, bounds, roots);
   if (!taken) {
     out.status = taken.status();
@@ -183,6 +189,7 @@ IngressResult check_arrival_job(IngressJob job, const TrustSnapshot& trust, cons
   }
   out.node_id = taken->report.originator.node_id;
   out.partner_accepted_ms = taken->accepted_ms;
+  out.path = std::move(taken->path);
   out.report = std::make_shared<const report::VerifiedReport>(std::move(taken->report));
   out.report_id_hex = out.report->report_id_hex();
   out.raw = std::move(job.report);

@@ -31,6 +31,7 @@ struct ArrivalTag {
   std::string writer;              // Deliver.writer: the partner's stream
   std::uint64_t broker_seq = 0;    // in that stream
   Bytes receipt;                   // the partner broker's acceptance receipt
+  Bytes path;                      // Deliver.path: the brokers before the partner's (none without transit)
 };
 
 struct IngressJob {
@@ -56,6 +57,7 @@ struct IngressResult {
   // originator once verified, and `request_id` unused.
   std::optional<ArrivalTag> arrival;
   std::int64_t partner_accepted_ms = 0;  // an arrival's: the partner broker's acceptance time
+  Bytes path;                            // an arrival's: the serialized CrossingPath it is stored and delivered with
 };
 
 // TOPIC_INVALID when `topic` (or pattern) is longer or deeper than the

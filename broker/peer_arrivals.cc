@@ -5,6 +5,8 @@
 // it is durable here, refused for good, or known already.
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "broker/broker_impl.h"
 
 namespace tearline::broker {
@@ -23,9 +25,11 @@ void Broker::Impl::drive_peer_links() {
   const std::int64_t steady = clock.steady_ms(), now_ms = clock.now_ms();
   for (auto& link : peer_links) {
     link->tick(snap->peer(link->broker(), now_ms / 1000), steady);
+    bool refused = false;  // the pool is full: this copy and every later one come again
     for (IngressJob& job : link->receive(steady, now_ms)) {
       const ArrivalTag tag = *job.arrival;
-      if (!pool->submit(std::move(job))) settle_arrival(tag, PeerConnection::Settled::kRetry);
+      refused = refused || !pool->submit(std::move(job));
+      if (refused) settle_arrival(tag, PeerConnection::Settled::kRetry);
     }
   }
 }
@@ -38,6 +42,16 @@ void Broker::Impl::settle_arrival(const ArrivalTag& tag, PeerConnection::Settled
 
 void Broker::Impl::on_arrival(IngressResult& r) {
   const ArrivalTag tag = *r.arrival;
+  // A copy of a session that ended (an earlier copy could not be stored,
+  // or the link dropped) is not taken: the partner sends it again, in
+  // order, to the next session.
+  const bool live = std::any_of(peer_links.begin(), peer_links.end(), [&](const auto& link) {
+    return link->broker() == tag.peer && link->live(tag.link_session);
+  });
+  if (!live) {
+    settle_arrival(tag, PeerConnection::Settled::kRetry);
+    return;
+  }
   auto refuse = [&](const Status& why) {
     log->warn("event=crossing_refused peer={} seq={} report={} code={} reasons=\"{}\"", tag.peer, tag.broker_seq,
               r.report_id_hex, code_name(why.code()), why.to_string());
@@ -48,35 +62,28 @@ void Broker::Impl::on_arrival(IngressResult& r) {
     refuse(r.status);
     return;
   }
+  // A duplicate is a report id stored here already. The replay guard's
+  // memory only says when to ask the store; an originator's sequence is not
+  // judged again (the partner's broker kept each originator's order when it
+  // accepted, and sends in that order).
   const std::string& id = r.report->header.report_id();
-  Status status = replay.check(id, r.node_id, r.report->header.sequence());
-  bool known = status.has(Code::REPLAYED_REPORT);
-  if (!status && !known) {
-    // An id older than the replay guard's memory repeats its sequence:
-    // the store answers whether the report is here already.
+  if (!replay.check(id, r.node_id, r.report->header.sequence())) {
+    if (commits->holds_original(r)) {  // in the group commit: acknowledged once durable, by a later session
+      settle_arrival(tag, PeerConnection::Settled::kRetry);
+      return;
+    }
     auto stored = store->has_report(id);
     if (!stored) {
       log->error("event=store_read_failed reason=\"{}\"", stored.status().to_string());
       settle_arrival(tag, PeerConnection::Settled::kRetry);
       return;
     }
-    known = *stored;
-  }
-  if (known) {
-    // Still in the group commit: acknowledged only once it is durable,
-    // by a session after this one.
-    if (commits->holds_original(r)) {
-      settle_arrival(tag, PeerConnection::Settled::kRetry);
+    if (*stored) {
+      audit_event("crossing", tag.peer, r.report_id_hex, "duplicate",
+                  arrival_place(tag) + ": report " + r.report_id_hex + " is stored here already");
+      settle_arrival(tag, PeerConnection::Settled::kDone);
       return;
     }
-    audit_event("crossing", tag.peer, r.report_id_hex, "duplicate",
-                arrival_place(tag) + ": report " + r.report_id_hex + " is here already");
-    settle_arrival(tag, PeerConnection::Settled::kDone);
-    return;
-  }
-  if (!status) {
-    refuse(status);
-    return;
   }
   if (store->halted()) {
     settle_arrival(tag, PeerConnection::Settled::kRetry);
@@ -96,10 +103,18 @@ void Broker::Impl::arrival_settled(const ArrivalTag& tag, const std::string& rep
     settle_arrival(tag, PeerConnection::Settled::kDone);
     return;
   }
-  // The store has the id already: a duplicate. Anything else (the store
-  // failed or halted, a clash in a shared store) may pass: sent again.
+  // The store has the id already: a duplicate. A store several brokers
+  // share holds a later report of the originator from another of them
+  // (SEQUENCE_REGRESSION): refused for good, as sending it again cannot
+  // change that. Anything else (the store failed or halted) may pass: sent
+  // again.
   if (refusal->status.has(Code::REPLAYED_REPORT)) {
     audit_event("crossing", tag.peer, report_hex, "duplicate", arrival_place(tag) + ": " + refusal->status.to_string());
+    settle_arrival(tag, PeerConnection::Settled::kDone);
+    return;
+  }
+  if (refusal->status.has(Code::SEQUENCE_REGRESSION)) {
+    audit_event("crossing", tag.peer, report_hex, "refused", arrival_place(tag) + ": " + refusal->status.to_string());
     settle_arrival(tag, PeerConnection::Settled::kDone);
     return;
   }

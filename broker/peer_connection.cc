@@ -18,13 +18,18 @@ namespace {
 constexpr std::int64_t kMaxRetryMs = 30'000;
 constexpr int kReceiveBatch = 256;
 constexpr std::size_t kMaxAckEntries = receipt::kMaxDeliveryEntries;
+// What a DELIVER may weigh, as the client library takes it: a report of the
+// partner's largest frame plus its receipt, whatever the partner's limits.
+constexpr std::size_t kMaxIncomingFrameBytes = std::size_t{64} << 20;
+// Patterns per SUBSCRIBE (docs/protocol.md 6.5).
+constexpr std::size_t kPatternsPerSubscribe = 64;
 
 }  // namespace
 
-PeerConnection::PeerConnection(PeerEndpoint where, std::string our_id, zmq::context_t& context, Keys keys,
+PeerConnection::PeerConnection(PeerEndpoint where, const std::string& our_id, zmq::context_t& context, Keys keys,
                                std::shared_ptr<spdlog::logger> log)
     : where_(std::move(where)),
-      our_id_(std::move(our_id)),
+      our_id_(our_id),
       routing_id_(std::string(kPeerRoutingPrefix) + where_.broker),
       context_(context),
       keys_(keys),
@@ -50,7 +55,10 @@ void PeerConnection::tick(const PeerLink* link, std::int64_t steady_ms) {
       close("no peering in effect now lets anything cross from " + where_.broker + " to us", true);
     } else if (steady_ms - heard_ms_ > kSilentMs) {
       close(where_.broker + " said nothing for " + std::to_string(kSilentMs / 1000) + " s", false);
-    } else if (state_ == State::kReady && steady_ms - pinged_ms_ >= kPingMs) {
+    } else if (state_ != State::kReady && steady_ms - opened_ms_ > kSilentMs) {
+      close(where_.broker + " did not answer our HELLO and SUBSCRIBE within " + std::to_string(kSilentMs / 1000) + " s",
+            true);
+    } else if (state_ != State::kHello && steady_ms - pinged_ms_ >= kPingMs) {
       pinged_ms_ = steady_ms;
       send(wire::make_ping(static_cast<std::uint64_t>(steady_ms)));
     }
@@ -76,7 +84,7 @@ void PeerConnection::open(const PeerLink& link, std::int64_t steady_ms) {
            zmq::buffer(keys_.transport.public_key().bytes.data(), keys_.transport.public_key().bytes.size()));
     s->set(zmq::sockopt::curve_secretkey,
            zmq::buffer(keys_.transport.secret().data(), keys_.transport.secret().size()));
-    s->set(zmq::sockopt::maxmsgsize, wire::transport_max_message_bytes(wire::kDefaultMaxFrameBytes));
+    s->set(zmq::sockopt::maxmsgsize, static_cast<std::int64_t>(kMaxIncomingFrameBytes));
     s->set(zmq::sockopt::rcvhwm, 10000);
     s->connect(where_.endpoint);
     socket_ = std::move(s);
@@ -123,7 +131,7 @@ std::vector<IngressJob> PeerConnection::receive(std::int64_t steady_ms, std::int
     if (!socket_->recv(m, zmq::recv_flags::dontwait)) break;
     heard_ms_ = steady_ms;
     auto frame =
-        wire::decode_frame(ByteView(static_cast<const std::uint8_t*>(m.data()), m.size()), wire::kDefaultMaxFrameBytes);
+        wire::decode_frame(ByteView(static_cast<const std::uint8_t*>(m.data()), m.size()), kMaxIncomingFrameBytes);
     if (!frame) {
       close(where_.broker + " sent a frame that does not decode: " + frame.status().to_string(), true);
       break;
@@ -142,13 +150,21 @@ void PeerConnection::on_frame(v1::Frame& frame, std::int64_t now_ms, std::vector
         close("the broker at " + where_.endpoint + " is " + w.broker_id() + ", not " + where_.broker, true);
         break;
       }
-      subscribe_request_ = next_request_++;
       state_ = State::kSubscribing;
-      send(wire::make_subscribe(subscribe_request_, patterns_, false));
+      subscribes_.clear();
+      for (std::size_t i = 0; i < patterns_.size(); i += kPatternsPerSubscribe) {
+        const auto from = patterns_.begin() + static_cast<std::ptrdiff_t>(i);
+        const auto to =
+            patterns_.begin() + static_cast<std::ptrdiff_t>(std::min(patterns_.size(), i + kPatternsPerSubscribe));
+        subscribes_.push_back(next_request_++);
+        send(wire::make_subscribe(subscribes_.back(), std::vector<std::string>(from, to), false));
+      }
       break;
     }
     case v1::Frame::kAccepted:
-      if (state_ == State::kSubscribing && frame.accepted().request_id() == subscribe_request_) {
+      subscribes_.erase(std::remove(subscribes_.begin(), subscribes_.end(), frame.accepted().request_id()),
+                        subscribes_.end());
+      if (state_ == State::kSubscribing && subscribes_.empty()) {
         state_ = State::kReady;
         retry_ms_ = kRetryMs;
         std::string list;
@@ -187,7 +203,8 @@ void PeerConnection::on_frame(v1::Frame& frame, std::int64_t now_ms, std::vector
       job.node_id = routing_id_;  // the verifier pool keeps one partner's copies in order
       job.report = to_bytes(d.report());
       job.received_ms = now_ms;
-      job.arrival = ArrivalTag{where_.broker, session_, d.writer(), d.broker_seq(), to_bytes(d.receipt())};
+      job.arrival =
+          ArrivalTag{where_.broker, session_, d.writer(), d.broker_seq(), to_bytes(d.receipt()), to_bytes(d.path())};
       jobs->push_back(std::move(job));
       break;
     }
@@ -214,7 +231,9 @@ void PeerConnection::settle(std::uint64_t session, const std::string& writer, st
 }
 
 void PeerConnection::flush_acks(std::int64_t now_ms) {
-  if (!socket_ || state_ != State::kReady) return;
+  // The partner's session is READY from WELCOME on: ACKs may precede the
+  // answers to our SUBSCRIBEs, as the backlog may.
+  if (!socket_ || state_ == State::kHello) return;
   for (auto& [writer, q] : copies_) {
     std::vector<receipt::DeliveredCopy> entries;
     while (!q.empty() && q.front().settled == Settled::kDone && entries.size() < kMaxAckEntries) {

@@ -24,7 +24,8 @@
 //
 // Sessions. A session ends when the partner answers an ERROR that closes
 // it, sends BYE, is silent for kSilentMs (PINGs every kPingMs keep a
-// healthy one talking), when a copy settles kRetry, or when no peering
+// healthy one talking) or has not answered HELLO and every SUBSCRIBE
+// (at most 64 patterns each) within kSilentMs, when a copy settles kRetry, or when no peering
 // with it is in effect any more. The next session starts only once every
 // copy of the last one has settled (so a copy still in the group commit is
 // never acknowledged twice, nor a redelivery of it taken for a duplicate
@@ -70,8 +71,9 @@ class PeerConnection {
     const crypto::SigningKey& signing;      // this broker's credential key: signs the receipts
   };
 
-  // `our_id`: this broker's node id. `context` and `keys` must outlive it.
-  PeerConnection(PeerEndpoint where, std::string our_id, zmq::context_t& context, Keys keys,
+  // `our_id`: this broker's node id, read at each use (a reload may change
+  // it). `our_id`, `context` and `keys` must outlive it.
+  PeerConnection(PeerEndpoint where, const std::string& our_id, zmq::context_t& context, Keys keys,
                  std::shared_ptr<spdlog::logger> log);
   ~PeerConnection();
   PeerConnection(const PeerConnection&) = delete;
@@ -83,6 +85,9 @@ class PeerConnection {
   // Numbers the sessions; an arrival names the one it came on.
   std::uint64_t session() const { return session_; }
   bool ready() const { return state_ == State::kReady; }
+  // Whether `session` is the one open now: a copy of an ended session is
+  // never staged (the partner sends it again to the next).
+  bool live(std::uint64_t session) const { return socket_ != nullptr && session == session_; }
   // The socket to poll for input, or nullptr while no session is open.
   void* socket_handle();
 
@@ -119,7 +124,7 @@ class PeerConnection {
   void on_frame(tearline::v1::Frame& frame, std::int64_t now_ms, std::vector<IngressJob>* jobs);
 
   PeerEndpoint where_;
-  std::string our_id_;
+  const std::string& our_id_;
   std::string routing_id_;
   zmq::context_t& context_;
   Keys keys_;
@@ -129,8 +134,9 @@ class PeerConnection {
   std::uint64_t session_ = 0;
   std::int64_t opened_ms_ = 0, heard_ms_ = 0, pinged_ms_ = 0;
   std::int64_t retry_ms_ = kRetryMs;  // doubles while the partner refuses us, up to 30 s
-  std::uint64_t next_request_ = 1, subscribe_request_ = 0;
-  std::vector<std::string> patterns_;  // subscribed in this session
+  std::uint64_t next_request_ = 1;
+  std::vector<std::uint64_t> subscribes_;  // SUBSCRIBE requests not yet answered
+  std::vector<std::string> patterns_;      // subscribed in this session
   // Copies of the current session by stream, in arrival order; and the
   // count of a past session's that have not settled.
   std::map<std::string, std::deque<Copy>> copies_;

@@ -14,7 +14,7 @@
 
 namespace tearline::broker {
 
-inline constexpr int kPgSchemaVersion = 3;
+inline constexpr int kPgSchemaVersion = 4;
 
 inline constexpr const char* kPgMigrations[kPgSchemaVersion] = {
     // Version 1: the tables of the SQLite store (broker/sqlite_store.cc,
@@ -102,6 +102,12 @@ CREATE TABLE node_claims (
   holder integer NOT NULL,  -- the writer that holds the claim
   fence  bigint NOT NULL    -- raised by every claim
 );
+)sql",
+    // Version 4: the path of a report that crossed from another agency's
+    // broker (a serialized CrossingPath, docs/federation.md); empty for one
+    // published to this store's brokers.
+    R"sql(
+ALTER TABLE reports ADD COLUMN path bytea NOT NULL DEFAULT ''::bytea;
 )sql",
 };
 

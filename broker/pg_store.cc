@@ -23,8 +23,8 @@ std::unique_ptr<PgStore::Connection> connect(const std::string& conninfo, const 
   // The store's statements, parsed once per connection.
   c->conn.prepare("insert_report",
                   "INSERT INTO reports(writer_id, seq, report_id, originator, agency, country, topic, sequence,"
-                  " accepted_ms, bytes, receipt, prev_writer, prev_seq)"
-                  " VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+                  " accepted_ms, bytes, receipt, prev_writer, prev_seq, path)"
+                  " VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
                   " ON CONFLICT (report_id) DO NOTHING RETURNING seq");
   // Locks the originator's row (made when new) for the batch's transaction
   // and returns where its last report is.
@@ -68,7 +68,7 @@ std::unique_ptr<PgStore::Connection> connect(const std::string& conninfo, const 
   c->conn.prepare(
       "read_after",
       "SELECT seq, report_id, originator, agency, country, topic, sequence, accepted_ms, bytes, receipt, prev_seq,"
-      " (SELECT broker_id FROM writers WHERE writer_id = reports.prev_writer)"
+      " (SELECT broker_id FROM writers WHERE writer_id = reports.prev_writer), path"
       " FROM reports WHERE writer_id = $1 AND seq > $2 ORDER BY seq LIMIT $3");
   c->conn.prepare("stream_heads", "SELECT writer_id, broker_id, last_seq FROM writers WHERE broker_id IS NOT NULL");
   // One backward step of the audit primary key per writer.
@@ -80,7 +80,7 @@ std::unique_ptr<PgStore::Connection> connect(const std::string& conninfo, const 
   c->conn.prepare(
       "read_stream",
       "SELECT seq, report_id, originator, agency, country, topic, sequence, accepted_ms, bytes, receipt, prev_seq,"
-      " (SELECT broker_id FROM writers WHERE writer_id = reports.prev_writer)"
+      " (SELECT broker_id FROM writers WHERE writer_id = reports.prev_writer), path"
       " FROM reports WHERE writer_id = (SELECT writer_id FROM writers WHERE broker_id = $1) AND seq > $2"
       " ORDER BY seq LIMIT $3");
   c->conn.prepare("find_source", "SELECT originator, agency, country, bytes FROM reports WHERE report_id = $1");

@@ -55,6 +55,8 @@ std::vector<StoredReport> stored_reports(const pqxx::result& rows) {
     r.bytes.assign(bytes.begin(), bytes.end());
     const std::string receipt = pg::bytes_of(row[9]);
     r.receipt.assign(receipt.begin(), receipt.end());
+    const std::string path = pg::bytes_of(row[12]);
+    r.path.assign(path.begin(), path.end());
     if (!row[10].is_null() && !row[11].is_null()) {
       r.prev = StreamPosition{row[11].as<std::string>(), static_cast<std::uint64_t>(row[10].as<std::int64_t>())};
     }

@@ -125,7 +125,8 @@ Status PgStore::write_batch(pqxx::transaction_base& tx, const Batch& batch, std:
         "insert_report", writer_id_, pg::big(r.seq), pg::blob(r.report_id), r.originator, r.source.agency,
         r.source.country, r.topic, pg::big(r.sequence), r.accepted_ms, pg::blob(r.bytes.data(), r.bytes.size()),
         pg::blob(r.receipt.data(), r.receipt.size()), prev_writer_of[i],
-        prev_of[i] ? std::optional<std::int64_t>(pg::big(prev_of[i]->seq)) : std::nullopt);
+        prev_of[i] ? std::optional<std::int64_t>(pg::big(prev_of[i]->seq)) : std::nullopt,
+        pg::blob(r.path.data(), r.path.size()));
     if (inserted.empty()) {
       // ON CONFLICT (report_id) DO NOTHING: the id is stored already (or
       // earlier in this batch). The batch fails naming it, so that the

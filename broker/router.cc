@@ -6,6 +6,7 @@
 
 #include "policy/topic.h"
 #include "receipt/delivery.h"
+#include "tearline/v1/receipt.pb.h"
 #include "wire/frame.h"
 
 namespace tearline::broker {
@@ -23,9 +24,27 @@ std::vector<std::string> Router::subscribers(const Routable& r) const {
   return subscriptions_.match(r.report->header.topic());
 }
 
+namespace {
+
+// The earliest acceptance of `r`: its first hop's when it crossed from
+// another agency's broker (that receipt verified when it arrived, and is
+// stored with it), else this broker's own.
+std::int64_t earliest_acceptance(const Routable& r) {
+  if (r.path.empty()) return r.accepted_ms;
+  tearline::v1::CrossingPath path;
+  tearline::v1::AcceptanceReceipt first;
+  if (!path.ParseFromArray(r.path.data(), static_cast<int>(r.path.size())) || path.receipts_size() == 0 ||
+      !first.ParseFromString(path.receipts(0))) {
+    return r.accepted_ms;
+  }
+  return std::min(r.accepted_ms, first.accepted_ms());
+}
+
+}  // namespace
+
 Status Router::standing(const TrustSnapshot& trust, const Routable& r) {
   const auto& header = r.report->header;
-  return trust.directory->check_signer(header.originator(), header.created_at_ms() / 1000, r.accepted_ms);
+  return trust.directory->check_signer(header.originator(), header.created_at_ms() / 1000, earliest_acceptance(r));
 }
 
 void Router::withhold_from_all(const Routable& r, const Status& why) {
@@ -193,11 +212,11 @@ Bytes Router::deliver_frame(const Routable& r, const policy::DeliveryDecision& d
       if (!r.raw_hash) r.raw_hash = receipt::copy_hash(ByteView(*r.raw));
       *copy_hash = *r.raw_hash;
     }
-    return wire::encode_deliver(r.seq, ByteView(*r.raw), r.receipt, r.writer);
+    return wire::encode_deliver(r.seq, ByteView(*r.raw), r.receipt, r.writer, r.path);
   }
   const std::string torn = report::redact(r.report->report, decision.delivered()).SerializeAsString();
   if (copy_hash != nullptr) *copy_hash = receipt::copy_hash(as_bytes(torn));
-  return wire::encode_deliver(r.seq, as_bytes(torn), r.receipt, r.writer);
+  return wire::encode_deliver(r.seq, as_bytes(torn), r.receipt, r.writer, r.path);
 }
 
 }  // namespace tearline::broker

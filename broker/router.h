@@ -11,7 +11,8 @@
 //
 // The revocation rule comes first (standing(): identity::Directory::
 // check_signer at the report's created-at, witnessed by its stored
-// accepted_ms): a report whose originator's signature no longer stands
+// accepted_ms, or its path's first acceptance when it crossed from another
+// agency's broker, whichever is earlier): a report whose originator's signature no longer stands
 // (compromised at or before its acceptance, or a legacy revocation) is
 // delivered to nobody, with one entry: event "withheld", node "", decision
 // "withheld", detail "seq S all nodes: <reasons>" (withhold_from_all).
@@ -88,6 +89,9 @@ struct Routable {
   // the stream of prev_writer (empty: this broker's) at prev_seq; 0: none.
   std::string_view prev_writer;
   std::uint64_t prev_seq = 0;
+  // A serialized CrossingPath (receipt.proto): the brokers of other agencies
+  // it passed through before this one; empty: published here.
+  ByteView path;
   // BLAKE2b-256 of *raw, computed once for the sessions that get it whole.
   mutable std::optional<crypto::Digest> raw_hash;
 };
@@ -101,7 +105,8 @@ class Router {
   Router(const SubscriptionIndex& subscriptions, SessionTable& sessions, Audit audit);
 
   // Whether the originator's signature stands for this report: the
-  // revocation rule at its created-at, witnessed by its accepted_ms.
+  // revocation rule at its created-at, witnessed by its earliest acceptance
+  // (its accepted_ms, or its path's first hop's).
   static Status standing(const TrustSnapshot& trust, const Routable& r);
   // Records that `r` goes to nobody because `why` (one audit entry).
   void withhold_from_all(const Routable& r, const Status& why);

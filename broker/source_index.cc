@@ -4,12 +4,19 @@
 
 namespace tearline::broker {
 
+policy::Label torn_section_label(const std::string& originator_country) {
+  return policy::Label{tearline::v1::TOP_SECRET, {originator_country}, {}, true};
+}
+
 SourceRecord stored_source(const std::string& originator, const std::string& agency, const std::string& country,
                            const std::string& bytes) {
   SourceRecord r{originator, agency, country, {}};
   auto parsed = report::parse_report_structure(as_bytes(bytes));
   if (parsed) {
-    for (const auto& s : parsed->sections) r.labels.push_back(s.label.value_or(policy::Label{}));
+    for (const auto& s : parsed->sections) {
+      if (!s.present || !s.label) r.torn.push_back(static_cast<std::uint32_t>(r.labels.size()));
+      r.labels.push_back(s.present && s.label ? *s.label : torn_section_label(country));
+    }
   }
   return r;
 }

@@ -25,10 +25,20 @@ namespace tearline::broker {
 struct SourceRecord {
   std::string originator, agency, country;
   std::vector<policy::Label> labels;
+  // The indexes of the sections this broker holds only torn off (a report
+  // that arrived over a peering): none of them may be cited here.
+  std::vector<std::uint32_t> torn = {};
 };
 
+// The label a SourceRecord holds for a section the broker has only torn off
+// (a report that arrived over a peering; SourceRecord::torn names it, and
+// citing it is refused): the strictest its originator could have set
+// (TOP_SECRET, the originator's country only, ORCON), as a second guard.
+policy::Label torn_section_label(const std::string& originator_country);
+
 // The record of a stored report (verified before it was stored): its labels
-// parsed from `bytes` (none when they do not parse). Both stores read it so.
+// parsed from `bytes` (none when they do not parse; torn_section_label for a
+// section torn off upstream). Both stores read it so.
 SourceRecord stored_source(const std::string& originator, const std::string& agency, const std::string& country,
                            const std::string& bytes);
 

@@ -16,7 +16,7 @@ constexpr const char* kSchema =
     "CREATE TABLE IF NOT EXISTS reports(seq INTEGER PRIMARY KEY, report_id BLOB NOT NULL UNIQUE,"
     " originator TEXT NOT NULL, agency TEXT NOT NULL, country TEXT NOT NULL, topic TEXT NOT NULL,"
     " sequence INTEGER NOT NULL, accepted_ms INTEGER NOT NULL, bytes BLOB NOT NULL,"
-    " receipt BLOB NOT NULL DEFAULT x'');"
+    " receipt BLOB NOT NULL DEFAULT x'', path BLOB NOT NULL DEFAULT x'');"
     "CREATE INDEX IF NOT EXISTS reports_by_time ON reports(accepted_ms);"
     "CREATE TABLE IF NOT EXISTS originators(node TEXT PRIMARY KEY, last_sequence INTEGER NOT NULL);"
     "CREATE TABLE IF NOT EXISTS subscriptions(node TEXT NOT NULL, pattern TEXT NOT NULL,"
@@ -49,19 +49,21 @@ std::string col_blob(sqlite3_stmt* s, int i) {
            : std::string();
 }
 
-// A database made before acceptance receipts has no receipt column: add it
-// (its reports keep an empty receipt, which no client accepts).
-Status migrate_receipts(sqlite3* db) {
+// Adds reports.`column` (an empty blob by default) to a database made before
+// it: receipt (its reports keep an empty receipt, which no client accepts)
+// and path (its reports were all published to this broker).
+Status add_blob_column(sqlite3* db, const std::string& column) {
   bool has = false;
   {
-    Stmt q(db, "SELECT 1 FROM pragma_table_info('reports') WHERE name = 'receipt'");
+    Stmt q(db, "SELECT 1 FROM pragma_table_info('reports') WHERE name = ?");
     if (!q) return Status::fail(Code::STORAGE_FAILED, std::string("store migration: ") + sqlite3_errmsg(db));
+    sqlite3_bind_text(q.s, 1, column.c_str(), -1, SQLITE_STATIC);
     has = sqlite3_step(q.s) == SQLITE_ROW;
   }
   if (has) return Status::ok();
   char* err = nullptr;
-  const int rc =
-      sqlite3_exec(db, "ALTER TABLE reports ADD COLUMN receipt BLOB NOT NULL DEFAULT x''", nullptr, nullptr, &err);
+  const std::string sql = "ALTER TABLE reports ADD COLUMN " + column + " BLOB NOT NULL DEFAULT x''";
+  const int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err);
   if (rc == SQLITE_OK) return Status::ok();
   std::string msg = err ? err : sqlite3_errmsg(db);
   sqlite3_free(err);
@@ -152,7 +154,8 @@ Result<std::unique_ptr<Store>> SqliteStore::open(const StoreOptions& options, st
   Status s = store->exec("PRAGMA page_size=4096");
   if (s) s = store->exec(cap.c_str());
   if (s) s = store->exec(kSchema);
-  if (s) s = migrate_receipts(store->db_);
+  if (s) s = add_blob_column(store->db_, "receipt");
+  if (s) s = add_blob_column(store->db_, "path");
   if (s) s = store->exec(audit::kSchema);
   if (!s) return s;
 
@@ -239,7 +242,7 @@ Status SqliteStore::commit(const Batch& batch, std::string* clashing_id,
   {
     Stmt ins(db_,
              "INSERT INTO reports(seq, report_id, originator, agency, country, topic, sequence, accepted_ms, bytes,"
-             " receipt) VALUES(?,?,?,?,?,?,?,?,?,?)");
+             " receipt, path) VALUES(?,?,?,?,?,?,?,?,?,?,?)");
     Stmt seq(db_,
              "INSERT INTO originators(node, last_sequence) VALUES(?,?) ON CONFLICT(node) DO UPDATE SET"
              " last_sequence = MAX(last_sequence, excluded.last_sequence)");
@@ -263,6 +266,8 @@ Status SqliteStore::commit(const Batch& batch, std::string* clashing_id,
       // A zero-length blob, never NULL (the column is NOT NULL).
       sqlite3_bind_blob(ins.s, 10, r.receipt.empty() ? "" : static_cast<const void*>(r.receipt.data()),
                         static_cast<int>(r.receipt.size()), SQLITE_STATIC);
+      sqlite3_bind_blob(ins.s, 11, r.path.empty() ? "" : static_cast<const void*>(r.path.data()),
+                        static_cast<int>(r.path.size()), SQLITE_STATIC);
       int rc = sqlite3_step(ins.s);
       const int extended = sqlite3_extended_errcode(db_);
       sqlite3_reset(ins.s);
@@ -356,7 +361,7 @@ Status SqliteStore::read_failure(int rc) {
 Result<std::vector<StoredReport>> SqliteStore::read_after(std::uint64_t after, std::size_t limit) {
   MutexLock lock(reader_mu_);
   Stmt q(reader_,
-         "SELECT seq, report_id, originator, agency, country, topic, sequence, accepted_ms, bytes, receipt"
+         "SELECT seq, report_id, originator, agency, country, topic, sequence, accepted_ms, bytes, receipt, path"
          " FROM reports WHERE seq > ? ORDER BY seq LIMIT ?");
   if (!q) return read_failure(sqlite3_errcode(reader_));
   sqlite3_bind_int64(q.s, 1, static_cast<sqlite3_int64>(after));
@@ -378,6 +383,8 @@ Result<std::vector<StoredReport>> SqliteStore::read_after(std::uint64_t after, s
     r.bytes.assign(b.begin(), b.end());
     const std::string receipt = col_blob(q.s, 9);
     r.receipt.assign(receipt.begin(), receipt.end());
+    const std::string path = col_blob(q.s, 10);
+    r.path.assign(path.begin(), path.end());
     out.push_back(std::move(r));
   }
   if (rc != SQLITE_DONE) return read_failure(rc);

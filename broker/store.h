@@ -116,6 +116,10 @@ struct StoredReport {
   // read_stream: the writer that accepted it (its broker's node id); empty
   // for this store's own reports (read_after).
   std::string writer;
+  // A report that crossed from another agency's broker: its path there (a
+  // serialized tearline.v1.CrossingPath, docs/federation.md), delivered
+  // with every copy; empty for a report published to this broker.
+  Bytes path;
   // Where its originator's previous report was when it was committed (read
   // back as commit() found it); nullopt when it had none, or the store keeps
   // no such record (SQLite: one writer, whose own order is the originators').

@@ -23,7 +23,8 @@ std::optional<crypto::Digest> digest_of(const v1::Report& report) {
 
 Received open_delivered(ByteView bytes, std::uint64_t broker_seq, ByteView receipt, std::string_view broker_id,
                         const identity::Directory& directory, std::string_view node_id, const crypto::SealingKey& key,
-                        report::RootCache* roots, report::UnwrapCache* unwraps, report::RootCache* receipts) {
+                        report::RootCache* roots, report::UnwrapCache* unwraps, report::RootCache* receipts,
+                        ByteView path) {
   Received r;
   r.broker_seq = broker_seq;
   r.raw.assign(bytes.begin(), bytes.end());
@@ -43,6 +44,17 @@ Received open_delivered(ByteView bytes, std::uint64_t broker_seq, ByteView recei
     options.accepted_ms = accepted->accepted_ms;
   } else {
     refused = accepted.status();  // never valid without it; what else fails is said too
+  }
+  // The path before this broker: its first acceptance is the earliest
+  // witness of the report (the originator's own broker).
+  auto hops = receipt::verify_path(path, receipt::report_digest(parsed->report), directory, receipts);
+  if (!hops) {
+    refused.merge(hops.status());
+  } else {
+    for (const auto& h : *hops) {
+      r.path.push_back(Received::Hop{h.broker_id, h.seq, h.accepted_ms});
+      if (accepted && h.accepted_ms < *options.accepted_ms) options.accepted_ms = h.accepted_ms;
+    }
   }
   auto verified = report::verify_parsed(std::move(parsed).value(), directory, options);
   if (!verified) refused.merge(verified.status());

@@ -624,7 +624,7 @@ std::optional<Received> Session::receive(int timeout_ms) {
       const std::string& accepted_by = d.writer().empty() ? impl_->broker_id : d.writer();
       Received r = open_delivered(as_bytes(d.report()), d.broker_seq(), as_bytes(d.receipt()), accepted_by,
                                   *impl_->directory, impl_->options.node_id, impl_->keys->sealing, &impl_->roots,
-                                  &impl_->unwraps, &impl_->receipts);
+                                  &impl_->unwraps, &impl_->receipts, as_bytes(d.path()));
       r.writer = d.writer() == impl_->broker_id ? std::string() : d.writer();
       if (r.verification.is_ok() && !impl_->remember(r.report_id_hex)) continue;  // duplicate
       return r;

@@ -84,10 +84,12 @@ Result<BrokerKey> broker_key_for(const SessionOptions& options, const identity::
 // report fails without a witness. No plaintext on any failure. The caches
 // (not owned) are the session's: verified batch roots, content keys
 // unwrapped with `key`, and verified receipt statements.
+// `path`: Deliver.path (receipt::verify_path); the originator's standing is
+// judged at the earliest acceptance it verifies.
 Received open_delivered(ByteView report, std::uint64_t broker_seq, ByteView receipt, std::string_view broker_id,
                         const identity::Directory& directory, std::string_view node_id, const crypto::SealingKey& key,
                         report::RootCache* roots = nullptr, report::UnwrapCache* unwraps = nullptr,
-                        report::RootCache* receipts = nullptr);
+                        report::RootCache* receipts = nullptr, ByteView path = {});
 
 // Checks the acceptance receipt of an ACCEPTED against the report sent
 // (`report` bytes, seq `broker_seq`, signed by `broker_id` when not empty):

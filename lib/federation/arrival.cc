@@ -2,7 +2,10 @@
 
 #include <utility>
 
+#include "base/canonical_proto.h"
+#include "identity/objects.h"
 #include "receipt/acceptance.h"
+#include "tearline/v1/receipt.pb.h"
 
 namespace tearline::federation {
 
@@ -19,6 +22,15 @@ Result<Arrival> check_arrival(const Boundary& b, const ArrivedCopy& copy, const 
   receipt::AcceptanceCheck witness;
   witness.seq = copy.broker_seq;
   witness.broker_id = b.their_broker;
+  if (!copy.writer.empty()) {
+    const identity::Credential* w = directory.node(copy.writer);
+    if (w == nullptr || w->agency != b.their_agency || !w->has_role(identity::kBrokerRole)) {
+      return Status::fail(Code::RECEIPT_INVALID, "the copy is of the stream of " + std::string(copy.writer) +
+                                                     ", which is not a broker of " + b.their_agency +
+                                                     " in this directory");
+    }
+    witness.broker_id = copy.writer;
+  }
   witness.partner_broker = true;
   auto accepted = receipt::verify_acceptance(copy.receipt, receipt::report_digest(parsed->report), directory, witness);
   if (!accepted) return accepted.status();
@@ -54,6 +66,10 @@ Result<Arrival> check_arrival(const Boundary& b, const ArrivedCopy& copy, const 
                                               ", not of " + b.their_agency + ": " + which + " carries " +
                                               b.their_agency + "'s reports only (no transit)");
   }
+  if (!copy.path.empty()) {
+    return Status::fail(Code::NO_PEERING, "it passed through other brokers before " + b.their_broker + ": " + which +
+                                              " carries " + b.their_agency + "'s own reports only (no transit)");
+  }
   // 4. The peering's rules towards us, for what crossed sealed.
   const Crossing crossing{b.peering, b.way, b.their_agency, b.since, b.our_agency, b.our_country};
   CrossingQuestion q;
@@ -85,7 +101,9 @@ Result<Arrival> check_arrival(const Boundary& b, const ArrivedCopy& copy, const 
     }
   }
   if (!refused) return refused;
-  return Arrival{std::move(verified).value(), accepted->accepted_ms};
+  tearline::v1::CrossingPath path;
+  path.add_receipts(copy.receipt.data(), copy.receipt.size());
+  return Arrival{std::move(verified).value(), accepted->accepted_ms, serialize_canonical(path)};
 }
 
 }  // namespace tearline::federation

@@ -6,9 +6,11 @@
 // The checks, in order; a copy is taken whole or refused whole, with every
 // reason of the first step that fails:
 //  1. the partner broker's acceptance receipt verifies, for this copy's
-//     broker seq and signed by the peering's partner broker
-//     (RECEIPT_INVALID): its acceptance time is the witness the revocation
-//     rule judges the originator at (docs/trust-model.md, section 12);
+//     broker seq and signed by the peering's partner broker, or by the
+//     copy's writer when it names another broker of the partner agency
+//     sharing its store (RECEIPT_INVALID): its acceptance time is the
+//     witness the revocation rule judges the originator at
+//     (docs/trust-model.md, section 12);
 //  2. the report verifies again, as every client verifies a copy: the
 //     originator's signature under its own agency's credential, the
 //     commitments of the sections that crossed sealed, the batch proof
@@ -23,7 +25,8 @@
 //  3. the originator is a node of the partner agency. One of ours is a loop
 //     (CROSSING_LOOP: the report left this agency and came back); one of a
 //     third agency would be transit, which this version does not carry
-//     (NO_PEERING);
+//     (NO_PEERING), and so would a copy whose path names brokers before
+//     the partner's (NO_PEERING);
 //  4. every section that crossed sealed passes the peering's rules towards
 //     us, judged by our own copy of the peering (either side may narrow it
 //     alone, so ours may be narrower than the sender's): the topic
@@ -68,11 +71,18 @@ struct ArrivedCopy {
   std::uint64_t broker_seq = 0;  // in the partner broker's stream
   ByteView report;
   ByteView receipt;  // the partner broker's acceptance receipt
+  ByteView path;     // Deliver.path: the brokers before the partner's
+  // Deliver.writer: another broker of the partner's, sharing its store,
+  // accepted the report (docs/protocol.md 6.14); empty: the partner broker.
+  std::string_view writer;
 };
 
 struct Arrival {
   report::VerifiedReport report;
   std::int64_t accepted_ms = 0;  // by the partner broker (its receipt)
+  // The serialized CrossingPath this broker stores and delivers the report
+  // with: the partner broker's receipt (docs/federation.md, "The path").
+  Bytes path;
 };
 
 struct ArrivalLimits {

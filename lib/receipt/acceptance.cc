@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "base/canonical_proto.h"
 #include "crypto/merkle.h"
 #include "crypto/signing.h"
 #include "report/batch.h"
@@ -144,6 +145,37 @@ Result<Acceptance> verify_acceptance(ByteView receipt, const crypto::Digest& rep
           : crypto::verify(broker->signing_key, crypto::tags::kAcceptanceBatch, statement, as_bytes(r.signature()));
   if (!signed_by) return invalid("the signature does not verify under broker " + r.broker_id() + "'s signing key");
   return Acceptance{r.broker_id(), seq, r.accepted_ms()};
+}
+
+Result<std::vector<Acceptance>> verify_path(ByteView path, const crypto::Digest& report_digest,
+                                            const identity::Directory& directory, report::RootCache* cache) {
+  std::vector<Acceptance> hops;
+  if (path.empty()) return hops;
+  v1::CrossingPath parsed;
+  if (Status s = parse_canonical(path, &parsed, "path"); !s) {
+    return Status::fail(Code::RECEIPT_INVALID, "the report's path: " + s.reasons().front().message);
+  }
+  if (parsed.receipts_size() == 0 || static_cast<std::size_t>(parsed.receipts_size()) > kMaxPathHops) {
+    return Status::fail(Code::RECEIPT_INVALID, "the report's path names " + std::to_string(parsed.receipts_size()) +
+                                                   " brokers; 1 to " + std::to_string(kMaxPathHops) + " are allowed");
+  }
+  for (int i = 0; i < parsed.receipts_size(); ++i) {
+    const std::string hop = "path hop " + std::to_string(i + 1) + ": ";
+    const ByteView bytes = as_bytes(parsed.receipts(i));
+    auto stamp = parse_acceptance(bytes);
+    if (!stamp) return Status::fail(Code::RECEIPT_INVALID, hop + stamp.status().reasons().front().message);
+    AcceptanceCheck check;
+    check.broker_id = stamp->broker_id();
+    check.cache = cache;
+    check.partner_broker = true;
+    auto verified = verify_acceptance(bytes, report_digest, directory, check);
+    if (!verified) return Status::fail(Code::RECEIPT_INVALID, hop + verified.status().reasons().front().message);
+    const bool twice =
+        std::any_of(hops.begin(), hops.end(), [&](const Acceptance& h) { return h.broker_id == verified->broker_id; });
+    if (twice) return Status::fail(Code::RECEIPT_INVALID, hop + verified->broker_id + " is on the path twice");
+    hops.push_back(std::move(verified).value());
+  }
+  return hops;
 }
 
 }  // namespace tearline::receipt

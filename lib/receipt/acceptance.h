@@ -82,6 +82,21 @@ struct AcceptanceCheck {
                                                    const identity::Directory& directory,
                                                    const AcceptanceCheck& check = {});
 
+// The most brokers a report's path (tearline.v1.CrossingPath) may name.
+inline constexpr std::size_t kMaxPathHops = 8;
+
+// Verifies a serialized CrossingPath (docs/federation.md, "The path") for
+// the report whose digest is `report_digest`: the brokers of other agencies
+// it passed through before the one that delivered it, oldest first. Empty
+// bytes: no path (the report was published to the delivering broker). Each
+// receipt must verify (verify_acceptance) under its own broker's
+// credential in `directory`, a partner agency's broker included (each
+// signed only what it accepted); no broker may appear twice; at most
+// kMaxPathHops. RECEIPT_INVALID with the reason ("path hop N: ...").
+[[nodiscard]] Result<std::vector<Acceptance>> verify_path(ByteView path, const crypto::Digest& report_digest,
+                                                          const identity::Directory& directory,
+                                                          report::RootCache* cache = nullptr);
+
 // Parses a receipt without verifying it (for display): RECEIPT_INVALID when
 // the bytes do not parse or carry unknown fields.
 [[nodiscard]] Result<tearline::v1::AcceptanceReceipt> parse_acceptance(ByteView receipt);

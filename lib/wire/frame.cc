@@ -86,18 +86,20 @@ Result<Frame> decode_frame(ByteView bytes, std::size_t max_frame_bytes) {
 
 Bytes encode_frame(const Frame& frame) { return serialize_canonical(frame); }
 
-Bytes encode_deliver(std::uint64_t broker_seq, ByteView report, ByteView receipt, std::string_view writer) {
+Bytes encode_deliver(std::uint64_t broker_seq, ByteView report, ByteView receipt, std::string_view writer,
+                     ByteView path) {
   using google::protobuf::internal::WireFormatLite;
   using google::protobuf::io::CodedOutputStream;
   // Deliver { 1: broker_seq (varint, omitted when 0), 2: report (bytes, omitted
   // when empty), 3: receipt (bytes, omitted when empty), 4: writer (string,
-  // omitted when empty) }
+  // omitted when empty), 5: path (bytes, omitted when empty) }
   const auto bytes_field = [](ByteView b) {
     return b.empty() ? 0 : 1 + CodedOutputStream::VarintSize32(static_cast<std::uint32_t>(b.size())) + b.size();
   };
   const std::size_t seq_bytes = broker_seq == 0 ? 0 : 1 + CodedOutputStream::VarintSize64(broker_seq);
   const ByteView writer_bytes = as_bytes(writer);
-  const std::size_t body = seq_bytes + bytes_field(report) + bytes_field(receipt) + bytes_field(writer_bytes);
+  const std::size_t body =
+      seq_bytes + bytes_field(report) + bytes_field(receipt) + bytes_field(writer_bytes) + bytes_field(path);
   // Frame { 9: deliver (message) }
   Bytes out(1 + CodedOutputStream::VarintSize32(static_cast<std::uint32_t>(body)) + body);
   std::uint8_t* p = out.data();
@@ -115,6 +117,7 @@ Bytes encode_deliver(std::uint64_t broker_seq, ByteView report, ByteView receipt
   write_bytes(tearline::v1::Deliver::kReportFieldNumber, report);
   write_bytes(tearline::v1::Deliver::kReceiptFieldNumber, receipt);
   write_bytes(tearline::v1::Deliver::kWriterFieldNumber, writer_bytes);
+  write_bytes(tearline::v1::Deliver::kPathFieldNumber, path);
   return out;
 }
 
@@ -180,13 +183,15 @@ Frame make_accepted(std::uint64_t request_id, ByteView report_id, std::uint64_t 
   return f;
 }
 
-Frame make_deliver(std::uint64_t broker_seq, ByteView report, ByteView receipt, std::string_view writer) {
+Frame make_deliver(std::uint64_t broker_seq, ByteView report, ByteView receipt, std::string_view writer,
+                   ByteView path) {
   Frame f;
   auto* deliver = f.mutable_deliver();
   deliver->set_broker_seq(broker_seq);
   deliver->set_report(to_string(report));
   deliver->set_receipt(to_string(receipt));
   deliver->set_writer(std::string(writer));
+  deliver->set_path(to_string(path));
   return f;
 }
 

@@ -49,10 +49,11 @@ inline constexpr std::string_view kAdminRole = "admin";
 // The deterministic proto3 serialization of `frame`.
 Bytes encode_frame(const tearline::v1::Frame& frame);
 
-// encode_frame(make_deliver(broker_seq, report, receipt)), byte for byte, written
-// straight into one buffer: the broker's per-delivery path, without copying
-// the report into a Frame first.
-Bytes encode_deliver(std::uint64_t broker_seq, ByteView report, ByteView receipt = {}, std::string_view writer = {});
+// encode_frame(make_deliver(broker_seq, report, receipt, writer, path)), byte
+// for byte, written straight into one buffer: the broker's per-delivery
+// path, without copying the report into a Frame first.
+Bytes encode_deliver(std::uint64_t broker_seq, ByteView report, ByteView receipt = {}, std::string_view writer = {},
+                     ByteView path = {});
 
 // ---- Builders ---------------------------------------------------------------
 // Each returns a frame with exactly the named body set. Builders do not
@@ -75,8 +76,9 @@ tearline::v1::Frame make_rejected(std::uint64_t request_id, const Status& status
 // empty and 0 for other requests.
 tearline::v1::Frame make_accepted(std::uint64_t request_id, ByteView report_id = {}, std::uint64_t broker_seq = 0,
                                   ByteView receipt = {});
+// `path`: a serialized CrossingPath (receipt.proto), empty for a report published to this broker.
 tearline::v1::Frame make_deliver(std::uint64_t broker_seq, ByteView report, ByteView receipt = {},
-                                 std::string_view writer = {});
+                                 std::string_view writer = {}, ByteView path = {});
 // `receipt`: the node's serialized, signed DeliveryReceipt (receipt/delivery.h).
 // `writer`: the stream acknowledged (docs/protocol.md 6.14); empty: the broker's own.
 tearline::v1::Frame make_ack(std::uint64_t broker_seq, ByteView receipt = {}, std::string_view writer = {});

@@ -156,6 +156,12 @@ TEST_CASE("federation: DEA's broker takes what crosses into its own store and se
   CHECK(got->originator == kHq);
   CHECK(got->writer.empty());  // DEA's broker's own stream: its own acceptance receipt
   CHECK(statuses(*got) == Strings{"opened", "withheld"});
+  // The path: DIRAN's broker's signed acceptance, then DEA's own receipt.
+  REQUIRE(got->path.size() == 1);
+  CHECK(got->path[0].broker_id == "tearline-broker");
+  CHECK(got->path[0].broker_seq == sent->broker_seq);
+  CHECK(got->path[0].accepted_ms == sent->accepted_ms);
+  CHECK(got->accepted_ms >= got->path[0].accepted_ms);
   CHECK(got->sections.front().text == crosses.text);
   {
     INFO("a topic the peering does not carry stays home");

@@ -20,6 +20,7 @@
 #include "report/builder.h"
 #include "support/demo_world.h"
 #include "support/temp_dir.h"
+#include "tearline/v1/receipt.pb.h"
 
 namespace tearline::arrival_test {
 namespace {
@@ -40,8 +41,10 @@ struct World {
 
   World() {
     testing::DemoWorld::generate_into(dir.path());
-    REQUIRE(identity::issue_node(
-        pki, {"dea-broker", "DEA", v1::UNCLASSIFIED, {"broker"}, now_s() - 3600, now_s() + 86400, 0}));
+    for (const char* broker : {"dea-broker", "dea-broker-2"}) {
+      REQUIRE(
+          identity::issue_node(pki, {broker, "DEA", v1::UNCLASSIFIED, {"broker"}, now_s() - 3600, now_s() + 86400, 0}));
+    }
     // DEA becomes a partner agency of this (DIRAN's) directory.
     auto trust = identity::TrustStore::load(pki.trust_store());
     REQUIRE(trust);
@@ -115,8 +118,10 @@ struct World {
     return receipt::sign_acceptance(broker, key, seq, {receipt::report_digest(r)}, at).front();
   }
 
-  Result<federation::Arrival> check(const Bytes& bytes, const Bytes& witness, std::uint64_t seq = kSeq) const {
-    return federation::check_arrival(boundary, {seq, ByteView(bytes), ByteView(witness)}, *directory, now_s());
+  Result<federation::Arrival> check(const Bytes& bytes, const Bytes& witness, std::uint64_t seq = kSeq,
+                                    std::string_view writer = {}, const Bytes& path = {}) const {
+    return federation::check_arrival(boundary, {seq, ByteView(bytes), ByteView(witness), ByteView(path), writer},
+                                     *directory, now_s());
   }
 };
 
@@ -146,6 +151,10 @@ TEST_CASE("arrival: a copy within the peering is taken, at the partner broker's 
   CHECK(got->accepted_ms == accepted);
   CHECK(got->report.originator.node_id == "dea-bogota-analyst");
   CHECK(got->report.withheld_count() == 0);
+  v1::CrossingPath path;
+  REQUIRE(path.ParseFromArray(got->path.data(), static_cast<int>(got->path.size())));
+  REQUIRE(path.receipts_size() == 1);
+  CHECK(to_bytes(path.receipts(0)) == w.receipt(r, "dea-broker", kSeq, accepted));
 
   SECTION("a copy with a section torn off upstream is taken: it verifies by its commitment") {
     const Bytes two = w.report("dea-bogota-analyst", "intel.finance.cartel",
@@ -172,6 +181,11 @@ TEST_CASE("arrival: the partner broker's receipt must verify for this seq and be
   CHECK(w.check(r, w.receipt(r, "tearline-broker")).code() == Code::RECEIPT_INVALID);
   // A DEA node that is not the peering's broker.
   CHECK(w.check(r, w.receipt(r, "dea-bogota-analyst")).code() == Code::RECEIPT_INVALID);
+  // A copy of another stream of the partner's store: its writer's receipt.
+  CHECK(w.check(r, w.receipt(r, "dea-broker-2"), kSeq, "dea-broker-2"));
+  CHECK(w.check(r, w.receipt(r, "dea-broker"), kSeq, "dea-broker-2").code() == Code::RECEIPT_INVALID);
+  CHECK(w.check(r, w.receipt(r, "tearline-broker"), kSeq, "tearline-broker").code() == Code::RECEIPT_INVALID);
+  CHECK(w.check(r, w.receipt(r, "dea-bogota-analyst"), kSeq, "dea-bogota-analyst").code() == Code::RECEIPT_INVALID);
   // A receipt for another report.
   const Bytes other =
       w.report("dea-bogota-analyst", "intel.finance.other", {{label(v1::CONFIDENTIAL, {"COL", "USA"}), kDiran}});
@@ -192,6 +206,43 @@ TEST_CASE("arrival: created-at within the window of the partner's acceptance, wh
                                {{label(v1::CONFIDENTIAL, {"COL", "USA"}), kDiran}}, 600'000);
   CHECK(w.check(ahead, w.receipt(ahead, "dea-broker", kSeq, now_ms + 600'000)).code() == Code::FUTURE_REPORT);
   CHECK(w.check(r, w.receipt(r, "dea-broker", kSeq, now_ms - 290'000)));
+}
+
+TEST_CASE("path: each hop a broker's acceptance of this very report, each broker once", "[federation]") {
+  World w;
+  const Bytes r =
+      w.report("dea-bogota-analyst", "intel.finance.cartel", {{label(v1::CONFIDENTIAL, {"COL", "USA"}), kDiran}});
+  const Bytes other =
+      w.report("dea-bogota-analyst", "intel.finance.other", {{label(v1::CONFIDENTIAL, {"COL", "USA"}), kDiran}});
+  v1::Report parsed;
+  REQUIRE(parsed.ParseFromArray(r.data(), static_cast<int>(r.size())));
+  const crypto::Digest digest = receipt::report_digest(parsed);
+  auto path_of = [](const std::vector<Bytes>& receipts) {
+    v1::CrossingPath p;
+    for (const auto& b : receipts) p.add_receipts(to_string(b));
+    return to_bytes(p.SerializeAsString());
+  };
+  auto verify = [&](const Bytes& path) { return receipt::verify_path(path, digest, *w.directory); };
+
+  CHECK(verify({})->empty());  // published to the delivering broker
+  const std::int64_t t0 = SystemClock::instance().now_ms() - 5000;
+  auto two = verify(path_of({w.receipt(r, "dea-broker", 7, t0), w.receipt(r, "tearline-broker", 9, t0 + 2000)}));
+  INFO(two.status().to_string());
+  REQUIRE(two);
+  REQUIRE(two->size() == 2);
+  CHECK((*two)[0].broker_id == "dea-broker");
+  CHECK((*two)[0].seq == 7);
+  CHECK((*two)[0].accepted_ms == t0);
+  CHECK((*two)[1].broker_id == "tearline-broker");
+
+  // A stamp moved from another report, a broker twice, a node that is no
+  // broker, too many hops, bytes that are no path: RECEIPT_INVALID.
+  CHECK(verify(path_of({w.receipt(other)})).code() == Code::RECEIPT_INVALID);
+  CHECK(verify(path_of({w.receipt(r), w.receipt(r, "dea-broker", 8)})).code() == Code::RECEIPT_INVALID);
+  CHECK(verify(path_of({w.receipt(r, "dea-bogota-analyst")})).code() == Code::RECEIPT_INVALID);
+  std::vector<Bytes> many(receipt::kMaxPathHops + 1, w.receipt(r));
+  CHECK(verify(path_of(many)).code() == Code::RECEIPT_INVALID);
+  CHECK(verify(to_bytes("not a path")).code() == Code::RECEIPT_INVALID);
 }
 
 TEST_CASE("arrival: the report is verified again, never taken on the partner's word", "[federation]") {
@@ -226,6 +277,13 @@ TEST_CASE("arrival: a report of our own agency is a loop; one of a third agency 
   const Status transit = w.check(third, w.receipt(third)).status();
   CHECK(codes_of(transit) == std::vector<Code>{Code::NO_PEERING});
   CHECK(transit.to_string().find("no transit") != std::string::npos);
+  // DEA's own report, with a path before DEA's broker: transit too.
+  const Bytes theirs =
+      w.report("dea-bogota-analyst", "intel.finance.cartel", {{label(v1::CONFIDENTIAL, {"COL", "USA"}), kDiran}});
+  v1::CrossingPath before;
+  before.add_receipts(to_string(w.receipt(theirs, "dea-broker-2")));
+  const Status passed = w.check(theirs, w.receipt(theirs), kSeq, {}, to_bytes(before.SerializeAsString())).status();
+  CHECK(codes_of(passed) == std::vector<Code>{Code::NO_PEERING});
 }
 
 TEST_CASE("arrival: each rule of the direction towards us, with its exact code", "[federation]") {

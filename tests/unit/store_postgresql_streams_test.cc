@@ -71,6 +71,7 @@ void downgrade_to_schema_1(const StorePlace& place) {
   db.exec("ALTER TABLE originators DROP COLUMN last_writer, DROP COLUMN last_seq");
   db.exec("ALTER TABLE reports DROP COLUMN prev_writer, DROP COLUMN prev_seq");
   db.exec("DROP TABLE node_claims");
+  db.exec("ALTER TABLE reports DROP COLUMN path");
   db.exec("UPDATE schema_version SET version = 1");
 }
 
@@ -188,6 +189,7 @@ TEST_CASE("postgresql streams: a schema-2 store gains claims only while no broke
   { Opened first = place.open(as_writer("broker-a")); }
   Db db(place);
   db.exec("DROP TABLE node_claims");
+  db.exec("ALTER TABLE reports DROP COLUMN path");
   db.exec("UPDATE schema_version SET version = 2");
   Db old_broker(place);  // a broker of schema 2, writing as writer 1
   old_broker.exec("SELECT pg_advisory_lock(" + std::to_string(PgStore::kWriterLockClass) + ", 1)");
@@ -200,7 +202,7 @@ TEST_CASE("postgresql streams: a schema-2 store gains claims only while no broke
   CHECK(db.rows("SELECT version FROM schema_version") == Rows{{"2"}});
   old_broker.exec("SELECT pg_advisory_unlock_all()");
   Opened b = place.open(as_writer("broker-b"));
-  CHECK(db.rows("SELECT version FROM schema_version") == Rows{{"3"}});
+  CHECK(db.rows("SELECT version FROM schema_version") == Rows{{"4"}});
   CHECK(db.rows("SELECT count(*) FROM node_claims") == Rows{{"0"}});
 }
 
@@ -353,7 +355,7 @@ TEST_CASE("postgresql streams: a schema-1 store's unnamed writer goes to the bro
   Opened a = place.open(as_writer("broker-a"));
   CHECK(static_cast<PgStore&>(*a.store).writer_id() == 1);
   CHECK(a.state.last_seq == 1);
-  CHECK(Db(place).rows("SELECT version FROM schema_version") == Rows{{"3"}});
+  CHECK(Db(place).rows("SELECT version FROM schema_version") == Rows{{"4"}});
 }
 
 // The strongest evidence: writer 1's last audit checkpoint, signed with its
@@ -429,7 +431,7 @@ TEST_CASE("postgresql streams: a schema-1 store is not upgraded while an older b
   CHECK(Db(place).rows("SELECT version FROM schema_version") == Rows{{"1"}});
   old_broker.exec("SELECT pg_advisory_unlock_all()");
   Opened b = place.open(as_writer("broker-b"));
-  CHECK(Db(place).rows("SELECT version FROM schema_version") == Rows{{"3"}});
+  CHECK(Db(place).rows("SELECT version FROM schema_version") == Rows{{"4"}});
 }
 
 }  // namespace tearline::broker::store_contract

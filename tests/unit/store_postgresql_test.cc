@@ -61,7 +61,7 @@ const StoreBackend& store_backend_under_test() {
   return backend;
 }
 
-TEST_CASE("postgresql store: the documented tables at schema version 3; rows hold the batch as committed") {
+TEST_CASE("postgresql store: the documented tables at schema version 4; rows hold the batch as committed") {
   StorePlace place;
   Opened o = place.open();
   const StoredReport r = real_report(1, "diran-cucuta-commander", 9, kNowMs - 7, {label(v1::CONFIDENTIAL, {"COL"})});
@@ -73,7 +73,7 @@ TEST_CASE("postgresql store: the documented tables at schema version 3; rows hol
   REQUIRE(o.store->commit(b));
 
   Db db(place);
-  CHECK(db.rows("SELECT version FROM schema_version") == Rows{{"3"}});
+  CHECK(db.rows("SELECT version FROM schema_version") == Rows{{"4"}});
   CHECK(db.rows("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename") ==
         Rows{{"audit"},
              {"audit_checkpoints"},
@@ -85,9 +85,9 @@ TEST_CASE("postgresql store: the documented tables at schema version 3; rows hol
              {"subscriptions"},
              {"writers"}});
   CHECK(db.rows("SELECT writer_id, seq, encode(report_id, 'hex'), originator, agency, country, topic, sequence,"
-                " accepted_ms, octet_length(bytes), octet_length(receipt) FROM reports") ==
+                " accepted_ms, octet_length(bytes), octet_length(receipt), octet_length(path) FROM reports") ==
         Rows{{"1", "1", to_hex(as_bytes(r.report_id)), "diran-cucuta-commander", r.source.agency, r.source.country,
-              "intel.seizures", "9", std::to_string(kNowMs - 7), std::to_string(r.bytes.size()), "0"}});
+              "intel.seizures", "9", std::to_string(kNowMs - 7), std::to_string(r.bytes.size()), "0", "0"}});
   CHECK(db.rows("SELECT writer_id, broker_id, last_seq, report_bytes FROM writers") ==
         Rows{{"1", "broker", "1", std::to_string(r.bytes.size())}});
   CHECK(db.rows("SELECT node, last_sequence FROM originators") == Rows{{"diran-cucuta-commander", "9"}});

@@ -103,6 +103,10 @@ TEST_CASE("encode_deliver writes exactly encode_frame(make_deliver(...))") {
       for (std::size_t receipt_size : {std::size_t{1}, std::size_t{200}}) {
         const Bytes receipt(receipt_size, 0x5a);
         CHECK(encode_deliver(seq, report, receipt) == encode_frame(make_deliver(seq, report, receipt)));
+        const Bytes path(receipt_size + 3, 0x17);
+        CHECK(encode_deliver(seq, report, receipt, "dea-broker-2", path) ==
+              encode_frame(make_deliver(seq, report, receipt, "dea-broker-2", path)));
+        CHECK(encode_deliver(seq, report, {}, {}, path) == encode_frame(make_deliver(seq, report, {}, {}, path)));
       }
     }
   }

@@ -64,6 +64,12 @@ void print_json(const client::Received& r) {
   m.set_topic(r.topic);
   m.set_created_at_ms(r.created_at_ms);
   m.set_signature(signature_text(r));
+  for (const auto& hop : r.path) {
+    auto* h = m.add_path();
+    h->set_broker(hop.broker_id);
+    h->set_broker_seq(hop.broker_seq);
+    h->set_accepted_ms(hop.accepted_ms);
+  }
   for (std::size_t i = 0; i < r.sections.size(); ++i) {
     const client::ReceivedSection& s = r.sections[i];
     auto* out = m.add_sections();
@@ -120,6 +126,13 @@ void print_readable(const client::Received& r) {
             << "  topic:      " << r.topic << "\n"
             << "  created:    " << utc(r.created_at_ms / 1000) << "\n"
             << "  signature:  valid\n";
+  if (!r.path.empty()) {
+    std::cout << "  path:       ";
+    for (const auto& hop : r.path) {
+      std::cout << hop.broker_id << " seq " << hop.broker_seq << " at " << utc(hop.accepted_ms / 1000) << " -> ";
+    }
+    std::cout << "this broker " << seq_text(r) << " at " << utc(r.accepted_ms / 1000) << "\n";
+  }
   for (std::size_t i = 0; i < r.sections.size(); ++i) {
     const client::ReceivedSection& s = r.sections[i];
     std::cout << "  section " << (i + 1);

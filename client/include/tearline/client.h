@@ -203,6 +203,17 @@ struct Received {
   // RECEIPT_INVALID.
   std::vector<std::uint8_t> receipt;
   std::int64_t accepted_ms = 0;
+  // The brokers of other agencies the report passed through before this
+  // one, the originator's first (docs/federation.md, "The path"), each
+  // with the seq and time of its signed acceptance, all verified; empty for
+  // a report published to this broker. A copy whose path does not verify
+  // fails verification with RECEIPT_INVALID.
+  struct Hop {
+    std::string broker_id;
+    std::uint64_t broker_seq = 0;
+    std::int64_t accepted_ms = 0;
+  };
+  std::vector<Hop> path;
 };
 
 class Session {
