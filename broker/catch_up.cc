@@ -168,6 +168,7 @@ std::size_t CatchUp::run_stream(const std::string& writer, std::uint64_t head, c
       } else {
         p.report = std::move(r).value();
         Routable probe{row.seq, &*p.report, row.source.country, &row.bytes, {}, row.accepted_ms, writer};
+        probe.path = ByteView(row.path);  // a crossed report is judged at its earliest acceptance, as live
         p.standing = Router::standing(snapshot, probe);
         if (!p.standing) {
           // Withheld for its originator's standing, unless its signature

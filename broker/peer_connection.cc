@@ -180,8 +180,14 @@ void PeerConnection::on_frame(v1::Frame& frame, std::int64_t now_ms, std::vector
       const Code code = static_cast<Code>(frame.error().code());
       log_->warn("event=peer_link_error peer={} session={} code={} reasons=\"{}\"", where_.broker, session_,
                  code_name(code), why.to_string());
-      // Before READY an ERROR is the answer to our HELLO or SUBSCRIBE.
-      if (state_ != State::kReady || wire::closes_session(code)) close("ERROR " + std::string(code_name(code)), false);
+      // An answer to our HELLO, or to one of our SUBSCRIBEs, ends the
+      // session as a closing code does; one about an ACK (RECEIPT_INVALID)
+      // does not: the next ACK taken moves the cursor past them.
+      const bool about_subscribe =
+          std::find(subscribes_.begin(), subscribes_.end(), frame.error().request_id()) != subscribes_.end();
+      if (state_ == State::kHello || about_subscribe || wire::closes_session(code)) {
+        close("ERROR " + std::string(code_name(code)), false);
+      }
       break;
     }
     case v1::Frame::kDeliver: {

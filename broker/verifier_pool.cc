@@ -71,11 +71,16 @@ std::vector<IngressJob> VerifierPool::cancel(const std::string& routing_id) {
   for (auto it = nodes_.begin(); it != nodes_.end();) {
     NodeQueue& node = it->second;
     const bool had_jobs = !node.jobs.empty();
-    auto kept = std::stable_partition(node.jobs.begin(), node.jobs.end(),
-                                      [&](const IngressJob& job) { return job.routing_id != routing_id; });
-    std::move(kept, node.jobs.end(), std::back_inserter(cancelled));
-    queued_ -= static_cast<std::size_t>(node.jobs.end() - kept);
-    node.jobs.erase(kept, node.jobs.end());
+    std::deque<IngressJob> kept;  // in order
+    for (IngressJob& job : node.jobs) {
+      if (job.routing_id == routing_id) {
+        cancelled.push_back(std::move(job));
+      } else {
+        kept.push_back(std::move(job));
+      }
+    }
+    queued_ -= node.jobs.size() - kept.size();
+    node.jobs.swap(kept);
     if (had_jobs && node.jobs.empty() && !node.running) {
       std::erase(ring_, it->first);  // it was in the ring: queued jobs, none in progress
       it = nodes_.erase(it);

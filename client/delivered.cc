@@ -47,7 +47,14 @@ Received open_delivered(ByteView bytes, std::uint64_t broker_seq, ByteView recei
   }
   // The path before this broker: its first acceptance is the earliest
   // witness of the report (the originator's own broker).
-  auto hops = receipt::verify_path(path, receipt::report_digest(parsed->report), directory, receipts);
+  receipt::PathCheck path_check;
+  const identity::Credential* originator = directory.node(parsed->header.originator());
+  const identity::Credential* me = directory.node(node_id);
+  if (originator != nullptr) path_check.originator_agency = originator->agency;
+  if (me != nullptr) path_check.home_agency = me->agency;
+  if (accepted) path_check.delivered_ms = accepted->accepted_ms;
+  path_check.cache = receipts;
+  auto hops = receipt::verify_path(path, receipt::report_digest(parsed->report), directory, path_check);
   if (!hops) {
     refused.merge(hops.status());
   } else {

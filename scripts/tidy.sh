@@ -10,7 +10,11 @@ jobs=${2:-2}
 root=$(pwd)
 filter=${3:-"^$root/(lib|broker|client|tests|bench)/"}
 log="$build/tidy.log"
-run-clang-tidy-22 -clang-tidy-binary clang-tidy-22 -p "$build" -j "$jobs" -quiet "$filter" >"$log" 2>&1 || true
+# -Wno-c2y-extensions: Catch2's macros use __COUNTER__, which clang 22 calls
+# a C2y extension under -Wpedantic (made an error by CI's -Werror); gcc, the
+# build's compiler, accepts it as the extension every compiler has.
+run-clang-tidy-22 -clang-tidy-binary clang-tidy-22 -p "$build" -j "$jobs" -quiet -extra-arg=-Wno-c2y-extensions \
+  "$filter" >"$log" 2>&1 || true
 # run-clang-tidy's own exit code also counts files clang-tidy could not open;
 # judge by the diagnostics themselves.
 warnings=$(grep -cE '^/.*:[0-9]+:[0-9]+: (warning|error):' "$log" || true)

@@ -148,7 +148,7 @@ Result<Acceptance> verify_acceptance(ByteView receipt, const crypto::Digest& rep
 }
 
 Result<std::vector<Acceptance>> verify_path(ByteView path, const crypto::Digest& report_digest,
-                                            const identity::Directory& directory, report::RootCache* cache) {
+                                            const identity::Directory& directory, const PathCheck& path_check) {
   std::vector<Acceptance> hops;
   if (path.empty()) return hops;
   v1::CrossingPath parsed;
@@ -166,10 +166,28 @@ Result<std::vector<Acceptance>> verify_path(ByteView path, const crypto::Digest&
     if (!stamp) return Status::fail(Code::RECEIPT_INVALID, hop + stamp.status().reasons().front().message);
     AcceptanceCheck check;
     check.broker_id = stamp->broker_id();
-    check.cache = cache;
+    check.cache = path_check.cache;
     check.partner_broker = true;
     auto verified = verify_acceptance(bytes, report_digest, directory, check);
     if (!verified) return Status::fail(Code::RECEIPT_INVALID, hop + verified.status().reasons().front().message);
+    const identity::Credential* broker = directory.node(verified->broker_id);  // there: it verified
+    const std::string agency = broker != nullptr ? broker->agency : std::string();
+    if (i == 0 && !path_check.originator_agency.empty() && agency != path_check.originator_agency) {
+      return Status::fail(Code::RECEIPT_INVALID, hop + verified->broker_id + " is a broker of " + agency +
+                                                     ", not of the originator's agency " +
+                                                     std::string(path_check.originator_agency));
+    }
+    if (!path_check.home_agency.empty() && agency == path_check.home_agency) {
+      return Status::fail(Code::RECEIPT_INVALID, hop + verified->broker_id + " is a broker of " + agency +
+                                                     ", this directory's own agency: a report of another agency "
+                                                     "never passed through it before");
+    }
+    if (!hops.empty() && verified->accepted_ms < hops.back().accepted_ms) {
+      return Status::fail(Code::RECEIPT_INVALID, hop + "accepted before the hop it follows");
+    }
+    if (path_check.delivered_ms && verified->accepted_ms > *path_check.delivered_ms) {
+      return Status::fail(Code::RECEIPT_INVALID, hop + "accepted after the broker that delivered it");
+    }
     const bool twice =
         std::any_of(hops.begin(), hops.end(), [&](const Acceptance& h) { return h.broker_id == verified->broker_id; });
     if (twice) return Status::fail(Code::RECEIPT_INVALID, hop + verified->broker_id + " is on the path twice");

@@ -85,6 +85,13 @@ struct AcceptanceCheck {
 // The most brokers a report's path (tearline.v1.CrossingPath) may name.
 inline constexpr std::size_t kMaxPathHops = 8;
 
+struct PathCheck {
+  std::string_view originator_agency;        // when set: the first hop's broker is of this agency
+  std::string_view home_agency;              // when set: no hop is a broker of this (the verifier's) agency
+  std::optional<std::int64_t> delivered_ms;  // when set: no hop accepted later than this (the delivering receipt's)
+  report::RootCache* cache = nullptr;
+};
+
 // Verifies a serialized CrossingPath (docs/federation.md, "The path") for
 // the report whose digest is `report_digest`: the brokers of other agencies
 // it passed through before the one that delivered it, oldest first. Empty
@@ -92,10 +99,11 @@ inline constexpr std::size_t kMaxPathHops = 8;
 // receipt must verify (verify_acceptance) under its own broker's
 // credential in `directory`, a partner agency's broker included (each
 // signed only what it accepted); no broker may appear twice; at most
-// kMaxPathHops. RECEIPT_INVALID with the reason ("path hop N: ...").
+// kMaxPathHops; the times do not go back along the path; and `check`'s
+// rules hold. RECEIPT_INVALID with the reason ("path hop N: ...").
 [[nodiscard]] Result<std::vector<Acceptance>> verify_path(ByteView path, const crypto::Digest& report_digest,
                                                           const identity::Directory& directory,
-                                                          report::RootCache* cache = nullptr);
+                                                          const PathCheck& check = {});
 
 // Parses a receipt without verifying it (for display): RECEIPT_INVALID when
 // the bytes do not parse or carry unknown fields.

@@ -238,4 +238,42 @@ TEST_CASE("federation: a copy is acknowledged once durable: DEA's broker restart
   CHECK(std::none_of(audit.begin(), audit.end(), [](const auto& e) { return e.first == "refused"; }));
 }
 
+TEST_CASE(
+    "federation: a report accepted at home before its originator's compromise reaches the partner's nodes "
+    "after a link outage, judged at its home acceptance",
+    "[e2e][federation]") {
+  Federation f;
+  auto hq = testing::must_connect(f.diran, kHq);
+  {
+    auto analyst = f.dea_node(kAnalyst);
+    REQUIRE(analyst->subscribe({"intel.finance.>"}));
+    f.wait_for_link(*hq, *analyst);
+  }
+  f.dea->stop();
+  auto sent = hq->publish(testing::draft("intel.finance.before", {{testing::kEveryone, "written before the theft"}}));
+  REQUIRE(sent);
+  REQUIRE(sent->accepted);
+  hq.reset();
+  // The key of DIRAN's HQ node is compromised a second after that
+  // acceptance; DIRAN's list reaches DEA's directory before its broker
+  // starts again, so DEA's broker takes the copy after the compromise.
+  const std::int64_t compromised_at = sent->accepted_ms / 1000 + 1;
+  while (now() <= compromised_at) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  f.diran.revoke("DIRAN", kHq, identity::RevocationReason::kCompromised, compromised_at);
+  const auto list = f.diran.pki().revocation_list("DIRAN");
+  std::filesystem::copy_file(list, f.dea_directory / std::filesystem::relative(list, f.diran.pki().directory()),
+                             std::filesystem::copy_options::overwrite_existing);
+  f.dea->start();
+  auto analyst = f.dea_node(kAnalyst);
+  REQUIRE(analyst->subscribe({"intel.finance.>"}));
+  auto got = analyst->receive(kWaitMs);
+  REQUIRE(got);
+  INFO(got->verification.to_string());
+  CHECK(got->verification);
+  CHECK(got->report_id_hex == to_hex(sent->report_id));
+  REQUIRE(got->path.size() == 1);
+  CHECK(got->path[0].accepted_ms < compromised_at * 1000);
+  CHECK(got->accepted_ms >= compromised_at * 1000);  // DEA's own acceptance came after the compromise
+}
+
 }  // namespace tearline

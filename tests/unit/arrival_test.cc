@@ -243,6 +243,23 @@ TEST_CASE("path: each hop a broker's acceptance of this very report, each broker
   std::vector<Bytes> many(receipt::kMaxPathHops + 1, w.receipt(r));
   CHECK(verify(path_of(many)).code() == Code::RECEIPT_INVALID);
   CHECK(verify(to_bytes("not a path")).code() == Code::RECEIPT_INVALID);
+  // Times that go back along the path.
+  CHECK(verify(path_of({w.receipt(r, "dea-broker", 7, t0 + 2000), w.receipt(r, "tearline-broker", 9, t0)})).code() ==
+        Code::RECEIPT_INVALID);
+
+  // What a node asks of the path of a report it receives (client::open_delivered).
+  const Bytes one = path_of({w.receipt(r, "dea-broker", 7, t0)});
+  auto ask = [&](std::string_view originator_agency, std::string_view home, std::optional<std::int64_t> delivered) {
+    receipt::PathCheck check;
+    check.originator_agency = originator_agency;
+    check.home_agency = home;
+    check.delivered_ms = delivered;
+    return receipt::verify_path(one, digest, *w.directory, check);
+  };
+  CHECK(ask("DEA", "DIRAN", t0 + 1000));
+  CHECK(ask("DIRAN", "", {}).code() == Code::RECEIPT_INVALID);         // not the originator's agency's broker
+  CHECK(ask("DEA", "DEA", {}).code() == Code::RECEIPT_INVALID);        // a broker of the node's own agency
+  CHECK(ask("DEA", "DIRAN", t0 - 1).code() == Code::RECEIPT_INVALID);  // accepted after the delivering broker
 }
 
 TEST_CASE("arrival: the report is verified again, never taken on the partner's word", "[federation]") {
