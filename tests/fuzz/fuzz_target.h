@@ -32,6 +32,7 @@ void scenario(ByteView input);            // cli::parse_scenario + check_scenari
 void acceptance_receipt(ByteView input);  // receipt::verify_acceptance (digest, then receipt)
 void delivery_receipt(ByteView input);    // receipt::parse_delivery + verify_delivery
 void peering(ByteView input);             // federation::verify_peering + effective_peering
+void crossing_path(ByteView input);       // receipt::verify_path (digest, then CrossingPath)
 
 struct Target {
   std::string_view name;  // the executable, and the folder of its corpus, artifacts and regressions
@@ -54,6 +55,7 @@ inline constexpr Target kTargets[] = {
     {"fuzz_acceptance_receipt", acceptance_receipt},
     {"fuzz_delivery_receipt", delivery_receipt},
     {"fuzz_peering", peering},
+    {"fuzz_crossing_path", crossing_path},
 };
 
 // Aborts, naming the broken invariant, when `holds` is false. Unlike assert()

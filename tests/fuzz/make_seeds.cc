@@ -225,6 +225,16 @@ void receipts(Corpus& corpus, const fuzz::FuzzWorld& world, const std::vector<st
     input.raw(ByteView(digests[i].data(), digests[i].size()));
     input.raw(signed_receipts[i]);
     corpus.write("fuzz_acceptance_receipt", built[i].first, input.bytes());
+    // The same receipt as a path of one hop, and (seeds of the shape
+    // only: a broker twice) of two.
+    for (int hops = 1; hops <= 2; ++hops) {
+      v1::CrossingPath path;
+      for (int h = 0; h < hops; ++h) path.add_receipts(to_string(signed_receipts[i]));
+      ByteWriter with_path;
+      with_path.raw(ByteView(digests[i].data(), digests[i].size()));
+      with_path.raw(serialize_canonical(path));
+      corpus.write("fuzz_crossing_path", built[i].first + "-hops-" + std::to_string(hops), with_path.bytes());
+    }
   }
   const crypto::NodeSecrets* agent = world.keys("dea-cucuta-agent");
   if (agent == nullptr) throw std::runtime_error("no keys for dea-cucuta-agent");
