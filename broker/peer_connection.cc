@@ -181,11 +181,15 @@ void PeerConnection::on_frame(v1::Frame& frame, std::int64_t now_ms, std::vector
       log_->warn("event=peer_link_error peer={} session={} code={} reasons=\"{}\"", where_.broker, session_,
                  code_name(code), why.to_string());
       // An answer to our HELLO, or to one of our SUBSCRIBEs, ends the
-      // session as a closing code does; one about an ACK (RECEIPT_INVALID)
-      // does not: the next ACK taken moves the cursor past them.
+      // session as a closing code does, and so does PROTOCOL_VIOLATION
+      // (a PING "before HELLO": the partner restarted and lost our
+      // session; the connection came back by itself); one about an ACK
+      // (RECEIPT_INVALID) does not: the next ACK taken moves the cursor
+      // past them.
       const bool about_subscribe =
           std::find(subscribes_.begin(), subscribes_.end(), frame.error().request_id()) != subscribes_.end();
-      if (state_ == State::kHello || about_subscribe || wire::closes_session(code)) {
+      if (state_ == State::kHello || about_subscribe || code == Code::PROTOCOL_VIOLATION ||
+          wire::closes_session(code)) {
         close("ERROR " + std::string(code_name(code)), false);
       }
       break;

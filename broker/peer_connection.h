@@ -23,7 +23,8 @@
 // delivery receipt signed by this broker naming each (receipt/delivery.h).
 //
 // Sessions. A session ends when the partner answers an ERROR that closes
-// it, sends BYE, is silent for kSilentMs (PINGs every kPingMs keep a
+// it or PROTOCOL_VIOLATION (it restarted and lost the session: our next
+// PING, within kPingMs, finds out), sends BYE, is silent for kSilentMs (PINGs every kPingMs keep a
 // healthy one talking) or has not answered HELLO and every SUBSCRIBE
 // (at most 64 patterns each) within kSilentMs, when a copy settles kRetry, or when no peering
 // with it is in effect any more. The next session starts only once every

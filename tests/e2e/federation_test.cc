@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
@@ -274,6 +275,56 @@ TEST_CASE(
   REQUIRE(got->path.size() == 1);
   CHECK(got->path[0].accepted_ms < compromised_at * 1000);
   CHECK(got->accepted_ms >= compromised_at * 1000);  // DEA's own acceptance came after the compromise
+}
+
+TEST_CASE("federation: the link cut under load, from either side, loses no report and keeps each originator's order",
+          "[e2e][federation]") {
+  Federation f;
+  auto analyst = f.dea_node(kAnalyst);
+  REQUIRE(analyst->subscribe({"intel.finance.>"}));
+  std::vector<std::unique_ptr<client::Session>> publishers;
+  publishers.push_back(testing::must_connect(f.diran, kHq));
+  publishers.push_back(testing::must_connect(f.diran, "diran-cucuta-commander"));
+  f.wait_for_link(*publishers[0], *analyst);
+
+  // Reports alternate between the two originators; DEA's broker restarts a
+  // third of the way in, DIRAN's two thirds of the way in.
+  constexpr int kReports = 90;
+  std::map<std::string, Strings> sent;  // originator -> report ids, in publish order
+  for (int i = 0; i < kReports; ++i) {
+    if (i == kReports / 3) f.dea->restart();
+    if (i == 2 * kReports / 3) f.diran.restart();
+    client::Session& p = *publishers[static_cast<std::size_t>(i % 2)];
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    for (;;) {
+      auto outcome =
+          p.publish(testing::draft("intel.finance.load", {{testing::kEveryone, "load " + std::to_string(i)}}));
+      if (outcome) {
+        INFO(outcome->status.to_string());
+        REQUIRE(outcome->accepted);
+        sent[p.node_id()].push_back(to_hex(outcome->report_id));
+        break;
+      }
+      INFO(outcome.status().to_string());
+      REQUIRE(outcome.code() == Code::UNAVAILABLE);  // DIRAN's broker restarting: the PUBLISH never reached it
+      REQUIRE(std::chrono::steady_clock::now() < deadline);
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+  std::map<std::string, Strings> got;
+  std::size_t received = 0;
+  while (received < static_cast<std::size_t>(kReports)) {
+    auto r = analyst->receive(15000);
+    INFO("received " << received << " of " << kReports);
+    REQUIRE(r);
+    INFO(r->verification.to_string());
+    REQUIRE(r->verification);
+    if (r->topic != "intel.finance.load") continue;
+    got[r->originator].push_back(r->report_id_hex);
+    ++received;
+  }
+  CHECK(got == sent);  // every report once, each originator's in its order
+  CHECK_FALSE(analyst->receive(1500));
 }
 
 }  // namespace tearline
