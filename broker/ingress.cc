@@ -188,7 +188,6 @@ IngressResult check_arrival_job(IngressJob job, const TrustSnapshot& trust, cons
     return out;
   }
   out.node_id = taken->report.originator.node_id;
-  out.partner_accepted_ms = taken->accepted_ms;
   out.path = std::move(taken->path);
   out.report = std::make_shared<const report::VerifiedReport>(std::move(taken->report));
   out.report_id_hex = out.report->report_id_hex();

@@ -56,8 +56,7 @@ struct IngressResult {
   // An arrival (IngressJob::arrival): `node_id` is then the report's
   // originator once verified, and `request_id` unused.
   std::optional<ArrivalTag> arrival;
-  std::int64_t partner_accepted_ms = 0;  // an arrival's: the partner broker's acceptance time
-  Bytes path;                            // an arrival's: the serialized CrossingPath it is stored and delivered with
+  Bytes path;  // an arrival's: the serialized CrossingPath it is stored and delivered with
 };
 
 // TOPIC_INVALID when `topic` (or pattern) is longer or deeper than the

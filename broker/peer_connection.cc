@@ -41,14 +41,6 @@ PeerConnection::~PeerConnection() {
 
 void* PeerConnection::socket_handle() { return socket_ ? socket_->handle() : nullptr; }
 
-std::size_t PeerConnection::unsettled() const {
-  std::size_t n = past_unsettled_;
-  for (const auto& [writer, q] : copies_) {
-    n += static_cast<std::size_t>(std::count_if(q.begin(), q.end(), [](const Copy& c) { return !c.settled; }));
-  }
-  return n;
-}
-
 void PeerConnection::tick(const PeerLink* link, std::int64_t steady_ms) {
   if (socket_) {
     if (link == nullptr || link->to_us().topics.empty()) {

@@ -85,7 +85,6 @@ class PeerConnection {
   const std::string& routing_id() const { return routing_id_; }
   // Numbers the sessions; an arrival names the one it came on.
   std::uint64_t session() const { return session_; }
-  bool ready() const { return state_ == State::kReady; }
   // Whether `session` is the one open now: a copy of an ended session is
   // never staged (the partner sends it again to the next).
   bool live(std::uint64_t session) const { return socket_ != nullptr && session == session_; }
@@ -108,9 +107,6 @@ class PeerConnection {
 
   // Sends the ACKs that settled copies allow (wall time `now_ms` in the receipts).
   void flush_acks(std::int64_t now_ms);
-
-  // Copies received and not yet settled (all sessions).
-  std::size_t unsettled() const;
 
  private:
   enum class State { kIdle, kHello, kSubscribing, kReady };

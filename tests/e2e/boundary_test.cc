@@ -27,6 +27,7 @@
 #include "identity/trust_store.h"
 #include "receipt/acceptance.h"
 #include "support/e2e_helpers.h"
+#include "support/partners.h"
 
 namespace tearline {
 namespace {
@@ -88,15 +89,7 @@ void make_peering(BrokerFixture& fx, std::int64_t not_after) {
   INFO(version.status().to_string());
   REQUIRE(version);
   sign(fx, *version, /*dea=*/true);
-  auto trust = identity::TrustStore::load(pki.trust_store());
-  REQUIRE(trust);
-  identity::TrustStore next;
-  for (auto [id, a] : trust->authorities()) {
-    a.partner = id == "DEA";
-    REQUIRE(next.add(a));
-  }
-  const std::string text = next.to_toml();
-  REQUIRE(write_file_atomic(pki.trust_store(), as_bytes(text), 0644));
+  testing::set_partner_agencies(pki.trust_store(), {"DEA"});
   fx.reload();
 }
 

@@ -18,6 +18,7 @@
 #include "identity/trust_store.h"
 #include "report/verify.h"
 #include "support/e2e_helpers.h"
+#include "support/partners.h"
 
 namespace tearline {
 namespace {
@@ -346,15 +347,7 @@ namespace {
 // Marks `agency` a partner in the fixture's trust store (what `tearline
 // certs import` pins) and reloads the broker.
 void make_partner(testing::BrokerFixture& fx, const std::string& agency) {
-  auto trust = identity::TrustStore::load(fx.pki().trust_store());
-  REQUIRE(trust);
-  identity::TrustStore next;
-  for (auto [id, a] : trust->authorities()) {
-    a.partner = id == agency;
-    REQUIRE(next.add(a));
-  }
-  const std::string text = next.to_toml();
-  REQUIRE(write_file_atomic(fx.pki().trust_store(), as_bytes(text), 0644));
+  testing::set_partner_agencies(fx.pki().trust_store(), {agency});
   fx.reload();
 }
 

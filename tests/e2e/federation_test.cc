@@ -22,8 +22,8 @@
 #include "base/files.h"
 #include "federation/peering_files.h"
 #include "identity/pki.h"
-#include "identity/trust_store.h"
 #include "support/e2e_helpers.h"
+#include "support/partners.h"
 
 namespace tearline {
 namespace {
@@ -38,18 +38,6 @@ const std::string kAnalyst = "dea-bogota-analyst";
 const std::string kHq = "diran-bogota-hq";
 
 std::int64_t now() { return SystemClock::instance().now_seconds(); }
-
-// Makes `partner` the only partner agency of the trust store at `path`.
-void mark_partner(const std::filesystem::path& path, const std::string& partner) {
-  auto trust = identity::TrustStore::load(path);
-  REQUIRE(trust);
-  identity::TrustStore next;
-  for (auto [id, a] : trust->authorities()) {
-    a.partner = id == partner;
-    REQUIRE(next.add(a));
-  }
-  REQUIRE(write_file_atomic(path, as_bytes(next.to_toml()), 0644));
-}
 
 // DEA's broker beside DIRAN's `diran`: the peering, both views of the
 // directory, and [[peer]] towards DIRAN's broker.
@@ -80,8 +68,8 @@ struct Federation {
       REQUIRE(federation::cosign_peering_file(pki, "diran-dea", *version, "DEA", now()));
       // DEA's view: the same objects, with DIRAN the partner.
       std::filesystem::copy(pki.directory(), dea_directory, std::filesystem::copy_options::recursive);
-      mark_partner(dea_directory / "trust.toml", "DIRAN");
-      mark_partner(pki.trust_store(), "DEA");
+      testing::set_partner_agencies(dea_directory / "trust.toml", {"DIRAN"});
+      testing::set_partner_agencies(pki.trust_store(), {"DEA"});
       c.directory = dea_directory;
       c.peers = {broker::PeerEndpoint{"tearline-broker", diran.endpoint()}};
     });
@@ -97,6 +85,12 @@ struct Federation {
     INFO(node << ": " << s.status().to_string());
     REQUIRE(s);
     return std::move(s).value();
+  }
+  // DEA's analyst with its durable subscription to what crosses.
+  std::unique_ptr<client::Session> subscribed_analyst() const {
+    auto analyst = dea_node(kAnalyst);
+    REQUIRE(analyst->subscribe({"intel.finance.>"}));
+    return analyst;
   }
 
   // Publishes sentinels at DIRAN's broker until one reaches `reader` through
@@ -140,8 +134,7 @@ TEST_CASE("federation: DEA's broker takes what crosses into its own store and se
           "[e2e][federation]") {
   Federation f;
   auto hq = testing::must_connect(f.diran, kHq);
-  auto analyst = f.dea_node(kAnalyst);
-  REQUIRE(analyst->subscribe({"intel.finance.>"}));
+  auto analyst = f.subscribed_analyst();
   f.wait_for_link(*hq, *analyst);
 
   const testing::Section crosses{label(v1::SECRET, {"COL", "USA"}), "the cartel's accountant banks in Panama"};
@@ -204,11 +197,7 @@ TEST_CASE("federation: a copy is acknowledged once durable: DEA's broker restart
           "[e2e][federation]") {
   Federation f;
   auto hq = testing::must_connect(f.diran, kHq);
-  {
-    auto analyst = f.dea_node(kAnalyst);
-    REQUIRE(analyst->subscribe({"intel.finance.>"}));
-    f.wait_for_link(*hq, *analyst);
-  }
+  { f.wait_for_link(*hq, *f.subscribed_analyst()); }
   f.dea->stop();
   Strings sent_ids;
   for (int i = 0; i < 3; ++i) {
@@ -219,8 +208,7 @@ TEST_CASE("federation: a copy is acknowledged once durable: DEA's broker restart
     sent_ids.push_back(to_hex(sent->report_id));
   }
   f.dea->start();
-  auto analyst = f.dea_node(kAnalyst);
-  REQUIRE(analyst->subscribe({"intel.finance.>"}));
+  auto analyst = f.subscribed_analyst();
   Strings got_ids;
   while (got_ids.size() < sent_ids.size()) {
     auto got = analyst->receive(kWaitMs);
@@ -245,11 +233,7 @@ TEST_CASE(
     "[e2e][federation]") {
   Federation f;
   auto hq = testing::must_connect(f.diran, kHq);
-  {
-    auto analyst = f.dea_node(kAnalyst);
-    REQUIRE(analyst->subscribe({"intel.finance.>"}));
-    f.wait_for_link(*hq, *analyst);
-  }
+  { f.wait_for_link(*hq, *f.subscribed_analyst()); }
   f.dea->stop();
   auto sent = hq->publish(testing::draft("intel.finance.before", {{testing::kEveryone, "written before the theft"}}));
   REQUIRE(sent);
@@ -265,8 +249,7 @@ TEST_CASE(
   std::filesystem::copy_file(list, f.dea_directory / std::filesystem::relative(list, f.diran.pki().directory()),
                              std::filesystem::copy_options::overwrite_existing);
   f.dea->start();
-  auto analyst = f.dea_node(kAnalyst);
-  REQUIRE(analyst->subscribe({"intel.finance.>"}));
+  auto analyst = f.subscribed_analyst();
   auto got = analyst->receive(kWaitMs);
   REQUIRE(got);
   INFO(got->verification.to_string());
@@ -280,8 +263,7 @@ TEST_CASE(
 TEST_CASE("federation: the link cut under load, from either side, loses no report and keeps each originator's order",
           "[e2e][federation]") {
   Federation f;
-  auto analyst = f.dea_node(kAnalyst);
-  REQUIRE(analyst->subscribe({"intel.finance.>"}));
+  auto analyst = f.subscribed_analyst();
   std::vector<std::unique_ptr<client::Session>> publishers;
   publishers.push_back(testing::must_connect(f.diran, kHq));
   publishers.push_back(testing::must_connect(f.diran, "diran-cucuta-commander"));

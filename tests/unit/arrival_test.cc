@@ -19,6 +19,7 @@
 #include "receipt/acceptance.h"
 #include "report/builder.h"
 #include "support/demo_world.h"
+#include "support/partners.h"
 #include "support/temp_dir.h"
 #include "tearline/v1/receipt.pb.h"
 
@@ -46,14 +47,7 @@ struct World {
           identity::issue_node(pki, {broker, "DEA", v1::UNCLASSIFIED, {"broker"}, now_s() - 3600, now_s() + 86400, 0}));
     }
     // DEA becomes a partner agency of this (DIRAN's) directory.
-    auto trust = identity::TrustStore::load(pki.trust_store());
-    REQUIRE(trust);
-    identity::TrustStore next;
-    for (auto [id, a] : trust->authorities()) {
-      a.partner = id == "DEA";
-      REQUIRE(next.add(a));
-    }
-    REQUIRE(write_file_atomic(pki.trust_store(), as_bytes(next.to_toml()), 0644));
+    testing::set_partner_agencies(pki.trust_store(), {"DEA"});
     identity::LoadReport report;
     auto loaded = identity::Directory::load(pki.directory(), now_s(), &report);
     REQUIRE(loaded);

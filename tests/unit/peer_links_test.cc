@@ -17,6 +17,7 @@
 #include "federation/peering_files.h"
 #include "identity/pki.h"
 #include "identity/trust_store.h"
+#include "support/partners.h"
 #include "support/temp_dir.h"
 
 namespace tearline::broker {
@@ -64,15 +65,7 @@ struct World {
   }
 
   void partners(const std::vector<std::string>& agencies) {
-    auto trust = identity::TrustStore::load(pki.trust_store());
-    REQUIRE(trust);
-    identity::TrustStore next;
-    for (auto [id, a] : trust->authorities()) {
-      a.partner = std::find(agencies.begin(), agencies.end(), id) != agencies.end();
-      REQUIRE(next.add(a));
-    }
-    const std::string text = next.to_toml();
-    REQUIRE(write_file_atomic(pki.trust_store(), as_bytes(text), 0644));
+    testing::set_partner_agencies(pki.trust_store(), agencies);
   }
 
   TrustSnapshotPtr reload() {
