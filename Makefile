@@ -1,5 +1,5 @@
-# `make demo` builds and plays the Cucuta joint-unit demo (a broker and seven
-# agency nodes, each its own process); `make test` runs every test. Both
+# `make demo` builds and plays the Cucuta joint-unit demo (DIRAN's and DEA's
+# brokers, peered, and seven agency nodes, each its own process); `make test` runs every test. Both
 # install missing Debian packages, configure and build first.
 SHELL      := /bin/bash
 BUILD      ?= build
@@ -47,7 +47,7 @@ demo-pg: build
 demo-cluster: build
 	@dir=$$(mktemp -d /tmp/tearline-demo-pg.XXXXXX); \
 	conninfo=$$(scripts/pg-cluster.sh start $$dir) || { rm -rf $$dir; exit 1; }; \
-	rc=0; $(BUILD)/client/tearline demo --brokers 2 --pg "$$conninfo" || rc=$$?; \
+	rc=0; $(BUILD)/client/tearline demo --topology cluster --pg "$$conninfo" || rc=$$?; \
 	scripts/pg-cluster.sh stop $$dir >/dev/null; rm -rf $$dir; exit $$rc
 
 test: build

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Black-box test of `tearline demo`: from a fresh working directory (holding
 # only certs/roster.toml and certs/policy.toml, as the repository root does)
-# it generates the PKI, runs the broker and seven node processes, exits 0,
-# and its table says what the policy says. A second run reuses the PKI and
-# leaves it untouched (the revocation is made on a copy); --keep-running
-# stops every child on Ctrl-C; no process or temporary folder outlives a run.
+# it generates the PKI, runs DIRAN's and DEA's brokers, peered, and seven
+# node processes, exits 0, and its table says what the policy says, with the
+# path of each copy. The triangle (FGR's broker too) and the single broker
+# print the same routing table. A second run reuses the PKI and leaves it
+# untouched (the revocation is made on a copy); --keep-running stops every
+# child on Ctrl-C; no process or temporary folder outlives a run.
 # Usage: demo_test.sh PATH/TO/tearline SOURCE_DIR
 set -euo pipefail
 
@@ -84,6 +86,57 @@ done
 grep -q "the broker closed fgr-liaison's session: SESSION_REVOKED" "$WORK/out" || fail "revoked session not closed"
 grep -q "^Every node got exactly what the policy says" "$WORK/out" || fail "no success sentence"
 ! grep -q '!!' "$WORK/out" || { cat "$WORK/out"; fail "the table marks a mismatch"; }
+grep -q "^tearline demo: 2 agencies' brokers, each pair peered: DIRAN's tearline-broker (tcp://.*), DEA's tearline-broker-dea (tcp://.*)" \
+  "$WORK/out" || { cat "$WORK/out"; fail "the table does not name the two agencies' brokers"; }
+grep -q "^demo: peering diran-dea v1 between tearline-broker and tearline-broker-dea signed by DIRAN and DEA" "$WORK/err" ||
+  { cat "$WORK/err"; fail "no peering signed"; }
+
+# path_lines ID: the path lines printed under publication ID's rows.
+path_lines() {
+  awk -v id="$1" '
+    /^[0-9]+ / { in_pub = (index($0, id " ") == 1) }
+    in_pub && /^    path / { sub(/^    path /, ""); print }
+  ' "$WORK/out"
+}
+expect_paths() {  # expect_paths ID LINE...
+  local id=$1
+  shift
+  diff <(printf '%s\n' "$@") <(path_lines "$id") || { cat "$WORK/out"; fail "the paths of publication $id"; }
+}
+# The tear line crossed to DEA's broker, which served the embedded agent;
+# DEA's reports crossed the other way to DIRAN's nodes and FUDRA's and FGR's,
+# which DIRAN's broker serves; the army's Colombian-only report stayed home.
+expect_paths 1 "tearline-broker: cucuta-cmdr, cucuta-analyst" "tearline-broker > tearline-broker-dea: dea-cucuta"
+expect_paths 2 "tearline-broker: cucuta-cmdr, cucuta-analyst, bogota-hq, fudra-lab"
+expect_paths 3 "tearline-broker-dea > tearline-broker: cucuta-cmdr, cucuta-analyst, bogota-hq, fudra-lab, fgr-liaison" \
+  "tearline-broker-dea: dea-cucuta, dea-bogota"
+expect_paths 8 "tearline-broker-dea > tearline-broker: cucuta-cmdr, cucuta-analyst, bogota-hq, fudra-lab" \
+  "tearline-broker-dea: dea-cucuta, dea-bogota"
+cp "$WORK/out" "$WORK/peered.out"
+
+# 1b. The triangle: FGR's liaison on FGR's own broker; DEA's report reaches
+# it over the DEA-FGR peering, and DIRAN's brokers pass nothing on (no
+# transit): the same routing table.
+rc=0
+timeout 120 "$TL" demo --pki "$WORK/pki" --topology triangle >"$WORK/out" 2>"$WORK/err" || rc=$?
+[[ $rc -eq 0 ]] || { cat "$WORK/out" "$WORK/err"; fail "tearline demo --topology triangle exited $rc"; }
+grep -q "^tearline demo: 3 agencies' brokers, each pair peered: .*, FGR's tearline-broker-fgr (tcp://.*)" "$WORK/out" ||
+  { cat "$WORK/out"; fail "the table does not name FGR's broker"; }
+expect_paths 3 "tearline-broker-dea > tearline-broker: cucuta-cmdr, cucuta-analyst, bogota-hq, fudra-lab" \
+  "tearline-broker-dea: dea-cucuta, dea-bogota" "tearline-broker-dea > tearline-broker-fgr: fgr-liaison"
+cp "$WORK/out" "$WORK/triangle.out"
+no_leftovers
+
+# 1c. One broker for every node: the routing table of the federation, line
+# for line (the lines naming brokers, times, ids and the run's own events aside).
+rc=0
+timeout 120 "$TL" demo --pki "$WORK/pki" --topology single >"$WORK/out" 2>"$WORK/err" || rc=$?
+[[ $rc -eq 0 ]] || { cat "$WORK/out" "$WORK/err"; fail "tearline demo --topology single exited $rc"; }
+! grep -q "^    path " "$WORK/out" || fail "one broker: no path is printed"
+strip() { grep -Ev '^(--|demo:|tearline demo:)|^    path |REJECTED ORCON_VIOLATION|revokes|[0-9a-f]{8}' "$1"; }
+diff <(strip "$WORK/out") <(strip "$WORK/peered.out") || fail "the peered table differs from the one-broker table"
+diff <(strip "$WORK/out") <(strip "$WORK/triangle.out") || fail "the triangle's table differs from the one-broker table"
+no_leftovers
 
 # 2. Second run, JSON: reuses the PKI and leaves it exactly as it was.
 before=$(cd "$WORK/pki" && find . -type f -exec sha256sum {} + | sort)
@@ -92,6 +145,8 @@ timeout 120 "$TL" demo --pki "$WORK/pki" --json >"$WORK/json" 2>"$WORK/err" || r
 [[ $rc -eq 0 ]] || { cat "$WORK/json" "$WORK/err"; fail "second run exited $rc"; }
 grep -q '"ok": true' "$WORK/json" || fail "JSON outcome is not ok"
 grep -q '"mismatches": 0' "$WORK/json" || fail "JSON outcome has mismatches"
+grep -q '"broker": "tearline-broker-dea"' "$WORK/json" || fail "JSON: no node names its broker"
+grep -q '"routes": \[' "$WORK/json" || fail "JSON: no routes"
 after=$(cd "$WORK/pki" && find . -type f -exec sha256sum {} + | sort)
 [[ $before == "$after" ]] || fail "the demo modified the PKI in --pki"
 no_leftovers

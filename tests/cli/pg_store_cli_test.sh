@@ -200,23 +200,23 @@ cp "$WORK/out" "$WORK/demo1.out"
 run 1 demo --pki "$PKI" --policy "$SRC/certs/policy.toml" --pg "$DEMO_DB"
 one_err_line "the database of --pg already holds a tearline store: give the demo an empty database"
 
-echo "== tearline demo --brokers 2: DEA's nodes on a second broker sharing the store; the same table"
+echo "== tearline demo --topology cluster: DEA's nodes on a second broker sharing the store; the same table"
 psql -q "$CONNINFO" -c "CREATE DATABASE cluster"
 CLUSTER_DB="host=$PGDIR port=5432 user=postgres dbname=cluster"
 rc=0
-timeout 120 "$TL" demo --brokers 2 --pki "$PKI" --policy "$SRC/certs/policy.toml" --pg "$CLUSTER_DB" \
+timeout 120 "$TL" demo --topology cluster --pki "$PKI" --policy "$SRC/certs/policy.toml" --pg "$CLUSTER_DB" \
   >"$WORK/out2" 2>"$WORK/err2" || rc=$?
-[[ $rc -eq 0 ]] || { cat "$WORK/out2" "$WORK/err2"; fail "tearline demo --brokers 2 exited $rc"; }
+[[ $rc -eq 0 ]] || { cat "$WORK/out2" "$WORK/err2"; fail "tearline demo --topology cluster exited $rc"; }
 grep -q "^tearline demo: two brokers sharing one store (tcp://.*as tearline-broker-dea, for DEA's nodes)" \
   "$WORK/out2" || fail "the table does not say there are two brokers"
-grep -q "as tearline-broker-dea listening on tcp://.*, the same store$" "$WORK/err2" ||
+grep -q "as tearline-broker-dea (DEA's) listening on tcp://.*, the same store$" "$WORK/err2" ||
   { cat "$WORK/err2"; fail "no second broker"; }
-# The routing table is the single broker's, line for line (the lines that
+# The routing table is the federation's, line for line (the lines that
 # name times, ids and the run's own events aside).
-strip() { grep -Ev '^(--|demo:|tearline demo:)|REJECTED ORCON_VIOLATION|revokes|[0-9a-f]{8}' "$1"; }
-diff <(strip "$WORK/demo1.out") <(strip "$WORK/out2") || fail "the two-broker table differs from the one-broker table"
+strip() { grep -Ev '^(--|demo:|tearline demo:)|^    path |REJECTED ORCON_VIOLATION|revokes|[0-9a-f]{8}' "$1"; }
+diff <(strip "$WORK/demo1.out") <(strip "$WORK/out2") || fail "the two-broker table differs from the federation's table"
 [[ $(psql -tA "$CLUSTER_DB" -c "SELECT count(DISTINCT writer_id) FROM reports") -eq 2 ]] ||
   fail "the reports are not from both brokers"
-run 2 demo --brokers 2 --pki "$PKI" --policy "$SRC/certs/policy.toml"
-one_err_line "--brokers 2 runs two brokers on one store, which needs PostgreSQL: give --pg CONNINFO"
+run 2 demo --topology cluster --pki "$PKI" --policy "$SRC/certs/policy.toml"
+one_err_line "--topology cluster runs two brokers on one store, which needs PostgreSQL: give --pg CONNINFO"
 echo "PASS"

@@ -32,6 +32,7 @@
 #include "base/text_table.h"
 #include "base/time_format.h"
 #include "cli/common/commands.h"
+#include "cli/demo/demo_federation.h"
 #include "cli/demo/demo_node.h"
 #include "cli/demo/demo_outcome.h"
 #include "cli/demo/demo_process.h"
@@ -60,8 +61,8 @@ struct DemoOptions {
   std::string pki = "certs/demo";
   std::string roster = "certs/roster.toml";
   std::string policy = "certs/policy.toml";
-  std::string pg;   // --pg CONNINFO
-  int brokers = 1;  // --brokers 2: DEA's nodes on a second broker sharing the store
+  std::string pg;                   // --pg CONNINFO
+  std::string topology = "peered";  // demo::topology_name
   bool keep_running = false;
   bool json = false;
 };
@@ -109,8 +110,10 @@ class Demo {
     exe_ = *exe;
     auto broker = demo::find_broker_binary();
     if (!broker) fail(broker.status().to_string());
-    auto world = demo::World::create(
-        exe_, {options_.pki, options_.roster, options_.policy, options_.pg, options_.brokers}, progress_);
+    const auto topology = demo::topology_from_name(options_.topology);
+    if (!topology) fail("unknown topology " + options_.topology);
+    auto world =
+        demo::World::create(exe_, {options_.pki, options_.roster, options_.policy, options_.pg, *topology}, progress_);
     if (!world) fail(world.status().to_string());
     world_ = std::move(world).value();
     auto topics = policy::TopicPolicy::load(world_->policy());
@@ -127,18 +130,21 @@ class Demo {
     Status started = world_->start_brokers(*broker);
     if (!started) fail(started.to_string());
     for (int i = 0; i < world_->brokers(); ++i) {
+      const demo::BrokerSlot& b = world_->broker(i);
       progress_ << "demo: tearline-broker (" << broker->string() << ")"
-                << (i == 0 ? "" : " as " + world_->broker_id_of(i)) << " listening on " << world_->endpoint_of(i)
-                << (options_.pg.empty() ? ""
-                    : i == 0            ? ", its store in PostgreSQL"
-                                        : ", the same store")
+                << (i == 0 ? "" : " as " + b.id + " (" + b.agency + "'s)") << " listening on " << b.endpoint
+                << (!b.pg    ? ""
+                    : i == 0 ? ", its store in PostgreSQL"
+                             : ", the same store")
                 << "\n";
     }
+    if (world_->federated()) progress_ << "demo: every broker's links to its peers are subscribed\n";
     for (const auto& n : demo::scenario_nodes()) {
       const identity::Credential* cred = dir_->node(n.id);
       const int at = world_->broker_for(cred != nullptr ? cred->agency : "");
-      auto p = NodeProcess::start(exe_, n.id, world_->directory(), world_->node_key(n.id), world_->endpoint_of(at),
-                                  world_->node_log(n.id), world_->broker_id_of(at));
+      broker_of_[n.id] = world_->broker(at).id;
+      auto p = NodeProcess::start(exe_, n.id, world_->broker(at).directory, world_->node_key(n.id),
+                                  world_->endpoint_of(at), world_->node_log(n.id), world_->broker_id_of(at));
       if (!p) fail(p.status().to_string());
       nodes_[n.id] = std::move(p).value();
     }
@@ -157,11 +163,11 @@ class Demo {
       }
       fail("node processes not ready within 20 s:" + missing);
     }
-    progress_ << "demo: " << nodes_.size() << " node processes connected and subscribed to \">\""
-              << (world_->brokers() == 1
-                      ? std::string()
-                      : ", " + std::string(demo::kSecondBrokerAgency) + "'s to " + demo::kSecondBroker)
-              << "\n";
+    progress_ << "demo: " << nodes_.size() << " node processes connected and subscribed to \">\"";
+    for (int i = 1; i < world_->brokers(); ++i) {
+      progress_ << ", " << world_->broker(i).agency << "'s to " << world_->broker(i).id;
+    }
+    progress_ << "\n";
   }
 
   void reload_directory() {
@@ -340,6 +346,7 @@ class Demo {
     const identity::CredentialRevocation revocation{cred->serial, identity::RevocationReason::kCompromised, now};
     auto number = identity::revoke(world_->revocation_pki(), cred->agency, {revocation}, {}, now);
     if (!number) fail("cannot revoke " + plan.node + ": " + number.status().to_string());
+    if (Status shared = world_->share_revocations(); !shared) fail(shared.to_string());
     auto& events = played_.events[step];
     events.push_back(cred->agency + " revokes " + plan.node + "'s credential (serial " + std::to_string(cred->serial) +
                      ", revocation list " + std::to_string(*number) + ", signed with the " + cred->agency +
@@ -354,7 +361,11 @@ class Demo {
     if (!answer.accepted()) played_.problems.push_back("the broker refused the reload: " + answer.reasons());
     if (world_->brokers() > 1) {
       world_->reload_other_brokers();
-      events.push_back(std::string(demo::kSecondBroker) + " is told to reload too (SIGHUP), as its operator would");
+      std::vector<std::string> others;
+      for (int i = 1; i < world_->brokers(); ++i) others.push_back(world_->broker(i).id);
+      events.push_back(join(others, " and ") + (others.size() == 1 ? " is" : " are") + " told to reload too (SIGHUP)" +
+                       (world_->federated() ? ", having imported " + cred->agency + "'s new revocation list" : "") +
+                       ", as " + (others.size() == 1 ? "its operator" : "their operators") + " would");
     }
     NodeProcess& revoked = node(plan.node);
     wait_until([&] { return revoked.session_closed().has_value(); }, kSessionCloseTimeout);
@@ -389,6 +400,7 @@ class Demo {
       v1::DemoNode info;
       info.set_id(n.id);
       info.set_short_name(n.short_name);
+      info.set_broker(broker_of_[n.id]);
       if (const identity::Credential* c = dir_->node(n.id)) {
         info.set_agency(c->agency);
         info.set_country(c->country);
@@ -399,7 +411,17 @@ class Demo {
       NodeProcess& p = node(n.id);
       observed[n.id] = demo::Observed{p.received(), p.problems()};
     }
-    return demo::compare(played_, observed, infos, world_->endpoint());
+    v1::DemoOutcome outcome = demo::compare(played_, observed, infos, world_->endpoint());
+    // A refused crossing is a loop, a forged path or a policy mismatch between
+    // two brokers: none belongs to the scenario.
+    for (int i = 0; i < world_->brokers(); ++i) {
+      for (const auto& line : demo::lines_with(world_->broker_log(i), "event=crossing_refused")) {
+        outcome.add_problems(world_->broker(i).id + " refused a crossing: " + line);
+        outcome.set_mismatches(outcome.mismatches() + 1);
+        outcome.set_ok(false);
+      }
+    }
+    return outcome;
   }
 
   void print(const v1::DemoOutcome& outcome) {
@@ -413,11 +435,23 @@ class Demo {
       std::cout << text << std::flush;
       return;
     }
-    const std::string brokers = world_->brokers() == 1
-                                    ? "one broker (" + outcome.broker_endpoint() + ")"
-                                    : "two brokers sharing one store (" + outcome.broker_endpoint() + "; " +
-                                          world_->endpoint_of(1) + " as " + world_->broker_id_of(1) + ", for " +
-                                          demo::kSecondBrokerAgency + "'s nodes)";
+    std::string brokers;
+    switch (world_->topology()) {
+      case demo::Topology::kSingle: brokers = "one broker (" + outcome.broker_endpoint() + ")"; break;
+      case demo::Topology::kCluster:
+        brokers = "two brokers sharing one store (" + outcome.broker_endpoint() + "; " + world_->endpoint_of(1) +
+                  " as " + world_->broker(1).id + ", for " + world_->broker(1).agency + "'s nodes)";
+        break;
+      case demo::Topology::kPeered:
+      case demo::Topology::kTriangle: {
+        std::vector<std::string> each;
+        for (int i = 0; i < world_->brokers(); ++i) {
+          each.push_back(world_->broker(i).agency + "'s " + world_->broker(i).id + " (" + world_->endpoint_of(i) + ")");
+        }
+        brokers = std::to_string(world_->brokers()) + " agencies' brokers, each pair peered: " + join(each, ", ");
+        break;
+      }
+    }
     std::cout << "tearline demo: " << brokers << " and " << outcome.nodes_size()
               << " agency nodes, each its own process, subscribed to \">\".\n"
               << "Each cell: what the node received of a report section, as the policy decided it at publish time\n"
@@ -432,11 +466,10 @@ class Demo {
 
   // Leaves everything running and prints what the nodes receive until Ctrl-C.
   void keep_running() {
-    std::cout << "\nThe broker and the node processes keep running; Ctrl-C stops them.\n"
-              << "  broker     " << world_->endpoint() << " (log " << world_->broker_log().string() << ")\n";
-    for (int i = 1; i < world_->brokers(); ++i) {
-      std::cout << "  broker     " << world_->endpoint_of(i) << " as " << world_->broker_id_of(i) << " (log "
-                << world_->broker_log(i).string() << ")\n";
+    std::cout << "\nThe brokers and the node processes keep running; Ctrl-C stops them.\n";
+    for (int i = 0; i < world_->brokers(); ++i) {
+      std::cout << "  broker     " << world_->endpoint_of(i) << " as " << world_->broker(i).id << " (log "
+                << world_->broker_log(i).string() << ", directory " << world_->broker(i).directory.string() << ")\n";
     }
     std::cout << "  directory  " << world_->directory().string() << " (with the revocation)\n";
     if (!options_.pg.empty()) {
@@ -447,7 +480,7 @@ class Demo {
     std::cout << "  node keys  " << (fs::path(options_.pki) / "keys" / "nodes").string() << "/<node>.key\n"
               << "Try, from another terminal:\n"
               << "  " << exe_.string() << " publish --pki " << options_.pki << " --broker " << world_->endpoint()
-              << " --node dea-cucuta-agent --topic unit.cucuta-jtf.seizures --classification CONFIDENTIAL"
+              << " --node diran-cucuta-analyst --topic unit.cucuta-jtf.seizures --classification CONFIDENTIAL"
               << " --rel COL,USA --unit cucuta-jtf --text 'second truck expected Thursday'\n"
               << "Reports the nodes receive from now on:\n"
               << std::flush;
@@ -462,8 +495,10 @@ class Demo {
           }
           std::vector<std::string> sections;
           for (const auto& s : e.sections()) sections.push_back(std::to_string(s.index()) + " " + s.status());
-          std::cout << "  " << id << " received " << e.report_id().substr(0, 8) << " from " << e.originator() << " on "
-                    << e.topic() << ": " << join(sections) << '\n'
+          const std::string via =
+              e.path().empty() ? std::string() : " (via " + join({e.path().begin(), e.path().end()}, " > ") + ")";
+          std::cout << "  " << id << " received " << e.report_id().substr(0, 8) << " from " << e.originator() << via
+                    << " on " << e.topic() << ": " << join(sections) << '\n'
                     << std::flush;
         }
       }
@@ -478,6 +513,7 @@ class Demo {
   identity::DirectoryPtr dir_;
   policy::TopicPolicy topics_;
   demo::Played played_;
+  std::map<std::string, std::string> broker_of_;  // node id -> the id of the broker it speaks to
 };
 
 // Children inherit fds 0-2; make sure they are open so that pipes never land there.
@@ -506,30 +542,33 @@ void add_demo_command(CLI::App& app) {
   auto o = std::make_shared<DemoOptions>();
   auto* cmd = app.add_subcommand(
       "demo",
-      "Play the Cucuta joint-unit scenario: a broker and seven agency nodes, each its own process; print who "
-      "received what next to what the policy says, and exit 0 only if they agree");
+      "Play the Cucuta joint-unit scenario: the agencies' brokers, peered, and seven agency nodes, each its own "
+      "process; print who received what, and by which path, next to what the policy says, and exit 0 only if they "
+      "agree");
   cmd->add_option("--pki", o->pki, "PKI folder; generated with `tearline certs demo` when missing")
       ->capture_default_str();
   cmd->add_option("--roster", o->roster, "roster to generate a missing PKI from")->capture_default_str();
   cmd->add_option("--policy", o->policy, "topic policy for the broker and the expectations")->capture_default_str();
   cmd->add_option("--pg", o->pg,
-                  "keep the broker's store in this PostgreSQL database (a libpq connection string; an empty "
-                  "database: `make demo-pg` starts a private server and makes one)")
+                  "keep the first broker's store in this PostgreSQL database (a libpq connection string; an empty "
+                  "database: `make demo-pg` starts a private server and makes one); further agencies' brokers keep "
+                  "theirs in SQLite")
       ->type_name("CONNINFO");
-  cmd->add_option("--brokers", o->brokers,
-                  "run this many brokers (1 or 2) on one store: with 2, DEA's nodes speak to a second broker, run "
-                  "by DEA, sharing the --pg store (`make demo-cluster`); the routing table is the same")
+  cmd->add_option("--topology", o->topology,
+                  "peered: DIRAN's broker (also serving FUDRA's and FGR's nodes) and DEA's, peered; triangle: FGR's "
+                  "nodes on FGR's own broker too, each pair peered; single: one broker for every node; cluster: two "
+                  "brokers on one --pg store (`make demo-cluster`). The routing table is the same in each")
       ->capture_default_str()
-      ->check(CLI::Range(1, 2));
+      ->check(CLI::IsMember({"peered", "triangle", "single", "cluster"}));
   cmd->add_flag("--keep-running", o->keep_running,
                 "after the table, leave the broker and nodes running and print what they receive until Ctrl-C");
   cmd->add_flag("--json", o->json, "print the outcome as JSON (tearline.v1.DemoOutcome) instead of the table");
   cmd->callback([o] {
     // Checked before anything starts (World::create says the same).
-    if (o->brokers == 2 && o->pg.empty()) {
+    if (o->topology == "cluster" && o->pg.empty()) {
       throw CommandExit(kExitUsage,
-                        "INVALID_FIELD: --brokers 2 runs two brokers on one store, which needs PostgreSQL: give --pg "
-                        "CONNINFO (`make demo-cluster` starts a private server and does)");
+                        "INVALID_FIELD: --topology cluster runs two brokers on one store, which needs PostgreSQL: give "
+                        "--pg CONNINFO (`make demo-cluster` starts a private server and does)");
     }
     const int code = run_demo(*o);
     if (code != kExitOk) throw CommandExit(code, "");

@@ -75,6 +75,7 @@ v1::DemoEvent received_event(const client::Received& r) {
   e.set_topic(utf8_or_replaced(r.topic));
   e.set_originator(utf8_or_replaced(r.originator));
   e.set_verification(r.verification.is_ok() ? "valid" : utf8_or_replaced(r.verification.to_string()));
+  for (const auto& hop : r.path) e.add_path(utf8_or_replaced(hop.broker_id));
   std::uint32_t index = 1;
   for (const auto& s : r.sections) {
     auto* out = e.add_sections();

@@ -1,5 +1,7 @@
 #include "cli/demo/demo_outcome.h"
 
+#include <algorithm>
+
 namespace tearline::cli::demo {
 namespace v1 = tearline::v1;
 
@@ -65,6 +67,27 @@ void add_rows(const PlayedPublication& p, const std::map<std::string, Observed>&
   }
 }
 
+// Groups the nodes that hold a copy by the way it came: the brokers on its
+// path, then the node's own.
+void add_routes(const PlayedPublication& p, const std::map<std::string, Observed>& observed,
+                const std::vector<v1::DemoNode>& nodes, v1::DemoPublication* pub) {
+  for (const auto& n : nodes) {
+    const v1::DemoEvent* copy = copy_of(observed.at(n.id()), p.report_id);
+    if (copy == nullptr) continue;
+    std::vector<std::string> brokers(copy->path().begin(), copy->path().end());
+    brokers.push_back(n.broker());
+    v1::DemoRoute* route = nullptr;
+    for (auto& r : *pub->mutable_routes()) {
+      if (std::equal(r.brokers().begin(), r.brokers().end(), brokers.begin(), brokers.end())) route = &r;
+    }
+    if (route == nullptr) {
+      route = pub->add_routes();
+      for (auto& b : brokers) route->add_brokers(std::move(b));
+    }
+    route->add_nodes(n.id());
+  }
+}
+
 }  // namespace
 
 v1::DemoOutcome compare(const Played& played, const std::map<std::string, Observed>& observed,
@@ -101,6 +124,7 @@ v1::DemoOutcome compare(const Played& played, const std::map<std::string, Observ
     }
     if (p.verdict == "ACCEPTED") {
       add_rows(p, observed, nodes, pub, &tally);
+      add_routes(p, observed, nodes, pub);
       continue;
     }
     for (const auto& n : nodes) {
@@ -114,7 +138,9 @@ v1::DemoOutcome compare(const Played& played, const std::map<std::string, Observ
   for (const auto& n : nodes) {
     const Observed& o = observed.at(n.id());
     for (const auto& problem : o.problems) tally.problem(problem);
+    std::map<std::string, int> copies;
     for (const auto& e : o.received) {
+      if (++copies[e.report_id()] == 2) tally.problem(n.id() + " received report " + e.report_id() + " twice");
       if (e.verification() != "valid") {
         tally.problem(n.id() + " received a report that does not verify: " + e.verification());
         continue;

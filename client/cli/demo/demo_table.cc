@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <map>
+#include <set>
 #include <sstream>
 
 #include "base/text_table.h"
@@ -94,7 +96,25 @@ TextTable layout_of(const v1::DemoOutcome& outcome) {
   return table;
 }
 
-void print_publication(std::ostream& out, const TextTable& table, const v1::DemoPublication& pub) {
+// With more than one broker, the way each copy came: "    path tearline-broker
+// > tearline-broker-dea: dea-cucuta, dea-bogota".
+void print_routes(std::ostream& out, const v1::DemoPublication& pub,
+                  const std::map<std::string, std::string>& short_names) {
+  if (short_names.size() < 2) return;  // every node on one broker
+  for (const auto& r : pub.routes()) {
+    out << "    path";
+    for (int i = 0; i < r.brokers_size(); ++i) out << (i == 0 ? " " : " > ") << r.brokers(i);
+    out << ":";
+    for (int i = 0; i < r.nodes_size(); ++i) {
+      const auto it = short_names.find(r.nodes(i));
+      out << (i == 0 ? " " : ", ") << (it == short_names.end() ? r.nodes(i) : it->second);
+    }
+    out << "\n";
+  }
+}
+
+void print_publication(std::ostream& out, const TextTable& table, const v1::DemoPublication& pub,
+                       const std::map<std::string, std::string>& short_names) {
   out << pub.id() << " " << pub.title() << ": " << pub.sender();
   if (pub.originator() != pub.sender()) out << " (in the name of " << pub.originator() << ")";
   out << " publishes on " << pub.topic() << "\n";
@@ -116,6 +136,7 @@ void print_publication(std::ostream& out, const TextTable& table, const v1::Demo
     }
   }
   for (const auto& row : pub.rows()) out << table.tall_row(row_cells(row));
+  print_routes(out, pub, short_names);
 }
 
 }  // namespace
@@ -139,12 +160,20 @@ std::vector<std::string> cell_lines(const v1::DemoCell& cell) {
 
 std::string render_table(const v1::DemoOutcome& outcome) {
   const TextTable table = layout_of(outcome);
+  // Node id -> short name, or nothing when every node speaks to one broker.
+  std::map<std::string, std::string> short_names;
+  std::set<std::string> brokers;
+  for (const auto& n : outcome.nodes()) {
+    short_names[n.id()] = n.short_name();
+    brokers.insert(n.broker());
+  }
+  if (brokers.size() < 2) short_names.clear();
   std::ostringstream out;
   out << table.row(heading_of(outcome)) << table.rule();
   for (const auto& step : outcome.steps()) {
     out << "\n== " << step.title() << "\n";
     for (const auto& e : step.events()) out << "-- " << e << "\n";
-    for (const auto& pub : step.publications()) print_publication(out, table, pub);
+    for (const auto& pub : step.publications()) print_publication(out, table, pub, short_names);
   }
   return out.str();
 }
