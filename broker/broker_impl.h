@@ -138,9 +138,9 @@ struct Broker::Impl {
   void drive_peer_links();
   // A checked copy: refused for good, a duplicate, or staged in the group commit.
   void on_arrival(IngressResult& r);
-  // A staged copy the group commit settled: stored (`refusal` null) or refused.
-  void arrival_settled(const ArrivalTag& tag, const std::string& report_hex, const Refusal* refusal,
-                       std::uint64_t seq = 0);
+  // A staged copy the group commit settled: stored (`refusal` null; its
+  // "crossing taken" entry was written with it) or refused.
+  void arrival_settled(const ArrivalTag& tag, const std::string& report_hex, const Refusal* refusal);
   void settle_arrival(const ArrivalTag& tag, PeerConnection::Settled how);
 
   // ---- store_open.cc: the last step of create() ----

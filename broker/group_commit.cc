@@ -11,6 +11,13 @@ namespace tearline::broker {
 
 namespace {
 
+// The entries a batch makes for each report it writes: in the same
+// transaction as the report, made again when the batch is rebuilt, never
+// kept from a batch that failed.
+bool made_with_its_report(const AuditEvent& e) {
+  return (e.event == "publish" && e.decision == "accepted") || (e.event == "crossing" && e.decision == "taken");
+}
+
 // Reports and request answers are committed at once (the publisher waits);
 // audit entries of deliveries and cursor moves ride along with them, or are
 // flushed on their own after kLazyCommitMs.
@@ -216,6 +223,10 @@ std::optional<Batch> GroupCommit::build(
     events_.push_back(AuditEvent{now_ms, "publish", st.result.node_id, rep.report_id_hex(), "accepted",
                                  "seq " + std::to_string(st.seq) + " topic " + rep.header.topic() + " sections " +
                                      std::to_string(rep.sections.size())});
+    if (const auto& tag = st.result.arrival) {
+      events_.push_back(AuditEvent{now_ms, "crossing", tag->peer, rep.report_id_hex(), "taken",
+                                   arrival_place(*tag) + " stored as seq " + std::to_string(st.seq)});
+    }
   }
   // One signature for the whole batch: seqs head_ + 1 .. are consecutive.
   if (!digests.empty()) {
@@ -310,7 +321,7 @@ CommitOutcome GroupCommit::finish(StoreWriter::Written written, std::int64_t ste
 void GroupCommit::keep_events(std::vector<AuditEvent>& from_batch) {
   std::vector<AuditEvent> events;
   for (auto& e : from_batch) {
-    if (!(e.event == "publish" && e.decision == "accepted")) events.push_back(std::move(e));
+    if (!made_with_its_report(e)) events.push_back(std::move(e));
   }
   for (auto& e : events_) events.push_back(std::move(e));
   events_ = std::move(events);
@@ -362,7 +373,7 @@ void GroupCommit::fail(InFlight f, const Status& why, std::int64_t steady_ms, Co
   failing_ = true;
   backlog_.put_back(std::move(f.backlog));
   for (auto& e : f.events) {
-    if (!(e.event == "publish" && e.decision == "accepted")) backlog_.keep(std::move(e));
+    if (!made_with_its_report(e)) backlog_.keep(std::move(e));
   }
   for (auto& [node, patterns] : f.subscriptions) dirty_subscriptions_.try_emplace(node, std::move(patterns));
   dirty_cursors_.insert(f.cursor_nodes.begin(), f.cursor_nodes.end());

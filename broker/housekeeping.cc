@@ -85,7 +85,7 @@ CommitOutcome::Kind Broker::Impl::finish_commit(StoreWriter::Written written) {
       log->debug("event=publish_accepted node={} report={} topic={} seq={} sections={}", st.result.node_id,
                  short_hex(rep.header.report_id()), rep.header.topic(), st.seq, rep.sections.size());
       if (st.result.arrival) {
-        arrival_settled(*st.result.arrival, rep.report_id_hex(), nullptr, st.seq);
+        arrival_settled(*st.result.arrival, rep.report_id_hex(), nullptr);
       } else if (Session* s = sessions.find(st.result.routing_id); s != nullptr && s->ready()) {
         send(*s, wire::make_accepted(st.result.request_id, as_bytes(rep.header.report_id()), st.seq, c.receipt));
       }

@@ -4,10 +4,15 @@
 #include <optional>
 
 #include "broker/replay_guard.h"
+#include "broker/router.h"
 #include "federation/arrival.h"
 #include "policy/decisions.h"
 
 namespace tearline::broker {
+
+std::string arrival_place(const ArrivalTag& tag) {
+  return "from " + tag.peer + " " + place_label(tag.writer, tag.broker_seq);
+}
 namespace v1 = tearline::v1;
 
 namespace {

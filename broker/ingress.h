@@ -34,6 +34,9 @@ struct ArrivalTag {
   Bytes path;                      // Deliver.path: the brokers before the partner's (none without transit)
 };
 
+// "from PEER seq N" (or "from PEER WRITER seq N"), as audit entries name a copy.
+std::string arrival_place(const ArrivalTag& tag);
+
 struct IngressJob {
   std::string routing_id;
   std::string node_id;  // authenticated (ZAP User-Id)

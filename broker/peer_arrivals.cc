@@ -11,13 +11,7 @@
 
 namespace tearline::broker {
 
-namespace {
-
-std::string arrival_place(const ArrivalTag& tag) {
-  return "from " + tag.peer + " " + place_label(tag.writer, tag.broker_seq);
-}
-
-}  // namespace
+namespace {}  // namespace
 
 void Broker::Impl::drive_peer_links() {
   if (peer_links.empty()) return;
@@ -95,11 +89,8 @@ void Broker::Impl::on_arrival(IngressResult& r) {
   commits->stage(std::move(r), previous_sequence, recorded_ms);
 }
 
-void Broker::Impl::arrival_settled(const ArrivalTag& tag, const std::string& report_hex, const Refusal* refusal,
-                                   std::uint64_t seq) {
-  if (refusal == nullptr) {
-    audit_event("crossing", tag.peer, report_hex, "taken",
-                arrival_place(tag) + " stored as seq " + std::to_string(seq));
+void Broker::Impl::arrival_settled(const ArrivalTag& tag, const std::string& report_hex, const Refusal* refusal) {
+  if (refusal == nullptr) {  // its "crossing taken" entry was written with it (GroupCommit)
     settle_arrival(tag, PeerConnection::Settled::kDone);
     return;
   }

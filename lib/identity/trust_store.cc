@@ -1,7 +1,9 @@
 #include "identity/trust_store.h"
 
+#include <algorithm>
 #include <sstream>
 
+#include "base/bytes.h"
 #include "base/files.h"
 #include "base/toml_reader.h"
 #include "crypto/key_checks.h"
@@ -90,6 +92,17 @@ Status TrustStore::add(Authority authority) {
 const Authority* TrustStore::authority(std::string_view agency) const {
   auto it = authorities_.find(agency);
   return it == authorities_.end() ? nullptr : &it->second;
+}
+
+Status set_partner_agencies(const std::filesystem::path& path, const std::vector<std::string>& partners) {
+  auto trust = TrustStore::load(path);
+  if (!trust) return trust.status();
+  TrustStore marked;
+  for (auto [agency, authority] : trust->authorities()) {
+    authority.partner = std::find(partners.begin(), partners.end(), agency) != partners.end();
+    if (Status s = marked.add(authority); !s) return s;
+  }
+  return write_file_atomic(path, as_bytes(marked.to_toml()), 0644);
 }
 
 }  // namespace tearline::identity

@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "base/result.h"
 #include "identity/objects.h"
@@ -42,5 +43,13 @@ class TrustStore final : public AuthorityLookup {
  private:
   std::map<std::string, Authority, std::less<>> authorities_;
 };
+
+// Rewrites the trust store file at `path` with exactly `partners` marked as
+// partner agencies, every other authority an ordinary one (keys and
+// countries unchanged). For a world in which one machine plays several
+// agencies, each broker with its own view of one directory (the demo, the
+// tests); an operator pins a real partner with `tearline certs import`.
+// The load's or the write's failure.
+Status set_partner_agencies(const std::filesystem::path& path, const std::vector<std::string>& partners);
 
 }  // namespace tearline::identity

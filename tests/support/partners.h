@@ -5,26 +5,18 @@
 
 #include <catch2/catch.hpp>
 
-#include <algorithm>
 #include <filesystem>
 #include <string>
 #include <vector>
 
-#include "base/bytes.h"
-#include "base/files.h"
 #include "identity/trust_store.h"
 
 namespace tearline::testing {
 
 inline void set_partner_agencies(const std::filesystem::path& trust_store, const std::vector<std::string>& partners) {
-  auto trust = identity::TrustStore::load(trust_store);
-  REQUIRE(trust);
-  identity::TrustStore next;
-  for (auto [id, a] : trust->authorities()) {
-    a.partner = std::find(partners.begin(), partners.end(), id) != partners.end();
-    REQUIRE(next.add(a));
-  }
-  REQUIRE(write_file_atomic(trust_store, as_bytes(next.to_toml()), 0644));
+  const Status marked = identity::set_partner_agencies(trust_store, partners);
+  INFO(marked.to_string());
+  REQUIRE(marked);
 }
 
 }  // namespace tearline::testing

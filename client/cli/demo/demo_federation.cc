@@ -1,13 +1,6 @@
 #include "cli/demo/demo_federation.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
 #include <fstream>
 
 #include "base/bytes.h"
@@ -72,15 +65,7 @@ Status make_directory_view(const fs::path& source, const fs::path& view, const s
   if (ec)
     return Status::fail(Code::IO_ERROR,
                         "cannot copy " + source.string() + " to " + view.string() + ": " + ec.message());
-  const fs::path trust_file = view / "trust.toml";
-  auto trust = identity::TrustStore::load(trust_file);
-  if (!trust) return trust.status();
-  identity::TrustStore marked;
-  for (auto [agency, authority] : trust->authorities()) {
-    authority.partner = std::find(partners.begin(), partners.end(), agency) != partners.end();
-    if (Status s = marked.add(authority); !s) return s;
-  }
-  return write_file_atomic(trust_file, as_bytes(marked.to_toml()), 0644);
+  return identity::set_partner_agencies(view / "trust.toml", partners);
 }
 
 Status copy_revocation_lists(const fs::path& source, const fs::path& view) {
@@ -90,24 +75,6 @@ Status copy_revocation_lists(const fs::path& source, const fs::path& view) {
   if (ec)
     return Status::fail(Code::IO_ERROR, "cannot copy the revocation lists to " + view.string() + ": " + ec.message());
   return Status::ok();
-}
-
-Result<std::uint16_t> free_loopback_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return Status::fail(Code::IO_ERROR, std::string("cannot open a socket: ") + std::strerror(errno));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  socklen_t len = sizeof addr;
-  // NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast): the sockets API takes sockaddr*
-  auto* any = reinterpret_cast<sockaddr*>(&addr);
-  const bool ok = ::bind(fd, any, sizeof addr) == 0 && ::getsockname(fd, any, &len) == 0;
-  const int err = errno;
-  ::close(fd);
-  if (!ok)
-    return Status::fail(Code::IO_ERROR, std::string("cannot find a free port on 127.0.0.1: ") + std::strerror(err));
-  return static_cast<std::uint16_t>(ntohs(addr.sin_port));
 }
 
 bool log_has_line(const fs::path& log, const std::vector<std::string>& parts) {

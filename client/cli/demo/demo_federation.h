@@ -1,6 +1,6 @@
 // What `tearline demo` needs to run agencies' brokers as a federation
 // (docs/federation.md): the peerings, each broker's own view of the
-// directory, fixed loopback ports, and the broker logs' link events.
+// directory, and the broker logs' link events.
 //
 // One machine plays every agency here: the demo PKI holds every agency's
 // authority key, so the demo signs each peering with both authorities
@@ -45,11 +45,6 @@ Status make_directory_view(const std::filesystem::path& source, const std::files
 // Copies every revocation list of `source` into `view`, as a `certs import`
 // of the agency's folder would take it.
 Status copy_revocation_lists(const std::filesystem::path& source, const std::filesystem::path& view);
-
-// A TCP port on 127.0.0.1 that was free a moment ago (the kernel's choice
-// for a socket bound to port 0, then closed), for brokers that must know
-// each other's endpoints before they start.
-Result<std::uint16_t> free_loopback_port();
 
 // Whether the file holds a line containing every one of `parts`.
 bool log_has_line(const std::filesystem::path& log, const std::vector<std::string>& parts);

@@ -18,6 +18,7 @@
 #include "base/bytes.h"
 #include "base/clock.h"
 #include "base/files.h"
+#include "base/ports.h"
 #include "cli/demo/demo_federation.h"
 #include "crypto/keys.h"
 #include "identity/directory.h"
@@ -245,7 +246,7 @@ Status World::lay_out(std::int64_t now, std::ostream& progress) {
     BrokerSlot& b = slots_[i];
     b.directory = root_ / ("directory-" + b.id);
     if (Status s = make_directory_view(directory(), b.directory, partners); !s) return s;
-    auto port = free_loopback_port();
+    auto port = ::tearline::free_loopback_port();
     if (!port) return port.status();
     b.endpoint = "tcp://127.0.0.1:" + std::to_string(*port);
     for (std::size_t j = 0; j < slots_.size(); ++j) {
