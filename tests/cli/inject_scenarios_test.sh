@@ -96,4 +96,42 @@ rc=0
 wait "$PID" || rc=$?
 PID=
 [[ $rc -eq 0 ]] || { tail -20 "$WORK/log"; fail "broker exited $rc on SIGTERM"; }
+
+# The boundary of a peering (tests/scenarios/boundary.toml), on a PKI of its
+# own: DEA a partner agency with its own broker (dea-broker), and peering
+# diran-dea, signed by both authorities, carrying intel.> up to CONFIDENTIAL,
+# releasable to USA, from DIRAN to DEA. Marking DEA a partner stands in for
+# DIRAN's `certs import` of DEA's folder (one machine plays both agencies).
+B=$WORK/boundary
+"$TL" certs demo --roster "$SRC/certs/roster.toml" --out "$B/pki" >/dev/null
+"$TL" certs broker --pki "$B/pki" --agency DEA --id dea-broker --additional >/dev/null
+"$TL" certs peering create --pki "$B/pki" --id diran-dea --first DIRAN --first-broker tearline-broker \
+  --second DEA --second-broker dea-broker --first-to-second-topic 'intel.>' --first-to-second-ceiling CONFIDENTIAL \
+  --first-to-second-releasable USA --second-to-first-topic 'intel.>' --second-to-first-ceiling CONFIDENTIAL \
+  --second-to-first-releasable COL >/dev/null
+for agency in DIRAN DEA; do
+  "$TL" certs peering cosign --pki "$B/pki" --id diran-dea --version 1 --agency "$agency" >/dev/null
+done
+sed -i '/agency = "DEA"/,/verify_key/ s/^verify_key = .*/&\npartner = true/' "$B/pki/directory/trust.toml"
+sed -e "s|$WORK/pki|$B/pki|g" -e "s|$WORK/data|$B/data|" "$WORK/broker.toml" >"$B/broker.toml"
+"$BROKER" --config "$B/broker.toml" 2>"$B/log" &
+PID=$!
+for _ in $(seq 50); do grep -q "event=started" "$B/log" && break; sleep 0.1; done
+ENDPOINT=$(sed -n 's/.*event=started endpoint=\(tcp:\/\/127\.0\.0\.1:[0-9]*\).*/\1/p' "$B/log" | head -1)
+[[ -n $ENDPOINT ]] || { cat "$B/log"; fail "the boundary broker did not log its endpoint"; }
+grep -q "event=peering_linked\|event=peering" "$B/log" || true
+rc=0
+timeout 120 "$TL" inject --pki "$B/pki" --broker "$ENDPOINT" "$SCENARIOS/boundary.toml" >"$WORK/out" 2>"$WORK/err" || rc=$?
+[[ $rc -eq 0 ]] || { cat "$WORK/out" "$WORK/err"; fail "boundary.toml exited $rc"; }
+[[ $(tail -1 "$WORK/out") == "8 passed, 0 failed" ]] || { cat "$WORK/out"; fail "boundary.toml: wrong summary"; }
+# The broker's audit log says why each section was torn off at the boundary.
+kill -TERM "$PID"
+wait "$PID" || fail "the boundary broker did not stop cleanly"
+PID=
+"$TL" audit show --db "$B/data/tearline.db" --node dea-broker >"$WORK/out" 2>"$WORK/err" || { cat "$WORK/err"; fail "audit show"; }
+grep -q "dea-broker withheld section 1: ABOVE_PEERING_CEILING" "$WORK/out" || { cat "$WORK/out"; fail "no ABOVE_PEERING_CEILING in the audit"; }
+grep -q "dea-broker withheld section 1: COUNTRY_NOT_RELEASABLE: not releasable to USA, which peering diran-dea v1 requires towards DEA" \
+  "$WORK/out" || { cat "$WORK/out"; fail "no COUNTRY_NOT_RELEASABLE towards DEA in the audit"; }
+grep -q "SESSION_REVOKED: FOREIGN_NODE: dea-broker belongs to partner agency DEA" "$WORK/out" ||
+  { cat "$WORK/out"; fail "the revoked peering's link was not closed in the audit"; }
 echo "inject_scenarios: all checks passed"

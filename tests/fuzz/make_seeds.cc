@@ -321,7 +321,7 @@ int main(int argc, char** argv) {
     }
 
     corpus.write("fuzz_roster", "roster.toml", Corpus::read(source / "certs" / "roster.toml"));
-    for (const char* name : {"valid.toml", "faults.toml", "state.toml"}) {
+    for (const char* name : {"valid.toml", "faults.toml", "state.toml", "boundary.toml"}) {
       corpus.write("fuzz_scenario", name, Corpus::read(source / "tests" / "scenarios" / name));
     }
     corpus.write("fuzz_topic_policy", "policy.toml", Corpus::read(source / "certs" / "policy.toml"));

@@ -14,6 +14,7 @@
 #include "client/connection.h"
 #include "client/session_internal.h"
 #include "crypto/key_file.h"
+#include "federation/peering_files.h"
 #include "identity/pki.h"
 #include "receipt/delivery.h"
 #include "report/verify.h"
@@ -94,6 +95,39 @@ std::string describe(const client::Received& r, const std::map<std::string, std:
   return out + parts;
 }
 
+// A session the runner holds as a partner agency's boundary broker, named
+// by a peering in effect, subscribed for this session only to the topics
+// that cross towards it: what it receives is what crosses.
+struct PartnerLink {
+  std::unique_ptr<client::Connection> conn;
+  std::string peering_id;
+  std::uint64_t version = 0;
+  std::string our_agency;  // the other party: ours, which may revoke the peering
+  std::vector<std::string> topics;
+};
+
+// One copy that crossed: its report id and the sections present (sealed),
+// 1-based; the others travelled as commitments.
+struct Crossed {
+  std::string report_id_hex;
+  std::vector<std::uint32_t> present;
+  Status parsed;
+};
+
+Crossed crossed_of(const v1::Deliver& d) {
+  Crossed out;
+  auto parsed = report::parse_report_structure(as_bytes(d.report()));
+  if (!parsed) {
+    out.parsed = parsed.status();
+    return out;
+  }
+  out.report_id_hex = parsed->report_id_hex();
+  for (std::size_t i = 0; i < parsed->sections.size(); ++i) {
+    if (parsed->sections[i].present) out.present.push_back(static_cast<std::uint32_t>(i + 1));
+  }
+  return out;
+}
+
 }  // namespace
 
 struct Runner::State {
@@ -103,7 +137,8 @@ struct Runner::State {
   std::map<std::string, std::unique_ptr<client::Session>> held;  // by node, subscribed to ">"
   // Held sessions of nodes no longer valid (revoked): they must receive nothing more.
   std::map<std::string, std::unique_ptr<client::Session>> cut_off;
-  std::vector<std::string> pending_problems;  // found while sending, reported with the deliveries
+  std::map<std::string, PartnerLink> partners;  // by partner broker id
+  std::vector<std::string> pending_problems;    // found while sending, reported with the deliveries
   std::map<std::string, crypto::NodeSecrets> keys;
   std::map<std::string, std::uint64_t> last_used, last_accepted;  // sequences, per originator
   std::vector<std::optional<Sent>> sent;                          // per case
@@ -379,6 +414,125 @@ struct Runner::State {
     return s ? accepted() : failed(s.status());
   }
 
+  // ---- partner brokers (docs/federation.md) ---------------------------------------
+
+  bool is_partner_agency(const std::string& agency) const {
+    const identity::Authority* a = directory->trust().authority(agency);
+    return a != nullptr && a->partner;
+  }
+
+  // A raw session as partner broker `broker`, with its keys from the PKI
+  // (PKI/keys/brokers/<id>.key), HELLO done. A failed Result: unreachable;
+  // a refusal is put in `refused`.
+  Result<std::unique_ptr<client::Connection>> partner_connection(const std::string& broker,
+                                                                 std::optional<Verdict>* refused) const {
+    auto broker_keys = crypto::read_broker_keys(identity::PkiPaths(options.pki).other_broker_key(broker));
+    if (!broker_keys) {
+      *refused = failed(broker_keys.status());
+      return std::unique_ptr<client::Connection>();
+    }
+    auto broker_key = client::read_broker_key(options.directory_path() / "broker.pub");
+    if (!broker_key) return broker_key.status();
+    client::ConnectionOptions o;
+    o.endpoint = options.broker;
+    o.client_name = std::string(kClientName);
+    o.node_id = broker;
+    o.connect_timeout_ms = timeout();
+    o.send_timeout_ms = timeout();
+    auto conn = client::Connection::open(o, *broker_key, broker_keys->transport);
+    if (!conn) return conn.status();
+    if (Status hello = (*conn)->hello(); !hello) {
+      if (hello.code() == Code::UNAVAILABLE) return hello;
+      if (hello.code() == Code::HANDSHAKE_REFUSED) {
+        hello.add(Code::FOREIGN_NODE, broker +
+                                          " is a broker of a partner agency: the broker admits it only while a "
+                                          "peering in effect names it (docs/federation.md)");
+      }
+      *refused = failed(hello);
+      return std::unique_ptr<client::Connection>();
+    }
+    return std::move(conn).value();
+  }
+
+  // A link as each partner broker that a peering in effect now names, whose
+  // key file the PKI holds, subscribed to what crosses towards it.
+  Status open_partner_links() {
+    const std::int64_t now = now_ms() / 1000;
+    const federation::PeeringSet set = federation::load_peerings(options.directory_path(), *directory);
+    for (const auto& verdict : set.peerings) {
+      if (!verdict.in_effect || !verdict.in_effect->valid_at(now)) continue;
+      const federation::Peering& p = *verdict.in_effect;
+      const bool first_is_partner = is_partner_agency(p.first.agency);
+      if (first_is_partner == is_partner_agency(p.second.agency)) continue;  // not between us and a partner
+      const federation::PeeringParty& theirs = first_is_partner ? p.first : p.second;
+      const federation::PeeringParty& ours = first_is_partner ? p.second : p.first;
+      const federation::PeeringDirection& towards = first_is_partner ? p.second_to_first : p.first_to_second;
+      std::error_code ec;
+      if (towards.topics.empty() ||
+          !std::filesystem::exists(identity::PkiPaths(options.pki).other_broker_key(theirs.broker_id), ec)) {
+        continue;
+      }
+      std::optional<Verdict> refused;
+      auto conn = partner_connection(theirs.broker_id, &refused);
+      if (!conn) return conn.status();
+      if (refused)
+        return Status::fail(Code::UNAVAILABLE,
+                            "cannot link as partner broker " + theirs.broker_id + ": " + refused->reasons.to_string());
+      auto subscribed =
+          (*conn)->request(wire::make_subscribe((*conn)->next_request_id(), towards.topics, true), timeout());
+      if (!subscribed) return subscribed.status();
+      if (!subscribed->has_accepted()) {
+        return Status::fail(Code::UNAVAILABLE,
+                            "partner broker " + theirs.broker_id + " could not subscribe: " +
+                                verdict_of(std::optional<v1::Frame>(*subscribed), timeout()).reasons.to_string());
+      }
+      partners[theirs.broker_id] =
+          PartnerLink{std::move(conn).value(), p.peering_id, p.version, ours.agency, towards.topics};
+    }
+    return Status::ok();
+  }
+
+  // partner_subscribe: a fresh session as the partner broker subscribes to the case's pattern.
+  Result<Verdict> partner_subscribe(const Case& c) {
+    std::optional<Verdict> refused;
+    auto conn = partner_connection(c.as, &refused);
+    if (!conn) return conn.status();
+    if (refused) return *refused;
+    auto answer = (*conn)->request(wire::make_subscribe((*conn)->next_request_id(), {c.draft.topic}, true), timeout());
+    if (!answer) return answer.status();
+    return verdict_of(std::optional<v1::Frame>(*answer), timeout());
+  }
+
+  // revoked_peering: our agency's authority revokes the version in effect of
+  // the peering naming `as`, an admin reloads the broker; the verdict is how
+  // the broker then closed the runner's link as `as`.
+  Result<Verdict> revoke_peering(const Case& c) {
+    auto it = partners.find(c.as);
+    if (it == partners.end()) {
+      return failed(Status::fail(Code::NO_PEERING, "the runner holds no link as " + c.as +
+                                                       ": no peering in effect names it, or its key file is not in "
+                                                       "the PKI"));
+    }
+    PartnerLink& link = it->second;
+    const std::int64_t now = now_ms() / 1000;
+    auto list = identity::revoke(identity::PkiPaths(options.pki), link.our_agency, {}, {}, now,
+                                 {{link.peering_id, link.version}});
+    if (!list) return failed(list.status());
+    const std::string admin = admin_node(scenario, *directory);
+    auto admin_session = connect(admin);
+    if (!admin_session) {
+      if (admin_session.code() == Code::UNAVAILABLE) return admin_session.status();
+      return failed(admin_session.status());
+    }
+    Status reloaded = (*admin_session)->admin_reload();
+    if (reloaded.code() == Code::UNAVAILABLE) return reloaded;
+    if (!reloaded) return failed(reloaded);
+    if (Status dir = load_directory(); !dir) return failed(dir);
+    auto closed = await(*link.conn, [](const v1::Frame& f) { return f.has_error(); });
+    partners.erase(it);
+    return verdict_of(closed, timeout());
+  }
+
   // ---- ACK faults ------------------------------------------------------------
 
   // The next frame within the timeout that `want` accepts; others are dropped.
@@ -482,8 +636,9 @@ struct Runner::State {
 
   struct Deliveries {
     std::map<std::string, std::vector<client::Received>> by_node;
-    std::vector<std::string> problems;  // the runner could not tell what was delivered
-    Status sentinel;                    // the sentinel's rejection, if it was rejected
+    std::map<std::string, std::vector<Crossed>> crossed;  // by partner broker
+    std::vector<std::string> problems;                    // the runner could not tell what was delivered
+    Status sentinel;                                      // the sentinel's rejection, if it was rejected
   };
 
   // Publishes the sentinel and reads every held session up to it. A failed
@@ -497,10 +652,12 @@ struct Runner::State {
       out.problems.push_back(out.sentinel.reasons().front().message);
       return out;
     }
-    std::vector<std::string> countries;
-    for (const auto& [node, session] : held) {
-      if (const identity::Credential* c = directory->node(node)) countries.push_back(c->country);
+    std::vector<std::string> countries;  // of every node valid now, partners' too: the sentinel crosses
+    for (const identity::Credential* c : directory->nodes()) {
+      if (directory->check_node(c->node_id, now_ms() / 1000)) countries.push_back(c->country);
     }
+    std::sort(countries.begin(), countries.end());
+    countries.erase(std::unique(countries.begin(), countries.end()), countries.end());
     auto label = label_from_flags("UNCLASSIFIED", countries, {}, false);
     if (!label) return label.status();
     report::ReportDraft draft;
@@ -534,6 +691,23 @@ struct Runner::State {
         }
         if (r->report_id_hex == sentinel) break;
         got.push_back(std::move(*r));
+      }
+    }
+    for (auto& [broker, link] : partners) {
+      auto& got = out.crossed[broker];
+      const std::int64_t deadline = steady_ms() + timeout();
+      for (bool done = false; !done;) {
+        const std::int64_t left = deadline - steady_ms();
+        auto event = left > 0 ? link.conn->next_event(static_cast<int>(left)) : std::nullopt;
+        if (!event) {
+          out.problems.push_back(broker + " (partner broker): the sentinel did not cross within " +
+                                 std::to_string(timeout()) + " ms");
+          break;
+        }
+        if (!event->is_ok() || !event->value().has_deliver()) continue;
+        Crossed c = crossed_of(event->value().deliver());
+        done = c.report_id_hex == sentinel;
+        if (!done) got.push_back(std::move(c));
       }
     }
     // Every entitled session has the sentinel: whatever the broker sent a
@@ -597,7 +771,42 @@ struct Runner::State {
                            " opened, but the node holds no session (its credential is not valid now)");
       }
     }
+    compare_crossings(c, report, d, &problems);
     return problems;
+  }
+
+  // What crossed to each partner broker against [case.cross].
+  void compare_crossings(const Case& c, const Sent* report, const Deliveries& d,
+                         std::vector<std::string>* problems) const {
+    for (const auto& [broker, got] : d.crossed) {
+      auto it = c.cross.find(broker);
+      const std::vector<std::uint32_t> want = it == c.cross.end() ? std::vector<std::uint32_t>{} : it->second;
+      const std::string who = broker + " (partner broker)";
+      auto describe_crossed = [&](const Crossed& x) {
+        if (!x.parsed) return "a copy that does not parse (" + x.parsed.to_string() + ")";
+        auto name = names.find(x.report_id_hex);
+        return (name != names.end() ? "'" + name->second + "'" : "report " + x.report_id_hex.substr(0, 8)) +
+               " with sections " + numbers(x.present) + " crossing";
+      };
+      if (want.empty()) {
+        for (const auto& x : got) problems->push_back(who + ": expected nothing to cross, got " + describe_crossed(x));
+        continue;
+      }
+      const std::string expected = who + ": expected '" + c.name + "' with sections " + numbers(want) + " crossing";
+      if (got.size() != 1 || report == nullptr || got[0].report_id_hex != report->report_id_hex ||
+          got[0].present != want) {
+        std::string seen;
+        for (const auto& x : got) seen += (seen.empty() ? "" : "; ") + describe_crossed(x);
+        problems->push_back(expected + ", got " + (seen.empty() ? "nothing" : seen));
+      }
+    }
+    for (const auto& [broker, want] : c.cross) {
+      if (!want.empty() && partners.count(broker) == 0) {
+        problems->push_back(broker + " (partner broker): expected sections " + numbers(want) +
+                            " crossing, but the runner holds no link as it (no peering in effect names it, or its "
+                            "key file is not in the PKI)");
+      }
+    }
   }
 };
 
@@ -612,12 +821,14 @@ Status Runner::start() {
   for (const identity::Credential* c : s.directory->nodes()) {
     if (c->has_role(identity::kBrokerRole)) continue;  // the broker's own credential: no node, no key file here
     if (!s.directory->check_node(c->node_id, now_ms() / 1000)) continue;
+    if (s.is_partner_agency(c->agency)) continue;  // served by its own agency's broker (FOREIGN_NODE here)
     auto session = s.connect(c->node_id);
     if (!session) return session.status();
     Status subscribed = (*session)->subscribe({">"});
     if (!subscribed) return subscribed;
     s.held[c->node_id] = std::move(session).value();
   }
+  if (Status linked = s.open_partner_links(); !linked) return linked;
   // Subscriptions are durable, per node: a session resumes after what its
   // node acknowledged before, so reports from before the run may arrive
   // first. A first sentinel drains them (and proves the sentinel works).
@@ -650,6 +861,9 @@ Result<CaseResult> Runner::run(std::size_t index) {
       break;
     case FaultKind::kConnection:
       verdict = c.fault == Fault::kRevokedNode ? s.connect_revoked(c) : s.connect_unknown_key(c);
+      break;
+    case FaultKind::kPartner:
+      verdict = c.fault == Fault::kPartnerSubscribe ? s.partner_subscribe(c) : s.revoke_peering(c);
       break;
   }
   if (!verdict) return verdict.status();

@@ -67,6 +67,11 @@ const std::vector<FaultInfo> kFaults = {
      "the sender's ACK carries a delivery receipt, validly signed, naming another broker"},
     {Fault::kAckSignedByOtherNode, "ack_signed_by_other_node", FaultKind::kAck, "RECEIPT_INVALID",
      "the sender's ACK carries a delivery receipt naming the sender but signed with another node's key"},
+    {Fault::kPartnerSubscribe, "partner_subscribe", FaultKind::kPartner, "PEERING_TOPIC",
+     "the partner broker `as` subscribes to `topic`, a pattern outside what its peering lets cross towards it"},
+    {Fault::kRevokedPeering, "revoked_peering", FaultKind::kPartner, "SESSION_REVOKED",
+     "our authority revokes the peering with the partner broker `as`, an admin reloads: its link is closed (changes "
+     "the PKI)"},
 };
 
 const std::set<std::string, std::less<>>& code_names() {
@@ -191,13 +196,38 @@ struct Parser {
     return it->second;
   }
 
+  // [case.deliver] or [case.cross]: who = [1-based section numbers].
+  void parse_sections_table(const toml::table& t, const char* key, const char* who, const std::string& where,
+                            std::size_t sections_sent, std::map<std::string, std::vector<std::uint32_t>>* out) {
+    const toml::node* d = t.get(key);
+    if (d == nullptr) return;
+    const toml::table* dt = d->as_table();
+    if (dt == nullptr) {
+      problems.add(*d, where + "[case." + key + "] must be a table of " + who + " = [section numbers]");
+      return;
+    }
+    for (const auto& [name, v] : *dt) {
+      const std::string what = where + key + "." + std::string(name.str());
+      auto numbers = section_numbers(v, what, problems);
+      if (!numbers) continue;
+      for (auto n : *numbers) {
+        if (n > sections_sent) {
+          problems.add(v, what + ": the case sends " + std::to_string(sections_sent) + " section(s), so section " +
+                              std::to_string(n) + " cannot arrive");
+          break;
+        }
+      }
+      (*out)[std::string(name.str())] = *numbers;
+    }
+  }
+
   void parse_case(const toml::table& t) {
     Case c;
     c.line = line_of(t);
     std::string where = "[[case]] " + std::to_string(scenario.cases.size() + 1) + ": ";
     problems.refuse_unknown_keys(t,
                                  {"name", "as", "fault", "expect", "other", "topic", "section", "derive_from",
-                                  "derive_sections", "replay_of", "deliver"},
+                                  "derive_sections", "replay_of", "deliver", "cross"},
                                  where + "unknown key '", "'");
     if (auto name = problems.string(t, "name", where + "name"); name && !name->empty()) {
       c.name = *name;
@@ -252,6 +282,11 @@ struct Parser {
       } else {
         parse_sections(*sections, where, &c.draft, problems);
       }
+    } else if (c.fault == Fault::kPartnerSubscribe) {
+      if (auto s = problems.string(t, "topic", where + "topic")) c.draft.topic = *s;
+      if (topic == nullptr) problems.add_at_line(c.line, where + "topic (the pattern to subscribe to) is required");
+      if (sections != nullptr)
+        problems.add(*sections, where + "a partner_subscribe case sends no report: drop sections");
     } else if (topic != nullptr || sections != nullptr) {
       problems.add(topic != nullptr ? *topic : *sections,
                    where + "a " + std::string(fault_name(c.fault)) +
@@ -305,29 +340,11 @@ struct Parser {
       }
     }
 
-    // Deliveries.
+    // Deliveries, to nodes and across peerings.
     std::size_t sections_sent = c.draft.sections.size();
     if (c.replay_of) sections_sent = section_counts[*c.replay_of];
-    if (const toml::node* d = t.get("deliver")) {
-      const toml::table* dt = d->as_table();
-      if (dt == nullptr) {
-        problems.add(*d, where + "[case.deliver] must be a table of node = [section numbers]");
-      } else {
-        for (const auto& [node, v] : *dt) {
-          const std::string what = where + "deliver." + std::string(node.str());
-          auto numbers = section_numbers(v, what, problems);
-          if (!numbers) continue;
-          for (auto n : *numbers) {
-            if (n > sections_sent) {
-              problems.add(v, what + ": the case sends " + std::to_string(sections_sent) + " section(s), so section " +
-                                  std::to_string(n) + " cannot arrive");
-              break;
-            }
-          }
-          c.deliver[std::string(node.str())] = *numbers;
-        }
-      }
-    }
+    parse_sections_table(t, "deliver", "node", where, sections_sent, &c.deliver);
+    parse_sections_table(t, "cross", "partner broker", where, sections_sent, &c.cross);
     index_of.emplace(c.name, scenario.cases.size());
     section_counts.push_back(sends_report(kind) ? c.draft.sections.size() : 0);
     scenario.cases.push_back(std::move(c));
@@ -404,6 +421,11 @@ std::string admin_node(const Scenario& scenario, const identity::Directory& dire
 Status check_scenario(const Scenario& scenario, const identity::Directory& directory, std::int64_t now_seconds) {
   Problems problems("", scenario.source);  // no document: the checks' problems only
   const auto known = [&](const std::string& node) { return directory.node(node) != nullptr; };
+  const auto partner_broker = [&](const std::string& node) {
+    const identity::Credential* c = directory.node(node);
+    const identity::Authority* a = c == nullptr ? nullptr : directory.trust().authority(c->agency);
+    return c != nullptr && c->has_role(identity::kBrokerRole) && a != nullptr && a->partner;
+  };
   if (!known(scenario.sentinel_from)) {
     problems.add_at_line(
         1, "sentinel_from '" + scenario.sentinel_from + "' is not a node of the directory (set sentinel_from)");
@@ -423,6 +445,16 @@ Status check_scenario(const Scenario& scenario, const identity::Directory& direc
     for (const auto& [node, sections] : c.deliver) {
       if (!known(node))
         problems.add_at_line(c.line, where + "deliver names '" + node + "', not a node of the directory");
+    }
+    for (const auto& [broker, sections] : c.cross) {
+      if (!partner_broker(broker)) {
+        problems.add_at_line(c.line, where + "cross names '" + broker + "', not a broker of a partner agency");
+      }
+    }
+    if (fault_kind(c.fault) == FaultKind::kPartner && !partner_broker(c.as)) {
+      problems.add_at_line(c.line, where + "a " + std::string(fault_name(c.fault)) + " case is sent as a broker of a " +
+                                       "partner agency: '" + c.as + "' is not one");
+      continue;
     }
     if (!known(c.as)) continue;
 

@@ -50,6 +50,8 @@ enum class Fault {
   kForgedAckReceipt,
   kAckReceiptOtherBroker,
   kAckSignedByOtherNode,
+  kPartnerSubscribe,
+  kRevokedPeering,
 };
 
 // How the runner sends a case.
@@ -59,6 +61,7 @@ enum class FaultKind {
   kRawFrame,    // a raw frame that carries no report
   kConnection,  // a connection attempt, no message
   kAck,         // publishes the case's report on a raw session of the sender, receives it, answers with a crafted ACK
+  kPartner,     // as a partner agency's boundary broker (docs/federation.md): `as` is its id
 };
 
 // Whether cases of this kind build and send a report of their own.
@@ -96,6 +99,10 @@ struct Case {
   // node -> 1-based section numbers it must receive opened; every node not
   // listed (and every node listed with []) must receive nothing.
   std::map<std::string, std::vector<std::uint32_t>> deliver;
+  // partner broker -> 1-based section numbers that must cross to it sealed
+  // (the others torn off); every partner broker the runner links to that is
+  // not listed (or listed with []) must be sent nothing.
+  std::map<std::string, std::vector<std::uint32_t>> cross;
 };
 
 struct Scenario {
@@ -113,7 +120,9 @@ Result<Scenario> parse_scenario(std::string_view toml_text, std::string_view sou
 Result<Scenario> load_scenario(const std::filesystem::path& path);
 
 // Checks the scenario against the directory at `now_seconds`: every node it
-// names exists (sentinel_from, admin, as, other, deliver keys); the admin node
+// names exists (sentinel_from, admin, as, other, deliver keys); the brokers
+// that `cross` names, and the `as` of a partner fault, are brokers of partner
+// agencies; the admin node
 // has the admin role; and each policy fault's report breaks the rule the
 // fault names, judged locally with policy::may_publish (topic_denied is left
 // to the broker, whose topic policy is not known here). INVALID_FIELD, one
