@@ -40,6 +40,20 @@ std::int64_t earliest_acceptance(const Routable& r) {
   return std::min(r.accepted_ms, first.accepted_ms());
 }
 
+// The brokers `r` passed through before this one (its stored path), by
+// node id, the originator's first; empty when it was published here.
+std::vector<std::string> path_brokers(const Routable& r) {
+  std::vector<std::string> out;
+  if (r.path.empty()) return out;
+  tearline::v1::CrossingPath path;
+  if (!path.ParseFromArray(r.path.data(), static_cast<int>(r.path.size()))) return out;
+  for (const auto& bytes : path.receipts()) {
+    tearline::v1::AcceptanceReceipt hop;
+    out.push_back(hop.ParseFromString(bytes) ? hop.broker_id() : std::string());
+  }
+  return out;
+}
+
 }  // namespace
 
 Status Router::standing(const TrustSnapshot& trust, const Routable& r) {
@@ -181,6 +195,17 @@ policy::DeliveryDecision Router::judge_present(const TrustSnapshot& trust, std::
     q.originator_country = std::string(r.originator_country);
     q.originator_agency = rep.originator.agency;
     q.accepted_ms = r.accepted_ms;
+    // In transit: it crossed to us; the peering it came over (with the
+    // broker of its path's last hop) must let us pass it on.
+    const std::vector<std::string> brokers = path_brokers(r);
+    for (const auto& id : brokers) {
+      const identity::Credential* c = trust.directory->node(id);
+      q.path_agencies.push_back(c != nullptr ? c->agency : "unknown broker " + id);
+    }
+    if (!brokers.empty()) {
+      const PeerLink* upstream = trust.peer(brokers.back(), now_s);
+      q.transit_allowed = upstream != nullptr && upstream->to_us().transit;
+    }
     for (const std::size_t i : present) {
       const report::VerifiedSection& sec = rep.sections[i];
       // A recipient counts when it is one of theirs whom the label admits

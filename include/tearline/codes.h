@@ -73,6 +73,7 @@ namespace tearline {
   X(ABOVE_PEERING_CEILING, 411, "section classified above the peering's ceiling")                   \
   X(CROSSING_LOOP, 412, "report came back over a peering to the agency it left")                    \
   X(TORN_UPSTREAM, 413, "section was torn off before the report reached this broker")               \
+  X(HOP_LIMIT, 414, "report would pass through more brokers than the hop limit")                    \
   X(UNKNOWN_SOURCE, 500, "cited source report is unknown to the broker")                            \
   X(ORIGINATOR_MISMATCH, 501, "report originator is not the authenticated node")                    \
   X(REPLAYED_REPORT, 502, "report id seen before")                                                  \

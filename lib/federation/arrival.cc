@@ -32,26 +32,45 @@ Result<Arrival> check_arrival(const Boundary& b, const ArrivedCopy& copy, const 
     witness.broker_id = copy.writer;
   }
   witness.partner_broker = true;
-  auto accepted = receipt::verify_acceptance(copy.receipt, receipt::report_digest(parsed->report), directory, witness);
+  const crypto::Digest digest = receipt::report_digest(parsed->report);
+  auto accepted = receipt::verify_acceptance(copy.receipt, digest, directory, witness);
   if (!accepted) return accepted.status();
-  // 2. The originator's signature, judged at that acceptance time.
-  options.accepted_ms = accepted->accepted_ms;
+  // 1b. The path: the brokers of other agencies before the partner's (a
+  // report in transit), each hop's receipt verified, none after the
+  // partner's acceptance; its first hop is then the earliest acceptance.
+  std::vector<receipt::Acceptance> hops;
+  std::vector<std::string> hop_agencies;
+  if (!copy.path.empty()) {
+    receipt::PathCheck check;
+    check.delivered_ms = accepted->accepted_ms;
+    auto verified_path = receipt::verify_path(copy.path, digest, directory, check);
+    if (!verified_path) return verified_path.status();
+    hops = std::move(verified_path).value();
+    for (const auto& hop : hops) {
+      const identity::Credential* c = directory.node(hop.broker_id);
+      hop_agencies.push_back(c != nullptr ? c->agency : "");
+    }
+  }
+  const std::int64_t at = hops.empty() ? accepted->accepted_ms : hops.front().accepted_ms;
+  const std::string& first_broker = hops.empty() ? b.their_broker : hops.front().broker_id;
+  // 2. The originator's signature, judged at the earliest acceptance.
+  options.accepted_ms = at;
   auto verified = report::verify_parsed(std::move(parsed).value(), directory, options);
   if (!verified) return verified.status();
-  // 2b. The time window, at the partner broker's acceptance.
-  const std::int64_t created = verified->header.created_at_ms(), at = accepted->accepted_ms;
+  // 2b. The time window, at that acceptance.
+  const std::int64_t created = verified->header.created_at_ms();
   const std::string window = "; the window is " + std::to_string(limits.clock_window_ms / 1000) + " s";
   if (created < at - limits.clock_window_ms) {
     return Status::fail(Code::STALE_REPORT, "created-at is " + std::to_string((at - created) / 1000) + " s before " +
-                                                b.their_broker + " says it accepted it" + window);
+                                                first_broker + " says it accepted it" + window);
   }
   if (created > at + limits.clock_window_ms) {
     return Status::fail(Code::FUTURE_REPORT, "created-at is " + std::to_string((created - at) / 1000) + " s after " +
-                                                 b.their_broker + " says it accepted it" + window);
+                                                 first_broker + " says it accepted it" + window);
   }
-  if (at > now_s * 1000 + limits.clock_window_ms) {
+  if (accepted->accepted_ms > now_s * 1000 + limits.clock_window_ms) {
     return Status::fail(Code::FUTURE_REPORT, b.their_broker + " says it accepted the report " +
-                                                 std::to_string((at - now_s * 1000) / 1000) +
+                                                 std::to_string((accepted->accepted_ms - now_s * 1000) / 1000) +
                                                  " s after this broker's clock" + window);
   }
   // 3. Whose report it is.
@@ -61,14 +80,31 @@ Result<Arrival> check_arrival(const Boundary& b, const ArrivedCopy& copy, const 
                                                  b.our_agency + ": the report left this agency and came back over " +
                                                  which);
   }
-  if (agency != b.their_agency) {
-    return Status::fail(Code::NO_PEERING, "its originator " + verified->originator.node_id + " is a node of " + agency +
-                                              ", not of " + b.their_agency + ": " + which + " carries " +
-                                              b.their_agency + "'s reports only (no transit)");
+  if (agency == b.their_agency && !hops.empty()) {
+    return Status::fail(Code::NO_PEERING, b.their_agency + "'s own report passed through other brokers before " +
+                                              b.their_broker + " (" + hops.front().broker_id + " first)");
   }
-  if (!copy.path.empty()) {
-    return Status::fail(Code::NO_PEERING, "it passed through other brokers before " + b.their_broker + ": " + which +
-                                              " carries " + b.their_agency + "'s own reports only (no transit)");
+  for (std::size_t i = 0; i < hops.size(); ++i) {
+    if (hop_agencies[i] == b.our_agency || hop_agencies[i] == b.their_agency) {
+      return Status::fail(Code::CROSSING_LOOP, "path hop " + std::to_string(i + 1) + " is " + hops[i].broker_id +
+                                                   " of " + hop_agencies[i] + ": the report passed through " +
+                                                   hop_agencies[i] + " before, and does not come round again");
+    }
+  }
+  if (agency != b.their_agency && hops.empty()) {
+    return Status::fail(Code::NO_PEERING, "its originator " + verified->originator.node_id + " is a node of " + agency +
+                                              ", not of " + b.their_agency + ", and it names no path: " + which +
+                                              " carries " + b.their_agency +
+                                              "'s reports, and others' only in transit, with the path they took");
+  }
+  if (!hops.empty() && hop_agencies.front() != agency) {
+    return Status::fail(Code::RECEIPT_INVALID, "path hop 1 is " + hops.front().broker_id + ", not a broker of " +
+                                                   agency + ", the originator's agency");
+  }
+  if (hops.size() + 1 > receipt::kMaxPathHops) {
+    return Status::fail(Code::HOP_LIMIT, "it passed through " + std::to_string(hops.size() + 1) + " brokers: with " +
+                                             b.their_broker + "'s acceptance the path would name " + "more than " +
+                                             std::to_string(receipt::kMaxPathHops));
   }
   // 4. The peering's rules towards us, for what crossed sealed.
   const Crossing crossing{b.peering, b.way, b.their_agency, b.since, b.our_agency, b.our_country};
@@ -77,6 +113,10 @@ Result<Arrival> check_arrival(const Boundary& b, const ArrivedCopy& copy, const 
   q.originator_country = verified->originator.country;
   q.originator_agency = agency;
   q.accepted_ms = accepted->accepted_ms;
+  q.path_agencies = hop_agencies;
+  // Whether the peering upstream let the partner pass it on is the
+  // partner's to judge (ours is not a party to it): its receipt vouches.
+  q.transit_allowed = true;
   std::vector<std::size_t> index;  // q.sections[k] is section index[k]
   for (std::size_t i = 0; i < verified->sections.size(); ++i) {
     const report::VerifiedSection& s = verified->sections[i];
@@ -102,6 +142,9 @@ Result<Arrival> check_arrival(const Boundary& b, const ArrivedCopy& copy, const 
   }
   if (!refused) return refused;
   tearline::v1::CrossingPath path;
+  if (!copy.path.empty() && !path.ParseFromArray(copy.path.data(), static_cast<int>(copy.path.size()))) {
+    return Status::fail(Code::RECEIPT_INVALID, "the path does not parse");  // verify_path parsed it: never here
+  }
   path.add_receipts(copy.receipt.data(), copy.receipt.size());
   return Arrival{std::move(verified).value(), accepted->accepted_ms, serialize_canonical(path)};
 }

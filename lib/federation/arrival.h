@@ -11,22 +11,31 @@
 //     sharing its store (RECEIPT_INVALID): its acceptance time is the
 //     witness the revocation rule judges the originator at
 //     (docs/trust-model.md, section 12);
+//  1b. the path (Deliver.path: the brokers before the partner's, a report
+//     in transit) verifies hop by hop, none accepted after the partner
+//     (receipt::verify_path: RECEIPT_INVALID); its first hop is the
+//     earliest acceptance, at which steps 2 and 2b judge;
 //  2. the report verifies again, as every client verifies a copy: the
 //     originator's signature under its own agency's credential, the
 //     commitments of the sections that crossed sealed, the batch proof
 //     (report::verify_report's codes). Nothing is re-signed: a section torn
 //     off upstream verifies by its commitment;
-//  2b. the time window, against the partner broker's acceptance time: the
+//  2b. the time window, against the earliest acceptance time: the
 //     report's created-at within clock_window_ms of it (STALE_REPORT,
 //     FUTURE_REPORT: every broker refuses one outside its window, so its
 //     broker must not have accepted it), and that time not beyond our own
 //     clock by more than the window (FUTURE_REPORT). A copy accepted long
 //     ago (a backlog after a link outage) is not stale for that;
-//  3. the originator is a node of the partner agency. One of ours is a loop
-//     (CROSSING_LOOP: the report left this agency and came back); one of a
-//     third agency would be transit, which this version does not carry
-//     (NO_PEERING), and so would a copy whose path names brokers before
-//     the partner's (NO_PEERING);
+//  3. the originator is a node of the partner agency, or the report is in
+//     transit (docs/federation.md, "Transit"). One of ours is a loop
+//     (CROSSING_LOOP: the report left this agency and came back); the
+//     partner's own comes without a path (NO_PEERING); a third agency's
+//     must come with one (NO_PEERING), whose first hop is a broker of the
+//     originator's agency (RECEIPT_INVALID), that names no broker of ours
+//     or of the partner's agency (CROSSING_LOOP), and that with the
+//     partner's receipt names at most receipt::kMaxPathHops (HOP_LIMIT).
+//     Whether the peering upstream allowed transit is the partner's to
+//     judge: we are not a party to it;
 //  4. every section that crossed sealed passes the peering's rules towards
 //     us, judged by our own copy of the peering (either side may narrow it
 //     alone, so ours may be narrower than the sender's): the topic
@@ -81,7 +90,8 @@ struct Arrival {
   report::VerifiedReport report;
   std::int64_t accepted_ms = 0;  // by the partner broker (its receipt)
   // The serialized CrossingPath this broker stores and delivers the report
-  // with: the partner broker's receipt (docs/federation.md, "The path").
+  // with: the path it came with, then the partner broker's receipt
+  // (docs/federation.md, "The path").
   Bytes path;
 };
 

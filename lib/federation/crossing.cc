@@ -6,8 +6,20 @@
 #include "identity/objects.h"
 #include "policy/decisions.h"
 #include "policy/topic.h"
+#include "receipt/acceptance.h"
 
 namespace tearline::federation {
+
+namespace {
+
+// "DIRAN > DEA", or "none".
+std::string path_text(const std::vector<std::string>& agencies) {
+  std::string out;
+  for (const auto& a : agencies) out += (out.empty() ? "" : " > ") + a;
+  return out.empty() ? "none" : out;
+}
+
+}  // namespace
 
 bool sealed_to_admitted_partner(const identity::Directory& directory, const std::vector<std::string>& recipients,
                                 const policy::Label& label, std::string_view partner_agency,
@@ -32,11 +44,25 @@ policy::DeliveryDecision decide_crossing(const Crossing& c, const CrossingQuesti
                                          " lets cross to " + c.partner_agency + " (" +
                                          (allowed.empty() ? "none" : allowed) + ")");
   }
-  if (q.originator_agency != c.our_agency) {
+  if (q.originator_agency != c.our_agency && q.path_agencies.empty()) {
     d.topic.add(Code::NO_PEERING,
                 "its originator is a node of " +
                     (q.originator_agency.empty() ? std::string("no known agency") : q.originator_agency) + ", not of " +
                     c.our_agency + ": " + which + " carries " + c.our_agency + "'s reports only");
+  } else if (q.originator_agency != c.our_agency && !q.transit_allowed) {
+    d.topic.add(Code::NO_PEERING, "it is " + q.originator_agency + "'s report, crossed to " + c.our_agency + " from " +
+                                      q.path_agencies.back() +
+                                      " over a peering that does not let it be passed on (transit no)");
+  }
+  if (q.originator_agency == c.partner_agency ||
+      std::find(q.path_agencies.begin(), q.path_agencies.end(), c.partner_agency) != q.path_agencies.end()) {
+    d.topic.add(Code::CROSSING_LOOP, "it came from " + c.partner_agency + " (its path: " + path_text(q.path_agencies) +
+                                         "): it does not go back");
+  }
+  if (q.path_agencies.size() + 1 > receipt::kMaxPathHops) {
+    d.topic.add(Code::HOP_LIMIT, "it passed through " + std::to_string(q.path_agencies.size()) +
+                                     " brokers already: " + c.partner_agency + "'s copy would name more than " +
+                                     std::to_string(receipt::kMaxPathHops));
   }
   if (q.accepted_ms < c.since * 1000) {
     d.topic.add(Code::NO_PEERING, "accepted before peering " + c.peering->peering_id +

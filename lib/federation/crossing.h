@@ -6,8 +6,13 @@
 // The report crosses only when its topic is one the peering lets cross
 // this way (PEERING_TOPIC otherwise), its originator is a node of our
 // party's agency (NO_PEERING otherwise: a co-tenant agency of our broker
-// signed no peering) and it was accepted since the peering has run
-// unbroken (Crossing::since; NO_PEERING otherwise: a cursor kept from an
+// signed no peering), or it is **in transit**: it crossed to us from
+// another agency's broker over a peering whose direction towards us lets us
+// pass it on (CrossingQuestion::transit_allowed; NO_PEERING otherwise), it
+// never passed through the partner's agency and is not the partner's own
+// (CROSSING_LOOP), and the partner's copy of its path stays within
+// receipt::kMaxPathHops (HOP_LIMIT); and it was accepted since the peering
+// has run unbroken (Crossing::since; NO_PEERING otherwise: a cursor kept from an
 // older peering carries no backlog from before it, while a new version of
 // a running peering keeps it); otherwise every section is withheld. A section
 // crosses when all of these hold, and is torn off (crosses as its
@@ -48,6 +53,14 @@ struct CrossingQuestion {
   std::string originator_agency;
   std::int64_t accepted_ms = 0;  // when this broker's store accepted it
   std::vector<CrossingSection> sections;
+  // The agencies of the brokers it passed through before ours, the
+  // originator's first (its stored path, docs/federation.md "The path");
+  // empty: published to our broker.
+  std::vector<std::string> path_agencies{};
+  // In transit: whether the peering it crossed to us over lets us pass it
+  // on (that peering's direction towards us has `transit`), as the caller
+  // judges it for the path's last hop.
+  bool transit_allowed = false;
 };
 
 // One side of a peering in effect, as the sender sees it.

@@ -309,4 +309,173 @@ TEST_CASE("federation: the link cut under load, from either side, loses no repor
   CHECK_FALSE(analyst->receive(1500));
 }
 
+namespace {
+
+// Three agencies in a chain (docs/federation.md, "Transit"): DIRAN's broker,
+// DEA's pulling from it (peering diran-dea: intel.finance.> up to SECRET,
+// releasable to USA, `transit` as given), FGR's pulling from DEA's (peering
+// dea-fgr: intel.finance.> up to SECRET, releasable to MEX). DIRAN and FGR
+// have no peering: DIRAN's reports reach FGR only through DEA, and only
+// when diran-dea lets DEA pass them on.
+struct Chain {
+  BrokerFixture diran;
+  std::filesystem::path dea_directory = diran.root() / "dea-view";
+  std::filesystem::path fgr_directory = diran.root() / "fgr-view";
+  std::unique_ptr<BrokerFixture> dea, fgr;
+
+  static void sign(const identity::PkiPaths& pki, federation::PeeringDraft d) {
+    d.not_before = now() - 60;
+    d.not_after = now() + 86400;
+    auto version = federation::create_peering_file(pki, d, now());
+    INFO(version.status().to_string());
+    REQUIRE(version);
+    REQUIRE(federation::cosign_peering_file(pki, d.peering_id, *version, d.first_agency, now()));
+    REQUIRE(federation::cosign_peering_file(pki, d.peering_id, *version, d.second_agency, now()));
+  }
+
+  static void view(const std::filesystem::path& from, const std::filesystem::path& to,
+                   const std::vector<std::string>& partners) {
+    std::filesystem::remove_all(to);
+    std::filesystem::copy(from, to, std::filesystem::copy_options::recursive);
+    testing::set_partner_agencies(to / "trust.toml", partners);
+  }
+
+  explicit Chain(bool transit) {
+    const identity::PkiPaths& pki = diran.pki();
+    dea = std::make_unique<BrokerFixture>(diran, "dea-broker", "DEA", [&](broker::Config& c) {
+      federation::PeeringDraft d;
+      d.peering_id = "diran-dea";
+      d.first_agency = "DIRAN";
+      d.first_broker = "tearline-broker";
+      d.second_agency = "DEA";
+      d.second_broker = "dea-broker";
+      d.first_to_second.add_topics("intel.finance.>");
+      d.first_to_second.set_ceiling(v1::SECRET);
+      d.first_to_second.add_releasable_to("USA");
+      d.first_to_second.set_transit(transit);
+      d.second_to_first.set_ceiling(v1::UNCLASSIFIED);
+      sign(pki, d);
+      view(pki.directory(), dea_directory, {"DIRAN", "FGR"});
+      c.directory = dea_directory;
+      c.peers = {broker::PeerEndpoint{"tearline-broker", diran.endpoint()}};
+    });
+    fgr = std::make_unique<BrokerFixture>(diran, "fgr-broker", "FGR", [&](broker::Config& c) {
+      federation::PeeringDraft d;
+      d.peering_id = "dea-fgr";
+      d.first_agency = "DEA";
+      d.first_broker = "dea-broker";
+      d.second_agency = "FGR";
+      d.second_broker = "fgr-broker";
+      d.first_to_second.add_topics("intel.finance.>");
+      d.first_to_second.set_ceiling(v1::SECRET);
+      d.first_to_second.add_releasable_to("MEX");
+      d.second_to_first.set_ceiling(v1::UNCLASSIFIED);
+      sign(pki, d);
+      view(pki.directory(), fgr_directory, {"DIRAN", "DEA"});
+      c.directory = fgr_directory;
+      c.peers = {broker::PeerEndpoint{"dea-broker", dea->endpoint()}};
+    });
+    // DEA's view takes FGR's broker and the dea-fgr peering (as its operator's
+    // `certs import` of FGR's folder would); DIRAN's marks both partners.
+    view(pki.directory(), dea_directory, {"DIRAN", "FGR"});
+    dea->reload();
+    testing::set_partner_agencies(pki.trust_store(), {"DEA", "FGR"});
+    diran.reload();
+  }
+
+  std::unique_ptr<client::Session> node(const BrokerFixture& at, const std::filesystem::path& directory,
+                                        const std::string& id) const {
+    client::SessionOptions o = at.options(id);
+    o.directory = directory;
+    auto s = client::Session::connect(o);
+    INFO(id << ": " << s.status().to_string());
+    REQUIRE(s);
+    return std::move(s).value();
+  }
+};
+
+// Reads `reader` until a report on `topic` arrives (within 20 s); the others read are returned.
+std::vector<client::Received> read_until(client::Session& reader, const std::string& topic) {
+  std::vector<client::Received> before;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto r = reader.receive(500);
+    if (!r) continue;
+    if (r->topic == topic) return before;
+    before.push_back(std::move(*r));
+  }
+  FAIL("no report on " << topic << " within 20 s");
+  return before;
+}
+
+}  // namespace
+
+TEST_CASE("federation: transit: DIRAN's report reaches FGR through DEA only where diran-dea lets DEA pass it on",
+          "[e2e][federation]") {
+  for (const bool transit : {true, false}) {
+    INFO("transit " << transit);
+    Chain c(transit);
+    auto liaison = c.node(*c.fgr, c.fgr_directory, "fgr-liaison");
+    REQUIRE(liaison->subscribe({"intel.finance.>"}));
+    auto analyst = c.node(*c.dea, c.dea_directory, kAnalyst);
+    REQUIRE(analyst->subscribe({"intel.finance.>"}));
+    // Both links up: a DEA report reaches FGR's liaison.
+    for (int i = 0;; ++i) {
+      auto sent = analyst->publish(testing::draft("intel.finance.dea", {{testing::kEveryone, "DEA lead"}}));
+      REQUIRE(sent);
+      REQUIRE(sent->accepted);
+      if (auto got = liaison->receive(500); got && got->topic == "intel.finance.dea") break;
+      REQUIRE(i < 40);
+    }
+    while (liaison->receive(300)) {
+    }
+    while (analyst->receive(300)) {
+    }
+
+    auto hq = testing::must_connect(c.diran, kHq);
+    auto sent = hq->publish(testing::draft("intel.finance.cartel", {{testing::kEveryone, "the accountant's bank"}}));
+    REQUIRE(sent);
+    REQUIRE(sent->accepted);
+    // DEA's analyst has it: it is in DEA's store, before the sentinel below.
+    const auto at_dea = read_until(*analyst, "intel.finance.cartel");
+    auto sentinel = analyst->publish(testing::draft("intel.finance.end", {{testing::kEveryone, "end"}}));
+    REQUIRE(sentinel);
+    REQUIRE(sentinel->accepted);
+    const auto at_fgr = read_until(*liaison, "intel.finance.end");
+    if (transit) {
+      REQUIRE(at_fgr.size() == 1);
+      const client::Received& got = at_fgr.front();
+      INFO(got.verification.to_string());
+      CHECK(got.verification);  // DIRAN's signature and both hops, verified by FGR's node
+      CHECK(got.report_id_hex == to_hex(sent->report_id));
+      CHECK(got.sections.front().text == "the accountant's bank");
+      REQUIRE(got.path.size() == 2);
+      CHECK(got.path[0].broker_id == "tearline-broker");
+      CHECK(got.path[0].broker_seq == sent->broker_seq);
+      CHECK(got.path[1].broker_id == "dea-broker");
+      CHECK(got.path[0].accepted_ms <= got.path[1].accepted_ms);
+    } else {
+      CHECK(at_fgr.empty());  // DEA keeps it: diran-dea has no transit
+    }
+    liaison.reset();
+    analyst.reset();
+    hq.reset();
+    c.dea->stop();
+    c.fgr->stop();
+    // DEA's audit log says why it kept it.
+    auto entries = audit::read_entries(c.dea->database());
+    REQUIRE(entries);
+    const std::string id = to_hex(sent->report_id);
+    const bool kept = std::any_of(entries->begin(), entries->end(), [&](const audit::AuditEntry& e) {
+      return e.report == id && e.detail.find(
+                                   "fgr-broker withheld all sections: NO_PEERING: it is DIRAN's report, "
+                                   "crossed to DEA from DIRAN over a peering that does not let it be "
+                                   "passed on (transit no)") != std::string::npos;
+    });
+    CHECK(kept == !transit);
+    const auto taken = crossings(c.fgr->database());
+    CHECK(std::none_of(taken.begin(), taken.end(), [](const auto& e) { return e.first == "refused"; }));
+  }
+}
+
 }  // namespace tearline

@@ -46,6 +46,14 @@ struct World {
       REQUIRE(
           identity::issue_node(pki, {broker, "DEA", v1::UNCLASSIFIED, {"broker"}, now_s() - 3600, now_s() + 86400, 0}));
     }
+    REQUIRE(identity::issue_node(
+        pki, {"fudra-broker", "FUDRA", v1::UNCLASSIFIED, {"broker"}, now_s() - 3600, now_s() + 86400, 0}));
+    // FGR's brokers: the first hops of FGR's reports in transit through DEA.
+    for (int i = 1; i <= 8; ++i) {
+      const std::string broker = "fgr-broker-" + std::to_string(i);
+      REQUIRE(
+          identity::issue_node(pki, {broker, "FGR", v1::UNCLASSIFIED, {"broker"}, now_s() - 3600, now_s() + 86400, 0}));
+    }
     // DEA becomes a partner agency of this (DIRAN's) directory.
     testing::set_partner_agencies(pki.trust_store(), {"DEA"});
     identity::LoadReport report;
@@ -287,7 +295,7 @@ TEST_CASE("arrival: a report of our own agency is a loop; one of a third agency 
       w.report("fgr-liaison", "intel.finance.cartel", {{label(v1::CONFIDENTIAL, {"COL", "MEX", "USA"}), kDiran}});
   const Status transit = w.check(third, w.receipt(third)).status();
   CHECK(codes_of(transit) == std::vector<Code>{Code::NO_PEERING});
-  CHECK(transit.to_string().find("no transit") != std::string::npos);
+  CHECK(transit.to_string().find("it names no path") != std::string::npos);
   // DEA's own report, with a path before DEA's broker: transit too.
   const Bytes theirs =
       w.report("dea-bogota-analyst", "intel.finance.cartel", {{label(v1::CONFIDENTIAL, {"COL", "USA"}), kDiran}});
@@ -337,6 +345,58 @@ TEST_CASE("arrival: each rule of the direction towards us, with its exact code",
     const Bytes torn = to_bytes(report::redact(parsed, {false}).SerializeAsString());
     CHECK(codes_of(w.check(torn, w.receipt(r)).status()) == std::vector<Code>{Code::NOT_ADDRESSED});
   }
+}
+
+TEST_CASE(
+    "arrival: a report in transit: its path verified, its first hop the originator's agency, no loop, "
+    "within the hop limit",
+    "[federation]") {
+  World w;
+  const std::int64_t t0 = SystemClock::instance().now_ms() - 5000;
+  const Bytes fgr =
+      w.report("fgr-liaison", "intel.finance.cartel", {{label(v1::CONFIDENTIAL, {"COL", "MEX", "USA"}), kDiran}});
+  auto path_of = [](const std::vector<Bytes>& receipts) {
+    v1::CrossingPath p;
+    for (const auto& r : receipts) p.add_receipts(to_string(r));
+    return to_bytes(p.SerializeAsString());
+  };
+  const Bytes delivered = w.receipt(fgr, "dea-broker", kSeq, t0 + 2000);
+  // FGR's broker accepted it, DEA's passed it on to us: taken, the path grows.
+  auto got = w.check(fgr, delivered, kSeq, {}, path_of({w.receipt(fgr, "fgr-broker-1", 3, t0)}));
+  INFO(got.status().to_string());
+  REQUIRE(got);
+  v1::CrossingPath stored;
+  REQUIRE(stored.ParseFromArray(got->path.data(), static_cast<int>(got->path.size())));
+  REQUIRE(stored.receipts_size() == 2);
+  CHECK(to_bytes(stored.receipts(0)) == w.receipt(fgr, "fgr-broker-1", 3, t0));
+  CHECK(to_bytes(stored.receipts(1)) == delivered);
+  // The first hop must be of the originator's agency.
+  CHECK(codes_of(w.check(fgr, delivered, kSeq, {}, path_of({w.receipt(fgr, "fudra-broker", 3, t0)})).status()) ==
+        std::vector<Code>{Code::RECEIPT_INVALID});
+  CHECK(codes_of(w.check(fgr, delivered, kSeq, {}, path_of({w.receipt(fgr, "dea-broker-2", 3, t0)})).status()) ==
+        std::vector<Code>{Code::CROSSING_LOOP});  // DEA before DEA: round again
+  const Bytes fgr_by_diran = w.receipt(fgr, "tearline-broker", 3, t0);
+  CHECK(codes_of(w.check(fgr, delivered, kSeq, {}, path_of({fgr_by_diran})).status()) ==
+        std::vector<Code>{Code::CROSSING_LOOP});  // through our own agency before
+  // A hop that does not verify, or accepted after the partner: RECEIPT_INVALID.
+  const Bytes other =
+      w.report("fgr-liaison", "intel.finance.other", {{label(v1::CONFIDENTIAL, {"COL", "MEX"}), kDiran}});
+  CHECK(codes_of(w.check(fgr, delivered, kSeq, {}, path_of({w.receipt(other, "fgr-broker-1", 3, t0)})).status()) ==
+        std::vector<Code>{Code::RECEIPT_INVALID});
+  CHECK(codes_of(w.check(fgr, delivered, kSeq, {}, path_of({w.receipt(fgr, "fgr-broker-1", 3, t0 + 3000)})).status()) ==
+        std::vector<Code>{Code::RECEIPT_INVALID});
+  // Seven hops before DEA's broker: the path here names eight, the limit; eight: HOP_LIMIT.
+  std::vector<Bytes> hops;
+  for (int i = 1; i <= 7; ++i) hops.push_back(w.receipt(fgr, "fgr-broker-" + std::to_string(i), 3, t0 + i));
+  CHECK(w.check(fgr, delivered, kSeq, {}, path_of(hops)));
+  hops.push_back(w.receipt(fgr, "fgr-broker-8", 3, t0 + 8));
+  CHECK(codes_of(w.check(fgr, delivered, kSeq, {}, path_of(hops)).status()) == std::vector<Code>{Code::HOP_LIMIT});
+  // The direction towards us still judges what crossed: a topic it does not carry.
+  const Bytes routes =
+      w.report("fgr-liaison", "intel.routes.north", {{label(v1::CONFIDENTIAL, {"COL", "MEX", "USA"}), kDiran}});
+  CHECK(codes_of(w.check(routes, w.receipt(routes, "dea-broker", kSeq, t0 + 2000), kSeq, {},
+                         path_of({w.receipt(routes, "fgr-broker-1", 3, t0)}))
+                     .status()) == std::vector<Code>{Code::PEERING_TOPIC});
 }
 
 }  // namespace tearline::arrival_test

@@ -101,6 +101,48 @@ TEST_CASE("crossing: only our party's agency's reports cross, and none accepted 
   CHECK(decide({"intel.routes.x", "COL", "DIRAN", kNotBefore * 1000, {CrossingSection{&ok, true}}}).all_delivered());
 }
 
+TEST_CASE(
+    "crossing: a report in transit crosses only where the peering it came over allows it, never back, "
+    "within the hop limit") {
+  const policy::Label ok = make(v1::SECRET, {"COL", "GBR", "MEX", "USA"});
+  // FGR's report, which crossed to DIRAN from FGR's broker.
+  CrossingQuestion q{"intel.routes.x", "MEX", "FGR", kAccepted, {CrossingSection{&ok, true}}};
+  q.path_agencies = {"FGR"};
+  const policy::DeliveryDecision closed = decide(q);  // transit_allowed false: the default
+  CHECK(closed.topic.code() == Code::NO_PEERING);
+  CHECK(closed.topic.to_string() ==
+        "NO_PEERING: it is FGR's report, crossed to DIRAN from FGR over a peering that does not let it be passed on "
+        "(transit no)");
+  CHECK_FALSE(closed.any_delivered());
+  q.transit_allowed = true;
+  CHECK(decide(q).all_delivered());
+  // Its section rules still hold (the same as for DIRAN's own).
+  const policy::Label no_usa = make(v1::SECRET, {"COL", "GBR", "MEX"});
+  CrossingQuestion torn = q;
+  torn.sections = {CrossingSection{&ok, true}, CrossingSection{&no_usa, true}};
+  CHECK(decide(torn).delivered_list() == "1");
+  // Never back to an agency it came from or passed through.
+  CrossingQuestion back = q;
+  back.originator_agency = "DEA";
+  back.originator_country = "USA";
+  back.path_agencies = {"DEA"};
+  const Status back_topic = decide(back).topic;
+  CHECK(back_topic.code() == Code::CROSSING_LOOP);
+  CHECK(back_topic.reasons().size() == 1);
+  CrossingQuestion round = q;
+  round.path_agencies = {"FGR", "DEA", "FUDRA"};
+  const policy::DeliveryDecision looped = decide(round);
+  CHECK(looped.topic.code() == Code::CROSSING_LOOP);
+  CHECK(looped.topic.to_string() ==
+        "CROSSING_LOOP: it came from DEA (its path: FGR > DEA > FUDRA): it does not go back");
+  // Seven brokers before ours: DEA's copy would name eight, the limit. Eight: refused.
+  CrossingQuestion far = q;
+  far.path_agencies = std::vector<std::string>(7, "FGR");
+  CHECK(decide(far).all_delivered());
+  far.path_agencies.emplace_back("FGR");
+  CHECK(decide(far).topic.code() == Code::HOP_LIMIT);
+}
+
 }  // namespace tearline::identity_test
 
 namespace tearline::identity_test {
