@@ -368,8 +368,9 @@ void GroupCommit::fail(InFlight f, const Status& why, std::int64_t steady_ms, Co
     log_->error("event=store_failed code={} reason=\"{}\" staged={} audit_backlog={}", code_name(why.code()),
                 why.to_string(), f.staged.size() + staged_.size(), backlog_.size());
   }
-  // Until a batch is written, the audit events of this one (but "accepted",
-  // made again) and the refusals it causes wait in the bounded backlog.
+  // Until a batch is written, the audit events of this one (but those made
+  // with each report, made again) and the refusals it causes wait in the
+  // bounded backlog.
   failing_ = true;
   backlog_.put_back(std::move(f.backlog));
   for (auto& e : f.events) {

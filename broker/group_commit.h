@@ -18,7 +18,8 @@
 //  - failed: every staged report (in flight and since: their replay records
 //    sat on the failed batch's) and every copy held for them is refused with
 //    the store's answer, and so are the request answers; audit events other
-//    than "accepted" and the subscription and cursor changes are kept, the
+//    than those made with each report ("publish accepted", "crossing taken")
+//    and the subscription and cursor changes are kept, the
 //    events in the bounded AuditBacklog (refusals counted, not kept one by
 //    one, while the store cannot write). A failed batch without reports
 //    refuses nothing staged since.
@@ -220,8 +221,8 @@ class GroupCommit {
   bool backlog_turn(bool urgent, bool lazy_age) const;
   void unbuild_without(InFlight f, const std::string& clashing_id, const Status& why, CommitOutcome& out);
   void fail(InFlight f, const Status& why, std::int64_t steady_ms, CommitOutcome& out);
-  // Audit events of `f` other than "accepted" (made again when rebuilt),
-  // then the pending ones.
+  // Audit events of `f` other than those made with each report (made again
+  // when rebuilt), then the pending ones.
   void keep_events(std::vector<AuditEvent>& from_batch);
 
   const StorageLimits storage_;

@@ -11,8 +11,6 @@
 
 namespace tearline::broker {
 
-namespace {}  // namespace
-
 void Broker::Impl::drive_peer_links() {
   if (peer_links.empty()) return;
   const TrustSnapshotPtr snap = trust.current();

@@ -360,7 +360,9 @@ class Demo {
                      (answer.accepted() ? std::string("ACCEPTED") : "REJECTED " + answer.reasons()));
     if (!answer.accepted()) played_.problems.push_back("the broker refused the reload: " + answer.reasons());
     if (world_->brokers() > 1) {
-      world_->reload_other_brokers();
+      if (Status reloaded = world_->reload_other_brokers(); !reloaded) {
+        played_.problems.push_back(reloaded.to_string());
+      }
       std::vector<std::string> others;
       for (int i = 1; i < world_->brokers(); ++i) others.push_back(world_->broker(i).id);
       events.push_back(join(others, " and ") + (others.size() == 1 ? " is" : " are") + " told to reload too (SIGHUP)" +

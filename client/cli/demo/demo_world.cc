@@ -51,6 +51,7 @@ Status require_empty_database(const std::string& conninfo) {
 constexpr auto kPkiTimeout = std::chrono::seconds(60);
 constexpr auto kBrokerStartTimeout = std::chrono::seconds(10);
 constexpr auto kLinkTimeout = std::chrono::seconds(15);
+constexpr auto kReloadTimeout = std::chrono::seconds(5);
 constexpr auto kPollInterval = std::chrono::milliseconds(50);
 
 Result<fs::path> make_temp_root() {
@@ -315,8 +316,24 @@ Status World::share_revocations() {
   return Status::ok();
 }
 
-void World::reload_other_brokers() {
+Status World::reload_other_brokers() {
+  std::vector<std::size_t> reloads;  // each broker's event=reloaded lines so far
+  for (std::size_t i = 0; i < brokers_.size(); ++i) {
+    reloads.push_back(lines_with(broker_log(static_cast<int>(i)), "event=reloaded").size());
+  }
   for (std::size_t i = 1; i < brokers_.size(); ++i) (void)brokers_[i]->signal(SIGHUP);
+  const auto deadline = std::chrono::steady_clock::now() + kReloadTimeout;
+  for (std::size_t i = 1; i < brokers_.size(); ++i) {
+    while (lines_with(broker_log(static_cast<int>(i)), "event=reloaded").size() <= reloads[i]) {
+      if (InterruptGuard::interrupted()) return interrupted();
+      if (std::chrono::steady_clock::now() >= deadline) {
+        return Status::fail(Code::UNAVAILABLE, slots_[i].id + " did not reload within 5 s of SIGHUP:\n" +
+                                                   tail_of_file(broker_log(static_cast<int>(i))));
+      }
+      std::this_thread::sleep_for(kPollInterval);
+    }
+  }
+  return Status::ok();
 }
 
 Status World::start_brokers(const fs::path& broker_binary) {

@@ -100,8 +100,10 @@ class World {
   // After a change to the directory copy (a revocation): every view takes
   // its revocation lists, as each agency's `certs import` would.
   Status share_revocations();
-  // Asks every broker but the first to reload (SIGHUP), as its operator would.
-  void reload_other_brokers();
+  // Asks every broker but the first to reload (SIGHUP), as its operator
+  // would, and waits (5 s at most) until each has logged event=reloaded
+  // again: what is published next is judged with the new directory.
+  Status reload_other_brokers();
   // False once any broker process has ended.
   bool broker_running();
 

@@ -16,6 +16,7 @@
 #include "crypto/key_file.h"
 #include "federation/peering_files.h"
 #include "identity/pki.h"
+#include "policy/topic.h"
 #include "receipt/delivery.h"
 #include "report/verify.h"
 #include "wire/frame.h"
@@ -138,7 +139,9 @@ struct Runner::State {
   // Held sessions of nodes no longer valid (revoked): they must receive nothing more.
   std::map<std::string, std::unique_ptr<client::Session>> cut_off;
   std::map<std::string, PartnerLink> partners;  // by partner broker id
-  std::vector<std::string> pending_problems;    // found while sending, reported with the deliveries
+  std::map<std::string, std::string> unlinked;  // partner broker id -> why the runner holds no link as it
+  std::uint64_t pings = 0;
+  std::vector<std::string> pending_problems;  // found while sending, reported with the deliveries
   std::map<std::string, crypto::NodeSecrets> keys;
   std::map<std::string, std::uint64_t> last_used, last_accepted;  // sequences, per originator
   std::vector<std::optional<Sent>> sent;                          // per case
@@ -458,6 +461,10 @@ struct Runner::State {
   // key file the PKI holds, subscribed to what crosses towards it.
   Status open_partner_links() {
     const std::int64_t now = now_ms() / 1000;
+    auto broker_key = client::read_broker_key(options.directory_path() / "broker.pub");
+    if (!broker_key) return broker_key.status();
+    const identity::Credential* under_test = directory->node_by_transport_key(*broker_key);
+    const identity::Credential* sentinel_from = directory->node(scenario.sentinel_from);
     const federation::PeeringSet set = federation::load_peerings(options.directory_path(), *directory);
     for (const auto& verdict : set.peerings) {
       if (!verdict.in_effect || !verdict.in_effect->valid_at(now)) continue;
@@ -470,6 +477,23 @@ struct Runner::State {
       std::error_code ec;
       if (towards.topics.empty() ||
           !std::filesystem::exists(identity::PkiPaths(options.pki).other_broker_key(theirs.broker_id), ec)) {
+        unlinked[theirs.broker_id] = "no topic crosses towards it, or its key file is not in the PKI";
+        continue;
+      }
+      // Each link is read up to the sentinel, which must cross it.
+      if (under_test == nullptr || under_test->node_id != ours.broker_id) {
+        unlinked[theirs.broker_id] = "peering " + p.peering_id + " names " + ours.broker_id +
+                                     ", not the broker under test (the one of directory/broker.pub)";
+        continue;
+      }
+      const bool sentinel_crosses =
+          sentinel_from != nullptr && sentinel_from->agency == ours.agency &&
+          std::any_of(towards.topics.begin(), towards.topics.end(),
+                      [&](const std::string& t) { return policy::topic_matches(t, scenario.sentinel_topic); });
+      if (!sentinel_crosses) {
+        unlinked[theirs.broker_id] = "the sentinel (" + scenario.sentinel_from + " on " + scenario.sentinel_topic +
+                                     ") would not cross peering " + p.peering_id + ": set sentinel_from and " +
+                                     "sentinel_topic to a node of " + ours.agency + " and a topic it carries";
         continue;
       }
       std::optional<Verdict> refused;
@@ -500,6 +524,7 @@ struct Runner::State {
     if (refused) return *refused;
     auto answer = (*conn)->request(wire::make_subscribe((*conn)->next_request_id(), {c.draft.topic}, true), timeout());
     if (!answer) return answer.status();
+    (void)(*conn)->send(wire::make_bye("inject: partner_subscribe done"));  // the session ends now, not at its timeout
     return verdict_of(std::optional<v1::Frame>(*answer), timeout());
   }
 
@@ -679,6 +704,9 @@ struct Runner::State {
       return out;
     }
     last_accepted[scenario.sentinel_from] = draft.sequence;
+    // A raw link sends nothing by itself: a PING keeps the broker from
+    // timing it out between cases (session_timeout_ms).
+    for (auto& [broker, link] : partners) (void)link.conn->try_send(wire::make_ping(++pings));
     for (auto& [node, session] : held) {
       auto& got = out.by_node[node];
       const std::int64_t deadline = steady_ms() + timeout();
@@ -693,21 +721,40 @@ struct Runner::State {
         got.push_back(std::move(*r));
       }
     }
-    for (auto& [broker, link] : partners) {
+    for (auto it = partners.begin(); it != partners.end();) {
+      const std::string& broker = it->first;
       auto& got = out.crossed[broker];
       const std::int64_t deadline = steady_ms() + timeout();
-      for (bool done = false; !done;) {
+      bool closed = false;
+      for (bool done = false; !done && !closed;) {
         const std::int64_t left = deadline - steady_ms();
-        auto event = left > 0 ? link.conn->next_event(static_cast<int>(left)) : std::nullopt;
+        auto event = left > 0 ? it->second.conn->next_event(static_cast<int>(left)) : std::nullopt;
         if (!event) {
           out.problems.push_back(broker + " (partner broker): the sentinel did not cross within " +
                                  std::to_string(timeout()) + " ms");
           break;
         }
-        if (!event->is_ok() || !event->value().has_deliver()) continue;
-        Crossed c = crossed_of(event->value().deliver());
+        if (!event->is_ok()) {
+          out.problems.push_back(broker + " (partner broker): " + event->status().to_string());
+          continue;
+        }
+        const v1::Frame& f = event->value();
+        if (f.has_error()) {  // the broker closed the link: say why, and read it no more
+          out.problems.push_back(
+              broker + " (partner broker): the broker closed its link: " + wire::status_of(f.error()).to_string());
+          closed = true;
+          continue;
+        }
+        if (!f.has_deliver()) continue;  // PONG
+        Crossed c = crossed_of(f.deliver());
         done = c.report_id_hex == sentinel;
         if (!done) got.push_back(std::move(c));
+      }
+      if (closed) {
+        unlinked[broker] = "the broker closed its link";
+        it = partners.erase(it);
+      } else {
+        ++it;
       }
     }
     // Every entitled session has the sentinel: whatever the broker sent a
@@ -802,9 +849,11 @@ struct Runner::State {
     }
     for (const auto& [broker, want] : c.cross) {
       if (!want.empty() && partners.count(broker) == 0) {
-        problems->push_back(broker + " (partner broker): expected sections " + numbers(want) +
-                            " crossing, but the runner holds no link as it (no peering in effect names it, or its "
-                            "key file is not in the PKI)");
+        auto why = unlinked.find(broker);
+        problems->push_back(
+            broker + " (partner broker): expected sections " + numbers(want) +
+            " crossing, but the runner holds no link as it (" +
+            (why != unlinked.end() ? why->second : std::string("no peering in effect names it as a partner")) + ")");
       }
     }
   }

@@ -443,8 +443,13 @@ Status check_scenario(const Scenario& scenario, const identity::Directory& direc
       problems.add_at_line(c.line, where + "other '" + c.other + "' is not a node of the directory");
     }
     for (const auto& [node, sections] : c.deliver) {
-      if (!known(node))
+      if (!known(node)) {
         problems.add_at_line(c.line, where + "deliver names '" + node + "', not a node of the directory");
+      } else if (const identity::Authority* a = directory.trust().authority(directory.node(node)->agency);
+                 a != nullptr && a->partner) {
+        problems.add_at_line(c.line, where + "deliver names '" + node + "', a node of partner agency " + a->agency +
+                                         ": it connects to its own agency's broker (what crosses: [case.cross])");
+      }
     }
     for (const auto& [broker, sections] : c.cross) {
       if (!partner_broker(broker)) {
