@@ -107,7 +107,7 @@ void Broker::Impl::on_frame(Session& s, v1::Frame& frame) {
     case v1::Frame::kUnsubscribe: on_unsubscribe(s, frame.unsubscribe()); break;
     case v1::Frame::kPublish: on_publish(s, *frame.mutable_publish()); break;
     case v1::Frame::kAck: on_ack(s, frame.ack()); break;
-    case v1::Frame::kPing: send(s, wire::make_pong(frame.ping().nonce())); break;
+    case v1::Frame::kPing: on_ping(s, frame.ping()); break;
     case v1::Frame::kAdmin: on_admin(s, frame.admin()); break;
     case v1::Frame::kListSubscriptions: on_list_subscriptions(s, frame.list_subscriptions()); break;
     default: error(s, Code::UNEXPECTED_FRAME, "unexpected frame"); break;

@@ -143,6 +143,19 @@ struct Broker::Impl {
   void arrival_settled(const ArrivalTag& tag, const std::string& report_hex, const Refusal* refusal);
   void settle_arrival(const ArrivalTag& tag, PeerConnection::Settled how);
 
+  // ---- peer_checkpoints.cc: audit checkpoints exchanged over peerings ----
+  // PING: a partner broker's session may carry its newest checkpoint; the
+  // PONG carries ours to it.
+  void on_ping(Session& s, const tearline::v1::Ping& ping);
+  // The message of our newest checkpoint, when there is one.
+  std::optional<tearline::v1::AuditCheckpoint> our_checkpoint() const;
+  // Checks a partner broker's checkpoint and records it in our audit log
+  // (event peer_checkpoint: received, with its anchor line; refused, with
+  // the reasons), once per index.
+  void record_peer_checkpoint(const std::string& peer, const tearline::v1::AuditCheckpoint& m);
+  std::map<std::string, std::uint64_t> peer_checkpoint_seen;     // partner broker -> newest index recorded
+  std::map<std::string, std::uint64_t> peer_checkpoint_refused;  // partner broker -> last index refused
+
   // ---- store_open.cc: the last step of create() ----
   // Locks data_dir (StoreLock), opens the store, restores what it holds.
   Status open_store();

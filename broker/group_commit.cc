@@ -282,6 +282,7 @@ CommitOutcome GroupCommit::finish(StoreWriter::Written written, std::int64_t ste
     last_checkpoint_steady_ = f.steady_ms;
     checkpoint_forced_ = false;
     checkpoint_time_ms_ = c.time_ms;
+    newest_checkpoint_ = c;
     for (const auto& h : f.named) chains_named_[h.writer] = h.index;
     log_->info("event=audit_checkpoint index={} hash={} signature={}", c.index, to_hex(c.hash),
                to_hex(ByteView(c.signature.data(), c.signature.size())));

@@ -190,6 +190,10 @@ class GroupCommit {
   // The time of the last audit checkpoint written (this run, or as
   // recovered); 0 when the log has none.
   std::int64_t last_checkpoint_time_ms() const { return checkpoint_time_ms_; }
+  // The newest checkpoint written since this broker started (none before
+  // the first): what it sends its peerings' partners (docs/federation.md,
+  // "Audit checkpoints").
+  const std::optional<audit::Checkpoint>& newest_checkpoint() const { return newest_checkpoint_; }
   // When the oldest report not yet written was recorded; `now_ms` if none.
   std::int64_t oldest_pending_ms(std::int64_t now_ms) const;
   // The audit events waiting in the backlog (bounded: AuditBacklog), and
@@ -250,6 +254,7 @@ class GroupCommit {
   std::vector<Staged> staged_;
   std::vector<IngressResult> replays_;  // copies of staged reports, answered after the commit
   std::vector<PendingReply> replies_;
+  std::optional<audit::Checkpoint> newest_checkpoint_;
   std::vector<AuditEvent> events_;
   AuditBacklog backlog_;
   std::set<std::pair<std::string, std::string>> dirty_cursors_;  // (node, writer; empty: own)

@@ -15,7 +15,9 @@ void Broker::Impl::drive_peer_links() {
   if (peer_links.empty()) return;
   const TrustSnapshotPtr snap = trust.current();
   const std::int64_t steady = clock.steady_ms(), now_ms = clock.now_ms();
+  const std::optional<v1::AuditCheckpoint> ours = our_checkpoint();
   for (auto& link : peer_links) {
+    link->set_checkpoint(ours);
     link->tick(snap->peer(link->broker(), now_ms / 1000), steady);
     bool refused = false;  // the pool is full: this copy and every later one come again
     for (IngressJob& job : link->receive(steady, now_ms)) {
@@ -23,6 +25,7 @@ void Broker::Impl::drive_peer_links() {
       refused = refused || !pool->submit(std::move(job));
       if (refused) settle_arrival(tag, PeerConnection::Settled::kRetry);
     }
+    if (auto theirs = link->take_partner_checkpoint()) record_peer_checkpoint(link->broker(), *theirs);
   }
 }
 

@@ -52,7 +52,9 @@ void PeerConnection::tick(const PeerLink* link, std::int64_t steady_ms) {
             true);
     } else if (state_ != State::kHello && steady_ms - pinged_ms_ >= kPingMs) {
       pinged_ms_ = steady_ms;
-      send(wire::make_ping(static_cast<std::uint64_t>(steady_ms)));
+      v1::Frame ping = wire::make_ping(static_cast<std::uint64_t>(steady_ms));
+      if (our_checkpoint_) *ping.mutable_ping()->mutable_checkpoint() = *our_checkpoint_;
+      send(ping);
     }
     return;
   }
@@ -153,6 +155,9 @@ void PeerConnection::on_frame(v1::Frame& frame, std::int64_t now_ms, std::vector
       }
       break;
     }
+    case v1::Frame::kPong:
+      if (frame.pong().has_checkpoint()) theirs_ = frame.pong().checkpoint();
+      break;
     case v1::Frame::kAccepted:
       subscribes_.erase(std::remove(subscribes_.begin(), subscribes_.end(), frame.accepted().request_id()),
                         subscribes_.end());

@@ -39,6 +39,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 #include <zmq.hpp>
 
@@ -108,6 +109,11 @@ class PeerConnection {
   // Sends the ACKs that settled copies allow (wall time `now_ms` in the receipts).
   void flush_acks(std::int64_t now_ms);
 
+  // Audit checkpoints (docs/federation.md, "Audit checkpoints"): our newest,
+  // sent in each PING; the partner's, from its PONG, taken once.
+  void set_checkpoint(std::optional<tearline::v1::AuditCheckpoint> ours) { our_checkpoint_ = std::move(ours); }
+  std::optional<tearline::v1::AuditCheckpoint> take_partner_checkpoint() { return std::exchange(theirs_, {}); }
+
  private:
   enum class State { kIdle, kHello, kSubscribing, kReady };
   struct Copy {
@@ -127,6 +133,7 @@ class PeerConnection {
   Keys keys_;
   std::shared_ptr<spdlog::logger> log_;
   std::unique_ptr<zmq::socket_t> socket_;
+  std::optional<tearline::v1::AuditCheckpoint> our_checkpoint_, theirs_;
   State state_ = State::kIdle;
   std::uint64_t session_ = 0;
   std::int64_t opened_ms_ = 0, heard_ms_ = 0, pinged_ms_ = 0;

@@ -54,6 +54,20 @@ std::vector<std::string> path_brokers(const Routable& r) {
   return out;
 }
 
+// Whether our peerings with `agency` valid now let what crosses from it be
+// passed on: at least one, and each with `transit` towards us.
+bool transit_from(const TrustSnapshot& trust, const std::string& agency, std::int64_t now_s) {
+  bool any = false;
+  for (const auto& [broker, links] : trust.peers) {
+    for (const PeerLink& link : links) {
+      if (link.them().agency != agency || !link.peering.valid_at(now_s)) continue;
+      if (!link.to_us().transit) return false;
+      any = true;
+    }
+  }
+  return any;
+}
+
 }  // namespace
 
 Status Router::standing(const TrustSnapshot& trust, const Routable& r) {
@@ -195,17 +209,18 @@ policy::DeliveryDecision Router::judge_present(const TrustSnapshot& trust, std::
     q.originator_country = std::string(r.originator_country);
     q.originator_agency = rep.originator.agency;
     q.accepted_ms = r.accepted_ms;
-    // In transit: it crossed to us; the peering it came over (with the
-    // broker of its path's last hop) must let us pass it on.
+    // In transit: it crossed to us from the agency of its path's last hop
+    // (whichever of that agency's brokers signed the receipt: one sharing
+    // its store may have); every peering of ours with that agency valid now
+    // must let us pass it on, and there must be one.
     const std::vector<std::string> brokers = path_brokers(r);
     for (const auto& id : brokers) {
       const identity::Credential* c = trust.directory->node(id);
-      q.path_agencies.push_back(c != nullptr ? c->agency : "unknown broker " + id);
+      if (c == nullptr) q.transit_why = "its path names " + id + ", a broker this directory does not know";
+      q.path_agencies.push_back(c != nullptr ? c->agency : "?");
     }
-    if (!brokers.empty()) {
-      const PeerLink* upstream = trust.peer(brokers.back(), now_s);
-      q.transit_allowed = upstream != nullptr && upstream->to_us().transit;
-    }
+    if (!brokers.empty() && q.transit_why.empty())
+      q.transit_allowed = transit_from(trust, q.path_agencies.back(), now_s);
     for (const std::size_t i : present) {
       const report::VerifiedSection& sec = rep.sections[i];
       // A recipient counts when it is one of theirs whom the label admits

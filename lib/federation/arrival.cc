@@ -1,5 +1,6 @@
 #include "federation/arrival.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "base/canonical_proto.h"
@@ -85,7 +86,9 @@ Result<Arrival> check_arrival(const Boundary& b, const ArrivedCopy& copy, const 
                                               b.their_broker + " (" + hops.front().broker_id + " first)");
   }
   for (std::size_t i = 0; i < hops.size(); ++i) {
-    if (hop_agencies[i] == b.our_agency || hop_agencies[i] == b.their_agency) {
+    const bool again = std::find(hop_agencies.begin(), hop_agencies.begin() + static_cast<std::ptrdiff_t>(i),
+                                 hop_agencies[i]) != hop_agencies.begin() + static_cast<std::ptrdiff_t>(i);
+    if (hop_agencies[i] == b.our_agency || hop_agencies[i] == b.their_agency || again) {
       return Status::fail(Code::CROSSING_LOOP, "path hop " + std::to_string(i + 1) + " is " + hops[i].broker_id +
                                                    " of " + hop_agencies[i] + ": the report passed through " +
                                                    hop_agencies[i] + " before, and does not come round again");

@@ -50,9 +50,11 @@ policy::DeliveryDecision decide_crossing(const Crossing& c, const CrossingQuesti
                     (q.originator_agency.empty() ? std::string("no known agency") : q.originator_agency) + ", not of " +
                     c.our_agency + ": " + which + " carries " + c.our_agency + "'s reports only");
   } else if (q.originator_agency != c.our_agency && !q.transit_allowed) {
-    d.topic.add(Code::NO_PEERING, "it is " + q.originator_agency + "'s report, crossed to " + c.our_agency + " from " +
-                                      q.path_agencies.back() +
-                                      " over a peering that does not let it be passed on (transit no)");
+    d.topic.add(Code::NO_PEERING,
+                "it is " + q.originator_agency + "'s report, crossed to " + c.our_agency + " from " +
+                    q.path_agencies.back() +
+                    (q.transit_why.empty() ? " over a peering that does not let it be passed on (transit no)"
+                                           : ": " + q.transit_why));
   }
   if (q.originator_agency == c.partner_agency ||
       std::find(q.path_agencies.begin(), q.path_agencies.end(), c.partner_agency) != q.path_agencies.end()) {

@@ -61,6 +61,7 @@ struct CrossingQuestion {
   // on (that peering's direction towards us has `transit`), as the caller
   // judges it for the path's last hop.
   bool transit_allowed = false;
+  std::string transit_why{};  // when set: why it may not be passed on, in place of "(transit no)"
 };
 
 // One side of a peering in effect, as the sender sees it.

@@ -17,7 +17,9 @@
 #include <thread>
 #include <vector>
 
+#include "audit/anchor.h"
 #include "audit/audit_db.h"
+#include "audit/audit_reader.h"
 #include "base/clock.h"
 #include "base/files.h"
 #include "federation/peering_files.h"
@@ -46,7 +48,9 @@ struct Federation {
   std::filesystem::path dea_directory = diran.root() / "dea-view";
   std::unique_ptr<BrokerFixture> dea;
 
-  Federation() {
+  // `storage`: DIRAN's broker's, which DEA's takes too (e.g. a shorter
+  // audit_checkpoint_seconds).
+  explicit Federation(const broker::StorageLimits& storage = {}) : diran(storage) {
     dea = std::make_unique<BrokerFixture>(diran, "dea-broker", "DEA", [this](broker::Config& c) {
       const identity::PkiPaths& pki = diran.pki();
       federation::PeeringDraft d;
@@ -475,6 +479,91 @@ TEST_CASE("federation: transit: DIRAN's report reaches FGR through DEA only wher
     CHECK(kept == !transit);
     const auto taken = crossings(c.fgr->database());
     CHECK(std::none_of(taken.begin(), taken.end(), [](const auto& e) { return e.first == "refused"; }));
+  }
+}
+
+namespace {
+
+// The "peer_checkpoint received" entries of a log: (the broker, its checkpoint).
+std::vector<std::pair<std::string, audit::Checkpoint>> peer_checkpoints(const std::filesystem::path& database) {
+  auto entries = audit::read_entries(database);
+  REQUIRE(entries);
+  std::vector<std::pair<std::string, audit::Checkpoint>> out;
+  for (const auto& e : *entries) {
+    if (e.event != "peer_checkpoint") continue;
+    INFO(e.decision << " " << e.detail);
+    REQUIRE(e.decision == "received");
+    auto c = audit::parse_anchor_line(e.detail);
+    REQUIRE(c);
+    out.emplace_back(e.node, *c);
+  }
+  return out;
+}
+
+// The index of the log's "crossing taken" entry of `report_hex`; 0 when none.
+std::uint64_t taken_at(const std::filesystem::path& database, const std::string& report_hex) {
+  auto entries = audit::read_entries(database);
+  REQUIRE(entries);
+  for (const auto& e : *entries) {
+    if (e.event == "crossing" && e.decision == "taken" && e.report == report_hex) return e.index;
+  }
+  return 0;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "federation: the boundary brokers exchange signed audit checkpoints; each holds what the other's log "
+    "held, the crossings it took included",
+    "[e2e][federation]") {
+  broker::StorageLimits storage;
+  storage.audit_checkpoint_seconds = 1;
+  Federation f(storage);
+  auto hq = testing::must_connect(f.diran, kHq);
+  auto analyst = f.subscribed_analyst();
+  f.wait_for_link(*hq, *analyst);
+  auto sent = hq->publish(testing::draft("intel.finance.cartel", {{testing::kEveryone, "the accountant's bank"}}));
+  REQUIRE(sent);
+  REQUIRE(sent->accepted);
+  const std::string id = to_hex(sent->report_id);
+  auto got = analyst->receive(kWaitMs);
+  REQUIRE(got);
+  CHECK(got->report_id_hex == id);
+  // Within a few PINGs (every 5 s), DIRAN's broker holds a checkpoint of
+  // DEA's that covers DEA's "crossing taken" entry of the report.
+  std::uint64_t taken = 0;
+  bool covered = false;
+  for (int i = 0; i < 150 && !covered; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    if (taken == 0) taken = taken_at(f.dea->database(), id);
+    for (const auto& [broker, c] : peer_checkpoints(f.diran.database())) {
+      covered = covered || (broker == "dea-broker" && taken != 0 && c.index >= taken);
+    }
+  }
+  CHECK(covered);
+  analyst.reset();
+  hq.reset();
+  f.dea->stop();
+  f.diran.stop();
+  // Each side's record of the other's checkpoint matches the other's log,
+  // entry for entry: the partner could not now deny what it held.
+  const std::pair<BrokerFixture*, const char*> sides[2] = {{&f.diran, "dea-broker"}, {f.dea.get(), "tearline-broker"}};
+  for (const auto& [recorder, partner] : sides) {
+    INFO(partner);
+    const auto records = peer_checkpoints(recorder->database());
+    CHECK_FALSE(records.empty());
+    BrokerFixture& other = recorder == &f.diran ? *f.dea : f.diran;
+    auto log = audit::sqlite_audit_reader(other.database());
+    auto entries = log->entries({});
+    REQUIRE(entries);
+    for (const auto& [broker, c] : records) {
+      CHECK(broker == partner);
+      REQUIRE(c.index <= entries->size());
+      CHECK((*entries)[c.index - 1].hash == c.hash);
+      auto check = audit::compare_with_anchor(*log, c);
+      REQUIRE(check);
+      CHECK_FALSE(check->truncated);
+    }
   }
 }
 

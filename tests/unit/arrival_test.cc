@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <cctype>
 #include <string>
 #include <vector>
 
@@ -49,10 +50,18 @@ struct World {
     REQUIRE(identity::issue_node(
         pki, {"fudra-broker", "FUDRA", v1::UNCLASSIFIED, {"broker"}, now_s() - 3600, now_s() + 86400, 0}));
     // FGR's brokers: the first hops of FGR's reports in transit through DEA.
-    for (int i = 1; i <= 8; ++i) {
+    for (int i = 1; i <= 2; ++i) {
       const std::string broker = "fgr-broker-" + std::to_string(i);
       REQUIRE(
           identity::issue_node(pki, {broker, "FGR", v1::UNCLASSIFIED, {"broker"}, now_s() - 3600, now_s() + 86400, 0}));
+    }
+    // Agencies further along a long path, one broker each.
+    for (const char* country : {"PER", "ECU", "BRA", "PAN", "GBR", "ESP"}) {
+      REQUIRE(identity::init_authority(pki, country, country));
+      std::string broker = std::string(country) + "-broker";
+      for (char& ch : broker) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      REQUIRE(identity::issue_node(
+          pki, {broker, country, v1::UNCLASSIFIED, {"broker"}, now_s() - 3600, now_s() + 86400, 0}));
     }
     // DEA becomes a partner agency of this (DIRAN's) directory.
     testing::set_partner_agencies(pki.trust_store(), {"DEA"});
@@ -385,12 +394,38 @@ TEST_CASE(
         std::vector<Code>{Code::RECEIPT_INVALID});
   CHECK(codes_of(w.check(fgr, delivered, kSeq, {}, path_of({w.receipt(fgr, "fgr-broker-1", 3, t0 + 3000)})).status()) ==
         std::vector<Code>{Code::RECEIPT_INVALID});
+  // Past the first hop: none of ours, no agency twice.
+  CHECK(codes_of(w.check(fgr, delivered, kSeq, {},
+                         path_of({w.receipt(fgr, "fgr-broker-1", 3, t0), w.receipt(fgr, "tearline-broker", 4, t0 + 1)}))
+                     .status()) == std::vector<Code>{Code::CROSSING_LOOP});
+  CHECK(codes_of(w.check(fgr, delivered, kSeq, {},
+                         path_of({w.receipt(fgr, "fgr-broker-1", 3, t0), w.receipt(fgr, "fudra-broker", 4, t0 + 1),
+                                  w.receipt(fgr, "fgr-broker-2", 5, t0 + 2)}))
+                     .status()) == std::vector<Code>{Code::CROSSING_LOOP});
   // Seven hops before DEA's broker: the path here names eight, the limit; eight: HOP_LIMIT.
-  std::vector<Bytes> hops;
-  for (int i = 1; i <= 7; ++i) hops.push_back(w.receipt(fgr, "fgr-broker-" + std::to_string(i), 3, t0 + i));
-  CHECK(w.check(fgr, delivered, kSeq, {}, path_of(hops)));
-  hops.push_back(w.receipt(fgr, "fgr-broker-8", 3, t0 + 8));
+  std::vector<Bytes> hops{w.receipt(fgr, "fgr-broker-1", 3, t0), w.receipt(fgr, "fudra-broker", 3, t0 + 1)};
+  for (const char* b : {"per-broker", "ecu-broker", "bra-broker", "pan-broker", "gbr-broker"}) {
+    hops.push_back(w.receipt(fgr, b, 3, t0 + static_cast<std::int64_t>(hops.size())));
+  }
+  auto seven = w.check(fgr, delivered, kSeq, {}, path_of(hops));
+  INFO(seven.status().to_string());
+  CHECK(seven);
+  hops.push_back(w.receipt(fgr, "esp-broker", 3, t0 + 8));
   CHECK(codes_of(w.check(fgr, delivered, kSeq, {}, path_of(hops)).status()) == std::vector<Code>{Code::HOP_LIMIT});
+  // Created-at and the originator's standing are judged at the earliest
+  // acceptance: ten minutes after it, the partner's own acceptance is far
+  // outside the window from created-at, and the copy is still taken.
+  const std::int64_t now_ms = SystemClock::instance().now_ms();
+  const Bytes early = w.report("fgr-liaison", "intel.finance.cartel",
+                               {{label(v1::CONFIDENTIAL, {"COL", "MEX", "USA"}), kDiran}}, -610'000);
+  auto late = w.check(early, w.receipt(early, "dea-broker", kSeq, now_ms), kSeq, {},
+                      path_of({w.receipt(early, "fgr-broker-1", 3, now_ms - 600'000)}));
+  INFO(late.status().to_string());
+  CHECK(late);
+  const Bytes early_dea = w.report("dea-bogota-analyst", "intel.finance.cartel",
+                                   {{label(v1::CONFIDENTIAL, {"COL", "USA"}), kDiran}}, -610'000);
+  CHECK(codes_of(w.check(early_dea, w.receipt(early_dea, "dea-broker", kSeq, now_ms)).status()) ==
+        std::vector<Code>{Code::STALE_REPORT});  // no path: judged at the partner's acceptance
   // The direction towards us still judges what crossed: a topic it does not carry.
   const Bytes routes =
       w.report("fgr-liaison", "intel.routes.north", {{label(v1::CONFIDENTIAL, {"COL", "MEX", "USA"}), kDiran}});
