@@ -29,12 +29,12 @@ inline constexpr std::string_view kEntryTag = "tearline/v1/audit-entry";
 
 // Every event and decision the broker writes (broker/*.cc); `tearline audit
 // show --event/--decision` accept these only.
-inline constexpr std::array<std::string_view, 12> kEvents = {"broker",  "clock",   "connection", "delivery",
-                                                             "heads",   "publish", "receipt",    "reload",
-                                                             "routing", "session", "storage",    "withheld"};
-inline constexpr std::array<std::string_view, 16> kDecisions = {
-    "accepted", "admitted", "closed",  "covered",  "damaged", "delivered", "failed",  "lost",
-    "ok",       "received", "refused", "rejected", "routed",  "stepped",   "stopped", "withheld"};
+inline constexpr std::array<std::string_view, 14> kEvents = {
+    "broker",  "clock",   "connection", "crossing", "delivery", "heads",   "peer_checkpoint",
+    "publish", "receipt", "reload",     "routing",  "session",  "storage", "withheld"};
+inline constexpr std::array<std::string_view, 18> kDecisions = {
+    "accepted", "admitted", "closed",  "covered",  "damaged", "delivered", "duplicate", "failed", "lost",
+    "ok",       "received", "refused", "rejected", "routed",  "stepped",   "stopped",   "taken",  "withheld"};
 
 struct AuditEntry {
   std::uint64_t index = 0;  // 1-based, consecutive (position; not hashed)

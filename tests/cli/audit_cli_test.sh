@@ -41,7 +41,7 @@ expect_lines 1
 
 echo "== --decision and --event take only what the broker records (exit 2, the list)"
 run 2 audit show --db "$DB" --decision rejectd
-err_line "^tearline: audit show: --decision 'rejectd' is not one the broker records; give one of: accepted, admitted, closed, covered, damaged, delivered, failed, lost, ok, received, refused, rejected, routed, stepped, stopped, withheld$"
+err_line "^tearline: audit show: --decision 'rejectd' is not one the broker records; give one of: accepted, admitted, closed, covered, damaged, delivered, duplicate, failed, lost, ok, received, refused, rejected, routed, stepped, stopped, taken, withheld$"
 run 2 audit show --db "$DB" --event publsh
 err_line "^tearline: audit show: --event 'publsh' is not one the broker records; give one of: broker, clock, connection, "
 
@@ -50,7 +50,7 @@ err_line "^tearline: audit show: --event 'publsh' is not one the broker records;
 run 0 audit show --db "$WORK/newer.db" --event subscription --decision unsubscribed
 expect_lines 1
 run 2 audit show --db "$WORK/newer.db" --decision subscribd
-err_line "^tearline: audit show: --decision 'subscribd' is not one .*: accepted, .*stopped, unsubscribed, withheld$"
+err_line "^tearline: audit show: --decision 'subscribd' is not one .*: accepted, .*stopped, taken, unsubscribed, withheld$"
 run 2 audit show --db "$WORK/none.db" --decision subscribd
 err_line '^tearline: audit show: IO_ERROR: no audit database at '
 
