@@ -247,12 +247,19 @@ Status World::lay_out(std::int64_t now, std::ostream& progress) {
     BrokerSlot& b = slots_[i];
     b.directory = root_ / ("directory-" + b.id);
     if (Status s = make_directory_view(directory(), b.directory, partners); !s) return s;
-    auto port = ::tearline::free_loopback_port();
-    if (!port) return port.status();
-    b.endpoint = "tcp://127.0.0.1:" + std::to_string(*port);
     for (std::size_t j = 0; j < slots_.size(); ++j) {
       if (j != i) b.peers.push_back(j);
     }
+  }
+  return pick_ports();
+}
+
+// A federation's brokers must know each other's endpoints before they start.
+Status World::pick_ports() {
+  for (BrokerSlot& b : slots_) {
+    auto port = ::tearline::free_loopback_port();
+    if (!port) return port.status();
+    b.endpoint = "tcp://127.0.0.1:" + std::to_string(*port);
   }
   return Status::ok();
 }
@@ -337,11 +344,18 @@ Status World::reload_other_brokers() {
 }
 
 Status World::start_brokers(const fs::path& broker_binary) {
-  for (std::size_t i = 0; i < slots_.size(); ++i) {
-    Status started = start_broker(broker_binary, i);
-    if (!started) return started;
+  for (int attempt = 1;; ++attempt) {
+    Status started = Status::ok();
+    for (std::size_t i = 0; i < slots_.size() && started; ++i) started = start_broker(broker_binary, i);
+    if (started) return federated() ? wait_for_links() : Status::ok();
+    // A port picked before the start may have been taken since by another
+    // program: stop what started, pick new ports, start again (3 times).
+    const bool port_taken = started.to_string().find("Address already in use") != std::string::npos;
+    if (!federated() || !port_taken || attempt == 3) return started;
+    for (auto& b : brokers_) b->stop(std::chrono::milliseconds(3000));
+    brokers_.clear();
+    if (Status picked = pick_ports(); !picked) return picked;
   }
-  return federated() ? wait_for_links() : Status::ok();
 }
 
 Status World::start_broker(const fs::path& broker_binary, std::size_t i) {

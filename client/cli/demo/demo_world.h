@@ -121,6 +121,7 @@ class World {
  private:
   World() = default;
   Status lay_out(std::int64_t now, std::ostream& progress);
+  Status pick_ports();
   Status add_broker(const std::string& id, const std::string& agency, std::int64_t now, std::ostream& progress);
   Status start_broker(const std::filesystem::path& broker_binary, std::size_t i);
   Status wait_for_links();
