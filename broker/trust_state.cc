@@ -17,6 +17,12 @@ void link_peers(const federation::PeeringSet& set, const identity::Directory& di
   for (const auto& v : set.peerings) {
     if (!v.in_effect) continue;
     const federation::Peering& p = *v.in_effect;
+    // Versions that take no effect beside the one in effect (a widening one
+    // side signed alone, a conflicting copy): the operator is told why.
+    if (!v.why) {
+      out->peering_issues.push_back("peering " + p.peering_id + ": v" + std::to_string(p.version) +
+                                    " is in effect; the others are not: " + v.why.to_string());
+    }
     PeerLink link{p, p.first.broker_id == own_id, ""};
     if (!link.we_are_first && p.second.broker_id != own_id) continue;  // another broker's peering
     const std::string what = "peering " + p.peering_id + " v" + std::to_string(p.version);

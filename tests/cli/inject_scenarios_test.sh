@@ -122,7 +122,10 @@ ENDPOINT=$(sed -n 's/.*event=started endpoint=\(tcp:\/\/127\.0\.0\.1:[0-9]*\).*/
 rc=0
 timeout 120 "$TL" inject --pki "$B/pki" --broker "$ENDPOINT" "$SCENARIOS/boundary.toml" >"$WORK/out" 2>"$WORK/err" || rc=$?
 [[ $rc -eq 0 ]] || { cat "$WORK/out" "$WORK/err"; fail "boundary.toml exited $rc"; }
-[[ $(tail -1 "$WORK/out") == "8 passed, 0 failed" ]] || { cat "$WORK/out"; fail "boundary.toml: wrong summary"; }
+[[ $(tail -1 "$WORK/out") == "10 passed, 0 failed" ]] || { cat "$WORK/out"; fail "boundary.toml: wrong summary"; }
+# The broker's log says why the one-sided v2 took no effect.
+grep -q 'event=peering_not_used reason="peering diran-dea: v1 is in effect; the others are not: PEERING_WIDENED' "$B/log" ||
+  { grep peering "$B/log"; fail "the broker did not say why the one-sided version took no effect"; }
 # The broker's audit log says why each section was torn off at the boundary.
 kill -TERM "$PID"
 wait "$PID" || fail "the boundary broker did not stop cleanly"

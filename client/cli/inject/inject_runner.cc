@@ -101,11 +101,19 @@ std::string describe(const client::Received& r, const std::map<std::string, std:
 // that cross towards it: what it receives is what crosses.
 struct PartnerLink {
   std::unique_ptr<client::Connection> conn;
-  std::string peering_id;
-  std::uint64_t version = 0;
-  std::string our_agency;  // the other party: ours, which may revoke the peering
+  federation::Peering peering;  // the version in effect when linked
+  std::string our_agency;       // the other party: ours, which may revoke or narrow the peering
   std::vector<std::string> topics;
 };
+
+v1::PeeringDirection direction_message(const federation::PeeringDirection& d) {
+  v1::PeeringDirection m;
+  for (const auto& t : d.topics) m.add_topics(t);
+  m.set_ceiling(d.ceiling);
+  for (const auto& c : d.releasable_to) m.add_releasable_to(c);
+  m.set_transit(d.transit);
+  return m;
+}
 
 // One copy that crossed: its report id and the sections present (sealed),
 // 1-based; the others travelled as commitments.
@@ -401,17 +409,9 @@ struct Runner::State {
     const identity::CredentialRevocation compromised{cred->serial, identity::RevocationReason::kCompromised, now};
     auto list = identity::revoke(identity::PkiPaths(options.pki), cred->agency, {compromised}, {}, now);
     if (!list) return failed(list.status());
-    const std::string admin = admin_node(scenario, *directory);
-    auto admin_session = connect(admin);
-    if (!admin_session) {
-      if (admin_session.code() == Code::UNAVAILABLE) return admin_session.status();
-      return failed(admin_session.status());
-    }
-    Status reloaded = (*admin_session)->admin_reload();
-    if (reloaded.code() == Code::UNAVAILABLE) return reloaded;
-    if (!reloaded) return failed(reloaded);
-    Status dir = load_directory();
-    if (!dir) return failed(dir);
+    auto reloaded = admin_reload();
+    if (!reloaded) return reloaded.status();
+    if (!reloaded->got.empty()) return *reloaded;
     cut_off_invalid();
     auto s = connect(c.as);
     return s ? accepted() : failed(s.status());
@@ -510,8 +510,7 @@ struct Runner::State {
                             "partner broker " + theirs.broker_id + " could not subscribe: " +
                                 verdict_of(std::optional<v1::Frame>(*subscribed), timeout()).reasons.to_string());
       }
-      partners[theirs.broker_id] =
-          PartnerLink{std::move(conn).value(), p.peering_id, p.version, ours.agency, towards.topics};
+      partners[theirs.broker_id] = PartnerLink{std::move(conn).value(), p, ours.agency, towards.topics};
     }
     return Status::ok();
   }
@@ -541,8 +540,20 @@ struct Runner::State {
     PartnerLink& link = it->second;
     const std::int64_t now = now_ms() / 1000;
     auto list = identity::revoke(identity::PkiPaths(options.pki), link.our_agency, {}, {}, now,
-                                 {{link.peering_id, link.version}});
+                                 {{link.peering.peering_id, link.peering.version}});
     if (!list) return failed(list.status());
+    auto reloaded = admin_reload();
+    if (!reloaded) return reloaded.status();
+    if (!reloaded->got.empty()) return *reloaded;
+    auto closed = await(*link.conn, [](const v1::Frame& f) { return f.has_error(); });
+    partners.erase(it);
+    return verdict_of(closed, timeout());
+  }
+
+  // The admin node asks the broker to reload and the runner reloads its
+  // directory. A failed Result: unreachable; a Verdict with `got`: refused;
+  // an empty Verdict: done.
+  Result<Verdict> admin_reload() {
     const std::string admin = admin_node(scenario, *directory);
     auto admin_session = connect(admin);
     if (!admin_session) {
@@ -553,9 +564,43 @@ struct Runner::State {
     if (reloaded.code() == Code::UNAVAILABLE) return reloaded;
     if (!reloaded) return failed(reloaded);
     if (Status dir = load_directory(); !dir) return failed(dir);
-    auto closed = await(*link.conn, [](const v1::Frame& f) { return f.has_error(); });
-    partners.erase(it);
-    return verdict_of(closed, timeout());
+    return Verdict{};
+  }
+
+  // one_sided_peering: our agency alone signs the next version of the
+  // peering naming `as`, which adds `topic` to what crosses towards it, and
+  // an admin reloads; then `as` subscribes to that topic. A widening signed
+  // by one side takes no effect (PEERING_TOPIC); the link stays.
+  Result<Verdict> one_sided_peering(const Case& c) {
+    auto it = partners.find(c.as);
+    if (it == partners.end()) {
+      return failed(Status::fail(Code::NO_PEERING, "the runner holds no link as " + c.as));
+    }
+    const PartnerLink& link = it->second;
+    const federation::Peering& p = link.peering;
+    federation::PeeringDraft d;
+    d.peering_id = p.peering_id;
+    d.first_agency = p.first.agency;
+    d.first_broker = p.first.broker_id;
+    d.second_agency = p.second.agency;
+    d.second_broker = p.second.broker_id;
+    d.first_to_second = direction_message(p.first_to_second);
+    d.second_to_first = direction_message(p.second_to_first);
+    d.not_before = p.not_before;
+    d.not_after = p.not_after;
+    v1::PeeringDirection& towards = p.first.agency == link.our_agency ? d.first_to_second : d.second_to_first;
+    towards.add_topics(c.draft.topic);
+    const std::int64_t now = now_ms() / 1000;
+    const identity::PkiPaths pki(options.pki);
+    auto version = federation::create_peering_file(pki, d, now);
+    if (!version) return failed(version.status());
+    if (Status s = federation::cosign_peering_file(pki, d.peering_id, *version, link.our_agency, now); !s) {
+      return failed(s);
+    }
+    auto reloaded = admin_reload();
+    if (!reloaded) return reloaded.status();
+    if (!reloaded->got.empty()) return *reloaded;
+    return partner_subscribe(c);
   }
 
   // ---- ACK faults ------------------------------------------------------------
@@ -912,7 +957,9 @@ Result<CaseResult> Runner::run(std::size_t index) {
       verdict = c.fault == Fault::kRevokedNode ? s.connect_revoked(c) : s.connect_unknown_key(c);
       break;
     case FaultKind::kPartner:
-      verdict = c.fault == Fault::kPartnerSubscribe ? s.partner_subscribe(c) : s.revoke_peering(c);
+      verdict = c.fault == Fault::kPartnerSubscribe  ? s.partner_subscribe(c)
+                : c.fault == Fault::kOneSidedPeering ? s.one_sided_peering(c)
+                                                     : s.revoke_peering(c);
       break;
   }
   if (!verdict) return verdict.status();

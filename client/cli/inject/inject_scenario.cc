@@ -69,6 +69,9 @@ const std::vector<FaultInfo> kFaults = {
      "the sender's ACK carries a delivery receipt naming the sender but signed with another node's key"},
     {Fault::kPartnerSubscribe, "partner_subscribe", FaultKind::kPartner, "PEERING_TOPIC",
      "the partner broker `as` subscribes to `topic`, a pattern outside what its peering lets cross towards it"},
+    {Fault::kOneSidedPeering, "one_sided_peering", FaultKind::kPartner, "PEERING_TOPIC",
+     "our authority alone signs a version of the peering with `as` that adds `topic` towards it, an admin reloads, "
+     "`as` subscribes to `topic`: a widening one side signed takes no effect (changes the PKI)"},
     {Fault::kRevokedPeering, "revoked_peering", FaultKind::kPartner, "SESSION_REVOKED",
      "our authority revokes the peering with the partner broker `as`, an admin reloads: its link is closed (changes "
      "the PKI)"},
@@ -282,11 +285,12 @@ struct Parser {
       } else {
         parse_sections(*sections, where, &c.draft, problems);
       }
-    } else if (c.fault == Fault::kPartnerSubscribe) {
+    } else if (c.fault == Fault::kPartnerSubscribe || c.fault == Fault::kOneSidedPeering) {
       if (auto s = problems.string(t, "topic", where + "topic")) c.draft.topic = *s;
       if (topic == nullptr) problems.add_at_line(c.line, where + "topic (the pattern to subscribe to) is required");
       if (sections != nullptr)
-        problems.add(*sections, where + "a partner_subscribe case sends no report: drop sections");
+        problems.add(*sections,
+                     where + "a " + std::string(fault_name(c.fault)) + " case sends no report: drop sections");
     } else if (topic != nullptr || sections != nullptr) {
       problems.add(topic != nullptr ? *topic : *sections,
                    where + "a " + std::string(fault_name(c.fault)) +

@@ -51,6 +51,7 @@ enum class Fault {
   kAckReceiptOtherBroker,
   kAckSignedByOtherNode,
   kPartnerSubscribe,
+  kOneSidedPeering,
   kRevokedPeering,
 };
 
