@@ -151,10 +151,13 @@ struct Broker::Impl {
   std::optional<tearline::v1::AuditCheckpoint> our_checkpoint() const;
   // Checks a partner broker's checkpoint and records it in our audit log
   // (event peer_checkpoint: received, with its anchor line; refused, with
-  // the reasons), once per index.
+  // the reasons): at most one entry per partner per audit_checkpoint_seconds.
   void record_peer_checkpoint(const std::string& peer, const tearline::v1::AuditCheckpoint& m);
-  std::map<std::string, std::uint64_t> peer_checkpoint_seen;     // partner broker -> newest index recorded
-  std::map<std::string, std::uint64_t> peer_checkpoint_refused;  // partner broker -> last index refused
+  struct PeerCheckpoints {
+    std::uint64_t index = 0;             // the last recorded (0: none since start)
+    std::int64_t last_entry_steady = 0;  // when the last entry about it was written (0: none)
+  };
+  std::map<std::string, PeerCheckpoints> peer_checkpoints;  // by partner broker
 
   // ---- store_open.cc: the last step of create() ----
   // Locks data_dir (StoreLock), opens the store, restores what it holds.

@@ -124,11 +124,12 @@ Result<Config> parse_config(std::string_view toml_text, const std::filesystem::p
   if (const toml::array* peers = r.tables(doc, "peer", "[[peer]]")) {
     for (const auto& node : *peers) {
       const toml::table& p = *node.as_table();
-      r.refuse_unknown_keys(p, {"broker", "endpoint"}, "unknown key peer.");
+      r.refuse_unknown_keys(p, {"broker", "endpoint", "checkpoints"}, "unknown key peer.");
       PeerEndpoint e;
       Fields f{&r, p};
       f.text("broker", &e.broker);
       f.text("endpoint", &e.endpoint);
+      if (auto v = r.boolean(p, "checkpoints", "peer.checkpoints")) e.checkpoints = *v;
       if (e.broker.empty()) r.add(node, "peer.broker is required: the partner broker's node id");
       if (e.endpoint.rfind("tcp://", 0) != 0 && e.endpoint.rfind("ipc://", 0) != 0) {
         r.add(node, "peer.endpoint must be tcp://HOST:PORT or ipc://PATH (where the partner broker listens)");

@@ -107,6 +107,10 @@ struct StorageLimits {
 struct PeerEndpoint {
   std::string broker;  // its node id
   std::string endpoint;
+  // Exchange signed audit checkpoints with it (docs/federation.md, "Audit
+  // checkpoints"): only when its broker knows them (a broker from before
+  // refuses the PING that carries one, MALFORMED_FRAME).
+  bool checkpoints = false;
 };
 
 struct Config {

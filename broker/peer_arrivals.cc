@@ -25,7 +25,9 @@ void Broker::Impl::drive_peer_links() {
       refused = refused || !pool->submit(std::move(job));
       if (refused) settle_arrival(tag, PeerConnection::Settled::kRetry);
     }
-    if (auto theirs = link->take_partner_checkpoint()) record_peer_checkpoint(link->broker(), *theirs);
+    if (auto theirs = link->take_partner_checkpoint(); theirs && snap->peer(link->broker(), now_ms / 1000) != nullptr) {
+      record_peer_checkpoint(link->broker(), *theirs);
+    }
   }
 }
 

@@ -53,7 +53,7 @@ void PeerConnection::tick(const PeerLink* link, std::int64_t steady_ms) {
     } else if (state_ != State::kHello && steady_ms - pinged_ms_ >= kPingMs) {
       pinged_ms_ = steady_ms;
       v1::Frame ping = wire::make_ping(static_cast<std::uint64_t>(steady_ms));
-      if (our_checkpoint_) *ping.mutable_ping()->mutable_checkpoint() = *our_checkpoint_;
+      if (where_.checkpoints && our_checkpoint_) *ping.mutable_ping()->mutable_checkpoint() = *our_checkpoint_;
       send(ping);
     }
     return;

@@ -17,12 +17,6 @@ void link_peers(const federation::PeeringSet& set, const identity::Directory& di
   for (const auto& v : set.peerings) {
     if (!v.in_effect) continue;
     const federation::Peering& p = *v.in_effect;
-    // Versions that take no effect beside the one in effect (a widening one
-    // side signed alone, a conflicting copy): the operator is told why.
-    if (!v.why) {
-      out->peering_issues.push_back("peering " + p.peering_id + ": v" + std::to_string(p.version) +
-                                    " is in effect; the others are not: " + v.why.to_string());
-    }
     PeerLink link{p, p.first.broker_id == own_id, ""};
     if (!link.we_are_first && p.second.broker_id != own_id) continue;  // another broker's peering
     const std::string what = "peering " + p.peering_id + " v" + std::to_string(p.version);
@@ -32,6 +26,16 @@ void link_peers(const federation::PeeringSet& set, const identity::Directory& di
     const identity::Credential* peer = dir.node(link.them().broker_id);
     std::string problem;
     if (p.not_after <= now) continue;  // ended: never valid again, and overlaps nothing to come
+    // Versions beside the one in effect that take no effect because of
+    // their terms (a widening one side signed alone, a conflicting copy):
+    // the operator is told why. Revoked or superseded ones are not news.
+    for (const auto& r : v.why.reasons()) {
+      if (r.code == Code::PEERING_WIDENED || r.code == Code::DUPLICATE_OBJECT) {
+        out->peering_issues.push_back("peering " + p.peering_id + ": v" + std::to_string(p.version) +
+                                      " is in effect; another version is not: " + std::string(code_name(r.code)) +
+                                      ": " + r.message);
+      }
+    }
     if (ours != nullptr && ours->partner) {
       problem = link.us().agency +
                 ", this broker's side, is marked partner = true in trust.toml: a partner is "

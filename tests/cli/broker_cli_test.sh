@@ -73,6 +73,15 @@ for bad in 'store = "mysql"|storage.store must be "sqlite"' \
   printf '[storage]\n%s\n' "${bad%%|*}" >>"$WORK/store.toml"
   expect_startup_error "$WORK/store.toml" "INVALID_FIELD: .*${bad#*|}"
 done
+# [[peer]]: what it takes, each problem named.
+for bad in 'endpoint = "tcp://127.0.0.1:1"|peer.broker is required' \
+  'broker = "dea-broker"\nendpoint = "http://x"|peer.endpoint must be tcp://HOST:PORT or ipc://PATH' \
+  'broker = "dea-broker"\nendpoint = "tcp://127.0.0.1:1"\ncheckpoints = "yes"|peer.checkpoints' \
+  'broker = "dea-broker"\nendpoint = "tcp://127.0.0.1:1"\nkeys = 1|unknown key peer.keys'; do
+  write_config "$WORK/peer.toml" "$PKI/keys/broker.key" "$PKI/directory" "$SRC/certs/policy.toml"
+  printf "[[peer]]\n${bad%%|*}\n" >>"$WORK/peer.toml"
+  expect_startup_error "$WORK/peer.toml" "INVALID_FIELD: .*${bad#*|}"
+done
 # Broker key readable by others.
 cp "$PKI/keys/broker.key" "$WORK/open.key"
 chmod 0644 "$WORK/open.key"

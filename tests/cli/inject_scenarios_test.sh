@@ -124,7 +124,7 @@ timeout 120 "$TL" inject --pki "$B/pki" --broker "$ENDPOINT" "$SCENARIOS/boundar
 [[ $rc -eq 0 ]] || { cat "$WORK/out" "$WORK/err"; fail "boundary.toml exited $rc"; }
 [[ $(tail -1 "$WORK/out") == "10 passed, 0 failed" ]] || { cat "$WORK/out"; fail "boundary.toml: wrong summary"; }
 # The broker's log says why the one-sided v2 took no effect.
-grep -q 'event=peering_not_used reason="peering diran-dea: v1 is in effect; the others are not: PEERING_WIDENED' "$B/log" ||
+grep -q 'event=peering_not_used reason="peering diran-dea: v1 is in effect; another version is not: PEERING_WIDENED' "$B/log" ||
   { grep peering "$B/log"; fail "the broker did not say why the one-sided version took no effect"; }
 # The broker's audit log says why each section was torn off at the boundary.
 kill -TERM "$PID"

@@ -299,6 +299,7 @@ Stored check_store(const Side& side, const std::map<std::string, char>& accepted
   (void)check_stored(accepted, stored, &found);
   for (auto& v : found) violations->push_back(side.broker_id + ": " + v);
   std::vector<std::uint64_t> seqs;
+  seqs.reserve(stored.seq_of.size());
   for (const auto& [id, seq] : stored.seq_of) seqs.push_back(seq);
   std::sort(seqs.begin(), seqs.end());
   for (std::size_t i = 0; i < seqs.size(); ++i) {

@@ -22,10 +22,13 @@
 #include "audit/audit_reader.h"
 #include "base/clock.h"
 #include "base/files.h"
+#include "client/connection.h"
+#include "crypto/key_file.h"
 #include "federation/peering_files.h"
 #include "identity/pki.h"
 #include "support/e2e_helpers.h"
 #include "support/partners.h"
+#include "wire/frame.h"
 
 namespace tearline {
 namespace {
@@ -49,9 +52,9 @@ struct Federation {
   std::unique_ptr<BrokerFixture> dea;
 
   // `storage`: DIRAN's broker's, which DEA's takes too (e.g. a shorter
-  // audit_checkpoint_seconds).
-  explicit Federation(const broker::StorageLimits& storage = {}) : diran(storage) {
-    dea = std::make_unique<BrokerFixture>(diran, "dea-broker", "DEA", [this](broker::Config& c) {
+  // audit_checkpoint_seconds); `checkpoints`: DEA's [[peer]] exchanges them.
+  explicit Federation(const broker::StorageLimits& storage = {}, bool checkpoints = false) : diran(storage) {
+    dea = std::make_unique<BrokerFixture>(diran, "dea-broker", "DEA", [this, checkpoints](broker::Config& c) {
       const identity::PkiPaths& pki = diran.pki();
       federation::PeeringDraft d;
       d.peering_id = "diran-dea";
@@ -75,7 +78,7 @@ struct Federation {
       testing::set_partner_agencies(dea_directory / "trust.toml", {"DIRAN"});
       testing::set_partner_agencies(pki.trust_store(), {"DEA"});
       c.directory = dea_directory;
-      c.peers = {broker::PeerEndpoint{"tearline-broker", diran.endpoint()}};
+      c.peers = {broker::PeerEndpoint{"tearline-broker", diran.endpoint(), checkpoints}};
     });
   }
 
@@ -518,7 +521,7 @@ TEST_CASE(
     "[e2e][federation]") {
   broker::StorageLimits storage;
   storage.audit_checkpoint_seconds = 1;
-  Federation f(storage);
+  Federation f(storage, true);
   auto hq = testing::must_connect(f.diran, kHq);
   auto analyst = f.subscribed_analyst();
   f.wait_for_link(*hq, *analyst);
@@ -565,6 +568,55 @@ TEST_CASE(
       CHECK_FALSE(check->truncated);
     }
   }
+}
+
+TEST_CASE(
+    "federation: audit checkpoints are exchanged only where the receiving side's [[peer]] asks, and never "
+    "with a node",
+    "[e2e][federation]") {
+  broker::StorageLimits storage;
+  storage.audit_checkpoint_seconds = 1;
+  Federation f(storage);  // checkpoints = false: a partner broker from before would refuse them
+  auto hq = testing::must_connect(f.diran, kHq);
+  auto analyst = f.subscribed_analyst();
+  f.wait_for_link(*hq, *analyst);
+  // A node's PING with a checkpoint (its own "signature"): ignored, and the
+  // PONG carries none of the broker's.
+  auto keys = crypto::read_node_keys(f.diran.pki().node_key(kHq));
+  REQUIRE(keys);
+  auto broker_key = client::read_broker_key(f.diran.pki().broker_public());
+  REQUIRE(broker_key);
+  client::ConnectionOptions options;
+  options.endpoint = f.diran.endpoint();
+  options.node_id = kHq;
+  options.connect_timeout_ms = kWaitMs;
+  auto conn = client::Connection::open(options, *broker_key, keys->transport);
+  REQUIRE(conn);
+  REQUIRE((*conn)->hello());
+  v1::Frame ping = wire::make_ping(7);
+  v1::AuditCheckpoint* c = ping.mutable_ping()->mutable_checkpoint();
+  c->set_broker_id(kHq);
+  c->set_index(1);
+  c->set_hash(std::string(32, 'h'));
+  c->set_signature(std::string(64, 's'));
+  REQUIRE((*conn)->send(ping));
+  std::optional<v1::Frame> pong;
+  for (int i = 0; i < 50 && !pong; ++i) {
+    auto event = (*conn)->next_event(100);
+    if (event && event->is_ok() && event->value().has_pong()) pong = event->value();
+  }
+  REQUIRE(pong);
+  CHECK(pong->pong().nonce() == 7);
+  CHECK_FALSE(pong->pong().has_checkpoint());
+  // Past a PING of DEA's link (every 5 s) and several checkpoints of each
+  // broker: neither recorded the other's, as DEA's [[peer]] did not ask.
+  std::this_thread::sleep_for(std::chrono::milliseconds(6000));
+  analyst.reset();
+  hq.reset();
+  f.dea->stop();
+  f.diran.stop();
+  CHECK(peer_checkpoints(f.diran.database()).empty());
+  CHECK(peer_checkpoints(f.dea->database()).empty());
 }
 
 }  // namespace tearline

@@ -447,6 +447,7 @@ class Demo {
       case demo::Topology::kPeered:
       case demo::Topology::kTriangle: {
         std::vector<std::string> each;
+        each.reserve(static_cast<std::size_t>(world_->brokers()));
         for (int i = 0; i < world_->brokers(); ++i) {
           each.push_back(world_->broker(i).agency + "'s " + world_->broker(i).id + " (" + world_->endpoint_of(i) + ")");
         }

@@ -325,6 +325,7 @@ Status World::share_revocations() {
 
 Status World::reload_other_brokers() {
   std::vector<std::size_t> reloads;  // each broker's event=reloaded lines so far
+  reloads.reserve(brokers_.size());
   for (std::size_t i = 0; i < brokers_.size(); ++i) {
     reloads.push_back(lines_with(broker_log(static_cast<int>(i)), "event=reloaded").size());
   }
