@@ -191,6 +191,7 @@ struct Broker::Impl {
   void note_outcome(Session& s, const Status& status);
   void error(Session& s, Code code, const std::string& message, std::uint64_t request_id = 0);
   void reject(Session& s, std::uint64_t request_id, const Status& status);
+  void reject_subscribe(Session& s, std::uint64_t request_id, const Status& problems);
   void reject_publish(const Refusal& r);
 
   // ---- session_churn.cc: the session bound, BYE, dropped connections, refusals ----

@@ -194,6 +194,17 @@ void Broker::Impl::attach(Session& s) {
   log->info("event=session_attached node={} resume_after={} streams={}", s.node_id, s.delivered, s.streams.size());
 }
 
+// A partner broker's refused SUBSCRIBE is also audited and logged: a
+// partner asking for what its peering does not carry is news for the
+// operator (a node's refusal is its own mistake, answered and counted).
+void Broker::Impl::reject_subscribe(Session& s, std::uint64_t request_id, const Status& problems) {
+  if (trust.current()->is_partner_node(s.node_id)) {
+    log->warn("event=peer_subscribe_refused peer={} reasons=\"{}\"", s.node_id, problems.to_string());
+    audit_event("subscribe", s.node_id, "", "refused", problems.to_string());
+  }
+  reject(s, request_id, problems);
+}
+
 void Broker::Impl::on_subscribe(Session& s, const v1::Subscribe& sub) {
   Status problems = check_patterns(sub.patterns(), true, s.node_id);
   if (sub.session_only()) {
@@ -211,7 +222,7 @@ void Broker::Impl::on_subscribe(Session& s, const v1::Subscribe& sub) {
                    "at most " + std::to_string(config.limits.max_subscriptions) + " session patterns");
     }
     if (!problems) {
-      reject(s, sub.request_id(), problems);
+      reject_subscribe(s, sub.request_id(), problems);
       return;
     }
     s.session_patterns = std::move(patterns);
@@ -234,7 +245,7 @@ void Broker::Impl::on_subscribe(Session& s, const v1::Subscribe& sub) {
                  "at most " + std::to_string(config.limits.max_subscriptions) + " patterns per node");
   }
   if (!problems) {
-    reject(s, sub.request_id(), problems);
+    reject_subscribe(s, sub.request_id(), problems);
     return;
   }
   if (patterns.size() != before) {

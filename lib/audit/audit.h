@@ -29,9 +29,9 @@ inline constexpr std::string_view kEntryTag = "tearline/v1/audit-entry";
 
 // Every event and decision the broker writes (broker/*.cc); `tearline audit
 // show --event/--decision` accept these only.
-inline constexpr std::array<std::string_view, 14> kEvents = {
-    "broker",  "clock",   "connection", "crossing", "delivery", "heads",   "peer_checkpoint",
-    "publish", "receipt", "reload",     "routing",  "session",  "storage", "withheld"};
+inline constexpr std::array<std::string_view, 15> kEvents = {
+    "broker",  "clock",  "connection", "crossing", "delivery", "heads",     "peer_checkpoint", "publish",
+    "receipt", "reload", "routing",    "session",  "storage",  "subscribe", "withheld"};
 inline constexpr std::array<std::string_view, 18> kDecisions = {
     "accepted", "admitted", "closed",  "covered",  "damaged", "delivered", "duplicate", "failed", "lost",
     "ok",       "received", "refused", "rejected", "routed",  "stepped",   "stopped",   "taken",  "withheld"};

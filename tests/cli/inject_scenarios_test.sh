@@ -134,6 +134,8 @@ PID=
 grep -q "dea-broker withheld section 1: ABOVE_PEERING_CEILING" "$WORK/out" || { cat "$WORK/out"; fail "no ABOVE_PEERING_CEILING in the audit"; }
 grep -q "dea-broker withheld section 1: COUNTRY_NOT_RELEASABLE: not releasable to USA, which peering diran-dea v1 requires towards DEA" \
   "$WORK/out" || { cat "$WORK/out"; fail "no COUNTRY_NOT_RELEASABLE towards DEA in the audit"; }
+grep -q "subscribe  *refused.*PEERING_TOPIC: pattern unit.> is not within the topics peering diran-dea" "$WORK/out" ||
+  { cat "$WORK/out"; fail "the partner's refused SUBSCRIBE is not in the audit log"; }
 grep -q "SESSION_REVOKED: FOREIGN_NODE: dea-broker belongs to partner agency DEA" "$WORK/out" ||
   { cat "$WORK/out"; fail "the revoked peering's link was not closed in the audit"; }
 echo "inject_scenarios: all checks passed"
