@@ -619,4 +619,163 @@ TEST_CASE(
   CHECK(peer_checkpoints(f.dea->database()).empty());
 }
 
+namespace {
+
+// Three agencies' brokers in a triangle, every direction with transit:
+// DIRAN's, DEA's and FGR's, each pair peered (intel.finance.> up to
+// SECRET, releasable to the receiving agency), each broker pulling from
+// both others. A report may then reach a broker by two ways and would go
+// round if nothing stopped it.
+struct Triangle {
+  BrokerFixture diran;
+  std::filesystem::path dea_directory = diran.root() / "dea-view";
+  std::filesystem::path fgr_directory = diran.root() / "fgr-view";
+  std::unique_ptr<BrokerFixture> dea, fgr;
+
+  static federation::PeeringDraft draft(const std::string& id, const std::string& a, const std::string& a_broker,
+                                        const std::string& a_country, const std::string& b, const std::string& b_broker,
+                                        const std::string& b_country) {
+    federation::PeeringDraft d;
+    d.peering_id = id;
+    d.first_agency = a;
+    d.first_broker = a_broker;
+    d.second_agency = b;
+    d.second_broker = b_broker;
+    for (auto [way, country] : {std::pair{&d.first_to_second, b_country}, std::pair{&d.second_to_first, a_country}}) {
+      way->add_topics("intel.finance.>");
+      way->set_ceiling(v1::SECRET);
+      way->add_releasable_to(country);
+      way->set_transit(true);
+    }
+    return d;
+  }
+
+  Triangle() {
+    const identity::PkiPaths& pki = diran.pki();
+    dea = std::make_unique<BrokerFixture>(diran, "dea-broker", "DEA", [&](broker::Config& c) {
+      Chain::sign(pki, draft("diran-dea", "DIRAN", "tearline-broker", "COL", "DEA", "dea-broker", "USA"));
+      Chain::view(pki.directory(), dea_directory, {"DIRAN", "FGR"});
+      c.directory = dea_directory;
+      c.peers = {broker::PeerEndpoint{"tearline-broker", diran.endpoint()}};
+    });
+    fgr = std::make_unique<BrokerFixture>(diran, "fgr-broker", "FGR", [&](broker::Config& c) {
+      Chain::sign(pki, draft("dea-fgr", "DEA", "dea-broker", "USA", "FGR", "fgr-broker", "MEX"));
+      Chain::sign(pki, draft("diran-fgr", "DIRAN", "tearline-broker", "COL", "FGR", "fgr-broker", "MEX"));
+      Chain::view(pki.directory(), fgr_directory, {"DIRAN", "DEA"});
+      c.directory = fgr_directory;
+      c.peers = {broker::PeerEndpoint{"tearline-broker", diran.endpoint()},
+                 broker::PeerEndpoint{"dea-broker", dea->endpoint()}};
+    });
+    Chain::view(pki.directory(), dea_directory, {"DIRAN", "FGR"});
+    dea->set_peers({broker::PeerEndpoint{"tearline-broker", diran.endpoint()},
+                    broker::PeerEndpoint{"fgr-broker", fgr->endpoint()}});
+    testing::set_partner_agencies(pki.trust_store(), {"DEA", "FGR"});
+    diran.set_peers(
+        {broker::PeerEndpoint{"dea-broker", dea->endpoint()}, broker::PeerEndpoint{"fgr-broker", fgr->endpoint()}});
+  }
+};
+
+// The decisions of the "crossing" entries about `report_hex`.
+Strings crossing_decisions(const std::filesystem::path& database, const std::string& report_hex) {
+  auto entries = audit::read_entries(database);
+  REQUIRE(entries);
+  Strings out;
+  for (const auto& e : *entries) {
+    if (e.event == "crossing" && e.report == report_hex) out.push_back(e.decision);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// Whether the log withheld `report_hex` from `broker` for coming back to its agency.
+bool kept_from_going_back(const std::filesystem::path& database, const std::string& report_hex,
+                          const std::string& broker) {
+  auto entries = audit::read_entries(database);
+  REQUIRE(entries);
+  return std::any_of(entries->begin(), entries->end(), [&](const audit::AuditEntry& e) {
+    return e.report == report_hex &&
+           e.detail.find(broker + " withheld all sections: CROSSING_LOOP") != std::string::npos;
+  });
+}
+
+}  // namespace
+
+TEST_CASE("federation: a triangle of three brokers with transit everywhere: each copy taken once, none goes round",
+          "[e2e][federation]") {
+  Triangle t;
+  auto connect_at = [](const BrokerFixture& at, const std::filesystem::path& directory, const std::string& id) {
+    client::SessionOptions o = at.options(id);
+    o.directory = directory;
+    auto s = client::Session::connect(o);
+    INFO(id << ": " << s.status().to_string());
+    REQUIRE(s);
+    auto session = std::move(s).value();
+    REQUIRE(session->subscribe({"intel.finance.>"}));
+    return session;
+  };
+  auto liaison = connect_at(*t.fgr, t.fgr_directory, "fgr-liaison");
+  auto analyst = connect_at(*t.dea, t.dea_directory, kAnalyst);
+  auto hq = testing::must_connect(t.diran, kHq);
+  // Every link up: a sentinel of DIRAN's reaches DEA's analyst and FGR's liaison.
+  for (int i = 0;; ++i) {
+    auto sent = hq->publish(testing::draft("intel.finance.sentinel", {{testing::kEveryone, "sentinel"}}));
+    REQUIRE(sent);
+    REQUIRE(sent->accepted);
+    auto a = analyst->receive(500);
+    auto l = liaison->receive(500);
+    if (a && l) break;
+    REQUIRE(i < 40);
+  }
+  while (analyst->receive(300) || liaison->receive(300)) {
+  }
+
+  auto sent = hq->publish(testing::draft("intel.finance.cartel", {{testing::kEveryone, "the accountant's bank"}}));
+  REQUIRE(sent);
+  REQUIRE(sent->accepted);
+  const std::string id = to_hex(sent->report_id);
+  // DEA's and FGR's brokers each take it once, straight from DIRAN's or in
+  // transit through the third, whichever came first.
+  auto taken = [&](const BrokerFixture& b) {
+    const Strings d = crossing_decisions(b.database(), id);
+    return std::find(d.begin(), d.end(), "taken") != d.end();
+  };
+  bool both = false;
+  for (int i = 0; i < 100 && !both; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    both = taken(*t.dea) && taken(*t.fgr);
+  }
+  CHECK(both);
+  // Each node got it once.
+  for (client::Session* reader : {analyst.get(), liaison.get()}) {
+    INFO(reader->node_id());
+    int copies = 0;
+    while (auto r = reader->receive(1000)) {
+      if (r->report_id_hex != id) continue;
+      ++copies;
+      CHECK(r->verification);
+      REQUIRE_FALSE(r->path.empty());
+      CHECK(r->path.front().broker_id == "tearline-broker");
+    }
+    CHECK(copies == 1);
+  }
+  liaison.reset();
+  analyst.reset();
+  hq.reset();
+  t.fgr->stop();
+  t.dea->stop();
+  t.diran.stop();
+  // A copy that came the other way too was a duplicate: one taken, at most
+  // one more, none refused.
+  for (const BrokerFixture* b : {t.dea.get(), t.fgr.get()}) {
+    const Strings d = crossing_decisions(b->database(), id);
+    INFO(d.size() << " crossing entries");
+    CHECK((d == Strings{"taken"} || d == Strings{"duplicate", "taken"}));
+  }
+  // Nothing went round: DEA's and FGR's brokers kept it from DIRAN's
+  // (CROSSING_LOOP at the sender), and DIRAN's took no copy of its own report.
+  CHECK(kept_from_going_back(t.dea->database(), id, "tearline-broker"));
+  CHECK(kept_from_going_back(t.fgr->database(), id, "tearline-broker"));
+  CHECK(crossing_decisions(t.diran.database(), id).empty());
+}
+
 }  // namespace tearline

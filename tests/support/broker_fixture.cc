@@ -73,6 +73,11 @@ BrokerFixture::BrokerFixture(BrokerFixture& first, const std::string& broker_id,
 
 BrokerFixture::~BrokerFixture() { stop(); }
 
+void BrokerFixture::set_peers(std::vector<broker::PeerEndpoint> peers) {
+  config_.peers = std::move(peers);
+  if (running()) restart();
+}
+
 void BrokerFixture::start() {
   if (broker_) return;
   broker::Config config = config_;

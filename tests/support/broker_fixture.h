@@ -21,6 +21,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "base/result.h"
 #include "broker/broker.h"
@@ -78,6 +79,9 @@ class BrokerFixture {
     start();
   }
   bool running() const { return broker_ != nullptr; }
+  // The partner brokers it pulls from ([[peer]]); a running broker restarts
+  // to take them (same endpoint, same data).
+  void set_peers(std::vector<broker::PeerEndpoint> peers);
 
   // Session options for `node` with its key file from this PKI.
   client::SessionOptions options(const std::string& node) const;
