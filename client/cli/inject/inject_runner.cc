@@ -10,13 +10,13 @@
 
 #include "base/clock.h"
 #include "cli/inject/inject_faults.h"
+#include "cli/inject/inject_partners.h"
+#include "cli/inject/inject_verdict.h"
 #include "cli/node/report_spec.h"
 #include "client/connection.h"
 #include "client/session_internal.h"
 #include "crypto/key_file.h"
-#include "federation/peering_files.h"
 #include "identity/pki.h"
-#include "policy/topic.h"
 #include "receipt/delivery.h"
 #include "report/verify.h"
 #include "wire/frame.h"
@@ -27,21 +27,9 @@ namespace v1 = tearline::v1;
 namespace {
 
 constexpr std::int64_t kTenMinutesMs = std::int64_t{10} * 60 * 1000;
-constexpr std::string_view kClientName = "tearline-inject";
 constexpr int kCutOffWaitMs = 100;  // a revoked node's session, read after the sentinel
 
 std::int64_t now_ms() { return SystemClock::instance().now_ms(); }
-
-std::int64_t steady_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
-}
-
-std::string numbers(const std::vector<std::uint32_t>& list) {
-  std::string out = "[";
-  for (std::size_t i = 0; i < list.size(); ++i) out += (i == 0 ? "" : ", ") + std::to_string(list[i]);
-  return out + "]";
-}
 
 // What a case sent: later cases cite or re-send it, and deliveries are
 // recognized by its report id.
@@ -53,30 +41,10 @@ struct Sent {
   std::vector<std::string> texts;
 };
 
-struct Verdict {
-  std::string got;
-  Status reasons;
-};
-
-Verdict accepted() { return {std::string(kExpectAccepted), Status::ok()}; }
-Verdict failed(const Status& status) { return {std::string(code_name(status.code())), status}; }
-
 Verdict verdict_of(const Result<client::PublishOutcome>& outcome) {
   if (!outcome) return failed(outcome.status());
   if (outcome->accepted) return accepted();
   return failed(outcome->status);
-}
-
-Verdict verdict_of(const std::optional<v1::Frame>& answer, int timeout_ms) {
-  if (!answer) {
-    return failed(Status::fail(Code::UNAVAILABLE, "no answer within " + std::to_string(timeout_ms) + " ms"));
-  }
-  if (answer->has_error()) {
-    return {std::string(code_name(static_cast<Code>(answer->error().code()))), wire::status_of(answer->error())};
-  }
-  if (answer->has_rejected()) return failed(wire::status_of(answer->rejected()));
-  if (answer->has_accepted()) return accepted();
-  return {"(" + std::string(wire::frame_type_name(*answer)) + ")", Status::ok()};
 }
 
 // "'cucuta-seizure': opened [1, 2], withheld [3]".
@@ -96,47 +64,6 @@ std::string describe(const client::Received& r, const std::map<std::string, std:
   return out + parts;
 }
 
-// A session the runner holds as a partner agency's boundary broker, named
-// by a peering in effect, subscribed for this session only to the topics
-// that cross towards it: what it receives is what crosses.
-struct PartnerLink {
-  std::unique_ptr<client::Connection> conn;
-  federation::Peering peering;  // the version in effect when linked
-  std::string our_agency;       // the other party: ours, which may revoke or narrow the peering
-  std::vector<std::string> topics;
-};
-
-v1::PeeringDirection direction_message(const federation::PeeringDirection& d) {
-  v1::PeeringDirection m;
-  for (const auto& t : d.topics) m.add_topics(t);
-  m.set_ceiling(d.ceiling);
-  for (const auto& c : d.releasable_to) m.add_releasable_to(c);
-  m.set_transit(d.transit);
-  return m;
-}
-
-// One copy that crossed: its report id and the sections present (sealed),
-// 1-based; the others travelled as commitments.
-struct Crossed {
-  std::string report_id_hex;
-  std::vector<std::uint32_t> present;
-  Status parsed;
-};
-
-Crossed crossed_of(const v1::Deliver& d) {
-  Crossed out;
-  auto parsed = report::parse_report_structure(as_bytes(d.report()));
-  if (!parsed) {
-    out.parsed = parsed.status();
-    return out;
-  }
-  out.report_id_hex = parsed->report_id_hex();
-  for (std::size_t i = 0; i < parsed->sections.size(); ++i) {
-    if (parsed->sections[i].present) out.present.push_back(static_cast<std::uint32_t>(i + 1));
-  }
-  return out;
-}
-
 }  // namespace
 
 struct Runner::State {
@@ -146,9 +73,7 @@ struct Runner::State {
   std::map<std::string, std::unique_ptr<client::Session>> held;  // by node, subscribed to ">"
   // Held sessions of nodes no longer valid (revoked): they must receive nothing more.
   std::map<std::string, std::unique_ptr<client::Session>> cut_off;
-  std::map<std::string, PartnerLink> partners;  // by partner broker id
-  std::map<std::string, std::string> unlinked;  // partner broker id -> why the runner holds no link as it
-  std::uint64_t pings = 0;
+  PartnerLinks partners{options, scenario};   // as partner agencies' boundary brokers
   std::vector<std::string> pending_problems;  // found while sending, reported with the deliveries
   std::map<std::string, crypto::NodeSecrets> keys;
   std::map<std::string, std::uint64_t> last_used, last_accepted;  // sequences, per originator
@@ -417,139 +342,6 @@ struct Runner::State {
     return s ? accepted() : failed(s.status());
   }
 
-  // ---- partner brokers (docs/federation.md) ---------------------------------------
-
-  bool is_partner_agency(const std::string& agency) const {
-    const identity::Authority* a = directory->trust().authority(agency);
-    return a != nullptr && a->partner;
-  }
-
-  // A raw session as partner broker `broker`, with its keys from the PKI
-  // (PKI/keys/brokers/<id>.key), HELLO done. A failed Result: unreachable;
-  // a refusal is put in `refused`.
-  Result<std::unique_ptr<client::Connection>> partner_connection(const std::string& broker,
-                                                                 std::optional<Verdict>* refused) const {
-    auto broker_keys = crypto::read_broker_keys(identity::PkiPaths(options.pki).other_broker_key(broker));
-    if (!broker_keys) {
-      *refused = failed(broker_keys.status());
-      return std::unique_ptr<client::Connection>();
-    }
-    auto broker_key = client::read_broker_key(options.directory_path() / "broker.pub");
-    if (!broker_key) return broker_key.status();
-    client::ConnectionOptions o;
-    o.endpoint = options.broker;
-    o.client_name = std::string(kClientName);
-    o.node_id = broker;
-    o.connect_timeout_ms = timeout();
-    o.send_timeout_ms = timeout();
-    auto conn = client::Connection::open(o, *broker_key, broker_keys->transport);
-    if (!conn) return conn.status();
-    if (Status hello = (*conn)->hello(); !hello) {
-      if (hello.code() == Code::UNAVAILABLE) return hello;
-      if (hello.code() == Code::HANDSHAKE_REFUSED) {
-        hello.add(Code::FOREIGN_NODE, broker +
-                                          " is a broker of a partner agency: the broker admits it only while a "
-                                          "peering in effect names it (docs/federation.md)");
-      }
-      *refused = failed(hello);
-      return std::unique_ptr<client::Connection>();
-    }
-    return std::move(conn).value();
-  }
-
-  // A link as each partner broker that a peering in effect now names, whose
-  // key file the PKI holds, subscribed to what crosses towards it.
-  Status open_partner_links() {
-    const std::int64_t now = now_ms() / 1000;
-    auto broker_key = client::read_broker_key(options.directory_path() / "broker.pub");
-    if (!broker_key) return broker_key.status();
-    const identity::Credential* under_test = directory->node_by_transport_key(*broker_key);
-    const identity::Credential* sentinel_from = directory->node(scenario.sentinel_from);
-    const federation::PeeringSet set = federation::load_peerings(options.directory_path(), *directory);
-    for (const auto& verdict : set.peerings) {
-      if (!verdict.in_effect || !verdict.in_effect->valid_at(now)) continue;
-      const federation::Peering& p = *verdict.in_effect;
-      const bool first_is_partner = is_partner_agency(p.first.agency);
-      if (first_is_partner == is_partner_agency(p.second.agency)) continue;  // not between us and a partner
-      const federation::PeeringParty& theirs = first_is_partner ? p.first : p.second;
-      const federation::PeeringParty& ours = first_is_partner ? p.second : p.first;
-      const federation::PeeringDirection& towards = first_is_partner ? p.second_to_first : p.first_to_second;
-      std::error_code ec;
-      if (towards.topics.empty() ||
-          !std::filesystem::exists(identity::PkiPaths(options.pki).other_broker_key(theirs.broker_id), ec)) {
-        unlinked[theirs.broker_id] = "no topic crosses towards it, or its key file is not in the PKI";
-        continue;
-      }
-      // Each link is read up to the sentinel, which must cross it.
-      if (under_test == nullptr || under_test->node_id != ours.broker_id) {
-        unlinked[theirs.broker_id] = "peering " + p.peering_id + " names " + ours.broker_id +
-                                     ", not the broker under test (the one of directory/broker.pub)";
-        continue;
-      }
-      const bool sentinel_crosses =
-          sentinel_from != nullptr && sentinel_from->agency == ours.agency &&
-          std::any_of(towards.topics.begin(), towards.topics.end(),
-                      [&](const std::string& t) { return policy::topic_matches(t, scenario.sentinel_topic); });
-      if (!sentinel_crosses) {
-        unlinked[theirs.broker_id] = "the sentinel (" + scenario.sentinel_from + " on " + scenario.sentinel_topic +
-                                     ") would not cross peering " + p.peering_id + ": set sentinel_from and " +
-                                     "sentinel_topic to a node of " + ours.agency + " and a topic it carries";
-        continue;
-      }
-      std::optional<Verdict> refused;
-      auto conn = partner_connection(theirs.broker_id, &refused);
-      if (!conn) return conn.status();
-      if (refused)
-        return Status::fail(Code::UNAVAILABLE,
-                            "cannot link as partner broker " + theirs.broker_id + ": " + refused->reasons.to_string());
-      auto subscribed =
-          (*conn)->request(wire::make_subscribe((*conn)->next_request_id(), towards.topics, true), timeout());
-      if (!subscribed) return subscribed.status();
-      if (!subscribed->has_accepted()) {
-        return Status::fail(Code::UNAVAILABLE,
-                            "partner broker " + theirs.broker_id + " could not subscribe: " +
-                                verdict_of(std::optional<v1::Frame>(*subscribed), timeout()).reasons.to_string());
-      }
-      partners[theirs.broker_id] = PartnerLink{std::move(conn).value(), p, ours.agency, towards.topics};
-    }
-    return Status::ok();
-  }
-
-  // partner_subscribe: a fresh session as the partner broker subscribes to the case's pattern.
-  Result<Verdict> partner_subscribe(const Case& c) {
-    std::optional<Verdict> refused;
-    auto conn = partner_connection(c.as, &refused);
-    if (!conn) return conn.status();
-    if (refused) return *refused;
-    auto answer = (*conn)->request(wire::make_subscribe((*conn)->next_request_id(), {c.draft.topic}, true), timeout());
-    if (!answer) return answer.status();
-    (void)(*conn)->send(wire::make_bye("inject: partner_subscribe done"));  // the session ends now, not at its timeout
-    return verdict_of(std::optional<v1::Frame>(*answer), timeout());
-  }
-
-  // revoked_peering: our agency's authority revokes the version in effect of
-  // the peering naming `as`, an admin reloads the broker; the verdict is how
-  // the broker then closed the runner's link as `as`.
-  Result<Verdict> revoke_peering(const Case& c) {
-    auto it = partners.find(c.as);
-    if (it == partners.end()) {
-      return failed(Status::fail(Code::NO_PEERING, "the runner holds no link as " + c.as +
-                                                       ": no peering in effect names it, or its key file is not in "
-                                                       "the PKI"));
-    }
-    PartnerLink& link = it->second;
-    const std::int64_t now = now_ms() / 1000;
-    auto list = identity::revoke(identity::PkiPaths(options.pki), link.our_agency, {}, {}, now,
-                                 {{link.peering.peering_id, link.peering.version}});
-    if (!list) return failed(list.status());
-    auto reloaded = admin_reload();
-    if (!reloaded) return reloaded.status();
-    if (!reloaded->got.empty()) return *reloaded;
-    auto closed = await(*link.conn, [](const v1::Frame& f) { return f.has_error(); });
-    partners.erase(it);
-    return verdict_of(closed, timeout());
-  }
-
   // The admin node asks the broker to reload and the runner reloads its
   // directory. A failed Result: unreachable; a Verdict with `got`: refused;
   // an empty Verdict: done.
@@ -565,42 +357,6 @@ struct Runner::State {
     if (!reloaded) return failed(reloaded);
     if (Status dir = load_directory(); !dir) return failed(dir);
     return Verdict{};
-  }
-
-  // one_sided_peering: our agency alone signs the next version of the
-  // peering naming `as`, which adds `topic` to what crosses towards it, and
-  // an admin reloads; then `as` subscribes to that topic. A widening signed
-  // by one side takes no effect (PEERING_TOPIC); the link stays.
-  Result<Verdict> one_sided_peering(const Case& c) {
-    auto it = partners.find(c.as);
-    if (it == partners.end()) {
-      return failed(Status::fail(Code::NO_PEERING, "the runner holds no link as " + c.as));
-    }
-    const PartnerLink& link = it->second;
-    const federation::Peering& p = link.peering;
-    federation::PeeringDraft d;
-    d.peering_id = p.peering_id;
-    d.first_agency = p.first.agency;
-    d.first_broker = p.first.broker_id;
-    d.second_agency = p.second.agency;
-    d.second_broker = p.second.broker_id;
-    d.first_to_second = direction_message(p.first_to_second);
-    d.second_to_first = direction_message(p.second_to_first);
-    d.not_before = p.not_before;
-    d.not_after = p.not_after;
-    v1::PeeringDirection& towards = p.first.agency == link.our_agency ? d.first_to_second : d.second_to_first;
-    towards.add_topics(c.draft.topic);
-    const std::int64_t now = now_ms() / 1000;
-    const identity::PkiPaths pki(options.pki);
-    auto version = federation::create_peering_file(pki, d, now);
-    if (!version) return failed(version.status());
-    if (Status s = federation::cosign_peering_file(pki, d.peering_id, *version, link.our_agency, now); !s) {
-      return failed(s);
-    }
-    auto reloaded = admin_reload();
-    if (!reloaded) return reloaded.status();
-    if (!reloaded->got.empty()) return *reloaded;
-    return partner_subscribe(c);
   }
 
   // ---- ACK faults ------------------------------------------------------------
@@ -706,7 +462,7 @@ struct Runner::State {
 
   struct Deliveries {
     std::map<std::string, std::vector<client::Received>> by_node;
-    std::map<std::string, std::vector<Crossed>> crossed;  // by partner broker
+    std::map<std::string, std::vector<Crossed>> crossed;  // by partner broker (PartnerLinks::collect)
     std::vector<std::string> problems;                    // the runner could not tell what was delivered
     Status sentinel;                                      // the sentinel's rejection, if it was rejected
   };
@@ -751,7 +507,7 @@ struct Runner::State {
     last_accepted[scenario.sentinel_from] = draft.sequence;
     // A raw link sends nothing by itself: a PING keeps the broker from
     // timing it out between cases (session_timeout_ms).
-    for (auto& [broker, link] : partners) (void)link.conn->try_send(wire::make_ping(++pings));
+    partners.ping();
     for (auto& [node, session] : held) {
       auto& got = out.by_node[node];
       const std::int64_t deadline = steady_ms() + timeout();
@@ -766,42 +522,7 @@ struct Runner::State {
         got.push_back(std::move(*r));
       }
     }
-    for (auto it = partners.begin(); it != partners.end();) {
-      const std::string& broker = it->first;
-      auto& got = out.crossed[broker];
-      const std::int64_t deadline = steady_ms() + timeout();
-      bool closed = false;
-      for (bool done = false; !done && !closed;) {
-        const std::int64_t left = deadline - steady_ms();
-        auto event = left > 0 ? it->second.conn->next_event(static_cast<int>(left)) : std::nullopt;
-        if (!event) {
-          out.problems.push_back(broker + " (partner broker): the sentinel did not cross within " +
-                                 std::to_string(timeout()) + " ms");
-          break;
-        }
-        if (!event->is_ok()) {
-          out.problems.push_back(broker + " (partner broker): " + event->status().to_string());
-          continue;
-        }
-        const v1::Frame& f = event->value();
-        if (f.has_error()) {  // the broker closed the link: say why, and read it no more
-          out.problems.push_back(
-              broker + " (partner broker): the broker closed its link: " + wire::status_of(f.error()).to_string());
-          closed = true;
-          continue;
-        }
-        if (!f.has_deliver()) continue;  // PONG
-        Crossed c = crossed_of(f.deliver());
-        done = c.report_id_hex == sentinel;
-        if (!done) got.push_back(std::move(c));
-      }
-      if (closed) {
-        unlinked[broker] = "the broker closed its link";
-        it = partners.erase(it);
-      } else {
-        ++it;
-      }
-    }
+    partners.collect(sentinel, &out.crossed, &out.problems);
     // Every entitled session has the sentinel: whatever the broker sent a
     // revoked node's session alongside it has had time to arrive too.
     for (auto& [node, session] : cut_off) {
@@ -863,44 +584,8 @@ struct Runner::State {
                            " opened, but the node holds no session (its credential is not valid now)");
       }
     }
-    compare_crossings(c, report, d, &problems);
+    partners.compare(c, report != nullptr ? &report->report_id_hex : nullptr, d.crossed, names, &problems);
     return problems;
-  }
-
-  // What crossed to each partner broker against [case.cross].
-  void compare_crossings(const Case& c, const Sent* report, const Deliveries& d,
-                         std::vector<std::string>* problems) const {
-    for (const auto& [broker, got] : d.crossed) {
-      auto it = c.cross.find(broker);
-      const std::vector<std::uint32_t> want = it == c.cross.end() ? std::vector<std::uint32_t>{} : it->second;
-      const std::string who = broker + " (partner broker)";
-      auto describe_crossed = [&](const Crossed& x) {
-        if (!x.parsed) return "a copy that does not parse (" + x.parsed.to_string() + ")";
-        auto name = names.find(x.report_id_hex);
-        return (name != names.end() ? "'" + name->second + "'" : "report " + x.report_id_hex.substr(0, 8)) +
-               " with sections " + numbers(x.present) + " crossing";
-      };
-      if (want.empty()) {
-        for (const auto& x : got) problems->push_back(who + ": expected nothing to cross, got " + describe_crossed(x));
-        continue;
-      }
-      const std::string expected = who + ": expected '" + c.name + "' with sections " + numbers(want) + " crossing";
-      if (got.size() != 1 || report == nullptr || got[0].report_id_hex != report->report_id_hex ||
-          got[0].present != want) {
-        std::string seen;
-        for (const auto& x : got) seen += (seen.empty() ? "" : "; ") + describe_crossed(x);
-        problems->push_back(expected + ", got " + (seen.empty() ? "nothing" : seen));
-      }
-    }
-    for (const auto& [broker, want] : c.cross) {
-      if (!want.empty() && partners.count(broker) == 0) {
-        auto why = unlinked.find(broker);
-        problems->push_back(
-            broker + " (partner broker): expected sections " + numbers(want) +
-            " crossing, but the runner holds no link as it (" +
-            (why != unlinked.end() ? why->second : std::string("no peering in effect names it as a partner")) + ")");
-      }
-    }
   }
 };
 
@@ -915,14 +600,14 @@ Status Runner::start() {
   for (const identity::Credential* c : s.directory->nodes()) {
     if (c->has_role(identity::kBrokerRole)) continue;  // the broker's own credential: no node, no key file here
     if (!s.directory->check_node(c->node_id, now_ms() / 1000)) continue;
-    if (s.is_partner_agency(c->agency)) continue;  // served by its own agency's broker (FOREIGN_NODE here)
+    if (is_partner_agency(*s.directory, c->agency)) continue;  // served by its own agency's broker (FOREIGN_NODE here)
     auto session = s.connect(c->node_id);
     if (!session) return session.status();
     Status subscribed = (*session)->subscribe({">"});
     if (!subscribed) return subscribed;
     s.held[c->node_id] = std::move(session).value();
   }
-  if (Status linked = s.open_partner_links(); !linked) return linked;
+  if (Status linked = s.partners.open(*s.directory); !linked) return linked;
   // Subscriptions are durable, per node: a session resumes after what its
   // node acknowledged before, so reports from before the run may arrive
   // first. A first sentinel drains them (and proves the sentinel works).
@@ -956,11 +641,12 @@ Result<CaseResult> Runner::run(std::size_t index) {
     case FaultKind::kConnection:
       verdict = c.fault == Fault::kRevokedNode ? s.connect_revoked(c) : s.connect_unknown_key(c);
       break;
-    case FaultKind::kPartner:
-      verdict = c.fault == Fault::kPartnerSubscribe  ? s.partner_subscribe(c)
-                : c.fault == Fault::kOneSidedPeering ? s.one_sided_peering(c)
-                                                     : s.revoke_peering(c);
-      break;
+    case FaultKind::kPartner: {
+      const PartnerLinks::Reload reload = [&s] { return s.admin_reload(); };
+      verdict = c.fault == Fault::kPartnerSubscribe  ? s.partners.subscribe(c)
+                : c.fault == Fault::kOneSidedPeering ? s.partners.widen_one_sided(c, reload)
+                                                     : s.partners.revoke(c, reload);
+    } break;
   }
   if (!verdict) return verdict.status();
   auto deliveries = s.collect();
