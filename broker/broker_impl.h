@@ -141,7 +141,8 @@ struct Broker::Impl {
   // A staged copy the group commit settled: stored (`refusal` null; its
   // "crossing taken" entry was written with it) or refused.
   void arrival_settled(const ArrivalTag& tag, const std::string& report_hex, const Refusal* refusal);
-  void settle_arrival(const ArrivalTag& tag, PeerConnection::Settled how);
+  // `refused`: why a kDone copy was refused (told to the partner with its ACK).
+  void settle_arrival(const ArrivalTag& tag, PeerConnection::Settled how, const Status& refused = Status::ok());
 
   // ---- peer_checkpoints.cc: audit checkpoints exchanged over peerings ----
   // PING: a partner broker's session may carry its newest checkpoint; the

@@ -108,9 +108,9 @@ struct PeerEndpoint {
   std::string broker;  // its node id
   std::string endpoint;
   // Exchange signed audit checkpoints with it (docs/federation.md, "Audit
-  // checkpoints"): only when its broker knows them (a broker from before
-  // refuses the PING that carries one, MALFORMED_FRAME).
-  bool checkpoints = false;
+  // checkpoints"). False only for a partner broker from before the
+  // exchange, which refuses the PING that carries one (MALFORMED_FRAME).
+  bool checkpoints = true;
 };
 
 struct Config {

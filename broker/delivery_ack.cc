@@ -2,15 +2,17 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 #include <string>
 
 #include "receipt/delivery.h"
+#include "wire/frame.h"
 
 namespace tearline::broker {
 namespace v1 = tearline::v1;
 
 Result<v1::DeliveryReceipt> check_ack(const Session& s, const v1::Ack& ack, std::string_view broker_id,
-                                      const identity::Directory& directory, std::int64_t now_ms) {
+                                      const identity::Directory& directory, std::int64_t now_ms, bool partner_broker) {
   auto parsed = receipt::parse_delivery(as_bytes(ack.receipt()));
   if (!parsed) return parsed.status();
   const v1::DeliveryReceipt& r = *parsed;
@@ -43,6 +45,26 @@ Result<v1::DeliveryReceipt> check_ack(const Session& s, const v1::Ack& ack, std:
           " is not a copy this session was sent and has not acknowledged");
     } else if (!std::equal(sent->second.begin(), sent->second.end(), as_bytes(e.copy_hash()).begin())) {
       bad("seq " + std::to_string(e.broker_seq()) + ": the copy hash is not that of the copy sent");
+    }
+  }
+  // Refusals (docs/protocol.md 6.8): a partner broker's, each of an entry.
+  if (ack.refused_size() > 0 && !partner_broker) {
+    bad("refused is for a partner agency's boundary broker; " + s.node_id + " is not one");
+  }
+  std::set<std::uint64_t> refused;
+  for (const auto& x : ack.refused()) {
+    const std::string seq = "refused seq " + std::to_string(x.broker_seq());
+    auto entry = std::find_if(r.entries().begin(), r.entries().end(),
+                              [&](const auto& e) { return e.broker_seq() == x.broker_seq(); });
+    if (entry == r.entries().end()) {
+      bad(seq + " is not an entry of the receipt");
+    } else if (entry->report_id() != x.report_id()) {
+      bad(seq + ": the report id is not that entry's");
+    }
+    if (!refused.insert(x.broker_seq()).second) bad(seq + " is named twice");
+    if (x.reasons_size() < 1 || static_cast<std::size_t>(x.reasons_size()) > wire::kMaxCopyRefusalReasons) {
+      bad(seq + " has " + std::to_string(x.reasons_size()) + " reasons (1 to " +
+          std::to_string(wire::kMaxCopyRefusalReasons) + ")");
     }
   }
   // The signature last, and only on a receipt that could be right: a

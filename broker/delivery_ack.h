@@ -26,12 +26,15 @@ namespace tearline::broker {
 // broker's own, format 1; another writer's, format 2); each entry names a
 // copy of that stream this session was sent and has not acknowledged
 // (the `unacked` of its place in that stream, Session::place), with the
-// very hash sent; ack.broker_seq is its last entry's seq. Otherwise
+// very hash sent; ack.broker_seq is its last entry's seq; and ack.refused is
+// empty, or `partner_broker` (the session is a partner's boundary broker)
+// and each of them names an entry of the receipt (its seq and report id),
+// once, with 1..wire::kMaxCopyRefusalReasons reasons. Otherwise
 // RECEIPT_INVALID with every reason found
 // (the broker answers it as a bad frame: ERROR, counted towards max_failures).
 [[nodiscard]] Result<tearline::v1::DeliveryReceipt> check_ack(const Session& s, const tearline::v1::Ack& ack,
                                                               std::string_view broker_id,
-                                                              const identity::Directory& directory,
-                                                              std::int64_t now_ms);
+                                                              const identity::Directory& directory, std::int64_t now_ms,
+                                                              bool partner_broker = false);
 
 }  // namespace tearline::broker

@@ -31,9 +31,9 @@ void Broker::Impl::drive_peer_links() {
   }
 }
 
-void Broker::Impl::settle_arrival(const ArrivalTag& tag, PeerConnection::Settled how) {
+void Broker::Impl::settle_arrival(const ArrivalTag& tag, PeerConnection::Settled how, const Status& refused) {
   for (auto& link : peer_links) {
-    if (link->broker() == tag.peer) link->settle(tag.link_session, tag.writer, tag.broker_seq, how);
+    if (link->broker() == tag.peer) link->settle(tag.link_session, tag.writer, tag.broker_seq, how, refused);
   }
 }
 
@@ -53,7 +53,7 @@ void Broker::Impl::on_arrival(IngressResult& r) {
     log->warn("event=crossing_refused peer={} seq={} report={} code={} reasons=\"{}\"", tag.peer, tag.broker_seq,
               r.report_id_hex, code_name(why.code()), why.to_string());
     audit_event("crossing", tag.peer, r.report_id_hex, "refused", arrival_place(tag) + ": " + why.to_string());
-    settle_arrival(tag, PeerConnection::Settled::kDone);
+    settle_arrival(tag, PeerConnection::Settled::kDone, why);
   };
   if (!r.status) {
     refuse(r.status);
@@ -109,7 +109,7 @@ void Broker::Impl::arrival_settled(const ArrivalTag& tag, const std::string& rep
   }
   if (refusal->status.has(Code::SEQUENCE_REGRESSION)) {
     audit_event("crossing", tag.peer, report_hex, "refused", arrival_place(tag) + ": " + refusal->status.to_string());
-    settle_arrival(tag, PeerConnection::Settled::kDone);
+    settle_arrival(tag, PeerConnection::Settled::kDone, refusal->status);
     return;
   }
   log->warn("event=crossing_not_stored peer={} seq={} report={} reasons=\"{}\"", tag.peer, tag.broker_seq, report_hex,

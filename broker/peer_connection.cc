@@ -204,7 +204,7 @@ void PeerConnection::on_frame(v1::Frame& frame, std::int64_t now_ms, std::vector
               true);
         break;
       }
-      q.push_back(Copy{receipt::describe_copy(d.broker_seq(), as_bytes(d.report())), std::nullopt});
+      q.push_back(Copy{receipt::describe_copy(d.broker_seq(), as_bytes(d.report())), std::nullopt, Status::ok()});
       IngressJob job;
       job.routing_id = routing_id_;
       job.node_id = routing_id_;  // the verifier pool keeps one partner's copies in order
@@ -220,7 +220,8 @@ void PeerConnection::on_frame(v1::Frame& frame, std::int64_t now_ms, std::vector
   }
 }
 
-void PeerConnection::settle(std::uint64_t session, const std::string& writer, std::uint64_t broker_seq, Settled how) {
+void PeerConnection::settle(std::uint64_t session, const std::string& writer, std::uint64_t broker_seq, Settled how,
+                            const Status& refused) {
   if (session != session_ || !socket_) {
     if (past_unsettled_ > 0) --past_unsettled_;
     return;
@@ -230,6 +231,7 @@ void PeerConnection::settle(std::uint64_t session, const std::string& writer, st
   for (Copy& c : it->second) {
     if (c.entry.broker_seq != broker_seq) continue;
     c.settled = how;
+    c.refused = refused;
     break;
   }
   if (how == Settled::kRetry) {
@@ -243,14 +245,20 @@ void PeerConnection::flush_acks(std::int64_t now_ms) {
   if (!socket_ || state_ == State::kHello) return;
   for (auto& [writer, q] : copies_) {
     std::vector<receipt::DeliveredCopy> entries;
+    std::vector<v1::CopyRefusal> refused;
     while (!q.empty() && q.front().settled == Settled::kDone && entries.size() < kMaxAckEntries) {
-      entries.push_back(std::move(q.front().entry));
+      Copy& c = q.front();
+      if (!c.refused.is_ok())
+        refused.push_back(wire::make_copy_refusal(c.entry.broker_seq, c.entry.report_id, c.refused));
+      entries.push_back(std::move(c.entry));
       q.pop_front();
     }
     if (entries.empty()) continue;
     const std::uint64_t last = entries.back().broker_seq;
     const Bytes receipt = receipt::sign_delivery(our_id_, where_.broker, keys_.signing, now_ms, entries, writer);
-    send(wire::make_ack(last, receipt, writer));
+    v1::Frame ack = wire::make_ack(last, receipt, writer);
+    for (auto& r : refused) *ack.mutable_ack()->add_refused() = std::move(r);
+    send(ack);
   }
 }
 

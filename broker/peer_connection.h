@@ -20,7 +20,9 @@
 //    partner sends it again, and everything after it, to the next one.
 // ACKs are cumulative per stream (Deliver.writer), so an ACK covers the
 // longest run of settled copies at the front of the stream's queue, with a
-// delivery receipt signed by this broker naming each (receipt/delivery.h).
+// delivery receipt signed by this broker naming each (receipt/delivery.h),
+// and says which of them were refused, and why (Ack.refused), so that the
+// partner's audit log holds the refusal too.
 //
 // Sessions. A session ends when the partner answers an ERROR that closes
 // it or PROTOCOL_VIOLATION (it restarted and lost the session: our next
@@ -103,8 +105,10 @@ class PeerConnection {
   std::vector<IngressJob> receive(std::int64_t steady_ms, std::int64_t now_ms);
 
   // How the copy `broker_seq` of `writer`, which arrived on `session`,
-  // settled. A copy of an ended session is only counted off.
-  void settle(std::uint64_t session, const std::string& writer, std::uint64_t broker_seq, Settled how);
+  // settled; `refused`: why a kDone copy was refused (OK: taken, or a
+  // duplicate). A copy of an ended session is only counted off.
+  void settle(std::uint64_t session, const std::string& writer, std::uint64_t broker_seq, Settled how,
+              const Status& refused = Status::ok());
 
   // Sends the ACKs that settled copies allow (wall time `now_ms` in the receipts).
   void flush_acks(std::int64_t now_ms);
@@ -119,6 +123,7 @@ class PeerConnection {
   struct Copy {
     receipt::DeliveredCopy entry;
     std::optional<Settled> settled;
+    Status refused;  // why it was refused, told to the partner with its ACK
   };
 
   void open(const PeerLink& link, std::int64_t steady_ms);

@@ -313,7 +313,8 @@ void Broker::Impl::on_list_subscriptions(Session& s, const v1::ListSubscriptions
 // anyone with the directory can verify it again offline (`tearline audit receipts`).
 void Broker::Impl::on_ack(Session& s, const v1::Ack& ack) {
   const std::int64_t now = clock.now_ms();
-  auto receipt = check_ack(s, ack, broker_id, *trust.current()->directory, now);
+  const TrustSnapshotPtr snap = trust.current();
+  auto receipt = check_ack(s, ack, broker_id, *snap->directory, now, snap->peer(s.node_id, now / 1000) != nullptr);
   if (!receipt) {
     log->warn("event=receipt_invalid node={} reasons=\"{}\"", s.node_id, receipt.status().to_string());
     send(s, wire::make_error(Code::RECEIPT_INVALID, receipt.status()));
@@ -326,6 +327,17 @@ void Broker::Impl::on_ack(Session& s, const v1::Ack& ack) {
   for (const auto& e : receipt->entries()) place.unacked.erase(e.broker_seq());
   audit_event("receipt", s.node_id, to_hex(as_bytes(receipt->entries(0).report_id())), "received",
               to_hex(as_bytes(ack.receipt())));
+  // The copies the partner's broker refused, and why: in our audit log as
+  // in its own (docs/federation.md, "The receiving side's check").
+  for (const auto& x : ack.refused()) {
+    const std::string report = to_hex(as_bytes(x.report_id()));
+    const Status why = wire::status_from_proto(x.reasons());
+    log->warn("event=crossing_refused_by_peer peer={} seq={} report={} code={} reasons=\"{}\"", s.node_id,
+              x.broker_seq(), report, code_name(why.code()), why.to_string());
+    audit_event("crossing", s.node_id, report, "refused",
+                s.node_id + " refused seq " + std::to_string(x.broker_seq()) +
+                    (stream.empty() ? std::string() : " of " + stream + "'s stream") + ": " + why.to_string());
+  }
   if (!s.attached) return;  // a receipt, kept; the node's mailbox is not this session's
   const std::uint64_t seq = ack.broker_seq();
   if (seq <= place.acked || seq > place.delivered) return;

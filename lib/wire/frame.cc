@@ -195,6 +195,20 @@ Frame make_deliver(std::uint64_t broker_seq, ByteView report, ByteView receipt, 
   return f;
 }
 
+tearline::v1::CopyRefusal make_copy_refusal(std::uint64_t broker_seq, std::string_view report_id,
+                                            const Status& reasons) {
+  tearline::v1::CopyRefusal r;
+  r.set_broker_seq(broker_seq);
+  r.set_report_id(std::string(report_id));
+  Status kept;
+  for (const auto& reason : reasons.reasons()) {
+    if (kept.reasons().size() == kMaxCopyRefusalReasons) break;
+    kept.add(reason.code, reason.message);
+  }
+  to_proto(kept, r.mutable_reasons());
+  return r;
+}
+
 Frame make_ack(std::uint64_t broker_seq, ByteView receipt, std::string_view writer) {
   Frame f;
   f.mutable_ack()->set_broker_seq(broker_seq);

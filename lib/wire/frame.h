@@ -82,6 +82,12 @@ tearline::v1::Frame make_deliver(std::uint64_t broker_seq, ByteView report, Byte
 // `receipt`: the node's serialized, signed DeliveryReceipt (receipt/delivery.h).
 // `writer`: the stream acknowledged (docs/protocol.md 6.14); empty: the broker's own.
 tearline::v1::Frame make_ack(std::uint64_t broker_seq, ByteView receipt = {}, std::string_view writer = {});
+// Ack.refused entry (a partner's boundary broker, docs/protocol.md 6.8): the
+// copy `broker_seq` with `report_id` (raw 16 bytes) was refused for
+// `reasons` (not OK); the first kMaxCopyRefusalReasons are kept.
+inline constexpr std::size_t kMaxCopyRefusalReasons = 16;
+tearline::v1::CopyRefusal make_copy_refusal(std::uint64_t broker_seq, std::string_view report_id,
+                                            const Status& reasons);
 tearline::v1::Frame make_ping(std::uint64_t nonce);
 tearline::v1::Frame make_pong(std::uint64_t nonce);
 tearline::v1::Frame make_subscribe(std::uint64_t request_id, const std::vector<std::string>& patterns);

@@ -1,5 +1,5 @@
 // Signed audit checkpoints exchanged over a peering (docs/federation.md,
-// "Audit checkpoints"): only where the receiving side's [[peer]] asks, never
+// "Audit checkpoints"): not where the receiving side's [[peer]] says checkpoints = false, never
 // with a node, each recorded checkpoint matching the other's log.
 #include <catch2/catch.hpp>
 
@@ -111,12 +111,12 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "federation: audit checkpoints are exchanged only where the receiving side's [[peer]] asks, and never "
+    "federation: audit checkpoints are not exchanged where the receiving side's [[peer]] turns them off, and never "
     "with a node",
     "[e2e][federation]") {
   broker::StorageLimits storage;
   storage.audit_checkpoint_seconds = 1;
-  Federation f(storage);  // checkpoints = false: a partner broker from before would refuse them
+  Federation f(storage, false);  // as for a partner broker from before, which would refuse them
   auto hq = testing::must_connect(f.diran, kHq);
   auto analyst = f.subscribed_analyst();
   f.wait_for_link(*hq, *analyst);
@@ -149,7 +149,7 @@ TEST_CASE(
   CHECK(pong->pong().nonce() == 7);
   CHECK_FALSE(pong->pong().has_checkpoint());
   // Past a PING of DEA's link (every 5 s) and several checkpoints of each
-  // broker: neither recorded the other's, as DEA's [[peer]] did not ask.
+  // broker: neither recorded the other's, as DEA's [[peer]] turned them off.
   std::this_thread::sleep_for(std::chrono::milliseconds(6000));
   analyst.reset();
   hq.reset();

@@ -155,6 +155,57 @@ TEST_CASE(
   CHECK(got->accepted_ms >= compromised_at * 1000);  // DEA's own acceptance came after the compromise
 }
 
+TEST_CASE("federation: a copy DEA's broker refuses is named in its ACK: both audit logs hold the refusal",
+          "[e2e][federation]") {
+  Federation f;
+  auto hq = testing::must_connect(f.diran, kHq);
+  auto analyst = f.subscribed_analyst();
+  f.wait_for_link(*hq, *analyst);
+  // DEA's view loses the credential of one DIRAN node (a directory not yet
+  // re-imported): DEA's broker cannot verify that node's reports.
+  const std::string unknown = "diran-cucuta-analyst";
+  REQUIRE(std::filesystem::remove(f.dea_directory / "credentials" / (unknown + ".cred")));
+  f.dea->reload();
+  auto publisher = testing::must_connect(f.diran, unknown);
+  auto refused = publisher->publish(testing::draft("intel.finance.unverifiable", {{testing::kEveryone, "refused"}}));
+  REQUIRE(refused);
+  REQUIRE(refused->accepted);
+  auto after = hq->publish(testing::draft("intel.finance.after", {{testing::kEveryone, "taken"}}));
+  REQUIRE(after);
+  auto got = analyst->receive(kWaitMs);
+  REQUIRE(got);
+  CHECK(got->report_id_hex == to_hex(after->report_id));  // the refused copy never reached DEA's analyst
+  // DIRAN's broker writes the refusal when the ACK covering it arrives.
+  const std::string refused_hex = to_hex(refused->report_id);
+  std::vector<audit::AuditEntry> at_diran;
+  for (int i = 0; i < 50 && at_diran.empty(); ++i) {
+    auto entries = audit::read_entries(f.diran.database());
+    REQUIRE(entries);
+    for (const auto& e : *entries) {
+      if (e.event == "crossing" && e.report == refused_hex) at_diran.push_back(e);
+    }
+    if (at_diran.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  REQUIRE(at_diran.size() == 1);
+  CHECK(at_diran[0].node == "dea-broker");
+  CHECK(at_diran[0].decision == "refused");
+  INFO(at_diran[0].detail);
+  CHECK(at_diran[0].detail.find("dea-broker refused seq " + std::to_string(refused->broker_seq) +
+                                ": ORIGINATOR_INVALID") == 0);
+  analyst.reset();
+  f.dea->stop();
+  auto at_dea = audit::read_entries(f.dea->database());
+  REQUIRE(at_dea);
+  const auto refusal = std::find_if(at_dea->begin(), at_dea->end(), [&](const audit::AuditEntry& e) {
+    return e.event == "crossing" && e.report == refused_hex;
+  });
+  REQUIRE(refusal != at_dea->end());
+  CHECK(refusal->decision == "refused");
+  // The same reasons on both sides.
+  const std::string reasons = at_diran[0].detail.substr(at_diran[0].detail.find(": ") + 2);
+  CHECK(refusal->detail.substr(refusal->detail.find(": ") + 2) == reasons);
+}
+
 TEST_CASE("federation: the link cut under load, from either side, loses no report and keeps each originator's order",
           "[e2e][federation]") {
   Federation f;
