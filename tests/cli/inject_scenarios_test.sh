@@ -114,15 +114,20 @@ for agency in DIRAN DEA; do
 done
 sed -i '/agency = "DEA"/,/verify_key/ s/^verify_key = .*/&\npartner = true/' "$B/pki/directory/trust.toml"
 sed -e "s|$WORK/pki|$B/pki|g" -e "s|$WORK/data|$B/data|" "$WORK/broker.toml" >"$B/broker.toml"
+# The broker pulls from dea-broker, which the runner plays (--serve) at a
+# free port, to send it copies as DEA's broker.
+SERVE_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+printf '\n[[peer]]\nbroker = "dea-broker"\nendpoint = "tcp://127.0.0.1:%s"\n' "$SERVE_PORT" >>"$B/broker.toml"
 "$BROKER" --config "$B/broker.toml" 2>"$B/log" &
 PID=$!
 for _ in $(seq 50); do grep -q "event=started" "$B/log" && break; sleep 0.1; done
 ENDPOINT=$(sed -n 's/.*event=started endpoint=\(tcp:\/\/127\.0\.0\.1:[0-9]*\).*/\1/p' "$B/log" | head -1)
 [[ -n $ENDPOINT ]] || { cat "$B/log"; fail "the boundary broker did not log its endpoint"; }
 rc=0
-timeout 120 "$TL" inject --pki "$B/pki" --broker "$ENDPOINT" "$SCENARIOS/boundary.toml" >"$WORK/out" 2>"$WORK/err" || rc=$?
+timeout 120 "$TL" inject --pki "$B/pki" --broker "$ENDPOINT" --serve "dea-broker=tcp://127.0.0.1:$SERVE_PORT" \
+  "$SCENARIOS/boundary.toml" >"$WORK/out" 2>"$WORK/err" || rc=$?
 [[ $rc -eq 0 ]] || { cat "$WORK/out" "$WORK/err"; fail "boundary.toml exited $rc"; }
-[[ $(tail -1 "$WORK/out") == "10 passed, 0 failed" ]] || { cat "$WORK/out"; fail "boundary.toml: wrong summary"; }
+[[ $(tail -1 "$WORK/out") == "15 passed, 0 failed" ]] || { cat "$WORK/out"; fail "boundary.toml: wrong summary"; }
 # The broker's log says why the one-sided v2 took no effect.
 grep -q 'event=peering_not_used reason="peering diran-dea: v1 is in effect; another version is not: PEERING_WIDENED' "$B/log" ||
   { grep peering "$B/log"; fail "the broker did not say why the one-sided version took no effect"; }

@@ -6,6 +6,7 @@
 // the broker is unreachable.
 #include <algorithm>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -15,6 +16,7 @@
 #include "base/text_table.h"
 #include "cli/common/commands.h"
 #include "cli/common/print.h"
+#include "cli/inject/inject_partners.h"
 #include "cli/inject/inject_runner.h"
 #include "cli/inject/inject_scenario.h"
 #include "cli/node/node_options.h"
@@ -26,6 +28,7 @@ using inject::CaseResult;
 
 struct InjectOptions {
   NodeOptions node;
+  std::vector<std::string> serve;  // BROKER=ENDPOINT
   std::string scenario;
   bool json = false;
 };
@@ -120,7 +123,24 @@ void run_inject(const InjectOptions& o) {
   Status checked = inject::check_scenario(*scenario, *directory, SystemClock::instance().now_seconds());
   if (!checked) throw CommandExit(kExitUsage, "inject: " + first_problem(checked));
 
-  inject::Runner runner(*scenario, o.node);
+  std::map<std::string, std::string> serve;
+  for (const auto& s : o.serve) {
+    const auto eq = s.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == s.size()) {
+      throw CommandExit(kExitUsage, "inject: --serve " + safe(s) +
+                                        ": expected BROKER=ENDPOINT, e.g. dea-broker=tcp://127.0.0.1:7811");
+    }
+    if (!serve.emplace(s.substr(0, eq), s.substr(eq + 1)).second) {
+      throw CommandExit(kExitUsage, "inject: --serve names " + safe(s.substr(0, eq)) + " twice");
+    }
+    const identity::Credential* broker = directory->node(s.substr(0, eq));
+    if (broker == nullptr || !broker->has_role(identity::kBrokerRole) ||
+        !inject::is_partner_agency(*directory, broker->agency)) {
+      throw CommandExit(kExitUsage, "inject: --serve " + safe(s.substr(0, eq)) +
+                                        " is not a broker of a partner agency in the directory");
+    }
+  }
+  inject::Runner runner(*scenario, o.node, std::move(serve));
   Status started = runner.start();
   if (!started) {
     throw CommandExit(exit_code_for(started),
@@ -164,6 +184,10 @@ void add_inject_command(CLI::App& app) {
   sub->add_option("--broker", o->node.broker, "broker endpoint (default tcp://127.0.0.1:7801)");
   sub->add_option("--timeout", o->node.timeout_ms, "milliseconds to wait for each answer (default 5000)")
       ->check(CLI::Range(100, 600000));
+  sub->add_option("--serve", o->serve,
+                  "BROKER=ENDPOINT: serve as partner broker BROKER at ENDPOINT (its keys from the PKI), where the "
+                  "broker under test's [[peer]] names it, to send it copies (partner_copy, forged_hop_stamp, ...); "
+                  "repeatable");
   sub->add_flag("--json", o->json, "machine output: one JSON object with every case");
   sub->callback([o] { run_inject(*o); });
 }

@@ -108,6 +108,21 @@ Bytes flip_receipt_signature(ByteView receipt) {
   return serialize_canonical(r);
 }
 
+Bytes flip_acceptance_signature(const Bytes& receipt) {
+  v1::AcceptanceReceipt r;
+  if (!r.ParseFromArray(receipt.data(), static_cast<int>(receipt.size()))) return receipt;
+  std::string signature = r.signature();
+  if (!signature.empty()) signature.back() = static_cast<char>(signature.back() ^ 0x01);
+  r.set_signature(signature);
+  return serialize_canonical(r);
+}
+
+Bytes crossing_path(const std::vector<Bytes>& receipts) {
+  v1::CrossingPath path;
+  for (const auto& r : receipts) path.add_receipts(to_string(r));
+  return serialize_canonical(path);
+}
+
 std::string other_broker_id(std::string_view broker_id) {
   return broker_id == "broker-elsewhere" ? "broker-elsewhere-2" : "broker-elsewhere";
 }

@@ -69,6 +69,12 @@ Bytes publish_frame(ByteView report);
 // byte flipped: the shape stays valid, the signature does not verify.
 Bytes flip_receipt_signature(ByteView receipt);
 
+// A serialized AcceptanceReceipt (a hop stamp) with one bit of its signature flipped.
+Bytes flip_acceptance_signature(const Bytes& receipt);
+
+// A serialized CrossingPath of `receipts` (serialized AcceptanceReceipts, the first broker's first).
+Bytes crossing_path(const std::vector<Bytes>& receipts);
+
 // A broker id that is not `broker_id` (and is a valid id).
 std::string other_broker_id(std::string_view broker_id);
 

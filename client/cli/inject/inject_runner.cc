@@ -10,6 +10,7 @@
 
 #include "base/clock.h"
 #include "cli/inject/inject_faults.h"
+#include "cli/inject/inject_partner_server.h"
 #include "cli/inject/inject_partners.h"
 #include "cli/inject/inject_verdict.h"
 #include "cli/node/report_spec.h"
@@ -73,7 +74,10 @@ struct Runner::State {
   std::map<std::string, std::unique_ptr<client::Session>> held;  // by node, subscribed to ">"
   // Held sessions of nodes no longer valid (revoked): they must receive nothing more.
   std::map<std::string, std::unique_ptr<client::Session>> cut_off;
-  PartnerLinks partners{options, scenario};   // as partner agencies' boundary brokers
+  PartnerLinks partners{options, scenario};                       // as partner agencies' boundary brokers
+  std::map<std::string, std::string> serve;                       // partner broker -> endpoint (--serve)
+  std::map<std::string, std::unique_ptr<PartnerServer>> servers;  // as partner brokers the broker under test pulls from
+  std::map<std::size_t, Bytes> hop_stamps;    // per case: the hop stamp its copy from a partner carried
   std::vector<std::string> pending_problems;  // found while sending, reported with the deliveries
   std::map<std::string, crypto::NodeSecrets> keys;
   std::map<std::string, std::uint64_t> last_used, last_accepted;  // sequences, per originator
@@ -81,7 +85,13 @@ struct Runner::State {
   std::map<std::string, std::string> names;                       // report id hex -> case name
   int sentinels = 0;
 
-  State(const Scenario& s, NodeOptions o) : scenario(s), options(std::move(o)), sent(s.cases.size()) {}
+  State(const Scenario& s, NodeOptions o, std::map<std::string, std::string> endpoints)
+      : scenario(s), options(std::move(o)), serve(std::move(endpoints)), sent(s.cases.size()) {}
+
+  // Answers the broker's frames on every served link (it PINGs, and drops a silent partner).
+  void serve_links() {
+    for (auto& [broker, server] : servers) server->serve();
+  }
 
   int timeout() const { return options.timeout_ms; }
 
@@ -359,6 +369,62 @@ struct Runner::State {
     return Verdict{};
   }
 
+  // ---- copies from a partner broker -------------------------------------------
+
+  // The case's report, of `originator`, sent by the runner as the partner
+  // broker `as` to the broker under test (PartnerServer), as the fault says.
+  Result<Verdict> send_from_partner(const Case& c, std::size_t index) {
+    auto server = servers.find(c.as);
+    if (server == servers.end()) {
+      return failed(Status::fail(Code::INVALID_FIELD, "the runner does not serve as " + c.as + ": run with --serve " +
+                                                          c.as + "=ENDPOINT, the endpoint the broker's [[peer]] " +
+                                                          "names for it"));
+    }
+    report::ReportDraft draft = c.draft;
+    draft.created_at_ms = now_ms();
+    draft.sequence = next_sequence(c.originator);
+    auto built = build(draft, c.originator, c.originator);
+    if (!built) return failed(built.status());
+    Sent s{c.name, built->report_id, to_hex(built->report_id), built->bytes, {}};
+    for (const auto& section : c.draft.sections) s.texts.push_back(to_string(section.content));
+    names[s.report_id_hex] = c.name;
+    sent[index] = std::move(s);
+
+    PartnerServer::Copy copy{built->bytes, {}, nullptr, c.fault == Fault::kLinkCut};
+    switch (c.fault) {
+      case Fault::kForgedHopStamp: copy.alter_receipt = flip_acceptance_signature; break;
+      case Fault::kReplayedHopStamp: {
+        auto earlier = c.replay_of ? hop_stamps.find(*c.replay_of) : hop_stamps.end();
+        if (earlier == hop_stamps.end()) {
+          return failed(Status::fail(Code::INVALID_FIELD, "replay_of: that case sent no copy from a partner broker"));
+        }
+        copy.alter_receipt = [stamp = earlier->second](const Bytes&) { return stamp; };
+        break;
+      }
+      case Fault::kLoopedCopy: {  // published here first: the copy comes back with our broker's stamp on its path
+        std::optional<Verdict> refused;
+        Case as_originator = c;
+        as_originator.as = c.originator;
+        auto session = sender(as_originator, &refused);
+        if (!session) return session.status();
+        if (refused) return *refused;
+        auto published = (*session)->publish_bytes(built->bytes);
+        if (!published) return published.status();
+        if (!published->accepted) return failed(published->status);
+        last_accepted[c.originator] = std::max(last_accepted[c.originator], draft.sequence);
+        copy.path = crossing_path({Bytes(published->receipt.begin(), published->receipt.end())});
+        break;
+      }
+      default: break;
+    }
+    Bytes stamp;
+    auto v = server->second->send(copy, &stamp);
+    if (!v) return v.status();
+    hop_stamps[index] = std::move(stamp);
+    if (v->got == kExpectAccepted) last_accepted[c.originator] = std::max(last_accepted[c.originator], draft.sequence);
+    return v;
+  }
+
   // ---- ACK faults ------------------------------------------------------------
 
   // The next frame within the timeout that `want` accepts; others are dropped.
@@ -508,6 +574,7 @@ struct Runner::State {
     // A raw link sends nothing by itself: a PING keeps the broker from
     // timing it out between cases (session_timeout_ms).
     partners.ping();
+    serve_links();
     for (auto& [node, session] : held) {
       auto& got = out.by_node[node];
       const std::int64_t deadline = steady_ms() + timeout();
@@ -523,6 +590,7 @@ struct Runner::State {
       }
     }
     partners.collect(sentinel, &out.crossed, &out.problems);
+    serve_links();
     // Every entitled session has the sentinel: whatever the broker sent a
     // revoked node's session alongside it has had time to arrive too.
     for (auto& [node, session] : cut_off) {
@@ -589,14 +657,21 @@ struct Runner::State {
   }
 };
 
-Runner::Runner(const Scenario& scenario, NodeOptions options)
-    : state_(std::make_unique<State>(scenario, std::move(options))) {}
+Runner::Runner(const Scenario& scenario, NodeOptions options, std::map<std::string, std::string> serve)
+    : state_(std::make_unique<State>(scenario, std::move(options), std::move(serve))) {}
 Runner::~Runner() = default;
 
 Status Runner::start() {
   State& s = *state_;
   Status dir = s.load_directory();
   if (!dir) return dir;
+  for (const auto& [broker, endpoint] : s.serve) {
+    auto keys = crypto::read_broker_keys(identity::PkiPaths(s.options.pki).other_broker_key(broker));
+    if (!keys) return keys.status();
+    auto server = std::make_unique<PartnerServer>(broker, endpoint, std::move(keys).value(), s.directory, s.timeout());
+    if (Status bound = server->bind(); !bound) return bound;
+    s.servers[broker] = std::move(server);
+  }
   for (const identity::Credential* c : s.directory->nodes()) {
     if (c->has_role(identity::kBrokerRole)) continue;  // the broker's own credential: no node, no key file here
     if (!s.directory->check_node(c->node_id, now_ms() / 1000)) continue;
@@ -622,6 +697,7 @@ Result<CaseResult> Runner::run(std::size_t index) {
   State& s = *state_;
   const Case& c = s.scenario.cases.at(index);
   s.pending_problems.clear();
+  s.serve_links();
   Result<Verdict> verdict = Status::fail(Code::INVALID_FIELD, "unknown fault kind");
   const Sent* report = nullptr;
   switch (fault_kind(c.fault)) {
@@ -636,6 +712,10 @@ Result<CaseResult> Runner::run(std::size_t index) {
     case FaultKind::kRawFrame: verdict = s.send_garbage(c); break;
     case FaultKind::kAck:
       verdict = s.send_ack_fault(c, index);
+      report = s.sent_by(index);
+      break;
+    case FaultKind::kFromPartner:
+      verdict = s.send_from_partner(c, index);
       report = s.sent_by(index);
       break;
     case FaultKind::kConnection:

@@ -17,6 +17,7 @@
 // Threading: one thread; a Runner is not shared.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -41,14 +42,17 @@ struct CaseResult {
 class Runner {
  public:
   // `options`: pki, broker and timeout_ms are used (node and key are not).
-  // The scenario must outlive the Runner and have passed check_scenario.
-  Runner(const Scenario& scenario, NodeOptions options);
+  // `serve`: partner broker id -> endpoint where the runner serves as it
+  // (PartnerServer). The scenario must outlive the Runner and have passed
+  // check_scenario.
+  Runner(const Scenario& scenario, NodeOptions options, std::map<std::string, std::string> serve = {});
   ~Runner();
   Runner(const Runner&) = delete;
   Runner& operator=(const Runner&) = delete;
 
-  // Loads the directory and connects the held sessions. Fails with
-  // UNAVAILABLE when the broker does not answer, or the connection's reasons.
+  // Loads the directory, binds each served endpoint (IO_ERROR when it
+  // cannot) and connects the held sessions. Fails with UNAVAILABLE when the
+  // broker does not answer, or the connection's reasons.
   Status start();
 
   // Runs case `index` (cases must run in order). A failed Result means the

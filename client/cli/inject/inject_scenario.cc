@@ -75,6 +75,20 @@ const std::vector<FaultInfo> kFaults = {
     {Fault::kRevokedPeering, "revoked_peering", FaultKind::kPartner, "SESSION_REVOKED",
      "our authority revokes the peering with the partner broker `as`, an admin reloads: its link is closed (changes "
      "the PKI)"},
+    {Fault::kPartnerCopy, "partner_copy", FaultKind::kFromPartner, "accepted",
+     "the partner broker `as` (--serve) sends the report of `originator`, a node of its agency, with its own hop "
+     "stamp: a copy the broker under test takes"},
+    {Fault::kForgedHopStamp, "forged_hop_stamp", FaultKind::kFromPartner, "RECEIPT_INVALID",
+     "as partner_copy, with one bit of the signature of `as`'s hop stamp (its acceptance receipt) flipped"},
+    {Fault::kReplayedHopStamp, "replayed_hop_stamp", FaultKind::kFromPartner, "RECEIPT_INVALID",
+     "as partner_copy, carrying the hop stamp `as` signed for the copy of an earlier case (replay_of; default: the "
+     "last from the partner)"},
+    {Fault::kLoopedCopy, "looped_copy", FaultKind::kFromPartner, "CROSSING_LOOP",
+     "`originator`, a node of ours, publishes the report to the broker under test; `as` sends it back with that "
+     "broker's hop stamp on its path, as a triangle of brokers would"},
+    {Fault::kLinkCut, "link_cut", FaultKind::kFromPartner, "accepted",
+     "as partner_copy, then `as` cuts the link at once (its socket closed, no BYE), binds again and sends what was "
+     "not acknowledged to the next session: taken once"},
 };
 
 const std::set<std::string, std::less<>>& code_names() {
@@ -229,8 +243,8 @@ struct Parser {
     c.line = line_of(t);
     std::string where = "[[case]] " + std::to_string(scenario.cases.size() + 1) + ": ";
     problems.refuse_unknown_keys(t,
-                                 {"name", "as", "fault", "expect", "other", "topic", "section", "derive_from",
-                                  "derive_sections", "replay_of", "deliver", "cross"},
+                                 {"name", "as", "fault", "expect", "other", "originator", "topic", "section",
+                                  "derive_from", "derive_sections", "replay_of", "deliver", "cross"},
                                  where + "unknown key '", "'");
     if (auto name = problems.string(t, "name", where + "name"); name && !name->empty()) {
       c.name = *name;
@@ -272,6 +286,16 @@ struct Parser {
                                           "ack_signed_by_other_node");
       }
       c.other = *other;
+    }
+    if (auto originator = problems.string(t, "originator", where + "originator")) {
+      if (kind != FaultKind::kFromPartner) {
+        problems.add(*t.get("originator"), where + "originator applies only to copies from a partner broker (" +
+                                               "partner_copy, forged_hop_stamp, replayed_hop_stamp, looped_copy, " +
+                                               "link_cut)");
+      }
+      c.originator = *originator;
+    } else if (kind == FaultKind::kFromPartner) {
+      problems.add_at_line(c.line, where + "originator (the node whose report the partner broker sends) is required");
     }
 
     // The report.
@@ -321,10 +345,26 @@ struct Parser {
                            where + std::string(fault_name(c.fault)) + " needs derive_from = \"<an earlier case>\"");
     }
     if (const toml::node* r = t.get("replay_of")) {
-      if (c.fault != Fault::kReplayedId) {
-        problems.add(*r, where + "replay_of applies only to replayed_id");
+      if (c.fault != Fault::kReplayedId && c.fault != Fault::kReplayedHopStamp) {
+        problems.add(*r, where + "replay_of applies only to replayed_id and replayed_hop_stamp");
       } else {
         c.replay_of = earlier_report_case(*r, where, "replay_of");
+        if (c.replay_of && c.fault == Fault::kReplayedHopStamp &&
+            fault_kind(scenario.cases[*c.replay_of].fault) != FaultKind::kFromPartner) {
+          problems.add(*r, where + "replay_of: case '" + scenario.cases[*c.replay_of].name +
+                               "' is not a copy from a partner broker, so it has no hop stamp of one");
+        }
+      }
+    } else if (c.fault == Fault::kReplayedHopStamp) {
+      for (std::size_t i = scenario.cases.size(); i-- > 0;) {
+        if (fault_kind(scenario.cases[i].fault) == FaultKind::kFromPartner) {
+          c.replay_of = i;
+          break;
+        }
+      }
+      if (!c.replay_of) {
+        problems.add_at_line(c.line,
+                             where + "replayed_hop_stamp needs an earlier case of a copy from a partner broker");
       }
     } else if (c.fault == Fault::kReplayedId) {
       for (std::size_t i = scenario.cases.size(); i-- > 0;) {
@@ -346,7 +386,7 @@ struct Parser {
 
     // Deliveries, to nodes and across peerings.
     std::size_t sections_sent = c.draft.sections.size();
-    if (c.replay_of) sections_sent = section_counts[*c.replay_of];
+    if (c.replay_of && c.fault == Fault::kReplayedId) sections_sent = section_counts[*c.replay_of];
     parse_sections_table(t, "deliver", "node", where, sections_sent, &c.deliver);
     parse_sections_table(t, "cross", "partner broker", where, sections_sent, &c.cross);
     index_of.emplace(c.name, scenario.cases.size());
@@ -378,7 +418,9 @@ std::string_view fault_name(Fault fault) {
   return f == nullptr ? std::string_view() : f->name;
 }
 
-bool sends_report(FaultKind kind) { return kind == FaultKind::kReport || kind == FaultKind::kAck; }
+bool sends_report(FaultKind kind) {
+  return kind == FaultKind::kReport || kind == FaultKind::kAck || kind == FaultKind::kFromPartner;
+}
 
 FaultKind fault_kind(Fault fault) {
   const FaultInfo* f = fault_info(fault);
@@ -459,6 +501,23 @@ Status check_scenario(const Scenario& scenario, const identity::Directory& direc
       if (!partner_broker(broker)) {
         problems.add_at_line(c.line, where + "cross names '" + broker + "', not a broker of a partner agency");
       }
+    }
+    if (fault_kind(c.fault) == FaultKind::kFromPartner) {
+      const identity::Credential* broker = directory.node(c.as);
+      const identity::Credential* originator = directory.node(c.originator);
+      if (!partner_broker(c.as)) {
+        problems.add_at_line(c.line, where + "a " + std::string(fault_name(c.fault)) + " case is sent by a broker " +
+                                         "of a partner agency: '" + c.as + "' is not one");
+      } else if (originator == nullptr) {
+        problems.add_at_line(c.line, where + "originator '" + c.originator + "' is not a node of the directory");
+      } else if (c.fault == Fault::kLoopedCopy ? directory.trust().authority(originator->agency) == nullptr ||
+                                                     directory.trust().authority(originator->agency)->partner
+                                               : originator->agency != broker->agency) {
+        problems.add_at_line(c.line, where + "originator '" + c.originator + "' must be a node of " +
+                                         (c.fault == Fault::kLoopedCopy ? std::string("ours (not of a partner agency)")
+                                                                        : broker->agency + ", " + c.as + "'s agency"));
+      }
+      continue;
     }
     if (fault_kind(c.fault) == FaultKind::kPartner && !partner_broker(c.as)) {
       problems.add_at_line(c.line, where + "a " + std::string(fault_name(c.fault)) + " case is sent as a broker of a " +

@@ -53,16 +53,22 @@ enum class Fault {
   kPartnerSubscribe,
   kOneSidedPeering,
   kRevokedPeering,
+  kPartnerCopy,
+  kForgedHopStamp,
+  kReplayedHopStamp,
+  kLoopedCopy,
+  kLinkCut,
 };
 
 // How the runner sends a case.
 enum class FaultKind {
-  kReport,      // builds the case's report (topic, sections), then alters it or its sending
-  kReplay,      // re-sends the exact bytes of an earlier case
-  kRawFrame,    // a raw frame that carries no report
-  kConnection,  // a connection attempt, no message
-  kAck,         // publishes the case's report on a raw session of the sender, receives it, answers with a crafted ACK
-  kPartner,     // as a partner agency's boundary broker (docs/federation.md): `as` is its id
+  kReport,       // builds the case's report (topic, sections), then alters it or its sending
+  kReplay,       // re-sends the exact bytes of an earlier case
+  kRawFrame,     // a raw frame that carries no report
+  kConnection,   // a connection attempt, no message
+  kAck,          // publishes the case's report on a raw session of the sender, receives it, answers with a crafted ACK
+  kPartner,      // as a partner agency's boundary broker (docs/federation.md): `as` is its id
+  kFromPartner,  // the case's report, of `originator`, sent as a copy by the partner broker `as` (--serve)
 };
 
 // Whether cases of this kind build and send a report of their own.
@@ -93,10 +99,12 @@ struct Case {
   std::string expect;  // "accepted" or a code name
   std::string
       other;  // signed_by_other_node, originator_not_sender, ack_signed_by_other_node: the other node (empty: chosen)
+  std::string originator;                      // FaultKind::kFromPartner: the report's originator
   report::ReportDraft draft;                   // topic and sections (FaultKind::kReport only)
   std::optional<std::size_t> derive_from;      // index of an earlier case cited as the source
   std::vector<std::uint32_t> derive_sections;  // 0-based; empty = every section
-  std::optional<std::size_t> replay_of;        // replayed_id: index of the earlier case re-sent
+  std::optional<std::size_t> replay_of;        // replayed_id: index of the earlier case re-sent; replayed_hop_stamp:
+                                               // of the earlier case whose copy's hop stamp is sent again
   // node -> 1-based section numbers it must receive opened; every node not
   // listed (and every node listed with []) must receive nothing.
   std::map<std::string, std::vector<std::uint32_t>> deliver;
