@@ -7,6 +7,8 @@
 
 #include <zmq.h>
 
+#include <chrono>
+
 #include <filesystem>
 #include <utility>
 #include <zmq_addon.hpp>
@@ -152,6 +154,7 @@ void Broker::Impl::receive() {
 Status Broker::Impl::run() {
   std::vector<zmq::pollitem_t> items;
   log->info("event=started endpoint={} verify_threads={} resume_seq={}", endpoint(), pool->threads(), commits->head());
+  if (metrics_server) log->info("event=metrics_listening address={}", metrics_server->address());
   bool streams_behind = false;
   while (!stop_requested) {
     const bool backlog = sessions.any_backlog();
@@ -216,6 +219,7 @@ Broker::Broker(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 Broker::~Broker() {
   if (!impl_) return;
+  impl_->metrics_server.reset();
   impl_->pool.reset();
   impl_->peer_links.clear();
   impl_->feed.reset();
@@ -227,6 +231,7 @@ Broker::~Broker() {
 
 Result<std::unique_ptr<Broker>> Broker::create(const Config& config, const Clock& clock) {
   auto impl = std::make_unique<Impl>(config, clock);
+  impl->routing.count_withheld_in(&impl->metrics.withheld_by_reason);
   auto keys = crypto::read_broker_keys(config.key_file);
   if (!keys) return keys.status();
   impl->transport_key = keys->transport.public_key();
@@ -311,9 +316,14 @@ Result<std::unique_ptr<Broker>> Broker::create(const Config& config, const Clock
     impl->pool = std::make_unique<VerifierPool>(
         config.verify_threads, kVerifierQueueLimit, impl->context, notify, [p](IngressJob job) {
           TrustSnapshotPtr snap = p->trust.current();
-          if (job.arrival)
-            return check_arrival_job(std::move(job), *snap, p->config.limits, p->clock.now_ms(), &p->roots);
-          return check_publish(std::move(job), *snap, p->sources, p->config.limits, p->clock.now_ms(), &p->roots);
+          const auto began = std::chrono::steady_clock::now();
+          IngressResult r =
+              job.arrival
+                  ? check_arrival_job(std::move(job), *snap, p->config.limits, p->clock.now_ms(), &p->roots)
+                  : check_publish(std::move(job), *snap, p->sources, p->config.limits, p->clock.now_ms(), &p->roots);
+          p->metrics.verify_seconds.observe(
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count());
+          return r;
         });
   } catch (const zmq::error_t& e) {
     return Status::fail(Code::IO_ERROR, std::string("cannot start the store writer and verifiers: ") + e.what());
@@ -330,6 +340,8 @@ Result<std::unique_ptr<Broker>> Broker::create(const Config& config, const Clock
     }
   }
   impl->started_at_ms = clock.now_ms();
+  impl->publish_gauges();
+  if (Status metrics = impl->start_metrics(); !metrics) return metrics;
   return std::unique_ptr<Broker>(new Broker(std::move(impl)));
 }
 

@@ -29,6 +29,8 @@
 #include "broker/flood_control.h"
 #include "broker/group_commit.h"
 #include "broker/ingress.h"
+#include "broker/metrics.h"
+#include "broker/metrics_server.h"
 #include "broker/peer_connection.h"
 #include "broker/refusal_tally.h"
 #include "broker/replay_guard.h"
@@ -119,6 +121,10 @@ struct Broker::Impl {
     std::atomic<std::uint64_t> accepted{0}, rejected{0}, delivered{0}, closed{0}, reloads{0}, failed_reloads{0};
     std::atomic<std::uint64_t> damaged_records{0}, refused_handshakes{0}, refused_hellos{0}, wall_clock_steps{0};
   } counters;
+  Metrics metrics;  // counted by every thread, rendered on the metrics endpoint's
+  // Serves GET /metrics when config.metrics_listen is set (metrics_publish.cc);
+  // stopped first at destruction.
+  std::unique_ptr<MetricsServer> metrics_server;
 
   // ---- broker.cc: the loop and sending ----
   Status run();
@@ -192,6 +198,9 @@ struct Broker::Impl {
   void note_outcome(Session& s, const Status& status);
   void error(Session& s, Code code, const std::string& message, std::uint64_t request_id = 0);
   void reject(Session& s, std::uint64_t request_id, const Status& status);
+  // A PUBLISH refused before verification (partner node, halted store,
+  // flood control, full queue): counted as every rejected PUBLISH is.
+  void reject_publish_early(Session& s, std::uint64_t request_id, const Status& status);
   void reject_subscribe(Session& s, std::uint64_t request_id, const Status& problems);
   void reject_publish(const Refusal& r);
 
@@ -234,6 +243,12 @@ struct Broker::Impl {
   // Logs, audits and counts a step of the wall clock since the last pass.
   void watch_wall_clock();
   void housekeeping();
+
+  // ---- metrics_publish.cc: the metrics endpoint ----
+  Status start_metrics();
+  // The I/O thread's gauges, for the next scrape (each housekeeping).
+  void publish_gauges();
+  std::string render_metrics() const;  // any thread
 };
 
 }  // namespace tearline::broker

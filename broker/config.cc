@@ -6,6 +6,7 @@
 #include "audit/pg_audit_reader.h"
 #include "base/files.h"
 #include "base/toml_reader.h"
+#include "broker/metrics_server.h"
 
 namespace tearline::broker {
 namespace {
@@ -41,8 +42,9 @@ Result<Config> parse_config(std::string_view toml_text, const std::filesystem::p
   r.refuse_unknown_keys(doc, {"broker", "limits", "storage", "peer"});
   const toml::table* b = doc["broker"].as_table();
   if (b == nullptr) return Status::fail(Code::INVALID_FIELD, std::string(source_name) + ": missing [broker] table");
-  r.refuse_unknown_keys(*b, {"endpoint", "key_file", "directory", "policy", "data_dir", "log_level", "verify_threads"},
-                        "unknown key broker.");
+  r.refuse_unknown_keys(
+      *b, {"endpoint", "key_file", "directory", "policy", "data_dir", "log_level", "verify_threads", "metrics_listen"},
+      "unknown key broker.");
   Fields broker{&r, *b};
   broker.text("endpoint", &c.endpoint);
   broker.path("key_file", base_dir, &c.key_file);
@@ -51,6 +53,15 @@ Result<Config> parse_config(std::string_view toml_text, const std::filesystem::p
   broker.path("data_dir", base_dir, &c.data_dir);
   broker.text("log_level", &c.log_level);
   broker.number("verify_threads", 1, 64, &c.verify_threads);
+  broker.text("metrics_listen", &c.metrics_listen);
+  if (std::string host; !c.metrics_listen.empty()) {
+    int port = 0;
+    if (!parse_loopback_listen(c.metrics_listen, &host, &port)) {
+      r.add_unplaced(
+          "metrics_listen must be HOST:PORT with a loopback host (127.0.0.1, [::1] or localhost), e.g. "
+          "127.0.0.1:9464; the metrics endpoint has no authentication, so it never listens elsewhere");
+    }
+  }
   for (const char* required : {"key_file", "directory", "policy", "data_dir"}) {
     if (!TomlReader::has(*b, required)) r.add_unplaced(std::string("broker.") + required + " is required");
   }
@@ -124,12 +135,13 @@ Result<Config> parse_config(std::string_view toml_text, const std::filesystem::p
   if (const toml::array* peers = r.tables(doc, "peer", "[[peer]]")) {
     for (const auto& node : *peers) {
       const toml::table& p = *node.as_table();
-      r.refuse_unknown_keys(p, {"broker", "endpoint", "checkpoints"}, "unknown key peer.");
+      r.refuse_unknown_keys(p, {"broker", "endpoint", "checkpoints", "refusals"}, "unknown key peer.");
       PeerEndpoint e;
       Fields f{&r, p};
       f.text("broker", &e.broker);
       f.text("endpoint", &e.endpoint);
       if (auto v = r.boolean(p, "checkpoints", "peer.checkpoints")) e.checkpoints = *v;
+      if (auto v = r.boolean(p, "refusals", "peer.refusals")) e.refusals = *v;
       if (e.broker.empty()) r.add(node, "peer.broker is required: the partner broker's node id");
       if (e.endpoint.rfind("tcp://", 0) != 0 && e.endpoint.rfind("ipc://", 0) != 0) {
         r.add(node, "peer.endpoint must be tcp://HOST:PORT or ipc://PATH (where the partner broker listens)");

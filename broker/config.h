@@ -111,6 +111,9 @@ struct PeerEndpoint {
   // checkpoints"). False only for a partner broker from before the
   // exchange, which refuses the PING that carries one (MALFORMED_FRAME).
   bool checkpoints = true;
+  // Name the copies we refused, and why, in our ACKs (Ack.refused). False
+  // only for a partner broker from before, which refuses such an ACK.
+  bool refusals = true;
 };
 
 struct Config {
@@ -121,6 +124,9 @@ struct Config {
   std::filesystem::path data_dir;
   std::string log_level = "info";
   int verify_threads = 2;
+  // The metrics endpoint (docs/observability.md): "HOST:PORT" on a loopback
+  // host, port 0 for any free one; empty: none.
+  std::string metrics_listen;
   Limits limits;
   StorageLimits storage;
   std::vector<PeerEndpoint> peers;  // [[peer]], one per partner broker

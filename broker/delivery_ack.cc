@@ -29,7 +29,7 @@ Result<v1::DeliveryReceipt> check_ack(const Session& s, const v1::Ack& ack, std:
     bad("covers the stream of " + (r.writer().empty() ? r.broker_id() : r.writer()) + ", but the ACK names that of " +
         (own ? std::string(broker_id) : ack.writer()));
   }
-  const std::map<std::uint64_t, crypto::Digest> none;
+  const std::map<std::uint64_t, StreamPlace::SentCopy> none;
   auto place = own ? s.streams.end() : s.streams.find(ack.writer());
   const auto& unacked = own ? s.unacked : place == s.streams.end() ? none : place->second.unacked;
   const std::string stream = own ? "" : " of " + ack.writer() + "'s stream";
@@ -43,8 +43,10 @@ Result<v1::DeliveryReceipt> check_ack(const Session& s, const v1::Ack& ack, std:
     if (sent == unacked.end()) {
       bad("seq " + std::to_string(e.broker_seq()) + stream +
           " is not a copy this session was sent and has not acknowledged");
-    } else if (!std::equal(sent->second.begin(), sent->second.end(), as_bytes(e.copy_hash()).begin())) {
+    } else if (!std::equal(sent->second.hash.begin(), sent->second.hash.end(), as_bytes(e.copy_hash()).begin())) {
       bad("seq " + std::to_string(e.broker_seq()) + ": the copy hash is not that of the copy sent");
+    } else if (!sent->second.report_id.empty() && e.report_id() != sent->second.report_id) {
+      bad("seq " + std::to_string(e.broker_seq()) + ": the report id is not that of the copy sent");
     }
   }
   // Refusals (docs/protocol.md 6.8): a partner broker's, each of an entry.
@@ -65,6 +67,12 @@ Result<v1::DeliveryReceipt> check_ack(const Session& s, const v1::Ack& ack, std:
     if (x.reasons_size() < 1 || static_cast<std::size_t>(x.reasons_size()) > wire::kMaxCopyRefusalReasons) {
       bad(seq + " has " + std::to_string(x.reasons_size()) + " reasons (1 to " +
           std::to_string(wire::kMaxCopyRefusalReasons) + ")");
+    }
+    for (const auto& reason : x.reasons()) {
+      if (reason.message().size() > wire::kMaxCopyRefusalMessageBytes) {
+        bad(seq + " has a reason of " + std::to_string(reason.message().size()) + " bytes (at most " +
+            std::to_string(wire::kMaxCopyRefusalMessageBytes) + ")");
+      }
     }
   }
   // The signature last, and only on a receipt that could be right: a

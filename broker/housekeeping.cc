@@ -55,6 +55,11 @@ void Broker::Impl::start_commit() {
 
 // Answers and routes what the written (or failed) batch settled.
 CommitOutcome::Kind Broker::Impl::finish_commit(StoreWriter::Written written) {
+  if (written.status) {
+    metrics.commit_seconds.observe(written.seconds);
+    metrics.commit_reports.observe(static_cast<double>(written.batch.reports.size()));
+    metrics.audit_entries += written.batch.audit.size();
+  }
   CommitOutcome out = commits->finish(std::move(written), clock.steady_ms());
   for (const auto& [node, fence] : out.fenced) lost_claim(node, fence);
   if (out.kind == CommitOutcome::Kind::kWritten) {
@@ -230,6 +235,7 @@ void Broker::Impl::housekeeping() {
   }
   apply_retention_if_due();
   read_other_chains();
+  publish_gauges();
 }
 
 void Broker::Impl::read_other_chains() {

@@ -50,6 +50,7 @@ void Broker::Impl::on_arrival(IngressResult& r) {
     return;
   }
   auto refuse = [&](const Status& why) {
+    metrics.crossings_refused.add(why.code());
     log->warn("event=crossing_refused peer={} seq={} report={} code={} reasons=\"{}\"", tag.peer, tag.broker_seq,
               r.report_id_hex, code_name(why.code()), why.to_string());
     audit_event("crossing", tag.peer, r.report_id_hex, "refused", arrival_place(tag) + ": " + why.to_string());
@@ -76,6 +77,7 @@ void Broker::Impl::on_arrival(IngressResult& r) {
       return;
     }
     if (*stored) {
+      metrics.crossings_duplicate++;
       audit_event("crossing", tag.peer, r.report_id_hex, "duplicate",
                   arrival_place(tag) + ": report " + r.report_id_hex + " is stored here already");
       settle_arrival(tag, PeerConnection::Settled::kDone);
@@ -94,6 +96,7 @@ void Broker::Impl::on_arrival(IngressResult& r) {
 
 void Broker::Impl::arrival_settled(const ArrivalTag& tag, const std::string& report_hex, const Refusal* refusal) {
   if (refusal == nullptr) {  // its "crossing taken" entry was written with it (GroupCommit)
+    metrics.crossings_taken++;
     settle_arrival(tag, PeerConnection::Settled::kDone);
     return;
   }
@@ -103,11 +106,13 @@ void Broker::Impl::arrival_settled(const ArrivalTag& tag, const std::string& rep
   // change that. Anything else (the store failed or halted) may pass: sent
   // again.
   if (refusal->status.has(Code::REPLAYED_REPORT)) {
+    metrics.crossings_duplicate++;
     audit_event("crossing", tag.peer, report_hex, "duplicate", arrival_place(tag) + ": " + refusal->status.to_string());
     settle_arrival(tag, PeerConnection::Settled::kDone);
     return;
   }
   if (refusal->status.has(Code::SEQUENCE_REGRESSION)) {
+    metrics.crossings_refused.add(Code::SEQUENCE_REGRESSION);
     audit_event("crossing", tag.peer, report_hex, "refused", arrival_place(tag) + ": " + refusal->status.to_string());
     settle_arrival(tag, PeerConnection::Settled::kDone, refusal->status);
     return;

@@ -21,6 +21,9 @@ constexpr std::size_t kMaxAckEntries = receipt::kMaxDeliveryEntries;
 // What a DELIVER may weigh, as the client library takes it: a report of the
 // partner's largest frame plus its receipt, whatever the partner's limits.
 constexpr std::size_t kMaxIncomingFrameBytes = std::size_t{64} << 20;
+// Refused copies named per ACK: each at most 16 reasons of 256 bytes, so an
+// ACK stays well under the partner's 1 MiB frame limit.
+constexpr std::size_t kMaxRefusalsPerAck = 128;
 // Patterns per SUBSCRIBE (docs/protocol.md 6.5).
 constexpr std::size_t kPatternsPerSubscribe = 64;
 
@@ -248,8 +251,10 @@ void PeerConnection::flush_acks(std::int64_t now_ms) {
     std::vector<v1::CopyRefusal> refused;
     while (!q.empty() && q.front().settled == Settled::kDone && entries.size() < kMaxAckEntries) {
       Copy& c = q.front();
-      if (!c.refused.is_ok())
+      if (!c.refused.is_ok() && where_.refusals) {
+        if (refused.size() == kMaxRefusalsPerAck) break;  // the next ACK names it
         refused.push_back(wire::make_copy_refusal(c.entry.broker_seq, c.entry.report_id, c.refused));
+      }
       entries.push_back(std::move(c.entry));
       q.pop_front();
     }

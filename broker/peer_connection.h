@@ -91,6 +91,8 @@ class PeerConnection {
   // Whether `session` is the one open now: a copy of an ended session is
   // never staged (the partner sends it again to the next).
   bool live(std::uint64_t session) const { return socket_ != nullptr && session == session_; }
+  // Whether a session is open and its SUBSCRIBE answered.
+  bool ready() const { return socket_ != nullptr && state_ == State::kReady; }
   // The socket to poll for input, or nullptr while no session is open.
   void* socket_handle();
 

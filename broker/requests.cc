@@ -45,6 +45,12 @@ void Broker::Impl::reject(Session& s, std::uint64_t request_id, const Status& st
   note_outcome(s, status);
 }
 
+void Broker::Impl::reject_publish_early(Session& s, std::uint64_t request_id, const Status& status) {
+  counters.rejected++;
+  metrics.rejected_by_code.add(status.code());
+  reject(s, request_id, status);
+}
+
 void Broker::Impl::on_hello(Session& s, const v1::Hello& hello) {
   Status version = wire::check_hello(hello);
   if (!version) {
@@ -332,11 +338,16 @@ void Broker::Impl::on_ack(Session& s, const v1::Ack& ack) {
   for (const auto& x : ack.refused()) {
     const std::string report = to_hex(as_bytes(x.report_id()));
     const Status why = wire::status_from_proto(x.reasons());
+    // The partner's own words: no control character and no quote into our
+    // log lines (each message is at most 256 bytes, check_ack).
+    std::string said = why.to_string();
+    std::replace_if(
+        said.begin(), said.end(), [](char c) { return (c >= 0 && c < 0x20) || c == 0x7f || c == '"'; }, '?');
     log->warn("event=crossing_refused_by_peer peer={} seq={} report={} code={} reasons=\"{}\"", s.node_id,
-              x.broker_seq(), report, code_name(why.code()), why.to_string());
+              x.broker_seq(), report, code_name(why.code()), said);
     audit_event("crossing", s.node_id, report, "refused",
                 s.node_id + " refused seq " + std::to_string(x.broker_seq()) +
-                    (stream.empty() ? std::string() : " of " + stream + "'s stream") + ": " + why.to_string());
+                    (stream.empty() ? std::string() : " of " + stream + "'s stream") + ": " + said);
   }
   if (!s.attached) return;  // a receipt, kept; the node's mailbox is not this session's
   const std::uint64_t seq = ack.broker_seq();
@@ -353,20 +364,21 @@ void Broker::Impl::on_publish(Session& s, v1::Publish& pub) {
   // A partner's node publishes nothing here: refused before any work, and
   // before the broker's own state (halted, busy) is told to it.
   if (trust.current()->is_partner_node(s.node_id)) {
-    reject(s, pub.request_id(),
-           Status::fail(Code::NOT_AUTHORIZED, s.node_id + " is a partner agency's node: a partner's boundary broker "
-                                                          "receives over its peering and does not publish here"));
+    reject_publish_early(
+        s, pub.request_id(),
+        Status::fail(Code::NOT_AUTHORIZED, s.node_id + " is a partner agency's node: a partner's boundary broker "
+                                                       "receives over its peering and does not publish here"));
     return;
   }
   if (store->halted()) {
-    reject(s, pub.request_id(), Status::fail(Code::STORAGE_HALTED, store->halt_reason()));
+    reject_publish_early(s, pub.request_id(), Status::fail(Code::STORAGE_HALTED, store->halt_reason()));
     return;
   }
   // Flood control, before any verification work is spent on the node.
   const std::int64_t now = clock.steady_ms();
   FloodControl::Answer admitted = flood.admit(s.node_id, now);
   if (admitted.verdict != FloodControl::Verdict::kAdmit) {
-    reject(s, pub.request_id(), admitted.status);
+    reject_publish_early(s, pub.request_id(), admitted.status);
     if (admitted.verdict == FloodControl::Verdict::kRateLimited) {
       std::size_t refused = 0;
       Status cut_off = flood.rate_limited(s.node_id, s.ready(), now, &refused);
@@ -384,7 +396,7 @@ void Broker::Impl::on_publish(Session& s, v1::Publish& pub) {
   job.report.assign(pub.report().begin(), pub.report().end());
   job.received_ms = clock.now_ms();
   if (!pool->submit(std::move(job))) {
-    reject(s, pub.request_id(), Status::fail(Code::BROKER_BUSY, "verification queue full; retry later"));
+    reject_publish_early(s, pub.request_id(), Status::fail(Code::BROKER_BUSY, "verification queue full; retry later"));
     return;
   }
   flood.started(s.node_id);
@@ -427,6 +439,7 @@ void Broker::Impl::reject_publish(const Refusal& r) {
     return;
   }
   counters.rejected++;
+  metrics.rejected_by_code.add(r.status.code());
   log->info("event=publish_rejected node={} request={} code={} reasons=\"{}\"", r.node_id, r.request_id,
             code_name(r.status.code()), r.status.to_string());
   audit_event("publish", r.node_id, r.report_hex, "rejected", r.status.to_string());

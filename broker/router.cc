@@ -121,19 +121,25 @@ bool Router::judge_and_send(Session& s, const Routable& r, const std::vector<std
       audit_(std::string(event), s.node_id, r.report->report_id_hex(), std::string(decision), std::move(detail));
     }
   };
+  auto count = [&](const Status& why, std::size_t sections) {
+    if (withheld_counter_ == nullptr) return;
+    for (const auto& reason : why.reasons()) withheld_counter_->add(reason.code, sections);
+  };
   if (!d.topic) {
     record("withheld", "withheld", "all sections: " + d.topic.to_string());
+    count(d.topic, r.report->sections.size());
     return false;
   }
   for (std::size_t i = 0; i < d.sections.size(); ++i) {
     if (d.sections[i].allowed()) continue;
     record("withheld", "withheld", "section " + std::to_string(i + 1) + ": " + d.sections[i].denials.to_string());
+    count(d.sections[i].denials, 1);
   }
   if (!d.any_delivered()) return false;
   crypto::Digest copy_hash{};
   Bytes frame = deliver_frame(r, d, &copy_hash);
   // Before sending: a send that closes the session (SLOW_CONSUMER) forgets it.
-  sessions_.remember_delivery(s, r.writer, r.seq, copy_hash);
+  sessions_.remember_delivery(s, r.writer, r.seq, copy_hash, r.report->header.report_id());
   if (!s.attached) {
     place.sent_unattached.insert(r.seq);
     if (place.sent_unattached.size() > kMaxSentUnattached) place.sent_unattached.erase(place.sent_unattached.begin());

@@ -50,6 +50,7 @@
 #include <vector>
 
 #include "base/bytes.h"
+#include "broker/metrics.h"
 #include "broker/session_table.h"
 #include "broker/subscription_index.h"
 #include "broker/trust_state.h"
@@ -103,6 +104,10 @@ class Router {
                                    std::string detail)>;
 
   Router(const SubscriptionIndex& subscriptions, SessionTable& sessions, Audit audit);
+
+  // Counts each (node, section) withheld at delivery, once per reason code
+  // (the broker's metrics); null: not counted. It must outlive the Router.
+  void count_withheld_in(CodeCounter* counter) { withheld_counter_ = counter; }
 
   // Whether the originator's signature stands for this report: the
   // revocation rule at its created-at, witnessed by its earliest acceptance
@@ -170,6 +175,7 @@ class Router {
   const SubscriptionIndex& subscriptions_;
   SessionTable& sessions_;
   Audit audit_;
+  CodeCounter* withheld_counter_ = nullptr;
 };
 
 }  // namespace tearline::broker

@@ -49,10 +49,10 @@ SessionTable::Sent SessionTable::send(Session& s, Bytes frame) {
   return Sent::kClosedSlowConsumer;
 }
 
-void SessionTable::remember_delivery(Session& s, std::string_view writer, std::uint64_t seq,
-                                     const crypto::Digest& hash) const {
+void SessionTable::remember_delivery(Session& s, std::string_view writer, std::uint64_t seq, const crypto::Digest& hash,
+                                     std::string report_id) const {
   auto& unacked = s.place(writer).unacked;
-  unacked[seq] = hash;
+  unacked[seq] = StreamPlace::SentCopy{hash, std::move(report_id)};
   while (unacked.size() > max_pending_deliveries_ + kUnackedSlack) unacked.erase(unacked.begin());
 }
 

@@ -75,9 +75,14 @@ struct StreamPlace {
   std::uint64_t acked = 0;
   std::uint64_t delivered = 0;  // highest seq routed to this session (sent or judged)
   // Copies sent in this session and not yet acknowledged: seq -> the
-  // copy's hash (receipt::copy_hash), which the node's delivery receipt must
-  // name (broker/delivery_ack.h). Cleared by HELLO and by close().
-  std::map<std::uint64_t, crypto::Digest> unacked;
+  // copy's hash (receipt::copy_hash) and report id, which the node's
+  // delivery receipt must name (broker/delivery_ack.h). Cleared by HELLO and
+  // by close().
+  struct SentCopy {
+    crypto::Digest hash{};
+    std::string report_id;  // raw 16 bytes
+  };
+  std::map<std::uint64_t, SentCopy> unacked;
   // Seqs sent while unattached: when the session attaches and catches up
   // from the node's cursor, these are not sent a second time.
   std::set<std::uint64_t> sent_unattached;
@@ -185,7 +190,8 @@ class SessionTable {
   // (empty: this broker's) whose hash is `hash`, for its ACK. Bounded: beyond max_pending_deliveries + kUnackedSlack
   // copies the oldest is forgotten (an ACK naming it later fails; a node that follows the protocol acknowledges long
   // before: at most 64 copies after it took them, and the pipes between hold far fewer).
-  void remember_delivery(Session& s, std::string_view writer, std::uint64_t seq, const crypto::Digest& hash) const;
+  void remember_delivery(Session& s, std::string_view writer, std::uint64_t seq, const crypto::Digest& hash,
+                         std::string report_id = {}) const;
   // Sends what the backlogs hold, in order, while the pipes take it.
   void flush();
   bool any_backlog() const;

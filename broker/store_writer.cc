@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <chrono>
+
 #include "audit/anchor.h"
 
 namespace tearline::broker {
@@ -87,7 +89,9 @@ void StoreWriter::run() {
     std::string clashing_id;
     std::vector<std::optional<StreamPosition>> prevs;
     std::vector<std::string> fenced;
+    const auto began = std::chrono::steady_clock::now();
     Status status = store_.commit(batch, &clashing_id, &prevs, &fenced);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
     if (status.is_ok()) {
       anchor_checkpoints(batch);
       // Each report's `prev` as the store found it (Written's contract).
@@ -95,7 +99,7 @@ void StoreWriter::run() {
     }
     {
       MutexLock lock(mu_);
-      result_ = Written{std::move(status), std::move(batch), std::move(clashing_id), std::move(fenced)};
+      result_ = Written{std::move(status), std::move(batch), std::move(clashing_id), std::move(fenced), seconds};
     }
     cv_.notify_all();
     try {

@@ -45,6 +45,7 @@ class StoreWriter {
     Batch batch;                      // the batch, handed back; written, each report's `prev` as the store found it
     std::string clashing_id;          // with REPLAYED_REPORT (SEQUENCE_REGRESSION): the report id refused
     std::vector<std::string> fenced;  // written: the nodes Batch::fences kept out (Store::commit)
+    double seconds = 0;               // how long Store::commit took
   };
 
   // Throws zmq::error_t when the notify socket cannot be made. An empty

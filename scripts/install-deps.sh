@@ -9,10 +9,13 @@ set -euo pipefail
 # wall clock in tests/cli/clock_step_test.sh; sqlite3: the SQLite shell, with
 # which the storage tests damage and inspect copies of a store; libpqxx-dev and
 # libpq-dev: the PostgreSQL store (broker/pg_store.h); postgresql: initdb and
-# pg_ctl, with which its tests start a private cluster (tests/support/pg_cluster.h).
+# pg_ctl, with which its tests start a private cluster (tests/support/pg_cluster.h);
+# libcpp-httplib-dev: the broker's metrics endpoint; prometheus: the server
+# tests/cli/metrics_prometheus_test.sh starts to scrape it.
 packages=(cmake make g++ pkg-config libsodium-dev libzmq3-dev cppzmq-dev libprotobuf-dev
           protobuf-compiler catch2 libcli11-dev libtomlplusplus-dev libspdlog-dev libfmt-dev
-          libsqlite3-dev sqlite3 libpq-dev libpqxx-dev postgresql lld iso-codes help2man dpkg-dev faketime)
+          libsqlite3-dev sqlite3 libpq-dev libpqxx-dev postgresql lld iso-codes help2man dpkg-dev faketime
+          libcpp-httplib-dev prometheus)
 for extra in "$@"; do
   case "$extra" in
     build) ;;

@@ -203,7 +203,12 @@ tearline::v1::CopyRefusal make_copy_refusal(std::uint64_t broker_seq, std::strin
   Status kept;
   for (const auto& reason : reasons.reasons()) {
     if (kept.reasons().size() == kMaxCopyRefusalReasons) break;
-    kept.add(reason.code, reason.message);
+    std::size_t n = std::min(reason.message.size(), kMaxCopyRefusalMessageBytes);
+    // Not inside a character: back to the start of the one the cut falls in.
+    if (n < reason.message.size()) {
+      while (n > 0 && (static_cast<unsigned char>(reason.message[n]) & 0xC0) == 0x80) --n;
+    }
+    kept.add(reason.code, reason.message.substr(0, n));
   }
   to_proto(kept, r.mutable_reasons());
   return r;

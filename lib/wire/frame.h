@@ -84,8 +84,10 @@ tearline::v1::Frame make_deliver(std::uint64_t broker_seq, ByteView report, Byte
 tearline::v1::Frame make_ack(std::uint64_t broker_seq, ByteView receipt = {}, std::string_view writer = {});
 // Ack.refused entry (a partner's boundary broker, docs/protocol.md 6.8): the
 // copy `broker_seq` with `report_id` (raw 16 bytes) was refused for
-// `reasons` (not OK); the first kMaxCopyRefusalReasons are kept.
+// `reasons` (not OK); the first kMaxCopyRefusalReasons are kept, each
+// message cut to kMaxCopyRefusalMessageBytes (at a UTF-8 character's start).
 inline constexpr std::size_t kMaxCopyRefusalReasons = 16;
+inline constexpr std::size_t kMaxCopyRefusalMessageBytes = 256;
 tearline::v1::CopyRefusal make_copy_refusal(std::uint64_t broker_seq, std::string_view report_id,
                                             const Status& reasons);
 tearline::v1::Frame make_ping(std::uint64_t nonce);

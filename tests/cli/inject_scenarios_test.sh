@@ -143,4 +143,12 @@ grep -q "subscribe  *refused.*PEERING_TOPIC: pattern unit.> is not within the to
   { cat "$WORK/out"; fail "the partner's refused SUBSCRIBE is not in the audit log"; }
 grep -q "SESSION_REVOKED: FOREIGN_NODE: dea-broker belongs to partner agency DEA" "$WORK/out" ||
   { cat "$WORK/out"; fail "the revoked peering's link was not closed in the audit"; }
+# The copies the runner sent as dea-broker: the forged and the replayed hop
+# stamps and the loop refused, each with its reasons; the copy sent again
+# after the cut recognised as a duplicate.
+[[ $(grep -c "crossing  *refused .*RECEIPT_INVALID: acceptance receipt" "$WORK/out") -eq 2 ]] ||
+  { cat "$WORK/out"; fail "the forged and replayed hop stamps are not refused in the audit"; }
+grep -q "crossing  *refused .*CROSSING_LOOP" "$WORK/out" || { cat "$WORK/out"; fail "the loop is not refused in the audit"; }
+[[ $(grep -c "crossing  *duplicate" "$WORK/out") -eq 1 ]] ||
+  { cat "$WORK/out"; fail "the copy sent again after the cut is not one duplicate in the audit"; }
 echo "inject_scenarios: all checks passed"

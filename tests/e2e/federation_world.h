@@ -75,7 +75,7 @@ struct Federation {
 
   // `storage`: DIRAN's broker's, which DEA's takes too (e.g. a shorter
   // audit_checkpoint_seconds); `checkpoints`: DEA's [[peer]] exchanges them.
-  explicit Federation(const broker::StorageLimits& storage = {}, bool checkpoints = false) : diran(storage) {
+  explicit Federation(const broker::StorageLimits& storage = {}, bool checkpoints = true) : diran(storage) {
     dea = std::make_unique<BrokerFixture>(diran, "dea-broker", "DEA", [this, checkpoints](broker::Config& c) {
       const identity::PkiPaths& pki = diran.pki();
       federation::PeeringDraft d;

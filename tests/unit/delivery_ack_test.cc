@@ -30,7 +30,7 @@ struct AckWorld {
       c.copy_hash = digest_of("copy " + std::to_string(seq));
       c.report_id = std::string(16, static_cast<char>('a' + seq));
       copies.push_back(c);
-      session.unacked[seq] = c.copy_hash;
+      session.unacked[seq] = broker::StreamPlace::SentCopy{c.copy_hash, c.report_id};
     }
   }
 
@@ -73,6 +73,17 @@ TEST_CASE("delivery ack: a partner broker's ACK names the copies it refused, eac
   *both.add_refused() = refusal(5, a.copies[1].report_id, wire::kMaxCopyRefusalReasons);
   CHECK(a.check(both));
 
+  SECTION("a receipt entry with the hash of the copy sent but another report id") {
+    AckWorld other;
+    other.session.unacked[4].report_id = std::string(16, 'z');
+    CHECK(other.check(other.ack()).code() == Code::RECEIPT_INVALID);
+  }
+  SECTION("a reason's message longer than 256 bytes") {
+    v1::Ack bad = a.ack();
+    *bad.add_refused() = refusal(4, a.copies[0].report_id);
+    bad.mutable_refused(0)->mutable_reasons(0)->set_message(std::string(wire::kMaxCopyRefusalMessageBytes + 1, 'x'));
+    CHECK(a.check(bad).code() == Code::RECEIPT_INVALID);
+  }
   SECTION("a seq that is no entry of the receipt") {
     v1::Ack bad = a.ack();
     *bad.add_refused() = refusal(6, a.copies[0].report_id);
@@ -100,7 +111,7 @@ TEST_CASE("delivery ack: a partner broker's ACK names the copies it refused, eac
   }
 }
 
-TEST_CASE("delivery ack: make_copy_refusal keeps the first 16 reasons, codes and messages as given") {
+TEST_CASE("delivery ack: make_copy_refusal keeps the first 16 reasons, each cut to 256 bytes on a character") {
   Status why;
   for (int i = 0; i < 20; ++i) why.add(i == 0 ? Code::ORIGINATOR_INVALID : Code::CROSSING_LOOP, std::to_string(i));
   const v1::CopyRefusal r = wire::make_copy_refusal(9, std::string(16, 'x'), why);
@@ -110,4 +121,13 @@ TEST_CASE("delivery ack: make_copy_refusal keeps the first 16 reasons, codes and
   const Status back = wire::status_from_proto(r.reasons());
   CHECK(back.code() == Code::ORIGINATOR_INVALID);
   CHECK(back.reasons().back().message == "15");
+
+  // 255 bytes of 'a' then a two-byte character: cut before it, never inside.
+  const std::string long_text = std::string(255, 'a') + "\xc3\xa9" + "rest";
+  const v1::CopyRefusal cut =
+      wire::make_copy_refusal(1, std::string(16, 'x'), Status::fail(Code::NO_PEERING, long_text));
+  CHECK(cut.reasons(0).message() == std::string(255, 'a'));
+  const v1::CopyRefusal whole =
+      wire::make_copy_refusal(1, std::string(16, 'x'), Status::fail(Code::NO_PEERING, std::string(256, 'b')));
+  CHECK(whole.reasons(0).message() == std::string(256, 'b'));
 }

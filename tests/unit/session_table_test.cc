@@ -178,7 +178,7 @@ TEST_CASE("session table: unacknowledged copies are remembered, bounded, and for
   REQUIRE(s.unacked.size() == cap);
   CHECK(s.unacked.begin()->first == 6);  // the oldest were forgotten
   CHECK(s.unacked.rbegin()->first == cap + 5);
-  CHECK(s.unacked.at(cap + 5)[0] == static_cast<std::uint8_t>(cap + 5));
+  CHECK(s.unacked.at(cap + 5).hash[0] == static_cast<std::uint8_t>(cap + 5));
   SessionTable::close(s);
   CHECK(s.unacked.empty());
 }

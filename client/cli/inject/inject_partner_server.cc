@@ -23,11 +23,12 @@ constexpr std::size_t kMaxIncomingFrameBytes = std::size_t{1} << 20;
 }  // namespace
 
 PartnerServer::PartnerServer(std::string broker_id, std::string endpoint, crypto::BrokerSecrets keys,
-                             const identity::DirectoryPtr& directory, int timeout_ms)
+                             const identity::DirectoryPtr& directory, std::string broker_under_test, int timeout_ms)
     : broker_id_(std::move(broker_id)),
       endpoint_(std::move(endpoint)),
       keys_(std::move(keys)),
       directory_(directory),
+      broker_under_test_(std::move(broker_under_test)),
       timeout_ms_(timeout_ms) {}
 
 PartnerServer::~PartnerServer() = default;
@@ -72,10 +73,9 @@ void PartnerServer::serve() {
     zmq::message_t id, body;
     if (!socket_->recv(id, zmq::recv_flags::dontwait)) return;
     if (!id.more() || !socket_->recv(body, zmq::recv_flags::dontwait)) continue;
-    while (body.more()) {  // a DEALER sends one frame per message: anything more is dropped
+    for (bool more = body.more(); more;) {  // a DEALER sends one frame per message: the rest is dropped
       zmq::message_t extra;
-      if (!socket_->recv(extra, zmq::recv_flags::dontwait)) break;
-      body = std::move(extra);
+      more = socket_->recv(extra, zmq::recv_flags::dontwait) && extra.more();
     }
     const std::string peer(static_cast<const char*>(id.data()), id.size());
     auto frame = wire::decode_frame(ByteView(static_cast<const std::uint8_t*>(body.data()), body.size()),
@@ -113,24 +113,7 @@ void PartnerServer::on_frame(const std::string& peer, const v1::Frame& frame) {
       }
       break;
     case v1::Frame::kPing: to(peer, wire::make_pong(frame.ping().nonce())); break;
-    case v1::Frame::kAck: {
-      const v1::Ack& ack = frame.ack();
-      auto receipt = receipt::parse_delivery(as_bytes(ack.receipt()));
-      Status good = receipt ? receipt::verify_delivery(*receipt, *directory_, SystemClock::instance().now_ms())
-                            : receipt.status();
-      if (good && receipt->broker_id() != broker_id_) {
-        good = Status::fail(Code::RECEIPT_INVALID, "names broker " + receipt->broker_id() + ", not " + broker_id_);
-      }
-      if (!good) {
-        receipt_problems_.push_back("the ACK of seq " + std::to_string(ack.broker_seq()) +
-                                    " carries a delivery receipt that does not verify: " + good.to_string());
-        break;
-      }
-      for (const auto& r : ack.refused()) refused_[r.broker_seq()] = wire::status_from_proto(r.reasons());
-      acked_ = std::max(acked_, ack.broker_seq());
-      unacked_.erase(unacked_.begin(), unacked_.upper_bound(acked_));
-      break;
-    }
+    case v1::Frame::kAck: on_ack(frame.ack()); break;
     case v1::Frame::kBye:
       session_.clear();
       subscribed_ = false;
@@ -141,6 +124,50 @@ void PartnerServer::on_frame(const std::string& peer, const v1::Frame& frame) {
                                 wire::request_id_of(frame)));
       break;
   }
+}
+
+// An ACK is taken only when it is what the broker under test owes: its
+// signed receipt, for copies sent with the bytes sent, the last one the
+// ACK's seq, and refusals of those copies only.
+void PartnerServer::on_ack(const v1::Ack& ack) {
+  if (ignore_acks_) {  // link_cut: the broker acknowledged; the runner "crashes" before reading it
+    ignored_up_to_ = std::max(ignored_up_to_, ack.broker_seq());
+    return;
+  }
+  auto receipt = receipt::parse_delivery(as_bytes(ack.receipt()));
+  Status good =
+      receipt ? receipt::verify_delivery(*receipt, *directory_, SystemClock::instance().now_ms()) : receipt.status();
+  if (good) {
+    if (receipt->broker_id() != broker_id_) good.add(Code::RECEIPT_INVALID, "it names broker " + receipt->broker_id());
+    if (receipt->node_id() != broker_under_test_) {
+      good.add(Code::RECEIPT_INVALID, "it is signed by " + receipt->node_id() + ", not " + broker_under_test_);
+    }
+    if (receipt->entries(receipt->entries_size() - 1).broker_seq() != ack.broker_seq()) {
+      good.add(Code::RECEIPT_INVALID, "its last entry is not the ACK's seq");
+    }
+    for (const auto& e : receipt->entries()) {
+      auto sent = sent_.find(e.broker_seq());
+      if (sent == sent_.end() || !crypto::equal_ct(sent->second.first, as_bytes(e.copy_hash())) ||
+          sent->second.second != e.report_id()) {
+        good.add(Code::RECEIPT_INVALID,
+                 "its entry for seq " + std::to_string(e.broker_seq()) + " is not the copy sent (hash and report id)");
+      }
+    }
+    for (const auto& r : ack.refused()) {
+      const bool named = std::any_of(receipt->entries().begin(), receipt->entries().end(), [&](const auto& e) {
+        return e.broker_seq() == r.broker_seq() && e.report_id() == r.report_id();
+      });
+      if (!named) good.add(Code::RECEIPT_INVALID, "it refuses seq " + std::to_string(r.broker_seq()) + ", no entry");
+    }
+  }
+  if (!good) {
+    receipt_problems_.push_back(broker_id_ + " (served by the runner): the broker's ACK of seq " +
+                                std::to_string(ack.broker_seq()) + " is not taken: " + good.to_string());
+    return;
+  }
+  for (const auto& r : ack.refused()) refused_[r.broker_seq()] = wire::status_from_proto(r.reasons());
+  acked_ = std::max(acked_, ack.broker_seq());
+  unacked_.erase(unacked_.begin(), unacked_.upper_bound(acked_));
 }
 
 Status PartnerServer::wait_for_session(std::int64_t deadline) {
@@ -157,8 +184,9 @@ Status PartnerServer::wait_for_session(std::int64_t deadline) {
                                              ", and does a peering in effect let a topic cross towards it?");
 }
 
-Result<Verdict> PartnerServer::send(const Copy& copy, Bytes* receipt_sent) {
+Result<Verdict> PartnerServer::send(const Copy& copy, Bytes* receipt_signed, std::vector<std::string>* problems) {
   if (!socket_) return Status::fail(Code::UNAVAILABLE, "not serving as " + broker_id_);
+  receipt_problems_.clear();
   if (Status s = wait_for_session(steady_ms() + kLinkWaitMs); !s) return s;
   auto parsed = report::parse_report_structure(copy.report);
   if (!parsed) return parsed.status();
@@ -166,12 +194,29 @@ Result<Verdict> PartnerServer::send(const Copy& copy, Bytes* receipt_sent) {
   const std::int64_t now = SystemClock::instance().now_ms();
   Bytes receipt =
       receipt::sign_acceptance(broker_id_, keys_.audit, seq, {receipt::report_digest(parsed->report)}, now).front();
+  if (receipt_signed != nullptr) *receipt_signed = receipt;
   if (copy.alter_receipt) receipt = copy.alter_receipt(receipt);
-  if (receipt_sent != nullptr) *receipt_sent = receipt;
   const v1::Frame deliver = wire::make_deliver(seq, copy.report, receipt, {}, copy.path);
   unacked_[seq] = wire::encode_frame(deliver);
+  sent_[seq] = {receipt::copy_hash(copy.report), parsed->header.report_id()};
   to(session_, deliver);
-  if (copy.cut) {  // closed without BYE, as by a crash; the peer's DEALER reconnects by itself
+  if (copy.cut) {
+    // The broker takes the copy and acknowledges it; the runner "crashes"
+    // before it reads that ACK (the socket closed, no BYE; the broker's
+    // DEALER reconnects by itself), so the copy goes again to the next
+    // session, where it is a duplicate.
+    ignore_acks_ = true;
+    const std::int64_t until = steady_ms() + timeout_ms_;
+    while (ignored_up_to_ < seq && steady_ms() < until) {
+      zmq::pollitem_t item{socket_->handle(), 0, ZMQ_POLLIN, 0};
+      (void)zmq::poll(&item, 1, std::chrono::milliseconds(kPollMs));
+      serve();
+    }
+    ignore_acks_ = false;
+    if (ignored_up_to_ < seq) {
+      return Status::fail(Code::UNAVAILABLE, "the broker under test did not acknowledge seq " + std::to_string(seq) +
+                                                 " before the cut within " + std::to_string(timeout_ms_) + " ms");
+    }
     socket_.reset();
     session_.clear();
     subscribed_ = false;
@@ -179,15 +224,18 @@ Result<Verdict> PartnerServer::send(const Copy& copy, Bytes* receipt_sent) {
     if (Status s = wait_for_session(steady_ms() + kLinkWaitMs); !s) return s;
   }
   const std::int64_t deadline = steady_ms() + timeout_ms_;
-  while (acked_ < seq && receipt_problems_.empty() && steady_ms() < deadline) {
+  while (acked_ < seq && steady_ms() < deadline) {
     zmq::pollitem_t item{socket_->handle(), 0, ZMQ_POLLIN, 0};
     (void)zmq::poll(&item, 1, std::chrono::milliseconds(kPollMs));
     serve();
   }
-  if (!receipt_problems_.empty()) {
-    Status bad = Status::fail(Code::RECEIPT_INVALID, receipt_problems_.front());
+  const bool not_taken = !receipt_problems_.empty();
+  if (not_taken) {
+    problems->insert(problems->end(), receipt_problems_.begin(), receipt_problems_.end());
     receipt_problems_.clear();
-    return failed(bad);
+  }
+  if (acked_ < seq && not_taken) {  // the case fails on its problems, whatever it expected
+    return Verdict{"(no ACK taken)", Status::fail(Code::RECEIPT_INVALID, problems->back())};
   }
   if (acked_ < seq) {
     return Status::fail(Code::UNAVAILABLE, "the broker under test did not acknowledge seq " + std::to_string(seq) +

@@ -418,7 +418,7 @@ struct Runner::State {
       default: break;
     }
     Bytes stamp;
-    auto v = server->second->send(copy, &stamp);
+    auto v = server->second->send(copy, &stamp, &pending_problems);
     if (!v) return v.status();
     hop_stamps[index] = std::move(stamp);
     if (v->got == kExpectAccepted) last_accepted[c.originator] = std::max(last_accepted[c.originator], draft.sequence);
@@ -665,10 +665,23 @@ Status Runner::start() {
   State& s = *state_;
   Status dir = s.load_directory();
   if (!dir) return dir;
+  std::string under_test;  // the broker's node id, which signs its ACKs to a partner
+  if (!s.serve.empty()) {
+    auto key = client::read_broker_key(s.options.directory_path() / "broker.pub");
+    if (!key) return key.status();
+    const identity::Credential* c = s.directory->node_by_transport_key(*key);
+    if (c == nullptr) {
+      return Status::fail(Code::UNKNOWN_NODE,
+                          "no credential of the directory holds the key of directory/broker.pub: "
+                          "the broker under test is not known, so --serve cannot check its ACKs");
+    }
+    under_test = c->node_id;
+  }
   for (const auto& [broker, endpoint] : s.serve) {
     auto keys = crypto::read_broker_keys(identity::PkiPaths(s.options.pki).other_broker_key(broker));
     if (!keys) return keys.status();
-    auto server = std::make_unique<PartnerServer>(broker, endpoint, std::move(keys).value(), s.directory, s.timeout());
+    auto server = std::make_unique<PartnerServer>(broker, endpoint, std::move(keys).value(), s.directory, under_test,
+                                                  s.timeout());
     if (Status bound = server->bind(); !bound) return bound;
     s.servers[broker] = std::move(server);
   }

@@ -1,0 +1,156 @@
+// broker/metrics and broker/metrics_server: the Prometheus text format the
+// broker serves (docs/observability.md), its loopback-only endpoint, and
+// the configuration key that sets it.
+#include <httplib.h>
+#include <catch2/catch.hpp>
+
+#include <fstream>
+#include <iterator>
+#include <sstream>
+#include <string>
+
+#include "broker/config.h"
+#include "broker/metrics.h"
+#include "broker/metrics_server.h"
+
+using namespace tearline;
+using namespace tearline::broker;
+
+namespace {
+
+bool has_line(const std::string& text, const std::string& line) {
+  return text.find("\n" + line + "\n") != std::string::npos || text.rfind(line + "\n", 0) == 0;
+}
+
+}  // namespace
+
+TEST_CASE("metrics: a histogram's buckets are cumulative, with +Inf, sum and count") {
+  Histogram h({0.001, 0.01, 0.1});
+  for (double v : {0.0005, 0.001, 0.002, 0.05, 7.0}) h.observe(v);
+  std::string out;
+  h.render("x_seconds", "help.", &out);
+  CHECK(has_line(out, "# TYPE x_seconds histogram"));
+  CHECK(has_line(out, "x_seconds_bucket{le=\"0.001\"} 2"));  // a value equal to a bound is in its bucket
+  CHECK(has_line(out, "x_seconds_bucket{le=\"0.01\"} 3"));
+  CHECK(has_line(out, "x_seconds_bucket{le=\"0.1\"} 4"));
+  CHECK(has_line(out, "x_seconds_bucket{le=\"+Inf\"} 5"));
+  CHECK(has_line(out, "x_seconds_sum 7.0535"));
+  CHECK(has_line(out, "x_seconds_count 5"));
+}
+
+TEST_CASE("metrics: counters by code are labelled by the code's stable name, and label values are escaped") {
+  CodeCounter c;
+  c.add(Code::REPORT_SIGNATURE);
+  c.add(Code::REPORT_SIGNATURE, 2);
+  c.add(Code::STALE_REPORT);
+  std::string out;
+  c.render("r_total", "help.", "code", &out);
+  CHECK(has_line(out, "# TYPE r_total counter"));
+  CHECK(has_line(out, "r_total{code=\"REPORT_SIGNATURE\"} 3"));
+  CHECK(has_line(out, "r_total{code=\"STALE_REPORT\"} 1"));
+  CHECK(escape_label_value("a\"b\\c\nd") == "a\\\"b\\\\c\\nd");
+}
+
+TEST_CASE("metrics: render has every family once, the counters and the published gauges") {
+  Metrics m;
+  m.rejected_by_code.add(Code::TOPIC_WRITE_DENIED);
+  m.crossings_refused.add(Code::CROSSING_LOOP);
+  m.crossings_taken = 4;
+  GaugeSnapshot g;
+  g.sessions_ready = 3;
+  g.sessions_new = 1;
+  g.broker_id = "tearline-broker";
+  g.directory_generation = 2;
+  g.last_checkpoint_ms = 10'000;
+  m.set_gauges(g);
+  CounterSnapshot c;
+  c.accepted = 12;
+  c.rejected = 1;
+  c.delivered = 30;
+  const std::string out = m.render(c, "0.2.0 (git abc)", 1'000, 25'500);
+  CHECK(has_line(out, "tearline_build_info{version=\"0.2.0 (git abc)\",broker_id=\"tearline-broker\"} 1"));
+  CHECK(has_line(out, "tearline_start_time_seconds 1"));
+  CHECK(has_line(out, "tearline_reports_accepted_total 12"));
+  CHECK(has_line(out, "tearline_reports_rejected_by_code_total{code=\"TOPIC_WRITE_DENIED\"} 1"));
+  CHECK(has_line(out, "tearline_deliveries_total 30"));
+  CHECK(has_line(out, "tearline_crossings_taken_total 4"));
+  CHECK(has_line(out, "tearline_crossings_refused_total{code=\"CROSSING_LOOP\"} 1"));
+  CHECK(has_line(out, "tearline_sessions{state=\"new\"} 1"));
+  CHECK(has_line(out, "tearline_sessions{state=\"ready\"} 3"));
+  CHECK(has_line(out, "tearline_directory_generation 2"));
+  CHECK(has_line(out, "tearline_audit_checkpoint_age_seconds 15.5"));
+  // Each family's TYPE line once.
+  std::size_t types = 0;
+  for (std::size_t at = out.find("# TYPE "); at != std::string::npos; at = out.find("# TYPE ", at + 1)) ++types;
+  std::size_t helps = 0;
+  for (std::size_t at = out.find("# HELP "); at != std::string::npos; at = out.find("# HELP ", at + 1)) ++helps;
+  CHECK(types == helps);
+  CHECK(types == 32);
+}
+
+TEST_CASE("DOC TRUTH: docs/observability.md lists every metric family the broker serves, with its type") {
+  std::ifstream in(std::string(TEARLINE_SOURCE_DIR) + "/docs/observability.md");
+  REQUIRE(in);
+  const std::string doc((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string out = Metrics().render(CounterSnapshot{}, "v", 0, 0);
+  std::istringstream lines(out);
+  std::size_t families = 0;
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind("# TYPE ", 0) != 0) continue;
+    const std::string rest = line.substr(7);
+    const std::string name = rest.substr(0, rest.find(' '));
+    const std::string type = rest.substr(rest.find(' ') + 1);
+    INFO(name << " " << type);
+    CHECK(doc.find("| `" + name + "` | " + type + " |") != std::string::npos);
+    ++families;
+  }
+  CHECK(families == 32);
+}
+
+TEST_CASE("metrics: the endpoint listens on loopback only, answers /metrics and 404 elsewhere") {
+  std::string host;
+  int port = -1;
+  CHECK(parse_loopback_listen("127.0.0.1:9464", &host, &port));
+  CHECK(host == "127.0.0.1");
+  CHECK(port == 9464);
+  CHECK(parse_loopback_listen("[::1]:0", &host, &port));
+  CHECK(host == "::1");
+  CHECK(parse_loopback_listen("localhost:80", &host, &port));
+  CHECK(parse_loopback_listen("127.1.2.3:1", &host, &port));
+  for (const char* refused : {"0.0.0.0:9464", "10.0.0.7:9464", "127.0.0.1", "127.0.0.1:", "127.0.0.1:65536",
+                              "127.0.0.256:1", "127.0.0:1", "example.org:80", ":9464", "127.0.0.1:9x"}) {
+    INFO(refused);
+    CHECK_FALSE(parse_loopback_listen(refused, &host, &port));
+  }
+
+  auto server = MetricsServer::start("127.0.0.1:0", [] { return std::string("tearline_up 1\n"); });
+  REQUIRE(server);
+  const std::string address = (*server)->address();
+  REQUIRE(address.rfind("127.0.0.1:", 0) == 0);
+  httplib::Client client("127.0.0.1", std::stoi(address.substr(10)));
+  auto got = client.Get("/metrics");
+  REQUIRE(got);
+  CHECK(got->status == 200);
+  CHECK(got->body == "tearline_up 1\n");
+  CHECK(got->get_header_value("Content-Type") == "text/plain; version=0.0.4; charset=utf-8");
+  auto other = client.Get("/other");
+  REQUIRE(other);
+  CHECK(other->status == 404);
+  CHECK_FALSE(MetricsServer::start("0.0.0.0:0", [] { return std::string(); }));
+}
+
+TEST_CASE("metrics: broker.metrics_listen must be a loopback HOST:PORT") {
+  const std::string base =
+      "[broker]\nkey_file = \"k\"\ndirectory = \"d\"\npolicy = \"p\"\ndata_dir = \"x\"\nmetrics_listen = ";
+  auto ok = parse_config(base + "\"127.0.0.1:9464\"\n", "/tmp", "t.toml");
+  INFO(ok.status().to_string());
+  REQUIRE(ok);
+  CHECK(ok->metrics_listen == "127.0.0.1:9464");
+  auto off = parse_config("[broker]\nkey_file = \"k\"\ndirectory = \"d\"\npolicy = \"p\"\ndata_dir = \"x\"\n", "/tmp",
+                          "t.toml");
+  REQUIRE(off);
+  CHECK(off->metrics_listen.empty());
+  auto wide = parse_config(base + "\"0.0.0.0:9464\"\n", "/tmp", "t.toml");
+  REQUIRE_FALSE(wide);
+  CHECK(wide.status().to_string().find("metrics_listen must be HOST:PORT with a loopback host") != std::string::npos);
+}
