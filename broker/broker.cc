@@ -296,6 +296,7 @@ Result<std::unique_ptr<Broker>> Broker::create(const Config& config, const Clock
   } catch (const zmq::error_t& e) {
     return Status::fail(Code::IO_ERROR, "cannot listen on " + config.endpoint + ": " + e.what());
   }
+  if (Status metrics = impl->bind_metrics(); !metrics) return metrics;
   impl->transport_secret = std::make_unique<crypto::TransportKey>(std::move(keys->transport));
   for (const PeerEndpoint& peer : config.peers) {
     impl->peer_links.push_back(
@@ -340,8 +341,10 @@ Result<std::unique_ptr<Broker>> Broker::create(const Config& config, const Clock
     }
   }
   impl->started_at_ms = clock.now_ms();
-  impl->publish_gauges();
-  if (Status metrics = impl->start_metrics(); !metrics) return metrics;
+  if (impl->metrics_server) {
+    impl->publish_gauges();
+    impl->metrics_server->serve();
+  }
   return std::unique_ptr<Broker>(new Broker(std::move(impl)));
 }
 

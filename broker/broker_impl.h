@@ -60,6 +60,9 @@ struct Broker::Impl {
   const Clock& clock;
   std::shared_ptr<spdlog::logger> log;
   TrustState trust;
+  // Counted by every thread (the verifiers too: declared before the pool,
+  // so it outlives it), rendered on the metrics endpoint's.
+  Metrics metrics;
   zmq::context_t context{1};
   std::unique_ptr<ZapHandler> zap;
   zmq::socket_t router;
@@ -121,7 +124,6 @@ struct Broker::Impl {
     std::atomic<std::uint64_t> accepted{0}, rejected{0}, delivered{0}, closed{0}, reloads{0}, failed_reloads{0};
     std::atomic<std::uint64_t> damaged_records{0}, refused_handshakes{0}, refused_hellos{0}, wall_clock_steps{0};
   } counters;
-  Metrics metrics;  // counted by every thread, rendered on the metrics endpoint's
   // Serves GET /metrics when config.metrics_listen is set (metrics_publish.cc);
   // stopped first at destruction.
   std::unique_ptr<MetricsServer> metrics_server;
@@ -245,7 +247,9 @@ struct Broker::Impl {
   void housekeeping();
 
   // ---- metrics_publish.cc: the metrics endpoint ----
-  Status start_metrics();
+  // Takes the metrics_listen port (before the store opens: a port in use
+  // fails the start with the store untouched); create() serves at its end.
+  Status bind_metrics();
   // The I/O thread's gauges, for the next scrape (each housekeeping).
   void publish_gauges();
   std::string render_metrics() const;  // any thread

@@ -45,7 +45,7 @@ Result<v1::DeliveryReceipt> check_ack(const Session& s, const v1::Ack& ack, std:
           " is not a copy this session was sent and has not acknowledged");
     } else if (!std::equal(sent->second.hash.begin(), sent->second.hash.end(), as_bytes(e.copy_hash()).begin())) {
       bad("seq " + std::to_string(e.broker_seq()) + ": the copy hash is not that of the copy sent");
-    } else if (!sent->second.report_id.empty() && e.report_id() != sent->second.report_id) {
+    } else if (sent->second.report_id != StreamPlace::SentCopy{}.report_id && !sent->second.names(e.report_id())) {
       bad("seq " + std::to_string(e.broker_seq()) + ": the report id is not that of the copy sent");
     }
   }

@@ -55,9 +55,11 @@ void Broker::Impl::start_commit() {
 
 // Answers and routes what the written (or failed) batch settled.
 CommitOutcome::Kind Broker::Impl::finish_commit(StoreWriter::Written written) {
+  metrics.commit_seconds.observe(written.seconds);  // failed attempts too: often the slowest
   if (written.status) {
-    metrics.commit_seconds.observe(written.seconds);
-    metrics.commit_reports.observe(static_cast<double>(written.batch.reports.size()));
+    if (!written.batch.reports.empty()) {
+      metrics.commit_reports.observe(static_cast<double>(written.batch.reports.size()));
+    }
     metrics.audit_entries += written.batch.audit.size();
   }
   CommitOutcome out = commits->finish(std::move(written), clock.steady_ms());

@@ -1,6 +1,8 @@
 #include "broker/metrics.h"
 
+#include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <utility>
 
 #include <fmt/format.h>
@@ -137,6 +139,9 @@ std::string Metrics::render(const CounterSnapshot& c, std::string_view version, 
   single("tearline_peer_links_ready", "Of those, the links subscribed and receiving.", "gauge", g.peer_links_ready,
          &out);
 
+  single("tearline_gauges_published_time_seconds",
+         "When the I/O thread last published these gauges, unix seconds (every 250 ms while it runs).", "gauge",
+         number(static_cast<double>(g.published_ms) / 1000), &out);
   single("tearline_verify_queue", "PUBLISHes and copies waiting for a verifier thread.", "gauge", g.verify_queue, &out);
   single("tearline_commit_queue", "Verified reports waiting for the group commit.", "gauge", g.commit_queue, &out);
   single("tearline_delivery_backlog", "Frames queued behind slow sessions, all sessions.", "gauge", g.delivery_backlog,

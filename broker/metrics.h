@@ -62,7 +62,8 @@ struct GaugeSnapshot {
   std::uint64_t directory_generation = 0;
   std::int64_t last_checkpoint_ms = 0;  // 0: none yet
   std::uint64_t peer_links = 0, peer_links_ready = 0;
-  std::string broker_id;  // its own credential's node id (a reload may change it)
+  std::string broker_id;          // its own credential's node id (a reload may change it)
+  std::int64_t published_ms = 0;  // when the I/O thread published this (a stuck loop stops it)
 };
 
 // The counters the broker kept before metrics (Broker::Impl::Counters),

@@ -10,16 +10,19 @@
 
 namespace tearline::broker {
 
-Status Broker::Impl::start_metrics() {
+Status Broker::Impl::bind_metrics() {
   if (config.metrics_listen.empty()) return Status::ok();
-  auto server = MetricsServer::start(config.metrics_listen, [this] { return render_metrics(); });
+  auto server = MetricsServer::bind(
+      config.metrics_listen, [this] { return render_metrics(); }, log);
   if (!server) return server.status();
   metrics_server = std::move(server).value();
   return Status::ok();
 }
 
 void Broker::Impl::publish_gauges() {
+  if (!metrics_server) return;  // nobody to read them
   GaugeSnapshot g;
+  g.published_ms = clock.now_ms();
   for (const auto& [id, s] : sessions) {
     if (s.state == SessionState::kReady) {
       ++g.sessions_ready;

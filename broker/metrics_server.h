@@ -1,13 +1,19 @@
 // MetricsServer: the broker's HTTP endpoint (docs/observability.md), with
-// cpp-httplib on a thread of its own: GET /metrics answers the Prometheus
-// text format (version 0.0.4) that `render` returns; any other path is 404.
-// It listens on a loopback address only (config: metrics_listen), so it
-// needs no authentication; nothing it serves is secret beyond the counts.
+// cpp-httplib: GET /metrics answers the Prometheus text format (version
+// 0.0.4) that `render` returns; any other path is 404. It listens on a
+// loopback address only (config: metrics_listen), so it needs no
+// authentication; nothing it serves is secret beyond the counts.
 //
-// Threads: start() and the destructor on the owner's thread; `render` runs
-// on the HTTP thread and must be thread-safe (Metrics::render is).
+// Two steps, so that a broker whose port is taken fails before it opens
+// its store: bind() takes the port (refused when another process holds
+// it: no SO_REUSEPORT), serve() starts the thread that accepts, with one
+// worker and no lingering keep-alive, so a stop never waits on a scraper.
+//
+// Threads: bind(), serve() and the destructor on the owner's thread;
+// `render` runs on the worker and must be thread-safe (Metrics::render is).
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
@@ -18,6 +24,9 @@
 namespace httplib {
 class Server;
 }
+namespace spdlog {
+class logger;
+}
 
 namespace tearline::broker {
 
@@ -25,9 +34,13 @@ class MetricsServer {
  public:
   using Render = std::function<std::string()>;
 
-  // Binds `listen` ("HOST:PORT", a loopback host; port 0: any free one) and
-  // serves. IO_ERROR when it cannot bind.
-  static Result<std::unique_ptr<MetricsServer>> start(const std::string& listen, Render render);
+  // Takes `listen` ("HOST:PORT", a loopback host; port 0: any free one).
+  // INVALID_FIELD for another host; IO_ERROR when it cannot bind.
+  static Result<std::unique_ptr<MetricsServer>> bind(const std::string& listen, Render render,
+                                                     std::shared_ptr<spdlog::logger> log = nullptr);
+  // Starts answering. A server that stops by itself (accept failing) logs
+  // event=metrics_stopped.
+  void serve();
   ~MetricsServer();  // stops serving and joins the thread
   MetricsServer(const MetricsServer&) = delete;
   MetricsServer& operator=(const MetricsServer&) = delete;
@@ -38,12 +51,15 @@ class MetricsServer {
  private:
   MetricsServer() = default;
   std::unique_ptr<httplib::Server> server_;
+  std::shared_ptr<spdlog::logger> log_;
   std::thread thread_;
+  std::atomic<bool> stopping_{false}, done_{false};
   std::string address_;
 };
 
-// Whether `listen` is HOST:PORT with a loopback HOST (127.0.0.0/8, ::1 in
-// brackets, localhost) and a port 0..65535; the host and port when it is.
+// Whether `listen` is HOST:PORT with a loopback HOST (127.0.0.0/8, [::1],
+// localhost, which is taken as 127.0.0.1) and a port 0..65535 in digits;
+// the host to bind and the port when it is.
 bool parse_loopback_listen(const std::string& listen, std::string* host, int* port);
 
 }  // namespace tearline::broker

@@ -50,9 +50,12 @@ SessionTable::Sent SessionTable::send(Session& s, Bytes frame) {
 }
 
 void SessionTable::remember_delivery(Session& s, std::string_view writer, std::uint64_t seq, const crypto::Digest& hash,
-                                     std::string report_id) const {
+                                     std::string_view report_id) const {
   auto& unacked = s.place(writer).unacked;
-  unacked[seq] = StreamPlace::SentCopy{hash, std::move(report_id)};
+  StreamPlace::SentCopy& sent = unacked[seq];
+  sent.hash = hash;
+  sent.report_id = {};
+  if (report_id.size() == sent.report_id.size()) std::copy(report_id.begin(), report_id.end(), sent.report_id.begin());
   while (unacked.size() > max_pending_deliveries_ + kUnackedSlack) unacked.erase(unacked.begin());
 }
 

@@ -25,6 +25,7 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -80,7 +81,10 @@ struct StreamPlace {
   // by close().
   struct SentCopy {
     crypto::Digest hash{};
-    std::string report_id;  // raw 16 bytes
+    std::array<char, 16> report_id{};        // raw; all zero when not told (remember_delivery)
+    bool names(std::string_view id) const {  // whether an ACK entry's report id is this copy's
+      return id.size() == report_id.size() && std::equal(id.begin(), id.end(), report_id.begin());
+    }
   };
   std::map<std::uint64_t, SentCopy> unacked;
   // Seqs sent while unattached: when the session attaches and catches up
@@ -190,8 +194,9 @@ class SessionTable {
   // (empty: this broker's) whose hash is `hash`, for its ACK. Bounded: beyond max_pending_deliveries + kUnackedSlack
   // copies the oldest is forgotten (an ACK naming it later fails; a node that follows the protocol acknowledges long
   // before: at most 64 copies after it took them, and the pipes between hold far fewer).
+  // `report_id`: the copy's, 16 raw bytes (empty: an ACK's entry may name any).
   void remember_delivery(Session& s, std::string_view writer, std::uint64_t seq, const crypto::Digest& hash,
-                         std::string report_id = {}) const;
+                         std::string_view report_id = {}) const;
   // Sends what the backlogs hold, in order, while the pipes take it.
   void flush();
   bool any_backlog() const;

@@ -5,8 +5,8 @@ pkg_check_modules(ZMQ REQUIRED IMPORTED_TARGET libzmq)
 pkg_check_modules(SQLITE3 REQUIRED IMPORTED_TARGET sqlite3)
 # libpqxx 6.4 (and libpq under it): the PostgreSQL store, broker/pg_store.h.
 pkg_check_modules(PQXX REQUIRED IMPORTED_TARGET libpqxx)
-pkg_check_modules(PQ REQUIRED IMPORTED_TARGET libpq)
-pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)  # the broker's metrics endpoint  # PQconninfoParse: a connection string checked before use
+pkg_check_modules(PQ REQUIRED IMPORTED_TARGET libpq)  # PQconninfoParse: a connection string checked before use
+pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)  # the broker's metrics endpoint
 find_package(cppzmq REQUIRED)
 find_package(Protobuf REQUIRED)
 find_package(Threads REQUIRED)

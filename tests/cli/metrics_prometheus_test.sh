@@ -33,7 +33,7 @@ metrics_listen = "127.0.0.1:0"
 TOML
 "$BROKER" --config "$WORK/broker.toml" 2>"$WORK/log" &
 PIDS+=($!)
-for _ in $(seq 50); do grep -q "event=metrics_listening" "$WORK/log" && break; sleep 0.1; done
+for _ in $(seq 300); do grep -q "event=metrics_listening" "$WORK/log" && break; sleep 0.1; done
 ENDPOINT=$(sed -n 's/.*event=started endpoint=\(tcp:\/\/127\.0\.0\.1:[0-9]*\).*/\1/p' "$WORK/log" | head -1)
 METRICS=$(sed -n 's/.*event=metrics_listening address=\(127\.0\.0\.1:[0-9]*\).*/\1/p' "$WORK/log" | head -1)
 [[ -n $ENDPOINT && -n $METRICS ]] || { cat "$WORK/log"; fail "the broker did not log its endpoint and metrics address"; }
@@ -149,11 +149,12 @@ PY
 NODES=7
 DELIVERIES=$((ACCEPTED * NODES))
 
-# query EXPR EXPECTED: waits (up to 30 s) until Prometheus answers EXPECTED for EXPR.
+# query EXPR EXPECTED [ge]: waits (up to 30 s) until Prometheus answers
+# EXPECTED for EXPR (with ge: at least EXPECTED).
 query() {
-  python3 - "$PROM_PORT" "$1" "$2" <<'PY'
+  python3 - "$PROM_PORT" "$1" "$2" "${3:-eq}" <<'PY'
 import json, sys, time, urllib.parse, urllib.request
-port, expr, want = sys.argv[1], sys.argv[2], sys.argv[3]
+port, expr, want, how = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
 url = "http://127.0.0.1:%s/api/v1/query?query=%s" % (port, urllib.parse.quote(expr))
 last = None
 deadline = time.time() + 30
@@ -163,7 +164,7 @@ while time.time() < deadline:
             body = json.load(r)
         result = body["data"]["result"]
         last = result[0]["value"][1] if result else "(no series)"
-        if float(last) == float(want) if result else False:
+        if result and (float(last) == float(want) if how == "eq" else float(last) >= float(want)):
             sys.exit(0)
     except Exception as e:  # Prometheus still starting, or no scrape yet
         last = repr(e)
@@ -181,7 +182,19 @@ query 'count(tearline_sections_withheld_total)' 1 || fail "sections withheld for
 query tearline_deliveries_total "$DELIVERIES" || fail "deliveries"
 query 'tearline_commit_batch_reports_sum' "$ACCEPTED" || fail "reports in committed batches"
 query 'tearline_verify_duration_seconds_count' $((ACCEPTED + 3)) || fail "verifications"
-query 'tearline_sessions{state="ready"}' 0 || fail "sessions left"
+# Sessions now: two subscribers held open across scrapes, then none.
+for node in diran-cucuta-analyst fgr-liaison; do
+  timeout 60 "$TL" subscribe --pki "$WORK/pki" --broker "$ENDPOINT" -n "$node" -t 'intel.none' >/dev/null 2>&1 &
+  PIDS+=($!)
+done
+query 'tearline_sessions{state="ready"}' 2 || fail "two ready sessions"
+kill "${PIDS[@]:2}" 2>/dev/null || true
+query 'tearline_sessions{state="ready"}' 0 || fail "no session left"
+# Nothing moved on after the counts were reached: a second look, scrapes later.
+sleep 3
+query tearline_reports_accepted_total "$ACCEPTED" || fail "accepted, a second look"
+query tearline_deliveries_total "$DELIVERIES" || fail "deliveries, a second look"
+query 'tearline_sections_withheld_total{reason="COUNTRY_NOT_RELEASABLE"}' 3 || fail "withheld, a second look"
 
 kill -TERM "${PIDS[0]}"
 wait "${PIDS[0]}" || fail "the broker did not stop cleanly"

@@ -30,7 +30,9 @@ struct AckWorld {
       c.copy_hash = digest_of("copy " + std::to_string(seq));
       c.report_id = std::string(16, static_cast<char>('a' + seq));
       copies.push_back(c);
-      session.unacked[seq] = broker::StreamPlace::SentCopy{c.copy_hash, c.report_id};
+      broker::StreamPlace::SentCopy& sent = session.unacked[seq];
+      sent.hash = c.copy_hash;
+      std::copy(c.report_id.begin(), c.report_id.end(), sent.report_id.begin());
     }
   }
 
@@ -75,7 +77,7 @@ TEST_CASE("delivery ack: a partner broker's ACK names the copies it refused, eac
 
   SECTION("a receipt entry with the hash of the copy sent but another report id") {
     AckWorld other;
-    other.session.unacked[4].report_id = std::string(16, 'z');
+    other.session.unacked[4].report_id.fill('z');
     CHECK(other.check(other.ack()).code() == Code::RECEIPT_INVALID);
   }
   SECTION("a reason's message longer than 256 bytes") {
