@@ -75,6 +75,11 @@ void CodeCounter::add(Code code, std::uint64_t n) {
   counts_[code] += n;
 }
 
+std::map<Code, std::uint64_t> CodeCounter::snapshot() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return counts_;
+}
+
 void CodeCounter::render(std::string_view name, std::string_view help, std::string_view label, std::string* out) const {
   header(name, help, "counter", out);
   std::lock_guard<std::mutex> lock(mu_);

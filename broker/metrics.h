@@ -44,6 +44,7 @@ class Histogram {
 class CodeCounter {
  public:
   void add(Code code, std::uint64_t n = 1);
+  std::map<Code, std::uint64_t> snapshot() const;
   void render(std::string_view name, std::string_view help, std::string_view label, std::string* out) const;
 
  private:

@@ -1,5 +1,7 @@
 // Broker::Impl::answer_status: ADMIN "status", answered BROKER_STATUS with
 // the broker's health (docs/protocol.md, "Admin commands").
+#include <algorithm>
+
 #include "base/version.h"
 #include "broker/broker_impl.h"
 
@@ -33,6 +35,23 @@ void Broker::Impl::answer_status(Session& s, std::uint64_t request_id) {
   st->set_refused_handshakes(counters.refused_handshakes);
   st->set_refused_hellos(counters.refused_hellos);
   st->set_wall_clock_steps(counters.wall_clock_steps);
+  for (const auto& [code, n] : metrics.rejected_by_code.snapshot()) {
+    auto* c = st->add_rejected_by_code();
+    c->set_code(std::string(code_name(code)));
+    c->set_count(n);
+  }
+  for (const auto& [code, n] : metrics.withheld_by_reason.snapshot()) {
+    auto* c = st->add_withheld_by_reason();
+    c->set_code(std::string(code_name(code)));
+    c->set_count(n);
+  }
+  st->set_peer_links(static_cast<std::uint32_t>(peer_links.size()));
+  st->set_peer_links_ready(static_cast<std::uint32_t>(
+      std::count_if(peer_links.begin(), peer_links.end(), [](const auto& l) { return l->ready(); })));
+  st->set_crossings_taken(metrics.crossings_taken);
+  std::uint64_t refused = 0;
+  for (const auto& [code, n] : metrics.crossings_refused.snapshot()) refused += n;
+  st->set_crossings_refused(refused);
   send(s, frame);
 }
 

@@ -91,6 +91,12 @@ BrokerStatus from_wire(const tearline::v1::BrokerStatus& b) {
   out.refused_handshakes = b.refused_handshakes();
   out.refused_hellos = b.refused_hellos();
   out.wall_clock_steps = b.wall_clock_steps();
+  for (const auto& c : b.rejected_by_code()) out.rejected_by_code.emplace_back(c.code(), c.count());
+  for (const auto& c : b.withheld_by_reason()) out.withheld_by_reason.emplace_back(c.code(), c.count());
+  out.peer_links = b.peer_links();
+  out.peer_links_ready = b.peer_links_ready();
+  out.crossings_taken = b.crossings_taken();
+  out.crossings_refused = b.crossings_refused();
   return out;
 }
 

@@ -131,6 +131,11 @@ timeout 120 "$TL" inject --pki "$B/pki" --broker "$ENDPOINT" --serve "dea-broker
 # The broker's log says why the one-sided v2 took no effect.
 grep -q 'event=peering_not_used reason="peering diran-dea: v1 is in effect; another version is not: PEERING_WIDENED' "$B/log" ||
   { grep peering "$B/log"; fail "the broker did not say why the one-sided version took no effect"; }
+# `tearline status`: the link to dea-broker (closed by the revocation), the
+# two copies taken from it and the three refused.
+"$TL" status --pki "$B/pki" --broker "$ENDPOINT" -n diran-cucuta-commander >"$WORK/out" 2>&1 || { cat "$WORK/out"; fail "status"; }
+grep -q "^peers:      0 of 1 links receiving; 2 copies taken, 3 refused$" "$WORK/out" ||
+  { cat "$WORK/out"; fail "status does not count the link and the copies from dea-broker"; }
 # The broker's audit log says why each section was torn off at the boundary.
 kill -TERM "$PID"
 wait "$PID" || fail "the boundary broker did not stop cleanly"

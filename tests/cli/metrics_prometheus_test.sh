@@ -196,6 +196,17 @@ query tearline_reports_accepted_total "$ACCEPTED" || fail "accepted, a second lo
 query tearline_deliveries_total "$DELIVERIES" || fail "deliveries, a second look"
 query 'tearline_sections_withheld_total{reason="COUNTRY_NOT_RELEASABLE"}' 3 || fail "withheld, a second look"
 
+# `tearline status` says the same (a node with the admin role asks).
+"$TL" status --pki "$WORK/pki" --broker "$ENDPOINT" -n diran-cucuta-commander >"$WORK/status" 2>&1 ||
+  { cat "$WORK/status"; fail "tearline status"; }
+grep -q "^rejected:   REPORT_SIGNATURE $REJ_SIG, STALE_REPORT $REJ_STALE$" "$WORK/status" ||
+  { cat "$WORK/status"; fail "status: rejected by code"; }
+grep -q "^withheld:   COUNTRY_NOT_RELEASABLE 3 (sections, by reason)$" "$WORK/status" ||
+  { cat "$WORK/status"; fail "status: withheld by reason"; }
+"$TL" status --pki "$WORK/pki" --broker "$ENDPOINT" -n diran-cucuta-commander --json >"$WORK/status.json"
+grep -q "\"rejected_by_code\":{[^}]*\"REPORT_SIGNATURE\":\"$REJ_SIG\"" "$WORK/status.json" ||
+  { cat "$WORK/status.json"; fail "status --json: rejected_by_code"; }
+
 kill -TERM "${PIDS[0]}"
 wait "${PIDS[0]}" || fail "the broker did not stop cleanly"
 echo "metrics_prometheus: all checks passed"

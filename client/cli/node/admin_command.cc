@@ -3,6 +3,7 @@
 // and `tearline status` (ADMIN "status": the broker's health). Both need a
 // node with the admin role. Exit 0 ok, 1 refused, 2 bad input, 3 unreachable.
 #include <iostream>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -47,7 +48,21 @@ tearline::v1::CliBrokerStatus to_message(const client::BrokerStatus& b, const st
   m.set_refused_handshakes(b.refused_handshakes);
   m.set_refused_hellos(b.refused_hellos);
   m.set_wall_clock_steps(b.wall_clock_steps);
+  for (const auto& [code, n] : b.rejected_by_code) (*m.mutable_rejected_by_code())[code] = n;
+  for (const auto& [code, n] : b.withheld_by_reason) (*m.mutable_withheld_by_reason())[code] = n;
+  m.set_peer_links(b.peer_links);
+  m.set_peer_links_ready(b.peer_links_ready);
+  m.set_crossings_taken(b.crossings_taken);
+  m.set_crossings_refused(b.crossings_refused);
   return m;
+}
+
+// "REPORT_SIGNATURE 2, STALE_REPORT 1", or "none".
+std::string counts(const google::protobuf::Map<std::string, std::uint64_t>& by_code) {
+  std::map<std::string, std::uint64_t> sorted(by_code.begin(), by_code.end());
+  std::string out;
+  for (const auto& [code, n] : sorted) out += (out.empty() ? "" : ", ") + code + " " + std::to_string(n);
+  return out.empty() ? "none" : out;
 }
 
 void print_readable(const tearline::v1::CliBrokerStatus& m) {
@@ -64,9 +79,15 @@ void print_readable(const tearline::v1::CliBrokerStatus& m) {
             << (m.directory_matches_local() ? " (equal to this node's)" : " (differs from this node's)") << "\n"
             << "since start: " << m.accepted() << " accepted, " << m.rejected() << " rejected, " << m.delivered()
             << " delivered\n"
+            << "rejected:   " << counts(m.rejected_by_code()) << "\n"
+            << "withheld:   " << counts(m.withheld_by_reason()) << " (sections, by reason)\n"
             << "faults:     " << m.damaged_records() << " damaged records, " << m.refused_handshakes()
             << " refused handshakes, " << m.refused_hellos() << " refused hellos, " << m.wall_clock_steps()
             << " wall-clock steps\n";
+  if (m.peer_links() > 0) {
+    std::cout << "peers:      " << m.peer_links_ready() << " of " << m.peer_links() << " links receiving; "
+              << m.crossings_taken() << " copies taken, " << m.crossings_refused() << " refused\n";
+  }
 }
 
 void run_status(const StatusOptions& o) {

@@ -134,6 +134,11 @@ struct BrokerStatus {
   // Faults since start (docs/reliability.md): stored records that failed
   // their re-check, refused CURVE handshakes and HELLOs, wall-clock steps.
   std::uint64_t damaged_records = 0, refused_handshakes = 0, refused_hellos = 0, wall_clock_steps = 0;
+  // By code name, since start: PUBLISHes rejected (first reason), sections withheld at delivery.
+  std::vector<std::pair<std::string, std::uint64_t>> rejected_by_code, withheld_by_reason;
+  // Links to partner brokers (and how many receive), copies from them taken and refused since start.
+  std::uint32_t peer_links = 0, peer_links_ready = 0;
+  std::uint64_t crossings_taken = 0, crossings_refused = 0;
 };
 
 // Something that happened to the session's link or directory, for callers
