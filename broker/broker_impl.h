@@ -29,6 +29,7 @@
 #include "broker/flood_control.h"
 #include "broker/group_commit.h"
 #include "broker/ingress.h"
+#include "broker/live_events.h"
 #include "broker/metrics.h"
 #include "broker/metrics_server.h"
 #include "broker/peer_connection.h"
@@ -124,6 +125,10 @@ struct Broker::Impl {
     std::atomic<std::uint64_t> accepted{0}, rejected{0}, delivered{0}, closed{0}, reloads{0}, failed_reloads{0};
     std::atomic<std::uint64_t> damaged_records{0}, refused_handshakes{0}, refused_hellos{0}, wall_clock_steps{0};
   } counters;
+  // The live event stream (GET /events): fed only while the endpoint is
+  // configured (live_on), read by its workers.
+  LiveEvents live_events;
+  bool live_on = false;
   // Serves GET /metrics when config.metrics_listen is set (metrics_publish.cc);
   // stopped first at destruction.
   std::unique_ptr<MetricsServer> metrics_server;

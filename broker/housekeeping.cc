@@ -102,6 +102,12 @@ CommitOutcome::Kind Broker::Impl::finish_commit(StoreWriter::Written written) {
         r.prev_writer = c.prev->writer == store_writer ? std::string_view() : std::string_view(c.prev->writer);
         r.prev_seq = c.prev->seq;
       }
+      if (live_on) {
+        std::vector<const policy::Label*> labels;
+        labels.reserve(rep.sections.size());
+        for (const auto& sec : rep.sections) labels.push_back(sec.label ? &*sec.label : nullptr);
+        live_events.report(st.seq, rep.report_id_hex(), rep.header.topic(), rep.header.originator(), labels);
+      }
       counters.delivered += routing.route_live(r, *snap, clock.now_seconds());
     }
   }
@@ -177,6 +183,7 @@ Status Broker::Impl::reload(const std::string& why) {
   broker_id = pending_broker_id;
   commits->set_broker_id(broker_id);
   counters.reloads++;
+  if (live_on) live_events.reload(trust.current()->generation);
   log->info("event=reloaded why=\"{}\" generation={} nodes={}", why, trust.current()->generation,
             trust.current()->directory->nodes().size());
   audit_event("reload", "", "", "ok", why + ": generation " + std::to_string(trust.current()->generation));
@@ -233,6 +240,7 @@ void Broker::Impl::housekeeping() {
   replay.expire(std::min(now, commits->oldest_pending_ms(now)));
   for (const Session& gone : sessions.take_timed_out(now, config.limits.session_timeout_ms)) {
     log->info("event=session_timeout node={}", gone.node_id);
+    if (live_on && gone.ready()) live_events.session(gone.node_id, false, "timeout");
     cancel_queued_jobs(gone);
   }
   apply_retention_if_due();

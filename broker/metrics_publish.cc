@@ -13,9 +13,11 @@ namespace tearline::broker {
 Status Broker::Impl::bind_metrics() {
   if (config.metrics_listen.empty()) return Status::ok();
   auto server = MetricsServer::bind(
-      config.metrics_listen, [this] { return render_metrics(); }, log);
+      config.metrics_listen, [this] { return render_metrics(); }, log, &live_events);
   if (!server) return server.status();
   metrics_server = std::move(server).value();
+  live_on = true;
+  routing.report_live_to(&live_events);
   return Status::ok();
 }
 

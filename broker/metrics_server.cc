@@ -9,6 +9,8 @@
 #include <charconv>
 #include <chrono>
 
+#include "broker/live_events.h"
+
 namespace tearline::broker {
 
 namespace {
@@ -50,7 +52,7 @@ bool parse_loopback_listen(const std::string& listen, std::string* host, int* po
 }
 
 Result<std::unique_ptr<MetricsServer>> MetricsServer::bind(const std::string& listen, Render render,
-                                                           std::shared_ptr<spdlog::logger> log) {
+                                                           std::shared_ptr<spdlog::logger> log, LiveEvents* live) {
   std::string host;
   int port = 0;
   if (!parse_loopback_listen(listen, &host, &port)) {
@@ -58,6 +60,7 @@ Result<std::unique_ptr<MetricsServer>> MetricsServer::bind(const std::string& li
   }
   std::unique_ptr<MetricsServer> m(new MetricsServer());
   m->log_ = std::move(log);
+  m->live_ = live;
   m->server_ = std::make_unique<httplib::Server>();
   httplib::Server& s = *m->server_;
   // SO_REUSEADDR only: httplib's default adds SO_REUSEPORT, with which a
@@ -66,13 +69,17 @@ Result<std::unique_ptr<MetricsServer>> MetricsServer::bind(const std::string& li
     int yes = 1;
     ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
   });
-  s.new_task_queue = [] { return new httplib::ThreadPool(1); };
+  s.new_task_queue = [] { return new httplib::ThreadPool(kMaxEventStreams + 1); };
   s.set_keep_alive_max_count(1);
   s.set_read_timeout(2, 0);
   s.set_write_timeout(2, 0);
   s.Get("/metrics", [render = std::move(render)](const httplib::Request&, httplib::Response& res) {
     res.set_content(render(), "text/plain; version=0.0.4; charset=utf-8");
   });
+  if (live != nullptr) {
+    MetricsServer* self = m.get();
+    s.Get("/events", [self](const httplib::Request& req, httplib::Response& res) { self->stream_events(req, res); });
+  }
   if (port == 0) {
     port = s.bind_to_any_port(host);
     if (port < 0) return Status::fail(Code::IO_ERROR, "cannot listen for metrics at " + listen);
@@ -95,8 +102,47 @@ void MetricsServer::serve() {
   });
 }
 
+// Server-sent events from the id after Last-Event-ID (or ?after=N; a new
+// reader: the ring's history), a comment line every 15 s of quiet.
+void MetricsServer::stream_events(const httplib::Request& req, httplib::Response& res) {
+  if (streams_.fetch_add(1) >= kMaxEventStreams) {
+    streams_.fetch_sub(1);
+    res.status = 503;
+    res.set_content("too many event streams; retry later\n", "text/plain");
+    return;
+  }
+  std::uint64_t after = 0;
+  const std::string from =
+      req.has_header("Last-Event-ID") ? req.get_header_value("Last-Event-ID") : req.get_param_value("after");
+  if (all_digits(from) && from.size() < 20) after = std::stoull(from);
+  res.set_header("Cache-Control", "no-cache");
+  res.set_chunked_content_provider(
+      "text/event-stream",
+      [this, after, quiet_ms = std::int64_t{0}](std::size_t, httplib::DataSink& sink) mutable {
+        constexpr int kWaitMs = 500;
+        const auto events = live_->after(after, 256, kWaitMs);
+        if (stopping_ || live_->closed()) {
+          sink.done();
+          return true;
+        }
+        std::string out;
+        for (const auto& e : events) {
+          out += "id: " + std::to_string(e.id) + "\nevent: " + e.type + "\ndata: " + e.data + "\n\n";
+          after = e.id;
+        }
+        quiet_ms = events.empty() ? quiet_ms + kWaitMs : 0;
+        if (quiet_ms >= 15'000) {
+          out = ": quiet\n\n";
+          quiet_ms = 0;
+        }
+        return out.empty() || sink.write(out.data(), out.size());
+      },
+      [this](bool) { streams_.fetch_sub(1); });
+}
+
 MetricsServer::~MetricsServer() {
   stopping_ = true;
+  if (live_ != nullptr) live_->close();
   if (!thread_.joinable()) return;
   // stop() is lost when it comes before the accept loop runs: ask until the
   // thread has left it.

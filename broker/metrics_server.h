@@ -4,10 +4,16 @@
 // loopback address only (config: metrics_listen), so it needs no
 // authentication; nothing it serves is secret beyond the counts.
 //
+// With `live` set it also serves GET /events, the live event stream
+// (broker/live_events.h) as server-sent events, to at most
+// kMaxEventStreams readers at once (503 beyond).
+//
 // Two steps, so that a broker whose port is taken fails before it opens
 // its store: bind() takes the port (refused when another process holds
-// it: no SO_REUSEPORT), serve() starts the thread that accepts, with one
-// worker and no lingering keep-alive, so a stop never waits on a scraper.
+// it: no SO_REUSEPORT), serve() starts the thread that accepts, with
+// kMaxEventStreams + 1 workers (one always free for /metrics) and no
+// lingering keep-alive; a stop closes the streams, so it never waits on a
+// scraper or a reader.
 //
 // Threads: bind(), serve() and the destructor on the owner's thread;
 // `render` runs on the worker and must be thread-safe (Metrics::render is).
@@ -23,21 +29,29 @@
 
 namespace httplib {
 class Server;
-}
+struct Request;
+struct Response;
+}  // namespace httplib
 namespace spdlog {
 class logger;
 }
 
 namespace tearline::broker {
 
+class LiveEvents;
+
 class MetricsServer {
  public:
   using Render = std::function<std::string()>;
+  static constexpr int kMaxEventStreams = 3;
 
   // Takes `listen` ("HOST:PORT", a loopback host; port 0: any free one).
-  // INVALID_FIELD for another host; IO_ERROR when it cannot bind.
+  // INVALID_FIELD for another host; IO_ERROR when it cannot bind. `live`
+  // (null: no /events) must outlive the server; the server closes it when
+  // it stops.
   static Result<std::unique_ptr<MetricsServer>> bind(const std::string& listen, Render render,
-                                                     std::shared_ptr<spdlog::logger> log = nullptr);
+                                                     std::shared_ptr<spdlog::logger> log = nullptr,
+                                                     LiveEvents* live = nullptr);
   // Starts answering. A server that stops by itself (accept failing) logs
   // event=metrics_stopped.
   void serve();
@@ -50,10 +64,13 @@ class MetricsServer {
 
  private:
   MetricsServer() = default;
+  void stream_events(const httplib::Request& req, httplib::Response& res);
   std::unique_ptr<httplib::Server> server_;
   std::shared_ptr<spdlog::logger> log_;
   std::thread thread_;
+  LiveEvents* live_ = nullptr;
   std::atomic<bool> stopping_{false}, done_{false};
+  std::atomic<int> streams_{0};
   std::string address_;
 };
 

@@ -19,6 +19,7 @@ void Broker::Impl::cancel_queued_jobs(const Session& s) {
 }
 
 void Broker::Impl::close_session(Session& s, Code code, const Status& reasons) {
+  if (live_on && s.ready()) live_events.session(s.node_id, false, code_name(code));
   SessionTable::close(s);
   cancel_queued_jobs(s);
   counters.closed++;
@@ -48,6 +49,7 @@ void Broker::Impl::reject(Session& s, std::uint64_t request_id, const Status& st
 void Broker::Impl::reject_publish_early(Session& s, std::uint64_t request_id, const Status& status) {
   counters.rejected++;
   metrics.rejected_by_code.add(status.code());
+  if (live_on) live_events.rejected("", s.node_id, status);
   reject(s, request_id, status);
 }
 
@@ -99,6 +101,7 @@ void Broker::Impl::on_hello(Session& s, const v1::Hello& hello) {
     case HelloAdmission::Verdict::kAdmit: break;
   }
   sessions.mark_ready(s);
+  if (live_on) live_events.session(s.node_id, true);
   s.failures = 0;
   s.backlog.clear();
   s.backlog_bytes = 0;
@@ -440,6 +443,7 @@ void Broker::Impl::reject_publish(const Refusal& r) {
   }
   counters.rejected++;
   metrics.rejected_by_code.add(r.status.code());
+  if (live_on) live_events.rejected(r.report_hex, r.node_id, r.status);
   log->info("event=publish_rejected node={} request={} code={} reasons=\"{}\"", r.node_id, r.request_id,
             code_name(r.status.code()), r.status.to_string());
   audit_event("publish", r.node_id, r.report_hex, "rejected", r.status.to_string());

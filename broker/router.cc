@@ -121,6 +121,7 @@ bool Router::judge_and_send(Session& s, const Routable& r, const std::vector<std
       audit_(std::string(event), s.node_id, r.report->report_id_hex(), std::string(decision), std::move(detail));
     }
   };
+  if (live_ != nullptr) live_->delivery(r.seq, r.report->report_id_hex(), s.node_id, d);
   auto count = [&](const Status& why, std::size_t sections) {
     if (withheld_counter_ == nullptr) return;
     for (const auto& reason : why.reasons()) withheld_counter_->add(reason.code, sections);

@@ -50,6 +50,7 @@
 #include <vector>
 
 #include "base/bytes.h"
+#include "broker/live_events.h"
 #include "broker/metrics.h"
 #include "broker/session_table.h"
 #include "broker/subscription_index.h"
@@ -108,6 +109,9 @@ class Router {
   // Counts each (node, section) withheld at delivery, once per reason code
   // (the broker's metrics); null: not counted. It must outlive the Router.
   void count_withheld_in(CodeCounter* counter) { withheld_counter_ = counter; }
+  // Tells each delivery decision to `live` (the live event stream); null:
+  // not told. It must outlive the Router.
+  void report_live_to(LiveEvents* live) { live_ = live; }
 
   // Whether the originator's signature stands for this report: the
   // revocation rule at its created-at, witnessed by its earliest acceptance
@@ -176,6 +180,7 @@ class Router {
   SessionTable& sessions_;
   Audit audit_;
   CodeCounter* withheld_counter_ = nullptr;
+  LiveEvents* live_ = nullptr;
 };
 
 }  // namespace tearline::broker

@@ -40,6 +40,7 @@ SessionBound Broker::Impl::session_bound() const {
 }
 
 void Broker::Impl::forget_session(Session& s) {
+  if (live_on && s.ready()) live_events.session(s.node_id, false, "gone");
   cancel_queued_jobs(s);
   const std::string id = s.routing_id;
   sessions.forget(id);

@@ -131,6 +131,17 @@ classification = "CONFIDENTIAL"
 rel = ["COL"]
 text = "old news"
 TOML
+# A reader of the live event stream (GET /events) from before the run; it
+# keeps every event until the stream has been quiet for 3 s after the run.
+python3 - "$METRICS" "$WORK/events" <<'PY' &
+import sys, time, urllib.request
+with urllib.request.urlopen("http://" + sys.argv[1] + "/events", timeout=60) as r, open(sys.argv[2], "w") as out:
+    assert r.headers["Content-Type"].startswith("text/event-stream"), r.headers
+    for raw in r:
+        out.write(raw.decode())
+        out.flush()
+PY
+PIDS+=($!)
 rc=0
 timeout 120 "$TL" inject --pki "$WORK/pki" --broker "$ENDPOINT" --json "$WORK/scenario.toml" >"$WORK/out" 2>"$WORK/err" || rc=$?
 [[ $rc -eq 0 ]] || { cat "$WORK/out" "$WORK/err"; fail "the scenario exited $rc"; }
@@ -195,6 +206,51 @@ sleep 3
 query tearline_reports_accepted_total "$ACCEPTED" || fail "accepted, a second look"
 query tearline_deliveries_total "$DELIVERIES" || fail "deliveries, a second look"
 query 'tearline_sections_withheld_total{reason="COUNTRY_NOT_RELEASABLE"}' 3 || fail "withheld, a second look"
+
+# The live event stream: the scenario's routing table cell for cell (the
+# report's delivery to each node, the withheld section with its code), the
+# rejections with their codes, the sessions; and no section's text.
+sleep 2
+python3 - "$WORK/events" "$WORK/scenario.toml" <<'PY' || fail "the live event stream does not tell the scenario"
+import json, sys, tomllib
+events = []
+kind = None
+for line in open(sys.argv[1]):
+    line = line.rstrip("\n")
+    if line.startswith("event: "):
+        kind = line[7:]
+    elif line.startswith("data: "):
+        events.append((kind, json.loads(line[6:])))
+scenario = tomllib.load(open(sys.argv[2], "rb"))
+text = open(sys.argv[1]).read()
+for case in scenario["case"]:
+    for section in case["section"]:
+        assert section["text"] not in text, "a section's text is in the stream: " + section["text"]
+reports = [d for k, d in events if k == "report" and d["topic"] == "intel.finance.metrics"]
+assert len(reports) == 1, reports
+report = reports[0]
+assert [s["releasable_to"] for s in report["sections"]] == [["COL", "MEX", "USA"], ["COL"]], report
+assert report["originator"] == "diran-bogota-hq" and report["sections"][1]["classification"] == "CONFIDENTIAL"
+cells = {d["node"]: d for k, d in events if k == "delivery" and d["report"] == report["report"]}
+want = scenario["case"][0]["deliver"]
+assert set(cells) == set(want), (sorted(cells), sorted(want))
+for node, sections in want.items():
+    got = cells[node]
+    assert got["delivered"] == sections, (node, got)
+    withheld = [w["section"] for w in got["withheld"]]
+    assert withheld == [n for n in (1, 2) if n not in sections], (node, got)
+    for w in got["withheld"]:
+        assert w["codes"] == ["COUNTRY_NOT_RELEASABLE"], (node, got)
+rejected = sorted(c for k, d in events if k == "rejected" for c in d["codes"][:1])
+assert rejected == ["REPORT_SIGNATURE", "REPORT_SIGNATURE", "STALE_REPORT"], rejected
+ready = {d["node"] for k, d in events if k == "session" and d["state"] == "ready"}
+assert set(want) <= ready, ready
+ids = []
+for line in text.splitlines():
+    if line.startswith("id: "):
+        ids.append(int(line[4:]))
+assert ids == list(range(1, len(ids) + 1)), "ids not 1, 2, 3, ..."
+PY
 
 # `tearline status` says the same (a node with the admin role asks).
 "$TL" status --pki "$WORK/pki" --broker "$ENDPOINT" -n diran-cucuta-commander >"$WORK/status" 2>&1 ||

@@ -4,13 +4,17 @@
 #include <httplib.h>
 #include <catch2/catch.hpp>
 
+#include <atomic>
+#include <chrono>
 #include <fstream>
 #include <iterator>
 #include <set>
 #include <sstream>
 #include <string>
+#include <thread>
 
 #include "broker/config.h"
+#include "broker/live_events.h"
 #include "broker/metrics.h"
 #include "broker/metrics_server.h"
 
@@ -159,6 +163,59 @@ TEST_CASE("metrics: the endpoint listens on loopback only, answers /metrics and 
     REQUIRE(quick);
     (*quick)->serve();
   }
+}
+
+TEST_CASE("live events: a bounded ring numbered without a gap; readers wait, and close wakes them") {
+  LiveEvents live;
+  live.reload(2);
+  live.session("node-\"a\"\n", true);
+  auto all = live.after(0, 10, 0);
+  REQUIRE(all.size() == 2);
+  CHECK(all[0].id == 1);
+  CHECK(all[0].type == "reload");
+  CHECK(all[0].data == R"({"generation":2})");
+  CHECK(all[1].data == R"({"node":"node-\"a\"\n","state":"ready","reason":""})");
+  CHECK(live.after(2, 10, 0).empty());
+  for (std::size_t i = 0; i < LiveEvents::kCapacity + 5; ++i) live.reload(i);
+  auto kept = live.after(0, LiveEvents::kCapacity + 10, 0);
+  REQUIRE(kept.size() == LiveEvents::kCapacity);
+  CHECK(kept.front().id == 8);  // the 7 oldest left the ring
+  CHECK(kept.back().id == LiveEvents::kCapacity + 7);
+  std::thread waiter([&] { CHECK(live.after(kept.back().id, 1, 60'000).empty()); });
+  live.close();
+  waiter.join();  // woken at once, not after a minute
+  CHECK(json_quote(std::string("a\x01"
+                               "b")) == "\"a\\u0001b\"");
+}
+
+TEST_CASE("live events: GET /events streams them as server-sent events, and a stop ends an open stream") {
+  LiveEvents live;
+  live.reload(1);
+  auto server = MetricsServer::bind(
+      "127.0.0.1:0", [] { return std::string(); }, nullptr, &live);
+  REQUIRE(server);
+  (*server)->serve();
+  const int port = std::stoi((*server)->address().substr(10));
+  std::string got;
+  std::atomic<bool> first{false};
+  std::thread reader([&] {
+    httplib::Client client("127.0.0.1", port);
+    client.set_read_timeout(30, 0);
+    (void)client.Get("/events", [&](const char* data, std::size_t n) {
+      got.append(data, n);
+      first = got.find("id: 2\n") != std::string::npos;
+      return true;  // keep reading until the server ends the stream
+    });
+  });
+  live.session("diran-bogota-hq", true);
+  for (int i = 0; i < 500 && !first; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  REQUIRE(first);
+  CHECK(got.find("id: 1\nevent: reload\ndata: {\"generation\":1}\n\n") != std::string::npos);
+  CHECK(got.find("id: 2\nevent: session\ndata: ") != std::string::npos);
+  const auto began = std::chrono::steady_clock::now();
+  server->reset();  // the stream is open: the stop must end it
+  reader.join();
+  CHECK(std::chrono::steady_clock::now() - began < std::chrono::seconds(5));
 }
 
 TEST_CASE("metrics: broker.metrics_listen must be a loopback HOST:PORT") {
