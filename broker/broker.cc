@@ -50,6 +50,7 @@ Broker::Impl::Impl(Config c, const Clock& clk)
                [this](Session& s) {
                  cancel_queued_jobs(s);
                  counters.closed++;
+                 if (live_on) live_events.session(s.node_id, false, "SLOW_CONSUMER");
                },
                config.limits.max_pending_deliveries, config.limits.max_pending_bytes, log),
       routing(

@@ -52,13 +52,15 @@ std::string codes(const Status& why) {
 }  // namespace
 
 void LiveEvents::add(std::string_view type, std::string data) {
+  bool wake = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (closed_) return;
     ring_.push_back(Event{next_id_++, std::string(type), std::move(data)});
     if (ring_.size() > kCapacity) ring_.pop_front();
+    wake = waiting_ > 0;
   }
-  cv_.notify_all();
+  if (wake) cv_.notify_all();
 }
 
 void LiveEvents::report(std::uint64_t seq, std::string_view report_hex, std::string_view topic,
@@ -109,14 +111,19 @@ void LiveEvents::reload(std::uint64_t generation) { add("reload", fmt::format(R"
 
 std::vector<LiveEvents::Event> LiveEvents::after(std::uint64_t after, std::size_t max, int wait_ms) {
   std::unique_lock<std::mutex> lock(mu_);
+  // An id this run never gave (a reader of a broker that restarted): a new reader.
+  if (after >= next_id_) after = 0;
+  ++waiting_;
   cv_.wait_for(lock, std::chrono::milliseconds(wait_ms),
                [&] { return closed_ || (!ring_.empty() && ring_.back().id > after); });
+  --waiting_;
   std::vector<Event> out;
-  if (closed_) return out;
-  for (const auto& e : ring_) {
-    if (e.id <= after) continue;
-    out.push_back(e);
-    if (out.size() == max) break;
+  if (closed_ || ring_.empty()) return out;
+  // Ids have no gap: the first one wanted is found by its offset.
+  const std::uint64_t first = ring_.front().id;
+  for (std::size_t i = after < first ? 0 : static_cast<std::size_t>(after + 1 - first);
+       i < ring_.size() && out.size() < max; ++i) {
+    out.push_back(ring_[i]);
   }
   return out;
 }

@@ -56,7 +56,9 @@ class LiveEvents {
 
   // The events with id > `after`, at most `max`, waiting up to `wait_ms` for
   // one when there is none yet; empty after the wait, or once closed.
-  // Events that left the ring are gone: the first returned may be above after + 1.
+  // Events that left the ring are gone: the first returned may be above
+  // after + 1. An `after` this run never reached (the reader saw a broker
+  // that has restarted since) is read as 0.
   std::vector<Event> after(std::uint64_t after, std::size_t max, int wait_ms);
   void close();
   bool closed() const;
@@ -68,6 +70,7 @@ class LiveEvents {
   std::condition_variable cv_;
   std::deque<Event> ring_;
   std::uint64_t next_id_ = 1;
+  int waiting_ = 0;  // readers in after(): add() wakes only when there are some
   bool closed_ = false;
 };
 

@@ -8,8 +8,10 @@
 #include <cctype>
 #include <charconv>
 #include <chrono>
+#include <csignal>
 
 #include "broker/live_events.h"
+#include "broker/live_page.h"
 
 namespace tearline::broker {
 
@@ -60,7 +62,6 @@ Result<std::unique_ptr<MetricsServer>> MetricsServer::bind(const std::string& li
   }
   std::unique_ptr<MetricsServer> m(new MetricsServer());
   m->log_ = std::move(log);
-  m->live_ = live;
   m->server_ = std::make_unique<httplib::Server>();
   httplib::Server& s = *m->server_;
   // SO_REUSEADDR only: httplib's default adds SO_REUSEPORT, with which a
@@ -79,6 +80,13 @@ Result<std::unique_ptr<MetricsServer>> MetricsServer::bind(const std::string& li
   if (live != nullptr) {
     MetricsServer* self = m.get();
     s.Get("/events", [self](const httplib::Request& req, httplib::Response& res) { self->stream_events(req, res); });
+    s.Get("/live", [](const httplib::Request&, httplib::Response& res) {
+      res.set_header("Cache-Control", "no-cache");
+      // The page runs only its own script and talks only to this endpoint.
+      res.set_header("Content-Security-Policy",
+                     "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'");
+      res.set_content(std::string(kLivePage), "text/html; charset=utf-8");
+    });
   }
   if (port == 0) {
     port = s.bind_to_any_port(host);
@@ -87,11 +95,28 @@ Result<std::unique_ptr<MetricsServer>> MetricsServer::bind(const std::string& li
     return Status::fail(Code::IO_ERROR, "cannot listen for metrics at " + listen + " (is the port in use?)");
   }
   m->address_ = (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(port);
+  // A request must name this address as its Host: a web page elsewhere
+  // that rebinds a name of its own to 127.0.0.1 cannot read the endpoint.
+  s.set_pre_routing_handler([self = m.get()](const httplib::Request& req, httplib::Response& res) {
+    const std::string asked = req.get_header_value("Host");
+    const std::string bound_port = self->address_.substr(self->address_.rfind(':'));
+    if (asked == self->address_ || asked == "localhost" + bound_port) {
+      return httplib::Server::HandlerResponse::Unhandled;
+    }
+    res.status = 403;
+    res.set_content("Host must be " + self->address_ + "\n", "text/plain");
+    return httplib::Server::HandlerResponse::Handled;
+  });
+  m->live_ = live;  // only once bound: a server that failed to bind never closes it
   return m;
 }
 
 void MetricsServer::serve() {
   if (thread_.joinable()) return;
+  // A reader that resets its connection must not kill the broker: httplib
+  // sends without MSG_NOSIGNAL (the broker's own sockets, ZeroMQ's, never
+  // raise SIGPIPE). Process-wide, once.
+  std::signal(SIGPIPE, SIG_IGN);
   thread_ = std::thread([this] {
     const bool clean = server_->listen_after_bind();
     if (!stopping_ && log_) {
@@ -120,6 +145,7 @@ void MetricsServer::stream_events(const httplib::Request& req, httplib::Response
       "text/event-stream",
       [this, after, quiet_ms = std::int64_t{0}](std::size_t, httplib::DataSink& sink) mutable {
         constexpr int kWaitMs = 500;
+        if (!sink.is_writable()) return false;  // the reader left: its slot is free at once
         const auto events = live_->after(after, 256, kWaitMs);
         if (stopping_ || live_->closed()) {
           sink.done();

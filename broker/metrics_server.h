@@ -1,19 +1,22 @@
 // MetricsServer: the broker's HTTP endpoint (docs/observability.md), with
 // cpp-httplib: GET /metrics answers the Prometheus text format (version
-// 0.0.4) that `render` returns; any other path is 404. It listens on a
-// loopback address only (config: metrics_listen), so it needs no
-// authentication; nothing it serves is secret beyond the counts.
+// 0.0.4) that `render` returns; a path it does not serve is 404. It
+// listens on a loopback address only (config: metrics_listen) and answers
+// only requests whose Host is that address (403 otherwise: no DNS
+// rebinding), with no other authentication: anyone on the broker's machine
+// may read it. The event stream and page below tell topics, originators,
+// labels and who received what (never a section's text).
 //
 // With `live` set it also serves GET /events, the live event stream
 // (broker/live_events.h) as server-sent events, to at most
-// kMaxEventStreams readers at once (503 beyond).
+// kMaxEventStreams readers at once (503 beyond), and GET /live, the page
+// that draws it (broker/live_page.html, embedded at build time).
 //
 // Two steps, so that a broker whose port is taken fails before it opens
 // its store: bind() takes the port (refused when another process holds
 // it: no SO_REUSEPORT), serve() starts the thread that accepts, with
-// kMaxEventStreams + 1 workers (one always free for /metrics) and no
-// lingering keep-alive; a stop closes the streams, so it never waits on a
-// scraper or a reader.
+// kMaxEventStreams + 1 workers and no keep-alive beyond a request; a stop
+// closes the streams, so it never waits on a scraper or a reader.
 //
 // Threads: bind(), serve() and the destructor on the owner's thread;
 // `render` runs on the worker and must be thread-safe (Metrics::render is).

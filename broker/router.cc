@@ -121,7 +121,6 @@ bool Router::judge_and_send(Session& s, const Routable& r, const std::vector<std
       audit_(std::string(event), s.node_id, r.report->report_id_hex(), std::string(decision), std::move(detail));
     }
   };
-  if (live_ != nullptr) live_->delivery(r.seq, r.report->report_id_hex(), s.node_id, d);
   auto count = [&](const Status& why, std::size_t sections) {
     if (withheld_counter_ == nullptr) return;
     for (const auto& reason : why.reasons()) withheld_counter_->add(reason.code, sections);
@@ -129,6 +128,7 @@ bool Router::judge_and_send(Session& s, const Routable& r, const std::vector<std
   if (!d.topic) {
     record("withheld", "withheld", "all sections: " + d.topic.to_string());
     count(d.topic, r.report->sections.size());
+    if (live_ != nullptr) live_->delivery(r.seq, r.report->report_id_hex(), s.node_id, d);
     return false;
   }
   for (std::size_t i = 0; i < d.sections.size(); ++i) {
@@ -136,7 +136,10 @@ bool Router::judge_and_send(Session& s, const Routable& r, const std::vector<std
     record("withheld", "withheld", "section " + std::to_string(i + 1) + ": " + d.sections[i].denials.to_string());
     count(d.sections[i].denials, 1);
   }
-  if (!d.any_delivered()) return false;
+  if (!d.any_delivered()) {
+    if (live_ != nullptr) live_->delivery(r.seq, r.report->report_id_hex(), s.node_id, d);
+    return false;
+  }
   crypto::Digest copy_hash{};
   Bytes frame = deliver_frame(r, d, &copy_hash);
   // Before sending: a send that closes the session (SLOW_CONSUMER) forgets it.
@@ -146,6 +149,9 @@ bool Router::judge_and_send(Session& s, const Routable& r, const std::vector<std
     if (place.sent_unattached.size() > kMaxSentUnattached) place.sent_unattached.erase(place.sent_unattached.begin());
   }
   sessions_.send(s, std::move(frame));
+  // Told once sent: a send that closed the session (SLOW_CONSUMER) dropped
+  // the copy, and the session's closing is told instead.
+  if (live_ != nullptr && s.ready()) live_->delivery(r.seq, r.report->report_id_hex(), s.node_id, d);
   if (clauses != nullptr) {
     record("delivery", "delivered", "sections " + d.delivered_list());
   } else {

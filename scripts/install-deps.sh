@@ -11,11 +11,13 @@ set -euo pipefail
 # libpq-dev: the PostgreSQL store (broker/pg_store.h); postgresql: initdb and
 # pg_ctl, with which its tests start a private cluster (tests/support/pg_cluster.h);
 # libcpp-httplib-dev: the broker's metrics endpoint; prometheus: the server
-# tests/cli/metrics_prometheus_test.sh starts to scrape it.
+# tests/cli/metrics_prometheus_test.sh starts to scrape it; chromium,
+# chromium-driver and python3-selenium: the browser tests/cli/live_view_test.sh
+# opens the live view in.
 packages=(cmake make g++ pkg-config libsodium-dev libzmq3-dev cppzmq-dev libprotobuf-dev
           protobuf-compiler catch2 libcli11-dev libtomlplusplus-dev libspdlog-dev libfmt-dev
           libsqlite3-dev sqlite3 libpq-dev libpqxx-dev postgresql lld iso-codes help2man dpkg-dev faketime
-          libcpp-httplib-dev prometheus)
+          libcpp-httplib-dev prometheus chromium chromium-driver python3-selenium)
 for extra in "$@"; do
   case "$extra" in
     build) ;;

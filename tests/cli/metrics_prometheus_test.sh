@@ -132,7 +132,7 @@ rel = ["COL"]
 text = "old news"
 TOML
 # A reader of the live event stream (GET /events) from before the run; it
-# keeps every event until the stream has been quiet for 3 s after the run.
+# writes every event down until the cleanup stops it.
 python3 - "$METRICS" "$WORK/events" <<'PY' &
 import sys, time, urllib.request
 with urllib.request.urlopen("http://" + sys.argv[1] + "/events", timeout=60) as r, open(sys.argv[2], "w") as out:
@@ -223,6 +223,8 @@ for line in open(sys.argv[1]):
         events.append((kind, json.loads(line[6:])))
 scenario = tomllib.load(open(sys.argv[2], "rb"))
 text = open(sys.argv[1]).read()
+# (The broker never holds a section's text: this guards the stream against
+# ever carrying anything of the report's bytes.)
 for case in scenario["case"]:
     for section in case["section"]:
         assert section["text"] not in text, "a section's text is in the stream: " + section["text"]
@@ -231,7 +233,9 @@ assert len(reports) == 1, reports
 report = reports[0]
 assert [s["releasable_to"] for s in report["sections"]] == [["COL", "MEX", "USA"], ["COL"]], report
 assert report["originator"] == "diran-bogota-hq" and report["sections"][1]["classification"] == "CONFIDENTIAL"
-cells = {d["node"]: d for k, d in events if k == "delivery" and d["report"] == report["report"]}
+told = [d for k, d in events if k == "delivery" and d["report"] == report["report"]]
+cells = {d["node"]: d for d in told}
+assert len(told) == len(cells), "a node's delivery told twice"
 want = scenario["case"][0]["deliver"]
 assert set(cells) == set(want), (sorted(cells), sorted(want))
 for node, sections in want.items():
@@ -245,6 +249,8 @@ rejected = sorted(c for k, d in events if k == "rejected" for c in d["codes"][:1
 assert rejected == ["REPORT_SIGNATURE", "REPORT_SIGNATURE", "STALE_REPORT"], rejected
 ready = {d["node"] for k, d in events if k == "session" and d["state"] == "ready"}
 assert set(want) <= ready, ready
+closed = {d["node"] for k, d in events if k == "session" and d["state"] == "closed"}
+assert set(want) <= closed, closed  # the runner's sessions ended with the run
 ids = []
 for line in text.splitlines():
     if line.startswith("id: "):

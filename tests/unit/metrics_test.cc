@@ -212,6 +212,21 @@ TEST_CASE("live events: GET /events streams them as server-sent events, and a st
   REQUIRE(first);
   CHECK(got.find("id: 1\nevent: reload\ndata: {\"generation\":1}\n\n") != std::string::npos);
   CHECK(got.find("id: 2\nevent: session\ndata: ") != std::string::npos);
+  {
+    INFO("a reader that resumes gets what came after its last id; a Host other than the address is refused");
+    live.reload(3);
+    httplib::Client again("127.0.0.1", port);
+    again.set_read_timeout(5, 0);
+    std::string resumed;
+    (void)again.Get("/events", {{"Last-Event-ID", "2"}}, [&](const char* data, std::size_t n) {
+      resumed.append(data, n);
+      return resumed.find("\n\n") == std::string::npos;  // the first event, then stop
+    });
+    CHECK(resumed.rfind("id: 3\nevent: reload\n", 0) == 0);
+    auto rebound = again.Get("/metrics", {{"Host", "attacker.example:80"}});
+    REQUIRE(rebound);
+    CHECK(rebound->status == 403);
+  }
   const auto began = std::chrono::steady_clock::now();
   server->reset();  // the stream is open: the stop must end it
   reader.join();

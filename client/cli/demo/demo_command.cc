@@ -139,6 +139,8 @@ class Demo {
                 << "\n";
     }
     if (world_->federated()) progress_ << "demo: every broker's links to its peers are subscribed\n";
+    progress_ << "demo: live view of " << world_->broker(0).id << "'s routing: " << world_->broker(0).live_view
+              << (options_.keep_running ? "" : " (open it with --keep-running to watch after the table)") << "\n";
     for (const auto& n : demo::scenario_nodes()) {
       const identity::Credential* cred = dir_->node(n.id);
       const int at = world_->broker_for(cred != nullptr ? cred->agency : "");

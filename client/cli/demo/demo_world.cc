@@ -90,9 +90,9 @@ Status generate_pki(const fs::path& exe, const WorldOptions& o, const fs::path& 
 }
 
 // The endpoint in the broker's `event=started endpoint=...` line, or "".
-std::string started_endpoint(const fs::path& log) {
+// The value after `key` on the first log line that has it ("" when none yet).
+std::string logged_value(const fs::path& log, const std::string& key) {
   std::ifstream in(log);
-  const std::string key = "event=started endpoint=";
   for (std::string line; std::getline(in, line);) {
     const auto at = line.find(key);
     if (at == std::string::npos) continue;
@@ -101,6 +101,8 @@ std::string started_endpoint(const fs::path& log) {
   }
   return "";
 }
+
+std::string started_endpoint(const fs::path& log) { return logged_value(log, "event=started endpoint="); }
 
 // keys/ of the temporary folder: a symlink to each entry of the PKI's
 // keys/ (the authorities' keys, reached, never copied), except brokers/,
@@ -370,6 +372,8 @@ Status World::start_broker(const fs::path& broker_binary, std::size_t i) {
                      {"data_dir", (root_ / ("data" + suffix)).string()},
                      {"log_level", "info"},
                      {"verify_threads", 2}};
+  // The first broker's routing, live in a browser (docs/observability.md).
+  if (i == 0) broker.insert("metrics_listen", "127.0.0.1:0");
   const fs::path config = root_ / ("broker" + suffix + ".toml");
   {
     std::ofstream out(config);
@@ -395,8 +399,10 @@ Status World::start_broker(const fs::path& broker_binary, std::size_t i) {
   const auto deadline = std::chrono::steady_clock::now() + kBrokerStartTimeout;
   for (;;) {
     std::string endpoint = started_endpoint(broker_log(index));
-    if (!endpoint.empty()) {
+    const std::string http = i == 0 ? logged_value(broker_log(index), "event=metrics_listening address=") : "x";
+    if (!endpoint.empty() && !http.empty()) {
       slot.endpoint = std::move(endpoint);
+      if (i == 0) slot.live_view = "http://" + http + "/live";
       return Status::ok();
     }
     if (InterruptGuard::interrupted()) return interrupted();

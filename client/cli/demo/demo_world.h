@@ -67,6 +67,7 @@ struct BrokerSlot {
   std::vector<std::size_t> peers;   // the brokers it pulls from ([[peer]])
   std::string endpoint;             // fixed for a federation, else known once started
   bool pg = false;                  // its store in the --pg database
+  std::string live_view;            // the first broker's live view, http://127.0.0.1:PORT/live, once started
 };
 
 class World {

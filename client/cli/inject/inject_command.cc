@@ -99,7 +99,8 @@ void print_json(const std::string& scenario, const std::vector<CaseResult>& resu
   for (std::size_t i = 0; i < results.size(); ++i) {
     const CaseResult& r = results[i];
     out += std::string(i == 0 ? "" : ",") + "{\"name\":" + json_string(r.name) +
-           ",\"expected\":" + json_string(r.expected) + ",\"got\":" + json_string(r.got) + ",\"reasons\":[";
+           ",\"report_id\":" + json_string(r.report_id_hex) + ",\"expected\":" + json_string(r.expected) +
+           ",\"got\":" + json_string(r.got) + ",\"reasons\":[";
     for (std::size_t j = 0; j < r.reasons.reasons().size(); ++j) {
       const Reason& reason = r.reasons.reasons()[j];
       out += std::string(j == 0 ? "" : ",") + "{\"code\":" + json_string(code_name(reason.code)) +

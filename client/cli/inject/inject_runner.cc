@@ -746,6 +746,7 @@ Result<CaseResult> Runner::run(std::size_t index) {
   if (!deliveries) return deliveries.status();
   CaseResult r;
   r.name = c.name;
+  if (report != nullptr) r.report_id_hex = report->report_id_hex;
   r.expected = c.expect;
   r.got = verdict->got;
   r.reasons = verdict->reasons;

@@ -30,6 +30,7 @@ namespace tearline::cli::inject {
 
 struct CaseResult {
   std::string name;
+  std::string report_id_hex;  // the case's report (empty when it sends none)
   std::string expected;
   std::string got;  // "accepted", or the code of the broker's answer / the connection failure
   Status reasons;   // every reason behind `got` (OK when accepted)

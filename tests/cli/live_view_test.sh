@@ -1,0 +1,160 @@
+#!/usr/bin/env bash
+# The live view in a real browser: headless Chromium (Debian's `chromium`,
+# `chromium-driver`, `python3-selenium`) opens the broker's /live page,
+# then `tearline inject` plays tests/scenarios/valid.toml and two faults;
+# every cell of the page must say what the scenario says (delivered, or
+# withheld with its reason codes), the tear line must be drawn where a
+# node got some sections of a report and not others, the rejections must
+# show their codes, and no section's text may appear in the page or its
+# event stream. A screenshot is left in ARTIFACTS/live_view.png.
+# Usage: live_view_test.sh PATH/TO/tearline PATH/TO/tearline-broker SOURCE_DIR ARTIFACTS
+set -euo pipefail
+
+TL=${1:?tearline}
+BROKER=${2:?tearline-broker}
+SRC=${3:?source dir}
+ARTIFACTS=${4:?artifacts dir}
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/tearline-live.XXXXXX")
+PID=
+cleanup() { [[ -n $PID ]] && kill -9 "$PID" 2>/dev/null; rm -rf "$WORK"; }
+trap cleanup EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+# Debian's python3, whose selenium the packages installed (not a python3 earlier on PATH).
+PY=/usr/bin/python3
+[[ -x /usr/bin/chromium && -x /usr/bin/chromedriver ]] || fail "chromium and chromium-driver are not installed (scripts/install-deps.sh)"
+mkdir -p "$ARTIFACTS"
+
+"$TL" certs demo --roster "$SRC/certs/roster.toml" --out "$WORK/pki" >/dev/null
+cat >"$WORK/broker.toml" <<TOML
+[broker]
+endpoint = "tcp://127.0.0.1:*"
+key_file = "$WORK/pki/keys/broker.key"
+directory = "$WORK/pki/directory"
+policy = "$SRC/certs/policy.toml"
+data_dir = "$WORK/data"
+metrics_listen = "127.0.0.1:0"
+TOML
+"$BROKER" --config "$WORK/broker.toml" 2>"$WORK/log" &
+PID=$!
+for _ in $(seq 300); do grep -q "event=metrics_listening" "$WORK/log" && break; sleep 0.1; done
+ENDPOINT=$(sed -n 's/.*event=started endpoint=\(tcp:\/\/127\.0\.0\.1:[0-9]*\).*/\1/p' "$WORK/log" | head -1)
+HTTP=$(sed -n 's/.*event=metrics_listening address=\(127\.0\.0\.1:[0-9]*\).*/\1/p' "$WORK/log" | head -1)
+[[ -n $ENDPOINT && -n $HTTP ]] || { cat "$WORK/log"; fail "the broker did not log its endpoint and HTTP address"; }
+
+cat >"$WORK/faults.toml" <<'TOML'
+[[case]]
+name = "forged"
+as = "dea-bogota-analyst"
+fault = "bad_signature"
+topic = "intel.routes.pacific"
+expect = "REPORT_SIGNATURE"
+[[case.section]]
+classification = "CONFIDENTIAL"
+rel = ["COL", "USA"]
+text = "a forged route report"
+
+[[case]]
+name = "stale"
+as = "diran-cucuta-analyst"
+fault = "stale_time"
+topic = "intel.labs.narino"
+expect = "STALE_REPORT"
+[[case.section]]
+classification = "CONFIDENTIAL"
+rel = ["COL"]
+text = "a stale lab report"
+TOML
+
+"$PY" - "$HTTP" "$TL" "$WORK/pki" "$ENDPOINT" "$SRC/tests/scenarios/valid.toml" "$WORK/faults.toml" \
+  "$ARTIFACTS/live_view.png" <<'PY' || fail "the live view does not show the scenario"
+import json, subprocess, sys, time, tomllib, urllib.request
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+
+http, tl, pki, endpoint, valid, faults, shot = sys.argv[1:]
+options = webdriver.ChromeOptions()
+for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1600,2400"):
+    options.add_argument(a)
+options.binary_location = "/usr/bin/chromium"
+driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+try:
+    driver.get("http://%s/live" % http)
+    deadline = time.time() + 20
+    while driver.find_element(By.ID, "status").text != "live":
+        assert time.time() < deadline, "the page never said live: " + driver.find_element(By.ID, "status").text
+        time.sleep(0.1)
+
+    def inject(path):
+        run = subprocess.run([tl, "inject", "--pki", pki, "--broker", endpoint, "--json", path],
+                             capture_output=True, text=True, timeout=120)
+        assert run.returncode == 0, run.stdout + run.stderr
+        return json.loads(run.stdout)
+
+    cases = tomllib.load(open(valid, "rb"))["case"]
+    ran = inject(valid)
+    failed = inject(faults)
+    ids = {c["name"]: c["report_id"] for c in ran["cases"]}
+    nodes = ["diran-cucuta-commander", "diran-cucuta-analyst", "diran-bogota-hq", "dea-cucuta-agent",
+             "dea-bogota-analyst", "fudra-lab-ops", "fgr-liaison"]
+
+    def row(report, section):
+        found = driver.find_elements(By.CSS_SELECTOR, 'tr[data-report="%s"][data-section="%d"]' % (report, section))
+        return found[0] if found else None
+
+    # Every cell of every case, once the page has drawn the last one.
+    last = cases[-1]
+    deadline = time.time() + 20
+    while row(ids[last["name"]], len(last["section"])) is None or \
+            len(driver.find_elements(By.CSS_SELECTOR, "#rejections tbody tr")) < 2:
+        assert time.time() < deadline, "the page never drew the whole scenario"
+        time.sleep(0.2)
+    time.sleep(0.5)  # the last deliveries of the last report
+    checked = 0
+    for case in cases:
+        if case.get("expect") != "accepted":
+            continue
+        report = ids[case["name"]]
+        deliver = case.get("deliver", {})
+        for s in range(1, len(case["section"]) + 1):
+            r = row(report, s)
+            assert r is not None, "%s: no row for section %d" % (case["name"], s)
+            for node in nodes:
+                cell = r.find_element(By.CSS_SELECTOR, 'td[data-node="%s"]' % node)
+                want = "delivered" if s in deliver.get(node, []) else "withheld"
+                got = cell.get_attribute("class")
+                assert got == want, "%s section %d at %s: %s (%s), expected %s" % (
+                    case["name"], s, node, got, cell.text, want)
+                if want == "withheld":
+                    assert cell.text and cell.text == cell.text.upper(), "no reason code: %r" % cell.text
+                checked += 1
+            # The tear line: some node got another section of this report but not this one.
+            torn = any(v and s not in v for v in deliver.values())
+            assert ("tear" in (r.get_attribute("class") or "")) == torn, "%s section %d: tear line" % (case["name"], s)
+    assert checked >= 7 * 10, checked
+
+    codes = sorted(c.text for c in driver.find_elements(By.CSS_SELECTOR, "#rejections td.rejected"))
+    assert codes == ["REPORT_SIGNATURE", "STALE_REPORT"], codes
+    assert [c["got"] for c in failed["cases"]] == ["REPORT_SIGNATURE", "STALE_REPORT"]
+
+    # No section's text anywhere: not in the page, not in its event stream.
+    page = driver.page_source
+    with urllib.request.urlopen("http://%s/events?after=0" % http, timeout=10) as stream:
+        events = b""
+        while b"STALE_REPORT" not in events:
+            events += stream.read1(65536)
+    for source in (cases, tomllib.load(open(faults, "rb"))["case"]):
+        for case in source:
+            for section in case["section"]:
+                assert section["text"] not in page, "text in the page: " + section["text"]
+                assert section["text"].encode() not in events, "text in the stream: " + section["text"]
+    driver.save_screenshot(shot)
+    print("checked %d cells" % checked)
+finally:
+    driver.quit()
+PY
+
+kill -TERM "$PID"
+wait "$PID" || fail "the broker did not stop cleanly"
+PID=
+echo "live_view: all checks passed"
