@@ -59,7 +59,8 @@ grep -qE '"name":"forged-signature","report_id":"[0-9a-f]{32}","expected":"REPOR
   "$WORK/out" || { cat "$WORK/out"; fail "inject --json: the forged-signature case"; }
 # The ACK faults (delivery receipts): each refused RECEIPT_INVALID, its session closed, the broker still serving.
 for ack in ack-forged-receipt ack-receipt-other-broker ack-signed-by-hq; do
-  expect_out "\"name\":\"$ack\",\"expected\":\"RECEIPT_INVALID\",\"got\":\"RECEIPT_INVALID\""
+  grep -qE "\"name\":\"$ack\",\"report_id\":\"[0-9a-f]{32}\",\"expected\":\"RECEIPT_INVALID\",\"got\":\"RECEIPT_INVALID\"" \
+    "$WORK/out" || { cat "$WORK/out"; fail "inject --json: $ack"; }
 done
 
 # Wrong expectations: exit 1, each mismatch printed.
