@@ -42,9 +42,10 @@ Result<Config> parse_config(std::string_view toml_text, const std::filesystem::p
   r.refuse_unknown_keys(doc, {"broker", "limits", "storage", "peer"});
   const toml::table* b = doc["broker"].as_table();
   if (b == nullptr) return Status::fail(Code::INVALID_FIELD, std::string(source_name) + ": missing [broker] table");
-  r.refuse_unknown_keys(
-      *b, {"endpoint", "key_file", "directory", "policy", "data_dir", "log_level", "verify_threads", "metrics_listen"},
-      "unknown key broker.");
+  r.refuse_unknown_keys(*b,
+                        {"endpoint", "key_file", "directory", "policy", "data_dir", "log_level", "verify_threads",
+                         "metrics_listen", "metrics_token_file"},
+                        "unknown key broker.");
   Fields broker{&r, *b};
   broker.text("endpoint", &c.endpoint);
   broker.path("key_file", base_dir, &c.key_file);
@@ -54,14 +55,23 @@ Result<Config> parse_config(std::string_view toml_text, const std::filesystem::p
   broker.text("log_level", &c.log_level);
   broker.number("verify_threads", 1, 64, &c.verify_threads);
   broker.text("metrics_listen", &c.metrics_listen);
+  broker.path("metrics_token_file", base_dir, &c.metrics_token_file);
   if (std::string host; !c.metrics_listen.empty()) {
     int port = 0;
-    if (!parse_loopback_listen(c.metrics_listen, &host, &port)) {
+    bool loopback = false;
+    if (!parse_listen(c.metrics_listen, &host, &port, &loopback)) {
+      r.add_unplaced(
+          "metrics_listen must be HOST:PORT, HOST an IPv4 address, [an IPv6 address] or localhost, e.g. "
+          "127.0.0.1:9464");
+    } else if (!loopback && c.metrics_token_file.empty()) {
       r.add_unplaced(
           "metrics_listen must be HOST:PORT with a loopback host (127.0.0.1, [::1] or localhost), e.g. "
-          "127.0.0.1:9464; the metrics endpoint has no authentication, so it never listens elsewhere");
+          "127.0.0.1:9464, unless metrics_token_file is set: off loopback every request must carry a token");
     }
+  } else if (!c.metrics_token_file.empty()) {
+    r.add_unplaced("metrics_token_file is set but metrics_listen is not: set both, or neither");
   }
+
   for (const char* required : {"key_file", "directory", "policy", "data_dir"}) {
     if (!TomlReader::has(*b, required)) r.add_unplaced(std::string("broker.") + required + " is required");
   }

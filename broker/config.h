@@ -124,9 +124,11 @@ struct Config {
   std::filesystem::path data_dir;
   std::string log_level = "info";
   int verify_threads = 2;
-  // The metrics endpoint (docs/observability.md): "HOST:PORT" on a loopback
-  // host, port 0 for any free one; empty: none.
+  // The metrics endpoint (docs/observability.md): "HOST:PORT", port 0 for
+  // any free one; empty: none. A host that is not loopback needs
+  // metrics_token_file: every request must then carry its token.
   std::string metrics_listen;
+  std::filesystem::path metrics_token_file;
   Limits limits;
   StorageLimits storage;
   std::vector<PeerEndpoint> peers;  // [[peer]], one per partner broker

@@ -168,6 +168,7 @@ TrustState::Accept Broker::Impl::own_identity_check() {
 
 Status Broker::Impl::reload(const std::string& why) {
   const std::array<std::uint8_t, 32> previous_digest = trust.current()->directory->digest();
+  const TrustSnapshotPtr before = trust.current();
   identity::LoadReport report;
   Status s = trust.reload(clock.now_seconds(), &report, own_identity_check());
   for (const auto& issue : report.rejected) {
@@ -183,7 +184,18 @@ Status Broker::Impl::reload(const std::string& why) {
   broker_id = pending_broker_id;
   commits->set_broker_id(broker_id);
   counters.reloads++;
-  if (live_on) live_events.reload(trust.current()->generation);
+  if (live_on) {
+    // The nodes this reload ended (revoked, or gone from the directory).
+    const std::int64_t now_s = clock.now_seconds();
+    std::vector<std::string> ended;
+    for (const identity::Credential* c : before->directory->nodes()) {
+      if (before->directory->check_node(c->node_id, now_s) &&
+          !trust.current()->directory->check_node(c->node_id, now_s)) {
+        ended.push_back(c->node_id);
+      }
+    }
+    live_events.reload(trust.current()->generation, ended);
+  }
   log->info("event=reloaded why=\"{}\" generation={} nodes={}", why, trust.current()->generation,
             trust.current()->directory->nodes().size());
   audit_event("reload", "", "", "ok", why + ": generation " + std::to_string(trust.current()->generation));

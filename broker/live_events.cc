@@ -107,7 +107,9 @@ void LiveEvents::session(std::string_view node, bool ready, std::string_view rea
                              json_quote(reason)));
 }
 
-void LiveEvents::reload(std::uint64_t generation) { add("reload", fmt::format(R"({{"generation":{}}})", generation)); }
+void LiveEvents::reload(std::uint64_t generation, const std::vector<std::string>& ended) {
+  add("reload", fmt::format(R"({{"generation":{},"ended":{}}})", generation, strings(ended)));
+}
 
 std::vector<LiveEvents::Event> LiveEvents::after(std::uint64_t after, std::size_t max, int wait_ms) {
   std::unique_lock<std::mutex> lock(mu_);

@@ -15,7 +15,8 @@
 //   rejected  {"report","node","codes":[...]}     (a PUBLISH refused; report "" when unknown)
 //   session   {"node","state":"ready"|"closed","reason"}  (reason: "" for ready;
 //             a closing code's name, "timeout", or "gone": BYE or disconnect)
-//   reload    {"generation"}
+//   reload    {"generation","ended":[node...]}  (nodes valid before it and not after:
+//             revoked, expired or gone from the directory)
 //
 // Threads: add() on the broker's I/O thread; after() on the endpoint's
 // workers; close() from the owner at stop (it wakes every reader).
@@ -52,7 +53,7 @@ class LiveEvents {
                 const policy::DeliveryDecision& d);
   void rejected(std::string_view report_hex, std::string_view node, const Status& why);
   void session(std::string_view node, bool ready, std::string_view reason = {});
-  void reload(std::uint64_t generation);
+  void reload(std::uint64_t generation, const std::vector<std::string>& ended = {});
 
   // The events with id > `after`, at most `max`, waiting up to `wait_ms` for
   // one when there is none yet; empty after the wait, or once closed.

@@ -12,8 +12,14 @@ namespace tearline::broker {
 
 Status Broker::Impl::bind_metrics() {
   if (config.metrics_listen.empty()) return Status::ok();
+  std::string token;
+  if (!config.metrics_token_file.empty()) {
+    auto read = read_token_file(config.metrics_token_file);
+    if (!read) return read.status();
+    token = std::move(read).value();
+  }
   auto server = MetricsServer::bind(
-      config.metrics_listen, [this] { return render_metrics(); }, log, &live_events);
+      config.metrics_listen, [this] { return render_metrics(); }, log, &live_events, std::move(token));
   if (!server) return server.status();
   metrics_server = std::move(server).value();
   live_on = true;

@@ -1,17 +1,24 @@
 #include "broker/metrics_server.h"
 
+#include <arpa/inet.h>
+#include <fcntl.h>
 #include <httplib.h>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <chrono>
 #include <csignal>
+#include <cstring>
 
+#include "base/bytes.h"
 #include "broker/live_events.h"
 #include "broker/live_page.h"
+#include "crypto/hash.h"
 
 namespace tearline::broker {
 
@@ -23,7 +30,7 @@ bool all_digits(const std::string& s) {
 
 }  // namespace
 
-bool parse_loopback_listen(const std::string& listen, std::string* host, int* port) {
+bool parse_listen(const std::string& listen, std::string* host, int* port, bool* loopback) {
   const auto colon = listen.rfind(':');
   if (colon == std::string::npos || colon == 0) return false;
   std::string h = listen.substr(0, colon);
@@ -31,13 +38,17 @@ bool parse_loopback_listen(const std::string& listen, std::string* host, int* po
   if (!all_digits(p) || p.size() > 5) return false;
   const int n = std::stoi(p);
   if (n > 65535) return false;
-  if (h == "[::1]") {
-    h = "::1";
+  bool local = false;
+  if (h.size() > 2 && h.front() == '[' && h.back() == ']') {
+    h = h.substr(1, h.size() - 2);
+    in6_addr a{};
+    if (::inet_pton(AF_INET6, h.c_str(), &a) != 1) return false;
+    local = IN6_IS_ADDR_LOOPBACK(&a);
   } else if (h == "localhost") {
     h = "127.0.0.1";  // not whatever /etc/hosts says
+    local = true;
   } else {
-    // 127.a.b.c, each part 0..255 in digits.
-    if (h.rfind("127.", 0) != 0) return false;
+    // a.b.c.d, each part 0..255 in digits.
     int parts = 0;
     for (std::size_t at = 0;; ++parts) {
       const auto dot = h.find('.', at);
@@ -47,18 +58,56 @@ bool parse_loopback_listen(const std::string& listen, std::string* host, int* po
       at = dot + 1;
     }
     if (parts != 3) return false;  // counted from 0: four parts
+    local = h.rfind("127.", 0) == 0;
   }
   *host = h;
   *port = n;
+  *loopback = local;
   return true;
 }
 
+bool parse_loopback_listen(const std::string& listen, std::string* host, int* port) {
+  bool loopback = false;
+  return parse_listen(listen, host, port, &loopback) && loopback;
+}
+
+Result<std::string> read_token_file(const std::filesystem::path& path) {
+  const std::string name = path.string();
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return Status::fail(Code::KEY_FILE, "cannot open metrics token file " + name + ": " + std::strerror(errno));
+  struct stat st {};
+  const bool stated = ::fstat(fd, &st) == 0;
+  std::string text(4096, '\0');
+  const ssize_t n = stated && S_ISREG(st.st_mode) ? ::read(fd, text.data(), text.size()) : -1;
+  ::close(fd);
+  if (!stated || !S_ISREG(st.st_mode) || n < 0) {
+    return Status::fail(Code::KEY_FILE, "metrics token file " + name + " is not a readable regular file");
+  }
+  if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+    return Status::fail(Code::KEY_FILE, "metrics token file " + name +
+                                            " is group- or world-accessible; a secret must not be (chmod 600)");
+  }
+  text.resize(static_cast<std::size_t>(n));
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+  const bool printable = std::all_of(text.begin(), text.end(), [](char c) { return c > 0x20 && c < 0x7f; });
+  if (text.size() < 32 || text.size() > 256 || !printable) {
+    return Status::fail(Code::KEY_FILE, "metrics token file " + name +
+                                            " must hold one line of 32 to 256 printable characters, no space (e.g. "
+                                            "`openssl rand -hex 32`)");
+  }
+  return text;
+}
+
 Result<std::unique_ptr<MetricsServer>> MetricsServer::bind(const std::string& listen, Render render,
-                                                           std::shared_ptr<spdlog::logger> log, LiveEvents* live) {
+                                                           std::shared_ptr<spdlog::logger> log, LiveEvents* live,
+                                                           std::string token) {
   std::string host;
   int port = 0;
-  if (!parse_loopback_listen(listen, &host, &port)) {
-    return Status::fail(Code::INVALID_FIELD, "metrics_listen " + listen + " is not HOST:PORT with a loopback host");
+  bool loopback = false;
+  if (!parse_listen(listen, &host, &port, &loopback) || (!loopback && token.empty())) {
+    return Status::fail(Code::INVALID_FIELD,
+                        "metrics_listen " + listen + " is not HOST:PORT with a loopback host (or a token for another)");
   }
   std::unique_ptr<MetricsServer> m(new MetricsServer());
   m->log_ = std::move(log);
@@ -95,9 +144,20 @@ Result<std::unique_ptr<MetricsServer>> MetricsServer::bind(const std::string& li
     return Status::fail(Code::IO_ERROR, "cannot listen for metrics at " + listen + " (is the port in use?)");
   }
   m->address_ = (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(port);
-  // A request must name this address as its Host: a web page elsewhere
-  // that rebinds a name of its own to 127.0.0.1 cannot read the endpoint.
+  m->token_ = std::move(token);
+  // Without a token, a request must name this address as its Host: a web
+  // page elsewhere that rebinds a name of its own to 127.0.0.1 cannot read
+  // the endpoint. With one, it must carry the token.
   s.set_pre_routing_handler([self = m.get()](const httplib::Request& req, httplib::Response& res) {
+    if (!self->token_.empty()) {
+      const std::string header = req.get_header_value("Authorization");
+      const std::string given = header.rfind("Bearer ", 0) == 0 ? header.substr(7) : req.get_param_value("token");
+      if (crypto::equal_ct(as_bytes(given), as_bytes(self->token_))) return httplib::Server::HandlerResponse::Unhandled;
+      res.status = 401;
+      res.set_header("WWW-Authenticate", "Bearer");
+      res.set_content("the metrics_token_file's token is required (Authorization: Bearer, or ?token=)\n", "text/plain");
+      return httplib::Server::HandlerResponse::Handled;
+    }
     const std::string asked = req.get_header_value("Host");
     const std::string bound_port = self->address_.substr(self->address_.rfind(':'));
     if (asked == self->address_ || asked == "localhost" + bound_port) {

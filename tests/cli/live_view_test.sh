@@ -5,8 +5,9 @@
 # every cell of the page must say what the scenario says (delivered, or
 # withheld with its reason codes), the tear line must be drawn where a
 # node got some sections of a report and not others, the rejections must
-# show their codes, and no section's text may appear in the page or its
-# event stream. A screenshot is left in ARTIFACTS/live_view.png.
+# show their codes, a revocation (tests/scenarios/state.toml) must mark
+# its node, and no section's text may appear in the page or its event
+# stream. A screenshot is left in ARTIFACTS/live_view.png.
 # Usage: live_view_test.sh PATH/TO/tearline PATH/TO/tearline-broker SOURCE_DIR ARTIFACTS
 set -euo pipefail
 
@@ -25,6 +26,10 @@ PY=/usr/bin/python3
 mkdir -p "$ARTIFACTS"
 
 "$TL" certs demo --roster "$SRC/certs/roster.toml" --out "$WORK/pki" >/dev/null
+# With a token, as a broker listening off loopback needs: the page takes it
+# from its own address and hands it to its event stream.
+TOKEN=$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')
+(umask 077 && echo "$TOKEN" >"$WORK/token")
 cat >"$WORK/broker.toml" <<TOML
 [broker]
 endpoint = "tcp://127.0.0.1:*"
@@ -33,6 +38,7 @@ directory = "$WORK/pki/directory"
 policy = "$SRC/certs/policy.toml"
 data_dir = "$WORK/data"
 metrics_listen = "127.0.0.1:0"
+metrics_token_file = "$WORK/token"
 TOML
 "$BROKER" --config "$WORK/broker.toml" 2>"$WORK/log" &
 PID=$!
@@ -66,20 +72,25 @@ text = "a stale lab report"
 TOML
 
 "$PY" - "$HTTP" "$TL" "$WORK/pki" "$ENDPOINT" "$SRC/tests/scenarios/valid.toml" "$WORK/faults.toml" \
-  "$ARTIFACTS/live_view.png" <<'PY' || fail "the live view does not show the scenario"
-import json, subprocess, sys, time, tomllib, urllib.request
+  "$SRC/tests/scenarios/state.toml" "$ARTIFACTS/live_view.png" "$TOKEN" <<'PY' || fail "the live view does not show the scenario"
+import json, subprocess, sys, time, tomllib, urllib.error, urllib.request
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 
-http, tl, pki, endpoint, valid, faults, shot = sys.argv[1:]
+http, tl, pki, endpoint, valid, faults, state, shot, token = sys.argv[1:]
+try:
+    urllib.request.urlopen("http://%s/live" % http, timeout=5)
+    raise SystemExit("the page was served without the token")
+except urllib.error.HTTPError as e:
+    assert e.code == 401, e.code
 options = webdriver.ChromeOptions()
 for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1600,2400"):
     options.add_argument(a)
 options.binary_location = "/usr/bin/chromium"
 driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
 try:
-    driver.get("http://%s/live" % http)
+    driver.get("http://%s/live?token=%s" % (http, token))
     deadline = time.time() + 20
     while driver.find_element(By.ID, "status").text != "live":
         assert time.time() < deadline, "the page never said live: " + driver.find_element(By.ID, "status").text
@@ -139,7 +150,7 @@ try:
 
     # No section's text anywhere: not in the page, not in its event stream.
     page = driver.page_source
-    with urllib.request.urlopen("http://%s/events?after=0" % http, timeout=10) as stream:
+    with urllib.request.urlopen("http://%s/events?after=0&token=%s" % (http, token), timeout=10) as stream:
         events = b""
         while b"STALE_REPORT" not in events:
             events += stream.read1(65536)
@@ -148,6 +159,16 @@ try:
             for section in case["section"]:
                 assert section["text"] not in page, "text in the page: " + section["text"]
                 assert section["text"].encode() not in events, "text in the stream: " + section["text"]
+    # A revocation (state.toml revokes fudra-lab-ops and reloads the broker):
+    # its column is marked, and the log says so and that its session closed.
+    inject(state)
+    deadline = time.time() + 20
+    while "revoked" not in (driver.find_element(By.CSS_SELECTOR, 'th[data-node="fudra-lab-ops"]').get_attribute("class") or ""):
+        assert time.time() < deadline, "fudra-lab-ops is not marked revoked"
+        time.sleep(0.2)
+    log = driver.find_element(By.ID, "log").text
+    assert "credential ended (revoked, expired or removed): fudra-lab-ops" in log, log
+    assert "closed fudra-lab-ops (SESSION_REVOKED)" in log, log
     driver.save_screenshot(shot)
     print("checked %d cells" % checked)
 finally:

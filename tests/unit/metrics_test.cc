@@ -17,6 +17,7 @@
 #include "broker/live_events.h"
 #include "broker/metrics.h"
 #include "broker/metrics_server.h"
+#include "support/temp_dir.h"
 
 using namespace tearline;
 using namespace tearline::broker;
@@ -167,13 +168,13 @@ TEST_CASE("metrics: the endpoint listens on loopback only, answers /metrics and 
 
 TEST_CASE("live events: a bounded ring numbered without a gap; readers wait, and close wakes them") {
   LiveEvents live;
-  live.reload(2);
+  live.reload(2, {"dea-gone"});
   live.session("node-\"a\"\n", true);
   auto all = live.after(0, 10, 0);
   REQUIRE(all.size() == 2);
   CHECK(all[0].id == 1);
   CHECK(all[0].type == "reload");
-  CHECK(all[0].data == R"({"generation":2})");
+  CHECK(all[0].data == R"({"generation":2,"ended":["dea-gone"]})");
   CHECK(all[1].data == R"({"node":"node-\"a\"\n","state":"ready","reason":""})");
   CHECK(live.after(2, 10, 0).empty());
   for (std::size_t i = 0; i < LiveEvents::kCapacity + 5; ++i) live.reload(i);
@@ -210,7 +211,7 @@ TEST_CASE("live events: GET /events streams them as server-sent events, and a st
   live.session("diran-bogota-hq", true);
   for (int i = 0; i < 500 && !first; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   REQUIRE(first);
-  CHECK(got.find("id: 1\nevent: reload\ndata: {\"generation\":1}\n\n") != std::string::npos);
+  CHECK(got.find("id: 1\nevent: reload\ndata: {\"generation\":1,\"ended\":[]}\n\n") != std::string::npos);
   CHECK(got.find("id: 2\nevent: session\ndata: ") != std::string::npos);
   {
     INFO("a reader that resumes gets what came after its last id; a Host other than the address is refused");
@@ -233,6 +234,64 @@ TEST_CASE("live events: GET /events streams them as server-sent events, and a st
   CHECK(std::chrono::steady_clock::now() - began < std::chrono::seconds(5));
 }
 
+TEST_CASE("metrics: off loopback only with a token, which every request must carry") {
+  std::string host;
+  int port = -1;
+  bool loopback = true;
+  CHECK(parse_listen("0.0.0.0:9464", &host, &port, &loopback));
+  CHECK_FALSE(loopback);
+  CHECK(parse_listen("[::]:9464", &host, &port, &loopback));
+  CHECK(host == "::");
+  CHECK_FALSE(loopback);
+  CHECK(parse_listen("[::1]:9464", &host, &port, &loopback));
+  CHECK(loopback);
+  CHECK_FALSE(parse_listen("[zz]:9464", &host, &port, &loopback));
+  CHECK_FALSE(parse_listen("metrics.example:9464", &host, &port, &loopback));
+
+  const std::string token(40, 'k');
+  CHECK(MetricsServer::bind("0.0.0.0:0", [] { return std::string(); }).code() == Code::INVALID_FIELD);
+  auto server = MetricsServer::bind(
+      "127.0.0.1:0", [] { return std::string("up 1\n"); }, nullptr, nullptr, token);
+  REQUIRE(server);
+  (*server)->serve();
+  httplib::Client client("127.0.0.1", std::stoi((*server)->address().substr(10)));
+  auto none = client.Get("/metrics");
+  REQUIRE(none);
+  CHECK(none->status == 401);
+  CHECK(none->get_header_value("WWW-Authenticate") == "Bearer");
+  auto wrong = client.Get("/metrics", {{"Authorization", "Bearer " + std::string(40, 'x')}});
+  REQUIRE(wrong);
+  CHECK(wrong->status == 401);
+  auto bearer = client.Get("/metrics", {{"Authorization", "Bearer " + token}});
+  REQUIRE(bearer);
+  CHECK(bearer->status == 200);
+  CHECK(bearer->body == "up 1\n");
+  auto query = client.Get("/metrics?token=" + token);
+  REQUIRE(query);
+  CHECK(query->status == 200);
+
+  testing::TempDir dir;
+  const auto file = dir.path() / "token";
+  {
+    std::ofstream out(file);
+    out << token << "\n";
+  }
+  std::filesystem::permissions(file, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  auto read = read_token_file(file);
+  INFO(read.status().to_string());
+  REQUIRE(read);
+  CHECK(*read == token);
+  std::filesystem::permissions(file, std::filesystem::perms::group_read, std::filesystem::perm_options::add);
+  CHECK(read_token_file(file).code() == Code::KEY_FILE);
+  {
+    std::ofstream out(file, std::ios::trunc);
+    out << "short\n";
+  }
+  std::filesystem::permissions(file, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  CHECK(read_token_file(file).code() == Code::KEY_FILE);
+  CHECK(read_token_file(dir.path() / "missing").code() == Code::KEY_FILE);
+}
+
 TEST_CASE("metrics: broker.metrics_listen must be a loopback HOST:PORT") {
   const std::string base =
       "[broker]\nkey_file = \"k\"\ndirectory = \"d\"\npolicy = \"p\"\ndata_dir = \"x\"\nmetrics_listen = ";
@@ -247,4 +306,12 @@ TEST_CASE("metrics: broker.metrics_listen must be a loopback HOST:PORT") {
   auto wide = parse_config(base + "\"0.0.0.0:9464\"\n", "/tmp", "t.toml");
   REQUIRE_FALSE(wide);
   CHECK(wide.status().to_string().find("metrics_listen must be HOST:PORT with a loopback host") != std::string::npos);
+  auto tokened = parse_config(base + "\"0.0.0.0:9464\"\nmetrics_token_file = \"tok\"\n", "/tmp", "t.toml");
+  INFO(tokened.status().to_string());
+  REQUIRE(tokened);
+  CHECK(tokened->metrics_token_file == "/tmp/tok");
+  auto alone = parse_config(
+      "[broker]\nkey_file = \"k\"\ndirectory = \"d\"\npolicy = \"p\"\ndata_dir = \"x\"\nmetrics_token_file = \"t\"\n",
+      "/tmp", "t.toml");
+  CHECK_FALSE(alone);
 }
