@@ -16,12 +16,13 @@
 //   session   {"node","state":"ready"|"closed","reason"}  (reason: "" for ready;
 //             a closing code's name, "timeout", or "gone": BYE or disconnect)
 //   reload    {"generation","ended":[node...]}  (nodes valid before it and not after:
-//             revoked, expired or gone from the directory)
+//             revoked, or gone from the directory)
 //
 // Threads: add() on the broker's I/O thread; after() on the endpoint's
 // workers; close() from the owner at stop (it wakes every reader).
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -63,6 +64,9 @@ class LiveEvents {
   std::vector<Event> after(std::uint64_t after, std::size_t max, int wait_ms);
   void close();
   bool closed() const;
+  // This run's mark (its start, unix ms): an SSE id is "EPOCH-ID", so that
+  // a reader of an earlier run is told apart.
+  std::int64_t epoch() const { return epoch_; }
 
  private:
   void add(std::string_view type, std::string data);
@@ -72,6 +76,9 @@ class LiveEvents {
   std::deque<Event> ring_;
   std::uint64_t next_id_ = 1;
   int waiting_ = 0;  // readers in after(): add() wakes only when there are some
+  const std::int64_t epoch_ =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
   bool closed_ = false;
 };
 

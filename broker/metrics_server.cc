@@ -54,6 +54,7 @@ bool parse_listen(const std::string& listen, std::string* host, int* port, bool*
       const auto dot = h.find('.', at);
       const std::string part = h.substr(at, dot == std::string::npos ? std::string::npos : dot - at);
       if (!all_digits(part) || part.size() > 3 || std::stoi(part) > 255) return false;
+      if (part.size() > 1 && part[0] == '0') return false;  // no leading zero (read as octal elsewhere)
       if (dot == std::string::npos) break;
       at = dot + 1;
     }
@@ -73,7 +74,7 @@ bool parse_loopback_listen(const std::string& listen, std::string* host, int* po
 
 Result<std::string> read_token_file(const std::filesystem::path& path) {
   const std::string name = path.string();
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
   if (fd < 0)
     return Status::fail(Code::KEY_FILE, "cannot open metrics token file " + name + ": " + std::strerror(errno));
   struct stat st {};
@@ -90,11 +91,14 @@ Result<std::string> read_token_file(const std::filesystem::path& path) {
   }
   text.resize(static_cast<std::size_t>(n));
   while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
-  const bool printable = std::all_of(text.begin(), text.end(), [](char c) { return c > 0x20 && c < 0x7f; });
-  if (text.size() < 32 || text.size() > 256 || !printable) {
+  // Characters that pass through a URL's query unchanged (the page's ?token=).
+  const bool plain = std::all_of(text.begin(), text.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '.' || c == '_' || c == '~' || c == '-';
+  });
+  if (text.size() < 32 || text.size() > 256 || !plain) {
     return Status::fail(Code::KEY_FILE, "metrics token file " + name +
-                                            " must hold one line of 32 to 256 printable characters, no space (e.g. "
-                                            "`openssl rand -hex 32`)");
+                                            " must hold one line of 32 to 256 characters of A-Z a-z 0-9 . _ ~ - "
+                                            "(e.g. `openssl rand -hex 32`)");
   }
   return text;
 }
@@ -130,10 +134,14 @@ Result<std::unique_ptr<MetricsServer>> MetricsServer::bind(const std::string& li
     MetricsServer* self = m.get();
     s.Get("/events", [self](const httplib::Request& req, httplib::Response& res) { self->stream_events(req, res); });
     s.Get("/live", [](const httplib::Request&, httplib::Response& res) {
-      res.set_header("Cache-Control", "no-cache");
-      // The page runs only its own script and talks only to this endpoint.
+      res.set_header("Cache-Control", "no-store");  // it may have been asked for with ?token=
+      res.set_header("Referrer-Policy", "no-referrer");
+      res.set_header("X-Content-Type-Options", "nosniff");
+      // The page runs only its own inline script and style and talks only to
+      // this endpoint; it cannot be framed, post a form or change its base.
       res.set_header("Content-Security-Policy",
-                     "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'");
+                     "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; "
+                     "base-uri 'none'; form-action 'none'; frame-ancestors 'none'");
       res.set_content(std::string(kLivePage), "text/html; charset=utf-8");
     });
   }
@@ -150,8 +158,12 @@ Result<std::unique_ptr<MetricsServer>> MetricsServer::bind(const std::string& li
   // the endpoint. With one, it must carry the token.
   s.set_pre_routing_handler([self = m.get()](const httplib::Request& req, httplib::Response& res) {
     if (!self->token_.empty()) {
+      // ?token= only where a browser cannot send a header: the page and its stream.
       const std::string header = req.get_header_value("Authorization");
-      const std::string given = header.rfind("Bearer ", 0) == 0 ? header.substr(7) : req.get_param_value("token");
+      const bool in_query = req.path == "/live" || req.path == "/events";
+      const std::string given = header.rfind("Bearer ", 0) == 0 ? header.substr(7)
+                                : in_query                      ? req.get_param_value("token")
+                                                                : std::string();
       if (crypto::equal_ct(as_bytes(given), as_bytes(self->token_))) return httplib::Server::HandlerResponse::Unhandled;
       res.status = 401;
       res.set_header("WWW-Authenticate", "Bearer");
@@ -196,9 +208,15 @@ void MetricsServer::stream_events(const httplib::Request& req, httplib::Response
     res.set_content("too many event streams; retry later\n", "text/plain");
     return;
   }
+  // Last-Event-ID "EPOCH-ID" of this run resumes after ID; one of another
+  // run (the broker restarted) starts anew; ?after=ID resumes in this run.
   std::uint64_t after = 0;
-  const std::string from =
-      req.has_header("Last-Event-ID") ? req.get_header_value("Last-Event-ID") : req.get_param_value("after");
+  std::string from = req.get_param_value("after");
+  if (req.has_header("Last-Event-ID")) {
+    const std::string last = req.get_header_value("Last-Event-ID");
+    const std::string mine = std::to_string(live_->epoch()) + "-";
+    from = last.rfind(mine, 0) == 0 ? last.substr(mine.size()) : "";
+  }
   if (all_digits(from) && from.size() < 20) after = std::stoull(from);
   res.set_header("Cache-Control", "no-cache");
   res.set_chunked_content_provider(
@@ -213,7 +231,8 @@ void MetricsServer::stream_events(const httplib::Request& req, httplib::Response
         }
         std::string out;
         for (const auto& e : events) {
-          out += "id: " + std::to_string(e.id) + "\nevent: " + e.type + "\ndata: " + e.data + "\n\n";
+          out += "id: " + std::to_string(live_->epoch()) + "-" + std::to_string(e.id) + "\nevent: " + e.type +
+                 "\ndata: " + e.data + "\n\n";
           after = e.id;
         }
         quiet_ms = events.empty() ? quiet_ms + kWaitMs : 0;

@@ -254,8 +254,10 @@ assert set(want) <= closed, closed  # the runner's sessions ended with the run
 ids = []
 for line in text.splitlines():
     if line.startswith("id: "):
-        ids.append(int(line[4:]))
-assert ids == list(range(1, len(ids) + 1)), "ids not 1, 2, 3, ..."
+        epoch, n = line[4:].split("-")
+        ids.append((epoch, int(n)))
+assert len({e for e, _ in ids}) == 1, "ids of one run carry one epoch"
+assert [n for _, n in ids] == list(range(1, len(ids) + 1)), "ids not EPOCH-1, EPOCH-2, ..."
 PY
 
 # `tearline status` says the same (a node with the admin role asks).

@@ -204,26 +204,34 @@ TEST_CASE("live events: GET /events streams them as server-sent events, and a st
     client.set_read_timeout(30, 0);
     (void)client.Get("/events", [&](const char* data, std::size_t n) {
       got.append(data, n);
-      first = got.find("id: 2\n") != std::string::npos;
+      first = got.find("-2\nevent: ") != std::string::npos;
       return true;  // keep reading until the server ends the stream
     });
   });
   live.session("diran-bogota-hq", true);
   for (int i = 0; i < 500 && !first; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   REQUIRE(first);
-  CHECK(got.find("id: 1\nevent: reload\ndata: {\"generation\":1,\"ended\":[]}\n\n") != std::string::npos);
-  CHECK(got.find("id: 2\nevent: session\ndata: ") != std::string::npos);
+  const std::string epoch = std::to_string(live.epoch());
+  CHECK(got.find("id: " + epoch + "-1\nevent: reload\ndata: {\"generation\":1,\"ended\":[]}\n\n") != std::string::npos);
+  CHECK(got.find("id: " + epoch + "-2\nevent: session\ndata: ") != std::string::npos);
   {
     INFO("a reader that resumes gets what came after its last id; a Host other than the address is refused");
     live.reload(3);
     httplib::Client again("127.0.0.1", port);
     again.set_read_timeout(5, 0);
     std::string resumed;
-    (void)again.Get("/events", {{"Last-Event-ID", "2"}}, [&](const char* data, std::size_t n) {
+    (void)again.Get("/events", {{"Last-Event-ID", epoch + "-2"}}, [&](const char* data, std::size_t n) {
       resumed.append(data, n);
       return resumed.find("\n\n") == std::string::npos;  // the first event, then stop
     });
-    CHECK(resumed.rfind("id: 3\nevent: reload\n", 0) == 0);
+    CHECK(resumed.rfind("id: " + epoch + "-3\nevent: reload\n", 0) == 0);
+    // An id of another run (the broker restarted): from the start of this one.
+    std::string fresh;
+    (void)again.Get("/events", {{"Last-Event-ID", "1-2"}}, [&](const char* data, std::size_t n) {
+      fresh.append(data, n);
+      return fresh.find("\n\n") == std::string::npos;
+    });
+    CHECK(fresh.rfind("id: " + epoch + "-1\n", 0) == 0);
     auto rebound = again.Get("/metrics", {{"Host", "attacker.example:80"}});
     REQUIRE(rebound);
     CHECK(rebound->status == 403);
@@ -247,6 +255,7 @@ TEST_CASE("metrics: off loopback only with a token, which every request must car
   CHECK(loopback);
   CHECK_FALSE(parse_listen("[zz]:9464", &host, &port, &loopback));
   CHECK_FALSE(parse_listen("metrics.example:9464", &host, &port, &loopback));
+  CHECK_FALSE(parse_listen("127.000.000.001:9464", &host, &port, &loopback));  // no leading zeros
 
   const std::string token(40, 'k');
   CHECK(MetricsServer::bind("0.0.0.0:0", [] { return std::string(); }).code() == Code::INVALID_FIELD);
@@ -266,9 +275,12 @@ TEST_CASE("metrics: off loopback only with a token, which every request must car
   REQUIRE(bearer);
   CHECK(bearer->status == 200);
   CHECK(bearer->body == "up 1\n");
-  auto query = client.Get("/metrics?token=" + token);
+  auto query = client.Get("/live?token=" + token);
   REQUIRE(query);
-  CHECK(query->status == 200);
+  CHECK(query->status == 404);  // past the token (no /live without a live stream here)
+  auto query_metrics = client.Get("/metrics?token=" + token);
+  REQUIRE(query_metrics);
+  CHECK(query_metrics->status == 401);  // ?token= is for the page and its stream only
 
   testing::TempDir dir;
   const auto file = dir.path() / "token";

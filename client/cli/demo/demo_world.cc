@@ -410,8 +410,9 @@ Status World::start_broker(const fs::path& broker_binary, std::size_t i) {
       return Status::fail(Code::UNAVAILABLE, slot.id + " exited at start-up:\n" + tail_of_file(broker_log(index)));
     }
     if (std::chrono::steady_clock::now() >= deadline) {
-      return Status::fail(Code::UNAVAILABLE,
-                          slot.id + " did not log event=started within 10 s:\n" + tail_of_file(broker_log(index)));
+      return Status::fail(Code::UNAVAILABLE, slot.id + " did not log event=started" +
+                                                 (index == 0 ? " and event=metrics_listening" : "") +
+                                                 " within 10 s:\n" + tail_of_file(broker_log(index)));
     }
     std::this_thread::sleep_for(kPollInterval);
   }
