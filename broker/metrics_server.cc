@@ -67,11 +67,6 @@ bool parse_listen(const std::string& listen, std::string* host, int* port, bool*
   return true;
 }
 
-bool parse_loopback_listen(const std::string& listen, std::string* host, int* port) {
-  bool loopback = false;
-  return parse_listen(listen, host, port, &loopback) && loopback;
-}
-
 Result<std::string> read_token_file(const std::filesystem::path& path) {
   const std::string name = path.string();
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);

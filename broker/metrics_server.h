@@ -87,8 +87,6 @@ class MetricsServer {
 // 127.0.0.1); the host to bind, the port, and whether the host is loopback
 // (127.0.0.0/8, ::1) when it is.
 bool parse_listen(const std::string& listen, std::string* host, int* port, bool* loopback);
-// The same, for a loopback HOST only.
-bool parse_loopback_listen(const std::string& listen, std::string* host, int* port);
 
 // The token of a metrics_token_file: one line of 32 to 256 printable
 // characters (no space), the file readable by its owner only (as a key

@@ -35,3 +35,30 @@ flip_byte() {
   byte=$(od -An -tu1 -j "$offset" -N1 "$file" | tr -d ' ')
   printf "\\$(printf %03o $((byte ^ 1)))" | dd of="$file" bs=1 seek="$offset" conv=notrunc status=none
 }
+
+# start_metrics_broker [TOML_LINE...]: a demo PKI in $WORK/pki and a broker
+# on it (policy $SRC/certs/policy.toml, store in $WORK/data, log in
+# $WORK/log) with metrics_listen on a free loopback port and the [broker]
+# lines given; sets BROKER_PID, ENDPOINT and HTTP (the metrics address).
+# Needs TL, BROKER, SRC and WORK.
+start_metrics_broker() {
+  "$TL" certs demo --roster "$SRC/certs/roster.toml" --out "$WORK/pki" >/dev/null
+  {
+    cat <<TOML
+[broker]
+endpoint = "tcp://127.0.0.1:*"
+key_file = "$WORK/pki/keys/broker.key"
+directory = "$WORK/pki/directory"
+policy = "$SRC/certs/policy.toml"
+data_dir = "$WORK/data"
+metrics_listen = "127.0.0.1:0"
+TOML
+    if [[ $# -gt 0 ]]; then printf '%s\n' "$@"; fi
+  } >"$WORK/broker.toml"
+  "$BROKER" --config "$WORK/broker.toml" 2>"$WORK/log" &
+  BROKER_PID=$!
+  for _ in $(seq 300); do grep -q "event=metrics_listening" "$WORK/log" && break; sleep 0.1; done
+  ENDPOINT=$(sed -n 's/.*event=started endpoint=\(tcp:\/\/127\.0\.0\.1:[0-9]*\).*/\1/p' "$WORK/log" | head -1)
+  HTTP=$(sed -n 's/.*event=metrics_listening address=\(127\.0\.0\.1:[0-9]*\).*/\1/p' "$WORK/log" | head -1)
+  [[ -n $ENDPOINT && -n $HTTP ]] || { cat "$WORK/log"; fail "the broker did not log its endpoint and metrics address"; }
+}

@@ -16,36 +16,20 @@ BROKER=${2:?tearline-broker}
 SRC=${3:?source dir}
 ARTIFACTS=${4:?artifacts dir}
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/tearline-live.XXXXXX")
-PID=
-cleanup() { [[ -n $PID ]] && kill -9 "$PID" 2>/dev/null; rm -rf "$WORK"; }
+BROKER_PID=
+cleanup() { [[ -n $BROKER_PID ]] && kill -9 "$BROKER_PID" 2>/dev/null; rm -rf "$WORK"; }
 trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
+source "$(dirname "$0")/lib.sh"
 # Debian's python3, whose selenium the packages installed (not a python3 earlier on PATH).
 PY=/usr/bin/python3
 [[ -x /usr/bin/chromium && -x /usr/bin/chromedriver ]] || fail "chromium and chromium-driver are not installed (scripts/install-deps.sh)"
 mkdir -p "$ARTIFACTS"
 
-"$TL" certs demo --roster "$SRC/certs/roster.toml" --out "$WORK/pki" >/dev/null
 # With a token, as a broker listening off loopback needs: the page takes it
 # from its own address and hands it to its event stream.
 TOKEN=$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')
 (umask 077 && echo "$TOKEN" >"$WORK/token")
-cat >"$WORK/broker.toml" <<TOML
-[broker]
-endpoint = "tcp://127.0.0.1:*"
-key_file = "$WORK/pki/keys/broker.key"
-directory = "$WORK/pki/directory"
-policy = "$SRC/certs/policy.toml"
-data_dir = "$WORK/data"
-metrics_listen = "127.0.0.1:0"
-metrics_token_file = "$WORK/token"
-TOML
-"$BROKER" --config "$WORK/broker.toml" 2>"$WORK/log" &
-PID=$!
-for _ in $(seq 300); do grep -q "event=metrics_listening" "$WORK/log" && break; sleep 0.1; done
-ENDPOINT=$(sed -n 's/.*event=started endpoint=\(tcp:\/\/127\.0\.0\.1:[0-9]*\).*/\1/p' "$WORK/log" | head -1)
-HTTP=$(sed -n 's/.*event=metrics_listening address=\(127\.0\.0\.1:[0-9]*\).*/\1/p' "$WORK/log" | head -1)
-[[ -n $ENDPOINT && -n $HTTP ]] || { cat "$WORK/log"; fail "the broker did not log its endpoint and HTTP address"; }
+start_metrics_broker "metrics_token_file = \"$WORK/token\""
 
 cat >"$WORK/faults.toml" <<'TOML'
 [[case]]
@@ -207,7 +191,7 @@ finally:
     driver.quit()
 PY
 
-kill -TERM "$PID"
-wait "$PID" || fail "the broker did not stop cleanly"
-PID=
+kill -TERM "$BROKER_PID"
+wait "$BROKER_PID" || fail "the broker did not stop cleanly"
+BROKER_PID=
 echo "live_view: all checks passed"

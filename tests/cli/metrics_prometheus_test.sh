@@ -13,30 +13,17 @@ SRC=${3:?source dir}
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/tearline-metrics.XXXXXX")
 PIDS=()
 cleanup() {
-  for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+  for p in ${BROKER_PID:-} "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
   rm -rf "$WORK"
 }
 trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
+source "$(dirname "$0")/lib.sh"
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 command -v prometheus >/dev/null || fail "prometheus is not installed (scripts/install-deps.sh)"
 
-"$TL" certs demo --roster "$SRC/certs/roster.toml" --out "$WORK/pki" >/dev/null
-cat >"$WORK/broker.toml" <<TOML
-[broker]
-endpoint = "tcp://127.0.0.1:*"
-key_file = "$WORK/pki/keys/broker.key"
-directory = "$WORK/pki/directory"
-policy = "$SRC/certs/policy.toml"
-data_dir = "$WORK/data"
-metrics_listen = "127.0.0.1:0"
-TOML
-"$BROKER" --config "$WORK/broker.toml" 2>"$WORK/log" &
-PIDS+=($!)
-for _ in $(seq 300); do grep -q "event=metrics_listening" "$WORK/log" && break; sleep 0.1; done
-ENDPOINT=$(sed -n 's/.*event=started endpoint=\(tcp:\/\/127\.0\.0\.1:[0-9]*\).*/\1/p' "$WORK/log" | head -1)
-METRICS=$(sed -n 's/.*event=metrics_listening address=\(127\.0\.0\.1:[0-9]*\).*/\1/p' "$WORK/log" | head -1)
-[[ -n $ENDPOINT && -n $METRICS ]] || { cat "$WORK/log"; fail "the broker did not log its endpoint and metrics address"; }
+start_metrics_broker
+PIDS+=("$BROKER_PID")
+METRICS=$HTTP
 
 # The endpoint itself: the text format, and 404 elsewhere.
 python3 - "$METRICS" <<'PY' || fail "the metrics endpoint does not answer as it should"

@@ -122,6 +122,10 @@ TEST_CASE("DOC TRUTH: docs/observability.md lists every metric family the broker
 TEST_CASE("metrics: the endpoint listens on loopback only, answers /metrics and 404 elsewhere") {
   std::string host;
   int port = -1;
+  const auto parse_loopback_listen = [](const std::string& listen, std::string* h, int* p) {
+    bool loopback = false;
+    return parse_listen(listen, h, p, &loopback) && loopback;
+  };
   CHECK(parse_loopback_listen("127.0.0.1:9464", &host, &port));
   CHECK(host == "127.0.0.1");
   CHECK(port == 9464);
