@@ -32,7 +32,7 @@ bool request_id_required(const Frame& frame) {
 // The body field numbers of Frame (1..kLastBody): protobuf keeps only the
 // last of a oneof's members on the wire, so a frame that sets two bodies
 // would be read as the later one. The decoder refuses it instead.
-constexpr std::uint32_t kLastBody = 17;
+constexpr std::uint32_t kLastBody = 19;  // Gap; Bye is 18
 
 // The number of distinct body fields present at the top level of `bytes`
 // (which parse_strict has already accepted as a Frame); a field repeated with

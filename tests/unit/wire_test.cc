@@ -192,6 +192,10 @@ TEST_CASE("bad bytes fail with MALFORMED_FRAME and a message naming the problem"
   Bytes two_bodies = bytes_of(make_hello("tearline-cli/0.1"));
   const Bytes ping = bytes_of(make_ping(7));
   two_bodies.insert(two_bodies.end(), ping.begin(), ping.end());
+  // A PING and a BYE (body 18, the highest but one): the PING alone would be lost.
+  Bytes ping_and_bye = ping;
+  const Bytes bye = bytes_of(make_bye("done"));
+  ping_and_bye.insert(ping_and_bye.end(), bye.begin(), bye.end());
 
   struct Case {
     std::string name;
@@ -206,6 +210,7 @@ TEST_CASE("bad bytes fail with MALFORMED_FRAME and a message naming the problem"
       {"empty frame", Bytes{}, "no body"},
       {"request id 0", zero_request, "PUBLISH frame has request_id 0"},
       {"two bodies", two_bodies, "more than one body"},
+      {"a PING and a BYE", ping_and_bye, "more than one body"},
   };
   for (const auto& c : cases) {
     INFO(c.name);
