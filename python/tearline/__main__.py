@@ -159,7 +159,17 @@ def _print_delivery(d, args) -> None:
     print(flush=True)
 
 
+def _print_refused(refused, args) -> None:
+    verdict = "; ".join(f"{r.name} {r.message}" for r in refused.reasons)
+    if args.json:
+        print(json.dumps({"broker_seq": str(refused.broker_seq), "signature": f"invalid: {verdict}",
+                          "sections": []}), flush=True)
+    else:
+        print(f"report (broker seq {refused.broker_seq}) NOT VERIFIED: {verdict}\n", flush=True)
+
+
 def cmd_sub(args) -> int:
+    from .session import DeliveryRefused
     patterns = args.topic or [">"]
     session = _open_session(args)
     stop = []
@@ -176,7 +186,11 @@ def cmd_sub(args) -> int:
                 if left <= 0:
                     return EXIT_OK
                 wait = int(min(wait, left)) + 1
-            d = session.receive(wait)
+            try:
+                d = session.receive(wait)
+            except DeliveryRefused as refused:  # said, acknowledged, and the next one read
+                _print_refused(refused, args)
+                continue
             if d is None:
                 continue
             last = time.monotonic()

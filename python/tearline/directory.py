@@ -23,7 +23,8 @@ import tomllib
 from dataclasses import dataclass, field
 
 from tearline import crypto
-from tearline.encoding import TAG_CHARTER, TAG_CREDENTIAL, TAG_REVOCATION_LIST, parse_canonical, parse_strict
+from tearline.encoding import (TAG_CHARTER, TAG_CREDENTIAL, TAG_REVOCATION_LIST, ByteWriter, parse_canonical,
+                               parse_strict)
 from tearline.errors import Reason, TearlineError
 from tearline.policy import is_known_country, is_valid_id
 from tearline.v1 import identity_pb2
@@ -313,6 +314,9 @@ class Directory:
         self._nodes: dict[str, Credential] = {}
         self._charters: dict[str, list[Charter]] = {}
         self._lists: dict[str, RevocationList] = {}
+        self._list_hashes: dict[str, bytes] = {}      # agency -> BLAKE2b-256 of the held list's file
+        self._object_hashes: list[bytes] = []         # of every credential and charter file loaded
+        self.folder: str | None = None                # the folder it was loaded from, if any
         self.load_report = LoadReport()
 
     # --- loading ---------------------------------------------------------
@@ -343,8 +347,10 @@ class Directory:
                     out.append((f"{sub}/{n}", e))
             return out
 
-        return Directory.build(authorities, objects("credentials", ".cred"), objects("charters", ".charter"),
-                               objects("revocations", ".crl"), now_ms=now_ms, previous=previous)
+        d = Directory.build(authorities, objects("credentials", ".cred"), objects("charters", ".charter"),
+                            objects("revocations", ".crl"), now_ms=now_ms, previous=previous)
+        d.folder = folder
+        return d
 
     @staticmethod
     def build(authorities, credentials=(), charters=(), revocations=(), now_ms: int | None = None,
@@ -372,6 +378,7 @@ class Directory:
             for agency, lst in previous._lists.items():
                 if agency in d.authorities:
                     d._lists[agency] = lst
+                    d._list_hashes[agency] = previous._list_hashes[agency]
         for name, data in named(revocations, "revocation list"):
             if isinstance(data, TearlineError):
                 reject(name, data); continue
@@ -386,20 +393,21 @@ class Directory:
                                                      f"list {held.number} held")))
                 continue
             d._lists[lst.agency] = lst
+            d._list_hashes[lst.agency] = crypto.blake2b256(data)
 
-        loaded: list[tuple[str, Credential]] = []
+        loaded: list[tuple[str, Credential, bytes]] = []
         for name, data in named(credentials, "credential"):
             if isinstance(data, TearlineError):
                 reject(name, data); continue
             try:
-                loaded.append((name, verify_credential(data, d.authorities, name)))
+                loaded.append((name, verify_credential(data, d.authorities, name), crypto.blake2b256(data)))
             except TearlineError as e:
                 reject(name, e)
         counts: dict[str, int] = {}
-        for _, c in loaded:
+        for _, c, _ in loaded:
             counts[c.node_id] = counts.get(c.node_id, 0) + 1
         transport: set[bytes] = set()
-        for name, c in loaded:
+        for name, c, object_hash in loaded:
             if counts[c.node_id] > 1:
                 rep.rejected.append((name, Reason.of("DUPLICATE_OBJECT", f"{name}: node {c.node_id} has "
                                                                          f"{counts[c.node_id]} credentials")))
@@ -409,6 +417,7 @@ class Directory:
                 continue
             transport.add(c.transport_key)
             d._nodes[c.node_id] = c
+            d._object_hashes.append(object_hash)
             if now < c.not_before:
                 rep.warnings.append((name, Reason.of("NOT_YET_VALID", f"{name}: not yet valid")))
             elif now >= c.not_after:
@@ -437,6 +446,7 @@ class Directory:
                 members.append(m)
             ch = Charter(ch.unit_id, ch.host_agency, tuple(members), ch.version, ch.not_before, ch.not_after)
             d._charters.setdefault(ch.unit_id, []).append(ch)
+            d._object_hashes.append(crypto.blake2b256(data))
             if now >= ch.not_after:
                 rep.warnings.append((name, Reason.of("EXPIRED", f"{name}: expired")))
         for lst in d._charters.values():
@@ -444,6 +454,23 @@ class Directory:
         return d
 
     # --- questions ---------------------------------------------------------
+    def trust_toml(self) -> str:
+        """The trust store's canonical rendering (docs/protocol.md 6.2, the directory digest)."""
+        out = "# Pinned agency authorities. Review every key before trusting it.\n"
+        for agency in sorted(self.authorities, key=lambda a: a.encode()):
+            a = self.authorities[agency]
+            out += (f'\n[[authority]]\nagency = "{a.agency}"\ncountry = "{a.country}"\n'
+                    f'verify_key = "{a.verify_key.hex()}"\n')
+            if a.partner:
+                out += "partner = true\n"
+        return out
+
+    def digest(self) -> bytes:
+        """The directory digest of docs/protocol.md 6.2, as WELCOME and DIRECTORY_CHANGED carry it."""
+        hashes = sorted(self._object_hashes + list(self._list_hashes.values()))
+        return crypto.blake2b256(ByteWriter().tag("tearline/v1/directory-digest")
+                                 .field(self.trust_toml().encode()).bytes(), *hashes)
+
     def node(self, node_id: str) -> Credential | None:
         return self._nodes.get(node_id)
 

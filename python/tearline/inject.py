@@ -25,7 +25,7 @@ from .errors import Reason, TearlineError
 from .partner import Copy, PartnerServer, peerings_in_effect
 from .policy import Label
 from .scenario import (ACCEPTED, ACK, CONNECTION, FROM_PARTNER, PARTNER, RAW_FRAME, REPLAY, Case, Scenario)
-from .session import Delivery, Session
+from .session import Delivery, DeliveryRefused, Session
 from .v1 import receipt_pb2
 
 TEN_MINUTES_MS = 10 * 60 * 1000
@@ -53,8 +53,22 @@ def _failed(error: TearlineError | list[Reason]) -> Verdict:
     return Verdict(error[0].name if error else "UNKNOWN", list(error))
 
 
+def _rejected(outcome) -> Verdict:
+    """A PublishOutcome that was not accepted: its code (Rejected.code, or RECEIPT_INVALID for an
+    ACCEPTED whose receipt does not verify) and every reason."""
+    return Verdict(outcome.name, list(outcome.reasons))
+
+
 def _problem(code: str, message: str) -> Verdict:
     return _failed([Reason.of(code, message)])
+
+
+@dataclass
+class Crossed:
+    """A copy read on a link as a partner broker."""
+    report_id: str           # hex
+    present: list[int]       # 1-based: the sections that crossed sealed
+    broken: str = ""         # why it does not verify; "" when it does
 
 
 @dataclass
@@ -155,7 +169,7 @@ class Runner:
             if e.code == codes.UNAVAILABLE:
                 raise Unreachable(str(e)) from None
             return _failed(e)
-        return _accepted() if outcome.accepted else _failed(outcome.reasons)
+        return _accepted() if outcome.accepted else _rejected(outcome)
 
     def _await(self, session: Session, want) -> object | None:
         deadline = time.monotonic() + self.timeout_ms / 1000
@@ -345,10 +359,12 @@ class Runner:
         return None
 
     def connect_fault(self, case: Case) -> Verdict:
+        # The verdict is whatever connecting gives, UNAVAILABLE included (a refusal past the
+        # broker's budget of explained ones looks like no answer: docs/protocol.md 2.3).
         if case.fault == "unknown_transport_key":
             keys = self.forge.rogue_keys(case.sender)
             try:
-                self._connect(case.sender, keys=keys).close()
+                self.forge.connect(case.sender, keys=keys).close()
                 return _accepted()
             except TearlineError as e:
                 return _failed(e)
@@ -362,7 +378,7 @@ class Runner:
             return refused
         self.cut_off_invalid()
         try:
-            self._connect(case.sender).close()
+            self.forge.connect(case.sender).close()
             return _accepted()
         except TearlineError as e:
             return _failed(e)
@@ -408,7 +424,7 @@ class Runner:
                 return _problem("UNAVAILABLE", f"{case.sender} did not receive the case's report within "
                                                f"{self.timeout_ms} ms, so no ACK was sent")
             seq = deliver.deliver.broker_seq
-            entry = receipt.entry_for_copy(seq, bytes(deliver.deliver.report))
+            entry = receipt.describe_copy(seq, bytes(deliver.deliver.report))
             broker = session.welcome.broker_id
             now = testers.now_ms()
             if case.fault == "forged_ack_receipt":
@@ -422,9 +438,13 @@ class Runner:
             session.send_frame(wire.ack(seq, r))
             answer = self._await(session, lambda f: f.WhichOneof("body") not in ("deliver", "pong"))
             verdict = self._answer_verdict(answer)
-            try:  # still served: a bad ACK is a bad frame, the session stays
-                session.ping(self.timeout_ms)
-            except TearlineError:
+            # Still served: a bad ACK is a bad frame, the session stays. A raw PING on this very
+            # session (Session.ping would HELLO again on a session the broker closed).
+            nonce = 0x7EA1
+            session.send_frame(wire.ping(nonce))
+            pong = self._await(session, lambda f: f.WhichOneof("body") in ("pong", "welcome", "error")
+                               and (f.WhichOneof("body") != "pong" or f.pong.nonce == nonce))
+            if pong is None or pong.WhichOneof("body") != "pong" or session.closed_by is not None:
                 self.pending.append(f"{case.sender}: its session no longer answered PING after the faulty ACK")
             return verdict
         finally:
@@ -508,7 +528,7 @@ class Runner:
             finally:
                 session.close()
             if not outcome.accepted:
-                return _failed(outcome.reasons)
+                return _rejected(outcome)
             self.last_accepted[case.originator] = max(self.last_accepted.get(case.originator, 0), d.sequence)
             copy.path = testers.crossing_path([outcome.receipt])
         try:
@@ -520,6 +540,8 @@ class Runner:
         self.pending += server.problems
         server.problems.clear()
         self.hop_stamps[index] = v.stamp
+        if v.ack_not_taken:
+            return Verdict("(no ACK taken)")
         if v.taken:
             self.last_accepted[case.originator] = max(self.last_accepted.get(case.originator, 0), d.sequence)
             return _accepted()
@@ -566,7 +588,12 @@ class Runner:
             deadline = time.monotonic() + self.timeout_ms / 1000
             while True:
                 left = int((deadline - time.monotonic()) * 1000)
-                delivery = session.receive(left) if left > 0 else None
+                try:
+                    delivery = session.receive(left) if left > 0 else None
+                except DeliveryRefused as refused:  # the broker delivered what does not verify
+                    out["problems"].append(f"{node}: received seq {refused.broker_seq} that does not verify: "
+                                           f"{refused}")
+                    continue
                 if delivery is None:
                     out["problems"].append(f"{node}: the sentinel did not arrive within {self.timeout_ms} ms")
                     break
@@ -594,15 +621,22 @@ class Runner:
                     break
                 if kind != "deliver":
                     continue
-                copy = testers.parse(bytes(frame.deliver.report))
-                rid = _report_id_of(frame.deliver.report)
+                copy = bytes(frame.deliver.report)
+                header, carried = receipt.copy_header(copy)
+                rid = bytes(header.report_id) if header is not None else b""
                 if rid == sentinel:
                     break
-                crossed.append((rid.hex(), [i + 1 for i, s in enumerate(copy.sections) if s.HasField("sealed")]))
+                try:  # what crosses must be the originator's report, torn as it may be
+                    report.verify_report(copy, self.directory)
+                    broken = ""
+                except TearlineError as e:
+                    broken = str(e)
+                crossed.append(Crossed(rid.hex(), [i + 1 for i in carried], broken))
         self._serve_links()
         for node, session in self.cut_off.items():
-            if session.recv_frame(CUT_OFF_WAIT_MS) is not None:
-                out["problems"].append(f"{node} (revoked): received a frame after its revocation")
+            frame = session.recv_frame(CUT_OFF_WAIT_MS)
+            if frame is not None and frame.WhichOneof("body") == "deliver":
+                out["problems"].append(f"{node} (revoked): received a report after its revocation")
         return out
 
     def describe(self, d: Delivery) -> str:
@@ -646,13 +680,17 @@ class Runner:
             want = case.cross.get(broker, [])
             who = f"{broker} (partner broker)"
 
-            def describe_crossed(x) -> str:
-                name = self.names.get(x[0])
-                return (f"'{name}'" if name else f"report {x[0][:8]}") + f" with sections {_numbers(x[1])} crossing"
+            def describe_crossed(x: Crossed) -> str:
+                name = self.names.get(x.report_id)
+                return ((f"'{name}'" if name else f"report {x.report_id[:8]}") +
+                        f" with sections {_numbers(x.present)} crossing" +
+                        (f" that does not verify ({x.broken})" if x.broken else ""))
+            problems += [f"{who}: got {describe_crossed(x)}" for x in crossed if x.broken]
             if not want:
                 problems += [f"{who}: expected nothing to cross, got {describe_crossed(x)}" for x in crossed]
                 continue
-            if len(crossed) != 1 or sent is None or crossed[0] != (sent.report_id.hex(), want):
+            if (len(crossed) != 1 or sent is None
+                    or (crossed[0].report_id, crossed[0].present) != (sent.report_id.hex(), want)):
                 seen = "; ".join(describe_crossed(x) for x in crossed) or "nothing"
                 problems.append(f"{who}: expected '{case.name}' with sections {_numbers(want)} crossing, got {seen}")
         for broker, want in case.cross.items():
@@ -664,11 +702,5 @@ class Runner:
 
 
 def _report_id_of(report_bytes: bytes) -> bytes:
-    try:
-        r = testers.parse(bytes(report_bytes))
-        from .v1 import report_pb2
-        h = report_pb2.ReportHeader()
-        h.ParseFromString(r.header)
-        return bytes(h.report_id)
-    except (TearlineError, Exception):  # noqa: BLE001 - a copy that does not parse has no id
-        return b""
+    header, _ = receipt.copy_header(bytes(report_bytes))
+    return bytes(header.report_id) if header is not None else b""

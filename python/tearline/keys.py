@@ -27,21 +27,25 @@ AUTHORITY_MAGIC = b"TLAUTH1\n"
 
 def _read_key_file(path: str | os.PathLike, magic: bytes, payload_len: int, kind: str) -> bytes:
     p = os.fspath(path)
+    # Opened first, then the open file is checked (fstat): the bytes read are the ones whose
+    # type and mode were judged. O_NONBLOCK: a FIFO put in its place cannot hang the open.
     try:
-        st = os.lstat(p)
+        fd = os.open(p, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
     except OSError as e:
         raise TearlineError("KEY_FILE", f"{kind} key file {p}: {e.strerror}") from None
-    if not stat.S_ISREG(st.st_mode):
-        raise TearlineError("KEY_FILE", f"{kind} key file {p} is not a regular file")
-    mode = stat.S_IMODE(st.st_mode)
-    if mode & 0o077:
-        raise TearlineError("KEY_FILE", f"{kind} key file {p} has mode {mode:04o}: group or others may access it "
-                                        "(chmod 600)")
     try:
-        with open(p, "rb") as f:
-            data = f.read(len(magic) + payload_len + 1)
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise TearlineError("KEY_FILE", f"{kind} key file {p} is not a regular file")
+        mode = stat.S_IMODE(st.st_mode)
+        if mode & 0o077:
+            raise TearlineError("KEY_FILE", f"{kind} key file {p} has mode {mode:04o}: group or others may "
+                                            "access it (chmod 600)")
+        data = os.read(fd, len(magic) + payload_len + 1)
     except OSError as e:
         raise TearlineError("KEY_FILE", f"{kind} key file {p}: {e.strerror}") from None
+    finally:
+        os.close(fd)
     if len(data) != len(magic) + payload_len:
         raise TearlineError("KEY_FILE", f"{kind} key file {p} is {len(data)} bytes, not {len(magic) + payload_len}")
     if data[:len(magic)] != magic:
@@ -52,7 +56,11 @@ def _read_key_file(path: str | os.PathLike, magic: bytes, payload_len: int, kind
 def write_key_file(path: str | os.PathLike, magic: bytes, payload: bytes) -> None:
     p = os.fspath(path)
     tmp = p + ".tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.unlink(tmp)  # left by a crash
+    except FileNotFoundError:
+        pass
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
     try:
         os.fchmod(fd, 0o600)
         os.write(fd, magic + payload)

@@ -113,6 +113,7 @@ class CopyVerdict:
     taken: bool
     reasons: list[Reason] = field(default_factory=list)
     stamp: bytes = b""  # the hop stamp signed for the copy (before any alteration)
+    ack_not_taken: bool = False  # no verdict: the broker's ACK could not be taken (self.problems says why)
 
 
 class PartnerServer:
@@ -227,8 +228,17 @@ class PartnerServer:
             self._ignored_up_to = max(self._ignored_up_to, ack.broker_seq)
             return
         bad: list[str] = []
+        if ack.writer:
+            bad.append(f"it names stream {ack.writer!r}: a partner broker's own stream is empty")
+        seqs = [refusal.broker_seq for refusal in ack.refused]
+        if len(set(seqs)) != len(seqs):
+            bad.append("it refuses one seq twice")
+        if any(not 1 <= len(refusal.reasons) <= 16 for refusal in ack.refused):
+            bad.append("a refusal carries no reason or more than 16")
         try:
             r = receipt.verify_delivery(ack.receipt, self.directory, time.time_ns() // 1_000_000)
+            if r.format_version != 1:
+                bad.append(f"its receipt is format {r.format_version}, not 1")
             if r.broker_id != self.broker_id:
                 bad.append(f"it names broker {r.broker_id}")
             if r.node_id != self.broker_under_test:
@@ -313,8 +323,8 @@ class PartnerServer:
         problems_before = len(self.problems)
         taken = self._poll(lambda: self._acked >= seq, self.timeout_ms)
         if not taken:
-            if len(self.problems) > problems_before:
-                return CopyVerdict(False, [Reason.of(codes.RECEIPT_INVALID, self.problems[-1])], stamp)
+            if len(self.problems) > problems_before:  # the case fails on its problems, whatever it expected
+                return CopyVerdict(False, [], stamp, ack_not_taken=True)
             raise TearlineError(codes.UNAVAILABLE, f"the broker under test did not acknowledge seq {seq} from "
                                                    f"{self.broker_id} within {self.timeout_ms} ms")
         refused = self._refused.get(seq)

@@ -15,7 +15,8 @@ Contract:
   DELIVER's receipt. witness_ms(path_infos, delivered) is the earliest acceptance.
 - delivery_statement / make_delivery_receipt(node_id, keys, broker_id, entries, signed_ms,
   writer="") -> bytes (15.4: format 1 with writer empty, format 2 with writer set);
-  entry_for_copy(broker_seq, copy_bytes) makes one entry from a DELIVER's report bytes;
+  describe_copy(broker_seq, copy_bytes) makes one entry from a DELIVER's report bytes (copy_header
+  reads a copy leniently);
   parse_delivery(bytes) and verify_delivery(bytes, directory, recorded_ms).
 """
 from __future__ import annotations
@@ -40,7 +41,7 @@ MAX_WRITER_BYTES = 128
 
 __all__ = ["report_digest", "AcceptanceInfo", "DeliveryEntry", "acceptance_leaf", "acceptance_inner",
            "acceptance_statement", "make_acceptance_receipts", "verify_acceptance_receipt", "verify_crossing_path",
-           "witness_ms", "delivery_statement", "make_delivery_receipt", "entry_for_copy", "parse_delivery",
+           "witness_ms", "delivery_statement", "make_delivery_receipt", "describe_copy", "copy_header", "parse_delivery",
            "verify_delivery"]
 
 
@@ -199,17 +200,33 @@ class DeliveryEntry:
     sections: tuple[int, ...] = field(default_factory=tuple)
 
 
-def entry_for_copy(broker_seq: int, copy: bytes) -> DeliveryEntry:
-    """The entry of one DELIVER's report bytes; a copy that does not parse: no sections."""
-    h = crypto.blake2b256(copy)
+def copy_header(copy: bytes) -> tuple[report_pb2.ReportHeader | None, tuple[int, ...]]:
+    """A copy's header and the indexes of the sections it carries, read leniently (ordinary
+    protobuf parsing, unknown fields allowed): what a receiver knows of any copy before verifying
+    it. (None, ()) when the container does not parse; the header None when it does not."""
+    r = report_pb2.Report()
     try:
-        r = parse_strict(report_pb2.Report, copy, "REPORT_MALFORMED", "report")
-        hdr = report_pb2.ReportHeader()
-        hdr.ParseFromString(r.header)
-        return DeliveryEntry(broker_seq, h, bytes(hdr.report_id),
-                             tuple(i for i, e in enumerate(r.sections) if e.HasField("sealed")))
-    except Exception:  # noqa: BLE001 - any unparsable copy
-        return DeliveryEntry(broker_seq, h, bytes(16), ())
+        r.ParseFromString(bytes(copy))
+    except Exception:  # noqa: BLE001 - protobuf's DecodeError and friends: not a report
+        return None, ()
+    carried = tuple(i for i, e in enumerate(r.sections) if e.HasField("sealed"))
+    header = report_pb2.ReportHeader()
+    try:
+        header.ParseFromString(r.header)
+    except Exception:  # noqa: BLE001
+        return None, carried
+    return header, carried
+
+
+def describe_copy(broker_seq: int, copy: bytes) -> DeliveryEntry:
+    """The delivery receipt entry of one DELIVER's report bytes (protocol 6.8), as the reference
+    client makes it (receipt::describe_copy): the copy's BLAKE2b-256, its report id (16 zero
+    bytes when it has none of 16 bytes) and the sections it carries."""
+    header, carried = copy_header(copy)
+    report_id = bytes(header.report_id) if header is not None else b""
+    if len(report_id) != 16:
+        report_id = bytes(16)
+    return DeliveryEntry(broker_seq, crypto.blake2b256(copy), report_id, carried)
 
 
 def delivery_statement(node_id: str, broker_id: str, signed_ms: int, entries: Sequence[DeliveryEntry],

@@ -29,7 +29,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Iterable, Sequence
 
 from tearline import crypto
@@ -173,8 +173,8 @@ class _Epoch:
     start_ms: int
     last_ms: int
     count: int
-    key: bytearray
-    wraps: list[tuple[str, bytes]]
+    key: bytearray = field(repr=False)
+    wraps: list[tuple[str, bytes]] = field(repr=False)
 
 
 class KeyEpochs:
@@ -310,7 +310,7 @@ class BuiltReport:
     header_bytes: bytes
     draft: Draft
     recipients: list[list[Recipient]]    # per section, as sealed
-    content_keys: list[bytes]            # per section (for tests)
+    content_keys: list[bytes] = field(repr=False)  # per section (for tests); never printed
     leaf: bytes
     signature_input: bytes               # tag || 0x00 || payload or statement
     batch_id: bytes = b""
@@ -367,7 +367,10 @@ def _seal(draft: Draft, index_prefix: str, originator: str, recipients: list[lis
     return report, header, header_bytes, keys
 
 
-def _prepare(drafts: Sequence[Draft], originator: str) -> None:
+def _prepare(drafts: Sequence[Draft], originator: str) -> list[Draft]:
+    """Copies of the drafts with created-at and sequence filled in (the caller's drafts are not
+    changed: a Draft published twice gets two sequences); every reason of every draft."""
+    drafts = [replace(d) for d in drafts]
     reasons: list[Reason] = []
     many = len(drafts) > 1
     for n, d in enumerate(drafts):
@@ -379,6 +382,7 @@ def _prepare(drafts: Sequence[Draft], originator: str) -> None:
             reasons.append(Reason(r.code, r.name, f"report {n + 1}: {r.message}") if many else r)
     if reasons:
         raise TearlineError(reasons[0].code, "; ".join(r.message for r in reasons), reasons)
+    return drafts
 
 
 def _recipients_from_directory(draft: Draft, originator: str, directory: Directory) -> list[list[Recipient]]:
@@ -418,7 +422,9 @@ def build_batch_to(drafts: Sequence[Draft], originator: str, keys: NodeKeys,
         raise TearlineError("INVALID_FIELD", f"format {format} is neither 2 nor 1")
     if not 1 <= len(drafts) <= (MAX_BATCH if format == 2 else 1 << 30):
         raise TearlineError("INVALID_FIELD", f"a batch holds 1 to {MAX_BATCH} reports, not {len(drafts)}")
-    _prepare(drafts, originator)
+    drafts = _prepare(drafts, originator)
+    if len(recipients) != len(drafts):
+        raise TearlineError("INVALID_FIELD", f"{len(drafts)} drafts but {len(recipients)} recipient lists")
     for n, (d, rec) in enumerate(zip(drafts, recipients)):
         if len(rec) != len(d.sections):
             raise TearlineError("INVALID_FIELD", f"report {n + 1}: one recipient list per section is needed")
@@ -447,7 +453,7 @@ def build_batch_to(drafts: Sequence[Draft], originator: str, keys: NodeKeys,
 
 def build_batch(drafts: Sequence[Draft], originator: str, keys: NodeKeys, directory: Directory, *,
                 format: int = 2, rng: RandomFill | None = None, epochs: KeyEpochs | None = None) -> list[BuiltReport]:
-    _prepare(drafts, originator)
+    drafts = _prepare(drafts, originator)
     if directory.node(originator) is None:
         raise TearlineError("UNKNOWN_NODE", f"originator {originator} is not in the directory")
     recipients = [_recipients_from_directory(d, originator, directory) for d in drafts]

@@ -250,6 +250,11 @@ def parse_scenario(text: str, source: str) -> Scenario:
                 problems.add(f"{where}replay_of applies only to replayed_id and replayed_hop_stamp")
             else:
                 case.replay_of = earlier("replay_of")
+                if (case.replay_of is not None and fault == "replayed_hop_stamp"
+                        and scenario.cases[case.replay_of].kind != FROM_PARTNER):
+                    problems.add(f"{where}replay_of: case '{t['replay_of']}' is not a copy from a partner broker, "
+                                 "so it has no hop stamp of one")
+                    case.replay_of = None
         elif fault in ("replayed_id", "replayed_hop_stamp"):
             wanted = FROM_PARTNER if fault == "replayed_hop_stamp" else None
             for i in range(len(scenario.cases) - 1, -1, -1):
@@ -273,7 +278,7 @@ def parse_scenario(text: str, source: str) -> Scenario:
                     continue
                 if any(n > sections_sent for n in numbers):
                     problems.add(f"{where}{key}.{who}: the case sends {sections_sent} section(s)")
-                getattr(case, key)[who] = numbers
+                getattr(case, key)[who] = sorted(set(numbers))
         if name and name not in index_of:
             index_of[name] = len(scenario.cases)
         scenario.cases.append(case)

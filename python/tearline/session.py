@@ -44,7 +44,7 @@ Contract:
   local directory's, reload the local directory when it can be reloaded.
 - Raw access for testers: ``send_frame``, ``send_raw`` (bytes or a list of
   parts), ``recv_frame`` (the next frame received, whatever it is, decoded
-  strictly; a frame that fails decoding raises) and ``request`` (any frame;
+  strictly; a message that fails decoding is kept in ``faults`` instead) and ``request`` (any frame;
   a request id of 0 is replaced by a fresh one; returns the answer frame).
 Not thread-safe: one thread per Session.
 """
@@ -111,6 +111,12 @@ class PublishOutcome:
     def name(self) -> str:
         return codes.name_of(self.code)
 
+    @property
+    def retry_later(self) -> bool:
+        """Rejected for a condition of the broker, not a fault of the report (RATE_LIMITED,
+        BROKER_BUSY, STORAGE_*): the same bytes may be sent again after a backoff (6.6)."""
+        return not self.accepted and self.code in codes.RETRY_LATER
+
 
 @dataclass
 class DeliveredSection:
@@ -139,7 +145,6 @@ class Delivery:
     path: bytes
     accepted_ms: int            # the earliest acceptance (receipt and path)
     verified: Any = None        # tearline.report's VerifiedReport
-    acked: bool = False
     epoch: int = 0              # the session (WELCOME count) it arrived on
 
     def opened(self) -> list[DeliveredSection]:
@@ -178,8 +183,6 @@ class DeliveryRefused(TearlineError):
 class _AckEntry:
     broker_seq: int
     copy: bytes
-    report_id: bytes
-    sections: list[int]
 
 
 @dataclass
@@ -191,27 +194,17 @@ class _Inbound:
 # ---------------------------------------------------------------------------
 # The few places where this module calls helper REPORT's modules.
 
-def _copy_facts(copy: bytes) -> tuple[bytes, list[int]]:
-    """The report id and the indexes of the sections a copy carries (6.8); (b"", []) if it does not parse."""
-    try:
-        parsed = report_pb2.Report()
-        parsed.ParseFromString(copy)
-        header = report_pb2.ReportHeader()
-        header.ParseFromString(parsed.header)
-        return bytes(header.report_id), [i for i, s in enumerate(parsed.sections) if s.HasField("sealed")]
-    except Exception:  # noqa: BLE001 - a copy that does not parse is acknowledged with no sections
-        return b"", []
+def _report_id_of(copy: bytes) -> bytes:
+    """The copy's report id as its header says, read leniently; b"" when it has none."""
+    from tearline import receipt
+    header, _ = receipt.copy_header(copy)
+    return bytes(header.report_id) if header is not None else b""
 
 
 def _originator_of(copy: bytes) -> str:
-    try:
-        parsed = report_pb2.Report()
-        parsed.ParseFromString(copy)
-        header = report_pb2.ReportHeader()
-        header.ParseFromString(parsed.header)
-        return header.originator
-    except Exception:  # noqa: BLE001
-        return ""
+    from tearline import receipt
+    header, _ = receipt.copy_header(copy)
+    return header.originator if header is not None else ""
 
 
 def _verify_acceptance(receipt_bytes: bytes, report_bytes: bytes, seq: int, broker_id: str, directory: Any,
@@ -237,7 +230,7 @@ def _make_delivery_receipt(node_id: str, keys: Any, broker_id: str, writer: str,
                            entries: Sequence[_AckEntry]) -> bytes:
     from tearline import receipt
     return receipt.make_delivery_receipt(
-        node_id, keys, broker_id, [receipt.entry_for_copy(e.broker_seq, e.copy) for e in entries],
+        node_id, keys, broker_id, [receipt.describe_copy(e.broker_seq, e.copy) for e in entries],
         _now_ms(), writer=writer)
 
 
@@ -263,6 +256,9 @@ class Session:
         self.welcome: Welcome | None = None
         self.closed_by: TearlineError | None = None    # the ERROR that closed the session, if one did
         self.faults: list[TearlineError] = []          # frames from the broker this client refused
+        # ERRORs of the broker about no request (request id 0) that did not close the session, e.g.
+        # RECEIPT_INVALID answering an ACK: each counts towards the broker's failure limit.
+        self.broker_errors: list[TearlineError] = []
         self.gaps: list[Gap] = []
         self.events: list[str] = []                    # "lost", "regained", "directory_reloaded ...", ...
         self._ready = False
@@ -287,7 +283,7 @@ class Session:
         self._no_detail_failures = 0
         self._context = context or zmq.Context.instance()
         self._socket = self._context.socket(zmq.DEALER)
-        server = bytes(broker_public)
+        server = broker_public.encode("ascii") if isinstance(broker_public, str) else bytes(broker_public)
         server_z85 = server if len(server) == 40 else z85.encode(server)
         s = self._socket
         s.setsockopt(zmq.CURVE_SERVERKEY, server_z85)
@@ -335,6 +331,9 @@ class Session:
         w = frame.welcome
         self.welcome = Welcome(w.version, w.node_id, w.broker_time_ms, w.max_frame_bytes, w.max_subscriptions,
                                w.broker_id, bytes(w.directory_digest), w.broker_time_ms - _now_ms())
+        if w.version != wire.PROTOCOL_VERSION:
+            raise TearlineError(codes.UNSUPPORTED_VERSION, f"the broker speaks version {w.version}, not "
+                                                           f"{wire.PROTOCOL_VERSION}")
         if w.node_id != self.node_id:
             raise TearlineError(codes.PROTOCOL_VIOLATION,
                                 f"the broker authenticated {w.node_id!r}, not {self.node_id!r}")
@@ -495,6 +494,7 @@ class Session:
         """Ends the session (BYE unless ``bye`` is False) and closes the sockets."""
         if self._socket.closed:
             return
+        self.key_epochs.clear()  # the content keys of this session's epochs, wiped
         if bye and self._ready:
             try:
                 self.bye("closing")
@@ -573,10 +573,18 @@ class Session:
     def _take_delivery(self, item: _Inbound) -> Delivery | None:
         d = item.frame.deliver
         copy, writer = bytes(d.report), self._stream(d.writer)
-        report_id, carried = _copy_facts(copy)
+        report_id = _report_id_of(copy)
         current = item.epoch == self._epoch
         if current:
-            self._pending_acks.setdefault(writer, []).append(_AckEntry(d.broker_seq, copy, report_id, carried))
+            pending = self._pending_acks.setdefault(writer, [])
+            if pending and d.broker_seq <= pending[-1].broker_seq:
+                # Seqs rise strictly on one session (6.8): a broker that breaks that is told nothing
+                # it did not deliver in order; the copy is still judged below.
+                self.faults.append(TearlineError(codes.PROTOCOL_VIOLATION, f"DELIVER seq {d.broker_seq} after "
+                                                                           f"{pending[-1].broker_seq}"))
+                current = False
+            else:
+                pending.append(_AckEntry(d.broker_seq, copy))
         try:
             if report_id and report_id in self._seen:
                 return None
@@ -598,14 +606,17 @@ class Session:
                 originator=verified.header.originator, topic=verified.header.topic,
                 created_at_ms=verified.header.created_at_ms, sequence=verified.header.sequence,
                 sections=[DeliveredSection(o.index, o.status, o.label, o.plaintext) for o in opened], report=copy, receipt=bytes(d.receipt), path=bytes(d.path),
-                accepted_ms=earliest, verified=verified, acked=False, epoch=item.epoch)
+                accepted_ms=earliest, verified=verified, epoch=item.epoch)
         finally:
             if current and self.auto_ack:
                 waiting = sum(1 for i in self._inbox if i.epoch == self._epoch
                               and i.frame.WhichOneof("body") == "deliver"
                               and self._stream(i.frame.deliver.writer) == writer)
                 if not waiting or len(self._pending_acks.get(writer, ())) >= ACK_BATCH:
-                    self._flush_acks(writer)
+                    try:  # never in place of the delivery or its refusal: the next flush tries again
+                        self._flush_acks(writer)
+                    except TearlineError as error:
+                        self.faults.append(error)
 
     def _stream(self, writer: str) -> str:
         """The stream a DELIVER's writer names: "" for this broker's own (6.14)."""
@@ -627,10 +638,15 @@ class Session:
             entries = [e for e in pending if upto is None or e.broker_seq <= upto]
             while entries:
                 batch, entries = entries[:1024], entries[1024:]
-                receipt_bytes = _make_delivery_receipt(self.node_id, self.keys, self.welcome.broker_id,
-                                                       stream, batch)
-                self.send_frame(wire.ack(batch[-1].broker_seq, receipt_bytes, stream))
                 done = {e.broker_seq for e in batch}
+                try:
+                    receipt_bytes = _make_delivery_receipt(self.node_id, self.keys, self.welcome.broker_id,
+                                                           stream, batch)
+                except TearlineError as error:  # copies no receipt can describe: never acknowledged
+                    self.faults.append(error)
+                    pending[:] = [e for e in pending if e.broker_seq not in done]
+                    continue
+                self.send_frame(wire.ack(batch[-1].broker_seq, receipt_bytes, stream))
                 pending[:] = [e for e in pending if e.broker_seq not in done]
 
     # -- directory -----------------------------------------------------------
@@ -738,7 +754,7 @@ class Session:
 
     def _outcome(self, frame: Frame, report_bytes: bytes, rid: int) -> PublishOutcome:
         body = frame.WhichOneof("body")
-        report_id, _ = _copy_facts(report_bytes)
+        report_id = _report_id_of(report_bytes)
         if body == "rejected":
             reasons = reasons_from_wire(frame.rejected.reasons)
             code = Reason.received(frame.rejected.code, "", "").code
@@ -909,6 +925,8 @@ class Session:
                 self._lost(f"ERROR {codes.name_of(code)}")
             elif code == codes.PROTOCOL_VIOLATION and frame.error.request_id == 0:
                 self._lost("ERROR PROTOCOL_VIOLATION: the broker does not hold this session")
+            elif frame.error.request_id == 0 and not _is_hello_refusal(frame):
+                self.broker_errors.append(TearlineError.from_wire(code, frame.error.reasons, "broker ERROR"))
         elif body == "directory_changed":
             self.reload_directory("the broker announced a new directory")
         self._inbox.append(_Inbound(self._epoch, frame))

@@ -74,7 +74,6 @@ class Forge:
         self.directory = Directory.load(self.pki / "directory")
         self.broker_public = load_broker_public(self.pki / "directory" / "broker.pub")
         self._keys: dict[str, NodeKeys] = {}
-        self._last_sequence: dict[str, int] = {}
 
     def reload(self) -> Directory:
         """Reads the directory again (after a PKI change)."""
@@ -96,11 +95,9 @@ class Forge:
         return AuthorityKey.load(self.pki / "keys" / "authorities" / f"{agency}.key")
 
     def next_sequence(self, node: str) -> int:
-        """Above every sequence used here for the node, and time-based (microseconds), so that
-        sequences also exceed those of earlier runs."""
-        last = max(self._last_sequence.get(node, 0) + 1, now_ms() * 1000)
-        self._last_sequence[node] = last
-        return last
+        """Above every sequence this process used for the node, and time-based (microseconds), so
+        that sequences also exceed those of earlier runs (report.next_sequence)."""
+        return report.next_sequence(node, now_ms())
 
     def draft(self, originator: str, topic: str, sections: Sequence[SectionSpec], **fields) -> report.Draft:
         """A draft with created-at now and the next sequence (both overridable)."""

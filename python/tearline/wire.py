@@ -13,7 +13,7 @@ Contract:
   4. no body: MALFORMED_FRAME;
   5. more than one body field number at the top level (counted from the raw
      bytes, every body 1..19; the same body repeated is one body, merged):
-     MALFORMED_FRAME (the v1 broker counts 1..17 only: lib/wire/frame.cc kLastBody);
+     MALFORMED_FRAME (as the broker, lib/wire/frame.cc kLastBody);
   6. a request frame or an answer with ``request_id`` 0: MALFORMED_FRAME.
   The raw walk (``check_strict``) follows the descriptors of the generated
   module, so it knows every field of wire.proto and nothing else.

@@ -16,7 +16,7 @@ from tearline.encoding import serialize_canonical
 from tearline.errors import TearlineError
 from tearline.keys import NodeKeys
 from tearline.policy import Label
-from tearline.receipt import (entry_for_copy, make_acceptance_receipts, make_delivery_receipt,
+from tearline.receipt import (describe_copy, make_acceptance_receipts, make_delivery_receipt,
                               report_digest, verify_acceptance_receipt, verify_crossing_path, verify_delivery,
                               witness_ms)
 from tearline.report import (BatchBuilder, Draft, KeyEpochs, RootCache, Section, UnwrapCache, build_batch,
@@ -540,6 +540,10 @@ def test_crossing_path():
     for why, p in bad.items():
         assert code_of(verify_crossing_path, p, dg, w.dir, node_id="b-node", originator="a-node",
                        delivered=delivered) == "RECEIPT_INVALID", why
+    # The hop count is refused as such, before any hop is judged (the nine above are one broker too).
+    with pytest.raises(TearlineError, match="9 receipts, not 1 to 8"):
+        verify_crossing_path(bad["too many hops"], dg, w.dir, node_id="b-node", originator="a-node",
+                             delivered=delivered)
     # a broker of the node's own agency on the path
     assert code_of(verify_crossing_path, path(("a-broker", 7, T0 + 500)), dg, w.dir, node_id="a-node",
                    originator="a-node", delivered=delivered) == "RECEIPT_INVALID"
@@ -554,7 +558,7 @@ def test_delivery_receipt_for_copies():
     w = Synth()
     rep = w.report()
     copy = redact(rep, set())
-    entries = [entry_for_copy(5, rep), entry_for_copy(3, copy)]
+    entries = [describe_copy(5, rep), describe_copy(3, copy)]
     assert entries[0].sections == (0,) and entries[1].sections == ()
     data = make_delivery_receipt("b-node", w.keys["b-node"], "b-broker", entries, T0 + 1000)
     r = verify_delivery(data, w.dir, T0 + 1000)

@@ -85,7 +85,8 @@ def test_welcome_fields(sessions):
     w = s.welcome
     assert (w.version, w.node_id, w.broker_id) == (1, PUBLISHER, "tearline-broker")
     assert (w.max_frame_bytes, w.max_subscriptions) == (1048576, 256)
-    assert len(w.directory_digest) == 32
+    assert w.directory_digest == s.directory.digest()            # protocol 6.2, computed here
+    assert s.directory.folder is not None
     assert before - 5000 <= w.broker_time_ms <= int(time.time() * 1000) + 5000
     assert s.ready
 
@@ -260,8 +261,12 @@ def test_delivery_verified_opened_and_acked(sessions):
     assert [(x.status, x.text) for x in got.sections] == [("opened", "two tonnes"), ("withheld", None)]
     assert got.sections[0].label == SHARED
     assert eventually(lambda: reader.list_subscriptions().acked_seq == got.broker_seq)
-    # The publisher sealed the USA-only section to itself too: it reads both when subscribed.
     assert not reader.faults
+    # The publisher sealed the USA-only section to itself too: it opens both.
+    from tearline import report
+    verified = report.verify_report(outcome.report, publisher.directory)
+    assert [(o.status, o.text) for o in report.open_sections(verified, PUBLISHER, publisher.keys)] == [
+        ("opened", "two tonnes"), ("opened", "source")]
 
 
 def test_explicit_ack_moves_the_cursor(sessions):
@@ -396,7 +401,9 @@ def test_admin_status_reload_and_not_authorized(sessions):
 
 
 def test_directory_changed_reloads_the_local_directory(sessions, broker):
-    watcher = sessions(READER)
+    # No directory_folder: the session reloads from the folder its Directory was loaded from.
+    watcher = Session.connect(broker.endpoint, keys.load_broker_public(broker.pki / "directory" / "broker.pub"),
+                              READER, node_keys(broker.pki, READER), Directory.load(broker.pki / "directory"))
     commander = sessions(COMMANDER)
     generation = commander.admin_status().directory_generation
     subprocess.run([CLI, "certs", "issue", "--pki", str(broker.pki), "--node", "diran-new-desk", "--agency",
@@ -407,6 +414,8 @@ def test_directory_changed_reloads_the_local_directory(sessions, broker):
     assert changed.directory_changed.generation == generation + 1
     assert any(e.startswith("directory_reloaded") for e in watcher.events)
     assert watcher.directory.node("diran-new-desk") is not None
+    assert watcher.directory.digest() == changed.directory_changed.directory_digest
+    watcher.close()
 
 
 def _free_port() -> int:
@@ -437,3 +446,67 @@ def test_broker_restart_resume(pki, tmp_path):
         finally:
             reader.close()
             publisher.close()
+
+
+def test_a_broker_that_lies_is_refused_and_the_session_goes_on(pki):
+    """A fake broker holding the broker's keys sends a copy whose ciphertext was changed (its
+    receipt genuine), then a genuine copy with a receipt signed by another key, then a genuine
+    copy: the first two raise DeliveryRefused with the document's codes, the third arrives, and
+    the client acknowledges all three (a refused copy is still acknowledged, 6.8)."""
+    import threading
+    from tearline import receipt, report
+    from tearline.testers import Forge, parse, section
+    broker_keys = keys.BrokerKeys.load(pki / "keys" / "broker.key")
+    fake = zmq.Context.instance().socket(zmq.ROUTER)
+    fake.curve_server, fake.curve_secretkey, fake.linger = True, z85.encode(broker_keys.transport_secret), 0
+    port = fake.bind_to_random_port("tcp://127.0.0.1")
+    forge = Forge(pki, f"tcp://127.0.0.1:{port}")
+    reports = [forge.build("diran-bogota-hq", "intel.labs", [section("CONFIDENTIAL", ["COL", "MEX", "USA"],
+                                                                     f"lab {i}")]).data for i in range(3)]
+    tampered = parse(reports[0])
+    tampered.sections[0].sealed.ciphertext = report.flip_byte(tampered.sections[0].sealed.ciphertext, 0)
+    copies = [report.serialize(tampered), reports[1], reports[2]]
+    now = int(time.time() * 1000)
+    stamps = [receipt.make_acceptance_receipts("tearline-broker", broker_keys.signing_secret, 1, now,
+                                               [report.report_digest(copies[0])])[0],
+              receipt.make_acceptance_receipts("tearline-broker", forge.keys("fgr-liaison").signing_secret, 2,
+                                               now, [report.report_digest(copies[1])])[0],
+              receipt.make_acceptance_receipts("tearline-broker", broker_keys.signing_secret, 3, now,
+                                               [report.report_digest(copies[2])])[0]]
+    acks: list[wire_pb2.Ack] = []
+
+    def serve() -> None:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not (acks and acks[-1].broker_seq == 3):
+            if not fake.poll(50):
+                continue
+            peer, data = fake.recv_multipart()
+            frame = wire.decode_frame(data)
+            if frame.WhichOneof("body") == "hello":
+                answer = wire_pb2.Frame()
+                answer.welcome.version, answer.welcome.node_id = 1, "fgr-liaison"
+                answer.welcome.broker_id, answer.welcome.max_frame_bytes = "tearline-broker", 1 << 20
+                fake.send_multipart([peer, wire.encode_frame(answer)])
+                for seq, (copy, stamp) in enumerate(zip(copies, stamps), 1):
+                    deliver = wire_pb2.Frame()
+                    deliver.deliver.broker_seq, deliver.deliver.report, deliver.deliver.receipt = seq, copy, stamp
+                    fake.send_multipart([peer, wire.encode_frame(deliver)])
+            elif frame.WhichOneof("body") == "ack":
+                acks.append(frame.ack)
+
+    server = threading.Thread(target=serve)
+    server.start()
+    try:
+        with forge.connect("fgr-liaison") as liaison:
+            for code in (codes.COMMITMENT_MISMATCH, codes.RECEIPT_INVALID):
+                with pytest.raises(DeliveryRefused) as caught:
+                    liaison.receive(5000)
+                assert caught.value.code == code
+            got = liaison.receive(5000)
+            assert got is not None and got.sections[0].text == "lab 2" and got.broker_seq == 3
+            liaison.receive(300)  # lets the ACK go out
+    finally:
+        server.join()
+        fake.close()
+    covered = {e.broker_seq for a in acks for e in receipt.parse_delivery(a.receipt).entries}
+    assert covered == {1, 2, 3}
