@@ -14,12 +14,13 @@ set -euo pipefail
 # tests/cli/metrics_prometheus_test.sh starts to scrape it; chromium,
 # chromium-driver and python3-selenium: the browser tests/cli/live_view_test.sh
 # opens the live view in; python3-zmq, python3-nacl, python3-protobuf and
-# python3-pytest: the Python client (python/, docs/python.md) and its tests.
+# python3-pytest: the Python client (python/, docs/python.md) and its tests;
+# python3-pyflakes: its lint (ctest python_lint).
 packages=(cmake make g++ pkg-config libsodium-dev libzmq3-dev cppzmq-dev libprotobuf-dev
           protobuf-compiler catch2 libcli11-dev libtomlplusplus-dev libspdlog-dev libfmt-dev
           libsqlite3-dev sqlite3 libpq-dev libpqxx-dev postgresql lld iso-codes help2man dpkg-dev faketime
           libcpp-httplib-dev prometheus chromium chromium-driver python3-selenium
-          python3-zmq python3-nacl python3-protobuf python3-pytest)
+          python3-zmq python3-nacl python3-protobuf python3-pytest python3-pyflakes)
 for extra in "$@"; do
   case "$extra" in
     build) ;;

@@ -30,7 +30,7 @@ from .directory import Directory
 from .encoding import parse_strict
 from .errors import Reason, TearlineError, reasons_from_wire
 from .keys import BrokerKeys
-from .v1 import identity_pb2, receipt_pb2, report_pb2, wire_pb2
+from .v1 import identity_pb2, report_pb2, wire_pb2
 
 LINK_WAIT_MS = 35_000     # a copy waits this long for the broker's session (a refused broker retries slowly)
 _POLL_MS = 20

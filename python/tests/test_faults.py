@@ -10,8 +10,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from brokers import SOURCE, Broker, make_pki, run_cli
 from tearline.scenario import FAULTS, load_scenario
 
