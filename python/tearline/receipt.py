@@ -41,8 +41,8 @@ MAX_WRITER_BYTES = 128
 
 __all__ = ["report_digest", "AcceptanceInfo", "DeliveryEntry", "acceptance_leaf", "acceptance_inner",
            "acceptance_statement", "make_acceptance_receipts", "verify_acceptance_receipt", "verify_crossing_path",
-           "witness_ms", "delivery_statement", "make_delivery_receipt", "describe_copy", "copy_header", "parse_delivery",
-           "verify_delivery"]
+           "witness_ms", "delivery_statement", "make_delivery_receipt", "describe_copy", "copy_header",
+           "copy_report_id", "parse_delivery", "verify_delivery"]
 
 
 def _invalid(message: str) -> TearlineError:
@@ -216,6 +216,12 @@ def copy_header(copy: bytes) -> tuple[report_pb2.ReportHeader | None, tuple[int,
     except Exception:  # noqa: BLE001
         return None, carried
     return header, carried
+
+
+def copy_report_id(copy: bytes) -> bytes:
+    """The report id a copy's header names, read leniently (copy_header); b"" when it has none."""
+    header, _ = copy_header(copy)
+    return bytes(header.report_id) if header is not None else b""
 
 
 def describe_copy(broker_seq: int, copy: bytes) -> DeliveryEntry:

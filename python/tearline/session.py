@@ -100,11 +100,9 @@ class _Inbound:
 # ---------------------------------------------------------------------------
 # The few places where this module calls helper REPORT's modules.
 
-def _report_id_of(copy: bytes) -> bytes:
-    """The copy's report id as its header says, read leniently; b"" when it has none."""
+def _copy_report_id(copy: bytes) -> bytes:
     from tearline import receipt
-    header, _ = receipt.copy_header(copy)
-    return bytes(header.report_id) if header is not None else b""
+    return receipt.copy_report_id(copy)
 
 
 def _originator_of(copy: bytes) -> str:
@@ -479,7 +477,7 @@ class Session:
     def _take_delivery(self, item: _Inbound) -> Delivery | None:
         d = item.frame.deliver
         copy, writer = bytes(d.report), self._stream(d.writer)
-        report_id = _report_id_of(copy)
+        report_id = _copy_report_id(copy)
         current = item.epoch == self._epoch
         if current:
             pending = self._pending_acks.setdefault(writer, [])
@@ -660,7 +658,7 @@ class Session:
 
     def _outcome(self, frame: Frame, report_bytes: bytes, rid: int) -> PublishOutcome:
         body = frame.WhichOneof("body")
-        report_id = _report_id_of(report_bytes)
+        report_id = _copy_report_id(report_bytes)
         if body == "rejected":
             reasons = reasons_from_wire(frame.rejected.reasons)
             code = Reason.received(frame.rejected.code, "", "").code
