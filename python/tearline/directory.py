@@ -90,10 +90,6 @@ class LoadReport:
     warnings: list[tuple[str, Reason]] = field(default_factory=list)
 
 
-def _fail(reasons: list[Reason]) -> TearlineError:
-    return TearlineError(reasons[0].code, "; ".join(r.message for r in reasons), reasons)
-
-
 def _envelope(data: bytes, name: str) -> identity_pb2.SignedObject:
     try:
         env = parse_strict(identity_pb2.SignedObject, data, "BAD_ENCODING", f"{name} envelope")
@@ -149,30 +145,39 @@ def parse_trust_store(text: str) -> dict[str, Authority]:
             dup.append(Reason.of("DUPLICATE_OBJECT", f"trust store: agency {agency} pinned twice"))
         out[agency] = Authority(agency, country, key, partner)
     if reasons:
-        raise _fail(reasons)
+        raise TearlineError.of(reasons)
     if dup:
-        raise _fail(dup)
+        raise TearlineError.of(dup)
     if weak:
-        raise _fail(weak)
+        raise TearlineError.of(weak)
     if not out:
         raise TearlineError("EMPTY_TRUST_STORE", "trust store pins no authority")
     return out
 
 
-def verify_credential(data: bytes, authorities: dict[str, Authority], name: str = "credential") -> Credential:
-    """trust-model 6.1."""
+def _signed_once(data: bytes, body_type, tag: str, authorities: dict[str, Authority], name: str, whose: str):
+    """(body, its exact bytes) of an object that carries exactly one signature, by the agency its body
+    names, pinned (trust-model 3, 6.1, 6.3): BAD_SIGNATURE, UNKNOWN_AUTHORITY or WRONG_AUTHORITY."""
     env = _envelope(data, name)
-    body = parse_canonical(identity_pb2.CredentialBody, env.body, f"{name} body")
+    body = parse_canonical(body_type, env.body, f"{name} body")
     if len(env.signatures) != 1:
         raise TearlineError("BAD_SIGNATURE", f"{name}: {len(env.signatures)} signatures, not exactly one")
     sig = env.signatures[0]
     auth = authorities.get(sig.agency)
     if auth is None:
         raise TearlineError("UNKNOWN_AUTHORITY", f"{name}: signer {sig.agency} is not pinned")
-    if not crypto.verify(TAG_CREDENTIAL, env.body, sig.signature, auth.verify_key):
+    if not crypto.verify(tag, env.body, sig.signature, auth.verify_key):
         raise TearlineError("BAD_SIGNATURE", f"{name}: the signature of {sig.agency} does not verify")
     if sig.agency != body.agency:
-        raise TearlineError("WRONG_AUTHORITY", f"{name}: signed by {sig.agency}, issued for {body.agency}")
+        raise TearlineError("WRONG_AUTHORITY", f"{name}: signed by {sig.agency}, {whose} {body.agency}")
+    return body, bytes(env.body)
+
+
+def verify_credential(data: bytes, authorities: dict[str, Authority], name: str = "credential") -> Credential:
+    """trust-model 6.1."""
+    body, body_bytes = _signed_once(data, identity_pb2.CredentialBody, TAG_CREDENTIAL, authorities, name,
+                                    "issued for")
+    auth = authorities[body.agency]
     bad = []
     if body.format_version != 1:
         bad.append("format_version is not 1")
@@ -193,7 +198,7 @@ def verify_credential(data: bytes, authorities: dict[str, Authority], name: str 
     if body.not_after <= body.not_before:
         bad.append("not_after is not after not_before")
     if bad:
-        raise _fail([Reason.of("INVALID_FIELD", f"{name}: {b}") for b in bad])
+        raise TearlineError.of([Reason.of("INVALID_FIELD", f"{name}: {b}") for b in bad])
     weak = []
     if not crypto.is_usable_verify_key(body.signing_key):
         weak.append("signing_key is not an Ed25519 public key of full order")
@@ -201,12 +206,12 @@ def verify_credential(data: bytes, authorities: dict[str, Authority], name: str 
         if not crypto.is_usable_x25519_key(getattr(body, k)):
             weak.append(f"{k} is a low-order X25519 point")
     if weak:
-        raise _fail([Reason.of("WEAK_KEY", f"{name}: {w}") for w in weak])
+        raise TearlineError.of([Reason.of("WEAK_KEY", f"{name}: {w}") for w in weak])
     if body.country != auth.country:
         raise TearlineError("INVALID_FIELD", f"{name}: country {body.country} is not {auth.agency}'s {auth.country}")
     return Credential(body.node_id, body.agency, body.country, body.clearance, tuple(body.roles),
                       bytes(body.signing_key), bytes(body.sealing_key), bytes(body.transport_key), body.serial,
-                      body.not_before, body.not_after, bytes(env.body))
+                      body.not_before, body.not_after, body_bytes)
 
 
 def verify_charter(data: bytes, authorities: dict[str, Authority], name: str = "charter") -> Charter:
@@ -234,7 +239,7 @@ def verify_charter(data: bytes, authorities: dict[str, Authority], name: str = "
     if body.not_after <= body.not_before:
         bad.append("not_after is not after not_before")
     if bad:
-        raise _fail([Reason.of("INVALID_FIELD", f"{name}: {b}") for b in bad])
+        raise TearlineError.of([Reason.of("INVALID_FIELD", f"{name}: {b}") for b in bad])
     required = {body.host_agency} | {m.agency for m in body.members}
     reasons: list[Reason] = []
     signed: set[str] = set()
@@ -254,25 +259,14 @@ def verify_charter(data: bytes, authorities: dict[str, Authority], name: str = "
         who = "the host agency" if agency == body.host_agency else "a member's home agency"
         reasons.append(Reason.of("MISSING_CONSENT", f"{name}: {agency} ({who}) has not signed"))
     if reasons:
-        raise _fail(reasons)
+        raise TearlineError.of(reasons)
     return Charter(body.unit_id, body.host_agency, tuple(CharterMember(m.node_id, m.agency) for m in body.members),
                    body.version, body.not_before, body.not_after)
 
 
 def verify_revocation_list(data: bytes, authorities: dict[str, Authority], name: str = "revocation list") -> RevocationList:
     """trust-model 6.3."""
-    env = _envelope(data, name)
-    body = parse_canonical(identity_pb2.RevocationListBody, env.body, f"{name} body")
-    if len(env.signatures) != 1:
-        raise TearlineError("BAD_SIGNATURE", f"{name}: {len(env.signatures)} signatures, not exactly one")
-    sig = env.signatures[0]
-    auth = authorities.get(sig.agency)
-    if auth is None:
-        raise TearlineError("UNKNOWN_AUTHORITY", f"{name}: signer {sig.agency} is not pinned")
-    if not crypto.verify(TAG_REVOCATION_LIST, env.body, sig.signature, auth.verify_key):
-        raise TearlineError("BAD_SIGNATURE", f"{name}: the signature of {sig.agency} does not verify")
-    if sig.agency != body.agency:
-        raise TearlineError("WRONG_AUTHORITY", f"{name}: signed by {sig.agency}, list of {body.agency}")
+    body, _ = _signed_once(data, identity_pb2.RevocationListBody, TAG_REVOCATION_LIST, authorities, name, "list of")
     if body.format_version != 1 or body.number == 0:
         raise TearlineError("INVALID_FIELD", f"{name}: format_version is not 1 or number is 0")
     bad = []
@@ -301,7 +295,7 @@ def verify_revocation_list(data: bytes, authorities: dict[str, Authority], name:
             bad.append(f"peering {p.peering_id} listed twice")
         peerings.add(p.peering_id)
     if bad:
-        raise _fail([Reason.of("INVALID_FIELD", f"{name}: {b}") for b in bad])
+        raise TearlineError.of([Reason.of("INVALID_FIELD", f"{name}: {b}") for b in bad])
     return RevocationList(body.agency, body.number, body.issued_at, creds,
                           frozenset((c.unit_id, c.version) for c in body.revoked_charters))
 

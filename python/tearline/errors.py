@@ -90,6 +90,12 @@ class TearlineError(Exception):
         super().__init__(f"{self.name}: {message}")
 
     @classmethod
+    def of(cls, reasons: list[Reason], code: int | str | None = None) -> "TearlineError":
+        """The error of every reason that applies: `code` (default: the first reason's), their
+        messages joined."""
+        return cls(reasons[0].code if code is None else code, "; ".join(r.message for r in reasons), reasons)
+
+    @classmethod
     def from_wire(cls, code: int, reasons: Iterable[Any], context: str = "") -> "TearlineError":
         """The error of an ERROR or REJECTED frame: its code (unknown: PROTOCOL_VIOLATION) and reasons."""
         mapped = reasons_from_wire(reasons)

@@ -138,7 +138,7 @@ def decode_label(data: bytes) -> Label:
     label = Label.from_proto(proto)
     reasons = validate_label(label)
     if reasons:
-        raise TearlineError("LABEL_INVALID", "; ".join(r.message for r in reasons), reasons)
+        raise TearlineError.of(reasons, "LABEL_INVALID")
     return label
 
 

@@ -23,37 +23,42 @@ Contract:
 - redact(data, keep) -> bytes (section 9).
 - Tester helpers: report_leaf, batch_statement, signature_payload, section_commitment,
   section_ad, recommit, resign, resign_batch, flip_byte.
+This module builds; the exact inputs are in tearline.report_format, the epochs and caches in
+tearline.report_caches, verifying, opening and redacting in tearline.report_verify. Every name
+above is importable from here.
 """
 from __future__ import annotations
 
 import threading
 import time
-from collections import OrderedDict
 from dataclasses import dataclass, field, replace
-from typing import Iterable, Sequence
+from typing import Sequence
 
 from tearline import crypto
 from tearline.crypto import RandomFill
-from tearline.directory import Credential, Directory
-from tearline.encoding import (TAG_BATCH_LEAF, TAG_BATCH_NODE, TAG_COMMITMENT, TAG_REPORT, TAG_REPORT_BATCH,
-                               TAG_SECTION_AD, ByteWriter, parse_canonical, parse_strict, serialize_canonical)
+from tearline.directory import Directory
+from tearline.encoding import TAG_REPORT, TAG_REPORT_BATCH, serialize_canonical
 from tearline.errors import Reason, TearlineError
 from tearline.keys import NodeKeys
-from tearline.policy import Label, decode_label, eligible_recipients, is_valid_id, validate_label, validate_topic
+from tearline.policy import Label, eligible_recipients, validate_label, validate_topic
+from tearline.report_caches import KeyEpochs, RootCache, UnwrapCache
+from tearline.report_format import (REPORT_ID_BYTES, SALT_BYTES, MAX_SECTIONS, MAX_RECIPIENTS, MAX_SECTION_BYTES,
+                                    MAX_SOURCES, MAX_BATCH, Recipient, section_commitment, section_ad,
+                                    signature_payload, report_leaf, batch_inner, batch_statement, report_digest,
+                                    COMMITMENT_BYTES, MAX_CIPHERTEXT_BYTES, MAX_PATH, EPOCH_MAX_MS,
+                                    EPOCH_MAX_SECTIONS)
+from tearline.report_verify import (OpenedSection, VerifiedReport, VerifiedSection, check_signature, open_sections,
+                                    parse_report, redact, verify_report)
 from tearline.v1 import report_pb2
 
-REPORT_ID_BYTES = 16
-SALT_BYTES = 32
-COMMITMENT_BYTES = 32
-MAX_SECTIONS = 64
-MAX_RECIPIENTS = 256
-MAX_SECTION_BYTES = 786432
-MAX_CIPHERTEXT_BYTES = MAX_SECTION_BYTES + crypto.AEAD_TAG_BYTES
-MAX_SOURCES = 16
-MAX_BATCH = 64
-MAX_PATH = 6
-EPOCH_MAX_MS = 10 * 60 * 1000
-EPOCH_MAX_SECTIONS = 4096
+__all__ = ["Section", "Source", "Draft", "next_sequence", "check_draft", "BuiltReport", "sign_batch",
+           "build_batch_to", "build_batch", "build_report", "build_report_to", "BatchBuilder", "recommit", "resign",
+           "resign_batch", "serialize", "flip_byte", "KeyEpochs", "RootCache", "UnwrapCache", "OpenedSection",
+           "VerifiedReport", "VerifiedSection", "check_signature", "open_sections", "parse_report", "redact",
+           "verify_report", "REPORT_ID_BYTES", "SALT_BYTES", "MAX_SECTIONS", "MAX_RECIPIENTS", "MAX_SECTION_BYTES",
+           "MAX_SOURCES", "MAX_BATCH", "Recipient", "section_commitment", "section_ad", "signature_payload",
+           "report_leaf", "batch_inner", "batch_statement", "report_digest", "COMMITMENT_BYTES",
+           "MAX_CIPHERTEXT_BYTES", "MAX_PATH", "EPOCH_MAX_MS", "EPOCH_MAX_SECTIONS"]
 
 
 # --- drafts --------------------------------------------------------------------
@@ -84,7 +89,6 @@ class Draft:
     report_id: bytes | None = None
 
 
-Recipient = tuple[str, bytes]  # (node id, X25519 sealing public key)
 
 _seq_lock = threading.Lock()
 _last_sequence: dict[str, int] = {}
@@ -122,182 +126,6 @@ def check_draft(draft: Draft) -> list[Reason]:
     if draft.report_id is not None and len(draft.report_id) != REPORT_ID_BYTES:
         r.append(Reason.of("INVALID_FIELD", "report id is not 16 bytes"))
     return r
-
-
-# --- cryptographic inputs (section 5, 14) -------------------------------------------
-
-def section_commitment(sealed: report_pb2.SealedSection) -> bytes:
-    w = ByteWriter().tag(TAG_COMMITMENT).field(sealed.salt).field(sealed.label).field(sealed.nonce)
-    w.field(sealed.ciphertext).u32(len(sealed.wraps))
-    for wrap in sealed.wraps:
-        w.field(wrap.node_id.encode("utf-8")).field(wrap.sealed_key)
-    return crypto.blake2b256(w.bytes())
-
-
-def section_ad(header: bytes, index: int, label: bytes) -> bytes:
-    return ByteWriter().tag(TAG_SECTION_AD).field(header).u32(index).field(label).bytes()
-
-
-def signature_payload(header: bytes, commitments: Sequence[bytes]) -> bytes:
-    w = ByteWriter().field(header).u32(len(commitments))
-    for c in commitments:
-        w.raw(c)
-    return w.bytes()
-
-
-def report_leaf(header: bytes, commitments: Sequence[bytes]) -> bytes:
-    """14.2 leaf = 15.1 digest."""
-    return crypto.blake2b256(ByteWriter().tag(TAG_BATCH_LEAF).raw(signature_payload(header, commitments)).bytes())
-
-
-def batch_inner(left: bytes, right: bytes) -> bytes:
-    return crypto.blake2b256(ByteWriter().tag(TAG_BATCH_NODE).raw(left).raw(right).bytes())
-
-
-def batch_statement(originator: str, batch_id: bytes, leaf_count: int, root: bytes) -> bytes:
-    return ByteWriter().field(originator.encode("utf-8")).field(batch_id).u32(leaf_count).raw(root).bytes()
-
-
-def report_digest(report: bytes | report_pb2.Report) -> bytes:
-    """15.1: the leaf of 14.2 for a report of either format (same for every redacted copy)."""
-    if not isinstance(report, report_pb2.Report):
-        report = parse_strict(report_pb2.Report, report, "REPORT_MALFORMED", "report")
-    return report_leaf(report.header, [s.commitment for s in report.sections])
-
-
-# --- content-key epochs (14.6) and caches ---------------------------------------------
-
-@dataclass
-class _Epoch:
-    recipients: tuple[Recipient, ...]
-    start_ms: int
-    last_ms: int
-    count: int
-    key: bytearray = field(repr=False)
-    wraps: list[tuple[str, bytes]] = field(repr=False)
-
-
-class KeyEpochs:
-    """One content key and its wraps per label bytes and exact recipient set (14.6)."""
-
-    def __init__(self, max_age_ms: int = EPOCH_MAX_MS, max_sections: int = EPOCH_MAX_SECTIONS) -> None:
-        self.max_age_ms = max_age_ms
-        self.max_sections = max_sections
-        self._epochs: dict[bytes, _Epoch] = {}
-        self.epochs_started = 0
-
-    def take(self, label: bytes, recipients: Sequence[Recipient], created_at_ms: int,
-             rng: RandomFill) -> tuple[bytes, list[tuple[str, bytes]], bool]:
-        """(content key, wraps, new epoch?) for one section; draws 32 bytes only for a new epoch."""
-        rec = tuple(recipients)
-        e = self._epochs.get(label)
-        if (e is None or e.recipients != rec or created_at_ms < e.last_ms
-                or created_at_ms - e.start_ms >= self.max_age_ms or e.count >= self.max_sections):
-            if e is not None:
-                _wipe(e.key)
-            key = bytearray(rng(crypto.CONTENT_KEY_BYTES))
-            wraps = [(nid, crypto.seal(bytes(key), pk)) for nid, pk in rec]
-            e = _Epoch(rec, created_at_ms, created_at_ms, 0, key, wraps)
-            self._epochs[label] = e
-            self.epochs_started += 1
-            new = True
-        else:
-            new = False
-        e.count += 1
-        e.last_ms = created_at_ms
-        return bytes(e.key), list(e.wraps), new
-
-    def clear(self) -> None:
-        for e in self._epochs.values():
-            _wipe(e.key)
-        self._epochs.clear()
-
-
-def _wipe(b: bytearray) -> None:
-    for i in range(len(b)):
-        b[i] = 0
-
-
-class RootCache:
-    """Verified batch statements, per originator, LRU-bounded (14.4). An entry is the
-    BLAKE2b-256 of (tag, verify key, statement, signature); the only way in is a verify that
-    succeeded, so a root signed by another node or key or with other bytes never matches."""
-
-    def __init__(self, per_originator: int = 64, originators: int = 1024) -> None:
-        self.per_originator = per_originator
-        self.max_originators = originators
-        self._map: OrderedDict[str, OrderedDict[bytes, None]] = OrderedDict()
-        self._lock = threading.Lock()
-        self.hits = 0
-        self.verifies = 0
-
-    @staticmethod
-    def _key(tag: str, public: bytes, statement: bytes, signature: bytes) -> bytes:
-        return crypto.blake2b256(ByteWriter().tag(tag).field(public).field(statement).field(signature).bytes())
-
-    def verify_statement(self, originator: str, tag: str, statement: bytes, signature: bytes, public: bytes) -> bool:
-        k = self._key(tag, public, statement, signature)
-        with self._lock:
-            entries = self._map.get(originator)
-            if entries is not None and k in entries:
-                entries.move_to_end(k)
-                self._map.move_to_end(originator)
-                self.hits += 1
-                return True
-        self.verifies += 1
-        if not crypto.verify(tag, statement, signature, public):
-            return False
-        with self._lock:
-            entries = self._map.setdefault(originator, OrderedDict())
-            self._map.move_to_end(originator)
-            entries[k] = None
-            while len(entries) > self.per_originator:
-                entries.popitem(last=False)
-            while len(self._map) > self.max_originators:
-                self._map.popitem(last=False)
-        return True
-
-    def size(self, originator: str | None = None) -> int:
-        with self._lock:
-            if originator is not None:
-                return len(self._map.get(originator, ()))
-            return sum(len(v) for v in self._map.values())
-
-
-class UnwrapCache:
-    """Unwrapped content keys, LRU-bounded, keyed by BLAKE2b-256(sealing public key || wrap)."""
-
-    def __init__(self, capacity: int = 4096) -> None:
-        self.capacity = capacity
-        self._map: OrderedDict[bytes, bytearray] = OrderedDict()
-        self._lock = threading.Lock()
-        self.hits = 0
-
-    @staticmethod
-    def key_of(sealing_public: bytes, sealed_key: bytes) -> bytes:
-        return crypto.blake2b256(sealing_public, sealed_key)
-
-    def get(self, sealing_public: bytes, sealed_key: bytes) -> bytes | None:
-        k = self.key_of(sealing_public, sealed_key)
-        with self._lock:
-            v = self._map.get(k)
-            if v is None:
-                return None
-            self._map.move_to_end(k)
-            self.hits += 1
-            return bytes(v)
-
-    def put(self, sealing_public: bytes, sealed_key: bytes, content_key: bytes) -> None:
-        k = self.key_of(sealing_public, sealed_key)
-        with self._lock:
-            self._map[k] = bytearray(content_key)
-            self._map.move_to_end(k)
-            while len(self._map) > self.capacity:
-                _, old = self._map.popitem(last=False)
-                _wipe(old)
-
-    def __len__(self) -> int:
-        return len(self._map)
 
 
 # --- building ------------------------------------------------------------------------
@@ -381,7 +209,7 @@ def _prepare(drafts: Sequence[Draft], originator: str) -> list[Draft]:
         for r in check_draft(d):
             reasons.append(Reason(r.code, r.name, f"report {n + 1}: {r.message}") if many else r)
     if reasons:
-        raise TearlineError(reasons[0].code, "; ".join(r.message for r in reasons), reasons)
+        raise TearlineError.of(reasons)
     return drafts
 
 
@@ -495,232 +323,6 @@ class BatchBuilder:
 
     def build_bytes(self) -> list[bytes]:
         return [b.data for b in self.build()]
-
-
-# --- verifying -----------------------------------------------------------------------
-
-@dataclass
-class VerifiedSection:
-    index: int
-    commitment: bytes
-    present: bool
-    label: Label | None = None
-    label_bytes: bytes = b""
-    wraps: list[tuple[str, bytes]] = field(default_factory=list)
-
-
-@dataclass
-class VerifiedReport:
-    data: bytes
-    report: report_pb2.Report
-    header: report_pb2.ReportHeader
-    header_bytes: bytes
-    originator: Credential | None
-    sections: list[VerifiedSection]
-    leaf: bytes
-    root: bytes = b""
-
-    @property
-    def format_version(self) -> int:
-        return self.header.format_version
-
-    @property
-    def report_id(self) -> bytes:
-        return self.header.report_id
-
-    @property
-    def topic(self) -> str:
-        return self.header.topic
-
-    @property
-    def created_at_ms(self) -> int:
-        return self.header.created_at_ms
-
-    @property
-    def sequence(self) -> int:
-        return self.header.sequence
-
-
-def _fail(reasons: list[Reason]) -> TearlineError:
-    return TearlineError(reasons[0].code, "; ".join(r.message for r in reasons), reasons)
-
-
-def parse_report(data: bytes, *, max_sections: int = MAX_SECTIONS, max_recipients: int = MAX_RECIPIENTS
-                 ) -> VerifiedReport:
-    """Steps 1-8 and 7b of section 7 (no directory, no signature)."""
-    data = bytes(data)
-    report = parse_strict(report_pb2.Report, data, "REPORT_MALFORMED", "report")
-    if not report.header:
-        raise TearlineError("REPORT_MALFORMED", "the report has an empty header")
-    header = parse_canonical(report_pb2.ReportHeader, report.header, "report header")
-    if header.format_version not in (1, 2):
-        raise TearlineError("REPORT_VERSION", f"report format version {header.format_version} is neither 2 nor 1")
-    r: list[Reason] = []
-    if len(header.report_id) != REPORT_ID_BYTES:
-        r.append(Reason.of("REPORT_MALFORMED", "report id is not 16 bytes"))
-    if not is_valid_id(header.originator):
-        r.append(Reason.of("REPORT_MALFORMED", "originator is not a valid id"))
-    if header.sequence <= 0:
-        r.append(Reason.of("REPORT_MALFORMED", "sequence is 0"))
-    if header.created_at_ms <= 0:
-        r.append(Reason.of("REPORT_MALFORMED", "created_at_ms is not positive"))
-    if len(header.sources) > MAX_SOURCES:
-        r.append(Reason.of("REPORT_MALFORMED", f"{len(header.sources)} sources, more than {MAX_SOURCES}"))
-    for s in header.sources:
-        if len(s.report_id) != REPORT_ID_BYTES:
-            r.append(Reason.of("REPORT_MALFORMED", "a source report id is not 16 bytes"))
-    r += validate_topic(header.topic)
-    if r:
-        raise _fail(r)
-    n = len(report.sections)
-    if not 1 <= n <= max_sections:
-        raise TearlineError("TOO_MANY_SECTIONS", f"{n} sections: 1 to {max_sections}")
-    if len(report.signature) != crypto.SIGNATURE_BYTES:
-        raise TearlineError("REPORT_SIGNATURE", f"the signature is {len(report.signature)} bytes, not 64")
-    if header.format_version == 1:
-        if report.HasField("batch"):
-            raise TearlineError("REPORT_MALFORMED", "a format 1 report carries a batch proof")
-    else:
-        if not report.HasField("batch"):
-            raise TearlineError("REPORT_MALFORMED", "a format 2 report has no batch proof")
-        b = report.batch
-        if len(b.batch_id) != 16:
-            raise TearlineError("REPORT_MALFORMED", "batch id is not 16 bytes")
-        if not 1 <= b.leaf_count <= MAX_BATCH:
-            raise TearlineError("REPORT_MALFORMED", f"leaf count {b.leaf_count} is not 1 to {MAX_BATCH}")
-        if b.leaf_index >= b.leaf_count:
-            raise TearlineError("REPORT_MALFORMED", f"leaf index {b.leaf_index} is not below {b.leaf_count}")
-        if len(b.path) > MAX_PATH or any(len(p) != 32 for p in b.path):
-            raise TearlineError("REPORT_MALFORMED", "batch path: more than 6 entries or one not 32 bytes")
-    sections: list[VerifiedSection] = []
-    for i, e in enumerate(report.sections):
-        k = i + 1
-        if len(e.commitment) != COMMITMENT_BYTES:
-            raise TearlineError("REPORT_MALFORMED", f"section {k}: commitment is not 32 bytes")
-        if not e.HasField("sealed"):
-            sections.append(VerifiedSection(i, bytes(e.commitment), False))
-            continue
-        s = e.sealed
-        if len(s.salt) != SALT_BYTES or len(s.nonce) != crypto.NONCE_BYTES or len(s.ciphertext) < 16:
-            raise TearlineError("REPORT_MALFORMED", f"section {k}: salt, nonce or ciphertext of the wrong size")
-        if len(s.ciphertext) > MAX_CIPHERTEXT_BYTES:
-            raise TearlineError("SECTION_TOO_LARGE", f"section {k}: ciphertext larger than {MAX_CIPHERTEXT_BYTES}")
-        if len(s.wraps) > max_recipients:
-            raise TearlineError("TOO_MANY_RECIPIENTS", f"section {k}: {len(s.wraps)} wraps, more than "
-                                                       f"{max_recipients}")
-        prev = None
-        for w in s.wraps:
-            if not is_valid_id(w.node_id) or len(w.sealed_key) != crypto.WRAPPED_KEY_BYTES:
-                raise TearlineError("REPORT_MALFORMED", f"section {k}: a wrap has a bad node id or key size")
-            cur = w.node_id.encode("utf-8")
-            if prev is not None and not prev < cur:
-                raise TearlineError("REPORT_MALFORMED", f"section {k}: wraps not sorted by node id")
-            prev = cur
-        try:
-            label = decode_label(s.label)
-        except TearlineError as err:
-            raise TearlineError(err.code, f"section {k}: {err.message}", err.reasons) from None
-        if not crypto.ct_equal(section_commitment(s), e.commitment):
-            raise TearlineError("COMMITMENT_MISMATCH", f"section {k} does not match its commitment")
-        sections.append(VerifiedSection(i, bytes(e.commitment), True, label, bytes(s.label),
-                                        [(w.node_id, bytes(w.sealed_key)) for w in s.wraps]))
-    leaf = report_leaf(report.header, [s.commitment for s in sections])
-    return VerifiedReport(data, report, header, bytes(report.header), None, sections, leaf)
-
-
-def verify_report(data: bytes, directory: Directory, *, accepted_ms: int | None = None, accepting: bool = False,
-                  root_cache: RootCache | None = None, max_sections: int = MAX_SECTIONS,
-                  max_recipients: int = MAX_RECIPIENTS) -> VerifiedReport:
-    v = parse_report(data, max_sections=max_sections, max_recipients=max_recipients)
-    originator = v.header.originator
-    cred = directory.node(originator)
-    if cred is None:
-        raise TearlineError("ORIGINATOR_INVALID", f"originator {originator} is not in the directory")
-    if accepting:
-        reasons = directory.check_node(originator, v.header.created_at_ms)
-    else:
-        reasons = directory.check_signer(originator, v.header.created_at_ms, accepted_ms)
-    if reasons:
-        mapped = [Reason.of("ORIGINATOR_COMPROMISED" if r.name == "ORIGINATOR_COMPROMISED" else "ORIGINATOR_INVALID",
-                            r.message) for r in reasons]
-        raise _fail(mapped)
-    check_signature(v, cred.signing_key, root_cache)
-    v.originator = cred
-    return v
-
-
-def check_signature(v: VerifiedReport, signing_key: bytes, root_cache: RootCache | None = None) -> None:
-    """Step 11 (format 1) or 14.4 (format 2)."""
-    r = v.report
-    if v.header.format_version == 1:
-        payload = signature_payload(r.header, [s.commitment for s in r.sections])
-        if not crypto.verify(TAG_REPORT, payload, r.signature, signing_key):
-            raise TearlineError("REPORT_SIGNATURE", "the report signature does not verify")
-        return
-    b = r.batch
-    root = crypto.root_from_path(v.leaf, b.leaf_index, b.leaf_count, list(b.path), batch_inner)
-    if root is None:
-        raise TearlineError("REPORT_MALFORMED", f"the batch path's length ({len(b.path)}) does not fit leaf "
-                                                f"{b.leaf_index} of {b.leaf_count}")
-    statement = batch_statement(v.header.originator, b.batch_id, b.leaf_count, root)
-    if root_cache is not None:
-        ok = root_cache.verify_statement(v.header.originator, TAG_REPORT_BATCH, statement, r.signature, signing_key)
-    else:
-        ok = crypto.verify(TAG_REPORT_BATCH, statement, r.signature, signing_key)
-    if not ok:
-        raise TearlineError("REPORT_SIGNATURE", "the batch signature does not verify over the root of this path")
-    v.root = root
-
-
-# --- opening and redaction -----------------------------------------------------------------
-
-@dataclass
-class OpenedSection:
-    index: int
-    status: str                      # "withheld" | "not_addressed" | "open_failed" | "opened"
-    label: Label | None = None
-    plaintext: bytes | None = None
-
-    @property
-    def text(self) -> str | None:
-        return None if self.plaintext is None else self.plaintext.decode("utf-8", "replace")
-
-
-def open_sections(v: VerifiedReport, node_id: str, keys: NodeKeys,
-                  unwrap_cache: UnwrapCache | None = None) -> list[OpenedSection]:
-    out = []
-    for s, e in zip(v.sections, v.report.sections):
-        if not s.present:
-            out.append(OpenedSection(s.index, "withheld"))
-            continue
-        wrap = next((w for nid, w in s.wraps if nid == node_id), None)
-        if wrap is None:
-            out.append(OpenedSection(s.index, "not_addressed", s.label))
-            continue
-        key = unwrap_cache.get(keys.sealing_public, wrap) if unwrap_cache is not None else None
-        if key is None:
-            key = crypto.seal_open(wrap, keys.sealing_public, keys.sealing_secret)
-            if key is not None and unwrap_cache is not None:
-                unwrap_cache.put(keys.sealing_public, wrap, key)
-        pt = None
-        if key is not None:
-            pt = crypto.aead_decrypt(key, e.sealed.nonce, section_ad(v.header_bytes, s.index, s.label_bytes),
-                                     e.sealed.ciphertext)
-        out.append(OpenedSection(s.index, "opened", s.label, pt) if pt is not None
-                   else OpenedSection(s.index, "open_failed", s.label))
-    return out
-
-
-def redact(data: bytes | report_pb2.Report, keep: Iterable[int]) -> bytes:
-    src = data if isinstance(data, report_pb2.Report) else parse_strict(report_pb2.Report, data,
-                                                                        "REPORT_MALFORMED", "report")
-    keep = set(keep)
-    out = report_pb2.Report()
-    out.CopyFrom(src)
-    for i, e in enumerate(out.sections):
-        if i not in keep:
-            e.ClearField("sealed")
-    return serialize_canonical(out)
 
 
 # --- tester helpers ------------------------------------------------------------------

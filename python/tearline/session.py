@@ -46,8 +46,9 @@ Contract:
   parts), ``recv_frame`` (the next frame received, whatever it is, decoded
   strictly; a message that fails decoding is kept in ``faults`` instead) and ``request`` (any frame;
   a request id of 0 is replaced by a fresh one; returns the answer frame).
-Not thread-safe: one thread per Session. The values it returns are in
-tearline.session_values (and importable from here).
+Not thread-safe: one thread per Session. Publishing is in tearline.session_publish,
+receiving and acknowledging in tearline.session_receive (mixins of Session), the values it
+returns in tearline.session_values (all importable from here).
 """
 from __future__ import annotations
 
@@ -62,16 +63,20 @@ from zmq.utils import z85
 from zmq.utils.monitor import parse_monitor_message
 
 from tearline import codes, wire
-from tearline.errors import Reason, TearlineError, reasons_from_wire
+from tearline.directory import Directory
+from tearline.errors import TearlineError
+from tearline.keys import NodeKeys
+from tearline.session_publish import Publishing
+from tearline.session_receive import Receiving
 from tearline.session_values import (DeliveredSection, Delivery, DeliveryRefused, Gap, PublishOutcome,
                                      Subscriptions, Welcome)
+
+__all__ = ["Session", "DeliveredSection", "Delivery", "DeliveryRefused", "Gap", "PublishOutcome", "Subscriptions",
+           "Welcome"]
 from tearline.v1 import wire_pb2
 
 Frame = wire_pb2.Frame
 
-PING_AFTER_WAIT_MS = 1000       # the reference client's receive() cadence (protocol 6.9)
-ACK_BATCH = 64                  # copies per ACK at most before one is sent (protocol 6.8)
-SEEN_REPORT_IDS = 65536         # report ids remembered for dropping duplicates (6.8)
 _MONITORED = (zmq.EVENT_HANDSHAKE_FAILED_AUTH | zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL
               | zmq.EVENT_HANDSHAKE_SUCCEEDED | zmq.EVENT_DISCONNECTED)
 _ANSWERS = frozenset({"accepted", "rejected", "error", "subscription_list", "broker_status"})
@@ -86,64 +91,17 @@ def _mono_ms() -> float:
 
 
 @dataclass
-class _AckEntry:
-    broker_seq: int
-    copy: bytes
-
-
-@dataclass
 class _Inbound:
     epoch: int
     frame: Frame
 
 
 # ---------------------------------------------------------------------------
-# The few places where this module calls helper REPORT's modules.
 
-def _copy_report_id(copy: bytes) -> bytes:
-    from tearline import receipt
-    return receipt.copy_report_id(copy)
-
-
-def _originator_of(copy: bytes) -> str:
-    from tearline import receipt
-    header, _ = receipt.copy_header(copy)
-    return header.originator if header is not None else ""
-
-
-def _verify_acceptance(receipt_bytes: bytes, report_bytes: bytes, seq: int, broker_id: str, directory: Any,
-                       root_cache: Any = None) -> Any:
-    from tearline import receipt
-    return receipt.verify_acceptance_receipt(receipt_bytes, report_bytes, seq, broker_id, directory,
-                                             root_cache=root_cache)
-
-
-def _witness(path_bytes: bytes, copy: bytes, node_id: str, directory: Any, delivered: Any,
-             root_cache: Any = None) -> int:
-    """The earliest acceptance of the crossing path (6.8) and the DELIVER's receipt."""
-    from tearline import receipt, report
-    if not path_bytes:
-        return int(delivered.accepted_ms)
-    infos = receipt.verify_crossing_path(path_bytes, report.report_digest(copy), directory, node_id=node_id,
-                                         originator=_originator_of(copy), delivered=delivered,
-                                         root_cache=root_cache)
-    return int(receipt.witness_ms(infos, delivered))
-
-
-def _make_delivery_receipt(node_id: str, keys: Any, broker_id: str, writer: str,
-                           entries: Sequence[_AckEntry]) -> bytes:
-    from tearline import receipt
-    return receipt.make_delivery_receipt(
-        node_id, keys, broker_id, [receipt.describe_copy(e.broker_seq, e.copy) for e in entries],
-        _now_ms(), writer=writer)
-
-
-# ---------------------------------------------------------------------------
-
-class Session:
+class Session(Publishing, Receiving):
     """One node's session with one broker; see the module's contract."""
 
-    def __init__(self, endpoint: str, broker_public: bytes | str, node_id: str, keys: Any, directory: Any, *,
+    def __init__(self, endpoint: str, broker_public: bytes | str, node_id: str, keys: NodeKeys, directory: Directory, *,
                  timeout_ms: int = 5000, request_timeout_ms: int | None = None,
                  client_name: str = "tearline-python/0.1", auto_ack: bool = True,
                  directory_folder: str | os.PathLike | None = None,
@@ -174,7 +132,7 @@ class Session:
         self._pings: set[int] = set()
         self._durable: list[str] = []
         self._session_only: list[str] = []
-        self._pending_acks: dict[str, list[_AckEntry]] = {}
+        self._pending_acks: dict[str, list] = {}  # stream -> copies to acknowledge (Receiving)
         self._seen: dict[bytes, None] = {}
         from tearline.report import KeyEpochs, RootCache, UnwrapCache
         # Content keys and their wraps reused per label and exact recipient set (report-format 14.6).
@@ -205,11 +163,14 @@ class Session:
     # -- opening -----------------------------------------------------------
 
     @classmethod
-    def connect(cls, endpoint: str, broker_public: bytes | str, node_id: str, keys: Any, directory: Any, *,
+    def connect(cls, endpoint: str, broker_public: bytes | str, node_id: str, keys: NodeKeys, directory: Directory, *,
                 timeout_ms: int = 5000, client_name: str = "tearline-python/0.1", hello: bool = True,
-                **options: Any) -> "Session":
-        """Connects and, unless ``hello`` is False, says HELLO (see the module's contract)."""
-        _check_local_identity(node_id, keys, directory)
+                check_identity: bool = True, **options: Any) -> "Session":
+        """Connects and, unless ``hello`` is False, says HELLO (see the module's contract).
+        ``check_identity=False`` skips the local check that the keys are the node's credential's
+        (testers: a key no credential holds, another agency's broker)."""
+        if check_identity:
+            _check_local_identity(node_id, keys, directory)
         session = cls(endpoint, broker_public, node_id, keys, directory, timeout_ms=timeout_ms,
                       client_name=client_name, **options)
         if hello:
@@ -243,8 +204,7 @@ class Session:
                                 f"the broker authenticated {w.node_id!r}, not {self.node_id!r}")
         self._ready = True
         self.closed_by = None
-        local = _digest_of(self.directory)
-        if local is not None and local != self.welcome.directory_digest:
+        if self.directory.digest() != self.welcome.directory_digest:
             self.reload_directory("WELCOME names another directory digest")
         return self.welcome
 
@@ -331,60 +291,6 @@ class Session:
             self._pings.discard(nonce)
         return _mono_ms() - start
 
-    def publish(self, draft_or_bytes: Any, timeout_ms: int | None = None) -> PublishOutcome:
-        """PUBLISH one report (bytes, or a ``tearline.report.Draft`` built and signed here)."""
-        report_bytes = self._report_bytes(draft_or_bytes)
-        deadline = self._deadline(timeout_ms)
-        self._check_size(wire.publish(1, report_bytes))
-        holder: dict[str, int] = {}
-
-        def build(rid: int) -> Frame:
-            holder["rid"] = rid
-            return wire.publish(rid, report_bytes)
-        frame = self._call(build, deadline, "PUBLISH", expect=None)
-        return self._outcome(frame, report_bytes, holder["rid"])
-
-    def publish_many(self, drafts: Sequence[Any], timeout_ms: int | None = None,
-                     window: int = 16) -> list[PublishOutcome]:
-        """Signs the drafts as one format-2 batch (report-format 14.5) and publishes them, pipelined.
-
-        Items may also be report bytes (sent as they are). At most ``window``
-        PUBLISHes wait for their answer at once (the broker verifies at most
-        max_inflight_per_node, 32, of a node at once: protocol 6.6)."""
-        reports = self._batch_bytes(drafts)
-        for r in reports:
-            self._check_size(wire.publish(1, r))
-        deadline = self._deadline(timeout_ms)
-        outcomes: list[PublishOutcome | None] = [None] * len(reports)
-        while True:
-            self._ensure_ready(deadline)
-            by_rid: dict[int, int] = {}
-            todo = [i for i, o in enumerate(outcomes) if o is None]
-            if not todo:
-                return [o for o in outcomes if o is not None]
-            epoch = self._epoch
-            while (todo or by_rid) and self._ready and self._epoch == epoch:
-                while todo and len(by_rid) < window:
-                    i = todo.pop(0)
-                    rid = self._take_request_id()
-                    by_rid[rid] = i
-                    self._send_bytes(wire.encode_frame(wire.publish(rid, reports[i])), deadline)
-                frame = self._wait(lambda f: _answer_id(f) in by_rid, deadline, what="an answer to PUBLISH",
-                                   until_lost=True)
-                if frame is None:
-                    break
-                rid = _answer_id(frame)
-                i = by_rid.pop(rid)
-                self._outstanding.discard(rid)
-                if frame.WhichOneof("body") == "error" and frame.error.code == codes.PROTOCOL_VIOLATION:
-                    self._lost("ERROR PROTOCOL_VIOLATION answering PUBLISH")
-                    break
-                outcomes[i] = self._outcome(frame, reports[i], rid)
-            for rid in by_rid:
-                self._outstanding.discard(rid)
-            if self.closed_by is not None and not self._ready:
-                raise self.closed_by
-
     def bye(self, reason: str = "") -> None:
         """BYE (6.12): the broker forgets the session at once and answers nothing."""
         self._flush_acks()
@@ -417,154 +323,16 @@ class Session:
     def __exit__(self, *exc: Any) -> None:
         self.close()
 
-    # -- receiving -----------------------------------------------------------
-
-    def receive(self, timeout_ms: int | None = None) -> Delivery | None:
-        """The next verified delivery, or None after ``timeout_ms`` (see the module's contract)."""
-        deadline = self._deadline(timeout_ms)
-        last_error: TearlineError | None = None
-        while True:
-            self._pump(0)
-            if not self._ready:
-                try:
-                    self.reconnect(max(1, int(deadline - _mono_ms())))
-                    last_error = None
-                except TearlineError as error:
-                    if error.code == codes.HANDSHAKE_REFUSED:
-                        raise
-                    last_error = error
-                    self._sleep_pumping(min(1000.0, deadline - _mono_ms()))
-                    if _mono_ms() >= deadline:
-                        raise last_error
-                    continue
-            item = self._take_first(lambda f: f.WhichOneof("body") in ("deliver", "gap"))
-            if item is not None:
-                if item.frame.WhichOneof("body") == "gap":
-                    g = item.frame.gap
-                    self.gaps.append(Gap(g.broker_seq, g.writer, reasons_from_wire(g.reasons)))
-                    continue
-                delivery = self._take_delivery(item)
-                if delivery is not None:
-                    return delivery
-                continue
-            self._prune()
-            remaining = deadline - _mono_ms()
-            if remaining <= 0:
-                self._flush_acks()
-                if last_error is not None:
-                    raise last_error
-                return None
-            step = max(1.0, min(remaining, PING_AFTER_WAIT_MS - self._waited_ms))
-            start = _mono_ms()
-            got = self._pump(step)
-            if got == 0:
-                self._waited_ms += _mono_ms() - start
-                if self._waited_ms >= PING_AFTER_WAIT_MS:
-                    self._waited_ms = 0.0
-                    if self._ready:
-                        try:
-                            self._send_ping()
-                        except TearlineError:
-                            self._lost("PING could not be sent")
-
-    def ack(self, delivery: Delivery) -> None:
-        """ACK every copy of the delivery's stream taken up to and including it (6.8)."""
-        if delivery.epoch != self._epoch:
-            raise TearlineError(codes.RECEIPT_INVALID,
-                                f"seq {delivery.broker_seq} came on an earlier session: it is delivered again")
-        self._flush_acks(delivery.writer, upto=delivery.broker_seq)
-
-    def _take_delivery(self, item: _Inbound) -> Delivery | None:
-        d = item.frame.deliver
-        copy, writer = bytes(d.report), self._stream(d.writer)
-        report_id = _copy_report_id(copy)
-        current = item.epoch == self._epoch
-        if current:
-            pending = self._pending_acks.setdefault(writer, [])
-            if pending and d.broker_seq <= pending[-1].broker_seq:
-                # Seqs rise strictly on one session (6.8): a broker that breaks that is told nothing
-                # it did not deliver in order; the copy is still judged below.
-                self.faults.append(TearlineError(codes.PROTOCOL_VIOLATION, f"DELIVER seq {d.broker_seq} after "
-                                                                           f"{pending[-1].broker_seq}"))
-                current = False
-            else:
-                pending.append(_AckEntry(d.broker_seq, copy))
-        try:
-            if report_id and report_id in self._seen:
-                return None
-            welcome = self.welcome
-            stream_broker = writer or (welcome.broker_id if welcome else "")
-            try:
-                info = _verify_acceptance(bytes(d.receipt), copy, d.broker_seq, stream_broker, self.directory,
-                                          self._receipt_roots)
-                earliest = _witness(bytes(d.path), copy, self.node_id, self.directory, info, self._receipt_roots)
-                from tearline import report as report_module
-                verified = report_module.verify_report(copy, self.directory, accepted_ms=earliest,
-                                                       root_cache=self._report_roots)
-                opened = report_module.open_sections(verified, self.node_id, self.keys, self._unwraps)
-            except TearlineError as error:
-                raise DeliveryRefused(error, d.broker_seq, writer, copy) from None
-            self._remember(report_id)
-            return Delivery(
-                broker_seq=d.broker_seq, writer=writer, report_id=report_id.hex(),
-                originator=verified.header.originator, topic=verified.header.topic,
-                created_at_ms=verified.header.created_at_ms, sequence=verified.header.sequence,
-                sections=[DeliveredSection(o.index, o.status, o.label, o.plaintext) for o in opened], report=copy, receipt=bytes(d.receipt), path=bytes(d.path),
-                accepted_ms=earliest, verified=verified, epoch=item.epoch)
-        finally:
-            if current and self.auto_ack:
-                waiting = sum(1 for i in self._inbox if i.epoch == self._epoch
-                              and i.frame.WhichOneof("body") == "deliver"
-                              and self._stream(i.frame.deliver.writer) == writer)
-                if not waiting or len(self._pending_acks.get(writer, ())) >= ACK_BATCH:
-                    try:  # never in place of the delivery or its refusal: the next flush tries again
-                        self._flush_acks(writer)
-                    except TearlineError as error:
-                        self.faults.append(error)
-
-    def _stream(self, writer: str) -> str:
-        """The stream a DELIVER's writer names: "" for this broker's own (6.14)."""
-        return "" if self.welcome is not None and writer == self.welcome.broker_id else writer
-
-    def _remember(self, report_id: bytes) -> None:
-        if not report_id:
-            return
-        self._seen[report_id] = None
-        while len(self._seen) > SEEN_REPORT_IDS:
-            self._seen.pop(next(iter(self._seen)))
-
-    def _flush_acks(self, writer: str | None = None, upto: int | None = None) -> None:
-        """Signs and sends one ACK per stream for the pending copies (6.8)."""
-        if not self._ready or self.welcome is None:
-            return
-        for stream in ([writer] if writer is not None else list(self._pending_acks)):
-            pending = self._pending_acks.get(stream, [])
-            entries = [e for e in pending if upto is None or e.broker_seq <= upto]
-            while entries:
-                batch, entries = entries[:1024], entries[1024:]
-                done = {e.broker_seq for e in batch}
-                try:
-                    receipt_bytes = _make_delivery_receipt(self.node_id, self.keys, self.welcome.broker_id,
-                                                           stream, batch)
-                except TearlineError as error:  # copies no receipt can describe: never acknowledged
-                    self.faults.append(error)
-                    pending[:] = [e for e in pending if e.broker_seq not in done]
-                    continue
-                self.send_frame(wire.ack(batch[-1].broker_seq, receipt_bytes, stream))
-                pending[:] = [e for e in pending if e.broker_seq not in done]
-
     # -- directory -----------------------------------------------------------
 
     def reload_directory(self, why: str = "on request") -> bool:
         """Reads the local directory again, when it can be (a folder is known); True when it did."""
-        folder = self.directory_folder or getattr(self.directory, "folder", None) \
-            or getattr(self.directory, "path", None)
+        folder = self.directory_folder or self.directory.folder
         if folder is None:
             self.events.append(f"directory_not_reloaded {why}")
             return False
-        from tearline import directory as directory_module
         try:
-            self.directory = directory_module.Directory.load(folder, previous=self.directory)
+            self.directory = Directory.load(folder, previous=self.directory)
         except TearlineError as error:
             self.events.append(f"directory_reload_failed {why}: {error}")
             return False
@@ -607,7 +375,7 @@ class Session:
         self._outstanding.add(rid)
         try:
             self._send_bytes(wire.encode_frame(frame), deadline)
-            return self._wait(lambda f: _answer_id(f) == rid, deadline, what=f"an answer to request {rid}")
+            return self._wait(lambda f: wire.request_id_of(f) == rid, deadline, what=f"an answer to request {rid}")
         finally:
             self._outstanding.discard(rid)
 
@@ -640,56 +408,13 @@ class Session:
             raise TearlineError(codes.FRAME_TOO_LARGE,
                                 f"a frame of {size} bytes exceeds the broker's max_frame_bytes {limit}")
 
-    def _report_bytes(self, item: Any) -> bytes:
-        if isinstance(item, (bytes, bytearray, memoryview)):
-            return bytes(item)
-        from tearline import report as report_module
-        built = report_module.build_report(item, self.node_id, self.keys, self.directory, epochs=self.key_epochs)
-        return _bytes_of(built)
-
-    def _batch_bytes(self, items: Sequence[Any]) -> list[bytes]:
-        if all(isinstance(i, (bytes, bytearray, memoryview)) for i in items):
-            return [bytes(i) for i in items]
-        from tearline import report as report_module
-        builder = report_module.BatchBuilder(self.node_id, self.keys, self.directory, epochs=self.key_epochs)
-        for item in items:
-            builder.add(item)
-        return builder.build_bytes()
-
-    def _outcome(self, frame: Frame, report_bytes: bytes, rid: int) -> PublishOutcome:
-        body = frame.WhichOneof("body")
-        report_id = _copy_report_id(report_bytes)
-        if body == "rejected":
-            reasons = reasons_from_wire(frame.rejected.reasons)
-            code = Reason.received(frame.rejected.code, "", "").code
-            return PublishOutcome(False, report_id.hex(), code=code, reasons=reasons, request_id=rid,
-                                  report=report_bytes)
-        if body == "error":
-            raise TearlineError.from_wire(frame.error.code, frame.error.reasons, "PUBLISH")
-        a = frame.accepted
-        broker_id = self.welcome.broker_id if self.welcome else ""
-        outcome = PublishOutcome(True, report_id.hex(), a.broker_seq, bytes(a.receipt), request_id=rid,
-                                 broker_id=broker_id, report=report_bytes)
-        try:
-            if bytes(a.report_id) != report_id:
-                raise TearlineError(codes.RECEIPT_INVALID,
-                                    f"ACCEPTED names report {bytes(a.report_id).hex()}, not {report_id.hex()}")
-            info = _verify_acceptance(bytes(a.receipt), report_bytes, a.broker_seq, broker_id, self.directory,
-                                      self._receipt_roots)
-            outcome.accepted_ms = int(info.accepted_ms)
-        except TearlineError as error:
-            outcome.accepted, outcome.code = False, codes.RECEIPT_INVALID
-            outcome.reasons = [Reason(codes.RECEIPT_INVALID, "RECEIPT_INVALID", error.message)] + [
-                r for r in error.reasons if r.code != codes.RECEIPT_INVALID]
-        return outcome
-
     def _subscribe_once(self, patterns: list[str], session_only: bool, timeout_ms: int) -> None:
         rid = self._take_request_id()
         self._outstanding.add(rid)
         deadline = _mono_ms() + timeout_ms
         try:
             self._send_bytes(wire.encode_frame(wire.subscribe(rid, patterns, session_only)), deadline)
-            frame = self._wait(lambda f: _answer_id(f) == rid, deadline, what="an answer to SUBSCRIBE")
+            frame = self._wait(lambda f: wire.request_id_of(f) == rid, deadline, what="an answer to SUBSCRIBE")
         finally:
             self._outstanding.discard(rid)
         _raise_unless(frame, "accepted", "SUBSCRIBE")
@@ -704,7 +429,7 @@ class Session:
             self._outstanding.add(rid)
             try:
                 self._send_bytes(wire.encode_frame(frame), deadline)
-                answer = self._wait(lambda f: _answer_id(f) == rid, deadline, what=f"an answer to {what}",
+                answer = self._wait(lambda f: wire.request_id_of(f) == rid, deadline, what=f"an answer to {what}",
                                     until_lost=True)
             finally:
                 self._outstanding.discard(rid)
@@ -852,7 +577,7 @@ class Session:
             if body in ("deliver", "gap"):
                 return True
             if body in _ANSWERS:
-                rid = _answer_id(frame)
+                rid = wire.request_id_of(frame)
                 return rid != 0 and rid in self._outstanding
             return False
         self._inbox = deque(i for i in self._inbox if keep(i.frame))
@@ -861,13 +586,6 @@ class Session:
         end = _mono_ms() + max(0.0, ms)
         while _mono_ms() < end:
             self._pump(end - _mono_ms())
-
-
-def _answer_id(frame: Frame) -> int:
-    body = frame.WhichOneof("body")
-    if body not in _ANSWERS:
-        return 0
-    return int(getattr(frame, body).request_id)
 
 
 def _is_hello_refusal(frame: Frame) -> bool:
@@ -886,32 +604,10 @@ def _raise_unless(frame: Frame, expect: str, what: str) -> None:
     raise TearlineError(codes.PROTOCOL_VIOLATION, f"{what} answered {body}, not {expect}")
 
 
-def _digest_of(directory: Any) -> bytes | None:
-    digest = getattr(directory, "digest", None)
-    if digest is None:
-        return None
-    value = digest() if callable(digest) else digest
-    return bytes(value) if value is not None else None
-
-
-def _check_local_identity(node_id: str, keys: Any, directory: Any) -> None:
+def _check_local_identity(node_id: str, keys: NodeKeys, directory: Directory) -> None:
     """UNKNOWN_NODE when the directory has no credential of the node; KEY_FILE when the keys are not its."""
-    lookup = getattr(directory, "node", None)
-    if lookup is None:
-        return
-    credential = lookup(node_id)
+    credential = directory.node(node_id)
     if credential is None:
         raise TearlineError(codes.UNKNOWN_NODE, f"the local directory holds no credential of {node_id}")
-    transport = getattr(credential, "transport_key", None)
-    if transport is not None and bytes(transport) != bytes(keys.transport_public):
+    if credential.transport_key != keys.transport_public:
         raise TearlineError(codes.KEY_FILE, f"the key file is not {node_id}'s: its transport key differs")
-
-
-def _bytes_of(built: Any) -> bytes:
-    if isinstance(built, (bytes, bytearray)):
-        return bytes(built)
-    for name in ("bytes", "report_bytes", "data", "raw"):
-        value = getattr(built, name, None)
-        if isinstance(value, (bytes, bytearray)):
-            return bytes(value)
-    raise TypeError(f"cannot find the report bytes of {type(built).__name__}")

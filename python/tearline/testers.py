@@ -127,29 +127,16 @@ class Forge:
         With `keys` (e.g. rogue_keys), the keys are not checked against the node's credential first."""
         options.setdefault("timeout_ms", self.timeout_ms)
         options.setdefault("client_name", CLIENT_NAME)
-        if keys is None:
-            return Session.connect(self.endpoint, self.broker_public, node, self.keys(node), self.directory,
-                                   **options)
-        return self._hello(Session(self.endpoint, self.broker_public, node, keys, self.directory, **options))
-
-    @staticmethod
-    def _hello(session: Session) -> Session:
-        try:
-            session.hello()
-        except BaseException:
-            session.close(bye=False)
-            raise
-        return session
+        return Session.connect(self.endpoint, self.broker_public, node, keys or self.keys(node), self.directory,
+                               check_identity=keys is None, **options)
 
     def connect_as_broker(self, broker: str, **options) -> Session:
         """A raw session as another agency's broker (keys/brokers/<id>.key); nothing is verified or
         acknowledged for it."""
         b = self.broker_keys(broker)
         keys = NodeKeys(b"\0" * 64, b"\0" * 32, b"\0" * 32, b"\0" * 32, b.transport_secret, b.transport_public)
-        options.setdefault("timeout_ms", self.timeout_ms)
-        options.setdefault("client_name", CLIENT_NAME)
         options.setdefault("auto_ack", False)
-        return self._hello(Session(self.endpoint, self.broker_public, broker, keys, self.directory, **options))
+        return self.connect(broker, keys=keys, **options)
 
     def rogue_keys(self, node: str) -> NodeKeys:
         """The node's own signing and sealing keys with a fresh transport key no credential holds."""
